@@ -1,0 +1,53 @@
+# The quick start is `make demo` and `make test`; both work on a fresh machine with only python3.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+CONTINUOUS := $(VENV)/bin/continuous
+STAMP := $(VENV)/.installed
+NODE_TOOLS := .cache/node-tools
+
+export HF_HUB_OFFLINE := 1
+export HF_HUB_DISABLE_PROGRESS_BARS := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install test test-fast demo lint typecheck postgres node-tools bench bench-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	# torch first, pinned: pip takes this CPU build from local disk instead of a multi-GB CUDA build
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+node-tools:
+	./.ci/node-tools.sh $(NODE_TOOLS)
+
+postgres:
+	./.ci/postgres.sh
+
+test: install postgres node-tools
+	CONTINUOUS_TEST_NODE_TOOLS=$(abspath $(NODE_TOOLS)) $(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow and not postgres"
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+demo: install
+	./.ci/demo.sh
+
+bench-deps: install
+	$(PIP) install -q clipspy frozendict==2.4.6 schema
+	$(PIP) install -q --no-deps experta==1.9.4
+
+bench: bench-deps
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) .cache build *.egg-info

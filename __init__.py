@@ -1,0 +1,43 @@
+"""continuous: declarative, checkable, recoverable development scenarios for a monorepo.
+
+The public Python API is loaded lazily so that `import continuous` (and so the CLI's `--help`) stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ContinuousError",
+    "DslError",
+    "RunFailed",
+    "UserError",
+    "ScenarioExecutor",
+    "load_rule_base",
+    "__version__",
+]
+
+if TYPE_CHECKING:
+    from continuous.common.errors import ContinuousError, DslError, RunFailed, UserError
+    from continuous.dsl.loader import load_rule_base
+    from continuous.engine.api import ScenarioExecutor
+
+_LAZY = {
+    "ContinuousError": "continuous.common.errors",
+    "DslError": "continuous.common.errors",
+    "RunFailed": "continuous.common.errors",
+    "UserError": "continuous.common.errors",
+    "load_rule_base": "continuous.dsl.loader",
+    "ScenarioExecutor": "continuous.engine.api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'continuous' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

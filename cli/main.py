@@ -1,0 +1,48 @@
+"""The `continuous` command.
+
+Each command group lives in its own module under `continuous.cli` and registers itself on the one Typer app.
+Command modules import only typer and the standard library at module level; everything heavy is imported inside the
+command function, so `continuous --help` stays as fast as a bare Typer app.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+import typer
+
+from continuous.cli import registry
+
+app = typer.Typer(
+    name="continuous",
+    help="Declarative, checkable, recoverable development scenarios for a monorepo.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of plain error messages."),
+) -> None:
+    if debug:
+        os.environ["CONTINUOUS_DEBUG"] = "1"
+
+
+registry.register_all(app)
+
+
+def run(argv: list[str] | None = None) -> NoReturn:
+    """Console-script entry point: one handler turns every ContinuousError into a plain message and exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--debug" in args:
+        os.environ["CONTINUOUS_DEBUG"] = "1"
+    try:
+        app(args=args, prog_name="continuous", standalone_mode=True)
+    except SystemExit as exc:
+        raise SystemExit(exc.code) from None
+    raise SystemExit(0)

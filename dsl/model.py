@@ -1,0 +1,355 @@
+"""The rule base: what every other part of continuous reads.
+
+The parser turns DSL text into these models; nothing downstream ever sees DSL text again. All models are frozen and
+forbid unknown fields so that a typo in code that builds them fails loudly, and so that `continuous schema` can
+publish an exact JSON Schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(Model):
+    """Where a construct was written; every diagnostic about it points here."""
+
+    file: str
+    line: int
+    column: int
+
+
+ObjectType = Literal["service", "cli", "database", "ui", "proxy", "infra"]
+OBJECT_TYPES: tuple[str, ...] = ("service", "cli", "database", "ui", "proxy", "infra")
+
+ParamType = Literal["string", "snake", "kebab", "path", "enum", "int", "bool"]
+PARAM_TYPES: tuple[str, ...] = ("string", "snake", "kebab", "path", "enum", "int", "bool")
+
+Scalar = str | int | bool
+
+
+# ---------------------------------------------------------------- facts
+
+
+class Var(Model):
+    """A pattern variable (`?t`); it binds on first use and must agree on every later use."""
+
+    var: str
+
+
+class Value(Model):
+    """A constant. Strings may contain Jinja expressions (`{{ name }}`) rendered against scenario parameters."""
+
+    value: Scalar
+
+
+Term = Var | Value
+
+
+class FactPattern(Model):
+    type: str
+    fields: dict[str, Term] = Field(default_factory=dict)
+    negated: bool = False
+    loc: Location | None = None
+
+
+# ---------------------------------------------------------------- parameters
+
+
+class Param(Model):
+    name: str
+    type: ParamType
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    default: Scalar | None = None
+    pattern: str | None = None
+    position: int | None = None
+    doc: str = ""
+    loc: Location | None = None
+
+
+class Dependency(Model):
+    """`requires other(x: "{{ name }}") unless fact(...)`: run `other` first unless the condition already holds."""
+
+    scenario: str
+    bindings: dict[str, Term] = Field(default_factory=dict)
+    unless: tuple[FactPattern, ...] = ()
+    loc: Location | None = None
+
+
+class Precondition(Model):
+    kind: Literal["fact", "no_fact", "exists", "missing", "clean"]
+    pattern: FactPattern | None = None
+    path: str | None = None
+    loc: Location | None = None
+
+
+# ---------------------------------------------------------------- steps
+
+
+class RenderStep(Model):
+    """Render a Jinja2 template (looked up in `templates/` beside the DSL file) to a path in the worktree."""
+
+    kind: Literal["render"] = "render"
+    name: str
+    template: str
+    to: str
+    loc: Location | None = None
+
+
+class EditStep(Model):
+    """Edit a structured file in place: set a dotted key, append to a list, or delete a key."""
+
+    kind: Literal["edit"] = "edit"
+    name: str
+    format: Literal["json", "yaml"]
+    file: str
+    op: Literal["set", "append", "delete"]
+    key: str
+    value: Scalar | None = None
+    loc: Location | None = None
+
+
+class RunStep(Model):
+    """Run a program as an argument list, never through a shell."""
+
+    kind: Literal["run"] = "run"
+    name: str
+    argv: tuple[str, ...]
+    cwd: str | None = None
+    timeout_seconds: int | None = None
+    loc: Location | None = None
+
+
+class SqlStep(Model):
+    """Apply an SQL migration to, or test it against (inside a rolled-back transaction), the target database."""
+
+    kind: Literal["sql"] = "sql"
+    name: str
+    action: Literal["apply", "test"]
+    file: str
+    loc: Location | None = None
+
+
+class DocStep(Model):
+    """Append text to a documentation file (created if missing)."""
+
+    kind: Literal["doc"] = "doc"
+    name: str
+    file: str
+    text: str
+    loc: Location | None = None
+
+
+class InsertStep(Model):
+    """Insert text into an existing file before or after the first line containing an anchor; idempotent."""
+
+    kind: Literal["insert"] = "insert"
+    name: str
+    text: str
+    file: str
+    where: Literal["before", "after"]
+    anchor: str
+    loc: Location | None = None
+
+
+Step = Annotated[
+    RenderStep | EditStep | RunStep | SqlStep | DocStep | InsertStep,
+    Field(discriminator="kind"),
+]
+
+
+# ---------------------------------------------------------------- validations
+
+
+class FileExists(Model):
+    kind: Literal["file_exists"] = "file_exists"
+    glob: str
+    loc: Location | None = None
+
+
+class FileContains(Model):
+    kind: Literal["file_contains"] = "file_contains"
+    glob: str
+    text: str
+    negated: bool = False
+    loc: Location | None = None
+
+
+class CommandSucceeds(Model):
+    kind: Literal["run"] = "run"
+    argv: tuple[str, ...]
+    cwd: str | None = None
+    timeout_seconds: int | None = None
+    loc: Location | None = None
+
+
+class FactHolds(Model):
+    kind: Literal["fact"] = "fact"
+    pattern: FactPattern
+    loc: Location | None = None
+
+
+Validation = Annotated[
+    FileExists | FileContains | CommandSucceeds | FactHolds,
+    Field(discriminator="kind"),
+]
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+class Scenario(Model):
+    id: str
+    object_type: ObjectType
+    summary: str
+    description: str = ""
+    examples: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    automation: int = 0
+    estimate_seconds: int | None = None
+    manual_effort_seconds: int | None = None
+    params: tuple[Param, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
+    unless: tuple[FactPattern, ...] = ()
+    preconditions: tuple[Precondition, ...] = ()
+    steps: tuple[Step, ...] = ()
+    provides: tuple[FactPattern, ...] = ()
+    validations: tuple[Validation, ...] = ()
+    rollback: tuple[Step, ...] = ()
+    source: str = ""
+    loc: Location | None = None
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def positional_params(self) -> list[Param]:
+        return sorted((p for p in self.params if p.position is not None), key=lambda p: p.position or 0)
+
+
+# ---------------------------------------------------------------- rules, discovery, standards, schedules
+
+
+class RunAction(Model):
+    kind: Literal["run"] = "run"
+    scenario: str
+    bindings: dict[str, Term] = Field(default_factory=dict)
+    loc: Location | None = None
+
+
+class AssertAction(Model):
+    kind: Literal["assert"] = "assert"
+    pattern: FactPattern
+    loc: Location | None = None
+
+
+class RetractAction(Model):
+    kind: Literal["retract"] = "retract"
+    pattern: FactPattern
+    loc: Location | None = None
+
+
+class TaskAction(Model):
+    kind: Literal["task"] = "task"
+    title: str
+    loc: Location | None = None
+
+
+Action = Annotated[RunAction | AssertAction | RetractAction | TaskAction, Field(discriminator="kind")]
+
+
+class Rule(Model):
+    id: str
+    salience: int = 0
+    conditions: tuple[FactPattern, ...]
+    actions: tuple[Action, ...]
+    source: str = ""
+    loc: Location | None = None
+
+
+class Discover(Model):
+    """How facts of one type are read from a repository.
+
+    Every file matching `globs` (minus `excludes`) is read. With `regex`, each match gives one fact whose fields are
+    the named groups; with `json`, the dotted path (`*` iterates keys or items) selects values; with neither, each
+    file gives one fact. `fields` are Jinja templates over the groups and `path`, `dir`, `stem`, `name`, `parts`.
+    """
+
+    fact_type: str
+    globs: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    regex: str | None = None
+    json_path: str | None = None
+    fields: dict[str, str] = Field(default_factory=dict)
+    source: str = ""
+    loc: Location | None = None
+
+
+class Standard(Model):
+    """A repository convention: a violation is each match of `when`, or each file in `files` matching `matching`."""
+
+    id: str
+    summary: str = ""
+    severity: Literal["error", "warning", "info"] = "error"
+    message: str = ""
+    when: tuple[FactPattern, ...] = ()
+    files: str | None = None
+    matching: str | None = None
+    fix: RunAction | None = None
+    source: str = ""
+    loc: Location | None = None
+
+
+class Schedule(Model):
+    id: str
+    cron: str
+    run: RunAction | None = None
+    check: str | None = None
+    check_all: bool = False
+    docs: bool = False
+    source: str = ""
+    loc: Location | None = None
+
+
+class RuleBase(Model):
+    """Everything the DSL files of one rule base declare, keyed by id."""
+
+    scenarios: dict[str, Scenario] = Field(default_factory=dict)
+    aliases: dict[str, str] = Field(default_factory=dict)
+    rules: dict[str, Rule] = Field(default_factory=dict)
+    discovers: tuple[Discover, ...] = ()
+    standards: dict[str, Standard] = Field(default_factory=dict)
+    schedules: dict[str, Schedule] = Field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+    def resolve_id(self, scenario_id: str) -> str:
+        """The canonical id for an id or an alias (unknown ids are returned unchanged)."""
+        return self.aliases.get(scenario_id, scenario_id)
+
+    def scenario(self, scenario_id: str) -> Scenario | None:
+        return self.scenarios.get(self.resolve_id(scenario_id))
+
+    def content_hash(self) -> str:
+        """A hash of the meaning of the rule base (locations excluded), so that moving text around keeps it."""
+        data = self.model_dump(mode="json", exclude={"files"})
+        _strip_locations(data)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _strip_locations(data: object) -> None:
+    if isinstance(data, dict):
+        data.pop("loc", None)
+        data.pop("source", None)
+        for v in data.values():
+            _strip_locations(v)
+    elif isinstance(data, list):
+        for v in data:
+            _strip_locations(v)

@@ -1,0 +1,853 @@
+"""DSL text → pydantic models, with errors a person can act on.
+
+The grammar lives in `grammar.lark` at the package root. Syntax errors become one `Diagnostic` with the source line,
+a caret, what was expected in words, and a label for common mistakes; the transformer then collects every semantic
+problem it can see locally (unknown object type, bad parameter type, ...) instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from continuous.common.errors import Diagnostic, DslError
+from continuous.dsl import model as m
+from continuous.dsl.suggest import closest
+
+GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar.lark"
+
+DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+_TERMINAL_WORDS = {
+    "IDENT": "a name",
+    "STRING": 'a quoted string ("...")',
+    "INT": "a whole number",
+    "SIGNED_INT": "a whole number",
+    "DURATION": "a duration such as 30s, 5m or 1h30m",
+    "VAR": "a variable such as ?name",
+    "TEMPLATE": "a template such as {{ name }}",
+    "ANCHOR": "'before' or 'after'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "EQUAL": "'='",
+    "$END": "the end of the file",
+}
+
+# Labelled examples of common mistakes (as lark's own grammar loader does): when a syntax error happens at the same
+# parser state as one of these snippets, the label is shown as the hint.
+_COMMON_MISTAKES: dict[str, list[str]] = {
+    "a step runs an argument list, not a shell string: run [\"pnpm\", \"install\"]": [
+        'scenario a { step "x" run "pnpm install" }',
+    ],
+    "parameters are written `param NAME: TYPE`, e.g. param name: snake required": [
+        "scenario a { param name snake }",
+        "scenario a { param name = snake }",
+    ],
+    "every step needs a name in quotes: step \"write file\" render ...": [
+        'scenario a { step render "x" to "y" }',
+        "scenario a { step run [\"x\"] }",
+    ],
+    "strings use double quotes": [
+        "scenario a { summary 'x' }",
+    ],
+    "a rule reads `rule ID { when PATTERN then ACTION }`": [
+        "rule r { then run x }",
+        "rule r when a() then run x",
+    ],
+    "lists of strings are separated by commas: examples \"a\", \"b\"": [
+        'scenario a { examples "x" "y" }',
+    ],
+}
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(
+        GRAMMAR_PATH.read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=False,
+    )
+
+
+def parse_text(text: str, filename: str = "<string>") -> list[Any]:
+    """Parse one DSL file into top-level items (Scenario, Rule, Discover, Standard, Schedule, Import, Alias)."""
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as exc:
+        raise DslError([_syntax_diagnostic(exc, text, filename)]) from None
+    builder = _Builder(filename, text)
+    try:
+        items: list[Any] = builder.transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, DslError):
+            raise exc.orig_exc from None
+        raise
+    if builder.diagnostics:
+        raise DslError(builder.diagnostics)
+    return items
+
+
+def parse_file(path: Path) -> list[Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DslError([Diagnostic(str(path), 1, 1, f"file is not UTF-8 text ({exc.reason})")]) from None
+    return parse_text(text, str(path))
+
+
+# ---------------------------------------------------------------- syntax errors
+
+
+def _source_line(text: str, line: int) -> str:
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _expected_words(expected: set[str]) -> str:
+    words = sorted({_TERMINAL_WORDS.get(t, _keyword(t)) for t in expected if not t.startswith("__")})
+    if not words:
+        return ""
+    if len(words) > 8:
+        return "expected one of: " + ", ".join(words[:8]) + ", ..."
+    return "expected " + (words[0] if len(words) == 1 else "one of: " + ", ".join(words))
+
+
+def _keyword(terminal: str) -> str:
+    pattern = _lark().get_terminal(terminal).pattern if terminal in _terminal_names() else None
+    if pattern is not None and pattern.type == "str":
+        return f"'{pattern.value}'"
+    return terminal.lower()
+
+
+@lru_cache(maxsize=1)
+def _terminal_names() -> frozenset[str]:
+    return frozenset(t.name for t in _lark().terminals)
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    words = _TERMINAL_WORDS.get(token.type)
+    value = str(token)
+    if token.type.startswith("__") or token.type in _TERMINAL_WORDS and token.type not in ("IDENT", "STRING"):
+        return f"'{value}'"
+    if words and token.type in ("IDENT", "STRING"):
+        return f"{'name' if token.type == 'IDENT' else 'string'} {value if token.type == 'STRING' else repr(value)}"
+    return f"'{value}'"
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagnostic:
+    line = getattr(exc, "line", None) or 1
+    column = getattr(exc, "column", None) or 1
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+    hint = _label_for(exc)
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        message = f"unexpected character {char!r}"
+        if char == "'":
+            hint = hint or "strings use double quotes"
+        expected = _expected_words(set(exc.allowed or ()))
+        if expected:
+            message += f"; {expected}"
+        width = 1
+    elif isinstance(exc, UnexpectedToken):
+        message = f"unexpected {_describe_token(exc.token)}"
+        expected = _expected_words(set(exc.expected))
+        if expected:
+            message += f"; {expected}"
+        width = max(len(str(exc.token)), 1) if exc.token.type != "$END" else 1
+        if exc.token.type == "IDENT":
+            known = _keywords_in(set(exc.expected))
+            guess = closest(str(exc.token), known)
+            if guess and not hint:
+                hint = f"did you mean '{guess}'?"
+    else:
+        message = "unexpected end of file"
+        expected = _expected_words(set(getattr(exc, "expected", ()) or ()))
+        if expected:
+            message += f"; {expected}"
+        width = 1
+    return Diagnostic(filename, line, column, message, _source_line(text, line), hint, width)
+
+
+def _keywords_in(expected: set[str]) -> list[str]:
+    out = []
+    for name in expected:
+        if name in _terminal_names():
+            pattern = _lark().get_terminal(name).pattern
+            if pattern.type == "str":
+                out.append(pattern.value)
+    return out
+
+
+def _label_for(exc: UnexpectedInput) -> str | None:
+    try:
+        label = exc.match_examples(_lark().parse, _COMMON_MISTAKES, use_accepts=True)
+    except Exception:  # match_examples re-parses; any failure there just means "no label"
+        return None
+    return str(label) if label else None
+
+
+# ---------------------------------------------------------------- tree → models
+
+
+class Import(m.Model):
+    path: str
+    loc: m.Location
+
+
+class Alias(m.Model):
+    alias: str
+    target: str
+    loc: m.Location
+
+
+def unescape(token: str) -> str:
+    if token.startswith('"""'):
+        body = token[3:-3]
+        if body.startswith("\n"):
+            body = body[1:]
+        return _dedent(body.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8"))
+    value = ast.literal_eval(token)
+    assert isinstance(value, str)
+    return value
+
+
+def _dedent(text: str) -> str:
+    import textwrap
+
+    return textwrap.dedent(text)
+
+
+def parse_duration(text: str) -> int:
+    total = 0.0
+    for number, unit in re.findall(r"(\d+)(ms|s|m|h|d)", text):
+        total += int(number) * DURATION_UNITS[unit]
+    return int(round(total))
+
+
+_KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_SNAKE = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@v_args(meta=True)
+class _Builder(Transformer[Token, Any]):
+    """Builds models; collects located diagnostics instead of raising at the first semantic problem."""
+
+    def __init__(self, filename: str, text: str) -> None:
+        super().__init__()
+        self.filename = filename
+        self.text = text
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- helpers
+    def _loc(self, meta: Any) -> m.Location:
+        return m.Location(file=self.filename, line=getattr(meta, "line", 1), column=getattr(meta, "column", 1))
+
+    def _tloc(self, token: Token) -> m.Location:
+        return m.Location(file=self.filename, line=token.line or 1, column=token.column or 1)
+
+    def error(self, token_or_meta: Any, message: str, hint: str | None = None, width: int | None = None) -> None:
+        line = getattr(token_or_meta, "line", 1) or 1
+        column = getattr(token_or_meta, "column", 1) or 1
+        if width is None:
+            width = len(str(token_or_meta)) if isinstance(token_or_meta, Token) else 1
+        self.diagnostics.append(
+            Diagnostic(self.filename, line, column, message, _source_line(self.text, line), hint, width)
+        )
+
+    # -- top level
+    def start(self, meta: Any, items: list[Any]) -> list[Any]:
+        return items
+
+    def import_stmt(self, meta: Any, c: list[Token]) -> Import:
+        return Import(path=unescape(c[0]), loc=self._loc(meta))
+
+    def alias_stmt(self, meta: Any, c: list[Token]) -> Alias:
+        for tok in c:
+            self._check_kebab(tok, "scenario id")
+        return Alias(alias=str(c[0]), target=str(c[1]), loc=self._loc(meta))
+
+    def _check_kebab(self, tok: Token, what: str) -> None:
+        if not _KEBAB.match(str(tok)):
+            suggestion = str(tok).lower().replace("_", "-")
+            self.error(tok, f"{what} {str(tok)!r} must be kebab-case", f"write {suggestion!r}")
+
+    # -- scenario
+    def scenario(self, meta: Any, c: list[Any]) -> m.Scenario:
+        ident: Token = c[0]
+        self._check_kebab(ident, "scenario id")
+        data: dict[str, Any] = {
+            "params": [],
+            "dependencies": [],
+            "unless": [],
+            "preconditions": [],
+            "steps": [],
+            "provides": [],
+            "validations": [],
+            "rollback": [],
+            "examples": [],
+            "aliases": [],
+            "tags": [],
+        }
+        seen_single: dict[str, Any] = {}
+        for item in c[1:]:
+            kind, value, where = ("steps", item, item.loc) if isinstance(item, _STEP_TYPES) else item
+            if kind in data and isinstance(data[kind], list):
+                if isinstance(value, list):
+                    data[kind].extend(value)
+                else:
+                    data[kind].append(value)
+            else:
+                if kind in seen_single:
+                    self.error(where, f"'{_STMT_KEYWORD.get(kind, kind)}' is given twice in scenario {ident}")
+                seen_single[kind] = value
+                data[kind] = value
+        if "object_type" not in data:
+            self.error(ident, f"scenario {ident} has no 'object' line", "add e.g. `object service`")
+            data["object_type"] = "infra"
+        if "summary" not in data:
+            self.error(ident, f"scenario {ident} has no 'summary' line", 'add e.g. `summary "What it does"`')
+            data["summary"] = ""
+        self._check_params(ident, data["params"])
+        seen_steps: set[str] = set()
+        for step in data["steps"]:
+            if step.name in seen_steps:
+                self.error(step.loc, f"step name {step.name!r} is used twice in scenario {ident}", None)
+            seen_steps.add(step.name)
+        for key in ("params", "dependencies", "unless", "preconditions", "steps", "provides", "validations",
+                    "rollback", "examples", "aliases", "tags"):
+            data[key] = tuple(data[key])
+        return m.Scenario(id=str(ident), source=self.filename, loc=self._tloc(ident), **data)
+
+    def _check_params(self, ident: Token, params: list[m.Param]) -> None:
+        names: set[str] = set()
+        positions: dict[int, str] = {}
+        for p in params:
+            if p.name in names:
+                self.error(p.loc, f"parameter {p.name!r} is declared twice in scenario {ident}")
+            names.add(p.name)
+            if p.position is not None:
+                if p.position in positions:
+                    self.error(p.loc, f"parameters {positions[p.position]!r} and {p.name!r} share position "
+                                      f"{p.position}")
+                positions[p.position] = p.name
+        if positions:
+            expected = list(range(1, len(positions) + 1))
+            if sorted(positions) != expected:
+                self.error(ident, f"positions in scenario {ident} must be 1..{len(positions)} without gaps, "
+                                  f"got {sorted(positions)}")
+
+    def object_stmt(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        value = str(c[0])
+        if value not in m.OBJECT_TYPES:
+            guess = closest(value, m.OBJECT_TYPES)
+            self.error(c[0], f"unknown object type {value!r}; expected one of: {', '.join(m.OBJECT_TYPES)}",
+                       f"did you mean '{guess}'?" if guess else None)
+            value = "infra"
+        return ("object_type", value, c[0])
+
+    def summary_stmt(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("summary", unescape(c[0]), meta)
+
+    def description_stmt(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("description", unescape(c[0]), meta)
+
+    def string_list(self, meta: Any, c: list[Token]) -> list[str]:
+        return [unescape(t) for t in c]
+
+    def examples_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("examples", c[0], meta)
+
+    def aliases_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("aliases", c[0], meta)
+
+    def tags_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("tags", c[0], meta)
+
+    def automation_stmt(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        value = int(c[0])
+        if not 0 <= value <= 100:
+            self.error(c[0], f"automation level must be between 0 and 100, got {value}")
+            value = max(0, min(100, value))
+        return ("automation", value, c[0])
+
+    def estimate_stmt(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("estimate_seconds", parse_duration(c[0]), c[0])
+
+    def manual_stmt(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("manual_effort_seconds", parse_duration(c[0]), c[0])
+
+    # -- params
+    def simple_type(self, meta: Any, c: list[Token]) -> tuple[str, tuple[str, ...], Token]:
+        name = str(c[0])
+        if name not in m.PARAM_TYPES or name == "enum":
+            guess = closest(name, [t for t in m.PARAM_TYPES if t != "enum"])
+            self.error(c[0], f"unknown parameter type {name!r}; expected one of: string, snake, kebab, path, "
+                             "int, bool, enum(a, b)", f"did you mean '{guess}'?" if guess else None)
+            name = "string"
+        return (name, (), c[0])
+
+    def enum_type(self, meta: Any, c: list[Token]) -> tuple[str, tuple[str, ...], Token]:
+        return ("enum", tuple(str(t) for t in c), c[0])
+
+    def opt_required(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("required", True, meta)
+
+    def opt_default(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        value = c[0]
+        if isinstance(value, m.Var):
+            self.error(meta, "a default must be a value, not a variable")
+            return ("default", None, meta)
+        return ("default", value.value, meta)
+
+    def opt_pattern(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        pattern = unescape(c[0])
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            self.error(c[0], f"invalid regular expression: {exc}")
+        return ("pattern", pattern, c[0])
+
+    def opt_position(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        value = int(c[0])
+        if value < 1:
+            self.error(c[0], "positions start at 1")
+        return ("position", value, c[0])
+
+    def opt_doc(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("doc", unescape(c[0]), c[0])
+
+    def param_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        name_tok: Token = c[0]
+        ptype, choices, type_tok = c[1]
+        if not _SNAKE.match(str(name_tok)):
+            self.error(name_tok, f"parameter name {str(name_tok)!r} must be snake_case",
+                       f"write {str(name_tok).lower().replace('-', '_')!r}")
+        opts: dict[str, Any] = {}
+        for key, value, where in c[2:]:
+            if key in opts:
+                self.error(where, f"'{key}' is given twice for parameter {name_tok}")
+            opts[key] = value
+        if opts.get("required") and "default" in opts:
+            self.error(name_tok, f"parameter {name_tok} is both required and has a default",
+                       "drop `required` or the default")
+        param = m.Param(name=str(name_tok), type=ptype, choices=choices, loc=self._tloc(name_tok), **opts)
+        if param.default is not None:
+            from continuous.dsl.params import check_value
+
+            problem = check_value(param, param.default)
+            if problem:
+                self.error(name_tok, f"default of parameter {name_tok} is wrong: {problem}")
+        return ("params", param, name_tok)
+
+    # -- dependencies and conditions
+    def binding(self, meta: Any, c: list[Any]) -> tuple[str, m.Term]:
+        return (str(c[0]), c[1])
+
+    def call_args(self, meta: Any, c: list[Any]) -> dict[str, m.Term]:
+        out: dict[str, m.Term] = {}
+        for name, term in c:
+            if name in out:
+                self.error(meta, f"argument {name!r} is given twice")
+            out[name] = term
+        return out
+
+    def unless_clause(self, meta: Any, c: list[Any]) -> tuple[m.FactPattern, ...]:
+        return tuple(c[0])
+
+    def requires_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        ident: Token = c[0]
+        bindings: dict[str, m.Term] = {}
+        unless: tuple[m.FactPattern, ...] = ()
+        for part in c[1:]:
+            if isinstance(part, dict):
+                bindings = part
+            else:
+                unless = part
+        dep = m.Dependency(scenario=str(ident), bindings=bindings, unless=unless, loc=self._tloc(ident))
+        return ("dependencies", dep, ident)
+
+    def unless_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("unless", list(c[0]), meta)
+
+    def cond_fact(self, meta: Any, c: list[Any]) -> m.Precondition:
+        return m.Precondition(kind="fact", pattern=c[0], loc=self._loc(meta))
+
+    def cond_no_fact(self, meta: Any, c: list[Any]) -> m.Precondition:
+        return m.Precondition(kind="no_fact", pattern=c[0], loc=self._loc(meta))
+
+    def cond_exists(self, meta: Any, c: list[Token]) -> m.Precondition:
+        return m.Precondition(kind="exists", path=unescape(c[0]), loc=self._loc(meta))
+
+    def cond_missing(self, meta: Any, c: list[Token]) -> m.Precondition:
+        return m.Precondition(kind="missing", path=unescape(c[0]), loc=self._loc(meta))
+
+    def cond_clean(self, meta: Any, c: list[Token]) -> m.Precondition:
+        return m.Precondition(kind="clean", loc=self._loc(meta))
+
+    def precondition_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("preconditions", c[0], meta)
+
+    # -- steps
+    def step(self, meta: Any, c: list[Any]) -> Any:
+        name = unescape(c[0])
+        kind, fields = c[1]
+        loc = self._loc(meta)
+        builders: dict[str, type[m.Model]] = {
+            "render": m.RenderStep, "edit": m.EditStep, "run": m.RunStep, "sql": m.SqlStep, "doc": m.DocStep,
+            "insert": m.InsertStep,
+        }
+        return builders[kind](name=name, loc=loc, **fields)
+
+    def render_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("render", {"template": unescape(c[0]), "to": unescape(c[1])})
+
+    def edit_step(self, meta: Any, c: list[Any]) -> tuple[str, dict[str, Any]]:
+        fmt = str(c[0])
+        if fmt not in ("json", "yaml"):
+            self.error(c[0], f"can only edit json or yaml files, not {fmt!r}")
+            fmt = "json"
+        op, key, value = c[2]
+        return ("edit", {"format": fmt, "file": unescape(c[1]), "op": op, "key": key, "value": value})
+
+    def edit_set(self, meta: Any, c: list[Any]) -> tuple[str, str, Any]:
+        return ("set", unescape(c[0]), self._plain_value(meta, c[1]))
+
+    def edit_append(self, meta: Any, c: list[Any]) -> tuple[str, str, Any]:
+        return ("append", unescape(c[0]), self._plain_value(meta, c[1]))
+
+    def edit_delete(self, meta: Any, c: list[Any]) -> tuple[str, str, Any]:
+        return ("delete", unescape(c[0]), None)
+
+    def _plain_value(self, meta: Any, term: Any) -> Any:
+        if isinstance(term, m.Var):
+            self.error(meta, "a variable cannot be used here; use a template such as \"{{ name }}\"")
+            return None
+        return term.value
+
+    def argv(self, meta: Any, c: list[Token]) -> tuple[str, ...]:
+        return tuple(unescape(t) for t in c)
+
+    def run_cwd(self, meta: Any, c: list[Token]) -> tuple[str, Any]:
+        return ("cwd", unescape(c[0]))
+
+    def run_timeout(self, meta: Any, c: list[Token]) -> tuple[str, Any]:
+        return ("timeout_seconds", parse_duration(c[0]))
+
+    def run_step(self, meta: Any, c: list[Any]) -> tuple[str, dict[str, Any]]:
+        return ("run", {"argv": c[0], **dict(c[1:])})
+
+    def sql_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        action = str(c[0])
+        if action not in ("apply", "test"):
+            self.error(c[0], f"an sql step can 'apply' or 'test' a migration, not {action!r}")
+            action = "test"
+        return ("sql", {"action": action, "file": unescape(c[1])})
+
+    def doc_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("doc", {"file": unescape(c[0]), "text": unescape(c[1])})
+
+    def insert_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("insert", {"text": unescape(c[0]), "file": unescape(c[1]), "where": str(c[2]),
+                           "anchor": unescape(c[3])})
+
+    def rollback_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("rollback", c[0], meta)
+
+    def provides_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        for pattern in c:
+            for name, term in pattern.fields.items():
+                if isinstance(term, m.Var):
+                    self.error(pattern.loc, f"provides {pattern.type}: field {name!r} must be a value, not a "
+                                            "variable", 'use a template such as "{{ name }}"')
+        return ("provides", list(c), meta)
+
+    # -- validations
+    def v_file_exists(self, meta: Any, c: list[Token]) -> m.FileExists:
+        return m.FileExists(glob=unescape(c[0]), loc=self._loc(meta))
+
+    def v_file_contains(self, meta: Any, c: list[Token]) -> m.FileContains:
+        return m.FileContains(glob=unescape(c[0]), text=unescape(c[1]), loc=self._loc(meta))
+
+    def v_file_lacks(self, meta: Any, c: list[Token]) -> m.FileContains:
+        return m.FileContains(glob=unescape(c[0]), text=unescape(c[1]), negated=True, loc=self._loc(meta))
+
+    def v_run(self, meta: Any, c: list[Any]) -> m.CommandSucceeds:
+        return m.CommandSucceeds(argv=c[0], loc=self._loc(meta), **dict(c[1:]))
+
+    def v_fact(self, meta: Any, c: list[Any]) -> m.FactHolds:
+        return m.FactHolds(pattern=c[0], loc=self._loc(meta))
+
+    def validate_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("validations", c[0], meta)
+
+    # -- facts
+    def field(self, meta: Any, c: list[Any]) -> tuple[Token, m.Term]:
+        return (c[0], c[1])
+
+    def fact_pattern(self, meta: Any, c: list[Any]) -> m.FactPattern:
+        ident: Token = c[0]
+        fields: dict[str, m.Term] = {}
+        for name_tok, term in c[1:]:
+            if str(name_tok) in fields:
+                self.error(name_tok, f"field {str(name_tok)!r} is given twice in {ident}(...)")
+            fields[str(name_tok)] = term
+        if not _SNAKE.match(str(ident)):
+            self.error(ident, f"fact type {str(ident)!r} must be snake_case",
+                       f"write {str(ident).lower().replace('-', '_')!r}")
+        return m.FactPattern(type=str(ident), fields=fields, loc=self._tloc(ident))
+
+    def var_term(self, meta: Any, c: list[Token]) -> m.Var:
+        return m.Var(var=str(c[0])[1:])
+
+    def string_value(self, meta: Any, c: list[Token]) -> m.Value:
+        return m.Value(value=unescape(c[0]))
+
+    def template_value(self, meta: Any, c: list[Token]) -> m.Value:
+        return m.Value(value=str(c[0]))
+
+    def int_value(self, meta: Any, c: list[Token]) -> m.Value:
+        return m.Value(value=int(c[0]))
+
+    def true_value(self, meta: Any, c: list[Token]) -> m.Value:
+        return m.Value(value=True)
+
+    def false_value(self, meta: Any, c: list[Token]) -> m.Value:
+        return m.Value(value=False)
+
+    def pos_literal(self, meta: Any, c: list[Any]) -> m.FactPattern:
+        pattern: m.FactPattern = c[0]
+        return pattern
+
+    def neg_literal(self, meta: Any, c: list[Any]) -> m.FactPattern:
+        pattern: m.FactPattern = c[0]
+        return pattern.model_copy(update={"negated": True})
+
+    def conjunction(self, meta: Any, c: list[Any]) -> list[m.FactPattern]:
+        return list(c)
+
+    # -- rules
+    def salience_opt(self, meta: Any, c: list[Token]) -> tuple[str, int]:
+        return ("salience", int(c[0]))
+
+    def act_run(self, meta: Any, c: list[Any]) -> m.RunAction:
+        bindings = c[1] if len(c) > 1 else {}
+        return m.RunAction(scenario=str(c[0]), bindings=bindings, loc=self._tloc(c[0]))
+
+    def act_assert(self, meta: Any, c: list[Any]) -> m.AssertAction:
+        return m.AssertAction(pattern=c[0], loc=self._loc(meta))
+
+    def act_retract(self, meta: Any, c: list[Any]) -> m.RetractAction:
+        return m.RetractAction(pattern=c[0], loc=self._loc(meta))
+
+    def act_task(self, meta: Any, c: list[Token]) -> m.TaskAction:
+        return m.TaskAction(title=unescape(c[0]), loc=self._loc(meta))
+
+    def rule(self, meta: Any, c: list[Any]) -> m.Rule:
+        ident: Token = c[0]
+        self._check_kebab(ident, "rule id")
+        salience = 0
+        rest = c[1:]
+        while rest and isinstance(rest[0], tuple):
+            salience = rest[0][1]
+            rest = rest[1:]
+        conditions: list[m.FactPattern] = rest[0]
+        actions = rest[1:]
+        if all(p.negated for p in conditions):
+            self.error(ident, f"rule {ident} needs at least one positive pattern in 'when'")
+        bound: set[str] = set()
+        for p in conditions:
+            if not p.negated:
+                bound.update(t.var for t in p.fields.values() if isinstance(t, m.Var))
+        for p in conditions:
+            if p.negated:
+                self._check_bound(p.fields.values(), bound, p.loc, "a negated pattern")
+        for a in actions:
+            terms = a.bindings.values() if isinstance(a, m.RunAction) else (
+                a.pattern.fields.values() if isinstance(a, m.AssertAction | m.RetractAction) else ())
+            self._check_bound(terms, bound, a.loc, "an action")
+        return m.Rule(id=str(ident), salience=salience, conditions=tuple(conditions), actions=tuple(actions),
+                      source=self.filename, loc=self._tloc(ident))
+
+    def _check_bound(self, terms: Any, bound: set[str], loc: Any, where: str) -> None:
+        for t in terms:
+            if isinstance(t, m.Var) and t.var not in bound:
+                guess = closest(t.var, sorted(bound))
+                self.error(loc, f"variable ?{t.var} in {where} is not bound by any positive pattern",
+                           f"did you mean ?{guess}?" if guess else None)
+
+    # -- discovery
+    def d_glob(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        return ("globs", unescape(c[0]), c[0])
+
+    def d_exclude(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        return ("excludes", unescape(c[0]), c[0])
+
+    def d_regex(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        pattern = unescape(c[0])
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            self.error(c[0], f"invalid regular expression: {exc}")
+        return ("regex", pattern, c[0])
+
+    def d_json(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        return ("json_path", unescape(c[0]), c[0])
+
+    def d_field(self, meta: Any, c: list[Token]) -> tuple[str, tuple[str, str], Token]:
+        return ("fields", (str(c[0]), unescape(c[1])), c[0])
+
+    def discover(self, meta: Any, c: list[Any]) -> m.Discover:
+        ident: Token = c[0]
+        data: dict[str, Any] = {"globs": [], "excludes": [], "fields": {}}
+        for key, value, tok in c[1:]:
+            if key in ("globs", "excludes"):
+                data[key].append(value)
+            elif key == "fields":
+                data["fields"][value[0]] = value[1]
+            else:
+                if key in data:
+                    self.error(tok, f"'{key.split('_')[0]}' is given twice in discover {ident}")
+                data[key] = value
+        if not data["globs"]:
+            self.error(ident, f"discover {ident} has no 'glob' line", 'add e.g. `glob "apps/*/package.json"`')
+        if data.get("regex") and data.get("json_path"):
+            self.error(ident, f"discover {ident} has both 'regex' and 'json'; use one")
+        data["globs"] = tuple(data["globs"])
+        data["excludes"] = tuple(data["excludes"])
+        return m.Discover(fact_type=str(ident), source=self.filename, loc=self._tloc(ident), **data)
+
+    # -- standards
+    def std_severity(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        value = str(c[0])
+        if value not in ("error", "warning", "info"):
+            self.error(c[0], f"severity must be error, warning or info, not {value!r}")
+            value = "error"
+        return ("severity", value, c[0])
+
+    def std_message(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("message", unescape(c[0]), c[0])
+
+    def std_summary(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("summary", unescape(c[0]), c[0])
+
+    def std_when(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("when", tuple(c[0]), meta)
+
+    def std_files(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("files", unescape(c[0]), c[0])
+
+    def std_matching(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        pattern = unescape(c[0])
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            self.error(c[0], f"invalid regular expression: {exc}")
+        return ("matching", pattern, c[0])
+
+    def std_fix(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        bindings = c[1] if len(c) > 1 else {}
+        return ("fix", m.RunAction(scenario=str(c[0]), bindings=bindings, loc=self._tloc(c[0])), c[0])
+
+    def standard(self, meta: Any, c: list[Any]) -> m.Standard:
+        ident: Token = c[0]
+        self._check_kebab(ident, "standard id")
+        data: dict[str, Any] = {}
+        for key, value, tok in c[1:]:
+            if key in data:
+                self.error(tok, f"'{key}' is given twice in standard {ident}")
+            data[key] = value
+        if not data.get("when") and not data.get("files"):
+            self.error(ident, f"standard {ident} needs a 'when' condition or a 'files' glob")
+        if data.get("matching") and not data.get("files"):
+            self.error(ident, f"standard {ident} has 'matching' without 'files'")
+        return m.Standard(id=str(ident), source=self.filename, loc=self._tloc(ident), **data)
+
+    # -- schedules
+    def sch_cron(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        expr = unescape(c[0])
+        problem = _cron_problem(expr)
+        if problem:
+            self.error(c[0], f"invalid cron expression {expr!r}: {problem}",
+                       'cron has five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * 1"')
+        return ("cron", expr, c[0])
+
+    def sch_run(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        bindings = c[1] if len(c) > 1 else {}
+        return ("run", m.RunAction(scenario=str(c[0]), bindings=bindings, loc=self._tloc(c[0])), c[0])
+
+    def sch_check(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        if c:
+            return ("check", unescape(c[0]), c[0])
+        return ("check_all", True, meta)
+
+    def sch_docs(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("docs", True, meta)
+
+    def schedule(self, meta: Any, c: list[Any]) -> m.Schedule:
+        ident: Token = c[0]
+        self._check_kebab(ident, "schedule id")
+        data: dict[str, Any] = {}
+        for key, value, tok in c[1:]:
+            if key in data:
+                self.error(tok, f"'{key}' is given twice in schedule {ident}")
+            data[key] = value
+        if "cron" not in data:
+            self.error(ident, f"schedule {ident} has no 'cron' line", 'add e.g. `cron "0 3 * * *"`')
+            data["cron"] = "* * * * *"
+        if sum(1 for k in ("run", "check", "check_all", "docs") if data.get(k)) != 1:
+            self.error(ident, f"schedule {ident} needs exactly one of 'run', 'check' or 'docs'")
+        return m.Schedule(id=str(ident), source=self.filename, loc=self._tloc(ident), **data)
+
+
+
+_STMT_KEYWORD = {
+    "object_type": "object",
+    "estimate_seconds": "estimate",
+    "manual_effort_seconds": "manual",
+}
+
+_STEP_TYPES = (m.RenderStep, m.EditStep, m.RunStep, m.SqlStep, m.DocStep, m.InsertStep)
+
+
+_CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
+
+
+def _cron_problem(expr: str) -> str | None:
+    """Check a five-field cron expression without importing a cron library (the DSL stays dependency-light)."""
+    parts = expr.split()
+    if len(parts) != 5:
+        return f"expected 5 fields, got {len(parts)}"
+    names = ["minute", "hour", "day of month", "month", "day of week"]
+    for part, (low, high), name in zip(parts, _CRON_RANGES, names, strict=True):
+        for piece in part.split(","):
+            base, _, step = piece.partition("/")
+            if step and not step.isdigit():
+                return f"{name}: step {step!r} is not a number"
+            if base == "*":
+                continue
+            bounds = base.split("-")
+            if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
+                return f"{name}: {piece!r} is not a number, range or *"
+            for b in bounds:
+                if not low <= int(b) <= high:
+                    return f"{name}: {b} is outside {low}-{high}"
+    return None
