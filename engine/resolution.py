@@ -1,0 +1,287 @@
+"""The one dependency resolver: requested scenarios → an ordered, deduplicated, dependency-complete plan.
+
+Both the planner (`continuous suggest`) and the executor (`run-scenario`, `run-plan`, the Python API) call `resolve`,
+so what a suggestion promises is exactly what a run does. Expansion is depth-first: a scenario is placed after
+everything it requires (post-order gives a topological order), rule consequences (`rule ... then run X`) are placed
+after the scenario whose provided facts triggered them, and a scenario whose `unless` condition already holds — in the
+repository or through an earlier plan item — is left out with a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import Field
+
+from continuous.common.errors import UserError
+from continuous.dsl.model import FactPattern, Model, RuleBase, Scalar, Scenario, Term, Value, Var
+from continuous.dsl.params import bind_params
+from continuous.dsl.suggest import closest
+from continuous.dsl.templating import builtin_context, render_string
+from continuous.engine.facts import Fact, FactSet
+
+Role = Literal["requested", "dependency"]
+
+
+class PlanRequest(Model):
+    scenario: str
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    reason: str = "requested"
+
+
+class PlanItem(Model):
+    scenario: str
+    params: dict[str, Scalar]
+    role: Role
+    reason: str
+    after: tuple[int, ...] = ()
+    group: int = 0
+    missing: tuple[str, ...] = ()
+
+
+class SkippedItem(Model):
+    scenario: str
+    params: dict[str, Scalar]
+    reason: str
+
+
+class Resolution(Model):
+    items: tuple[PlanItem, ...]
+    skipped: tuple[SkippedItem, ...] = ()
+
+    @property
+    def missing(self) -> dict[int, tuple[str, ...]]:
+        return {i: item.missing for i, item in enumerate(self.items) if item.missing}
+
+    def groups(self) -> list[list[int]]:
+        """Independent branches: items that share no dependency edge, directly or transitively."""
+        out: dict[int, list[int]] = {}
+        for i, item in enumerate(self.items):
+            out.setdefault(item.group, []).append(i)
+        return list(out.values())
+
+
+_Key = tuple[str, tuple[tuple[str, str], ...]]
+_MAX_ITEMS = 5000
+
+
+def _key(scenario_id: str, params: Mapping[str, Scalar]) -> _Key:
+    return (scenario_id, tuple(sorted((k, repr(v)) for k, v in params.items())))
+
+
+def render_pattern(pattern: FactPattern, context: Mapping[str, Any]) -> tuple[str, dict[str, Scalar]] | None:
+    """A fact pattern with its templates rendered; None if it mentions a parameter that has no value."""
+    fields: dict[str, Scalar] = {}
+    for name, term in pattern.fields.items():
+        value = _term_value(term, context)
+        if value is None:
+            return None
+        fields[name] = value
+    return pattern.type, fields
+
+
+def _term_value(term: Term, context: Mapping[str, Any]) -> Scalar | None:
+    if isinstance(term, Var):
+        value = context.get(term.var)
+        return value if isinstance(value, str | int | bool) else None
+    assert isinstance(term, Value)
+    if isinstance(term.value, str):
+        try:
+            return render_string(term.value, context)
+        except UserError:
+            return None
+    return term.value
+
+
+def provided_facts(scenario: Scenario, params: Mapping[str, Scalar]) -> list[Fact]:
+    """The facts a scenario will provide when it succeeds with these parameters."""
+    context = {**builtin_context(), **params}
+    out = []
+    for pattern in scenario.provides:
+        rendered = render_pattern(pattern, context)
+        if rendered is not None:
+            out.append(Fact(type=rendered[0], fields=rendered[1], source=f"provides:{scenario.id}"))
+    return out
+
+
+def _holds(patterns: Sequence[FactPattern], context: Mapping[str, Any], *fact_sets: FactSet) -> str | None:
+    """If every pattern holds (negated ones must not), a short description of why; else None."""
+    if not patterns:
+        return None
+    described = []
+    for pattern in patterns:
+        rendered = render_pattern(pattern, context)
+        if rendered is None:
+            return None
+        fact_type, fields = rendered
+        found = any(fs.holds(fact_type, fields) for fs in fact_sets)
+        if found == pattern.negated:
+            return None
+        args = ", ".join(f"{k}={v}" for k, v in fields.items())
+        described.append(f"{'not ' if pattern.negated else ''}{fact_type}({args})")
+    return " and ".join(described) + " already holds"
+
+
+class _Resolver:
+    def __init__(self, rule_base: RuleBase, facts: FactSet, allow_missing: bool, follow_rules: bool) -> None:
+        self.rb = rule_base
+        self.facts = facts
+        self.provided = FactSet()
+        self.allow_missing = allow_missing
+        self.follow_rules = follow_rules
+        self.items: list[dict[str, Any]] = []
+        self.index: dict[_Key, int] = {}
+        self.skipped: list[SkippedItem] = []
+        self.skipped_keys: set[_Key] = set()
+        self.stack: list[tuple[str, _Key]] = []
+
+    def scenario(self, scenario_id: str, required_by: str | None) -> Scenario:
+        scenario = self.rb.scenario(scenario_id)
+        if scenario is None:
+            guess = closest(scenario_id, list(self.rb.scenarios) + list(self.rb.aliases))
+            where = f" (required by {required_by})" if required_by else ""
+            raise UserError(
+                f"unknown scenario {scenario_id!r}{where}",
+                hint=f"did you mean {guess!r}?" if guess else "`continuous scenarios list` shows them all",
+            )
+        return scenario
+
+    def expand(self, scenario_id: str, raw_params: Mapping[str, Scalar], role: Role, reason: str,
+               required_by: str | None = None) -> int | None:
+        scenario = self.scenario(scenario_id, required_by)
+        params = bind_params(scenario, named=raw_params, allow_missing=True)
+        missing = tuple(p.name for p in scenario.params if p.required and p.name not in params)
+        if missing and not self.allow_missing:
+            raise UserError(
+                f"{scenario.id} needs parameter(s): {', '.join(missing)}"
+                + (f" (required by {required_by})" if required_by else ""),
+                hint="pass them by position or as --param NAME=VALUE",
+            )
+        key = _key(scenario.id, params)
+        if key in self.index:
+            existing = self.items[self.index[key]]
+            if role == "requested" and existing["role"] != "requested":
+                existing["role"], existing["reason"] = "requested", reason
+            return self.index[key]
+        on_stack = [sid for sid, _ in self.stack]
+        if scenario.id in on_stack:
+            cycle = on_stack[on_stack.index(scenario.id):]
+            raise UserError(
+                "dependency cycle: " + " -> ".join([*cycle, scenario.id]),
+                hint="remove one of the `requires` lines that close the cycle",
+            )
+        if len(self.items) > _MAX_ITEMS:
+            raise UserError(f"the plan grew past {_MAX_ITEMS} items; a rule probably keeps triggering itself "
+                            f"(last: {scenario.id} from {reason})")
+        context = {**builtin_context(), **params}
+        satisfied = _holds(scenario.unless, context, self.facts, self.provided)
+        if satisfied:
+            if key not in self.skipped_keys:
+                self.skipped_keys.add(key)
+                self.skipped.append(SkippedItem(scenario=scenario.id, params=params, reason=satisfied))
+            return None
+        self.stack.append((scenario.id, key))
+        after: list[int] = []
+        for dep in scenario.dependencies:
+            bound: dict[str, Scalar] = {}
+            for name, term in dep.bindings.items():
+                value = _term_value(term, context)
+                if value is not None:
+                    bound[name] = value
+            dep_scenario = self.scenario(dep.scenario, scenario.id)
+            dep_params = bind_params(dep_scenario, named=bound, allow_missing=True)
+            dep_context = {**builtin_context(), **dep_params, **params}
+            why = _holds(dep.unless, dep_context, self.facts, self.provided)
+            if why:
+                dkey = _key(dep_scenario.id, dep_params)
+                if dkey not in self.skipped_keys and dkey not in self.index:
+                    self.skipped_keys.add(dkey)
+                    self.skipped.append(SkippedItem(scenario=dep_scenario.id, params=dep_params,
+                                                    reason=f"not needed by {scenario.id}: {why}"))
+                continue
+            idx = self.expand(dep.scenario, bound, "dependency", f"required by {scenario.id}", scenario.id)
+            if idx is not None:
+                after.append(idx)
+        self.stack.pop()
+        position = len(self.items)
+        self.items.append({"scenario": scenario.id, "params": params, "role": role, "reason": reason,
+                           "after": tuple(sorted(set(after))), "missing": missing})
+        self.index[key] = position
+        new_facts = provided_facts(scenario, params)
+        before = list(self.facts) + list(self.provided)
+        for fact in new_facts:
+            self.provided.add(fact)
+        if self.follow_rules and new_facts and self.rb.rules:
+            self._consequences(scenario, position, before, new_facts)
+        return position
+
+    def _consequences(self, scenario: Scenario, position: int, before: list[Fact], new_facts: list[Fact]) -> None:
+        try:
+            from continuous.engine.dsl_rules import derive_runs
+        except ModuleNotFoundError:  # the rule adapter lands separately; without it there are no consequences
+            return
+
+        for run in derive_runs(self.rb, before, new_facts):
+            target = self.rb.scenario(run.scenario)
+            if target is None:
+                raise UserError(f"rule {run.rule_id} runs unknown scenario {run.scenario!r}")
+            if target.id == scenario.id:
+                continue
+            idx = self.expand(run.scenario, run.params, "dependency",
+                              f"rule {run.rule_id}: follows {scenario.id}", scenario.id)
+            if idx is not None and idx != position:
+                item = self.items[idx]
+                if position not in item["after"] and idx > position:
+                    item["after"] = tuple(sorted({*item["after"], position}))
+
+    def result(self) -> Resolution:
+        parent = list(range(len(self.items)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i, item in enumerate(self.items):
+            for j in item["after"]:
+                parent[find(i)] = find(j)
+        groups: dict[int, int] = {}
+        items = []
+        for i, item in enumerate(self.items):
+            group = groups.setdefault(find(i), len(groups))
+            items.append(PlanItem(group=group, **item))
+        return Resolution(items=tuple(items), skipped=tuple(self.skipped))
+
+
+def resolve(
+    rule_base: RuleBase,
+    requests: Sequence[PlanRequest],
+    facts: Iterable[Fact] | FactSet = (),
+    *,
+    allow_missing: bool = False,
+    follow_rules: bool = True,
+) -> Resolution:
+    """Expand requests into an ordered plan. Raises UserError for unknown scenarios, bad parameters and cycles.
+
+    With `allow_missing`, required parameters without a value are reported on the item (`missing`) instead of
+    raising — the planner uses this to show what the user still has to say.
+    """
+    fact_set = facts if isinstance(facts, FactSet) else FactSet(facts)
+    resolver = _Resolver(rule_base, fact_set, allow_missing, follow_rules)
+    for request in requests:
+        resolver.expand(request.scenario, request.params, "requested", request.reason)
+    result = resolver.result()
+    return result
+
+
+def requests_from(items: Iterable[Mapping[str, Any]]) -> list[PlanRequest]:
+    """Plan requests from loose dicts ({"scenario": ..., "params": {...}}), as the Python API and plan files give."""
+    out = []
+    for raw in items:
+        if "scenario" not in raw:
+            raise UserError(f"plan item {dict(raw)!r} has no 'scenario'")
+        out.append(PlanRequest(scenario=str(raw["scenario"]), params=dict(raw.get("params") or {}),
+                               reason=str(raw.get("reason") or "requested")))
+    return out

