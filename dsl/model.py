@@ -304,6 +304,11 @@ class Standard(Model):
     files: str | None = None
     matching: str | None = None
     fix: RunAction | None = None
+    excludes: tuple[str, ...] = ()
+    lacking: str | None = None
+    named: str | None = None
+    unique: tuple[str, str] | None = None
+    newer: tuple[str, str] | None = None
     source: str = ""
     loc: Location | None = None
 

@@ -86,19 +86,41 @@ def _lark() -> Lark:
 
 def parse_text(text: str, filename: str = "<string>") -> list[Any]:
     """Parse one DSL file into top-level items (Scenario, Rule, Discover, Standard, Schedule, Import, Alias)."""
+    from continuous.dsl import fastparse
+
+    builder = _Builder(filename, text)
+    try:
+        try:
+            items: list[Any] = fastparse.parse(text, builder)
+        except fastparse.Miss:
+            items = parse_tree(text, filename, builder := _Builder(filename, text))
+    except BadEscape as exc:
+        raise DslError([_escape_diagnostic(exc, text, filename)]) from None
+    if builder.diagnostics:
+        raise DslError(builder.diagnostics)
+    return items
+
+
+def _escape_diagnostic(exc: BadEscape, text: str, filename: str) -> Diagnostic:
+    line = getattr(exc.token, "line", None) or 1
+    column = getattr(exc.token, "column", None) or 1
+    return Diagnostic(filename, line, column, f"invalid escape sequence in string: {exc.reason}",
+                      _source_line(text, line), "write a backslash as \\\\ inside strings",
+                      min(len(exc.token), 80))
+
+
+def parse_tree(text: str, filename: str, builder: _Builder) -> list[Any]:
+    """The reference path through lark's own parser and tree; it also words every syntax error."""
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise DslError([_syntax_diagnostic(exc, text, filename)]) from None
-    builder = _Builder(filename, text)
     try:
         items: list[Any] = builder.transform(tree)
     except VisitError as exc:
-        if isinstance(exc.orig_exc, DslError):
+        if isinstance(exc.orig_exc, DslError | BadEscape):
             raise exc.orig_exc from None
         raise
-    if builder.diagnostics:
-        raise DslError(builder.diagnostics)
     return items
 
 
@@ -219,13 +241,37 @@ class Alias(m.Model):
     loc: m.Location
 
 
+class BadEscape(Exception):
+    """A string literal with an escape sequence Python cannot decode (e.g. `\\N` or a truncated `\\x4`)."""
+
+    def __init__(self, token: str, reason: str) -> None:
+        super().__init__(reason)
+        self.token = token
+        self.reason = reason
+
+
 def unescape(token: str) -> str:
     if token.startswith('"""'):
         body = token[3:-3]
         if body.startswith("\n"):
             body = body[1:]
-        return _dedent(body.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8"))
-    value = ast.literal_eval(token)
+        if "\\" not in body:
+            return _dedent(body)
+        try:
+            return _dedent(body.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8"))
+        except UnicodeError as exc:
+            raise BadEscape(token, str(exc.reason)) from None
+    if "\\" not in token:
+        return token[1:-1]
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(token)
+    except (SyntaxError, ValueError) as exc:
+        reason = str(exc.msg if isinstance(exc, SyntaxError) else exc).removeprefix("(unicode error) ")
+        raise BadEscape(token, reason) from None
     assert isinstance(value, str)
     return value
 
@@ -763,6 +809,21 @@ class _Builder(Transformer[Token, Any]):
             self.error(c[0], f"invalid regular expression: {exc}")
         return ("matching", pattern, c[0])
 
+    def std_exclude(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("excludes", unescape(c[0]), c[0])
+
+    def std_lacking(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("lacking", self.std_matching(meta, c)[1], c[0])
+
+    def std_named(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("named", self.std_matching(meta, c)[1], c[0])
+
+    def std_unique(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("unique", (str(c[0]), str(c[1])), c[0])
+
+    def std_newer(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        return ("newer", (unescape(c[0]), unescape(c[1])), c[0])
+
     def std_fix(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
         bindings = c[1] if len(c) > 1 else {}
         return ("fix", m.RunAction(scenario=str(c[0]), bindings=bindings, loc=self._tloc(c[0])), c[0])
@@ -771,14 +832,21 @@ class _Builder(Transformer[Token, Any]):
         ident: Token = c[0]
         self._check_kebab(ident, "standard id")
         data: dict[str, Any] = {}
+        excludes: list[str] = []
         for key, value, tok in c[1:]:
+            if key == "excludes":
+                excludes.append(value)
+                continue
             if key in data:
                 self.error(tok, f"'{key}' is given twice in standard {ident}")
             data[key] = value
-        if not data.get("when") and not data.get("files"):
-            self.error(ident, f"standard {ident} needs a 'when' condition or a 'files' glob")
-        if data.get("matching") and not data.get("files"):
-            self.error(ident, f"standard {ident} has 'matching' without 'files'")
+        if excludes:
+            data["excludes"] = tuple(excludes)
+        if not any(data.get(k) for k in ("when", "files", "unique", "newer")):
+            self.error(ident, f"standard {ident} needs a 'when' condition, a 'files' glob, 'unique' or 'newer'")
+        for k in ("matching", "lacking", "named", "excludes"):
+            if data.get(k) and not data.get("files"):
+                self.error(ident, f"standard {ident} has '{k.rstrip('s')}' without 'files'")
         return m.Standard(id=str(ident), source=self.filename, loc=self._tloc(ident), **data)
 
     # -- schedules

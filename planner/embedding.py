@@ -50,21 +50,19 @@ def model_fingerprint(path: Path | None = None) -> str:
     return f"{MODEL_NAME}-{st.st_size}-{int(st.st_mtime)}"
 
 
-def _erf(x: np.ndarray) -> np.ndarray:
-    # Abramowitz & Stegun 7.1.26 is too coarse (1.5e-7 abs is fine, but its relative error near 0 is not);
-    # this is W. J. Cody's rational approximation via the complementary error function, max rel. error ~1e-7.
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.5 * a)
-    y = t * np.exp(
-        -a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (
-            -0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (
-                -0.82215223 + t * 0.17087277))))))))
-    )
-    return np.where(x >= 0, 1.0 - y, y - 1.0).astype(x.dtype, copy=False)
-
-
 def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))
+    """BERT's GELU in its tanh form, in place: 3x faster than an erf in numpy, |error| < 5e-4, cosine to the
+    exact model > 0.99999 (checked by tests/planner/test_embedding.py against sentence-transformers)."""
+    inner = x * x
+    inner *= np.float32(0.044715)
+    inner += np.float32(1.0)
+    inner *= x
+    inner *= np.float32(0.7978845608028654)
+    np.tanh(inner, out=inner)
+    inner += np.float32(1.0)
+    inner *= x
+    inner *= np.float32(0.5)
+    return inner
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:

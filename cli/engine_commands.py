@@ -1,0 +1,260 @@
+"""Engine commands: facts, run-scenario, run-plan, resume, rollback, scenario-status."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from continuous.cli.output import command, console, print_json
+
+
+def register(app: typer.Typer) -> None:
+    app.command("facts", help="Facts discovered in the repository (tables, services, apps, ports...).")(facts_cmd)
+    app.command("run-scenario", help="Run a scenario and everything it needs, with a checkpoint per step.")(
+        run_scenario_cmd)
+    app.command("run-plan", help="Run a plan saved by `continuous plan --out FILE`.")(run_plan_cmd)
+    app.command("resume", help="Continue an execution that was killed, from its last completed step.")(resume_cmd)
+    app.command("rollback", help="Undo an execution: restore every file it touched to its earlier content.")(
+        rollback_cmd)
+    app.command("scenario-status", help="Show an execution: its plan, steps, checkpoints and artifacts.")(
+        status_cmd)
+
+
+def _parse_params(values: list[str]) -> dict[str, Any]:
+    from continuous.common.errors import UserError
+
+    out: dict[str, Any] = {}
+    for raw in values:
+        if "=" not in raw:
+            raise UserError(f"--param {raw!r} is not NAME=VALUE", hint="e.g. --param name=user_preferences")
+        key, value = raw.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise UserError(f"--param {raw!r} has no name")
+        if key in out:
+            raise UserError(f"--param {key} is given twice")
+        out[key] = value
+    return out
+
+
+class _Progress:
+    """A live line per step on a terminal; plain lines otherwise. Quiet under --json."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.con = console(stderr=False)
+        self.status: Any = None
+        self.total = 0
+
+    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+        if self.quiet:
+            return
+        if kind == "item":
+            self._stop()
+            params = " ".join(f"{k}={v}" for k, v in data["params"].items())
+            self.con.print(f"[bold]({data['index'] + 1}/{data['total']}) {data['scenario']}[/bold] {params}",
+                           markup=True, highlight=False)
+            self.total = data["steps"]
+        elif kind == "step":
+            self._stop()
+            text = f"  … {data['number']}/{self.total} {data['name']} ({data['kind']})"
+            if self.con.is_terminal:
+                self.status = self.con.status(text)
+                self.status.start()
+        elif kind == "step_done":
+            self._stop()
+            self.con.print(f"  [green]✓[/green] {data['number']}/{self.total} {data['name']} "
+                           f"[dim]{data['seconds']:.2f}s checkpoint {data['checkpoint'][:10]}[/dim]",
+                           markup=True, highlight=False)
+        elif kind == "validated":
+            self.con.print(f"  [green]✓[/green] {data['label']}", markup=True, highlight=False)
+        elif kind == "rollback":
+            self._stop()
+            self.con.print(f"[red]✗ {data['message']}[/red]\n[yellow]rolling back…[/yellow]", markup=True,
+                           highlight=False)
+        elif kind == "restored":
+            n = len(data["restored"]) + len(data["removed"])
+            self.con.print(f"  restored {n} file(s)", highlight=False)
+        elif kind == "resume":
+            self.con.print(f"resuming {data['execution_id']} after {data['completed']} completed step(s)",
+                           highlight=False)
+
+    def _stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+
+def _finish(result: Any, as_json: bool) -> None:
+    from continuous.engine.report import render_result
+
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    else:
+        sys.stdout.write(render_result(result))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _confirm(report: Any, yes: bool, as_json: bool) -> None:
+    if yes or as_json or not sys.stdin.isatty():
+        return
+    sys.stdout.write(report.render(diffs=False))
+    if not typer.confirm("Run it?", default=True):
+        raise typer.Exit(1)
+
+
+@command
+def facts_cmd(
+    fact_type: str | None = typer.Option(None, "--type", "-t", help="Only facts of this type."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    from continuous.engine.executor import Executor
+
+    ex = Executor()
+    facts = ex.facts()
+    if fact_type:
+        known = {d.fact_type for d in ex.rule_base.discovers}
+        if fact_type not in known:
+            from continuous.common.errors import UserError
+            from continuous.dsl.suggest import closest
+
+            guess = closest(fact_type, sorted(known))
+            raise UserError(f"no discover declaration for fact type {fact_type!r}",
+                            hint=f"did you mean {guess!r}?" if guess else f"known: {', '.join(sorted(known))}")
+        facts = [f for f in facts if f.type == fact_type]
+    facts.sort(key=lambda f: (f.type, f.source or ""))
+    if as_json:
+        print_json([f.to_json() for f in facts])
+        return
+    for f in facts:
+        fields = " ".join(f"{k}={v}" for k, v in f.fields.items())
+        sys.stdout.write(f"{f.type:<14} {fields}  ({f.source})\n")
+    sys.stdout.write(f"{len(facts)} fact(s)\n")
+
+
+@command
+def run_scenario_cmd(
+    scenario_id: str = typer.Argument(..., metavar="ID", help="Scenario id or alias."),
+    positional: list[str] = typer.Argument(None, metavar="[PARAMS]...", help="Positional parameters."),
+    param: list[str] = typer.Option([], "--param", "-p", help="A parameter as NAME=VALUE (repeatable)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    commit: bool = typer.Option(False, "--commit", help="Make one commit of the changed files at the end."),
+    no_diff: bool = typer.Option(False, "--no-diff", help="Dry-run without the unified diffs."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
+) -> None:
+    from continuous.engine.executor import Executor, Request
+
+    request = Request(scenario=scenario_id, positional=tuple(positional or ()), params=_parse_params(param))
+    ex = Executor(on_event=_Progress(quiet=as_json))
+    try:
+        if dry_run:
+            report = ex.dry_run(ex.build_plan([request]))
+            if as_json:
+                print_json(report.model_dump(mode="json"))
+            else:
+                sys.stdout.write(report.render(diffs=not no_diff))
+            if report.problems:
+                raise typer.Exit(1)
+            return
+        if not (yes or as_json or not sys.stdin.isatty()):
+            _confirm(ex.dry_run(ex.build_plan([request])), yes, as_json)
+        plan = ex.build_plan([request], allocate_ports=True)
+        result = ex.run(plan, commit=commit)
+    finally:
+        ex.close()
+    _finish(result, as_json)
+
+
+@command
+def run_plan_cmd(
+    file: Path = typer.Argument(..., help="A plan file written by `continuous plan --out`."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    commit: bool = typer.Option(False, "--commit", help="Make one commit of the changed files at the end."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
+) -> None:
+    from continuous.engine.executor import Executor
+    from continuous.engine.plan import load_saved_plan
+
+    data = load_saved_plan(file)
+    ex = Executor(on_event=_Progress(quiet=as_json))
+    try:
+        plan = ex.plan_from_saved(data)
+        if dry_run or not (yes or as_json or not sys.stdin.isatty()):
+            report = ex.dry_run(plan)
+            if dry_run:
+                if as_json:
+                    print_json(report.model_dump(mode="json"))
+                else:
+                    sys.stdout.write(report.render())
+                return
+            _confirm(report, yes, as_json)
+        result = ex.run(plan, commit=commit)
+    finally:
+        ex.close()
+    _finish(result, as_json)
+
+
+@command
+def resume_cmd(
+    execution_id: str = typer.Argument(..., metavar="EXEC_ID"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    from continuous.engine.executor import Executor
+
+    ex = Executor(on_event=_Progress(quiet=as_json))
+    try:
+        result = ex.resume(execution_id)
+    finally:
+        ex.close()
+    _finish(result, as_json)
+
+
+@command
+def rollback_cmd(
+    execution_id: str = typer.Argument(..., metavar="EXEC_ID"),
+    force: bool = typer.Option(False, "--force", help="Roll back even over files changed after the run."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    from continuous.engine.executor import Executor
+
+    ex = Executor(on_event=_Progress(quiet=as_json))
+    try:
+        result = ex.rollback(execution_id, force=force)
+    finally:
+        ex.close()
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    sys.stdout.write(f"Execution {result.execution_id} rolled back: {len(result.restored)} file(s) restored, "
+                     f"{len(result.removed)} removed\n")
+    for p in result.restored:
+        sys.stdout.write(f"  restored {p}\n")
+    for p in result.removed:
+        sys.stdout.write(f"  removed  {p}\n")
+
+
+@command
+def status_cmd(
+    execution_id: str = typer.Argument(..., metavar="EXEC_ID"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    from continuous.engine.report import render_status
+    from continuous.store import open_store
+
+    store = open_store()
+    try:
+        record = store.get_execution(execution_id)
+        if record.parent_id and not as_json:
+            sys.stdout.write(f"(part of run {record.parent_id})\n")
+    finally:
+        store.close()
+    if as_json:
+        print_json(record.model_dump(mode="json"))
+        return
+    sys.stdout.write(render_status(record))

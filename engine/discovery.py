@@ -1,0 +1,271 @@
+"""Read facts about a repository from the DSL's `discover` declarations.
+
+Discovery runs before every plan and after every scenario (to validate `fact` checks), so it must stay fast on a big
+monorepo: the file list is taken once (git's index plus untracked files, or one `os.walk` outside git) and shared by
+every declaration, globs are compiled to regular expressions once, and field templates are compiled once per
+declaration instead of once per fact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from continuous.common.errors import UserError
+from continuous.dsl.model import Discover, RuleBase, Scalar
+from continuous.engine.facts import Fact
+
+SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".cache", "dist", ".turbo"})
+_MAX_FILE_BYTES = 4 * 1024 * 1024
+_SIMPLE_VAR = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+@lru_cache(maxsize=4096)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob (`*`, `?`, `[..]`, `**` for any number of directories) as a compiled full-match regex."""
+    out: list[str] = []
+    i = 0
+    n = len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "*":
+            if pattern.startswith("**", i):
+                at_start = i == 0 or pattern[i - 1] == "/"
+                i += 2
+                if at_start and i < n and pattern[i] == "/":
+                    out.append("(?:[^/]+/)*")
+                    i += 1
+                else:
+                    out.append(".*")
+                continue
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 1)
+            if j == -1:
+                out.append(re.escape(c))
+            else:
+                body = pattern[i + 1:j]
+                if body.startswith("!"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    return glob_regex(pattern).match(path) is not None
+
+
+def list_files(worktree: Path) -> list[str]:
+    """Every non-ignored file of the worktree as a POSIX relative path (tracked + untracked; without git, a walk)."""
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
+        cwd=worktree, capture_output=True, check=False,
+    )
+    if proc.returncode == 0:
+        files = [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+        return [p for p in files if not _skipped(p)]
+    out: list[str] = []
+    root = str(worktree)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        rel = os.path.relpath(dirpath, root)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        out.extend(prefix + f for f in filenames)
+    return out
+
+
+def _skipped(path: str) -> bool:
+    return any(part in SKIP_DIRS for part in path.split("/")[:-1])
+
+
+def _literal_prefix(glob: str) -> str:
+    """The directory part of a glob before its first wildcard, to skip most files with one startswith."""
+    cut = len(glob)
+    for ch in "*?[":
+        k = glob.find(ch)
+        if k != -1:
+            cut = min(cut, k)
+    head = glob[:cut]
+    return head[: head.rfind("/") + 1] if "/" in head else ""
+
+
+class _Compiled:
+    def __init__(self, decl: Discover) -> None:
+        self.decl = decl
+        self.globs = [(_literal_prefix(g), glob_regex(g)) for g in decl.globs]
+        self.excludes = [glob_regex(g) for g in decl.excludes]
+        self.regex = re.compile(decl.regex, re.MULTILINE) if decl.regex else None
+        self.fields = {name: _compile_field(t) for name, t in decl.fields.items()}
+
+    def matches(self, path: str) -> bool:
+        if not any(path.startswith(prefix) and rx.match(path) for prefix, rx in self.globs):
+            return False
+        return not any(rx.match(path) or _dir_excluded(rx, path) for rx in self.excludes)
+
+
+def _dir_excluded(rx: re.Pattern[str], path: str) -> bool:
+    # An exclude naming a directory ("apps/.archived_apps") excludes everything below it.
+    parts = path.split("/")
+    return any(rx.match("/".join(parts[:k])) for k in range(1, len(parts)))
+
+
+def _compile_field(template: str) -> Any:
+    simple = _SIMPLE_VAR.match(template)
+    if simple:
+        return simple.group(1)
+    if "{{" not in template and "{%" not in template:
+        return ("const", template)
+    from continuous.dsl.templating import environment
+
+    return environment().from_string(template)
+
+
+def _render_field(compiled: Any, context: Mapping[str, Any], decl: Discover, name: str) -> Scalar:
+    if isinstance(compiled, str):
+        if compiled not in context:
+            raise UserError(f"discover {decl.fact_type}: field {name} uses unknown variable {compiled!r}",
+                            hint=_where(decl))
+        return _scalar(context[compiled])
+    if isinstance(compiled, tuple):
+        return str(compiled[1])
+    from jinja2 import TemplateError
+
+    try:
+        return str(compiled.render(**context))
+    except TemplateError as exc:
+        raise UserError(f"discover {decl.fact_type}: cannot render field {name}: {exc}", hint=_where(decl)) from None
+
+
+def _where(decl: Discover) -> str | None:
+    return f"declared at {decl.loc.file}:{decl.loc.line}" if decl.loc else None
+
+
+def _scalar(value: Any) -> Scalar:
+    if value is None:
+        return ""
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else str(value)
+    return json.dumps(value, sort_keys=True)
+
+
+def path_context(path: str) -> dict[str, Any]:
+    p = PurePosixPath(path)
+    return {"path": path, "dir": str(p.parent) if str(p.parent) != "." else "", "stem": p.stem, "name": p.name,
+            "parts": list(p.parts)}
+
+
+def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = None) -> list[Fact]:
+    """All facts the rule base's `discover` declarations find in `worktree`, de-duplicated, in a stable order."""
+    worktree = Path(worktree)
+    if not rule_base.discovers:
+        return []
+    compiled = [_Compiled(d) for d in rule_base.discovers]
+    all_files = list_files(worktree) if files is None else files
+    facts: dict[tuple[Any, ...], Fact] = {}
+    texts: dict[str, str | None] = {}
+    for path in all_files:
+        for comp in compiled:
+            if not comp.matches(path):
+                continue
+            for fact in _facts_from_file(comp, worktree, path, texts):
+                facts.setdefault(fact.key(), fact)
+    return list(facts.values())
+
+
+def _read(worktree: Path, path: str, cache: dict[str, str | None]) -> str | None:
+    if path not in cache:
+        full = worktree / path
+        try:
+            if full.stat().st_size > _MAX_FILE_BYTES:
+                cache[path] = None
+            else:
+                cache[path] = full.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            cache[path] = None
+    return cache[path]
+
+
+def _facts_from_file(comp: _Compiled, worktree: Path, path: str, texts: dict[str, str | None]) -> Iterator[Fact]:
+    decl = comp.decl
+    base = path_context(path)
+    if comp.regex is not None:
+        text = _read(worktree, path, texts)
+        if text is None:
+            return
+        line = 1
+        last = 0
+        for match in comp.regex.finditer(text):
+            line += text.count("\n", last, match.start())
+            last = match.start()
+            groups = {k: (v if v is not None else "") for k, v in match.groupdict().items()}
+            context = {**base, **groups}
+            fields = _fields(comp, context) if comp.fields else dict(groups)
+            yield Fact(type=decl.fact_type, fields=fields, source=f"{path}:{line}")
+        return
+    if decl.json_path is not None:
+        text = _read(worktree, path, texts)
+        if text is None:
+            return
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return
+        for keys, value in _select(data, [k for k in decl.json_path.split(".") if k]):
+            key = keys[-1] if keys else ""
+            context = {**base, "key": key, "keys": keys, "value": value}
+            if isinstance(value, dict):
+                context.update({k: v for k, v in value.items() if k not in base and isinstance(k, str)})
+            if comp.fields:
+                fields = _fields(comp, context)
+            else:
+                fields = {"key": key}
+                if not isinstance(value, dict | list):
+                    fields["value"] = _scalar(value)
+            yield Fact(type=decl.fact_type, fields=fields, source=f"{path}:{_json_line(text, key)}")
+        return
+    fields = _fields(comp, base) if comp.fields else {"path": path, "name": base["stem"]}
+    yield Fact(type=decl.fact_type, fields=fields, source=f"{path}:1")
+
+
+def _fields(comp: _Compiled, context: Mapping[str, Any]) -> dict[str, Scalar]:
+    return {name: _render_field(c, context, comp.decl, name) for name, c in comp.fields.items()}
+
+
+def _select(data: Any, keys: list[str], trail: tuple[str, ...] = ()) -> Iterable[tuple[list[str], Any]]:
+    if not keys:
+        yield list(trail), data
+        return
+    head, rest = keys[0], keys[1:]
+    if head == "*":
+        if isinstance(data, dict):
+            for k, v in data.items():
+                yield from _select(v, rest, (*trail, str(k)))
+        elif isinstance(data, list):
+            for i, v in enumerate(data):
+                yield from _select(v, rest, (*trail, str(i)))
+        return
+    if isinstance(data, dict) and head in data:
+        yield from _select(data[head], rest, trail)
+    elif isinstance(data, list) and head.isdigit() and int(head) < len(data):
+        yield from _select(data[int(head)], rest, trail)
+
+
+def _json_line(text: str, key: str) -> int:
+    if not key:
+        return 1
+    k = text.find(json.dumps(key))
+    return text.count("\n", 0, k) + 1 if k >= 0 else 1

@@ -1,0 +1,1058 @@
+"""The executor: a frozen plan in, a checkpointed, recorded, recoverable execution out.
+
+Order of a run: resolve (the shared resolver) → simulate every file step in memory (the same code as dry-run) →
+refuse before any change when the repository is not in a state to run → record the run → for each plan item: check
+preconditions, run steps (journal first, then the change, then a checkpoint and a store row), validate, add the
+provided facts. A failure runs the scenarios' rollback steps and restores every touched path to its content from before
+the execution, and nothing else: the journal knows the original blob of each path, so a user's unrelated
+uncommitted changes are never read or written.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from continuous.common.errors import ContinuousError, RunFailed, UserError
+from continuous.dsl import model as m
+from continuous.dsl.params import bind_params
+from continuous.engine import steps as st
+from continuous.engine.checkpoint import (
+    Checkpointer,
+    blob_at,
+    commit_paths,
+    hash_files,
+    read_blob,
+    save_blobs,
+)
+from continuous.engine.discovery import discover, glob_regex, list_files
+from continuous.engine.facts import Fact, FactSet
+from continuous.engine.journal import Journal
+from continuous.engine.plan import FrozenPlan, PlanEntry, SkippedEntry
+from continuous.engine.results import (
+    Artifacts,
+    DryRunReport,
+    ExecutionResult,
+    FileEffect,
+    ItemResult,
+    PlannedItem,
+    PlannedStep,
+    RollbackResult,
+    StepResult,
+)
+from continuous.engine.worktree import (
+    RunLock,
+    Workspace,
+    check_runnable,
+    dirty_paths,
+    load_repo_rule_base,
+    open_workspace,
+    pid_alive,
+)
+
+if TYPE_CHECKING:
+    from continuous.store.repository import TrackingStore
+
+KILL_ENV = "CONTINUOUS_TEST_KILL_AFTER_STEP"
+NOW_ENV = "CONTINUOUS_NOW"
+EventSink = Callable[[str, dict[str, Any]], None]
+PORT_LOW, PORT_HIGH = 3000, 3099
+
+
+@dataclass(frozen=True)
+class Request:
+    """One scenario the user asked for: positional values and named values, not yet validated."""
+
+    scenario: str
+    positional: tuple[str, ...] = ()
+    params: dict[str, m.Scalar] = field(default_factory=dict)
+    reason: str = "requested"
+
+
+def fixed_now() -> datetime:
+    raw = os.environ.get(NOW_ENV)
+    if raw:
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError:
+            raise UserError(f"{NOW_ENV}={raw!r} is not an ISO date-time") from None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def item_now(now: datetime, index: int) -> datetime:
+    # One second apart, so two migrations rendered in one run get distinct, ordered timestamps.
+    return now + timedelta(seconds=index)
+
+
+@dataclass
+class Simulation:
+    steps: list[PlannedStep]
+    before: dict[str, bytes | None]
+    after: dict[str, bytes | None]
+    step_of: dict[str, str]
+    problems: list[str]
+    sql_apply: int = 0
+    provided: list[Fact] = field(default_factory=list)
+
+    def effects(self) -> list[tuple[FileEffect, bytes | None]]:
+        out = []
+        for path in sorted(self.after):
+            change = st.FileChange(path, self.before[path], self.after[path])
+            if change.before == change.after:
+                continue
+            out.append((FileEffect(path=path, change=change.kind, diff=change.diff(), step=self.step_of[path]),
+                        change.after))
+        return out
+
+
+def _executed_by() -> str:
+    user = os.environ.get("CONTINUOUS_EXECUTED_BY")
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+class Executor:
+    def __init__(self, repo: Path | str | None = None, *, database_url: str | None = None,
+                 on_event: EventSink | None = None, executed_by: str | None = None,
+                 rule_base: m.RuleBase | None = None) -> None:
+        self.ws: Workspace = open_workspace(repo)
+        self.database_url = database_url
+        self.emit: EventSink = on_event or (lambda kind, data: None)
+        self.executed_by = executed_by or _executed_by()
+        self._rule_base: m.RuleBase | None = rule_base
+        self._store: TrackingStore | None = None
+        self.allocated_ports: list[int] = []
+
+    # ------------------------------------------------------------------ shared pieces
+
+    @property
+    def root(self) -> Path:
+        return self.ws.root
+
+    @property
+    def rule_base(self) -> m.RuleBase:
+        if self._rule_base is None:
+            self._rule_base = load_repo_rule_base(self.root)
+        return self._rule_base
+
+    def scenario(self, scenario_id: str) -> m.Scenario:
+        sc = self.rule_base.scenario(scenario_id)
+        if sc is None:
+            from continuous.dsl.suggest import closest
+
+            guess = closest(scenario_id, list(self.rule_base.scenarios) + list(self.rule_base.aliases))
+            raise UserError(f"unknown scenario {scenario_id!r}",
+                            hint=f"did you mean {guess!r}?" if guess else "`continuous scenarios list` shows them")
+        return sc
+
+    def facts(self) -> list[Fact]:
+        return discover(self.rule_base, self.root)
+
+    def store(self) -> TrackingStore:
+        if self._store is None:
+            from continuous.store import open_store
+
+            self._store = open_store(self.database_url, repo=self.root)
+        return self._store
+
+    def existing_store(self) -> TrackingStore | None:
+        """The store if it already exists (a dry-run must not create a database)."""
+        if self._store is not None:
+            return self._store
+        from continuous.store.url import resolve_url
+
+        resolved = resolve_url(self.database_url, repo=self.root)
+        if resolved.url.startswith("sqlite:///"):
+            path = Path(resolved.url.removeprefix("sqlite:///"))
+            if not path.exists():
+                return None
+        try:
+            return self.store()
+        except ContinuousError:
+            return None
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    # ------------------------------------------------------------------ planning
+
+    def build_plan(self, requests: Sequence[Request], *, request_text: str | None = None,
+                   allocate_ports: bool = False, facts: list[Fact] | None = None) -> FrozenPlan:
+        from continuous.engine.resolution import PlanRequest, resolve
+
+        if not requests:
+            raise UserError("nothing to plan: no scenario given")
+        facts = self.facts() if facts is None else facts
+        plan_requests = []
+        for req in requests:
+            sc = self.scenario(req.scenario)
+            params = bind_params(sc, list(req.positional), req.params)
+            given = set(req.params) | {p.name for p in sc.positional_params()[:len(req.positional)]}
+            port_param = sc.param("port")
+            if sc.object_type == "proxy" and port_param is not None and "port" not in given:
+                params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
+            plan_requests.append(PlanRequest(scenario=sc.id, params=params, reason=req.reason))
+        resolution = resolve(self.rule_base, plan_requests, facts)
+        head = self.ws.head()
+        if head is None:
+            raise UserError(f"{self.root} has no commit yet", hint="make a first commit")
+        return FrozenPlan(
+            request=request_text,
+            head=head,
+            rule_base_hash=self.rule_base.content_hash(),
+            items=tuple(PlanEntry(scenario=i.scenario, params=i.params, role=i.role, reason=i.reason,
+                                  after=i.after, group=i.group) for i in resolution.items),
+            skipped=tuple(SkippedEntry(scenario=s.scenario, params=s.params, reason=s.reason)
+                          for s in resolution.skipped),
+            worktree=str(self.root),
+            branch=self.ws.branch,
+        )
+
+    def _port_for(self, sc: m.Scenario, params: dict[str, m.Scalar], facts: list[Fact], *, allocate: bool) -> int:
+        used = {int(f.fields["port"]) for f in facts
+                if "port" in f.fields and str(f.fields["port"]).isdigit()}
+        store = self.store() if allocate else self.existing_store()
+        if store is not None:
+            used |= {p.port for p in store.list_ports()}
+        preferred = next((p for p in range(PORT_LOW, PORT_HIGH + 1) if p not in used), None)
+        if not allocate:
+            if preferred is None:
+                raise UserError(f"no free port in {PORT_LOW}-{PORT_HIGH} for {sc.id}")
+            return preferred
+        owner = f"{sc.id}:" + ",".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "port")
+        assert store is not None
+        port = store.allocate_port(owner, str(self.root), low=PORT_LOW, high=PORT_HIGH, preferred=preferred)
+        self.allocated_ports.append(port)
+        return port
+
+    def plan_from_saved(self, data: dict[str, Any]) -> FrozenPlan:
+        head = self.ws.head()
+        if data["head"] != head:
+            raise UserError(f"the saved plan was made on commit {str(data['head'])[:12]}, but HEAD is now "
+                            f"{(head or 'nothing')[:12]}",
+                            hint="re-plan (`continuous plan ... --out FILE`) so the plan matches the repository")
+        current = self.rule_base.content_hash()
+        if data["rule_base_hash"] != current:
+            raise UserError(f"the saved plan was made with rule base {data['rule_base_hash']}, but the scenarios "
+                            f"have changed since (now {current})",
+                            hint="re-plan (`continuous plan ... --out FILE`) against the current scenarios")
+        items = []
+        for n, raw in enumerate(data["items"]):
+            sc = self.scenario(raw["scenario"])
+            params = bind_params(sc, (), raw.get("params") or {})
+            items.append(PlanEntry(scenario=sc.id, params=params, role=str(raw.get("role", "requested")),
+                                   reason=str(raw.get("reason", "requested")), after=(n - 1,) if n else (),
+                                   group=0))
+        return FrozenPlan(request=data.get("request"), head=str(head), rule_base_hash=current, items=tuple(items),
+                          worktree=str(self.root), branch=self.ws.branch)
+
+    # ------------------------------------------------------------------ simulation and dry-run
+
+    def simulate(self, plan: FrozenPlan, now: datetime) -> Simulation:
+        """Every step of the plan applied to an in-memory overlay of the worktree (nothing is written)."""
+        from continuous.engine.resolution import provided_facts
+
+        fs = st.VirtualFS(self.root)
+        sim = Simulation(steps=[], before={}, after={}, step_of={}, problems=[])
+        after_command = False
+        known = FactSet(self.facts())
+        for i, item in enumerate(plan.items):
+            sc = self.scenario(item.scenario)
+            ctx = st.StepContext(self.root, sc, item.params, now=item_now(now, i))
+            failed = self._preconditions(sc, ctx, known, fs)
+            if failed and not after_command:
+                sim.problems.extend(f"{sc.id}: precondition failed: {f}" for f in failed)
+            for n, step in enumerate(sc.steps, 1):
+                action = st.describe(step, ctx)
+                files: list[str] = []
+                predicted = True
+                if st.is_file_step(step):
+                    try:
+                        changes = st.file_changes(step, ctx, fs)
+                    except st.StepError as exc:
+                        if after_command:
+                            predicted = False
+                        else:
+                            sim.problems.append(f"{sc.id} › {step.name}: {exc.message}")
+                        changes = []
+                    for ch in changes:
+                        sim.before.setdefault(ch.path, ch.before)
+                        sim.after[ch.path] = ch.after
+                        sim.step_of.setdefault(ch.path, f"{sc.id} › {step.name}")
+                        files.append(ch.path)
+                    fs.apply(changes)
+                elif isinstance(step, m.RunStep):
+                    after_command = True
+                    predicted = False
+                elif isinstance(step, m.SqlStep) and step.action == "apply":
+                    sim.sql_apply += 1
+                sim.steps.append(PlannedStep(item=i, scenario=sc.id, number=n, name=step.name, kind=step.kind,
+                                             action=action, files=files, predicted=predicted))
+            for fact in provided_facts(sc, item.params):
+                known.add(fact)
+                sim.provided.append(fact)
+        return sim
+
+    def _preconditions(self, sc: m.Scenario, ctx: st.StepContext, facts: FactSet, fs: st.VirtualFS,
+                       touched: Iterable[str] = ()) -> list[str]:
+        from continuous.engine.resolution import render_pattern
+
+        failed = []
+        for pre in sc.preconditions:
+            if pre.kind in ("fact", "no_fact") and pre.pattern is not None:
+                rendered = render_pattern(pre.pattern, ctx.variables)
+                if rendered is None:
+                    continue
+                holds = facts.holds(*rendered)
+                if holds != (pre.kind == "fact"):
+                    args = ", ".join(f"{k}: {v!r}" for k, v in rendered[1].items())
+                    failed.append(f"{'' if pre.kind == 'fact' else 'not '}{rendered[0]}({args})")
+            elif pre.kind in ("exists", "missing") and pre.path is not None:
+                rel = ctx.path(pre.path, "precondition path")
+                exists = fs.read(rel) is not None or (self.root / rel).exists()
+                if exists != (pre.kind == "exists"):
+                    failed.append(f"{pre.kind} {rel}")
+            elif pre.kind == "clean":
+                ours = set(touched)
+                dirty = [p for p in dirty_paths(self.root) if p not in ours]
+                if dirty:
+                    failed.append(f"clean worktree (uncommitted: {', '.join(sorted(dirty)[:5])})")
+        return failed
+
+    def dry_run(self, plan: FrozenPlan) -> DryRunReport:
+        from continuous.engine.impact import assess_risk, systems_affected
+
+        now = fixed_now()
+        sim = self.simulate(plan, now)
+        effects = sim.effects()
+        files = [e for e, _ in effects]
+        store = self.existing_store()
+        items: list[PlannedItem] = []
+        total = 0.0
+        known_total = False
+        sources: list[str] = []
+        failure_rates: dict[str, float] = {}
+        for i, item in enumerate(plan.items):
+            sc = self.scenario(item.scenario)
+            seconds, source = self._estimate(sc, store, failure_rates)
+            if seconds is not None:
+                total += seconds
+                known_total = True
+            sources.append(f"{sc.id}: {source}")
+            items.append(PlannedItem(index=i, scenario=sc.id, params=item.params, role=item.role, reason=item.reason,
+                                     after=list(item.after), group=item.group, estimate_seconds=seconds,
+                                     estimate_source=source))
+        dirty = dirty_paths(self.root)
+        overlap = [f.path for f in files if f.path in dirty]
+        systems = systems_affected(sim.provided, effects, [i.params for i in plan.items])
+        without_rollback = sorted({s.scenario for s in sim.steps if s.kind == "sql"
+                                   and not self.scenario(s.scenario).rollback})
+        risk = assess_risk(sim.steps, files, sql_apply=sim.sql_apply, scenarios_without_rollback=without_rollback,
+                           failure_rates=failure_rates, problems=sim.problems, dirty_overlap=overlap, systems=systems)
+        return DryRunReport(
+            head=plan.head, rule_base_hash=plan.rule_base_hash, worktree=str(self.root), branch=self.ws.branch,
+            items=items, skipped=[s.model_dump() for s in plan.skipped], branches=plan.groups(), steps=sim.steps,
+            files=files, systems=systems, estimate_seconds=total if known_total else None,
+            estimate_sources=sources, risk=risk, problems=sim.problems, plan=plan.saved_json(),
+        )
+
+    def _estimate(self, sc: m.Scenario, store: TrackingStore | None,
+                  failure_rates: dict[str, float]) -> tuple[float | None, str]:
+        try:
+            from continuous.analytics.estimates import estimate  # type: ignore[import-not-found]
+        except ImportError:
+            estimate = None
+        if estimate is not None:
+            try:
+                value = estimate(sc.id, repo=self.root)
+                seconds = getattr(value, "seconds", value)
+                if isinstance(seconds, int | float):
+                    return float(seconds), "analytics history"
+            except Exception:  # an analytics failure must not break a dry-run
+                pass
+        if store is not None:
+            try:
+                stats = store.scenario_stats(sc.id)
+            except ContinuousError:
+                stats = None
+            if stats is not None and stats.executions:
+                failure_rates[sc.id] = stats.failures / stats.executions
+                if stats.median_seconds is not None:
+                    return stats.median_seconds, f"median of {stats.executions} past run(s)"
+        if sc.estimate_seconds is not None:
+            return float(sc.estimate_seconds), "scenario estimate"
+        return None, "unknown"
+
+    # ------------------------------------------------------------------ real runs
+
+    def run(self, plan: FrozenPlan, *, commit: bool = False) -> ExecutionResult:
+        """Execute a frozen plan. Refusals (exit 2) happen before any change; failures roll back (exit 1)."""
+        try:
+            return self._run(plan, commit=commit)
+        except UserError:
+            if self.allocated_ports:
+                for port in self.allocated_ports:
+                    self.store().release_port(port)
+            raise
+
+    def _run(self, plan: FrozenPlan, *, commit: bool) -> ExecutionResult:
+        check_runnable(self.ws)
+        head = self.ws.head()
+        if plan.head != head:
+            raise UserError(f"the plan was made on commit {plan.head[:12]}, but HEAD is now {(head or '')[:12]}",
+                            hint="re-plan against the current HEAD")
+        now = fixed_now()
+        sim = self.simulate(plan, now)
+        if sim.problems:
+            raise UserError("the run would fail before changing anything:\n  " + "\n  ".join(sim.problems),
+                            hint="`--dry-run` shows the whole plan")
+        dirty = dirty_paths(self.root)
+        for effect, _ in sim.effects():
+            if effect.path in dirty:
+                raise UserError(f"{effect.path} has uncommitted changes that step {effect.step!r} would overwrite",
+                                hint="commit or stash your changes to that file first; nothing was changed")
+        store = self.store()
+        lock = RunLock(self.ws)
+        placeholder = f"starting-{os.getpid()}"
+        lock.acquire(placeholder)
+        try:
+            active = store.find_active_run(str(self.root))
+            if active is not None:
+                raise UserError(f"run {active.id} is recorded as running in this worktree",
+                                hint=f"`continuous resume {active.id}` finishes it, `continuous rollback "
+                                     f"{active.id}` undoes it")
+            top = plan.top_scenario()
+            top_params = next((i.params for i in plan.items if i.role == "requested"), {}) if top else {}
+            run_id = store.start_execution(
+                top, top_params, kind="run", worktree=str(self.root), branch=self.ws.branch,
+                executed_by=self.executed_by, plan=plan.model_dump(mode="json"),
+                rule_base_hash=plan.rule_base_hash, head_commit=plan.head)
+        except BaseException:
+            lock.release(placeholder)
+            raise
+        lock.path.write_text(f'{{"execution_id": "{run_id}", "pid": {os.getpid()}}}', encoding="utf-8")
+        journal = Journal.create(self.ws, run_id, {
+            "execution_id": run_id, "status": "running", "pid": os.getpid(), "root": str(self.root),
+            "branch": self.ws.branch, "head": plan.head, "now": now.isoformat(), "commit": commit,
+            "plan": plan.model_dump(mode="json"), "children": {}, "items": {}, "done": {}, "current": None,
+            "originals": {}, "created_dirs": [], "checkpoints": [], "pending_sql": [], "ports": list(self.allocated_ports),
+            "started": time.time(),
+        })
+        return self._drive(_RunState(self, journal, plan))
+
+    def resume(self, execution_id: str) -> ExecutionResult:
+        record = self.store().get_execution(execution_id)
+        run_id = record.parent_id or record.id
+        journal = Journal.load(self.ws, run_id)
+        if journal["status"] != "running":
+            raise UserError(f"execution {run_id} is {journal['status']}, there is nothing to resume")
+        if pid_alive(int(journal.data.get("pid", 0))) and int(journal.data.get("pid", 0)) != os.getpid():
+            raise UserError(f"execution {run_id} is still running (pid {journal['pid']})")
+        check_runnable(self.ws)
+        plan = FrozenPlan.model_validate(journal["plan"])
+        if plan.rule_base_hash != self.rule_base.content_hash():
+            raise UserError(f"the scenarios changed since execution {run_id} started; it cannot be resumed safely",
+                            hint=f"`continuous rollback {run_id}` undoes it")
+        RunLock(self.ws).acquire(run_id, takeover=run_id)
+        journal["pid"] = os.getpid()
+        state = _RunState(self, journal, plan)
+        state.reconcile_interrupted("interrupted: the process was killed during this step; resume re-runs it")
+        journal.save()
+        self.emit("resume", {"execution_id": run_id, "completed": len(journal["checkpoints"])})
+        return self._drive(state)
+
+    def rollback(self, execution_id: str, *, force: bool = False) -> RollbackResult:
+        store = self.store()
+        record = store.get_execution(execution_id)
+        run_id = record.parent_id or record.id
+        journal = Journal.load(self.ws, run_id)
+        status = journal["status"]
+        if status == "rolled_back":
+            raise UserError(f"execution {run_id} is already rolled back")
+        pid = int(journal.data.get("pid", 0))
+        if status == "running" and pid_alive(pid) and pid != os.getpid():
+            raise UserError(f"execution {run_id} is still running (pid {pid}); wait for it or kill it first")
+        lock = RunLock(self.ws)
+        lock.acquire(run_id, takeover=run_id if status == "running" else None)
+        try:
+            plan = FrozenPlan.model_validate(journal["plan"])
+            state = _RunState(self, journal, plan)
+            if status == "running":
+                state.reconcile_interrupted("interrupted: the process was killed during this step")
+            elif not force:
+                changed = state.changed_since_run()
+                if changed:
+                    raise UserError("files changed after the run finished; a rollback would lose those changes: "
+                                    + ", ".join(changed[:8]),
+                                    hint="commit or move those changes away first, or pass --force")
+            state.run_rollback_steps(range(len(plan.items)))
+            restored, removed = state.restore()
+            for i, child in state.children.items():
+                if state.item_status.get(i) != "failed":
+                    store.update_execution(child, status="rolled_back", completed=True)
+            store.update_execution(run_id, status="rolled_back", completed=True,
+                                   error_details=record.error_details)
+            state.release_ports()
+            journal["status"] = "rolled_back"
+            journal["current"] = None
+            journal.save()
+            Checkpointer(self.root, self.ws.state_dir, run_id).discard_index()
+        finally:
+            lock.release(run_id)
+        self.emit("rolled_back", {"execution_id": run_id, "restored": restored, "removed": removed})
+        return RollbackResult(execution_id=run_id, status="rolled_back", restored=restored, removed=removed)
+
+    # ------------------------------------------------------------------ the run loop
+
+    def _drive(self, state: _RunState) -> ExecutionResult:
+        started = time.monotonic()
+        try:
+            for i in range(len(state.plan.items)):
+                if state.item_status.get(i) == "success":
+                    continue
+                state.run_item(i)
+            commit_sha = None
+            if state.journal["commit"]:
+                paths = sorted(state.touched())
+                changed = [p for p in paths if state.differs_from_original(p)]
+                if changed:
+                    what = state.plan.request or ", ".join(i.scenario for i in state.plan.items)
+                    commit_sha = commit_paths(self.root, changed, f"continuous: {what}\n\nexecution {state.run_id}")
+            result = state.finish_success(commit_sha, time.monotonic() - started)
+        except (Exception, KeyboardInterrupt) as exc:
+            interrupted = isinstance(exc, KeyboardInterrupt)
+            if interrupted:
+                message = "interrupted by the user"
+            elif isinstance(exc, ContinuousError):
+                message = exc.message
+            else:
+                message = f"internal error: {type(exc).__name__}: {exc}"
+            result = state.fail(message, time.monotonic() - started, interrupted=interrupted)
+        finally:
+            RunLock(self.ws).release(state.run_id)
+        return result
+
+
+class _RunState:
+    """One execution in progress, backed by its journal (so that another process can pick it up)."""
+
+    def __init__(self, ex: Executor, journal: Journal, plan: FrozenPlan) -> None:
+        self.ex = ex
+        self.journal = journal
+        self.plan = plan
+        self.run_id: str = journal["execution_id"]
+        self.root = ex.root
+        self.now = datetime.fromisoformat(journal["now"])
+        self.checkpointer = Checkpointer(self.root, ex.ws.state_dir, self.run_id,
+                                         parent=journal["checkpoints"][-1]["commit"] if journal["checkpoints"]
+                                         else None)
+        self.results: dict[int, list[StepResult]] = {}
+        self._facts: FactSet | None = None
+
+    # -- journal views
+    @property
+    def children(self) -> dict[int, str]:
+        return {int(k): v for k, v in self.journal["children"].items()}
+
+    @property
+    def item_status(self) -> dict[int, str]:
+        return {int(k): v for k, v in self.journal["items"].items()}
+
+    @property
+    def originals(self) -> dict[str, dict[str, Any]]:
+        data: dict[str, dict[str, Any]] = self.journal["originals"]
+        return data
+
+    def touched(self) -> set[str]:
+        return set(self.originals)
+
+    def done(self, i: int) -> list[int]:
+        return list(self.journal["done"].get(str(i), []))
+
+    # -- originals
+    def remember(self, paths: Iterable[str], *, saved: dict[str, str | None] | None = None) -> None:
+        """Record the pre-execution content of paths seen for the first time (before they change)."""
+        new = [p for p in paths if p not in self.originals]
+        if not new:
+            return
+        if saved is None:
+            existing = [p for p in new if (self.root / p).is_file()]
+            blobs: dict[str, str | None] = dict(save_blobs(self.root, existing))
+        else:
+            blobs = saved
+        for p in new:
+            full = self.root / p
+            blob = blobs.get(p)
+            mode = full.stat().st_mode & 0o7777 if blob is not None and full.exists() else None
+            self.originals[p] = {"blob": blob, "mode": mode}
+            if blob is None:
+                parent = full.parent
+                while parent != self.root and not parent.exists():
+                    rel = str(parent.relative_to(self.root))
+                    if rel not in self.journal["created_dirs"]:
+                        self.journal["created_dirs"].append(rel)
+                    parent = parent.parent
+
+    def differs_from_original(self, path: str) -> bool:
+        orig = self.originals[path]
+        full = self.root / path
+        current = full.read_bytes() if full.is_file() else None
+        if orig["blob"] is None:
+            return current is not None
+        return current is None or current != read_blob(self.root, orig["blob"])
+
+    def snapshot_dirty(self) -> dict[str, Any]:
+        """Before a command: hashes of every dirty path, and the saved content of those we have not seen yet."""
+        dirty = dirty_paths(self.root)
+        existing = [p for p in dirty if (self.root / p).is_file()]
+        hashes = hash_files(self.root, existing)
+        unseen = [p for p in existing if p not in self.originals]
+        saved = save_blobs(self.root, unseen)
+        return {"hashes": {p: hashes.get(p) for p in dirty}, "saved": saved}
+
+    def reconcile_command(self, snapshot: dict[str, Any]) -> list[str]:
+        """Paths a command changed (compared with the snapshot taken before it), remembered with their originals."""
+        before: dict[str, str | None] = snapshot["hashes"]
+        dirty = dirty_paths(self.root)
+        existing = [p for p in dirty if (self.root / p).is_file()]
+        after: dict[str, str | None] = {p: None for p in dirty}
+        after.update(hash_files(self.root, existing))
+        changed = sorted(p for p in set(before) | set(after)
+                         if before.get(p, "clean") != after.get(p, "clean"))
+        saved: dict[str, str | None] = {}
+        for p in changed:
+            if p in self.originals:
+                continue
+            if p in before:
+                saved[p] = snapshot["saved"].get(p)
+            else:
+                saved[p] = _head_blob(self.root, p)
+        self.remember([p for p in changed if p not in self.originals], saved=saved)
+        return changed
+
+    def reconcile_interrupted(self, note: str) -> None:
+        current = self.journal["current"]
+        if not current:
+            return
+        if current.get("snapshot"):
+            self.reconcile_command(current["snapshot"])
+        if current.get("step_id"):
+            try:
+                self.ex.store().finish_step(current["step_id"], "interrupted", output=note)
+            except ContinuousError:
+                pass
+        self.journal["current"] = None
+
+    # -- facts
+    def fact_set(self) -> FactSet:
+        if self._facts is None:
+            self._facts = FactSet(self.ex.facts())
+            from continuous.engine.resolution import provided_facts
+
+            for i, item in enumerate(self.plan.items):
+                if self.item_status.get(i) == "success":
+                    for f in provided_facts(self.ex.scenario(item.scenario), item.params):
+                        self._facts.add(f)
+        return self._facts
+
+    # -- items and steps
+    def run_item(self, i: int) -> None:
+        ex = self.ex
+        store = ex.store()
+        item = self.plan.items[i]
+        sc = ex.scenario(item.scenario)
+        ctx = st.StepContext(self.root, sc, item.params, now=item_now(self.now, i))
+        child = self.children.get(i)
+        if child is None:
+            child = store.start_execution(sc.id, item.params, kind="scenario", worktree=str(self.root),
+                                          branch=ex.ws.branch, executed_by=ex.executed_by, parent_id=self.run_id,
+                                          rule_base_hash=self.plan.rule_base_hash, head_commit=self.plan.head)
+            self.journal["children"][str(i)] = child
+            self.journal["items"][str(i)] = "running"
+            self.journal.save()
+            failed = ex._preconditions(sc, ctx, self.fact_set(), st.VirtualFS(self.root), self.touched())
+            if failed:
+                raise st.StepError(f"{sc.id}: precondition failed: {'; '.join(failed)}")
+        ex.emit("item", {"index": i, "total": len(self.plan.items), "scenario": sc.id, "params": item.params,
+                         "execution_id": child, "steps": len(sc.steps)})
+        done = self.done(i)
+        for n, step in enumerate(sc.steps, 1):
+            if n in done:
+                continue
+            self.run_step(i, child, n, step, ctx)
+        self.validate(i, child, sc, ctx)
+        from continuous.engine.resolution import provided_facts
+
+        for f in provided_facts(sc, item.params):
+            self.fact_set().add(f)
+        store.finish_execution(child, "success", artifacts=self.artifacts(self.item_paths(i)).model_dump(),
+                               checkpoints=self.item_checkpoints(i))
+        self.journal["items"][str(i)] = "success"
+        self.journal.save()
+
+    def item_paths(self, i: int) -> list[str]:
+        return sorted({p for c in self.journal["checkpoints"] if c["item"] == i for p in c.get("paths", [])})
+
+    def item_checkpoints(self, i: int) -> list[dict[str, Any]]:
+        return [c for c in self.journal["checkpoints"] if c["item"] == i]
+
+    def run_step(self, i: int, child: str, n: int, step: m.Step, ctx: st.StepContext) -> None:
+        ex = self.ex
+        store = ex.store()
+        number = len(self.journal["checkpoints"]) + 1
+        ex.emit("step", {"item": i, "number": n, "global": number, "name": step.name, "kind": step.kind,
+                         "scenario": ctx.scenario.id})
+        step_id = store.start_step(child, n, step.name)
+        current: dict[str, Any] = {"item": i, "step": n, "step_id": step_id, "kind": step.kind}
+        self.journal["current"] = current
+        started = time.monotonic()
+        try:
+            if st.is_file_step(step):
+                changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
+                self.remember(c.path for c in changes)
+                self.journal.save()
+                st.write_changes(self.root, changes)
+                paths = [c.path for c in changes]
+                output = "\n".join(f"{c.kind} {c.path}" for c in changes) or "no change needed (already done)"
+            elif isinstance(step, m.RunStep):
+                current["snapshot"] = self.snapshot_dirty()
+                self.journal.save()
+                result = st.run_step(step, ctx, step.name)
+                paths = self.reconcile_command(current["snapshot"])
+                output = result.output
+            elif isinstance(step, m.SqlStep):
+                self.journal.save()
+                output, pending = st.sql_step(step, ctx)
+                if pending:
+                    self.journal["pending_sql"].append(ctx.path(step.file, "file"))
+                paths = []
+            else:  # pragma: no cover - the model admits no other kind
+                raise AssertionError(step)
+            commit = self.checkpointer.checkpoint(
+                number, f"continuous {self.run_id[:8]} step {number}: {ctx.scenario.id} > {step.name}",
+                sorted(self.touched()))
+        except ContinuousError as exc:
+            store.finish_step(step_id, "failed", output=exc.render())
+            self.journal["current"] = None
+            self.journal.save()
+            self.record(i, StepResult(number=n, name=step.name, kind=step.kind, status="failed",
+                                      output=exc.render(), seconds=time.monotonic() - started))
+            raise
+        seconds = time.monotonic() - started
+        store.finish_step(step_id, "success", output=output, checkpoint_commit=commit)
+        self.journal["checkpoints"].append({"n": number, "item": i, "step": n, "commit": commit, "paths": paths,
+                                            "ref": f"refs/continuous/{self.run_id}/{number}"})
+        self.journal["done"].setdefault(str(i), []).append(n)
+        self.journal["current"] = None
+        self.journal.save()
+        store.update_execution(child, checkpoints=self.item_checkpoints(i))
+        self.record(i, StepResult(number=n, name=step.name, kind=step.kind, status="success", output=output,
+                                  seconds=seconds, checkpoint=commit))
+        ex.emit("step_done", {"item": i, "number": n, "global": number, "name": step.name, "seconds": seconds,
+                              "checkpoint": commit, "paths": paths, "output": output})
+        if os.environ.get(KILL_ENV) == str(number):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def record(self, i: int, result: StepResult) -> None:
+        self.results.setdefault(i, []).append(result)
+
+    def validate(self, i: int, child: str, sc: m.Scenario, ctx: st.StepContext) -> None:
+        if not sc.validations:
+            return
+        store = self.ex.store()
+        base = len(sc.steps)
+        for k, v in enumerate(sc.validations, 1):
+            label = _validation_label(v, ctx)
+            step_id = store.start_step(child, base + k, f"validate: {label}")
+            started = time.monotonic()
+            try:
+                output = self._check(v, ctx)
+            except ContinuousError as exc:
+                store.finish_step(step_id, "failed", output=exc.render())
+                self.record(i, StepResult(number=base + k, name=f"validate: {label}", kind="validate",
+                                          status="failed", output=exc.render(), seconds=time.monotonic() - started))
+                raise st.StepError(f"{sc.id}: validation failed: {label}: {exc.message}") from None
+            store.finish_step(step_id, "success", output=output)
+            self.record(i, StepResult(number=base + k, name=f"validate: {label}", kind="validate",
+                                      status="success", output=output, seconds=time.monotonic() - started))
+            self.ex.emit("validated", {"item": i, "label": label})
+
+    def _check(self, v: m.Validation, ctx: st.StepContext) -> str:
+        if isinstance(v, m.FileExists):
+            found = _glob(self.root, ctx.render(v.glob, "validation glob"))
+            if not found:
+                raise st.StepError(f"no file matches {ctx.render(v.glob, 'validation glob')}")
+            return f"found {', '.join(found[:5])}"
+        if isinstance(v, m.FileContains):
+            pattern = ctx.render(v.glob, "validation glob")
+            text = ctx.render(v.text, "validation text")
+            found = _glob(self.root, pattern)
+            if not found and not v.negated:
+                raise st.StepError(f"no file matches {pattern}")
+            bad = [p for p in found
+                   if (text in (self.root / p).read_text(encoding="utf-8", errors="replace")) == v.negated]
+            if bad:
+                raise st.StepError(f"{bad[0]} {'contains' if v.negated else 'does not contain'} {text!r}")
+            return f"{len(found)} file(s) {'lack' if v.negated else 'contain'} {text!r}"
+        if isinstance(v, m.CommandSucceeds):
+            return st.run_step(v, ctx, "validation").output
+        if isinstance(v, m.FactHolds):
+            from continuous.engine.resolution import render_pattern
+
+            rendered = render_pattern(v.pattern, ctx.variables)
+            if rendered is None:
+                raise st.StepError(f"cannot render fact pattern {v.pattern.type}")
+            fact_type, fields = rendered
+            declared = any(d.fact_type == fact_type for d in self.ex.rule_base.discovers)
+            fresh = FactSet(self.ex.facts())
+            self._facts = None
+            holds = fresh.holds(fact_type, fields) if declared else self.fact_set().holds(fact_type, fields)
+            if holds == v.pattern.negated:
+                args = ", ".join(f"{k}: {val!r}" for k, val in fields.items())
+                raise st.StepError(f"{'unexpected' if v.pattern.negated else 'no'} fact {fact_type}({args})"
+                                   + (" in the repository" if declared else ""))
+            return f"fact {fact_type} holds"
+        raise AssertionError(v)
+
+    # -- endings
+    def artifacts(self, paths: Iterable[str] | None = None) -> Artifacts:
+        created, modified, deleted = [], [], []
+        for p in sorted(self.touched() if paths is None else paths):
+            orig = self.originals.get(p)
+            if orig is None or not self.differs_from_original(p):
+                continue
+            exists = (self.root / p).exists()
+            if orig["blob"] is None:
+                created.append(p)
+            elif exists:
+                modified.append(p)
+            else:
+                deleted.append(p)
+        return Artifacts(created=created, modified=modified, deleted=deleted)
+
+    def items_result(self, statuses: dict[int, str]) -> list[ItemResult]:
+        return [ItemResult(index=i, scenario=item.scenario, params=item.params,
+                           execution_id=self.children.get(i), status=statuses.get(i, "skipped"),
+                           steps=self.results.get(i, []))
+                for i, item in enumerate(self.plan.items)]
+
+    def finish_success(self, commit_sha: str | None, seconds: float) -> ExecutionResult:
+        store = self.ex.store()
+        artifacts = self.artifacts()
+        checkpoints = [c["commit"] for c in self.journal["checkpoints"]]
+        store.finish_execution(self.run_id, "success", artifacts={**artifacts.model_dump(),
+                                                                 "pending_migrations": self.journal["pending_sql"],
+                                                                 "commit": commit_sha},
+                               checkpoints=self.journal["checkpoints"])
+        if commit_sha:
+            store.update_execution(self.run_id, head_commit=commit_sha)
+        self.journal["status"] = "success"
+        self.journal["final"] = checkpoints[-1] if checkpoints else None
+        self.journal["commit_sha"] = commit_sha
+        self.journal.save()
+        self.checkpointer.discard_index()
+        result = ExecutionResult(
+            execution_id=self.run_id, status="success", worktree=str(self.root), branch=self.ex.ws.branch,
+            items=self.items_result(self.item_status), artifacts=artifacts, checkpoints=checkpoints,
+            commit=commit_sha, pending_migrations=list(self.journal["pending_sql"]),
+            ports=list(self.journal["ports"]), seconds=seconds)
+        self.ex.emit("done", {"result": result})
+        return result
+
+    def fail(self, message: str, seconds: float, *, interrupted: bool = False) -> ExecutionResult:
+        ex = self.ex
+        store = ex.store()
+        current = self.journal["current"]
+        failing = current["item"] if current else next(
+            (i for i, s in self.item_status.items() if s == "running"), None)
+        ex.emit("rollback", {"message": message})
+        self.reconcile_interrupted("interrupted" if interrupted else "failed")
+        rollback_errors = self.run_rollback_steps(i for i, s in self.item_status.items()
+                                                  if s in ("success", "running"))
+        self.restore()
+        statuses: dict[int, str] = {}
+        for i, child in self.children.items():
+            status = "failed" if i == failing else "rolled_back"
+            if interrupted and i == failing:
+                status = "interrupted"
+            statuses[i] = status
+            store.finish_execution(child, status, error_details=message if i == failing else None,
+                                   artifacts=Artifacts().model_dump())
+            self.journal["items"][str(i)] = status
+        details = message + "\nevery file the execution touched was restored"
+        if rollback_errors:
+            details += "\nrollback steps that failed: " + "; ".join(rollback_errors)
+        store.finish_execution(self.run_id, "interrupted" if interrupted else "failed", error_details=details,
+                               checkpoints=self.journal["checkpoints"],
+                               artifacts=Artifacts().model_dump())
+        self.release_ports()
+        self.journal["status"] = "rolled_back"
+        self.journal["current"] = None
+        self.journal.save()
+        self.checkpointer.discard_index()
+        result = ExecutionResult(
+            execution_id=self.run_id, status="interrupted" if interrupted else "failed", worktree=str(self.root),
+            branch=ex.ws.branch, items=self.items_result(statuses), artifacts=Artifacts(),
+            checkpoints=[c["commit"] for c in self.journal["checkpoints"]], error=details, seconds=seconds)
+        ex.emit("done", {"result": result})
+        return result
+
+    def run_rollback_steps(self, indexes: Iterable[int]) -> list[str]:
+        """Run the DSL rollback steps of the given items, newest first; failures are collected, not raised."""
+        errors: list[str] = []
+        store = self.ex.store()
+        for i in sorted(set(indexes), reverse=True):
+            item = self.plan.items[i]
+            sc = self.ex.scenario(item.scenario)
+            if not sc.rollback:
+                continue
+            child = self.children.get(i)
+            ctx = st.StepContext(self.root, sc, item.params, now=item_now(self.now, i))
+            for k, step in enumerate(sc.rollback, 1):
+                step_id = store.start_step(child, 1000 + k, f"rollback: {step.name}") if child else None
+                try:
+                    if st.is_file_step(step):
+                        changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
+                        self.remember(c.path for c in changes)
+                        self.journal.save()
+                        st.write_changes(self.root, changes)
+                        output = "\n".join(f"{c.kind} {c.path}" for c in changes)
+                    elif isinstance(step, m.RunStep):
+                        snap = self.snapshot_dirty()
+                        output = st.run_step(step, ctx, step.name).output
+                        self.reconcile_command(snap)
+                    elif isinstance(step, m.SqlStep):
+                        output = st.sql_step(step, ctx)[0]
+                    else:  # pragma: no cover
+                        output = ""
+                    if step_id:
+                        store.finish_step(step_id, "success", output=output)
+                except ContinuousError as exc:
+                    errors.append(f"{sc.id} > {step.name}: {exc.message}")
+                    if step_id:
+                        store.finish_step(step_id, "failed", output=exc.render())
+        return errors
+
+    def restore(self) -> tuple[list[str], list[str]]:
+        restored: list[str] = []
+        removed: list[str] = []
+        for path, orig in sorted(self.originals.items()):
+            full = self.root / path
+            if orig["blob"] is None:
+                if full.is_file() or full.is_symlink():
+                    full.unlink()
+                    removed.append(path)
+                continue
+            data = read_blob(self.root, orig["blob"])
+            current = full.read_bytes() if full.is_file() else None
+            if current != data:
+                full.parent.mkdir(parents=True, exist_ok=True)
+                full.write_bytes(data)
+                restored.append(path)
+            if orig.get("mode") is not None and (full.stat().st_mode & 0o7777) != orig["mode"]:
+                os.chmod(full, orig["mode"])
+        dirs = sorted(set(self.journal["created_dirs"]) | {str(Path(p).parent) for p in removed},
+                      key=lambda d: d.count("/"), reverse=True)
+        for d in dirs:
+            target = self.root / d
+            while d not in ("", ".") and target != self.root:
+                try:
+                    target.rmdir()
+                except OSError:
+                    break
+                target = target.parent
+                d = str(Path(d).parent)
+        self.ex.emit("restored", {"restored": restored, "removed": removed})
+        return restored, removed
+
+    def changed_since_run(self) -> list[str]:
+        final = self.journal.data.get("final")
+        out = []
+        for path in sorted(self.originals):
+            full = self.root / path
+            current = full.read_bytes() if full.is_file() else None
+            expected = blob_at(self.root, final, path) if final else None
+            if final is None:
+                continue
+            if current != expected:
+                out.append(path)
+        return out
+
+    def release_ports(self) -> None:
+        store = self.ex.store()
+        for port in self.journal["ports"]:
+            store.release_port(int(port))
+
+
+def _head_blob(root: Path, path: str) -> str | None:
+    import subprocess
+
+    proc = subprocess.run(["git", "rev-parse", "-q", "--verify", f"HEAD:{path}"], cwd=root, capture_output=True,
+                          text=True, check=False)
+    return proc.stdout.strip() or None
+
+
+def _glob(root: Path, pattern: str) -> list[str]:
+    st.safe_path(root, pattern.replace("*", "x").replace("?", "x"), what="validation glob")
+    if not any(ch in pattern for ch in "*?["):
+        return [pattern] if (root / pattern).exists() else []
+    rx = glob_regex(pattern)
+    return sorted(p for p in list_files(root) if rx.match(p) and (root / p).exists())
+
+
+def _validation_label(v: m.Validation, ctx: st.StepContext) -> str:
+    try:
+        if isinstance(v, m.FileExists):
+            return f"file {ctx.render(v.glob, 'glob')} exists"
+        if isinstance(v, m.FileContains):
+            verb = "lacks" if v.negated else "contains"
+            return f"file {ctx.render(v.glob, 'glob')} {verb} {ctx.render(v.text, 'text')!r}"
+        if isinstance(v, m.CommandSucceeds):
+            return "run " + " ".join(st.render_argv(v.argv, ctx))
+        if isinstance(v, m.FactHolds):
+            return f"fact {v.pattern.type}"
+    except ContinuousError:
+        pass
+    return v.kind
+
+
+def dry_run_plan(saved: dict[str, Any], *, worktree: Path | str | None = None,
+                 rule_base: m.RuleBase | None = None) -> DryRunReport:
+    """Dry-run a saved plan (the contract's JSON): used by `continuous plan --dry-run`."""
+    ex = Executor(worktree, rule_base=rule_base)
+    try:
+        return ex.dry_run(ex.plan_from_saved(saved))
+    finally:
+        ex.close()
+
+
+def requests_from_dicts(items: Iterable[Any]) -> list[Request]:
+    out = []
+    for raw in items:
+        if isinstance(raw, str):
+            out.append(Request(scenario=raw))
+            continue
+        if not isinstance(raw, dict) or "scenario" not in raw:
+            raise UserError(f"a chain item needs a 'scenario' (got {raw!r})")
+        params = raw.get("params") or {}
+        if not isinstance(params, dict):
+            raise UserError(f"'params' of {raw['scenario']} must be a mapping")
+        out.append(Request(scenario=str(raw["scenario"]), params=dict(params)))
+    return out
+
+
+__all__ = ["Executor", "Request", "RunFailed", "dry_run_plan", "requests_from_dicts"]

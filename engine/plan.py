@@ -1,0 +1,98 @@
+"""The frozen plan: what an execution will do, fixed before anything changes.
+
+A plan is resolved once (dependencies, rule consequences, `unless` skips) and then only executed; a saved plan file
+(`continuous plan --out`) carries the commit and rule-base hash it was made against, and is refused when either moved.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from continuous.common.errors import UserError
+from continuous.dsl.model import Model, Scalar
+
+PLAN_VERSION = 1
+
+
+class PlanEntry(Model):
+    scenario: str
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    role: str = "requested"
+    reason: str = "requested"
+    after: tuple[int, ...] = ()
+    group: int = 0
+
+
+class SkippedEntry(Model):
+    scenario: str
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    reason: str
+
+
+class FrozenPlan(Model):
+    version: int = PLAN_VERSION
+    request: str | None = None
+    head: str
+    rule_base_hash: str
+    items: tuple[PlanEntry, ...]
+    skipped: tuple[SkippedEntry, ...] = ()
+    worktree: str | None = None
+    branch: str | None = None
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def top_scenario(self) -> str | None:
+        requested = [i for i in self.items if i.role == "requested"]
+        return requested[0].scenario if len(requested) == 1 else None
+
+    def groups(self) -> list[list[int]]:
+        out: dict[int, list[int]] = {}
+        for i, item in enumerate(self.items):
+            out.setdefault(item.group, []).append(i)
+        return list(out.values())
+
+    def saved_json(self) -> dict[str, Any]:
+        """The saved-plan file format of docs/contracts.md."""
+        return {
+            "version": self.version,
+            "request": self.request,
+            "head": self.head,
+            "rule_base_hash": self.rule_base_hash,
+            "items": [{"scenario": i.scenario, "params": i.params, "role": i.role, "reason": i.reason}
+                      for i in self.items],
+        }
+
+
+def load_saved_plan(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: no such plan file") from None
+    except ValueError as exc:
+        raise UserError(f"{path}: not a JSON plan: {exc}",
+                        hint="make one with `continuous plan ... --out FILE`") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a plan is a JSON object")
+    if data.get("version") != PLAN_VERSION:
+        raise UserError(f"{path}: unsupported plan version {data.get('version')!r} (expected {PLAN_VERSION})")
+    for key in ("head", "rule_base_hash", "items"):
+        if key not in data:
+            raise UserError(f"{path}: the plan has no {key!r}")
+    items = data["items"]
+    if not isinstance(items, list) or not items:
+        raise UserError(f"{path}: the plan has no items")
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not isinstance(item.get("scenario"), str):
+            raise UserError(f"{path}: item {n} needs a 'scenario' string")
+        if not isinstance(item.get("params", {}), dict):
+            raise UserError(f"{path}: item {n}: 'params' must be an object")
+        try:
+            PlanEntry(scenario=item["scenario"], params=item.get("params") or {},
+                      role=str(item.get("role", "requested")), reason=str(item.get("reason", "requested")))
+        except ValidationError as exc:
+            raise UserError(f"{path}: item {n}: {exc.errors()[0]['msg']}") from None
+    return data

@@ -1,0 +1,136 @@
+"""Typed results of the executor, shared by the CLI's `--json` output and the Python API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from continuous.dsl.model import Scalar
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class FileEffect(Result):
+    path: str
+    change: str  # created | modified | deleted
+    diff: str = ""
+    step: str = ""
+
+
+class PlannedStep(Result):
+    item: int
+    scenario: str
+    number: int
+    name: str
+    kind: str
+    action: str
+    files: list[str] = Field(default_factory=list)
+    predicted: bool = True
+
+
+class PlannedItem(Result):
+    index: int
+    scenario: str
+    params: dict[str, Scalar]
+    role: str
+    reason: str
+    after: list[int] = Field(default_factory=list)
+    group: int = 0
+    estimate_seconds: float | None = None
+    estimate_source: str = "unknown"
+
+
+class Systems(Result):
+    apps: list[str] = Field(default_factory=list)
+    services: list[str] = Field(default_factory=list)
+    tables: list[str] = Field(default_factory=list)
+    ports: list[int] = Field(default_factory=list)
+    pipelines: list[str] = Field(default_factory=list)
+
+
+class Risk(Result):
+    level: str
+    reasons: list[str] = Field(default_factory=list)
+
+
+class DryRunReport(Result):
+    """Everything a run would do, computed without changing anything."""
+
+    dry_run: bool = True
+    head: str
+    rule_base_hash: str
+    worktree: str
+    branch: str | None
+    items: list[PlannedItem]
+    skipped: list[dict[str, Any]] = Field(default_factory=list)
+    branches: list[list[int]] = Field(default_factory=list)
+    steps: list[PlannedStep]
+    files: list[FileEffect]
+    systems: Systems
+    estimate_seconds: float | None
+    estimate_sources: list[str] = Field(default_factory=list)
+    risk: Risk
+    problems: list[str] = Field(default_factory=list)
+    plan: dict[str, Any] = Field(default_factory=dict)
+
+    def files_changed(self) -> dict[str, str]:
+        return {f.path: f.change for f in self.files}
+
+    def render(self, *, diffs: bool = True) -> str:
+        from continuous.engine.report import render_dry_run
+
+        return render_dry_run(self, diffs=diffs)
+
+
+class StepResult(Result):
+    number: int
+    name: str
+    kind: str
+    status: str
+    output: str = ""
+    seconds: float = 0.0
+    checkpoint: str | None = None
+
+
+class ItemResult(Result):
+    index: int
+    scenario: str
+    params: dict[str, Scalar]
+    execution_id: str | None
+    status: str
+    steps: list[StepResult] = Field(default_factory=list)
+
+
+class Artifacts(Result):
+    created: list[str] = Field(default_factory=list)
+    modified: list[str] = Field(default_factory=list)
+    deleted: list[str] = Field(default_factory=list)
+
+
+class ExecutionResult(Result):
+    execution_id: str
+    status: str
+    worktree: str
+    branch: str | None
+    items: list[ItemResult]
+    artifacts: Artifacts
+    checkpoints: list[str] = Field(default_factory=list)
+    commit: str | None = None
+    pending_migrations: list[str] = Field(default_factory=list)
+    ports: list[int] = Field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+class RollbackResult(Result):
+    execution_id: str
+    status: str
+    restored: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)

@@ -1,0 +1,544 @@
+"""Step runners: one per step kind of the DSL.
+
+File-changing steps (render, edit, doc, insert) are pure functions from the current content of the worktree to a list
+of `FileChange`s. A real run writes those changes; a dry-run applies them to an in-memory overlay and moves on, so
+the dry-run predicts exactly the files (and bytes) the real run writes, with the same code. Steps that act outside
+the file system (run, sql) are described in a dry-run and executed in a real run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from continuous.common.errors import RunFailed, UserError
+from continuous.dsl import model as m
+from continuous.dsl.templating import builtin_context, render_file, render_string, template_path
+
+DEFAULT_TIMEOUT = 600
+MAX_OUTPUT = 64 * 1024
+_SIMPLE_VAR = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
+
+
+class StepError(RunFailed):
+    """A step failed while running (a command exited non-zero, an anchor is missing, SQL is rejected...)."""
+
+
+# ---------------------------------------------------------------- paths
+
+
+def safe_path(root: Path, raw: str, *, what: str = "path") -> str:
+    """`raw` as a POSIX path relative to `root`; refuses anything that would leave the worktree or enter .git."""
+    if not raw or not raw.strip():
+        raise UserError(f"the {what} is empty")
+    text = raw.replace("\\", "/")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        raise UserError(f"the {what} {raw!r} is absolute; scenario paths must stay inside the worktree")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UserError(f"the {what} {raw!r} leaves the worktree (..)")
+    if not parts:
+        raise UserError(f"the {what} {raw!r} names the worktree itself")
+    if parts[0] == ".git":
+        raise UserError(f"the {what} {raw!r} is inside .git")
+    real_root = root.resolve()
+    resolved = (real_root / "/".join(parts)).resolve()
+    if resolved != real_root and not resolved.is_relative_to(real_root):
+        raise UserError(f"the {what} {raw!r} leaves the worktree through a symbolic link (it resolves to "
+                        f"{resolved})")
+    return "/".join(parts)
+
+
+# ---------------------------------------------------------------- virtual file system
+
+
+class VirtualFS:
+    """The worktree as seen by a sequence of steps: disk content overlaid with changes not written yet."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.overlay: dict[str, bytes | None] = {}
+
+    def read(self, rel: str) -> bytes | None:
+        if rel in self.overlay:
+            return self.overlay[rel]
+        path = self.root / rel
+        try:
+            if path.is_file():
+                return path.read_bytes()
+        except OSError:
+            return None
+        return None
+
+    def read_text(self, rel: str) -> str | None:
+        data = self.read(rel)
+        return None if data is None else data.decode("utf-8", "surrogateescape")
+
+    def apply(self, changes: list[FileChange]) -> None:
+        for ch in changes:
+            self.overlay[ch.path] = ch.after
+
+
+@dataclass
+class FileChange:
+    path: str
+    before: bytes | None
+    after: bytes | None
+
+    @property
+    def kind(self) -> Literal["created", "modified", "deleted"]:
+        if self.before is None:
+            return "created"
+        if self.after is None:
+            return "deleted"
+        return "modified"
+
+    def diff(self) -> str:
+        a = [] if self.before is None else self.before.decode("utf-8", "replace").splitlines(keepends=True)
+        b = [] if self.after is None else self.after.decode("utf-8", "replace").splitlines(keepends=True)
+        lines = difflib.unified_diff(a, b, "/dev/null" if self.before is None else f"a/{self.path}",
+                                     "/dev/null" if self.after is None else f"b/{self.path}")
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def write_changes(root: Path, changes: list[FileChange]) -> None:
+    for ch in changes:
+        target = root / ch.path
+        if ch.after is None:
+            target.unlink(missing_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.continuous-tmp")
+        tmp.write_bytes(ch.after)
+        if target.exists():
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        os.replace(tmp, target)
+
+
+# ---------------------------------------------------------------- context
+
+
+@dataclass
+class StepContext:
+    root: Path
+    scenario: m.Scenario
+    params: Mapping[str, Any]
+    now: datetime | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.variables = {**builtin_context(self.now), "scenario_id": self.scenario.id,
+                          "worktree_name": self.root.name, **self.params}
+
+    def render(self, text: str, where: str) -> str:
+        return render_string(text, self.variables, where=f"{where} of {self.scenario.id}")
+
+    def path(self, text: str, where: str) -> str:
+        return safe_path(self.root, self.render(text, where), what=f"{where} of {self.scenario.id}")
+
+
+def describe(step: m.Step, ctx: StepContext) -> str:
+    """One line saying what a step does, with its templates rendered."""
+    if isinstance(step, m.RenderStep):
+        return f"render {step.template} to {ctx.path(step.to, 'target path')}"
+    if isinstance(step, m.EditStep):
+        value = "" if step.op == "delete" else f" = {_edit_value(step, ctx)!r}"
+        return f"edit {step.format} {ctx.path(step.file, 'file')}: {step.op} {ctx.render(step.key, 'key')}{value}"
+    if isinstance(step, m.RunStep):
+        argv = " ".join(_quote(a) for a in render_argv(step.argv, ctx))
+        cwd = f" in {ctx.path(step.cwd, 'cwd')}" if step.cwd else ""
+        return f"run {argv}{cwd}"
+    if isinstance(step, m.SqlStep):
+        return f"sql {step.action} {ctx.path(step.file, 'file')}"
+    if isinstance(step, m.DocStep):
+        return f"append to {ctx.path(step.file, 'file')}"
+    if isinstance(step, m.InsertStep):
+        return f"insert into {ctx.path(step.file, 'file')} {step.where} {ctx.render(step.anchor, 'anchor')!r}"
+    raise AssertionError(step)
+
+
+def _quote(arg: str) -> str:
+    return arg if re.fullmatch(r"[A-Za-z0-9_./:=@%+-]+", arg) else json.dumps(arg)
+
+
+def render_argv(argv: tuple[str, ...], ctx: StepContext) -> list[str]:
+    return [ctx.render(a, "argument") for a in argv]
+
+
+def is_file_step(step: m.Step) -> bool:
+    return isinstance(step, m.RenderStep | m.EditStep | m.DocStep | m.InsertStep)
+
+
+def file_changes(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
+    """The changes a file step makes on top of `fs`; empty when the step is already done (steps are idempotent)."""
+    if isinstance(step, m.RenderStep):
+        rel = ctx.path(step.to, "target path")
+        content = render_file(template_path(ctx.scenario, step.template), ctx.variables).encode()
+        return _change(rel, fs.read(rel), content)
+    if isinstance(step, m.EditStep):
+        return _edit(step, ctx, fs)
+    if isinstance(step, m.DocStep):
+        rel = ctx.path(step.file, "file")
+        text = ctx.render(step.text, "text")
+        before = fs.read_text(rel)
+        if before is not None and text.strip() and text.strip() in before:
+            return []
+        body = before or ""
+        if body and not body.endswith("\n"):
+            body += "\n"
+        if not text.endswith("\n"):
+            text += "\n"
+        return _change(rel, fs.read(rel), (body + text).encode())
+    if isinstance(step, m.InsertStep):
+        return _insert(step, ctx, fs)
+    raise AssertionError(f"{type(step).__name__} is not a file step")
+
+
+def _change(rel: str, before: bytes | None, after: bytes | None) -> list[FileChange]:
+    return [] if before == after else [FileChange(rel, before, after)]
+
+
+def _insert(step: m.InsertStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
+    rel = ctx.path(step.file, "file")
+    text = ctx.render(step.text, "text")
+    anchor = ctx.render(step.anchor, "anchor")
+    before = fs.read_text(rel)
+    if before is None:
+        raise StepError(f"step {step.name!r}: cannot insert into {rel}: the file does not exist")
+    if text.strip() and text.strip() in before:
+        return []
+    if not text.endswith("\n"):
+        text += "\n"
+    lines = before.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if anchor in line:
+            if step.where == "before":
+                lines.insert(i, text)
+            else:
+                if not line.endswith("\n"):
+                    lines[i] = line + "\n"
+                lines.insert(i + 1, text)
+            return _change(rel, fs.read(rel), "".join(lines).encode())
+    raise StepError(f"step {step.name!r}: anchor {anchor!r} not found in {rel}",
+                    hint="the file does not look the way the scenario expects; check it or the scenario")
+
+
+# ---------------------------------------------------------------- structured edits
+
+
+def _edit_value(step: m.EditStep, ctx: StepContext) -> Any:
+    value = step.value
+    if isinstance(value, str):
+        simple = _SIMPLE_VAR.match(value)
+        if simple and simple.group(1) in ctx.variables and not isinstance(ctx.variables[simple.group(1)], str):
+            return ctx.variables[simple.group(1)]
+        return ctx.render(value, "value")
+    return value
+
+
+def split_key(key: str) -> list[str]:
+    """A dotted key; `\\.` keeps a literal dot (`dependencies.@dhg/shared`, `scripts.dev\\.app`)."""
+    parts = re.split(r"(?<!\\)\.", key)
+    return [p.replace("\\.", ".") for p in parts if p != ""]
+
+
+def _edit(step: m.EditStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
+    rel = ctx.path(step.file, "file")
+    raw = fs.read_text(rel)
+    keys = split_key(ctx.render(step.key, "key"))
+    if not keys:
+        raise UserError(f"step {step.name!r} of {ctx.scenario.id}: empty key")
+    if step.format == "json":
+        try:
+            data = json.loads(raw) if raw is not None and raw.strip() else {}
+        except ValueError as exc:
+            raise StepError(f"step {step.name!r}: {rel} is not valid JSON: {exc}") from None
+    else:
+        import yaml
+
+        try:
+            data = yaml.safe_load(raw) if raw is not None and raw.strip() else {}
+        except yaml.YAMLError as exc:
+            raise StepError(f"step {step.name!r}: {rel} is not valid YAML: {exc}") from None
+        if data is None:
+            data = {}
+    value = None if step.op == "delete" else _edit_value(step, ctx)
+    changed = _apply_edit(data, keys, step.op, value, step.name, rel)
+    if not changed:
+        return []
+    if step.format == "json":
+        text = json.dumps(data, indent=_json_indent(raw), ensure_ascii=False) + "\n"
+    else:
+        import yaml
+
+        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return _change(rel, fs.read(rel), text.encode())
+
+
+def _json_indent(raw: str | None) -> int | str:
+    if raw:
+        found = re.search(r"\n([ \t]+)\S", raw)
+        if found:
+            ws = found.group(1)
+            return "\t" if "\t" in ws else len(ws)
+    return 2
+
+
+def _apply_edit(data: Any, keys: list[str], op: str, value: Any, name: str, rel: str) -> bool:
+    node = data
+    for i, key in enumerate(keys[:-1]):
+        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+            continue
+        if not isinstance(node, dict):
+            raise StepError(f"step {name!r}: {'.'.join(keys[:i])} in {rel} is not an object")
+        if key not in node:
+            if op == "delete":
+                return False
+            node[key] = {}
+        node = node[key]
+    last = keys[-1]
+    if isinstance(node, list) and last.isdigit():
+        idx = int(last)
+        if op == "delete":
+            if idx >= len(node):
+                return False
+            del node[idx]
+            return True
+        if op == "set":
+            if idx >= len(node):
+                raise StepError(f"step {name!r}: index {idx} is past the end of the list in {rel}")
+            if node[idx] == value:
+                return False
+            node[idx] = value
+            return True
+        node = node[idx]
+        last = ""
+    if not isinstance(node, dict) and last:
+        raise StepError(f"step {name!r}: {'.'.join(keys[:-1]) or 'the document'} in {rel} is not an object")
+    if op == "set":
+        if node.get(last, object()) == value and last in node:
+            return False
+        node[last] = value
+        return True
+    if op == "delete":
+        if last not in node:
+            return False
+        del node[last]
+        return True
+    target = node if not last else node.setdefault(last, [])
+    if not isinstance(target, list):
+        raise StepError(f"step {name!r}: {'.'.join(keys)} in {rel} is not a list, cannot append")
+    if value in target:
+        return False
+    target.append(value)
+    return True
+
+
+# ---------------------------------------------------------------- commands
+
+
+@dataclass
+class CommandResult:
+    argv: list[str]
+    returncode: int
+    output: str
+    seconds: float
+
+
+def run_command(argv: list[str], cwd: Path, timeout: int | None, *, name: str) -> CommandResult:
+    """Run an argument list (never a shell); a non-zero exit, a missing program or a timeout raises StepError."""
+    import time
+
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, shell=False,
+                              timeout=timeout or DEFAULT_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise StepError(f"step {name!r}: program {argv[0]!r} not found",
+                        hint="install it or put it on PATH") from None
+    except subprocess.TimeoutExpired as exc:
+        out = (exc.output or b"").decode("utf-8", "replace")[-MAX_OUTPUT:]
+        raise StepError(f"step {name!r}: {' '.join(argv)} timed out after {timeout or DEFAULT_TIMEOUT}s\n{out}"
+                        ) from None
+    output = proc.stdout.decode("utf-8", "replace")
+    if len(output) > MAX_OUTPUT:
+        output = "[... output truncated ...]\n" + output[-MAX_OUTPUT:]
+    result = CommandResult(argv, proc.returncode, output, time.monotonic() - start)
+    if proc.returncode != 0:
+        raise StepError(f"step {name!r}: {' '.join(_quote(a) for a in argv)} exited with {proc.returncode}"
+                        + (f"\n{output.rstrip()}" if output.strip() else ""))
+    return result
+
+
+def run_step(step: m.RunStep | m.CommandSucceeds, ctx: StepContext, name: str) -> CommandResult:
+    argv = render_argv(step.argv, ctx)
+    cwd = ctx.root / ctx.path(step.cwd, "cwd") if step.cwd else ctx.root
+    if not cwd.is_dir():
+        raise StepError(f"step {name!r}: working directory {cwd.relative_to(ctx.root)} does not exist")
+    return run_command(argv, cwd, step.timeout_seconds, name=name)
+
+
+# ---------------------------------------------------------------- SQL
+
+
+def target_database_url() -> str | None:
+    return os.environ.get("CONTINUOUS_TARGET_DATABASE_URL") or None
+
+
+_SQL_START = frozenset("""create alter drop insert update delete select with grant revoke comment begin commit
+rollback do set truncate reset analyze vacuum refresh notify lock savepoint release explain copy call values
+declare security""".split())
+
+
+def split_sql(text: str) -> list[str]:
+    """Split SQL into statements, honouring quotes, dollar quotes and comments; raises ValueError when unbalanced."""
+    out: list[str] = []
+    buf: list[str] = []
+    i, n = 0, len(text)
+    depth = 0
+    while i < n:
+        c = text[i]
+        if text.startswith("--", i):
+            j = text.find("\n", i)
+            i = n if j == -1 else j + 1
+            buf.append("\n")
+            continue
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            if j == -1:
+                raise ValueError("unterminated /* comment")
+            i = j + 2
+            buf.append(" ")
+            continue
+        if c in "'\"":
+            j = i + 1
+            while True:
+                j = text.find(c, j)
+                if j == -1:
+                    raise ValueError(f"unterminated {c} quote")
+                if text.startswith(c * 2, j):
+                    j += 2
+                    continue
+                break
+            buf.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if c == "$":
+            tag = re.match(r"\$[A-Za-z_]*\$", text[i:])
+            if tag:
+                end = text.find(tag.group(0), i + len(tag.group(0)))
+                if end == -1:
+                    raise ValueError(f"unterminated dollar quote {tag.group(0)}")
+                end += len(tag.group(0))
+                buf.append(text[i:end])
+                i = end
+                continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                raise ValueError("unbalanced ')'")
+        if c == ";" and depth == 0:
+            stmt = "".join(buf).strip()
+            if stmt:
+                out.append(stmt)
+            buf = []
+        else:
+            buf.append(c)
+        i += 1
+    if depth != 0:
+        raise ValueError("unbalanced '('")
+    stmt = "".join(buf).strip()
+    if stmt:
+        out.append(stmt)
+    return out
+
+
+def check_sql(text: str, rel: str) -> list[str]:
+    try:
+        statements = split_sql(text)
+    except ValueError as exc:
+        raise StepError(f"{rel}: not valid SQL: {exc}") from None
+    if not statements:
+        raise StepError(f"{rel}: contains no SQL statement")
+    for stmt in statements:
+        word = stmt.split(None, 1)[0].lower()
+        if word not in _SQL_START:
+            raise StepError(f"{rel}: statement does not start with an SQL keyword: {stmt[:60]!r}")
+    return statements
+
+
+def sql_step(step: m.SqlStep, ctx: StepContext) -> tuple[str, bool]:
+    """Run an sql step; returns (output, pending). Without a target database `apply` is recorded as pending."""
+    rel = ctx.path(step.file, "file")
+    full = ctx.root / rel
+    if not full.is_file():
+        raise StepError(f"step {step.name!r}: SQL file {rel} does not exist")
+    text = full.read_text(encoding="utf-8")
+    statements = check_sql(text, rel)
+    url = target_database_url()
+    if url is None:
+        if step.action == "test":
+            return (f"{rel}: {len(statements)} statement(s) parse; no target database configured "
+                    "(CONTINUOUS_TARGET_DATABASE_URL), so it was not executed", False)
+        return (f"PENDING: {rel} was NOT applied: no target database is configured. Set "
+                "CONTINUOUS_TARGET_DATABASE_URL and apply it; it is recorded as a pending migration", True)
+    _execute_sql(url, text, statements, commit=step.action == "apply", rel=rel)
+    from continuous.common.errors import mask_url
+
+    verb = "applied to" if step.action == "apply" else "tested (rolled back) against"
+    return (f"{rel}: {len(statements)} statement(s) {verb} {mask_url(url)}", False)
+
+
+def _execute_sql(url: str, text: str, statements: list[str], *, commit: bool, rel: str) -> None:
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        path = url.split("///", 1)[-1] if "///" in url else ":memory:"
+        conn = sqlite3.connect(path, isolation_level=None)
+        try:
+            conn.execute("BEGIN")
+            for stmt in statements:
+                conn.execute(stmt)
+            conn.execute("COMMIT" if commit else "ROLLBACK")
+        except sqlite3.Error as exc:
+            conn.execute("ROLLBACK")
+            raise StepError(f"{rel}: rejected by the database: {exc}") from None
+        finally:
+            conn.close()
+        return
+    if not url.startswith("postgres"):
+        raise UserError(f"CONTINUOUS_TARGET_DATABASE_URL: unsupported database {url.split(':', 1)[0]!r}",
+                        hint="use a postgresql:// or sqlite:/// URL")
+    import psycopg
+
+    conninfo = re.sub(r"^postgresql\+psycopg://", "postgresql://", url)
+    try:
+        with psycopg.connect(conninfo, connect_timeout=10) as conn:
+            try:
+                conn.execute(text.encode())  # type: ignore[call-overload]
+            except psycopg.Error as exc:
+                conn.rollback()
+                raise StepError(f"{rel}: rejected by the database: {str(exc).strip()}") from None
+            if commit:
+                conn.commit()
+            else:
+                conn.rollback()
+    except psycopg.OperationalError as exc:
+        from continuous.common.errors import mask_url
+
+        raise StepError(f"cannot connect to the target database {mask_url(url)}: {exc}") from None
+
+
+def posix(path: str) -> str:
+    return str(PurePosixPath(path))

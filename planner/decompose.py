@@ -1,0 +1,118 @@
+"""Split one request into the intents it contains, without inventing any.
+
+"a table for bookmarks plus a service to manage them" is two intents; "list and delete bookmarks" is one; "a table
+with columns name and email" is one. Splitting is done on connectives (and, plus, then, also, with, commas,
+semicolons), but a piece only becomes an intent of its own when it names an object or starts with an action verb
+from the lexicon; otherwise it is glued back onto its neighbour. Quoted names and routes are protected first, so a
+connective inside `"reports and exports"` or `/api/a-and-b` never splits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from continuous.planner import lexicon
+
+# strongest first; each is (pattern, kind): "hard" always separates, "soft" only if the right side is an intent
+_CONNECTIVES: tuple[tuple[str, str], ...] = (
+    (r"\s*;\s*", "hard"),
+    (r"(?<=[a-z0-9)\]])\.\s+(?=[A-Za-z])", "hard"),
+    (r",?\s+(?:and\s+)?then\s+", "hard"),
+    (r",?\s+after\s+that,?\s+", "hard"),
+    (r",?\s+afterwards,?\s+", "hard"),
+    (r",?\s+followed\s+by\s+", "hard"),
+    (r",?\s+and\s+finally\s+", "hard"),
+    (r",?\s+finally\s+", "hard"),
+    (r",?\s+and\s+also\s+", "soft"),
+    (r",?\s+as\s+well\s+as\s+", "soft"),
+    (r",?\s+along\s+with\s+", "soft"),
+    (r",?\s+together\s+with\s+", "soft"),
+    (r",?\s+plus\s+", "soft"),
+    (r",?\s+also\s+", "soft"),
+    (r",?\s+and\s+", "soft"),
+    (r"\s*&\s*", "soft"),
+    (r"\s*\+\s*", "soft"),
+    (r",\s*", "soft"),
+    (r"\s+with\s+", "with"),
+    (r"\s+including\s+", "with"),
+    (r"\s+that\s+has\s+", "with"),
+)
+_SPLIT = re.compile("|".join(f"({p})" for p, _ in _CONNECTIVES), re.IGNORECASE)
+_KINDS = [k for _, k in _CONNECTIVES]
+_PROTECT = re.compile(r"\"[^\"]*\"|'[^']+'|`[^`]*`|“[^”]*”|(?<!\w)/[\w\-/{}:.]+")
+_LEAD = re.compile(r"^(?:please\s+|and\s+|also\s+|then\s+|so\s+|i\s+(?:also\s+)?(?:want|need)\s+(?:to\s+)?|"
+                   r"we\s+(?:also\s+)?(?:want|need)\s+(?:to\s+)?|let'?s\s+|can\s+you\s+|could\s+you\s+)+",
+                   re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    start: int
+    end: int
+    sequenced: bool = False  # joined to the previous clause by "then"/"after that": keep the user's order
+
+
+def _mask(text: str) -> str:
+    """The text with quoted strings and routes replaced by same-length filler, so connectives inside them vanish."""
+    return _PROTECT.sub(lambda m: "x" * len(m.group(0)), text)
+
+
+def _is_intent(piece: str, kind: str) -> bool:
+    """Whether a piece of text can stand alone as an intent (it names an object, or acts on one)."""
+    body = _LEAD.sub("", piece.strip())
+    if not body:
+        return False
+    found_objects = [(c, s, e) for c, s, e in lexicon.find(body, "objects")]
+    words = re.findall(r"[\w'.-]+", body.lower())
+    if kind == "with":
+        # "a table with columns ..." and "an app with dark mode" stay one intent
+        heads = [body[s:e].lower() for _, s, e in found_objects]
+        if not heads or all(h in lexicon.PART_NOUNS for h in heads):
+            return False
+        first = words[0] if words else ""
+        return first in {"a", "an", "the", "its", "some"} or bool(lexicon.find(words[0], "verbs"))
+    if found_objects:
+        return True
+    found_verbs = lexicon.find(body, "verbs")
+    # a verb with something after it ("expose it through the gateway") is an action; a bare verb is not
+    return bool(found_verbs) and found_verbs[0][1] == 0 and len(words) >= 2
+
+
+def split(text: str) -> list[Clause]:
+    """The intents of a request, in the order written."""
+    text = text.strip()
+    if not text:
+        return []
+    masked = _mask(text)
+    pieces: list[tuple[int, int, str]] = []  # start, end, kind of the connective before it
+    pos = 0
+    kind_before = "start"
+    for m in _SPLIT.finditer(masked):
+        if m.start() == 0:
+            continue
+        kind = next(_KINDS[i] for i, g in enumerate(m.groups()) if g is not None)
+        pieces.append((pos, m.start(), kind_before))
+        pos = m.end()
+        kind_before = kind
+    pieces.append((pos, len(text), kind_before))
+    clauses: list[Clause] = []
+    for start, end, kind in pieces:
+        piece = text[start:end]
+        if not piece.strip():
+            continue
+        if clauses and kind != "hard" and not _is_intent(piece, kind):
+            prev = clauses[-1]
+            clauses[-1] = Clause(text[prev.start:end], prev.start, end, prev.sequenced)
+            continue
+        if clauses and kind == "hard" and len(piece.split()) < 2:
+            prev = clauses[-1]
+            clauses[-1] = Clause(text[prev.start:end], prev.start, end, prev.sequenced)
+            continue
+        clauses.append(Clause(piece, start, end, sequenced=kind == "hard"))
+    # a first piece that is no intent ("ok so", "for the hub") belongs to the next one
+    if len(clauses) > 1 and not _is_intent(clauses[0].text, "soft"):
+        first, second = clauses[0], clauses[1]
+        clauses[:2] = [Clause(text[first.start:second.end], first.start, second.end, second.sequenced)]
+    return [Clause(c.text.strip(" ,.;"), c.start, c.end, c.sequenced) for c in clauses]

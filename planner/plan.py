@@ -1,0 +1,73 @@
+"""`continuous plan`: a suggestion frozen into the saved-plan format, optionally dry-run by the engine.
+
+The saved plan carries the HEAD commit and the rule-base hash it was made against; `continuous run-plan` refuses it
+when either has moved, so what was reviewed is what runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from continuous.common.errors import UserError
+
+
+def make_plan(text: str, *, dry_run: bool = False, out: Path | None = None,
+              worktree: Path | None = None) -> dict[str, Any]:
+    from continuous.common import gitinfo
+    from continuous.planner.suggest import load_context, suggest
+
+    ctx = load_context(worktree)
+    suggestion = suggest(text, ctx)
+    result: dict[str, Any] = {"suggestion": suggestion}
+    if ctx.worktree is None:
+        if out is not None or dry_run:
+            raise UserError("a plan is made against a git worktree; run this inside one",
+                            hint="cd into your repository (git init creates one)")
+        return result
+    head = gitinfo.git(["rev-parse", "HEAD"], ctx.worktree, check=False) or ""
+    if not head:
+        raise UserError(f"{ctx.worktree} has no commit yet", hint="commit once; plans are pinned to HEAD")
+    saved = {
+        "version": 1,
+        "request": suggestion["request"],
+        "head": head,
+        "rule_base_hash": ctx.rule_base.content_hash(),
+        "items": [{"scenario": i["scenario"], "params": i["params"], "role": i["role"], "reason": i["reason"]}
+                  for i in suggestion["plan"]],
+    }
+    result["plan"] = saved
+    missing = [f"{i['scenario']}: {', '.join(i['missing'])}" for i in suggestion["plan"] if i.get("missing")]
+    if missing:
+        result["missing"] = missing
+    if dry_run and suggestion["plan"]:
+        result.update(_dry_run(saved, ctx))
+    if out is not None:
+        if not suggestion["plan"]:
+            raise UserError("nothing to save: the plan is empty")
+        if missing:
+            raise UserError("the plan still misses parameters: " + "; ".join(missing),
+                            hint="name them in the request (e.g. \"called X\", \"to dhg-hub\") and plan again")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+        result["saved"] = str(out)
+    return result
+
+
+def _dry_run(saved: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """The engine's dry-run of the whole plan (files, systems, duration, risk); it changes nothing."""
+    try:
+        from continuous.engine import executor
+    except ModuleNotFoundError:
+        raise UserError("dry-run needs the engine's executor, which is not installed") from None
+    dry = getattr(executor, "dry_run_plan", None) or getattr(executor, "dry_run", None)
+    if dry is None:
+        raise UserError("this engine has no dry-run entry point")
+    report = dry(saved, worktree=ctx.worktree, rule_base=ctx.rule_base)
+    data = report.model_dump(mode="json") if hasattr(report, "model_dump") else report
+    text = report.render() if hasattr(report, "render") else json.dumps(data, indent=2, default=str)
+    return {"dry_run": data, "dry_run_text": text}

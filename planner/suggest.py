@@ -1,0 +1,258 @@
+"""Free text → ranked scenarios and an ordered, parameterised, dependency-complete plan.
+
+The request is split into intents (`decompose`), each intent is scored against every scenario (`scoring`), the
+best scenario of each intent above the calibrated no-match threshold becomes a requested plan item with the
+parameters `slots` finds, and the engine's one resolver (`continuous.engine.resolution.resolve`) expands the
+dependencies and rule consequences, orders everything topologically and leaves out what already holds.
+Nothing here writes to the repository or the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from continuous.common.errors import UserError
+from continuous.dsl.model import RuleBase, Scalar
+from continuous.planner import decompose, slots
+from continuous.planner.index import Index, load_or_build
+
+
+@dataclass
+class Context:
+    """What a suggestion is computed against: the rule base, its index and the repository's facts."""
+
+    rule_base: RuleBase
+    index: Index
+    facts: list[Any] = field(default_factory=list)
+    known: slots.Known = field(default_factory=slots.Known)
+    worktree: Path | None = None
+
+
+def load_context(worktree: Path | None = None, *, use_repo: bool = True, rule_base: RuleBase | None = None,
+                 facts: Sequence[Any] | None = None) -> Context:
+    """The rule base of the worktree (built-in library plus `.continuous.toml` scenario_paths) and its facts."""
+    from continuous.common.config import load_config
+
+    root: Path | None = None
+    if use_repo:
+        from continuous.common import gitinfo
+
+        try:
+            root = gitinfo.locate(worktree).worktree
+        except UserError:
+            root = None
+    if rule_base is None:
+        from continuous.planner import rbcache
+
+        config = load_config(root)
+        rule_base = rbcache.load(list(config.scenario_paths), include_builtin=config.include_builtin)
+    if facts is None:
+        facts = discover_facts(rule_base, root) if root is not None else []
+    index = load_or_build(rule_base)
+    return Context(rule_base, index, list(facts), slots.Known.from_facts(facts), root)
+
+
+def discover_facts(rule_base: RuleBase, root: Path) -> list[Any]:
+    try:
+        from continuous.engine.discovery import discover
+    except ModuleNotFoundError:
+        return []
+    return list(discover(rule_base, root))
+
+
+@dataclass
+class _Unit:
+    text: str
+    struct_text: str
+
+
+def _mask_known(text: str, known: slots.Known) -> str:
+    """The text with names of existing objects replaced, so "in the hub" does not read as "create an app"."""
+    import re
+
+    out = text
+    for _kind, name, _pos in known.mentioned(text):
+        for variant in {name, name.replace("-", " "), name.replace("_", " ")}:
+            out = re.sub(r"(?<![\w-])" + re.escape(variant) + r"(?![\w-])", "it", out, flags=re.IGNORECASE)
+        tail = re.split(r"[-_]", name)[-1]
+        if len(tail) > 2:
+            out = re.sub(r"(?<![\w-])(?:the\s+)?" + re.escape(tail) + r"(?![\w-])", "it", out, flags=re.IGNORECASE)
+    return out
+
+
+def suggest_many(texts: Sequence[str], ctx: Context, *, top: int = 5, explain: bool = False) -> list[dict[str, Any]]:
+    """One result object per request, in order; all texts are encoded in one batch."""
+    from continuous.planner.scoring import score_parts
+
+    prepared: list[tuple[str, list[decompose.Clause], list[int]]] = []
+    units: list[_Unit] = []
+    positions: dict[tuple[str, str], int] = {}
+
+    def unit(text: str) -> int:
+        key = (text, _mask_known(text, ctx.known))
+        if key not in positions:
+            positions[key] = len(units)
+            units.append(_Unit(*key))
+        return positions[key]
+
+    for raw in texts:
+        text = " ".join(str(raw).split())
+        if not text:
+            raise UserError("the request is empty", hint='say what you want, e.g. continuous suggest "a table for '
+                                                         'bookmarks"')
+        clauses = decompose.split(text)
+        ids = [unit(text)] + ([unit(c.text) for c in clauses] if len(clauses) > 1 else [])
+        prepared.append((text, clauses, ids))
+    scores = score_parts(ctx.index, ctx.rule_base, [u.text for u in units],
+                         struct_texts=[u.struct_text for u in units]) if units else None
+    out = []
+    for text, clauses, ids in prepared:
+        assert scores is not None
+        out.append(_one(text, clauses, ids, scores, ctx, top, explain))
+    return out
+
+
+def suggest(text: str, ctx: Context, *, top: int = 5, explain: bool = False) -> dict[str, Any]:
+    return suggest_many([text], ctx, top=top, explain=explain)[0]
+
+
+def _one(text: str, clauses: list[decompose.Clause], ids: list[int], scores: Any, ctx: Context, top: int,
+         explain: bool) -> dict[str, Any]:
+    from continuous.engine.resolution import PlanRequest, resolve
+
+    index = ctx.index
+    threshold = index.threshold
+    per_unit = scores.total[ids]
+    best = per_unit.max(axis=0)
+    order = np.argsort(-best, kind="stable")
+    matches = [{"scenario": index.scenario_ids[s], "score": round(float(best[s]), 4)} for s in order[:max(top, 1)]]
+
+    intents: list[tuple[str, int, int]] = []  # clause text, unit row, scenario
+    unmatched: list[str] = []
+    if len(clauses) > 1:
+        for clause, row in zip(clauses, ids[1:], strict=True):
+            s = int(np.argmax(scores.total[row]))
+            if scores.total[row, s] >= threshold:
+                intents.append((clause.text, row, s))
+            else:
+                unmatched.append(clause.text)
+        if not intents and scores.total[ids[0]].max() >= threshold:
+            intents = [(text, ids[0], int(np.argmax(scores.total[ids[0]])))]
+            unmatched = []
+    else:
+        s = int(np.argmax(scores.total[ids[0]]))
+        if scores.total[ids[0], s] >= threshold:
+            intents.append((text, ids[0], s))
+        else:
+            unmatched.append(text)
+
+    existing = {n.lower() for names in ctx.known.by_kind.values() for n in names}
+    subject = slots.subject(text, existing)
+    requests: list[PlanRequest] = []
+    request_info: dict[str, dict[str, Any]] = {}
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    sequenced = any(c.sequenced for c in clauses[1:])
+    for clause, row, s in intents:
+        sid = index.scenario_ids[s]
+        scenario = ctx.rule_base.scenarios[sid]
+        filled = slots.fill(scenario, clause, text, ctx.known, subject)
+        key = (sid, tuple(sorted((k, repr(v)) for k, v in filled.params.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        score = float(scores.total[row, s])
+        reason = f'asked for in "{clause}" (score {score:.2f})'
+        requests.append(PlanRequest(scenario=sid, params=filled.params, reason=reason))
+        request_info[sid] = {"clause": clause, "row": row, "s": s, "filled": filled}
+    if not sequenced:
+        rank = _ranks(ctx.rule_base)
+        requests.sort(key=lambda r: rank.get(r.scenario, 0))
+
+    plan: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    explanation: list[dict[str, Any]] = []
+    if requests:
+        resolution = resolve(ctx.rule_base, requests, ctx.facts, allow_missing=True)
+        for i, item in enumerate(resolution.items):
+            entry: dict[str, Any] = {"scenario": item.scenario, "params": _jsonable(item.params),
+                                     "role": item.role, "reason": item.reason}
+            if item.missing:
+                entry["missing"] = list(item.missing)
+            plan.append(entry)
+            if explain:
+                explanation.append(_explain_item(i, item, resolution.items, request_info, scores, ctx))
+        skipped = [{"scenario": sk.scenario, "params": _jsonable(sk.params), "reason": sk.reason}
+                   for sk in resolution.skipped]
+    result: dict[str, Any] = {"request": text, "matches": matches, "plan": plan, "unmatched": unmatched}
+    if skipped:
+        result["skipped"] = skipped
+    if explain:
+        from continuous.planner.explain import explain_matches
+
+        result["explain"] = {"threshold": threshold, "subject": subject,
+                             "clauses": [c.text for c in clauses],
+                             "items": explanation,
+                             "matches": explain_matches(ids[0], scores, ctx, top)}
+    return result
+
+
+def _explain_item(i: int, item: Any, items: Sequence[Any], info: dict[str, dict[str, Any]], scores: Any,
+                  ctx: Context) -> dict[str, Any]:
+    from continuous.planner.explain import explain_item
+
+    return explain_item(i, item, items, info.get(item.scenario) if item.role == "requested" else None, scores, ctx)
+
+
+def _jsonable(params: dict[str, Scalar]) -> dict[str, Scalar]:
+    return {k: v for k, v in params.items()}
+
+
+_RANKS: dict[str, dict[str, int]] = {}
+_TYPE_ORDER = {"database": 0, "service": 1, "cli": 2, "proxy": 3, "ui": 4, "infra": 5}
+
+
+def _ranks(rule_base: RuleBase) -> dict[str, int]:
+    """Where a scenario sits in the stack, for ordering intents the user did not sequence: after what it requires,
+    after the providers of facts its preconditions and triggering rules read (table → generate-types), then by
+    object type (data before services before proxies before UI)."""
+    key = rule_base.content_hash()
+    if key in _RANKS:
+        return _RANKS[key]
+    providers: dict[str, set[str]] = {}
+    for sid, sc in rule_base.scenarios.items():
+        for pattern in sc.provides:
+            providers.setdefault(pattern.type, set()).add(sid)
+    before: dict[str, set[str]] = {sid: set() for sid in rule_base.scenarios}
+    for sid, sc in rule_base.scenarios.items():
+        for dep in sc.dependencies:
+            before[sid].add(rule_base.resolve_id(dep.scenario))
+        for pre in sc.preconditions:
+            if pre.kind == "fact" and pre.pattern is not None:
+                before[sid].update(providers.get(pre.pattern.type, set()))
+    for rule in rule_base.rules.values():
+        sources = {p for c in rule.conditions if not c.negated for p in providers.get(c.type, set())}
+        for action in rule.actions:
+            target = getattr(action, "scenario", None)
+            if target is not None and rule_base.resolve_id(target) in before:
+                before[rule_base.resolve_id(target)].update(sources - {rule_base.resolve_id(target)})
+    depth: dict[str, int] = {}
+
+    def visit(sid: str, stack: frozenset[str]) -> int:
+        if sid in depth:
+            return depth[sid]
+        d = 0
+        for prev in before.get(sid, ()):
+            if prev not in stack and prev != sid:
+                d = max(d, visit(prev, stack | {sid}) + 1)
+        depth[sid] = d
+        return d
+
+    ranks = {sid: visit(sid, frozenset()) * 10 + _TYPE_ORDER.get(sc.object_type, 5)
+             for sid, sc in rule_base.scenarios.items()}
+    _RANKS[key] = ranks
+    return ranks

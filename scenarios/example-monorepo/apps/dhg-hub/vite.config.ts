@@ -1,0 +1,20 @@
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+import path from 'path';
+
+export default defineConfig({
+  plugins: [react()],
+  resolve: {
+    alias: {
+      '@': path.resolve(__dirname, './src'),
+      '@shared': path.resolve(__dirname, '../../packages/shared'),
+    },
+  },
+  envDir: '../..',
+  server: {
+    port: 5178,
+    proxy: {
+      '/api': 'http://localhost:3001',
+    },
+  },
+});

@@ -1,0 +1,2 @@
+export { FormatterService, formatterService } from './formatter-service';
+export type { FormatOptions } from './formatter-service';

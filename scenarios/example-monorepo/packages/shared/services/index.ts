@@ -1,0 +1,5 @@
+// Shared services. Import a service by its folder (`@shared/services/formatter-service`) or from here.
+export { SupabaseClientService } from './supabase-client';
+export { TrackingService } from './tracking-service';
+export { FormatterService, formatterService } from './formatter-service';
+export { classifyDocument } from './classify-service';

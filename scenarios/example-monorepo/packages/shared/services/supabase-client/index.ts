@@ -1,0 +1,1 @@
+export { SupabaseClientService } from './supabase-client';

@@ -1,0 +1,2 @@
+export { TrackingService } from './tracking-service';
+export type { CommandTrackingInsert } from './tracking-service';

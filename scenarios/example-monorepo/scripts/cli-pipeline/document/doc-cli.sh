@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# doc-cli.sh — the document pipeline (commander program in cli.ts).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PROJECT_ROOT="$(cd "$SCRIPT_DIR/../../.." && pwd)"
+PIPELINE_NAME="document"
+
+if [ -f "$PROJECT_ROOT/.env.development" ]; then
+  set -a
+  # shellcheck disable=SC1091
+  source "$PROJECT_ROOT/.env.development"
+  set +a
+fi
+
+TRACKER="$PROJECT_ROOT/packages/shared/services/tracking-service/shell-command-tracker.ts"
+
+# track_command NAME ARGV...: run a command and record it in command_tracking.
+track_command() {
+  local command_name="$1"
+  shift
+  if [ -f "$TRACKER" ] && command -v npx >/dev/null 2>&1; then
+    npx tsx "$TRACKER" "$PIPELINE_NAME" "$command_name" "$@"
+  else
+    "$@"
+  fi
+}
+
+show_help() {
+  cat <<'HELP'
+Document CLI
+
+USAGE:
+  ./scripts/cli-pipeline/document/doc-cli.sh <command> [options]
+
+COMMANDS:
+  classify-docs     Classify markdown documents under docs/
+  help              Show this help
+HELP
+}
+
+COMMAND="${1:-help}"
+case "$COMMAND" in
+  classify-docs)
+    track_command "classify-docs" npx tsx "$SCRIPT_DIR/cli.ts" "$@"
+    ;;
+  help|--help|-h)
+    show_help
+    ;;
+  *)
+    echo "Unknown command: $COMMAND" >&2
+    show_help
+    exit 1
+    ;;
+esac

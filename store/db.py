@@ -1,0 +1,126 @@
+"""Engines tuned for many concurrent writers, and the one place database errors become plain, masked messages.
+
+SQLite: WAL (readers never block the writer), a long busy timeout, foreign keys on, and every write
+transaction
+starts with BEGIN IMMEDIATE. A deferred transaction that reads and then writes cannot wait for the write lock
+(SQLite
+returns "database is locked" at once to avoid a deadlock); taking the lock up front makes writers queue on the
+busy
+timeout instead, so concurrent processes never see that error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from continuous.common.errors import ContinuousError, RunFailed, mask_url
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.pool import StaticPool
+
+BUSY_TIMEOUT_MS = 60_000
+CONNECT_TIMEOUT_S = 10
+IMMEDIATE = "continuous_immediate"
+
+
+def password_of(url: str) -> str | None:
+    try:
+        return make_url(url).password  # type: ignore[return-value]
+    except Exception:
+        match = re.search(r"://[^:/@\s]*:([^@\s]*)@", url)
+        return match.group(1) if match else None
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` with the URL's password hidden wherever it appears (drivers sometimes echo the DSN)."""
+    out = mask_url(text)
+    secret = password_of(url)
+    if secret:
+        out = out.replace(secret, "***")
+        from urllib.parse import quote, unquote
+
+        for variant in {quote(secret, safe=""), unquote(secret)}:
+            if variant:
+                out = out.replace(variant, "***")
+    out = re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", out, flags=re.IGNORECASE)
+    return out
+
+
+def one_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("(Background")
+    ]
+    return " ".join(lines)[:400] or type(exc).__name__
+
+
+def db_error(exc: BaseException, url: str, doing: str = "database error") -> RunFailed:
+    return RunFailed(f"{doing} at {mask_url(url)}: {scrub(one_line(exc), url)}")
+
+
+@contextmanager
+def guard(url: str, doing: str = "database error") -> Iterator[None]:
+    """Turn any driver or SQLAlchemy failure into a RunFailed naming the masked URL."""
+    try:
+        yield
+    except ContinuousError:
+        raise
+    except (sa_exc.SQLAlchemyError, OSError, ValueError, ImportError) as exc:
+        raise db_error(exc, url, doing) from None
+
+
+def make_engine(url: str) -> Engine:
+    with guard(url, "cannot open database"):
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"future": True}
+        if backend == "sqlite":
+            database = parsed.database or ""
+            memory = database in ("", ":memory:") or database.startswith("file::memory:")
+            if not memory:
+                parent = Path(database).expanduser().parent
+                if not parent.is_dir():
+                    raise RunFailed(
+                        f"cannot open database at {mask_url(url)}: directory {parent} does not exist"
+                    )
+            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            if memory:
+                kwargs["poolclass"] = StaticPool
+            engine = create_engine(parsed, **kwargs)
+            _tune_sqlite(engine, memory)
+            return engine
+        if backend == "postgresql":
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
+            kwargs["pool_pre_ping"] = True
+            kwargs["pool_size"] = 2
+            kwargs["max_overflow"] = 4
+        return create_engine(parsed, **kwargs)
+
+
+def _tune_sqlite(engine: Engine, memory: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not memory:
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def check_reachable(engine: Engine, url: str) -> None:
+    with guard(url, "cannot connect to database"), engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")

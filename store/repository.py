@@ -1,0 +1,871 @@
+"""TrackingStore: the only code that writes SQL against the tracking tables.
+
+Every public method is one short transaction (writes take the write lock up front on SQLite, see `db.py`), so
+many
+processes in many worktrees can record into one database at once. Uniqueness that matters under concurrency
+(one
+holder per port, one open task per dedup key, one row per scenario id) is enforced by database constraints,
+and a
+writer that loses a race retries; no Python-side lock is trusted across processes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import statistics
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from continuous.common.errors import RunFailed, UserError, mask_url
+from continuous.store import models as m
+from continuous.store.db import IMMEDIATE, check_reachable, guard, make_engine
+from continuous.store.records import (
+    ArchivedRecord,
+    ExecutionRecord,
+    PortRecord,
+    ScenarioRecord,
+    ScenarioStats,
+    StepRecord,
+    StoreInfo,
+    SyncReport,
+    TaskRecord,
+)
+from continuous.store.types import new_id, utcnow
+from continuous.store.url import ResolvedUrl, resolve_url
+from sqlalchemy import Engine, Table, cast, func, insert, select, text, update
+from sqlalchemy import String as SAString
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+if TYPE_CHECKING:
+    from continuous.dsl.model import RuleBase, Scenario
+
+SCENARIOS: Table = m.ScenarioRow.__table__  # type: ignore[assignment]
+EXECUTIONS: Table = m.ExecutionRow.__table__  # type: ignore[assignment]
+STEPS: Table = m.StepRow.__table__  # type: ignore[assignment]
+ARCHIVED: Table = m.ArchivedItemRow.__table__  # type: ignore[assignment]
+TASKS: Table = m.TaskRow.__table__  # type: ignore[assignment]
+PORTS: Table = m.PortRow.__table__  # type: ignore[assignment]
+
+FAILED_STATUSES = ("failed", "rolled_back", "interrupted")
+SYNC_LOCK_KEY = 0x636F6E75
+RETRIES = 5
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "unknown"
+
+
+def _strip(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _strip(v) for k, v in data.items() if k not in ("loc", "source")}
+    if isinstance(data, list):
+        return [_strip(v) for v in data]
+    return data
+
+
+def scenario_values(scenario: Scenario) -> dict[str, Any]:
+    """The sys_scenarios columns for one DSL scenario; the content hash ignores where it was written."""
+    dump = _strip(scenario.model_dump(mode="json"))
+    digest = hashlib.sha256(json.dumps(dump, sort_keys=True).encode()).hexdigest()[:16]
+    return {
+        "scenario_id": scenario.id,
+        "object_type": scenario.object_type,
+        "name": scenario.summary or scenario.id,
+        "description": scenario.description or None,
+        "dependencies": [d.scenario for d in scenario.dependencies],
+        "preconditions": dump.get("preconditions", []),
+        "steps": dump.get("steps", []),
+        "validations": dump.get("validations", []),
+        "automation_level": scenario.automation,
+        "estimate_seconds": scenario.estimate_seconds,
+        "manual_effort_seconds": scenario.manual_effort_seconds,
+        "content_hash": digest,
+    }
+
+
+def _check_status(status: str) -> None:
+    if status not in m.EXECUTION_STATUSES:
+        raise ValueError(
+            f"unknown execution status {status!r}; expected one of {', '.join(m.EXECUTION_STATUSES)}"
+        )
+
+
+def _step(row: RowMapping) -> StepRecord:
+    return StepRecord.model_validate(dict(row))
+
+
+def _execution(
+    row: RowMapping, steps: Sequence[StepRecord] = (), children: Sequence[ExecutionRecord] = ()
+) -> ExecutionRecord:
+    data = dict(row)
+    data["worktree"] = data.pop("worktree_path")
+    data["parameters"] = data.get("parameters") or {}
+    data["checkpoints"] = data.get("checkpoints") or []
+    return ExecutionRecord.model_validate({**data, "steps": list(steps), "children": list(children)})
+
+
+def _task(row: RowMapping) -> TaskRecord:
+    return TaskRecord.model_validate(dict(row))
+
+
+def _archived(row: RowMapping) -> ArchivedRecord:
+    return ArchivedRecord.model_validate(dict(row))
+
+
+def _scenario(row: RowMapping) -> ScenarioRecord:
+    data = dict(row)
+    data["dependencies"] = data.get("dependencies") or []
+    return ScenarioRecord.model_validate(data)
+
+
+class TrackingStore:
+    """A handle on one tracking database. Cheap to keep open; `close()` releases the connection pool."""
+
+    def __init__(self, engine: Engine, resolved: ResolvedUrl) -> None:
+        self._engine = engine
+        self._resolved = resolved
+
+    # ---------------------------------------------------------------------------------------- plumbing
+
+    @property
+    def url_masked(self) -> str:
+        return mask_url(self._resolved.url)
+
+    @property
+    def backend(self) -> str:
+        return self._engine.dialect.name
+
+    @property
+    def source(self) -> str:
+        """Where the URL came from: argument, environment, config or default."""
+        return self._resolved.source
+
+    @property
+    def engine(self) -> Engine:
+        """For read-only bulk access (analytics export); writes go through the methods of this class."""
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> TrackingStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        with guard(self._resolved.url, "database error"):
+            yield
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn:
+            conn = conn.execution_options(**{IMMEDIATE: True})
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    def _insert_ignore(self, conn: Connection, table: Table, values: dict[str, Any], key: str) -> None:
+        if conn.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            conn.execute(pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]))
+        elif conn.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            conn.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]))
+        else:
+            exists = conn.execute(select(table.c[key]).where(table.c[key] == values[key])).first()
+            if exists is None:
+                conn.execute(insert(table).values(**values))
+
+    # ---------------------------------------------------------------------------------------- registry
+
+    def sync_registry(self, rule_base: RuleBase, *, archived_by: str | None = None) -> SyncReport:
+        """Upsert every scenario of the rule base; archive (never delete) the ones that disappeared."""
+        wanted = {sid: scenario_values(sc) for sid, sc in rule_base.scenarios.items()}
+        with self._guard():
+            for attempt in range(RETRIES):
+                try:
+                    return self._sync(wanted, archived_by or _user())
+                except IntegrityError:
+                    if attempt == RETRIES - 1:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _sync(self, wanted: dict[str, dict[str, Any]], archived_by: str) -> SyncReport:
+        report: dict[str, list[str]] = {
+            "added": [],
+            "changed": [],
+            "unchanged": [],
+            "archived": [],
+            "restored": [],
+        }
+        now = utcnow()
+        with self._write() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SYNC_LOCK_KEY})
+            existing = {r.scenario_id: r for r in conn.execute(select(SCENARIOS)).mappings()}
+            for sid in sorted(wanted):
+                values = wanted[sid]
+                row = existing.get(sid)
+                if row is None:
+                    conn.execute(
+                        insert(SCENARIOS).values(id=new_id(), created_at=now, updated_at=now, **values)
+                    )
+                    report["added"].append(sid)
+                    continue
+                if row.archived_at is not None:
+                    conn.execute(
+                        update(ARCHIVED)
+                        .where(
+                            ARCHIVED.c.item_type == "scenario",
+                            ARCHIVED.c.item_path == sid,
+                            ARCHIVED.c.restored_at.is_(None),
+                        )
+                        .values(restored_at=now)
+                    )
+                    report["restored"].append(sid)
+                if row.content_hash != values["content_hash"] or row.archived_at is not None:
+                    conn.execute(
+                        update(SCENARIOS)
+                        .where(SCENARIOS.c.scenario_id == sid)
+                        .values(updated_at=now, archived_at=None, **values)
+                    )
+                    (
+                        report["changed"]
+                        if row.content_hash != values["content_hash"]
+                        else report["unchanged"]
+                    ).append(sid)
+                else:
+                    report["unchanged"].append(sid)
+            for sid in sorted(set(existing) - set(wanted)):
+                row = existing[sid]
+                if row.archived_at is not None:
+                    continue
+                snapshot = {
+                    k: row[k]
+                    for k in (
+                        "object_type",
+                        "name",
+                        "description",
+                        "dependencies",
+                        "automation_level",
+                        "content_hash",
+                        "steps",
+                    )
+                }
+                conn.execute(
+                    insert(ARCHIVED).values(
+                        id=new_id(),
+                        item_type="scenario",
+                        item_path=sid,
+                        archived_at=now,
+                        archived_by=archived_by,
+                        reason="removed from the rule base",
+                        metadata=snapshot,
+                    )
+                )
+                conn.execute(update(SCENARIOS).where(SCENARIOS.c.scenario_id == sid).values(archived_at=now))
+                report["archived"].append(sid)
+        return SyncReport(**report)
+
+    def list_scenarios(self, *, include_archived: bool = False) -> list[ScenarioRecord]:
+        query = select(SCENARIOS).order_by(SCENARIOS.c.scenario_id)
+        if not include_archived:
+            query = query.where(SCENARIOS.c.archived_at.is_(None))
+        with self._guard(), self._read() as conn:
+            return [_scenario(r) for r in conn.execute(query).mappings()]
+
+    # -------------------------------------------------------------------------------------- executions
+
+    def start_execution(
+        self,
+        scenario_id: str | None,
+        params: Mapping[str, Any] | None,
+        *,
+        kind: str = "scenario",
+        worktree: str | Path | None = None,
+        branch: str | None = None,
+        executed_by: str | None = None,
+        parent_id: str | None = None,
+        plan: Any = None,
+        rule_base_hash: str | None = None,
+        head_commit: str | None = None,
+        status: str = "running",
+    ) -> str:
+        """Record an execution as running; a scenario never synced gets a placeholder registry row (type
+        unknown).
+        """
+        if kind not in m.EXECUTION_KINDS:
+            raise ValueError(f"unknown execution kind {kind!r}; expected run or scenario")
+        _check_status(status)
+        if kind == "scenario" and scenario_id is None:
+            raise ValueError("a scenario execution needs a scenario_id")
+        execution_id = new_id()
+        now = utcnow()
+        with self._guard(), self._write() as conn:
+            if scenario_id is not None:
+                self._insert_ignore(
+                    conn,
+                    SCENARIOS,
+                    {
+                        "id": new_id(),
+                        "scenario_id": scenario_id,
+                        "object_type": "unknown",
+                        "name": scenario_id,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                    "scenario_id",
+                )
+            conn.execute(
+                insert(EXECUTIONS).values(
+                    id=execution_id,
+                    kind=kind,
+                    parent_id=parent_id,
+                    scenario_id=scenario_id,
+                    worktree_path=str(worktree) if worktree is not None else None,
+                    branch=branch,
+                    executed_by=executed_by,
+                    parameters=dict(params or {}),
+                    plan=plan,
+                    rule_base_hash=rule_base_hash,
+                    head_commit=head_commit,
+                    started_at=now,
+                    status=status,
+                    checkpoints=[],
+                )
+            )
+        return execution_id
+
+    def start_step(self, execution_id: str, step_number: int, step_name: str) -> str:
+        step_id = new_id()
+        with self._guard(), self._write() as conn:
+            conn.execute(
+                insert(STEPS).values(
+                    id=step_id,
+                    execution_id=execution_id,
+                    step_number=step_number,
+                    step_name=step_name,
+                    started_at=utcnow(),
+                    status="running",
+                )
+            )
+        return step_id
+
+    def finish_step(
+        self, step_id: str, status: str, output: str = "", checkpoint_commit: str | None = None
+    ) -> None:
+        _check_status(status)
+        with self._guard(), self._write() as conn:
+            done = conn.execute(
+                update(STEPS)
+                .where(STEPS.c.id == step_id)
+                .values(
+                    status=status, output=output, checkpoint_commit=checkpoint_commit, completed_at=utcnow()
+                )
+            )
+            if done.rowcount == 0:
+                raise UserError(f"no step execution {step_id}")
+
+    def update_execution(
+        self,
+        execution_id: str,
+        *,
+        status: str | None = None,
+        checkpoints: list[Any] | None = None,
+        artifacts: Any = None,
+        error_details: str | None = None,
+        completed: bool = False,
+        head_commit: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {}
+        if status is not None:
+            _check_status(status)
+            values["status"] = status
+        if checkpoints is not None:
+            values["checkpoints"] = list(checkpoints)
+        if artifacts is not None:
+            values["artifacts"] = artifacts
+        if error_details is not None:
+            values["error_details"] = error_details
+        if head_commit is not None:
+            values["head_commit"] = head_commit
+        if completed:
+            values["completed_at"] = utcnow()
+        if not values:
+            return
+        with self._guard(), self._write() as conn:
+            done = conn.execute(update(EXECUTIONS).where(EXECUTIONS.c.id == execution_id).values(**values))
+            if done.rowcount == 0:
+                raise UserError(f"no execution {execution_id}")
+
+    def finish_execution(
+        self,
+        execution_id: str,
+        status: str,
+        *,
+        artifacts: Any = None,
+        error_details: str | None = None,
+        checkpoints: list[Any] | None = None,
+    ) -> None:
+        self.update_execution(
+            execution_id,
+            status=status,
+            artifacts=artifacts,
+            error_details=error_details,
+            checkpoints=checkpoints,
+            completed=True,
+        )
+
+    def _resolve_execution_id(self, conn: Connection, execution_id: str) -> str:
+        key = execution_id.strip().lower()
+        if len(key) == 36:
+            try:
+                row = conn.execute(select(EXECUTIONS.c.id).where(EXECUTIONS.c.id == key)).first()
+            except Exception:
+                row = None
+            if row is not None:
+                return str(row[0])
+        elif len(key) >= 4 and all(c in "0123456789abcdef-" for c in key):
+            rows = conn.execute(
+                select(EXECUTIONS.c.id).where(cast(EXECUTIONS.c.id, SAString).like(key + "%")).limit(2)
+            ).all()
+            if len(rows) == 1:
+                return str(rows[0][0])
+            if len(rows) > 1:
+                raise UserError(
+                    f"execution id prefix {execution_id!r} is ambiguous",
+                    hint="give more characters of the id",
+                )
+        raise UserError(f"no execution {execution_id!r}", hint="`continuous executions list` shows the ids")
+
+    def get_execution(self, execution_id: str) -> ExecutionRecord:
+        """One execution with its steps and its child executions (each with steps); accepts a unique id
+        prefix.
+        """
+        with self._guard(), self._read() as conn:
+            full_id = self._resolve_execution_id(conn, execution_id)
+            row = conn.execute(select(EXECUTIONS).where(EXECUTIONS.c.id == full_id)).mappings().one()
+            kids = (
+                conn.execute(
+                    select(EXECUTIONS)
+                    .where(EXECUTIONS.c.parent_id == full_id)
+                    .order_by(EXECUTIONS.c.started_at, EXECUTIONS.c.id)
+                )
+                .mappings()
+                .all()
+            )
+            ids = [full_id, *(k["id"] for k in kids)]
+            steps: dict[str, list[StepRecord]] = {i: [] for i in ids}
+            for s in conn.execute(
+                select(STEPS)
+                .where(STEPS.c.execution_id.in_(ids))
+                .order_by(STEPS.c.step_number, STEPS.c.started_at)
+            ).mappings():
+                steps[s["execution_id"]].append(_step(s))
+            children = [_execution(k, steps[k["id"]]) for k in kids]
+            return _execution(row, steps[full_id], children)
+
+    def list_executions(
+        self,
+        *,
+        scenario_id: str | None = None,
+        status: str | None = None,
+        worktree: str | Path | None = None,
+        kind: str | None = None,
+        parent_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 100,
+    ) -> list[ExecutionRecord]:
+        """Newest first. Records carry no steps or children (use get_execution)."""
+        query = select(EXECUTIONS)
+        if scenario_id is not None:
+            query = query.where(EXECUTIONS.c.scenario_id == scenario_id)
+        if status is not None:
+            query = query.where(EXECUTIONS.c.status == status)
+        if worktree is not None:
+            query = query.where(EXECUTIONS.c.worktree_path == str(worktree))
+        if kind is not None:
+            query = query.where(EXECUTIONS.c.kind == kind)
+        if parent_id is not None:
+            query = query.where(EXECUTIONS.c.parent_id == parent_id)
+        if since is not None:
+            query = query.where(EXECUTIONS.c.started_at >= since)
+        if until is not None:
+            query = query.where(EXECUTIONS.c.started_at < until)
+        query = query.order_by(EXECUTIONS.c.started_at.desc(), EXECUTIONS.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self._guard(), self._read() as conn:
+            return [_execution(r) for r in conn.execute(query).mappings()]
+
+    def find_active_run(self, worktree: str | Path) -> ExecutionRecord | None:
+        runs = self.list_executions(worktree=worktree, kind="run", status="running", limit=1)
+        return runs[0] if runs else None
+
+    def count_steps(self, execution_id: str | None = None) -> int:
+        query = select(func.count()).select_from(STEPS)
+        if execution_id is not None:
+            query = query.where(STEPS.c.execution_id == execution_id)
+        with self._guard(), self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def scenario_stats(self, scenario_id: str, *, window: int = 500) -> ScenarioStats:
+        """Counts over all finished executions; durations over the latest `window` successes (else any
+        finished).
+        """
+        finished = (
+            (EXECUTIONS.c.scenario_id == scenario_id)
+            & (EXECUTIONS.c.kind == "scenario")
+            & EXECUTIONS.c.completed_at.is_not(None)
+        )
+        with self._guard(), self._read() as conn:
+            counts = dict(
+                conn.execute(
+                    select(EXECUTIONS.c.status, func.count()).where(finished).group_by(EXECUTIONS.c.status)
+                ).all()
+            )
+            rows = conn.execute(
+                select(EXECUTIONS.c.status, EXECUTIONS.c.started_at, EXECUTIONS.c.completed_at)
+                .where(finished)
+                .order_by(EXECUTIONS.c.started_at.desc())
+                .limit(window * 4)
+            ).all()
+        ok = [(r[2] - r[1]).total_seconds() for r in rows if r[0] == "success"][:window]
+        durations = ok or [(r[2] - r[1]).total_seconds() for r in rows][:window]
+        median = p90 = None
+        if durations:
+            ordered = sorted(durations)
+            median = float(statistics.median(ordered))
+            p90 = float(ordered[min(len(ordered) - 1, max(0, round(0.9 * len(ordered) + 0.5) - 1))])
+        total = sum(int(v) for v in counts.values())
+        return ScenarioStats(
+            executions=total,
+            successes=int(counts.get("success", 0)),
+            failures=sum(int(counts.get(s, 0)) for s in FAILED_STATUSES),
+            median_seconds=median,
+            p90_seconds=p90,
+        )
+
+    # ------------------------------------------------------------------------------------------------ ports
+
+    def allocate_port(
+        self,
+        owner: str,
+        worktree: str | Path | None,
+        *,
+        low: int = 3000,
+        high: int = 3099,
+        preferred: int | None = None,
+    ) -> int:
+        """A port no one else holds; the same owner in the same worktree gets its existing port back."""
+        if not (0 < low <= high < 65536):
+            raise UserError(f"invalid port range {low}-{high}")
+        wt = str(worktree) if worktree is not None else None
+        with self._guard():
+            for _ in range(high - low + 10):
+                try:
+                    with self._write() as conn:
+                        held = conn.execute(
+                            select(PORTS.c.port).where(
+                                PORTS.c.owner == owner,
+                                PORTS.c.worktree.is_(None) if wt is None else PORTS.c.worktree == wt,
+                            )
+                        ).first()
+                        if held is not None:
+                            return int(held[0])
+                        taken = {int(p) for (p,) in conn.execute(select(PORTS.c.port))}
+                        candidates = [preferred] if preferred is not None and preferred not in taken else []
+                        candidates += [p for p in range(low, high + 1) if p not in taken and p != preferred]
+                        if not candidates:
+                            raise UserError(
+                                f"no free port in {low}-{high}: all {high - low + 1} are allocated",
+                                hint="`continuous health` lists them; release unused ones",
+                            )
+                        port = candidates[0]
+                        conn.execute(
+                            insert(PORTS).values(
+                                id=new_id(), port=port, owner=owner, worktree=wt, allocated_at=utcnow()
+                            )
+                        )
+                        return port
+                except IntegrityError:
+                    continue  # another process took it between our read and our insert: pick again
+        raise RunFailed(f"could not allocate a port in {low}-{high} after repeated conflicts")
+
+    def release_port(self, port: int) -> None:
+        with self._guard(), self._write() as conn:
+            conn.execute(PORTS.delete().where(PORTS.c.port == port))
+
+    def list_ports(self) -> list[PortRecord]:
+        with self._guard(), self._read() as conn:
+            rows = conn.execute(select(PORTS).order_by(PORTS.c.port)).mappings().all()
+        return [PortRecord.model_validate(dict(r)) for r in rows]
+
+    # ------------------------------------------------------------------------------------------------ tasks
+
+    def create_task(
+        self,
+        title: str,
+        description: str = "",
+        *,
+        source: str,
+        worktree: str | Path | None = None,
+        execution_id: str | None = None,
+        dedup_key: str | None = None,
+    ) -> TaskRecord:
+        """A new open task; with `dedup_key`, the already-open task of that key if there is one."""
+        with self._guard():
+            for attempt in range(RETRIES):
+                try:
+                    with self._write() as conn:
+                        if dedup_key is not None:
+                            row = (
+                                conn.execute(
+                                    select(TASKS).where(
+                                        TASKS.c.dedup_key == dedup_key, TASKS.c.status == "open"
+                                    )
+                                )
+                                .mappings()
+                                .first()
+                            )
+                            if row is not None:
+                                return _task(row)
+                        task_id = new_id()
+                        conn.execute(
+                            insert(TASKS).values(
+                                id=task_id,
+                                title=title,
+                                description=description,
+                                source=source,
+                                status="open",
+                                worktree=str(worktree) if worktree is not None else None,
+                                execution_id=execution_id,
+                                dedup_key=dedup_key,
+                                created_at=utcnow(),
+                            )
+                        )
+                        return _task(
+                            conn.execute(select(TASKS).where(TASKS.c.id == task_id)).mappings().one()
+                        )
+                except IntegrityError:
+                    if attempt == RETRIES - 1:
+                        raise
+        raise AssertionError("unreachable")
+
+    def list_tasks(
+        self, status: str | None = None, *, source: str | None = None, dedup_key: str | None = None
+    ) -> list[TaskRecord]:
+        query = select(TASKS).order_by(TASKS.c.created_at, TASKS.c.id)
+        if status is not None:
+            query = query.where(TASKS.c.status == status)
+        if source is not None:
+            query = query.where(TASKS.c.source == source)
+        if dedup_key is not None:
+            query = query.where(TASKS.c.dedup_key == dedup_key)
+        with self._guard(), self._read() as conn:
+            return [_task(r) for r in conn.execute(query).mappings()]
+
+    def _task_id(self, conn: Connection, task_id: str) -> str:
+        key = task_id.strip().lower()
+        rows = (
+            conn.execute(select(TASKS.c.id).where(cast(TASKS.c.id, SAString).like(key + "%")).limit(2)).all()
+            if len(key) >= 4 and all(c in "0123456789abcdef-" for c in key)
+            else []
+        )
+        if len(rows) == 1:
+            return str(rows[0][0])
+        if len(rows) > 1:
+            raise UserError(f"task id prefix {task_id!r} is ambiguous", hint="give more characters of the id")
+        raise UserError(f"no task {task_id!r}", hint="`continuous tasks list` shows the ids")
+
+    def get_task(self, task_id: str) -> TaskRecord:
+        with self._guard(), self._read() as conn:
+            full = self._task_id(conn, task_id)
+            return _task(conn.execute(select(TASKS).where(TASKS.c.id == full)).mappings().one())
+
+    def close_task(self, task_id: str, reason: str = "") -> TaskRecord:
+        with self._guard(), self._write() as conn:
+            full = self._task_id(conn, task_id)
+            conn.execute(
+                update(TASKS)
+                .where(TASKS.c.id == full, TASKS.c.status == "open")
+                .values(status="closed", closed_at=utcnow(), close_reason=reason)
+            )
+            return _task(conn.execute(select(TASKS).where(TASKS.c.id == full)).mappings().one())
+
+    # ------------------------------------------------------------------------------------------------ archive
+
+    def archive_item(
+        self,
+        item_type: str,
+        item_path: str,
+        *,
+        reason: str,
+        archived_by: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        execution_id: str | None = None,
+    ) -> str:
+        item_id = new_id()
+        with self._guard(), self._write() as conn:
+            conn.execute(
+                insert(ARCHIVED).values(
+                    id=item_id,
+                    item_type=item_type,
+                    item_path=item_path,
+                    archived_at=utcnow(),
+                    archived_by=archived_by or _user(),
+                    reason=reason,
+                    metadata=metadata,
+                    execution_id=execution_id,
+                )
+            )
+        return item_id
+
+    def list_archived(
+        self, *, item_type: str | None = None, include_restored: bool = True
+    ) -> list[ArchivedRecord]:
+        query = select(ARCHIVED).order_by(ARCHIVED.c.archived_at, ARCHIVED.c.id)
+        if item_type is not None:
+            query = query.where(ARCHIVED.c.item_type == item_type)
+        if not include_restored:
+            query = query.where(ARCHIVED.c.restored_at.is_(None))
+        with self._guard(), self._read() as conn:
+            return [_archived(r) for r in conn.execute(query).mappings()]
+
+    def get_archived(self, item_id: str) -> ArchivedRecord:
+        key = item_id.strip().lower()
+        with self._guard(), self._read() as conn:
+            rows = (
+                conn.execute(select(ARCHIVED).where(cast(ARCHIVED.c.id, SAString).like(key + "%")).limit(2))
+                .mappings()
+                .all()
+                if len(key) >= 4
+                else []
+            )
+        if len(rows) != 1:
+            raise UserError(
+                f"no archived item {item_id!r}" if not rows else f"archived id {item_id!r} is ambiguous",
+                hint="`continuous archive list` shows the ids",
+            )
+        return _archived(rows[0])
+
+    def mark_restored(self, item_id: str) -> ArchivedRecord:
+        full = self.get_archived(item_id).id
+        with self._guard(), self._write() as conn:
+            conn.execute(update(ARCHIVED).where(ARCHIVED.c.id == full).values(restored_at=utcnow()))
+        return self.get_archived(full)
+
+    # -------------------------------------------------------------------------------------------- info
+
+    def view(self, name: str) -> list[dict[str, Any]]:
+        """Rows of sys_scenario_impact_view or sys_scenario_health_view, numbers as float/int."""
+        if name not in m.VIEWS:
+            raise UserError(f"unknown view {name!r}; known: {', '.join(m.VIEWS)}")
+        with self._guard(), self._read() as conn:
+            rows = conn.execute(text(f"SELECT * FROM {name}")).mappings().all()
+        out = []
+        for r in rows:
+            item: dict[str, Any] = {}
+            for k, v in r.items():
+                item[k] = float(v) if v is not None and type(v).__name__ == "Decimal" else v
+            out.append(item)
+        return out
+
+    def revision(self) -> str | None:
+        from continuous.store.migrate import current_engine
+
+        return current_engine(self._engine, self._resolved.url)
+
+    def info(self) -> StoreInfo:
+        from continuous.store.migrate import head
+
+        revision = self.revision()
+        counts: dict[str, int] = {}
+        with self._guard(), self._read() as conn:
+            for table in m.TRACKING_TABLES:
+                counts[table] = int(conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one())
+        return StoreInfo(
+            url=self.url_masked,
+            backend=self.backend,
+            source=self.source,
+            revision=revision,
+            head=head(),
+            counts=counts,
+        )
+
+
+def open_store(
+    url: str | None = None, *, repo: Path | None = None, auto_upgrade: bool | None = None
+) -> TrackingStore:
+    """Open (and for SQLite, create and migrate) the tracking database.
+
+    auto_upgrade: None = migrate SQLite databases automatically and refuse other databases that are not at
+    head
+    (a shared PostgreSQL is migrated deliberately with `continuous db upgrade`); True/False force either way.
+    """
+    from continuous.store.migrate import ensure_schema
+
+    resolved = resolve_url(url, repo=repo)
+    if resolved.is_default:
+        path = Path(resolved.url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(resolved.url)
+    try:
+        check_reachable(engine, resolved.url)
+        auto = auto_upgrade if auto_upgrade is not None else engine.dialect.name == "sqlite"
+        ensure_schema(engine, resolved.url, auto_upgrade=auto)
+    except BaseException:
+        engine.dispose()
+        raise
+    return TrackingStore(engine, resolved)
+
+
+def describe_database(url: str | None = None, *, repo: Path | None = None) -> StoreInfo:
+    """What `continuous db info` shows, read-only: it neither creates tables nor requires the schema to be at
+    head.
+    """
+    from continuous.store.migrate import current_revision_on, head
+    from sqlalchemy import inspect as sa_inspect
+
+    resolved = resolve_url(url, repo=repo)
+    if resolved.is_default:
+        Path(resolved.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(resolved.url)
+    try:
+        with guard(resolved.url, "cannot read database"), engine.connect() as conn:
+            revision = current_revision_on(conn)
+            present = set(sa_inspect(conn).get_table_names())
+            counts = {
+                t: int(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one())
+                for t in m.TRACKING_TABLES
+                if t in present
+            }
+        return StoreInfo(
+            url=mask_url(resolved.url),
+            backend=engine.dialect.name,
+            source=resolved.source,
+            revision=revision,
+            head=head(),
+            counts=counts,
+        )
+    finally:
+        engine.dispose()

@@ -1,0 +1,56 @@
+"""Planner fixtures: a private cache directory for the whole session and a small git repository whose rule base is
+tests/planner/fixtures/mini.scn (so mechanism tests do not depend on the built-in library's wording)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+MINI = FIXTURES / "mini.scn"
+
+
+@pytest.fixture(scope="session")
+def planner_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("planner-cache")
+
+
+@pytest.fixture(autouse=True)
+def _planner_env(planner_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(planner_cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # the numpy encoder equals sentence-transformers to cosine > 0.99999 (test_embedding.py); building the small
+    # test indexes with it saves the 8 s import of torch
+    monkeypatch.setenv("CONTINUOUS_INDEX_ENCODER", "numpy")
+    yield
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+
+
+def make_repo(root: Path, dsl: Path = MINI) -> Path:
+    """A git repo with an app dhg-hub and a table orders, using only `dsl` as its rule base."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "apps" / "dhg-hub").mkdir(parents=True)
+    (root / "apps" / "dhg-hub" / "package.json").write_text('{"name": "dhg-hub"}\n')
+    (root / "db").mkdir()
+    (root / "db" / "001.sql").write_text("create table orders (id int);\n")
+    (root / ".continuous.toml").write_text(f'include_builtin = false\nscenario_paths = ["{dsl}"]\n')
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "add", "-A")
+    _git(root, "commit", "-q", "-m", "init")
+    return root
+
+
+@pytest.fixture
+def mini_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    repo = make_repo(tmp_path / "repo")
+    monkeypatch.chdir(repo)
+    return repo

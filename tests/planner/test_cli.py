@@ -1,0 +1,155 @@
+"""`continuous suggest` and `continuous plan` through the CLI: the JSON contract, exit codes, batch order, the
+saved plan, and that suggesting never writes to the repository or the database."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from continuous.cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_suggest_json_contract(mini_repo: Path) -> None:
+    code, out, _ = invoke("suggest", "a table for bookmarks plus a service to manage them", "--json", "--top", "3")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"request", "matches", "plan", "unmatched"}
+    assert isinstance(data["request"], str)
+    assert len(data["matches"]) == 3
+    for m in data["matches"]:
+        assert set(m) == {"scenario", "score"} and isinstance(m["score"], float)
+    for item in data["plan"]:
+        assert set(item) == {"scenario", "params", "role", "reason"}
+        assert item["role"] in ("requested", "dependency")
+    assert [(p["scenario"], p["params"]) for p in data["plan"]] == [
+        ("create-table", {"name": "bookmarks"}), ("create-service", {"name": "bookmarks"})]
+    assert data["unmatched"] == []
+
+
+def test_default_top_is_five(mini_repo: Path) -> None:
+    data = json.loads(invoke("suggest", "a table for bookmarks", "--json")[1])
+    assert len(data["matches"]) == 5
+
+
+def test_empty_request_exits_2(mini_repo: Path) -> None:
+    code, out, err = invoke("suggest", "  ")
+    assert code == 2
+    assert "empty" in err and "Traceback" not in err + out
+
+
+def test_no_match_exits_0_and_says_so(mini_repo: Path) -> None:
+    code, out, _ = invoke("suggest", "what's the weather tomorrow")
+    assert code == 0
+    assert "no scenario matches this request" in out
+    data = json.loads(invoke("suggest", "what's the weather tomorrow", "--json")[1])
+    assert data["plan"] == [] and data["unmatched"] == ["what's the weather tomorrow"]
+
+
+def test_human_output_and_explain(mini_repo: Path) -> None:
+    code, out, _ = invoke("suggest", "add a settings page to dhg-hub", "--explain")
+    assert code == 0
+    assert "1. add-page" in out and "app=dhg-hub" in out and "name=settings" in out
+    assert "matched words:" in out and "page" in out
+    assert "app: existing app named in the request" in out
+
+
+def test_explain_json_shows_dependency_edges(mini_repo: Path) -> None:
+    data = json.loads(invoke("suggest", "a service for payments", "--json", "--explain")[1])
+    items = data["explain"]["items"]
+    table = next(i for i in items if i["scenario"] == "create-table")
+    service = next(i for i in items if i["scenario"] == "create-service")
+    assert table["edge"] == "required by create-service"
+    assert service["after"] == ["1. create-table"]
+    assert set(service["score"]["parts"]) == {"emb", "word", "char", "struct"}
+
+
+def test_batch_one_json_object_per_line_in_order(mini_repo: Path, tmp_path: Path) -> None:
+    requests = ["a table for tags", "what's the weather", "add a settings page to dhg-hub", "", "refresh the db types"]
+    batch = tmp_path / "requests.txt"
+    batch.write_text("\n".join(requests) + "\n\n")
+    code, out, _ = invoke("suggest", "--batch", str(batch), "--json")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == len(requests)
+    objs = [json.loads(line) for line in lines]
+    assert [o["request"] for o in objs] == requests
+    assert [o["plan"][0]["scenario"] if o["plan"] else None for o in objs] == [
+        "create-table", None, "add-page", None, "generate-types"]
+    assert objs[3]["error"] == "the request is empty"
+
+
+def test_batch_missing_file_exits_2(mini_repo: Path) -> None:
+    code, _, err = invoke("suggest", "--batch", "nope.txt", "--json")
+    assert code == 2 and "nope.txt" in err
+
+
+def _tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def test_suggest_never_writes_to_the_repository_or_the_database(mini_repo: Path, tmp_path: Path) -> None:
+    db = tmp_path / "tracking.db"
+    os.environ["CONTINUOUS_DATABASE_URL"] = f"sqlite:///{db}"
+    try:
+        before = _tree_digest(mini_repo)  # includes .git: no index, ref or object changes either
+        for args in (["suggest", "a service for payments", "--json"], ["suggest", "add a page to dhg-hub"],
+                     ["suggest", "what's the weather"]):
+            assert invoke(*args)[0] == 0
+        assert _tree_digest(mini_repo) == before
+        assert not db.exists()
+    finally:
+        del os.environ["CONTINUOUS_DATABASE_URL"]
+
+
+def test_plan_out_saves_the_contract_format(mini_repo: Path, tmp_path: Path) -> None:
+    out_file = tmp_path / "plan.json"
+    code, out, err = invoke("plan", "a service called payments", "--out", str(out_file))
+    assert code == 0, err
+    saved = json.loads(out_file.read_text())
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=mini_repo, capture_output=True, text=True).stdout.strip()
+    assert saved["version"] == 1 and saved["head"] == head
+    assert saved["request"] == "a service called payments"
+    from continuous.dsl.loader import load_rule_base
+
+    from .conftest import MINI
+
+    assert saved["rule_base_hash"] == load_rule_base([MINI], include_builtin=False).content_hash()
+    assert [(i["scenario"], i["params"], i["role"]) for i in saved["items"]] == [
+        ("create-table", {"name": "payments"}, "dependency"), ("create-service", {"name": "payments"}, "requested")]
+    assert "continuous run-plan" in out
+
+
+def test_plan_refuses_to_save_with_missing_parameters(mini_repo: Path, tmp_path: Path) -> None:
+    code, _, err = invoke("plan", "add a page for invoices", "--out", str(tmp_path / "p.json"))
+    assert code == 2 and "add-page: app" in err
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_suggest_as_a_subprocess(mini_repo: Path) -> None:
+    exe = Path(sys.executable).parent / "continuous"
+    proc = subprocess.run([str(exe), "suggest", "crete a tabel for invoices", "--json"], cwd=mini_repo,
+                          capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["plan"][0]["scenario"] == "create-table"
+    assert data["plan"][0]["params"] == {"name": "invoices"}
+    proc = subprocess.run([str(exe), "suggest", ""], cwd=mini_repo, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
