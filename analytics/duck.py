@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
 from continuous.common.errors import UserError
 
 MANIFEST = "manifest.json"

@@ -26,8 +26,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import queue
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
-
+from continuous.analytics.paths import default_export_dir
 from continuous.common.errors import RunFailed, UserError, mask_url
 
 MANIFEST = "manifest.json"
@@ -92,13 +94,6 @@ class ExportReport:
 
 
 # ---------------------------------------------------------------- locating the database and the export
-
-
-def default_export_dir(repo: Path | None = None) -> Path:
-    """Beside the default SQLite database, in the git common directory, so every worktree shares one export."""
-    from continuous.common.gitinfo import locate
-
-    return locate(repo).common_dir / "continuous" / "analytics"
 
 
 def open_engine(url: str | None = None, *, repo: Path | None = None) -> tuple[sa.Engine, str, Any]:
@@ -243,7 +238,11 @@ def _clean_orphans(out_dir: Path, manifest: dict[str, Any]) -> None:
 
 
 class _PartWriter:
-    """Writes batches into table/part-N.parquet files (temp name first), splitting every PART_ROWS rows."""
+    """Writes batches into table/part-N.parquet files (temp name first), splitting every PART_ROWS rows.
+
+    Parquet encoding runs on a background thread (pyarrow releases the GIL) while the next batch is fetched; the
+    queue is bounded, so memory stays at a few batches.
+    """
 
     def __init__(self, out_dir: Path, table: str, schema: pa.Schema, first_part: int) -> None:
         self.dir = out_dir / table
@@ -251,29 +250,48 @@ class _PartWriter:
         self.schema = schema
         self.next_part = first_part
         self.writer: pq.ParquetWriter | None = None
-        self.current: Path | None = None
         self.rows_in_part = 0
         self.pending: list[tuple[Path, Path]] = []
         self.rows = 0
+        self.queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=3)
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = None
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
-        if self.writer is None or self.rows_in_part >= PART_ROWS:
-            self._roll()
-        assert self.writer is not None
-        self.writer.write_batch(batch)
-        self.rows_in_part += batch.num_rows
+        if self.error is not None:
+            raise self.error
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name=f"export-{self.table}", daemon=True)
+            self.thread.start()
         self.rows += batch.num_rows
+        self.queue.put(batch)
+
+    def _run(self) -> None:
+        while True:
+            batch = self.queue.get()
+            if batch is None:
+                return
+            if self.error is not None:
+                continue  # drain so the producer never blocks
+            try:
+                if self.writer is None or self.rows_in_part >= PART_ROWS:
+                    self._roll()
+                assert self.writer is not None
+                self.writer.write_batch(batch)
+                self.rows_in_part += batch.num_rows
+            except BaseException as exc:
+                self.error = exc
 
     def _roll(self) -> None:
         self._close_current()
         self.dir.mkdir(parents=True, exist_ok=True)
         final = self.dir / f"part-{self.next_part}.parquet"
         self.next_part += 1
-        self.current = final.with_name(final.name + ".tmp")
-        self.writer = pq.ParquetWriter(self.current, self.schema, compression="snappy")
-        self.pending.append((self.current, final))
+        tmp = final.with_name(final.name + ".tmp")
+        self.pending.append((tmp, final))
+        self.writer = pq.ParquetWriter(tmp, self.schema, compression="zstd", compression_level=1)
         self.rows_in_part = 0
 
     def _close_current(self) -> None:
@@ -281,9 +299,18 @@ class _PartWriter:
             self.writer.close()
             self.writer = None
 
+    def _finish(self) -> None:
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+        self._close_current()
+
     def commit(self) -> list[str]:
         """Renames the finished temp files into place; the manifest adopts them afterwards."""
-        self._close_current()
+        self._finish()
+        if self.error is not None:
+            raise self.error
         names = []
         for tmp, final in self.pending:
             os.replace(tmp, final)
@@ -291,9 +318,11 @@ class _PartWriter:
         return names
 
     def abort(self) -> None:
-        self._close_current()
-        for tmp, _ in self.pending:
-            tmp.unlink(missing_ok=True)
+        try:
+            self._finish()
+        finally:
+            for tmp, _ in self.pending:
+                tmp.unlink(missing_ok=True)
 
 
 def _row_hash(values: list[Any]) -> str:
@@ -312,16 +341,26 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any], names: list[str],
             types: list[pa.DataType]) -> Iterator[pa.RecordBatch]:
     """Batches of the statement's rows, read with a server-side cursor where the driver has one.
 
-    Rows come from the DBAPI cursor of the SQLAlchemy result: the select expressions already ask the database for
-    plain values, so SQLAlchemy's per-row processing would only cost time.
+    On SQLite (whose cursors always stream) rows come straight from the DBAPI cursor: the select expressions
+    already ask for plain values, so SQLAlchemy's per-row processing would only cost time. Elsewhere SQLAlchemy's
+    streaming result (a named cursor on PostgreSQL) is read in partitions.
     """
-    result = conn.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(stmt)
-    cursor = result.cursor
+    if conn.dialect.name == "sqlite":
+        result = conn.execute(stmt)
+        cursor = result.cursor
+
+        def chunks() -> Iterator[Sequence[Any]]:
+            while rows := cursor.fetchmany(BATCH_ROWS):
+                yield rows
+    else:
+        result = conn.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(stmt)
+
+        def chunks() -> Iterator[Sequence[Any]]:
+            yield from result.partitions(BATCH_ROWS)
     try:
-        while True:
-            rows = cursor.fetchmany(BATCH_ROWS)
+        for rows in chunks():
             if not rows:
-                break
+                continue
             columns = list(zip(*rows, strict=True))
             arrays = [_to_arrow(col, typ) for col, typ in zip(columns, types, strict=True)]
             yield pa.RecordBatch.from_arrays(arrays, names=names)

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-
 from continuous.analytics.duck import FILES_CHANGED, available_tables
 from continuous.common.errors import UserError
 
@@ -57,6 +56,10 @@ class QueryResult:
 
     def records(self) -> list[dict[str, Any]]:
         return [{c: _plain(v) for c, v in zip(self.columns, row, strict=True)} for row in self.rows]
+
+    def pairs(self) -> dict[str, Any]:
+        """A two-column (name, value) result as a mapping."""
+        return {str(row[0]): _plain(row[1]) for row in self.rows}
 
     def to_json(self) -> dict[str, Any]:
         return {"title": self.title, "columns": self.columns, "rows": self.records(), "notes": self.notes}

@@ -61,7 +61,9 @@ def synthetic_library(root: Path, count: int, per_file: int = 100) -> Path:
         if n % 3 and n > 0:
             dep = (n * 7) % n
             requires = f'  requires syn-{dep:05d}(name: "{{{{ name }}}}") unless made_{dep}(name: "{{{{ name }}}}")\n'
-        chunks.append(_SCENARIO.format(sid=f"syn-{n:05d}", n=n, obj=OBJECTS[n % len(OBJECTS)], requires=requires))
+        chunks.append(
+            _SCENARIO.format(sid=f"syn-{n:05d}", n=n, obj=OBJECTS[n % len(OBJECTS)], requires=requires)
+        )
         if len(chunks) == per_file or n == count - 1:
             (lib / f"part-{n // per_file:03d}.scn").write_text("".join(chunks), encoding="utf-8")
             chunks = []
@@ -134,12 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(results, indent=2))
     if not args.no_write:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        current = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+        current["dsl"] = results
+        RESULTS.write_text(json.dumps(current, indent=2) + "\n", encoding="utf-8")
     return 0
 
 
 def _summary(times: list[float]) -> dict[str, float]:
-    return {"min": round(min(times), 4), "median": round(statistics.median(times), 4), "max": round(max(times), 4)}
+    return {
+        "min": round(min(times), 4),
+        "median": round(statistics.median(times), 4),
+        "max": round(max(times), 4),
+    }
 
 
 if __name__ == "__main__":

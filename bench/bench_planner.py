@@ -131,7 +131,7 @@ def run_accuracy(workdir: Path) -> tuple[dict[str, Any], float]:
     repo = example_repo(workdir)
     ctx = load_context(repo)
     start = time.perf_counter()
-    results = suggest_many([c["request"] for c in cases], ctx)
+    results = suggest_many([c["request"] for c in cases], ctx, record_errors=True)
     elapsed = time.perf_counter() - start
     return evaluate(cases, results), elapsed
 

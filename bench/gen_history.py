@@ -111,7 +111,13 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
 
     con = sqlite3.connect(db)
     con.execute("PRAGMA synchronous = OFF")
-    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA cache_size = -262144")
+    # bulk load: drop the store's indexes on the two big tables and recreate them from their own DDL at the end
+    indexes = con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
+        "('sys_scenario_executions', 'sys_scenario_step_executions')").fetchall()
+    for name, _sql in indexes:
+        con.execute(f'DROP INDEX "{name}"')
     now_text = _ts_strings(np.array([int(end.timestamp() * 1e6)]))[0]
     ids = [s[0] for s in SCENARIOS]
     con.executemany(
@@ -219,6 +225,9 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
         written_steps += n_rows
         con.commit()
         print(f"  {written_execs:>9} executions, {written_steps:>9} steps", file=sys.stderr, flush=True)
+    for _name, sql in indexes:
+        con.execute(sql)
+    con.commit()
     con.close()
     return {"executions": written_execs, "steps": written_steps, "seconds": time.perf_counter() - started}
 

@@ -7,20 +7,26 @@ from pathlib import Path
 from typing import Any
 
 import typer
-
 from continuous.cli.output import command, console, print_json
 
 
 def register(app: typer.Typer) -> None:
-    app.command("facts", help="Facts discovered in the repository (tables, services, apps, ports...).")(facts_cmd)
+    app.command("facts", help="Facts discovered in the repository (tables, services, apps, ports...).")(
+        facts_cmd
+    )
     app.command("run-scenario", help="Run a scenario and everything it needs, with a checkpoint per step.")(
-        run_scenario_cmd)
+        run_scenario_cmd
+    )
     app.command("run-plan", help="Run a plan saved by `continuous plan --out FILE`.")(run_plan_cmd)
-    app.command("resume", help="Continue an execution that was killed, from its last completed step.")(resume_cmd)
+    app.command("resume", help="Continue an execution that was killed, from its last completed step.")(
+        resume_cmd
+    )
     app.command("rollback", help="Undo an execution: restore every file it touched to its earlier content.")(
-        rollback_cmd)
+        rollback_cmd
+    )
     app.command("scenario-status", help="Show an execution: its plan, steps, checkpoints and artifacts.")(
-        status_cmd)
+        status_cmd
+    )
 
 
 def _parse_params(values: list[str]) -> dict[str, Any]:
@@ -55,8 +61,11 @@ class _Progress:
         if kind == "item":
             self._stop()
             params = " ".join(f"{k}={v}" for k, v in data["params"].items())
-            self.con.print(f"[bold]({data['index'] + 1}/{data['total']}) {data['scenario']}[/bold] {params}",
-                           markup=True, highlight=False)
+            self.con.print(
+                f"[bold]({data['index'] + 1}/{data['total']}) {data['scenario']}[/bold] {params}",
+                markup=True,
+                highlight=False,
+            )
             self.total = data["steps"]
         elif kind == "step":
             self._stop()
@@ -66,21 +75,29 @@ class _Progress:
                 self.status.start()
         elif kind == "step_done":
             self._stop()
-            self.con.print(f"  [green]✓[/green] {data['number']}/{self.total} {data['name']} "
-                           f"[dim]{data['seconds']:.2f}s checkpoint {data['checkpoint'][:10]}[/dim]",
-                           markup=True, highlight=False)
+            self.con.print(
+                f"  [green]✓[/green] {data['number']}/{self.total} {data['name']} "
+                f"[dim]{data['seconds']:.2f}s checkpoint {data['checkpoint'][:10]}[/dim]",
+                markup=True,
+                highlight=False,
+            )
         elif kind == "validated":
             self.con.print(f"  [green]✓[/green] {data['label']}", markup=True, highlight=False)
         elif kind == "rollback":
             self._stop()
-            self.con.print(f"[red]✗ {data['message']}[/red]\n[yellow]rolling back…[/yellow]", markup=True,
-                           highlight=False)
+            self.con.print(
+                f"[red]✗ {data['message']}[/red]\n[yellow]rolling back…[/yellow]",
+                markup=True,
+                highlight=False,
+            )
         elif kind == "restored":
             n = len(data["restored"]) + len(data["removed"])
             self.con.print(f"  restored {n} file(s)", highlight=False)
         elif kind == "resume":
-            self.con.print(f"resuming {data['execution_id']} after {data['completed']} completed step(s)",
-                           highlight=False)
+            self.con.print(
+                f"resuming {data['execution_id']} after {data['completed']} completed step(s)",
+                highlight=False,
+            )
 
     def _stop(self) -> None:
         if self.status is not None:
@@ -123,8 +140,10 @@ def facts_cmd(
             from continuous.dsl.suggest import closest
 
             guess = closest(fact_type, sorted(known))
-            raise UserError(f"no discover declaration for fact type {fact_type!r}",
-                            hint=f"did you mean {guess!r}?" if guess else f"known: {', '.join(sorted(known))}")
+            raise UserError(
+                f"no discover declaration for fact type {fact_type!r}",
+                hint=f"did you mean {guess!r}?" if guess else f"known: {', '.join(sorted(known))}",
+            )
         facts = [f for f in facts if f.type == fact_type]
     facts.sort(key=lambda f: (f.type, f.source or ""))
     if as_json:
@@ -231,8 +250,10 @@ def rollback_cmd(
     if as_json:
         print_json(result.model_dump(mode="json"))
         return
-    sys.stdout.write(f"Execution {result.execution_id} rolled back: {len(result.restored)} file(s) restored, "
-                     f"{len(result.removed)} removed\n")
+    sys.stdout.write(
+        f"Execution {result.execution_id} rolled back: {len(result.restored)} file(s) restored, "
+        f"{len(result.removed)} removed\n"
+    )
     for p in result.restored:
         sys.stdout.write(f"  restored {p}\n")
     for p in result.removed:

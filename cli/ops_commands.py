@@ -8,12 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-
 from continuous.cli.output import command, print_json
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 REPO = typer.Option(None, "--repo", "-C", help="Worktree to work on (default: the current directory).")
-
 
 def register(app: typer.Typer) -> None:
     app.command("check")(check_cmd)
@@ -22,7 +20,7 @@ def register(app: typer.Typer) -> None:
     tasks.command("show")(tasks_show)
     tasks.command("close")(tasks_close)
     app.add_typer(tasks, name="tasks")
-    docs = typer.Typer(help="Living documentation: scenario catalogue, dependency graph, repository inventory.",
+    docs = typer.Typer(help="Living documentation: scenario catalogue, dependency graph, inventory.",
                        no_args_is_help=True)
     docs.command("build")(docs_build)
     app.add_typer(docs, name="docs")
@@ -39,8 +37,8 @@ def register(app: typer.Typer) -> None:
 @command
 def check_cmd(
     as_json: bool = JSON,
-    fix: bool = typer.Option(False, "--fix", help="Apply each auto-fix as a normal (checkpointed) execution."),
-    standard: list[str] = typer.Option(None, "--standard", "-s", help="Check only this standard (repeatable)."),
+    fix: bool = typer.Option(False, "--fix", help="Apply each auto-fix as a normal, checkpointed execution."),
+    standard: list[str] = typer.Option(None, "--standard", "-s", help="Only this standard (repeatable)"),
     repo: Path = REPO,
 ) -> None:
     """Check the repository against its standards; exit 1 when any violation is found."""
@@ -144,13 +142,13 @@ def tasks_close(task_id: str = typer.Argument(..., help="Task id (or a unique pr
 
 @command
 def docs_build(
-    check: bool = typer.Option(False, "--check", help="Do not write; exit 1 when the committed docs are stale."),
-    out: Path = typer.Option(None, "--out", help="Output directory (default: docs/catalogue in continuous itself, "
-                                                 "docs/continuously-updated in a target repository)."),
+    check: bool = typer.Option(False, "--check", help="Do not write; exit 1 when the docs are stale"),
+    out: Path = typer.Option(None, "--out", help="Output directory (default: docs/catalogue in continuous "
+                                                 "itself, docs/continuously-updated in a target repo)."),
     as_json: bool = JSON,
     repo: Path = REPO,
 ) -> None:
-    """Build the living documentation: scenario catalogue, dependency graph (Mermaid) and repository inventory."""
+    """Build the living docs: scenario catalogue, dependency graph (Mermaid) and repository inventory."""
     from continuous.ops.context import repo_context
     from continuous.ops.livedocs import build_docs
 
@@ -251,13 +249,16 @@ def enqueue_cmd(
     payload: dict[str, object]
     if kind == "scenario":
         if not scenario:
-            raise UserError("enqueue needs a SCENARIO", hint="e.g. continuous enqueue create-service my-thing")
+            raise UserError("enqueue needs a SCENARIO",
+                            hint="e.g. continuous enqueue create-service my-thing")
         sc = ctx.rule_base.scenario(scenario)
         payload = {"scenario": sc.id if sc else scenario, "positional": list(args or []), "params": named}
     elif kind == "check":
-        payload = {"standards": [scenario, *(args or [])] if scenario else None, "fix": named.get("fix") == "true"}
+        payload = {"standards": [scenario, *(args or [])] if scenario else None,
+                   "fix": named.get("fix") == "true"}
     elif kind == "echo":
-        payload = {"message": named.get("message", scenario or ""), "sleep": float(named.get("sleep", 0) or 0)}
+        payload = {"message": named.get("message", scenario or ""),
+                   "sleep": float(named.get("sleep", 0) or 0)}
     else:
         payload = {}
     validate_job(kind, payload, ctx.rule_base)
@@ -282,7 +283,7 @@ def enqueue_cmd(
 
 @command
 def worker_cmd(
-    once: bool = typer.Option(False, "--once", help="Exit when no job is queued or running (drain the queue)."),
+    once: bool = typer.Option(False, "--once", help="Exit when no job is queued or running"),
     max_jobs: int = typer.Option(None, "--max-jobs", min=1, help="Stop after this many jobs."),
     lease: float = typer.Option(60.0, "--lease", min=0.5, help="Lease seconds (renewed while a job runs)."),
     poll: float = typer.Option(1.0, "--poll", min=0.01, help="Seconds between polls of an empty queue."),
@@ -301,8 +302,9 @@ def worker_cmd(
     if as_json:
         print_json(stats.to_json())
     else:
-        typer.echo(f"worker {stats.name}: {stats.completed} completed, {stats.failed} failed, {stats.lost} lost, "
-                   f"{stats.scheduled} scheduled" + (f"; stopped: {stats.stopped_by}" if stats.stopped_by else ""))
+        stopped = f"; stopped: {stats.stopped_by}" if stats.stopped_by else ""
+        typer.echo(f"worker {stats.name}: {stats.completed} completed, {stats.failed} failed, "
+                   f"{stats.lost} lost, {stats.scheduled} scheduled{stopped}")
 
 
 @command
@@ -339,12 +341,12 @@ def jobs_cmd(
 @command
 def archive_cmd(
     args: list[str] = typer.Argument(..., help="PATH... | table NAME | list | restore ID"),
-    reason: str = typer.Option("", "--reason", "-r", help="Why it is archived (required for PATH and table)."),
+    reason: str = typer.Option("", "--reason", "-r", help="Why it is archived (required for PATH and table)"),
     commit: bool = typer.Option(False, "--commit", help="Commit the move when the execution succeeds."),
     as_json: bool = JSON,
     repo: Path = REPO,
 ) -> None:
-    """Archive files or folders (into .archived_* folders, dated), archive a table, list or restore archived items.
+    """Archive files or folders (into dated .archived_* folders) or a table; list or restore archived items.
 
     \b
     continuous archive scripts/cli-pipeline/x/old.ts --reason "replaced by new.ts"
@@ -368,7 +370,8 @@ def archive_cmd(
                 for i in items:
                     state = f"restored {i.restored_at:%Y-%m-%d}" if i.restored_at else "archived"
                     where = (i.metadata or {}).get("archived_path", "schema archived")
-                    typer.echo(f"{i.id[:8]}  {i.archived_at:%Y-%m-%d}  {i.item_type:<9} {i.item_path} -> {where}"
+                    typer.echo(f"{i.id[:8]}  {i.archived_at:%Y-%m-%d}  {i.item_type:<9} {i.item_path} -> "
+                               f"{where}"
                                f"  [{state}] {i.reason or ''}")
                 if not items:
                     typer.echo("nothing archived yet")

@@ -76,7 +76,7 @@ def _batch(path: Path, top: int, explain: bool) -> None:
 
     ctx = load_context()
     requests = [line.strip() for line in lines]
-    results = suggest_many([r for r in requests if r], ctx, top=top, explain=explain)
+    results = suggest_many([r for r in requests if r], ctx, top=top, explain=explain, record_errors=True)
     it = iter(results)
     out = []
     for r in requests:

@@ -43,8 +43,17 @@ class _Splice(list[Any]):
 
 _NEWLINE = re.compile("\n")
 _DURATION = re.compile(r"\d+(ms|s|m|h|d)(\d+(ms|s|m|h))*")
-_PUNCT = {"{": "LBRACE", "}": "RBRACE", "(": "LPAR", ")": "RPAR", ",": "COMMA", ":": "COLON", "=": "EQUAL",
-          "[": "LSQB", "]": "RSQB"}
+_PUNCT = {
+    "{": "LBRACE",
+    "}": "RBRACE",
+    "(": "LPAR",
+    ")": "RPAR",
+    ",": "COMMA",
+    ":": "COLON",
+    "=": "EQUAL",
+    "[": "LSQB",
+    "]": "RSQB",
+}
 
 
 @dataclass(frozen=True)
@@ -83,8 +92,9 @@ def build_tables(lark: Lark) -> Tables:
             name = rule.origin.name
             inline = name.startswith("_") and not rule.alias
             callback = None if inline else (rule.alias or rule.options.template_source or name)
-            infos[key] = _RuleInfo(len(rule.expansion), name, callback,
-                                   bool(rule.options.expand1 and not rule.alias), include)
+            infos[key] = _RuleInfo(
+                len(rule.expansion), name, callback, bool(rule.options.expand1 and not rule.alias), include
+            )
         return infos[key]
 
     actions: dict[int, dict[str, tuple[bool, Any]]] = {}
@@ -107,8 +117,14 @@ def build_tables(lark: Lark) -> Tables:
     anchor = next((t for t in lark.terminals if t.name == "ANCHOR"), None)
     if anchor is not None:
         anchors = {w for w in ("before", "after") if re.fullmatch(anchor.pattern.to_regexp(), w)}
-    return Tables(actions, gotos, parse_table.start_states["start"], parse_table.end_states["start"], keywords,
-                  frozenset(anchors))
+    return Tables(
+        actions,
+        gotos,
+        parse_table.start_states["start"],
+        parse_table.end_states["start"],
+        keywords,
+        frozenset(anchors),
+    )
 
 
 @lru_cache(maxsize=1)
@@ -139,8 +155,8 @@ def _prepared() -> tuple[Tables, dict[int, tuple[dict[str, str], str]]]:
 # terminals of grammar.lark; `.` catches anything else (a syntax error), and the empty match ends the text.
 _TOKENS = re.compile(
     r"((?:[ \t\f\r\n]+|#[^\n]*)*)"
-    r'([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*|"(?:[^"\\\n]|\\.)*"(?!"")|[{}(),:=\[\]]'
-    r'|"""(?:[^"\\]|\\.|"(?!""))*"""|\{\{[^}\n]*\}\}|\?[A-Za-z_][A-Za-z0-9_]*|-?\d+[A-Za-z0-9_]*|.|$)',
+    r'([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*|"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"'
+    r'|[{}(),:=\[\]]|\{\{[^}\n]*\}\}|\?[A-Za-z_][A-Za-z0-9_]*|-?\d+[A-Za-z0-9_]*|.|$)',
     re.DOTALL,
 )
 _FIRST: dict[str, str] = {ch: "WORD" for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"}
@@ -178,7 +194,7 @@ def parse(text: str, builder: Any) -> Any:
             kind = _FIRST.get(value[0], "BAD")
             if kind == "PUNCT" and len(value) > 1:
                 kind = "TEMPLATE"
-            elif kind == "STRING" and len(value) == 1:
+            elif (kind == "STRING" or kind == "VAR") and len(value) == 1:
                 kind = "BAD"
         if kind == "WORD":
             words, other = word_maps[state]

@@ -86,6 +86,15 @@ def _lark() -> Lark:
 
 def parse_text(text: str, filename: str = "<string>") -> list[Any]:
     """Parse one DSL file into top-level items (Scenario, Rule, Discover, Standard, Schedule, Import, Alias)."""
+    items, diagnostics, _ = parse_text_lenient(text, filename)
+    if diagnostics:
+        raise DslError(diagnostics)
+    return items
+
+
+def parse_text_lenient(text: str, filename: str = "<string>") -> tuple[list[Any], list[Diagnostic], bool]:
+    """(items, diagnostics, syntax ok): after a semantic problem the items are still built, so that static
+    validation can report the rest of what is wrong in the same run."""
     from continuous.dsl import fastparse
 
     builder = _Builder(filename, text)
@@ -95,16 +104,17 @@ def parse_text(text: str, filename: str = "<string>") -> list[Any]:
         except fastparse.Miss:
             items = parse_tree(text, filename, builder := _Builder(filename, text))
     except BadEscape as exc:
-        raise DslError([_escape_diagnostic(exc, text, filename)]) from None
-    if builder.diagnostics:
-        raise DslError(builder.diagnostics)
-    return items
+        return [], [_escape_diagnostic(exc, text, filename)], False
+    except DslError as exc:
+        return [], exc.diagnostics, False
+    return items, builder.diagnostics, True
 
 
 def _escape_diagnostic(exc: BadEscape, text: str, filename: str) -> Diagnostic:
     line = getattr(exc.token, "line", None) or 1
     column = getattr(exc.token, "column", None) or 1
-    return Diagnostic(filename, line, column, f"invalid escape sequence in string: {exc.reason}",
+    reason = exc.reason.rsplit(": ", 1)[-1]
+    return Diagnostic(filename, line, column, f"invalid escape sequence in string: {reason}",
                       _source_line(text, line), "write a backslash as \\\\ inside strings",
                       min(len(exc.token), 80))
 
@@ -141,7 +151,8 @@ def _source_line(text: str, line: int) -> str:
 
 
 def _expected_words(expected: set[str]) -> str:
-    words = sorted({_TERMINAL_WORDS.get(t, _keyword(t)) for t in expected if not t.startswith("__")})
+    words = sorted({_TERMINAL_WORDS.get(t, _keyword(t)) for t in expected if not t.startswith("__")},
+                   key=lambda w: (not (len(w) == 3 and w[0] == w[2] == "'"), w))
     if not words:
         return ""
     if len(words) > 8:
@@ -180,6 +191,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
         lines = text.splitlines() or [""]
         line, column = len(lines), len(lines[-1]) + 1
     hint = _label_for(exc)
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END" and "RBRACE" in exc.expected:
+        hint = _unclosed_hint(text) or hint
     if isinstance(exc, UnexpectedCharacters):
         char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
         message = f"unexpected character {char!r}"
@@ -219,12 +232,56 @@ def _keywords_in(expected: set[str]) -> list[str]:
     return out
 
 
+def _state_key(exc: UnexpectedInput) -> tuple[int | None, str | None]:
+    state = getattr(exc, "state", None)
+    position = getattr(state, "position", state)
+    token = getattr(exc, "token", None)
+    return (position if isinstance(position, int) else None, getattr(token, "type", None))
+
+
+@lru_cache(maxsize=1)
+def _mistake_keys() -> list[tuple[tuple[int | None, str | None], str]]:
+    keys = []
+    for label, examples in _COMMON_MISTAKES.items():
+        for example in examples:
+            try:
+                _lark().parse(example)
+            except UnexpectedInput as exc:
+                keys.append((_state_key(exc), label))
+    return keys
+
+
 def _label_for(exc: UnexpectedInput) -> str | None:
-    try:
-        label = exc.match_examples(_lark().parse, _COMMON_MISTAKES, use_accepts=True)
-    except Exception:  # match_examples re-parses; any failure there just means "no label"
+    """The label of a known mistake made at the same parser state (and, preferably, with the same token)."""
+    state, token_type = _state_key(exc)
+    if state is None:
         return None
-    return str(label) if label else None
+    same_state = [(key, label) for key, label in _mistake_keys() if key[0] == state]
+    exact = [label for key, label in same_state if key[1] == token_type]
+    if exact:
+        return exact[0]
+    return same_state[0][1] if same_state else None
+
+
+def _unclosed_hint(text: str) -> str | None:
+    """Where the innermost block that is still open at the end of the file starts."""
+    from continuous.dsl.fastparse import _TOKENS
+
+    opened: list[int] = []
+    pos = 0
+    for skipped, token in _TOKENS.findall(text):
+        pos += len(skipped)
+        if token == "{":
+            opened.append(pos)
+        elif token == "}" and opened:
+            opened.pop()
+        pos += len(token)
+    if not opened:
+        return None
+    start = opened[-1]
+    line = text.count("\n", 0, start) + 1
+    header = text[text.rfind("\n", 0, start) + 1 : start].strip()
+    return f"the block opened at line {line} ({header} {{) is never closed; add '}}' at its end"
 
 
 # ---------------------------------------------------------------- tree → models
@@ -501,7 +558,8 @@ class _Builder(Transformer[Token, Any]):
 
             problem = check_value(param, param.default)
             if problem:
-                self.error(name_tok, f"default of parameter {name_tok} is wrong: {problem}")
+                self.error(name_tok, f"default of parameter {name_tok} is wrong: {problem}",
+                           _default_hint(param))
         return ("params", param, name_tok)
 
     # -- dependencies and conditions
@@ -737,8 +795,20 @@ class _Builder(Transformer[Token, Any]):
         for t in terms:
             if isinstance(t, m.Var) and t.var not in bound:
                 guess = closest(t.var, sorted(bound))
-                self.error(loc, f"variable ?{t.var} in {where} is not bound by any positive pattern",
-                           f"did you mean ?{guess}?" if guess else None)
+                self.error(self._find(loc, "?" + t.var), f"variable ?{t.var} in {where} is not bound by any "
+                           "positive pattern", f"did you mean ?{guess}?" if guess else
+                           "bind it in a pattern of `when` that is not negated", width=len(t.var) + 1)
+
+    def _find(self, loc: Any, needle: str) -> Any:
+        """The position of `needle` at or after `loc` (within a few lines), else `loc` itself."""
+        lines = self.text.splitlines()
+        line = getattr(loc, "line", 1) or 1
+        for number in range(line, min(line + 10, len(lines) + 1)):
+            start = (getattr(loc, "column", 1) or 1) - 1 if number == line else 0
+            hit = re.search(re.escape(needle) + r"(?![A-Za-z0-9_])", lines[number - 1][start:])
+            if hit:
+                return m.Location(file=self.filename, line=number, column=start + hit.start() + 1)
+        return loc
 
     # -- discovery
     def d_glob(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
@@ -885,6 +955,23 @@ class _Builder(Transformer[Token, Any]):
             self.error(ident, f"schedule {ident} needs exactly one of 'run', 'check' or 'docs'")
         return m.Schedule(id=str(ident), source=self.filename, loc=self._tloc(ident), **data)
 
+
+
+def _default_hint(param: m.Param) -> str | None:
+    if param.type == "int":
+        return "write a whole number without quotes, e.g. default 3"
+    if param.type == "bool":
+        return "write default true or default false"
+    if param.type == "enum":
+        guess = closest(str(param.default), param.choices)
+        return f"did you mean {guess!r}?" if guess else f"choose one of: {', '.join(param.choices)}"
+    if param.type in ("snake", "kebab") and isinstance(param.default, str):
+        sep = "_" if param.type == "snake" else "-"
+        fixed = sep.join(w for w in re.split(r"[^a-z0-9]+", param.default.lower()) if w)
+        return f"write {fixed!r}" if fixed else None
+    if param.pattern:
+        return f"the default must match the pattern {param.pattern}"
+    return None
 
 
 _STMT_KEYWORD = {

@@ -57,15 +57,20 @@ def template_info(text: str) -> TemplateInfo:
 
 
 def _jinja_info(text: str) -> TemplateInfo:
-    from jinja2 import TemplateSyntaxError, meta, nodes
-
     from continuous.dsl.templating import environment
+    from jinja2 import TemplateSyntaxError, meta, nodes
 
     try:
         ast = environment().parse(text)
     except TemplateSyntaxError as exc:
         return TemplateInfo(error=exc.message or str(exc), error_line=exc.lineno)
-    variables = frozenset(meta.find_undeclared_variables(ast))
+    # A `{% set %}` inside one branch of an `if` counts as undeclared for Jinja; anything stored anywhere is local.
+    stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    try:
+        undeclared = meta.find_undeclared_variables(ast)
+    except TemplateSyntaxError:  # an unknown filter fails Jinja's analysis; it is reported on its own
+        undeclared = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
+    variables = frozenset(undeclared - stored)
     filters = frozenset(f.name for f in ast.find_all(nodes.Filter))
     return TemplateInfo(variables, filters)
 
@@ -122,8 +127,15 @@ class _Collector:
     sources: _Sources
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    def add(self, loc: m.Location | None, message: str, hint: str | None = None, *,
-            refine: re.Pattern[str] | None = None, width: int = 1) -> None:
+    def add(
+        self,
+        loc: m.Location | None,
+        message: str,
+        hint: str | None = None,
+        *,
+        refine: re.Pattern[str] | None = None,
+        width: int = 1,
+    ) -> None:
         if loc is None:
             self.diagnostics.append(Diagnostic("<unknown>", 1, 1, message, "", hint, width))
             return
@@ -140,7 +152,9 @@ class _Collector:
 # ---------------------------------------------------------------- entry points
 
 
-def validate_rule_base(rule_base: m.RuleBase, *, sources: Mapping[str, str] | None = None) -> list[Diagnostic]:
+def validate_rule_base(
+    rule_base: m.RuleBase, *, sources: Mapping[str, str] | None = None
+) -> list[Diagnostic]:
     """Every static problem of a loaded rule base, sorted by file and position (empty when it is sound)."""
     out = _Collector(_Sources(sources))
     known = sorted({*rule_base.scenarios, *rule_base.aliases})
@@ -151,12 +165,26 @@ def validate_rule_base(rule_base: m.RuleBase, *, sources: Mapping[str, str] | No
         _check_rule(rule_base, rule, known, out)
     for standard in rule_base.standards.values():
         if standard.fix is not None:
-            _check_call(rule_base, standard.fix.scenario, standard.fix.bindings, standard.fix.loc, known, out,
-                        f"standard {standard.id}")
+            _check_call(
+                rule_base,
+                standard.fix.scenario,
+                standard.fix.bindings,
+                standard.fix.loc,
+                known,
+                out,
+                f"standard {standard.id} fixes with",
+            )
     for schedule in rule_base.schedules.values():
         if schedule.run is not None:
-            _check_call(rule_base, schedule.run.scenario, schedule.run.bindings, schedule.run.loc, known, out,
-                        f"schedule {schedule.id}")
+            _check_call(
+                rule_base,
+                schedule.run.scenario,
+                schedule.run.bindings,
+                schedule.run.loc,
+                known,
+                out,
+                f"schedule {schedule.id} runs",
+            )
     for discover in rule_base.discovers:
         _check_discover(discover, out)
     _check_cycles(rule_base, out)
@@ -177,15 +205,17 @@ def check_files(files: Sequence[Path]) -> tuple[m.RuleBase | None, list[Diagnost
         lenient, parse_failed = _lenient_rule_base(files)
         if parse_failed:
             return None, sorted(exc.diagnostics, key=lambda d: (d.file, d.line, d.column))
-        return lenient, sorted({*exc.diagnostics, *validate_rule_base(lenient)},
-                               key=lambda d: (d.file, d.line, d.column, d.message))
+        return lenient, sorted(
+            {*exc.diagnostics, *validate_rule_base(lenient)},
+            key=lambda d: (d.file, d.line, d.column, d.message),
+        )
     return rule_base, validate_rule_base(rule_base)
 
 
 def _lenient_rule_base(files: Sequence[Path]) -> tuple[m.RuleBase, bool]:
     """The rule base with the first of every duplicate kept, and whether any file failed to parse."""
     from continuous.dsl.loader import library_files
-    from continuous.dsl.parser import Alias, Import, parse_file
+    from continuous.dsl.parser import Alias, Import, parse_text_lenient
 
     failed = False
     seen: set[Path] = set()
@@ -199,10 +229,10 @@ def _lenient_rule_base(files: Sequence[Path]) -> tuple[m.RuleBase, bool]:
             continue
         seen.add(path)
         try:
-            items = parse_file(path)
-        except (DslError, OSError):
-            failed = True
-            continue
+            items, _, syntax_ok = parse_text_lenient(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError):
+            syntax_ok, items = False, []
+        failed = failed or not syntax_ok
         for item in items:
             if isinstance(item, Import):
                 target = (path.parent / item.path).resolve()
@@ -216,9 +246,15 @@ def _lenient_rule_base(files: Sequence[Path]) -> tuple[m.RuleBase, bool]:
                 discovers.append(item)
             else:
                 tables[type(item)].setdefault(item.id, item)
-    rule_base = m.RuleBase(scenarios=tables[m.Scenario], rules=tables[m.Rule], standards=tables[m.Standard],
-                           schedules=tables[m.Schedule], aliases=aliases, discovers=tuple(discovers),
-                           files=tuple(str(p) for p in seen))
+    rule_base = m.RuleBase(
+        scenarios=tables[m.Scenario],
+        rules=tables[m.Rule],
+        standards=tables[m.Standard],
+        schedules=tables[m.Schedule],
+        aliases=aliases,
+        discovers=tuple(discovers),
+        files=tuple(str(p) for p in seen),
+    )
     return rule_base, failed
 
 
@@ -235,11 +271,18 @@ def _check_aliases(rule_base: m.RuleBase, known: list[str], out: _Collector) -> 
             continue
         loc = _alias_location(rule_base, alias, out.sources)
         pool = [k for k in known if k != alias]
-        what = f"alias {alias} points to another alias" if target in rule_base.aliases else (
-            f"alias {alias} points to unknown scenario {target!r}")
-        out.add(loc, what, did_you_mean(target, rule_base.scenarios) or (
-            "an alias must name a scenario" if target in rule_base.aliases else _known_hint(pool)),
-            refine=re.compile(r"=\s*(" + re.escape(target) + r")\b"))
+        what = (
+            f"alias {alias} points to another alias"
+            if target in rule_base.aliases
+            else (f"alias {alias} points to unknown scenario {target!r}")
+        )
+        out.add(
+            loc,
+            what,
+            did_you_mean(target, rule_base.scenarios)
+            or ("an alias must name a scenario" if target in rule_base.aliases else _known_hint(pool)),
+            refine=re.compile(r"=\s*(" + re.escape(target) + r")\b"),
+        )
 
 
 def _alias_location(rule_base: m.RuleBase, alias: str, sources: _Sources) -> m.Location | None:
@@ -260,22 +303,36 @@ def _known_hint(known: Iterable[str]) -> str:
     return f"known scenarios: {shown} (`continuous scenarios list` shows all)"
 
 
-def _check_call(rule_base: m.RuleBase, target_id: str, bindings: Mapping[str, m.Term], loc: m.Location | None,
-                known: list[str], out: _Collector, where: str) -> m.Scenario | None:
+def _check_call(
+    rule_base: m.RuleBase,
+    target_id: str,
+    bindings: Mapping[str, m.Term],
+    loc: m.Location | None,
+    known: list[str],
+    out: _Collector,
+    where: str,
+) -> m.Scenario | None:
     """A reference to a scenario with parameter bindings: the scenario exists and has every bound parameter."""
     target = rule_base.scenario(target_id)
     if target is None:
-        out.add(loc, f"{where} refers to unknown scenario {target_id!r}",
-                did_you_mean(target_id, known) or _known_hint(known), width=len(target_id))
+        out.add(
+            loc,
+            f"{where} unknown scenario {target_id!r}",
+            did_you_mean(target_id, known) or _known_hint(known),
+            width=len(target_id),
+        )
         return None
     names = [p.name for p in target.params]
     for name, term in bindings.items():
         param = target.param(name)
         if param is None:
             listing = ", ".join(names) if names else "none"
-            out.add(loc, f"{target.id} has no parameter {name!r} (its parameters: {listing})",
-                    did_you_mean(name, names, quote="'") or f"bind one of: {listing}",
-                    refine=re.compile(r"[(,]\s*(" + re.escape(name) + r")\s*:"))
+            out.add(
+                loc,
+                f"{target.id} has no parameter {name!r} (its parameters: {listing})",
+                did_you_mean(name, names, quote="'") or f"bind one of: {listing}",
+                refine=re.compile(r"[(,]\s*(" + re.escape(name) + r")\s*:"),
+            )
             continue
         if isinstance(term, m.Value) and not (isinstance(term.value, str) and "{" in term.value):
             from continuous.dsl.params import coerce
@@ -283,10 +340,23 @@ def _check_call(rule_base: m.RuleBase, target_id: str, bindings: Mapping[str, m.
             try:
                 coerce(param, term.value)
             except UserError as exc:
-                out.add(loc, f"{where}: value for {target.id}({name}) is wrong: "
-                             f"{exc.message.removeprefix(f'parameter {name}: ')}",
-                        exc.hint, refine=re.compile(r"[(,]\s*" + re.escape(name) + r"\s*:\s*([^,)]+)"))
+                out.add(
+                    loc,
+                    f"value for {target.id}({name}) is wrong: "
+                    f"{exc.message.removeprefix(f'parameter {name}: ')}",
+                    exc.hint or _type_hint(param, target.id),
+                    refine=re.compile(r"[(,]\s*" + re.escape(name) + r"\s*:\s*([^,)]+)"),
+                )
     return target
+
+
+def _type_hint(param: m.Param, scenario_id: str) -> str:
+    declared = f"enum({', '.join(param.choices)})" if param.type == "enum" else param.type
+    if param.type == "int":
+        return f"{param.name} is an int in {scenario_id}: write a whole number without quotes"
+    if param.type == "bool":
+        return f"{param.name} is a bool in {scenario_id}: write true or false without quotes"
+    return f"{param.name} is declared as {declared} in {scenario_id}"
 
 
 # ---------------------------------------------------------------- scenarios
@@ -297,17 +367,18 @@ def _check_scenario(rule_base: m.RuleBase, s: m.Scenario, known: list[str], out:
     for p in s.params:
         if p.default is not None:
             from continuous.dsl.params import check_value
+            from continuous.dsl.parser import _default_hint
 
             problem = check_value(p, p.default)
             if problem:
-                out.add(p.loc, f"default of parameter {p.name} is wrong: {problem}",
-                        f"choose one of: {', '.join(p.choices)}" if p.type == "enum" else None,
+                out.add(p.loc, f"default of parameter {p.name} is wrong: {problem}", _default_hint(p),
                         width=len(p.name))
         if p.type == "enum" and len(set(p.choices)) != len(p.choices):
             out.add(p.loc, f"enum of parameter {p.name} lists a value twice", width=len(p.name))
     for dep in s.dependencies:
-        target = _check_call(rule_base, dep.scenario, dep.bindings, dep.loc, known, out,
-                             f"scenario {s.id} requires")
+        target = _check_call(
+            rule_base, dep.scenario, dep.bindings, dep.loc, known, out, f"scenario {s.id} requires"
+        )
         for term in dep.bindings.values():
             _check_term(term, dep.loc, allowed, out, f"binding of requires {dep.scenario}")
         if dep.unless:
@@ -387,28 +458,41 @@ def _check_template_file(s: m.Scenario, step: m.RenderStep, allowed: frozenset[s
         folder = path.parent
         base = Path(s.source).resolve().parent / "templates"
         existing = [str(p.relative_to(base)) for p in base.rglob("*") if p.is_file()] if base.is_dir() else []
-        out.add(step.loc, f"template file {step.template!r} of step {step.name!r} does not exist "
-                          f"(looked in {folder})",
-                did_you_mean(step.template, existing, quote="'") or f"create {path}",
-                refine=re.compile(r'render\s+("[^"]*")'))
+        same_dir = [e for e in existing if Path(e).parent == Path(step.template).parent]
+        out.add(
+            step.loc,
+            f"template file {step.template!r} of step {step.name!r} does not exist (looked in {folder})",
+            did_you_mean(step.template, same_dir, quote="'") or f"create {path}",
+            refine=re.compile(r'render\s+("[^"]*")'),
+        )
         return
     info, text = _template_file_info(str(path), mtime)
-    where = f"step {step.name!r} of scenario {s.id} ({step.loc.file}:{step.loc.line})" if step.loc else s.id
+    where = f"step {step.name!r} at {step.loc.file}:{step.loc.line}" if step.loc else f"scenario {s.id}"
     if info.error:
         line = info.error_line or 1
-        out.add(m.Location(file=str(path), line=line, column=1), f"template syntax error: {info.error}",
-                f"used by {where}")
+        out.add(
+            m.Location(file=str(path), line=line, column=1),
+            f"template syntax error: {info.error}",
+            f"used by {where}",
+        )
         return
     lines = text.splitlines()
     for name in sorted(info.variables - allowed):
         line, column = _locate_in_template(lines, name)
-        out.add(m.Location(file=str(path), line=line, column=column),
-                f"template variable {name!r} is not a parameter of scenario {s.id}",
-                _variable_hint(name, allowed, where), width=len(name))
+        out.add(
+            m.Location(file=str(path), line=line, column=column),
+            f"template variable {name!r} is not a parameter of scenario {s.id} (rendered by {where})",
+            _variable_hint(name, allowed),
+            width=len(name),
+        )
     for name in sorted(info.filters - known_filters()):
         line, column = _locate_in_template(lines, name)
-        out.add(m.Location(file=str(path), line=line, column=column), f"unknown template filter {name!r}",
-                did_you_mean(name, known_filters(), quote="'") or f"used by {where}", width=len(name))
+        out.add(
+            m.Location(file=str(path), line=line, column=column),
+            f"unknown template filter {name!r}",
+            did_you_mean(name, known_filters(), quote="'") or f"used by {where}",
+            width=len(name),
+        )
 
 
 def _locate_in_template(lines: list[str], name: str) -> tuple[int, int]:
@@ -427,37 +511,53 @@ def _variable_hint(name: str, allowed: Iterable[str], where: str | None = None) 
     guess = did_you_mean(name, allowed, quote="'")
     if guess:
         return guess
-    listing = ", ".join(params) if params else "none"
-    text = f"declare it with `param {name}: string` or use one of: {listing}"
+    if not params:
+        return f"declare it with `param {name}: string`; this scenario has no parameters yet"
+    text = f"declare it with `param {name}: string` or use one of: {', '.join(params)}"
     return f"{text} (in {where})" if where else text
 
 
-def _check_string(text: str, loc: m.Location | None, allowed: frozenset[str], out: _Collector, what: str) -> None:
+def _check_string(
+    text: str, loc: m.Location | None, allowed: frozenset[str], out: _Collector, what: str
+) -> None:
     if "{" not in text:
         return
     info = template_info(text)
     if info.error:
-        out.add(loc, f"invalid template in {what}: {info.error}", "templates look like {{ name }} or "
-                     "{{ name | snake }}")
+        out.add(
+            loc,
+            f"invalid template in {what}: {info.error}",
+            "templates look like {{ name }} or {{ name | snake }}",
+        )
         return
     for name in sorted(info.variables - allowed):
-        out.add(loc, f"template variable {name!r} in {what} is not a parameter", _variable_hint(name, allowed),
-                refine=re.compile(r"\{\{[^}]*?(?<![A-Za-z0-9_.])(" + re.escape(name) + r")(?![A-Za-z0-9_])"))
+        out.add(
+            loc,
+            f"template variable {name!r} in {what} is not a parameter",
+            _variable_hint(name, allowed),
+            refine=re.compile(r"\{\{[^}]*?(?<![A-Za-z0-9_.])(" + re.escape(name) + r")(?![A-Za-z0-9_])"),
+        )
     unknown = info.filters - known_filters()
     for name in sorted(unknown):
-        out.add(loc, f"unknown template filter {name!r} in {what}",
-                did_you_mean(name, known_filters(), quote="'") or "filters: snake, kebab, pascal, camel, title, "
-                "upper_snake, singular (and Jinja's own)",
-                refine=re.compile(r"\|\s*(" + re.escape(name) + r")\b"))
+        out.add(
+            loc,
+            f"unknown template filter {name!r} in {what}",
+            did_you_mean(name, known_filters(), quote="'")
+            or "filters: snake, kebab, pascal, camel, title, upper_snake, singular (and Jinja's own)",
+            refine=re.compile(r"\|\s*(" + re.escape(name) + r")\b"),
+        )
 
 
-def _check_term(term: m.Term, loc: m.Location | None, allowed: frozenset[str], out: _Collector, what: str) -> None:
+def _check_term(
+    term: m.Term, loc: m.Location | None, allowed: frozenset[str], out: _Collector, what: str
+) -> None:
     if isinstance(term, m.Value) and isinstance(term.value, str):
         _check_string(term.value, loc, allowed, out, what)
 
 
-def _check_pattern(pattern: m.FactPattern, allowed: frozenset[str], out: _Collector, what: str,
-                   loc: m.Location | None) -> None:
+def _check_pattern(
+    pattern: m.FactPattern, allowed: frozenset[str], out: _Collector, what: str, loc: m.Location | None
+) -> None:
     for name, term in pattern.fields.items():
         _check_term(term, pattern.loc or loc, allowed, out, f"{what} field {name!r}")
 
@@ -466,13 +566,17 @@ def _check_pattern(pattern: m.FactPattern, allowed: frozenset[str], out: _Collec
 
 
 def _check_rule(rule_base: m.RuleBase, rule: m.Rule, known: list[str], out: _Collector) -> None:
-    bound = {t.var for p in rule.conditions if not p.negated for t in p.fields.values() if isinstance(t, m.Var)}
+    bound = {
+        t.var for p in rule.conditions if not p.negated for t in p.fields.values() if isinstance(t, m.Var)
+    }
     allowed = frozenset(bound) | BUILTIN_VARIABLES
     for p in rule.conditions:
         _check_pattern(p, allowed, out, f"rule {rule.id}", p.loc)
     for action in rule.actions:
         if isinstance(action, m.RunAction):
-            _check_call(rule_base, action.scenario, action.bindings, action.loc, known, out, f"rule {rule.id}")
+            _check_call(
+                rule_base, action.scenario, action.bindings, action.loc, known, out, f"rule {rule.id} runs"
+            )
             for term in action.bindings.values():
                 _check_term(term, action.loc, allowed, out, f"rule {rule.id}")
         elif isinstance(action, m.AssertAction | m.RetractAction):
@@ -492,11 +596,15 @@ def _check_discover(d: m.Discover, out: _Collector) -> None:
     for name, template in d.fields.items():
         info = template_info(template)
         for var in sorted(info.variables - allowed):
-            out.add(d.loc, f"field {name} of discover {d.fact_type} uses {var!r}, which is neither a named group "
-                           "of its regex nor a path variable",
-                    did_you_mean(var, allowed, quote="'") or
-                    f"named groups: {', '.join(sorted(groups)) or 'none'}; path variables: path, dir, stem, name, "
-                    "parts", refine=re.compile(r"\{\{[^}]*?\b(" + re.escape(var) + r")\b"))
+            out.add(
+                d.loc,
+                f"field {name} of discover {d.fact_type} uses {var!r}, which is neither a named group "
+                "of its regex nor a path variable",
+                did_you_mean(var, allowed, quote="'")
+                or f"named groups: {', '.join(sorted(groups)) or 'none'}; path variables: path, dir, stem, name, "
+                "parts",
+                refine=re.compile(r"\{\{[^}]*?\b(" + re.escape(var) + r")\b"),
+            )
 
 
 # ---------------------------------------------------------------- cycles
@@ -528,7 +636,7 @@ def _check_cycles(rule_base: m.RuleBase, out: _Collector) -> None:
             target, _ = nxt
             mark = state.get(target)
             if mark == 1:
-                cycle = path[path.index(target):]
+                cycle = path[path.index(target) :]
                 start = cycle.index(min(cycle))
                 cycle = cycle[start:] + cycle[:start]
                 key = tuple(cycle)
@@ -537,9 +645,12 @@ def _check_cycles(rule_base: m.RuleBase, out: _Collector) -> None:
                     follower = cycle[1] if len(cycle) > 1 else cycle[0]
                     loc = next((loc for t, loc in edges[cycle[0]] if t == follower), None)
                     text = " -> ".join([*cycle, cycle[0]])
-                    out.add(loc, f"dependency cycle: {text}",
-                            "remove one of these requires; a scenario cannot (indirectly) require itself",
-                            width=len(follower))
+                    out.add(
+                        loc,
+                        f"dependency cycle: {text}",
+                        "remove one of these requires; a scenario cannot (indirectly) require itself",
+                        width=len(follower),
+                    )
             elif mark is None:
                 state[target] = 1
                 path.append(target)

@@ -10,7 +10,8 @@
         {"scenario": "create-service", "params": {"name": "preferences"}},
     ])
 
-Bad input raises `UserError` before anything changes; a failed run is rolled back and comes back as a result with
+Bad input raises `UserError` before anything changes; a failed run is rolled back and comes back as a result
+with
 `status == "failed"` (or raises `RunFailed` with `raise_on_failure=True`).
 """
 
@@ -32,9 +33,15 @@ ChainItem = Mapping[str, Any] | str
 class ScenarioExecutor:
     """Run scenarios in a git worktree, with checkpoints, rollback, resume and tracking."""
 
-    def __init__(self, repo: Path | str = ".", *, database_url: str | None = None,
-                 on_event: EventSink | None = None, executed_by: str | None = None,
-                 raise_on_failure: bool = False) -> None:
+    def __init__(
+        self,
+        repo: Path | str = ".",
+        *,
+        database_url: str | None = None,
+        on_event: EventSink | None = None,
+        executed_by: str | None = None,
+        raise_on_failure: bool = False,
+    ) -> None:
         self.repo = Path(repo)
         self.database_url = database_url
         self.on_event = on_event
@@ -42,32 +49,39 @@ class ScenarioExecutor:
         self.raise_on_failure = raise_on_failure
 
     def _executor(self) -> Executor:
-        return Executor(self.repo, database_url=self.database_url, on_event=self.on_event,
-                        executed_by=self.executed_by)
+        return Executor(
+            self.repo, database_url=self.database_url, on_event=self.on_event, executed_by=self.executed_by
+        )
 
-    def _requests(self, scenario: str | Sequence[ChainItem], params: Mapping[str, Scalar] | None) -> list[Request]:
+    def _requests(
+        self, scenario: str | Sequence[ChainItem], params: Mapping[str, Scalar] | None
+    ) -> list[Request]:
         if isinstance(scenario, str):
             return [Request(scenario=scenario, params=dict(params or {}))]
         return requests_from_dicts(scenario)
 
-    def plan(self, scenario: str | Sequence[ChainItem], params: Mapping[str, Scalar] | None = None) -> DryRunReport:
-        """A dry-run of one scenario (with params) or of a chain: ordered steps, diffs, systems, estimate, risk."""
+    def plan(
+        self, scenario: str | Sequence[ChainItem], params: Mapping[str, Scalar] | None = None
+    ) -> DryRunReport:
+        """A dry-run of one scenario or a chain: ordered steps, diffs, systems, estimate, risk."""
         ex = self._executor()
         try:
             return ex.dry_run(ex.build_plan(self._requests(scenario, params)))
         finally:
             ex.close()
 
-    def frozen_plan(self, scenario: str | Sequence[ChainItem],
-                    params: Mapping[str, Scalar] | None = None) -> FrozenPlan:
+    def frozen_plan(
+        self, scenario: str | Sequence[ChainItem], params: Mapping[str, Scalar] | None = None
+    ) -> FrozenPlan:
         ex = self._executor()
         try:
             return ex.build_plan(self._requests(scenario, params))
         finally:
             ex.close()
 
-    def execute(self, scenario_id: str, params: Mapping[str, Scalar] | None = None, *,
-                commit: bool = False) -> ExecutionResult:
+    def execute(
+        self, scenario_id: str, params: Mapping[str, Scalar] | None = None, *, commit: bool = False
+    ) -> ExecutionResult:
         """Run one scenario and everything it needs, dependencies first."""
         return self._run(self._requests(scenario_id, params), commit=commit)
 

@@ -1,9 +1,13 @@
 """Git checkpoints that never move HEAD and never touch the user's index.
 
-Each checkpoint is a commit object whose tree is HEAD's tree plus every path the execution has touched so far, built
-in a private index file (`GIT_INDEX_FILE`) with git's plumbing (driven through GitPython's command wrapper, which is
-an order of magnitude faster on a big repository than GitPython's pure-Python index). The commit is kept alive by a
-ref `refs/continuous/<execution-id>/<n>`, so `git log` and the branch stay clean while every step stays recoverable.
+Each checkpoint is a commit object whose tree is HEAD's tree plus every path the execution has touched so far,
+built
+in a private index file (`GIT_INDEX_FILE`) with git's plumbing (driven through GitPython's command wrapper,
+which is
+an order of magnitude faster on a big repository than GitPython's pure-Python index). The commit is kept alive
+by a
+ref `refs/continuous/<execution-id>/<n>`, so `git log` and the branch stay clean while every step stays
+recoverable.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from typing import Any
 from continuous.common.errors import RunFailed
 
 REF_PREFIX = "refs/continuous"
-_IDENTITY = {"GIT_AUTHOR_NAME": "continuous", "GIT_AUTHOR_EMAIL": "continuous@localhost",
-             "GIT_COMMITTER_NAME": "continuous", "GIT_COMMITTER_EMAIL": "continuous@localhost"}
+_IDENTITY = {
+    "GIT_AUTHOR_NAME": "continuous",
+    "GIT_AUTHOR_EMAIL": "continuous@localhost",
+    "GIT_COMMITTER_NAME": "continuous",
+    "GIT_COMMITTER_EMAIL": "continuous@localhost",
+}
 
 
 def _git(root: Path, index: Path | None = None) -> Any:
@@ -42,7 +50,7 @@ def _has_identity(g: Any) -> bool:
 
 
 class Checkpointer:
-    """Checkpoints of one execution. State (the private index, the last commit) survives a crash for resume."""
+    """Checkpoints of one execution; the private index and the last commit survive a crash."""
 
     def __init__(self, root: Path, state_dir: Path, execution_id: str, *, parent: str | None = None) -> None:
         self.root = root
@@ -63,7 +71,7 @@ class Checkpointer:
         return self._g
 
     def checkpoint(self, number: int, message: str, paths: Iterable[str]) -> str:
-        """Record the current content of `paths` (on top of the previous checkpoint) as checkpoint `number`."""
+        """Record the current content of `paths` on top of the previous checkpoint."""
         import git
 
         g = self.g
@@ -105,8 +113,9 @@ def blob_at(root: Path, commit: str, path: str) -> bytes | None:
     """The content of `path` in `commit`, or None if absent."""
     import subprocess
 
-    proc = subprocess.run(["git", "cat-file", "blob", f"{commit}:{path}"], cwd=root, capture_output=True,
-                          check=False)
+    proc = subprocess.run(
+        ["git", "cat-file", "blob", f"{commit}:{path}"], cwd=root, capture_output=True, check=False
+    )
     return proc.stdout if proc.returncode == 0 else None
 
 
@@ -116,9 +125,13 @@ def save_blobs(root: Path, paths: list[str]) -> dict[str, str]:
 
     if not paths:
         return {}
-    proc = subprocess.run(["git", "hash-object", "-w", "--no-filters", "--stdin-paths"], cwd=root,
-                          input="\n".join(paths).encode("utf-8", "surrogateescape") + b"\n", capture_output=True,
-                          check=False)
+    proc = subprocess.run(
+        ["git", "hash-object", "-w", "--no-filters", "--stdin-paths"],
+        cwd=root,
+        input="\n".join(paths).encode("utf-8", "surrogateescape") + b"\n",
+        capture_output=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RunFailed(f"cannot save original files: {proc.stderr.decode(errors='replace').strip()}")
     return dict(zip(paths, proc.stdout.decode().split(), strict=True))
@@ -130,9 +143,13 @@ def hash_files(root: Path, paths: list[str]) -> dict[str, str]:
 
     if not paths:
         return {}
-    proc = subprocess.run(["git", "hash-object", "--no-filters", "--stdin-paths"], cwd=root,
-                          input="\n".join(paths).encode("utf-8", "surrogateescape") + b"\n", capture_output=True,
-                          check=False)
+    proc = subprocess.run(
+        ["git", "hash-object", "--no-filters", "--stdin-paths"],
+        cwd=root,
+        input="\n".join(paths).encode("utf-8", "surrogateescape") + b"\n",
+        capture_output=True,
+        check=False,
+    )
     if proc.returncode != 0:
         return {}
     return dict(zip(paths, proc.stdout.decode().split(), strict=True))

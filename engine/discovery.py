@@ -1,7 +1,9 @@
 """Read facts about a repository from the DSL's `discover` declarations.
 
-Discovery runs before every plan and after every scenario (to validate `fact` checks), so it must stay fast on a big
-monorepo: the file list is taken once (git's index plus untracked files, or one `os.walk` outside git) and shared by
+Discovery runs before every plan and after every scenario (to validate `fact` checks), so it must stay fast on
+a big
+monorepo: the file list is taken once (git's index plus untracked files, or one `os.walk` outside git) and
+shared by
 every declaration, globs are compiled to regular expressions once, and field templates are compiled once per
 declaration instead of once per fact.
 """
@@ -52,7 +54,7 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
             if j == -1:
                 out.append(re.escape(c))
             else:
-                body = pattern[i + 1:j]
+                body = pattern[i + 1 : j]
                 if body.startswith("!"):
                     body = "^" + body[1:]
                 out.append("[" + body.replace("\\", "\\\\") + "]")
@@ -68,10 +70,12 @@ def glob_match(pattern: str, path: str) -> bool:
 
 
 def list_files(worktree: Path) -> list[str]:
-    """Every non-ignored file of the worktree as a POSIX relative path (tracked + untracked; without git, a walk)."""
+    """Every non-ignored file of the worktree as a POSIX relative path (tracked and untracked)."""
     proc = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
-        cwd=worktree, capture_output=True, check=False,
+        cwd=worktree,
+        capture_output=True,
+        check=False,
     )
     if proc.returncode == 0:
         files = [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
@@ -135,8 +139,10 @@ def _compile_field(template: str) -> Any:
 def _render_field(compiled: Any, context: Mapping[str, Any], decl: Discover, name: str) -> Scalar:
     if isinstance(compiled, str):
         if compiled not in context:
-            raise UserError(f"discover {decl.fact_type}: field {name} uses unknown variable {compiled!r}",
-                            hint=_where(decl))
+            raise UserError(
+                f"discover {decl.fact_type}: field {name} uses unknown variable {compiled!r}",
+                hint=_where(decl),
+            )
         return _scalar(context[compiled])
     if isinstance(compiled, tuple):
         return str(compiled[1])
@@ -145,7 +151,9 @@ def _render_field(compiled: Any, context: Mapping[str, Any], decl: Discover, nam
     try:
         return str(compiled.render(**context))
     except TemplateError as exc:
-        raise UserError(f"discover {decl.fact_type}: cannot render field {name}: {exc}", hint=_where(decl)) from None
+        raise UserError(
+            f"discover {decl.fact_type}: cannot render field {name}: {exc}", hint=_where(decl)
+        ) from None
 
 
 def _where(decl: Discover) -> str | None:
@@ -164,12 +172,17 @@ def _scalar(value: Any) -> Scalar:
 
 def path_context(path: str) -> dict[str, Any]:
     p = PurePosixPath(path)
-    return {"path": path, "dir": str(p.parent) if str(p.parent) != "." else "", "stem": p.stem, "name": p.name,
-            "parts": list(p.parts)}
+    return {
+        "path": path,
+        "dir": str(p.parent) if str(p.parent) != "." else "",
+        "stem": p.stem,
+        "name": p.name,
+        "parts": list(p.parts),
+    }
 
 
 def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = None) -> list[Fact]:
-    """All facts the rule base's `discover` declarations find in `worktree`, de-duplicated, in a stable order."""
+    """All facts the `discover` declarations find in `worktree`, de-duplicated, in a stable order."""
     worktree = Path(worktree)
     if not rule_base.discovers:
         return []
@@ -199,7 +212,9 @@ def _read(worktree: Path, path: str, cache: dict[str, str | None]) -> str | None
     return cache[path]
 
 
-def _facts_from_file(comp: _Compiled, worktree: Path, path: str, texts: dict[str, str | None]) -> Iterator[Fact]:
+def _facts_from_file(
+    comp: _Compiled, worktree: Path, path: str, texts: dict[str, str | None]
+) -> Iterator[Fact]:
     decl = comp.decl
     base = path_context(path)
     if comp.regex is not None:
@@ -228,7 +243,7 @@ def _facts_from_file(comp: _Compiled, worktree: Path, path: str, texts: dict[str
             key = keys[-1] if keys else ""
             context = {**base, "key": key, "keys": keys, "value": value}
             if isinstance(value, dict):
-                context.update({k: v for k, v in value.items() if k not in base and isinstance(k, str)})
+                context.update({k: v for k, v in value.items() if isinstance(k, str) and k.isidentifier()})
             if comp.fields:
                 fields = _fields(comp, context)
             else:

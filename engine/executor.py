@@ -1,15 +1,20 @@
 """The executor: a frozen plan in, a checkpointed, recorded, recoverable execution out.
 
-Order of a run: resolve (the shared resolver) → simulate every file step in memory (the same code as dry-run) →
-refuse before any change when the repository is not in a state to run → record the run → for each plan item: check
-preconditions, run steps (journal first, then the change, then a checkpoint and a store row), validate, add the
-provided facts. A failure runs the scenarios' rollback steps and restores every touched path to its content from before
+Order of a run: resolve (the shared resolver) → simulate every file step in memory (the same code as dry-run)
+→
+refuse before any change when the repository is not in a state to run → record the run → for each plan item:
+check
+preconditions, run steps (journal first, then the change, then a checkpoint and a store row), validate, add
+the
+provided facts. A failure runs the scenarios' rollback steps and restores every touched path to its content
+from before
 the execution, and nothing else: the journal knows the original blob of each path, so a user's unrelated
 uncommitted changes are never read or written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import signal
@@ -108,9 +113,22 @@ class Simulation:
             change = st.FileChange(path, self.before[path], self.after[path])
             if change.before == change.after:
                 continue
-            out.append((FileEffect(path=path, change=change.kind, diff=change.diff(), step=self.step_of[path]),
-                        change.after))
+            out.append(
+                (
+                    FileEffect(path=path, change=change.kind, diff=change.diff(), step=self.step_of[path]),
+                    change.after,
+                )
+            )
         return out
+
+
+class _NoHistory:
+    """Stands in for a store that does not exist yet, so an estimate never creates one."""
+
+    def scenario_stats(self, scenario_id: str) -> Any:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(executions=0, successes=0, failures=0, median_seconds=None, p90_seconds=None)
 
 
 def _executed_by() -> str:
@@ -124,9 +142,15 @@ def _executed_by() -> str:
 
 
 class Executor:
-    def __init__(self, repo: Path | str | None = None, *, database_url: str | None = None,
-                 on_event: EventSink | None = None, executed_by: str | None = None,
-                 rule_base: m.RuleBase | None = None) -> None:
+    def __init__(
+        self,
+        repo: Path | str | None = None,
+        *,
+        database_url: str | None = None,
+        on_event: EventSink | None = None,
+        executed_by: str | None = None,
+        rule_base: m.RuleBase | None = None,
+    ) -> None:
         self.ws: Workspace = open_workspace(repo)
         self.database_url = database_url
         self.emit: EventSink = on_event or (lambda kind, data: None)
@@ -134,6 +158,7 @@ class Executor:
         self._rule_base: m.RuleBase | None = rule_base
         self._store: TrackingStore | None = None
         self.allocated_ports: list[int] = []
+        self._facts_cache: list[Fact] | None = None
 
     # ------------------------------------------------------------------ shared pieces
 
@@ -153,8 +178,10 @@ class Executor:
             from continuous.dsl.suggest import closest
 
             guess = closest(scenario_id, list(self.rule_base.scenarios) + list(self.rule_base.aliases))
-            raise UserError(f"unknown scenario {scenario_id!r}",
-                            hint=f"did you mean {guess!r}?" if guess else "`continuous scenarios list` shows them")
+            raise UserError(
+                f"unknown scenario {scenario_id!r}",
+                hint=f"did you mean {guess!r}?" if guess else "`continuous scenarios list` shows them",
+            )
         return sc
 
     def facts(self) -> list[Fact]:
@@ -190,18 +217,25 @@ class Executor:
 
     # ------------------------------------------------------------------ planning
 
-    def build_plan(self, requests: Sequence[Request], *, request_text: str | None = None,
-                   allocate_ports: bool = False, facts: list[Fact] | None = None) -> FrozenPlan:
+    def build_plan(
+        self,
+        requests: Sequence[Request],
+        *,
+        request_text: str | None = None,
+        allocate_ports: bool = False,
+        facts: list[Fact] | None = None,
+    ) -> FrozenPlan:
         from continuous.engine.resolution import PlanRequest, resolve
 
         if not requests:
             raise UserError("nothing to plan: no scenario given")
         facts = self.facts() if facts is None else facts
+        self._facts_cache = facts
         plan_requests = []
         for req in requests:
             sc = self.scenario(req.scenario)
             params = bind_params(sc, list(req.positional), req.params)
-            given = set(req.params) | {p.name for p in sc.positional_params()[:len(req.positional)]}
+            given = set(req.params) | {p.name for p in sc.positional_params()[: len(req.positional)]}
             port_param = sc.param("port")
             if sc.object_type == "proxy" and port_param is not None and "port" not in given:
                 params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
@@ -214,17 +248,31 @@ class Executor:
             request=request_text,
             head=head,
             rule_base_hash=self.rule_base.content_hash(),
-            items=tuple(PlanEntry(scenario=i.scenario, params=i.params, role=i.role, reason=i.reason,
-                                  after=i.after, group=i.group) for i in resolution.items),
-            skipped=tuple(SkippedEntry(scenario=s.scenario, params=s.params, reason=s.reason)
-                          for s in resolution.skipped),
+            items=tuple(
+                PlanEntry(
+                    scenario=i.scenario,
+                    params=i.params,
+                    role=i.role,
+                    reason=i.reason,
+                    after=i.after,
+                    group=i.group,
+                )
+                for i in resolution.items
+            ),
+            skipped=tuple(
+                SkippedEntry(scenario=s.scenario, params=s.params, reason=s.reason)
+                for s in resolution.skipped
+            ),
             worktree=str(self.root),
             branch=self.ws.branch,
         )
 
-    def _port_for(self, sc: m.Scenario, params: dict[str, m.Scalar], facts: list[Fact], *, allocate: bool) -> int:
-        used = {int(f.fields["port"]) for f in facts
-                if "port" in f.fields and str(f.fields["port"]).isdigit()}
+    def _port_for(
+        self, sc: m.Scenario, params: dict[str, m.Scalar], facts: list[Fact], *, allocate: bool
+    ) -> int:
+        used = {
+            int(f.fields["port"]) for f in facts if "port" in f.fields and str(f.fields["port"]).isdigit()
+        }
         store = self.store() if allocate else self.existing_store()
         if store is not None:
             used |= {p.port for p in store.list_ports()}
@@ -242,23 +290,40 @@ class Executor:
     def plan_from_saved(self, data: dict[str, Any]) -> FrozenPlan:
         head = self.ws.head()
         if data["head"] != head:
-            raise UserError(f"the saved plan was made on commit {str(data['head'])[:12]}, but HEAD is now "
-                            f"{(head or 'nothing')[:12]}",
-                            hint="re-plan (`continuous plan ... --out FILE`) so the plan matches the repository")
+            raise UserError(
+                f"the saved plan was made on commit {str(data['head'])[:12]}, but HEAD is now "
+                f"{(head or 'nothing')[:12]}",
+                hint="re-plan (`continuous plan ... --out FILE`) so the plan matches the repository",
+            )
         current = self.rule_base.content_hash()
         if data["rule_base_hash"] != current:
-            raise UserError(f"the saved plan was made with rule base {data['rule_base_hash']}, but the scenarios "
-                            f"have changed since (now {current})",
-                            hint="re-plan (`continuous plan ... --out FILE`) against the current scenarios")
+            raise UserError(
+                f"the saved plan was made with rule base {data['rule_base_hash']}, but the scenarios "
+                f"have changed since (now {current})",
+                hint="re-plan (`continuous plan ... --out FILE`) against the current scenarios",
+            )
         items = []
         for n, raw in enumerate(data["items"]):
             sc = self.scenario(raw["scenario"])
             params = bind_params(sc, (), raw.get("params") or {})
-            items.append(PlanEntry(scenario=sc.id, params=params, role=str(raw.get("role", "requested")),
-                                   reason=str(raw.get("reason", "requested")), after=(n - 1,) if n else (),
-                                   group=0))
-        return FrozenPlan(request=data.get("request"), head=str(head), rule_base_hash=current, items=tuple(items),
-                          worktree=str(self.root), branch=self.ws.branch)
+            items.append(
+                PlanEntry(
+                    scenario=sc.id,
+                    params=params,
+                    role=str(raw.get("role", "requested")),
+                    reason=str(raw.get("reason", "requested")),
+                    after=(n - 1,) if n else (),
+                    group=0,
+                )
+            )
+        return FrozenPlan(
+            request=data.get("request"),
+            head=str(head),
+            rule_base_hash=current,
+            items=tuple(items),
+            worktree=str(self.root),
+            branch=self.ws.branch,
+        )
 
     # ------------------------------------------------------------------ simulation and dry-run
 
@@ -269,7 +334,8 @@ class Executor:
         fs = st.VirtualFS(self.root)
         sim = Simulation(steps=[], before={}, after={}, step_of={}, problems=[])
         after_command = False
-        known = FactSet(self.facts())
+        known = FactSet(self._facts_cache if self._facts_cache is not None else self.facts())
+        self._facts_cache = None
         for i, item in enumerate(plan.items):
             sc = self.scenario(item.scenario)
             ctx = st.StepContext(self.root, sc, item.params, now=item_now(now, i))
@@ -300,15 +366,31 @@ class Executor:
                     predicted = False
                 elif isinstance(step, m.SqlStep) and step.action == "apply":
                     sim.sql_apply += 1
-                sim.steps.append(PlannedStep(item=i, scenario=sc.id, number=n, name=step.name, kind=step.kind,
-                                             action=action, files=files, predicted=predicted))
+                sim.steps.append(
+                    PlannedStep(
+                        item=i,
+                        scenario=sc.id,
+                        number=n,
+                        name=step.name,
+                        kind=step.kind,
+                        action=action,
+                        files=files,
+                        predicted=predicted,
+                    )
+                )
             for fact in provided_facts(sc, item.params):
                 known.add(fact)
                 sim.provided.append(fact)
         return sim
 
-    def _preconditions(self, sc: m.Scenario, ctx: st.StepContext, facts: FactSet, fs: st.VirtualFS,
-                       touched: Iterable[str] = ()) -> list[str]:
+    def _preconditions(
+        self,
+        sc: m.Scenario,
+        ctx: st.StepContext,
+        facts: FactSet,
+        fs: st.VirtualFS,
+        touched: Iterable[str] = (),
+    ) -> list[str]:
         from continuous.engine.resolution import render_pattern
 
         failed = []
@@ -353,37 +435,71 @@ class Executor:
                 total += seconds
                 known_total = True
             sources.append(f"{sc.id}: {source}")
-            items.append(PlannedItem(index=i, scenario=sc.id, params=item.params, role=item.role, reason=item.reason,
-                                     after=list(item.after), group=item.group, estimate_seconds=seconds,
-                                     estimate_source=source))
+            items.append(
+                PlannedItem(
+                    index=i,
+                    scenario=sc.id,
+                    params=item.params,
+                    role=item.role,
+                    reason=item.reason,
+                    after=list(item.after),
+                    group=item.group,
+                    estimate_seconds=seconds,
+                    estimate_source=source,
+                )
+            )
         dirty = dirty_paths(self.root)
         overlap = [f.path for f in files if f.path in dirty]
         systems = systems_affected(sim.provided, effects, [i.params for i in plan.items])
-        without_rollback = sorted({s.scenario for s in sim.steps if s.kind == "sql"
-                                   and not self.scenario(s.scenario).rollback})
-        risk = assess_risk(sim.steps, files, sql_apply=sim.sql_apply, scenarios_without_rollback=without_rollback,
-                           failure_rates=failure_rates, problems=sim.problems, dirty_overlap=overlap, systems=systems)
+        without_rollback = sorted(
+            {s.scenario for s in sim.steps if s.kind == "sql" and not self.scenario(s.scenario).rollback}
+        )
+        risk = assess_risk(
+            sim.steps,
+            files,
+            sql_apply=sim.sql_apply,
+            scenarios_without_rollback=without_rollback,
+            failure_rates=failure_rates,
+            problems=sim.problems,
+            dirty_overlap=overlap,
+            systems=systems,
+        )
         return DryRunReport(
-            head=plan.head, rule_base_hash=plan.rule_base_hash, worktree=str(self.root), branch=self.ws.branch,
-            items=items, skipped=[s.model_dump() for s in plan.skipped], branches=plan.groups(), steps=sim.steps,
-            files=files, systems=systems, estimate_seconds=total if known_total else None,
-            estimate_sources=sources, risk=risk, problems=sim.problems, plan=plan.saved_json(),
+            head=plan.head,
+            rule_base_hash=plan.rule_base_hash,
+            worktree=str(self.root),
+            branch=self.ws.branch,
+            items=items,
+            skipped=[s.model_dump() for s in plan.skipped],
+            branches=plan.groups(),
+            steps=sim.steps,
+            files=files,
+            systems=systems,
+            estimate_seconds=total if known_total else None,
+            estimate_sources=sources,
+            risk=risk,
+            problems=sim.problems,
+            plan=plan.saved_json(),
         )
 
-    def _estimate(self, sc: m.Scenario, store: TrackingStore | None,
-                  failure_rates: dict[str, float]) -> tuple[float | None, str]:
+    def _estimate(
+        self, sc: m.Scenario, store: TrackingStore | None, failure_rates: dict[str, float]
+    ) -> tuple[float | None, str]:
+        """History (analytics export, else the store), else the DSL estimate. Never creates a database."""
         try:
-            from continuous.analytics.estimates import estimate  # type: ignore[import-not-found]
+            from continuous.analytics.estimates import estimate
         except ImportError:
-            estimate = None
+            estimate = None  # type: ignore[assignment]
         if estimate is not None:
             try:
-                value = estimate(sc.id, repo=self.root)
-                seconds = getattr(value, "seconds", value)
-                if isinstance(seconds, int | float):
-                    return float(seconds), "analytics history"
-            except Exception:  # an analytics failure must not break a dry-run
-                pass
+                found = estimate(sc.id, repo=self.root, store=store if store is not None else _NoHistory(),
+                                 scenario=sc)
+            except Exception:  # analytics must never break a dry-run
+                found = None
+            if found is not None and found.seconds is not None:
+                if found.failure_rate is not None:
+                    failure_rates[sc.id] = found.failure_rate
+                return float(found.seconds), found.reasons[0] if found.reasons else found.source
         if store is not None:
             try:
                 stats = store.scenario_stats(sc.id)
@@ -413,18 +529,10 @@ class Executor:
         check_runnable(self.ws)
         head = self.ws.head()
         if plan.head != head:
-            raise UserError(f"the plan was made on commit {plan.head[:12]}, but HEAD is now {(head or '')[:12]}",
-                            hint="re-plan against the current HEAD")
-        now = fixed_now()
-        sim = self.simulate(plan, now)
-        if sim.problems:
-            raise UserError("the run would fail before changing anything:\n  " + "\n  ".join(sim.problems),
-                            hint="`--dry-run` shows the whole plan")
-        dirty = dirty_paths(self.root)
-        for effect, _ in sim.effects():
-            if effect.path in dirty:
-                raise UserError(f"{effect.path} has uncommitted changes that step {effect.step!r} would overwrite",
-                                hint="commit or stash your changes to that file first; nothing was changed")
+            raise UserError(
+                f"the plan was made on commit {plan.head[:12]}, but HEAD is now {(head or '')[:12]}",
+                hint="re-plan against the current HEAD",
+            )
         store = self.store()
         lock = RunLock(self.ws)
         placeholder = f"starting-{os.getpid()}"
@@ -432,27 +540,98 @@ class Executor:
         try:
             active = store.find_active_run(str(self.root))
             if active is not None:
-                raise UserError(f"run {active.id} is recorded as running in this worktree",
-                                hint=f"`continuous resume {active.id}` finishes it, `continuous rollback "
-                                     f"{active.id}` undoes it")
+                raise UserError(
+                    f"run {active.id} is recorded as running in this worktree",
+                    hint=f"`continuous resume {active.id}` finishes it, `continuous rollback "
+                    f"{active.id}` undoes it",
+                )
+            now = fixed_now()
+            sim = self.simulate(plan, now)
+            if sim.problems:
+                raise UserError(
+                    "the run would fail before changing anything:\n  " + "\n  ".join(sim.problems),
+                    hint="`--dry-run` shows the whole plan",
+                )
+            dirty = dirty_paths(self.root)
+            overlap = [e for e, _ in sim.effects() if e.path in dirty]
+            ours = self._left_by_earlier_runs([e.path for e in overlap])
+            for effect in overlap:
+                if effect.path not in ours:
+                    raise UserError(
+                        f"{effect.path} has uncommitted changes that step {effect.step!r} would overwrite",
+                        hint="commit or stash your changes to that file first; nothing was changed",
+                    )
             top = plan.top_scenario()
             top_params = next((i.params for i in plan.items if i.role == "requested"), {}) if top else {}
             run_id = store.start_execution(
-                top, top_params, kind="run", worktree=str(self.root), branch=self.ws.branch,
-                executed_by=self.executed_by, plan=plan.model_dump(mode="json"),
-                rule_base_hash=plan.rule_base_hash, head_commit=plan.head)
+                top,
+                top_params,
+                kind="run",
+                worktree=str(self.root),
+                branch=self.ws.branch,
+                executed_by=self.executed_by,
+                plan=plan.model_dump(mode="json"),
+                rule_base_hash=plan.rule_base_hash,
+                head_commit=plan.head,
+            )
         except BaseException:
             lock.release(placeholder)
             raise
         lock.path.write_text(f'{{"execution_id": "{run_id}", "pid": {os.getpid()}}}', encoding="utf-8")
-        journal = Journal.create(self.ws, run_id, {
-            "execution_id": run_id, "status": "running", "pid": os.getpid(), "root": str(self.root),
-            "branch": self.ws.branch, "head": plan.head, "now": now.isoformat(), "commit": commit,
-            "plan": plan.model_dump(mode="json"), "children": {}, "items": {}, "done": {}, "current": None,
-            "originals": {}, "created_dirs": [], "checkpoints": [], "pending_sql": [], "ports": list(self.allocated_ports),
-            "started": time.time(),
-        })
+        journal = Journal.create(
+            self.ws,
+            run_id,
+            {
+                "execution_id": run_id,
+                "status": "running",
+                "pid": os.getpid(),
+                "root": str(self.root),
+                "branch": self.ws.branch,
+                "head": plan.head,
+                "now": now.isoformat(),
+                "commit": commit,
+                "plan": plan.model_dump(mode="json"),
+                "children": {},
+                "items": {},
+                "done": {},
+                "current": None,
+                "originals": {},
+                "created_dirs": [],
+                "checkpoints": [],
+                "pending_sql": [],
+                "ports": list(self.allocated_ports),
+                "started": time.time(),
+            },
+        )
         return self._drive(_RunState(self, journal, plan))
+
+    def _left_by_earlier_runs(self, paths: list[str]) -> set[str]:
+        """Dirty paths whose content is exactly what an earlier successful run left (not user edits)."""
+        if not paths:
+            return set()
+        import json
+
+        ours: set[str] = set()
+        runs = sorted((self.ws.state_dir / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime,
+                      reverse=True)
+        for path in runs:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            final = data.get("final")
+            if data.get("status") != "success" or not final:
+                continue
+            for p in paths:
+                if p in ours or p not in data.get("originals", {}):
+                    continue
+                full = self.root / p
+                current = full.read_bytes() if full.is_file() else None
+                if current == blob_at(self.root, final, p):
+                    ours.add(p)
+            if len(ours) == len(paths):
+                break
+        return ours
 
     def resume(self, execution_id: str) -> ExecutionResult:
         record = self.store().get_execution(execution_id)
@@ -465,8 +644,10 @@ class Executor:
         check_runnable(self.ws)
         plan = FrozenPlan.model_validate(journal["plan"])
         if plan.rule_base_hash != self.rule_base.content_hash():
-            raise UserError(f"the scenarios changed since execution {run_id} started; it cannot be resumed safely",
-                            hint=f"`continuous rollback {run_id}` undoes it")
+            raise UserError(
+                f"the scenarios changed since execution {run_id} started; it cannot be resumed safely",
+                hint=f"`continuous rollback {run_id}` undoes it",
+            )
         RunLock(self.ws).acquire(run_id, takeover=run_id)
         journal["pid"] = os.getpid()
         state = _RunState(self, journal, plan)
@@ -496,16 +677,19 @@ class Executor:
             elif not force:
                 changed = state.changed_since_run()
                 if changed:
-                    raise UserError("files changed after the run finished; a rollback would lose those changes: "
-                                    + ", ".join(changed[:8]),
-                                    hint="commit or move those changes away first, or pass --force")
+                    raise UserError(
+                        "files changed after the run finished; a rollback would lose those changes: "
+                        + ", ".join(changed[:8]),
+                        hint="commit or move those changes away first, or pass --force",
+                    )
             state.run_rollback_steps(range(len(plan.items)))
             restored, removed = state.restore()
             for i, child in state.children.items():
                 if state.item_status.get(i) != "failed":
                     store.update_execution(child, status="rolled_back", completed=True)
-            store.update_execution(run_id, status="rolled_back", completed=True,
-                                   error_details=record.error_details)
+            store.update_execution(
+                run_id, status="rolled_back", completed=True, error_details=record.error_details
+            )
             state.release_ports()
             journal["status"] = "rolled_back"
             journal["current"] = None
@@ -531,7 +715,9 @@ class Executor:
                 changed = [p for p in paths if state.differs_from_original(p)]
                 if changed:
                     what = state.plan.request or ", ".join(i.scenario for i in state.plan.items)
-                    commit_sha = commit_paths(self.root, changed, f"continuous: {what}\n\nexecution {state.run_id}")
+                    commit_sha = commit_paths(
+                        self.root, changed, f"continuous: {what}\n\nexecution {state.run_id}"
+                    )
             result = state.finish_success(commit_sha, time.monotonic() - started)
         except (Exception, KeyboardInterrupt) as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
@@ -557,9 +743,12 @@ class _RunState:
         self.run_id: str = journal["execution_id"]
         self.root = ex.root
         self.now = datetime.fromisoformat(journal["now"])
-        self.checkpointer = Checkpointer(self.root, ex.ws.state_dir, self.run_id,
-                                         parent=journal["checkpoints"][-1]["commit"] if journal["checkpoints"]
-                                         else None)
+        self.checkpointer = Checkpointer(
+            self.root,
+            ex.ws.state_dir,
+            self.run_id,
+            parent=journal["checkpoints"][-1]["commit"] if journal["checkpoints"] else None,
+        )
         self.results: dict[int, list[StepResult]] = {}
         self._facts: FactSet | None = None
 
@@ -616,7 +805,7 @@ class _RunState:
         return current is None or current != read_blob(self.root, orig["blob"])
 
     def snapshot_dirty(self) -> dict[str, Any]:
-        """Before a command: hashes of every dirty path, and the saved content of those we have not seen yet."""
+        """Before a command: hashes of every dirty path, and the saved content of those not seen yet."""
         dirty = dirty_paths(self.root)
         existing = [p for p in dirty if (self.root / p).is_file()]
         hashes = hash_files(self.root, existing)
@@ -625,14 +814,15 @@ class _RunState:
         return {"hashes": {p: hashes.get(p) for p in dirty}, "saved": saved}
 
     def reconcile_command(self, snapshot: dict[str, Any]) -> list[str]:
-        """Paths a command changed (compared with the snapshot taken before it), remembered with their originals."""
+        """Paths a command changed since the snapshot, remembered with their originals."""
         before: dict[str, str | None] = snapshot["hashes"]
         dirty = dirty_paths(self.root)
         existing = [p for p in dirty if (self.root / p).is_file()]
         after: dict[str, str | None] = {p: None for p in dirty}
         after.update(hash_files(self.root, existing))
-        changed = sorted(p for p in set(before) | set(after)
-                         if before.get(p, "clean") != after.get(p, "clean"))
+        changed = sorted(
+            p for p in set(before) | set(after) if before.get(p, "clean") != after.get(p, "clean")
+        )
         saved: dict[str, str | None] = {}
         for p in changed:
             if p in self.originals:
@@ -651,10 +841,8 @@ class _RunState:
         if current.get("snapshot"):
             self.reconcile_command(current["snapshot"])
         if current.get("step_id"):
-            try:
+            with contextlib.suppress(ContinuousError):
                 self.ex.store().finish_step(current["step_id"], "interrupted", output=note)
-            except ContinuousError:
-                pass
         self.journal["current"] = None
 
     # -- facts
@@ -678,17 +866,34 @@ class _RunState:
         ctx = st.StepContext(self.root, sc, item.params, now=item_now(self.now, i))
         child = self.children.get(i)
         if child is None:
-            child = store.start_execution(sc.id, item.params, kind="scenario", worktree=str(self.root),
-                                          branch=ex.ws.branch, executed_by=ex.executed_by, parent_id=self.run_id,
-                                          rule_base_hash=self.plan.rule_base_hash, head_commit=self.plan.head)
+            child = store.start_execution(
+                sc.id,
+                item.params,
+                kind="scenario",
+                worktree=str(self.root),
+                branch=ex.ws.branch,
+                executed_by=ex.executed_by,
+                parent_id=self.run_id,
+                rule_base_hash=self.plan.rule_base_hash,
+                head_commit=self.plan.head,
+            )
             self.journal["children"][str(i)] = child
             self.journal["items"][str(i)] = "running"
             self.journal.save()
             failed = ex._preconditions(sc, ctx, self.fact_set(), st.VirtualFS(self.root), self.touched())
             if failed:
                 raise st.StepError(f"{sc.id}: precondition failed: {'; '.join(failed)}")
-        ex.emit("item", {"index": i, "total": len(self.plan.items), "scenario": sc.id, "params": item.params,
-                         "execution_id": child, "steps": len(sc.steps)})
+        ex.emit(
+            "item",
+            {
+                "index": i,
+                "total": len(self.plan.items),
+                "scenario": sc.id,
+                "params": item.params,
+                "execution_id": child,
+                "steps": len(sc.steps),
+            },
+        )
         done = self.done(i)
         for n, step in enumerate(sc.steps, 1):
             if n in done:
@@ -699,8 +904,12 @@ class _RunState:
 
         for f in provided_facts(sc, item.params):
             self.fact_set().add(f)
-        store.finish_execution(child, "success", artifacts=self.artifacts(self.item_paths(i)).model_dump(),
-                               checkpoints=self.item_checkpoints(i))
+        store.finish_execution(
+            child,
+            "success",
+            artifacts=self.artifacts(self.item_paths(i)).model_dump(),
+            checkpoints=self.item_checkpoints(i),
+        )
         self.journal["items"][str(i)] = "success"
         self.journal.save()
 
@@ -714,8 +923,17 @@ class _RunState:
         ex = self.ex
         store = ex.store()
         number = len(self.journal["checkpoints"]) + 1
-        ex.emit("step", {"item": i, "number": n, "global": number, "name": step.name, "kind": step.kind,
-                         "scenario": ctx.scenario.id})
+        ex.emit(
+            "step",
+            {
+                "item": i,
+                "number": n,
+                "global": number,
+                "name": step.name,
+                "kind": step.kind,
+                "scenario": ctx.scenario.id,
+            },
+        )
         step_id = store.start_step(child, n, step.name)
         current: dict[str, Any] = {"item": i, "step": n, "step_id": step_id, "kind": step.kind}
         self.journal["current"] = current
@@ -743,27 +961,67 @@ class _RunState:
             else:  # pragma: no cover - the model admits no other kind
                 raise AssertionError(step)
             commit = self.checkpointer.checkpoint(
-                number, f"continuous {self.run_id[:8]} step {number}: {ctx.scenario.id} > {step.name}",
-                sorted(self.touched()))
+                number,
+                f"continuous {self.run_id[:8]} step {number}: {ctx.scenario.id} > {step.name}",
+                sorted(self.touched()),
+            )
         except ContinuousError as exc:
             store.finish_step(step_id, "failed", output=exc.render())
             self.journal["current"] = None
             self.journal.save()
-            self.record(i, StepResult(number=n, name=step.name, kind=step.kind, status="failed",
-                                      output=exc.render(), seconds=time.monotonic() - started))
+            self.record(
+                i,
+                StepResult(
+                    number=n,
+                    name=step.name,
+                    kind=step.kind,
+                    status="failed",
+                    output=exc.render(),
+                    seconds=time.monotonic() - started,
+                ),
+            )
             raise
         seconds = time.monotonic() - started
         store.finish_step(step_id, "success", output=output, checkpoint_commit=commit)
-        self.journal["checkpoints"].append({"n": number, "item": i, "step": n, "commit": commit, "paths": paths,
-                                            "ref": f"refs/continuous/{self.run_id}/{number}"})
+        self.journal["checkpoints"].append(
+            {
+                "n": number,
+                "item": i,
+                "step": n,
+                "commit": commit,
+                "paths": paths,
+                "ref": f"refs/continuous/{self.run_id}/{number}",
+            }
+        )
         self.journal["done"].setdefault(str(i), []).append(n)
         self.journal["current"] = None
         self.journal.save()
         store.update_execution(child, checkpoints=self.item_checkpoints(i))
-        self.record(i, StepResult(number=n, name=step.name, kind=step.kind, status="success", output=output,
-                                  seconds=seconds, checkpoint=commit))
-        ex.emit("step_done", {"item": i, "number": n, "global": number, "name": step.name, "seconds": seconds,
-                              "checkpoint": commit, "paths": paths, "output": output})
+        self.record(
+            i,
+            StepResult(
+                number=n,
+                name=step.name,
+                kind=step.kind,
+                status="success",
+                output=output,
+                seconds=seconds,
+                checkpoint=commit,
+            ),
+        )
+        ex.emit(
+            "step_done",
+            {
+                "item": i,
+                "number": n,
+                "global": number,
+                "name": step.name,
+                "seconds": seconds,
+                "checkpoint": commit,
+                "paths": paths,
+                "output": output,
+            },
+        )
         if os.environ.get(KILL_ENV) == str(number):
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -783,12 +1041,30 @@ class _RunState:
                 output = self._check(v, ctx)
             except ContinuousError as exc:
                 store.finish_step(step_id, "failed", output=exc.render())
-                self.record(i, StepResult(number=base + k, name=f"validate: {label}", kind="validate",
-                                          status="failed", output=exc.render(), seconds=time.monotonic() - started))
+                self.record(
+                    i,
+                    StepResult(
+                        number=base + k,
+                        name=f"validate: {label}",
+                        kind="validate",
+                        status="failed",
+                        output=exc.render(),
+                        seconds=time.monotonic() - started,
+                    ),
+                )
                 raise st.StepError(f"{sc.id}: validation failed: {label}: {exc.message}") from None
             store.finish_step(step_id, "success", output=output)
-            self.record(i, StepResult(number=base + k, name=f"validate: {label}", kind="validate",
-                                      status="success", output=output, seconds=time.monotonic() - started))
+            self.record(
+                i,
+                StepResult(
+                    number=base + k,
+                    name=f"validate: {label}",
+                    kind="validate",
+                    status="success",
+                    output=output,
+                    seconds=time.monotonic() - started,
+                ),
+            )
             self.ex.emit("validated", {"item": i, "label": label})
 
     def _check(self, v: m.Validation, ctx: st.StepContext) -> str:
@@ -803,8 +1079,11 @@ class _RunState:
             found = _glob(self.root, pattern)
             if not found and not v.negated:
                 raise st.StepError(f"no file matches {pattern}")
-            bad = [p for p in found
-                   if (text in (self.root / p).read_text(encoding="utf-8", errors="replace")) == v.negated]
+            bad = [
+                p
+                for p in found
+                if (text in (self.root / p).read_text(encoding="utf-8", errors="replace")) == v.negated
+            ]
             if bad:
                 raise st.StepError(f"{bad[0]} {'contains' if v.negated else 'does not contain'} {text!r}")
             return f"{len(found)} file(s) {'lack' if v.negated else 'contain'} {text!r}"
@@ -823,8 +1102,10 @@ class _RunState:
             holds = fresh.holds(fact_type, fields) if declared else self.fact_set().holds(fact_type, fields)
             if holds == v.pattern.negated:
                 args = ", ".join(f"{k}: {val!r}" for k, val in fields.items())
-                raise st.StepError(f"{'unexpected' if v.pattern.negated else 'no'} fact {fact_type}({args})"
-                                   + (" in the repository" if declared else ""))
+                raise st.StepError(
+                    f"{'unexpected' if v.pattern.negated else 'no'} fact {fact_type}({args})"
+                    + (" in the repository" if declared else "")
+                )
             return f"fact {fact_type} holds"
         raise AssertionError(v)
 
@@ -845,19 +1126,32 @@ class _RunState:
         return Artifacts(created=created, modified=modified, deleted=deleted)
 
     def items_result(self, statuses: dict[int, str]) -> list[ItemResult]:
-        return [ItemResult(index=i, scenario=item.scenario, params=item.params,
-                           execution_id=self.children.get(i), status=statuses.get(i, "skipped"),
-                           steps=self.results.get(i, []))
-                for i, item in enumerate(self.plan.items)]
+        return [
+            ItemResult(
+                index=i,
+                scenario=item.scenario,
+                params=item.params,
+                execution_id=self.children.get(i),
+                status=statuses.get(i, "skipped"),
+                steps=self.results.get(i, []),
+            )
+            for i, item in enumerate(self.plan.items)
+        ]
 
     def finish_success(self, commit_sha: str | None, seconds: float) -> ExecutionResult:
         store = self.ex.store()
         artifacts = self.artifacts()
         checkpoints = [c["commit"] for c in self.journal["checkpoints"]]
-        store.finish_execution(self.run_id, "success", artifacts={**artifacts.model_dump(),
-                                                                 "pending_migrations": self.journal["pending_sql"],
-                                                                 "commit": commit_sha},
-                               checkpoints=self.journal["checkpoints"])
+        store.finish_execution(
+            self.run_id,
+            "success",
+            artifacts={
+                **artifacts.model_dump(),
+                "pending_migrations": self.journal["pending_sql"],
+                "commit": commit_sha,
+            },
+            checkpoints=self.journal["checkpoints"],
+        )
         if commit_sha:
             store.update_execution(self.run_id, head_commit=commit_sha)
         self.journal["status"] = "success"
@@ -866,10 +1160,18 @@ class _RunState:
         self.journal.save()
         self.checkpointer.discard_index()
         result = ExecutionResult(
-            execution_id=self.run_id, status="success", worktree=str(self.root), branch=self.ex.ws.branch,
-            items=self.items_result(self.item_status), artifacts=artifacts, checkpoints=checkpoints,
-            commit=commit_sha, pending_migrations=list(self.journal["pending_sql"]),
-            ports=list(self.journal["ports"]), seconds=seconds)
+            execution_id=self.run_id,
+            status="success",
+            worktree=str(self.root),
+            branch=self.ex.ws.branch,
+            items=self.items_result(self.item_status),
+            artifacts=artifacts,
+            checkpoints=checkpoints,
+            commit=commit_sha,
+            pending_migrations=list(self.journal["pending_sql"]),
+            ports=list(self.journal["ports"]),
+            seconds=seconds,
+        )
         self.ex.emit("done", {"result": result})
         return result
 
@@ -877,12 +1179,16 @@ class _RunState:
         ex = self.ex
         store = ex.store()
         current = self.journal["current"]
-        failing = current["item"] if current else next(
-            (i for i, s in self.item_status.items() if s == "running"), None)
+        failing = (
+            current["item"]
+            if current
+            else next((i for i, s in self.item_status.items() if s == "running"), None)
+        )
         ex.emit("rollback", {"message": message})
         self.reconcile_interrupted("interrupted" if interrupted else "failed")
-        rollback_errors = self.run_rollback_steps(i for i, s in self.item_status.items()
-                                                  if s in ("success", "running"))
+        rollback_errors = self.run_rollback_steps(
+            i for i, s in self.item_status.items() if s in ("success", "running")
+        )
         self.restore()
         statuses: dict[int, str] = {}
         for i, child in self.children.items():
@@ -890,24 +1196,39 @@ class _RunState:
             if interrupted and i == failing:
                 status = "interrupted"
             statuses[i] = status
-            store.finish_execution(child, status, error_details=message if i == failing else None,
-                                   artifacts=Artifacts().model_dump())
+            store.finish_execution(
+                child,
+                status,
+                error_details=message if i == failing else None,
+                artifacts=Artifacts().model_dump(),
+            )
             self.journal["items"][str(i)] = status
         details = message + "\nevery file the execution touched was restored"
         if rollback_errors:
             details += "\nrollback steps that failed: " + "; ".join(rollback_errors)
-        store.finish_execution(self.run_id, "interrupted" if interrupted else "failed", error_details=details,
-                               checkpoints=self.journal["checkpoints"],
-                               artifacts=Artifacts().model_dump())
+        store.finish_execution(
+            self.run_id,
+            "interrupted" if interrupted else "failed",
+            error_details=details,
+            checkpoints=self.journal["checkpoints"],
+            artifacts=Artifacts().model_dump(),
+        )
         self.release_ports()
         self.journal["status"] = "rolled_back"
         self.journal["current"] = None
         self.journal.save()
         self.checkpointer.discard_index()
         result = ExecutionResult(
-            execution_id=self.run_id, status="interrupted" if interrupted else "failed", worktree=str(self.root),
-            branch=ex.ws.branch, items=self.items_result(statuses), artifacts=Artifacts(),
-            checkpoints=[c["commit"] for c in self.journal["checkpoints"]], error=details, seconds=seconds)
+            execution_id=self.run_id,
+            status="interrupted" if interrupted else "failed",
+            worktree=str(self.root),
+            branch=ex.ws.branch,
+            items=self.items_result(statuses),
+            artifacts=Artifacts(),
+            checkpoints=[c["commit"] for c in self.journal["checkpoints"]],
+            error=details,
+            seconds=seconds,
+        )
         ex.emit("done", {"result": result})
         return result
 
@@ -965,8 +1286,11 @@ class _RunState:
                 restored.append(path)
             if orig.get("mode") is not None and (full.stat().st_mode & 0o7777) != orig["mode"]:
                 os.chmod(full, orig["mode"])
-        dirs = sorted(set(self.journal["created_dirs"]) | {str(Path(p).parent) for p in removed},
-                      key=lambda d: d.count("/"), reverse=True)
+        dirs = sorted(
+            set(self.journal["created_dirs"]) | {str(Path(p).parent) for p in removed},
+            key=lambda d: d.count("/"),
+            reverse=True,
+        )
         for d in dirs:
             target = self.root / d
             while d not in ("", ".") and target != self.root:
@@ -1001,8 +1325,13 @@ class _RunState:
 def _head_blob(root: Path, path: str) -> str | None:
     import subprocess
 
-    proc = subprocess.run(["git", "rev-parse", "-q", "--verify", f"HEAD:{path}"], cwd=root, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        ["git", "rev-parse", "-q", "--verify", f"HEAD:{path}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return proc.stdout.strip() or None
 
 
@@ -1030,8 +1359,9 @@ def _validation_label(v: m.Validation, ctx: st.StepContext) -> str:
     return v.kind
 
 
-def dry_run_plan(saved: dict[str, Any], *, worktree: Path | str | None = None,
-                 rule_base: m.RuleBase | None = None) -> DryRunReport:
+def dry_run_plan(
+    saved: dict[str, Any], *, worktree: Path | str | None = None, rule_base: m.RuleBase | None = None
+) -> DryRunReport:
     """Dry-run a saved plan (the contract's JSON): used by `continuous plan --dry-run`."""
     ex = Executor(worktree, rule_base=rule_base)
     try:

@@ -1,6 +1,7 @@
 """What a plan touches and how risky it is, for dry-run reports.
 
-Systems come from two places that check each other: the facts the plan's scenarios provide (table, service, app,
+Systems come from two places that check each other: the facts the plan's scenarios provide (table, service,
+app,
 port, pipeline facts) and the paths of the files it writes, read with the monorepo's layout conventions.
 """
 
@@ -15,11 +16,16 @@ from continuous.engine.facts import Fact
 from continuous.engine.results import FileEffect, PlannedStep, Risk, Systems
 
 _CREATE_TABLE = re.compile(r"create\s+table\s+(?:if\s+not\s+exists\s+)?(?:\"?[\w]+\"?\.)?\"?(\w+)\"?", re.I)
-_ALTER_TABLE = re.compile(r"alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?(?:\"?[\w]+\"?\.)?\"?(\w+)\"?", re.I)
+_ALTER_TABLE = re.compile(
+    r"alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?(?:\"?[\w]+\"?\.)?\"?(\w+)\"?", re.I
+)
 
 
-def systems_affected(provided: Iterable[Fact], effects: Iterable[tuple[FileEffect, bytes | None]],
-                     params: Iterable[dict[str, Any]]) -> Systems:
+def systems_affected(
+    provided: Iterable[Fact],
+    effects: Iterable[tuple[FileEffect, bytes | None]],
+    params: Iterable[dict[str, Any]],
+) -> Systems:
     apps: set[str] = set()
     services: set[str] = set()
     tables: set[str] = set()
@@ -45,7 +51,9 @@ def systems_affected(provided: Iterable[Fact], effects: Iterable[tuple[FileEffec
         if parts[0] == "apps" and len(parts) > 2 and not parts[1].startswith("."):
             apps.add(parts[1])
         elif parts[:3] == ["packages", "shared", "services"] and len(parts) > 3:
-            services.add(parts[3] if len(parts) > 4 else Path(parts[3]).stem)
+            service = parts[3] if len(parts) > 4 else Path(parts[3]).stem
+            if service != "index":
+                services.add(service.removesuffix("-service"))
         elif parts[:2] == ["scripts", "cli-pipeline"] and len(parts) > 3:
             pipelines.add(parts[2])
         if effect.path.endswith(".sql") and content:
@@ -54,18 +62,28 @@ def systems_affected(provided: Iterable[Fact], effects: Iterable[tuple[FileEffec
             tables.update(m.group(1) for m in _ALTER_TABLE.finditer(text))
     for p in params:
         for key, value in p.items():
-            if key == "port" or key.endswith("_port"):
-                try:
-                    ports.add(int(value))
-                except (TypeError, ValueError):
-                    pass
-    return Systems(apps=sorted(apps), services=sorted(services), tables=sorted(tables), ports=sorted(ports),
-                   pipelines=sorted(pipelines))
+            if (key == "port" or key.endswith("_port")) and str(value).isdigit():
+                ports.add(int(value))
+    return Systems(
+        apps=sorted(apps),
+        services=sorted(services),
+        tables=sorted(tables),
+        ports=sorted(ports),
+        pipelines=sorted(pipelines),
+    )
 
 
-def assess_risk(steps: list[PlannedStep], files: list[FileEffect], *, sql_apply: int, scenarios_without_rollback:
-                list[str], failure_rates: dict[str, float], problems: list[str], dirty_overlap: list[str],
-                systems: Systems) -> Risk:
+def assess_risk(
+    steps: list[PlannedStep],
+    files: list[FileEffect],
+    *,
+    sql_apply: int,
+    scenarios_without_rollback: list[str],
+    failure_rates: dict[str, float],
+    problems: list[str],
+    dirty_overlap: list[str],
+    systems: Systems,
+) -> Risk:
     score = 0
     reasons: list[str] = []
     if problems:
@@ -73,10 +91,14 @@ def assess_risk(steps: list[PlannedStep], files: list[FileEffect], *, sql_apply:
         reasons.append(f"{len(problems)} step(s) are predicted to fail: {problems[0]}")
     if sql_apply:
         score += 2
-        reasons.append(f"applies {sql_apply} SQL migration(s) to the database (not undone by a file rollback)")
+        reasons.append(
+            f"applies {sql_apply} SQL migration(s) to the database (not undone by a file rollback)"
+        )
         if scenarios_without_rollback:
             score += 1
-            reasons.append("no rollback steps for a database change in: " + ", ".join(scenarios_without_rollback))
+            reasons.append(
+                "no rollback steps for a database change in: " + ", ".join(scenarios_without_rollback)
+            )
     commands = [s for s in steps if s.kind == "run"]
     if commands:
         score += 1
@@ -89,8 +111,10 @@ def assess_risk(steps: list[PlannedStep], files: list[FileEffect], *, sql_apply:
     if modified:
         score += 1
         shared = [f.path for f in modified if f.path.startswith("packages/") or "/" not in f.path]
-        reasons.append(f"modifies {len(modified)} existing file(s)"
-                       + (f", including shared/root files: {', '.join(shared[:3])}" if shared else ""))
+        reasons.append(
+            f"modifies {len(modified)} existing file(s)"
+            + (f", including shared/root files: {', '.join(shared[:3])}" if shared else "")
+        )
     if len(files) > 15:
         score += 1
         reasons.append(f"touches {len(files)} files")

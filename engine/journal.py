@@ -1,8 +1,10 @@
 """The run journal: a small JSON file in the worktree's git directory, rewritten atomically before every step.
 
-It is what makes a run recoverable after `kill -9`: which items and steps completed, which step was running, and —
+It is what makes a run recoverable after `kill -9`: which items and steps completed, which step was running,
+and —
 for every path the execution touched — the blob id of its content before the execution (or null if it did not
-exist), saved in git's object store. Resume and rollback read it together with the store and the checkpoint refs.
+exist), saved in git's object store. Resume and rollback read it together with the store and the checkpoint
+refs.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ class Journal:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise UserError(f"execution {execution_id} has no journal in this worktree ({ws.root})",
-                            hint="run the command in the worktree where the execution ran") from None
+            raise UserError(
+                f"execution {execution_id} has no journal in this worktree ({ws.root})",
+                hint="run the command in the worktree where the execution ran",
+            ) from None
         except ValueError as exc:
             raise UserError(f"the journal {path} is damaged: {exc}") from None
         return cls(path, data)

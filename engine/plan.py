@@ -1,7 +1,9 @@
 """The frozen plan: what an execution will do, fixed before anything changes.
 
-A plan is resolved once (dependencies, rule consequences, `unless` skips) and then only executed; a saved plan file
-(`continuous plan --out`) carries the commit and rule-base hash it was made against, and is refused when either moved.
+A plan is resolved once (dependencies, rule consequences, `unless` skips) and then only executed; a saved plan
+file
+(`continuous plan --out`) carries the commit and rule-base hash it was made against, and is refused when
+either moved.
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
-
 from continuous.common.errors import UserError
 from continuous.dsl.model import Model, Scalar
+from pydantic import Field, ValidationError
 
 PLAN_VERSION = 1
 
@@ -62,8 +63,10 @@ class FrozenPlan(Model):
             "request": self.request,
             "head": self.head,
             "rule_base_hash": self.rule_base_hash,
-            "items": [{"scenario": i.scenario, "params": i.params, "role": i.role, "reason": i.reason}
-                      for i in self.items],
+            "items": [
+                {"scenario": i.scenario, "params": i.params, "role": i.role, "reason": i.reason}
+                for i in self.items
+            ],
         }
 
 
@@ -73,8 +76,9 @@ def load_saved_plan(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise UserError(f"{path}: no such plan file") from None
     except ValueError as exc:
-        raise UserError(f"{path}: not a JSON plan: {exc}",
-                        hint="make one with `continuous plan ... --out FILE`") from None
+        raise UserError(
+            f"{path}: not a JSON plan: {exc}", hint="make one with `continuous plan ... --out FILE`"
+        ) from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: a plan is a JSON object")
     if data.get("version") != PLAN_VERSION:
@@ -91,8 +95,12 @@ def load_saved_plan(path: Path) -> dict[str, Any]:
         if not isinstance(item.get("params", {}), dict):
             raise UserError(f"{path}: item {n}: 'params' must be an object")
         try:
-            PlanEntry(scenario=item["scenario"], params=item.get("params") or {},
-                      role=str(item.get("role", "requested")), reason=str(item.get("reason", "requested")))
+            PlanEntry(
+                scenario=item["scenario"],
+                params=item.get("params") or {},
+                role=str(item.get("role", "requested")),
+                reason=str(item.get("reason", "requested")),
+            )
         except ValidationError as exc:
             raise UserError(f"{path}: item {n}: {exc.errors()[0]['msg']}") from None
     return data

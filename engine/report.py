@@ -18,7 +18,7 @@ def duration(seconds: float | None) -> str:
         return "unknown"
     if seconds < 60:
         return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds:.2f}s"
-    minutes, sec = divmod(int(round(seconds)), 60)
+    minutes, sec = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes}m{sec:02d}s"
     hours, minutes = divmod(minutes, 60)
@@ -26,16 +26,26 @@ def duration(seconds: float | None) -> str:
 
 
 def render_dry_run(report: DryRunReport, *, diffs: bool = True) -> str:
-    out = [f"Dry run on {report.branch or '(detached)'} at {report.head[:12]} in {report.worktree}",
-           "Nothing has been changed.", "", "Plan:"]
+    out = [
+        f"Dry run on {report.branch or '(detached)'} at {report.head[:12]} in {report.worktree}",
+        "Nothing has been changed.",
+        "",
+        "Plan:",
+    ]
     for item in report.items:
         after = f" (after {', '.join(str(a + 1) for a in item.after)})" if item.after else ""
-        out.append(f"  {item.index + 1}. {item.scenario} {_params(item.params)}  [{item.role}: {item.reason}]{after}")
+        out.append(
+            f"  {item.index + 1}. {item.scenario} {_params(item.params)}  [{item.role}: {item.reason}]{after}"
+        )
     if len(report.branches) > 1:
-        out.append("  independent branches: " + "; ".join(
-            ", ".join(str(i + 1) for i in group) for group in report.branches))
+        out.append(
+            "  independent branches: "
+            + "; ".join(", ".join(str(i + 1) for i in group) for group in report.branches)
+        )
     for skipped in report.skipped:
-        out.append(f"  - skip {skipped['scenario']} {_params(skipped.get('params') or {})}: {skipped['reason']}")
+        out.append(
+            f"  - skip {skipped['scenario']} {_params(skipped.get('params') or {})}: {skipped['reason']}"
+        )
     out += ["", "Steps:"]
     for s in report.steps:
         note = "" if s.predicted else "  (effects not predictable)"
@@ -47,8 +57,13 @@ def render_dry_run(report: DryRunReport, *, diffs: bool = True) -> str:
         out.append("  (none)")
     sy = report.systems
     out += ["", "Systems affected:"]
-    for label, values in (("apps", sy.apps), ("services", sy.services), ("tables", sy.tables),
-                          ("ports", sy.ports), ("pipelines", sy.pipelines)):
+    for label, values in (
+        ("apps", sy.apps),
+        ("services", sy.services),
+        ("tables", sy.tables),
+        ("ports", sy.ports),
+        ("pipelines", sy.pipelines),
+    ):
         out.append(f"  {label:<10} {', '.join(str(v) for v in values) or '-'}")
     out += ["", f"Estimated time: {duration(report.estimate_seconds)}"]
     for src in report.estimate_sources:
@@ -74,15 +89,19 @@ def render_result(result: ExecutionResult) -> str:
         if item.status not in ("success",):
             out.append(f"  {item.scenario}: {item.status}")
     if result.pending_migrations:
-        out.append("PENDING migrations (no target database configured; set CONTINUOUS_TARGET_DATABASE_URL): "
-                   + ", ".join(result.pending_migrations))
+        out.append(
+            "PENDING migrations (no target database configured; set CONTINUOUS_TARGET_DATABASE_URL): "
+            + ", ".join(result.pending_migrations)
+        )
     if result.ports:
         out.append("ports allocated: " + ", ".join(str(p) for p in result.ports))
     if result.commit:
         out.append(f"committed as {result.commit[:12]}")
     elif result.checkpoints and result.ok:
-        out.append(f"checkpoints: refs/continuous/{result.execution_id}/1..{len(result.checkpoints)} "
-                   "(HEAD and your index untouched)")
+        out.append(
+            f"checkpoints: refs/continuous/{result.execution_id}/1..{len(result.checkpoints)} "
+            "(HEAD and your index untouched)"
+        )
     if result.error:
         out.append("error: " + result.error)
     return "\n".join(out) + "\n"
@@ -90,9 +109,11 @@ def render_result(result: ExecutionResult) -> str:
 
 def render_status(record: ExecutionRecord) -> str:
     dur = duration(record.duration_seconds) if record.completed_at else "running"
-    out = [f"Execution {record.id} ({record.kind}) {record.scenario_id or 'plan'}: {record.status}",
-           f"  worktree {record.worktree} branch {record.branch or '-'} by {record.executed_by or '-'}",
-           f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  duration {dur}"]
+    out = [
+        f"Execution {record.id} ({record.kind}) {record.scenario_id or 'plan'}: {record.status}",
+        f"  worktree {record.worktree} branch {record.branch or '-'} by {record.executed_by or '-'}",
+        f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  duration {dur}",
+    ]
     plan_items = (record.plan or {}).get("items", []) if isinstance(record.plan, dict) else []
     by_index = {i: c for i, c in enumerate(record.children)}
     if plan_items:

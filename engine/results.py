@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from continuous.dsl.model import Scalar
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Result(BaseModel):

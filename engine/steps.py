@@ -1,8 +1,11 @@
 """Step runners: one per step kind of the DSL.
 
-File-changing steps (render, edit, doc, insert) are pure functions from the current content of the worktree to a list
-of `FileChange`s. A real run writes those changes; a dry-run applies them to an in-memory overlay and moves on, so
-the dry-run predicts exactly the files (and bytes) the real run writes, with the same code. Steps that act outside
+File-changing steps (render, edit, doc, insert) are pure functions from the current content of the worktree to
+a list
+of `FileChange`s. A real run writes those changes; a dry-run applies them to an in-memory overlay and moves
+on, so
+the dry-run predicts exactly the files (and bytes) the real run writes, with the same code. Steps that act
+outside
 the file system (run, sql) are described in a dry-run and executed in a real run.
 """
 
@@ -36,7 +39,7 @@ class StepError(RunFailed):
 
 
 def safe_path(root: Path, raw: str, *, what: str = "path") -> str:
-    """`raw` as a POSIX path relative to `root`; refuses anything that would leave the worktree or enter .git."""
+    """`raw` as a POSIX path relative to `root`; refuses paths that leave the worktree or enter .git."""
     if not raw or not raw.strip():
         raise UserError(f"the {what} is empty")
     text = raw.replace("\\", "/")
@@ -52,8 +55,9 @@ def safe_path(root: Path, raw: str, *, what: str = "path") -> str:
     real_root = root.resolve()
     resolved = (real_root / "/".join(parts)).resolve()
     if resolved != real_root and not resolved.is_relative_to(real_root):
-        raise UserError(f"the {what} {raw!r} leaves the worktree through a symbolic link (it resolves to "
-                        f"{resolved})")
+        raise UserError(
+            f"the {what} {raw!r} leaves the worktree through a symbolic link (it resolves to {resolved})"
+        )
     return "/".join(parts)
 
 
@@ -104,9 +108,15 @@ class FileChange:
     def diff(self) -> str:
         a = [] if self.before is None else self.before.decode("utf-8", "replace").splitlines(keepends=True)
         b = [] if self.after is None else self.after.decode("utf-8", "replace").splitlines(keepends=True)
-        lines = difflib.unified_diff(a, b, "/dev/null" if self.before is None else f"a/{self.path}",
-                                     "/dev/null" if self.after is None else f"b/{self.path}")
-        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+        lines = difflib.unified_diff(
+            a,
+            b,
+            "/dev/null" if self.before is None else f"a/{self.path}",
+            "/dev/null" if self.after is None else f"b/{self.path}",
+        )
+        return "".join(
+            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+        )
 
 
 def write_changes(root: Path, changes: list[FileChange]) -> None:
@@ -135,8 +145,12 @@ class StepContext:
     variables: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.variables = {**builtin_context(self.now), "scenario_id": self.scenario.id,
-                          "worktree_name": self.root.name, **self.params}
+        self.variables = {
+            **builtin_context(self.now),
+            "scenario_id": self.scenario.id,
+            "worktree_name": self.root.name,
+            **self.params,
+        }
 
     def render(self, text: str, where: str) -> str:
         return render_string(text, self.variables, where=f"{where} of {self.scenario.id}")
@@ -151,7 +165,8 @@ def describe(step: m.Step, ctx: StepContext) -> str:
         return f"render {step.template} to {ctx.path(step.to, 'target path')}"
     if isinstance(step, m.EditStep):
         value = "" if step.op == "delete" else f" = {_edit_value(step, ctx)!r}"
-        return f"edit {step.format} {ctx.path(step.file, 'file')}: {step.op} {ctx.render(step.key, 'key')}{value}"
+        key = ctx.render(step.key, "key")
+        return f"edit {step.format} {ctx.path(step.file, 'file')}: {step.op} {key}{value}"
     if isinstance(step, m.RunStep):
         argv = " ".join(_quote(a) for a in render_argv(step.argv, ctx))
         cwd = f" in {ctx.path(step.cwd, 'cwd')}" if step.cwd else ""
@@ -178,7 +193,7 @@ def is_file_step(step: m.Step) -> bool:
 
 
 def file_changes(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
-    """The changes a file step makes on top of `fs`; empty when the step is already done (steps are idempotent)."""
+    """The changes a file step makes on top of `fs`; empty when the step is already done."""
     if isinstance(step, m.RenderStep):
         rel = ctx.path(step.to, "target path")
         content = render_file(template_path(ctx.scenario, step.template), ctx.variables).encode()
@@ -227,8 +242,10 @@ def _insert(step: m.InsertStep, ctx: StepContext, fs: VirtualFS) -> list[FileCha
                     lines[i] = line + "\n"
                 lines.insert(i + 1, text)
             return _change(rel, fs.read(rel), "".join(lines).encode())
-    raise StepError(f"step {step.name!r}: anchor {anchor!r} not found in {rel}",
-                    hint="the file does not look the way the scenario expects; check it or the scenario")
+    raise StepError(
+        f"step {step.name!r}: anchor {anchor!r} not found in {rel}",
+        hint="the file does not look the way the scenario expects; check it or the scenario",
+    )
 
 
 # ---------------------------------------------------------------- structured edits
@@ -238,7 +255,11 @@ def _edit_value(step: m.EditStep, ctx: StepContext) -> Any:
     value = step.value
     if isinstance(value, str):
         simple = _SIMPLE_VAR.match(value)
-        if simple and simple.group(1) in ctx.variables and not isinstance(ctx.variables[simple.group(1)], str):
+        if (
+            simple
+            and simple.group(1) in ctx.variables
+            and not isinstance(ctx.variables[simple.group(1)], str)
+        ):
             return ctx.variables[simple.group(1)]
         return ctx.render(value, "value")
     return value
@@ -355,27 +376,39 @@ class CommandResult:
 
 
 def run_command(argv: list[str], cwd: Path, timeout: int | None, *, name: str) -> CommandResult:
-    """Run an argument list (never a shell); a non-zero exit, a missing program or a timeout raises StepError."""
+    """Run an argument list (never a shell); non-zero exit, missing program or timeout raise StepError."""
     import time
 
     start = time.monotonic()
     try:
-        proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, shell=False,
-                              timeout=timeout or DEFAULT_TIMEOUT, check=False, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            shell=False,
+            timeout=timeout or DEFAULT_TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
     except FileNotFoundError:
-        raise StepError(f"step {name!r}: program {argv[0]!r} not found",
-                        hint="install it or put it on PATH") from None
+        raise StepError(
+            f"step {name!r}: program {argv[0]!r} not found", hint="install it or put it on PATH"
+        ) from None
     except subprocess.TimeoutExpired as exc:
         out = (exc.output or b"").decode("utf-8", "replace")[-MAX_OUTPUT:]
-        raise StepError(f"step {name!r}: {' '.join(argv)} timed out after {timeout or DEFAULT_TIMEOUT}s\n{out}"
-                        ) from None
+        raise StepError(
+            f"step {name!r}: {' '.join(argv)} timed out after {timeout or DEFAULT_TIMEOUT}s\n{out}"
+        ) from None
     output = proc.stdout.decode("utf-8", "replace")
     if len(output) > MAX_OUTPUT:
         output = "[... output truncated ...]\n" + output[-MAX_OUTPUT:]
     result = CommandResult(argv, proc.returncode, output, time.monotonic() - start)
     if proc.returncode != 0:
-        raise StepError(f"step {name!r}: {' '.join(_quote(a) for a in argv)} exited with {proc.returncode}"
-                        + (f"\n{output.rstrip()}" if output.strip() else ""))
+        raise StepError(
+            f"step {name!r}: {' '.join(_quote(a) for a in argv)} exited with {proc.returncode}"
+            + (f"\n{output.rstrip()}" if output.strip() else "")
+        )
     return result
 
 
@@ -394,13 +427,45 @@ def target_database_url() -> str | None:
     return os.environ.get("CONTINUOUS_TARGET_DATABASE_URL") or None
 
 
-_SQL_START = frozenset("""create alter drop insert update delete select with grant revoke comment begin commit
-rollback do set truncate reset analyze vacuum refresh notify lock savepoint release explain copy call values
-declare security""".split())
+_SQL_START = frozenset(
+    [
+        "create",
+        "alter",
+        "drop",
+        "insert",
+        "update",
+        "delete",
+        "select",
+        "with",
+        "grant",
+        "revoke",
+        "comment",
+        "begin",
+        "commit",
+        "rollback",
+        "do",
+        "set",
+        "truncate",
+        "reset",
+        "analyze",
+        "vacuum",
+        "refresh",
+        "notify",
+        "lock",
+        "savepoint",
+        "release",
+        "explain",
+        "copy",
+        "call",
+        "values",
+        "declare",
+        "security",
+    ]
+)
 
 
 def split_sql(text: str) -> list[str]:
-    """Split SQL into statements, honouring quotes, dollar quotes and comments; raises ValueError when unbalanced."""
+    """Split SQL into statements, honouring quotes, dollar quotes and comments (ValueError if unbalanced)."""
     out: list[str] = []
     buf: list[str] = []
     i, n = 0, len(text)
@@ -429,7 +494,7 @@ def split_sql(text: str) -> list[str]:
                     j += 2
                     continue
                 break
-            buf.append(text[i:j + 1])
+            buf.append(text[i : j + 1])
             i = j + 1
             continue
         if c == "$":
@@ -479,7 +544,7 @@ def check_sql(text: str, rel: str) -> list[str]:
 
 
 def sql_step(step: m.SqlStep, ctx: StepContext) -> tuple[str, bool]:
-    """Run an sql step; returns (output, pending). Without a target database `apply` is recorded as pending."""
+    """Run an sql step; returns (output, pending): without a target database `apply` stays pending."""
     rel = ctx.path(step.file, "file")
     full = ctx.root / rel
     if not full.is_file():
@@ -489,10 +554,16 @@ def sql_step(step: m.SqlStep, ctx: StepContext) -> tuple[str, bool]:
     url = target_database_url()
     if url is None:
         if step.action == "test":
-            return (f"{rel}: {len(statements)} statement(s) parse; no target database configured "
-                    "(CONTINUOUS_TARGET_DATABASE_URL), so it was not executed", False)
-        return (f"PENDING: {rel} was NOT applied: no target database is configured. Set "
-                "CONTINUOUS_TARGET_DATABASE_URL and apply it; it is recorded as a pending migration", True)
+            return (
+                f"{rel}: {len(statements)} statement(s) parse; no target database configured "
+                "(CONTINUOUS_TARGET_DATABASE_URL), so it was not executed",
+                False,
+            )
+        return (
+            f"PENDING: {rel} was NOT applied: no target database is configured. Set "
+            "CONTINUOUS_TARGET_DATABASE_URL and apply it; it is recorded as a pending migration",
+            True,
+        )
     _execute_sql(url, text, statements, commit=step.action == "apply", rel=rel)
     from continuous.common.errors import mask_url
 
@@ -518,8 +589,10 @@ def _execute_sql(url: str, text: str, statements: list[str], *, commit: bool, re
             conn.close()
         return
     if not url.startswith("postgres"):
-        raise UserError(f"CONTINUOUS_TARGET_DATABASE_URL: unsupported database {url.split(':', 1)[0]!r}",
-                        hint="use a postgresql:// or sqlite:/// URL")
+        raise UserError(
+            f"CONTINUOUS_TARGET_DATABASE_URL: unsupported database {url.split(':', 1)[0]!r}",
+            hint="use a postgresql:// or sqlite:/// URL",
+        )
     import psycopg
 
     conninfo = re.sub(r"^postgresql\+psycopg://", "postgresql://", url)

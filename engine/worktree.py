@@ -1,7 +1,9 @@
 """The worktree a run happens in: where it is, whether it is in a state we may change, and its run lock.
 
-Locks live in the worktree's own git directory (`.git` for the main worktree, `.git/worktrees/<name>` for a linked
-one), so runs in different worktrees of one repository never block each other while two runs in one worktree do.
+Locks live in the worktree's own git directory (`.git` for the main worktree, `.git/worktrees/<name>` for a
+linked
+one), so runs in different worktrees of one repository never block each other while two runs in one worktree
+do.
 """
 
 from __future__ import annotations
@@ -40,8 +42,13 @@ class Workspace:
         return self.location.git_dir / STATE_DIR
 
     def head(self) -> str | None:
-        proc = subprocess.run(["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=self.root, capture_output=True,
-                              text=True, check=False)
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "-q", "HEAD"],
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         return proc.stdout.strip() or None
 
 
@@ -62,21 +69,34 @@ def check_runnable(ws: Workspace) -> None:
     if ws.head() is None:
         raise UserError(f"{ws.root} has no commit yet", hint="make a first commit, then run the scenario")
     if ws.branch is None:
-        raise UserError(f"{ws.root} is on a detached HEAD",
-                        hint="check out a branch first (git switch -c my-branch) so the run has a home")
+        raise UserError(
+            f"{ws.root} is on a detached HEAD",
+            hint="check out a branch first (git switch -c my-branch) so the run has a home",
+        )
     g = ws.git_dir
-    for marker, what in (("rebase-merge", "a rebase"), ("rebase-apply", "a rebase or am"),
-                         ("MERGE_HEAD", "a merge"), ("CHERRY_PICK_HEAD", "a cherry-pick"),
-                         ("REVERT_HEAD", "a revert"), ("BISECT_LOG", "a bisect")):
+    for marker, what in (
+        ("rebase-merge", "a rebase"),
+        ("rebase-apply", "a rebase or am"),
+        ("MERGE_HEAD", "a merge"),
+        ("CHERRY_PICK_HEAD", "a cherry-pick"),
+        ("REVERT_HEAD", "a revert"),
+        ("BISECT_LOG", "a bisect"),
+    ):
         if (g / marker).exists():
-            raise UserError(f"{what} is in progress in {ws.root}",
-                            hint="finish or abort it (e.g. git rebase --abort / git merge --abort) first")
+            raise UserError(
+                f"{what} is in progress in {ws.root}",
+                hint="finish or abort it (e.g. git rebase --abort / git merge --abort) first",
+            )
 
 
 def dirty_paths(root: Path) -> dict[str, str]:
     """Paths that differ from HEAD (staged, unstaged or untracked) → their two-letter status. Read-only."""
-    proc = subprocess.run(["git", "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all"],
-                          cwd=root, capture_output=True, check=False)
+    proc = subprocess.run(
+        ["git", "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise UserError(f"git status failed in {root}: {proc.stderr.decode(errors='replace').strip()}")
     out: dict[str, str] = {}
@@ -116,7 +136,7 @@ def pid_alive(pid: int) -> bool:
 
 
 class RunLock:
-    """An exclusive lock file naming the execution and the process that holds it; stale after that process died."""
+    """An exclusive lock file naming the execution and its process; stale once that process died."""
 
     def __init__(self, ws: Workspace) -> None:
         self.path = ws.state_dir / "run.lock"
@@ -140,15 +160,17 @@ class RunLock:
                 pid = int(str(held.get("pid", 0)) or 0)
                 other = str(held.get("execution_id", "?"))
                 if pid_alive(pid):
-                    raise UserError(f"another run ({other}, pid {pid}) is active in this worktree",
-                                    hint="wait for it to finish, or use another worktree (git worktree add)",
-                                    ) from None
+                    raise UserError(
+                        f"another run ({other}, pid {pid}) is active in this worktree",
+                        hint="wait for it to finish, or use another worktree (git worktree add)",
+                    ) from None
                 if takeover is not None and other in (takeover, "?"):
                     self.path.unlink(missing_ok=True)
                     continue
-                raise UserError(f"run {other} was interrupted in this worktree and still owns it",
-                                hint=f"`continuous resume {other}` finishes it, "
-                                     f"`continuous rollback {other}` undoes it") from None
+                raise UserError(
+                    f"run {other} was interrupted in this worktree and still owns it",
+                    hint=f"`continuous resume {other}` finishes it, `continuous rollback {other}` undoes it",
+                ) from None
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
             return

@@ -1,11 +1,11 @@
-"""`continuous archive`: move what is redundant into the repository's archive convention instead of deleting it.
+"""`continuous archive`: move what is redundant into the repository's archive convention, never delete it.
 
-Destinations follow the monorepo: apps go to `apps/.archived_apps/<name>.<YYYYMMDD>/`, docs to an `.archive_docs/`
-folder beside them, anything else to an `.archived_<kind>/` folder beside it with the date before the extension
-(`scripts/cli-pipeline/x/.archived_scripts/foo.2026-11-26.ts`). The move is an ordinary execution of the
-`archive-path` scenario (checkpointed, recorded, reversible), and each item is recorded in `sys_archived_items` with
-the SHA-256 of every file, so `archive restore` can prove the round trip is byte for byte.
-"""
+Destinations follow the monorepo: apps go to `apps/.archived_apps/<name>.<YYYYMMDD>/`, docs to an
+`.archive_docs/` folder beside them, anything else to an `.archived_<kind>/` folder beside it with the date
+before the extension (`scripts/cli-pipeline/x/.archived_scripts/foo.2026-11-26.ts`). The move is an ordinary
+execution of the `archive-path` scenario (checkpointed, recorded, reversible), and each item is recorded in
+`sys_archived_items` with the SHA-256 of every file, so `archive restore` can prove the round trip is byte for
+byte."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def _git_out(root: Path, *args: str) -> str:
 
 
 def resolve_paths(worktree: Path, raw_paths: Sequence[str], cwd: Path | None = None) -> list[str]:
-    """Worktree-relative paths; refuses anything outside the worktree, missing, untracked, dirty or archived."""
+    """Worktree-relative paths; refuses anything outside the worktree, missing, untracked, dirty, archived."""
     from continuous.engine.steps import safe_path
 
     root = worktree.resolve()
@@ -99,7 +99,8 @@ def resolve_paths(worktree: Path, raw_paths: Sequence[str], cwd: Path | None = N
             raise UserError(f"{rel} is not tracked by git", hint="commit it first (or just delete it)")
         dirty = _git_out(root, "status", "--porcelain", "--untracked-files=all", "--", rel).strip()
         if dirty:
-            raise UserError(f"{rel} has uncommitted changes", hint="commit or stash them first; nothing was moved")
+            raise UserError(f"{rel} has uncommitted changes",
+                            hint="commit or stash them first; nothing was moved")
         if rel in out:
             continue
         out.append(rel)
@@ -185,17 +186,20 @@ def restore(worktree: Path, item_id: str, *, store: TrackingStore, commit: bool 
     meta = item.metadata or {}
     archived = str(meta.get("archived_path", ""))
     if not archived or not (worktree / archived).exists():
-        raise UserError(f"the archived copy {archived or '(unknown)'} of {item.item_path} is not in this worktree")
+        raise UserError(f"the archived copy {archived or '(unknown)'} of {item.item_path} is not in this "
+                        "worktree")
     if (worktree / item.item_path).exists():
         raise UserError(f"{item.item_path} exists again; move it away before restoring the archived copy")
-    execution_id, status, error = _run(worktree, [("restore-archived", {"path": archived, "to": item.item_path})],
-                                       f"restore {item.item_path}", commit)
+    execution_id, status, error = _run(
+        worktree, [("restore-archived", {"path": archived, "to": item.item_path})],
+        f"restore {item.item_path}", commit)
     if status != "success":
         return ArchiveOutcome(execution_id, status, [], error)
     expected = meta.get("sha256") or {}
     actual = file_hashes(worktree, item.item_path)
     if expected and actual != expected:
-        raise RunFailed(f"restored {item.item_path} differs from what was archived (execution {execution_id})",
+        raise RunFailed(f"restored {item.item_path} differs from what was archived "
+                        f"(execution {execution_id})",
                         hint=f"`continuous rollback {execution_id}` undoes the restore")
     store.mark_restored(item.id)
     return ArchiveOutcome(execution_id, status, [{"id": item.id, "path": item.item_path, "from": archived}])

@@ -1,9 +1,9 @@
 """`continuous check`: standards violations, self-healing fixes and the dev tasks that track the rest.
 
-A fixable violation is repaired by running its fix scenario through the executor like any other run (checkpointed,
-recorded, reversible with `continuous rollback`). A violation without a fix (or whose fix failed) is tracked as one
-open `dev_tasks` row keyed on `standard:path:line`; when a later check no longer finds it, its task is closed.
-"""
+A fixable violation is repaired by running its fix scenario through the executor like any other run
+(checkpointed, recorded, reversible with `continuous rollback`). A violation without a fix (or whose fix
+failed) is tracked as one open `dev_tasks` row keyed on `standard:path:line`; when a later check no longer
+finds it, its task is closed."""
 
 from __future__ import annotations
 

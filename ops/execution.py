@@ -1,4 +1,4 @@
-"""Operations run scenarios exactly like a user would: through the executor, checkpointed, recorded, reversible."""
+"""Operations run scenarios like a user would: through the executor, checkpointed, recorded, reversible."""
 
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ class Outcome:
 
 
 def run_scenario(rule_base: RuleBase | None, worktree: Path, scenario_id: str, params: Mapping[str, Any], *,
-                 store: TrackingStore | None = None, positional: Sequence[str] = (), reason: str = "requested",
-                 commit: bool = False, executed_by: str | None = None) -> Outcome:
+                 store: TrackingStore | None = None, positional: Sequence[str] = (),
+                 reason: str = "requested", commit: bool = False, executed_by: str | None = None) -> Outcome:
     """Plan (with dependencies) and run one scenario; bad input raises UserError before anything changes.
 
-    The executor opens the store the repository is configured with, the same one `store` points at; `rule_base` is
-    the one the caller evaluated (the executor reloads the repository's own, which is the same files).
-    """
+    The executor opens the store the repository is configured with, the same one `store` points at;
+    `rule_base` is the one the caller evaluated (the executor reloads the repository's own, which is the same
+    files)."""
     from continuous.engine.executor import Executor, Request
 
     ex = Executor(worktree, executed_by=executed_by or "continuous-ops")

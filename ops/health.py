@@ -1,8 +1,8 @@
 """`continuous health`: probe registered server ports and run pipeline health-check scripts.
 
-Probes only ever connect to 127.0.0.1: the host is never taken from the repository, and a health path that tries to
-name another host is refused. Scripts run as argument lists (no shell) with a timeout, from the worktree root.
-"""
+Probes only ever connect to 127.0.0.1: the host is never taken from the repository, and a health path that
+tries to name another host is refused. Scripts run as argument lists (no shell) with a timeout, from the
+worktree root."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ class HealthResult:
 
 
 def port_targets(facts: Iterable[Fact], registered: Iterable[tuple[int, str]] = ()) -> list[Target]:
-    """Ports from the repository's registry (discovered) and from the store's port registry, one target each."""
+    """Ports from the repository's registry (discovered) and the store's port registry, one target each."""
     out: dict[int, Target] = {}
     for f in facts:
         if f.type != "std_registered_port":
@@ -66,7 +66,8 @@ def port_targets(facts: Iterable[Fact], registered: Iterable[tuple[int, str]] = 
 def pipeline_targets(worktree: Path, files: Iterable[str]) -> list[Target]:
     from continuous.engine.discovery import glob_match
 
-    return [Target("pipeline", p.split("/")[2], script=p) for p in sorted(files) if glob_match(PIPELINE_GLOB, p)]
+    return [Target("pipeline", p.split("/")[2], script=p) for p in sorted(files)
+            if glob_match(PIPELINE_GLOB, p)]
 
 
 def safe_health_path(path: str) -> str:
@@ -80,7 +81,6 @@ def safe_health_path(path: str) -> str:
 
 def probe_port(target: Target, timeout: float) -> HealthResult:
     import http.client
-    import socket
 
     from continuous.common.errors import UserError
 
@@ -98,8 +98,9 @@ def probe_port(target: Target, timeout: float) -> HealthResult:
         ms = int((time.monotonic() - start) * 1000)
         status = "ok" if 200 <= resp.status < 400 else "fail"
         return HealthResult("port", target.name, status, ms, f"GET {path} -> HTTP {resp.status}")
-    except (TimeoutError, socket.timeout):
-        return HealthResult("port", target.name, "timeout", None, f"GET {path}: no answer within {timeout:g}s")
+    except TimeoutError:
+        return HealthResult("port", target.name, "timeout", None,
+                            f"GET {path}: no answer within {timeout:g}s")
     except ConnectionRefusedError:
         return HealthResult("port", target.name, "down", None, f"GET {path}: connection refused")
     except (OSError, http.client.HTTPException) as exc:
@@ -118,13 +119,15 @@ def run_pipeline_check(worktree: Path, target: Target, timeout: float) -> Health
         proc = subprocess.run(["bash", rel], cwd=worktree, capture_output=True, text=True, timeout=timeout,
                               check=False, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        return HealthResult("pipeline", target.name, "timeout", None, f"{rel}: still running after {timeout:g}s")
+        return HealthResult("pipeline", target.name, "timeout", None,
+                            f"{rel}: still running after {timeout:g}s")
     except OSError as exc:
         return HealthResult("pipeline", target.name, "error", None, f"{rel}: {exc}")
     ms = int((time.monotonic() - start) * 1000)
     tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
     status = "ok" if proc.returncode == 0 else "fail"
-    return HealthResult("pipeline", target.name, status, ms, f"{rel} exited {proc.returncode}: {tail[0][:300]}")
+    return HealthResult("pipeline", target.name, status, ms,
+                        f"{rel} exited {proc.returncode}: {tail[0][:300]}")
 
 
 def run_health(rule_base: RuleBase, worktree: Path, *, registered: Iterable[tuple[int, str]] = (),

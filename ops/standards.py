@@ -1,13 +1,13 @@
 """Evaluate the DSL's `standard` declarations against a worktree.
 
 A standard is checked from discovered facts (`when`, `unique`), from file contents or names (`files` with
-`matching` / `lacking` / `named`) and from git history (`newer`). Every violation carries a `path:line` location and
-the variables it bound, so its message and its auto-fix parameters can be rendered from the same data, and so a
-`dev_tasks` row can be keyed on `standard:path:line`.
-"""
+`matching` / `lacking` / `named`) and from git history (`newer`). Every violation carries a `path:line`
+location and the variables it bound, so its message and its auto-fix parameters can be rendered from the same
+data, and so a `dev_tasks` row can be keyed on `standard:path:line`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -125,10 +125,8 @@ def _violation(std: Standard, path: str, line: int, variables: dict[str, Any]) -
 
     variables = {"path": path, "line": line, **variables}
     message = std.message or std.summary or std.id
-    try:
+    with contextlib.suppress(UserError):
         message = render_string(message, variables, where=f"message of standard {std.id}")
-    except UserError:
-        pass
     fix_scenario = None
     fix_params: dict[str, Any] = {}
     if std.fix is not None:
@@ -194,7 +192,8 @@ def _solve(patterns: list[FactPattern], facts: FactSet, bindings: dict[str, Any]
             yield from _solve(rest, facts, new, first or fact)
 
 
-def _pattern_fields(pattern: FactPattern, bindings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _pattern_fields(pattern: FactPattern,
+                    bindings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     from continuous.dsl.templating import render_string
 
     const: dict[str, Any] = {}
@@ -238,7 +237,8 @@ def _files(std: Standard, ctx: _Context) -> list[tuple[str, int, dict[str, Any]]
     out: list[tuple[str, int, dict[str, Any]]] = []
     for path in _glob_files(std, ctx):
         p = PurePosixPath(path)
-        base: dict[str, Any] = {"name": p.name, "stem": p.stem, "dir": str(p.parent) if str(p.parent) != "." else ""}
+        parent = str(p.parent) if str(p.parent) != "." else ""
+        base: dict[str, Any] = {"name": p.name, "stem": p.stem, "dir": parent}
         if std.named is not None:
             problem = _name_problem(std.named, p.name, ctx.now)
             if problem:
@@ -281,7 +281,7 @@ def _name_problem(pattern: str, name: str, now: datetime) -> str | None:
     return None
 
 
-# ---------------------------------------------------------------- unique: a field shared by facts of several files
+# ---------------------------------------------------------------- unique: a field shared by facts of several
 
 
 def _unique(std: Standard, ctx: _Context) -> list[tuple[str, int, dict[str, Any]]]:
@@ -303,7 +303,7 @@ def _unique(std: Standard, ctx: _Context) -> list[tuple[str, int, dict[str, Any]
     return out
 
 
-# ---------------------------------------------------------------- newer: generated file vs its inputs, by git history
+# ---------------------------------------------------------------- newer: generated file vs its inputs, by git
 
 
 def _newer(std: Standard, ctx: _Context) -> list[tuple[str, int, dict[str, Any]]]:
@@ -325,10 +325,10 @@ def _newer(std: Standard, ctx: _Context) -> list[tuple[str, int, dict[str, Any]]
 
 
 def _file_ranks(worktree: Path, paths: list[str]) -> dict[str, tuple[int, float]]:
-    """Order files by when they last changed: uncommitted changes (by mtime) after every commit, commits by history.
+    """Order files by last change: uncommitted changes (by mtime) after every commit, commits by history.
 
-    Git history rather than mtimes for committed files, because a checkout gives every file the same fresh mtime.
-    """
+    Git history rather than mtimes for committed files, because a checkout gives every file the same fresh
+    mtime."""
     dirty = _dirty_paths(worktree)
     wanted = set(paths)
     proc = subprocess.run(
@@ -337,9 +337,7 @@ def _file_ranks(worktree: Path, paths: list[str]) -> dict[str, tuple[int, float]
     )
     commit_index: dict[str, int] = {}
     if proc.returncode == 0:
-        index = 0
-        for chunk in proc.stdout.split("\0")[1:]:
-            index += 1
+        for index, chunk in enumerate(proc.stdout.split("\0")[1:], start=1):
             for name in chunk.splitlines()[1:]:
                 name = name.strip()
                 if name in wanted and name not in commit_index:

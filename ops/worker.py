@@ -1,15 +1,16 @@
 """Background and scheduled runs: `continuous enqueue`, the DSL's `schedule` blocks and `continuous worker`.
 
-The queue is the `ops_jobs` table of the tracking store (see `continuous.store.ops_models`): PostgreSQL workers on any
-number of machines claim jobs with `FOR UPDATE SKIP LOCKED` and a lease that a heartbeat keeps extending; a worker
-killed mid-job stops renewing, its lease expires and another worker takes the job. A job's completion is recorded in
-the same transaction as its state change, and only while the lease is still held, so it completes exactly once.
-SQLite allows one worker at a time (an exclusive file lock beside the database file). SIGTERM lets the current job
-finish, then the worker stops; when the database goes away the worker retries with backoff and says so.
-"""
+The queue is the `ops_jobs` table of the tracking store (see `continuous.store.ops_models`): PostgreSQL
+workers on any number of machines claim jobs with `FOR UPDATE SKIP LOCKED` and a lease that a heartbeat keeps
+extending; a worker killed mid-job stops renewing, its lease expires and another worker takes the job. A job's
+completion is recorded in the same transaction as its state change, and only while the lease is still held, so
+it completes exactly once. SQLite allows one worker at a time (an exclusive file lock beside the database
+file). SIGTERM lets the current job finish, then the worker stops; when the database goes away the worker
+retries with backoff and says so."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -65,15 +66,16 @@ def validate_job(kind: str, payload: dict[str, Any], rule_base: RuleBase | None)
         bind_params(sc, list(payload.get("positional", [])), dict(payload.get("params", {})))
 
 
-# ---------------------------------------------------------------------------------------------------- schedules
+# ---------------------------------------------------------------------------------------------------- schedul
 
 
 def due_schedule_jobs(schedules: dict[str, Schedule], now: datetime, started: datetime,
                       last_fire: Callable[[str], datetime | None]) -> list[tuple[Schedule, datetime]]:
     """The latest cron slot of each schedule that has not been enqueued yet.
 
-    A slot counts when it falls after the worker started (minus a grace minute) or after the schedule's previous
-    enqueued slot: a worker that was down for a day enqueues the missed run once, not once per missed slot.
+    A slot counts when it falls after the worker started (minus a grace minute) or after the schedule's
+    previous enqueued slot: a worker that was down for a day enqueues the missed run once, not once per
+    missed slot.
     """
     from croniter import croniter
 
@@ -99,7 +101,7 @@ def schedule_job(sch: Schedule) -> tuple[str, dict[str, Any]]:
     return "check", {"standards": [sch.check] if sch.check else None}
 
 
-# ---------------------------------------------------------------------------------------------------- execution
+# ---------------------------------------------------------------------------------------------------- executi
 
 
 def execute_job(job: Job, *, default_worktree: Path | None) -> Any:
@@ -162,7 +164,7 @@ def execute_job(job: Job, *, default_worktree: Path | None) -> Any:
 
 
 class SqliteWorkerLock:
-    """One worker per SQLite database: an exclusive, non-blocking flock that the OS drops if the process dies."""
+    """One worker per SQLite database: an exclusive, non-blocking flock the OS drops if the process dies."""
 
     def __init__(self, db_path: Path) -> None:
         self.path = db_path.with_name(db_path.name + ".worker.lock")
@@ -171,6 +173,7 @@ class SqliteWorkerLock:
     def acquire(self) -> None:
         import fcntl
 
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -178,7 +181,7 @@ class SqliteWorkerLock:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
             os.close(fd)
             raise UserError(f"another worker ({holder}) is already running on this SQLite database",
-                            hint="SQLite allows one worker at a time; use PostgreSQL for several workers") from None
+                            hint="SQLite allows one worker at a time; use PostgreSQL for several") from None
         os.ftruncate(fd, 0)
         os.write(fd, worker_name().encode())
         self._fd = fd
@@ -233,7 +236,7 @@ class Worker:
         return self._db
 
     def _with_db(self, what: str, fn: Callable[[OpsDB], Any]) -> Any:
-        """Run `fn` against the database, retrying with exponential backoff while the database is unreachable."""
+        """Run `fn` against the database, retrying with exponential backoff while it is unreachable."""
         from sqlalchemy import exc as sa_exc
 
         delay = 0.5
@@ -241,7 +244,7 @@ class Worker:
             try:
                 return fn(self._connect())
             except (sa_exc.OperationalError, sa_exc.InterfaceError, RunFailed, OSError) as exc:
-                if isinstance(exc, RunFailed) and "database" not in exc.message and "connect" not in exc.message:
+                if isinstance(exc, RunFailed) and not any(w in exc.message for w in ("database", "connect")):
                     raise
                 self.stats.db_retries += 1
                 where = self._store.url_masked if self._store is not None else mask_url(self.url or "default")
@@ -249,17 +252,15 @@ class Worker:
                 self.log(f"worker {self.name}: database unreachable at {where} while {what} ({text}); "
                          f"retrying in {delay:g}s")
                 self._reset()
-                if self.stopping and what == "claiming a job":
-                    return None
+                if self.stopping:
+                    return None  # an unrecorded job's lease expires, then another worker retries it
                 time.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
 
     def _reset(self) -> None:
         if self._store is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._store.close()
-            except Exception:
-                pass
         self._store = None
         self._db = None
 
@@ -270,8 +271,9 @@ class Worker:
             from continuous.store.url import resolve_url
 
             resolved = resolve_url(self.url, repo=self.repo)
-            if resolved.url.startswith("sqlite") and ":///" in resolved.url and ":memory:" not in resolved.url:
-                lock = SqliteWorkerLock(Path(resolved.url.split(":///", 1)[1]))
+            url = resolved.url
+            if url.startswith("sqlite") and ":///" in url and ":memory:" not in url:
+                lock = SqliteWorkerLock(Path(url.split(":///", 1)[1]))
                 lock.acquire()
             self._loop()
         finally:
@@ -314,7 +316,8 @@ class Worker:
                                    run_after=slot)
                 if added is not None:
                     n += 1
-                    self.log(f"worker {self.name}: schedule {sch.id} enqueued job {added.id[:8]} for {slot:%H:%M}")
+                    self.log(f"worker {self.name}: schedule {sch.id} enqueued job {added.id[:8]} "
+                             f"for {slot:%H:%M}")
             return n
 
         self.stats.scheduled += self._with_db("enqueuing scheduled jobs", enqueue_due) or 0

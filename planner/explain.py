@@ -38,7 +38,7 @@ def _words(row: int, s: int, scores: Any, ctx: Context) -> dict[str, Any]:
     return {
         "matched_words": words,
         "closest_example": {"kind": index.doc_kind[doc], "text": index.doc_text[doc]},
-        "verbs": sorted(qv & sv), "objects": sorted(qo & so),
+        "verbs": sorted(qv & sv), "objects": sorted(set(qo) & so),
         "corrected": text if text != "" else None,
     }
 

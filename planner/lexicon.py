@@ -14,7 +14,7 @@ import re
 VERBS: dict[str, tuple[str, ...]] = {
     "create": ("create", "add", "new", "make", "build", "scaffold", "generate", "set up", "setup", "spin up",
                "introduce", "start", "need", "want", "write", "bootstrap", "stand up", "implement", "define",
-               "store", "save", "persist", "track", "register", "wire", "hook", "put", "give", "provide", "open"),
+               "store", "save", "persist", "track", "register", "put", "give", "provide", "open"),
     "refactor": ("refactor", "extract", "split", "restructure", "clean up", "cleanup", "rework", "reorganize",
                  "reorganise", "pull out", "tidy", "rewrite", "simplify", "decouple"),
     "deprecate": ("deprecate", "retire", "sunset", "phase out", "remove", "delete", "kill", "drop", "decommission",
@@ -25,11 +25,14 @@ VERBS: dict[str, tuple[str, ...]] = {
     "modify": ("modify", "change", "alter", "rename", "extend", "evolve", "adjust", "tweak", "widen"),
     "update": ("update", "upgrade", "bump", "refresh", "patch", "latest"),
     "configure": ("configure", "config", "set", "setting up"),
-    "integrate": ("integrate", "connect", "wire up", "hook up", "plug", "use", "consume", "call", "link"),
+    "integrate": ("integrate", "connect", "wire", "wire up", "hook", "hook up", "plug", "use", "consume", "call", "link",
+                  "uses"),
     "expose": ("expose", "serve", "publish", "proxy", "forward", "route"),
     "show": ("show", "display", "render", "visualize", "visualise", "present", "browse", "see", "list"),
     "monitor": ("monitor", "monitoring", "observe", "alert", "alerting", "watch", "instrument", "log"),
     "regenerate": ("regenerate", "regen", "sync", "resync"),
+    "restore": ("restore", "unarchive", "bring back", "recover", "undelete"),
+    "fix": ("fix", "repair", "correct", "broken"),
 }
 
 # canonical object word -> surface forms (canonical words are the nouns scenario ids use)
@@ -40,13 +43,14 @@ OBJECTS: dict[str, tuple[str, ...]] = {
                "migration", "foreign key", "nullable", "not null", "data type", "alter table"),
     "view": ("sql view", "database view", "db view", "view", "materialized view", "summary view", "report view"),
     "rls": ("rls", "row level security", "row-level security", "policy", "policies", "access control",
-            "permissions", "permission", "only see their own", "own rows", "security policy", "lock down"),
-    "policy": ("policy", "policies", "rls"),
+            "permissions", "permission", "only see their own", "own rows", "security policy", "lock down",
+            "locked down", "secure"),
     "types": ("types", "typescript types", "type definitions", "typings", "database types", "types.ts",
               "generated types", "db types", "type generation"),
     "service": ("service", "services", "shared service", "backend", "business logic", "singleton", "client",
                 "module", "manager", "repository"),
-    "cli": ("cli", "command line", "command-line", "terminal", "shell"),
+    "cli": ("cli", "command line", "command-line", "terminal", "shell", "pipeline", "pipelines", "cli pipeline",
+            "cli command", "subcommand", "cli domain"),
     "pipeline": ("pipeline", "pipelines", "cli pipeline", "cli domain", "domain", "wrapper", "cli wrapper"),
     "command": ("command", "commands", "subcommand", "sub-command", "cli command", "verb"),
     "script": ("script", "scripts", "standalone script", "ts script", "loose script", "one-off script"),
@@ -57,14 +61,12 @@ OBJECTS: dict[str, tuple[str, ...]] = {
                   "table component", "ui component", "shared component", "picker", "badge", "toggle", "banner"),
     "shared": ("shared", "reusable", "common", "across apps", "everywhere"),
     "proxy": ("proxy", "proxies", "proxy server", "api server", "gateway", "node server", "http server",
-              "express server", "server", "servers"),
-    "endpoint": ("endpoint", "endpoints", "route", "routes", "api", "rest", "handler", "url", "get", "post",
-                 "put", "patch", "delete", "webhook", "http"),
-    "server": ("server", "servers", "api server"),
+              "express server", "server", "servers", "forwarding", "proxying"),
+    "endpoint": ("endpoint", "endpoints", "route", "routes", "api", "rest", "handler", "url", "webhook", "http"),
     "port": ("port", "ports"),
     "pnpm": ("pnpm", "npm", "package.json", "root script", "workspace script", "pnpm run", "yarn"),
     "dependencies": ("dependencies", "dependency", "deps", "packages", "package", "libraries", "library",
-                     "versions", "version", "react", "vite", "lockfile", "outdated", "vulnerabilities", "cve"),
+                     "versions", "version", "lockfile", "outdated", "vulnerabilities", "cve"),
     "environment": ("environment", "env", "env var", "env vars", "environment variable", "environment variables",
                     ".env", "dotenv", "secret", "secrets", "api key", "credentials", "config", "configuration",
                     "settings file"),
@@ -82,7 +84,11 @@ PART_NOUNS = frozenset({"column", "columns", "field", "fields", "index", "indexe
 STOPWORDS = frozenset("""a an the this that these those it its them they their some any my our your new simple
 basic small quick little another one more of to in into on onto for from with by at as and or plus also then please
 can could would should will shall we i me you us let lets let's just really want need like so be is are was were
-do does did have has had get got make up out about via through over under all each every""".split())
+do does did have has had get got make up out via through over under all each every""".split())
+
+# prepositions that make the next object a place, not the thing asked for: "a command *in the* google_sync pipeline"
+CONTAINER_PREPOSITIONS = frozenset({"to", "in", "into", "on", "onto", "for", "from", "of", "inside", "within", "under",
+                                    "through", "via", "across", "per", "over", "behind", "at", "by"})
 
 _PHRASE_CACHE: dict[str, list[tuple[tuple[str, ...], re.Pattern[str]]]] = {}
 
@@ -142,17 +148,20 @@ def expand(text: str) -> str:
 
 
 def canonical_words(scenario_id: str, aliases: tuple[str, ...] = ()) -> tuple[set[str], set[str]]:
-    """(verbs, objects) of a scenario, read from its id and aliases: `add-proxy-endpoint` → ({create}, {proxy,
-    endpoint})."""
+    """(verbs, objects) of a scenario, read from its id: `add-proxy-endpoint` → ({create}, {proxy, endpoint}).
+    Id words the lexicon does not know stay as they are; aliases add only verbs (their objects repeat the id's)."""
     vs: set[str] = set()
     os_: set[str] = set()
-    for name in (scenario_id, *aliases):
-        parts = re.split(r"[-_\s]+", name.lower())
-        for i, part in enumerate(parts):
-            vfound = [c for c, _, _ in find(part, "verbs")]
-            if i == 0 and vfound:
-                vs.update(vfound)
-                continue
-            ofound = [c for c, _, _ in find(part, "objects")]
-            os_.update(ofound or ([part] if part not in STOPWORDS else []))
+    parts = re.split(r"[-_\s]+", scenario_id.lower())
+    for i, part in enumerate(parts):
+        vfound = [c for c, _, _ in find(part, "verbs")]
+        if i == 0 and vfound:
+            vs.update(vfound)
+            continue
+        ofound = [c for c, _, _ in find(part, "objects")]
+        os_.update(ofound or ([part] if part not in STOPWORDS else []))
+    for alias in aliases:
+        words = alias.lower().split()
+        if words:
+            vs.update(c for c, _, _ in find(words[0], "verbs"))
     return vs, os_

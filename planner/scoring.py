@@ -50,29 +50,61 @@ def _vocab(index: Index) -> frozenset[str]:
 
 @lru_cache(maxsize=4096)
 def _closest(word: str, vocab: frozenset[str]) -> str | None:
+    for i in range(len(word) - 1):  # a swapped pair of letters ("veiw") scores low on difflib's ratio
+        swapped = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        if swapped in vocab:
+            return swapped
     found = difflib.get_close_matches(word, list(vocab), n=1, cutoff=0.8)
     return found[0] if found else None
 
 
+_ENGLISH: set[str] = set()
+
+
+def _english() -> set[str]:
+    """Whole words of the model's WordPiece vocabulary: real words ("match", "rate") are never "corrected"."""
+    if not _ENGLISH:
+        from continuous.planner import embedding
+
+        vocab = embedding.encoder().tokenizer.get_vocab()
+        _ENGLISH.update(w for w in vocab if w.isalpha())
+    return _ENGLISH
+
+
 def correct(text: str, index: Index) -> str:
-    """Replace words the library has never seen by a close one it has ("tabel" → "table")."""
+    """Replace words that are neither in the library nor English by a close library word ("tabel" → "table")."""
     vocab = _vocab(index)
+    english = _english()
 
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower()
-        if len(low) < 4 or low in vocab or low in lexicon.STOPWORDS:
+        if len(low) < 4 or low in vocab or low in english or low in lexicon.STOPWORDS:
             return word
         return _closest(low, vocab) or word
 
     return re.sub(r"(?<![\w-])[A-Za-z]+(?![\w-])", fix, text)
 
 
-def structure(text: str) -> tuple[set[str], set[str]]:
+def structure(text: str) -> tuple[set[str], dict[str, float]]:
+    """The canonical verbs and objects of a text; an object after a preposition ("to the bookmarks table") is where
+    something goes rather than what is asked for, and weighs less."""
     verbs = set(lexicon.verbs(text))
-    objects = set(lexicon.objects(text))
+    objects: dict[str, float] = {}
+    low = text.lower()
+    for canon, start, _end in lexicon.find(text, "objects"):
+        before = re.findall(r"[a-z0-9_'-]+", low[:start])[-3:]
+        weight = 0.4 if any(w in lexicon.CONTAINER_PREPOSITIONS for w in before) else 1.0
+        objects[canon] = max(objects.get(canon, 0.0), weight)
+    for m in re.finditer(r"(?<![\w-])[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+(?![\w-])", low):
+        # an identifier ending in a kind of object names one: feedback-service, audit_table, drive-proxy
+        tail = re.split(r"[-_]", m.group(0))[-1]
+        for canon, _s, _e in lexicon.find(tail, "objects"):
+            before = re.findall(r"[a-z0-9_'-]+", low[:m.start()])[-3:]
+            weight = 0.4 if any(w in lexicon.CONTAINER_PREPOSITIONS for w in before) else 1.0
+            objects[canon] = max(objects.get(canon, 0.0), weight)
     if not objects:
-        objects = {lexicon.VERB_IMPLIES[v] for v in verbs if v in lexicon.VERB_IMPLIES}
+        objects = {lexicon.VERB_IMPLIES[v]: 1.0 for v in verbs if v in lexicon.VERB_IMPLIES}
     return verbs, objects
 
 
@@ -94,14 +126,20 @@ def struct_scores(index: Index, rule_base: RuleBase | None, texts: list[str]) ->
     out = np.zeros((len(texts), len(words)), dtype=np.float32)
     for r, text in enumerate(texts):
         qv, qo = structure(text)
-        if not qo and not qv:
+        if not qo:
             continue
+        mass = sum(qo.values())
         for c, (sv, so) in enumerate(words):
             if not so:
                 continue
-            obj = len(qo & so) / len(so)
+            hit = sum(w for o, w in qo.items() if o in so)
+            if hit == 0:
+                continue
+            precision = hit / mass
+            recall = len(so & set(qo)) / len(so)
+            f1 = 2 * precision * recall / (precision + recall)
             verb = 1.0 if qv & sv else 0.0
-            out[r, c] = 0.75 * obj + 0.25 * verb * (obj > 0)
+            out[r, c] = 0.8 * f1 + 0.2 * verb
     return out
 
 

@@ -20,7 +20,7 @@ from continuous.planner import lexicon
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _CALLED = re.compile(r"\b(?:called|named|name(?:d)?\s+it|titled|with\s+the\s+name|name:?)\s+"
-                     r"(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|“([^”]+)”|([\w][\w\-./]*))", re.IGNORECASE)
+                     r"(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|“([^”]+)”|([\w@][\w\-./:@]*\w))", re.IGNORECASE)
 _QUOTED = re.compile(r"\"([^\"]+)\"|'([^'\s][^']*)'(?!\w)|`([^`]+)`|“([^”]+)”")
 _ROUTE = re.compile(r"(?<![\w.])(/[A-Za-z0-9_\-/{}:.]+)")
 _IDENT = re.compile(r"(?<![\w/.-])([a-z][a-z0-9]*(?:[_-][a-z0-9]+)+)(?![\w/-])")
@@ -42,6 +42,10 @@ _NOT_NAMES = lexicon.STOPWORDS | _PRONOUNS | frozenset({
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
 
 
+OBJECT_KINDS = frozenset({"app", "service", "table", "pipeline", "proxy", "view", "component", "page", "script"})
+KIND_ALIASES = {"domain": "pipeline", "server": "proxy", "proxy_server": "proxy", "cli_pipeline": "pipeline"}
+
+
 @dataclass
 class Known:
     """Objects that already exist in the repository, by kind (the fact type): {"app": {"dhg-hub", ...}}."""
@@ -50,46 +54,66 @@ class Known:
 
     @classmethod
     def from_facts(cls, facts: Iterable[object]) -> Known:
+        """Names of objects in facts: a `name` field names an object of the fact's type (`app(name: dhg-hub)`), and
+        a field called like a kind of object names one of that kind (`std_table_created(table: doc_files)`)."""
         out: dict[str, set[str]] = {}
         for fact in facts:
             fields = getattr(fact, "fields", {})
-            name = fields.get("name") if isinstance(fields, Mapping) else None
-            if isinstance(name, str) and name:
-                out.setdefault(str(getattr(fact, "type", "")), set()).add(name)
+            if not isinstance(fields, Mapping):
+                continue
+            ftype = str(getattr(fact, "type", ""))
+            for key, value in fields.items():
+                if not isinstance(value, str) or not value or "/" in value or " " in value:
+                    continue
+                kind = ftype if key == "name" else key
+                kind = KIND_ALIASES.get(kind, kind)
+                if key == "name" or kind in OBJECT_KINDS:
+                    out.setdefault(kind, set()).add(value)
         return cls(out)
 
-    def mentioned(self, text: str) -> list[tuple[str, str, int]]:
-        """(kind, name, position) of existing objects the text names, in full or by a distinctive part."""
+    def mentioned(self, text: str) -> list[tuple[str, str, int, int]]:
+        """(kind, name, start, end) of existing objects the text names, in the order written. Identifiers
+        (dhg-hub, doc_files) count anywhere, a distinctive last part too ("the hub"); a plain word ("database",
+        "Settings") only next to its kind ("the database pipeline", "the Settings page")."""
         low = text.lower()
-        out: list[tuple[str, str, int]] = []
-        seen: set[tuple[str, str]] = set()
-        for kind, names in self.by_kind.items():
-            for name in sorted(names, key=len, reverse=True):
-                pos = _find_name(low, name.lower())
-                if pos >= 0 and (kind, name) not in seen:
-                    seen.add((kind, name))
-                    out.append((kind, name, pos))
+        out: list[tuple[str, str, int, int]] = []
+        taken: list[tuple[int, int]] = []
+        candidates = [(kind, name) for kind, names in self.by_kind.items() for name in names]
+        candidates.sort(key=lambda kn: -len(kn[1]))
+        for kind, name in candidates:
+            span = _find_name(low, name.lower(), kind)
+            if span is None or any(a < span[1] and span[0] < b for a, b in taken):
+                continue
+            taken.append(span)
+            out.append((kind, name, span[0], span[1]))
         out.sort(key=lambda t: t[2])
         return out
 
 
-def _find_name(low: str, name: str) -> int:
-    variants = {name, name.replace("-", " "), name.replace("_", " "), name.replace("-", "_"), name.replace("_", "-")}
-    for v in variants:
-        m = re.search(r"(?<![\w-])" + re.escape(v) + r"(?![\w-])", low)
-        if m:
-            return m.start()
-    # a distinctive part: "the hub" for dhg-hub, "the audio app" for dhg-audio (not a lexicon or stop word)
-    parts = [p for p in re.split(r"[-_]", name) if len(p) > 2]
-    if len(parts) >= 2:
+def _kind_words(kind: str) -> list[str]:
+    forms = [f for f in lexicon.OBJECTS.get(kind, ()) if " " not in f]
+    return sorted({kind.replace("_", " "), *forms}, key=len, reverse=True)
+
+
+def _find_name(low: str, name: str, kind: str) -> tuple[int, int] | None:
+    if re.search(r"[-_]", name):
+        variants = {name, name.replace("-", "_"), name.replace("_", "-")}
+        for v in sorted(variants, key=len, reverse=True):
+            m = re.search(r"(?<![\w-])" + re.escape(v) + r"(?![\w-])", low)
+            if m:
+                return m.start(), m.end()
+        parts = [p for p in re.split(r"[-_]", name) if p]
         tail = parts[-1]
-        lead = {p for p in parts[:-1]}
-        if tail not in lexicon.STOPWORDS and not lexicon.find(tail, "objects") and not lexicon.find(tail, "verbs") \
-                and len(lead) >= 1:
+        if len(parts) >= 2 and len(tail) > 2 and tail not in lexicon.STOPWORDS \
+                and not lexicon.find(tail, "objects") and not lexicon.find(tail, "verbs"):
             m = re.search(r"(?<![\w-])" + re.escape(tail) + r"(?![\w-])", low)
             if m:
-                return m.start()
-    return -1
+                return m.start(), m.end()
+        return None
+    kinds = "|".join(re.escape(k) for k in _kind_words(kind))
+    m = re.search(rf"(?<![\w-])({re.escape(name)})\s+(?:{kinds})\b", low) or \
+        re.search(rf"\b(?:{kinds})\s+(?:called\s+|named\s+)?({re.escape(name)})(?![\w-])", low)
+    return (m.start(1), m.end(1)) if m else None
 
 
 def words_of(text: str) -> list[str]:
@@ -212,90 +236,168 @@ class Filled:
     sources: dict[str, str]
 
 
-def _convert(param: Param, value: str) -> Scalar | None:
+def _pascal(text: str) -> str:
+    return "".join(w.capitalize() for w in words_of(text))
+
+
+def _styles(value: str) -> list[str]:
+    return [value, to_snake(value), to_kebab(value), _pascal(value), to_snake(value).upper(), value.lower()]
+
+
+def _pattern_affixes(pattern: str | None) -> tuple[str, list[str]]:
+    """A literal prefix the pattern demands (`dhg-[a-z]+` → "dhg-") and literal alternatives it offers as
+    suffixes (`[a-z_]*(_summary|_status)` → ["_summary", "_status"]), so a derived name can follow the convention."""
+    if not pattern:
+        return "", []
+    m = re.match(r"^([A-Za-z0-9_\-]+)(?=[\[(.\\])", pattern)
+    prefix = m.group(1).replace("\\-", "-") if m else ""
+    suffixes: list[str] = []
+    for group in re.findall(r"\(((?:[A-Za-z0-9_\-]+\|)+[A-Za-z0-9_\-]+)\)", pattern):
+        suffixes.extend(group.split("|"))
+    return prefix, suffixes
+
+
+def _convert(param: Param, value: str, *, derived: bool = False) -> Scalar | None:
+    """`value` rendered as the parameter's type and naming style, or None if no rendering is valid."""
     from continuous.dsl.params import check_value
 
-    candidate: Scalar
-    if param.type == "snake":
-        candidate = to_snake(value)
-    elif param.type == "kebab":
-        candidate = to_kebab(value)
-    elif param.type == "int":
-        if not re.fullmatch(r"\d+", value):
-            return None
-        candidate = int(value)
-    elif param.type == "enum":
-        low = value.lower()
-        candidate = next((c for c in param.choices if c.lower() == low), "")
-    elif param.type == "bool":
+    if param.type == "int":
+        return int(value) if re.fullmatch(r"\d+", value) and check_value(param, int(value)) is None else None
+    if param.type == "bool":
         return None
+    if param.type == "enum":
+        low = value.lower()
+        choice = next((c for c in param.choices if c.lower() == low), None)
+        return choice
+    if param.type == "snake":
+        candidates = [to_snake(value)]
+    elif param.type == "kebab":
+        candidates = [to_kebab(value)]
+    elif param.type == "path":
+        candidates = [value]
     else:
-        candidate = value
-    return candidate if candidate != "" and check_value(param, candidate) is None else None
+        candidates = _styles(value) if " " in value or param.pattern else [value]
+    prefix, suffixes = _pattern_affixes(param.pattern)
+    extra: list[str] = []
+    for c in candidates:
+        sep = "_" if "_" in c or param.type == "snake" else "-"
+        if prefix and not c.startswith(prefix):
+            extra.append(prefix + c)
+        extra.extend(c + suf if suf[:1] in "_-" else c + sep + suf for suf in suffixes if not c.endswith(suf))
+    for candidate in [*candidates, *extra]:
+        if candidate and check_value(param, candidate) is None:
+            return candidate
+    return None
 
 
 _CONTAINER_PREP = re.compile(r"\b(?:to|in|into|on|inside|within|under|for|of|from)\s+(?:the\s+)?"
                              r"([a-z][a-z0-9]*(?:[-_][a-z0-9]+)+)", re.IGNORECASE)
+_CONTAINER_PARAMS = {"app", "pipeline", "proxy", "service", "table", "domain", "source", "view"}
+_TARGET_PARAMS = {"target", "package", "subject", "object"}
 
 
 def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_name: str | None) -> Filled:
     """Parameters of `scenario` for one intent (`clause`) of a request."""
+    from continuous.planner import lexicon as lx
+
     params: dict[str, Scalar] = {}
     sources: dict[str, str] = {}
-    mentioned = known.mentioned(clause) or []
-    mentioned_anywhere = known.mentioned(request)
-    existing_names = {n.lower() for names in known.by_kind.values() for n in names}
+    mentioned = known.mentioned(clause)
+    anywhere = known.mentioned(request)
     head = _head_object(scenario)
+    # names of other kinds of objects are not names for this one (a page is not called dhg-hub); an existing name
+    # of the same kind is fine: the resolver leaves that item out, saying it already holds
+    existing = {n.lower() for kind, names in known.by_kind.items() if kind != head for n in names}
+    verbs, _ = lx.canonical_words(scenario.id, ())
+    creates = not verbs or "create" in verbs
+    used: set[str] = set()
 
-    def put(p: Param, raw: str | int | None, source: str) -> bool:
+    def put(p: Param, raw: str | int | None, source: str, *, derived: bool = False) -> bool:
         if raw is None or p.name in params:
             return False
-        value = _convert(p, str(raw))
+        value = _convert(p, str(raw), derived=derived)
         if value is None:
             return False
         params[p.name] = value
         sources[p.name] = source
+        used.add(str(raw).lower())
         return True
+
+    pair = [p for p in scenario.params if p.name in ("source", "target")]
+    if len(pair) == 2:
+        names = [n for _, n, *_ in mentioned] or [m.group(1) for m in _IDENT.finditer(clause)]
+        for p, name in zip(pair, names, strict=False):
+            put(p, name, f"the {'first' if p.name == 'source' else 'second'} object the request names")
 
     for p in scenario.params:
         n = p.name.lower()
+        if n in params:
+            continue
         if p.type == "enum":
             choices = {c.lower(): c for c in p.choices}
             if set(choices) >= {m.lower() for m in HTTP_METHODS} or n == "method":
                 put(p, method(clause), "HTTP method")
                 continue
             for w in words_of(clause):
-                if w in choices:
+                if w in choices and p.default != choices[w]:
                     put(p, choices[w], f"the word {w!r}")
                     break
             continue
         if n == "method":
             put(p, method(clause), "HTTP method")
-        elif n in ("path", "route", "url") or (p.type == "path" and "route" in p.doc.lower()):
+        elif n in ("path", "route", "url") and p.type != "path":
             r = route(clause)
-            if r is None and subject_name and head in ("endpoint", "proxy"):
-                r = "/api/" + to_kebab(subject_name)
-                put(p, r, f"derived from the subject {subject_name!r}")
+            if r is None and p.required and subject_name and head in ("endpoint", "proxy"):
+                put(p, "/api/" + to_kebab(subject_name), f"derived from the subject {subject_name!r}", derived=True)
             else:
                 put(p, r, "route in the request")
         elif n == "port" or p.type == "int":
             put(p, port(clause), "port number")
-        elif n in known.by_kind or n in ("app", "pipeline", "proxy", "service", "table", "domain"):
-            _fill_container(p, n, clause, request, mentioned, mentioned_anywhere, known, head, subject_name, put)
-        elif n in ("name", "title", "id") or n.endswith("_name"):
-            _fill_name(p, clause, existing_names, head, subject_name, put)
-        elif n in ("command", "cmd", "script", "run"):
+        elif n in _CONTAINER_PARAMS or n in known.by_kind:
+            kind = KIND_ALIASES.get(n, n)
+            if kind == "source":
+                kind = "table"
+            _fill_container(p, kind, clause, mentioned, anywhere, subject_name, put, creates and kind == head)
+        elif n in ("name", "title") or n.endswith("_name"):
+            if not creates and head:
+                for k, name, *_ in mentioned:
+                    if k == head and put(p, name, f"existing {k} named in the request"):
+                        break
+                if n in params:
+                    continue
+                m = _CONTAINER_PREP.search(clause) or _IDENT.search(clause)
+                if m and put(p, m.group(1), f"the {head} the request names"):
+                    continue
+            _fill_name(p, clause, existing | used, head, subject_name, put)
+        elif n in _TARGET_PARAMS:
+            for _k, name, *_ in mentioned:
+                if put(p, name, "existing object named in the request"):
+                    break
+            if n not in params:
+                _fill_name(p, clause, existing | used, head, subject_name, put)
+        elif n in ("command", "cmd", "run"):
             m = _QUOTED.search(clause)
             if m:
                 put(p, next(g for g in m.groups() if g), "quoted command")
-        elif p.type == "path":
-            m = re.search(r"(?<![\w/])((?:[\w.-]+/)+[\w.-]+\.\w+)", clause)
+        elif p.type == "path" or n == "script":
+            m = re.search(r"(?<![\w/])((?:[\w.-]+/)*[\w.-]+\.(?:ts|js|mjs|sh|py|sql|tsx|json|md))\b", clause)
             if m:
                 put(p, m.group(1), "file path in the request")
-        elif p.type == "bool":
-            continue
+        elif p.type in ("snake", "kebab") or (p.type == "string" and p.pattern):
+            _fill_labelled(p, clause, put)
     missing = [p.name for p in scenario.params if p.required and p.name not in params and p.default is None]
     return Filled(params, missing, sources)
+
+
+def _fill_labelled(p: Param, clause: str, put: object) -> None:
+    """A parameter the text labels with its own name: "an archived_at column", "column archived_at"."""
+    assert callable(put)
+    label = re.escape(p.name.replace("_", " "))
+    for pattern in (rf"(?<![\w-])([A-Za-z][\w-]*)\s+{label}s?\b", rf"\b{label}s?\s+(?:called\s+|named\s+)?"
+                    r"[\"'`]?([A-Za-z][\w-]*)"):
+        m = re.search(pattern, clause, re.IGNORECASE)
+        if m and m.group(1).lower() not in _NOT_NAMES and put(p, m.group(1), f"the word next to {p.name!r}"):
+            return
 
 
 def _head_object(scenario: Scenario) -> str | None:
@@ -307,28 +409,25 @@ def _head_object(scenario: Scenario) -> str | None:
     return next(iter(sorted(objs)), None)
 
 
-def _fill_container(p: Param, kind: str, clause: str, request: str, mentioned: list[tuple[str, str, int]],
-                    anywhere: list[tuple[str, str, int]], known: Known, head: str | None,
-                    subject_name: str | None, put: object) -> None:
+def _fill_container(p: Param, kind: str, clause: str, mentioned: list[tuple[str, str, int]],
+                    anywhere: list[tuple[str, str, int]], subject_name: str | None, put: object,
+                    is_new: bool) -> None:
     assert callable(put)
-    for k, name, _ in mentioned:
+    for k, name, *_ in mentioned:
         if k == kind and put(p, name, f"existing {kind} named in the request"):
             return
     m = _CONTAINER_PREP.search(clause)
     if m and put(p, m.group(1), f"the {kind} the request names"):
         return
-    mods = modifiers(clause, set(), head=_kind_object(kind))
-    if mods and kind not in (head or "") and put(p, mods, f"the words before {kind!r}"):
+    m = re.search(rf"(?<![\w-])([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)\s+{re.escape(kind)}\b", clause, re.IGNORECASE)
+    if m and m.group(1).lower() not in _NOT_NAMES and not lexicon.find(m.group(1), "objects") \
+            and put(p, m.group(1), f"the words before {kind!r}"):
         return
-    for k, name, _ in anywhere:
+    for k, name, *_ in anywhere:
         if k == kind and put(p, name, f"existing {kind} named in the request"):
             return
     if kind in ("table", "service") and subject_name:
-        put(p, subject_name, f"derived from the subject {subject_name!r}")
-
-
-def _kind_object(kind: str) -> str:
-    return {"pipeline": "pipeline", "domain": "pipeline"}.get(kind, kind)
+        put(p, subject_name, f"derived from the subject {subject_name!r}", derived=True)
 
 
 def _fill_name(p: Param, clause: str, existing: set[str], head: str | None, subject_name: str | None,
@@ -344,5 +443,5 @@ def _fill_name(p: Param, clause: str, existing: set[str], head: str | None, subj
         phrase = _phrase_after(clause, m.end())
         if phrase and phrase not in existing and put(p, phrase, f"the subject of this part ({phrase!r})"):
             return
-    if subject_name:
-        put(p, subject_name, f"derived from the subject {subject_name!r}")
+    if subject_name and subject_name.lower() not in existing:
+        put(p, subject_name, f"derived from the subject {subject_name!r}", derived=True)

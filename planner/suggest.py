@@ -72,21 +72,19 @@ class _Unit:
 
 
 def _mask_known(text: str, known: slots.Known) -> str:
-    """The text with names of existing objects replaced, so "in the hub" does not read as "create an app"."""
-    import re
-
+    """The text with each existing object replaced by its kind ("wire the formatter-service into dhg-hub" → "wire
+    the service into the app"): scoring then sees what is asked, not which names the library's examples use."""
     out = text
-    for _kind, name, _pos in known.mentioned(text):
-        for variant in {name, name.replace("-", " "), name.replace("_", " ")}:
-            out = re.sub(r"(?<![\w-])" + re.escape(variant) + r"(?![\w-])", "it", out, flags=re.IGNORECASE)
-        tail = re.split(r"[-_]", name)[-1]
-        if len(tail) > 2:
-            out = re.sub(r"(?<![\w-])(?:the\s+)?" + re.escape(tail) + r"(?![\w-])", "it", out, flags=re.IGNORECASE)
+    for kind, _name, start, end in reversed(known.mentioned(text)):
+        out = out[:start] + kind.replace("_", " ") + out[end:]
     return out
 
 
-def suggest_many(texts: Sequence[str], ctx: Context, *, top: int = 5, explain: bool = False) -> list[dict[str, Any]]:
-    """One result object per request, in order; all texts are encoded in one batch."""
+def suggest_many(texts: Sequence[str], ctx: Context, *, top: int = 5, explain: bool = False,
+                 record_errors: bool = False) -> list[dict[str, Any]]:
+    """One result object per request, in order; all texts are encoded in one batch. With `record_errors`, a
+    request that fails (e.g. its plan runs into a dependency cycle) gets an empty plan and an "error" message
+    instead of stopping the batch."""
     from continuous.planner.scoring import score_parts
 
     prepared: list[tuple[str, list[decompose.Clause], list[int]]] = []
@@ -94,7 +92,8 @@ def suggest_many(texts: Sequence[str], ctx: Context, *, top: int = 5, explain: b
     positions: dict[tuple[str, str], int] = {}
 
     def unit(text: str) -> int:
-        key = (text, _mask_known(text, ctx.known))
+        masked = _mask_known(text, ctx.known)
+        key = (masked, masked)
         if key not in positions:
             positions[key] = len(units)
             units.append(_Unit(*key))
@@ -113,7 +112,12 @@ def suggest_many(texts: Sequence[str], ctx: Context, *, top: int = 5, explain: b
     out = []
     for text, clauses, ids in prepared:
         assert scores is not None
-        out.append(_one(text, clauses, ids, scores, ctx, top, explain))
+        try:
+            out.append(_one(text, clauses, ids, scores, ctx, top, explain))
+        except UserError as exc:
+            if not record_errors:
+                raise
+            out.append({"request": text, "matches": [], "plan": [], "unmatched": [], "error": exc.message})
     return out
 
 
@@ -234,12 +238,18 @@ def _ranks(rule_base: RuleBase) -> dict[str, int]:
         for pre in sc.preconditions:
             if pre.kind == "fact" and pre.pattern is not None:
                 before[sid].update(providers.get(pre.pattern.type, set()))
+    def type_rank(sid: str) -> int:
+        return _TYPE_ORDER.get(rule_base.scenarios[sid].object_type, 5)
+
     for rule in rule_base.rules.values():
         sources = {p for c in rule.conditions if not c.negated for p in providers.get(c.type, set())}
         for action in rule.actions:
             target = getattr(action, "scenario", None)
-            if target is not None and rule_base.resolve_id(target) in before:
-                before[rule_base.resolve_id(target)].update(sources - {rule_base.resolve_id(target)})
+            if target is None or rule_base.resolve_id(target) not in before:
+                continue
+            target = rule_base.resolve_id(target)
+            # a rule that backfills a lower layer (a service's table) does not put the layer above it first
+            before[target].update(src for src in sources if src != target and type_rank(src) <= type_rank(target))
     depth: dict[str, int] = {}
 
     def visit(sid: str, stack: frozenset[str]) -> int:

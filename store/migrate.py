@@ -9,6 +9,7 @@ once: the others wait, then find it already at head.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -40,17 +41,61 @@ def _script() -> Any:
     return ScriptDirectory.from_config(_config())
 
 
+_REV = re.compile(r"^revision(?:\s*:[^=\n]+)?\s*=\s*['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision(?:\s*:[^=\n]+)?\s*=\s*(None|['\"]([^'\"]+)['\"])\s*$", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def _fast_graph() -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(revisions oldest first, heads) read from the migration files' text, without importing Alembic.
+
+    Opening a store happens in every command and every worker process; loading Alembic's script directory
+    costs
+    far more than the query itself, so the common "already at head" case is decided from the file text.
+    Anything
+    unusual (a merge revision, an unparsable file) returns None and the caller asks Alembic.
+    """
+    from continuous.migrations import MIGRATIONS_DIR
+
+    parent: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        source = path.read_text(encoding="utf-8")
+        rev, down = _REV.search(source), _DOWN.search(source)
+        if rev is None or down is None:
+            return None
+        parent[rev.group(1)] = down.group(2)
+    children = {p for p in parent.values() if p is not None}
+    heads = tuple(r for r in parent if r not in children)
+    if len(heads) != 1 or any(p is not None and p not in parent for p in parent.values()):
+        return None
+    order: list[str] = []
+    current: str | None = heads[0]
+    while current is not None:
+        order.append(current)
+        current = parent[current]
+    if len(order) != len(parent):
+        return None
+    return tuple(reversed(order)), heads
+
+
 def head() -> str:
+    fast = _fast_graph()
+    if fast is not None:
+        return fast[1][0]
     heads = _script().get_heads()
     if len(heads) != 1:
-        raise RunFailed(
-            f"the migration history has {len(heads)} heads ({', '.join(heads)}); it must have one"
-        )
+        names = ", ".join(heads)
+        raise RunFailed(f"the migration history has {len(heads)} heads ({names}); it must have one")
     return str(heads[0])
 
 
 def known_revisions() -> list[str]:
     """All revisions, oldest first."""
+    fast = _fast_graph()
+    if fast is not None:
+        return list(fast[0])
     return [str(s.revision) for s in reversed(list(_script().walk_revisions()))]
 
 

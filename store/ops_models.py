@@ -1,12 +1,11 @@
 """Operations tables (job queue, job completions, health checks) and the SQL that uses them.
 
 The tables live on the store's `Base.metadata` and are created by migration 0002_operations. Queue semantics:
-a job is claimed by setting a lease (`leased_by`, `leased_until`); on PostgreSQL the claim selects with
-`FOR UPDATE SKIP LOCKED`, so any number of workers on any number of machines share the queue without blocking each
-other. A job whose lease expired (its worker died) is claimable again. Completion is one transaction that checks the
-lease is still ours, marks the job done and inserts its completion row (primary key = job id), so a job completes
-exactly once even when two workers ran it.
-"""
+a job is claimed by setting a lease (`leased_by`, `leased_until`); on PostgreSQL the claim selects with `FOR
+UPDATE SKIP LOCKED`, so any number of workers on any number of machines share the queue without blocking each
+other. A job whose lease expired (its worker died) is claimable again. Completion is one transaction that
+checks the lease is still ours, marks the job done and inserts its completion row (primary key = job id), so a
+job completes exactly once even when two workers ran it."""
 
 from __future__ import annotations
 
@@ -134,7 +133,8 @@ class OpsDB:
     def _begin(self) -> Any:
         from continuous.store.db import IMMEDIATE
 
-        # SQLite: take the write lock up front so a read-then-write claim never fails with "database is locked".
+        # SQLite: take the write lock up front so a read-then-write claim never fails with "database is
+        # locked".
         return self.engine.execution_options(**{IMMEDIATE: True}).begin()
 
     def _session(self) -> Session:
@@ -258,7 +258,7 @@ class OpsDB:
         return True
 
     def fail(self, job: Job, worker: str, error: str, *, retry_in: float = 5.0) -> str:
-        """Record a failed attempt: back to the queue (with a delay) or, after max_attempts, failed for good."""
+        """Record a failed attempt: back to the queue (after a delay) or, after max_attempts, failed."""
         jobs = JobRow.__table__
         final = job.attempts >= job.max_attempts
         values: dict[str, Any] = {"error": error[:4000], "leased_until": None}

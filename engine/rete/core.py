@@ -12,7 +12,7 @@ Design choices, all for speed in CPython:
 
 from __future__ import annotations
 
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
 
@@ -122,7 +122,7 @@ Fact = WME
 
 
 class Rule:
-    __slots__ = ("action", "conditions", "index", "name", "salience", "terminal", "varmap")
+    __slots__ = ("action", "conditions", "index", "memories", "name", "salience", "terminal", "varmap")
 
     def __init__(self, name: str, conditions: tuple[Condition, ...], action: Callable[[Activation], Any],
                  salience: int, index: int) -> None:
@@ -133,6 +133,7 @@ class Rule:
         self.index = index
         self.varmap: dict[str, tuple[int, str]] = {}
         self.terminal: _Terminal | None = None
+        self.memories: list[tuple[dict[Any, Any], dict[Any, Any]]] = []
 
     def __repr__(self) -> str:
         return f"<rule {self.name}>"
@@ -165,9 +166,11 @@ class Activation:
 
 # ---------------------------------------------------------------- network nodes
 #
-# Every beta node has `left_add(token)` / `left_remove(token)`; nodes fed by an alpha memory also have
-# `right_add(wme)` / `right_remove(wme)`. A node's memories reflect exactly the inputs it has seen, so a removal
-# re-runs the join and reaches exactly the tokens the corresponding addition produced.
+# A rule compiles to a chain of nodes: positive joins, `not` nodes and test nodes, then its terminal. Each node's
+# left memory holds the tokens it has seen, each join or `not` node's right memory the facts of its alpha memory,
+# both hashed on the values of the variables the two sides share. The chain is generated as Python source, with the
+# downstream nodes inlined as nested loops, so propagating a token costs no function call per node. A removal re-runs
+# the same joins against the same memories ("rematch"), so it reaches exactly the tokens the addition produced.
 
 
 class _Counter:
@@ -177,244 +180,189 @@ class _Counter:
         self.ops = 0
 
 
-class _Join:
-    __slots__ = ("child", "counter", "lkey", "lmem", "order", "rkey", "rmem", "test")
-
-    def __init__(self, lkey: Callable[[tuple[WME, ...]], Any], rkey: Callable[[WME], Any],
-                 test: Callable[[tuple[WME, ...], WME], bool] | None, counter: _Counter, order: int) -> None:
-        self.lkey = lkey
-        self.rkey = rkey
-        self.test = test
-        self.lmem: dict[Any, dict[tuple[WME, ...], None]] = {}
-        self.rmem: dict[Any, dict[WME, None]] = {}
-        self.child: Any = None
-        self.counter = counter
-        self.order = order
-
-    def left_add(self, t: tuple[WME, ...]) -> None:
-        k = self.lkey(t)
-        bucket = self.lmem.get(k)
-        if bucket is None:
-            self.lmem[k] = {t: None}
-        else:
-            bucket[t] = None
-        ws = self.rmem.get(k)
-        self.counter.ops += 1
-        if ws:
-            add = self.child.left_add
-            test = self.test
-            if test is None:
-                for w in ws:
-                    add((*t, w))
-            else:
-                for w in ws:
-                    if test(t, w):
-                        add((*t, w))
-
-    def left_remove(self, t: tuple[WME, ...]) -> None:
-        k = self.lkey(t)
-        bucket = self.lmem[k]
-        del bucket[t]
-        if not bucket:
-            del self.lmem[k]
-        ws = self.rmem.get(k)
-        self.counter.ops += 1
-        if ws:
-            rem = self.child.left_remove
-            test = self.test
-            if test is None:
-                for w in ws:
-                    rem((*t, w))
-            else:
-                for w in ws:
-                    if test(t, w):
-                        rem((*t, w))
-
-    def right_add(self, w: WME) -> None:
-        k = self.rkey(w)
-        bucket = self.rmem.get(k)
-        if bucket is None:
-            self.rmem[k] = {w: None}
-        else:
-            bucket[w] = None
-        ts = self.lmem.get(k)
-        self.counter.ops += 1
-        if ts:
-            add = self.child.left_add
-            test = self.test
-            if test is None:
-                for t in list(ts):
-                    add((*t, w))
-            else:
-                for t in list(ts):
-                    if test(t, w):
-                        add((*t, w))
-
-    def right_remove(self, w: WME) -> None:
-        k = self.rkey(w)
-        bucket = self.rmem[k]
-        del bucket[w]
-        if not bucket:
-            del self.rmem[k]
-        ts = self.lmem.get(k)
-        self.counter.ops += 1
-        if ts:
-            rem = self.child.left_remove
-            test = self.test
-            if test is None:
-                for t in list(ts):
-                    rem((*t, w))
-            else:
-                for t in list(ts):
-                    if test(t, w):
-                        rem((*t, w))
-
-
-class _Root(_Join):
-    """The first positive pattern: a join against the single empty token."""
-
-    def __init__(self, counter: _Counter, order: int, test: Callable[[tuple[WME, ...], WME], bool] | None) -> None:
-        super().__init__(_unit_key, _unit_key, test, counter, order)
-        self.lmem[()] = {(): None}
-
-    def right_add(self, w: WME) -> None:
-        self.counter.ops += 1
-        if self.test is None or self.test((), w):
-            self.child.left_add((w,))
-
-    def right_remove(self, w: WME) -> None:
-        self.counter.ops += 1
-        if self.test is None or self.test((), w):
-            self.child.left_remove((w,))
-
-
-def _unit_key(_: object) -> tuple[()]:
-    return ()
-
-
-class _Not:
-    """`not` pattern: a token passes while no fact in its key's bucket matches it."""
-
-    __slots__ = ("child", "counter", "lkey", "lmem", "order", "rkey", "rmem", "test")
-
-    def __init__(self, lkey: Callable[[tuple[WME, ...]], Any], rkey: Callable[[WME], Any],
-                 test: Callable[[tuple[WME, ...], WME], bool] | None, counter: _Counter, order: int) -> None:
-        self.lkey = lkey
-        self.rkey = rkey
-        self.test = test
-        self.lmem: dict[Any, dict[tuple[WME, ...], None]] = {}
-        self.rmem: dict[Any, dict[WME, None]] = {}
-        self.child: Any = None
-        self.counter = counter
-        self.order = order
-
-    def _blocked(self, t: tuple[WME, ...], ws: dict[WME, None] | None) -> bool:
-        if not ws:
-            return False
-        test = self.test
-        if test is None:
-            return True
-        return any(test(t, w) for w in ws)
-
-    def left_add(self, t: tuple[WME, ...]) -> None:
-        k = self.lkey(t)
-        bucket = self.lmem.get(k)
-        if bucket is None:
-            self.lmem[k] = {t: None}
-        else:
-            bucket[t] = None
-        self.counter.ops += 1
-        ws = self.rmem.get(k)
-        if not ws or (self.test is not None and not self._blocked(t, ws)):
-            self.child.left_add(t)
-
-    def left_remove(self, t: tuple[WME, ...]) -> None:
-        k = self.lkey(t)
-        bucket = self.lmem[k]
-        del bucket[t]
-        if not bucket:
-            del self.lmem[k]
-        self.counter.ops += 1
-        ws = self.rmem.get(k)
-        if not ws or (self.test is not None and not self._blocked(t, ws)):
-            self.child.left_remove(t)
-
-    def right_add(self, w: WME) -> None:
-        k = self.rkey(w)
-        bucket = self.rmem.get(k)
-        self.counter.ops += 1
-        test = self.test
-        if bucket is None:
-            self.rmem[k] = {w: None}
-            ts = self.lmem.get(k)
-            if ts:
-                rem = self.child.left_remove
-                for t in list(ts):
-                    if test is None or test(t, w):
-                        rem(t)
-            return
-        ts = self.lmem.get(k)
-        if ts and test is not None:
-            rem = self.child.left_remove
-            for t in list(ts):
-                if test(t, w) and not self._blocked(t, bucket):
-                    rem(t)
-        bucket[w] = None
-
-    def right_remove(self, w: WME) -> None:
-        k = self.rkey(w)
-        bucket = self.rmem[k]
-        del bucket[w]
-        self.counter.ops += 1
-        test = self.test
-        if not bucket:
-            del self.rmem[k]
-        ts = self.lmem.get(k)
-        if not ts:
-            return
-        add = self.child.left_add
-        if test is None:
-            if not bucket:
-                for t in list(ts):
-                    add(t)
-            return
-        for t in list(ts):
-            if test(t, w) and not self._blocked(t, bucket):
-                add(t)
-
-
-class _TestNode:
-    __slots__ = ("child", "counter", "fn", "order")
-
-    def __init__(self, fn: Callable[[tuple[WME, ...]], bool], counter: _Counter, order: int) -> None:
-        self.fn = fn
-        self.child: Any = None
-        self.counter = counter
-        self.order = order
-
-    def left_add(self, t: tuple[WME, ...]) -> None:
-        self.counter.ops += 1
-        if self.fn(t):
-            self.child.left_add(t)
-
-    def left_remove(self, t: tuple[WME, ...]) -> None:
-        self.counter.ops += 1
-        if self.fn(t):
-            self.child.left_remove(t)
-
-
 class _Terminal:
-    __slots__ = ("agenda", "rule")
+    __slots__ = ("rule",)
 
-    def __init__(self, rule: Rule, agenda: _Agenda) -> None:
+    def __init__(self, rule: Rule) -> None:
         self.rule = rule
-        self.agenda = agenda
 
-    def left_add(self, t: tuple[WME, ...]) -> None:
-        self.agenda.add(self, t)
 
-    def left_remove(self, t: tuple[WME, ...]) -> None:
-        self.agenda.discard(self, t)
+class _Feed:
+    """Where an alpha memory delivers a fact: the right input of one node of one rule."""
+
+    __slots__ = ("order", "right_add", "right_remove")
+
+    def __init__(self, right_add: Callable[[WME], None], right_remove: Callable[[WME], None], order: int) -> None:
+        self.right_add = right_add
+        self.right_remove = right_remove
+        self.order = order
+
+
+class _Spec:
+    """One compiled condition: its kind, join keys, per-pair tests and the token length it receives."""
+
+    __slots__ = ("kind", "lkey", "rkey", "tests", "tlen")
+
+    def __init__(self, kind: str, tlen: int) -> None:
+        self.kind = kind  # "root" | "join" | "not" | "test"
+        self.tlen = tlen
+        self.lkey: list[tuple[int, str]] = []
+        self.rkey: list[str] = []
+        self.tests: list[Callable[[str, str], str]] = []
+
+
+_MAX_LOOPS = 12
+
+
+class _Gen:
+    def __init__(self, specs: list[_Spec], breadth: bool, stats: bool) -> None:
+        self.specs = specs
+        self.breadth = breadth
+        self.stats = stats
+        self.lines: list[str] = []
+
+    def lkey(self, i: int, tv: str) -> str:
+        return _tuple_expr([f"{tv}[{j}].v[{f!r}]" for j, f in self.specs[i].lkey])
+
+    def rkey(self, i: int, wv: str) -> str:
+        return _tuple_expr([f"{wv}.v[{f!r}]" for f in self.specs[i].rkey])
+
+    def test(self, i: int, tv: str, wv: str) -> str | None:
+        tests = self.specs[i].tests
+        return " and ".join(f"({t(tv, wv)})" for t in tests) if tests else None
+
+    def extend(self, tv: str, tlen: int, wv: str) -> str:
+        return "(" + "".join(f"{tv}[{j}], " for j in range(tlen)) + f"{wv},)"
+
+    def emit(self, i: int, tv: str, add: bool, ind: int, loops: int) -> None:
+        out = self.lines
+        pad = "    " * ind
+        if self.stats:
+            out.append(f"{pad}C.ops += 1")
+        if i == len(self.specs):
+            if not add:
+                out.append(f"{pad}LV.pop((TERM, {tv}), None)")
+            elif self.breadth:
+                out.append(f"{pad}AGADD(TERM, {tv})")
+            else:
+                out.append(f"{pad}LV[(TERM, {tv})] = None")
+            return
+        if loops >= _MAX_LOOPS:
+            out.append(f"{pad}{'A' if add else 'D'}{i}({tv})")
+            return
+        s = self.specs[i]
+        if s.kind == "test":
+            out.append(f"{pad}if T{i}({tv}):")
+            self.emit(i + 1, tv, add, ind + 1, loops)
+            return
+        out.append(f"{pad}k{i} = {self.lkey(i, tv)}")
+        if add:
+            out.append(f"{pad}L{i}[k{i}][{tv}] = None")
+        else:
+            out += [f"{pad}b = L{i}[k{i}]", f"{pad}del b[{tv}]", f"{pad}if not b:", f"{pad}    del L{i}[k{i}]"]
+        out.append(f"{pad}ws{i} = R{i}.get(k{i})")
+        test = self.test(i, tv, "x")
+        if s.kind == "not":
+            if test is None:
+                out.append(f"{pad}if not ws{i}:")
+            else:
+                out.append(f"{pad}if not ws{i} or not any({test} for x in ws{i}):")
+            self.emit(i + 1, tv, add, ind + 1, loops)
+            return
+        out += [f"{pad}if ws{i}:", f"{pad}    for w{i} in ws{i}:"]
+        inner = ind + 2
+        test = self.test(i, tv, f"w{i}")
+        if test is not None:
+            out.append(f"{pad}        if {test}:")
+            inner += 1
+        nv = f"t{i + 1}"
+        out.append(f"{'    ' * inner}{nv} = {self.extend(tv, s.tlen, f'w{i}')}")
+        self.emit(i + 1, nv, add, inner, loops + 1)
+
+    def left_entry(self, i: int, add: bool) -> None:
+        self.lines.append(f"def {'A' if add else 'D'}{i}(t{i}):")
+        self.emit(i, f"t{i}", add, 1, 0)
+
+    def right_entry(self, i: int, add: bool) -> None:
+        s = self.specs[i]
+        out = self.lines
+        name = f"{'RA' if add else 'RD'}{i}"
+        out.append(f"def {name}(w):")
+        if self.stats:
+            out.append("    C.ops += 1")
+        if s.kind == "root":
+            if add:
+                out.append("    R0[w] = None")
+            else:
+                self.bulk(i, "len(R0) == 1")
+                out.append("    del R0[w]")
+            test = self.test(i, "()", "w")
+            ind = 1
+            if test is not None:
+                out.append(f"    if {test}:")
+                ind = 2
+            out.append(f"{'    ' * ind}t1 = (w,)")
+            self.emit(i + 1, "t1", add, ind, 1)
+            return
+        out.append(f"    k = {self.rkey(i, 'w')}")
+        if add:
+            out += [f"    bucket = R{i}.get(k)", "    if bucket is None:", f"        R{i}[k] = bucket = {{}}",
+                    "        first = True", "    else:", "        first = False"]
+        else:
+            if s.kind == "join":
+                self.bulk(i, f"len(R{i}) == 1 and len(R{i}[k]) == 1")
+            out += [f"    bucket = R{i}[k]", "    del bucket[w]", "    if not bucket:", f"        del R{i}[k]"]
+        out.append(f"    ts = L{i}.get(k)")
+        if s.kind == "join":
+            if add:
+                out.append("    bucket[w] = None")
+            out += ["    if ts:", "        for tok in list(ts):"]
+            ind = 3
+            test = self.test(i, "tok", "w")
+            if test is not None:
+                out.append(f"            if {test}:")
+                ind = 4
+            nv = f"t{i + 1}"
+            out.append(f"{'    ' * ind}{nv} = {self.extend('tok', s.tlen, 'w')}")
+            self.emit(i + 1, nv, add, ind, 1)
+            return
+        # a `not` node: adding a fact may block tokens, removing one may unblock them
+        test_w = self.test(i, "tok", "w")
+        test_x = self.test(i, "tok", "x")
+        if test_w is None:
+            cond = "first" if add else "not bucket"
+            out += [f"    if ts and {cond}:", "        for tok in list(ts):"]
+            self.emit(i + 1, "tok", not add, 3, 1)
+        else:
+            out += ["    if ts:", "        for tok in list(ts):",
+                    f"            if {test_w} and not any({test_x} for x in bucket):"]
+            self.emit(i + 1, "tok", not add, 4, 1)
+        if add:
+            out.append("    bucket[w] = None")
+
+
+    def bulk(self, i: int, cond: str) -> None:
+        """When the fact being removed is the only input of node i, every token below node i contains it: clear
+        the memories below wholesale (and the rule's activations) instead of re-running the joins."""
+        below = [j for j in range(i + 1, len(self.specs)) if self.specs[j].kind != "test"]
+        size = " + ".join(f"len(L{j})" for j in below) or "0"
+        out = self.lines
+        out.append(f"    if {cond} and len(LV) <= 4 * ({size}) + 64:")
+        if self.stats:
+            out.append("        C.ops += 1")
+        out += [f"        L{j}.clear()" for j in below]
+        out.append("        CLEAR(LV, TERM)")
+        if self.specs[i].kind == "root":
+            out.append("        del R0[w]")
+        else:
+            out += [f"        bucket = R{i}[k]", "        del bucket[w]", "        if not bucket:",
+                    f"            del R{i}[k]"]
+        out.append("        return")
+
+
+def _clear_rule(level: dict[tuple[_Terminal, tuple[WME, ...]], int | None], term: _Terminal) -> None:
+    for key in [key for key in level if key[0] is term]:
+        del level[key]
 
 
 class _Agenda:
@@ -422,12 +370,12 @@ class _Agenda:
 
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy
-        self.levels: dict[int, dict[tuple[_Terminal, tuple[WME, ...]], int]] = {}
+        self.levels: dict[int, dict[tuple[_Terminal, tuple[WME, ...]], int | None]] = {}
         self.order: list[int] = []
         self.queues: dict[int, deque[tuple[int, tuple[_Terminal, tuple[WME, ...]]]]] = {}
         self.seq = 0
 
-    def level(self, salience: int) -> dict[tuple[_Terminal, tuple[WME, ...]], int]:
+    def level(self, salience: int) -> dict[tuple[_Terminal, tuple[WME, ...]], int | None]:
         if salience not in self.levels:
             self.levels[salience] = {}
             self.queues[salience] = deque()
@@ -442,9 +390,6 @@ class _Agenda:
         level[key] = self.seq
         if self.strategy == "breadth":
             self.queues[sal].append((self.seq, key))
-
-    def discard(self, term: _Terminal, t: tuple[WME, ...]) -> None:
-        self.levels[term.rule.salience].pop((term, t), None)
 
     def pop(self) -> tuple[_Terminal, tuple[WME, ...]] | None:
         levels = self.levels
@@ -468,9 +413,11 @@ class _Agenda:
     def pending(self) -> list[tuple[_Terminal, tuple[WME, ...]]]:
         out: list[tuple[_Terminal, tuple[WME, ...]]] = []
         for sal in self.order:
-            items = sorted(self.levels[sal].items(), key=lambda kv: kv[1],
-                           reverse=self.strategy == "depth")
-            out.extend(k for k, _ in items)
+            level = self.levels[sal]
+            if self.strategy == "depth":
+                out.extend(reversed(level))
+            else:
+                out.extend(sorted(level, key=lambda k: level[k] or 0))
         return out
 
 
@@ -522,7 +469,7 @@ class Engine:
     fact affects, whatever the number of unrelated facts or rules.
     """
 
-    def __init__(self, strategy: Strategy = "depth") -> None:
+    def __init__(self, strategy: Strategy = "depth", *, stats: bool = False) -> None:
         if strategy not in ("depth", "breadth"):
             raise ValueError(f"unknown strategy {strategy!r}: use 'depth' or 'breadth'")
         self.strategy: Strategy = strategy
@@ -531,6 +478,7 @@ class Engine:
         self._wm: dict[tuple[str, frozenset[tuple[str, Any]]], WME] = {}
         self._agenda = _Agenda(strategy)
         self._counter = _Counter()
+        self._stats = stats
         self._tag = 0
         self._halted = False
         self.fired = 0
@@ -543,18 +491,18 @@ class Engine:
         if name in self.rules:
             raise ValueError(f"rule {name!r} is already defined")
         conds = tuple(conditions)
-        if not any(isinstance(c, Pattern) and not c.negated for c in conds):
+        if not conds or not (isinstance(conds[0], Pattern) and not conds[0].negated):
             conds = (Pattern(_INITIAL), *conds)
             self._ensure_initial()
         rule = Rule(name, conds, action, salience, len(self.rules))
         self._agenda.level(salience)
-        feeds = _build(rule, self._counter, self._agenda)
+        feeds = _build(rule, self._counter, self._agenda, self._stats)
         self.rules[name] = rule
         new_alphas: list[tuple[_AlphaMemory, Any]] = []
         for pattern, node in feeds:
             mem = self._alpha_memory(pattern)
             mem.succ.append(node)
-            mem.succ.sort(key=lambda n: -n.order)
+            mem.succ.sort(key=lambda n: n.order)
             new_alphas.append((mem, node))
         for wme in sorted(self._wm.values(), key=lambda w: w.tag):
             for (pattern, node), (mem, _) in zip(feeds, new_alphas, strict=True):
@@ -646,7 +594,7 @@ class Engine:
         if succ is None:
             return
         if many:
-            succ.sort(key=lambda n: -n.order)
+            succ.sort(key=lambda n: n.order)
         if adding:
             for node in succ:
                 node.right_add(w)
@@ -700,7 +648,7 @@ class Engine:
 
     @property
     def join_ops(self) -> int:
-        """Node activations so far: a machine-independent measure of matching work."""
+        """Node visits so far (counted only with `Engine(stats=True)`): a machine-independent measure of work."""
         return self._counter.ops
 
 
@@ -736,74 +684,79 @@ def _alpha_filter(pattern: Pattern) -> tuple[str | None, tuple[Any, ...]]:
     return "lambda v: " + " and ".join(parts), tuple(key)
 
 
-def _build(rule: Rule, counter: _Counter, agenda: _Agenda) -> list[tuple[Pattern, Any]]:
-    """Compile a rule's conditions into a chain of beta nodes; returns (pattern, node) pairs fed by alpha memories."""
+def _build(rule: Rule, counter: _Counter, agenda: _Agenda, stats: bool) -> list[tuple[Pattern, _Feed]]:
+    """Compile a rule's conditions into generated node code; returns the (pattern, feed) pairs for alpha memories."""
     varmap: dict[str, tuple[int, str]] = {}
-    feeds: list[tuple[Pattern, Any]] = []
-    nodes: list[Any] = []
-    index = 0
-    order_base = -rule.index * 1000
+    specs: list[_Spec] = []
+    env: dict[str, Any] = {"C": counter}
+    patterns: list[tuple[int, Pattern]] = []
+    tlen = 0
 
-    def ref(name: str) -> str:
-        i, f = varmap[name]
-        return f"t[{i}].v[{f!r}]"
-
-    def bindings_src(extra: dict[str, str]) -> str:
-        items = [f"{name!r}: {ref(name)}" for name in varmap if name not in extra]
-        items += [f"{name!r}: {expr}" for name, expr in extra.items()]
+    def bindings_src(tv: str, wv: str, local: dict[str, str]) -> str:
+        items = [f"{name!r}: {tv}[{i}].v[{f!r}]" for name, (i, f) in varmap.items() if name not in local]
+        items += [f"{name!r}: {wv}.v[{f!r}]" for name, f in local.items()]
         return "{" + ", ".join(items) + "}"
 
     for pos, cond in enumerate(rule.conditions):
-        order = order_base - pos
         if isinstance(cond, Test):
-            src = f"lambda t: _fn({bindings_src({})})"
-            nodes.append(_TestNode(_compile(src, {"_fn": cond.fn}), counter, order))
+            spec = _Spec("test", tlen)
+            fn_name = f"F{pos}"
+            env[fn_name] = cond.fn
+            env[f"T{pos}"] = _compile(f"lambda t: {fn_name}({bindings_src('t', 'w', {})})", env)
+            specs.append(spec)
             continue
-        left: list[str] = []
-        right: list[str] = []
-        tests: list[str] = []
+        kind = "not" if cond.negated else ("root" if tlen == 0 else "join")
+        spec = _Spec(kind, tlen)
         local: dict[str, str] = {}
         for f, term in cond.fields.items():
             if isinstance(term, V):
                 if term.name in varmap:
-                    left.append(ref(term.name))
-                    right.append(f"w.v[{f!r}]")
+                    spec.lkey.append(varmap[term.name])
+                    spec.rkey.append(f)
                 elif term.name not in local:
                     local[term.name] = f
             elif isinstance(term, Ne) and isinstance(term.term, V):
                 name = term.term.name
                 if name in varmap:
-                    tests.append(f"w.v[{f!r}] != {ref(name)}")
+                    j, g = varmap[name]
+                    spec.tests.append(lambda tv, wv, f=f, j=j, g=g: f"{wv}.v[{f!r}] != {tv}[{j}].v[{g!r}]")
                 elif name in local:
-                    tests.append(f"w.v[{f!r}] != w.v[{local[name]!r}]")
+                    lf = local[name]
+                    spec.tests.append(lambda tv, wv, f=f, lf=lf: f"{wv}.v[{f!r}] != {wv}.v[{lf!r}]")
                 else:
                     raise ValueError(f"rule {rule.name}: ~?{name} in {cond!r} uses a variable not bound before it")
-        env: dict[str, Any] = {}
         if cond.test is not None:
-            env["_fn"] = cond.test
-            tests.append(f"_fn({bindings_src({n: f'w.v[{lf!r}]' for n, lf in local.items()})})")
-        test = _compile(f"lambda t, w: {' and '.join(tests)}", env) if tests else None
-        lkey = _compile(f"lambda t: {_tuple_expr(left)}")
-        rkey = _compile(f"lambda w: {_tuple_expr(right)}")
-        node: Any
-        if cond.negated:
-            node = _Not(lkey, rkey, test, counter, order)
-        elif index == 0:
-            node = _Root(counter, order, test)
-        else:
-            node = _Join(lkey, rkey, test, counter, order)
+            fn_name = f"P{pos}"
+            env[fn_name] = cond.test
+            snapshot = dict(local)
+            spec.tests.append(lambda tv, wv, fn_name=fn_name, snapshot=snapshot:
+                              f"{fn_name}({bindings_src(tv, wv, snapshot)})")
+        specs.append(spec)
+        patterns.append((len(specs) - 1, cond))
         if not cond.negated:
             for name, lf in local.items():
-                varmap[name] = (index, lf)
-            index += 1
-        nodes.append(node)
-        feeds.append((cond, node))
-    terminal = _Terminal(rule, agenda)
-    for a, b in zip(nodes, [*nodes[1:], terminal], strict=True):
-        a.child = b
+                varmap[name] = (tlen, lf)
+            tlen += 1
+    gen = _Gen(specs, agenda.strategy == "breadth", stats)
+    for i, spec in enumerate(specs):
+        if spec.kind != "root":
+            gen.left_entry(i, True)
+            gen.left_entry(i, False)
+        if spec.kind != "test":
+            gen.right_entry(i, True)
+            gen.right_entry(i, False)
+    terminal = _Terminal(rule)
+    level = agenda.level(rule.salience)
+    env.update(TERM=terminal, LV=level, AGADD=agenda.add, CLEAR=_clear_rule)
+    for i in range(len(specs)):
+        env[f"L{i}"] = defaultdict(dict)
+        env[f"R{i}"] = {}
+    exec(compile("\n".join(gen.lines), f"<rule {rule.name}>", "exec"), env)
     rule.varmap = varmap
     rule.terminal = terminal
-    return feeds
+    rule.memories = [(env[f"L{i}"], env[f"R{i}"]) for i in range(len(specs))]
+    order_base = -rule.index * 1000
+    return [(cond, _Feed(env[f"RA{i}"], env[f"RD{i}"], order_base - i)) for i, cond in patterns]
 
 
 def iter_facts(engine: Engine) -> Iterator[WME]:

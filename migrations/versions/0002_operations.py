@@ -26,7 +26,8 @@ NOW = sa.text("CURRENT_TIMESTAMP")
 
 def _id() -> sa.Column:
     pg = op.get_bind().dialect.name == "postgresql"
-    return sa.Column("id", UUID, primary_key=True, server_default=sa.text("gen_random_uuid()") if pg else None)
+    default = sa.text("gen_random_uuid()") if pg else None
+    return sa.Column("id", UUID, primary_key=True, server_default=default)
 
 
 def upgrade() -> None:

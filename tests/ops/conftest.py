@@ -45,9 +45,8 @@ Invoke = Callable[..., tuple[int, str]]
 @pytest.fixture
 def invoke() -> Invoke:
     """Run a `continuous` command in-process (typer's CliRunner); returns (exit code, stdout+stderr)."""
-    from typer.testing import CliRunner
-
     from continuous.cli.main import app
+    from typer.testing import CliRunner
 
     runner = CliRunner()
 

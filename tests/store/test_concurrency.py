@@ -18,19 +18,14 @@ WORKER = Path(__file__).with_name("worker.py")
 PROCS, EXECS, STEPS_PER = 8, 200, 5
 
 
-def _spawn(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(WORKER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-
-
-def _wait_all(procs: list[subprocess.Popen[str]], timeout: float) -> list[str]:
-    outs = []
-    for p in procs:
-        out, err = p.communicate(timeout=timeout)
-        assert "database is locked" not in err
-        assert p.returncode == 0, err[-2000:]
-        outs.append(out)
-    return outs
+def _run(procs: int, *args: str, timeout: float) -> list[object]:
+    proc = subprocess.run([sys.executable, str(WORKER), str(procs), *args], capture_output=True, text=True,
+                          timeout=timeout)
+    assert "database is locked" not in proc.stdout + proc.stderr
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    results = json.loads(proc.stdout)
+    assert len(results) == procs and all(r["ok"] for r in results)
+    return [r["out"] for r in results]
 
 
 @pytest.mark.slow
@@ -39,10 +34,9 @@ def test_eight_processes_record_without_loss(db_url: str) -> None:
     if not db_url.startswith("sqlite"):
         open_store(db_url, auto_upgrade=True).close()
     started = time.monotonic()
-    procs = [_spawn("executions", db_url, str(EXECS), str(STEPS_PER), f"p{i}") for i in range(PROCS)]
-    outs = _wait_all(procs, timeout=170)
+    outs = _run(PROCS, "executions", db_url, str(EXECS), str(STEPS_PER), timeout=170)
     elapsed = time.monotonic() - started
-    assert all(o.strip() == f"ok {EXECS}" for o in outs)
+    assert outs == [EXECS] * PROCS
 
     store = open_store(db_url)
     try:
@@ -69,9 +63,8 @@ def test_eight_processes_record_without_loss(db_url: str) -> None:
 def test_sixteen_processes_never_share_a_port(db_url: str) -> None:
     open_store(db_url, auto_upgrade=True).close()
     low, high, each = 3000, 3079, 5  # exactly 80 ports for 16 x 5 allocations: every race is a real conflict
-    procs = [_spawn("ports", db_url, str(each), f"owner{i}", str(low), str(high)) for i in range(16)]
-    outs = _wait_all(procs, timeout=120)
-    ports = [p for o in outs for p in json.loads(o)]
+    outs = _run(16, "ports", db_url, str(each), str(low), str(high), timeout=120)
+    ports = [p for o in outs for p in o]  # type: ignore[attr-defined]
     assert len(ports) == 16 * each
     assert len(set(ports)) == len(ports)
     assert set(ports) == set(range(low, high + 1))

@@ -175,3 +175,12 @@ def _python() -> str:
     import sys
 
     return sys.executable
+
+
+def test_fast_revision_graph_agrees_with_alembic() -> None:
+    fast = migrate._fast_graph()
+    assert fast is not None
+    script = migrate._script()
+    assert list(fast[1]) == list(script.get_heads())
+    assert list(fast[0]) == [s.revision for s in reversed(list(script.walk_revisions()))]
+    assert fast[0][0] == "0001_initial"

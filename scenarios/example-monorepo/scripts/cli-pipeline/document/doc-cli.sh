@@ -14,13 +14,14 @@ if [ -f "$PROJECT_ROOT/.env.development" ]; then
 fi
 
 TRACKER="$PROJECT_ROOT/packages/shared/services/tracking-service/shell-command-tracker.ts"
+TSX="$PROJECT_ROOT/node_modules/.bin/tsx"
 
-# track_command NAME ARGV...: run a command and record it in command_tracking.
+# track_command NAME ARGV...: run a command and record it in command_tracking (untracked until tsx is installed).
 track_command() {
   local command_name="$1"
   shift
-  if [ -f "$TRACKER" ] && command -v npx >/dev/null 2>&1; then
-    npx tsx "$TRACKER" "$PIPELINE_NAME" "$command_name" "$@"
+  if [ -f "$TRACKER" ] && [ -x "$TSX" ]; then
+    "$TSX" "$TRACKER" "$PIPELINE_NAME" "$command_name" "$@"
   else
     "$@"
   fi

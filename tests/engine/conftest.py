@@ -1,0 +1,105 @@
+"""Fixtures for the executor tests: a real git repository laid out like the target monorepo, a small scenario
+library (tests/engine/data/lib) and a per-test SQLite tracking database."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+LIB = Path(__file__).resolve().parent / "data" / "lib"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under root except .git: content and mode, for byte-for-byte comparisons."""
+    out: dict[str, tuple[bytes, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d != ".git"]
+        for name in filenames:
+            full = Path(dirpath) / name
+            out[str(full.relative_to(root))] = (full.read_bytes(), stat.S_IMODE(full.stat().st_mode))
+        if not filenames and not dirnames and Path(dirpath) != root:
+            out[str(Path(dirpath).relative_to(root)) + "/"] = (b"", 0)
+    return out
+
+
+def write(root: Path, rel: str, text: str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path}/tracking.db"
+    monkeypatch.setenv("CONTINUOUS_DATABASE_URL", url)
+    monkeypatch.delenv("CONTINUOUS_TARGET_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CONTINUOUS_TEST_KILL_AFTER_STEP", raising=False)
+    monkeypatch.setenv("CONTINUOUS_NOW", "2026-03-01T12:00:00+00:00")
+    return url
+
+
+@pytest.fixture
+def repo(tmp_path: Path, db_url: str) -> Iterator[Path]:
+    """A committed monorepo-like worktree whose .continuous.toml loads only the test library."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    write(root, ".continuous.toml", f'scenario_paths = ["{LIB}"]\ninclude_builtin = false\n')
+    write(root, "README.md", "# monorepo\n")
+    write(root, "package.json", '{\n  "name": "mono",\n  "scripts": {\n    "dev": "turbo run dev",\n'
+                                '    "old": "sh scripts/old.sh"\n  }\n}\n')
+    write(root, "scripts/old.sh", "echo old\n")
+    write(root, "supabase/migrations/20240101000000_create_sys_table_definitions.sql",
+          "CREATE TABLE IF NOT EXISTS sys_table_definitions (id uuid primary key);\n")
+    write(root, "apps/dhg-hub/package.json", '{"name": "dhg-hub", "version": "0.0.1"}\n')
+    write(root, "apps/dhg-hub/src/App.tsx", "export default function App() { return null }\n")
+    write(root, "packages/shared/package.json", '{\n  "name": "@dhg/shared",\n  "exports": {}\n}\n')
+    write(root, "packages/shared/services/index.ts", "// SERVICES\nexport * from './auth-service/auth-service';\n")
+    write(root, "packages/shared/services/auth-service/auth-service.ts", "export class AuthService {}\n")
+    write(root, "config/services.yaml", "services:\n- auth\n")
+    write(root, "config/ports.json", '{\n  "audio": {"port": 3001},\n  "html": {"port": 3002}\n}\n')
+    (root / "node_modules" / "x").mkdir(parents=True)
+    (root / "node_modules" / "x" / "package.json").write_text('{"name": "ignored"}')
+    write(root, ".gitignore", "node_modules/\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    yield root
+
+
+def cli(root: Path, *args: str, env: dict[str, str] | None = None, check: bool = False,
+        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real `continuous` program in a subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([str(Path(sys.executable).parent / "continuous"), *args], cwd=root, env=full_env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"continuous {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+EXE = str(Path(sys.executable).parent / "continuous")
+
+
+class Helpers:
+    exe = EXE
+    git = staticmethod(git)
+    snapshot = staticmethod(snapshot)
+    write = staticmethod(write)
+    cli = staticmethod(cli)
+
+
+@pytest.fixture
+def h() -> type[Helpers]:
+    return Helpers
