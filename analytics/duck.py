@@ -1,10 +1,10 @@
 """A DuckDB connection over an export directory: one view per exported table, named like the store's table.
 
-The connection is in-memory and sandboxed: extensions are never installed or auto-loaded (no network), and after
-the views are created the only files DuckDB may touch are those under the export directory, with the
-configuration locked, so even a query that slipped past `analytics query`'s statement check cannot read the rest
-of the machine. The store's two views are recreated in DuckDB under the same names, with the same definitions as
-migration 0001 (see `IMPACT_VIEW` and `HEALTH_VIEW`).
+The connection is in-memory and sandboxed: extensions are never installed or auto-loaded (no network), and
+after the views are created the only files DuckDB may touch are those under the export directory, with the
+configuration locked, so even a query that slipped past `analytics query`'s statement check cannot read the
+rest of the machine. The store's two views are recreated in DuckDB under the same names, with the same
+definitions as migration 0001 (see `IMPACT_VIEW` and `HEALTH_VIEW`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ _DUCK_TYPES = {
     "binary": "BLOB",
 }
 
-# number of files an execution changed, exactly as the store's sys_scenario_impact_view computes it
+# number of files an execution changed, exactly as the store's sys_scenario_impact_view computes it; the
+# export evaluates it once per execution into the derived column _files_changed
 FILES_CHANGED = """(CASE
   WHEN json_type({a}, '$.files_changed') IN ('UBIGINT', 'BIGINT', 'DOUBLE')
     THEN CAST(json_extract({a}, '$.files_changed') AS DOUBLE)
@@ -44,7 +45,7 @@ FILES_CHANGED = """(CASE
   WHEN {a} IS NOT NULL THEN 0
 END)"""
 
-IMPACT_VIEW = f"""
+IMPACT_VIEW = """
 CREATE VIEW sys_scenario_impact_view AS
 SELECT
     s.scenario_id,
@@ -53,7 +54,7 @@ SELECT
     COALESCE(json_array_length(s.dependencies), 0) AS direct_dependencies,
     COUNT(e.id) AS total_executions,
     AVG(date_diff('microsecond', e.started_at, e.completed_at) / 1e6) AS avg_duration_seconds,
-    AVG({FILES_CHANGED.format(a="e.artifacts")}) AS avg_files_changed
+    AVG(e._files_changed) AS avg_files_changed
 FROM sys_scenarios s
 LEFT JOIN sys_scenario_executions e ON e.scenario_id = s.scenario_id AND e.kind = 'scenario'
 WHERE s.archived_at IS NULL
@@ -140,5 +141,6 @@ def connect(export_dir: Path, *, sandbox: bool = True) -> duckdb.DuckDBPyConnect
 
 
 def available_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()
+    sql = "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name"
+    rows = con.execute(sql).fetchall()
     return [r[0] for r in rows]

@@ -1,8 +1,9 @@
 """Duration and risk estimates for the engine's dry-run, from the execution history when there is one.
 
 Import-light on purpose (the engine imports this on every dry-run): DuckDB and the store load only inside
-`estimate`. The analytics export is read when present (one filtered Parquet scan, milliseconds even at millions
-of executions); otherwise the store's `scenario_stats`; otherwise the scenario's declared `estimate` from the DSL.
+`estimate`. The analytics export is read when present (one filtered Parquet scan, milliseconds even at
+millions of executions); otherwise the store's `scenario_stats`; otherwise the scenario's declared `estimate`
+from the DSL.
 """
 
 from __future__ import annotations

@@ -1,23 +1,24 @@
 """Incremental, streamed export of the tracking store to Parquet.
 
-Analytics never queries the shared database: it reads columnar copies, so a dashboard over millions of executions
-costs the writers nothing. The export goes through SQLAlchemy (DuckDB's sqlite/postgres scanners download an
-extension at run time, which fails offline), reflects the tables instead of importing the store's models (so a
-schema migration needs no change here), and streams rows in batches straight into Parquet row groups, so memory
-stays bounded whatever the table size.
+Analytics never queries the shared database: it reads columnar copies, so a dashboard over millions of
+executions costs the writers nothing. The export goes through SQLAlchemy (DuckDB's sqlite/postgres scanners
+download an extension at run time, which fails offline), reflects the tables instead of importing the store's
+models (so a schema migration needs no change here), and streams rows in batches straight into Parquet row
+groups, so memory stays bounded whatever the table size.
 
 Layout of an export directory:
 
-    manifest.json                      watermarks, part lists, column types (replaced atomically, written last)
-    <table>/part-<N>.parquet           rows of one export run; readers use the manifest's list, never a glob
+    manifest.json               watermarks, part lists, column types (replaced atomically, written last)
+    <table>/part-<N>.parquet    rows of one export run; readers use the manifest's list, never a glob
 
-A table is exported incrementally when it has a primary key and a time column (`updated_at`, else `started_at`,
-else `created_at`, ...): only rows at or after the last watermark minus a grace window are read, rows already
-exported unchanged are dropped (each row of the grace window and every still-open row — `completed_at`/`closed_at`
-NULL — is remembered by a content hash), and a row that changed gets a new version whose `_export` sequence is
-higher; readers keep the newest version per key. Other tables (e.g. the port registry, whose rows are deleted) are
-exported as a whole snapshot, rewritten only when their content hash changes. Every file is written to a temporary
-name and renamed, and the manifest is replaced last, so an interrupted export leaves the previous one intact.
+A table is exported incrementally when it has a primary key and a time column (`updated_at`, else
+`started_at`, else `created_at`, ...): only rows at or after the last watermark minus a grace window are read,
+rows already exported unchanged are dropped (each row of the grace window and every still-open row —
+`completed_at`/`closed_at` NULL — is remembered by a content hash), and a row that changed gets a new version
+whose `_export` sequence is higher; readers keep the newest version per key. Other tables (e.g. the port
+registry, whose rows are deleted) are exported as a whole snapshot, rewritten only when their content hash
+changes. Every file is written to a temporary name and renamed, and the manifest is replaced last, so an
+interrupted export leaves the previous one intact.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ from continuous.common.errors import RunFailed, UserError, mask_url
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 EXPORT_COLUMN = "_export"
+EXECUTIONS = "sys_scenario_executions"
+# derived at export time (see _files_changed_deriver); public in the DuckDB views
+FILES_CHANGED_COLUMN = "_files_changed"
 SKIP_TABLES = frozenset({"alembic_version"})
 # small tables whose rows are deleted or updated in place without a usable watermark: exported whole
 SNAPSHOT_TABLES = frozenset({"sys_port_registry", "sys_scenarios", "sys_archived_items"})
@@ -100,8 +104,8 @@ def open_engine(url: str | None = None, *, repo: Path | None = None) -> tuple[sa
     """An engine on the tracking store, its masked URL, and the store object to close.
 
     Goes through `continuous.store.open_store`, which knows the URL resolution and connection settings and
-    upgrades the default SQLite database; a default database that does not exist yet is not created here, since
-    there would be nothing to export.
+    upgrades the default SQLite database; a default database that does not exist yet is not created here,
+    since there would be nothing to export.
     """
     from continuous.store import open_store
     from continuous.store.url import resolve_url
@@ -120,7 +124,7 @@ def open_engine(url: str | None = None, *, repo: Path | None = None) -> tuple[sa
 
 
 def arrow_type(col_type: sa.types.TypeEngine[Any]) -> pa.DataType:
-    """One fixed Arrow type per SQL type, so every part of a table has the same schema whatever its rows hold."""
+    """One fixed Arrow type per SQL type: every part of a table has the same schema whatever its rows hold."""
     if isinstance(col_type, sa.types.ARRAY | sa.types.JSON):
         return pa.string()  # JSON text; DuckDB's built-in json functions read it
     if isinstance(col_type, sa.types.Boolean):
@@ -208,8 +212,10 @@ def load_manifest(out_dir: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: unreadable export manifest ({exc})",
-                        hint="delete the export directory and run `continuous analytics export` again") from None
+        raise UserError(
+            f"{path}: unreadable export manifest ({exc})",
+            hint="delete the export directory and run `continuous analytics export` again",
+        ) from None
     if data.get("version") != MANIFEST_VERSION:
         raise UserError(f"{path}: export manifest version {data.get('version')} is not supported",
                         hint="delete the export directory and run `continuous analytics export` again")
@@ -240,8 +246,8 @@ def _clean_orphans(out_dir: Path, manifest: dict[str, Any]) -> None:
 class _PartWriter:
     """Writes batches into table/part-N.parquet files (temp name first), splitting every PART_ROWS rows.
 
-    Parquet encoding runs on a background thread (pyarrow releases the GIL) while the next batch is fetched; the
-    queue is bounded, so memory stays at a few batches.
+    Parquet encoding runs on a background thread (pyarrow releases the GIL) while the next batch is fetched;
+    the queue is bounded, so memory stays at a few batches.
     """
 
     def __init__(self, out_dir: Path, table: str, schema: pa.Schema, first_part: int) -> None:
@@ -325,6 +331,27 @@ class _PartWriter:
                 tmp.unlink(missing_ok=True)
 
 
+def _files_changed_deriver() -> Any:
+    """Number of files each execution changed, computed once at export with the very expression of the
+    store's impact view (`continuous.analytics.duck.FILES_CHANGED`): queries never re-parse the JSON."""
+    import duckdb
+    from continuous.analytics.duck import FILES_CHANGED
+
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                             "autoload_known_extensions": False})
+    sql = f"SELECT {FILES_CHANGED.format(a='artifacts')} AS n FROM artifacts_batch"
+
+    def derive(batch: pa.RecordBatch) -> pa.Array:
+        con.register("artifacts_batch", pa.Table.from_batches([batch.select(["artifacts"])]))
+        try:
+            result = con.sql(sql).to_arrow_table()
+        finally:
+            con.unregister("artifacts_batch")
+        return result.column("n").combine_chunks().cast(pa.float64())
+
+    return derive
+
+
 def _row_hash(values: list[Any]) -> str:
     return hashlib.blake2b(repr(values).encode(), digest_size=12).hexdigest()
 
@@ -342,8 +369,8 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any], names: list[str],
     """Batches of the statement's rows, read with a server-side cursor where the driver has one.
 
     On SQLite (whose cursors always stream) rows come straight from the DBAPI cursor: the select expressions
-    already ask for plain values, so SQLAlchemy's per-row processing would only cost time. Elsewhere SQLAlchemy's
-    streaming result (a named cursor on PostgreSQL) is read in partitions.
+    already ask for plain values, so SQLAlchemy's per-row processing would only cost time. Elsewhere
+    SQLAlchemy's streaming result (a named cursor on PostgreSQL) is read in partitions.
     """
     if conn.dialect.name == "sqlite":
         result = conn.execute(stmt)
@@ -374,13 +401,15 @@ def _export_table(conn: sa.Connection, table: sa.Table, out_dir: Path, state: di
     cols = list(table.columns)
     names = [c.name for c in cols]
     types = [arrow_type(c.type) for c in cols]
+    derive = _files_changed_deriver() if table.name == EXECUTIONS and "artifacts" in names else None
+    extra = [pa.field(FILES_CHANGED_COLUMN, pa.float64())] if derive else []
     schema = pa.schema([pa.field(n, t) for n, t in zip(names, types, strict=True)]
-                       + [pa.field(EXPORT_COLUMN, pa.int64())])
+                       + extra + [pa.field(EXPORT_COLUMN, pa.int64())])
     pk = [c.name for c in table.primary_key.columns]
     wm_col = next((c for c in WATERMARK_CANDIDATES if c in names), None)
     incremental = bool(pk) and wm_col is not None and table.name not in SNAPSHOT_TABLES
     mode = "incremental" if incremental else "snapshot"
-    column_spec = _table_columns(table)
+    column_spec = _table_columns(table) + [[f.name, str(f.type)] for f in extra]
     if state is not None and (state.get("columns") != column_spec or state.get("mode") != mode):
         state = None  # schema changed (a migration ran): export the table afresh
     exprs = [_select_expr(c, dialect) for c in cols]
@@ -393,7 +422,8 @@ def _export_table(conn: sa.Connection, table: sa.Table, out_dir: Path, state: di
         n = batch.num_rows
         if n not in seq_array_cache:
             seq_array_cache[n] = pa.array([seq] * n, pa.int64())
-        return pa.RecordBatch.from_arrays([*batch.columns, seq_array_cache[n]], schema=schema)
+        derived = [derive(batch)] if derive else []
+        return pa.RecordBatch.from_arrays([*batch.columns, *derived, seq_array_cache[n]], schema=schema)
 
     try:
         if not incremental:
@@ -414,8 +444,8 @@ def _export_table(conn: sa.Connection, table: sa.Table, out_dir: Path, state: di
     return report, entry, obsolete
 
 
-def _snapshot(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: list[str], types: list[pa.DataType],
-              state: dict[str, Any] | None, writer: _PartWriter,
+def _snapshot(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: list[str],
+              types: list[pa.DataType], state: dict[str, Any] | None, writer: _PartWriter,
               with_seq: Any) -> tuple[dict[str, Any], list[str]]:
     order = list(table.primary_key.columns) or [exprs[0]]
     stmt = sa.select(*exprs).order_by(*order)
@@ -503,8 +533,8 @@ def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: 
                 if not all(keep):
                     batch = batch.filter(pa.array(keep))
                 if running_max is not None and len(window) > 4 * BATCH_ROWS:
-                    floor = running_max - GRACE
-                    window = {k: v for k, v in window.items() if v[2] or v[1] is None or v[1] >= floor}
+                    prune = running_max - GRACE
+                    window = {k: v for k, v in window.items() if v[2] or v[1] is None or v[1] >= prune}
             if batch.num_rows:
                 writer.write(with_seq(batch))
                 written += batch.num_rows
@@ -558,8 +588,10 @@ def export(url: str | None = None, *, repo: Path | None = None, out: Path | None
                                 f"{mask_url(str(exc).splitlines()[0])}") from None
             tables = [t for name, t in sorted(metadata.tables.items()) if name not in SKIP_TABLES]
             if not any(t.name == "sys_scenario_executions" for t in tables):
-                raise UserError(f"{masked} is not a continuous tracking database (no sys_scenario_executions)",
-                                hint="run `continuous db upgrade` or point CONTINUOUS_DATABASE_URL at the store")
+                raise UserError(
+                    f"{masked} is not a continuous tracking database (no sys_scenario_executions)",
+                    hint="run `continuous db upgrade` or point CONTINUOUS_DATABASE_URL at the store",
+                )
             seq = int(manifest.get("exports", 0)) + 1
             now = dt.datetime.now(dt.UTC)
             reports: list[TableReport] = []

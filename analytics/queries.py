@@ -4,7 +4,8 @@ Conventions shared by every query (and stated in docs/analytics.md):
 - an *execution* is a `kind = 'scenario'` row (a `run` row only wraps a plan), filtered by its `started_at`;
 - *finished* = success, failed, rolled_back or interrupted; success rate = successes / finished;
 - durations are `completed_at - started_at` of finished executions, in seconds;
-- files changed are counted exactly as the store's `sys_scenario_impact_view` counts them;
+- files changed are counted exactly as the store's `sys_scenario_impact_view` counts them (the export derives
+  `_files_changed` once per execution with the view's own expression);
 - automation level over time = the mean declared `automation_level` of the scenarios executed, per execution.
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
-from continuous.analytics.duck import FILES_CHANGED, available_tables
+from continuous.analytics.duck import available_tables
 from continuous.common.errors import UserError
 
 FINISHED = ("success", "failed", "rolled_back", "interrupted")
@@ -125,7 +126,7 @@ def _exec_where(f: Filters, alias: str = "e") -> tuple[str, list[Any]]:
 def _ex_cte(f: Filters, *, files: bool = False) -> tuple[str, list[Any]]:
     where, params = _exec_where(f)
     finished = ", ".join(f"'{s}'" for s in FINISHED)
-    files_col = f", {FILES_CHANGED.format(a='e.artifacts')} AS files_changed" if files else ""
+    files_col = ", e._files_changed AS files_changed" if files else ""
     sql = f"""ex AS (
   SELECT e.id, e.scenario_id, e.status, e.started_at, e.completed_at, e.error_details,
          COALESCE(s.object_type, 'unknown') AS object_type, s.automation_level, s.manual_effort_seconds,
@@ -139,8 +140,10 @@ def _ex_cte(f: Filters, *, files: bool = False) -> tuple[str, list[Any]]:
     return sql, params
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> tuple[list[str],
-                                                                                          list[tuple[Any, ...]]]:
+Rows = list[tuple[Any, ...]]
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], Rows]:
     cur = con.execute(sql, list(params))
     columns = [d[0] for d in cur.description or []]
     return columns, [tuple(r) for r in cur.fetchall()]
@@ -150,8 +153,8 @@ def _require_executions(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
     cte, params = _ex_cte(f)
     n = int(con.execute(f"WITH {cte} SELECT count(*) FROM ex", params).fetchone()[0])  # type: ignore[index]
     if n == 0:
-        total = int(con.execute(
-            "SELECT count(*) FROM sys_scenario_executions WHERE kind = 'scenario'").fetchone()[0])  # type: ignore[index]
+        found = con.execute("SELECT count(*) FROM sys_scenario_executions WHERE kind = 'scenario'").fetchone()
+        total = int(found[0]) if found else 0
         if total == 0:
             raise UserError("no scenario executions in the analytics export",
                             hint="run scenarios (continuous run ...), then `continuous analytics export`")
@@ -178,7 +181,7 @@ SELECT CAST(date_trunc('{by}', started_at) AS DATE) AS period,
          / NULLIF(count(*) FILTER (WHERE duration_s IS NOT NULL), 0) AS success_rate,
        quantile_cont(duration_s, 0.5) AS median_seconds,
        quantile_cont(duration_s, 0.9) AS p90_seconds,
-       COALESCE(sum(files_changed), 0) AS files_changed,
+       CAST(COALESCE(sum(files_changed), 0) AS BIGINT) AS files_changed,
        avg(automation_level) AS automation_level
 FROM ex GROUP BY 1 ORDER BY 1"""
     cols, rows = _fetch(con, sql, params)
@@ -210,7 +213,7 @@ SELECT s.scenario_id, s.name, s.object_type,
        COALESCE(json_array_length(s.dependencies), 0) AS direct_dependencies,
        COUNT(e.id) AS total_executions,
        AVG(date_diff('microsecond', e.started_at, e.completed_at) / 1e6) AS avg_duration_seconds,
-       AVG({FILES_CHANGED.format(a="e.artifacts")}) AS avg_files_changed
+       AVG(e._files_changed) AS avg_files_changed
 FROM sys_scenarios s
 LEFT JOIN sys_scenario_executions e ON {" AND ".join(join)}
 WHERE {" AND ".join(clauses)}
@@ -277,7 +280,7 @@ _NORMALISE_SQL = r"""trim(regexp_replace(regexp_replace(regexp_replace(regexp_re
 # else the last non-empty one
 _HEADLINE_SQL = r"""(CASE WHEN {m} IS NULL THEN '' ELSE COALESCE(
     list_filter(string_split({m}, chr(10)),
-                lambda x: regexp_matches(x, '(?i)(error|fail|exception|denied|not found|refused|invalid|missing)'))[1],
+        lambda x: regexp_matches(x, '(?i)(error|fail|exception|denied|not found|refused|invalid)'))[1],
     list_filter(string_split({m}, chr(10)), lambda x: trim(x) <> '')[-1], '') END)"""
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
 from continuous.analytics import queries as q
 from continuous.common.errors import UserError
 
@@ -135,8 +134,9 @@ def _fmt(v: Any, column: str) -> str:
 def _table(result: q.QueryResult) -> str:
     head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in result.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v, c))}</td>" for v, c in zip(row, result.columns, strict=True))
-        + "</tr>" for row in result.rows)
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v, c))}</td>"
+                         for v, c in zip(row, result.columns, strict=True)) + "</tr>"
+        for row in result.rows)
     if not result.rows:
         body = f'<tr><td colspan="{len(result.columns)}">none</td></tr>'
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -147,7 +147,8 @@ body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24
        background: #fafafa; }
 h1 { margin-bottom: 4px; } .sub { color: #616161; margin-top: 0; }
 .cards { display: flex; gap: 12px; flex-wrap: wrap; margin: 16px 0; }
-.card { background: #fff; border: 1px solid #e0e0e0; border-radius: 8px; padding: 10px 16px; min-width: 150px; }
+.card { background: #fff; border: 1px solid #e0e0e0; border-radius: 8px; padding: 10px 16px;
+        min-width: 150px; }
 .card .v { font-size: 24px; font-weight: 600; } .card .k { color: #616161; font-size: 12px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 12px; }
 .chart { background: #fff; border: 1px solid #e0e0e0; border-radius: 8px; padding: 6px; }

@@ -1,4 +1,4 @@
-"""Whole-process cold start: `continuous --help` versus a minimal two-command Typer app, measured in the same run.
+"""Whole-process cold start: `continuous --help` versus a minimal two-command Typer app, in the same run.
 
 Target (issue 2): `continuous --help` takes at most 1.3x the minimal app. Runs are interleaved so that machine
 load hits both alike; the median is compared. Run: `.venv/bin/python bench/bench_cli_startup.py [--runs N]`;
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dsl.json"
-MINIMAL_APP = '''
+MINIMAL_APP = """
 import typer
 
 app = typer.Typer(help="Minimal two-command app.", add_completion=False)
@@ -34,7 +34,7 @@ def bye() -> None:
 
 
 app()
-'''
+"""
 
 
 def _run(argv: list[str]) -> float:
@@ -51,7 +51,10 @@ def measure(runs: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         minimal = Path(tmp) / "minimal_app.py"
         minimal.write_text(MINIMAL_APP, encoding="utf-8")
-        commands = {"continuous": [str(exe), "--help"], "minimal_typer": [sys.executable, str(minimal), "--help"]}
+        commands = {
+            "continuous": [str(exe), "--help"],
+            "minimal_typer": [sys.executable, str(minimal), "--help"],
+        }
         for argv in commands.values():  # warm the file cache and .pyc files
             _run(argv)
         times: dict[str, list[float]] = {name: [] for name in commands}
@@ -62,10 +65,14 @@ def measure(runs: int) -> dict[str, object]:
     ratio = medians["continuous"] / medians["minimal_typer"]
     return {
         "runs": runs,
-        "continuous_help_seconds": {"median": round(medians["continuous"], 4),
-                                    "min": round(min(times["continuous"]), 4)},
-        "minimal_typer_seconds": {"median": round(medians["minimal_typer"], 4),
-                                  "min": round(min(times["minimal_typer"]), 4)},
+        "continuous_help_seconds": {
+            "median": round(medians["continuous"], 4),
+            "min": round(min(times["continuous"]), 4),
+        },
+        "minimal_typer_seconds": {
+            "median": round(medians["minimal_typer"], 4),
+            "min": round(min(times["minimal_typer"]), 4),
+        },
         "ratio": round(ratio, 3),
         "target_ratio": 1.3,
         "meets_target": ratio <= 1.3,

@@ -1,13 +1,17 @@
 """Executor benchmarks: repository-scale discovery + matching + dry-run, and checkpoint overhead per step.
 
-1. Repository scale: the example monorepo (`scenarios/example-monorepo`) grown to 2,000 tables, 500 services and 50
+1. Repository scale: the example monorepo (`scenarios/example-monorepo`) grown to 2,000 tables, 500 services
+and 50
    apps; time discovery (every `discover` of the built-in library), matching (the shared resolver with rule
-   consequences through the Rete adapter) and a full dry-run plan of `create-service`. Target: under 1 s in total.
-2. Checkpoint overhead: a repository of 20,000 files; each "step" changes 3 files; compare the engine's checkpoint
+   consequences through the Rete adapter) and a full dry-run plan of `create-service`. Target: under 1 s in
+   total.
+2. Checkpoint overhead: a repository of 20,000 files; each "step" changes 3 files; compare the engine's
+checkpoint
    (private index, write-tree, commit-tree, update-ref; HEAD and the user's index untouched) with a plain
    `git add -A && git commit`. Target: at most 1.5x.
 
-Run: `.venv/bin/python bench/bench_engine.py [--steps N] [--files N]`; results go to bench/results/engine.json.
+Run: `.venv/bin/python bench/bench_engine.py [--steps N] [--files N]`; results go to
+bench/results/engine.json.
 Timings are wall-clock medians (the machine is shared, so medians over repeats rather than single runs).
 """
 
@@ -53,8 +57,10 @@ def grow_example(root: Path, tables: int, services: int, apps: int) -> None:
         name = f"bench_table_{i:04d}"
         (mig / f"2024{i:010d}_create_{name}.sql").write_text(
             f"CREATE TABLE IF NOT EXISTS {name} (\n  id uuid primary key default gen_random_uuid(),\n"
-            f"  created_at timestamptz not null default now()\n);\nALTER TABLE {name} ENABLE ROW LEVEL SECURITY;\n"
-            f"INSERT INTO sys_table_definitions (table_name, description) VALUES ('{name}', 'bench');\n")
+            f"  created_at timestamptz not null default now()\n);\n"
+            f"ALTER TABLE {name} ENABLE ROW LEVEL SECURITY;\n"
+            f"INSERT INTO sys_table_definitions (table_name, description) VALUES ('{name}', 'bench');\n"
+        )
     svc = root / "packages" / "shared" / "services"
     for i in range(services):
         d = svc / f"bench-{i:03d}-service"
@@ -100,9 +106,13 @@ def bench_repository_scale(repeat: int) -> dict[str, object]:
             counts[f.type] = counts.get(f.type, 0) + 1
         med = [statistics.median(r[i] for r in rows) for i in range(4)]
         return {
-            "repository": {"tables": counts.get("table", 0), "services": counts.get("service", 0),
-                           "apps": counts.get("app", 0), "facts": len(facts),
-                           "files": int(git(root, "ls-files", "--", ".").count("\n") + 1)},
+            "repository": {
+                "tables": counts.get("table", 0),
+                "services": counts.get("service", 0),
+                "apps": counts.get("app", 0),
+                "facts": len(facts),
+                "files": int(git(root, "ls-files", "--", ".").count("\n") + 1),
+            },
             "scenario": scenario,
             "plan_items": [i.scenario for i in plan.items],
             "files_in_dry_run": len(report.files),

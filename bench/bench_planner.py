@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_planner.py [--no-speed] [--quick]
 
 Accuracy (against a copy of the example monorepo, so requests can name its apps, services, tables, pipelines):
-top-1 accuracy, valid-plan rate (every required scenario present, in the required order), parameter accuracy and
+top-1 accuracy, valid-plan rate (every required scenario present, in the required order), parameter accuracy
+and
 no-match precision/recall, with every miss listed. Speed, as whole processes of the installed `continuous`
 command: a cold suggest (new process, caches on disk), repeated suggests, a batch of 1,000 requests, and the
 one-time index build. Writes bench/results/planner.json and bench/results/planner-eval.md.
@@ -40,9 +41,18 @@ def example_repo(dest: Path) -> Path:
         shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("node_modules"))
     else:
         repo.mkdir(parents=True)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com",
-           "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "--allow-empty", "-m", "example"]):
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.com",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.com",
+    }
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "--allow-empty", "-m", "example"],
+    ):
         subprocess.run(["git", *args], cwd=repo, check=True, env=env, capture_output=True)
     return repo
 
@@ -114,10 +124,14 @@ def evaluate(cases: list[dict[str, Any]], results: list[dict[str, Any]]) -> dict
 
     return {
         "requests": len(cases),
-        "top1": ratio(top1_ok, top1_total), "top1_counts": [top1_ok, top1_total],
-        "valid_plan": ratio(plan_ok, plan_total), "valid_plan_counts": [plan_ok, plan_total],
-        "param_accuracy": ratio(param_ok, param_total), "param_counts": [param_ok, param_total],
-        "no_match_precision": ratio(nm_pred_ok, nm_pred), "no_match_recall": ratio(nm_found, nm_total),
+        "top1": ratio(top1_ok, top1_total),
+        "top1_counts": [top1_ok, top1_total],
+        "valid_plan": ratio(plan_ok, plan_total),
+        "valid_plan_counts": [plan_ok, plan_total],
+        "param_accuracy": ratio(param_ok, param_total),
+        "param_counts": [param_ok, param_total],
+        "no_match_precision": ratio(nm_pred_ok, nm_pred),
+        "no_match_recall": ratio(nm_found, nm_total),
         "false_plans_for_no_match": false_plans,
         "by_kind": {k: {"requests": v[0], "fully_right": v[1]} for k, v in sorted(by_kind.items())},
         "misses": misses,
@@ -148,14 +162,42 @@ def _timed(cmd: list[str], cwd: Path, env: dict[str, str], stdin: str | None = N
 def batch_requests(n: int = 1000) -> list[str]:
     """n distinct requests: the evaluation set plus requests built from templates and nouns."""
     base = [c["request"] for c in load_eval()]
-    nouns = ["bookmarks", "invoices", "reminders", "audit logs", "feature flags", "comments", "tags", "orders",
-             "payments", "experts", "topics", "playlists", "media files", "sessions", "reports", "alerts",
-             "notes", "contacts", "teams", "projects"]
-    templates = ["create a table for {n}", "a service that manages {n}", "add a {n} page to dhg-hub",
-                 "expose {n} through a GET endpoint", "add rls to the {n} table", "a view summarising {n}",
-                 "a cli command to export {n}", "write tests for the {n} service", "show {n} in the hub and "
-                 "store them in a table", "deprecate the old {n} service", "crete a tabel for {n}",
-                 "a shared component listing {n}"]
+    nouns = [
+        "bookmarks",
+        "invoices",
+        "reminders",
+        "audit logs",
+        "feature flags",
+        "comments",
+        "tags",
+        "orders",
+        "payments",
+        "experts",
+        "topics",
+        "playlists",
+        "media files",
+        "sessions",
+        "reports",
+        "alerts",
+        "notes",
+        "contacts",
+        "teams",
+        "projects",
+    ]
+    templates = [
+        "create a table for {n}",
+        "a service that manages {n}",
+        "add a {n} page to dhg-hub",
+        "expose {n} through a GET endpoint",
+        "add rls to the {n} table",
+        "a view summarising {n}",
+        "a cli command to export {n}",
+        "write tests for the {n} service",
+        "show {n} in the hub and store them in a table",
+        "deprecate the old {n} service",
+        "crete a tabel for {n}",
+        "a shared component listing {n}",
+    ]
     out = list(base)
     i = 0
     while len(out) < n:
@@ -169,15 +211,23 @@ def batch_requests(n: int = 1000) -> list[str]:
 def run_speed(workdir: Path) -> dict[str, Any]:
     exe = shutil.which("continuous", path=str(Path(sys.executable).parent)) or "continuous"
     repo = example_repo(workdir / "speed")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1", "TOKENIZERS_PARALLELISM":
-           "false"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     out: dict[str, Any] = {"command": exe}
     fresh = dict(env, XDG_CACHE_HOME=str(workdir / "fresh-cache"))
-    out["first_run_with_index_build_s"] = round(_timed([exe, "suggest", "a table for bookmarks", "--json"], repo,
-                                                       fresh), 3)
-    out["cold_suggest_s"] = round(_timed([exe, "suggest", "add a settings page to dhg-hub", "--json"], repo,
-                                         fresh), 3)
-    reps = [_timed([exe, "suggest", f"a table for thing number {k}", "--json"], repo, fresh) for k in range(7)]
+    out["first_run_with_index_build_s"] = round(
+        _timed([exe, "suggest", "a table for bookmarks", "--json"], repo, fresh), 3
+    )
+    out["cold_suggest_s"] = round(
+        _timed([exe, "suggest", "add a settings page to dhg-hub", "--json"], repo, fresh), 3
+    )
+    reps = [
+        _timed([exe, "suggest", f"a table for thing number {k}", "--json"], repo, fresh) for k in range(7)
+    ]
     out["repeated_suggest_median_s"] = round(statistics.median(reps), 3)
     out["repeated_suggest_all_s"] = [round(r, 3) for r in reps]
     batch = workdir / "batch.txt"
@@ -191,30 +241,50 @@ def write_report(acc: dict[str, Any], speed: dict[str, Any] | None, in_process_s
     RESULTS.mkdir(parents=True, exist_ok=True)
     data = {"accuracy": acc, "speed": speed, "in_process_eval_s": round(in_process_s, 3), "targets": TARGETS}
     (RESULTS / "planner.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    lines = ["# Planner evaluation", "",
-             f"Evaluation set: `tests/planner/eval/requests.jsonl`, {acc['requests']} requests, planned against a "
-             "copy of the example monorepo (`scenarios/example-monorepo`).", "",
-             "| metric | value | target |", "|---|---|---|",
-             f"| top-1 accuracy | {acc['top1']:.1%} ({acc['top1_counts'][0]}/{acc['top1_counts'][1]}) | ≥ 92% |",
-             f"| valid plans | {acc['valid_plan']:.1%} ({acc['valid_plan_counts'][0]}/{acc['valid_plan_counts'][1]})"
-             " | ≥ 90% |",
-             f"| parameter accuracy | {acc['param_accuracy']:.1%} ({acc['param_counts'][0]}/"
-             f"{acc['param_counts'][1]}) | — |",
-             f"| no-match precision | {acc['no_match_precision']:.1%} | — |",
-             f"| no-match recall | {acc['no_match_recall']:.1%} | — |",
-             f"| false plans for no-match requests | {acc['false_plans_for_no_match']} | 0 |", ""]
+    lines = [
+        "# Planner evaluation",
+        "",
+        f"Evaluation set: `tests/planner/eval/requests.jsonl`, {acc['requests']} requests, planned against a "
+        "copy of the example monorepo (`scenarios/example-monorepo`).",
+        "",
+        "| metric | value | target |",
+        "|---|---|---|",
+        f"| top-1 accuracy | {acc['top1']:.1%} ({acc['top1_counts'][0]}/{acc['top1_counts'][1]}) | ≥ 92% |",
+        f"| valid plans | {acc['valid_plan']:.1%} "
+        f"({acc['valid_plan_counts'][0]}/{acc['valid_plan_counts'][1]})"
+        " | ≥ 90% |",
+        f"| parameter accuracy | {acc['param_accuracy']:.1%} ({acc['param_counts'][0]}/"
+        f"{acc['param_counts'][1]}) | — |",
+        f"| no-match precision | {acc['no_match_precision']:.1%} | — |",
+        f"| no-match recall | {acc['no_match_recall']:.1%} | — |",
+        f"| false plans for no-match requests | {acc['false_plans_for_no_match']} | 0 |",
+        "",
+    ]
     lines += ["| kind | requests | fully right |", "|---|---|---|"]
     lines += [f"| {k} | {v['requests']} | {v['fully_right']} |" for k, v in acc["by_kind"].items()]
     if speed:
-        lines += ["", "## Speed (whole processes, this machine)", "", "| measure | seconds | target |",
-                  "|---|---|---|",
-                  f"| first run, index built by sentence-transformers | {speed['first_run_with_index_build_s']} | — |",
-                  f"| cold `continuous suggest` | {speed['cold_suggest_s']} | < 1.5 |",
-                  f"| repeated `continuous suggest` (median of 7) | {speed['repeated_suggest_median_s']} | < 0.3 |",
-                  f"| `continuous suggest --batch` of 1,000 requests | {speed['batch_1000_s']} | < 10 |"]
-    lines += ["", f"In-process planning of the whole evaluation set: {in_process_s:.2f} s.", "",
-              "## Misses", ""]
-    lines += [f"- `{m['request']}` ({m['kind']}): " + "; ".join(m["problems"]) for m in acc["misses"]] or ["none"]
+        lines += [
+            "",
+            "## Speed (whole processes, this machine)",
+            "",
+            "| measure | seconds | target |",
+            "|---|---|---|",
+            "| first run, index built by sentence-transformers | "
+            f"{speed['first_run_with_index_build_s']} | — |",
+            f"| cold `continuous suggest` | {speed['cold_suggest_s']} | < 1.5 |",
+            f"| repeated `continuous suggest` (median of 7) | {speed['repeated_suggest_median_s']} | < 0.3 |",
+            f"| `continuous suggest --batch` of 1,000 requests | {speed['batch_1000_s']} | < 10 |",
+        ]
+    lines += [
+        "",
+        f"In-process planning of the whole evaluation set: {in_process_s:.2f} s.",
+        "",
+        "## Misses",
+        "",
+    ]
+    lines += [f"- `{m['request']}` ({m['kind']}): " + "; ".join(m["problems"]) for m in acc["misses"]] or [
+        "none"
+    ]
     (RESULTS / "planner-eval.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -225,8 +295,10 @@ def main(argv: list[str]) -> int:
         acc, elapsed = run_accuracy(Path(tmp))
         speed = None if "--no-speed" in argv else run_speed(Path(tmp))
     write_report(acc, speed, elapsed)
-    summary = {k: acc[k] for k in ("top1", "valid_plan", "param_accuracy", "no_match_precision",
-                                   "false_plans_for_no_match")}
+    summary = {
+        k: acc[k]
+        for k in ("top1", "valid_plan", "param_accuracy", "no_match_precision", "false_plans_for_no_match")
+    }
     print(json.dumps({"accuracy": summary, "speed": speed}, indent=2))
     if "--show-misses" in argv:
         for m in acc["misses"]:

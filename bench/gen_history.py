@@ -2,12 +2,12 @@
 
     python bench/gen_history.py --db /tmp/history.db [--executions 1000000] [--steps 5000000] [--seed 7]
 
-The schema comes from the store's own migrations (`open_store` creates it); rows are then inserted with sqlite3
-`executemany` in large transactions, generated column-wise with numpy, chunk by chunk so memory stays small.
-The mix is meant to look like a real year of a monorepo: the built-in scenarios with their object types,
-automation levels and manual effort, log-normal durations per scenario, ~88% successes, failures concentrated
-on a few steps with realistic error messages (numbers, paths, ids that the failures query normalises), a
-growing number of executions per week, and a drift towards the more automated scenarios.
+The schema comes from the store's own migrations (`open_store` creates it); rows are then inserted with
+sqlite3 `executemany` in large transactions, generated column-wise with numpy, chunk by chunk so memory stays
+small. The mix is meant to look like a real year of a monorepo: the built-in scenarios with their object
+types, automation levels and manual effort, log-normal durations per scenario, ~88% successes, failures
+concentrated on a few steps with realistic error messages (numbers, paths, ids that the failures query
+normalises), a growing number of executions per week, and a drift towards the more automated scenarios.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
     con = sqlite3.connect(db)
     con.execute("PRAGMA synchronous = OFF")
     con.execute("PRAGMA cache_size = -262144")
-    # bulk load: drop the store's indexes on the two big tables and recreate them from their own DDL at the end
+    # bulk load: drop the store's indexes on the two big tables, recreate them from their own DDL at the end
     indexes = con.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
         "('sys_scenario_executions', 'sys_scenario_step_executions')").fetchall()
@@ -137,7 +137,7 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
     objs = [s[1] for s in SCENARIOS]
     # every scenario has 4-7 steps; chosen so that the whole history has ~steps/executions steps each
     mean_steps = steps / executions
-    n_steps = np.clip(np.round(rng.normal(mean_steps + 0.6, 1.0, len(SCENARIOS))), 3, 7).astype(np.int64)
+    n_steps = np.clip(np.round(rng.normal(mean_steps + 0.5, 1.0, len(SCENARIOS))), 3, 7).astype(np.int64)
 
     # start times: density growing linearly over the year (twice as many executions at the end)
     u = np.sort(rng.random(executions))
@@ -145,28 +145,49 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
     frac = frac / frac.max()
     starts_all = start_us + (frac * (span_us - 3_600_000_000)).astype(np.int64)
 
+    # per-execution choices for the whole history first (small arrays), so the step total can be made exact
+    sc_all = np.empty(executions, dtype=np.int64)
+    status_all = np.empty(executions, dtype=np.int64)
+    dur_all = np.empty(executions, dtype=np.float64)
+    for lo in range(0, executions, chunk):
+        hi = min(executions, lo + chunk)
+        n = hi - lo
+        t = (starts_all[lo:hi] - start_us) / span_us
+        # drift towards automated scenarios over time
+        w = base_w[None, :] * (1 + np.outer(t, (automation - 60) / 40.0).clip(-0.9, None))
+        cdf = (w / w.sum(axis=1, keepdims=True)).cumsum(axis=1)
+        sc = (cdf < rng.random(n)[:, None]).sum(axis=1).clip(0, len(SCENARIOS) - 1)
+        sc_all[lo:hi] = sc
+        dur_all[lo:hi] = medians[sc] * np.exp(rng.normal(0, 0.5, n))
+        r = rng.random(n)
+        fr = fail_rate[sc] * (1.2 - 0.4 * t)  # failures get rarer as scenarios mature
+        status_all[lo:hi] = np.where(r < fr * 0.55, 1, np.where(r < fr * 0.9, 2, np.where(
+            r < fr, 3, np.where(r < fr + 0.01, 4, 0))))
+    total_all = n_steps[sc_all]
+    fail_all = np.where(status_all == 0, total_all,
+                        np.floor(rng.random(executions) * total_all).astype(np.int64))
+    fail_all = np.where(status_all == 4, 0, fail_all)
+    steps_all = np.where(status_all == 0, total_all, np.where(status_all == 4, 0, fail_all + 1))
+    # exactly `steps` step rows: successful executions get one step more (a docs update) or one fewer
+    diff = steps - int(steps_all.sum())
+    ok = np.flatnonzero(status_all == 0)
+    if diff and abs(diff) <= len(ok):
+        pick = rng.choice(ok, size=abs(diff), replace=False)
+        steps_all[pick] += 1 if diff > 0 else -1
+        fail_all[pick] = steps_all[pick]
+
     written_steps = 0
     written_execs = 0
     for lo in range(0, executions, chunk):
         hi = min(executions, lo + chunk)
         n = hi - lo
         starts = starts_all[lo:hi]
-        t = (starts - start_us) / span_us
-        # drift towards automated scenarios over time
-        w = base_w[None, :] * (1 + np.outer(t, (automation - 60) / 40.0).clip(-0.9, None))
-        w = w / w.sum(axis=1, keepdims=True)
-        cdf = w.cumsum(axis=1)
-        sc = (cdf < rng.random(n)[:, None]).sum(axis=1).clip(0, len(SCENARIOS) - 1)
-        durations = medians[sc] * np.exp(rng.normal(0, 0.5, n))
-        r = rng.random(n)
-        fr = fail_rate[sc] * (1.2 - 0.4 * t)  # failures get rarer as scenarios mature
-        status_idx = np.where(r < fr * 0.55, 1, np.where(r < fr * 0.9, 2, np.where(r < fr, 3,
-                              np.where(r < fr + 0.01, 4, 0))))
+        sc = sc_all[lo:hi]
+        durations = dur_all[lo:hi]
+        status_idx = status_all[lo:hi]
+        fail_at = fail_all[lo:hi]
+        rows_steps = steps_all[lo:hi]
         ex_ids = _uuids(rng, n)
-        total_steps = n_steps[sc]
-        fail_at = np.where(status_idx == 0, total_steps, np.floor(rng.random(n) * total_steps).astype(np.int64))
-        fail_at = np.where(status_idx == 4, 0, fail_at)
-        rows_steps = np.where(status_idx == 0, total_steps, np.where(status_idx == 4, 0, fail_at + 1))
         completed = starts + (durations * 1e6).astype(np.int64)
         start_txt = _ts_strings(starts)
         end_txt = _ts_strings(completed)

@@ -1,7 +1,7 @@
 """`continuous analytics ...`: export the tracking store to Parquet and ask DuckDB about it.
 
-Only typer and the standard library at module level; DuckDB, pyarrow, SQLAlchemy and matplotlib load inside the
-commands that need them.
+Only typer and the standard library at module level; DuckDB, pyarrow, SQLAlchemy and matplotlib load inside
+the commands that need them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import typer
-
 from continuous.cli.output import command, console, print_json
 
 analytics_app = typer.Typer(
@@ -23,7 +22,7 @@ analytics_app = typer.Typer(
 JSON_OPT = typer.Option(False, "--json", help="Print the result as JSON.")
 DIR_OPT = typer.Option(None, "--dir", help="Export directory to read (default: <git-common-dir>/continuous/"
                                            "analytics, where `analytics export` writes).")
-SINCE_OPT = typer.Option(None, "--since", help="Only executions started at or after: 2026-01-31, 7d, 4w, 12h.")
+SINCE_OPT = typer.Option(None, "--since", help="Only executions started at or after: 2026-01-31, 7d, 4w.")
 UNTIL_OPT = typer.Option(None, "--until", help="Only executions started before this date or age.")
 TYPE_OPT = typer.Option(None, "--object-type", help="Only scenarios of this object type (database, ui, ...).")
 SCENARIO_OPT = typer.Option(None, "--scenario", help="Only this scenario id.")
@@ -61,7 +60,8 @@ def _filters(since: str | None, until: str | None, object_type: str | None, scen
     from continuous.analytics.queries import Filters, parse_when
     from continuous.common.errors import UserError
 
-    f = Filters(parse_when(since, option="--since"), parse_when(until, option="--until"), object_type, scenario)
+    start, end = parse_when(since, option="--since"), parse_when(until, option="--until")
+    f = Filters(start, end, object_type, scenario)
     if f.since and f.until and f.since >= f.until:
         raise UserError("--since must be before --until")
     return f
@@ -89,7 +89,7 @@ def _show(result: Any) -> None:
     table = Table(title=result.title, title_justify="left")
     for c in result.columns:
         numeric = any(isinstance(r[result.columns.index(c)], int | float) for r in result.rows[:20])
-        table.add_column(c, justify="right" if numeric else "left", overflow="fold")
+        table.add_column(c.replace("_", " "), justify="right" if numeric else "left", overflow="fold")
     for row in result.rows:
         table.add_row(*(_cell(v, c) for v, c in zip(row, result.columns, strict=True)))
     out = console()
@@ -110,8 +110,9 @@ def _emit(results: list[Any], as_json: bool) -> None:
 @analytics_app.command("export", help="Copy the tracking database to Parquet (incremental; only new rows).")
 @command
 def export_cmd(
-    out: Path | None = typer.Option(None, "--out", help="Export directory (default: <git-common-dir>/continuous/"
-                                                 "analytics)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Export directory (default: <git-common-dir>/continuous/analytics)."
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     from continuous.analytics.export import export
@@ -130,8 +131,8 @@ def export_cmd(
         _out(f"  {t.table}: +{t.rows_written:,} rows ({t.mode}, {t.total_rows:,} in the export)")
 
 
-@analytics_app.command("trends", help="Executions, success rate, durations, files changed and automation level "
-                                      "per day, week or month.")
+@analytics_app.command("trends", help="Executions, success rate, durations, files changed and automation "
+                                      "level per day, week or month.")
 @command
 def trends_cmd(
     by: str = typer.Option("week", "--by", help="day, week or month."),
@@ -180,7 +181,7 @@ def health_cmd(
     _emit([queries.health(con, _filters(since, until, object_type, scenario))], as_json)
 
 
-@analytics_app.command("failures", help="Failing steps grouped by scenario, step and normalised error message.")
+@analytics_app.command("failures", help="Failing steps grouped by scenario, step and normalised error.")
 @command
 def failures_cmd(
     limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many groups."),
@@ -234,7 +235,9 @@ def metrics_cmd(
                                      "tables are named like the store's, e.g. sys_scenario_executions).")
 @command
 def query_cmd(
-    sql: str = typer.Argument(..., help='e.g. "SELECT status, count(*) FROM sys_scenario_executions GROUP BY 1"'),
+    sql: str = typer.Argument(
+        ..., help='e.g. "SELECT status, count(*) FROM sys_scenario_executions GROUP BY 1"'
+    ),
     limit: int = typer.Option(1000, "--limit", min=1, help="Return at most this many rows."),
     directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
 ) -> None:
@@ -244,7 +247,7 @@ def query_cmd(
     _emit([queries.run_query(con, sql, limit=limit)], as_json)
 
 
-@analytics_app.command("report", help="Write one standalone HTML page with trend charts and the top failures.")
+@analytics_app.command("report", help="Write one standalone HTML page with trend charts and top failures.")
 @command
 def report_cmd(
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),

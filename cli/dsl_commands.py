@@ -1,8 +1,8 @@
 """DSL commands: `validate`, `fmt`, `schema` and the `scenarios` catalogue (list, show, graph).
 
 Only typer and the standard library at module level; the parser (lark, pydantic) loads inside the commands.
-The rule base is the built-in library plus the current repository's `.continuous.toml` scenario_paths; PATHS given
-on the command line replace the repository's paths.
+The rule base is the built-in library plus the current repository's `.continuous.toml` scenario_paths; PATHS
+given on the command line replace the repository's paths.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from continuous.common.errors import Diagnostic
     from continuous.dsl.model import RuleBase, Scenario
 
-scenarios_app = typer.Typer(help="The scenario catalogue: list, show and graph scenarios.", no_args_is_help=True)
+scenarios_app = typer.Typer(
+    help="The scenario catalogue: list, show and graph scenarios.", no_args_is_help=True
+)
 
 JSON_OPT = typer.Option(False, "--json", help="Print the result as JSON.")
 PATHS_ARG = typer.Argument(
@@ -32,7 +34,9 @@ def register(app: typer.Typer) -> None:
         validate_cmd
     )
     app.command("fmt", help="Rewrite DSL files in the canonical layout (comments are kept).")(fmt_cmd)
-    app.command("schema", help="Print the JSON Schema of the rule base (what the DSL parses into).")(schema_cmd)
+    app.command("schema", help="Print the JSON Schema of the rule base (what the DSL parses into).")(
+        schema_cmd
+    )
     app.add_typer(scenarios_app, name="scenarios")
 
 
@@ -61,7 +65,7 @@ def _repo_config() -> Any:
 
 
 def dsl_files(paths: list[Path] | None, *, no_builtin: bool = False) -> list[Path]:
-    """Built-in library (unless excluded) plus PATHS, or plus the repository's scenario_paths without PATHS."""
+    """Built-in library (unless excluded) plus PATHS, or else plus the repository's scenario_paths."""
     from continuous.dsl.loader import BUILTIN_LIBRARY, expand_paths, library_files
 
     include_builtin = not no_builtin
@@ -89,8 +93,14 @@ def load(paths: list[Path] | None = None, *, no_builtin: bool = False) -> RuleBa
 
 
 def _diagnostic_json(d: Diagnostic) -> dict[str, Any]:
-    return {"file": d.file, "line": d.line, "column": d.column, "message": d.message, "hint": d.hint,
-            "source_line": d.source_line}
+    return {
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+        "message": d.message,
+        "hint": d.hint,
+        "source_line": d.source_line,
+    }
 
 
 # ---------------------------------------------------------------- validate, fmt, schema
@@ -114,15 +124,23 @@ def validate_cmd(
         "schedules": len(rule_base.schedules) if rule_base else 0,
     }
     if as_json:
-        print_json({"ok": not diagnostics, "counts": counts,
-                    "diagnostics": [_diagnostic_json(d) for d in diagnostics]})
+        print_json(
+            {
+                "ok": not diagnostics,
+                "counts": counts,
+                "diagnostics": [_diagnostic_json(d) for d in diagnostics],
+            }
+        )
     elif diagnostics:
         _err("\n".join(d.render() for d in diagnostics))
         _err(f"{len(diagnostics)} problem{'s' if len(diagnostics) != 1 else ''} found")
     else:
-        _out(f"ok: {counts['scenarios']} scenarios, {counts['rules']} rules, {counts['aliases']} aliases, "
-             f"{counts['discovers']} discovers, {counts['standards']} standards, {counts['schedules']} schedules "
-             f"in {counts['files']} files")
+        _out(
+            f"ok: {counts['scenarios']} scenarios, {counts['rules']} rules, {counts['aliases']} aliases, "
+            f"{counts['discovers']} discovers, {counts['standards']} standards, "
+            f"{counts['schedules']} schedules "
+            f"in {counts['files']} files"
+        )
     if diagnostics:
         raise typer.Exit(2)
 
@@ -141,8 +159,10 @@ def fmt_cmd(
         config = _repo_config()
         paths = list(config.scenario_paths) if config is not None else []
         if not paths:
-            raise UserError("nothing to format", hint="give DSL files or folders, or set scenario_paths in "
-                                                      ".continuous.toml")
+            raise UserError(
+                "nothing to format",
+                hint="give DSL files or folders, or set scenario_paths in .continuous.toml",
+            )
     changed: list[str] = []
     unchanged: list[str] = []
     diagnostics = []
@@ -160,15 +180,24 @@ def fmt_cmd(
         if not check:
             path.write_text(formatted, encoding="utf-8")
     if as_json:
-        print_json({"check": check, "changed": changed, "unchanged": unchanged,
-                    "diagnostics": [_diagnostic_json(d) for d in diagnostics]})
+        print_json(
+            {
+                "check": check,
+                "changed": changed,
+                "unchanged": unchanged,
+                "diagnostics": [_diagnostic_json(d) for d in diagnostics],
+            }
+        )
     else:
         for name in changed:
             (_err if check else _out)(f"{'would reformat' if check else 'reformatted'} {name}")
         if diagnostics:
             _err("\n".join(d.render() for d in diagnostics))
         verb = "would be reformatted" if check else "reformatted"
-        _out(f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, {len(unchanged)} already formatted")
+        _out(
+            f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, "
+            f"{len(unchanged)} already formatted"
+        )
     if diagnostics:
         raise typer.Exit(2)
     if check and changed:
@@ -203,8 +232,9 @@ def _aliases_of(rule_base: RuleBase, scenario_id: str) -> list[str]:
 @scenarios_app.command("list", help="List scenarios (optionally of one object type).")
 @command
 def list_cmd(
-    object_type: str | None = typer.Option(None, "--object-type", "-t", help="service, cli, database, ui, "
-                                                                             "proxy or infra."),
+    object_type: str | None = typer.Option(
+        None, "--object-type", "-t", help="service, cli, database, ui, proxy or infra."
+    ),
     paths: list[Path] | None = PATHS_ARG,
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -213,16 +243,33 @@ def list_cmd(
     from continuous.dsl.suggest import did_you_mean
 
     if object_type is not None and object_type not in OBJECT_TYPES:
-        raise UserError(f"unknown object type {object_type!r}; expected one of: {', '.join(OBJECT_TYPES)}",
-                        hint=did_you_mean(object_type, OBJECT_TYPES))
+        raise UserError(
+            f"unknown object type {object_type!r}; expected one of: {', '.join(OBJECT_TYPES)}",
+            hint=did_you_mean(object_type, OBJECT_TYPES),
+        )
     rule_base = load(paths)
-    chosen = [s for s in sorted(rule_base.scenarios.values(), key=lambda s: (s.object_type, s.id))
-              if object_type is None or s.object_type == object_type]
+    chosen = [
+        s
+        for s in sorted(rule_base.scenarios.values(), key=lambda s: (s.object_type, s.id))
+        if object_type is None or s.object_type == object_type
+    ]
     if as_json:
-        print_json([{"id": s.id, "object_type": s.object_type, "summary": s.summary, "automation": s.automation,
-                     "estimate_seconds": s.estimate_seconds, "aliases": _aliases_of(rule_base, s.id),
-                     "params": [p.name for p in s.params], "requires": [d.scenario for d in s.dependencies],
-                     "source": s.source} for s in chosen])
+        print_json(
+            [
+                {
+                    "id": s.id,
+                    "object_type": s.object_type,
+                    "summary": s.summary,
+                    "automation": s.automation,
+                    "estimate_seconds": s.estimate_seconds,
+                    "aliases": _aliases_of(rule_base, s.id),
+                    "params": [p.name for p in s.params],
+                    "requires": [d.scenario for d in s.dependencies],
+                    "source": s.source,
+                }
+                for s in chosen
+            ]
+        )
         return
     if not chosen:
         _out("no scenarios" + (f" of type {object_type}" if object_type else ""))
@@ -230,8 +277,10 @@ def list_cmd(
     width = max(len(s.id) for s in chosen)
     _out(f"{'ID':<{width}}  {'OBJECT':<8}  {'AUTO':>4}  {'EST':>5}  SUMMARY")
     for s in chosen:
-        _out(f"{s.id:<{width}}  {s.object_type:<8}  {s.automation:>3}%  {_duration(s.estimate_seconds):>5}  "
-             f"{s.summary}")
+        _out(
+            f"{s.id:<{width}}  {s.object_type:<8}  {s.automation:>3}%  {_duration(s.estimate_seconds):>5}  "
+            f"{s.summary}"
+        )
     _out(f"{len(chosen)} scenario{'s' if len(chosen) != 1 else ''}")
 
 
@@ -241,9 +290,11 @@ def find_scenario(rule_base: RuleBase, scenario_id: str) -> Scenario:
 
     scenario = rule_base.scenario(scenario_id)
     if scenario is None:
-        raise UserError(f"unknown scenario {scenario_id!r}",
-                        hint=did_you_mean(scenario_id, [*rule_base.scenarios, *rule_base.aliases])
-                        or "`continuous scenarios list` shows every scenario")
+        raise UserError(
+            f"unknown scenario {scenario_id!r}",
+            hint=did_you_mean(scenario_id, [*rule_base.scenarios, *rule_base.aliases])
+            or "`continuous scenarios list` shows every scenario",
+        )
     return scenario
 
 
@@ -313,8 +364,10 @@ def show_cmd(
     aliases = _aliases_of(rule_base, s.id)
     if aliases:
         _out(f"aliases:     {', '.join(aliases)}")
-    _out(f"automation:  {s.automation}%    estimate: {_duration(s.estimate_seconds)}    "
-         f"manual: {_duration(s.manual_effort_seconds)}")
+    _out(
+        f"automation:  {s.automation}%    estimate: {_duration(s.estimate_seconds)}    "
+        f"manual: {_duration(s.manual_effort_seconds)}"
+    )
     _out(f"defined at:  {where}")
     if s.examples:
         _out("examples:")
@@ -332,8 +385,11 @@ def show_cmd(
             flags.append(f"default {_term(_value(p.default))}")
         if p.pattern:
             flags.append(f"pattern {p.pattern}")
-        _out(f"  {p.name}: {type_text}" + (f" ({', '.join(flags)})" if flags else "") + (f" — {p.doc}" if p.doc
-                                                                                             else ""))
+        _out(
+            f"  {p.name}: {type_text}"
+            + (f" ({', '.join(flags)})" if flags else "")
+            + (f" — {p.doc}" if p.doc else "")
+        )
     if s.dependencies:
         _out("requires:")
         for d in s.dependencies:
@@ -345,9 +401,12 @@ def show_cmd(
     if s.preconditions:
         _out("preconditions:")
         for pre in s.preconditions:
-            text = {"fact": lambda: _pattern(pre.pattern), "no_fact": lambda: "not " + _pattern(pre.pattern),
-                    "exists": lambda: f"exists {pre.path}", "missing": lambda: f"missing {pre.path}",
-                    "clean": lambda: "worktree clean"}[pre.kind]()
+            if pre.kind == "fact" or pre.kind == "no_fact":
+                text = ("not " if pre.kind == "no_fact" else "") + _pattern(pre.pattern)
+            elif pre.kind == "clean":
+                text = "worktree clean"
+            else:
+                text = f"{pre.kind} {pre.path}"
             _out(f"  {text}")
     _out("steps:" if s.steps else "steps: none")
     for i, step in enumerate(s.steps, start=1):
@@ -384,14 +443,18 @@ def graph_cmd(
     rule_base = load(paths)
     edges = graph_edges(rule_base)
     if as_json:
-        print_json({"nodes": [{"id": s.id, "object_type": s.object_type} for s in rule_base.scenarios.values()],
-                    "edges": [{"from": a, "to": b, "kind": k, "label": label} for a, b, k, label in edges]})
+        print_json(
+            {
+                "nodes": [{"id": s.id, "object_type": s.object_type} for s in rule_base.scenarios.values()],
+                "edges": [{"from": a, "to": b, "kind": k, "label": label} for a, b, k, label in edges],
+            }
+        )
         return
     _out(render_graph(rule_base, edges, fmt))
 
 
 def graph_edges(rule_base: RuleBase) -> list[tuple[str, str, str, str]]:
-    """(before, after, kind, label) in execution order: a dependency points at the scenario that requires it."""
+    """(before, after, kind, label) in execution order: a dependency points at the scenario requiring it."""
     out: list[tuple[str, str, str, str]] = []
     for s in sorted(rule_base.scenarios.values(), key=lambda s: s.id):
         for d in s.dependencies:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from continuous.cli.output import command, console, print_json
+from continuous.cli.output import command, print_json
 
 
 def register(app: typer.Typer) -> None:
@@ -51,7 +51,9 @@ class _Progress:
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
-        self.con = console(stderr=False)
+        from rich.console import Console
+
+        self.con = Console(highlight=False, soft_wrap=True)
         self.status: Any = None
         self.total = 0
 
@@ -60,7 +62,7 @@ class _Progress:
             return
         if kind == "item":
             self._stop()
-            params = " ".join(f"{k}={v}" for k, v in data["params"].items())
+            params = " ".join(f"{k}={v}" for k, v in data["params"].items() if v != "")
             self.con.print(
                 f"[bold]({data['index'] + 1}/{data['total']}) {data['scenario']}[/bold] {params}",
                 markup=True,
@@ -203,7 +205,7 @@ def run_plan_cmd(
     data = load_saved_plan(file)
     ex = Executor(on_event=_Progress(quiet=as_json))
     try:
-        plan = ex.plan_from_saved(data)
+        plan = ex.plan_from_saved(data, allocate_ports=not dry_run)
         if dry_run or not (yes or as_json or not sys.stdin.isatty()):
             report = ex.dry_run(plan)
             if dry_run:

@@ -39,18 +39,23 @@ def check_cmd(
     as_json: bool = JSON,
     fix: bool = typer.Option(False, "--fix", help="Apply each auto-fix as a normal, checkpointed execution."),
     standard: list[str] = typer.Option(None, "--standard", "-s", help="Only this standard (repeatable)"),
+    no_tasks: bool = typer.Option(False, "--no-tasks", help="Do not open or close dev tasks (no database)."),
     repo: Path = REPO,
 ) -> None:
     """Check the repository against its standards; exit 1 when any violation is found."""
+    from continuous.common.errors import UserError
     from continuous.ops.checks import run_check
     from continuous.ops.context import repo_context
 
+    if fix and no_tasks:
+        raise UserError("--fix records its executions in the database; it cannot be combined with --no-tasks")
     ctx = repo_context(repo)
-    store = ctx.open_store()
+    store = None if no_tasks else ctx.open_store()
     try:
         report = run_check(ctx.rule_base, ctx.worktree, store=store, only=standard or None, fix=fix)
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     if as_json:
         print_json(report.to_json())
     else:

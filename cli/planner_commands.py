@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import typer
-
 from continuous.cli.output import command
 
 
 def register(app: typer.Typer) -> None:
-    app.command("suggest", help="Rank scenarios for a free-text request and propose an ordered plan.")(suggest_cmd)
-    app.command("plan", help="Suggest a plan for a request, dry-run it, and optionally save it for run-plan.")(
-        plan_cmd)
+    app.command("suggest", help="Rank scenarios for a free-text request and propose an ordered plan.")(
+        suggest_cmd
+    )
+    app.command(
+        "plan", help="Suggest a plan for a request, dry-run it, and optionally save it for run-plan."
+    )(plan_cmd)
 
 
 @command
@@ -28,8 +30,11 @@ def suggest_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     top: int = typer.Option(5, "--top", "-k", min=1, help="How many ranked matches to show."),
     explain: bool = typer.Option(False, "--explain", help="Show why each scenario was chosen."),
-    batch: Path | None = typer.Option(None, "--batch", help="A file with one request per line ('-' = stdin); "
-                                                           "prints one JSON object per line."),
+    batch: Path | None = typer.Option(
+        None,
+        "--batch",
+        help="A file with one request per line ('-' = stdin); prints one JSON object per line.",
+    ),
 ) -> None:
     from continuous.common.errors import UserError
 
@@ -39,7 +44,9 @@ def suggest_cmd(
         _batch(batch, top, explain)
         return
     if text is None or not text.strip():
-        raise UserError("the request is empty", hint='say what you want: continuous suggest "a table for bookmarks"')
+        raise UserError(
+            "the request is empty", hint='say what you want: continuous suggest "a table for bookmarks"'
+        )
     _single_thread()
     from continuous.planner.suggest import load_context, suggest
 
@@ -67,7 +74,9 @@ def _batch(path: Path, top: int, explain: bool) -> None:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
-            raise UserError(f"{path}: no such file", hint="give a text file with one request per line") from None
+            raise UserError(
+                f"{path}: no such file", hint="give a text file with one request per line"
+            ) from None
         except UnicodeDecodeError:
             raise UserError(f"{path}: not a UTF-8 text file") from None
     while lines and not lines[-1].strip():
@@ -83,8 +92,17 @@ def _batch(path: Path, top: int, explain: bool) -> None:
         if r:
             out.append(json.dumps(next(it)))
         else:
-            out.append(json.dumps({"request": "", "matches": [], "plan": [], "unmatched": [],
-                                   "error": "the request is empty"}))
+            out.append(
+                json.dumps(
+                    {
+                        "request": "",
+                        "matches": [],
+                        "plan": [],
+                        "unmatched": [],
+                        "error": "the request is empty",
+                    }
+                )
+            )
     sys.stdout.write("".join(line + "\n" for line in out))
 
 
@@ -122,14 +140,18 @@ def render(result: dict[str, Any], *, explain: bool = False) -> str:
 @command
 def plan_cmd(
     text: str = typer.Argument(..., help="What you want, in your own words."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what the plan would change, without changing it."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what the plan would change, without changing it."
+    ),
     out: Path | None = typer.Option(None, "--out", help="Save the plan (for `continuous run-plan FILE`)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     from continuous.common.errors import UserError
 
     if not text.strip():
-        raise UserError("the request is empty", hint='say what you want: continuous plan "a table for bookmarks"')
+        raise UserError(
+            "the request is empty", hint='say what you want: continuous plan "a table for bookmarks"'
+        )
     from continuous.planner.plan import make_plan
 
     result = make_plan(text, dry_run=dry_run, out=out)

@@ -1,12 +1,14 @@
 """A lean LALR(1) driver over lark's own parse table for `grammar.lark`.
 
-Lark's runtime spends most of its time building Token objects, a parse tree and position metadata that the rule
-base then throws away; a 2,000-scenario library took several seconds that way. This driver reuses lark's table
-(so `grammar.lark` stays the single source of truth), scans with one compiled regex and the same contextual keyword
-rules as lark's contextual lexer, and calls the parser's builder callbacks directly on reduce — no tree.
+Lark's runtime spends most of its time building Token objects, a parse tree and position metadata that the
+rule base then throws away; a 2,000-scenario library took several seconds that way. This driver reuses lark's
+table (so `grammar.lark` stays the single source of truth), scans with one compiled regex and the same
+contextual keyword rules as lark's contextual lexer, and calls the parser's builder callbacks directly on
+reduce — no tree.
 
-It only has to be right on input the grammar accepts: on any syntax error it raises `Miss` and the caller re-parses
-with lark itself, which produces the detailed error (and the tree path is also the reference in the tests).
+It only has to be right on input the grammar accepts: on any syntax error it raises `Miss` and the caller
+re-parses with lark itself, which produces the detailed error (and the tree path is also the reference in the
+tests).
 """
 
 from __future__ import annotations
@@ -63,6 +65,13 @@ class _RuleInfo:
     callback: str | None  # None: inlined helper rule, its children are spliced into the parent
     expand1: bool
     include: tuple[tuple[int, bool], ...]  # (index, splice) of the children that survive filtering
+
+    @property
+    def mode(self) -> int:
+        """0: every child is kept as is; 1: some are dropped, none spliced; 2: some are spliced."""
+        if any(splice for _, splice in self.include):
+            return 2
+        return 0 if [i for i, _ in self.include] == list(range(self.size)) else 1
 
 
 @dataclass(frozen=True)
@@ -147,8 +156,15 @@ def _word_maps(t: Tables) -> dict[int, tuple[dict[str, str], str]]:
 
 @lru_cache(maxsize=1)
 def _prepared() -> tuple[Tables, dict[int, tuple[dict[str, str], str]]]:
+    """The tables with each reduce action replaced by its compiled rule tuple (one lookup less a reduce)."""
     t = tables()
-    return t, _word_maps(t)
+    compiled = _compiled_rules()
+    actions = {
+        state: {term: (shift, arg if shift else compiled[id(arg)]) for term, (shift, arg) in row.items()}
+        for state, row in t.actions.items()
+    }
+    fast = Tables(actions, t.gotos, t.start, t.end, t.keywords, t.anchors)
+    return fast, _word_maps(t)
 
 
 # One token per match, after optional whitespace and comments: (skipped, token). The alternatives are the
@@ -156,7 +172,7 @@ def _prepared() -> tuple[Tables, dict[int, tuple[dict[str, str], str]]]:
 _TOKENS = re.compile(
     r"((?:[ \t\f\r\n]+|#[^\n]*)*)"
     r'([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*|"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"'
-    r'|[{}(),:=\[\]]|\{\{[^}\n]*\}\}|\?[A-Za-z_][A-Za-z0-9_]*|-?\d+[A-Za-z0-9_]*|.|$)',
+    r"|[{}(),:=\[\]]|\{\{[^}\n]*\}\}|\?[A-Za-z_][A-Za-z0-9_]*|-?\d+[A-Za-z0-9_]*|.|$)",
     re.DOTALL,
 )
 _FIRST: dict[str, str] = {ch: "WORD" for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"}
@@ -165,27 +181,75 @@ _FIRST.update({ch: "PUNCT" for ch in "{}(),:=[]"})
 _FIRST.update({'"': "STRING", "?": "VAR"})
 
 
-def parse(text: str, builder: Any) -> Any:
-    """Parse `text`, calling `builder.<callback>(meta, children)` on every reduce; raise Miss on a syntax error."""
-    from bisect import bisect_right
+@lru_cache(maxsize=8)
+def _callbacks(cls: type) -> dict[str, Callable[..., Any]]:
+    """Plain functions (self, meta, children) of a builder class, unwrapped from lark's v_args decorator."""
+    import inspect
 
+    t = tables()
+    names = {
+        info.callback
+        for row in t.actions.values()
+        for shift, info in row.values()
+        if not shift and info.callback
+    }
+    out: dict[str, Callable[..., Any]] = {}
+    for name in names:
+        attr = inspect.getattr_static(cls, name, None)
+        if attr is None or not callable(getattr(attr, "base_func", attr)):
+            out[name] = _late_bound(name)
+        else:
+            out[name] = getattr(attr, "base_func", attr)
+    return out
+
+
+def _late_bound(name: str) -> Callable[..., Any]:
+    def call(builder: Any, meta: Meta, children: list[Any]) -> Any:
+        return getattr(builder, name)(meta, children)
+
+    return call
+
+
+@lru_cache(maxsize=1)
+def _compiled_rules() -> dict[int, tuple[int, str, str | None, bool, int, tuple[int, ...], Any]]:
+    t = tables()
+    out = {}
+    for row in t.actions.values():
+        for shift, info in row.values():
+            if not shift and id(info) not in out:
+                unit = info.size == 1 and info.expand1 and info.include == ((0, False),)
+                out[id(info)] = (
+                    info.size,
+                    info.origin,
+                    info.callback,
+                    info.expand1,
+                    3 if unit else info.mode,
+                    tuple(i for i, _ in info.include),
+                    info.include,
+                )
+    return out
+
+
+def parse(text: str, builder: Any) -> Any:
+    """Parse `text`, calling the builder's callback (meta, children) on every reduce; Miss on any error."""
     t, word_maps = _prepared()
     actions_of, gotos = t.actions, t.gotos
     end_state = t.end
-    newlines = [m.start() for m in _NEWLINE.finditer(text)]
-
-    def where(pos: int) -> tuple[int, int]:
-        line = bisect_right(newlines, pos - 1)
-        return line + 1, pos - (newlines[line - 1] + 1 if line else 0) + 1
-
-    callbacks: dict[str, Callable[[Meta, list[Any]], Any]] = {}
+    callbacks = _callbacks(type(builder))
     state_stack = [t.start]
     value_stack: list[Any] = []
-    pos_stack: list[int] = []
+    pos_stack: list[tuple[int, int] | None] = []
     state = t.start
     pos = 0
+    line = 1
+    line_start = 0
     for skipped, value in _TOKENS.findall(text):
-        pos += len(skipped)
+        if skipped:
+            newline = skipped.rfind("\n")
+            if newline >= 0:
+                line += skipped.count("\n")
+                line_start = pos + newline + 1
+            pos += len(skipped)
         if not value:
             if pos < len(text):
                 raise Miss
@@ -221,11 +285,8 @@ def parse(text: str, builder: Any) -> Any:
             keep = True
         else:
             raise Miss
-        if keep:
-            line, column = where(pos)
-            token: Any = Token(ttype, value, pos, line, column)
-        else:
-            token = value
+        here = (line, pos - line_start + 1)
+        token: Any = Token(ttype, value, pos, here[0], here[1]) if keep else value
         actions = actions_of[state]
         while True:
             act = actions.get(ttype)
@@ -235,47 +296,56 @@ def parse(text: str, builder: Any) -> Any:
                 state = act[1]
                 state_stack.append(state)
                 value_stack.append(token)
-                pos_stack.append(pos)
+                pos_stack.append(here)
                 break
-            rule: _RuleInfo = act[1]
-            size = rule.size
-            if size == 1 and rule.expand1 and rule.include:
+            size, origin, callback, expand1, mode, keep_idx, include = act[1]
+            if mode == 3:
                 del state_stack[-1]
-                state = gotos[state_stack[-1]][rule.origin]
+                state = gotos[state_stack[-1]][origin]
                 state_stack.append(state)
             else:
                 if size:
                     values = value_stack[-size:]
                     first = pos_stack[-size]
+                    if first is None:
+                        first = next((p for p in pos_stack[-size:] if p is not None), None)
                     del value_stack[-size:], pos_stack[-size:], state_stack[-size:]
                 else:
                     values = []
-                    first = -1
-                children: list[Any] = []
-                for i, splice in rule.include:
-                    if splice:
-                        if children:
-                            children.extend(values[i])
+                    first = None
+                if mode == 0:
+                    children: list[Any] = values
+                elif mode == 1:
+                    children = [values[i] for i in keep_idx]
+                else:
+                    children = []
+                    for i, splice in include:
+                        if splice:
+                            if children:
+                                children.extend(values[i])
+                            else:
+                                children = values[i]
                         else:
-                            children = values[i]
-                    else:
-                        children.append(values[i])
-                if rule.callback is None:
-                    result: Any = children if isinstance(children, _Splice) else _Splice(children)
-                elif rule.expand1 and len(children) == 1:
+                            children.append(values[i])
+                if callback is None:
+                    result: Any = children if type(children) is _Splice else _Splice(children)
+                elif expand1 and len(children) == 1:
                     result = children[0]
                 else:
-                    fn = callbacks.get(rule.callback)
-                    if fn is None:
-                        fn = callbacks[rule.callback] = getattr(builder, rule.callback)
-                    meta = Meta(*where(first)) if first >= 0 else Meta(1, 1)
-                    result = fn(meta, list(children) if isinstance(children, _Splice) else children)
-                state = gotos[state_stack[-1]][rule.origin]
+                    if type(children) is _Splice:
+                        children = list(children)
+                    result = callbacks[callback](builder, Meta(*first) if first else Meta(1, 1), children)
+                state = gotos[state_stack[-1]][origin]
                 state_stack.append(state)
                 value_stack.append(result)
                 pos_stack.append(first)
             if state == end_state and ttype == "$END":
                 return value_stack[-1]
             actions = actions_of[state]
+        if kind == "STRING":
+            newline = value.rfind("\n")
+            if newline >= 0:
+                line += value.count("\n")
+                line_start = pos + newline + 1
         pos += len(value)
     raise Miss  # pragma: no cover - $END always ends the loop above

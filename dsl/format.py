@@ -1,11 +1,12 @@
 """`continuous fmt`: one canonical layout for DSL files, keeping every comment.
 
 The layout is derived from tokens and the parse tree only (never from the original spacing), so formatting is
-idempotent: one statement per line, two-space indentation inside blocks, single spaces between words, none inside
-brackets, one blank line between top-level blocks, and at most one blank line kept between statements. Long lists
-(examples, aliases, tags, provides) wrap after a comma with a four-space continuation. Strings, including
-triple-quoted ones, are copied byte for byte, so the parsed rule base is unchanged. Comments stay on their line
-when they trail a statement; otherwise they are attached, on lines of their own, above the next statement.
+idempotent: one statement per line, two-space indentation inside blocks, single spaces between words, none
+inside brackets, one blank line between top-level blocks, and at most one blank line kept between statements.
+Long lists (examples, aliases, tags, provides) wrap after a comma with a four-space continuation. Strings,
+including triple-quoted ones, are copied byte for byte, so the parsed rule base is unchanged. Comments stay on
+their line when they trail a statement; otherwise they are attached, on lines of their own, above the next
+statement.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ class _Source:
                     hash_at = line.find("#")
                     if hash_at >= 0:
                         start = skipped_start + offset + hash_at
-                        self.comments.append(_Comment(start, skipped_start + offset + len(line), line[hash_at:]))
+                        self.comments.append(
+                            _Comment(start, skipped_start + offset + len(line), line[hash_at:])
+                        )
                     offset += len(line) + 1
             if match.group(2):
                 self.starts.append(match.start(2))
@@ -135,8 +138,9 @@ def format_text(text: str, filename: str = "<string>") -> str:
     return result if result.strip() else ""
 
 
-def _emit(src: _Source, units: list[_Unit], start: int, end: int, indent: str, out: list[str], *,
-          top: bool) -> None:
+def _emit(
+    src: _Source, units: list[_Unit], start: int, end: int, indent: str, out: list[str], *, top: bool
+) -> None:
     """Print units with their comments: trailing ones stay on the line, the others go above the next unit."""
     prev_end = start
     last_kind: str | None = None
@@ -218,7 +222,7 @@ def _block_lines(src: _Source, node: Any) -> list[str]:
 
 
 def _rule_units(src: _Source, node: Any, brace: int) -> list[_Unit]:
-    start, end = _span(node)
+    _, end = _span(node)
     when = src.token_at_or_after(brace, "when", end)
     conj = next(c for c in node.children if getattr(c, "data", None) == "conjunction")
     then = src.token_at_or_after(conj.meta.end_pos, "then", end)

@@ -1,8 +1,9 @@
 """DSL text → pydantic models, with errors a person can act on.
 
-The grammar lives in `grammar.lark` at the package root. Syntax errors become one `Diagnostic` with the source line,
-a caret, what was expected in words, and a label for common mistakes; the transformer then collects every semantic
-problem it can see locally (unknown object type, bad parameter type, ...) instead of stopping at the first.
+The grammar lives in `grammar.lark` at the package root. Syntax errors become one `Diagnostic` with the source
+line, a caret, what was expected in words, and a label for common mistakes; the builder then collects every
+semantic problem it can see locally (unknown object type, bad parameter type, ...) instead of stopping at the
+first. Valid text goes through `fastparse` (lark's table, no tree); lark's own parser words syntax errors.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-
 from continuous.common.errors import Diagnostic, DslError
 from continuous.dsl import model as m
 from continuous.dsl.suggest import closest
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar.lark"
 
@@ -45,7 +45,8 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 
-# Labelled examples of common mistakes (as lark's own grammar loader does): when a syntax error happens at the same
+# Labelled examples of common mistakes (as lark's own grammar loader does): when a syntax error happens at the
+# same
 # parser state as one of these snippets, the label is shown as the hint.
 _COMMON_MISTAKES: dict[str, list[str]] = {
     "a step runs an argument list, not a shell string: run [\"pnpm\", \"install\"]": [
@@ -74,18 +75,37 @@ _COMMON_MISTAKES: dict[str, list[str]] = {
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
+    grammar = GRAMMAR_PATH.read_text(encoding="utf-8")
     return Lark(
-        GRAMMAR_PATH.read_text(encoding="utf-8"),
+        grammar,
         parser="lalr",
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=False,
-        cache=False,
+        cache=_grammar_cache(grammar),
     )
 
 
+def _grammar_cache(grammar: str) -> str | bool:
+    """A per-user cache of lark's analysed grammar (lark checks its hash), so startup skips the analysis.
+
+    Never a shared temporary directory: the cache is a pickle."""
+    import hashlib
+    import os
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "continuous"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    if not os.access(base, os.W_OK):
+        return False
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return str(base / f"grammar-{digest}.lark")
+
+
 def parse_text(text: str, filename: str = "<string>") -> list[Any]:
-    """Parse one DSL file into top-level items (Scenario, Rule, Discover, Standard, Schedule, Import, Alias)."""
+    """One DSL file as top-level items (Scenario, Rule, Discover, Standard, Schedule, Import, Alias)."""
     items, diagnostics, _ = parse_text_lenient(text, filename)
     if diagnostics:
         raise DslError(diagnostics)
@@ -95,8 +115,13 @@ def parse_text(text: str, filename: str = "<string>") -> list[Any]:
 def parse_text_lenient(text: str, filename: str = "<string>") -> tuple[list[Any], list[Diagnostic], bool]:
     """(items, diagnostics, syntax ok): after a semantic problem the items are still built, so that static
     validation can report the rest of what is wrong in the same run."""
+    import gc
+
     from continuous.dsl import fastparse
 
+    # Parsing allocates many small objects that all stay alive: cyclic GC passes over them are pure overhead.
+    gc_enabled = gc.isenabled()
+    gc.disable()
     builder = _Builder(filename, text)
     try:
         try:
@@ -107,6 +132,9 @@ def parse_text_lenient(text: str, filename: str = "<string>") -> tuple[list[Any]
         return [], [_escape_diagnostic(exc, text, filename)], False
     except DslError as exc:
         return [], exc.diagnostics, False
+    finally:
+        if gc_enabled:
+            gc.enable()
     return items, builder.diagnostics, True
 
 
@@ -177,10 +205,13 @@ def _describe_token(token: Token) -> str:
         return "end of file"
     words = _TERMINAL_WORDS.get(token.type)
     value = str(token)
-    if token.type.startswith("__") or token.type in _TERMINAL_WORDS and token.type not in ("IDENT", "STRING"):
+    if token.type.startswith("__") or (
+        token.type in _TERMINAL_WORDS and token.type not in ("IDENT", "STRING")
+    ):
         return f"'{value}'"
     if words and token.type in ("IDENT", "STRING"):
-        return f"{'name' if token.type == 'IDENT' else 'string'} {value if token.type == 'STRING' else repr(value)}"
+        shown = value if token.type == "STRING" else repr(value)
+        return f"{'name' if token.type == 'IDENT' else 'string'} {shown}"
     return f"'{value}'"
 
 
@@ -343,7 +374,7 @@ def parse_duration(text: str) -> int:
     total = 0.0
     for number, unit in re.findall(r"(\d+)(ms|s|m|h|d)", text):
         total += int(number) * DURATION_UNITS[unit]
-    return int(round(total))
+    return round(total)
 
 
 _KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -362,12 +393,15 @@ class _Builder(Transformer[Token, Any]):
 
     # -- helpers
     def _loc(self, meta: Any) -> m.Location:
-        return m.Location(file=self.filename, line=getattr(meta, "line", 1), column=getattr(meta, "column", 1))
+        line, column = getattr(meta, "line", 1), getattr(meta, "column", 1)
+        return m.Location(file=self.filename, line=line, column=column)
 
     def _tloc(self, token: Token) -> m.Location:
         return m.Location(file=self.filename, line=token.line or 1, column=token.column or 1)
 
-    def error(self, token_or_meta: Any, message: str, hint: str | None = None, width: int | None = None) -> None:
+    def error(
+        self, token_or_meta: Any, message: str, hint: str | None = None, width: int | None = None
+    ) -> None:
         line = getattr(token_or_meta, "line", 1) or 1
         column = getattr(token_or_meta, "column", 1) or 1
         if width is None:
@@ -540,7 +574,7 @@ class _Builder(Transformer[Token, Any]):
 
     def param_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
         name_tok: Token = c[0]
-        ptype, choices, type_tok = c[1]
+        ptype, choices, _type_tok = c[1]
         if not _SNAKE.match(str(name_tok)):
             self.error(name_tok, f"parameter name {str(name_tok)!r} must be snake_case",
                        f"write {str(name_tok).lower().replace('-', '_')!r}")
@@ -723,10 +757,10 @@ class _Builder(Transformer[Token, Any]):
         return m.Var(var=str(c[0])[1:])
 
     def string_value(self, meta: Any, c: list[Token]) -> m.Value:
-        return m.Value(value=unescape(c[0]))
+        return _shared_value(unescape(c[0]))
 
     def template_value(self, meta: Any, c: list[Token]) -> m.Value:
-        return m.Value(value=str(c[0]))
+        return _shared_value(str(c[0]))
 
     def int_value(self, meta: Any, c: list[Token]) -> m.Value:
         return m.Value(value=int(c[0]))
@@ -913,7 +947,8 @@ class _Builder(Transformer[Token, Any]):
         if excludes:
             data["excludes"] = tuple(excludes)
         if not any(data.get(k) for k in ("when", "files", "unique", "newer")):
-            self.error(ident, f"standard {ident} needs a 'when' condition, a 'files' glob, 'unique' or 'newer'")
+            self.error(ident, f"standard {ident} needs a 'when' condition, a 'files' glob, 'unique' or "
+                              "'newer'")
         for k in ("matching", "lacking", "named", "excludes"):
             if data.get(k) and not data.get("files"):
                 self.error(ident, f"standard {ident} has '{k.rstrip('s')}' without 'files'")
@@ -957,6 +992,19 @@ class _Builder(Transformer[Token, Any]):
 
 
 
+_VALUES: dict[str, m.Value] = {}
+
+
+def _shared_value(text: str) -> m.Value:
+    """Values are frozen, so the many identical ones (`"{{ name }}"`) can share one instance."""
+    value = _VALUES.get(text)
+    if value is None:
+        if len(_VALUES) > 20000:
+            _VALUES.clear()
+        value = _VALUES[text] = m.Value(value=text)
+    return value
+
+
 def _default_hint(param: m.Param) -> str | None:
     if param.type == "int":
         return "write a whole number without quotes, e.g. default 3"
@@ -987,7 +1035,7 @@ _CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
 
 
 def _cron_problem(expr: str) -> str | None:
-    """Check a five-field cron expression without importing a cron library (the DSL stays dependency-light)."""
+    """Check a five-field cron expression without a cron library (the DSL stays dependency-light)."""
     parts = expr.split()
     if len(parts) != 5:
         return f"expected 5 fields, got {len(parts)}"

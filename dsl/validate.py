@@ -1,9 +1,10 @@
 """Static validation of a rule base: everything that can be known wrong before anything runs.
 
-The parser already rejects what one file can show on its own (syntax, unknown types, bad defaults); this module
-checks what needs the whole rule base: references between scenarios, parameter bindings, dependency cycles, and the
-variables used by templates — both the `{{ ... }}` strings in the DSL and the template files on disk. Every problem
-is collected (never just the first) as a located `Diagnostic` with the source line and a caret.
+The parser already rejects what one file can show on its own (syntax, unknown types, bad defaults); this
+module checks what needs the whole rule base: references between scenarios, parameter bindings, dependency
+cycles, and the variables used by templates — both the `{{ ... }}` strings in the DSL and the template files
+on disk. Every problem is collected (never just the first) as a located `Diagnostic` with the source line and
+a caret.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from continuous.dsl import model as m
 from continuous.dsl.suggest import did_you_mean
 from continuous.dsl.templating import BUILTIN_VARIABLES
 
-# Names a discover field template can use besides the regex's named groups (see engine.discovery.path_context).
+# Names a discover field may use besides the regex's named groups (see engine.discovery.path_context).
 DISCOVER_PATH_VARIABLES = frozenset({"path", "dir", "stem", "name", "parts"})
 
 _SIMPLE_EXPR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*((?:\|\s*[A-Za-z_][A-Za-z0-9_]*\s*)*)\}\}")
@@ -64,7 +65,7 @@ def _jinja_info(text: str) -> TemplateInfo:
         ast = environment().parse(text)
     except TemplateSyntaxError as exc:
         return TemplateInfo(error=exc.message or str(exc), error_line=exc.lineno)
-    # A `{% set %}` inside one branch of an `if` counts as undeclared for Jinja; anything stored anywhere is local.
+    # A `{% set %}` inside one branch of an `if` is undeclared for Jinja; anything stored anywhere is local.
     stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
     try:
         undeclared = meta.find_undeclared_variables(ast)
@@ -126,6 +127,7 @@ class _Sources:
 class _Collector:
     sources: _Sources
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    templates: dict[tuple[str, str], tuple[Path, int | None]] = field(default_factory=dict)
 
     def add(
         self,
@@ -312,7 +314,7 @@ def _check_call(
     out: _Collector,
     where: str,
 ) -> m.Scenario | None:
-    """A reference to a scenario with parameter bindings: the scenario exists and has every bound parameter."""
+    """A reference with parameter bindings: the scenario exists and has every bound parameter."""
     target = rule_base.scenario(target_id)
     if target is None:
         out.add(
@@ -371,8 +373,12 @@ def _check_scenario(rule_base: m.RuleBase, s: m.Scenario, known: list[str], out:
 
             problem = check_value(p, p.default)
             if problem:
-                out.add(p.loc, f"default of parameter {p.name} is wrong: {problem}", _default_hint(p),
-                        width=len(p.name))
+                out.add(
+                    p.loc,
+                    f"default of parameter {p.name} is wrong: {problem}",
+                    _default_hint(p),
+                    width=len(p.name),
+                )
         if p.type == "enum" and len(set(p.choices)) != len(p.choices):
             out.add(p.loc, f"enum of parameter {p.name} lists a value twice", width=len(p.name))
     for dep in s.dependencies:
@@ -451,10 +457,15 @@ def _check_template_file(s: m.Scenario, step: m.RenderStep, allowed: frozenset[s
 
     if not s.source or s.source.startswith("<"):
         return
-    path = template_path(s, step.template)
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError:
+    key = (s.source, step.template)
+    if key not in out.templates:
+        path = template_path(s, step.template)
+        try:
+            out.templates[key] = (path, path.stat().st_mtime_ns)
+        except OSError:
+            out.templates[key] = (path, None)
+    path, mtime = out.templates[key]
+    if mtime is None:
         folder = path.parent
         base = Path(s.source).resolve().parent / "templates"
         existing = [str(p.relative_to(base)) for p in base.rglob("*") if p.is_file()] if base.is_dir() else []
@@ -601,8 +612,8 @@ def _check_discover(d: m.Discover, out: _Collector) -> None:
                 f"field {name} of discover {d.fact_type} uses {var!r}, which is neither a named group "
                 "of its regex nor a path variable",
                 did_you_mean(var, allowed, quote="'")
-                or f"named groups: {', '.join(sorted(groups)) or 'none'}; path variables: path, dir, stem, name, "
-                "parts",
+                or f"named groups: {', '.join(sorted(groups)) or 'none'}; "
+                "path variables: path, dir, stem, name, parts",
                 refine=re.compile(r"\{\{[^}]*?\b(" + re.escape(var) + r")\b"),
             )
 

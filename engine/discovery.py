@@ -16,7 +16,7 @@ import re
 import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from continuous.common.errors import UserError
@@ -125,12 +125,41 @@ def _dir_excluded(rx: re.Pattern[str], path: str) -> bool:
     return any(rx.match("/".join(parts[:k])) for k in range(1, len(parts)))
 
 
+_FAST = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)(?:\[(-?\d+)\])?((?:\s*\|\s*[a-z_]+)*)\s*\}\}$")
+
+
+class _Fast:
+    """`{{ var }}`, `{{ var[i] }}`, `{{ var | f | g }}` without Jinja: most discovery fields are like that."""
+
+    def __init__(self, var: str, index: int | None, filters: list[Any]) -> None:
+        self.var = var
+        self.index = index
+        self.filters = filters
+
+    def render(self, context: Mapping[str, Any]) -> Any:
+        value = context[self.var]
+        if self.index is not None:
+            value = value[self.index]
+        for f in self.filters:
+            value = f(value)
+        return value
+
+
 def _compile_field(template: str) -> Any:
     simple = _SIMPLE_VAR.match(template)
     if simple:
         return simple.group(1)
     if "{{" not in template and "{%" not in template:
         return ("const", template)
+    fast = _FAST.match(template)
+    if fast:
+        from continuous.dsl.templating import FILTERS
+
+        table: dict[str, Any] = {**FILTERS, "lower": str.lower, "upper": str.upper, "trim": str.strip}
+        names = [n.strip() for n in fast.group(3).split("|") if n.strip()]
+        if all(n in table for n in names):
+            index = int(fast.group(2)) if fast.group(2) is not None else None
+            return _Fast(fast.group(1), index, [table[n] for n in names])
     from continuous.dsl.templating import environment
 
     return environment().from_string(template)
@@ -146,6 +175,18 @@ def _render_field(compiled: Any, context: Mapping[str, Any], decl: Discover, nam
         return _scalar(context[compiled])
     if isinstance(compiled, tuple):
         return str(compiled[1])
+    if isinstance(compiled, _Fast):
+        try:
+            return _scalar(compiled.render(context))
+        except KeyError:
+            raise UserError(
+                f"discover {decl.fact_type}: field {name} uses unknown variable {compiled.var!r}",
+                hint=_where(decl),
+            ) from None
+        except (IndexError, TypeError, AttributeError) as exc:
+            raise UserError(
+                f"discover {decl.fact_type}: cannot render field {name}: {exc}", hint=_where(decl)
+            ) from None
     from jinja2 import TemplateError
 
     try:
@@ -171,14 +212,11 @@ def _scalar(value: Any) -> Scalar:
 
 
 def path_context(path: str) -> dict[str, Any]:
-    p = PurePosixPath(path)
-    return {
-        "path": path,
-        "dir": str(p.parent) if str(p.parent) != "." else "",
-        "stem": p.stem,
-        "name": p.name,
-        "parts": list(p.parts),
-    }
+    parts = path.split("/")
+    name = parts[-1]
+    dot = name.rfind(".")
+    stem = name[:dot] if dot > 0 else name
+    return {"path": path, "dir": "/".join(parts[:-1]), "stem": stem, "name": name, "parts": parts}
 
 
 def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = None) -> list[Fact]:
@@ -187,14 +225,28 @@ def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = N
     if not rule_base.discovers:
         return []
     compiled = [_Compiled(d) for d in rule_base.discovers]
+    by_head: dict[str, list[_Compiled]] = {}
+    anywhere: list[_Compiled] = []
+    for comp in compiled:
+        heads = {prefix.split("/", 1)[0] if prefix else "" for prefix, _ in comp.globs}
+        if "" in heads:
+            anywhere.append(comp)
+        else:
+            for head in heads:
+                by_head.setdefault(head, []).append(comp)
     all_files = list_files(worktree) if files is None else files
     facts: dict[tuple[Any, ...], Fact] = {}
     texts: dict[str, str | None] = {}
     for path in all_files:
-        for comp in compiled:
+        slash = path.find("/")
+        candidates = by_head.get(path[:slash] if slash != -1 else path, ())
+        base: dict[str, Any] | None = None
+        for comp in (*candidates, *anywhere) if anywhere else candidates:
             if not comp.matches(path):
                 continue
-            for fact in _facts_from_file(comp, worktree, path, texts):
+            if base is None:
+                base = path_context(path)
+            for fact in _facts_from_file(comp, worktree, path, texts, base):
                 facts.setdefault(fact.key(), fact)
     return list(facts.values())
 
@@ -213,10 +265,9 @@ def _read(worktree: Path, path: str, cache: dict[str, str | None]) -> str | None
 
 
 def _facts_from_file(
-    comp: _Compiled, worktree: Path, path: str, texts: dict[str, str | None]
+    comp: _Compiled, worktree: Path, path: str, texts: dict[str, str | None], base: dict[str, Any]
 ) -> Iterator[Fact]:
     decl = comp.decl
-    base = path_context(path)
     if comp.regex is not None:
         text = _read(worktree, path, texts)
         if text is None:
@@ -229,7 +280,7 @@ def _facts_from_file(
             groups = {k: (v if v is not None else "") for k, v in match.groupdict().items()}
             context = {**base, **groups}
             fields = _fields(comp, context) if comp.fields else dict(groups)
-            yield Fact(type=decl.fact_type, fields=fields, source=f"{path}:{line}")
+            yield _fact(decl.fact_type, fields=fields, source=f"{path}:{line}")
         return
     if decl.json_path is not None:
         text = _read(worktree, path, texts)
@@ -250,10 +301,15 @@ def _facts_from_file(
                 fields = {"key": key}
                 if not isinstance(value, dict | list):
                     fields["value"] = _scalar(value)
-            yield Fact(type=decl.fact_type, fields=fields, source=f"{path}:{_json_line(text, key)}")
+            yield _fact(decl.fact_type, fields=fields, source=f"{path}:{_json_line(text, key)}")
         return
     fields = _fields(comp, base) if comp.fields else {"path": path, "name": base["stem"]}
-    yield Fact(type=decl.fact_type, fields=fields, source=f"{path}:1")
+    yield _fact(decl.fact_type, fields=fields, source=f"{path}:1")
+
+
+def _fact(type: str, fields: dict[str, Scalar], source: str) -> Fact:
+    # Fields are scalars by construction, so pydantic validation (a third of discovery's time) is skipped.
+    return Fact.model_construct(type=type, fields=fields, source=source)
 
 
 def _fields(comp: _Compiled, context: Mapping[str, Any]) -> dict[str, Scalar]:

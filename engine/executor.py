@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import hashlib
 import os
 import signal
 import time
@@ -115,7 +116,13 @@ class Simulation:
                 continue
             out.append(
                 (
-                    FileEffect(path=path, change=change.kind, diff=change.diff(), step=self.step_of[path]),
+                    FileEffect(
+                        path=path,
+                        change=change.kind,
+                        diff=change.diff(),
+                        step=self.step_of[path],
+                        sha256=None if change.after is None else hashlib.sha256(change.after).hexdigest(),
+                    ),
                     change.after,
                 )
             )
@@ -159,6 +166,7 @@ class Executor:
         self._store: TrackingStore | None = None
         self.allocated_ports: list[int] = []
         self._facts_cache: list[Fact] | None = None
+        self._planned_ports: list[int] = []
 
     # ------------------------------------------------------------------ shared pieces
 
@@ -241,6 +249,14 @@ class Executor:
                 params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
             plan_requests.append(PlanRequest(scenario=sc.id, params=params, reason=req.reason))
         resolution = resolve(self.rule_base, plan_requests, facts)
+        items = []
+        for i in resolution.items:
+            params = dict(i.params)
+            sc = self.scenario(i.scenario)
+            if sc.object_type == "proxy" and sc.param("port") is not None and "port" not in params:
+                params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
+            items.append(PlanEntry(scenario=i.scenario, params=params, role=i.role, reason=i.reason,
+                                   after=i.after, group=i.group))
         head = self.ws.head()
         if head is None:
             raise UserError(f"{self.root} has no commit yet", hint="make a first commit")
@@ -248,17 +264,7 @@ class Executor:
             request=request_text,
             head=head,
             rule_base_hash=self.rule_base.content_hash(),
-            items=tuple(
-                PlanEntry(
-                    scenario=i.scenario,
-                    params=i.params,
-                    role=i.role,
-                    reason=i.reason,
-                    after=i.after,
-                    group=i.group,
-                )
-                for i in resolution.items
-            ),
+            items=tuple(items),
             skipped=tuple(
                 SkippedEntry(scenario=s.scenario, params=s.params, reason=s.reason)
                 for s in resolution.skipped
@@ -276,10 +282,12 @@ class Executor:
         store = self.store() if allocate else self.existing_store()
         if store is not None:
             used |= {p.port for p in store.list_ports()}
+        used |= set(self._planned_ports)
         preferred = next((p for p in range(PORT_LOW, PORT_HIGH + 1) if p not in used), None)
         if not allocate:
             if preferred is None:
                 raise UserError(f"no free port in {PORT_LOW}-{PORT_HIGH} for {sc.id}")
+            self._planned_ports.append(preferred)
             return preferred
         owner = f"{sc.id}:" + ",".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "port")
         assert store is not None
@@ -287,7 +295,7 @@ class Executor:
         self.allocated_ports.append(port)
         return port
 
-    def plan_from_saved(self, data: dict[str, Any]) -> FrozenPlan:
+    def plan_from_saved(self, data: dict[str, Any], *, allocate_ports: bool = False) -> FrozenPlan:
         head = self.ws.head()
         if data["head"] != head:
             raise UserError(
@@ -306,6 +314,8 @@ class Executor:
         for n, raw in enumerate(data["items"]):
             sc = self.scenario(raw["scenario"])
             params = bind_params(sc, (), raw.get("params") or {})
+            if sc.object_type == "proxy" and sc.param("port") is not None and "port" not in params:
+                params["port"] = self._port_for(sc, params, self.facts(), allocate=allocate_ports)
             items.append(
                 PlanEntry(
                     scenario=sc.id,
@@ -492,8 +502,9 @@ class Executor:
             estimate = None  # type: ignore[assignment]
         if estimate is not None:
             try:
-                found = estimate(sc.id, repo=self.root, store=store if store is not None else _NoHistory(),
-                                 scenario=sc)
+                found = estimate(
+                    sc.id, repo=self.root, store=store if store is not None else _NoHistory(), scenario=sc
+                )
             except Exception:  # analytics must never break a dry-run
                 found = None
             if found is not None and found.seconds is not None:
@@ -612,8 +623,9 @@ class Executor:
         import json
 
         ours: set[str] = set()
-        runs = sorted((self.ws.state_dir / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime,
-                      reverse=True)
+        runs = sorted(
+            (self.ws.state_dir / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True
+        )
         for path in runs:
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -805,21 +817,26 @@ class _RunState:
         return current is None or current != read_blob(self.root, orig["blob"])
 
     def snapshot_dirty(self) -> dict[str, Any]:
-        """Before a command: hashes of every dirty path, and the saved content of those not seen yet."""
+        """Before a command: status + hash of every dirty path, their index entries, and the saved content of
+        those not seen yet (a command may change the index too, e.g. `git mv`)."""
         dirty = dirty_paths(self.root)
         existing = [p for p in dirty if (self.root / p).is_file()]
         hashes = hash_files(self.root, existing)
         unseen = [p for p in existing if p not in self.originals]
         saved = save_blobs(self.root, unseen)
-        return {"hashes": {p: hashes.get(p) for p in dirty}, "saved": saved}
+        return {
+            "hashes": {p: f"{status}:{hashes.get(p)}" for p, status in dirty.items()},
+            "saved": saved,
+            "index": _index_entries(self.root, list(dirty)),
+        }
 
     def reconcile_command(self, snapshot: dict[str, Any]) -> list[str]:
-        """Paths a command changed since the snapshot, remembered with their originals."""
+        """Paths a command changed since the snapshot, remembered with their originals (content and index)."""
         before: dict[str, str | None] = snapshot["hashes"]
         dirty = dirty_paths(self.root)
         existing = [p for p in dirty if (self.root / p).is_file()]
-        after: dict[str, str | None] = {p: None for p in dirty}
-        after.update(hash_files(self.root, existing))
+        hashes = hash_files(self.root, existing)
+        after = {p: f"{status}:{hashes.get(p)}" for p, status in dirty.items()}
         changed = sorted(
             p for p in set(before) | set(after) if before.get(p, "clean") != after.get(p, "clean")
         )
@@ -832,6 +849,16 @@ class _RunState:
             else:
                 saved[p] = _head_blob(self.root, p)
         self.remember([p for p in changed if p not in self.originals], saved=saved)
+        index_originals: dict[str, str | None] = self.journal.data.setdefault("index_originals", {})
+        candidates = [p for p in changed if p not in index_originals]
+        if candidates:
+            now = _index_entries(self.root, candidates)
+            clean = [p for p in candidates if p not in before]
+            head = _head_entries(self.root, clean)
+            for p in candidates:
+                was = snapshot.get("index", {}).get(p) if p in before else head.get(p)
+                if now.get(p) != was:
+                    index_originals[p] = was
         return changed
 
     def reconcile_interrupted(self, note: str) -> None:
@@ -1007,6 +1034,7 @@ class _RunState:
                 output=output,
                 seconds=seconds,
                 checkpoint=commit,
+                files=paths,
             ),
         )
         ex.emit(
@@ -1286,6 +1314,7 @@ class _RunState:
                 restored.append(path)
             if orig.get("mode") is not None and (full.stat().st_mode & 0o7777) != orig["mode"]:
                 os.chmod(full, orig["mode"])
+        self._restore_index()
         dirs = sorted(
             set(self.journal["created_dirs"]) | {str(Path(p).parent) for p in removed},
             key=lambda d: d.count("/"),
@@ -1302,6 +1331,19 @@ class _RunState:
                 d = str(Path(d).parent)
         self.ex.emit("restored", {"restored": restored, "removed": removed})
         return restored, removed
+
+    def _restore_index(self) -> None:
+        """Undo index changes made by commands (`git mv`), entry by entry; nothing else in the index moves."""
+        import subprocess
+
+        entries: dict[str, str | None] = self.journal.data.get("index_originals", {})
+        for path, entry in sorted(entries.items()):
+            if entry is None:
+                args = ["git", "update-index", "--force-remove", "--", path]
+            else:
+                mode, blob = entry.split(" ", 1)
+                args = ["git", "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}"]
+            subprocess.run(args, cwd=self.root, capture_output=True, check=False)
 
     def changed_since_run(self) -> list[str]:
         final = self.journal.data.get("final")
@@ -1333,6 +1375,41 @@ def _head_blob(root: Path, path: str) -> str | None:
         check=False,
     )
     return proc.stdout.strip() or None
+
+
+def _index_entries(root: Path, paths: list[str]) -> dict[str, str]:
+    """path → "mode blob" in the user's index (read-only)."""
+    import subprocess
+
+    if not paths:
+        return {}
+    proc = subprocess.run(
+        ["git", "ls-files", "-s", "-z", "--", *paths], cwd=root, capture_output=True, check=False
+    )
+    out: dict[str, str] = {}
+    for rec in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if "\t" in rec:
+            meta, path = rec.split("\t", 1)
+            mode, blob, _stage = meta.split()
+            out[path] = f"{mode} {blob}"
+    return out
+
+
+def _head_entries(root: Path, paths: list[str]) -> dict[str, str]:
+    import subprocess
+
+    if not paths:
+        return {}
+    proc = subprocess.run(
+        ["git", "ls-tree", "-z", "HEAD", "--", *paths], cwd=root, capture_output=True, check=False
+    )
+    out: dict[str, str] = {}
+    for rec in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if "\t" in rec:
+            meta, path = rec.split("\t", 1)
+            mode, _kind, blob = meta.split()
+            out[path] = f"{mode} {blob}"
+    return out
 
 
 def _glob(root: Path, pattern: str) -> list[str]:

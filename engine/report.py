@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 
 def _params(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in params.items())
+    return " ".join(f"{k}={v}" for k, v in params.items() if v != "")
 
 
 def duration(seconds: float | None) -> str:

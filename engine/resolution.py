@@ -15,10 +15,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from continuous.common.errors import UserError
-from continuous.dsl.model import FactPattern, Model, RuleBase, Scalar, Scenario, Term, Value, Var
+from continuous.dsl.model import Dependency, FactPattern, Model, RuleBase, Scalar, Scenario, Term, Value, Var
 from continuous.dsl.params import bind_params
 from continuous.dsl.suggest import closest
-from continuous.dsl.templating import builtin_context, render_string
+from continuous.dsl.templating import builtin_context, referenced_variables, render_string
 from continuous.engine.facts import Fact, FactSet
 
 Role = Literal["requested", "dependency"]
@@ -123,6 +123,29 @@ def _holds(patterns: Sequence[FactPattern], context: Mapping[str, Any], *fact_se
     return " and ".join(described) + " already holds"
 
 
+def _optional_and_unset(
+    dep: Dependency, dep_scenario: Scenario, bound: Mapping[str, Scalar], scenario: Scenario,
+    params: Mapping[str, Scalar],
+) -> bool:
+    """A dependency is optional when a required parameter of it is bound only to optional parameters of the
+    caller that were not given: `requires create-table(name: "{{ table }}")` is not needed without a table."""
+    for p in dep_scenario.params:
+        term = dep.bindings.get(p.name)
+        if not p.required or p.name in bound or term is None:
+            continue
+        if isinstance(term, Var):
+            names = {term.var}
+        elif isinstance(term.value, str):
+            names = referenced_variables(term.value)
+        else:
+            continue
+        caller = [scenario.param(n) for n in names]
+        if names and all(c is not None and not c.required and c.default is None and c.name not in params
+                         for c in caller):
+            return True
+    return False
+
+
 class _Resolver:
     def __init__(self, rule_base: RuleBase, facts: FactSet, allow_missing: bool, follow_rules: bool) -> None:
         self.rb = rule_base
@@ -190,6 +213,8 @@ class _Resolver:
                 if value is not None:
                     bound[name] = value
             dep_scenario = self.scenario(dep.scenario, scenario.id)
+            if _optional_and_unset(dep, dep_scenario, bound, scenario, params):
+                continue
             dep_params = bind_params(dep_scenario, named=bound, allow_missing=True)
             dep_context = {**builtin_context(), **dep_params, **params}
             why = _holds(dep.unless, dep_context, self.facts, self.provided)

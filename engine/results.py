@@ -17,6 +17,7 @@ class FileEffect(Result):
     change: str  # created | modified | deleted
     diff: str = ""
     step: str = ""
+    sha256: str | None = None  # of the predicted content (None when deleted)
 
 
 class PlannedStep(Result):
@@ -92,6 +93,7 @@ class StepResult(Result):
     output: str = ""
     seconds: float = 0.0
     checkpoint: str | None = None
+    files: list[str] = Field(default_factory=list)
 
 
 class ItemResult(Result):

@@ -318,7 +318,7 @@ def _newer(std: Standard, ctx: _Context) -> list[tuple[str, int, dict[str, Any]]
         newest = inputs[-1]
         return [(newest, 1, {"newest": PurePosixPath(newest).name, "target": target, "missing": True})]
     ranks = _file_ranks(ctx.worktree, [target, *inputs])
-    newest = max(inputs, key=lambda p: (ranks[p], p))
+    newest = max(inputs, key=lambda p: (ranks[p], not p.endswith("_down.sql"), p))
     if ranks[newest] > ranks[target]:
         return [(target, 1, {"newest": PurePosixPath(newest).name, "target": target})]
     return []

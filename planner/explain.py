@@ -1,6 +1,7 @@
 """`--explain`: why each scenario is in the plan.
 
-For a requested item: the part of the request it answers, the score of each channel with its weight, the words the
+For a requested item: the part of the request it answers, the score of each channel with its weight, the
+words the
 lexical channels matched, the library document the embedding found closest, the verbs/objects the structural
 channel recognised and where each parameter value came from. For a dependency: the edge that pulled it in.
 """
@@ -38,13 +39,15 @@ def _words(row: int, s: int, scores: Any, ctx: Context) -> dict[str, Any]:
     return {
         "matched_words": words,
         "closest_example": {"kind": index.doc_kind[doc], "text": index.doc_text[doc]},
-        "verbs": sorted(qv & sv), "objects": sorted(set(qo) & so),
+        "verbs": sorted(qv & sv),
+        "objects": sorted(set(qo) & so),
         "corrected": text if text != "" else None,
     }
 
 
-def explain_item(i: int, item: Any, items: Sequence[Any], info: dict[str, Any] | None, scores: Any,
-                 ctx: Context) -> dict[str, Any]:
+def explain_item(
+    i: int, item: Any, items: Sequence[Any], info: dict[str, Any] | None, scores: Any, ctx: Context
+) -> dict[str, Any]:
     out: dict[str, Any] = {"step": i + 1, "scenario": item.scenario, "role": item.role}
     if item.after:
         out["after"] = [f"{j + 1}. {items[j].scenario}" for j in item.after]
@@ -62,7 +65,7 @@ def explain_item(i: int, item: Any, items: Sequence[Any], info: dict[str, Any] |
 
 
 def explain_matches(row: int, scores: Any, ctx: Context, top: int) -> list[dict[str, Any]]:
-    order = scores.total[row].argsort()[::-1][:max(top, 1)]
+    order = scores.total[row].argsort()[::-1][: max(top, 1)]
     return [{"scenario": ctx.index.scenario_ids[int(s)], **_parts(row, int(s), scores)} for s in order]
 
 
@@ -78,12 +81,16 @@ def render(result: dict[str, Any]) -> str:
             sc = item["score"]
             parts = ", ".join(f"{k} {v:.2f}×{sc['weights'][k]}" for k, v in sc["parts"].items())
             lines.append(f"{head}: score {sc['total']:.3f} = {parts}")
-            lines.append(f"     for: \"{item['clause']}\"")
+            lines.append(f'     for: "{item["clause"]}"')
             if item.get("matched_words"):
                 lines.append(f"     matched words: {', '.join(item['matched_words'])}")
             if item.get("verbs") or item.get("objects"):
-                lines.append(f"     verb/object: {', '.join(item.get('verbs', []) + item.get('objects', []))}")
-            lines.append(f"     closest {item['closest_example']['kind']}: \"{item['closest_example']['text']}\"")
+                lines.append(
+                    f"     verb/object: {', '.join(item.get('verbs', []) + item.get('objects', []))}"
+                )
+            lines.append(
+                f'     closest {item["closest_example"]["kind"]}: "{item["closest_example"]["text"]}"'
+            )
             for name, src in item.get("param_sources", {}).items():
                 lines.append(f"     {name}: {src}")
         else:

@@ -1,8 +1,10 @@
 """The retrieval index of a rule base: embeddings, TF-IDF statistics and the calibrated no-match threshold.
 
-Built once per rule base (sentence-transformers for the embeddings, scikit-learn for TF-IDF) and cached on disk
+Built once per rule base (sentence-transformers for the embeddings, scikit-learn for TF-IDF) and cached on
+disk
 under a key made of the rule-base hash and the model fingerprint, so a query process only memory-maps numpy
-arrays. Each scenario contributes several documents: its id read as words, aliases, summary, description and every
+arrays. Each scenario contributes several documents: its id read as words, aliases, summary, description and
+every
 example request; a scenario's score on a channel is its best document.
 """
 
@@ -15,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from continuous.dsl.model import RuleBase, Scenario
 from continuous.planner import embedding, lexicon
 from continuous.planner.lexical import Space, fit
@@ -68,7 +69,8 @@ def load_or_build(rule_base: RuleBase, *, encoder: str | None = None) -> Index:
 
 
 def build(rule_base: RuleBase, key: str = "", *, encoder: str | None = None) -> Index:
-    """Encode every scenario document; `encoder` "reference" (sentence-transformers, the default) or "numpy"."""
+    """Encode every scenario document; `encoder` "reference" (sentence-transformers, the default) or
+    "numpy"."""
     from continuous.planner.scoring import score_texts
 
     ids = sorted(rule_base.scenarios)
@@ -81,13 +83,19 @@ def build(rule_base: RuleBase, key: str = "", *, encoder: str | None = None) -> 
             kinds.append(kind)
             texts.append(text)
     which = encoder or os.environ.get("CONTINUOUS_INDEX_ENCODER", "reference")
-    if which == "numpy":
-        emb = embedding.encoder().encode(texts)
-    else:
-        emb = embedding.reference_encode(texts)
+    emb = embedding.encoder().encode(texts) if which == "numpy" else embedding.reference_encode(texts)
     lex_texts = [lexicon.expand(t) for t in texts]
-    index = Index(ids, np.array(doc_scenario, dtype=np.int32), kinds, texts, emb,
-                  fit(lex_texts, "word"), fit(lex_texts, "char"), 0.0, key)
+    index = Index(
+        ids,
+        np.array(doc_scenario, dtype=np.int32),
+        kinds,
+        texts,
+        emb,
+        fit(lex_texts, "word"),
+        fit(lex_texts, "char"),
+        0.0,
+        key,
+    )
     index.threshold = calibrate(index, rule_base, score_texts)
     return index
 
@@ -97,8 +105,11 @@ def calibrate(index: Index, rule_base: RuleBase, score_texts: object) -> float:
     and scores of off-topic sentences (which must not)."""
     assert callable(score_texts)
     examples = [i for i, k in enumerate(index.doc_kind) if k == "example"]
-    offtopic = [line.strip() for line in _OFFTOPIC.read_text(encoding="utf-8").splitlines()
-                if line.strip() and not line.startswith("#")]
+    offtopic = [
+        line.strip()
+        for line in _OFFTOPIC.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     if not examples:
         return 0.45
     pos_texts = [index.doc_text[i] for i in examples]
@@ -115,10 +126,21 @@ def calibrate(index: Index, rule_base: RuleBase, score_texts: object) -> float:
 def _save(index: Index, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
-    meta = {"scenario_ids": index.scenario_ids, "doc_kind": index.doc_kind, "doc_text": index.doc_text,
-            "threshold": index.threshold, "key": index.key}
-    np.savez(tmp, emb=index.emb, doc_scenario=index.doc_scenario, meta=np.array(json.dumps(meta)),
-             **index.word.to_arrays("word"), **index.char.to_arrays("char"))
+    meta = {
+        "scenario_ids": index.scenario_ids,
+        "doc_kind": index.doc_kind,
+        "doc_text": index.doc_text,
+        "threshold": index.threshold,
+        "key": index.key,
+    }
+    np.savez(
+        tmp,
+        emb=index.emb,
+        doc_scenario=index.doc_scenario,
+        meta=np.array(json.dumps(meta)),
+        **index.word.to_arrays("word"),
+        **index.char.to_arrays("char"),
+    )
     os.replace(tmp, path)
 
 
@@ -127,9 +149,17 @@ def _load(path: Path, key: str) -> Index:
         meta = json.loads(str(data["meta"]))
         if meta.get("key") != key:
             raise ValueError("stale index")
-        return Index(meta["scenario_ids"], np.asarray(data["doc_scenario"]), meta["doc_kind"], meta["doc_text"],
-                     np.asarray(data["emb"], np.float32), Space.from_arrays(data, "word", "word"),
-                     Space.from_arrays(data, "char", "char"), float(meta["threshold"]), key)
+        return Index(
+            meta["scenario_ids"],
+            np.asarray(data["doc_scenario"]),
+            meta["doc_kind"],
+            meta["doc_text"],
+            np.asarray(data["emb"], np.float32),
+            Space.from_arrays(data, "word", "word"),
+            Space.from_arrays(data, "char", "char"),
+            float(meta["threshold"]),
+            key,
+        )
 
 
 def tokens(text: str) -> list[str]:

@@ -1,8 +1,10 @@
 """TF-IDF over words and character n-grams, fitted by scikit-learn, applied by numpy.
 
 Words catch exact vocabulary ("rls", "pnpm"); character n-grams inside word boundaries catch typos ("crete a
-tabel" still shares most trigrams with "create table"). scikit-learn fits the vocabularies and idf weights when the
-index is built; the fitted statistics are stored in the index so that a query needs only this module's numpy code
+tabel" still shares most trigrams with "create table"). scikit-learn fits the vocabularies and idf weights
+when the
+index is built; the fitted statistics are stored in the index so that a query needs only this module's numpy
+code
 (importing sklearn costs 1.6 s). `tests/planner/test_lexical.py` checks this transform against sklearn's own.
 """
 
@@ -12,6 +14,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -30,7 +33,7 @@ def normalise(text: str) -> str:
 def word_features(text: str) -> list[str]:
     """Unigrams and bigrams of sklearn's default token pattern."""
     tokens = _TOKEN.findall(normalise(text))
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    return tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
 
 
 def char_features(text: str) -> list[str]:
@@ -42,10 +45,10 @@ def char_features(text: str) -> list[str]:
         size = len(padded)
         for n in range(lo, hi + 1):
             offset = 0
-            out.append(padded[offset:offset + n])
+            out.append(padded[offset : offset + n])
             while offset + n < size:
                 offset += 1
-                out.append(padded[offset:offset + n])
+                out.append(padded[offset : offset + n])
             if offset == 0:
                 break
     return out
@@ -54,7 +57,9 @@ def char_features(text: str) -> list[str]:
 class Space:
     """One fitted TF-IDF space: vocabulary, idf, and the L2-normalised document matrix (dense, small)."""
 
-    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, matrix: np.ndarray, analyzer: str) -> None:
+    def __init__(
+        self, vocabulary: dict[str, int], idf: np.ndarray, matrix: np.ndarray, analyzer: str
+    ) -> None:
         self.vocabulary = vocabulary
         self.idf = idf
         self.matrix = matrix
@@ -87,14 +92,21 @@ class Space:
 
     def to_arrays(self, prefix: str) -> dict[str, Any]:
         terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        return {f"{prefix}_terms": np.array(terms, dtype=str), f"{prefix}_idf": self.idf,
-                f"{prefix}_matrix": self.matrix}
+        return {
+            f"{prefix}_terms": np.array(terms, dtype=str),
+            f"{prefix}_idf": self.idf,
+            f"{prefix}_matrix": self.matrix,
+        }
 
     @classmethod
     def from_arrays(cls, arrays: Any, prefix: str, analyzer: str) -> Space:
         terms = arrays[f"{prefix}_terms"]
-        return cls({str(t): i for i, t in enumerate(terms)}, np.asarray(arrays[f"{prefix}_idf"], np.float32),
-                   np.asarray(arrays[f"{prefix}_matrix"], np.float32), analyzer)
+        return cls(
+            {str(t): i for i, t in enumerate(terms)},
+            np.asarray(arrays[f"{prefix}_idf"], np.float32),
+            np.asarray(arrays[f"{prefix}_matrix"], np.float32),
+            analyzer,
+        )
 
 
 def fit(documents: Sequence[str], analyzer: str) -> Space:

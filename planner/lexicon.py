@@ -1,8 +1,10 @@
-"""The domain vocabulary of a monorepo: how people name the objects and actions that scenario ids are built from.
+"""The domain vocabulary of a monorepo: how people name the objects and actions that scenario ids are built
+from.
 
 Scenario ids are verb-object phrases (`create-table`, `add-proxy-endpoint`). Users say "new db table", "an API
 route", "bump the packages". The lexicon maps those words onto the canonical words of the ids, so that the
-structural match in `suggest` works for any scenario whose id or aliases use the canonical words — it knows nothing
+structural match in `suggest` works for any scenario whose id or aliases use the canonical words — it knows
+nothing
 about particular scenarios. Multi-word phrases are matched before single words.
 """
 
@@ -12,21 +14,95 @@ import re
 
 # canonical verb -> surface forms
 VERBS: dict[str, tuple[str, ...]] = {
-    "create": ("create", "add", "new", "make", "build", "scaffold", "generate", "set up", "setup", "spin up",
-               "introduce", "start", "need", "want", "write", "bootstrap", "stand up", "implement", "define",
-               "store", "save", "persist", "track", "register", "put", "give", "provide", "open"),
-    "refactor": ("refactor", "extract", "split", "restructure", "clean up", "cleanup", "rework", "reorganize",
-                 "reorganise", "pull out", "tidy", "rewrite", "simplify", "decouple"),
-    "deprecate": ("deprecate", "retire", "sunset", "phase out", "remove", "delete", "kill", "drop", "decommission",
-                  "archive", "get rid of", "obsolete"),
+    "create": (
+        "create",
+        "add",
+        "new",
+        "make",
+        "build",
+        "scaffold",
+        "generate",
+        "set up",
+        "setup",
+        "spin up",
+        "introduce",
+        "start",
+        "need",
+        "want",
+        "write",
+        "bootstrap",
+        "stand up",
+        "implement",
+        "define",
+        "store",
+        "save",
+        "persist",
+        "track",
+        "register",
+        "put",
+        "give",
+        "provide",
+        "open",
+    ),
+    "refactor": (
+        "refactor",
+        "extract",
+        "split",
+        "restructure",
+        "clean up",
+        "cleanup",
+        "rework",
+        "reorganize",
+        "reorganise",
+        "pull out",
+        "tidy",
+        "rewrite",
+        "simplify",
+        "decouple",
+    ),
+    "deprecate": (
+        "deprecate",
+        "retire",
+        "sunset",
+        "phase out",
+        "remove",
+        "delete",
+        "kill",
+        "drop",
+        "decommission",
+        "archive",
+        "get rid of",
+        "obsolete",
+    ),
     "test": ("test", "tests", "cover", "coverage", "unit test", "spec", "specs", "verify"),
     "migrate": ("migrate", "move", "port", "convert", "transfer", "relocate", "turn"),
-    "consolidate": ("consolidate", "merge", "combine", "unify", "dedupe", "deduplicate", "fold", "join together"),
+    "consolidate": (
+        "consolidate",
+        "merge",
+        "combine",
+        "unify",
+        "dedupe",
+        "deduplicate",
+        "fold",
+        "join together",
+    ),
     "modify": ("modify", "change", "alter", "rename", "extend", "evolve", "adjust", "tweak", "widen"),
     "update": ("update", "upgrade", "bump", "refresh", "patch", "latest"),
     "configure": ("configure", "config", "set", "setting up"),
-    "integrate": ("integrate", "connect", "wire", "wire up", "hook", "hook up", "plug", "use", "consume", "call", "link",
-                  "uses"),
+    "integrate": (
+        "integrate",
+        "connect",
+        "wire",
+        "wire up",
+        "hook",
+        "hook up",
+        "plug",
+        "use",
+        "consume",
+        "call",
+        "link",
+        "uses",
+    ),
     "expose": ("expose", "serve", "publish", "proxy", "forward", "route"),
     "show": ("show", "display", "render", "visualize", "visualise", "present", "browse", "see", "list"),
     "monitor": ("monitor", "monitoring", "observe", "alert", "alerting", "watch", "instrument", "log"),
@@ -37,58 +113,365 @@ VERBS: dict[str, tuple[str, ...]] = {
 
 # canonical object word -> surface forms (canonical words are the nouns scenario ids use)
 OBJECTS: dict[str, tuple[str, ...]] = {
-    "table": ("table", "tables", "db table", "database table", "sql table", "relation", "storage", "store",
-              "persist", "persistence", "stored", "database", "db", "postgres", "supabase table"),
-    "schema": ("schema", "column", "columns", "field", "fields", "index", "indexes", "constraint", "constraints",
-               "migration", "foreign key", "nullable", "not null", "data type", "alter table"),
-    "view": ("sql view", "database view", "db view", "view", "materialized view", "summary view", "report view"),
-    "rls": ("rls", "row level security", "row-level security", "policy", "policies", "access control",
-            "permissions", "permission", "only see their own", "own rows", "security policy", "lock down",
-            "locked down", "secure"),
-    "types": ("types", "typescript types", "type definitions", "typings", "database types", "types.ts",
-              "generated types", "db types", "type generation"),
-    "service": ("service", "services", "shared service", "backend", "business logic", "singleton", "client",
-                "module", "manager", "repository"),
-    "cli": ("cli", "command line", "command-line", "terminal", "shell", "pipeline", "pipelines", "cli pipeline",
-            "cli command", "subcommand", "cli domain"),
+    "table": (
+        "table",
+        "tables",
+        "db table",
+        "database table",
+        "sql table",
+        "relation",
+        "storage",
+        "store",
+        "persist",
+        "persistence",
+        "stored",
+        "database",
+        "db",
+        "postgres",
+        "supabase table",
+    ),
+    "schema": (
+        "schema",
+        "column",
+        "columns",
+        "field",
+        "fields",
+        "index",
+        "indexes",
+        "constraint",
+        "constraints",
+        "migration",
+        "foreign key",
+        "nullable",
+        "not null",
+        "data type",
+        "alter table",
+    ),
+    "view": (
+        "sql view",
+        "database view",
+        "db view",
+        "view",
+        "materialized view",
+        "summary view",
+        "report view",
+    ),
+    "rls": (
+        "rls",
+        "row level security",
+        "row-level security",
+        "policy",
+        "policies",
+        "access control",
+        "permissions",
+        "permission",
+        "only see their own",
+        "own rows",
+        "security policy",
+        "lock down",
+        "locked down",
+        "secure",
+    ),
+    "types": (
+        "types",
+        "typescript types",
+        "type definitions",
+        "typings",
+        "database types",
+        "types.ts",
+        "generated types",
+        "db types",
+        "type generation",
+    ),
+    "service": (
+        "service",
+        "services",
+        "shared service",
+        "backend",
+        "business logic",
+        "singleton",
+        "client",
+        "module",
+        "manager",
+        "repository",
+    ),
+    "cli": (
+        "cli",
+        "command line",
+        "command-line",
+        "terminal",
+        "shell",
+        "pipeline",
+        "pipelines",
+        "cli pipeline",
+        "cli command",
+        "subcommand",
+        "cli domain",
+    ),
     "pipeline": ("pipeline", "pipelines", "cli pipeline", "cli domain", "domain", "wrapper", "cli wrapper"),
     "command": ("command", "commands", "subcommand", "sub-command", "cli command", "verb"),
     "script": ("script", "scripts", "standalone script", "ts script", "loose script", "one-off script"),
-    "app": ("app", "apps", "application", "frontend", "front end", "front-end", "web app", "webapp", "spa",
-            "vite app", "react app", "site", "website", "ui"),
+    "app": (
+        "app",
+        "apps",
+        "application",
+        "frontend",
+        "front end",
+        "front-end",
+        "web app",
+        "webapp",
+        "spa",
+        "vite app",
+        "react app",
+        "site",
+        "website",
+        "ui",
+    ),
     "page": ("page", "pages", "screen", "screens", "dashboard", "dashboards", "tab", "console", "panel"),
-    "component": ("component", "components", "widget", "widgets", "button", "card", "modal", "form", "dropdown",
-                  "table component", "ui component", "shared component", "picker", "badge", "toggle", "banner"),
+    "component": (
+        "component",
+        "components",
+        "widget",
+        "widgets",
+        "button",
+        "card",
+        "modal",
+        "form",
+        "dropdown",
+        "table component",
+        "ui component",
+        "shared component",
+        "picker",
+        "badge",
+        "toggle",
+        "banner",
+    ),
     "shared": ("shared", "reusable", "common", "across apps", "everywhere"),
-    "proxy": ("proxy", "proxies", "proxy server", "api server", "gateway", "node server", "http server",
-              "express server", "server", "servers", "forwarding", "proxying"),
-    "endpoint": ("endpoint", "endpoints", "route", "routes", "api", "rest", "handler", "url", "webhook", "http"),
+    "proxy": (
+        "proxy",
+        "proxies",
+        "proxy server",
+        "api server",
+        "gateway",
+        "node server",
+        "http server",
+        "express server",
+        "server",
+        "servers",
+        "forwarding",
+        "proxying",
+    ),
+    "endpoint": (
+        "endpoint",
+        "endpoints",
+        "route",
+        "routes",
+        "api",
+        "rest",
+        "handler",
+        "url",
+        "webhook",
+        "http",
+    ),
     "port": ("port", "ports"),
     "pnpm": ("pnpm", "npm", "package.json", "root script", "workspace script", "pnpm run", "yarn"),
-    "dependencies": ("dependencies", "dependency", "deps", "packages", "package", "libraries", "library",
-                     "versions", "version", "lockfile", "outdated", "vulnerabilities", "cve"),
-    "environment": ("environment", "env", "env var", "env vars", "environment variable", "environment variables",
-                    ".env", "dotenv", "secret", "secrets", "api key", "credentials", "config", "configuration",
-                    "settings file"),
-    "monitoring": ("monitoring", "monitor", "logging", "logs", "metrics", "alerts", "alerting", "observability",
-                   "health check", "health checks", "uptime", "tracing", "telemetry", "errors", "sentry"),
+    "dependencies": (
+        "dependencies",
+        "dependency",
+        "deps",
+        "packages",
+        "package",
+        "libraries",
+        "library",
+        "versions",
+        "version",
+        "lockfile",
+        "outdated",
+        "vulnerabilities",
+        "cve",
+    ),
+    "environment": (
+        "environment",
+        "env",
+        "env var",
+        "env vars",
+        "environment variable",
+        "environment variables",
+        ".env",
+        "dotenv",
+        "secret",
+        "secrets",
+        "api key",
+        "credentials",
+        "config",
+        "configuration",
+        "settings file",
+    ),
+    "monitoring": (
+        "monitoring",
+        "monitor",
+        "logging",
+        "logs",
+        "metrics",
+        "alerts",
+        "alerting",
+        "observability",
+        "health check",
+        "health checks",
+        "uptime",
+        "tracing",
+        "telemetry",
+        "errors",
+        "sentry",
+    ),
     "tests": ("tests", "test", "unit tests", "specs", "coverage", "test suite", "jest", "vitest", "testing"),
     "docs": ("docs", "documentation", "readme", "document"),
 }
 
 # words that name a part of another object: "a table with columns x and y" is one intent, not two
-PART_NOUNS = frozenset({"column", "columns", "field", "fields", "index", "indexes", "constraint", "key", "keys",
-                        "attribute", "attributes", "property", "properties", "option", "options", "flag", "flags",
-                        "argument", "arguments", "parameter", "parameters"})
+PART_NOUNS = frozenset(
+    {
+        "column",
+        "columns",
+        "field",
+        "fields",
+        "index",
+        "indexes",
+        "constraint",
+        "key",
+        "keys",
+        "attribute",
+        "attributes",
+        "property",
+        "properties",
+        "option",
+        "options",
+        "flag",
+        "flags",
+        "argument",
+        "arguments",
+        "parameter",
+        "parameters",
+    }
+)
 
-STOPWORDS = frozenset("""a an the this that these those it its them they their some any my our your new simple
-basic small quick little another one more of to in into on onto for from with by at as and or plus also then please
-can could would should will shall we i me you us let lets let's just really want need like so be is are was were
-do does did have has had get got make up out via through over under all each every""".split())
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "them",
+        "they",
+        "their",
+        "some",
+        "any",
+        "my",
+        "our",
+        "your",
+        "new",
+        "simple",
+        "basic",
+        "small",
+        "quick",
+        "little",
+        "another",
+        "one",
+        "more",
+        "of",
+        "to",
+        "in",
+        "into",
+        "on",
+        "onto",
+        "for",
+        "from",
+        "with",
+        "by",
+        "at",
+        "as",
+        "and",
+        "or",
+        "plus",
+        "also",
+        "then",
+        "please",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "shall",
+        "we",
+        "i",
+        "me",
+        "you",
+        "us",
+        "let",
+        "lets",
+        "let's",
+        "just",
+        "really",
+        "want",
+        "need",
+        "like",
+        "so",
+        "be",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "have",
+        "has",
+        "had",
+        "get",
+        "got",
+        "make",
+        "up",
+        "out",
+        "via",
+        "through",
+        "over",
+        "under",
+        "all",
+        "each",
+        "every",
+    ]
+)
 
-# prepositions that make the next object a place, not the thing asked for: "a command *in the* google_sync pipeline"
-CONTAINER_PREPOSITIONS = frozenset({"to", "in", "into", "on", "onto", "for", "from", "of", "inside", "within", "under",
-                                    "through", "via", "across", "per", "over", "behind", "at", "by"})
+# prepositions that make the next object a place, not the thing asked for: "a command *in the* google_sync
+# pipeline"
+CONTAINER_PREPOSITIONS = frozenset(
+    {
+        "to",
+        "in",
+        "into",
+        "on",
+        "onto",
+        "for",
+        "from",
+        "of",
+        "inside",
+        "within",
+        "under",
+        "through",
+        "via",
+        "across",
+        "per",
+        "over",
+        "behind",
+        "at",
+        "by",
+    }
+)
 
 _PHRASE_CACHE: dict[str, list[tuple[tuple[str, ...], re.Pattern[str]]]] = {}
 
@@ -101,20 +484,22 @@ def _patterns(key: str) -> list[tuple[tuple[str, ...], re.Pattern[str]]]:
             for form in surface:
                 forms.setdefault(form, []).append(canon)
         ordered = sorted(forms, key=lambda f: -len(f))
-        _PHRASE_CACHE[key] = [(tuple(forms[f]), re.compile(r"(?<![\w.-])" + re.escape(f) + r"(?![\w-])"))
-                              for f in ordered]
+        _PHRASE_CACHE[key] = [
+            (tuple(forms[f]), re.compile(r"(?<![\w.-])" + re.escape(f) + r"(?![\w-])")) for f in ordered
+        ]
     return _PHRASE_CACHE[key]
 
 
 def find(text: str, table: str) -> list[tuple[str, int, int]]:
-    """(canonical, start, end) for every phrase of the "verbs" or "objects" table in `text`, longest match first;
+    """(canonical, start, end) for every phrase of the "verbs" or "objects" table in `text`, longest match
+    first;
     a phrase that belongs to several canonical words yields each of them."""
     low = text.lower()
     taken = [False] * len(low)
     out: list[tuple[str, int, int]] = []
     for canons, pattern in _patterns(table):
         for m in pattern.finditer(low):
-            if any(taken[m.start():m.end()]):
+            if any(taken[m.start() : m.end()]):
                 continue
             for i in range(m.start(), m.end()):
                 taken[i] = True
@@ -124,13 +509,20 @@ def find(text: str, table: str) -> list[tuple[str, int, int]]:
 
 
 # an action without an object still points at one: "show it in the hub" asks for a page
-VERB_IMPLIES: dict[str, str] = {"show": "page", "expose": "endpoint", "monitor": "monitoring", "test": "tests",
-                                "regenerate": "types"}
+VERB_IMPLIES: dict[str, str] = {
+    "show": "page",
+    "expose": "endpoint",
+    "monitor": "monitoring",
+    "test": "tests",
+    "regenerate": "types",
+}
 
 
 def vocabulary() -> set[str]:
     """Every single-word surface form of the lexicon."""
-    return {form for table in (VERBS, OBJECTS) for forms in table.values() for form in forms if " " not in form}
+    return {
+        form for table in (VERBS, OBJECTS) for forms in table.values() for form in forms if " " not in form
+    }
 
 
 def verbs(text: str) -> list[str]:
@@ -149,7 +541,8 @@ def expand(text: str) -> str:
 
 def canonical_words(scenario_id: str, aliases: tuple[str, ...] = ()) -> tuple[set[str], set[str]]:
     """(verbs, objects) of a scenario, read from its id: `add-proxy-endpoint` → ({create}, {proxy, endpoint}).
-    Id words the lexicon does not know stay as they are; aliases add only verbs (their objects repeat the id's)."""
+    Id words the lexicon does not know stay as they are; aliases add only verbs (their objects repeat the
+    id's)."""
     vs: set[str] = set()
     os_: set[str] = set()
     parts = re.split(r"[-_\s]+", scenario_id.lower())

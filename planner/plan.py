@@ -1,6 +1,7 @@
 """`continuous plan`: a suggestion frozen into the saved-plan format, optionally dry-run by the engine.
 
-The saved plan carries the HEAD commit and the rule-base hash it was made against; `continuous run-plan` refuses it
+The saved plan carries the HEAD commit and the rule-base hash it was made against; `continuous run-plan`
+refuses it
 when either has moved, so what was reviewed is what runs.
 """
 
@@ -14,8 +15,9 @@ from typing import Any
 from continuous.common.errors import UserError
 
 
-def make_plan(text: str, *, dry_run: bool = False, out: Path | None = None,
-              worktree: Path | None = None) -> dict[str, Any]:
+def make_plan(
+    text: str, *, dry_run: bool = False, out: Path | None = None, worktree: Path | None = None
+) -> dict[str, Any]:
     from continuous.common import gitinfo
     from continuous.planner.suggest import load_context, suggest
 
@@ -24,8 +26,10 @@ def make_plan(text: str, *, dry_run: bool = False, out: Path | None = None,
     result: dict[str, Any] = {"suggestion": suggestion}
     if ctx.worktree is None:
         if out is not None or dry_run:
-            raise UserError("a plan is made against a git worktree; run this inside one",
-                            hint="cd into your repository (git init creates one)")
+            raise UserError(
+                "a plan is made against a git worktree; run this inside one",
+                hint="cd into your repository (git init creates one)",
+            )
         return result
     head = gitinfo.git(["rev-parse", "HEAD"], ctx.worktree, check=False) or ""
     if not head:
@@ -35,21 +39,25 @@ def make_plan(text: str, *, dry_run: bool = False, out: Path | None = None,
         "request": suggestion["request"],
         "head": head,
         "rule_base_hash": ctx.rule_base.content_hash(),
-        "items": [{"scenario": i["scenario"], "params": i["params"], "role": i["role"], "reason": i["reason"]}
-                  for i in suggestion["plan"]],
+        "items": [
+            {"scenario": i["scenario"], "params": i["params"], "role": i["role"], "reason": i["reason"]}
+            for i in suggestion["plan"]
+        ],
     }
     result["plan"] = saved
     missing = [f"{i['scenario']}: {', '.join(i['missing'])}" for i in suggestion["plan"] if i.get("missing")]
     if missing:
         result["missing"] = missing
+    if missing and (dry_run or out is not None):
+        raise UserError(
+            "the plan still misses parameters: " + "; ".join(missing),
+            hint='name them in the request (e.g. "called X", "to dhg-hub") and plan again',
+        )
     if dry_run and suggestion["plan"]:
         result.update(_dry_run(saved, ctx))
     if out is not None:
         if not suggestion["plan"]:
             raise UserError("nothing to save: the plan is empty")
-        if missing:
-            raise UserError("the plan still misses parameters: " + "; ".join(missing),
-                            hint="name them in the request (e.g. \"called X\", \"to dhg-hub\") and plan again")
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")

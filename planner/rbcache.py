@@ -1,6 +1,7 @@
 """A disk cache of parsed rule bases, so a cold `continuous suggest` does not build the LALR parser (~0.2 s).
 
-Keyed by the DSL files themselves: the cached entry records every file the loader read (imports included) with its
+Keyed by the DSL files themselves: the cached entry records every file the loader read (imports included)
+with its
 size and modification time, plus the grammar's; any change, or a new file under a library directory, reparses.
 """
 
@@ -75,8 +76,11 @@ def load(paths: Sequence[Path], *, include_builtin: bool = True, cache_dir: Path
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")
         with tmp.open("wb") as fh:
-            pickle.dump({"roots": roots, "stamps": stamps, "rule_base": rule_base}, fh,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(
+                {"roots": roots, "stamps": stamps, "rule_base": rule_base},
+                fh,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only cache only costs speed

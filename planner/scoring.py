@@ -18,7 +18,6 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
-
 from continuous.planner import lexicon
 
 if TYPE_CHECKING:
@@ -51,7 +50,7 @@ def _vocab(index: Index) -> frozenset[str]:
 @lru_cache(maxsize=4096)
 def _closest(word: str, vocab: frozenset[str]) -> str | None:
     for i in range(len(word) - 1):  # a swapped pair of letters ("veiw") scores low on difflib's ratio
-        swapped = word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
         if swapped in vocab:
             return swapped
     found = difflib.get_close_matches(word, list(vocab), n=1, cutoff=0.8)
@@ -72,7 +71,8 @@ def _english() -> set[str]:
 
 
 def correct(text: str, index: Index) -> str:
-    """Replace words that are neither in the library nor English by a close library word ("tabel" → "table")."""
+    """Replace words that are neither in the library nor English by a close library word ("tabel" →
+    "table")."""
     vocab = _vocab(index)
     english = _english()
 
@@ -87,7 +87,8 @@ def correct(text: str, index: Index) -> str:
 
 
 def structure(text: str) -> tuple[set[str], dict[str, float]]:
-    """The canonical verbs and objects of a text; an object after a preposition ("to the bookmarks table") is where
+    """The canonical verbs and objects of a text; an object after a preposition ("to the bookmarks table") is
+    where
     something goes rather than what is asked for, and weighs less."""
     verbs = set(lexicon.verbs(text))
     objects: dict[str, float] = {}
@@ -100,11 +101,14 @@ def structure(text: str) -> tuple[set[str], dict[str, float]]:
         # an identifier ending in a kind of object names one: feedback-service, audit_table, drive-proxy
         tail = re.split(r"[-_]", m.group(0))[-1]
         for canon, _s, _e in lexicon.find(tail, "objects"):
-            before = re.findall(r"[a-z0-9_'-]+", low[:m.start()])[-3:]
+            before = re.findall(r"[a-z0-9_'-]+", low[: m.start()])[-3:]
             weight = 0.4 if any(w in lexicon.CONTAINER_PREPOSITIONS for w in before) else 1.0
             objects[canon] = max(objects.get(canon, 0.0), weight)
-    if not objects:
-        objects = {lexicon.VERB_IMPLIES[v]: 1.0 for v in verbs if v in lexicon.VERB_IMPLIES}
+    if all(w < 1.0 for w in objects.values()):
+        # only places were named ("show them in the app"): the action says what is asked for
+        for v in verbs:
+            if v in lexicon.VERB_IMPLIES:
+                objects[lexicon.VERB_IMPLIES[v]] = 1.0
     return verbs, objects
 
 
@@ -158,9 +162,15 @@ def _per_scenario_max(doc_scores: np.ndarray, index: Index) -> tuple[np.ndarray,
     return np.maximum(best, 0.0), arg
 
 
-def score_parts(index: Index, rule_base: RuleBase | None, texts: list[str], *,
-                exclude_docs: list[int] | None = None, struct_texts: list[str] | None = None,
-                query_emb: np.ndarray | None = None) -> Scores:
+def score_parts(
+    index: Index,
+    rule_base: RuleBase | None,
+    texts: list[str],
+    *,
+    exclude_docs: list[int] | None = None,
+    struct_texts: list[str] | None = None,
+    query_emb: np.ndarray | None = None,
+) -> Scores:
     """Scores of every text against every scenario. `exclude_docs[i]` hides one document from text i (used for
     leave-one-out calibration); `struct_texts` are the texts with names of existing objects masked."""
     from continuous.planner import embedding
@@ -180,11 +190,13 @@ def score_parts(index: Index, rule_base: RuleBase | None, texts: list[str], *,
     word, _ = _per_scenario_max(word_docs, index)
     char, _ = _per_scenario_max(char_docs, index)
     struct = struct_scores(index, rule_base, [correct(t, index) for t in (struct_texts or texts)])
-    total = (WEIGHTS["emb"] * emb + WEIGHTS["word"] * word + WEIGHTS["char"] * char
-             + WEIGHTS["struct"] * struct)
+    total = (
+        WEIGHTS["emb"] * emb + WEIGHTS["word"] * word + WEIGHTS["char"] * char + WEIGHTS["struct"] * struct
+    )
     return Scores(total, {"emb": emb, "word": word, "char": char, "struct": struct}, best_doc, corrected)
 
 
-def score_texts(index: Index, rule_base: RuleBase | None, texts: list[str], *,
-                exclude_docs: list[int] | None = None) -> np.ndarray:
+def score_texts(
+    index: Index, rule_base: RuleBase | None, texts: list[str], *, exclude_docs: list[int] | None = None
+) -> np.ndarray:
     return score_parts(index, rule_base, texts, exclude_docs=exclude_docs).total

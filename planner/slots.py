@@ -1,11 +1,15 @@
 """Fill scenario parameters from the words of a request.
 
-Sources, most explicit first: `called X` / `named X`, quoted names, snake_case and kebab-case identifiers, routes
-(`/api/preferences`), HTTP methods, port numbers, names of objects that already exist in the repository (from the
-engine's discovered facts: "add a settings page to dhg-hub" → app=dhg-hub, "in the hub" → dhg-hub), the words in
+Sources, most explicit first: `called X` / `named X`, quoted names, snake_case and kebab-case identifiers,
+routes
+(`/api/preferences`), HTTP methods, port numbers, names of objects that already exist in the repository (from
+the
+engine's discovered facts: "add a settings page to dhg-hub" → app=dhg-hub, "in the hub" → dhg-hub), the words
+in
 front of an object noun ("a usage page" → usage), and the subject of the request ("for managing user
 preferences"). The subject is found once per request and rendered per parameter type (table user_preferences,
-service user-preferences), so every step of a plan talks about the same thing. A parameter with no source stays
+service user-preferences), so every step of a plan talks about the same thing. A parameter with no source
+stays
 missing — never invented.
 """
 
@@ -19,30 +23,102 @@ from continuous.dsl.model import Param, Scalar, Scenario
 from continuous.planner import lexicon
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-_CALLED = re.compile(r"\b(?:called|named|name(?:d)?\s+it|titled|with\s+the\s+name|name:?)\s+"
-                     r"(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|“([^”]+)”|([\w@][\w\-./:@]*\w))", re.IGNORECASE)
+_CALLED = re.compile(
+    r"\b(?:called|named|name(?:d)?\s+it|titled|with\s+the\s+name|name:?)\s+"
+    r"(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|“([^”]+)”|([\w@][\w\-./:@]*\w))",
+    re.IGNORECASE,
+)
 _QUOTED = re.compile(r"\"([^\"]+)\"|'([^'\s][^']*)'(?!\w)|`([^`]+)`|“([^”]+)”")
 _ROUTE = re.compile(r"(?<![\w.])(/[A-Za-z0-9_\-/{}:.]+)")
 _IDENT = re.compile(r"(?<![\w/.-])([a-z][a-z0-9]*(?:[_-][a-z0-9]+)+)(?![\w/-])")
 _PORT = re.compile(r"\b(?:port|on|at)\s*:?\s*(\d{4,5})\b|(?<![\w/]):(\d{4,5})\b", re.IGNORECASE)
 _METHOD = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE)\b")
-_METHOD_LOWER = re.compile(r"\b(get|post|put|patch|delete)\s+(?:endpoint|route|request|handler|method|api)\b",
-                           re.IGNORECASE)
+_METHOD_LOWER = re.compile(
+    r"\b(get|post|put|patch|delete)\s+(?:endpoint|route|request|handler|method|api)\b", re.IGNORECASE
+)
 _SUBJECT_TRIGGERS = re.compile(
     r"\b(?:for|of|about|to\s+(?:manage|store|track|hold|keep|list|edit|show|handle|serve|save)|"
     r"(?:managing|storing|tracking|holding|keeping|listing|editing|showing|handling|serving|saving)|"
-    r"manage|store|track|persist|holds?|keeps?)\s+", re.IGNORECASE)
-_PRONOUNS = frozenset({"it", "them", "they", "this", "that", "those", "these", "its", "their", "everything",
-                       "stuff", "things", "something", "anything", "me", "us", "you", "all"})
-_NOT_NAMES = lexicon.STOPWORDS | _PRONOUNS | frozenset({
-    "managing", "storing", "tracking", "holding", "editing", "showing", "handling", "listing", "saving",
-    "existing", "current", "our", "admin", "dashboard", "main", "proper", "dedicated", "separate", "old",
-    "legacy", "whole", "entire", "each", "users'", "user's", "today", "tomorrow", "now", "later", "soon",
-    "quickly", "asap", "properly", "there", "here", "where", "which", "what", "when", "who", "how"})
+    r"manage|store|track|persist|holds?|keeps?)\s+",
+    re.IGNORECASE,
+)
+_PRONOUNS = frozenset(
+    {
+        "it",
+        "them",
+        "they",
+        "this",
+        "that",
+        "those",
+        "these",
+        "its",
+        "their",
+        "everything",
+        "stuff",
+        "things",
+        "something",
+        "anything",
+        "me",
+        "us",
+        "you",
+        "all",
+    }
+)
+_NOT_NAMES = (
+    lexicon.STOPWORDS
+    | _PRONOUNS
+    | frozenset(
+        {
+            "managing",
+            "storing",
+            "tracking",
+            "holding",
+            "editing",
+            "showing",
+            "handling",
+            "listing",
+            "saving",
+            "existing",
+            "current",
+            "our",
+            "admin",
+            "dashboard",
+            "main",
+            "proper",
+            "dedicated",
+            "separate",
+            "old",
+            "legacy",
+            "whole",
+            "entire",
+            "each",
+            "users'",
+            "user's",
+            "today",
+            "tomorrow",
+            "now",
+            "later",
+            "soon",
+            "quickly",
+            "asap",
+            "properly",
+            "there",
+            "here",
+            "where",
+            "which",
+            "what",
+            "when",
+            "who",
+            "how",
+        }
+    )
+)
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
 
 
-OBJECT_KINDS = frozenset({"app", "service", "table", "pipeline", "proxy", "view", "component", "page", "script"})
+OBJECT_KINDS = frozenset(
+    {"app", "service", "table", "pipeline", "proxy", "view", "component", "page", "script"}
+)
 KIND_ALIASES = {"domain": "pipeline", "server": "proxy", "proxy_server": "proxy", "cli_pipeline": "pipeline"}
 
 
@@ -54,8 +130,10 @@ class Known:
 
     @classmethod
     def from_facts(cls, facts: Iterable[object]) -> Known:
-        """Names of objects in facts: a `name` field names an object of the fact's type (`app(name: dhg-hub)`), and
-        a field called like a kind of object names one of that kind (`std_table_created(table: doc_files)`)."""
+        """Names of objects in facts: a `name` field names an object of the fact's type (`app(name:
+        dhg-hub)`), and
+        a field called like a kind of object names one of that kind (`std_table_created(table:
+        doc_files)`)."""
         out: dict[str, set[str]] = {}
         for fact in facts:
             fields = getattr(fact, "fields", {})
@@ -73,7 +151,8 @@ class Known:
 
     def mentioned(self, text: str) -> list[tuple[str, str, int, int]]:
         """(kind, name, start, end) of existing objects the text names, in the order written. Identifiers
-        (dhg-hub, doc_files) count anywhere, a distinctive last part too ("the hub"); a plain word ("database",
+        (dhg-hub, doc_files) count anywhere, a distinctive last part too ("the hub"); a plain word
+        ("database",
         "Settings") only next to its kind ("the database pipeline", "the Settings page")."""
         low = text.lower()
         out: list[tuple[str, str, int, int]] = []
@@ -90,9 +169,20 @@ class Known:
         return out
 
 
+# how people refer to a kind of object right next to its name: "the document cli", "the md-server proxy"
+_KIND_EXTRA = {
+    "pipeline": ("cli", "pipeline", "domain"),
+    "proxy": ("server", "proxy"),
+    "app": ("app", "application"),
+    "service": ("service",),
+    "table": ("table",),
+    "command": ("command", "subcommand"),
+}
+
+
 def _kind_words(kind: str) -> list[str]:
     forms = [f for f in lexicon.OBJECTS.get(kind, ()) if " " not in f]
-    return sorted({kind.replace("_", " "), *forms}, key=len, reverse=True)
+    return sorted({kind.replace("_", " "), *forms, *_KIND_EXTRA.get(kind, ())}, key=len, reverse=True)
 
 
 def _find_name(low: str, name: str, kind: str) -> tuple[int, int] | None:
@@ -104,15 +194,21 @@ def _find_name(low: str, name: str, kind: str) -> tuple[int, int] | None:
                 return m.start(), m.end()
         parts = [p for p in re.split(r"[-_]", name) if p]
         tail = parts[-1]
-        if len(parts) >= 2 and len(tail) > 2 and tail not in lexicon.STOPWORDS \
-                and not lexicon.find(tail, "objects") and not lexicon.find(tail, "verbs"):
+        if (
+            len(parts) >= 2
+            and len(tail) > 2
+            and tail not in lexicon.STOPWORDS
+            and not lexicon.find(tail, "objects")
+            and not lexicon.find(tail, "verbs")
+        ):
             m = re.search(r"(?<![\w-])" + re.escape(tail) + r"(?![\w-])", low)
             if m:
                 return m.start(), m.end()
         return None
     kinds = "|".join(re.escape(k) for k in _kind_words(kind))
-    m = re.search(rf"(?<![\w-])({re.escape(name)})\s+(?:{kinds})\b", low) or \
-        re.search(rf"\b(?:{kinds})\s+(?:called\s+|named\s+)?({re.escape(name)})(?![\w-])", low)
+    m = re.search(rf"(?<![\w-])({re.escape(name)})\s+(?:{kinds})\b", low) or re.search(
+        rf"\b(?:{kinds})\s+(?:called\s+|named\s+)?({re.escape(name)})(?![\w-])", low
+    )
     return (m.start(1), m.end(1)) if m else None
 
 
@@ -172,8 +268,28 @@ def _phrase_after(text: str, start: int) -> str | None:
     taken: list[str] = []
     for m in _WORD.finditer(text, start):
         w = m.group(0).lower().strip("'")
-        if w in ("and", "or", "with", "in", "into", "to", "on", "from", "by", "then", "plus", "via", "through",
-                 "using", "so", "that", "which", "where", "as", "at"):
+        if w in (
+            "and",
+            "or",
+            "with",
+            "in",
+            "into",
+            "to",
+            "on",
+            "from",
+            "by",
+            "then",
+            "plus",
+            "via",
+            "through",
+            "using",
+            "so",
+            "that",
+            "which",
+            "where",
+            "as",
+            "at",
+        ):
             break
         if w in _NOT_NAMES and not taken:
             if w in _PRONOUNS:
@@ -203,28 +319,48 @@ def subject(text: str, exclude: set[str]) -> str | None:
         return mods
     r = route(text)
     if r:
-        segs = [s for s in r.split("/") if s and s not in ("api", "v1", "v2") and not s.startswith((":", "{"))]
+        segs = [
+            s for s in r.split("/") if s and s not in ("api", "v1", "v2") and not s.startswith((":", "{"))
+        ]
         if segs:
             return segs[-1]
     return None
 
 
 def modifiers(text: str, exclude: set[str], head: str | None = None) -> str | None:
-    """The words right before an object noun: "a usage page" → usage; "the orders table" → orders."""
-    for canon, start, _end in lexicon.find(text, "objects"):
+    """The words right before an object noun: "a usage page" → usage; "the orders table" → orders; "a date
+    picker
+    component" → date picker (a word of the same kind right before the noun is part of the name)."""
+    found = lexicon.find(text, "objects")
+    for k, (canon, start, end) in enumerate(found):
         if head is not None and canon != head:
             continue
+        nxt = next(((c, s2, e2) for c, s2, e2 in found[k + 1 :] if s2 >= end), None)
+        if nxt is not None and nxt[0] == canon and not text[end : nxt[1]].strip():
+            continue  # "picker component": the noun is the second word
         before = re.findall(r"[A-Za-z][\w'-]*", text[:start])
+        head_word = text[start:end].lower()
+        own = (
+            [head_word]
+            if any(c == canon and s2 == start for c, s2, _ in found[: k + 1])
+            and k > 0
+            and found[k - 1][0] == canon
+            and not text[found[k - 1][2] : start].strip()
+            else []
+        )
         taken: list[str] = []
+        if own:
+            prev = found[k - 1]
+            taken = [text[prev[1] : prev[2]].lower()]
+            before = re.findall(r"[A-Za-z][\w'-]*", text[: prev[1]])
         for w in reversed(before):
             lw = w.lower()
-            if lw in _NOT_NAMES or lw in exclude or lexicon.find(lw, "verbs") or lexicon.find(lw, "objects") \
-                    or re.fullmatch(r"[a-z]+ing", lw):
+            if lw in _NOT_NAMES or lw in exclude or lexicon.find(lw, "verbs") or lexicon.find(lw, "objects"):
                 break
             taken.insert(0, lw)
-            if len(taken) == 2:
+            if len(taken) == 3:
                 break
-        if taken:
+        if taken and (not own or len(taken) > 1):
             return " ".join(taken)
     return None
 
@@ -246,7 +382,8 @@ def _styles(value: str) -> list[str]:
 
 def _pattern_affixes(pattern: str | None) -> tuple[str, list[str]]:
     """A literal prefix the pattern demands (`dhg-[a-z]+` → "dhg-") and literal alternatives it offers as
-    suffixes (`[a-z_]*(_summary|_status)` → ["_summary", "_status"]), so a derived name can follow the convention."""
+    suffixes (`[a-z_]*(_summary|_status)` → ["_summary", "_status"]), so a derived name can follow the
+    convention."""
     if not pattern:
         return "", []
     m = re.match(r"^([A-Za-z0-9_\-]+)(?=[\[(.\\])", pattern)
@@ -290,8 +427,11 @@ def _convert(param: Param, value: str, *, derived: bool = False) -> Scalar | Non
     return None
 
 
-_CONTAINER_PREP = re.compile(r"\b(?:to|in|into|on|inside|within|under|for|of|from)\s+(?:the\s+)?"
-                             r"([a-z][a-z0-9]*(?:[-_][a-z0-9]+)+)", re.IGNORECASE)
+_CONTAINER_PREP = re.compile(
+    r"\b(?:to|in|into|on|inside|within|under|for|of|from|through|via|behind)\s+(?:the\s+)?"
+    r"([a-z][a-z0-9]*(?:[-_][a-z0-9]+)+)",
+    re.IGNORECASE,
+)
 _CONTAINER_PARAMS = {"app", "pipeline", "proxy", "service", "table", "domain", "source", "view"}
 _TARGET_PARAMS = {"target", "package", "subject", "object"}
 
@@ -305,7 +445,8 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
     mentioned = known.mentioned(clause)
     anywhere = known.mentioned(request)
     head = _head_object(scenario)
-    # names of other kinds of objects are not names for this one (a page is not called dhg-hub); an existing name
+    # names of other kinds of objects are not names for this one (a page is not called dhg-hub); an existing
+    # name
     # of the same kind is fine: the resolver leaves that item out, saying it already holds
     existing = {n.lower() for kind, names in known.by_kind.items() if kind != head for n in names}
     verbs, _ = lx.canonical_words(scenario.id, ())
@@ -348,7 +489,12 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
         elif n in ("path", "route", "url") and p.type != "path":
             r = route(clause)
             if r is None and p.required and subject_name and head in ("endpoint", "proxy"):
-                put(p, "/api/" + to_kebab(subject_name), f"derived from the subject {subject_name!r}", derived=True)
+                put(
+                    p,
+                    "/api/" + to_kebab(subject_name),
+                    f"derived from the subject {subject_name!r}",
+                    derived=True,
+                )
             else:
                 put(p, r, "route in the request")
         elif n == "port" or p.type == "int":
@@ -393,8 +539,11 @@ def _fill_labelled(p: Param, clause: str, put: object) -> None:
     """A parameter the text labels with its own name: "an archived_at column", "column archived_at"."""
     assert callable(put)
     label = re.escape(p.name.replace("_", " "))
-    for pattern in (rf"(?<![\w-])([A-Za-z][\w-]*)\s+{label}s?\b", rf"\b{label}s?\s+(?:called\s+|named\s+)?"
-                    r"[\"'`]?([A-Za-z][\w-]*)"):
+    for pattern in (
+        rf"(?<![\w-])([A-Za-z][\w-]*)\s+{label}s?\b",
+        rf"\b{label}s?\s+(?:called\s+|named\s+)?"
+        r"[\"'`]?([A-Za-z][\w-]*)",
+    ):
         m = re.search(pattern, clause, re.IGNORECASE)
         if m and m.group(1).lower() not in _NOT_NAMES and put(p, m.group(1), f"the word next to {p.name!r}"):
             return
@@ -402,16 +551,34 @@ def _fill_labelled(p: Param, clause: str, put: object) -> None:
 
 def _head_object(scenario: Scenario) -> str | None:
     _, objs = lexicon.canonical_words(scenario.id, scenario.aliases)
-    for preferred in ("table", "view", "page", "app", "component", "endpoint", "command", "pipeline", "script",
-                      "service", "proxy"):
+    for preferred in (
+        "table",
+        "view",
+        "page",
+        "app",
+        "component",
+        "endpoint",
+        "command",
+        "pipeline",
+        "script",
+        "service",
+        "proxy",
+    ):
         if preferred in objs:
             return preferred
     return next(iter(sorted(objs)), None)
 
 
-def _fill_container(p: Param, kind: str, clause: str, mentioned: list[tuple[str, str, int]],
-                    anywhere: list[tuple[str, str, int]], subject_name: str | None, put: object,
-                    is_new: bool) -> None:
+def _fill_container(
+    p: Param,
+    kind: str,
+    clause: str,
+    mentioned: list[tuple[str, str, int]],
+    anywhere: list[tuple[str, str, int]],
+    subject_name: str | None,
+    put: object,
+    is_new: bool,
+) -> None:
     assert callable(put)
     for k, name, *_ in mentioned:
         if k == kind and put(p, name, f"existing {kind} named in the request"):
@@ -419,9 +586,14 @@ def _fill_container(p: Param, kind: str, clause: str, mentioned: list[tuple[str,
     m = _CONTAINER_PREP.search(clause)
     if m and put(p, m.group(1), f"the {kind} the request names"):
         return
-    m = re.search(rf"(?<![\w-])([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)\s+{re.escape(kind)}\b", clause, re.IGNORECASE)
-    if m and m.group(1).lower() not in _NOT_NAMES and not lexicon.find(m.group(1), "objects") \
-            and put(p, m.group(1), f"the words before {kind!r}"):
+    kinds = "|".join(re.escape(k) for k in _kind_words(kind))
+    m = re.search(rf"(?<![\w-])([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)\s+(?:{kinds})\b", clause, re.IGNORECASE)
+    if (
+        m
+        and m.group(1).lower() not in _NOT_NAMES
+        and not lexicon.find(m.group(1), "objects")
+        and put(p, m.group(1), f"the words before {kind!r}")
+    ):
         return
     for k, name, *_ in anywhere:
         if k == kind and put(p, name, f"existing {kind} named in the request"):
@@ -430,8 +602,9 @@ def _fill_container(p: Param, kind: str, clause: str, mentioned: list[tuple[str,
         put(p, subject_name, f"derived from the subject {subject_name!r}", derived=True)
 
 
-def _fill_name(p: Param, clause: str, existing: set[str], head: str | None, subject_name: str | None,
-               put: object) -> None:
+def _fill_name(
+    p: Param, clause: str, existing: set[str], head: str | None, subject_name: str | None, put: object
+) -> None:
     assert callable(put)
     name = explicit_name(clause, existing)
     if name and put(p, name, "name given in the request"):

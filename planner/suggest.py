@@ -9,16 +9,16 @@ Nothing here writes to the repository or the database.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from continuous.common.errors import UserError
 from continuous.dsl.model import RuleBase, Scalar
-from continuous.planner import decompose, slots
+from continuous.planner import decompose, lexicon, slots
 from continuous.planner.index import Index, load_or_build
 
 
@@ -33,9 +33,15 @@ class Context:
     worktree: Path | None = None
 
 
-def load_context(worktree: Path | None = None, *, use_repo: bool = True, rule_base: RuleBase | None = None,
-                 facts: Sequence[Any] | None = None) -> Context:
-    """The rule base of the worktree (built-in library plus `.continuous.toml` scenario_paths) and its facts."""
+def load_context(
+    worktree: Path | None = None,
+    *,
+    use_repo: bool = True,
+    rule_base: RuleBase | None = None,
+    facts: Sequence[Any] | None = None,
+) -> Context:
+    """The rule base of the worktree (built-in library plus `.continuous.toml` scenario_paths) and its
+    facts."""
     from continuous.common.config import load_config
 
     root: Path | None = None
@@ -71,17 +77,28 @@ class _Unit:
     struct_text: str
 
 
-def _mask_known(text: str, known: slots.Known) -> str:
-    """The text with each existing object replaced by its kind ("wire the formatter-service into dhg-hub" → "wire
-    the service into the app"): scoring then sees what is asked, not which names the library's examples use."""
-    out = text
-    for kind, _name, start, end in reversed(known.mentioned(text)):
-        out = out[:start] + kind.replace("_", " ") + out[end:]
-    return out
+def _mask_known(text: str, known: slots.Known) -> tuple[str, str]:
+    """The text with existing objects replaced, for scoring: by their kind where they are what is talked about
+    ("refactor the formatter-service" → "refactor the service"), by "it" where they are only the place
+    ("show them in the hub" → "show them in it"; the structural channel still sees "in the app"). Scoring then
+    sees what is asked, not which names the library's examples happen to use."""
+    emb = struct = text
+    for kind, name, start, end in reversed(known.mentioned(text)):
+        word = kind.replace("_", " ") if re.search(r"[-_]", name) or _is_tail(name, text[start:end]) else ""
+        before = re.findall(r"[a-z0-9_'-]+", text[:start].lower())[-2:]
+        place = any(w in lexicon.CONTAINER_PREPOSITIONS for w in before)
+        emb = emb[:start] + ("it" if place and word else word) + emb[end:]
+        struct = struct[:start] + word + struct[end:]
+    return emb, struct
 
 
-def suggest_many(texts: Sequence[str], ctx: Context, *, top: int = 5, explain: bool = False,
-                 record_errors: bool = False) -> list[dict[str, Any]]:
+def _is_tail(name: str, found: str) -> bool:
+    return found.lower() != name.lower()
+
+
+def suggest_many(
+    texts: Sequence[str], ctx: Context, *, top: int = 5, explain: bool = False, record_errors: bool = False
+) -> list[dict[str, Any]]:
     """One result object per request, in order; all texts are encoded in one batch. With `record_errors`, a
     request that fails (e.g. its plan runs into a dependency cycle) gets an empty plan and an "error" message
     instead of stopping the batch."""
@@ -92,8 +109,7 @@ def suggest_many(texts: Sequence[str], ctx: Context, *, top: int = 5, explain: b
     positions: dict[tuple[str, str], int] = {}
 
     def unit(text: str) -> int:
-        masked = _mask_known(text, ctx.known)
-        key = (masked, masked)
+        key = _mask_known(text, ctx.known)
         if key not in positions:
             positions[key] = len(units)
             units.append(_Unit(*key))
@@ -102,13 +118,20 @@ def suggest_many(texts: Sequence[str], ctx: Context, *, top: int = 5, explain: b
     for raw in texts:
         text = " ".join(str(raw).split())
         if not text:
-            raise UserError("the request is empty", hint='say what you want, e.g. continuous suggest "a table for '
-                                                         'bookmarks"')
+            raise UserError(
+                "the request is empty",
+                hint='say what you want, e.g. continuous suggest "a table for bookmarks"',
+            )
         clauses = decompose.split(text)
         ids = [unit(text)] + ([unit(c.text) for c in clauses] if len(clauses) > 1 else [])
         prepared.append((text, clauses, ids))
-    scores = score_parts(ctx.index, ctx.rule_base, [u.text for u in units],
-                         struct_texts=[u.struct_text for u in units]) if units else None
+    scores = (
+        score_parts(
+            ctx.index, ctx.rule_base, [u.text for u in units], struct_texts=[u.struct_text for u in units]
+        )
+        if units
+        else None
+    )
     out = []
     for text, clauses, ids in prepared:
         assert scores is not None
@@ -125,8 +148,15 @@ def suggest(text: str, ctx: Context, *, top: int = 5, explain: bool = False) -> 
     return suggest_many([text], ctx, top=top, explain=explain)[0]
 
 
-def _one(text: str, clauses: list[decompose.Clause], ids: list[int], scores: Any, ctx: Context, top: int,
-         explain: bool) -> dict[str, Any]:
+def _one(
+    text: str,
+    clauses: list[decompose.Clause],
+    ids: list[int],
+    scores: Any,
+    ctx: Context,
+    top: int,
+    explain: bool,
+) -> dict[str, Any]:
     from continuous.engine.resolution import PlanRequest, resolve
 
     index = ctx.index
@@ -134,7 +164,9 @@ def _one(text: str, clauses: list[decompose.Clause], ids: list[int], scores: Any
     per_unit = scores.total[ids]
     best = per_unit.max(axis=0)
     order = np.argsort(-best, kind="stable")
-    matches = [{"scenario": index.scenario_ids[s], "score": round(float(best[s]), 4)} for s in order[:max(top, 1)]]
+    matches = [
+        {"scenario": index.scenario_ids[s], "score": round(float(best[s]), 4)} for s in order[: max(top, 1)]
+    ]
 
     intents: list[tuple[str, int, int]] = []  # clause text, unit row, scenario
     unmatched: list[str] = []
@@ -183,33 +215,45 @@ def _one(text: str, clauses: list[decompose.Clause], ids: list[int], scores: Any
     if requests:
         resolution = resolve(ctx.rule_base, requests, ctx.facts, allow_missing=True)
         for i, item in enumerate(resolution.items):
-            entry: dict[str, Any] = {"scenario": item.scenario, "params": _jsonable(item.params),
-                                     "role": item.role, "reason": item.reason}
+            entry: dict[str, Any] = {
+                "scenario": item.scenario,
+                "params": _jsonable(item.params),
+                "role": item.role,
+                "reason": item.reason,
+            }
             if item.missing:
                 entry["missing"] = list(item.missing)
             plan.append(entry)
             if explain:
                 explanation.append(_explain_item(i, item, resolution.items, request_info, scores, ctx))
-        skipped = [{"scenario": sk.scenario, "params": _jsonable(sk.params), "reason": sk.reason}
-                   for sk in resolution.skipped]
+        skipped = [
+            {"scenario": sk.scenario, "params": _jsonable(sk.params), "reason": sk.reason}
+            for sk in resolution.skipped
+        ]
     result: dict[str, Any] = {"request": text, "matches": matches, "plan": plan, "unmatched": unmatched}
     if skipped:
         result["skipped"] = skipped
     if explain:
         from continuous.planner.explain import explain_matches
 
-        result["explain"] = {"threshold": threshold, "subject": subject,
-                             "clauses": [c.text for c in clauses],
-                             "items": explanation,
-                             "matches": explain_matches(ids[0], scores, ctx, top)}
+        result["explain"] = {
+            "threshold": threshold,
+            "subject": subject,
+            "clauses": [c.text for c in clauses],
+            "items": explanation,
+            "matches": explain_matches(ids[0], scores, ctx, top),
+        }
     return result
 
 
-def _explain_item(i: int, item: Any, items: Sequence[Any], info: dict[str, dict[str, Any]], scores: Any,
-                  ctx: Context) -> dict[str, Any]:
+def _explain_item(
+    i: int, item: Any, items: Sequence[Any], info: dict[str, dict[str, Any]], scores: Any, ctx: Context
+) -> dict[str, Any]:
     from continuous.planner.explain import explain_item
 
-    return explain_item(i, item, items, info.get(item.scenario) if item.role == "requested" else None, scores, ctx)
+    return explain_item(
+        i, item, items, info.get(item.scenario) if item.role == "requested" else None, scores, ctx
+    )
 
 
 def _jsonable(params: dict[str, Scalar]) -> dict[str, Scalar]:
@@ -221,7 +265,8 @@ _TYPE_ORDER = {"database": 0, "service": 1, "cli": 2, "proxy": 3, "ui": 4, "infr
 
 
 def _ranks(rule_base: RuleBase) -> dict[str, int]:
-    """Where a scenario sits in the stack, for ordering intents the user did not sequence: after what it requires,
+    """Where a scenario sits in the stack, for ordering intents the user did not sequence: after what it
+    requires,
     after the providers of facts its preconditions and triggering rules read (table → generate-types), then by
     object type (data before services before proxies before UI)."""
     key = rule_base.content_hash()
@@ -238,6 +283,7 @@ def _ranks(rule_base: RuleBase) -> dict[str, int]:
         for pre in sc.preconditions:
             if pre.kind == "fact" and pre.pattern is not None:
                 before[sid].update(providers.get(pre.pattern.type, set()))
+
     def type_rank(sid: str) -> int:
         return _TYPE_ORDER.get(rule_base.scenarios[sid].object_type, 5)
 
@@ -249,7 +295,9 @@ def _ranks(rule_base: RuleBase) -> dict[str, int]:
                 continue
             target = rule_base.resolve_id(target)
             # a rule that backfills a lower layer (a service's table) does not put the layer above it first
-            before[target].update(src for src in sources if src != target and type_rank(src) <= type_rank(target))
+            before[target].update(
+                src for src in sources if src != target and type_rank(src) <= type_rank(target)
+            )
     depth: dict[str, int] = {}
 
     def visit(sid: str, stack: frozenset[str]) -> int:
@@ -262,7 +310,9 @@ def _ranks(rule_base: RuleBase) -> dict[str, int]:
         depth[sid] = d
         return d
 
-    ranks = {sid: visit(sid, frozenset()) * 10 + _TYPE_ORDER.get(sc.object_type, 5)
-             for sid, sc in rule_base.scenarios.items()}
+    ranks = {
+        sid: visit(sid, frozenset()) * 10 + _TYPE_ORDER.get(sc.object_type, 5)
+        for sid, sc in rule_base.scenarios.items()
+    }
     _RANKS[key] = ranks
     return ranks

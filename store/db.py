@@ -30,7 +30,7 @@ IMMEDIATE = "continuous_immediate"
 
 def password_of(url: str) -> str | None:
     try:
-        return make_url(url).password  # type: ignore[return-value]
+        return make_url(url).password
     except Exception:
         match = re.search(r"://[^:/@\s]*:([^@\s]*)@", url)
         return match.group(1) if match else None
@@ -60,8 +60,21 @@ def one_line(exc: BaseException) -> str:
     return " ".join(lines)[:400] or type(exc).__name__
 
 
+def safe_url(url: str) -> str:
+    """The URL for messages: password masked, and an unparsable URL never shown with its credentials."""
+    try:
+        make_url(url)
+    except Exception:
+        if "@" in url:
+            return "***@" + url.rsplit("@", 1)[1]
+    return mask_url(url)
+
+
 def db_error(exc: BaseException, url: str, doing: str = "database error") -> RunFailed:
-    return RunFailed(f"{doing} at {mask_url(url)}: {scrub(one_line(exc), url)}")
+    message = scrub(one_line(exc), url)
+    if isinstance(exc, sa_exc.ArgumentError) and not isinstance(exc, sa_exc.NoSuchModuleError) and "@" in url:
+        message = "not a database URL (expected dialect+driver://user:password@host/database)"
+    return RunFailed(f"{doing} at {safe_url(url)}: {message}")
 
 
 @contextmanager
@@ -97,7 +110,6 @@ def make_engine(url: str) -> Engine:
             return engine
         if backend == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
-            kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 2
             kwargs["max_overflow"] = 4
         return create_engine(parsed, **kwargs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import math
 import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,12 +46,12 @@ from sqlalchemy.exc import IntegrityError
 if TYPE_CHECKING:
     from continuous.dsl.model import RuleBase, Scenario
 
-SCENARIOS: Table = m.ScenarioRow.__table__  # type: ignore[assignment]
-EXECUTIONS: Table = m.ExecutionRow.__table__  # type: ignore[assignment]
-STEPS: Table = m.StepRow.__table__  # type: ignore[assignment]
-ARCHIVED: Table = m.ArchivedItemRow.__table__  # type: ignore[assignment]
-TASKS: Table = m.TaskRow.__table__  # type: ignore[assignment]
-PORTS: Table = m.PortRow.__table__  # type: ignore[assignment]
+SCENARIOS: Table = m.ScenarioRow.__table__
+EXECUTIONS: Table = m.ExecutionRow.__table__
+STEPS: Table = m.StepRow.__table__
+ARCHIVED: Table = m.ArchivedItemRow.__table__
+TASKS: Table = m.TaskRow.__table__
+PORTS: Table = m.PortRow.__table__
 
 FAILED_STATUSES = ("failed", "rolled_back", "interrupted")
 SYNC_LOCK_KEY = 0x636F6E75
@@ -133,6 +134,7 @@ class TrackingStore:
     def __init__(self, engine: Engine, resolved: ResolvedUrl) -> None:
         self._engine = engine
         self._resolved = resolved
+        self._known_scenarios: set[str] = set()
 
     # ---------------------------------------------------------------------------------------- plumbing
 
@@ -320,7 +322,7 @@ class TrackingStore:
         execution_id = new_id()
         now = utcnow()
         with self._guard(), self._write() as conn:
-            if scenario_id is not None:
+            if scenario_id is not None and scenario_id not in self._known_scenarios:
                 self._insert_ignore(
                     conn,
                     SCENARIOS,
@@ -352,6 +354,8 @@ class TrackingStore:
                     checkpoints=[],
                 )
             )
+        if scenario_id is not None:
+            self._known_scenarios.add(scenario_id)
         return execution_id
 
     def start_step(self, execution_id: str, step_number: int, step_name: str) -> str:
@@ -538,11 +542,12 @@ class TrackingStore:
             & EXECUTIONS.c.completed_at.is_not(None)
         )
         with self._guard(), self._read() as conn:
-            counts = dict(
-                conn.execute(
+            counts: dict[str, int] = {
+                str(k): int(v)
+                for k, v in conn.execute(
                     select(EXECUTIONS.c.status, func.count()).where(finished).group_by(EXECUTIONS.c.status)
                 ).all()
-            )
+            }
             rows = conn.execute(
                 select(EXECUTIONS.c.status, EXECUTIONS.c.started_at, EXECUTIONS.c.completed_at)
                 .where(finished)
@@ -551,16 +556,17 @@ class TrackingStore:
             ).all()
         ok = [(r[2] - r[1]).total_seconds() for r in rows if r[0] == "success"][:window]
         durations = ok or [(r[2] - r[1]).total_seconds() for r in rows][:window]
-        median = p90 = None
+        median: float | None = None
+        p90: float | None = None
         if durations:
             ordered = sorted(durations)
             median = float(statistics.median(ordered))
-            p90 = float(ordered[min(len(ordered) - 1, max(0, round(0.9 * len(ordered) + 0.5) - 1))])
-        total = sum(int(v) for v in counts.values())
+            p90 = float(ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)])  # nearest rank
+        total = sum(counts.values())
         return ScenarioStats(
             executions=total,
-            successes=int(counts.get("success", 0)),
-            failures=sum(int(counts.get(s, 0)) for s in FAILED_STATUSES),
+            successes=counts.get("success", 0),
+            failures=sum(counts.get(s, 0) for s in FAILED_STATUSES),
             median_seconds=median,
             p90_seconds=p90,
         )

@@ -6,8 +6,19 @@ import json
 import subprocess
 import sys
 
-BANNED = ("torch", "sentence_transformers", "sqlalchemy", "duckdb", "sklearn", "pyarrow", "alembic", "lark",
-          "pydantic", "jinja2", "git")
+BANNED = (
+    "torch",
+    "sentence_transformers",
+    "sqlalchemy",
+    "duckdb",
+    "sklearn",
+    "pyarrow",
+    "alembic",
+    "lark",
+    "pydantic",
+    "jinja2",
+    "git",
+)
 
 WRAPPER = """
 import json, sys
@@ -24,7 +35,9 @@ sys.stderr.write("EXIT=" + str(code) + "\\n")
 
 def loaded_by_help() -> tuple[list[str], str, str]:
     proc = subprocess.run([sys.executable, "-c", WRAPPER], capture_output=True, text=True, check=True)
-    lines = dict(line.split("=", 1) for line in proc.stderr.splitlines() if line.startswith(("MODULES=", "EXIT=")))
+    lines = dict(
+        line.split("=", 1) for line in proc.stderr.splitlines() if line.startswith(("MODULES=", "EXIT="))
+    )
     return json.loads(lines["MODULES"]), lines["EXIT"], proc.stdout
 
 
@@ -38,6 +51,7 @@ def test_help_imports_no_heavy_library() -> None:
 
 def test_the_check_can_fail() -> None:
     """The wrapper really sees imports: importing pydantic first makes it show up."""
-    proc = subprocess.run([sys.executable, "-c", "import pydantic\n" + WRAPPER], capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", "import pydantic\n" + WRAPPER], capture_output=True, text=True, check=True
+    )
     assert '"pydantic"' in proc.stderr

@@ -1,10 +1,11 @@
-"""Miss Manners: the classic OPS5 benchmark (rules, data generator, result check) for our core, CLIPS and experta.
+"""Miss Manners, the classic OPS5 benchmark: rules, generator and result check for our core, CLIPS, experta.
 
 The rules are the CLIPS port of the OPS5 original (Brant/Miranker); only the syntax differs between engines.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -12,7 +13,7 @@ HOBBIES = 3
 
 
 def generate(n: int, seed: int = 1) -> list[dict[str, Any]]:
-    """Guest facts: `n` guests, half of each sex, each with 2–3 of 3 hobbies (one fact per guest and hobby)."""
+    """Guest facts: `n` guests, half of each sex, each with 2–3 of 3 hobbies (a fact per guest and hobby)."""
     if n % 2:
         raise ValueError("Miss Manners needs an even number of guests")
     rng = random.Random(seed)
@@ -31,8 +32,8 @@ def expected_firings(n: int) -> int:
 
 
 def check_seating(guests: list[dict[str, Any]], seats: list[tuple[int, str]], n: int) -> list[str]:
-    """Problems with a final seating (empty when every seat is valid): each guest once, sexes alternate, neighbours
-    share a hobby."""
+    """Problems with a final seating (empty when every seat is valid): each guest once, sexes alternate,
+    neighbours share a hobby."""
     problems: list[str] = []
     sex = {g["name"]: g["sex"] for g in guests}
     hobbies: dict[str, set[str]] = {}
@@ -43,7 +44,7 @@ def check_seating(guests: list[dict[str, Any]], seats: list[tuple[int, str]], n:
         problems.append(f"seats are {sorted(s for s, _ in seats)[:10]}..., expected 1..{n}")
     if len(set(order)) != len(order) or len(order) != n:
         problems.append("a guest is seated twice or missing")
-    for a, b in zip(order, order[1:], strict=False):
+    for a, b in itertools.pairwise(order):
         if sex.get(a) == sex.get(b):
             problems.append(f"{a} and {b} sit together and have the same sex")
         if not hobbies.get(a, set()) & hobbies.get(b, set()):
@@ -54,7 +55,9 @@ def check_seating(guests: list[dict[str, Any]], seats: list[tuple[int, str]], n:
 # ---------------------------------------------------------------- our core
 
 
-def run_core(guests: list[dict[str, Any]], n: int, strategy: str = "depth") -> tuple[int, list[tuple[int, str]]]:
+def run_core(
+    guests: list[dict[str, Any]], n: int, strategy: str = "depth"
+) -> tuple[int, list[tuple[int, str]]]:
     """Run Manners on continuous.engine.rete; returns (firings, [(seat, name)])."""
     from continuous.engine.rete import Engine, Pattern, V
 
@@ -62,10 +65,12 @@ def run_core(guests: list[dict[str, Any]], n: int, strategy: str = "depth") -> t
     printed: list[tuple[int, str]] = []
 
     def assign_first_seat(a: Any) -> None:
-        ctx, guest, count = a.facts
+        ctx, _, count = a.facts
         c = a["c"]
-        eng.assert_fact("seating", {"seat1": 1, "name1": a["n"], "name2": a["n"], "seat2": 1, "id": c, "pid": 0,
-                                    "path_done": "yes"})
+        eng.assert_fact(
+            "seating",
+            {"seat1": 1, "name1": a["n"], "name2": a["n"], "seat2": 1, "id": c, "pid": 0, "path_done": "yes"},
+        )
         eng.assert_fact("path", {"id": c, "name": a["n"], "seat": 1})
         eng.modify(count, c=c + 1)
         eng.modify(ctx, state="assign_seats")
@@ -75,8 +80,18 @@ def run_core(guests: list[dict[str, Any]], n: int, strategy: str = "depth") -> t
         count = a.facts[4]
         b = a.bindings
         c, seat2 = b["c"], b["seat2"]
-        eng.assert_fact("seating", {"seat1": seat2, "name1": b["n2"], "name2": b["g2"], "seat2": seat2 + 1,
-                                    "id": c, "pid": b["id"], "path_done": "no"})
+        eng.assert_fact(
+            "seating",
+            {
+                "seat1": seat2,
+                "name1": b["n2"],
+                "name2": b["g2"],
+                "seat2": seat2 + 1,
+                "id": c,
+                "pid": b["id"],
+                "path_done": "no",
+            },
+        )
         eng.assert_fact("path", {"id": c, "name": b["g2"], "seat": seat2 + 1})
         eng.assert_fact("chosen", {"id": b["id"], "name": b["g2"], "hobby": b["h1"]})
         eng.modify(count, c=c + 1)
@@ -105,35 +120,71 @@ def run_core(guests: list[dict[str, Any]], n: int, strategy: str = "depth") -> t
         eng.halt()
 
     P = Pattern
-    eng.add_rule("assign_first_seat", [
-        P("context", {"state": "start"}), P("guest", {"name": V("n")}), P("count", {"c": V("c")}),
-    ], assign_first_seat)
-    eng.add_rule("find_seating", [
-        P("context", {"state": "assign_seats"}),
-        P("seating", {"seat1": V("seat1"), "seat2": V("seat2"), "name2": V("n2"), "id": V("id"), "pid": V("pid"),
-                      "path_done": "yes"}),
-        P("guest", {"name": V("n2"), "sex": V("s1"), "hobby": V("h1")}),
-        P("guest", {"name": V("g2"), "sex": ~V("s1"), "hobby": V("h1")}),
-        P("count", {"c": V("c")}),
-        P("path", {"id": V("id"), "name": V("g2")}, negated=True),
-        P("chosen", {"id": V("id"), "name": V("g2"), "hobby": V("h1")}, negated=True),
-    ], find_seating)
-    eng.add_rule("make_path", [
-        P("context", {"state": "make_path"}),
-        P("seating", {"id": V("id"), "pid": V("pid"), "path_done": "no"}),
-        P("path", {"id": V("pid"), "name": V("n1"), "seat": V("s")}),
-        P("path", {"id": V("id"), "name": V("n1")}, negated=True),
-    ], make_path)
-    eng.add_rule("path_done", [P("context", {"state": "make_path"}), P("seating", {"path_done": "no"})], path_done)
-    eng.add_rule("are_we_done", [
-        P("context", {"state": "check_done"}), P("last_seat", {"seat": V("l_seat")}),
-        P("seating", {"seat2": V("l_seat")}),
-    ], are_we_done)
+    eng.add_rule(
+        "assign_first_seat",
+        [
+            P("context", {"state": "start"}),
+            P("guest", {"name": V("n")}),
+            P("count", {"c": V("c")}),
+        ],
+        assign_first_seat,
+    )
+    eng.add_rule(
+        "find_seating",
+        [
+            P("context", {"state": "assign_seats"}),
+            P(
+                "seating",
+                {
+                    "seat1": V("seat1"),
+                    "seat2": V("seat2"),
+                    "name2": V("n2"),
+                    "id": V("id"),
+                    "pid": V("pid"),
+                    "path_done": "yes",
+                },
+            ),
+            P("guest", {"name": V("n2"), "sex": V("s1"), "hobby": V("h1")}),
+            P("guest", {"name": V("g2"), "sex": ~V("s1"), "hobby": V("h1")}),
+            P("count", {"c": V("c")}),
+            P("path", {"id": V("id"), "name": V("g2")}, negated=True),
+            P("chosen", {"id": V("id"), "name": V("g2"), "hobby": V("h1")}, negated=True),
+        ],
+        find_seating,
+    )
+    eng.add_rule(
+        "make_path",
+        [
+            P("context", {"state": "make_path"}),
+            P("seating", {"id": V("id"), "pid": V("pid"), "path_done": "no"}),
+            P("path", {"id": V("pid"), "name": V("n1"), "seat": V("s")}),
+            P("path", {"id": V("id"), "name": V("n1")}, negated=True),
+        ],
+        make_path,
+    )
+    eng.add_rule(
+        "path_done", [P("context", {"state": "make_path"}), P("seating", {"path_done": "no"})], path_done
+    )
+    eng.add_rule(
+        "are_we_done",
+        [
+            P("context", {"state": "check_done"}),
+            P("last_seat", {"seat": V("l_seat")}),
+            P("seating", {"seat2": V("l_seat")}),
+        ],
+        are_we_done,
+    )
     eng.add_rule("continue", [P("context", {"state": "check_done"})], continue_)
-    eng.add_rule("print_results", [
-        P("context", {"state": "print_results"}), P("seating", {"id": V("id"), "seat2": V("s2")}),
-        P("last_seat", {"seat": V("s2")}), P("path", {"id": V("id"), "name": V("n"), "seat": V("s")}),
-    ], print_results)
+    eng.add_rule(
+        "print_results",
+        [
+            P("context", {"state": "print_results"}),
+            P("seating", {"id": V("id"), "seat2": V("s2")}),
+            P("last_seat", {"seat": V("s2")}),
+            P("path", {"id": V("id"), "name": V("n"), "seat": V("s")}),
+        ],
+        print_results,
+    )
     eng.add_rule("all_done", [P("context", {"state": "print_results"})], all_done)
 
     for g in guests:
@@ -150,7 +201,8 @@ def run_core(guests: list[dict[str, Any]], n: int, strategy: str = "depth") -> t
 CLIPS_PROGRAM = """
 (deftemplate guest (slot name) (slot sex) (slot hobby))
 (deftemplate last_seat (slot seat))
-(deftemplate seating (slot seat1) (slot name1) (slot name2) (slot seat2) (slot id) (slot pid) (slot path_done))
+(deftemplate seating
+   (slot seat1) (slot name1) (slot name2) (slot seat2) (slot id) (slot pid) (slot path_done))
 (deftemplate context (slot state))
 (deftemplate path (slot id) (slot name) (slot seat))
 (deftemplate chosen (slot id) (slot name) (slot hobby))
@@ -176,7 +228,8 @@ CLIPS_PROGRAM = """
    (not (path (id ?id) (name ?g2)))
    (not (chosen (id ?id) (name ?g2) (hobby ?h1)))
    =>
-   (assert (seating (seat1 ?seat2) (name1 ?n2) (name2 ?g2) (seat2 (+ ?seat2 1)) (id ?c) (pid ?id) (path_done no)))
+   (assert (seating (seat1 ?seat2) (name1 ?n2) (name2 ?g2) (seat2 (+ ?seat2 1))
+                    (id ?c) (pid ?id) (path_done no)))
    (assert (path (id ?c) (name ?g2) (seat (+ ?seat2 1))))
    (assert (chosen (id ?id) (name ?g2) (hobby ?h1)))
    (modify ?f5 (c (+ ?c 1)))
@@ -252,7 +305,7 @@ def _clips_constructs(program: str) -> list[str]:
         elif ch == ")":
             depth -= 1
             if depth == 0 and start is not None:
-                out.append(program[start:i + 1])
+                out.append(program[start : i + 1])
     return out
 
 
@@ -295,26 +348,41 @@ def run_experta(guests: list[dict[str, Any]], n: int) -> tuple[int, list[tuple[i
             self.modify(f3, c=c + 1)
             self.modify(f1, state="assign_seats")
 
-        @Rule(AS.f1 << Context(state="assign_seats"),
-              Seating(seat1=MATCH.seat1, seat2=MATCH.seat2, name2=MATCH.n2, id=MATCH.id, pid=MATCH.pid,
-                      path_done="yes"),
-              Guest(name=MATCH.n2, sex=MATCH.s1, hobby=MATCH.h1),
-              Guest(name=MATCH.g2, sex=MATCH.s2, hobby=MATCH.h1),
-              TEST(lambda s1, s2: s1 != s2),
-              AS.f5 << Count(c=MATCH.c),
-              NOT(Path(id=MATCH.id, name=MATCH.g2)),
-              NOT(Chosen(id=MATCH.id, name=MATCH.g2, hobby=MATCH.h1)))
-        def find_seating(self, f1: Any, f5: Any, seat2: Any, n2: Any, g2: Any, id: Any, h1: Any, c: Any,
-                         **_: Any) -> None:
+        @Rule(
+            AS.f1 << Context(state="assign_seats"),
+            Seating(
+                seat1=MATCH.seat1,
+                seat2=MATCH.seat2,
+                name2=MATCH.n2,
+                id=MATCH.id,
+                pid=MATCH.pid,
+                path_done="yes",
+            ),
+            Guest(name=MATCH.n2, sex=MATCH.s1, hobby=MATCH.h1),
+            Guest(name=MATCH.g2, sex=MATCH.s2, hobby=MATCH.h1),
+            TEST(lambda s1, s2: s1 != s2),
+            AS.f5 << Count(c=MATCH.c),
+            NOT(Path(id=MATCH.id, name=MATCH.g2)),
+            NOT(Chosen(id=MATCH.id, name=MATCH.g2, hobby=MATCH.h1)),
+        )
+        def find_seating(
+            self, f1: Any, f5: Any, seat2: Any, n2: Any, g2: Any, id: Any, h1: Any, c: Any, **_: Any
+        ) -> None:
             counter["fired"] += 1
-            self.declare(Seating(seat1=seat2, name1=n2, name2=g2, seat2=seat2 + 1, id=c, pid=id, path_done="no"))
+            self.declare(
+                Seating(seat1=seat2, name1=n2, name2=g2, seat2=seat2 + 1, id=c, pid=id, path_done="no")
+            )
             self.declare(Path(id=c, name=g2, seat=seat2 + 1))
             self.declare(Chosen(id=id, name=g2, hobby=h1))
             self.modify(f5, c=c + 1)
             self.modify(f1, state="make_path")
 
-        @Rule(Context(state="make_path"), Seating(id=MATCH.id, pid=MATCH.pid, path_done="no"),
-              Path(id=MATCH.pid, name=MATCH.n1, seat=MATCH.s), NOT(Path(id=MATCH.id, name=MATCH.n1)))
+        @Rule(
+            Context(state="make_path"),
+            Seating(id=MATCH.id, pid=MATCH.pid, path_done="no"),
+            Path(id=MATCH.pid, name=MATCH.n1, seat=MATCH.s),
+            NOT(Path(id=MATCH.id, name=MATCH.n1)),
+        )
         def make_path(self, id: Any, n1: Any, s: Any, **_: Any) -> None:
             counter["fired"] += 1
             self.declare(Path(id=id, name=n1, seat=s))
@@ -335,8 +403,12 @@ def run_experta(guests: list[dict[str, Any]], n: int) -> tuple[int, list[tuple[i
             counter["fired"] += 1
             self.modify(f1, state="assign_seats")
 
-        @Rule(Context(state="print_results"), Seating(id=MATCH.id, seat2=MATCH.s2), LastSeat(seat=MATCH.s2),
-              AS.f4 << Path(id=MATCH.id, name=MATCH.n, seat=MATCH.s))
+        @Rule(
+            Context(state="print_results"),
+            Seating(id=MATCH.id, seat2=MATCH.s2),
+            LastSeat(seat=MATCH.s2),
+            AS.f4 << Path(id=MATCH.id, name=MATCH.n, seat=MATCH.s),
+        )
         def print_results(self, f4: Any, n: Any, s: Any, **_: Any) -> None:
             counter["fired"] += 1
             self.retract(f4)

@@ -1,11 +1,13 @@
 """A Rete production system in pure Python.
 
 Design choices, all for speed in CPython:
-- a fact (`WME`) is a slotted object whose fields live in a plain dict; a token is a plain tuple of WMEs (one per
-  positive pattern), so partial matches cost no objects of their own;
-- every join node keeps its own hashed left and right memories keyed by the values of the variables the two sides
-  share, and its key functions are generated Python lambdas (no per-token interpretation of the pattern);
-- retraction re-runs the same joins to find the tokens to remove ("rematch"), so no per-token bookkeeping exists;
+- a fact (`WME`) is a slotted object whose fields live in a plain dict; a token is a plain tuple of WMEs
+  (one per positive pattern), so partial matches cost no objects of their own;
+- every join node keeps its own hashed left and right memories, keyed by the values of the variables the two
+  sides share; each rule's nodes are generated as Python source with the downstream nodes inlined as nested
+  loops (no per-token interpretation, no call per node);
+- retraction re-runs the same joins to find the tokens to remove ("rematch"), so tokens need no bookkeeping,
+  and when the removed fact is a node's only input everything below the node is cleared wholesale;
 - the agenda is one dict per salience: insertion order gives recency, `popitem()` takes the newest activation
   (depth) in O(1) and removing a retracted activation is an O(1) `del`.
 """
@@ -59,14 +61,20 @@ class Ne:
 class Pattern:
     """A condition on one fact: its type, field constraints and an optional test on the bindings.
 
-    Field values are constants, `V("x")` or `~V("x")` / `Ne(value)`. `negated=True` makes it a `not` condition.
-    `test(bindings) -> bool` sees every variable bound so far, including this pattern's.
+    Field values are constants, `V("x")` or `~V("x")` / `Ne(value)`. `negated=True` makes it a `not`
+    condition. `test(bindings) -> bool` sees every variable bound so far, including this pattern's.
     """
 
     __slots__ = ("fields", "negated", "test", "type")
 
-    def __init__(self, type: str, fields: Mapping[str, Any] | None = None, *, negated: bool = False,
-                 test: Callable[[Mapping[str, Any]], bool] | None = None) -> None:
+    def __init__(
+        self,
+        type: str,
+        fields: Mapping[str, Any] | None = None,
+        *,
+        negated: bool = False,
+        test: Callable[[Mapping[str, Any]], bool] | None = None,
+    ) -> None:
         self.type = type
         self.fields = dict(fields or {})
         self.negated = negated
@@ -84,6 +92,7 @@ class Test:
     """A condition that is a predicate over the variables bound by the conditions before it."""
 
     __slots__ = ("fn",)
+    __test__ = False  # not a pytest class
 
     def __init__(self, fn: Callable[[Mapping[str, Any]], bool]) -> None:
         self.fn = fn
@@ -124,8 +133,14 @@ Fact = WME
 class Rule:
     __slots__ = ("action", "conditions", "index", "memories", "name", "salience", "terminal", "varmap")
 
-    def __init__(self, name: str, conditions: tuple[Condition, ...], action: Callable[[Activation], Any],
-                 salience: int, index: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        conditions: tuple[Condition, ...],
+        action: Callable[[Activation], Any],
+        salience: int,
+        index: int,
+    ) -> None:
         self.name = name
         self.conditions = conditions
         self.action = action
@@ -140,7 +155,7 @@ class Rule:
 
 
 class Activation:
-    """A rule instantiation handed to an action: the bindings and the facts matched by the positive patterns."""
+    """A rule instantiation handed to an action: its bindings and the facts its positive patterns matched."""
 
     __slots__ = ("_bindings", "facts", "rule")
 
@@ -166,11 +181,12 @@ class Activation:
 
 # ---------------------------------------------------------------- network nodes
 #
-# A rule compiles to a chain of nodes: positive joins, `not` nodes and test nodes, then its terminal. Each node's
-# left memory holds the tokens it has seen, each join or `not` node's right memory the facts of its alpha memory,
-# both hashed on the values of the variables the two sides share. The chain is generated as Python source, with the
-# downstream nodes inlined as nested loops, so propagating a token costs no function call per node. A removal re-runs
-# the same joins against the same memories ("rematch"), so it reaches exactly the tokens the addition produced.
+# A rule compiles to a chain of nodes: positive joins, `not` nodes and test nodes, then its terminal. Each
+# node's left memory holds the tokens it has seen, each join or `not` node's right memory the facts of its
+# alpha memory, both hashed on the values of the variables the two sides share. The chain is generated as
+# Python source, with the downstream nodes inlined as nested loops, so propagating a token costs no function
+# call per node. A removal re-runs the same joins against the same memories ("rematch"), so it reaches exactly
+# the tokens the addition produced.
 
 
 class _Counter:
@@ -192,7 +208,9 @@ class _Feed:
 
     __slots__ = ("order", "right_add", "right_remove")
 
-    def __init__(self, right_add: Callable[[WME], None], right_remove: Callable[[WME], None], order: int) -> None:
+    def __init__(
+        self, right_add: Callable[[WME], None], right_remove: Callable[[WME], None], order: int
+    ) -> None:
         self.right_add = right_add
         self.right_remove = right_remove
         self.order = order
@@ -201,17 +219,34 @@ class _Feed:
 class _Spec:
     """One compiled condition: its kind, join keys, per-pair tests and the token length it receives."""
 
-    __slots__ = ("kind", "lkey", "rkey", "tests", "tlen")
+    __slots__ = ("kind", "lkey", "refs", "rkey", "tests", "tlen")
 
     def __init__(self, kind: str, tlen: int) -> None:
         self.kind = kind  # "root" | "join" | "not" | "test"
         self.tlen = tlen
         self.lkey: list[tuple[int, str]] = []
         self.rkey: list[str] = []
-        self.tests: list[Callable[[str, str], str]] = []
+        self.tests: list[Callable[[Callable[[int, str], str], str], str]] = []
+        self.refs: list[tuple[int, str]] = []  # token fields the tests read
 
 
 _MAX_LOOPS = 12
+
+
+class _Ctx:
+    """During code generation: how to reach each token position's fact and the fields already in locals."""
+
+    __slots__ = ("fld", "pos")
+
+    def __init__(self, pos: list[str], fld: dict[tuple[int, str], str]) -> None:
+        self.pos = pos
+        self.fld = fld
+
+    def ref(self, j: int, f: str) -> str:
+        return self.fld.get((j, f)) or f"{self.pos[j]}.v[{f!r}]"
+
+    def token(self) -> str:
+        return "(" + "".join(f"{p}, " for p in self.pos) + ")"
 
 
 class _Gen:
@@ -220,21 +255,34 @@ class _Gen:
         self.breadth = breadth
         self.stats = stats
         self.lines: list[str] = []
+        # fields of each token position read by some node (hoisted into locals when a loop binds the position)
+        self.used: dict[int, list[str]] = {}
+        for spec in specs:
+            for j, f in spec.lkey + spec.refs:
+                if f not in self.used.setdefault(j, []):
+                    self.used[j].append(f)
 
-    def lkey(self, i: int, tv: str) -> str:
-        return _tuple_expr([f"{tv}[{j}].v[{f!r}]" for j, f in self.specs[i].lkey])
+    def lkey(self, i: int, ctx: _Ctx) -> str:
+        return _tuple_expr([ctx.ref(j, f) for j, f in self.specs[i].lkey])
 
     def rkey(self, i: int, wv: str) -> str:
         return _tuple_expr([f"{wv}.v[{f!r}]" for f in self.specs[i].rkey])
 
-    def test(self, i: int, tv: str, wv: str) -> str | None:
+    def test(self, i: int, ctx: _Ctx, wv: str) -> str | None:
         tests = self.specs[i].tests
-        return " and ".join(f"({t(tv, wv)})" for t in tests) if tests else None
+        return " and ".join(f"({t(ctx.ref, wv)})" for t in tests) if tests else None
 
-    def extend(self, tv: str, tlen: int, wv: str) -> str:
-        return "(" + "".join(f"{tv}[{j}], " for j in range(tlen)) + f"{wv},)"
+    def bind(self, ctx: _Ctx, wv: str, pad: str) -> _Ctx:
+        """The context after the next position is bound to the fact in variable `wv`."""
+        p = len(ctx.pos)
+        fld = dict(ctx.fld)
+        for n, f in enumerate(self.used.get(p, ())):
+            name = f"v{p}_{n}"
+            self.lines.append(f"{pad}{name} = {wv}.v[{f!r}]")
+            fld[(p, f)] = name
+        return _Ctx([*ctx.pos, wv], fld)
 
-    def emit(self, i: int, tv: str, add: bool, ind: int, loops: int) -> None:
+    def emit(self, i: int, tv: str, ctx: _Ctx, add: bool, ind: int, loops: int) -> None:
         out = self.lines
         pad = "    " * ind
         if self.stats:
@@ -253,35 +301,46 @@ class _Gen:
         s = self.specs[i]
         if s.kind == "test":
             out.append(f"{pad}if T{i}({tv}):")
-            self.emit(i + 1, tv, add, ind + 1, loops)
+            self.emit(i + 1, tv, ctx, add, ind + 1, loops)
             return
-        out.append(f"{pad}k{i} = {self.lkey(i, tv)}")
+        key = self.lkey(i, ctx)
+        if key != "()":
+            out.append(f"{pad}k{i} = {key}")
+            key = f"k{i}"
         if add:
-            out.append(f"{pad}L{i}[k{i}][{tv}] = None")
+            out.append(f"{pad}L{i}[{key}][{tv}] = None")
         else:
-            out += [f"{pad}b = L{i}[k{i}]", f"{pad}del b[{tv}]", f"{pad}if not b:", f"{pad}    del L{i}[k{i}]"]
-        out.append(f"{pad}ws{i} = R{i}.get(k{i})")
-        test = self.test(i, tv, "x")
+            out += [
+                f"{pad}b = L{i}[{key}]",
+                f"{pad}del b[{tv}]",
+                f"{pad}if not b:",
+                f"{pad}    del L{i}[{key}]",
+            ]
         if s.kind == "not":
+            test = self.test(i, ctx, "x")
             if test is None:
-                out.append(f"{pad}if not ws{i}:")
+                out.append(f"{pad}if {key} not in R{i}:")
             else:
+                out.append(f"{pad}ws{i} = R{i}.get({key})")
                 out.append(f"{pad}if not ws{i} or not any({test} for x in ws{i}):")
-            self.emit(i + 1, tv, add, ind + 1, loops)
+            self.emit(i + 1, tv, ctx, add, ind + 1, loops)
             return
-        out += [f"{pad}if ws{i}:", f"{pad}    for w{i} in ws{i}:"]
+        out += [f"{pad}ws{i} = R{i}.get({key})", f"{pad}if ws{i}:", f"{pad}    for w{i} in ws{i}:"]
         inner = ind + 2
-        test = self.test(i, tv, f"w{i}")
+        test = self.test(i, ctx, f"w{i}")
         if test is not None:
             out.append(f"{pad}        if {test}:")
             inner += 1
+        ipad = "    " * inner
+        nctx = self.bind(ctx, f"w{i}", ipad)
         nv = f"t{i + 1}"
-        out.append(f"{'    ' * inner}{nv} = {self.extend(tv, s.tlen, f'w{i}')}")
-        self.emit(i + 1, nv, add, inner, loops + 1)
+        out.append(f"{ipad}{nv} = {nctx.token()}")
+        self.emit(i + 1, nv, nctx, add, inner, loops + 1)
 
     def left_entry(self, i: int, add: bool) -> None:
         self.lines.append(f"def {'A' if add else 'D'}{i}(t{i}):")
-        self.emit(i, f"t{i}", add, 1, 0)
+        ctx = _Ctx([f"t{i}[{j}]" for j in range(self.specs[i].tlen)], {})
+        self.emit(i, f"t{i}", ctx, add, 1, 0)
 
     def right_entry(self, i: int, add: bool) -> None:
         s = self.specs[i]
@@ -296,54 +355,72 @@ class _Gen:
             else:
                 self.bulk(i, "len(R0) == 1")
                 out.append("    del R0[w]")
-            test = self.test(i, "()", "w")
+            test = self.test(i, _Ctx([], {}), "w")
             ind = 1
             if test is not None:
                 out.append(f"    if {test}:")
                 ind = 2
-            out.append(f"{'    ' * ind}t1 = (w,)")
-            self.emit(i + 1, "t1", add, ind, 1)
+            pad = "    " * ind
+            ctx = self.bind(_Ctx([], {}), "w", pad)
+            out.append(f"{pad}t1 = (w,)")
+            self.emit(i + 1, "t1", ctx, add, ind, 1)
             return
         out.append(f"    k = {self.rkey(i, 'w')}")
         if add:
-            out += [f"    bucket = R{i}.get(k)", "    if bucket is None:", f"        R{i}[k] = bucket = {{}}",
-                    "        first = True", "    else:", "        first = False"]
+            out += [
+                f"    bucket = R{i}.get(k)",
+                "    if bucket is None:",
+                f"        R{i}[k] = bucket = {{}}",
+                "        first = True",
+                "    else:",
+                "        first = False",
+            ]
         else:
             if s.kind == "join":
                 self.bulk(i, f"len(R{i}) == 1 and len(R{i}[k]) == 1")
-            out += [f"    bucket = R{i}[k]", "    del bucket[w]", "    if not bucket:", f"        del R{i}[k]"]
+            out += [
+                f"    bucket = R{i}[k]",
+                "    del bucket[w]",
+                "    if not bucket:",
+                f"        del R{i}[k]",
+            ]
         out.append(f"    ts = L{i}.get(k)")
+        tctx = _Ctx([f"tok[{j}]" for j in range(s.tlen)], {})
         if s.kind == "join":
             if add:
                 out.append("    bucket[w] = None")
             out += ["    if ts:", "        for tok in list(ts):"]
             ind = 3
-            test = self.test(i, "tok", "w")
+            test = self.test(i, tctx, "w")
             if test is not None:
                 out.append(f"            if {test}:")
                 ind = 4
+            pad = "    " * ind
+            nctx = self.bind(tctx, "w", pad)
             nv = f"t{i + 1}"
-            out.append(f"{'    ' * ind}{nv} = {self.extend('tok', s.tlen, 'w')}")
-            self.emit(i + 1, nv, add, ind, 1)
+            out.append(f"{pad}{nv} = {nctx.token()}")
+            self.emit(i + 1, nv, nctx, add, ind, 1)
             return
         # a `not` node: adding a fact may block tokens, removing one may unblock them
-        test_w = self.test(i, "tok", "w")
-        test_x = self.test(i, "tok", "x")
+        test_w = self.test(i, tctx, "w")
+        test_x = self.test(i, tctx, "x")
         if test_w is None:
             cond = "first" if add else "not bucket"
             out += [f"    if ts and {cond}:", "        for tok in list(ts):"]
-            self.emit(i + 1, "tok", not add, 3, 1)
+            self.emit(i + 1, "tok", tctx, not add, 3, 1)
         else:
-            out += ["    if ts:", "        for tok in list(ts):",
-                    f"            if {test_w} and not any({test_x} for x in bucket):"]
-            self.emit(i + 1, "tok", not add, 4, 1)
+            out += [
+                "    if ts:",
+                "        for tok in list(ts):",
+                f"            if {test_w} and not any({test_x} for x in bucket):",
+            ]
+            self.emit(i + 1, "tok", tctx, not add, 4, 1)
         if add:
             out.append("    bucket[w] = None")
 
-
     def bulk(self, i: int, cond: str) -> None:
-        """When the fact being removed is the only input of node i, every token below node i contains it: clear
-        the memories below wholesale (and the rule's activations) instead of re-running the joins."""
+        """When the fact being removed is the only input of node i, every token below node i contains it:
+        clear the memories below wholesale (and the rule's activations) instead of re-running the joins."""
         below = [j for j in range(i + 1, len(self.specs)) if self.specs[j].kind != "test"]
         size = " + ".join(f"len(L{j})" for j in below) or "0"
         out = self.lines
@@ -355,8 +432,12 @@ class _Gen:
         if self.specs[i].kind == "root":
             out.append("        del R0[w]")
         else:
-            out += [f"        bucket = R{i}[k]", "        del bucket[w]", "        if not bucket:",
-                    f"            del R{i}[k]"]
+            out += [
+                f"        bucket = R{i}[k]",
+                "        del bucket[w]",
+                "        if not bucket:",
+                f"            del R{i}[k]",
+            ]
         out.append("        return")
 
 
@@ -366,7 +447,7 @@ def _clear_rule(level: dict[tuple[_Terminal, tuple[WME, ...]], int | None], term
 
 
 class _Agenda:
-    """Pending activations by salience. Depth: newest first (dict LIFO); breadth: oldest first (FIFO queue)."""
+    """Pending activations by salience. Depth: newest first (dict LIFO); breadth: oldest first (FIFO)."""
 
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy
@@ -435,14 +516,15 @@ class _AlphaMemory:
 
 
 class _AlphaGroup:
-    """The alpha memories of one fact type that test the same constant fields, hashed by those fields' values."""
+    """The alpha memories of one fact type testing the same constant fields, hashed by their values."""
 
     __slots__ = ("fields", "getter", "table")
 
     def __init__(self, fields: tuple[str, ...]) -> None:
         self.fields = fields
         self.getter = _compile(
-            f"lambda v: {_tuple_expr([f'v.get({f!r}, _M)' for f in fields])}", {"_M": _MISSING})
+            f"lambda v: {_tuple_expr([f'v.get({f!r}, _M)' for f in fields])}", {"_M": _MISSING}
+        )
         self.table: dict[Any, dict[Any, _AlphaMemory]] = {}
 
 
@@ -464,9 +546,9 @@ def _compile(src: str, env: dict[str, Any] | None = None) -> Any:
 class Engine:
     """Working memory, a Rete network of rules and an agenda.
 
-    Adding or removing a fact only visits the alpha memories of its type whose constant fields it matches and, in
-    each join, only the bucket of partial matches sharing its variable values: the work is proportional to what the
-    fact affects, whatever the number of unrelated facts or rules.
+    Adding or removing a fact only visits the alpha memories of its type whose constant fields it matches and,
+    in each join, only the bucket of partial matches sharing its variable values: the work is proportional to
+    what the fact affects, whatever the number of unrelated facts or rules.
     """
 
     def __init__(self, strategy: Strategy = "depth", *, stats: bool = False) -> None:
@@ -482,11 +564,23 @@ class Engine:
         self._tag = 0
         self._halted = False
         self.fired = 0
+        # While an action runs, the facts it asserts are propagated when it returns, after its retractions: a
+        # `modify` of one fact followed by the retraction of another then never builds matches that die at
+        # once. A retraction that could unblock a `not` propagates the pending assertions first, so the agenda
+        # order is the same as with immediate propagation.
+        self._deferring = False
+        self._queue: list[WME] = []
+        self._negated_types: set[str] = set()
 
     # -- rules
 
-    def add_rule(self, name: str, conditions: Iterable[Condition], action: Callable[[Activation], Any],
-                 salience: int = 0) -> Rule:
+    def add_rule(
+        self,
+        name: str,
+        conditions: Iterable[Condition],
+        action: Callable[[Activation], Any],
+        salience: int = 0,
+    ) -> Rule:
         """Compile a rule into the network; facts already in working memory are matched against it at once."""
         if name in self.rules:
             raise ValueError(f"rule {name!r} is already defined")
@@ -496,7 +590,9 @@ class Engine:
             self._ensure_initial()
         rule = Rule(name, conds, action, salience, len(self.rules))
         self._agenda.level(salience)
+        self._flush()
         feeds = _build(rule, self._counter, self._agenda, self._stats)
+        self._negated_types.update(p.type for p, _ in feeds if p.negated)
         self.rules[name] = rule
         new_alphas: list[tuple[_AlphaMemory, Any]] = []
         for pattern, node in feeds:
@@ -549,10 +645,23 @@ class Engine:
         self._tag += 1
         w = WME(type, v, self._tag)
         wm[key] = w
+        if self._deferring:
+            self._queue.append(w)
+            return w
         groups = self._alpha.get(type)
         if groups:
             self._dispatch(groups, w, True)
         return w
+
+    def _flush(self) -> None:
+        """Propagate the facts an action asserted (see `run`)."""
+        while self._queue:
+            queue, self._queue = self._queue, []
+            for w in queue:
+                if w.alive:
+                    groups = self._alpha.get(w.type)
+                    if groups:
+                        self._dispatch(groups, w, True)
 
     def retract(self, wme: WME) -> bool:
         """Remove a fact and everything that depended on it; False if it was not in working memory."""
@@ -562,6 +671,14 @@ class Engine:
         if self._wm.get(key) is not wme:
             return False
         del self._wm[key]
+        if self._queue:
+            if wme in self._queue:
+                # asserted and retracted within one action: it never reached the network
+                self._queue.remove(wme)
+                wme.alive = False
+                return True
+            if wme.type in self._negated_types:
+                self._flush()
         wme.alive = False
         groups = self._alpha.get(wme.type)
         if groups:
@@ -623,6 +740,7 @@ class Engine:
 
     def agenda(self) -> list[Activation]:
         """Pending activations in the order they would fire."""
+        self._flush()
         return [Activation(term.rule, t) for term, t in self._agenda.pending()]
 
     def halt(self) -> None:
@@ -640,7 +758,13 @@ class Engine:
                 break
             term, t = item
             fired += 1
-            term.rule.action(Activation(term.rule, t))
+            self._deferring = True
+            try:
+                term.rule.action(Activation(term.rule, t))
+            finally:
+                self._deferring = False
+                if self._queue:
+                    self._flush()
             if self._halted:
                 break
         self.fired += fired
@@ -648,7 +772,7 @@ class Engine:
 
     @property
     def join_ops(self) -> int:
-        """Node visits so far (counted only with `Engine(stats=True)`): a machine-independent measure of work."""
+        """Node visits so far (counted with `Engine(stats=True)` only): a machine-independent work measure."""
         return self._counter.ops
 
 
@@ -660,7 +784,7 @@ def _constants(pattern: Pattern) -> dict[str, Any]:
 
 
 def _alpha_filter(pattern: Pattern) -> tuple[str | None, tuple[Any, ...]]:
-    """Source of the per-fact test that constants cannot hash: field presence, `~const`, repeated variables."""
+    """Source of the per-fact test that hashing cannot do: field presence, `~const`, repeated variables."""
     parts: list[str] = []
     key: list[Any] = []
     seen: dict[str, str] = {}
@@ -684,16 +808,43 @@ def _alpha_filter(pattern: Pattern) -> tuple[str | None, tuple[Any, ...]]:
     return "lambda v: " + " and ".join(parts), tuple(key)
 
 
+_Ref = Callable[[int, str], str]
+_TestSrc = Callable[[_Ref, str], str]
+
+
+def _ne_bound(f: str, j: int, g: str) -> _TestSrc:
+    def src(ref: _Ref, wv: str) -> str:
+        return f"{wv}.v[{f!r}] != {ref(j, g)}"
+
+    return src
+
+
+def _ne_local(f: str, lf: str) -> _TestSrc:
+    def src(ref: _Ref, wv: str) -> str:
+        return f"{wv}.v[{f!r}] != {wv}.v[{lf!r}]"
+
+    return src
+
+
+def _call_test(
+    fn_name: str, local: dict[str, str], bindings: Callable[[_Ref, str, dict[str, str]], str]
+) -> _TestSrc:
+    def src(ref: _Ref, wv: str) -> str:
+        return f"{fn_name}({bindings(ref, wv, local)})"
+
+    return src
+
+
 def _build(rule: Rule, counter: _Counter, agenda: _Agenda, stats: bool) -> list[tuple[Pattern, _Feed]]:
-    """Compile a rule's conditions into generated node code; returns the (pattern, feed) pairs for alpha memories."""
+    """Compile a rule's conditions into generated code; returns the (pattern, feed) pairs of its inputs."""
     varmap: dict[str, tuple[int, str]] = {}
     specs: list[_Spec] = []
     env: dict[str, Any] = {"C": counter}
     patterns: list[tuple[int, Pattern]] = []
     tlen = 0
 
-    def bindings_src(tv: str, wv: str, local: dict[str, str]) -> str:
-        items = [f"{name!r}: {tv}[{i}].v[{f!r}]" for name, (i, f) in varmap.items() if name not in local]
+    def bindings_src(ref: Callable[[int, str], str], wv: str, local: dict[str, str]) -> str:
+        items = [f"{name!r}: {ref(i, f)}" for name, (i, f) in varmap.items() if name not in local]
         items += [f"{name!r}: {wv}.v[{f!r}]" for name, f in local.items()]
         return "{" + ", ".join(items) + "}"
 
@@ -702,7 +853,9 @@ def _build(rule: Rule, counter: _Counter, agenda: _Agenda, stats: bool) -> list[
             spec = _Spec("test", tlen)
             fn_name = f"F{pos}"
             env[fn_name] = cond.fn
-            env[f"T{pos}"] = _compile(f"lambda t: {fn_name}({bindings_src('t', 'w', {})})", env)
+            env[f"T{pos}"] = _compile(
+                f"lambda t: {fn_name}({bindings_src(lambda j, f: f't[{j}].v[{f!r}]', 'w', {})})", env
+            )
             specs.append(spec)
             continue
         kind = "not" if cond.negated else ("root" if tlen == 0 else "join")
@@ -719,18 +872,20 @@ def _build(rule: Rule, counter: _Counter, agenda: _Agenda, stats: bool) -> list[
                 name = term.term.name
                 if name in varmap:
                     j, g = varmap[name]
-                    spec.tests.append(lambda tv, wv, f=f, j=j, g=g: f"{wv}.v[{f!r}] != {tv}[{j}].v[{g!r}]")
+                    spec.refs.append((j, g))
+                    spec.tests.append(_ne_bound(f, j, g))
                 elif name in local:
                     lf = local[name]
-                    spec.tests.append(lambda tv, wv, f=f, lf=lf: f"{wv}.v[{f!r}] != {wv}.v[{lf!r}]")
+                    spec.tests.append(_ne_local(f, lf))
                 else:
-                    raise ValueError(f"rule {rule.name}: ~?{name} in {cond!r} uses a variable not bound before it")
+                    raise ValueError(
+                        f"rule {rule.name}: ~?{name} in {cond!r} uses a variable not bound before it"
+                    )
         if cond.test is not None:
             fn_name = f"P{pos}"
             env[fn_name] = cond.test
             snapshot = dict(local)
-            spec.tests.append(lambda tv, wv, fn_name=fn_name, snapshot=snapshot:
-                              f"{fn_name}({bindings_src(tv, wv, snapshot)})")
+            spec.tests.append(_call_test(fn_name, snapshot, bindings_src))
         specs.append(spec)
         patterns.append((len(specs) - 1, cond))
         if not cond.negated:

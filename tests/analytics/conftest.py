@@ -1,8 +1,8 @@
 """A hand-made execution history, loaded into a real store (SQLite, or a fresh PostgreSQL schema).
 
 The figures every analytics test checks are worked out by hand in `EXPECTED` comments next to the data; the
-schema always comes from the store's own migrations (`open_store`), rows are inserted through the store's table
-definitions with fixed timestamps (the repository API stamps `now`, which a known data set cannot use).
+schema always comes from the store's own migrations (`open_store`), rows are inserted through the store's
+table definitions with fixed timestamps (the repository API stamps `now`, which a known data set cannot use).
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def load_known_history(store: Any) -> None:
     from continuous.store.repository import EXECUTIONS as EXEC_TABLE
     from continuous.store.repository import STEPS as STEP_TABLE
 
-    old = Scenario(id="old-thing", object_type="infra", summary="gone", automation=10)  # type: ignore[arg-type]
+    old = Scenario(id="old-thing", object_type="infra",  # type: ignore[arg-type]
+                   summary="gone", automation=10)
     store.sync_registry(RuleBase(scenarios={"old-thing": old}))
     store.sync_registry(rule_base())  # archives old-thing
     with store.engine.begin() as conn:

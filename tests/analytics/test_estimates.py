@@ -1,4 +1,4 @@
-"""Dry-run estimates from history: the export when present, else the store, else the DSL's declared estimate."""
+"""Dry-run estimates from history: the export if present, else the store, else the DSL's declared estimate."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from continuous.analytics.estimates import estimate
 from continuous.analytics.export import export
 from continuous.dsl.model import Scenario

@@ -9,13 +9,12 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from sqlalchemy import insert, update
-
 from continuous.analytics import duck
 from continuous.analytics import queries as q
 from continuous.analytics.export import export
 from continuous.common.errors import UserError
 from continuous.store.repository import EXECUTIONS
+from sqlalchemy import insert, update
 
 from .conftest import EXECUTIONS as DATA
 from .conftest import IDS, STEPS, at

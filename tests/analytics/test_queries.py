@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from continuous.analytics import duck
 from continuous.analytics import queries as q
 from continuous.common.errors import UserError
@@ -35,7 +34,8 @@ def test_trends_per_week(exported: Path) -> None:
     assert w1["p90_seconds"] == pytest.approx(27.0)
     assert w1["files_changed"] == pytest.approx(17)
     assert w1["automation_level"] == pytest.approx(60.0)
-    # week 2: E4, E5, E6, E7 (running), E9 (skipped), E10 — finished durations 40, 50, 60, 70; the run row E8
+    # week 2: E4, E5, E6, E7 (running), E9 (skipped), E10 — finished durations 40, 50, 60, 70; the run row
+    # E8
     # is not an execution of a scenario
     assert (w2["executions"], w2["successes"], w2["failures"]) == (6, 1, 3)
     assert w2["success_rate"] == pytest.approx(0.25)
@@ -58,9 +58,9 @@ def test_trends_filters_and_periods(exported: Path) -> None:
     assert sum(r["executions"] for r in days) == 10 and len(days) == 8
     month = _rows(q.trends(con, ALL, by="month"))
     assert [(r["period"], r["executions"]) for r in month] == [(dt.date(2026, 1, 1), 10)]
-    with pytest.raises(UserError, match="expected one of day, week, month"):
+    with pytest.raises(UserError, match=r"expected one of day, week, month"):
         q.trends(con, ALL, by="year")
-    with pytest.raises(UserError, match="no executions match .*scenario nope"):
+    with pytest.raises(UserError, match=r"no executions match .*scenario nope"):
         q.trends(con, q.Filters(scenario="nope"))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from continuous.analytics import duck
 from continuous.analytics import queries as q
 from continuous.common.errors import UserError

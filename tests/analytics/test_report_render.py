@@ -1,4 +1,4 @@
-"""The HTML report renders in headless Chromium with visible charts (a screenshot full of colour, not blank)."""
+"""The HTML report renders in headless Chromium with visible charts (a screenshot full of colour)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from continuous.analytics import duck
 from continuous.analytics import queries as q
 from continuous.analytics.report import build_report

@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from continuous.cli.main import app
+from typer.testing import CliRunner
 
 runner = CliRunner()
 REPO = Path(__file__).resolve().parents[2]
@@ -70,7 +69,7 @@ def test_validate_json(tmp_path: Path) -> None:
 
 
 def test_validate_syntax_error(tmp_path: Path) -> None:
-    (tmp_path / "broken.scn").write_text("scenario x {\n  object ui\n  sumary \"x\"\n}\n")
+    (tmp_path / "broken.scn").write_text('scenario x {\n  object ui\n  sumary "x"\n}\n')
     result = invoke("validate", str(tmp_path / "broken.scn"))
     assert result.exit_code == 2
     assert "broken.scn:3:3: unexpected name 'sumary'" in result.stderr
@@ -153,7 +152,7 @@ def test_scenarios_show_accepts_aliases() -> None:
     assert result.stdout.startswith("add-proxy-endpoint (proxy)")
     assert "parameters:" in result.stdout and "steps:" in result.stdout
     data = json.loads(invoke("scenarios", "show", "create-table", "--json").stdout)
-    assert data["id"] == "create-table" and [p["name"] for p in data["params"]][0] == "name"
+    assert data["id"] == "create-table" and data["params"][0]["name"] == "name"
 
 
 def test_scenarios_show_unknown() -> None:
@@ -185,12 +184,22 @@ def test_validate_as_a_real_process(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "continuous"
     (tmp_path / "bad.scn").write_text(BAD)
     (tmp_path / "good.scn").write_text(GOOD)
-    bad = subprocess.run([str(exe), "validate", str(tmp_path / "bad.scn")], capture_output=True, text=True,
-                         cwd=tmp_path, check=False)
+    bad = subprocess.run(
+        [str(exe), "validate", str(tmp_path / "bad.scn")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
     assert "unknown scenario 'create-tabel'" in bad.stderr and "^^^^" in bad.stderr
-    good = subprocess.run([str(exe), "validate", str(tmp_path / "good.scn")], capture_output=True, text=True,
-                          cwd=tmp_path, check=False)
+    good = subprocess.run(
+        [str(exe), "validate", str(tmp_path / "good.scn")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
     assert good.returncode == 0, good.stderr
     assert good.stdout.startswith("ok: ")

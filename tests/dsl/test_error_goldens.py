@@ -1,8 +1,8 @@
 """Golden tests: every bad DSL input in fixtures/errors gives exactly the message in its .expected file.
 
-Each fixture is `<name>.scn` (first line `# title: ...`) with `<name>.expected` beside it: the diagnostics that
-`continuous validate --no-builtin <name>.scn` prints (parse errors, or else static validation problems), with the
-fixture directory stripped from file names. Regenerate after an intended wording change with
+Each fixture is `<name>.scn` (first line `# title: ...`) with `<name>.expected` beside it: the diagnostics
+that `continuous validate --no-builtin <name>.scn` prints (parse errors, or else static validation problems),
+with the fixture directory stripped from file names. Regenerate after an intended wording change with
 `CONTINUOUS_UPDATE_GOLDENS=1 .venv/bin/pytest tests/dsl/test_error_goldens.py` and review the diff.
 """
 
@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from continuous.dsl.validate import check_files
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "errors"

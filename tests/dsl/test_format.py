@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from continuous.common.errors import DslError
 from continuous.dsl.format import format_text
 from continuous.dsl.loader import BUILTIN_LIBRARY, library_files
@@ -89,24 +88,20 @@ def test_format_goldens(path: Path) -> None:
 def test_layout_rules() -> None:
     text = 'scenario   a{object ui summary "x" param n :int default 3 step "s" run [ "a" ,"b" ] }'
     assert format_text(text) == (
-        "scenario a {\n"
-        "  object ui\n"
-        '  summary "x"\n'
-        "  param n: int default 3\n"
-        '  step "s" run ["a", "b"]\n'
-        "}\n"
+        'scenario a {\n  object ui\n  summary "x"\n  param n: int default 3\n  step "s" run ["a", "b"]\n}\n'
     )
 
 
 def test_comments_trail_or_lead() -> None:
     text = 'scenario a { # head\n object ui # why\n # lead\n summary "x" }\n'
-    assert format_text(text) == (
-        "scenario a {  # head\n  object ui  # why\n  # lead\n  summary \"x\"\n}\n"
-    )
+    assert format_text(text) == ('scenario a {  # head\n  object ui  # why\n  # lead\n  summary "x"\n}\n')
 
 
 def test_blank_lines_collapse_to_one_and_blocks_are_separated() -> None:
-    text = 'import "x.scn"\nimport "y.scn"\nscenario a {\n object ui\n\n\n\n summary "x"\n}\nrule r { when a() then task "t" }'
+    text = (
+        'import "x.scn"\nimport "y.scn"\nscenario a {\n object ui\n\n\n\n summary "x"\n}\n'
+        'rule r { when a() then task "t" }'
+    )
     assert format_text(text) == (
         'import "x.scn"\nimport "y.scn"\n\nscenario a {\n  object ui\n\n  summary "x"\n}\n\n'
         'rule r {\n  when a()\n  then task "t"\n}\n'

@@ -1,33 +1,77 @@
 """Property tests: the parser raises nothing but DslError, on any text and on mutated valid DSL.
 
-They also check that the fast LALR driver (`continuous.dsl.fastparse`) and lark's own parser agree exactly: the same
-inputs accepted, the same models (with locations) built, and that the formatter keeps whatever parses stable.
+They also check that the fast LALR driver (`continuous.dsl.fastparse`) and lark's own parser agree exactly:
+the same inputs accepted, the same models (with locations) built, and that the formatter keeps whatever parses
+stable.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
-
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from continuous.common.errors import DslError
 from continuous.dsl import fastparse
 from continuous.dsl.format import format_text
 from continuous.dsl.loader import BUILTIN_LIBRARY, library_files
 from continuous.dsl.parser import BadEscape, _Builder, parse_text, parse_tree
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 HERE = Path(__file__).resolve().parent
-SEEDS = [p.read_text(encoding="utf-8") for p in [*library_files(BUILTIN_LIBRARY),
-                                                  *sorted((HERE / "fixtures" / "format").glob("*.scn"))]]
-VOCABULARY = [
-    "scenario", "rule", "when", "then", "and", "not", "step", "run", "render", "to", "param", "requires", "unless",
-    "{", "}", "(", ")", "[", "]", ",", ":", "=", '"x"', '"""\nx\n"""', "{{ name }}", "?v", "12", "-3", "5m",
-    "1h30m", "enum", "default", "required", "# comment\n", "\n", " ", "'", "\\", '"\\N"', "create-table",
-    "x_y", "before", "after", "\x00", "é",
+SEEDS = [
+    p.read_text(encoding="utf-8")
+    for p in [*library_files(BUILTIN_LIBRARY), *sorted((HERE / "fixtures" / "format").glob("*.scn"))]
 ]
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+VOCABULARY = [
+    "scenario",
+    "rule",
+    "when",
+    "then",
+    "and",
+    "not",
+    "step",
+    "run",
+    "render",
+    "to",
+    "param",
+    "requires",
+    "unless",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    ":",
+    "=",
+    '"x"',
+    '"""\nx\n"""',
+    "{{ name }}",
+    "?v",
+    "12",
+    "-3",
+    "5m",
+    "1h30m",
+    "enum",
+    "default",
+    "required",
+    "# comment\n",
+    "\n",
+    " ",
+    "'",
+    "\\",
+    '"\\N"',
+    "create-table",
+    "x_y",
+    "before",
+    "after",
+    "\x00",
+    "é",
+]
+SETTINGS = settings(max_examples=int(os.environ.get("CONTINUOUS_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def parse_only_dsl_errors(text: str) -> list[Any] | None:
@@ -71,7 +115,7 @@ def mutated(draw: st.DrawFn) -> str:
         at = draw(st.integers(0, len(text)))
         action = draw(st.sampled_from(["delete", "insert", "duplicate", "char"]))
         if action == "delete":
-            text = text[:at] + text[at + draw(st.integers(1, 30)):]
+            text = text[:at] + text[at + draw(st.integers(1, 30)) :]
         elif action == "insert":
             text = text[:at] + " " + draw(st.sampled_from(VOCABULARY)) + " " + text[at:]
         elif action == "duplicate":

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from continuous.common.errors import Diagnostic
 from continuous.dsl import model as m
 from continuous.dsl.loader import BUILTIN_LIBRARY, library_files
@@ -22,8 +21,9 @@ scenario create-table {
 """
 
 
-def check(tmp_path: Path, text: str, *, templates: dict[str, str] | None = None,
-          extra: dict[str, str] | None = None) -> list[Diagnostic]:
+def check(
+    tmp_path: Path, text: str, *, templates: dict[str, str] | None = None, extra: dict[str, str] | None = None
+) -> list[Diagnostic]:
     main = tmp_path / "main.scn"
     main.write_text(text, encoding="utf-8")
     files = [main]
@@ -49,7 +49,9 @@ def test_builtin_library_is_valid() -> None:
 
 
 def test_sound_rule_base_has_no_diagnostics(tmp_path: Path) -> None:
-    text = BASE + """
+    text = (
+        BASE
+        + """
 alias new-table = create-table
 scenario create-service {
   object service
@@ -57,12 +59,16 @@ scenario create-service {
   param name: kebab required
   param table: snake default "prefs"
   requires new-table(name: "{{ table }}") unless table(name: "{{ name | snake }}")
-  step "note" doc "docs/{{ year }}.md" append "{{ name }} at {{ timestamp }} in {{ worktree_name }} by {{ scenario_id }}"
+  step "note" doc "docs/{{ year }}.md" append "{{ name }} at {{ timestamp }}"
+  step "where" doc "docs/x.md" append "in {{ worktree_name }} by {{ scenario_id }}"
   step "loop" doc "docs/x.md" append "{% for part in name.split('-') %}{{ part | upper }}{% endfor %}"
   step "expr" doc "docs/y.md" append "{{ table or (name | title) }}"
 }
-rule tables-need-services { when table(name: ?t) then run create-service(name: "svc", table: ?t) and task "{{ t }}" }
+rule tables-need-services {
+  when table(name: ?t) then run create-service(name: "svc", table: ?t) and task "{{ t }}"
+}
 """
+    )
     assert check(tmp_path, text) == []
 
 
@@ -76,14 +82,22 @@ def test_duplicate_ids_within_and_across_files(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("snippet", "expected"),
     [
-        ('scenario a-b {\n object ui\n summary "x"\n requires create-tabel\n}',
-         "scenario a-b requires unknown scenario 'create-tabel'"),
-        ("rule r { when x(a: ?v) then run create-tabel(name: ?v) }",
-         "rule r runs unknown scenario 'create-tabel'"),
-        ('standard s { when x(a: ?v) fix create-tabel(name: ?v) }',
-         "standard s fixes with unknown scenario 'create-tabel'"),
-        ('schedule nightly { cron "0 3 * * *" run create-tabel }',
-         "schedule nightly runs unknown scenario 'create-tabel'"),
+        (
+            'scenario a-b {\n object ui\n summary "x"\n requires create-tabel\n}',
+            "scenario a-b requires unknown scenario 'create-tabel'",
+        ),
+        (
+            "rule r { when x(a: ?v) then run create-tabel(name: ?v) }",
+            "rule r runs unknown scenario 'create-tabel'",
+        ),
+        (
+            "standard s { when x(a: ?v) fix create-tabel(name: ?v) }",
+            "standard s fixes with unknown scenario 'create-tabel'",
+        ),
+        (
+            'schedule nightly { cron "0 3 * * *" run create-tabel }',
+            "schedule nightly runs unknown scenario 'create-tabel'",
+        ),
         ("alias new-table = create-tabel", "alias new-table points to unknown scenario 'create-tabel'"),
     ],
 )
@@ -99,7 +113,7 @@ def test_binding_of_unknown_parameter(tmp_path: Path) -> None:
     (d,) = check(tmp_path, text)
     assert d.message == "create-table has no parameter 'nmae' (its parameters: name)"
     assert d.hint == "did you mean 'name'?"
-    assert d.line == 11 and d.source_line[d.column - 1:d.column - 1 + d.width] == "nmae"
+    assert d.line == 11 and d.source_line[d.column - 1 : d.column - 1 + d.width] == "nmae"
 
 
 def test_binding_constant_of_wrong_type(tmp_path: Path) -> None:
@@ -159,29 +173,36 @@ def test_template_variables_in_dsl_strings(tmp_path: Path, statement: str, what:
     assert d.message == f"template variable 'nmae' in {what} is not a parameter"
     assert d.hint == "did you mean 'name'?"
     assert d.line == 5 and d.source_line.strip() == statement
-    assert d.source_line[d.column - 1:d.column - 1 + d.width] == "nmae"
+    assert d.source_line[d.column - 1 : d.column - 1 + d.width] == "nmae"
 
 
 def test_dependency_unless_may_use_the_target_parameters(tmp_path: Path) -> None:
-    text = BASE + """
+    text = (
+        BASE
+        + """
 scenario svc { object service summary "s" param table: snake required
   requires create-table(name: "{{ table }}") unless table(name: "{{ name }}") }
 scenario bad { object service summary "s" param table: snake required
   requires create-table(name: "{{ table }}") unless table(name: "{{ tabel }}") }
 """
+    )
     found = messages(check(tmp_path, text))
-    assert found == ["template variable 'tabel' in unless of requires create-table field 'name' is not a parameter"]
+    assert found == [
+        "template variable 'tabel' in unless of requires create-table field 'name' is not a parameter"
+    ]
 
 
 def test_unknown_filter(tmp_path: Path) -> None:
-    text = 'scenario s-one { object ui summary "x" param name: kebab required validate file "{{ name | snak }}" exists }'
+    text = 'scenario s-one { object ui summary "x" param name: kebab required\n'
+    text += ' validate file "{{ name | snak }}" exists }'
     (d,) = check(tmp_path, text)
     assert d.message == "unknown template filter 'snak' in validate file"
     assert d.hint == "did you mean 'snake'?"
 
 
 def test_invalid_template_expression(tmp_path: Path) -> None:
-    text = 'scenario s-one { object ui summary "x" param name: kebab required validate file "{{ name | }}" exists }'
+    text = 'scenario s-one { object ui summary "x" param name: kebab required\n'
+    text += ' validate file "{{ name | }}" exists }'
     (d,) = check(tmp_path, text)
     assert d.message.startswith("invalid template in validate file:")
 
@@ -200,8 +221,10 @@ def test_template_file_variables(tmp_path: Path) -> None:
 {% for item in items %}{{ item | kebab }}{% endfor %}
 {{ name | shout }}
 """
-    text = ('scenario s-one { object ui summary "x" param name: kebab required param kind: string default "a"\n'
-            '  step "w" render "t.j2" to "x.tsx" }')
+    text = (
+        'scenario s-one { object ui summary "x" param name: kebab required param kind: string default "a"\n'
+        '  step "w" render "t.j2" to "x.tsx" }'
+    )
     diagnostics = check(tmp_path, text, templates={"t.j2": body})
     found = {(Path(d.file).name, d.line, d.message.split(" (")[0]) for d in diagnostics}
     assert found == {
@@ -223,12 +246,17 @@ def test_template_file_syntax_error(tmp_path: Path) -> None:
     [
         ('param n: int default "3"', "default of parameter n is wrong: expected a whole number, got '3'"),
         ('param n: bool default "yes"', "default of parameter n is wrong: expected true or false, got 'yes'"),
-        ('param n: kebab default "Not_Kebab"',
-         "default of parameter n is wrong: 'Not_Kebab' is not a kebab-case identifier (lowercase letters and "
-         "digits joined by -)"),
+        (
+            'param n: kebab default "Not_Kebab"',
+            "default of parameter n is wrong: 'Not_Kebab' is not a kebab-case identifier (lowercase letters "
+            "and "
+            "digits joined by -)",
+        ),
         ('param n: enum(a, b) default "c"', "default of parameter n is wrong: 'c' is not one of: a, b"),
-        ('param n: string pattern "[a-z]+" default "ABC"',
-         "default of parameter n is wrong: 'ABC' does not match the pattern [a-z]+"),
+        (
+            'param n: string pattern "[a-z]+" default "ABC"',
+            "default of parameter n is wrong: 'ABC' does not match the pattern [a-z]+",
+        ),
     ],
 )
 def test_defaults_of_the_wrong_type(tmp_path: Path, param: str, message: str) -> None:
@@ -237,14 +265,20 @@ def test_defaults_of_the_wrong_type(tmp_path: Path, param: str, message: str) ->
 
 
 def test_validate_checks_defaults_of_programmatic_models() -> None:
-    scenario = m.Scenario(id="s", object_type="ui", summary="x",
-                          params=(m.Param(name="kind", type="enum", choices=("a", "b"), default="c"),))
+    scenario = m.Scenario(
+        id="s",
+        object_type="ui",
+        summary="x",
+        params=(m.Param(name="kind", type="enum", choices=("a", "b"), default="c"),),
+    )
     (d,) = validate_rule_base(m.RuleBase(scenarios={"s": scenario}))
     assert d.message == "default of parameter kind is wrong: 'c' is not one of: a, b"
 
 
 def test_discover_fields_use_regex_groups(tmp_path: Path) -> None:
-    text = 'discover table { glob "m/*.sql" regex "create table (?P<table>\\\\w+)" field name = "{{ tabel }}" }'
+    text = (
+        'discover table { glob "m/*.sql" regex "create table (?P<table>\\\\w+)" field name = "{{ tabel }}" }'
+    )
     (d,) = check(tmp_path, text)
     assert "uses 'tabel', which is neither a named group of its regex nor a path variable" in d.message
     assert d.hint == "did you mean 'table'?"
@@ -257,8 +291,11 @@ def test_rule_templates_use_rule_variables(tmp_path: Path) -> None:
 
 
 def test_syntax_error_suppresses_bogus_reference_errors(tmp_path: Path) -> None:
-    diagnostics = check(tmp_path, 'scenario a { object ui summary "x" requires create-table }',
-                        extra={"broken.scn": "scenario create-table {"})
+    diagnostics = check(
+        tmp_path,
+        'scenario a { object ui summary "x" requires create-table }',
+        extra={"broken.scn": "scenario create-table {"},
+    )
     assert len(diagnostics) == 1 and diagnostics[0].message.startswith("unexpected end of file")
 
 
@@ -281,8 +318,14 @@ def test_every_diagnostic_is_located_with_a_caret(tmp_path: Path) -> None:
 def test_template_info_fast_path_agrees_with_jinja() -> None:
     from continuous.dsl.validate import _jinja_info
 
-    for text in ["{{ a }}", "x {{ a | snake }}/{{ b|kebab|upper }}", "{{a}}{{ b }}", "no template",
-                 "{{ a.b }}", "{{ a ~ b }}"]:
+    for text in [
+        "{{ a }}",
+        "x {{ a | snake }}/{{ b|kebab|upper }}",
+        "{{a}}{{ b }}",
+        "no template",
+        "{{ a.b }}",
+        "{{ a ~ b }}",
+    ]:
         fast, slow = template_info(text), _jinja_info(text)
         assert (fast.variables, fast.filters) == (slow.variables, slow.filters), text
 

@@ -58,15 +58,26 @@ def repo(tmp_path: Path, db_url: str) -> Iterator[Path]:
     git(root, "config", "user.name", "Dev")
     write(root, ".continuous.toml", f'scenario_paths = ["{LIB}"]\ninclude_builtin = false\n')
     write(root, "README.md", "# monorepo\n")
-    write(root, "package.json", '{\n  "name": "mono",\n  "scripts": {\n    "dev": "turbo run dev",\n'
-                                '    "old": "sh scripts/old.sh"\n  }\n}\n')
+    write(
+        root,
+        "package.json",
+        '{\n  "name": "mono",\n  "scripts": {\n    "dev": "turbo run dev",\n'
+        '    "old": "sh scripts/old.sh"\n  }\n}\n',
+    )
     write(root, "scripts/old.sh", "echo old\n")
-    write(root, "supabase/migrations/20240101000000_create_sys_table_definitions.sql",
-          "CREATE TABLE IF NOT EXISTS sys_table_definitions (id uuid primary key);\n")
+    write(
+        root,
+        "supabase/migrations/20240101000000_create_sys_table_definitions.sql",
+        "CREATE TABLE IF NOT EXISTS sys_table_definitions (id uuid primary key);\n",
+    )
     write(root, "apps/dhg-hub/package.json", '{"name": "dhg-hub", "version": "0.0.1"}\n')
     write(root, "apps/dhg-hub/src/App.tsx", "export default function App() { return null }\n")
     write(root, "packages/shared/package.json", '{\n  "name": "@dhg/shared",\n  "exports": {}\n}\n')
-    write(root, "packages/shared/services/index.ts", "// SERVICES\nexport * from './auth-service/auth-service';\n")
+    write(
+        root,
+        "packages/shared/services/index.ts",
+        "// SERVICES\nexport * from './auth-service/auth-service';\n",
+    )
     write(root, "packages/shared/services/auth-service/auth-service.ts", "export class AuthService {}\n")
     write(root, "config/services.yaml", "services:\n- auth\n")
     write(root, "config/ports.json", '{\n  "audio": {"port": 3001},\n  "html": {"port": 3002}\n}\n')
@@ -78,14 +89,24 @@ def repo(tmp_path: Path, db_url: str) -> Iterator[Path]:
     yield root
 
 
-def cli(root: Path, *args: str, env: dict[str, str] | None = None, check: bool = False,
-        timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def cli(
+    root: Path, *args: str, env: dict[str, str] | None = None, check: bool = False, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """The real `continuous` program in a subprocess."""
     full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run([str(Path(sys.executable).parent / "continuous"), *args], cwd=root, env=full_env,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "continuous"), *args],
+        cwd=root,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"continuous {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"continuous {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 

@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from continuous.common.errors import UserError
 from continuous.engine.api import ScenarioExecutor
 from continuous.engine.executor import Executor, Request
@@ -26,16 +25,22 @@ def test_service_with_dependency_runs_in_order_and_is_recorded(repo: Path, db_ur
     assert [i.scenario for i in result.items] == ["create-table", "create-service"]
     assert result.items[0].params == {"name": "user_prefs"}
     migration = "supabase/migrations/20260301120000_create_user_prefs.sql"
-    assert result.artifacts.created == sorted([
-        migration, "docs/services.md", "packages/shared/services/user-prefs-service/user-prefs-service.ts"])
-    assert result.artifacts.modified == ["config/services.yaml", "packages/shared/package.json",
-                                         "packages/shared/services/index.ts"]
+    assert result.artifacts.created == sorted(
+        [migration, "docs/services.md", "packages/shared/services/user-prefs-service/user-prefs-service.ts"]
+    )
+    assert result.artifacts.modified == [
+        "config/services.yaml",
+        "packages/shared/package.json",
+        "packages/shared/services/index.ts",
+    ]
     assert result.pending_migrations == [migration]
     assert "- user-prefs\n" in (repo / "config/services.yaml").read_text()
     # HEAD, branch and the user's index are untouched; every step has a checkpoint ref.
     assert h.git(repo, "rev-parse", "HEAD") == head
     assert index_bytes(repo) == before_index
-    refs = h.git(repo, "for-each-ref", "--format=%(refname)", f"refs/continuous/{result.execution_id}/").split()
+    refs = h.git(
+        repo, "for-each-ref", "--format=%(refname)", f"refs/continuous/{result.execution_id}/"
+    ).split()
     assert len(refs) == len(result.checkpoints) == 9
     last_tree = h.git(repo, "ls-tree", "-r", "--name-only", result.checkpoints[-1])
     assert "packages/shared/services/user-prefs-service/user-prefs-service.ts" in last_tree.split()
@@ -46,13 +51,20 @@ def test_service_with_dependency_runs_in_order_and_is_recorded(repo: Path, db_ur
         assert run.worktree == str(repo) and run.branch == "main"
         assert [c.scenario_id for c in run.children] == ["create-table", "create-service"]
         service = run.children[1]
-        assert [s.step_name for s in service.steps][:6] == ["service class", "package export", "service list",
-                                                            "docs", "barrel", "check"]
+        assert [s.step_name for s in service.steps][:6] == [
+            "service class",
+            "package export",
+            "service list",
+            "docs",
+            "barrel",
+            "check",
+        ]
         assert all(s.status == "success" for s in service.steps)
         assert all(s.checkpoint_commit for s in service.steps[:6])
         assert service.steps[-1].step_name == "validate: fact service"
         assert sorted(service.artifacts["created"]) == sorted(
-            ["docs/services.md", "packages/shared/services/user-prefs-service/user-prefs-service.ts"])
+            ["docs/services.md", "packages/shared/services/user-prefs-service/user-prefs-service.ts"]
+        )
         assert run.children[0].steps[2].output.startswith("PENDING")
 
 
@@ -78,12 +90,17 @@ def test_dry_run_changes_nothing_and_predicts_the_real_run(repo: Path, db_url: s
     assert any("SQL migration" in r for r in report.risk.reasons)
     assert report.estimate_seconds is None
     result = ScenarioExecutor(repo).execute("create-service", {"name": "billing"})
-    real = {p: "created" for p in result.artifacts.created} | {p: "modified" for p in result.artifacts.modified}
+    real = {p: "created" for p in result.artifacts.created} | {
+        p: "modified" for p in result.artifacts.modified
+    }
     assert report.files_changed() == real
     # and the predicted bytes are the real bytes
     for effect in report.files:
-        added = "".join(line[1:] for line in effect.diff.splitlines(keepends=True)
-                        if line.startswith("+") and not line.startswith("+++"))
+        added = "".join(
+            line[1:]
+            for line in effect.diff.splitlines(keepends=True)
+            if line.startswith("+") and not line.startswith("+++")
+        )
         assert added and added.splitlines()[-1] in (repo / effect.path).read_text()
     again = ScenarioExecutor(repo).plan("create-proxy", {"name": "api"})
     assert again.estimate_seconds is None or again.estimate_seconds >= 0
@@ -169,7 +186,9 @@ def test_bad_names_are_only_bad_names(repo: Path, h, value: str) -> None:
     assert h.snapshot(repo) == before
 
 
-@pytest.mark.parametrize("target", ["../escaped.ts", "/tmp/escaped-abs.ts", "link/escaped.ts", ".git/hooks/x"])
+@pytest.mark.parametrize(
+    "target", ["../escaped.ts", "/tmp/escaped-abs.ts", "link/escaped.ts", ".git/hooks/x"]
+)
 def test_rendered_paths_cannot_leave_the_worktree(repo: Path, h, target: str, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -186,7 +205,7 @@ def test_rendered_paths_cannot_leave_the_worktree(repo: Path, h, target: str, tm
 def test_refusals_before_any_change(repo: Path, db_url: str, h, tmp_path: Path) -> None:
     (repo / "packages/shared/services/index.ts").write_text("// SERVICES\n// my work in progress\n")
     before = h.snapshot(repo)
-    with pytest.raises(UserError, match="uncommitted changes that step .*barrel"):
+    with pytest.raises(UserError, match=r"uncommitted changes that step .*barrel"):
         ScenarioExecutor(repo).execute("create-service", {"name": "x"})
     assert h.snapshot(repo) == before
     h.git(repo, "checkout", "-q", "--", ".")
@@ -214,15 +233,21 @@ def test_refusals_before_any_change(repo: Path, db_url: str, h, tmp_path: Path) 
 
 
 def test_second_run_in_the_same_worktree_is_refused(repo: Path, db_url: str, h) -> None:
-    first = subprocess.Popen([h.exe, "run-scenario", "slow-step", "--param",
-                              "seconds=4", "--yes", "--json"], cwd=repo, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [h.exe, "run-scenario", "slow-step", "--param", "seconds=4", "--yes", "--json"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lock = repo / ".git" / "continuous" / "run.lock"
         import time
 
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "starting" in (lock.read_text() if lock.exists() else "starting"):
+        while time.monotonic() < deadline and "starting" in (
+            lock.read_text() if lock.exists() else "starting"
+        ):
             time.sleep(0.1)
         second = h.cli(repo, "run-scenario", "create-table", "t2", "--yes")
         assert second.returncode == 2
@@ -237,11 +262,18 @@ def test_concurrent_runs_in_two_worktrees(repo: Path, db_url: str, h, tmp_path: 
     other = tmp_path / "wt2"
     h.git(repo, "worktree", "add", "-q", "-b", "feature", str(other))
     exe = h.exe
-    procs = [subprocess.Popen([exe, "run-scenario", "create-service", name, "--yes", "--json"], cwd=cwd,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for cwd, name in ((repo, "alpha"), (other, "beta"))]
+    procs = [
+        subprocess.Popen(
+            [exe, "run-scenario", "create-service", name, "--yes", "--json"],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for cwd, name in ((repo, "alpha"), (other, "beta"))
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, outs, strict=True):
+    for p, (_out, err) in zip(procs, outs, strict=True):
         assert p.returncode == 0, err
     ids = [json.loads(out)["execution_id"] for out, _ in outs]
     assert (repo / "packages/shared/services/alpha-service/alpha-service.ts").exists()
@@ -251,7 +283,9 @@ def test_concurrent_runs_in_two_worktrees(repo: Path, db_url: str, h, tmp_path: 
         runs = {r.id: r for r in store.list_executions(kind="run")}
         assert set(ids) <= set(runs)
         assert {(runs[i].worktree, runs[i].branch, runs[i].status) for i in ids} == {
-            (str(repo), "main", "success"), (str(other.resolve()), "feature", "success")}
+            (str(repo), "main", "success"),
+            (str(other.resolve()), "feature", "success"),
+        }
 
 
 def test_commit_option_makes_one_ordinary_commit_of_touched_files(repo: Path, h) -> None:
@@ -309,9 +343,11 @@ def test_ports_are_allocated_through_the_store_and_released_on_rollback(repo: Pa
 
 def test_execute_chain_shares_dependencies_and_reports_branches(repo: Path, h) -> None:
     ex = ScenarioExecutor(repo)
-    chain = [{"scenario": "create-service", "params": {"name": "prefs"}},
-             {"scenario": "create-table", "params": {"name": "prefs"}},
-             {"scenario": "create-proxy", "params": {"name": "prefs-api", "port": 3040}}]
+    chain = [
+        {"scenario": "create-service", "params": {"name": "prefs"}},
+        {"scenario": "create-table", "params": {"name": "prefs"}},
+        {"scenario": "create-proxy", "params": {"name": "prefs-api", "port": 3040}},
+    ]
     report = ex.plan(chain)
     assert [i.scenario for i in report.items] == ["create-table", "create-service", "create-proxy"]
     assert len(report.branches) == 2
@@ -336,8 +372,24 @@ def test_status_command_and_json_execution_id(repo: Path, h) -> None:
 def test_rollback_via_cli_restores_byte_for_byte(repo: Path, h) -> None:
     (repo / "notes.txt").write_text("mine\n")
     before = h.snapshot(repo)
-    run = json.loads(h.cli(repo, "run-scenario", "create-service", "gamma", "--yes", "--json", check=True).stdout)
+    run = json.loads(
+        h.cli(repo, "run-scenario", "create-service", "gamma", "--yes", "--json", check=True).stdout
+    )
     assert h.snapshot(repo) != before
     proc = h.cli(repo, "rollback", run["execution_id"], check=True)
     assert "rolled back" in proc.stdout
     assert h.snapshot(repo) == before
+
+
+def test_index_changes_made_by_commands_are_undone(repo: Path, h) -> None:
+    (repo / "README.md").write_text("# staged by the user\n")
+    h.git(repo, "add", "README.md")
+    before = h.snapshot(repo)
+    status_before = h.git(repo, "status", "--porcelain")
+    result = ScenarioExecutor(repo).execute("move-script")
+    assert result.ok
+    assert result.artifacts.created == ["scripts/moved.sh"] and result.artifacts.deleted == ["scripts/old.sh"]
+    assert "R  scripts/old.sh -> scripts/moved.sh" in h.git(repo, "status", "--porcelain")
+    ScenarioExecutor(repo).rollback(result.execution_id)
+    assert h.snapshot(repo) == before
+    assert h.git(repo, "status", "--porcelain") == status_before

@@ -1,6 +1,8 @@
-"""kill -9 at every step of a multi-step plan: `resume` completes it, `rollback` restores the tree byte for byte.
+"""kill -9 at every step of a multi-step plan: `resume` completes it, `rollback` restores the tree byte for
+byte.
 
-The CLI runs in a subprocess with CONTINUOUS_TEST_KILL_AFTER_STEP=k, which makes the executor SIGKILL itself right
+The CLI runs in a subprocess with CONTINUOUS_TEST_KILL_AFTER_STEP=k, which makes the executor SIGKILL itself
+right
 after step k's journal entry and checkpoint, exactly where a crash hurts most.
 """
 
@@ -11,7 +13,6 @@ import signal
 from pathlib import Path
 
 import pytest
-
 from continuous.store import open_store
 
 # create-service needs create-table: 3 + 6 = 9 steps across two scenarios.
@@ -19,8 +20,15 @@ TOTAL_STEPS = 9
 
 
 def _killed_run(repo: Path, h, k: int) -> str:
-    proc = h.cli(repo, "run-scenario", "create-service", "kill-me", "--yes", "--json",
-                 env={"CONTINUOUS_TEST_KILL_AFTER_STEP": str(k)})
+    proc = h.cli(
+        repo,
+        "run-scenario",
+        "create-service",
+        "kill-me",
+        "--yes",
+        "--json",
+        env={"CONTINUOUS_TEST_KILL_AFTER_STEP": str(k)},
+    )
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stdout, proc.stderr)
     lock = json.loads((repo / ".git" / "continuous" / "run.lock").read_text())
     return str(lock["execution_id"])
@@ -34,7 +42,9 @@ def _reference(repo: Path, h, tmp_path: Path) -> dict:
     return after
 
 
-def _check_kill(repo: Path, h, k: int, before: dict, reference: dict, db_url: str, *, full: bool = True) -> None:
+def _check_kill(
+    repo: Path, h, k: int, before: dict, reference: dict, db_url: str, *, full: bool = True
+) -> None:
     # killed, then rolled back: the tree is exactly as before (user's own dirty files included)
     execution_id = _killed_run(repo, h, k)
     if full:
@@ -84,15 +94,21 @@ def test_kill_at_every_step(repo: Path, h, db_url: str, prepared: tuple[dict, di
 def test_kill_inside_a_command_step_is_reconciled(repo: Path, h, db_url: str) -> None:
     """A kill during a command: resume re-runs it, rollback removes what the half-run command wrote."""
     before = h.snapshot(repo)
-    proc = h.cli(repo, "run-scenario", "generate-file", "--yes", "--json",
-                 env={"CONTINUOUS_TEST_KILL_AFTER_STEP": "1"})
+    proc = h.cli(
+        repo, "run-scenario", "generate-file", "--yes", "--json", env={"CONTINUOUS_TEST_KILL_AFTER_STEP": "1"}
+    )
     assert proc.returncode == -signal.SIGKILL
     runs_dir = repo / ".git" / "continuous" / "runs"
     journal_path = next(runs_dir.glob("*.json"))
     journal = json.loads(journal_path.read_text())
     # pretend the kill came while the command was running: the step is current, not done
-    journal["current"] = {"item": 0, "step": 1, "step_id": None, "kind": "run",
-                          "snapshot": {"hashes": {}, "saved": {}}}
+    journal["current"] = {
+        "item": 0,
+        "step": 1,
+        "step_id": None,
+        "kind": "run",
+        "snapshot": {"hashes": {}, "saved": {}},
+    }
     journal["done"] = {}
     journal["checkpoints"] = []
     journal_path.write_text(json.dumps(journal))

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from continuous.common.errors import UserError
 from continuous.dsl import model as m
 from continuous.engine import steps as st
@@ -37,23 +36,42 @@ def test_render_writes_the_template_and_is_idempotent(tmp_path: Path) -> None:
 def test_edit_json_set_append_delete_keep_indent(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text('{\n    "scripts": {"dev": "vite"},\n    "list": [1]\n}\n')
     c = ctx(tmp_path, port=3005, name="api")
-    apply(m.EditStep(name="s", format="json", file="p.json", op="set", key="scripts.{{ name }}",
-                     value="node {{ name }}.js"), c)
-    apply(m.EditStep(name="p", format="json", file="p.json", op="set", key="ports.{{ name }}",
-                     value="{{ port }}"), c)
+    apply(
+        m.EditStep(
+            name="s",
+            format="json",
+            file="p.json",
+            op="set",
+            key="scripts.{{ name }}",
+            value="node {{ name }}.js",
+        ),
+        c,
+    )
+    apply(
+        m.EditStep(
+            name="p", format="json", file="p.json", op="set", key="ports.{{ name }}", value="{{ port }}"
+        ),
+        c,
+    )
     apply(m.EditStep(name="a", format="json", file="p.json", op="append", key="list", value=2), c)
-    assert apply(m.EditStep(name="a", format="json", file="p.json", op="append", key="list", value=2), c) == []
+    assert (
+        apply(m.EditStep(name="a", format="json", file="p.json", op="append", key="list", value=2), c) == []
+    )
     apply(m.EditStep(name="d", format="json", file="p.json", op="delete", key="scripts.dev"), c)
     assert apply(m.EditStep(name="d", format="json", file="p.json", op="delete", key="scripts.dev"), c) == []
     text = (tmp_path / "p.json").read_text()
-    assert text == ('{\n    "scripts": {\n        "api": "node api.js"\n    },\n    "list": [\n        1,\n'
-                    '        2\n    ],\n    "ports": {\n        "api": 3005\n    }\n}\n')
+    assert text == (
+        '{\n    "scripts": {\n        "api": "node api.js"\n    },\n    "list": [\n        1,\n'
+        '        2\n    ],\n    "ports": {\n        "api": 3005\n    }\n}\n'
+    )
 
 
 def test_edit_json_escaped_dot_key(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text("{}")
-    apply(m.EditStep(name="s", format="json", file="p.json", op="set", key=r"exports.\./x", value="y"),
-          ctx(tmp_path))
+    apply(
+        m.EditStep(name="s", format="json", file="p.json", op="set", key=r"exports.\./x", value="y"),
+        ctx(tmp_path),
+    )
     assert (tmp_path / "p.json").read_text() == '{\n  "exports": {\n    "./x": "y"\n  }\n}\n'
 
 
@@ -69,8 +87,11 @@ def test_edit_yaml(tmp_path: Path) -> None:
 def test_edit_of_invalid_json_fails_the_step(tmp_path: Path) -> None:
     (tmp_path / "p.json").write_text("{oops")
     with pytest.raises(st.StepError, match="not valid JSON"):
-        st.file_changes(m.EditStep(name="s", format="json", file="p.json", op="set", key="a", value=1),
-                        ctx(tmp_path), st.VirtualFS(tmp_path))
+        st.file_changes(
+            m.EditStep(name="s", format="json", file="p.json", op="set", key="a", value=1),
+            ctx(tmp_path),
+            st.VirtualFS(tmp_path),
+        )
 
 
 def test_doc_append_creates_and_is_idempotent(tmp_path: Path) -> None:
@@ -86,17 +107,27 @@ def test_insert_before_after_anchor_idempotent_and_missing_anchor(tmp_path: Path
     (tmp_path / "App.tsx").write_text("import A\n// ROUTES\n</Routes>")
     c = ctx(tmp_path, name="Prefs")
     after = m.InsertStep(name="i", text="import {{ name }}", file="App.tsx", where="after", anchor="import A")
-    before = m.InsertStep(name="j", text="<Route {{ name }} />", file="App.tsx", where="before", anchor="</Routes>")
+    before = m.InsertStep(
+        name="j", text="<Route {{ name }} />", file="App.tsx", where="before", anchor="</Routes>"
+    )
     apply(after, c)
     apply(before, c)
     assert apply(after, c) == [] and apply(before, c) == []
-    assert (tmp_path / "App.tsx").read_text() == "import A\nimport Prefs\n// ROUTES\n<Route Prefs />\n</Routes>"
+    assert (
+        tmp_path / "App.tsx"
+    ).read_text() == "import A\nimport Prefs\n// ROUTES\n<Route Prefs />\n</Routes>"
     with pytest.raises(st.StepError, match="anchor 'NOPE' not found"):
-        st.file_changes(m.InsertStep(name="k", text="x", file="App.tsx", where="after", anchor="NOPE"), c,
-                        st.VirtualFS(tmp_path))
+        st.file_changes(
+            m.InsertStep(name="k", text="x", file="App.tsx", where="after", anchor="NOPE"),
+            c,
+            st.VirtualFS(tmp_path),
+        )
     with pytest.raises(st.StepError, match="does not exist"):
-        st.file_changes(m.InsertStep(name="k", text="x", file="nope.tsx", where="after", anchor="x"), c,
-                        st.VirtualFS(tmp_path))
+        st.file_changes(
+            m.InsertStep(name="k", text="x", file="nope.tsx", where="after", anchor="x"),
+            c,
+            st.VirtualFS(tmp_path),
+        )
 
 
 @pytest.mark.parametrize("target", ["../outside.ts", "a/../../outside.ts", "/etc/passwd", ".git/config", ""])
@@ -140,8 +171,10 @@ def test_run_uses_no_shell_and_reports_failures(tmp_path: Path) -> None:
 
 def test_sql_without_target_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONTINUOUS_TARGET_DATABASE_URL", raising=False)
-    (tmp_path / "m.sql").write_text("-- c; with semicolon\nCREATE TABLE a (id int, note text default 'x;y');\n"
-                                    "CREATE FUNCTION f() RETURNS int AS $$ select 1; $$ LANGUAGE sql;\n")
+    (tmp_path / "m.sql").write_text(
+        "-- c; with semicolon\nCREATE TABLE a (id int, note text default 'x;y');\n"
+        "CREATE FUNCTION f() RETURNS int AS $$ select 1; $$ LANGUAGE sql;\n"
+    )
     c = ctx(tmp_path)
     out, pending = st.sql_step(m.SqlStep(name="t", action="test", file="m.sql"), c)
     assert "2 statement(s) parse" in out and not pending
@@ -176,8 +209,10 @@ def test_sql_against_postgres_target(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setenv("CONTINUOUS_TARGET_DATABASE_URL", pg_url)
     table = f"engine_step_{os.getpid()}"
-    (tmp_path / "m.sql").write_text(f"CREATE TABLE {table} (id uuid primary key default gen_random_uuid());\n"
-                                    f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n")
+    (tmp_path / "m.sql").write_text(
+        f"CREATE TABLE {table} (id uuid primary key default gen_random_uuid());\n"
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;\n"
+    )
     c = ctx(tmp_path)
     plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
     try:
@@ -197,7 +232,9 @@ def test_dry_run_overlay_chains_steps_without_writing(tmp_path: Path) -> None:
     fs = st.VirtualFS(tmp_path)
     first = st.file_changes(m.DocStep(name="a", file="d.md", text="one"), c, fs)
     fs.apply(first)
-    second = st.file_changes(m.InsertStep(name="b", text="zero", file="d.md", where="before", anchor="one"), c, fs)
+    second = st.file_changes(
+        m.InsertStep(name="b", text="zero", file="d.md", where="before", anchor="one"), c, fs
+    )
     assert second[0].before == b"one\n" and second[0].after == b"zero\none\n"
     assert not (tmp_path / "d.md").exists()
     assert second[0].diff().startswith("--- a/d.md\n+++ b/d.md\n")

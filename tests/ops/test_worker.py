@@ -73,6 +73,30 @@ def test_sqlite_allows_one_worker_and_sigterm_stops_it(git_repo: Path, run_cli) 
     assert "SIGTERM" in err and "stopped: SIGTERM" in out
 
 
+def test_sigterm_lets_the_running_job_finish(git_repo: Path, run_cli) -> None:
+    slow = run_cli(git_repo, "enqueue", "--kind", "echo", "-p", "message=slow", "-p", "sleep=3")
+    assert slow.returncode == 0
+    assert run_cli(git_repo, "enqueue", "--kind", "echo", "-p", "message=next").returncode == 0
+    worker = _popen(git_repo, "worker", "--poll", "0.05", "--json")
+    try:
+        deadline = time.monotonic() + 60
+        running = False
+        while not running and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with open_store(repo=git_repo) as store:
+                running = bool(OpsDB(store.engine).list_jobs("running"))
+        assert running, "the worker never started the job"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    stats = json.loads(out)
+    assert stats["completed"] == 1 and stats["stopped_by"] == "SIGTERM"
+    with open_store(repo=git_repo) as store:
+        counts = OpsDB(store.engine).count_jobs()
+    assert counts == {"done": 1, "queued": 1}
+
+
 def test_schedules_enqueue_the_latest_slot_once() -> None:
     items = parse_text('schedule nightly-docs {\n  cron "0 3 * * *"\n  docs\n}\n'
                        'schedule hourly-check {\n  cron "0 * * * *"\n  check "cli-tracking"\n}\n', "s.scn")
@@ -181,3 +205,40 @@ def test_three_postgres_workers_drain_300_jobs_exactly_once_despite_a_kill(git_r
         assert sum(r["completed"] for r in results) == sum(n for w, n in survivors.items()
                                                            if not w.endswith(f":{victim.pid}"))
         assert all(r["lost"] == 0 for r in results)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_worker_survives_the_database_going_away(git_repo: Path, pg_db: str, pg_url: str) -> None:
+    import psycopg
+
+    admin = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    from sqlalchemy.engine import make_url
+
+    name = make_url(pg_db).database
+    with open_store(pg_db, auto_upgrade=True) as store:
+        db = OpsDB(store.engine)
+        db.enqueue_many([("echo", {"message": f"m{i}", "sleep": 0.05}) for i in range(60)])
+    worker = _popen(git_repo, "worker", "--once", "--lease", "5", "--poll", "0.05", "--json",
+                    env={"CONTINUOUS_DATABASE_URL": pg_db})
+    time.sleep(0.5)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until the worker is connected and busy
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (name,)).fetchone()
+            if row and row[0]:
+                break
+            time.sleep(0.1)
+        conn.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        time.sleep(2.5)
+        conn.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+    out, err = worker.communicate(timeout=120)
+    assert worker.returncode == 0, err
+    assert "database unreachable" in err and "retrying in" in err
+    stats = json.loads(out)
+    assert stats["db_retries"] >= 1
+    with open_store(pg_db) as store:
+        db = OpsDB(store.engine)
+        assert db.count_jobs() == {"done": 60}
+        assert len(db.completions()) == 60

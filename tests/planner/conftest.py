@@ -1,4 +1,5 @@
-"""Planner fixtures: a private cache directory for the whole session and a small git repository whose rule base is
+"""Planner fixtures: a private cache directory for the whole session and a small git repository whose rule
+base is
 tests/planner/fixtures/mini.scn (so mechanism tests do not depend on the built-in library's wording)."""
 
 from __future__ import annotations
@@ -23,16 +24,27 @@ def planner_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _planner_env(planner_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(planner_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    # the numpy encoder equals sentence-transformers to cosine > 0.99999 (test_embedding.py); building the small
+    # the numpy encoder equals sentence-transformers to cosine > 0.99999 (test_embedding.py); building the
+    # small
     # test indexes with it saves the 8 s import of torch
     monkeypatch.setenv("CONTINUOUS_INDEX_ENCODER", "numpy")
     yield
 
 
 def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"})
+    subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        },
+    )
 
 
 def make_repo(root: Path, dsl: Path = MINI) -> Path:

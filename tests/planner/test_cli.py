@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from continuous.cli.main import app
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -23,7 +22,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 
 def test_suggest_json_contract(mini_repo: Path) -> None:
-    code, out, _ = invoke("suggest", "a table for bookmarks plus a service to manage them", "--json", "--top", "3")
+    code, out, _ = invoke(
+        "suggest", "a table for bookmarks plus a service to manage them", "--json", "--top", "3"
+    )
     assert code == 0
     data = json.loads(out)
     assert set(data) == {"request", "matches", "plan", "unmatched"}
@@ -34,8 +35,13 @@ def test_suggest_json_contract(mini_repo: Path) -> None:
     for item in data["plan"]:
         assert set(item) == {"scenario", "params", "role", "reason"}
         assert item["role"] in ("requested", "dependency")
-    assert [(p["scenario"], p["params"]) for p in data["plan"]] == [
-        ("create-table", {"name": "bookmarks"}), ("create-service", {"name": "bookmarks"})]
+    # the rule types-follow-tables of the fixture library adds generate-types after the table
+    assert [(p["scenario"], p["params"], p["role"]) for p in data["plan"]] == [
+        ("create-table", {"name": "bookmarks"}, "requested"),
+        ("generate-types", {"table": "bookmarks"}, "dependency"),
+        ("create-service", {"name": "bookmarks"}, "requested"),
+    ]
+    assert data["plan"][1]["reason"] == "rule types-follow-tables: follows create-table"
     assert data["unmatched"] == []
 
 
@@ -77,7 +83,13 @@ def test_explain_json_shows_dependency_edges(mini_repo: Path) -> None:
 
 
 def test_batch_one_json_object_per_line_in_order(mini_repo: Path, tmp_path: Path) -> None:
-    requests = ["a table for tags", "what's the weather", "add a settings page to dhg-hub", "", "refresh the db types"]
+    requests = [
+        "a table for tags",
+        "what's the weather",
+        "add a settings page to dhg-hub",
+        "",
+        "refresh the db types",
+    ]
     batch = tmp_path / "requests.txt"
     batch.write_text("\n".join(requests) + "\n\n")
     code, out, _ = invoke("suggest", "--batch", str(batch), "--json")
@@ -87,7 +99,12 @@ def test_batch_one_json_object_per_line_in_order(mini_repo: Path, tmp_path: Path
     objs = [json.loads(line) for line in lines]
     assert [o["request"] for o in objs] == requests
     assert [o["plan"][0]["scenario"] if o["plan"] else None for o in objs] == [
-        "create-table", None, "add-page", None, "generate-types"]
+        "create-table",
+        None,
+        "add-page",
+        None,
+        "generate-types",
+    ]
     assert objs[3]["error"] == "the request is empty"
 
 
@@ -110,8 +127,11 @@ def test_suggest_never_writes_to_the_repository_or_the_database(mini_repo: Path,
     os.environ["CONTINUOUS_DATABASE_URL"] = f"sqlite:///{db}"
     try:
         before = _tree_digest(mini_repo)  # includes .git: no index, ref or object changes either
-        for args in (["suggest", "a service for payments", "--json"], ["suggest", "add a page to dhg-hub"],
-                     ["suggest", "what's the weather"]):
+        for args in (
+            ["suggest", "a service for payments", "--json"],
+            ["suggest", "add a page to dhg-hub"],
+            ["suggest", "what's the weather"],
+        ):
             assert invoke(*args)[0] == 0
         assert _tree_digest(mini_repo) == before
         assert not db.exists()
@@ -124,7 +144,9 @@ def test_plan_out_saves_the_contract_format(mini_repo: Path, tmp_path: Path) -> 
     code, out, err = invoke("plan", "a service called payments", "--out", str(out_file))
     assert code == 0, err
     saved = json.loads(out_file.read_text())
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=mini_repo, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=mini_repo, capture_output=True, text=True
+    ).stdout.strip()
     assert saved["version"] == 1 and saved["head"] == head
     assert saved["request"] == "a service called payments"
     from continuous.dsl.loader import load_rule_base
@@ -133,7 +155,10 @@ def test_plan_out_saves_the_contract_format(mini_repo: Path, tmp_path: Path) -> 
 
     assert saved["rule_base_hash"] == load_rule_base([MINI], include_builtin=False).content_hash()
     assert [(i["scenario"], i["params"], i["role"]) for i in saved["items"]] == [
-        ("create-table", {"name": "payments"}, "dependency"), ("create-service", {"name": "payments"}, "requested")]
+        ("create-table", {"name": "payments"}, "dependency"),
+        ("generate-types", {"table": "payments"}, "dependency"),
+        ("create-service", {"name": "payments"}, "requested"),
+    ]
     assert "continuous run-plan" in out
 
 
@@ -145,11 +170,19 @@ def test_plan_refuses_to_save_with_missing_parameters(mini_repo: Path, tmp_path:
 
 def test_suggest_as_a_subprocess(mini_repo: Path) -> None:
     exe = Path(sys.executable).parent / "continuous"
-    proc = subprocess.run([str(exe), "suggest", "crete a tabel for invoices", "--json"], cwd=mini_repo,
-                          capture_output=True, text=True, env=dict(os.environ), timeout=120)
+    proc = subprocess.run(
+        [str(exe), "suggest", "crete a tabel for invoices", "--json"],
+        cwd=mini_repo,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["plan"][0]["scenario"] == "create-table"
     assert data["plan"][0]["params"] == {"name": "invoices"}
-    proc = subprocess.run([str(exe), "suggest", ""], cwd=mini_repo, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [str(exe), "suggest", ""], cwd=mini_repo, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

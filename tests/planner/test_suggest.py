@@ -1,4 +1,5 @@
-"""Suggestions on a small fixture rule base: matching, decomposition into a plan, ordering through the engine's
+"""Suggestions on a small fixture rule base: matching, decomposition into a plan, ordering through the
+engine's
 resolver, existing objects, no-match and cycles."""
 
 from __future__ import annotations
@@ -6,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from continuous.common.errors import UserError
 from continuous.planner.suggest import load_context, suggest, suggest_many
 
@@ -21,12 +21,16 @@ def test_result_has_the_contract_shape(mini_repo: Path) -> None:
     result = suggest("crete a tabel for bookmarks", load_context(mini_repo), top=3)
     assert set(result) == {"request", "matches", "plan", "unmatched"}
     assert result["request"] == "crete a tabel for bookmarks"
-    assert [m["scenario"] for m in result["matches"]][0] == "create-table"
+    assert result["matches"][0]["scenario"] == "create-table"
     assert len(result["matches"]) == 3
     scores = [m["score"] for m in result["matches"]]
     assert scores == sorted(scores, reverse=True)
-    assert result["plan"][0] == {"scenario": "create-table", "params": {"name": "bookmarks"}, "role": "requested",
-                                 "reason": result["plan"][0]["reason"]}
+    assert result["plan"][0] == {
+        "scenario": "create-table",
+        "params": {"name": "bookmarks"},
+        "role": "requested",
+        "reason": result["plan"][0]["reason"],
+    }
     assert "crete a tabel for bookmarks" in result["plan"][0]["reason"]
 
 
@@ -39,8 +43,9 @@ def test_dependencies_come_first_with_consistent_names(mini_repo: Path) -> None:
 
 
 def test_two_intents_are_both_planned_in_stack_order(mini_repo: Path) -> None:
-    result = suggest("show bookmarks on a new page in dhg-hub and keep them in a database table",
-                     load_context(mini_repo))
+    result = suggest(
+        "show bookmarks on a new page in dhg-hub and keep them in a database table", load_context(mini_repo)
+    )
     ids = [p["scenario"] for p in result["plan"]]
     assert ids.index("create-table") < ids.index("add-page")
     page = next(p for p in result["plan"] if p["scenario"] == "add-page")
@@ -74,7 +79,7 @@ def test_no_match_gives_an_empty_plan(mini_repo: Path) -> None:
 
 def test_unmatched_part_of_a_request_is_reported(mini_repo: Path) -> None:
     result = suggest("create a table for invoices and then book a flight to lisbon", load_context(mini_repo))
-    assert [p["scenario"] for p in result["plan"]] == ["create-table"]
+    assert [p["scenario"] for p in result["plan"]] == ["create-table", "generate-types"]
     assert result["unmatched"] == ["book a flight to lisbon"]
 
 

@@ -124,6 +124,7 @@ PLAN: list[tuple[str, dict[str, Any]]] = [
     ),
     ("update-dependencies", {"package": "react", "version": "18.3.1", "filter": "dhg-hub"}),
     ("configure-environment", {"name": "OPENAI_API_KEY", "scope": "both", "description": "OpenAI access"}),
+    ("create-cli-pipeline", {"name": "monitoring"}),
     ("setup-monitoring", {"target": "preferences-proxy", "kind": "server", "port": 3010}),
     ("setup-monitoring", {"target": "email_processing", "kind": "pipeline"}),
 ]
@@ -191,6 +192,13 @@ def test_every_scenario_generates_code_that_type_checks(
         text=True,
     )
     assert helped.returncode == 0 and "link-check" in helped.stdout and "list-drive-files" in helped.stdout
+    monitors = subprocess.run(
+        ["bash", "scripts/cli-pipeline/monitoring/monitoring-cli.sh", "--help"],
+        cwd=example_copy,
+        capture_output=True,
+        text=True,
+    )
+    assert "monitor-preferences-proxy" in monitors.stdout and "monitor-email-processing" in monitors.stdout
     health = subprocess.run(
         ["bash", "scripts/cli-pipeline/email_processing/health-check.sh"],
         cwd=example_copy,
@@ -204,6 +212,26 @@ def test_every_scenario_generates_code_that_type_checks(
     assert node_check.returncode == 0, node_check.stderr
     proc = _tsc(example_copy)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # and the generated tests pass
+    (example_copy / "vitest.config.mjs").write_text(VITEST_CONFIG)
+    vitest = example_copy / "node_modules" / ".bin" / "vitest"
+    run = subprocess.run(
+        [str(vitest), "run", "--config", "vitest.config.mjs", "--reporter", "verbose"],
+        cwd=example_copy,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "CI": "1", "NO_COLOR": "1"},
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+    assert "Test Files  8 passed (8)" in run.stdout, run.stdout[-2000:]
+
+
+VITEST_CONFIG = """export default {
+  esbuild: { jsx: 'automatic' },
+  test: { include: ['apps/*/src/**/*.test.{ts,tsx}', 'packages/shared/**/*.test.{ts,tsx}'] },
+};
+"""
 
 
 def _migrations(root: Path) -> list[Path]:

@@ -137,14 +137,15 @@ def test_objects_that_exist_are_not_created_again(rule_base: m.RuleBase) -> None
 
 def test_dependencies_follow_the_spec(rule_base: m.RuleBase) -> None:
     deps = {sid: {d.scenario for d in s.dependencies} for sid, s in builtin(rule_base).items()}
-    for sid in ("modify-schema", "create-view", "add-rls-policy", "setup-monitoring"):
+    for sid in ("modify-schema", "create-view", "add-rls-policy", "setup-monitoring", "create-service"):
         assert "create-table" in deps[sid]
     assert {"create-app", "create-service"} <= deps["integrate-service"]
     assert "create-app" in deps["add-page"]
     assert "create-proxy-server" in deps["add-proxy-endpoint"]
     assert "create-cli-pipeline" in deps["add-cli-command"]
     proxy = rule_base.scenarios["create-proxy-server"]
-    assert proxy.param("port") is not None and proxy.param("port").type == "int"  # type: ignore[union-attr]
+    port = proxy.param("port")
+    assert port is not None and port.type == "int" and not port.required
     assert "health_check" in {p.type for p in proxy.provides}
     runs = {
         (r.conditions[0].type, a.scenario)

@@ -64,6 +64,19 @@ def test_existing_objects_are_skipped(rule_base: m.RuleBase, facts: list[Fact]) 
     assert steps[0] == "modify-schema" and "create-table" not in steps
 
 
+def test_a_service_table_is_created_first_only_when_given(rule_base: m.RuleBase, facts: list[Fact]) -> None:
+    with_table = plan(rule_base, facts, "create-service", name="prefs", table="user_prefs")
+    steps = [s for s, _ in with_table]
+    assert steps.index("create-table") < steps.index("create-service")
+    assert (
+        "create-table",
+        {"name": "user_prefs", "columns": "", "access": "authenticated_read", "description": ""},
+    ) in with_table
+    existing = plan(rule_base, facts, "create-service", name="prefs", table="doc_files")
+    assert "create-table" not in [s for s, _ in existing]
+    assert "create-table" not in [s for s, _ in plan(rule_base, facts, "create-service", name="prefs")]
+
+
 def test_missing_objects_are_created_first(rule_base: m.RuleBase, facts: list[Fact]) -> None:
     steps = [
         s for s, _ in plan(rule_base, facts, "add-page", app="dhg-admin-preferences", name="UserPreferences")
@@ -93,6 +106,7 @@ def test_missing_objects_are_created_first(rule_base: m.RuleBase, facts: list[Fa
     assert service["table"] == "user_preferences" and service["name"] == "user-preferences"
     steps = [s for s, _ in plan(rule_base, facts, "setup-monitoring", target="md-server", port=3001)]
     assert steps.index("create-table") < steps.index("setup-monitoring")
+    assert steps.index("create-cli-pipeline") < steps.index("setup-monitoring")
 
 
 @pytest.mark.skipif(not HAS_RULES, reason="the DSL rule adapter (engine.dsl_rules) is not installed yet")

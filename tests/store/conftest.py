@@ -1,4 +1,6 @@
-"""Store tests run against SQLite and PostgreSQL; each PostgreSQL test gets a fresh schema, dropped afterwards."""
+"""Store tests run against SQLite and PostgreSQL; each PostgreSQL test gets a fresh schema, dropped
+afterwards.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Many processes recording into one database at once: no lost row, no "database is locked", no shared port."""
+"""Many processes recording into one database at once: no lost row, no "database is locked", no shared port.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +10,18 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-
 from continuous.store import open_store
 from continuous.store.repository import EXECUTIONS, STEPS
+from sqlalchemy import func, select
 
 WORKER = Path(__file__).with_name("worker.py")
 PROCS, EXECS, STEPS_PER = 8, 200, 5
 
 
 def _run(procs: int, *args: str, timeout: float) -> list[object]:
-    proc = subprocess.run([sys.executable, str(WORKER), str(procs), *args], capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(WORKER), str(procs), *args], capture_output=True, text=True, timeout=timeout
+    )
     assert "database is locked" not in proc.stdout + proc.stderr
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
     results = json.loads(proc.stdout)
@@ -41,16 +42,30 @@ def test_eight_processes_record_without_loss(db_url: str) -> None:
     store = open_store(db_url)
     try:
         with store.engine.connect() as conn:
-            per_tag = dict(conn.execute(select(EXECUTIONS.c.branch, func.count()).group_by(EXECUTIONS.c.branch)).all())
+            per_tag = dict(
+                conn.execute(select(EXECUTIONS.c.branch, func.count()).group_by(EXECUTIONS.c.branch)).all()
+            )
             assert per_tag == {f"p{i}": EXECS for i in range(PROCS)}
-            assert conn.execute(select(func.count()).select_from(EXECUTIONS)
-                                .where(EXECUTIONS.c.status == "success",
-                                       EXECUTIONS.c.completed_at.is_not(None))).scalar_one() == PROCS * EXECS
-            assert conn.execute(select(func.count()).select_from(STEPS)
-                                .where(STEPS.c.status == "success")).scalar_one() == PROCS * EXECS * STEPS_PER
+            assert (
+                conn.execute(
+                    select(func.count())
+                    .select_from(EXECUTIONS)
+                    .where(EXECUTIONS.c.status == "success", EXECUTIONS.c.completed_at.is_not(None))
+                ).scalar_one()
+                == PROCS * EXECS
+            )
+            assert (
+                conn.execute(
+                    select(func.count()).select_from(STEPS).where(STEPS.c.status == "success")
+                ).scalar_one()
+                == PROCS * EXECS * STEPS_PER
+            )
             # every execution has exactly its 5 numbered steps
-            bad = conn.execute(select(STEPS.c.execution_id).group_by(STEPS.c.execution_id)
-                               .having(func.count(func.distinct(STEPS.c.step_number)) != STEPS_PER)).all()
+            bad = conn.execute(
+                select(STEPS.c.execution_id)
+                .group_by(STEPS.c.execution_id)
+                .having(func.count(func.distinct(STEPS.c.step_number)) != STEPS_PER)
+            ).all()
             assert bad == []
         [impact] = [r for r in store.view("sys_scenario_impact_view") if r["scenario_id"] == "bench-scenario"]
         assert impact["total_executions"] == PROCS * EXECS and impact["avg_files_changed"] == STEPS_PER

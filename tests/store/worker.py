@@ -1,7 +1,9 @@
 """Subprocess body for the concurrency tests: `python worker.py PROCS MODE URL ARGS...`.
 
-The process imports the store once, then forks PROCS children *before* any database connection exists; each child
-opens its own store (own connections) and works concurrently with the others. Forking after the import keeps the
+The process imports the store once, then forks PROCS children *before* any database connection exists; each
+child
+opens its own store (own connections) and works concurrently with the others. Forking after the import keeps
+the
 test about database concurrency rather than about 16 interpreters importing SQLAlchemy on 2 cores.
 Prints one JSON list, one {"ok", "out"|"error"} object per child; exits 1 if any child failed.
 
@@ -28,8 +30,9 @@ def job(mode: str, url: str, args: list[str], tag: str) -> Any:
         if mode == "executions":
             n, steps = int(args[0]), int(args[1])
             for i in range(n):
-                eid = store.start_execution("bench-scenario", {"i": i, "tag": tag}, worktree=f"/wt/{tag}",
-                                            branch=tag, executed_by=tag)
+                eid = store.start_execution(
+                    "bench-scenario", {"i": i, "tag": tag}, worktree=f"/wt/{tag}", branch=tag, executed_by=tag
+                )
                 for k in range(1, steps + 1):
                     sid = store.start_step(eid, k, f"step-{k}")
                     store.finish_step(sid, "success", f"output {k}", checkpoint_commit=f"{i:08x}{k:04x}")

@@ -1,0 +1,112 @@
+"""Every built-in scenario runs for real on the example monorepo, and its dry-run predicts the files it
+changes.
+
+File steps are predicted exactly (same paths, same bytes). Files written by commands (`run` steps) cannot be
+predicted; the dry-run marks those steps, and the real run must only add files on top of the prediction there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from continuous.dsl.loader import load_rule_base
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "example-monorepo"
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "create-table": {"name": "doc_notes", "columns": "title:text,body:text,done:boolean"},
+    "modify-schema": {"table": "doc_files", "column": "due_on", "type": "date"},
+    "create-view": {"name": "recent_doc_files", "source": "doc_files", "kind": "summary"},
+    "add-rls-policy": {"table": "command_tracking"},
+    "generate-types": {"table": "doc_files"},
+    "create-service": {"name": "notes", "type": "business", "table": "doc_notes"},
+    "refactor-service": {"name": "classify-service"},
+    "deprecate-service": {"name": "formatter-service"},
+    "test-service": {"name": "formatter-service"},
+    "fix-service-index": {"service": "notes-service"},
+    "create-app": {"name": "dhg-notes"},
+    "add-page": {"app": "dhg-hub", "name": "Notes"},
+    "add-shared-component": {"name": "NoteCard"},
+    "integrate-service": {"app": "dhg-hub", "service": "formatter-service"},
+    "create-cli-pipeline": {"name": "notes"},
+    "add-cli-command": {"pipeline": "document", "name": "list-notes", "wrapper": "doc-cli.sh"},
+    "migrate-cli-script": {"script": "scripts/root/notes.ts", "pipeline": "google_sync", "name": "notes"},
+    "consolidate-pipelines": {"source": "database", "target": "google_sync"},
+    "create-proxy-server": {"name": "notes-proxy", "port": 3020},
+    "add-proxy-endpoint": {"proxy": "notes-proxy", "method": "POST", "path": "/api/notes"},
+    "consolidate-proxies": {"source": "old-proxy", "target": "notes-proxy", "source_port": 3021},
+    "add-pnpm-script": {"name": "notes", "command": "./scripts/cli-pipeline/document/doc-cli.sh"},
+    "configure-environment": {"name": "NOTES_API_KEY"},
+    "setup-monitoring": {"target": "notes-proxy", "port": 3020},
+    "add-tests": {"target": "ThemeToggle", "kind": "component"},
+    "archive-path": {"path": "scripts/start-all-servers.js", "to": ".archived/start-all-servers.js"},
+    "archive-table": {"table": "doc_files"},
+}
+# Scenarios that need the network or a package manager, or that only make sense after another run.
+NOT_RUN_HERE = {"update-dependencies": "runs pnpm add (network)",
+                "restore-archived": "needs an archived item first",
+                "restore-table": "needs an archived table first"}
+
+
+def _library_ids() -> list[str]:
+    if not EXAMPLE.is_dir():
+        return []
+    return sorted(load_rule_base().scenarios)
+
+
+@pytest.fixture
+def example(tmp_path: Path, db_url: str) -> Path:
+    from continuous.common.example_repo import create_example
+
+    return create_example(tmp_path / "example").path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario_id", _library_ids())
+def test_builtin_scenario_runs_and_dry_run_predicts_it(example: Path, scenario_id: str, h) -> None:
+    from continuous.engine.api import ScenarioExecutor
+
+    if scenario_id in NOT_RUN_HERE:
+        pytest.skip(NOT_RUN_HERE[scenario_id])
+    assert scenario_id in SAMPLES, f"add sample parameters for the new built-in scenario {scenario_id}"
+    params = SAMPLES[scenario_id]
+    setup = {"migrate-cli-script": ("scripts/root/notes.ts", "console.log('notes');\n"),
+             "fix-service-index": ("packages/shared/services/notes-service/notes-service.ts",
+                                   "export class NotesService {}\n"
+                                   "export const notesService = new NotesService();\n")}
+    if scenario_id in setup:
+        h.write(example, *setup[scenario_id])
+        h.git(example, "add", "-A")
+        h.git(example, "commit", "-qm", "setup")
+    ex = ScenarioExecutor(example)
+    report = ex.plan(scenario_id, params)
+    assert not report.problems, report.problems
+    before = h.snapshot(example)
+    result = ex.execute(scenario_id, params)
+    assert result.ok, result.error
+    real = {p: "created" for p in result.artifacts.created}
+    real |= {p: "modified" for p in result.artifacts.modified}
+    real |= {p: "deleted" for p in result.artifacts.deleted}
+    by_commands = {f for i in result.items for step in i.steps if step.kind == "run" for f in step.files}
+    predicted = report.files_changed()
+    if not any(s.kind == "run" for s in report.steps):
+        assert not by_commands
+    # every file step's effect is predicted: same paths, same kind of change, same bytes
+    assert {p: c for p, c in predicted.items() if p not in by_commands} == {
+        p: c for p, c in real.items() if p not in by_commands
+    }
+    for effect in report.files:
+        if effect.path in by_commands:
+            continue
+        full = example / effect.path
+        actual = hashlib.sha256(full.read_bytes()).hexdigest() if full.exists() else None
+        assert actual == effect.sha256, effect.path
+    # and rollback restores the example byte for byte
+    ex.rollback(result.execution_id)
+    assert h.snapshot(example) == before
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=example, capture_output=True, text=True)
+    assert status.stdout == ""

@@ -1,0 +1,2 @@
+export { NotesService, notesService } from './notes';
+export type { DocNote, DocNoteInsert, DocNoteUpdate } from './notes';
