@@ -25,6 +25,7 @@ _DUCK_TYPES = {
     "double": "DOUBLE",
     "bool": "BOOLEAN",
     "timestamp[us, tz=UTC]": "TIMESTAMPTZ",
+    "timestamp[us]": "TIMESTAMP",
     "date32[day]": "DATE",
     "binary": "BLOB",
 }

@@ -68,7 +68,7 @@ class QueryResult:
 
 def _plain(v: Any) -> Any:
     if isinstance(v, dt.datetime):
-        return v.isoformat()
+        return (v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat()  # exported times are UTC
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, float):
@@ -105,15 +105,20 @@ def parse_when(text: str | None, *, option: str, now: dt.datetime | None = None)
 # ---------------------------------------------------------------- the execution relation
 
 
+def utc_naive(d: dt.datetime) -> dt.datetime:
+    """Exported timestamps are naive UTC; parameters are bound the same way."""
+    return d.astimezone(dt.UTC).replace(tzinfo=None) if d.tzinfo else d
+
+
 def _exec_where(f: Filters, alias: str = "e") -> tuple[str, list[Any]]:
     clauses = [f"{alias}.kind = 'scenario'"]
     params: list[Any] = []
     if f.since:
         clauses.append(f"{alias}.started_at >= ?")
-        params.append(f.since)
+        params.append(utc_naive(f.since))
     if f.until:
         clauses.append(f"{alias}.started_at < ?")
-        params.append(f.until)
+        params.append(utc_naive(f.until))
     if f.scenario:
         clauses.append(f"{alias}.scenario_id = ?")
         params.append(f.scenario)
@@ -198,10 +203,10 @@ def impact(con: duckdb.DuckDBPyConnection, f: Filters) -> QueryResult:
     join = ["e.scenario_id = s.scenario_id", "e.kind = 'scenario'"]
     if f.since:
         join.append("e.started_at >= ?")
-        params.append(f.since)
+        params.append(utc_naive(f.since))
     if f.until:
         join.append("e.started_at < ?")
-        params.append(f.until)
+        params.append(utc_naive(f.until))
     if f.scenario:
         clauses.append("s.scenario_id = ?")
         params.append(f.scenario)

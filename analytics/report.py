@@ -46,7 +46,9 @@ def _fig_executions(ax: Any, s: dict[str, list[Any]], by: str) -> None:
         ax.bar(periods, other, width=width, bottom=[a + b for a, b in zip(ok, bad, strict=True)],
                color="#9e9e9e", label="running / skipped")
     ax.set_title(f"Executions per {by}")
-    ax.legend(loc="upper left", fontsize=8)
+    top = max((int(v) for v in s["executions"]), default=0)
+    ax.set_ylim(0, max(1, top) * 1.3)  # headroom for the legend
+    ax.legend(loc="upper left", fontsize=8, ncol=3)
 
 
 def _fig_success(ax: Any, s: dict[str, list[Any]], by: str) -> None:

@@ -211,29 +211,51 @@ def batch_requests(n: int = 1000) -> list[str]:
 def run_speed(workdir: Path) -> dict[str, Any]:
     exe = shutil.which("continuous", path=str(Path(sys.executable).parent)) or "continuous"
     repo = example_repo(workdir / "speed")
+    cache = workdir / "fresh-cache"
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        "XDG_CACHE_HOME": str(cache),
     }
+    no_daemon = dict(env, CONTINUOUS_NO_DAEMON="1")
+    with_daemon = {k: v for k, v in env.items() if k != "CONTINUOUS_NO_DAEMON"}
     out: dict[str, Any] = {"command": exe}
-    fresh = dict(env, XDG_CACHE_HOME=str(workdir / "fresh-cache"))
+    suggest = [exe, "suggest", "--json"]
     out["first_run_with_index_build_s"] = round(
-        _timed([exe, "suggest", "a table for bookmarks", "--json"], repo, fresh), 3
+        _timed([*suggest, "a table for bookmarks"], repo, no_daemon), 3
     )
-    out["cold_suggest_s"] = round(
-        _timed([exe, "suggest", "add a settings page to dhg-hub", "--json"], repo, fresh), 3
-    )
-    reps = [
-        _timed([exe, "suggest", f"a table for thing number {k}", "--json"], repo, fresh) for k in range(7)
-    ]
-    out["repeated_suggest_median_s"] = round(statistics.median(reps), 3)
-    out["repeated_suggest_all_s"] = [round(r, 3) for r in reps]
+    colds = [_timed([*suggest, f"add a page number {k} to dhg-hub"], repo, no_daemon) for k in range(5)]
+    out["cold_suggest_median_s"] = round(statistics.median(colds), 3)
+    out["cold_suggest_all_s"] = [round(c, 3) for c in colds]
+    _timed([*suggest, "start the daemon"], repo, with_daemon)
+    sock = cache / "continuous" / "run" / "planner.sock"
+    for _ in range(600):
+        if sock.exists():
+            break
+        time.sleep(0.1)
+    reps = [_timed([*suggest, f"a table for thing number {k}"], repo, with_daemon) for k in range(7)]
+    out["repeated_suggest_daemon_median_s"] = round(statistics.median(reps), 3)
+    out["repeated_suggest_daemon_all_s"] = [round(r, 3) for r in reps]
+    help_runs = [_timed([exe, "--help"], repo, no_daemon) for _ in range(3)]
+    out["continuous_help_median_s"] = round(statistics.median(help_runs), 3)
     batch = workdir / "batch.txt"
     batch.write_text("\n".join(batch_requests(1000)) + "\n", encoding="utf-8")
-    out["batch_1000_s"] = round(_timed([exe, "suggest", "--batch", str(batch), "--json"], repo, fresh), 3)
+    out["batch_1000_s"] = round(_timed([exe, "suggest", "--batch", str(batch), "--json"], repo, no_daemon), 3)
+    out["load_average_1m"] = round(os.getloadavg()[0], 2)
     out["targets"] = {"cold_suggest_s": 1.5, "repeated_suggest_s": 0.3, "batch_1000_s": 10.0}
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+    try:
+        from continuous.planner import daemon
+
+        daemon.stop()
+    finally:
+        if saved is None:
+            os.environ.pop("XDG_CACHE_HOME", None)
+        else:
+            os.environ["XDG_CACHE_HOME"] = saved
     return out
 
 
@@ -265,14 +287,20 @@ def write_report(acc: dict[str, Any], speed: dict[str, Any] | None, in_process_s
     if speed:
         lines += [
             "",
-            "## Speed (whole processes, this machine)",
+            "## Speed (whole processes of the installed `continuous`, this machine)",
+            "",
+            f"Load average at the end of the run: {speed['load_average_1m']} on 2 cores (shared machine).",
             "",
             "| measure | seconds | target |",
             "|---|---|---|",
             "| first run, index built by sentence-transformers | "
             f"{speed['first_run_with_index_build_s']} | — |",
-            f"| cold `continuous suggest` | {speed['cold_suggest_s']} | < 1.5 |",
-            f"| repeated `continuous suggest` (median of 7) | {speed['repeated_suggest_median_s']} | < 0.3 |",
+            "| cold `continuous suggest` (new process, no daemon; median of 5) | "
+            f"{speed['cold_suggest_median_s']} | < 1.5 |",
+            "| repeated `continuous suggest` answered by the warm daemon (median of 7) | "
+            f"{speed['repeated_suggest_daemon_median_s']} | < 0.3 |",
+            "| `continuous --help`, the CLI start alone (median of 3) | "
+            f"{speed['continuous_help_median_s']} | — |",
             f"| `continuous suggest --batch` of 1,000 requests | {speed['batch_1000_s']} | < 10 |",
         ]
     lines += [

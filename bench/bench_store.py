@@ -1,6 +1,6 @@
 """Tracking-store insert throughput: executions (each with 5 steps, recorded the way the engine records them:
-one
-transaction per call) per second, on SQLite and PostgreSQL, from one process and from 8 concurrent processes.
+one transaction per call) per second, on SQLite and PostgreSQL, from one process and from 8 concurrent
+processes.
 
     .venv/bin/python bench/bench_store.py [--executions N] [--processes P] [--pg-url URL]
 
@@ -49,7 +49,8 @@ def record(url: str, n: int, tag: str) -> float:
 
 def concurrent(url: str, n: int, procs: int) -> float:
     """Fork `procs` children (after the imports, before any connection); each opens its own store, waits for a
-    common start time and records n executions. Returns the wall time from that start to the last finish."""
+    common start time and records n executions. Returns the wall time from that start to the last finish.
+    """
     import continuous.store.repository  # noqa: F401  (imported once, before forking)
 
     start_at = time.time() + 2.0
@@ -155,6 +156,7 @@ def main() -> None:
                 "benchmark": "store insert throughput (execution + 5 steps, one transaction per API call)",
                 "machine": {
                     "cpus": os.cpu_count(),
+                    "load_average_1m": round(os.getloadavg()[0], 1),
                     "python": platform.python_version(),
                     "platform": platform.platform(),
                 },

@@ -1,5 +1,4 @@
-"""`continuous db ...`, `continuous registry sync`, `continuous executions list`: the tracking store's
-commands.
+"""The tracking store's commands: `continuous db ...`, `registry sync`, `executions list`.
 
 Only typer and the standard library at module level; SQLAlchemy and Alembic load inside the commands.
 """

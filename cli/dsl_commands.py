@@ -455,15 +455,17 @@ def graph_cmd(
 
 def graph_edges(rule_base: RuleBase) -> list[tuple[str, str, str, str]]:
     """(before, after, kind, label) in execution order: a dependency points at the scenario requiring it."""
+    from continuous.dsl.model import RunAction
+
     out: list[tuple[str, str, str, str]] = []
     for s in sorted(rule_base.scenarios.values(), key=lambda s: s.id):
         for d in s.dependencies:
             out.append((rule_base.resolve_id(d.scenario), s.id, "requires", ""))
     for rule in sorted(rule_base.rules.values(), key=lambda r: r.id):
-        runs = [a for a in rule.actions if a.kind == "run"]
+        runs = [a for a in rule.actions if isinstance(a, RunAction)]
         triggers = {p.type for p in rule.conditions if not p.negated}
         for action in runs:
-            target = rule_base.resolve_id(action.scenario)  # type: ignore[union-attr]
+            target = rule_base.resolve_id(action.scenario)
             for s in sorted(rule_base.scenarios.values(), key=lambda s: s.id):
                 if any(p.type in triggers for p in s.provides) and s.id != target:
                     out.append((s.id, target, "rule", rule.id))

@@ -47,14 +47,37 @@ def suggest_cmd(
         raise UserError(
             "the request is empty", hint='say what you want: continuous suggest "a table for bookmarks"'
         )
-    _single_thread()
-    from continuous.planner.suggest import load_context, suggest
-
-    result = suggest(text, load_context(), top=top, explain=explain)
+    result = _suggest_one(text, top, explain)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
         return
     sys.stdout.write(render(result, explain=explain) + "\n")
+
+
+def _suggest_one(text: str, top: int, explain: bool) -> dict[str, Any]:
+    """Through the warm daemon when one runs (see continuous.planner.daemon), else in this process, starting a
+    daemon for the next call."""
+    import os
+
+    from continuous.planner import daemon
+
+    answer = daemon.ask({"cwd": os.getcwd(), "text": text, "top": top, "explain": explain})
+    if answer is not None:
+        if os.environ.get("CONTINUOUS_DAEMON_TRACE"):
+            sys.stderr.write("(answered by the planner daemon)\n")
+        if answer.get("ok"):
+            return dict(answer["result"])
+        from continuous.common.errors import RunFailed, UserError
+
+        error = UserError if answer.get("exit_code", 2) == 2 else RunFailed
+        raise error(str(answer.get("error", "the planner daemon failed")))
+    _single_thread()
+    from continuous.planner.suggest import load_context, suggest
+
+    result = suggest(text, load_context(), top=top, explain=explain)
+    if not daemon.socket_path().exists():
+        daemon.start()
+    return result
 
 
 def _single_thread() -> None:

@@ -60,11 +60,20 @@ def create_example(dest: Path, *, git: bool = True) -> ExampleRepo:
     if not EXAMPLE_REPO.is_dir():
         raise UserError(f"the example monorepo is missing from this installation ({EXAMPLE_REPO})",
                         hint="reinstall continuous")
+    existed = dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(EXAMPLE_REPO, dest, dirs_exist_ok=True, ignore=_IGNORED, symlinks=False)
-    files = tuple(sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()))
-    write_config(dest)
-    commit = _git_commit(dest) if git else None
+    try:
+        shutil.copytree(EXAMPLE_REPO, dest, dirs_exist_ok=True, ignore=_IGNORED, symlinks=False)
+        files = tuple(sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()))
+        write_config(dest)
+        commit = _git_commit(dest) if git else None
+    except BaseException:
+        # leave DIR as it was: absent, or empty
+        for child in list(dest.iterdir()) if existed else []:
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        if not existed:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
     apps_dir = dest / "apps"
     apps = tuple(sorted(p.name for p in apps_dir.iterdir() if p.is_dir() and not p.name.startswith(".")))
     return ExampleRepo(path=dest.resolve(), files=(*files, CONFIG_NAME), commit=commit, apps=apps)
@@ -72,16 +81,18 @@ def create_example(dest: Path, *, git: bool = True) -> ExampleRepo:
 
 def _git_commit(root: Path) -> str:
     def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        try:
+            proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        except FileNotFoundError:
+            raise UserError("git is not installed", hint="install git and run the command again") from None
         if proc.returncode != 0:
             raise UserError(f"git {' '.join(args)} failed in {root}: {proc.stderr.strip()}")
         return proc.stdout.strip()
 
     git("init", "-q", "-b", "main")
     identity = ["-c", "user.name=continuous", "-c", "user.email=continuous@localhost"]
-    has_identity = bool(subprocess.run(["git", "config", "user.email"], cwd=root, capture_output=True,
-                                       text=True, check=False).stdout.strip())
+    has_identity = bool(git("config", "--default", "", "user.email"))
     git("add", "-A")
-    git(*([] if has_identity else identity), "commit", "-q", "--no-verify", "-m",
-        "Example monorepo from continuous init --example")
+    settings = [*([] if has_identity else identity), "-c", "commit.gpgsign=false"]
+    git(*settings, "commit", "-q", "--no-verify", "-m", "Example monorepo from continuous init --example")
     return git("rev-parse", "HEAD")

@@ -44,6 +44,8 @@ class _Splice(list[Any]):
 
 
 _NEWLINE = re.compile("\n")
+_new_str = str.__new__
+_new_meta = object.__new__
 _DURATION = re.compile(r"\d+(ms|s|m|h|d)(\d+(ms|s|m|h))*")
 _PUNCT = {
     "{": "LBRACE",
@@ -182,7 +184,7 @@ _FIRST.update({'"': "STRING", "?": "VAR"})
 
 
 @lru_cache(maxsize=8)
-def _callbacks(cls: type) -> dict[str, Callable[..., Any]]:
+def _callbacks(cls: Any) -> dict[str, Callable[..., Any]]:
     """Plain functions (self, meta, children) of a builder class, unwrapped from lark's v_args decorator."""
     import inspect
 
@@ -235,7 +237,7 @@ def parse(text: str, builder: Any) -> Any:
     t, word_maps = _prepared()
     actions_of, gotos = t.actions, t.gotos
     end_state = t.end
-    callbacks = _callbacks(type(builder))
+    callbacks = _callbacks(builder.__class__)
     state_stack = [t.start]
     value_stack: list[Any] = []
     pos_stack: list[tuple[int, int] | None] = []
@@ -243,6 +245,8 @@ def parse(text: str, builder: Any) -> Any:
     pos = 0
     line = 1
     line_start = 0
+    first_char, punct, token_cls, new_str = _FIRST, _PUNCT, Token, _new_str
+    new_meta, meta_cls, splice_cls, duration = _new_meta, Meta, _Splice, _DURATION
     for skipped, value in _TOKENS.findall(text):
         if skipped:
             newline = skipped.rfind("\n")
@@ -255,7 +259,7 @@ def parse(text: str, builder: Any) -> Any:
                 raise Miss
             kind = "$END"
         else:
-            kind = _FIRST.get(value[0], "BAD")
+            kind = first_char.get(value[0], "BAD")
             if kind == "PUNCT" and len(value) > 1:
                 kind = "TEMPLATE"
             elif (kind == "STRING" or kind == "VAR") and len(value) == 1:
@@ -265,7 +269,7 @@ def parse(text: str, builder: Any) -> Any:
             ttype = words.get(value, other)
             keep = ttype is other or ttype == "ANCHOR"
         elif kind == "PUNCT":
-            ttype = _PUNCT[value]
+            ttype = punct[value]
             keep = False
         elif kind == "STRING" or kind == "VAR" or kind == "$END":
             ttype = kind
@@ -276,7 +280,7 @@ def parse(text: str, builder: Any) -> Any:
                 ttype = "INT" if "INT" in actions_of[state] else "SIGNED_INT"
             elif value[0] == "-" and value[1:].isdigit():
                 ttype = "SIGNED_INT"
-            elif _DURATION.fullmatch(value):
+            elif duration.fullmatch(value):
                 ttype = "DURATION"
             else:
                 raise Miss
@@ -285,8 +289,19 @@ def parse(text: str, builder: Any) -> Any:
             keep = True
         else:
             raise Miss
-        here = (line, pos - line_start + 1)
-        token: Any = Token(ttype, value, pos, here[0], here[1]) if keep else value
+        column = pos - line_start + 1
+        here = (line, column)
+        if keep:
+            # What Token(ttype, value, pos, line, column) builds, without its two Python-level calls.
+            token: Any = new_str(token_cls, value)
+            token.type = ttype
+            token.value = value
+            token.start_pos = pos
+            token.line = line
+            token.column = column
+            token.end_line = token.end_column = token.end_pos = None
+        else:
+            token = value
         actions = actions_of[state]
         while True:
             act = actions.get(ttype)
@@ -328,13 +343,15 @@ def parse(text: str, builder: Any) -> Any:
                         else:
                             children.append(values[i])
                 if callback is None:
-                    result: Any = children if type(children) is _Splice else _Splice(children)
+                    result: Any = children if type(children) is splice_cls else splice_cls(children)
                 elif expand1 and len(children) == 1:
                     result = children[0]
                 else:
-                    if type(children) is _Splice:
+                    if type(children) is splice_cls:
                         children = list(children)
-                    result = callbacks[callback](builder, Meta(*first) if first else Meta(1, 1), children)
+                    meta = new_meta(meta_cls)
+                    meta.line, meta.column = first or (1, 1)
+                    result = callbacks[callback](builder, meta, children)
                 state = gotos[state_stack[-1]][origin]
                 state_stack.append(state)
                 value_stack.append(result)

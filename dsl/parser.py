@@ -225,7 +225,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, filename: str) -> Diagno
     if isinstance(exc, UnexpectedToken) and exc.token.type == "$END" and "RBRACE" in exc.expected:
         hint = _unclosed_hint(text) or hint
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        at = exc.pos_in_stream or 0
+        char = text[at] if at < len(text) else ""
         message = f"unexpected character {char!r}"
         if char == "'":
             hint = hint or "strings use double quotes"
@@ -283,15 +284,12 @@ def _mistake_keys() -> list[tuple[tuple[int | None, str | None], str]]:
 
 
 def _label_for(exc: UnexpectedInput) -> str | None:
-    """The label of a known mistake made at the same parser state (and, preferably, with the same token)."""
+    """The label of a known mistake made at the same parser state with the same kind of token."""
     state, token_type = _state_key(exc)
     if state is None:
         return None
-    same_state = [(key, label) for key, label in _mistake_keys() if key[0] == state]
-    exact = [label for key, label in same_state if key[1] == token_type]
-    if exact:
-        return exact[0]
-    return same_state[0][1] if same_state else None
+    exact = [label for key, label in _mistake_keys() if key == (state, token_type)]
+    return exact[0] if exact else None
 
 
 def _unclosed_hint(text: str) -> str | None:
@@ -348,7 +346,7 @@ def unescape(token: str) -> str:
         try:
             return _dedent(body.encode("utf-8").decode("unicode_escape").encode("latin-1").decode("utf-8"))
         except UnicodeError as exc:
-            raise BadEscape(token, str(exc.reason)) from None
+            raise BadEscape(token, str(getattr(exc, "reason", exc))) from None
     if "\\" not in token:
         return token[1:-1]
     import warnings

@@ -101,6 +101,12 @@ def builtin_context(now: datetime | None = None) -> dict[str, Any]:
     }
 
 
+@lru_cache(maxsize=4096)
+def _compiled(template: str) -> Any:
+    # compiling is ~1 ms; the planner and the resolver render the same few fact templates thousands of times
+    return environment().from_string(template)
+
+
 def render_string(template: str, context: Mapping[str, Any], *, where: str = "template") -> str:
     """Render a DSL string (a path, an argument, a fact field). Plain strings come back unchanged, fast."""
     if not TEMPLATE_EXPR.search(template):
@@ -108,7 +114,7 @@ def render_string(template: str, context: Mapping[str, Any], *, where: str = "te
     from jinja2 import TemplateError
 
     try:
-        return environment().from_string(template).render(**context)
+        return _compiled(template).render(**context)
     except TemplateError as exc:
         raise UserError(f"cannot render {where} {template!r}: {exc}") from None
 

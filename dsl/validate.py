@@ -190,6 +190,7 @@ def validate_rule_base(
     for discover in rule_base.discovers:
         _check_discover(discover, out)
     _check_cycles(rule_base, out)
+    _check_fact_types(rule_base, out)
     return sorted(set(out.diagnostics), key=lambda d: (d.file, d.line, d.column, d.message))
 
 
@@ -666,3 +667,89 @@ def _check_cycles(rule_base: m.RuleBase, out: _Collector) -> None:
                 state[target] = 1
                 path.append(target)
                 iters.append(iter(edges[target]))
+
+
+# ---------------------------------------------------------------- fact types
+
+
+def _produced_facts(rule_base: m.RuleBase) -> dict[str, set[str] | None]:
+    """Fact type -> the fields its producers give (None when some producer's fields are not known)."""
+    out: dict[str, set[str] | None] = {}
+
+    def add(fact_type: str, fields: Iterable[str] | None) -> None:
+        if fact_type in out and out[fact_type] is None:
+            return
+        if fields is None:
+            out[fact_type] = None
+        else:
+            out.setdefault(fact_type, set()).update(fields)  # type: ignore[union-attr]
+
+    for d in rule_base.discovers:
+        if d.fields:
+            add(d.fact_type, d.fields)
+        elif d.regex and not d.json_path:
+            try:
+                add(d.fact_type, re.compile(d.regex).groupindex)
+            except re.error:
+                add(d.fact_type, None)
+        else:
+            add(d.fact_type, None)
+    for s in rule_base.scenarios.values():
+        for p in s.provides:
+            add(p.type, p.fields)
+    for rule in rule_base.rules.values():
+        for action in rule.actions:
+            if isinstance(action, m.AssertAction):
+                add(action.pattern.type, action.pattern.fields)
+    return out
+
+
+def _consumed_patterns(rule_base: m.RuleBase) -> Iterator[tuple[m.FactPattern, str]]:
+    """Patterns that must match a fact to mean anything (negated ones may name facts nobody produces)."""
+    for s in rule_base.scenarios.values():
+        for p in s.unless:
+            yield p, f"scenario {s.id}"
+        for dep in s.dependencies:
+            for p in dep.unless:
+                yield p, f"scenario {s.id}"
+        for pre in s.preconditions:
+            if pre.kind == "fact" and pre.pattern is not None:
+                yield pre.pattern, f"scenario {s.id}"
+        for v in s.validations:
+            if isinstance(v, m.FactHolds):
+                yield v.pattern, f"scenario {s.id}"
+    for rule in rule_base.rules.values():
+        for p in rule.conditions:
+            if not p.negated:
+                yield p, f"rule {rule.id}"
+    for std in rule_base.standards.values():
+        for p in std.when:
+            if not p.negated:
+                yield p, f"standard {std.id}"
+
+
+def _check_fact_types(rule_base: m.RuleBase, out: _Collector) -> None:
+    produced = _produced_facts(rule_base)
+    for pattern, where in _consumed_patterns(rule_base):
+        fields = produced.get(pattern.type, set()) if pattern.type in produced else None
+        if pattern.type not in produced:
+            out.add(
+                pattern.loc,
+                f"{where} uses fact {pattern.type!r}, which no discover, provides or assert produces",
+                did_you_mean(pattern.type, produced, quote="'")
+                or "declare a `discover` for it or add it to a scenario's `provides`",
+                width=len(pattern.type),
+            )
+            continue
+        if fields is None:
+            continue
+        for name in pattern.fields:
+            if name not in fields:
+                known = ", ".join(sorted(fields)) or "none"
+                out.add(
+                    pattern.loc,
+                    f"{where} matches field {name!r} of fact {pattern.type!r}, which its producers never set "
+                    f"(fields: {known})",
+                    did_you_mean(name, fields, quote="'"),
+                    refine=re.compile(r"[(,]\s*(" + re.escape(name) + r")\s*:"),
+                )

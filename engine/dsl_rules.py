@@ -87,6 +87,8 @@ class RuleSession:
         self.runs: list[RuleRun] = []
         self.tasks: list[RuleTask] = []
         self.firings = 0
+        # False while settling over facts that are already there: runs are only remembered, not reported
+        self.collect = True
         self._seen_runs: set[tuple[str, str, tuple[tuple[str, Scalar], ...]]] = set()
         for rule in sorted(rule_base.rules.values(), key=lambda r: r.id):
             self.engine.add_rule(
@@ -131,12 +133,15 @@ class RuleSession:
     def _action(self, rule: Rule) -> Any:
         def fire(act: Activation) -> None:
             bindings = act.bindings
-            trigger = self._fact(max(act.facts, key=lambda w: w.tag))
+            newest = max(act.facts, key=lambda w: w.tag)
             for action in rule.actions:
                 if isinstance(action, RunAction):
                     params = {k: _value(t, bindings) for k, t in action.bindings.items()}
                     key = (rule.id, action.scenario, tuple(sorted(params.items(), key=lambda kv: kv[0])))
-                    if key not in self._seen_runs:
+                    if not self.collect:
+                        self._seen_runs.add(key)
+                    elif key not in self._seen_runs:
+                        trigger = self._fact(newest)
                         self._seen_runs.add(key)
                         self.runs.append(
                             RuleRun(rule_id=rule.id, scenario=action.scenario, params=params, trigger=trigger)
@@ -153,7 +158,8 @@ class RuleSession:
                             wme
                         ):
                             self.retracted.append(self._fact(wme))
-                elif isinstance(action, TaskAction):
+                elif isinstance(action, TaskAction) and self.collect:
+                    trigger = self._fact(newest)
                     self.tasks.append(
                         RuleTask(rule_id=rule.id, title=_title(action.title, bindings), trigger=trigger)
                     )
@@ -196,11 +202,12 @@ def derive_runs(rule_base: RuleBase, facts: Iterable[Fact], new_facts: Iterable[
     if not rule_base.rules:
         return []
     session = RuleSession(rule_base)
+    session.collect = False
     for fact in facts:
         session.add(fact)
     session.run()
-    before = len(session.runs)
+    session.collect = True
     for fact in new_facts:
         session.add(fact)
     session.run()
-    return session.runs[before:]
+    return session.runs

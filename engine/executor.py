@@ -218,6 +218,43 @@ class Executor:
         except ContinuousError:
             return None
 
+    def _now(self) -> datetime:
+        """The clock for generated names: at least a second after the last run here, so two runs in one second
+        (or under a pinned CONTINUOUS_NOW) still get distinct, ordered migration names."""
+        now = fixed_now()
+        try:
+            last = datetime.fromisoformat((self.ws.state_dir / "clock").read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            return now
+        return max(now, last + timedelta(seconds=1))
+
+    def _advance_clock(self, now: datetime, items: int) -> tuple[str | None, str]:
+        path = self.ws.state_dir / "clock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            before: str | None = path.read_text(encoding="utf-8").strip()
+        except OSError:
+            before = None
+        value = item_now(now, max(items - 1, 0)).isoformat()
+        path.write_text(value, encoding="utf-8")
+        return before, value
+
+    def rewind_clock(self, journal: Journal) -> None:
+        """A rolled-back run gives its timestamps back, unless a later run already used the clock."""
+        clock = journal.data.get("clock")
+        path = self.ws.state_dir / "clock"
+        if not clock:
+            return
+        try:
+            if path.read_text(encoding="utf-8").strip() != clock[1]:
+                return
+        except OSError:
+            return
+        if clock[0] is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(clock[0], encoding="utf-8")
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
@@ -277,7 +314,10 @@ class Executor:
         self, sc: m.Scenario, params: dict[str, m.Scalar], facts: list[Fact], *, allocate: bool
     ) -> int:
         used = {
-            int(f.fields["port"]) for f in facts if "port" in f.fields and str(f.fields["port"]).isdigit()
+            int(value)
+            for f in facts
+            for key, value in f.fields.items()
+            if (key == "port" or (f.type == "port" and key == "number")) and str(value).isdigit()
         }
         store = self.store() if allocate else self.existing_store()
         if store is not None:
@@ -428,7 +468,7 @@ class Executor:
     def dry_run(self, plan: FrozenPlan) -> DryRunReport:
         from continuous.engine.impact import assess_risk, systems_affected
 
-        now = fixed_now()
+        now = self._now()
         sim = self.simulate(plan, now)
         effects = sim.effects()
         files = [e for e, _ in effects]
@@ -556,7 +596,7 @@ class Executor:
                     hint=f"`continuous resume {active.id}` finishes it, `continuous rollback "
                     f"{active.id}` undoes it",
                 )
-            now = fixed_now()
+            now = self._now()
             sim = self.simulate(plan, now)
             if sim.problems:
                 raise UserError(
@@ -588,6 +628,7 @@ class Executor:
         except BaseException:
             lock.release(placeholder)
             raise
+        clock = self._advance_clock(now, len(plan.items))
         lock.path.write_text(f'{{"execution_id": "{run_id}", "pid": {os.getpid()}}}', encoding="utf-8")
         journal = Journal.create(
             self.ws,
@@ -612,6 +653,7 @@ class Executor:
                 "pending_sql": [],
                 "ports": list(self.allocated_ports),
                 "started": time.time(),
+                "clock": list(clock),
             },
         )
         return self._drive(_RunState(self, journal, plan))
@@ -706,6 +748,7 @@ class Executor:
             journal["status"] = "rolled_back"
             journal["current"] = None
             journal.save()
+            self.rewind_clock(journal)
             Checkpointer(self.root, self.ws.state_dir, run_id).discard_index()
         finally:
             lock.release(run_id)
@@ -1245,6 +1288,7 @@ class _RunState:
         self.journal["status"] = "rolled_back"
         self.journal["current"] = None
         self.journal.save()
+        ex.rewind_clock(self.journal)
         self.checkpointer.discard_index()
         result = ExecutionResult(
             execution_id=self.run_id,

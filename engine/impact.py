@@ -34,8 +34,9 @@ def systems_affected(
     for fact in provided:
         t = fact.type
         name = fact.fields.get("name") or fact.fields.get("app") or fact.fields.get("domain")
-        if "port" in fact.fields and str(fact.fields["port"]).isdigit():
-            ports.add(int(fact.fields["port"]))
+        for key in ("port", "number") if t == "port" else ("port",):
+            if str(fact.fields.get(key, "")).isdigit():
+                ports.add(int(fact.fields[key]))
         if name is None:
             continue
         if "table" in t or t == "view":

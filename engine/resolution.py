@@ -242,10 +242,7 @@ class _Resolver:
         return position
 
     def _consequences(self, scenario: Scenario, position: int, before: list[Fact], new_facts: list[Fact]) -> None:
-        try:
-            from continuous.engine.dsl_rules import derive_runs
-        except ModuleNotFoundError:  # the rule adapter lands separately; without it there are no consequences
-            return
+        from continuous.engine.dsl_rules import derive_runs
 
         for run in derive_runs(self.rb, before, new_facts):
             target = self.rb.scenario(run.scenario)

@@ -50,13 +50,33 @@ def scenario_documents(scenario: Scenario) -> list[tuple[str, str]]:
     return [(k, t) for k, t in docs if t.strip()]
 
 
+_KEYS: list[tuple[RuleBase, str]] = []
+
+
 def index_key(rule_base: RuleBase) -> str:
-    return f"v{INDEX_VERSION}-{rule_base.content_hash()}-{embedding.model_fingerprint()}"
+    if _KEYS and _KEYS[0][0] is rule_base:
+        return _KEYS[0][1]
+    key = f"v{INDEX_VERSION}-{rule_base.content_hash()}-{embedding.model_fingerprint()}"
+    _KEYS[:] = [(rule_base, key)]
+    return key
 
 
-def load_or_build(rule_base: RuleBase, *, encoder: str | None = None) -> Index:
-    """The cached index of this rule base, built (and cached) on first use."""
+def load_or_build(
+    rule_base: RuleBase, *, encoder: str | None = None, memo: dict[str, Index] | None = None
+) -> Index:
+    """The cached index of this rule base, built (and cached) on first use; `memo` keeps loaded indexes in a
+    long-running process (the daemon)."""
     key = index_key(rule_base)
+    if memo is not None and key in memo:
+        return memo[key]
+    index = _load_or_build(rule_base, key, encoder)
+    if memo is not None:
+        memo.clear()
+        memo[key] = index
+    return index
+
+
+def _load_or_build(rule_base: RuleBase, key: str, encoder: str | None) -> Index:
     path = embedding.cache_dir() / "index" / f"{key}.npz"
     if path.exists():
         try:

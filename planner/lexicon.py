@@ -11,6 +11,7 @@ about particular scenarios. Multi-word phrases are matched before single words.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # canonical verb -> surface forms
 VERBS: dict[str, tuple[str, ...]] = {
@@ -473,39 +474,33 @@ CONTAINER_PREPOSITIONS = frozenset(
     }
 )
 
-_PHRASE_CACHE: dict[str, list[tuple[tuple[str, ...], re.Pattern[str]]]] = {}
+_COMBINED: dict[str, tuple[re.Pattern[str], dict[str, tuple[str, ...]]]] = {}
 
 
-def _patterns(key: str) -> list[tuple[tuple[str, ...], re.Pattern[str]]]:
-    if key not in _PHRASE_CACHE:
+def _combined(key: str) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    """One alternation of every surface form, longest first, so each position takes its longest phrase."""
+    if key not in _COMBINED:
         table = VERBS if key == "verbs" else OBJECTS
         forms: dict[str, list[str]] = {}
         for canon, surface in table.items():
             for form in surface:
                 forms.setdefault(form, []).append(canon)
         ordered = sorted(forms, key=lambda f: -len(f))
-        _PHRASE_CACHE[key] = [
-            (tuple(forms[f]), re.compile(r"(?<![\w.-])" + re.escape(f) + r"(?![\w-])")) for f in ordered
-        ]
-    return _PHRASE_CACHE[key]
+        pattern = re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(f) for f in ordered) + r")(?![\w-])")
+        _COMBINED[key] = (pattern, {f: tuple(c) for f, c in forms.items()})
+    return _COMBINED[key]
 
 
 def find(text: str, table: str) -> list[tuple[str, int, int]]:
-    """(canonical, start, end) for every phrase of the "verbs" or "objects" table in `text`, longest match
-    first;
-    a phrase that belongs to several canonical words yields each of them."""
-    low = text.lower()
-    taken = [False] * len(low)
-    out: list[tuple[str, int, int]] = []
-    for canons, pattern in _patterns(table):
-        for m in pattern.finditer(low):
-            if any(taken[m.start() : m.end()]):
-                continue
-            for i in range(m.start(), m.end()):
-                taken[i] = True
-            out.extend((c, m.start(), m.end()) for c in canons)
-    out.sort(key=lambda t: t[1])
-    return out
+    """(canonical, start, end) for every phrase of the "verbs" or "objects" table in `text`, left to right,
+    the longest phrase at each position; a phrase that belongs to several canonical words yields each."""
+    return list(_find(text.lower(), table))
+
+
+@lru_cache(maxsize=8192)
+def _find(low: str, table: str) -> tuple[tuple[str, int, int], ...]:
+    pattern, canons = _combined(table)
+    return tuple((c, m.start(), m.end()) for m in pattern.finditer(low) for c in canons[m.group(0)])
 
 
 # an action without an object still points at one: "show it in the hub" asks for a page

@@ -12,6 +12,7 @@ import os
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from continuous.dsl.model import RuleBase
 
@@ -21,6 +22,7 @@ _GRAMMAR = _PACKAGE_ROOT / "grammar.lark"
 _MODEL = _PACKAGE_ROOT / "dsl" / "model.py"
 _SKIP = {"templates", "example-monorepo", "__pycache__"}
 _VERSION = 1
+_MEMO: dict[str, dict[str, Any]] = {}  # a long-running process (the daemon) keeps what it loaded
 
 
 def _library_files(directory: Path) -> list[Path]:
@@ -59,12 +61,16 @@ def load(paths: Sequence[Path], *, include_builtin: bool = True, cache_dir: Path
     roots = _roots(paths, include_builtin)
     key = hashlib.sha256("\n".join([str(_VERSION), str(include_builtin), *roots]).encode()).hexdigest()[:16]
     path = (cache_dir or default_cache()) / "rulebase" / f"{key}.pickle"
+    memo = _MEMO.get(str(path))
+    if memo is not None and memo["roots"] == roots and all(_stamp(f) == s for f, s in memo["stamps"].items()):
+        return memo["rule_base"]  # type: ignore[no-any-return]
     try:
         with path.open("rb") as fh:
             entry = pickle.load(fh)
         if entry["roots"] == roots and all(_stamp(f) == s for f, s in entry["stamps"].items()):
             rule_base = entry["rule_base"]
             if isinstance(rule_base, RuleBase):
+                _MEMO[str(path)] = entry
                 return rule_base
     except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, AttributeError, ImportError):
         pass
@@ -72,6 +78,7 @@ def load(paths: Sequence[Path], *, include_builtin: bool = True, cache_dir: Path
 
     rule_base = load_rule_base(list(paths), include_builtin=include_builtin)
     stamps = {f: _stamp(f) for f in {*rule_base.files, *roots, str(_GRAMMAR), str(_MODEL)}}
+    _MEMO[str(path)] = {"roots": roots, "stamps": stamps, "rule_base": rule_base}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")

@@ -71,15 +71,14 @@ def _english() -> set[str]:
 
 
 def correct(text: str, index: Index) -> str:
-    """Replace words that are neither in the library nor English by a close library word ("tabel" →
-    "table")."""
+    """Replace words that are neither in the library nor English by a close library word
+    ("tabel" → "table")."""
     vocab = _vocab(index)
-    english = _english()
 
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower()
-        if len(low) < 4 or low in vocab or low in english or low in lexicon.STOPWORDS:
+        if len(low) < 4 or low in vocab or low in lexicon.STOPWORDS or low in _english():
             return word
         return _closest(low, vocab) or word
 

@@ -127,6 +127,12 @@ class Known:
     """Objects that already exist in the repository, by kind (the fact type): {"app": {"dhg-hub", ...}}."""
 
     by_kind: dict[str, set[str]] = field(default_factory=dict)
+    _compiled: list[tuple[str, str, list[re.Pattern[str]]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    _seen: dict[str, tuple[tuple[str, str, int, int], ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def from_facts(cls, facts: Iterable[object]) -> Known:
@@ -152,21 +158,34 @@ class Known:
     def mentioned(self, text: str) -> list[tuple[str, str, int, int]]:
         """(kind, name, start, end) of existing objects the text names, in the order written. Identifiers
         (dhg-hub, doc_files) count anywhere, a distinctive last part too ("the hub"); a plain word
-        ("database",
-        "Settings") only next to its kind ("the database pipeline", "the Settings page")."""
+        ("database", "Settings") only next to its kind ("the database pipeline", "the Settings page")."""
         low = text.lower()
+        cached = self._seen.get(low)
+        if cached is not None:
+            return list(cached)
         out: list[tuple[str, str, int, int]] = []
         taken: list[tuple[int, int]] = []
-        candidates = [(kind, name) for kind, names in self.by_kind.items() for name in names]
-        candidates.sort(key=lambda kn: -len(kn[1]))
-        for kind, name in candidates:
-            span = _find_name(low, name.lower(), kind)
-            if span is None or any(a < span[1] and span[0] < b for a, b in taken):
-                continue
-            taken.append(span)
-            out.append((kind, name, span[0], span[1]))
+        for kind, name, patterns in self._patterns():
+            for pattern in patterns:
+                m = pattern.search(low)
+                if m is None:
+                    continue
+                span = (m.start("n"), m.end("n"))
+                if not any(a < span[1] and span[0] < b for a, b in taken):
+                    taken.append(span)
+                    out.append((kind, name, span[0], span[1]))
+                break
         out.sort(key=lambda t: t[2])
+        self._seen[low] = tuple(out)
         return out
+
+    def _patterns(self) -> list[tuple[str, str, list[re.Pattern[str]]]]:
+        if self._compiled is None:
+            items = sorted(
+                ((k, n) for k, names in self.by_kind.items() for n in names), key=lambda kn: -len(kn[1])
+            )
+            self._compiled = [(k, n, _name_patterns(n.lower(), k)) for k, n in items]
+        return self._compiled
 
 
 # how people refer to a kind of object right next to its name: "the document cli", "the md-server proxy"
@@ -185,13 +204,11 @@ def _kind_words(kind: str) -> list[str]:
     return sorted({kind.replace("_", " "), *forms, *_KIND_EXTRA.get(kind, ())}, key=len, reverse=True)
 
 
-def _find_name(low: str, name: str, kind: str) -> tuple[int, int] | None:
+def _name_patterns(name: str, kind: str) -> list[re.Pattern[str]]:
+    """How a name can appear in text, most specific first; the name itself is the group "n"."""
     if re.search(r"[-_]", name):
-        variants = {name, name.replace("-", "_"), name.replace("_", "-")}
-        for v in sorted(variants, key=len, reverse=True):
-            m = re.search(r"(?<![\w-])" + re.escape(v) + r"(?![\w-])", low)
-            if m:
-                return m.start(), m.end()
+        variants = sorted({name, name.replace("-", "_"), name.replace("_", "-")}, key=len, reverse=True)
+        out = [re.compile(r"(?<![\w-])(?P<n>" + re.escape(v) + r")(?![\w-])") for v in variants]
         parts = [p for p in re.split(r"[-_]", name) if p]
         tail = parts[-1]
         if (
@@ -201,15 +218,13 @@ def _find_name(low: str, name: str, kind: str) -> tuple[int, int] | None:
             and not lexicon.find(tail, "objects")
             and not lexicon.find(tail, "verbs")
         ):
-            m = re.search(r"(?<![\w-])" + re.escape(tail) + r"(?![\w-])", low)
-            if m:
-                return m.start(), m.end()
-        return None
+            out.append(re.compile(r"(?<![\w-])(?P<n>" + re.escape(tail) + r")(?![\w-])"))
+        return out
     kinds = "|".join(re.escape(k) for k in _kind_words(kind))
-    m = re.search(rf"(?<![\w-])({re.escape(name)})\s+(?:{kinds})\b", low) or re.search(
-        rf"\b(?:{kinds})\s+(?:called\s+|named\s+)?({re.escape(name)})(?![\w-])", low
-    )
-    return (m.start(1), m.end(1)) if m else None
+    return [
+        re.compile(rf"(?<![\w-])(?P<n>{re.escape(name)})\s+(?:{kinds})\b"),
+        re.compile(rf"\b(?:{kinds})\s+(?:called\s+|named\s+)?(?P<n>{re.escape(name)})(?![\w-])"),
+    ]
 
 
 def words_of(text: str) -> list[str]:

@@ -39,6 +39,7 @@ def load_context(
     use_repo: bool = True,
     rule_base: RuleBase | None = None,
     facts: Sequence[Any] | None = None,
+    index_cache: dict[str, Any] | None = None,
 ) -> Context:
     """The rule base of the worktree (built-in library plus `.continuous.toml` scenario_paths) and its
     facts."""
@@ -59,7 +60,7 @@ def load_context(
         rule_base = rbcache.load(list(config.scenario_paths), include_builtin=config.include_builtin)
     if facts is None:
         facts = discover_facts(rule_base, root) if root is not None else []
-    index = load_or_build(rule_base)
+    index = load_or_build(rule_base, memo=index_cache)
     return Context(rule_base, index, list(facts), slots.Known.from_facts(facts), root)
 
 
@@ -260,7 +261,7 @@ def _jsonable(params: dict[str, Scalar]) -> dict[str, Scalar]:
     return {k: v for k, v in params.items()}
 
 
-_RANKS: dict[str, dict[str, int]] = {}
+_RANKS: list[tuple[RuleBase, dict[str, int]]] = []
 _TYPE_ORDER = {"database": 0, "service": 1, "cli": 2, "proxy": 3, "ui": 4, "infra": 5}
 
 
@@ -269,9 +270,8 @@ def _ranks(rule_base: RuleBase) -> dict[str, int]:
     requires,
     after the providers of facts its preconditions and triggering rules read (table → generate-types), then by
     object type (data before services before proxies before UI)."""
-    key = rule_base.content_hash()
-    if key in _RANKS:
-        return _RANKS[key]
+    if _RANKS and _RANKS[0][0] is rule_base:
+        return _RANKS[0][1]
     providers: dict[str, set[str]] = {}
     for sid, sc in rule_base.scenarios.items():
         for pattern in sc.provides:
@@ -314,5 +314,5 @@ def _ranks(rule_base: RuleBase) -> dict[str, int]:
         sid: visit(sid, frozenset()) * 10 + _TYPE_ORDER.get(sc.object_type, 5)
         for sid, sc in rule_base.scenarios.items()
     }
-    _RANKS[key] = ranks
+    _RANKS[:] = [(rule_base, ranks)]
     return ranks

@@ -1,8 +1,7 @@
 """The tracking store: every scenario, execution, step, task, port and archived item in one database.
 
 Import-light on purpose: `continuous --help` imports command modules that import this package, so SQLAlchemy
-and
-Alembic are only loaded when a store is actually opened.
+and Alembic are only loaded when a store is actually opened.
 """
 
 from __future__ import annotations

@@ -1,12 +1,9 @@
 """Engines tuned for many concurrent writers, and the one place database errors become plain, masked messages.
 
 SQLite: WAL (readers never block the writer), a long busy timeout, foreign keys on, and every write
-transaction
-starts with BEGIN IMMEDIATE. A deferred transaction that reads and then writes cannot wait for the write lock
-(SQLite
-returns "database is locked" at once to avoid a deadlock); taking the lock up front makes writers queue on the
-busy
-timeout instead, so concurrent processes never see that error.
+transaction starts with BEGIN IMMEDIATE. A deferred transaction that reads and then writes cannot wait for the
+write lock (SQLite returns "database is locked" at once to avoid a deadlock); taking the lock up front makes
+writers queue on the busy timeout instead, so concurrent processes never see that error.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Schema migrations, driven programmatically (no alembic.ini): upgrade, downgrade, current, head.
 
 Every upgrade runs in one transaction that first takes the database's write lock (BEGIN IMMEDIATE on SQLite,
-an
-advisory transaction lock on PostgreSQL), so several processes opening a fresh database at once migrate it
-exactly
-once: the others wait, then find it already at head.
+an advisory transaction lock on PostgreSQL), so several processes opening a fresh database at once migrate it
+exactly once: the others wait, then find it already at head.
 """
 
 from __future__ import annotations
@@ -50,10 +48,8 @@ def _fast_graph() -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     """(revisions oldest first, heads) read from the migration files' text, without importing Alembic.
 
     Opening a store happens in every command and every worker process; loading Alembic's script directory
-    costs
-    far more than the query itself, so the common "already at head" case is decided from the file text.
-    Anything
-    unusual (a merge revision, an unparsable file) returns None and the caller asks Alembic.
+    costs far more than the query itself, so the common "already at head" case is decided from the file text.
+    Anything unusual (a merge revision, an unparsable file) returns None and the caller asks Alembic.
     """
     from continuous.migrations import MIGRATIONS_DIR
 

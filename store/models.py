@@ -171,9 +171,7 @@ class TaskRow(Base):
 
 
 class PortRow(Base):
-    """A port held by one owner in one worktree; the UNIQUE constraint, not a Python lock, prevents double
-    use.
-    """
+    """A port held by one owner in one worktree; the UNIQUE constraint, not a Python lock, stops reuse."""
 
     __tablename__ = "sys_port_registry"
     __table_args__ = (UniqueConstraint("port", name="uq_sys_port_registry_port"),)

@@ -1,12 +1,9 @@
 """TrackingStore: the only code that writes SQL against the tracking tables.
 
 Every public method is one short transaction (writes take the write lock up front on SQLite, see `db.py`), so
-many
-processes in many worktrees can record into one database at once. Uniqueness that matters under concurrency
-(one
-holder per port, one open task per dedup key, one row per scenario id) is enforced by database constraints,
-and a
-writer that loses a race retries; no Python-side lock is trusted across processes.
+many processes in many worktrees can record into one database at once. Uniqueness that matters under
+concurrency (one holder per port, one open task per dedup key, one row per scenario id) is enforced by
+database constraints, and a writer that loses a race retries; no Python-side lock is trusted across processes.
 """
 
 from __future__ import annotations
@@ -15,6 +12,7 @@ import getpass
 import hashlib
 import json
 import math
+import random
 import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -38,7 +36,7 @@ from continuous.store.records import (
 )
 from continuous.store.types import new_id, utcnow
 from continuous.store.url import ResolvedUrl, resolve_url
-from sqlalchemy import Engine, Table, cast, func, insert, select, text, update
+from sqlalchemy import Engine, Table, bindparam, cast, func, insert, select, text, update
 from sqlalchemy import String as SAString
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +50,21 @@ STEPS: Table = m.StepRow.__table__
 ARCHIVED: Table = m.ArchivedItemRow.__table__
 TASKS: Table = m.TaskRow.__table__
 PORTS: Table = m.PortRow.__table__
+
+# The statements of the hot path (two per step) are built once: constructing and cache-keying a statement
+# costs
+# more client CPU than executing it, and with many writers on few cores that CPU is the throughput limit.
+_INSERT_STEP = insert(STEPS)
+_FINISH_STEP = (
+    update(STEPS)
+    .where(STEPS.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        output=bindparam("b_output"),
+        checkpoint_commit=bindparam("b_commit"),
+        completed_at=bindparam("b_done"),
+    )
+)
 
 FAILED_STATUSES = ("failed", "rolled_back", "interrupted")
 SYNC_LOCK_KEY = 0x636F6E75
@@ -171,9 +184,14 @@ class TrackingStore:
             yield
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, *, single: bool = False) -> Iterator[Connection]:
+        """A write transaction. `single`: the caller runs exactly one statement, which PostgreSQL then runs as
+        its own implicit transaction (one round trip instead of BEGIN, statement, COMMIT)."""
         with self._engine.connect() as conn:
-            conn = conn.execution_options(**{IMMEDIATE: True})
+            if single and conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            else:
+                conn = conn.execution_options(**{IMMEDIATE: True})
             with conn.begin():
                 yield conn
 
@@ -321,8 +339,9 @@ class TrackingStore:
             raise ValueError("a scenario execution needs a scenario_id")
         execution_id = new_id()
         now = utcnow()
-        with self._guard(), self._write() as conn:
-            if scenario_id is not None and scenario_id not in self._known_scenarios:
+        known = scenario_id is None or scenario_id in self._known_scenarios
+        with self._guard(), self._write(single=known) as conn:
+            if not known:
                 self._insert_ignore(
                     conn,
                     SCENARIOS,
@@ -360,16 +379,17 @@ class TrackingStore:
 
     def start_step(self, execution_id: str, step_number: int, step_name: str) -> str:
         step_id = new_id()
-        with self._guard(), self._write() as conn:
+        with self._guard(), self._write(single=True) as conn:
             conn.execute(
-                insert(STEPS).values(
-                    id=step_id,
-                    execution_id=execution_id,
-                    step_number=step_number,
-                    step_name=step_name,
-                    started_at=utcnow(),
-                    status="running",
-                )
+                _INSERT_STEP,
+                {
+                    "id": step_id,
+                    "execution_id": execution_id,
+                    "step_number": step_number,
+                    "step_name": step_name,
+                    "started_at": utcnow(),
+                    "status": "running",
+                },
             )
         return step_id
 
@@ -377,13 +397,16 @@ class TrackingStore:
         self, step_id: str, status: str, output: str = "", checkpoint_commit: str | None = None
     ) -> None:
         _check_status(status)
-        with self._guard(), self._write() as conn:
+        with self._guard(), self._write(single=True) as conn:
             done = conn.execute(
-                update(STEPS)
-                .where(STEPS.c.id == step_id)
-                .values(
-                    status=status, output=output, checkpoint_commit=checkpoint_commit, completed_at=utcnow()
-                )
+                _FINISH_STEP,
+                {
+                    "b_id": step_id,
+                    "b_status": status,
+                    "b_output": output,
+                    "b_commit": checkpoint_commit,
+                    "b_done": utcnow(),
+                },
             )
             if done.rowcount == 0:
                 raise UserError(f"no step execution {step_id}")
@@ -415,7 +438,7 @@ class TrackingStore:
             values["completed_at"] = utcnow()
         if not values:
             return
-        with self._guard(), self._write() as conn:
+        with self._guard(), self._write(single=True) as conn:
             done = conn.execute(update(EXECUTIONS).where(EXECUTIONS.c.id == execution_id).values(**values))
             if done.rowcount == 0:
                 raise UserError(f"no execution {execution_id}")
@@ -461,9 +484,7 @@ class TrackingStore:
         raise UserError(f"no execution {execution_id!r}", hint="`continuous executions list` shows the ids")
 
     def get_execution(self, execution_id: str) -> ExecutionRecord:
-        """One execution with its steps and its child executions (each with steps); accepts a unique id
-        prefix.
-        """
+        """One execution with its steps and child executions (each with steps); accepts a unique id prefix."""
         with self._guard(), self._read() as conn:
             full_id = self._resolve_execution_id(conn, execution_id)
             row = conn.execute(select(EXECUTIONS).where(EXECUTIONS.c.id == full_id)).mappings().one()
@@ -533,9 +554,7 @@ class TrackingStore:
             return int(conn.execute(query).scalar_one())
 
     def scenario_stats(self, scenario_id: str, *, window: int = 500) -> ScenarioStats:
-        """Counts over all finished executions; durations over the latest `window` successes (else any
-        finished).
-        """
+        """Counts over all finished executions; durations over the latest `window` successes (else all)."""
         finished = (
             (EXECUTIONS.c.scenario_id == scenario_id)
             & (EXECUTIONS.c.kind == "scenario")
@@ -587,7 +606,7 @@ class TrackingStore:
             raise UserError(f"invalid port range {low}-{high}")
         wt = str(worktree) if worktree is not None else None
         with self._guard():
-            for _ in range(high - low + 10):
+            for attempt in range(high - low + 10):
                 try:
                     with self._write() as conn:
                         held = conn.execute(
@@ -606,7 +625,8 @@ class TrackingStore:
                                 f"no free port in {low}-{high}: all {high - low + 1} are allocated",
                                 hint="`continuous health` lists them; release unused ones",
                             )
-                        port = candidates[0]
+                        # lowest free port first; after losing a race, spread out so racers stop colliding
+                        port = candidates[0] if attempt == 0 else random.choice(candidates[:16])
                         conn.execute(
                             insert(PORTS).values(
                                 id=new_id(), port=port, owner=owner, worktree=wt, allocated_at=utcnow()
@@ -618,7 +638,7 @@ class TrackingStore:
         raise RunFailed(f"could not allocate a port in {low}-{high} after repeated conflicts")
 
     def release_port(self, port: int) -> None:
-        with self._guard(), self._write() as conn:
+        with self._guard(), self._write(single=True) as conn:
             conn.execute(PORTS.delete().where(PORTS.c.port == port))
 
     def list_ports(self) -> list[PortRecord]:
@@ -731,7 +751,7 @@ class TrackingStore:
         execution_id: str | None = None,
     ) -> str:
         item_id = new_id()
-        with self._guard(), self._write() as conn:
+        with self._guard(), self._write(single=True) as conn:
             conn.execute(
                 insert(ARCHIVED).values(
                     id=item_id,
@@ -776,7 +796,7 @@ class TrackingStore:
 
     def mark_restored(self, item_id: str) -> ArchivedRecord:
         full = self.get_archived(item_id).id
-        with self._guard(), self._write() as conn:
+        with self._guard(), self._write(single=True) as conn:
             conn.execute(update(ARCHIVED).where(ARCHIVED.c.id == full).values(restored_at=utcnow()))
         return self.get_archived(full)
 
@@ -825,8 +845,8 @@ def open_store(
     """Open (and for SQLite, create and migrate) the tracking database.
 
     auto_upgrade: None = migrate SQLite databases automatically and refuse other databases that are not at
-    head
-    (a shared PostgreSQL is migrated deliberately with `continuous db upgrade`); True/False force either way.
+    head (a shared PostgreSQL is migrated deliberately with `continuous db upgrade`); True/False force either
+    way.
     """
     from continuous.store.migrate import ensure_schema
 

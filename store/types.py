@@ -1,11 +1,9 @@
 """Column types that are native on PostgreSQL (UUID, JSONB, TEXT[], timestamptz) and portable on SQLite.
 
 SQLite has no UUID, JSON, array or time-zone types: UUIDs are 36-character text, JSON and arrays are JSON
-text, and
-timestamps are stored as naive UTC text that SQLite's date functions understand. Every value read back is the
-same
-Python type on both backends (str ids, lists/dicts, aware UTC datetimes), so callers never branch on the
-backend.
+text, and timestamps are stored as naive UTC text that SQLite's date functions understand. Every value read
+back is the same Python type on both backends (str ids, lists/dicts, aware UTC datetimes), so callers never
+branch on the backend.
 """
 
 from __future__ import annotations

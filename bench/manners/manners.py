@@ -61,7 +61,7 @@ def run_core(
     """Run Manners on continuous.engine.rete; returns (firings, [(seat, name)])."""
     from continuous.engine.rete import Engine, Pattern, V
 
-    eng = Engine(strategy=strategy)  # type: ignore[arg-type]
+    eng = Engine(strategy="breadth" if strategy == "breadth" else "depth")
     printed: list[tuple[int, str]] = []
 
     def assign_first_seat(a: Any) -> None:

@@ -14,6 +14,7 @@ Design choices, all for speed in CPython:
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal
@@ -551,7 +552,7 @@ class Engine:
     what the fact affects, whatever the number of unrelated facts or rules.
     """
 
-    def __init__(self, strategy: Strategy = "depth", *, stats: bool = False) -> None:
+    def __init__(self, strategy: Strategy = "depth", *, stats: bool = False, pause_gc: bool = True) -> None:
         if strategy not in ("depth", "breadth"):
             raise ValueError(f"unknown strategy {strategy!r}: use 'depth' or 'breadth'")
         self.strategy: Strategy = strategy
@@ -561,6 +562,9 @@ class Engine:
         self._agenda = _Agenda(strategy)
         self._counter = _Counter()
         self._stats = stats
+        # Tokens are tuples and memories dicts: many container objects and no reference cycles, so the cyclic
+        # garbage collector only costs time (a quarter of a Miss Manners run); `run` pauses it.
+        self._pause_gc = pause_gc
         self._tag = 0
         self._halted = False
         self.fired = 0
@@ -571,6 +575,7 @@ class Engine:
         self._deferring = False
         self._queue: list[WME] = []
         self._negated_types: set[str] = set()
+        self._routes: dict[str, Any] = {}
 
     # -- rules
 
@@ -591,6 +596,7 @@ class Engine:
         rule = Rule(name, conds, action, salience, len(self.rules))
         self._agenda.level(salience)
         self._flush()
+        self._routes.clear()
         feeds = _build(rule, self._counter, self._agenda, self._stats)
         self._negated_types.update(p.type for p, _ in feeds if p.negated)
         self.rules[name] = rule
@@ -672,13 +678,13 @@ class Engine:
             return False
         del self._wm[key]
         if self._queue:
-            if wme in self._queue:
+            if wme.type in self._negated_types:
+                self._flush()
+            elif wme in self._queue:
                 # asserted and retracted within one action: it never reached the network
                 self._queue.remove(wme)
                 wme.alive = False
                 return True
-            if wme.type in self._negated_types:
-                self._flush()
         wme.alive = False
         groups = self._alpha.get(wme.type)
         if groups:
@@ -692,6 +698,19 @@ class Engine:
 
     def _dispatch(self, groups: list[_AlphaGroup], w: WME, adding: bool) -> None:
         v = w.v
+        route = self._routes.get(w.type)
+        if route is None:
+            route = self._routes[w.type] = _direct_route(groups)
+        if route is not False:
+            if adding:
+                for filt, node in route:
+                    if filt is None or filt(v):
+                        node.right_add(w)
+            else:
+                for filt, node in route:
+                    if filt is None or filt(v):
+                        node.right_remove(w)
+            return
         succ: list[Any] | None = None
         many = False
         for g in groups:
@@ -734,7 +753,8 @@ class Engine:
     def reset(self) -> None:
         """Retract every fact (rules stay)."""
         for w in sorted(self._wm.values(), key=lambda w: -w.tag):
-            self.retract(w)
+            if w.type != _INITIAL:
+                self.retract(w)
 
     # -- agenda
 
@@ -752,6 +772,19 @@ class Engine:
         self._halted = False
         fired = 0
         pop = self._agenda.pop
+        resume_gc = self._pause_gc and gc.isenabled()
+        if resume_gc:
+            gc.disable()
+        try:
+            fired = self._run(pop, limit)
+        finally:
+            if resume_gc:
+                gc.enable()
+        self.fired += fired
+        return fired
+
+    def _run(self, pop: Callable[[], tuple[_Terminal, tuple[WME, ...]] | None], limit: int | None) -> int:
+        fired = 0
         while limit is None or fired < limit:
             item = pop()
             if item is None:
@@ -767,7 +800,6 @@ class Engine:
                     self._flush()
             if self._halted:
                 break
-        self.fired += fired
         return fired
 
     @property
@@ -777,6 +809,22 @@ class Engine:
 
 
 _INITIAL = "__initial__"
+
+
+def _direct_route(groups: list[_AlphaGroup]) -> list[tuple[Any, Any]] | Literal[False]:
+    """For a fact type whose patterns test no constant field, the fixed (filter, node) list every fact of it
+    visits, in dispatch order; False when constants decide which memories a fact reaches."""
+    if any(g.fields for g in groups):
+        return False
+    route = [
+        (mem.filt, node)
+        for g in groups
+        for mems in g.table.values()
+        for mem in mems.values()
+        for node in mem.succ
+    ]
+    route.sort(key=lambda fn: fn[1].order)
+    return route
 
 
 def _constants(pattern: Pattern) -> dict[str, Any]:
@@ -807,6 +855,9 @@ def _alpha_filter(pattern: Pattern) -> tuple[str | None, tuple[Any, ...]]:
         return None, ()
     return "lambda v: " + " and ".join(parts), tuple(key)
 
+
+# Engines built from the same rules (the DSL adapter builds one per question) share the compiled node code.
+_CODE_CACHE: dict[tuple[str, str], Any] = {}
 
 _Ref = Callable[[int, str], str]
 _TestSrc = Callable[[_Ref, str], str]
@@ -906,7 +957,13 @@ def _build(rule: Rule, counter: _Counter, agenda: _Agenda, stats: bool) -> list[
     for i in range(len(specs)):
         env[f"L{i}"] = defaultdict(dict)
         env[f"R{i}"] = {}
-    exec(compile("\n".join(gen.lines), f"<rule {rule.name}>", "exec"), env)
+    source = "\n".join(gen.lines)
+    code = _CODE_CACHE.get((rule.name, source))
+    if code is None:
+        if len(_CODE_CACHE) > 1024:
+            _CODE_CACHE.clear()
+        code = _CODE_CACHE[(rule.name, source)] = compile(source, f"<rule {rule.name}>", "exec")
+    exec(code, env)
     rule.varmap = varmap
     rule.terminal = terminal
     rule.memories = [(env[f"L{i}"], env[f"R{i}"]) for i in range(len(specs))]

@@ -71,7 +71,11 @@ VOCABULARY = [
     "\x00",
     "é",
 ]
-SETTINGS = settings(max_examples=int(os.environ.get("CONTINUOUS_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("CONTINUOUS_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 def parse_only_dsl_errors(text: str) -> list[Any] | None:

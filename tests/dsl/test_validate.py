@@ -87,11 +87,11 @@ def test_duplicate_ids_within_and_across_files(tmp_path: Path) -> None:
             "scenario a-b requires unknown scenario 'create-tabel'",
         ),
         (
-            "rule r { when x(a: ?v) then run create-tabel(name: ?v) }",
+            "rule r { when table(name: ?v) then run create-tabel(name: ?v) }",
             "rule r runs unknown scenario 'create-tabel'",
         ),
         (
-            "standard s { when x(a: ?v) fix create-tabel(name: ?v) }",
+            "standard s { when table(name: ?v) fix create-tabel(name: ?v) }",
             "standard s fixes with unknown scenario 'create-tabel'",
         ),
         (
@@ -169,6 +169,7 @@ def test_template_variables_in_dsl_strings(tmp_path: Path, statement: str, what:
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "t.j2").write_text("{{ name }}")
     text = f'scenario s-one {{\n  object ui\n  summary "x"\n  param name: kebab required\n  {statement}\n}}\n'
+    text += 'scenario tables { object database summary "t" provides table(name: "t") }\n'
     (d,) = check(tmp_path, text)
     assert d.message == f"template variable 'nmae' in {what} is not a parameter"
     assert d.hint == "did you mean 'name'?"
@@ -334,3 +335,22 @@ def test_parse_text_sample_is_valid() -> None:
     items = parse_text(BASE)
     rule_base = m.RuleBase(scenarios={i.id: i for i in items})
     assert validate_rule_base(rule_base) == []
+
+
+def test_facts_nobody_produces(tmp_path: Path) -> None:
+    text = BASE + """
+discover app { glob "apps/*/package.json" }
+scenario s-two { object ui summary "x" param table: snake required
+  unless tabel(name: "{{ table }}")
+  precondition table(nme: "{{ table }}")
+  precondition not nothing_makes_this(name: "{{ table }}")
+  precondition app(anything: "x")
+}
+rule r { when page(name: ?p) and not tested(page: ?p) then task "test {{ p }}" }
+"""
+    found = messages(check(tmp_path, text))
+    assert found == [
+        "scenario s-two uses fact 'tabel', which no discover, provides or assert produces",
+        "scenario s-two matches field 'nme' of fact 'table', which its producers never set (fields: name)",
+        "rule r uses fact 'page', which no discover, provides or assert produces",
+    ]

@@ -8,6 +8,7 @@ predicted; the dry-run marks those steps, and the real run must only add files o
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from continuous.dsl.loader import load_rule_base
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "example-monorepo"
+NODE_TOOLS = Path(__file__).resolve().parents[2] / ".cache" / "node-tools"
 
 SAMPLES: dict[str, dict[str, Any]] = {
     "create-table": {"name": "doc_notes", "columns": "title:text,body:text,done:boolean"},
@@ -47,9 +49,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "archive-table": {"table": "doc_files"},
 }
 # Scenarios that need the network or a package manager, or that only make sense after another run.
-NOT_RUN_HERE = {"update-dependencies": "runs pnpm add (network)",
-                "restore-archived": "needs an archived item first",
-                "restore-table": "needs an archived table first"}
+NOT_RUN_HERE = {
+    "update-dependencies": "runs pnpm add (network)",
+    "restore-archived": "needs an archived item first",
+    "restore-table": "needs an archived table first",
+}
 
 
 def _library_ids() -> list[str]:
@@ -74,10 +78,13 @@ def test_builtin_scenario_runs_and_dry_run_predicts_it(example: Path, scenario_i
         pytest.skip(NOT_RUN_HERE[scenario_id])
     assert scenario_id in SAMPLES, f"add sample parameters for the new built-in scenario {scenario_id}"
     params = SAMPLES[scenario_id]
-    setup = {"migrate-cli-script": ("scripts/root/notes.ts", "console.log('notes');\n"),
-             "fix-service-index": ("packages/shared/services/notes-service/notes-service.ts",
-                                   "export class NotesService {}\n"
-                                   "export const notesService = new NotesService();\n")}
+    setup = {
+        "migrate-cli-script": ("scripts/root/notes.ts", "console.log('notes');\n"),
+        "fix-service-index": (
+            "packages/shared/services/notes-service/notes-service.ts",
+            "export class NotesService {}\nexport const notesService = new NotesService();\n",
+        ),
+    }
     if scenario_id in setup:
         h.write(example, *setup[scenario_id])
         h.git(example, "add", "-A")
@@ -110,3 +117,91 @@ def test_builtin_scenario_runs_and_dry_run_predicts_it(example: Path, scenario_i
     assert h.snapshot(example) == before
     status = subprocess.run(["git", "status", "--porcelain"], cwd=example, capture_output=True, text=True)
     assert status.stdout == ""
+
+
+FEATURE = [
+    ("create-table", {"name": "user_preferences", "columns": "theme:text,font_size:integer,owner_id:uuid"}),
+    ("modify-schema", {"table": "user_preferences", "column": "language", "type": "text"}),
+    ("create-view", {"name": "user_preferences_summary", "source": "user_preferences", "kind": "summary"}),
+    ("add-rls-policy", {"table": "user_preferences"}),
+    ("create-service", {"name": "user-preferences", "table": "user_preferences"}),
+    ("create-app", {"name": "dhg-preferences", "port": 5190}),
+    ("add-page", {"app": "dhg-preferences", "name": "Preferences"}),
+    (
+        "integrate-service",
+        {"app": "dhg-preferences", "service": "user-preferences", "table": "user_preferences"},
+    ),
+    ("add-shared-component", {"name": "PreferenceToggle", "area": "profile"}),
+    ("create-proxy-server", {"name": "preferences-proxy"}),
+    ("add-proxy-endpoint", {"proxy": "preferences-proxy", "method": "GET", "path": "/api/preferences"}),
+    ("create-cli-pipeline", {"name": "preferences"}),
+    ("add-cli-command", {"pipeline": "preferences", "name": "list-preferences"}),
+    ("configure-environment", {"name": "PREFERENCES_API_KEY", "scope": "server"}),
+    (
+        "add-pnpm-script",
+        {"name": "prefs", "command": "./scripts/cli-pipeline/preferences/preferences-cli.sh"},
+    ),
+]
+
+SUPABASE_STUB = """
+DO $$ DECLARE r text; BEGIN
+  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+    END IF;
+  END LOOP;
+END $$;
+CREATE SCHEMA IF NOT EXISTS auth;
+CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS
+  $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_feature_built_by_the_executor_type_checks_and_migrates(example: Path, pg_url: str) -> None:
+    """The spec's automation example, run for real: the TypeScript compiles and every migration applies."""
+    import uuid
+
+    import psycopg
+    from continuous.engine.api import ScenarioExecutor
+
+    ex = ScenarioExecutor(example)
+    for scenario_id, params in FEATURE:
+        result = ex.execute(scenario_id, params)
+        assert result.ok, f"{scenario_id}: {result.error}"
+    tsc = (
+        Path(os.environ.get("CONTINUOUS_TEST_NODE_TOOLS", str(NODE_TOOLS))) / "node_modules" / ".bin" / "tsc"
+    )
+    if tsc.exists():
+        (example / "node_modules").symlink_to(tsc.parent.parent, target_is_directory=True)
+        proc = subprocess.run(
+            [str(tsc), "--noEmit", "-p", str(example)], capture_output=True, text=True, timeout=600
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    migrations = sorted(
+        p for p in (example / "supabase/migrations").glob("*.sql") if not p.name.endswith("_down.sql")
+    )
+    schema = f"eng_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(4242)")
+            conn.execute(SUPABASE_STUB)
+        conn.execute(f"CREATE SCHEMA {schema}")
+        try:
+            conn.execute(f"SET search_path TO {schema}, public")
+            for path in migrations:
+                try:
+                    with conn.transaction():
+                        conn.execute(path.read_text().encode())
+                except psycopg.Error as exc:
+                    pytest.fail(f"{path.name} does not apply: {exc}")
+            tables = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+                )
+            }
+            assert {"user_preferences", "user_preferences_summary"} <= tables
+        finally:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -122,3 +122,24 @@ def test_unknown_scenario_suggests(rule_base) -> None:
 def test_bad_param_is_rejected_before_planning(rule_base) -> None:
     with pytest.raises(UserError, match="snake_case"):
         resolve(rule_base, [PlanRequest(scenario="create-table", params={"name": "x; rm -rf ~"})])
+
+
+def test_rule_consequence_follows_its_trigger(rule_base) -> None:
+    r = resolve(rule_base, [PlanRequest(scenario="create-table", params={"name": "bookmarks"})])
+    assert ids(r) == ["create-table", "generate-types"]
+    types = r.items[1]
+    assert types.params == {"table": "bookmarks"}
+    assert types.role == "dependency"
+    assert "types-follow-tables" in types.reason
+    assert types.after == (0,)
+
+
+def test_rule_consequence_not_planned_when_already_true(rule_base) -> None:
+    facts = [Fact(type="types_generated", fields={"table": "bookmarks"})]
+    r = resolve(rule_base, [PlanRequest(scenario="create-table", params={"name": "bookmarks"})], facts)
+    assert ids(r) == ["create-table"]
+
+
+def test_rules_can_be_turned_off(rule_base) -> None:
+    r = resolve(rule_base, [PlanRequest(scenario="create-table", params={"name": "bookmarks"})], follow_rules=False)
+    assert ids(r) == ["create-table"]

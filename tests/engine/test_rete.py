@@ -143,7 +143,7 @@ def test_inequality_and_test_conditions() -> None:
 
 def test_salience_then_recency_depth_and_breadth() -> None:
     for strategy, expected in [("depth", ["high", "c", "b", "a"]), ("breadth", ["high", "a", "b", "c"])]:
-        eng = Engine(strategy=strategy)  # type: ignore[arg-type]
+        eng = Engine(strategy=strategy)
         order: list[str] = []
         eng.add_rule(
             "low", [Pattern("item", {"name": V("n")})], lambda act, order=order: order.append(act["n"])
@@ -289,7 +289,7 @@ def test_join_cost_follows_the_matching_bucket_not_the_memory() -> None:
 
 
 def _closure_engine(edges: list[tuple[int, int]], strategy: str) -> Engine:
-    eng = Engine(strategy=strategy)  # type: ignore[arg-type]
+    eng = Engine(strategy=strategy)
     eng.add_rule(
         "base",
         [Pattern("edge", {"from": V("x"), "to": V("y")})],
@@ -419,3 +419,58 @@ def test_agenda_equals_brute_force_matches_after_random_changes(seed: int) -> No
         }
         got = {(act.facts[0].tag, act.facts[1].tag) for act in eng.agenda()}
         assert got == expected
+
+
+def test_failing_action_propagates_and_leaves_the_engine_usable() -> None:
+    import gc
+
+    eng = Engine()
+
+    def boom(act: Activation) -> None:
+        eng.assert_fact("seen", {"x": act["x"]})
+        raise RuntimeError("action failed")
+
+    seen: list[Any] = []
+    eng.add_rule("boom", [Pattern("a", {"x": V("x")})], boom)
+    eng.add_rule("after", [Pattern("seen", {"x": V("x")})], lambda act: seen.append(act["x"]), salience=5)
+    eng.assert_fact("a", {"x": 1})
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="action failed"):
+        eng.run()
+    assert gc.isenabled()
+    # the fact the failing action asserted was propagated, and the engine keeps working
+    assert eng.run() == 1
+    assert seen == [1]
+
+
+def test_rules_matched_by_the_same_fact_fire_in_definition_order_under_depth() -> None:
+    eng = Engine()
+    order: list[str] = []
+    eng.add_rule("first", [Pattern("ctx", {"state": "go"})], lambda act: order.append("first"))
+    eng.add_rule("second", [Pattern("ctx", {})], lambda act: order.append("second"))
+    eng.add_rule("third", [Pattern("ctx", {"state": "go"})], lambda act: order.append("third"))
+    eng.assert_fact("ctx", {"state": "go"})
+    eng.run()
+    assert order == ["first", "second", "third"]
+
+
+def test_reset_empties_working_memory_and_rules_keep_working() -> None:
+    eng = Engine()
+    eng.add_rule("idle", [Pattern("job", {}, negated=True)], lambda act: None)
+    eng.add_rule("r", [Pattern("job", {"id": V("i")})], lambda act: None)
+    for i in range(3):
+        eng.assert_fact("job", {"id": i})
+    assert [a.rule.name for a in eng.agenda()] == ["r", "r", "r"]
+    eng.reset()
+    assert len(eng) == 0
+    assert [a.rule.name for a in eng.agenda()] == ["idle"]
+
+
+def test_fact_asserted_and_retracted_in_one_action_never_matches() -> None:
+    eng = Engine(stats=True)
+    seen: list[Any] = []
+    eng.add_rule("temp", [Pattern("go", {})], lambda act: eng.retract(eng.assert_fact("tmp", {"n": 1})))
+    eng.add_rule("sees-tmp", [Pattern("tmp", {"n": V("n")})], lambda act: seen.append(act["n"]))
+    eng.assert_fact("go", {})
+    assert eng.run() == 1
+    assert seen == [] and eng.facts("tmp") == []

@@ -21,7 +21,7 @@ def test_destinations_follow_the_monorepo_convention() -> None:
         "packages/shared/services/.archived_services/old-service.20261126", "directory")
 
 
-def test_archive_and_restore_round_trip_byte_for_byte(example_repo: Path, commit, run_cli) -> None:
+def test_archive_and_restore_round_trip_byte_for_byte(example_repo: Path, commit, run_cli, invoke) -> None:
     script = example_repo / "scripts/cli-pipeline/google_sync/list-files.ts"
     blob = b"\x00\xffbinary\r\nand text\n" + bytes(range(256))
     script.write_bytes(blob)
@@ -49,44 +49,52 @@ def test_archive_and_restore_round_trip_byte_for_byte(example_repo: Path, commit
         assert run.status == "success"
 
     for item in out["items"]:
-        proc = run_cli(example_repo, "archive", "restore", item["id"][:8])
-        assert proc.returncode == 0, proc.stderr
+        code, text = invoke("archive", "restore", item["id"][:8], "-C", str(example_repo))
+        assert code == 0, text
     assert script.read_bytes() == blob
     for rel, content in app_files.items():
         assert (example_repo / rel).read_bytes() == content
-    status = run_cli(example_repo, "archive", "list", "--json")
-    assert all(i["restored_at"] for i in json.loads(status.stdout))
-    again = run_cli(example_repo, "archive", "restore", out["items"][0]["id"][:8])
-    assert again.returncode == 2 and "already restored" in again.stderr
+    code, text = invoke("archive", "list", "--json", "-C", str(example_repo))
+    assert all(i["restored_at"] for i in json.loads(text))
+    code, text = invoke("archive", "restore", out["items"][0]["id"][:8], "-C", str(example_repo))
+    assert code == 2 and "already restored" in text
 
 
 def test_archive_refuses_outside_dirty_untracked_and_missing_paths(example_repo: Path, tmp_path: Path,
-                                                                   run_cli) -> None:
+                                                                   invoke, monkeypatch) -> None:
+    monkeypatch.chdir(example_repo)
     outside = tmp_path / "elsewhere.txt"
     outside.write_text("x")
-    proc = run_cli(example_repo, "archive", str(outside), "--reason", "x")
-    assert proc.returncode == 2 and "outside the worktree" in proc.stderr
-    proc = run_cli(example_repo, "archive", "../elsewhere.txt", "--reason", "x")
-    assert proc.returncode == 2 and "outside the worktree" in proc.stderr
+    code, out = invoke("archive", str(outside), "--reason", "x")
+    assert code == 2 and "outside the worktree" in out
+    code, out = invoke("archive", "../elsewhere.txt", "--reason", "x")
+    assert code == 2 and "outside the worktree" in out
     (example_repo / "package.json").write_text("{}\n")
-    proc = run_cli(example_repo, "archive", "package.json", "--reason", "x")
-    assert proc.returncode == 2 and "uncommitted changes" in proc.stderr
+    code, out = invoke("archive", "package.json", "--reason", "x")
+    assert code == 2 and "uncommitted changes" in out
     (example_repo / "new.txt").write_text("x")
-    proc = run_cli(example_repo, "archive", "new.txt", "--reason", "x")
-    assert proc.returncode == 2 and "not tracked" in proc.stderr
-    proc = run_cli(example_repo, "archive", "CLAUDE.md")
-    assert proc.returncode == 2 and "--reason" in proc.stderr
+    code, out = invoke("archive", "new.txt", "--reason", "x")
+    assert code == 2 and "not tracked" in out
+    code, out = invoke("archive", "no-such-file.ts", "--reason", "x")
+    assert code == 2 and "no such file" in out
+    code, out = invoke("archive", "CLAUDE.md")
+    assert code == 2 and "--reason" in out
     assert (example_repo / "CLAUDE.md").exists()
+    with open_store(repo=example_repo) as store:
+        assert store.list_archived() == []
+        assert store.list_executions() == []
 
 
-def test_archive_table_writes_the_schema_migration(example_repo: Path, run_cli) -> None:
-    proc = run_cli(example_repo, "archive", "table", "doc_files", "--reason", "superseded", "--json")
-    assert proc.returncode == 0, proc.stderr
+def test_archive_table_writes_the_schema_migration(example_repo: Path, invoke) -> None:
+    repo = str(example_repo)
+    code, out = invoke("archive", "table", "doc_files", "--reason", "superseded", "--json", "-C", repo)
+    assert code == 0, out
+    assert json.loads(out)["status"] == "success"
     migrations = sorted((example_repo / "supabase/migrations").glob("*_archive_doc_files*.sql"))
     assert [m.name.endswith("_down.sql") for m in migrations] == [False, True]
     up = migrations[0].read_text()
     assert "CREATE SCHEMA IF NOT EXISTS archived;" in up
     assert "ALTER TABLE IF EXISTS public.doc_files SET SCHEMA archived;" in up
     assert "SET SCHEMA public" in migrations[1].read_text()
-    proc = run_cli(example_repo, "archive", "table", "Bad-Name", "--reason", "x")
-    assert proc.returncode == 2
+    code, out = invoke("archive", "table", "Bad-Name", "--reason", "x", "-C", str(example_repo))
+    assert code == 2 and "not a table name" in out

@@ -89,13 +89,16 @@ def test_unfixable_violations_become_one_task_each_and_close_when_fixed(example_
         closed = store.list_tasks("closed", source="check")
         assert [t.close_reason for t in closed] == ["violation is gone"]
 
-    proc = run_cli(example_repo, "tasks", "list")
-    assert proc.returncode == 0 and "[cli-tracking]" in proc.stdout and "cleanup.sh" not in proc.stdout
+    repo = str(example_repo)
+    code, out = invoke("tasks", "list", "-C", repo)
+    assert code == 0 and "[cli-tracking]" in out and "cleanup.sh" not in out
     task_id = next(t for t in third["tasks"]["kept"] if t["dedup_key"].startswith("cli-tracking:"))["id"]
-    proc = run_cli(example_repo, "tasks", "show", task_id[:8], "--json")
-    assert json.loads(proc.stdout)["dedup_key"] == "cli-tracking:scripts/cli-pipeline/auth/auth-cli.sh:1"
-    proc = run_cli(example_repo, "tasks", "close", task_id[:8], "--reason", "wontfix")
-    assert proc.returncode == 0 and "closed" in proc.stdout
+    code, out = invoke("tasks", "show", task_id[:8], "--json", "-C", repo)
+    assert json.loads(out)["dedup_key"] == "cli-tracking:scripts/cli-pipeline/auth/auth-cli.sh:1"
+    code, out = invoke("tasks", "close", task_id[:8], "--reason", "wontfix", "-C", repo)
+    assert code == 0 and "closed" in out
+    code, out = invoke("tasks", "list", "--status", "closed", "--json", "-C", repo)
+    assert {t["close_reason"] for t in json.loads(out)} == {"violation is gone", "wontfix"}
     proc = run_cli(example_repo, "tasks", "show", "zzzz")
     assert proc.returncode == 2 and "no task" in proc.stderr
 

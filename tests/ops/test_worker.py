@@ -30,28 +30,34 @@ def _popen(repo: Path, *args: str, env: dict[str, str] | None = None) -> subproc
                             stderr=subprocess.PIPE, text=True)
 
 
-def test_enqueue_and_drain_on_sqlite(git_repo: Path, run_cli) -> None:
-    proc = run_cli(git_repo, "enqueue", "--kind", "echo", "--count", "25", "-p", "message=hi")
-    assert proc.returncode == 0, proc.stderr
-    proc = run_cli(git_repo, "enqueue", "fix-service-index", "my-service", "--json")
-    assert proc.returncode == 0, proc.stderr
-    payload = json.loads(proc.stdout)["payload"]
+def test_enqueue_and_drain_on_sqlite(git_repo: Path, invoke, run_cli) -> None:
+    repo = str(git_repo)
+    code, out = invoke("enqueue", "--kind", "echo", "--count", "25", "-p", "message=hi", "-C", repo)
+    assert code == 0, out
+    code, out = invoke("enqueue", "fix-service-index", "my-service", "--json", "-C", repo)
+    assert code == 0, out
+    payload = json.loads(out)["payload"]
     assert payload == {"scenario": "fix-service-index", "positional": ["my-service"], "params": {}}
-    proc = run_cli(git_repo, "enqueue", "no-such-scenario")
-    assert proc.returncode == 2 and "unknown scenario" in proc.stderr
-    proc = run_cli(git_repo, "enqueue", "fix-service-index", "Not_Kebab")
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    code, out = invoke("enqueue", "no-such-scenario", "-C", repo)
+    assert code == 2 and "unknown scenario" in out
+    code, out = invoke("enqueue", "fix-service-index", "Not_Kebab", "-C", repo)
+    assert code == 2 and "Traceback" not in out
+    code, out = invoke("enqueue", "--kind", "check", "no-such-standard", "-C", repo)
+    assert code == 2 and "unknown standard" in out
 
     proc = run_cli(git_repo, "worker", "--once", "--poll", "0.05", "--json")
     assert proc.returncode == 0, proc.stderr
     stats = json.loads(proc.stdout)
     # 25 echo jobs and one scenario run, all completed by one drain
     assert stats["completed"] == 26 and stats["failed"] == 0
+    assert (git_repo / "packages/shared/services/my-service/index.ts").exists()
     with open_store(repo=git_repo) as store:
         db = OpsDB(store.engine)
         done = [j for j in db.list_jobs("done", 100) if j.kind == "echo"]
         assert len(done) == 25 and all(j.result == {"echo": "hi"} for j in done)
         assert len(db.completions()) == stats["completed"]
+        scenario_job = next(j for j in db.list_jobs("done", 100) if j.kind == "scenario")
+        assert store.get_execution(scenario_job.result["execution_id"]).status == "success"
 
 
 def test_sqlite_allows_one_worker_and_sigterm_stops_it(git_repo: Path, run_cli) -> None:
@@ -73,19 +79,18 @@ def test_sqlite_allows_one_worker_and_sigterm_stops_it(git_repo: Path, run_cli) 
     assert "SIGTERM" in err and "stopped: SIGTERM" in out
 
 
-def test_sigterm_lets_the_running_job_finish(git_repo: Path, run_cli) -> None:
-    slow = run_cli(git_repo, "enqueue", "--kind", "echo", "-p", "message=slow", "-p", "sleep=3")
-    assert slow.returncode == 0
-    assert run_cli(git_repo, "enqueue", "--kind", "echo", "-p", "message=next").returncode == 0
+def test_sigterm_lets_the_running_job_finish(git_repo: Path, invoke) -> None:
+    repo = str(git_repo)
+    assert invoke("enqueue", "--kind", "echo", "-p", "message=slow", "-p", "sleep=3", "-C", repo)[0] == 0
+    assert invoke("enqueue", "--kind", "echo", "-p", "message=next", "-C", repo)[0] == 0
     worker = _popen(git_repo, "worker", "--poll", "0.05", "--json")
     try:
-        deadline = time.monotonic() + 60
-        running = False
-        while not running and time.monotonic() < deadline:
-            time.sleep(0.1)
-            with open_store(repo=git_repo) as store:
-                running = bool(OpsDB(store.engine).list_jobs("running"))
-        assert running, "the worker never started the job"
+        with open_store(repo=git_repo) as store:
+            db = OpsDB(store.engine)
+            deadline = time.monotonic() + 60
+            while not db.list_jobs("running") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert db.list_jobs("running"), "the worker never started the job"
     finally:
         worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=60)
@@ -242,3 +247,22 @@ def test_worker_survives_the_database_going_away(git_repo: Path, pg_db: str, pg_
         db = OpsDB(store.engine)
         assert db.count_jobs() == {"done": 60}
         assert len(db.completions()) == 60
+
+
+def test_worker_enqueues_and_runs_dsl_schedules(git_repo: Path, commit, run_cli) -> None:
+    (git_repo / "ops.scn").write_text(
+        'schedule loose-files {\n  cron "* * * * *"\n  check "no-loose-files"\n}\n')
+    (git_repo / ".continuous.toml").write_text('scenario_paths = ["ops.scn"]\n')
+    commit(git_repo, "schedule")
+    proc = run_cli(git_repo, "worker", "--once", "--poll", "0.05", "--json")
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout)
+    # one slot (two if the run straddles a minute boundary), each enqueued once and run once
+    assert stats["scheduled"] in (1, 2) and stats["completed"] == stats["scheduled"]
+    with open_store(repo=git_repo) as store:
+        jobs = OpsDB(store.engine).list_jobs("done")
+    assert {(j.kind, j.schedule_id) for j in jobs} == {("check", "loose-files")}
+    assert len(jobs) == stats["scheduled"]
+    # ops.scn is a loose file at the root
+    assert all(j.result["violations"] == 1 for j in jobs)
+    assert sum(j.result["tasks_opened"] for j in jobs) == 1

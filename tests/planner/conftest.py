@@ -28,6 +28,7 @@ def _planner_env(planner_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     # small
     # test indexes with it saves the 8 s import of torch
     monkeypatch.setenv("CONTINUOUS_INDEX_ENCODER", "numpy")
+    monkeypatch.setenv("CONTINUOUS_NO_DAEMON", "1")  # test_daemon.py turns it on in its own cache
     yield
 
 

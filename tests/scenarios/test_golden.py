@@ -59,3 +59,23 @@ def test_generated_files_match_golden(example_copy: Path, apply: Callable[..., A
             f"generated files differ from tests/scenarios/golden: {', '.join(mismatched)} "
             "(CONTINUOUS_UPDATE_GOLDEN=1 regenerates them)"
         )
+
+
+def test_file_steps_are_idempotent(example_copy: Path, apply: Callable[..., Applied]) -> None:
+    """Applying the same scenario twice (a resumed run) changes nothing the second time."""
+    tick = clock()
+    runs = [
+        ("add-page", {"app": "dhg-hub", "name": "Notes"}),
+        ("add-cli-command", {"pipeline": "document", "name": "link-check", "wrapper": "doc-cli.sh"}),
+        ("add-shared-component", {"name": "NoteCard", "area": "theme"}),
+        ("add-pnpm-script", {"name": "notes", "command": "echo notes"}),
+        ("configure-environment", {"name": "NOTES_KEY", "scope": "both"}),
+    ]
+    now = tick()
+    for sid, params in runs:
+        apply(example_copy, sid, now, **params)
+    snapshot = {p: p.read_bytes() for p in example_copy.rglob("*") if p.is_file() and ".git" not in p.parts}
+    for sid, params in runs:
+        apply(example_copy, sid, now, **params)
+    again = {p: p.read_bytes() for p in example_copy.rglob("*") if p.is_file() and ".git" not in p.parts}
+    assert again == snapshot

@@ -95,3 +95,31 @@ def test_init_example_as_a_subprocess(tmp_path: Path) -> None:
     assert "dhg-admin-code, dhg-hub" in proc.stdout
     again = subprocess.run([cli, "init", "--example", str(dest)], capture_output=True, text=True)
     assert again.returncode == 2 and "not empty" in again.stderr
+
+
+def test_a_failed_init_example_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    monkeypatch.setenv("PATH", str(empty_bin))  # no git
+    dest = tmp_path / "new"
+    result = runner.invoke(app, ["init", "--example", str(dest)])
+    assert result.exit_code == 2 and "git is not installed" in result.stderr
+    assert not dest.exists()
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    result = runner.invoke(app, ["init", "--example", str(existing)])
+    assert result.exit_code == 2 and list(existing.iterdir()) == []
+
+
+def test_init_example_commits_without_a_git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "gitconfig"
+    empty.write_text("")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(empty))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL", "EMAIL"):
+        monkeypatch.delenv(var, raising=False)
+    dest = tmp_path / "anon"
+    result = runner.invoke(app, ["init", "--example", str(dest), "--json"])
+    assert result.exit_code == 0, result.output
+    author = subprocess.run(["git", "log", "-1", "--format=%ae"], cwd=dest, capture_output=True, text=True)
+    assert author.stdout.strip() == "continuous@localhost"

@@ -274,3 +274,11 @@ def test_example_repo_is_small_and_complete() -> None:
         assert required in names, required
     migrations = [n for n in names if n.startswith("supabase/migrations/")]
     assert all(re.fullmatch(r"supabase/migrations/\d{14}_[a-z0-9_]+\.sql", n) for n in migrations)
+
+
+def test_catalogue_documents_every_scenario(rule_base: m.RuleBase) -> None:
+    text = (LIBRARY.parent / "docs" / "library.md").read_text(encoding="utf-8")
+    for sid, scenario in builtin(rule_base).items():
+        assert f"#### `{sid}` — {scenario.summary}" in text, sid
+        for p in scenario.params:
+            assert f"`{p.name}`" in text

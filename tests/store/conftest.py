@@ -1,6 +1,4 @@
-"""Store tests run against SQLite and PostgreSQL; each PostgreSQL test gets a fresh schema, dropped
-afterwards.
-"""
+"""Store tests run on SQLite and PostgreSQL; each PostgreSQL test gets a fresh schema, dropped afterwards."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""`continuous db ...`, `registry sync` and `executions list`, through typer's CliRunner and as a subprocess.
-"""
+"""`continuous db ...`, `registry sync`, `executions list`: through typer's CliRunner and as a subprocess."""
 
 from __future__ import annotations
 

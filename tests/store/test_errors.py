@@ -1,6 +1,4 @@
-"""Every way of failing to reach a database gives one line naming the URL, exit code 1, and never the
-password.
-"""
+"""Every way of failing to reach a database: one line naming the URL, exit code 1, never the password."""
 
 from __future__ import annotations
 

@@ -169,5 +169,6 @@ def test_store_package_and_commands_import_light() -> None:
         "import sys, continuous.store, continuous.store.url, continuous.cli.db_commands; "
         "print(sorted(m for m in ('sqlalchemy', 'alembic', 'psycopg') if m in sys.modules))"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout.strip()
+    proc = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    out = proc.stdout.strip()
     assert out == "[]"

@@ -1,10 +1,8 @@
 """Subprocess body for the concurrency tests: `python worker.py PROCS MODE URL ARGS...`.
 
 The process imports the store once, then forks PROCS children *before* any database connection exists; each
-child
-opens its own store (own connections) and works concurrently with the others. Forking after the import keeps
-the
-test about database concurrency rather than about 16 interpreters importing SQLAlchemy on 2 cores.
+child opens its own store (own connections) and works concurrently with the others. Forking after the import
+keeps the test about database concurrency rather than about 16 interpreters importing SQLAlchemy on 2 cores.
 Prints one JSON list, one {"ok", "out"|"error"} object per child; exits 1 if any child failed.
 
 executions URL N STEPS: each child records N scenario executions with STEPS steps, one transaction per call.

@@ -14,6 +14,10 @@ const ROOT = path.resolve(option('--root', process.cwd()));
 const OUT = path.resolve(ROOT, option('--out', 'supabase/types.ts'));
 const MIGRATIONS = path.join(ROOT, 'supabase', 'migrations');
 
+// A possibly schema-qualified, possibly quoted SQL name: doc_files, public.doc_files, public."Doc Files".
+const NAME = String.raw`(?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))?`;
+const rx = (source) => new RegExp(source.replaceAll('NAME', NAME), 'i');
+
 const CONSTRAINT_WORDS = new Set([
   'not', 'null', 'default', 'primary', 'references', 'unique', 'check', 'constraint', 'generated', 'collate',
 ]);
@@ -115,13 +119,14 @@ function parseColumn(def, enums) {
   const rest = words.slice(typeWords.length).join(' ').toLowerCase();
   const pgType = typeWords.join(' ');
   const isPk = /primary\s+key/.test(rest);
-  const refs = /references\s+("?[\w.]+"?)\s*(?:\(\s*"?(\w+)"?\s*\))?/i.exec(words.slice(typeWords.length).join(' '));
+  const isIdentity = /generated\s+(?:always|by\s+default)\s+as\s+identity/.test(rest) || /serial$/i.test(pgType.trim());
+  const refs = rx(String.raw`references\s+(NAME)\s*(?:\(\s*"?(\w+)"?\s*\))?`).exec(words.slice(typeWords.length).join(' '));
   return {
     name,
     type: tsType(pgType, enums),
-    nullable: !(/not\s+null/.test(rest) || isPk),
+    nullable: !(/not\s+null/.test(rest) || isPk || isIdentity),
     hasDefault: /\bdefault\b/.test(rest) || /generated/.test(rest) || /serial$/i.test(pgType.trim()),
-    references: refs ? { table: bareName(refs[1]), column: refs[2] ? refs[2] : 'id' } : null,
+    references: refs && schemaOf(refs[1]) === 'public' ? { table: bareName(refs[1]), column: refs[2] ? refs[2] : 'id' } : null,
   };
 }
 
@@ -133,9 +138,9 @@ function parseSchema(files) {
     for (const raw of statements(stripComments(readFileSync(file, 'utf8')))) {
       const stmt = raw.replace(/\s+/g, ' ').trim();
       let m;
-      if ((m = /^create type ("?[\w.]+"?) as enum \((.*)\)$/i.exec(stmt))) {
+      if ((m = rx(String.raw`^create type (NAME) as enum \((.*)\)$`).exec(stmt))) {
         enums.set(bareName(m[1]), [...m[2].matchAll(/'((?:[^']|'')*)'/g)].map((v) => v[1]));
-      } else if ((m = /^create (?:unlogged )?table (?:if not exists )?("?[\w.]+"?) \(([\s\S]*)\)/i.exec(stmt))) {
+      } else if ((m = rx(String.raw`^create (?:unlogged )?table (?:if not exists )?(NAME) ?\(([\s\S]*)\)`).exec(stmt))) {
         if (schemaOf(m[1]) !== 'public') continue;
         const name = bareName(m[1]);
         if (tables.has(name)) continue;
@@ -151,7 +156,7 @@ function parseSchema(files) {
             }
             continue;
           }
-          const fk = /^(?:constraint \S+ )?foreign key \(([^)]*)\) references ("?[\w.]+"?)\s*\(([^)]*)\)/.exec(lower);
+          const fk = rx(String.raw`^(?:constraint \S+ )?foreign key \(([^)]*)\) references (NAME)\s*\(([^)]*)\)`).exec(lower);
           if (fk) {
             relationships.push({ columns: fk[1].split(',').map((c) => unquote(c.trim())), table: bareName(fk[2]),
               referenced: fk[3].split(',').map((c) => unquote(c.trim())) });
@@ -166,7 +171,7 @@ function parseSchema(files) {
           }
         }
         tables.set(name, { columns, relationships });
-      } else if ((m = /^alter table (?:if exists )?(?:only )?("?[\w.]+"?) (.*)$/i.exec(stmt))) {
+      } else if ((m = rx(String.raw`^alter table (?:if exists )?(?:only )?(NAME) (.*)$`).exec(stmt))) {
         const name = bareName(m[1]);
         const table = tables.get(name);
         if (!table) continue;
@@ -207,12 +212,12 @@ function parseSchema(files) {
             if (col) col.hasDefault = true;
           }
         }
-      } else if ((m = /^drop table (?:if exists )?("?[\w.]+"?)/i.exec(stmt))) {
+      } else if ((m = rx(String.raw`^drop table (?:if exists )?(NAME)`).exec(stmt))) {
         tables.delete(bareName(m[1]));
-      } else if ((m = /^create (?:or replace )?view ("?[\w.]+"?)(?: \(([^)]*)\))?(?: with \([^)]*\))? as (.*)$/i.exec(stmt))) {
+      } else if ((m = rx(String.raw`^create (?:or replace )?view (NAME)(?: \(([^)]*)\))?(?: with \([^)]*\))? as (.*)$`).exec(stmt))) {
         if (schemaOf(m[1]) !== 'public') continue;
         views.set(bareName(m[1]), viewColumns(m[3], m[2], tables));
-      } else if ((m = /^drop view (?:if exists )?("?[\w.]+"?)/i.exec(stmt))) {
+      } else if ((m = rx(String.raw`^drop view (?:if exists )?(NAME)`).exec(stmt))) {
         views.delete(bareName(m[1]));
       }
     }
@@ -222,7 +227,7 @@ function parseSchema(files) {
 
 // Column names and types of `select a, t.b, count(*) as n from x ...`; a column of a known table keeps its type.
 function viewColumns(query, explicit, tables) {
-  const sel = /^\(?\s*select (?:distinct )?([\s\S]*?) from ("?[\w.]+"?)/i.exec(query);
+  const sel = rx(String.raw`^\(?\s*select (?:distinct )?([\s\S]*?) from (NAME)`).exec(query);
   const columns = new Map();
   if (!sel) return columns;
   const source = tables.get(bareName(sel[2]));
