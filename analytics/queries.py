@@ -341,35 +341,44 @@ def metrics(con: duckdb.DuckDBPyConnection, f: Filters) -> QueryResult:
     _require_executions(con, f)
     cte, params = _ex_cte(f)
     failed = ", ".join(f"'{s}'" for s in FAILED)
+    unfiltered = f == Filters()
+    # step rows belong to scenario executions only, so without filters no join is needed
+    steps_from = ("sys_scenario_step_executions st" if unfiltered else
+                  "sys_scenario_step_executions st SEMI JOIN ex ON ex.id = st.execution_id")
+    saved = "status = 'success' AND manual_effort_seconds IS NOT NULL AND duration_s IS NOT NULL"
     row = con.execute(f"""WITH {cte},
-steps AS (
-  SELECT st.status, st.step_name FROM sys_scenario_step_executions st JOIN ex ON ex.id = st.execution_id
+a AS (
+  SELECT count(*) AS executions,
+         count(*) FILTER (WHERE status = 'success') AS successes,
+         count(*) FILTER (WHERE status IN ({failed})) AS failures,
+         avg(manual_effort_seconds - duration_s) FILTER (WHERE {saved}) AS time_saved_per_execution_s,
+         sum(manual_effort_seconds - duration_s) FILTER (WHERE {saved}) AS time_saved_total_s,
+         count(*) FILTER (WHERE status = 'success' AND manual_effort_seconds IS NOT NULL)
+           AS executions_with_manual_effort,
+         avg(automation_level) AS automation_percentage
+  FROM ex
+),
+s AS (
+  SELECT count(*) FILTER (WHERE st.status = 'success') AS manual_steps_avoided,
+         count(*) FILTER (WHERE st.status = 'failed' AND regexp_matches(st.step_name, '{CONFIG_CHECK_STEP}'))
+           AS configuration_errors_caught
+  FROM {steps_from}
 ),
 weeks AS (
   SELECT date_trunc('week', started_at) AS week, count(*) AS n, avg(automation_level) AS automation
   FROM ex GROUP BY 1
+),
+w AS (
+  SELECT avg(n) AS scenarios_per_week, count(*) AS weeks,
+         arg_max(automation, week) - arg_min(automation, week) AS automation_growth_points,
+         min(week) AS first_week, max(week) AS last_week
+  FROM weeks
 )
-SELECT
-  (SELECT count(*) FROM ex) AS executions,
-  (SELECT count(*) FROM ex WHERE status = 'success') AS successes,
-  (SELECT count(*) FROM ex WHERE status IN ({failed})) AS failures,
-  (SELECT avg(manual_effort_seconds - duration_s) FROM ex
-    WHERE status = 'success' AND manual_effort_seconds IS NOT NULL AND duration_s IS NOT NULL)
-    AS time_saved_per_execution_s,
-  (SELECT sum(manual_effort_seconds - duration_s) FROM ex
-    WHERE status = 'success' AND manual_effort_seconds IS NOT NULL AND duration_s IS NOT NULL)
-    AS time_saved_total_s,
-  (SELECT count(*) FROM ex WHERE status = 'success' AND manual_effort_seconds IS NOT NULL)
-    AS executions_with_manual_effort,
-  (SELECT count(*) FROM steps WHERE status = 'success') AS manual_steps_avoided,
-  (SELECT count(*) FROM steps WHERE status = 'failed' AND regexp_matches(step_name, '{CONFIG_CHECK_STEP}'))
-    AS configuration_errors_caught,
-  (SELECT avg(n) FROM weeks) AS scenarios_per_week,
-  (SELECT count(*) FROM weeks) AS weeks,
-  (SELECT avg(automation_level) FROM ex) AS automation_percentage,
-  (SELECT arg_max(automation, week) - arg_min(automation, week) FROM weeks) AS automation_growth_points,
-  (SELECT arg_min(week, week) FROM weeks) AS first_week,
-  (SELECT arg_max(week, week) FROM weeks) AS last_week
+SELECT a.executions, a.successes, a.failures, a.time_saved_per_execution_s, a.time_saved_total_s,
+       a.executions_with_manual_effort, s.manual_steps_avoided, s.configuration_errors_caught,
+       w.scenarios_per_week, w.weeks, a.automation_percentage, w.automation_growth_points, w.first_week,
+       w.last_week
+FROM a, s, w
 """, params).fetchone()
     assert row is not None
     names = ["executions", "successes", "failures", "time_saved_per_execution_s", "time_saved_total_s",

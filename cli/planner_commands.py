@@ -142,12 +142,12 @@ def render(result: dict[str, Any], *, explain: bool = False) -> str:
         lines.append(f"plan ({len(plan)} step{'s' if len(plan) != 1 else ''}):")
         width = max(len(i["scenario"]) for i in plan)
         for n, item in enumerate(plan, 1):
-            params = " ".join(f"{k}={v}" for k, v in item["params"].items())
+            params = " ".join(f"{k}={v}" for k, v in item["params"].items() if v != "")
             missing = f"  [missing: {', '.join(item['missing'])}]" if item.get("missing") else ""
             lines.append(f"  {n}. {item['scenario']:<{width}}  {params}{missing}")
             lines.append(f"     {item['role']}: {item['reason']}")
     for sk in result.get("skipped", []):
-        params = " ".join(f"{k}={v}" for k, v in sk["params"].items())
+        params = " ".join(f"{k}={v}" for k, v in sk["params"].items() if v != "")
         lines.append(f"  left out: {sk['scenario']} {params}: {sk['reason']}")
     if result["unmatched"]:
         lines.append("not understood: " + "; ".join(f'"{u}"' for u in result["unmatched"]))

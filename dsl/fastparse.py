@@ -220,12 +220,20 @@ def _compiled_rules() -> dict[int, tuple[int, str, str | None, bool, int, tuple[
         for shift, info in row.values():
             if not shift and id(info) not in out:
                 unit = info.size == 1 and info.expand1 and info.include == ((0, False),)
+                # `__x_star: __x_star [sep] item`: append the item to the list already on the stack.
+                append = (
+                    info.callback is None
+                    and info.size >= 2
+                    and len(info.include) == 2
+                    and info.include[0] == (0, True)
+                    and not info.include[1][1]
+                )
                 out[id(info)] = (
                     info.size,
                     info.origin,
                     info.callback,
                     info.expand1,
-                    3 if unit else info.mode,
+                    3 if unit else 4 if append else info.mode,
                     tuple(i for i, _ in info.include),
                     info.include,
                 )
@@ -316,6 +324,11 @@ def parse(text: str, builder: Any) -> Any:
             size, origin, callback, expand1, mode, keep_idx, include = act[1]
             if mode == 3:
                 del state_stack[-1]
+                state = gotos[state_stack[-1]][origin]
+                state_stack.append(state)
+            elif mode == 4:
+                value_stack[-size].append(value_stack[keep_idx[1] - size])
+                del value_stack[1 - size :], pos_stack[1 - size :], state_stack[-size:]
                 state = gotos[state_stack[-1]][origin]
                 state_stack.append(state)
             else:

@@ -647,11 +647,7 @@ class _Builder(Transformer[Token, Any]):
         name = unescape(c[0])
         kind, fields = c[1]
         loc = self._loc(meta)
-        builders: dict[str, type[m.Model]] = {
-            "render": m.RenderStep, "edit": m.EditStep, "run": m.RunStep, "sql": m.SqlStep, "doc": m.DocStep,
-            "insert": m.InsertStep,
-        }
-        return builders[kind](name=name, loc=loc, **fields)
+        return _STEP_BUILDERS[kind](name=name, loc=loc, **fields)
 
     def render_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
         return ("render", {"template": unescape(c[0]), "to": unescape(c[1])})
@@ -1027,6 +1023,10 @@ _STMT_KEYWORD = {
 }
 
 _STEP_TYPES = (m.RenderStep, m.EditStep, m.RunStep, m.SqlStep, m.DocStep, m.InsertStep)
+_STEP_BUILDERS: dict[str, type[m.Model]] = {
+    "render": m.RenderStep, "edit": m.EditStep, "run": m.RunStep, "sql": m.SqlStep, "doc": m.DocStep,
+    "insert": m.InsertStep,
+}
 
 
 _CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]

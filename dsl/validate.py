@@ -158,6 +158,21 @@ def validate_rule_base(
     rule_base: m.RuleBase, *, sources: Mapping[str, str] | None = None
 ) -> list[Diagnostic]:
     """Every static problem of a loaded rule base, sorted by file and position (empty when it is sound)."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _validate(rule_base, sources=sources)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _validate(
+    rule_base: m.RuleBase, *, sources: Mapping[str, str] | None = None
+) -> list[Diagnostic]:
+    """The checks themselves (see validate_rule_base)."""
     out = _Collector(_Sources(sources))
     known = sorted({*rule_base.scenarios, *rule_base.aliases})
     _check_aliases(rule_base, known, out)

@@ -78,10 +78,10 @@ class Checkpointer:
         present = sorted({p for p in paths if (self.root / p).exists() or (self.root / p).is_symlink()})
         gone = sorted({p for p in paths if p not in present})
         try:
-            if present:
-                g.add("-f", "-A", "--", *present)
-            if gone:
-                g.rm("--cached", "-q", "--ignore-unmatch", "--", *gone)
+            for chunk in _chunks(present):
+                g.add("-f", "-A", "--", *chunk)
+            for chunk in _chunks(gone):
+                g.rm("--cached", "-q", "--ignore-unmatch", "--", *chunk)
             tree = g.write_tree()
             parent = self.parent or g.rev_parse("HEAD")
             commit = g.commit_tree(tree, "-p", parent, "-m", message)
@@ -93,6 +93,11 @@ class Checkpointer:
 
     def discard_index(self) -> None:
         self.index.unlink(missing_ok=True)
+
+
+def _chunks(paths: list[str], size: int = 500) -> list[list[str]]:
+    """Argument lists stay far below the OS limit however many files an execution touches."""
+    return [paths[i : i + size] for i in range(0, len(paths), size)]
 
 
 def checkpoint_refs(root: Path, execution_id: str) -> list[tuple[str, str]]:

@@ -384,7 +384,14 @@ class Executor:
         fs = st.VirtualFS(self.root)
         sim = Simulation(steps=[], before={}, after={}, step_of={}, problems=[])
         after_command = False
-        known = FactSet(self._facts_cache if self._facts_cache is not None else self.facts())
+        needs_facts = any(
+            pre.kind in ("fact", "no_fact")
+            for item in plan.items
+            for pre in self.scenario(item.scenario).preconditions
+        )
+        known = FactSet()
+        if needs_facts:  # indexing ten thousand facts is only worth it when a precondition asks
+            known = FactSet(self._facts_cache if self._facts_cache is not None else self.facts())
         self._facts_cache = None
         for i, item in enumerate(plan.items):
             sc = self.scenario(item.scenario)
@@ -539,7 +546,7 @@ class Executor:
         try:
             from continuous.analytics.estimates import estimate
         except ImportError:
-            estimate = None  # type: ignore[assignment]
+            estimate = None
         if estimate is not None:
             try:
                 found = estimate(
@@ -613,7 +620,9 @@ class Executor:
                         hint="commit or stash your changes to that file first; nothing was changed",
                     )
             top = plan.top_scenario()
-            top_params = next((i.params for i in plan.items if i.role == "requested"), {}) if top else {}
+            top_params: dict[str, m.Scalar] = (
+                next((i.params for i in plan.items if i.role == "requested"), {}) if top else {}
+            )
             run_id = store.start_execution(
                 top,
                 top_params,

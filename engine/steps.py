@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from continuous.common.errors import RunFailed, UserError
 from continuous.dsl import model as m
@@ -576,17 +576,17 @@ def _execute_sql(url: str, text: str, statements: list[str], *, commit: bool, re
         import sqlite3
 
         path = url.split("///", 1)[-1] if "///" in url else ":memory:"
-        conn = sqlite3.connect(path, isolation_level=None)
+        lite = sqlite3.connect(path, isolation_level=None)
         try:
-            conn.execute("BEGIN")
+            lite.execute("BEGIN")
             for stmt in statements:
-                conn.execute(stmt)
-            conn.execute("COMMIT" if commit else "ROLLBACK")
+                lite.execute(stmt)
+            lite.execute("COMMIT" if commit else "ROLLBACK")
         except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
+            lite.execute("ROLLBACK")
             raise StepError(f"{rel}: rejected by the database: {exc}") from None
         finally:
-            conn.close()
+            lite.close()
         return
     if not url.startswith("postgres"):
         raise UserError(
@@ -597,16 +597,16 @@ def _execute_sql(url: str, text: str, statements: list[str], *, commit: bool, re
 
     conninfo = re.sub(r"^postgresql\+psycopg://", "postgresql://", url)
     try:
-        with psycopg.connect(conninfo, connect_timeout=10) as conn:
+        with psycopg.connect(conninfo, connect_timeout=10) as pg:
             try:
-                conn.execute(text.encode())  # type: ignore[call-overload]
+                cast(Any, pg).execute(text.encode())  # bytes: sent as-is, no placeholder parsing
             except psycopg.Error as exc:
-                conn.rollback()
+                pg.rollback()
                 raise StepError(f"{rel}: rejected by the database: {str(exc).strip()}") from None
             if commit:
-                conn.commit()
+                pg.commit()
             else:
-                conn.rollback()
+                pg.rollback()
     except psycopg.OperationalError as exc:
         from continuous.common.errors import mask_url
 

@@ -13,6 +13,7 @@ connective inside `"reports and exports"` or `/api/a-and-b` never splits.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from continuous.planner import lexicon
@@ -90,8 +91,13 @@ def _is_intent(piece: str, kind: str) -> bool:
     return bool(found_verbs) and found_verbs[0][1] == 0 and len(words) >= 2
 
 
-def split(text: str) -> list[Clause]:
-    """The intents of a request, in the order written."""
+def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
+    """The intents of a request, in the order written. `fix` corrects typos before a piece is judged ("crete a
+    tabel" must still count as an intent); the clauses keep the user's words."""
+
+    def is_intent(piece: str, kind: str) -> bool:
+        return _is_intent(fix(piece) if fix else piece, kind)
+
     text = text.strip()
     if not text:
         return []
@@ -112,7 +118,7 @@ def split(text: str) -> list[Clause]:
         piece = text[start:end]
         if not piece.strip():
             continue
-        if clauses and kind != "hard" and not _is_intent(piece, kind):
+        if clauses and kind != "hard" and not is_intent(piece, kind):
             prev = clauses[-1]
             clauses[-1] = Clause(text[prev.start : end], prev.start, end, prev.sequenced)
             continue
@@ -122,7 +128,7 @@ def split(text: str) -> list[Clause]:
             continue
         clauses.append(Clause(piece, start, end, sequenced=kind == "hard"))
     # a first piece that is no intent ("ok so", "for the hub") belongs to the next one
-    if len(clauses) > 1 and not _is_intent(clauses[0].text, "soft"):
+    if len(clauses) > 1 and not is_intent(clauses[0].text, "soft"):
         first, second = clauses[0], clauses[1]
         clauses[:2] = [Clause(text[first.start : second.end], first.start, second.end, second.sequenced)]
     return [

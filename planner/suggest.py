@@ -93,6 +93,14 @@ def _mask_known(text: str, known: slots.Known) -> tuple[str, str]:
     return emb, struct
 
 
+_PRONOUN = re.compile(r"\b(?:it|them|they|those|these)\b", re.IGNORECASE)
+
+
+def _resolve_pronouns(clause: str, subject: str | None) -> str:
+    """For scoring, "show them in the hub" reads "show bookmarks in the hub" in a request about bookmarks."""
+    return _PRONOUN.sub(lambda _m: subject or "", clause) if subject else clause
+
+
 def _is_tail(name: str, found: str) -> bool:
     return found.lower() != name.lower()
 
@@ -103,7 +111,7 @@ def suggest_many(
     """One result object per request, in order; all texts are encoded in one batch. With `record_errors`, a
     request that fails (e.g. its plan runs into a dependency cycle) gets an empty plan and an "error" message
     instead of stopping the batch."""
-    from continuous.planner.scoring import score_parts
+    from continuous.planner.scoring import correct, score_parts
 
     prepared: list[tuple[str, list[decompose.Clause], list[int]]] = []
     units: list[_Unit] = []
@@ -116,6 +124,7 @@ def suggest_many(
             units.append(_Unit(*key))
         return positions[key]
 
+    existing = {n.lower() for names in ctx.known.by_kind.values() for n in names}
     for raw in texts:
         text = " ".join(str(raw).split())
         if not text:
@@ -123,8 +132,11 @@ def suggest_many(
                 "the request is empty",
                 hint='say what you want, e.g. continuous suggest "a table for bookmarks"',
             )
-        clauses = decompose.split(text)
-        ids = [unit(text)] + ([unit(c.text) for c in clauses] if len(clauses) > 1 else [])
+        clauses = decompose.split(text, fix=lambda piece: correct(piece, ctx.index))
+        ids = [unit(text)]
+        if len(clauses) > 1:
+            subject = slots.subject(text, existing)
+            ids += [unit(_resolve_pronouns(c.text, subject)) for c in clauses]
         prepared.append((text, clauses, ids))
     scores = (
         score_parts(

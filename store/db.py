@@ -37,7 +37,7 @@ def scrub(text: str, url: str) -> str:
     """`text` with the URL's password hidden wherever it appears (drivers sometimes echo the DSN)."""
     out = mask_url(text)
     secret = password_of(url)
-    if secret:
+    if secret and len(secret) >= 3:  # shorter ones would garble the message; the URL itself is masked anyway
         out = out.replace(secret, "***")
         from urllib.parse import quote, unquote
 

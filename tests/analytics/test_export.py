@@ -104,7 +104,7 @@ def test_interrupted_export_keeps_the_previous_one(loaded: Any, tmp_path: Path,
     monkeypatch.setattr(pq.ParquetWriter, "write_batch", failing_write)
     with pytest.raises(OSError, match="No space left"):
         export(engine=loaded.engine, out=out)
-    assert calls["n"] == 1
+    assert calls["n"] >= 1
     assert _files(out) == before
     assert (out / "manifest.json").read_text() == manifest
     assert _count(out, "sys_scenario_executions") == len(DATA)

@@ -234,7 +234,7 @@ def test_refusals_before_any_change(repo: Path, db_url: str, h, tmp_path: Path) 
 
 def test_second_run_in_the_same_worktree_is_refused(repo: Path, db_url: str, h) -> None:
     first = subprocess.Popen(
-        [h.exe, "run-scenario", "slow-step", "--param", "seconds=4", "--yes", "--json"],
+        [h.exe, "run-scenario", "slow-step", "--param", "seconds=120", "--yes", "--json"],
         cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -253,7 +253,8 @@ def test_second_run_in_the_same_worktree_is_refused(repo: Path, db_url: str, h) 
         assert second.returncode == 2
         assert "another run" in second.stderr and "is active in this worktree" in second.stderr
     finally:
-        out, err = first.communicate(timeout=60)
+        (repo / ".git" / "release.flag").write_text("go")
+        out, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert json.loads(out)["status"] == "success"
 
