@@ -23,6 +23,7 @@ interrupted export leaves the previous one intact.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -47,6 +48,7 @@ EXPORT_COLUMN = "_export"
 # timestamps are exported as naive UTC: DuckDB's time-zone-aware (ICU) functions are 10-30x slower
 UTC_TIMESTAMP = pa.timestamp("us")
 EXECUTIONS = "sys_scenario_executions"
+STEPS = "sys_scenario_step_executions"
 # derived at export time (see _files_changed_deriver); public in the DuckDB views
 FILES_CHANGED_COLUMN = "_files_changed"
 SKIP_TABLES = frozenset({"alembic_version"})
@@ -563,15 +565,35 @@ def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: 
 # ---------------------------------------------------------------- the whole export
 
 
+def _export_table_in_process(url: str, name: str, out_dir: Path, state: dict[str, Any] | None,
+                             seq: int) -> tuple[TableReport, dict[str, Any], list[str]]:
+    """One table's export in a worker process (its own engine): the biggest table runs beside the others."""
+    engine = sa.create_engine(url)
+    try:
+        table = sa.Table(name, sa.MetaData(), autoload_with=engine)
+        with engine.connect() as conn:
+            return _export_table(conn, table, out_dir, state, seq, engine.dialect.name)
+    finally:
+        engine.dispose()
+
+
 def export(url: str | None = None, *, repo: Path | None = None, out: Path | None = None,
-           engine: sa.Engine | None = None) -> ExportReport:
-    """Exports every table of the store into `out` (default: beside the default SQLite database)."""
+           engine: sa.Engine | None = None, parallel: bool = True) -> ExportReport:
+    """Exports every table of the store into `out` (default: beside the default SQLite database).
+
+    With an engine of its own (not passed in) and `parallel`, the step executions — by far the biggest table —
+    are exported by a worker process while this one does the rest; a failure in either leaves the previous
+    export intact all the same (the manifest is only replaced once every table succeeded).
+    """
     import fcntl
 
     started = time.perf_counter()
     store = None
+    worker_url: str | None = None
     if engine is None:
         engine, masked, store = open_engine(url, repo=repo)
+        if parallel:
+            worker_url = engine.url.render_as_string(hide_password=False)
     else:
         masked = mask_url(engine.url.render_as_string(hide_password=False))
     try:
@@ -601,14 +623,31 @@ def export(url: str | None = None, *, repo: Path | None = None, out: Path | None
             reports: list[TableReport] = []
             new_tables: dict[str, Any] = {}
             obsolete_all: list[str] = []
-            with engine.connect() as conn:
-                for table in tables:
-                    report, entry, obsolete = _export_table(conn, table, out_dir,
-                                                            manifest["tables"].get(table.name), seq,
-                                                            engine.dialect.name)
-                    reports.append(report)
-                    new_tables[table.name] = entry
-                    obsolete_all.extend(obsolete)
+            results: dict[str, tuple[TableReport, dict[str, Any], list[str]]] = {}
+            offloaded = STEPS if worker_url and any(t.name == STEPS for t in tables) else None
+            with contextlib.ExitStack() as stack:
+                future = None
+                if offloaded and worker_url:
+                    import multiprocessing
+                    from concurrent.futures import ProcessPoolExecutor
+
+                    pool = stack.enter_context(ProcessPoolExecutor(
+                        max_workers=1, mp_context=multiprocessing.get_context("spawn")))
+                    future = pool.submit(_export_table_in_process, worker_url, offloaded, out_dir,
+                                         manifest["tables"].get(offloaded), seq)
+                with engine.connect() as conn:
+                    for table in tables:
+                        if table.name != offloaded:
+                            results[table.name] = _export_table(conn, table, out_dir,
+                                                                manifest["tables"].get(table.name), seq,
+                                                                engine.dialect.name)
+                if future is not None and offloaded:
+                    results[offloaded] = future.result()
+            for table in tables:
+                report, entry, obsolete = results[table.name]
+                reports.append(report)
+                new_tables[table.name] = entry
+                obsolete_all.extend(obsolete)
             for name, entry in manifest["tables"].items():
                 if name not in new_tables:
                     obsolete_all.extend(entry.get("parts", []))

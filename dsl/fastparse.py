@@ -300,14 +300,14 @@ def parse(text: str, builder: Any) -> Any:
         column = pos - line_start + 1
         here = (line, column)
         if keep:
-            # What Token(ttype, value, pos, line, column) builds, without its two Python-level calls.
+            # What Token(ttype, value, pos, line, column) builds, without its two Python-level calls (the
+            # end_* slots stay unset: nothing reads them from these tokens).
             token: Any = new_str(token_cls, value)
             token.type = ttype
             token.value = value
             token.start_pos = pos
             token.line = line
             token.column = column
-            token.end_line = token.end_column = token.end_pos = None
         else:
             token = value
         actions = actions_of[state]

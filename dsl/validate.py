@@ -557,6 +557,8 @@ def _check_string(
             "templates look like {{ name }} or {{ name | snake }}",
         )
         return
+    if info.variables <= allowed and (not info.filters or info.filters <= known_filters()):
+        return
     for name in sorted(info.variables - allowed):
         out.add(
             loc,

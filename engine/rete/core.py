@@ -443,8 +443,10 @@ class _Gen:
 
 
 def _clear_rule(level: dict[tuple[_Terminal, tuple[WME, ...]], int | None], term: _Terminal) -> None:
-    for key in [key for key in level if key[0] is term]:
-        del level[key]
+    kept = {key: seq for key, seq in level.items() if key[0] is not term}
+    if len(kept) != len(level):
+        level.clear()
+        level.update(kept)
 
 
 class _Agenda:

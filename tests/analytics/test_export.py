@@ -158,3 +158,14 @@ def test_missing_default_database_is_a_clear_error(git_repo: Path, monkeypatch: 
         export(repo=git_repo)
     assert "continuous analytics export" in (exc.value.hint or "")
     assert not (git_repo / ".git" / "continuous" / "continuous.db").exists()
+
+
+def test_export_by_url_exports_steps_in_a_worker_process(loaded: Any, db_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "x"
+    report = export(db_url, out=out)  # its own engine: the step table goes to a worker process
+    by_table = {t.table: t for t in report.tables}
+    assert by_table["sys_scenario_step_executions"].rows_written == len(STEPS)
+    assert by_table["sys_scenario_executions"].rows_written == len(DATA)
+    assert _count(out, "sys_scenario_step_executions") == len(STEPS)
+    assert "***" in report.url_masked or "@" not in report.url_masked
+    assert export(db_url, out=out).files_written == 0

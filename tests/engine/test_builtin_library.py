@@ -48,12 +48,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "archive-path": {"path": "scripts/start-all-servers.js", "to": ".archived/start-all-servers.js"},
     "archive-table": {"table": "doc_files"},
 }
-# Scenarios that need the network or a package manager, or that only make sense after another run.
-NOT_RUN_HERE = {
-    "update-dependencies": "runs pnpm add (network)",
-    "restore-archived": "needs an archived item first",
-    "restore-table": "needs an archived table first",
+# Scenarios that need the network or a package manager.
+NOT_RUN_HERE = {"update-dependencies": "runs pnpm add (network)"}
+# Scenarios that undo another one: that one runs (and is committed) first.
+SETUP_RUNS: dict[str, tuple[str, dict[str, Any]]] = {
+    "restore-archived": ("archive-path", SAMPLES["archive-path"]),
+    "restore-table": ("archive-table", SAMPLES["archive-table"]),
 }
+SAMPLES["restore-archived"] = {"path": ".archived/start-all-servers.js", "to": "scripts/start-all-servers.js"}
+SAMPLES["restore-table"] = {"table": "doc_files"}
 
 
 def _library_ids() -> list[str]:
@@ -90,6 +93,9 @@ def test_builtin_scenario_runs_and_dry_run_predicts_it(example: Path, scenario_i
         h.git(example, "add", "-A")
         h.git(example, "commit", "-qm", "setup")
     ex = ScenarioExecutor(example)
+    if scenario_id in SETUP_RUNS:
+        first = ex.execute(*SETUP_RUNS[scenario_id], commit=True)
+        assert first.ok and first.commit, first.error
     report = ex.plan(scenario_id, params)
     assert not report.problems, report.problems
     before = h.snapshot(example)
