@@ -67,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
                     str(args.executions), "--steps", str(args.steps), "--seed", str(args.seed)],
                    dict(os.environ))
         tmp.replace(db)
-        generation = {"wall_s": gen["wall_s"], **json.loads(gen["stdout"].strip().splitlines()[-1])}
+        generation = {"wall_s": gen["wall_s"], "cpu_s": gen["cpu_s"],
+                      **json.loads(gen["stdout"].strip().splitlines()[-1])}
+        db.with_name(db.name + ".generation.json").write_text(json.dumps(generation))
+    elif db.with_name(db.name + ".generation.json").exists():
+        generation = {**json.loads(db.with_name(db.name + ".generation.json").read_text()), "cached": True}
 
     env = dict(os.environ, CONTINUOUS_DATABASE_URL=f"sqlite:///{db}", COLUMNS="160")
     export_dir = Path(tempfile.mkdtemp(prefix="continuous-analytics-bench-"))
@@ -95,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = {t["table"]: t["total_rows"] for t in report["tables"]}
     result = {
+        "note": "wall_s is elapsed time on this machine, which other processes share (see "
+                "load_average_at_start); cpu_s is the measured process's own CPU time (user + sys, including "
+                "its worker process) and max_rss_mb the peak resident memory of its largest process.",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(),
                     "load_average_at_start": [round(v, 2) for v in load]},

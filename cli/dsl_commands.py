@@ -92,6 +92,17 @@ def load(paths: list[Path] | None = None, *, no_builtin: bool = False) -> RuleBa
     return build_rule_base(dsl_files(paths, no_builtin=no_builtin))
 
 
+def _relative(d: Diagnostic) -> Diagnostic:
+    """Files below the current directory are named relative to it (shorter, and still clickable)."""
+    import dataclasses
+
+    try:
+        rel = Path(d.file).resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return d
+    return dataclasses.replace(d, file=str(rel))
+
+
 def _diagnostic_json(d: Diagnostic) -> dict[str, Any]:
     return {
         "file": d.file,
@@ -114,6 +125,7 @@ def validate_cmd(
 
     files = dsl_files(paths, no_builtin=no_builtin)
     rule_base, diagnostics = check_files(files)
+    diagnostics = [_relative(d) for d in diagnostics]
     counts = {
         "files": len(rule_base.files) if rule_base else len(files),
         "scenarios": len(rule_base.scenarios) if rule_base else 0,

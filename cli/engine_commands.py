@@ -56,6 +56,7 @@ class _Progress:
         self.con = Console(highlight=False, soft_wrap=True)
         self.status: Any = None
         self.total = 0
+        self.rolling_back = False
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         if self.quiet:
@@ -86,13 +87,14 @@ class _Progress:
         elif kind == "validated":
             self.con.print(f"  [green]✓[/green] {data['label']}", markup=True, highlight=False)
         elif kind == "rollback":
+            self.rolling_back = True
             self._stop()
             self.con.print(
                 f"[red]✗ {data['message']}[/red]\n[yellow]rolling back…[/yellow]",
                 markup=True,
                 highlight=False,
             )
-        elif kind == "restored":
+        elif kind == "restored" and self.rolling_back:
             n = len(data["restored"]) + len(data["removed"])
             self.con.print(f"  restored {n} file(s)", highlight=False)
         elif kind == "resume":

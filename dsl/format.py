@@ -64,7 +64,7 @@ class _Source:
                     if hash_at >= 0:
                         start = skipped_start + offset + hash_at
                         self.comments.append(
-                            _Comment(start, skipped_start + offset + len(line), line[hash_at:])
+                            _Comment(start, skipped_start + offset + len(line), line[hash_at:].rstrip())
                         )
                     offset += len(line) + 1
             if match.group(2):

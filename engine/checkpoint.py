@@ -95,6 +95,35 @@ class Checkpointer:
         self.index.unlink(missing_ok=True)
 
 
+def keep_originals(root: Path, state_dir: Path, execution_id: str, blobs: dict[str, str]) -> str | None:
+    """Reference the saved pre-execution blobs (`refs/continuous/<id>/originals`), so that `git gc` never
+    prunes what a later rollback needs."""
+    import git
+
+    if not blobs:
+        return None
+    index = state_dir / "index" / f"{execution_id}.originals.index"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.unlink(missing_ok=True)
+    g = _git(root, index)
+    if not _has_identity(g):
+        g.update_environment(**_IDENTITY)
+    try:
+        for chunk in _chunks(sorted(blobs)):
+            args: list[str] = ["--add"]
+            for path in chunk:
+                args += ["--cacheinfo", f"100644,{blobs[path]},{path}"]
+            g.update_index(*args)
+        tree = g.write_tree()
+        commit = g.commit_tree(tree, "-m", f"continuous {execution_id}: files before the execution")
+        g.update_ref(f"{REF_PREFIX}/{execution_id}/originals", commit)
+    except git.GitCommandError:
+        return None
+    finally:
+        index.unlink(missing_ok=True)
+    return str(commit)
+
+
 def _chunks(paths: list[str], size: int = 500) -> list[list[str]]:
     """Argument lists stay far below the OS limit however many files an execution touches."""
     return [paths[i : i + size] for i in range(0, len(paths), size)]
@@ -105,6 +134,7 @@ def checkpoint_refs(root: Path, execution_id: str) -> list[tuple[str, str]]:
     g = _git(root)
     out = g.for_each_ref("--format=%(refname) %(objectname)", f"{REF_PREFIX}/{execution_id}/")
     pairs = [tuple(line.split(" ", 1)) for line in out.splitlines() if line.strip()]
+    pairs = [(r, c) for r, c in pairs if r.rsplit("/", 1)[-1].isdigit()]
     return sorted(((r, c) for r, c in pairs), key=lambda rc: int(rc[0].rsplit("/", 1)[-1]))
 
 

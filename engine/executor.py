@@ -35,6 +35,7 @@ from continuous.engine.checkpoint import (
     blob_at,
     commit_paths,
     hash_files,
+    keep_originals,
     read_blob,
     save_blobs,
 )
@@ -292,8 +293,16 @@ class Executor:
             sc = self.scenario(i.scenario)
             if sc.object_type == "proxy" and sc.param("port") is not None and "port" not in params:
                 params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
-            items.append(PlanEntry(scenario=i.scenario, params=params, role=i.role, reason=i.reason,
-                                   after=i.after, group=i.group))
+            items.append(
+                PlanEntry(
+                    scenario=i.scenario,
+                    params=params,
+                    role=i.role,
+                    reason=i.reason,
+                    after=i.after,
+                    group=i.group,
+                )
+            )
         head = self.ws.head()
         if head is None:
             raise UserError(f"{self.root} has no commit yet", hint="make a first commit")
@@ -723,6 +732,8 @@ class Executor:
         store = self.store()
         record = store.get_execution(execution_id)
         run_id = record.parent_id or record.id
+        if not Journal.path_for(self.ws, run_id).exists():
+            return self._forget_unstarted(run_id)
         journal = Journal.load(self.ws, run_id)
         status = journal["status"]
         if status == "rolled_back":
@@ -763,6 +774,21 @@ class Executor:
             lock.release(run_id)
         self.emit("rolled_back", {"execution_id": run_id, "restored": restored, "removed": removed})
         return RollbackResult(execution_id=run_id, status="rolled_back", restored=restored, removed=removed)
+
+    def _forget_unstarted(self, run_id: str) -> RollbackResult:
+        """A run killed before its journal existed changed nothing: close its row and free the lock."""
+        store = self.store()
+        record = store.get_execution(run_id)
+        if record.worktree != str(self.root):
+            raise UserError(f"execution {run_id} ran in {record.worktree}; roll it back there")
+        if record.status != "running":
+            raise UserError(f"execution {run_id} has no journal to roll back (status {record.status})")
+        held = RunLock(self.ws).holder() or {}
+        if held.get("execution_id") == run_id and pid_alive(int(str(held.get("pid", 0)) or 0)):
+            raise UserError(f"execution {run_id} is still starting (pid {held.get('pid')})")
+        store.finish_execution(run_id, "interrupted", error_details="interrupted before its first step")
+        RunLock(self.ws).release(run_id)
+        return RollbackResult(execution_id=run_id, status="rolled_back")
 
     # ------------------------------------------------------------------ the run loop
 
@@ -1234,6 +1260,7 @@ class _RunState:
         )
         if commit_sha:
             store.update_execution(self.run_id, head_commit=commit_sha)
+        self.keep_originals()
         self.journal["status"] = "success"
         self.journal["final"] = checkpoints[-1] if checkpoints else None
         self.journal["commit_sha"] = commit_sha
@@ -1250,6 +1277,7 @@ class _RunState:
             commit=commit_sha,
             pending_migrations=list(self.journal["pending_sql"]),
             ports=list(self.journal["ports"]),
+            branches=self.plan.groups(),
             seconds=seconds,
         )
         self.ex.emit("done", {"result": result})
@@ -1307,11 +1335,16 @@ class _RunState:
             items=self.items_result(statuses),
             artifacts=Artifacts(),
             checkpoints=[c["commit"] for c in self.journal["checkpoints"]],
+            branches=self.plan.groups(),
             error=details,
             seconds=seconds,
         )
         ex.emit("done", {"result": result})
         return result
+
+    def keep_originals(self) -> None:
+        blobs = {p: o["blob"] for p, o in self.originals.items() if o.get("blob")}
+        keep_originals(self.root, self.ex.ws.state_dir, self.run_id, blobs)
 
     def run_rollback_steps(self, indexes: Iterable[int]) -> list[str]:
         """Run the DSL rollback steps of the given items, newest first; failures are collected, not raised."""

@@ -122,6 +122,7 @@ class ExecutionResult(Result):
     commit: str | None = None
     pending_migrations: list[str] = Field(default_factory=list)
     ports: list[int] = Field(default_factory=list)
+    branches: list[list[int]] = Field(default_factory=list)  # independent parts of the plan (item indexes)
     error: str | None = None
     seconds: float = 0.0
 

@@ -164,7 +164,7 @@ class RunLock:
                         f"another run ({other}, pid {pid}) is active in this worktree",
                         hint="wait for it to finish, or use another worktree (git worktree add)",
                     ) from None
-                if takeover is not None and other in (takeover, "?"):
+                if other.startswith("starting-") or (takeover is not None and other in (takeover, "?")):
                     self.path.unlink(missing_ok=True)
                     continue
                 raise UserError(

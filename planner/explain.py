@@ -30,7 +30,11 @@ def _words(row: int, s: int, scores: Any, ctx: Context) -> dict[str, Any]:
     expanded = lexicon.expand(text)
     word_scores = index.word.scores([expanded])[0][docs]
     best_word_doc = int(docs[int(word_scores.argmax())])
-    words = [t for t in index.word.matched_terms(expanded, best_word_doc) if " " not in t or len(t) > 3]
+    words = [
+        t
+        for t in index.word.matched_terms(expanded, best_word_doc, limit=12)
+        if not all(w in lexicon.STOPWORDS for w in t.split())
+    ][:8]
     doc = int(scores.best_doc[row, s])
     sid = index.scenario_ids[s]
     sc = ctx.rule_base.scenarios.get(sid)

@@ -69,6 +69,14 @@ _NOT_NAMES = (
     | _PRONOUNS
     | frozenset(
         {
+            "other",
+            "others",
+            "same",
+            "different",
+            "several",
+            "multiple",
+            "many",
+            "various",
             "managing",
             "storing",
             "tracking",

@@ -31,6 +31,23 @@ class Context:
     facts: list[Any] = field(default_factory=list)
     known: slots.Known = field(default_factory=slots.Known)
     worktree: Path | None = None
+    _fact_set: Any = field(default=None, repr=False)
+
+    def fact_set(self) -> Any:
+        """The facts the resolver can ever consult (types named by an `unless`, a precondition or a rule
+        condition), indexed once: the rule engine settles over every fact it is given on each expansion."""
+        if self._fact_set is None:
+            from continuous.engine.facts import FactSet
+
+            types: set[str] = set()
+            for sc in self.rule_base.scenarios.values():
+                types.update(p.type for p in sc.unless)
+                types.update(p.type for d in sc.dependencies for p in d.unless)
+                types.update(pre.pattern.type for pre in sc.preconditions if pre.pattern is not None)
+            for rule in self.rule_base.rules.values():
+                types.update(c.type for c in rule.conditions)
+            self._fact_set = FactSet(f for f in self.facts if f.type in types)
+        return self._fact_set
 
 
 def load_context(
@@ -226,7 +243,13 @@ def _one(
     skipped: list[dict[str, Any]] = []
     explanation: list[dict[str, Any]] = []
     if requests:
-        resolution = resolve(ctx.rule_base, requests, ctx.facts, allow_missing=True)
+        try:
+            resolution = resolve(ctx.rule_base, requests, ctx.fact_set(), allow_missing=True)
+        except UserError:
+            # a guessed value (a name from the words before a noun) that a dependency rejects: plan again with
+            # only what the request said outright; a real problem (a cycle) fails again and is raised
+            requests = [_explicit_only(r, request_info) for r in requests]
+            resolution = resolve(ctx.rule_base, requests, ctx.fact_set(), allow_missing=True)
         for i, item in enumerate(resolution.items):
             entry: dict[str, Any] = {
                 "scenario": item.scenario,
@@ -257,6 +280,28 @@ def _one(
             "matches": explain_matches(ids[0], scores, ctx, top),
         }
     return result
+
+
+_GUESSED = (
+    "derived from",
+    "the words before",
+    "the word next to",
+    "the subject of",
+    "the first object",
+    "the second object",
+)
+
+
+def _explicit_only(request: Any, info: dict[str, dict[str, Any]]) -> Any:
+    filled = info.get(request.scenario, {}).get("filled")
+    if filled is None:
+        return request
+    keep = {
+        k: v
+        for k, v in request.params.items()
+        if not any(filled.sources.get(k, "").startswith(g) for g in _GUESSED)
+    }
+    return request.model_copy(update={"params": keep})
 
 
 def _explain_item(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 Strategy = Literal["depth", "breadth"]
@@ -132,7 +132,17 @@ Fact = WME
 
 
 class Rule:
-    __slots__ = ("action", "conditions", "index", "memories", "name", "salience", "terminal", "varmap")
+    __slots__ = (
+        "action",
+        "conditions",
+        "index",
+        "initial",
+        "memories",
+        "name",
+        "salience",
+        "terminal",
+        "varmap",
+    )
 
     def __init__(
         self,
@@ -149,6 +159,9 @@ class Rule:
         self.index = index
         self.varmap: dict[str, tuple[int, str]] = {}
         self.terminal: _Terminal | None = None
+        self.initial = (
+            False  # matched against the internal initial fact (first condition not a positive pattern)
+        )
         self.memories: list[tuple[dict[Any, Any], dict[Any, Any]]] = []
 
     def __repr__(self) -> str:
@@ -158,23 +171,28 @@ class Rule:
 class Activation:
     """A rule instantiation handed to an action: its bindings and the facts its positive patterns matched."""
 
-    __slots__ = ("_bindings", "facts", "rule")
+    __slots__ = ("_bindings", "_token", "rule")
 
-    def __init__(self, rule: Rule, facts: tuple[WME, ...]) -> None:
+    def __init__(self, rule: Rule, token: tuple[WME, ...]) -> None:
         self.rule = rule
-        self.facts = facts
+        self._token = token
         self._bindings: dict[str, Any] | None = None
+
+    @property
+    def facts(self) -> tuple[WME, ...]:
+        """The matched facts, one per positive pattern, in the rule's order."""
+        return self._token[1:] if self.rule.initial else self._token
 
     @property
     def bindings(self) -> dict[str, Any]:
         if self._bindings is None:
-            facts = self.facts
-            self._bindings = {name: facts[i].v[f] for name, (i, f) in self.rule.varmap.items()}
+            token = self._token
+            self._bindings = {name: token[i].v[f] for name, (i, f) in self.rule.varmap.items()}
         return self._bindings
 
     def __getitem__(self, name: str) -> Any:
         i, f = self.rule.varmap[name]
-        return self.facts[i].v[f]
+        return self._token[i].v[f]
 
     def __repr__(self) -> str:
         return f"<activation {self.rule.name} {self.bindings}>"
@@ -592,10 +610,12 @@ class Engine:
         if name in self.rules:
             raise ValueError(f"rule {name!r} is already defined")
         conds = tuple(conditions)
+        first = conds[0] if conds else None
         if not conds or not (isinstance(conds[0], Pattern) and not conds[0].negated):
             conds = (Pattern(_INITIAL), *conds)
             self._ensure_initial()
         rule = Rule(name, conds, action, salience, len(self.rules))
+        rule.initial = conds[0] is not first
         self._agenda.level(salience)
         self._flush()
         self._routes.clear()
@@ -971,7 +991,3 @@ def _build(rule: Rule, counter: _Counter, agenda: _Agenda, stats: bool) -> list[
     rule.memories = [(env[f"L{i}"], env[f"R{i}"]) for i in range(len(specs))]
     order_base = -rule.index * 1000
     return [(cond, _Feed(env[f"RA{i}"], env[f"RD{i}"], order_base - i)) for i, cond in patterns]
-
-
-def iter_facts(engine: Engine) -> Iterator[WME]:
-    return iter(engine.facts())

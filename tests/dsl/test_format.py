@@ -131,3 +131,8 @@ def test_syntax_errors_raise_dsl_error() -> None:
 def test_empty_file() -> None:
     assert format_text("") == ""
     assert format_text("# only a comment\n") == "# only a comment\n"
+
+
+def test_windows_line_endings_become_unix() -> None:
+    text = 'scenario a {\r\n  object ui # c\r\n  summary "x"\r\n}\r\n'
+    assert format_text(text) == 'scenario a {\n  object ui  # c\n  summary "x"\n}\n'

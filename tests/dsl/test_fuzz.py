@@ -156,3 +156,9 @@ def test_mutated_dsl_raises_only_dsl_errors_and_parsers_agree(text: str) -> None
 def test_seeds_parse_identically_with_both_parsers() -> None:
     for text in SEEDS:
         fast_and_lark_agree(text)
+
+
+def test_fast_path_handles_the_whole_library() -> None:
+    """The library must never fall back to lark's slower tree path (that would undo the parser's speed)."""
+    for text in SEEDS:
+        fastparse.parse(text, _Builder("f.scn", text))

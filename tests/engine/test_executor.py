@@ -41,7 +41,12 @@ def test_service_with_dependency_runs_in_order_and_is_recorded(repo: Path, db_ur
     refs = h.git(
         repo, "for-each-ref", "--format=%(refname)", f"refs/continuous/{result.execution_id}/"
     ).split()
-    assert len(refs) == len(result.checkpoints) == 9
+    numbered = [r for r in refs if r.rsplit("/", 1)[-1].isdigit()]
+    assert len(numbered) == len(result.checkpoints) == 9
+    # the original content of modified files is kept alive by a ref, safe from git gc
+    kept = f"refs/continuous/{result.execution_id}/originals"
+    originals = h.git(repo, "ls-tree", "-r", "--name-only", kept)
+    assert originals.split() == result.artifacts.modified
     last_tree = h.git(repo, "ls-tree", "-r", "--name-only", result.checkpoints[-1])
     assert "packages/shared/services/user-prefs-service/user-prefs-service.ts" in last_tree.split()
     assert h.git(repo, "rev-parse", result.checkpoints[0] + "^") == head
@@ -354,6 +359,7 @@ def test_execute_chain_shares_dependencies_and_reports_branches(repo: Path, h) -
     assert len(report.branches) == 2
     result = ex.execute_chain(chain)
     assert result.ok
+    assert sorted(result.branches) == [[0, 1], [2]]
     assert [i.scenario for i in result.items] == ["create-table", "create-service", "create-proxy"]
     assert len(list((repo / "supabase/migrations").glob("*_create_prefs.sql"))) == 1
 
@@ -394,3 +400,21 @@ def test_index_changes_made_by_commands_are_undone(repo: Path, h) -> None:
     ScenarioExecutor(repo).rollback(result.execution_id)
     assert h.snapshot(repo) == before
     assert h.git(repo, "status", "--porcelain") == status_before
+
+
+def test_run_killed_before_its_first_step_can_be_cleared(repo: Path, db_url: str, h) -> None:
+    dead = subprocess.run(["python3", "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    with open_store(db_url) as store:
+        run_id = store.start_execution(
+            "create-table", {"name": "x"}, kind="run", worktree=str(repo), branch="main"
+        )
+    lock = repo / ".git" / "continuous" / "run.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.write_text(json.dumps({"execution_id": f"starting-{dead.stdout.strip()}", "pid": int(dead.stdout)}))
+    with pytest.raises(UserError, match="recorded as running"):
+        ScenarioExecutor(repo).execute("create-table", {"name": "after_crash"})
+    cleared = ScenarioExecutor(repo).rollback(run_id)
+    assert cleared.status == "rolled_back" and cleared.restored == []
+    assert ScenarioExecutor(repo).execute("create-table", {"name": "after_crash"}).ok
+    with open_store(db_url) as store:
+        assert store.get_execution(run_id).status == "interrupted"

@@ -474,3 +474,16 @@ def test_fact_asserted_and_retracted_in_one_action_never_matches() -> None:
     eng.assert_fact("go", {})
     assert eng.run() == 1
     assert seen == [] and eng.facts("tmp") == []
+
+
+def test_activation_facts_are_the_positive_matches_only() -> None:
+    eng = Engine()
+    got: list[Any] = []
+    eng.add_rule(
+        "r",
+        [Pattern("x", {}, negated=True), Pattern("a", {"n": V("n")})],
+        lambda act: got.append([f.type for f in act.facts]),
+    )
+    eng.assert_fact("a", {"n": 1})
+    eng.run()
+    assert got == [["a"]]
