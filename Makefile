@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-fast demo lint typecheck postgres node-tools bench bench-deps clean
+.PHONY: install test test-fast demo lint typecheck postgres node-tools chromium bench bench-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,10 @@ node-tools:
 postgres:
 	./.ci/postgres.sh
 
-test: install postgres node-tools
+chromium:
+	./.ci/chromium.sh
+
+test: install postgres node-tools chromium
 	CONTINUOUS_TEST_NODE_TOOLS=$(abspath $(NODE_TOOLS)) $(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install

@@ -29,7 +29,7 @@ class Estimate:
 def _risk(executions: int, failures: int, median: float | None,
           p90: float | None) -> tuple[Literal["low", "medium", "high"], list[str], float]:
     rate = failures / executions if executions else 0.0
-    reasons = [f"{failures} of the last {executions} executions failed ({100 * rate:.0f}%)"]
+    reasons = [f"{failures} of {executions} finished executions failed ({100 * rate:.0f}%)"]
     level: Literal["low", "medium", "high"] = "low"
     if rate >= 0.2:
         level = "high"

@@ -162,7 +162,9 @@ def facts_cmd(
 @command
 def run_scenario_cmd(
     scenario_id: str = typer.Argument(..., metavar="ID", help="Scenario id or alias."),
-    positional: list[str] = typer.Argument(None, metavar="[PARAMS]...", help="Positional parameters."),
+    positional: list[str] = typer.Argument(
+        None, metavar="PARAMS", help="Positional parameters, in declared order."
+    ),
     param: list[str] = typer.Option([], "--param", "-p", help="A parameter as NAME=VALUE (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),

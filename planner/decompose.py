@@ -91,6 +91,17 @@ def _is_intent(piece: str, kind: str) -> bool:
     return bool(found_verbs) and found_verbs[0][1] == 0 and len(words) >= 2
 
 
+# verbs that take several objects: "merge the google_sync and document pipelines" is one intent
+_MULTI_OBJECT_VERBS = frozenset({"consolidate"})
+
+
+def _joins_objects(previous: str, piece: str) -> bool:
+    words = re.findall(r"[\w'-]+", _LEAD.sub("", piece.strip()).lower())
+    if not words or lexicon.find(words[0], "verbs"):
+        return False
+    return bool(_MULTI_OBJECT_VERBS & set(lexicon.verbs(previous)))
+
+
 def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
     """The intents of a request, in the order written. `fix` corrects typos before a piece is judged ("crete a
     tabel" must still count as an intent); the clauses keep the user's words."""
@@ -118,7 +129,11 @@ def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
         piece = text[start:end]
         if not piece.strip():
             continue
-        if clauses and kind != "hard" and not is_intent(piece, kind):
+        if (
+            clauses
+            and kind != "hard"
+            and (not is_intent(piece, kind) or _joins_objects(clauses[-1].text, piece))
+        ):
             prev = clauses[-1]
             clauses[-1] = Clause(text[prev.start : end], prev.start, end, prev.sequenced)
             continue

@@ -199,6 +199,7 @@ OBJECTS: dict[str, tuple[str, ...]] = {
     "cli": (
         "cli",
         "command line",
+        "command lines",
         "command-line",
         "terminal",
         "shell",

@@ -236,8 +236,7 @@ def _one(
         requests.append(PlanRequest(scenario=sid, params=filled.params, reason=reason))
         request_info[sid] = {"clause": clause, "row": row, "s": s, "filled": filled}
     if not sequenced:
-        rank = _ranks(ctx.rule_base)
-        requests.sort(key=lambda r: rank.get(r.scenario, 0))
+        requests = _order(requests, ctx.rule_base)
 
     plan: list[dict[str, Any]] = []
     skipped: list[dict[str, Any]] = []
@@ -318,17 +317,16 @@ def _jsonable(params: dict[str, Scalar]) -> dict[str, Scalar]:
     return {k: v for k, v in params.items()}
 
 
-_RANKS: list[tuple[RuleBase, dict[str, int]]] = []
+_ANCESTORS: list[tuple[RuleBase, dict[str, set[str]]]] = []
 _TYPE_ORDER = {"database": 0, "service": 1, "cli": 2, "proxy": 3, "ui": 4, "infra": 5}
 
 
-def _ranks(rule_base: RuleBase) -> dict[str, int]:
-    """Where a scenario sits in the stack, for ordering intents the user did not sequence: after what it
-    requires,
-    after the providers of facts its preconditions and triggering rules read (table → generate-types), then by
-    object type (data before services before proxies before UI)."""
-    if _RANKS and _RANKS[0][0] is rule_base:
-        return _RANKS[0][1]
+def _ancestors(rule_base: RuleBase) -> dict[str, set[str]]:
+    """For each scenario, every scenario that must run before it: what it requires, the providers of facts its
+    preconditions read, and the providers of facts that trigger a rule running it (table → generate-types),
+    transitively."""
+    if _ANCESTORS and _ANCESTORS[0][0] is rule_base:
+        return _ANCESTORS[0][1]
     providers: dict[str, set[str]] = {}
     for sid, sc in rule_base.scenarios.items():
         for pattern in sc.provides:
@@ -355,21 +353,47 @@ def _ranks(rule_base: RuleBase) -> dict[str, int]:
             before[target].update(
                 src for src in sources if src != target and type_rank(src) <= type_rank(target)
             )
-    depth: dict[str, int] = {}
+    closure: dict[str, set[str]] = {}
+    for sid in before:
+        seen: set[str] = set()
+        stack = list(before[sid])
+        while stack:
+            prev = stack.pop()
+            if prev in seen or prev == sid:
+                continue
+            seen.add(prev)
+            stack.extend(before.get(prev, ()))
+        closure[sid] = seen
+    _ANCESTORS[:] = [(rule_base, closure)]
+    return closure
 
-    def visit(sid: str, stack: frozenset[str]) -> int:
-        if sid in depth:
-            return depth[sid]
-        d = 0
-        for prev in before.get(sid, ()):
-            if prev not in stack and prev != sid:
-                d = max(d, visit(prev, stack | {sid}) + 1)
-        depth[sid] = d
-        return d
 
-    ranks = {
-        sid: visit(sid, frozenset()) * 10 + _TYPE_ORDER.get(sc.object_type, 5)
-        for sid, sc in rule_base.scenarios.items()
-    }
-    _RANKS[:] = [(rule_base, ranks)]
-    return ranks
+def _order(requests: list[Any], rule_base: RuleBase) -> list[Any]:
+    """Intents the user did not sequence, in a workable order: a scenario goes after those that must precede
+    it and after lower layers (data before services before proxies before UI); else the user's order stays."""
+    anc = _ancestors(rule_base)
+
+    def type_rank(sid: str) -> int:
+        sc = rule_base.scenarios.get(sid)
+        return _TYPE_ORDER.get(sc.object_type, 5) if sc else 5
+
+    def precedes(a: str, b: str) -> bool:
+        if a in anc.get(b, ()):
+            return True
+        if b in anc.get(a, ()):
+            return False
+        return type_rank(a) < type_rank(b)
+
+    remaining = list(requests)
+    out = []
+    while remaining:
+        pick = next(
+            (
+                i
+                for i, r in enumerate(remaining)
+                if not any(precedes(o.scenario, r.scenario) for j, o in enumerate(remaining) if j != i)
+            ),
+            0,
+        )
+        out.append(remaining.pop(pick))
+    return out

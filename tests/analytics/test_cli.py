@@ -108,3 +108,9 @@ def test_subprocess_without_export(git_repo: Path) -> None:
                           env=env, check=False)
     assert proc.returncode == 2 and "no tracking database yet" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_refresh_exports_before_querying(repo: Path) -> None:
+    data = json.loads(_ok(["analytics", "health", "--refresh", "--json"]))
+    assert {r["object_type"] for r in data["rows"]} == {"database", "service", "ui"}
+    assert (repo / ".git" / "continuous" / "analytics" / "manifest.json").exists()

@@ -24,7 +24,7 @@ def test_estimate_from_export_then_store_then_dsl(loaded: Any, tmp_path: Path) -
     assert est is not None and est.source == "history" and "analytics export" in est.reasons[0]
     assert est.seconds == pytest.approx(40.0)  # median of the successful executions
     assert est.executions == 4 and est.failure_rate == pytest.approx(0.75) and est.risk == "high"
-    assert any("3 of the last 4" in r for r in est.reasons)
+    assert any("3 of 4 finished executions failed" in r for r in est.reasons)
     # create-service has one execution: not a history yet; the DSL's estimate answers
     declared = Scenario(id="create-service", object_type="service", summary="s",  # type: ignore[arg-type]
                         estimate_seconds=90)
