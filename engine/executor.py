@@ -600,6 +600,8 @@ class Executor:
                 f"the plan was made on commit {plan.head[:12]}, but HEAD is now {(head or '')[:12]}",
                 hint="re-plan against the current HEAD",
             )
+        if not plan.items:
+            return self._nothing_to_do(plan)
         store = self.store()
         lock = RunLock(self.ws)
         placeholder = f"starting-{os.getpid()}"
@@ -774,6 +776,36 @@ class Executor:
             lock.release(run_id)
         self.emit("rolled_back", {"execution_id": run_id, "restored": restored, "removed": removed})
         return RollbackResult(execution_id=run_id, status="rolled_back", restored=restored, removed=removed)
+
+    def _nothing_to_do(self, plan: FrozenPlan) -> ExecutionResult:
+        """Everything asked for already holds: record the request as skipped, change nothing."""
+        reasons = "; ".join(f"{s.scenario}: {s.reason}" for s in plan.skipped) or "the plan is empty"
+        requested = plan.skipped[0] if len(plan.skipped) == 1 else None
+        store = self.store()
+        run_id = store.start_execution(
+            requested.scenario if requested else None,
+            requested.params if requested else {},
+            kind="run",
+            worktree=str(self.root),
+            branch=self.ws.branch,
+            executed_by=self.executed_by,
+            plan=plan.model_dump(mode="json"),
+            rule_base_hash=plan.rule_base_hash,
+            head_commit=plan.head,
+            status="skipped",
+        )
+        store.finish_execution(run_id, "skipped", error_details=f"nothing to do: {reasons}")
+        result = ExecutionResult(
+            execution_id=run_id,
+            status="skipped",
+            worktree=str(self.root),
+            branch=self.ws.branch,
+            items=[],
+            artifacts=Artifacts(),
+            error=f"nothing to do: {reasons}",
+        )
+        self.emit("done", {"result": result})
+        return result
 
     def _forget_unstarted(self, run_id: str) -> RollbackResult:
         """A run killed before its journal existed changed nothing: close its row and free the lock."""

@@ -80,6 +80,8 @@ def render_dry_run(report: DryRunReport, *, diffs: bool = True) -> str:
 
 
 def render_result(result: ExecutionResult) -> str:
+    if result.status == "skipped":
+        return f"Execution {result.execution_id}: {result.error}\n"
     out = [f"Execution {result.execution_id}: {result.status} in {duration(result.seconds)}"]
     a = result.artifacts
     for label, paths in (("created", a.created), ("modified", a.modified), ("deleted", a.deleted)):

@@ -128,7 +128,8 @@ class ExecutionResult(Result):
 
     @property
     def ok(self) -> bool:
-        return self.status == "success"
+        """Success, or nothing to do because everything asked for already holds."""
+        return self.status in ("success", "skipped")
 
 
 class RollbackResult(Result):

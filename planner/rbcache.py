@@ -63,7 +63,7 @@ def load(paths: Sequence[Path], *, include_builtin: bool = True, cache_dir: Path
     path = (cache_dir or default_cache()) / "rulebase" / f"{key}.pickle"
     memo = _MEMO.get(str(path))
     if memo is not None and memo["roots"] == roots and all(_stamp(f) == s for f, s in memo["stamps"].items()):
-        return memo["rule_base"]  # type: ignore[no-any-return]
+        return memo["rule_base"]
     try:
         with path.open("rb") as fh:
             entry = pickle.load(fh)

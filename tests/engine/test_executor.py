@@ -418,3 +418,39 @@ def test_run_killed_before_its_first_step_can_be_cleared(repo: Path, db_url: str
     assert ScenarioExecutor(repo).execute("create-table", {"name": "after_crash"}).ok
     with open_store(db_url) as store:
         assert store.get_execution(run_id).status == "interrupted"
+
+
+@pytest.mark.postgres
+def test_runs_are_recorded_in_postgresql(repo: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch, h) -> None:
+    monkeypatch.setenv("CONTINUOUS_DATABASE_URL", pg_url)
+    open_store(pg_url, auto_upgrade=True).close()
+    before = h.snapshot(repo)
+    ok = ScenarioExecutor(repo).execute("create-service", {"name": "pg-backed"})
+    failed = ScenarioExecutor(repo).execute("broken-service", {"name": "pg-broken"})
+    assert ok.ok and failed.status == "failed"
+    with open_store(pg_url) as store:
+        run = store.get_execution(ok.execution_id)
+        assert run.status == "success" and [c.scenario_id for c in run.children] == [
+            "create-table",
+            "create-service",
+        ]
+        assert all(
+            s.checkpoint_commit
+            for c in run.children
+            for s in c.steps
+            if not s.step_name.startswith("validate")
+        )
+        assert store.get_execution(failed.execution_id).status == "failed"
+        assert store.find_active_run(str(repo)) is None
+    ScenarioExecutor(repo).rollback(ok.execution_id)
+    assert h.snapshot(repo) == before
+
+
+def test_nothing_to_do_is_recorded_as_skipped(repo: Path, db_url: str, h) -> None:
+    before = h.snapshot(repo)
+    proc = h.cli(repo, "run-scenario", "create-table", "sys_table_definitions", "--yes", "--json", check=True)
+    data = json.loads(proc.stdout)
+    assert data["status"] == "skipped" and "already holds" in data["error"]
+    assert h.snapshot(repo) == before
+    with open_store(db_url) as store:
+        assert store.get_execution(data["execution_id"]).status == "skipped"
