@@ -172,10 +172,10 @@ def run_scenario_cmd(
     no_diff: bool = typer.Option(False, "--no-diff", help="Dry-run without the unified diffs."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
 ) -> None:
-    from continuous.engine.executor import Executor, Request
+    from continuous.engine.executor import Request
 
     request = Request(scenario=scenario_id, positional=tuple(positional or ()), params=_parse_params(param))
-    ex = Executor(on_event=_Progress(quiet=as_json))
+    ex = _executor(as_json)
     try:
         if dry_run:
             report = ex.dry_run(ex.build_plan([request]))
@@ -195,6 +195,22 @@ def run_scenario_cmd(
     _finish(result, as_json)
 
 
+def _refresh_living_docs(root: Path, rule_base: Any) -> list[Path]:
+    """Keep the repository's living inventory current after a run, where the repository has opted in (the
+    inventory exists, i.e. `continuous docs build` was run there once)."""
+    from continuous.ops.livedocs import REPO_OUT, refresh_living_docs
+
+    if not (root / REPO_OUT / "inventory.md").exists():
+        return []
+    return refresh_living_docs(root, rule_base)
+
+
+def _executor(as_json: bool) -> Any:
+    from continuous.engine.executor import Executor
+
+    return Executor(on_event=_Progress(quiet=as_json), after_success=[_refresh_living_docs])
+
+
 @command
 def run_plan_cmd(
     file: Path = typer.Argument(..., help="A plan file written by `continuous plan --out`."),
@@ -203,11 +219,10 @@ def run_plan_cmd(
     commit: bool = typer.Option(False, "--commit", help="Make one commit of the changed files at the end."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
 ) -> None:
-    from continuous.engine.executor import Executor
     from continuous.engine.plan import load_saved_plan
 
     data = load_saved_plan(file)
-    ex = Executor(on_event=_Progress(quiet=as_json))
+    ex = _executor(as_json)
     try:
         plan = ex.plan_from_saved(data, allocate_ports=not dry_run)
         if dry_run or not (yes or as_json or not sys.stdin.isatty()):
@@ -230,9 +245,8 @@ def resume_cmd(
     execution_id: str = typer.Argument(..., metavar="EXEC_ID"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    from continuous.engine.executor import Executor
 
-    ex = Executor(on_event=_Progress(quiet=as_json))
+    ex = _executor(as_json)
     try:
         result = ex.resume(execution_id)
     finally:

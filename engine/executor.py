@@ -70,6 +70,8 @@ if TYPE_CHECKING:
 KILL_ENV = "CONTINUOUS_TEST_KILL_AFTER_STEP"
 NOW_ENV = "CONTINUOUS_NOW"
 EventSink = Callable[[str, dict[str, Any]], None]
+# Called after a successful run with (worktree root, rule base); returns the files it rewrote.
+AfterSuccess = Callable[[Path, m.RuleBase], list[Path]]
 PORT_LOW, PORT_HIGH = 3000, 3099
 
 
@@ -158,8 +160,10 @@ class Executor:
         on_event: EventSink | None = None,
         executed_by: str | None = None,
         rule_base: m.RuleBase | None = None,
+        after_success: Sequence[AfterSuccess] = (),
     ) -> None:
         self.ws: Workspace = open_workspace(repo)
+        self.after_success: tuple[AfterSuccess, ...] = tuple(after_success)
         self.database_url = database_url
         self.emit: EventSink = on_event or (lambda kind, data: None)
         self.executed_by = executed_by or _executed_by()
@@ -170,6 +174,18 @@ class Executor:
         self._planned_ports: list[int] = []
 
     # ------------------------------------------------------------------ shared pieces
+
+    def run_after_success_hooks(self) -> list[str]:
+        """Upper layers (living docs) react to a finished run; a hook failing never fails the run."""
+        written: list[str] = []
+        for hook in self.after_success:
+            try:
+                paths = hook(self.root, self.rule_base)
+            except Exception as exc:  # a hook is best-effort by contract
+                self.emit("warning", {"message": f"after-run hook failed: {exc}"})
+                continue
+            written.extend(str(Path(p).resolve().relative_to(self.root)) for p in paths)
+        return written
 
     @property
     def root(self) -> Path:
@@ -1298,6 +1314,7 @@ class _RunState:
         self.journal["commit_sha"] = commit_sha
         self.journal.save()
         self.checkpointer.discard_index()
+        refreshed = self.ex.run_after_success_hooks()
         result = ExecutionResult(
             execution_id=self.run_id,
             status="success",
@@ -1311,6 +1328,7 @@ class _RunState:
             ports=list(self.journal["ports"]),
             branches=self.plan.groups(),
             seconds=seconds,
+            refreshed=refreshed,
         )
         self.ex.emit("done", {"result": result})
         return result

@@ -125,6 +125,7 @@ class ExecutionResult(Result):
     branches: list[list[int]] = Field(default_factory=list)  # independent parts of the plan (item indexes)
     error: str | None = None
     seconds: float = 0.0
+    refreshed: list[str] = Field(default_factory=list)  # living documents rewritten after the run
 
     @property
     def ok(self) -> bool:
