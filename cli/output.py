@@ -40,6 +40,16 @@ def handle_errors() -> Iterator[None]:
             raise
         sys.stderr.write("interrupted\n")
         raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort, SystemExit):
+        raise
+    except Exception as exc:  # a bug, not bad input: still one line, the traceback behind --debug
+        if debug_enabled():
+            raise
+        sys.stderr.write(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "  hint: this is a bug in continuous; rerun with --debug for the traceback and report it\n"
+        )
+        raise typer.Exit(1) from None
 
 
 def command(fn: Callable[P, R]) -> Callable[P, R]:

@@ -135,6 +135,8 @@ class Known:
     """Objects that already exist in the repository, by kind (the fact type): {"app": {"dhg-hub", ...}}."""
 
     by_kind: dict[str, set[str]] = field(default_factory=dict)
+    # proxies with a route table (they have discovered endpoints): the ones add-proxy-endpoint can extend
+    routable: set[str] = field(default_factory=set)
     _compiled: list[tuple[str, str, list[re.Pattern[str]]]] | None = field(
         default=None, repr=False, compare=False
     )
@@ -149,11 +151,14 @@ class Known:
         a field called like a kind of object names one of that kind (`std_table_created(table:
         doc_files)`)."""
         out: dict[str, set[str]] = {}
+        routable: set[str] = set()
         for fact in facts:
             fields = getattr(fact, "fields", {})
             if not isinstance(fields, Mapping):
                 continue
             ftype = str(getattr(fact, "type", ""))
+            if ftype == "endpoint" and isinstance(fields.get("proxy"), str):
+                routable.add(str(fields["proxy"]))
             for key, value in fields.items():
                 if not isinstance(value, str) or not value or "/" in value or " " in value:
                     continue
@@ -161,7 +166,7 @@ class Known:
                 kind = KIND_ALIASES.get(kind, kind)
                 if key == "name" or kind in OBJECT_KINDS:
                     out.setdefault(kind, set()).add(value)
-        return cls(out)
+        return cls(out, routable)
 
     def mentioned(self, text: str) -> list[tuple[str, str, int, int]]:
         """(kind, name, start, end) of existing objects the text names, in the order written. Identifiers
@@ -493,9 +498,18 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
         for p, name in zip(pair, names, strict=False):
             put(p, name, f"the {'first' if p.name == 'source' else 'second'} object the request names")
 
+    entity_param = scenario.param("entity")
+    if entity_param is not None:
+        found = entity(clause, known)
+        if found is not None:
+            put(entity_param, found[0], found[1])
+
     for p in scenario.params:
         n = p.name.lower()
         if n in params:
+            continue
+        if n == "proxy" and entity_param is not None:
+            _fill_entity_proxy(p, mentioned, known, "entity" in params, put)
             continue
         if p.type == "enum":
             choices = {c.lower(): c for c in p.choices}
@@ -527,6 +541,10 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
             if kind == "source":
                 kind = "table"
             _fill_container(p, kind, clause, mentioned, anywhere, subject_name, put, creates and kind == head)
+            if kind == "app" and n not in params:
+                app = app_by_words(request, known)
+                if app is not None:
+                    put(p, app[0], f"the existing app whose name has the word {app[1]!r}")
         elif n in ("name", "title") or n.endswith("_name"):
             if not creates and head:
                 for k, name, *_ in mentioned:
@@ -554,6 +572,15 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
                 put(p, m.group(1), "file path in the request")
         elif p.type in ("snake", "kebab") or (p.type == "string" and p.pattern):
             _fill_labelled(p, clause, put)
+    if "entity" in params and "name" in params and scenario.param("name") is not None:
+        given = sources.get("name", "")
+        if (
+            not given.startswith(("name given", "the words before"))
+            or to_snake(str(params["name"])) == params["entity"]
+        ):
+            del params["name"]
+    if "entity" in params and "name" not in params and (name_param := scenario.param("name")) is not None:
+        put(name_param, _pascal(str(params["entity"])), f"the data the page manages ({params['entity']})")
     missing = [p.name for p in scenario.params if p.required and p.name not in params and p.default is None]
     return Filled(params, missing, sources)
 
@@ -641,3 +668,115 @@ def _fill_name(
             return
     if subject_name and subject_name.lower() not in existing:
         put(p, subject_name, f"derived from the subject {subject_name!r}", derived=True)
+
+
+# Verbs of looking after data: the UI they ask for manages the thing that follows ("a screen where admins can
+# edit feature flags", "admin dashboard for managing user preferences", "a page listing bookmarks").
+_ENTITY_TRIGGERS = re.compile(
+    r"\b(?:(?:to\s+)?(?:manage|edit|view|browse|list|update|maintain|administer|moderate|review|curate|"
+    r"see|show|display)s?|managing|editing|viewing|browsing|listing|updating|maintaining|administering|"
+    r"moderating|reviewing|curating|showing|displaying|for)\s+",
+    re.IGNORECASE,
+)
+# who a page is for is not what it manages: "a page for admins"
+_AUDIENCE = frozenset(
+    re.findall(
+        r"\w+",
+        """admin admins administrators user users everyone everybody team teams staff customers people developers
+        devs mobile desktop internal public later now testing debugging routing navigation real details detail
+        data info""",
+    )
+)
+_PAGE_STOP = frozenset(
+    re.findall(
+        r"\w+",
+        "and or with in into to on from by then plus via through using so that which where as at for of without inside",
+    )
+)
+
+
+def entity(clause: str, known: Known) -> tuple[str, str] | None:
+    """The data a page, screen or dashboard manages, as a table name, and where it came from: an existing
+    table the clause names, else the words after a verb of managing data ("managing user preferences", "to
+    manage bookmarks", "edit feature flags") or after "for" ("a settings page for the existing
+    user_preferences table"). None when the request does not imply managing data ("an about page"): the page
+    then stands alone."""
+    for kind, name, *_ in known.mentioned(clause):
+        if kind == "table":
+            return name, f"existing table {name} named in the request"
+    others = {
+        n.lower()
+        for kind, names in known.by_kind.items()
+        if kind not in ("table", "types_generated", "tests")
+        for n in names
+    }
+    for m in _ENTITY_TRIGGERS.finditer(clause):
+        phrase, after = _data_phrase(clause, m.end())
+        if not phrase:
+            continue
+        words = phrase.split()
+        if words[0] in _AUDIENCE or all(w in _AUDIENCE for w in words):
+            continue
+        if {phrase, to_kebab(phrase), to_snake(phrase)} & others:
+            continue
+        if after is not None and after != "table":
+            continue  # "a landing page for the portal app": the words name another kind of object
+        snake = to_snake(phrase)
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", snake):
+            continue
+        return snake, f"the data the request manages ({phrase!r})"
+    return None
+
+
+def _data_phrase(text: str, start: int) -> tuple[str | None, str | None]:
+    """Up to three name-like words from `start`, and the kind of the object noun right after them if any."""
+    taken: list[str] = []
+    for m in _WORD.finditer(text, start):
+        w = m.group(0).lower().strip("'")
+        if w in _PAGE_STOP:
+            break
+        objs = lexicon.find(w, "objects")
+        if objs:
+            return (" ".join(taken) or None), (objs[0][0] if taken else None)
+        if w in _PRONOUNS:
+            return None, None
+        if w in _NOT_NAMES or lexicon.find(w, "verbs"):
+            if taken:
+                break
+            continue
+        taken.append(w)
+        if len(taken) == 3:
+            break
+    return (" ".join(taken) or None), None
+
+
+def app_by_words(text: str, known: Known) -> tuple[str, str] | None:
+    """The one existing app whose name contains a word of the request ("admin dashboard" → dhg-admin-code);
+    None when no app or several apps match."""
+    words = {w for w in words_of(text) if len(w) > 2 and w not in lexicon.STOPWORDS}
+    words |= {w[:-1] for w in words if w.endswith("s") and len(w) > 4}
+    hits: dict[str, str] = {}
+    for app in known.by_kind.get("app", ()):
+        parts = [x for x in re.split(r"[-_]", app.lower()) if x and x != "dhg"]
+        common = [x for x in parts if x in words and not lexicon.find(x, "objects")]
+        if common:
+            hits[app] = common[0]
+    if len(hits) == 1:
+        return next(iter(hits.items()))
+    return None
+
+
+def _fill_entity_proxy(
+    p: Param, mentioned: list[tuple[str, str, int, int]], known: Known, has_entity: bool, put: object
+) -> None:
+    """The proxy that serves a page's data: one the request names, else the repository's only proxy with a route
+    table; otherwise the endpoint scenario's own default (a new proxy with an allocated port)."""
+    assert callable(put)
+    if not has_entity:
+        return
+    for kind, name, *_ in mentioned:
+        if kind == "proxy" and name in known.routable and put(p, name, "existing proxy named in the request"):
+            return
+    if len(known.routable) == 1:
+        only = next(iter(known.routable))
+        put(p, only, "the repository's only proxy with a route table")
