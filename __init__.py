@@ -13,10 +13,10 @@ __all__ = [
     "ContinuousError",
     "DslError",
     "RunFailed",
-    "UserError",
     "ScenarioExecutor",
-    "load_rule_base",
+    "UserError",
     "__version__",
+    "load_rule_base",
 ]
 
 if TYPE_CHECKING:

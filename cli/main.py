@@ -12,7 +12,6 @@ import sys
 from typing import NoReturn
 
 import typer
-
 from continuous.cli import registry
 
 app = typer.Typer(

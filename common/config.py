@@ -35,13 +35,19 @@ def load_config(root: Path | None) -> Config:
                 raise UserError(f"{path}: {exc}", hint="fix the TOML syntax or delete the file") from None
     unknown = set(data) - {"database_url", "scenario_paths", "include_builtin"}
     if unknown:
-        raise UserError(f"{root / CONFIG_NAME if root else CONFIG_NAME}: unknown key(s): {', '.join(sorted(unknown))}",
-                        hint="known keys: database_url, scenario_paths, include_builtin")
+        raise UserError(
+            f"{root / CONFIG_NAME if root else CONFIG_NAME}: unknown key(s): {', '.join(sorted(unknown))}",
+            hint="known keys: database_url, scenario_paths, include_builtin",
+        )
     url = os.environ.get("CONTINUOUS_DATABASE_URL") or data.get("database_url")
     raw_paths = data.get("scenario_paths", [])
     if not isinstance(raw_paths, list) or not all(isinstance(p, str) for p in raw_paths):
         raise UserError(f"{CONFIG_NAME}: scenario_paths must be a list of strings")
     paths = tuple((root / p) if root else Path(p) for p in raw_paths)
     include_builtin = data.get("include_builtin", True)
-    return Config(root=root, database_url=str(url) if url else None, scenario_paths=paths,
-                  include_builtin=bool(include_builtin))
+    return Config(
+        root=root,
+        database_url=str(url) if url else None,
+        scenario_paths=paths,
+        include_builtin=bool(include_builtin),
+    )

@@ -34,7 +34,10 @@ def locate(start: Path | None = None) -> GitLocation:
         raise UserError(f"{start}: no such directory")
     proc = subprocess.run(
         ["git", "rev-parse", "--show-toplevel", "--git-common-dir", "--git-dir"],
-        cwd=start, capture_output=True, text=True, check=False,
+        cwd=start,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise UserError(
@@ -45,7 +48,10 @@ def locate(start: Path | None = None) -> GitLocation:
     common_path = Path(common) if Path(common).is_absolute() else (start / common)
     git_dir = Path(gitdir) if Path(gitdir).is_absolute() else (start / gitdir)
     branch_proc = subprocess.run(
-        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"], cwd=start, capture_output=True, text=True,
+        ["git", "symbolic-ref", "--quiet", "--short", "HEAD"],
+        cwd=start,
+        capture_output=True,
+        text=True,
         check=False,
     )
     branch = branch_proc.stdout.strip() or None

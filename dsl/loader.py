@@ -117,8 +117,12 @@ def build_rule_base(files: Sequence[Path]) -> m.RuleBase:
             elif isinstance(item, Alias):
                 if item.alias in aliases:
                     first = alias_locs[item.alias]
-                    diagnostics.append(_diag(item.loc, f"alias {item.alias} is declared twice (first at "
-                                                       f"{first.file}:{first.line})"))
+                    diagnostics.append(
+                        _diag(
+                            item.loc,
+                            f"alias {item.alias} is declared twice (first at {first.file}:{first.line})",
+                        )
+                    )
                 aliases[item.alias] = item.target
                 alias_locs[item.alias] = item.loc
     for alias, loc in alias_locs.items():
@@ -140,8 +144,13 @@ def build_rule_base(files: Sequence[Path]) -> m.RuleBase:
 def _add_unique(table: dict[str, Any], key: str, item: Any, what: str, diagnostics: list[Diagnostic]) -> None:
     if key in table:
         first = table[key].loc
-        diagnostics.append(_diag(item.loc, f"duplicate {what} id {key!r} (first defined at {first.file}:{first.line})",
-                                 hint=f"rename one of them or remove the duplicate {what}"))
+        diagnostics.append(
+            _diag(
+                item.loc,
+                f"duplicate {what} id {key!r} (first defined at {first.file}:{first.line})",
+                hint=f"rename one of them or remove the duplicate {what}",
+            )
+        )
         return
     table[key] = item
 

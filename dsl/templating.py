@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 from continuous.common.errors import UserError
 
 if TYPE_CHECKING:
-    from jinja2.sandbox import SandboxedEnvironment
-
     from continuous.dsl.model import Scenario
+    from jinja2.sandbox import SandboxedEnvironment
 
 # Names every template may use besides the scenario's parameters.
 BUILTIN_VARIABLES = frozenset({"timestamp", "date", "year", "scenario_id", "worktree_name"})
@@ -85,7 +84,10 @@ def environment() -> SandboxedEnvironment:
     from jinja2.sandbox import SandboxedEnvironment
 
     env = SandboxedEnvironment(
-        undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, trim_blocks=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        trim_blocks=True,
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)

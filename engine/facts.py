@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 
-from pydantic import Field
-
 from continuous.dsl.model import Model, Scalar
+from pydantic import Field
 
 
 class Fact(Model):

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import Field
-
 from continuous.common.errors import UserError
 from continuous.dsl.model import Dependency, FactPattern, Model, RuleBase, Scalar, Scenario, Term, Value, Var
 from continuous.dsl.params import bind_params
 from continuous.dsl.suggest import closest
 from continuous.dsl.templating import builtin_context, referenced_variables, render_string
 from continuous.engine.facts import Fact, FactSet
+from pydantic import Field
 
 Role = Literal["requested", "dependency"]
 
@@ -124,7 +123,10 @@ def _holds(patterns: Sequence[FactPattern], context: Mapping[str, Any], *fact_se
 
 
 def _optional_and_unset(
-    dep: Dependency, dep_scenario: Scenario, bound: Mapping[str, Scalar], scenario: Scenario,
+    dep: Dependency,
+    dep_scenario: Scenario,
+    bound: Mapping[str, Scalar],
+    scenario: Scenario,
     params: Mapping[str, Scalar],
 ) -> bool:
     """A dependency is optional when a required parameter of it is bound only to optional parameters of the
@@ -140,8 +142,9 @@ def _optional_and_unset(
         else:
             continue
         caller = [scenario.param(n) for n in names]
-        if names and all(c is not None and not c.required and c.default is None and c.name not in params
-                         for c in caller):
+        if names and all(
+            c is not None and not c.required and c.default is None and c.name not in params for c in caller
+        ):
             return True
     return False
 
@@ -170,8 +173,14 @@ class _Resolver:
             )
         return scenario
 
-    def expand(self, scenario_id: str, raw_params: Mapping[str, Scalar], role: Role, reason: str,
-               required_by: str | None = None) -> int | None:
+    def expand(
+        self,
+        scenario_id: str,
+        raw_params: Mapping[str, Scalar],
+        role: Role,
+        reason: str,
+        required_by: str | None = None,
+    ) -> int | None:
         scenario = self.scenario(scenario_id, required_by)
         params = bind_params(scenario, named=raw_params, allow_missing=True)
         missing = tuple(p.name for p in scenario.params if p.required and p.name not in params)
@@ -189,14 +198,16 @@ class _Resolver:
             return self.index[key]
         on_stack = [sid for sid, _ in self.stack]
         if scenario.id in on_stack:
-            cycle = on_stack[on_stack.index(scenario.id):]
+            cycle = on_stack[on_stack.index(scenario.id) :]
             raise UserError(
                 "dependency cycle: " + " -> ".join([*cycle, scenario.id]),
                 hint="remove one of the `requires` lines that close the cycle",
             )
         if len(self.items) > _MAX_ITEMS:
-            raise UserError(f"the plan grew past {_MAX_ITEMS} items; a rule probably keeps triggering itself "
-                            f"(last: {scenario.id} from {reason})")
+            raise UserError(
+                f"the plan grew past {_MAX_ITEMS} items; a rule probably keeps triggering itself "
+                f"(last: {scenario.id} from {reason})"
+            )
         context = {**builtin_context(), **params}
         satisfied = _holds(scenario.unless, context, self.facts, self.provided)
         if satisfied:
@@ -222,16 +233,29 @@ class _Resolver:
                 dkey = _key(dep_scenario.id, dep_params)
                 if dkey not in self.skipped_keys and dkey not in self.index:
                     self.skipped_keys.add(dkey)
-                    self.skipped.append(SkippedItem(scenario=dep_scenario.id, params=dep_params,
-                                                    reason=f"not needed by {scenario.id}: {why}"))
+                    self.skipped.append(
+                        SkippedItem(
+                            scenario=dep_scenario.id,
+                            params=dep_params,
+                            reason=f"not needed by {scenario.id}: {why}",
+                        )
+                    )
                 continue
             idx = self.expand(dep.scenario, bound, "dependency", f"required by {scenario.id}", scenario.id)
             if idx is not None:
                 after.append(idx)
         self.stack.pop()
         position = len(self.items)
-        self.items.append({"scenario": scenario.id, "params": params, "role": role, "reason": reason,
-                           "after": tuple(sorted(set(after))), "missing": missing})
+        self.items.append(
+            {
+                "scenario": scenario.id,
+                "params": params,
+                "role": role,
+                "reason": reason,
+                "after": tuple(sorted(set(after))),
+                "missing": missing,
+            }
+        )
         self.index[key] = position
         new_facts = provided_facts(scenario, params)
         before = list(self.facts) + list(self.provided)
@@ -241,7 +265,9 @@ class _Resolver:
             self._consequences(scenario, position, before, new_facts)
         return position
 
-    def _consequences(self, scenario: Scenario, position: int, before: list[Fact], new_facts: list[Fact]) -> None:
+    def _consequences(
+        self, scenario: Scenario, position: int, before: list[Fact], new_facts: list[Fact]
+    ) -> None:
         from continuous.engine.dsl_rules import derive_runs
 
         for run in derive_runs(self.rb, before, new_facts):
@@ -250,8 +276,13 @@ class _Resolver:
                 raise UserError(f"rule {run.rule_id} runs unknown scenario {run.scenario!r}")
             if target.id == scenario.id:
                 continue
-            idx = self.expand(run.scenario, run.params, "dependency",
-                              f"rule {run.rule_id}: follows {scenario.id}", scenario.id)
+            idx = self.expand(
+                run.scenario,
+                run.params,
+                "dependency",
+                f"rule {run.rule_id}: follows {scenario.id}",
+                scenario.id,
+            )
             if idx is not None and idx != position:
                 item = self.items[idx]
                 if position not in item["after"] and idx > position:
@@ -304,6 +335,11 @@ def requests_from(items: Iterable[Mapping[str, Any]]) -> list[PlanRequest]:
     for raw in items:
         if "scenario" not in raw:
             raise UserError(f"plan item {dict(raw)!r} has no 'scenario'")
-        out.append(PlanRequest(scenario=str(raw["scenario"]), params=dict(raw.get("params") or {}),
-                               reason=str(raw.get("reason") or "requested")))
+        out.append(
+            PlanRequest(
+                scenario=str(raw["scenario"]),
+                params=dict(raw.get("params") or {}),
+                reason=str(raw.get("reason") or "requested"),
+            )
+        )
     return out

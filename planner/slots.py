@@ -212,6 +212,10 @@ _KIND_EXTRA = {
 }
 
 
+def kind_words(kind: str) -> list[str]:
+    return _kind_words(kind)
+
+
 def _kind_words(kind: str) -> list[str]:
     forms = [f for f in lexicon.OBJECTS.get(kind, ()) if " " not in f]
     return sorted({kind.replace("_", " "), *forms, *_KIND_EXTRA.get(kind, ())}, key=len, reverse=True)
@@ -400,8 +404,11 @@ class Filled:
     sources: dict[str, str]
 
 
-def _pascal(text: str) -> str:
+def pascal(text: str) -> str:
     return "".join(w.capitalize() for w in words_of(text))
+
+
+_pascal = pascal
 
 
 def _styles(value: str) -> list[str]:
@@ -508,8 +515,8 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
         n = p.name.lower()
         if n in params:
             continue
-        if n == "proxy" and entity_param is not None:
-            _fill_entity_proxy(p, mentioned, known, "entity" in params, put)
+        if n in ("proxy", "service") and entity_param is not None:
+            _fill_backing(p, n, mentioned, known, "entity" in params, put)
             continue
         if p.type == "enum":
             choices = {c.lower(): c for c in p.choices}
@@ -540,7 +547,11 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
             kind = KIND_ALIASES.get(n, n)
             if kind == "source":
                 kind = "table"
-            _fill_container(p, kind, clause, mentioned, anywhere, subject_name, put, creates and kind == head)
+            # what an endpoint is backed by is only ever named ("the bookmarks service"), never guessed
+            loose = p.required or head not in ("endpoint", "proxy") or kind in ("app", "proxy")
+            _fill_container(
+                p, kind, clause, mentioned, anywhere, subject_name, put, creates and kind == head, loose=loose
+            )
             if kind == "app" and n not in params:
                 app = app_by_words(request, known)
                 if app is not None:
@@ -574,9 +585,11 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
             _fill_labelled(p, clause, put)
     if "entity" in params and "name" in params and scenario.param("name") is not None:
         given = sources.get("name", "")
+        places = {clause[a:b].lower() for _k, _n, a, b in mentioned}
         if (
             not given.startswith(("name given", "the words before"))
             or to_snake(str(params["name"])) == params["entity"]
+            or str(params["name"]).lower() in places
         ):
             del params["name"]
     if "entity" in params and "name" not in params and (name_param := scenario.param("name")) is not None:
@@ -628,12 +641,14 @@ def _fill_container(
     subject_name: str | None,
     put: object,
     is_new: bool,
+    *,
+    loose: bool = True,
 ) -> None:
     assert callable(put)
     for k, name, *_ in mentioned:
         if k == kind and put(p, name, f"existing {kind} named in the request"):
             return
-    m = _CONTAINER_PREP.search(clause)
+    m = _CONTAINER_PREP.search(clause) if loose else None
     if m and put(p, m.group(1), f"the {kind} the request names"):
         return
     kinds = "|".join(re.escape(k) for k in _kind_words(kind))
@@ -648,7 +663,7 @@ def _fill_container(
     for k, name, *_ in anywhere:
         if k == kind and put(p, name, f"existing {kind} named in the request"):
             return
-    if kind in ("table", "service") and subject_name:
+    if kind in ("table", "service") and subject_name and loose:
         put(p, subject_name, f"derived from the subject {subject_name!r}", derived=True)
 
 
@@ -682,15 +697,16 @@ _ENTITY_TRIGGERS = re.compile(
 _AUDIENCE = frozenset(
     re.findall(
         r"\w+",
-        """admin admins administrators user users everyone everybody team teams staff customers people developers
-        devs mobile desktop internal public later now testing debugging routing navigation real details detail
-        data info""",
+        """admin admins administrators user users everyone everybody team teams staff customers people
+        developers devs mobile desktop internal public later now testing debugging routing navigation real
+        details detail data info""",
     )
 )
 _PAGE_STOP = frozenset(
     re.findall(
         r"\w+",
-        "and or with in into to on from by then plus via through using so that which where as at for of without inside",
+        "and or with in into to on from by then plus via through using so that which where as at for of "
+        "without inside",
     )
 )
 
@@ -701,13 +717,16 @@ def entity(clause: str, known: Known) -> tuple[str, str] | None:
     manage bookmarks", "edit feature flags") or after "for" ("a settings page for the existing
     user_preferences table"). None when the request does not imply managing data ("an about page"): the page
     then stands alone."""
+    tables = {t.lower() for t in known.by_kind.get("table", ())}
     for kind, name, *_ in known.mentioned(clause):
-        if kind == "table":
-            return name, f"existing table {name} named in the request"
+        if kind == "table" or (kind == "service" and to_snake(name) in tables):
+            table = name if kind == "table" else to_snake(name)
+            return table, f"existing table {table} named in the request"
+    # names of other kinds of objects are places, not data ("a page for dhg-hub"); a service is the data's
     others = {
         n.lower()
         for kind, names in known.by_kind.items()
-        if kind not in ("table", "types_generated", "tests")
+        if kind not in ("table", "service", "types_generated", "tests", "service_table")
         for n in names
     }
     for m in _ENTITY_TRIGGERS.finditer(clause):
@@ -715,7 +734,7 @@ def entity(clause: str, known: Known) -> tuple[str, str] | None:
         if not phrase:
             continue
         words = phrase.split()
-        if words[0] in _AUDIENCE or all(w in _AUDIENCE for w in words):
+        if all(w in _AUDIENCE for w in words):
             continue
         if {phrase, to_kebab(phrase), to_snake(phrase)} & others:
             continue
@@ -728,19 +747,44 @@ def entity(clause: str, known: Known) -> tuple[str, str] | None:
     return None
 
 
+_DATA_VERBS = re.compile(
+    r"(?:manag|edit|view|brows|list|updat|maintain|administer|moderat|review|curat|show|display)ing$"
+)
+
+
+def _is_name_word(w: str) -> bool:
+    return not (
+        w in _PAGE_STOP
+        or w in _PRONOUNS
+        or w in _NOT_NAMES
+        or lexicon.find(w, "objects")
+        or lexicon.find(w, "verbs")
+        or _DATA_VERBS.match(w)
+    )
+
+
 def _data_phrase(text: str, start: int) -> tuple[str | None, str | None]:
-    """Up to three name-like words from `start`, and the kind of the object noun right after them if any."""
+    """Up to three name-like words from `start`, and the kind of the object noun right after them if any. An
+    object noun right before a name word is part of the name ("api keys"), a possessor is not ("our team's
+    bookmarks"), nor is a leading verb of managing ("for browsing saved searches")."""
     taken: list[str] = []
-    for m in _WORD.finditer(text, start):
-        w = m.group(0).lower().strip("'")
+    words = [m.group(0) for m in _WORD.finditer(text, start)]
+    for i, raw in enumerate(words):
+        if raw.lower().endswith("'s"):
+            continue
+        w = raw.lower().strip("'")
         if w in _PAGE_STOP:
             break
         objs = lexicon.find(w, "objects")
         if objs:
+            nxt = words[i + 1].lower().strip("'") if i + 1 < len(words) else ""
+            if nxt and _is_name_word(nxt) and not nxt.endswith("'s"):
+                taken.append(w)
+                continue
             return (" ".join(taken) or None), (objs[0][0] if taken else None)
         if w in _PRONOUNS:
             return None, None
-        if w in _NOT_NAMES or lexicon.find(w, "verbs"):
+        if w in _NOT_NAMES or lexicon.find(w, "verbs") or _DATA_VERBS.match(w):
             if taken:
                 break
             continue
@@ -766,17 +810,23 @@ def app_by_words(text: str, known: Known) -> tuple[str, str] | None:
     return None
 
 
-def _fill_entity_proxy(
-    p: Param, mentioned: list[tuple[str, str, int, int]], known: Known, has_entity: bool, put: object
+def _fill_backing(
+    p: Param,
+    kind: str,
+    mentioned: list[tuple[str, str, int, int]],
+    known: Known,
+    has_entity: bool,
+    put: object,
 ) -> None:
-    """The proxy that serves a page's data: one the request names, else the repository's only proxy with a route
-    table; otherwise the endpoint scenario's own default (a new proxy with an allocated port)."""
+    """The service or proxy behind a page's data: one the request names, else (a proxy) the repository's only
+    proxy with a route table; otherwise the scenario's own default (the entity's service, a new proxy with an
+    allocated port)."""
     assert callable(put)
     if not has_entity:
         return
-    for kind, name, *_ in mentioned:
-        if kind == "proxy" and name in known.routable and put(p, name, "existing proxy named in the request"):
+    for k, name, *_ in mentioned:
+        usable = k == kind and (kind != "proxy" or name in known.routable)
+        if usable and put(p, name, f"existing {kind} named in the request"):
             return
-    if len(known.routable) == 1:
-        only = next(iter(known.routable))
-        put(p, only, "the repository's only proxy with a route table")
+    if kind == "proxy" and len(known.routable) == 1:
+        put(p, next(iter(known.routable)), "the repository's only proxy with a route table")

@@ -103,6 +103,8 @@ def _mask_known(text: str, known: slots.Known) -> tuple[str, str]:
     emb = struct = text
     for kind, name, start, end in reversed(known.mentioned(text)):
         word = kind.replace("_", " ") if re.search(r"[-_]", name) or _is_tail(name, text[start:end]) else ""
+        if word and _next_to_kind(text, start, end, kind):
+            word = ""  # "the doc_files table" is "the table", not "the table table"
         before = re.findall(r"[a-z0-9_'-]+", text[:start].lower())[-2:]
         place = any(w in lexicon.CONTAINER_PREPOSITIONS for w in before)
         emb = emb[:start] + ("it" if place and word else word) + emb[end:]
@@ -116,6 +118,17 @@ _PRONOUN = re.compile(r"\b(?:it|them|they|those|these)\b", re.IGNORECASE)
 def _resolve_pronouns(clause: str, subject: str | None) -> str:
     """For scoring, "show them in the hub" reads "show bookmarks in the hub" in a request about bookmarks."""
     return _PRONOUN.sub(lambda _m: subject or "", clause) if subject else clause
+
+
+def _next_to_kind(text: str, start: int, end: int, kind: str) -> bool:
+    """The name stands next to a word of its own kind ("the doc_files table"), or an app's name qualifies a
+    page ("a hub screen": a screen in the hub, not an app)."""
+    words = slots.kind_words(kind)
+    after = re.match(r"\s*([a-z]+)", text[end:].lower())
+    before = re.search(r"([a-z]+)\s*$", text[:start].lower())
+    if (after and after.group(1) in words) or (before and before.group(1) in words):
+        return True
+    return bool(kind == "app" and after and after.group(1) in slots.kind_words("page"))
 
 
 def _is_tail(name: str, found: str) -> bool:
@@ -235,6 +248,7 @@ def _one(
         reason = f'asked for in "{clause}" (score {score:.2f})'
         requests.append(PlanRequest(scenario=sid, params=filled.params, reason=reason))
         request_info[sid] = {"clause": clause, "row": row, "s": s, "filled": filled}
+    requests = _harmonise(requests, ctx.rule_base)
     if not sequenced:
         requests = _order(requests, ctx.rule_base)
 
@@ -397,3 +411,61 @@ def _order(requests: list[Any], rule_base: RuleBase) -> list[Any]:
         )
         out.append(remaining.pop(pick))
     return out
+
+
+def _harmonise(requests: list[Any], rule_base: RuleBase) -> list[Any]:
+    """One request talks about one set of objects: a page that manages data shows the table, service and
+    proxy its sibling intents create ("store user preferences, expose them through an API and show them in
+    the hub"), lives in the app a sibling creates ("an analytics app with a usage page"), and an endpoint next
+    to such a page is backed by the page's service and table. Only values the request left open are set."""
+    from continuous.dsl.params import bind_params
+    from continuous.engine.resolution import provided_facts
+
+    found: dict[str, list[str]] = {"table": [], "service": [], "app": [], "proxy": []}
+    for r in requests:
+        sc = rule_base.scenarios[r.scenario]
+        bound = bind_params(sc, named=r.params, allow_missing=True)
+        for fact in provided_facts(sc, bound):
+            value = fact.fields.get("proxy" if fact.type == "endpoint" else "name")
+            kind = "proxy" if fact.type == "endpoint" else fact.type
+            if kind in found and isinstance(value, str) and value not in found[kind]:
+                found[kind].append(value)
+        table = r.params.get("table")
+        if isinstance(table, str) and table not in found["table"]:
+            found["table"].append(table)
+
+    def only(kind: str) -> str | None:
+        return found[kind][0] if len(found[kind]) == 1 else None
+
+    out = []
+    entity: str | None = None
+    for r in requests:
+        sc = rule_base.scenarios[r.scenario]
+        params = dict(r.params)
+        if sc.param("app") is not None and "app" not in params and only("app"):
+            params["app"] = only("app")
+        if sc.param("entity") is not None:
+            if "entity" not in params and only("table"):
+                params["entity"] = only("table")
+                if (
+                    sc.param("name") is not None
+                    and slots.to_snake(str(params.get("name", ""))) == params["entity"]
+                ):
+                    params["name"] = slots.pascal(str(params["entity"]))
+            if "entity" in params:
+                entity = str(params["entity"])
+                for kind in ("service", "proxy"):
+                    if sc.param(kind) is not None and kind not in params and only(kind):
+                        params[kind] = only(kind)
+        out.append(r.model_copy(update={"params": params}) if params != r.params else r)
+    if entity is None:
+        return out
+    backed = []
+    for r in out:
+        sc = rule_base.scenarios[r.scenario]
+        params = dict(r.params)
+        if sc.param("entity") is None and sc.param("service") is not None and sc.param("table") is not None:
+            params.setdefault("service", only("service") or slots.to_kebab(entity))
+            params.setdefault("table", entity)
+        backed.append(r.model_copy(update={"params": params}) if params != r.params else r)
+    return backed

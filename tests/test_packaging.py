@@ -20,7 +20,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     (found,) = out.glob("continuous-*.whl")
     return found
@@ -40,7 +42,9 @@ def test_wheel_holds_only_the_continuous_namespace(wheel: Path) -> None:
     ):
         assert required in names, required
     assert any(n.startswith("continuous/scenarios/") and n.endswith(".scn") for n in names)
-    assert not any(n.startswith(("continuous/tests/", "continuous/bench/", "continuous/.venv")) for n in names)
+    assert not any(
+        n.startswith(("continuous/tests/", "continuous/bench/", "continuous/.venv")) for n in names
+    )
 
 
 @pytest.mark.slow
@@ -48,20 +52,44 @@ def test_non_editable_install_in_fresh_venv(tmp_path: Path) -> None:
     env_dir = tmp_path / "fresh"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     py = env_dir / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", str(REPO)], check=True,
-                   capture_output=True, text=True)
-    site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
-    ours = {p.name for p in site.iterdir()} - {"pip", "setuptools", "_distutils_hack", "distutils-precedence.pth",
-                                                 "pkg_resources", "__pycache__"}
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", "--no-deps", str(REPO)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
+    ours = {p.name for p in site.iterdir()} - {
+        "pip",
+        "setuptools",
+        "_distutils_hack",
+        "distutils-precedence.pth",
+        "pkg_resources",
+        "__pycache__",
+    }
     ours = {n for n in ours if not n.startswith(("pip-", "setuptools-"))}
     assert {n for n in ours if not n.endswith(".dist-info")} == {"continuous"}
     # Dependencies come from the development environment; the package itself from the fresh install.
     env = {**os.environ, "PYTHONPATH": sysconfig.get_paths()["purelib"]}
     probe = subprocess.run(
-        [str(py), "-c", "import continuous, continuous.dsl.loader as l; "
-                        "rb = l.load_rule_base(); print(continuous.__file__, len(rb.scenarios))"],
-        check=True, capture_output=True, text=True, env=env, cwd=tmp_path,
+        [
+            str(py),
+            "-c",
+            "import continuous, continuous.dsl.loader as l; "
+            "rb = l.load_rule_base(); print(continuous.__file__, len(rb.scenarios))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
     )
     path, count = probe.stdout.split()
     assert Path(path).is_relative_to(site)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from continuous.common.errors import UserError
 from continuous.dsl.loader import build_rule_base
 from continuous.engine.facts import Fact
@@ -68,27 +67,35 @@ def test_dependencies_come_first_with_bound_params(rule_base) -> None:
 
 def test_existing_fact_skips_dependency_with_reason(rule_base) -> None:
     facts = [Fact(type="table", fields={"name": "user_preferences"})]
-    r = resolve(rule_base, [PlanRequest(scenario="create-service", params={"name": "user-preferences"})], facts)
+    r = resolve(
+        rule_base, [PlanRequest(scenario="create-service", params={"name": "user-preferences"})], facts
+    )
     assert "create-table" not in ids(r)
     assert r.skipped[0].scenario == "create-table"
     assert "already holds" in r.skipped[0].reason
 
 
 def test_shared_dependency_runs_once_and_requested_role_wins(rule_base) -> None:
-    r = resolve(rule_base, [
-        PlanRequest(scenario="create-service", params={"name": "prefs"}),
-        PlanRequest(scenario="create-table", params={"name": "prefs"}),
-    ])
+    r = resolve(
+        rule_base,
+        [
+            PlanRequest(scenario="create-service", params={"name": "prefs"}),
+            PlanRequest(scenario="create-table", params={"name": "prefs"}),
+        ],
+    )
     assert ids(r).count("create-table") == 1
     table = next(i for i in r.items if i.scenario == "create-table")
     assert table.role == "requested"
 
 
 def test_independent_branches_get_different_groups(rule_base) -> None:
-    r = resolve(rule_base, [
-        PlanRequest(scenario="create-service", params={"name": "a"}),
-        PlanRequest(scenario="docs"),
-    ])
+    r = resolve(
+        rule_base,
+        [
+            PlanRequest(scenario="create-service", params={"name": "a"}),
+            PlanRequest(scenario="docs"),
+        ],
+    )
     groups = {i.scenario: i.group for i in r.items}
     assert groups["docs"] != groups["create-service"]
     assert groups["create-table"] == groups["create-service"]
@@ -141,5 +148,7 @@ def test_rule_consequence_not_planned_when_already_true(rule_base) -> None:
 
 
 def test_rules_can_be_turned_off(rule_base) -> None:
-    r = resolve(rule_base, [PlanRequest(scenario="create-table", params={"name": "bookmarks"})], follow_rules=False)
+    r = resolve(
+        rule_base, [PlanRequest(scenario="create-table", params={"name": "bookmarks"})], follow_rules=False
+    )
     assert ids(r) == ["create-table"]
