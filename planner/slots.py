@@ -585,7 +585,7 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
             _fill_labelled(p, clause, put)
     if "entity" in params and "name" in params and scenario.param("name") is not None:
         given = sources.get("name", "")
-        places = {clause[a:b].lower() for _k, _n, a, b in mentioned}
+        places = {clause[a:b].lower() for k, _n, a, b in mentioned if k != head}
         if (
             not given.startswith(("name given", "the words before"))
             or to_snake(str(params["name"])) == params["entity"]

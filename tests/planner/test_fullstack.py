@@ -15,6 +15,7 @@ from continuous.cli.main import app
 from typer.testing import CliRunner
 
 runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
 CHAIN = ["create-table", "generate-types", "create-service", "add-proxy-endpoint", "add-page", "add-tests"]
 
 
@@ -111,9 +112,7 @@ def test_other_wordings_plan_the_same_stack(
     assert table[1]["name"] == entity
     assert (service[1]["name"], service[1]["table"]) == (kebab, entity)
     assert endpoint[1]["path"] == f"/api/{kebab}"
-    assert (
-        page_item[1]["app"] == app_name and page_item[1]["name"] == page and page_item[1]["entity"] == entity
-    )
+    assert page_item[1]["app"] == app_name and page_item[1]["name"] == page and page_item[1]["entity"] == entity
     ids = [s for s, _ in steps(data)]
     # sibling intents and the page's dependencies are one set of objects, never two
     assert ids.count("create-table") == ids.count("create-service") == ids.count("add-proxy-endpoint") == 1
@@ -133,9 +132,7 @@ def test_an_existing_table_is_left_out(example: Path) -> None:
     data = suggest("a settings page in dhg-admin-code for the existing user_preferences table")
     ids = [s for s, _ in steps(data)]
     assert "create-table" not in ids
-    _service, _endpoint, page, _tests = chain(
-        data, ["create-service", "add-proxy-endpoint", "add-page", "add-tests"]
-    )
+    _service, _endpoint, page, _tests = chain(data, ["create-service", "add-proxy-endpoint", "add-page", "add-tests"])
     assert page[1] == {"app": "dhg-admin-code", "name": "settings", "entity": "user_preferences"}
     skipped = {s["scenario"]: s["reason"] for s in data.get("skipped", [])}
     assert "table(name=user_preferences) already holds" in skipped["create-table"]
@@ -174,9 +171,15 @@ def test_the_plan_runs(example: Path) -> None:
     assert "const ENDPOINT = '/api/user-preferences';" in page
     server = next((example / "scripts" / "cli-pipeline" / "proxies").glob("*-server.ts")).read_text()
     assert "path: '/api/user-preferences'" in server
-    assert (
-        example / "packages" / "shared" / "services" / "user-preferences" / "user-preferences.ts"
-    ).exists()
+    assert (example / "packages" / "shared" / "services" / "user-preferences" / "user-preferences.ts").exists()
     assert list((example / "supabase" / "migrations").glob("*_create_user_preferences.sql"))
     again = suggest("admin dashboard for managing user preferences")
     assert again["plan"] == []
+    # everything the plan wrote type-checks, the data-loading page included (TypeScript from .ci/node-tools.sh)
+    tools = Path(os.environ.get("CONTINUOUS_TEST_NODE_TOOLS", str(REPO / ".cache" / "node-tools")))
+    tsc = tools / "node_modules" / ".bin" / "tsc"
+    if not tsc.exists():
+        pytest.skip("TypeScript is not installed: run .ci/node-tools.sh")
+    (example / "node_modules").symlink_to(tsc.parent.parent, target_is_directory=True)
+    proc = subprocess.run([str(tsc), "--noEmit", "-p", str(example)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
