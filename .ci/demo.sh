@@ -27,8 +27,11 @@ step 'continuous plan "a table for bookmarks plus a service to manage them" --dr
 step continuous run-plan plan.json --yes
 "$C" run-plan "$DEMO/../plan.json" --yes
 
-step continuous run-scenario add-page dhg-hub --param name=Settings --yes
-"$C" run-scenario add-page --param app=dhg-hub --param name=Settings --yes
+step continuous run-scenario add-page dhg-hub Reports --yes
+"$C" run-scenario add-page dhg-hub Reports --yes
+
+step continuous run-scenario create-table bookmark_tags --dry-run --no-diff
+"$C" run-scenario create-table bookmark_tags --dry-run --no-diff
 
 step continuous executions list
 "$C" executions list
@@ -38,6 +41,6 @@ step continuous check
 
 step continuous analytics export '&&' continuous analytics trends
 "$C" analytics export
-"$C" analytics trends --by day
+COLUMNS=120 "$C" analytics trends --by day
 
 printf '\nDemo repository left at %s\n' "$DEMO"

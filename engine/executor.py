@@ -1060,7 +1060,7 @@ class _RunState:
         store.finish_execution(
             child,
             "success",
-            artifacts=self.artifacts(self.item_paths(i)).model_dump(),
+            artifacts=self.artifacts(self.item_paths(i)).stored(),
             checkpoints=self.item_checkpoints(i),
         )
         self.journal["items"][str(i)] = "success"
@@ -1299,11 +1299,7 @@ class _RunState:
         store.finish_execution(
             self.run_id,
             "success",
-            artifacts={
-                **artifacts.model_dump(),
-                "pending_migrations": self.journal["pending_sql"],
-                "commit": commit_sha,
-            },
+            artifacts=artifacts.stored(pending_migrations=self.journal["pending_sql"], commit=commit_sha),
             checkpoints=self.journal["checkpoints"],
         )
         if commit_sha:
@@ -1358,7 +1354,7 @@ class _RunState:
                 child,
                 status,
                 error_details=message if i == failing else None,
-                artifacts=Artifacts().model_dump(),
+                artifacts=Artifacts().stored(),
             )
             self.journal["items"][str(i)] = status
         details = message + "\nevery file the execution touched was restored"
@@ -1369,7 +1365,7 @@ class _RunState:
             "interrupted" if interrupted else "failed",
             error_details=details,
             checkpoints=self.journal["checkpoints"],
-            artifacts=Artifacts().model_dump(),
+            artifacts=Artifacts().stored(),
         )
         self.release_ports()
         self.journal["status"] = "rolled_back"

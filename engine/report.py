@@ -132,9 +132,11 @@ def render_status(record: ExecutionRecord) -> str:
     for s in record.steps:
         out.append(f"  {s.step_number:>4}. {s.step_name}: {s.status}")
     if record.artifacts:
-        arts = record.artifacts if isinstance(record.artifacts, dict) else {}
+        from continuous.engine.results import Artifacts
+
+        arts = Artifacts.from_stored(record.artifacts)
         for label in ("created", "modified", "deleted"):
-            for p in arts.get(label) or []:
+            for p in getattr(arts, label):
                 out.append(f"  {label:<9} {p}")
     if record.error_details:
         out.append("  error: " + record.error_details.replace("\n", "\n         "))

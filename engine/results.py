@@ -110,6 +110,20 @@ class Artifacts(Result):
     modified: list[str] = Field(default_factory=list)
     deleted: list[str] = Field(default_factory=list)
 
+    def stored(self, **extra: Any) -> dict[str, Any]:
+        """The store's artifacts format (docs/contracts.md): files by change kind plus their count, which the
+        impact view and analytics average."""
+        files = self.model_dump()
+        return {"files": files, "files_changed": sum(len(v) for v in files.values()), **extra}
+
+    @classmethod
+    def from_stored(cls, data: Any) -> Artifacts:
+        """Read either the store format or a bare {created, modified, deleted} mapping."""
+        if not isinstance(data, dict):
+            return cls()
+        files = data.get("files") if isinstance(data.get("files"), dict) else data
+        return cls(**{k: list(files.get(k) or []) for k in ("created", "modified", "deleted")})
+
 
 class ExecutionResult(Result):
     execution_id: str

@@ -67,9 +67,13 @@ def test_service_with_dependency_runs_in_order_and_is_recorded(repo: Path, db_ur
         assert all(s.status == "success" for s in service.steps)
         assert all(s.checkpoint_commit for s in service.steps[:6])
         assert service.steps[-1].step_name == "validate: fact service"
-        assert sorted(service.artifacts["created"]) == sorted(
+        assert sorted(service.artifacts["files"]["created"]) == sorted(
             ["docs/services.md", "packages/shared/services/user-prefs-service/user-prefs-service.ts"]
         )
+        # the store's format: the impact view and analytics average `files_changed`
+        files = service.artifacts["files"]
+        assert service.artifacts["files_changed"] == sum(len(files[k]) for k in ("created", "modified", "deleted"))
+        assert service.artifacts["files_changed"] >= 2
         assert run.children[0].steps[2].output.startswith("PENDING")
 
 

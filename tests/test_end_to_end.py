@@ -1,0 +1,49 @@
+"""The main job across every part, as a user runs it: example repo → plan → run → store → analytics."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONTINUOUS = str(Path(sys.executable).parent / "continuous")
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CONTINUOUS_NO_DAEMON": "1"}
+    env.pop("CONTINUOUS_DATABASE_URL", None)
+    return subprocess.run([CONTINUOUS, *args], cwd=cwd, capture_output=True, text=True, env=env, check=False)
+
+
+@pytest.mark.slow
+def test_plan_run_and_analyse(tmp_path: Path) -> None:
+    repo = tmp_path / "mono"
+    assert cli(tmp_path, "init", "--example", str(repo)).returncode == 0
+    plan_file = tmp_path / "plan.json"
+    planned = cli(repo, "plan", "a table for bookmarks plus a service to manage them", "--out", str(plan_file))
+    assert planned.returncode == 0, planned.stderr
+    saved = json.loads(plan_file.read_text())
+    assert [i["scenario"] for i in saved["items"]][:3] == ["create-table", "generate-types", "create-service"]
+
+    ran = cli(repo, "run-plan", str(plan_file), "--yes", "--json")
+    assert ran.returncode == 0, ran.stderr
+    result = json.loads(ran.stdout)
+    assert result["status"] == "success"
+    created = result["artifacts"]["created"]
+    assert any(p.endswith("_create_bookmarks.sql") for p in created)
+
+    status = json.loads(cli(repo, "scenario-status", result["execution_id"], "--json").stdout)
+    assert status["status"] == "success"
+
+    assert cli(repo, "analytics", "export").returncode == 0
+    impact = json.loads(cli(repo, "analytics", "impact", "--json").stdout)
+    rows = {r["scenario_id"]: r for r in (impact["rows"] if isinstance(impact, dict) else impact)}
+    assert rows["create-table"]["total_executions"] == 1
+    assert rows["create-table"]["avg_files_changed"] >= 3  # migration, its down migration, the tables doc
+    trends = json.loads(cli(repo, "analytics", "trends", "--by", "day", "--json").stdout)
+    periods = trends["rows"] if isinstance(trends, dict) else trends
+    assert sum(p["files_changed"] for p in periods) >= len(created)
