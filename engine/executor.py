@@ -1511,35 +1511,27 @@ def _head_blob(root: Path, path: str) -> str | None:
 
 def _index_entries(root: Path, paths: list[str]) -> dict[str, str]:
     """path → "mode blob" in the user's index (read-only)."""
-    import subprocess
-
-    if not paths:
-        return {}
-    proc = subprocess.run(
-        ["git", "ls-files", "-s", "-z", "--", *paths], cwd=root, capture_output=True, check=False
-    )
-    out: dict[str, str] = {}
-    for rec in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
-        if "\t" in rec:
-            meta, path = rec.split("\t", 1)
-            mode, blob, _stage = meta.split()
-            out[path] = f"{mode} {blob}"
-    return out
+    return _git_entries(root, paths, ["ls-files", "-s", "-z"], lambda meta: (meta[0], meta[1]))
 
 
 def _head_entries(root: Path, paths: list[str]) -> dict[str, str]:
+    """path → "mode blob" in HEAD's tree."""
+    return _git_entries(root, paths, ["ls-tree", "-z", "HEAD"], lambda meta: (meta[0], meta[2]))
+
+
+def _git_entries(
+    root: Path, paths: list[str], command: list[str], mode_blob: Callable[[list[str]], tuple[str, str]]
+) -> dict[str, str]:
     import subprocess
 
     if not paths:
         return {}
-    proc = subprocess.run(
-        ["git", "ls-tree", "-z", "HEAD", "--", *paths], cwd=root, capture_output=True, check=False
-    )
+    proc = subprocess.run(["git", *command, "--", *paths], cwd=root, capture_output=True, check=False)
     out: dict[str, str] = {}
     for rec in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
         if "\t" in rec:
             meta, path = rec.split("\t", 1)
-            mode, _kind, blob = meta.split()
+            mode, blob = mode_blob(meta.split())
             out[path] = f"{mode} {blob}"
     return out
 
