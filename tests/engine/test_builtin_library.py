@@ -167,24 +167,29 @@ CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS
 @pytest.mark.postgres
 def test_a_feature_built_by_the_executor_type_checks_and_migrates(example: Path, pg_url: str) -> None:
     """The spec's automation example, run for real: the TypeScript compiles and every migration applies."""
-    import uuid
-
-    import psycopg
     from continuous.engine.api import ScenarioExecutor
 
     ex = ScenarioExecutor(example)
     for scenario_id, params in FEATURE:
         result = ex.execute(scenario_id, params)
         assert result.ok, f"{scenario_id}: {result.error}"
+    tables = _typecheck_and_migrate(example, pg_url)
+    assert {"user_preferences", "user_preferences_summary"} <= tables
+
+
+def _typecheck_and_migrate(example: Path, pg_url: str) -> set[str]:
+    """tsc --noEmit over the whole repository, then every migration applied in order to a fresh schema."""
+    import uuid
+
+    import psycopg
+
     tsc = (
         Path(os.environ.get("CONTINUOUS_TEST_NODE_TOOLS", str(NODE_TOOLS))) / "node_modules" / ".bin" / "tsc"
     )
-    if tsc.exists():
-        (example / "node_modules").symlink_to(tsc.parent.parent, target_is_directory=True)
-        proc = subprocess.run(
-            [str(tsc), "--noEmit", "-p", str(example)], capture_output=True, text=True, timeout=600
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert tsc.exists(), f"TypeScript is not installed at {tsc}; run .ci/node-tools.sh"
+    (example / "node_modules").symlink_to(tsc.parent.parent, target_is_directory=True)
+    proc = subprocess.run([str(tsc), "--noEmit", "-p", str(example)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     migrations = sorted(
         p for p in (example / "supabase/migrations").glob("*.sql") if not p.name.endswith("_down.sql")
     )
@@ -202,12 +207,53 @@ def test_a_feature_built_by_the_executor_type_checks_and_migrates(example: Path,
                         conn.execute(path.read_text().encode())
                 except psycopg.Error as exc:
                     pytest.fail(f"{path.name} does not apply: {exc}")
-            tables = {
+            return {
                 r[0]
                 for r in conn.execute(
                     "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
                 )
             }
-            assert {"user_preferences", "user_preferences_summary"} <= tables
         finally:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# The rest of the library, run after FEATURE in the same repository, in an order a team would use them.
+REST = [
+    ("test-service", {"name": "formatter-service"}),
+    ("refactor-service", {"name": "classify-service"}),
+    ("setup-monitoring", {"target": "preferences-proxy", "port": 3020}),
+    ("consolidate-proxies", {"source": "old-proxy", "target": "preferences-proxy", "source_port": 3021}),
+    ("migrate-cli-script", {"script": "scripts/root/notes.ts", "pipeline": "google_sync", "name": "notes"}),
+    ("consolidate-pipelines", {"source": "database", "target": "google_sync"}),
+    ("add-tests", {"target": "ThemeToggle", "kind": "component", "area": "theme"}),
+    ("generate-types", {"table": "doc_files"}),
+    ("deprecate-service", {"name": "formatter-service"}),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_whole_library_run_in_one_repository_type_checks_and_migrates(example: Path, pg_url: str, h) -> None:
+    """Issue 4: after a run of all built-in scenarios (update-dependencies needs pnpm and the network) the TypeScript
+    type-checks and the migrations apply."""
+    from continuous.engine.api import ScenarioExecutor
+
+    h.write(example, "scripts/root/notes.ts", "console.log('notes');\n")
+    h.git(example, "add", "-A")
+    h.git(example, "commit", "-qm", "a loose script to migrate")
+    ex = ScenarioExecutor(example)
+    ran = set()
+    for scenario_id, params in FEATURE + REST:
+        result = ex.execute(scenario_id, params)
+        assert result.ok, f"{scenario_id}: {result.error}"
+        ran |= {item.scenario for item in result.items}
+    issue_ids = {
+        "create-service", "refactor-service", "deprecate-service", "test-service", "create-cli-pipeline",
+        "add-cli-command", "migrate-cli-script", "consolidate-pipelines", "create-table", "modify-schema",
+        "create-view", "add-rls-policy", "create-app", "add-page", "add-shared-component", "integrate-service",
+        "create-proxy-server", "add-proxy-endpoint", "consolidate-proxies", "add-pnpm-script", "configure-environment",
+        "setup-monitoring", "add-tests", "generate-types",
+    }
+    assert issue_ids <= ran, sorted(issue_ids - ran)
+    tables = _typecheck_and_migrate(example, pg_url)
+    assert {"user_preferences", "user_preferences_summary"} <= tables
