@@ -121,7 +121,8 @@ class Artifacts(Result):
         """Read either the store format or a bare {created, modified, deleted} mapping."""
         if not isinstance(data, dict):
             return cls()
-        files = data.get("files") if isinstance(data.get("files"), dict) else data
+        nested = data.get("files")
+        files: dict[str, Any] = nested if isinstance(nested, dict) else data
         return cls(**{k: list(files.get(k) or []) for k in ("created", "modified", "deleted")})
 
 
