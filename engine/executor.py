@@ -646,6 +646,11 @@ class Executor:
                         f"{effect.path} has uncommitted changes that step {effect.step!r} would overwrite",
                         hint="commit or stash your changes to that file first; nothing was changed",
                     )
+            used = {item.scenario for item in plan.items}
+            store.sync_registry(
+                m.RuleBase(scenarios={sid: sc for sid, sc in self.rule_base.scenarios.items() if sid in used}),
+                archive_missing=False,
+            )
             top = plan.top_scenario()
             top_params: dict[str, m.Scalar] = (
                 next((i.params for i in plan.items if i.role == "requested"), {}) if top else {}

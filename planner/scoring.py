@@ -87,8 +87,18 @@ def correct(text: str, index: Index) -> str:
 
 def structure(text: str) -> tuple[set[str], dict[str, float]]:
     """The canonical verbs and objects of a text; an object after a preposition ("to the bookmarks table") is
-    where
-    something goes rather than what is asked for, and weighs less."""
+    where something goes rather than what is asked for, and weighs less; a text that names only places gets the
+    object its action implies ("show them in the app" → page)."""
+    verbs, objects = structure_named(text)
+    if all(w < 1.0 for w in objects.values()):
+        for v in verbs:
+            if v in lexicon.VERB_IMPLIES:
+                objects[lexicon.VERB_IMPLIES[v]] = 1.0
+    return verbs, objects
+
+
+def structure_named(text: str) -> tuple[set[str], dict[str, float]]:
+    """The canonical verbs of a text and the objects it names outright (weight 0.4 for places)."""
     verbs = set(lexicon.verbs(text))
     objects: dict[str, float] = {}
     low = text.lower()
@@ -103,12 +113,17 @@ def structure(text: str) -> tuple[set[str], dict[str, float]]:
             before = re.findall(r"[a-z0-9_'-]+", low[: m.start()])[-3:]
             weight = 0.4 if any(w in lexicon.CONTAINER_PREPOSITIONS for w in before) else 1.0
             objects[canon] = max(objects.get(canon, 0.0), weight)
-    if all(w < 1.0 for w in objects.values()):
-        # only places were named ("show them in the app"): the action says what is asked for
-        for v in verbs:
-            if v in lexicon.VERB_IMPLIES:
-                objects[lexicon.VERB_IMPLIES[v]] = 1.0
     return verbs, objects
+
+
+def implied_object(text: str) -> str | None:
+    """The object an action implies when the text names only places for it ("show them in the app" → page);
+    None when the text names what is asked for, names no place at all, or its verb implies nothing."""
+    verbs, objects = structure_named(text)
+    if not objects or any(w >= 1.0 for w in objects.values()):
+        return None
+    implied = [lexicon.VERB_IMPLIES[v] for v in lexicon.verbs(text) if v in lexicon.VERB_IMPLIES]
+    return implied[0] if implied and verbs else None
 
 
 _SCENARIO_WORDS: dict[str, list[tuple[set[str], set[str]]]] = {}

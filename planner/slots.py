@@ -274,6 +274,57 @@ def explicit_name(text: str, exclude: set[str]) -> str | None:
     return None
 
 
+# script names in the colon style of package.json scripts: lint:all, sync:drive-files, typecheck:apps
+_COLON_IDENT = re.compile(
+    r"(?<![\w/.:@-])([a-z][a-z0-9]*(?:[_-][a-z0-9]+)*(?::[a-z0-9]+(?:[_-][a-z0-9]+)*)+)(?![\w/:-])"
+)
+# what a script or command runs: "that runs turbo lint", "running `vitest run`", "to run eslint ."
+_RUNS = re.compile(
+    r"\b(?:(?:that|which|to|and)\s+)?(?:runs?|running|executes?|executing|calls?|calling|invokes?|invoking)"
+    r"\s+(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|“([^”]+)”|(?=[\w.@/-]))",
+    re.IGNORECASE,
+)
+_COMMAND_TOKEN = re.compile(r"\S+")
+# words that end a command given in plain words: "runs eslint everywhere", "runs vitest in every package"
+_COMMAND_STOP = frozenset(
+    re.findall(
+        r"\S+",
+        """and then so for from in inside across on over when whenever before after everywhere with without
+        every each all via through using as at by to if once daily nightly weekly""",
+    )
+)
+
+
+def command_phrase(text: str) -> tuple[str, int, int] | None:
+    """The command line a request says something runs, and its span: a quoted command after a verb of running
+    ("that runs `turbo lint`"), else the command-like words after it ("running playwright test") up to the first
+    word that is no part of a command. Words that describe rather than spell a command ("to run the google
+    sync", "to run tests") give nothing."""
+    for m in _RUNS.finditer(text):
+        quoted = next((g for g in m.groups() if g), None)
+        if quoted is not None:
+            return quoted.strip(), m.start(), m.end()
+        taken: list[str] = []
+        end = m.end()
+        for t in _COMMAND_TOKEN.finditer(text, m.end()):
+            raw = t.group(0)
+            word = raw.rstrip(".,;:!?") if not re.fullmatch(r"[.]+", raw) else raw
+            low = word.lower()
+            if not word or low in _COMMAND_STOP:
+                break
+            taken.append(word)
+            end = t.start() + len(word)
+            if word != raw:
+                break
+        if not taken:
+            continue
+        first = taken[0].lower()
+        if first in _NOT_NAMES or lexicon.find(first, "objects") or lexicon.find(first, "verbs"):
+            continue
+        return " ".join(taken), m.start(), end
+    return None
+
+
 def route(text: str) -> str | None:
     m = _ROUTE.search(text)
     return m.group(1).rstrip(".,;:") if m else None
@@ -468,6 +519,7 @@ _CONTAINER_PREP = re.compile(
     re.IGNORECASE,
 )
 _CONTAINER_PARAMS = {"app", "pipeline", "proxy", "service", "table", "domain", "source", "view"}
+_COMMAND_PARAMS = {"command", "cmd", "run"}
 _TARGET_PARAMS = {"target", "package", "subject", "object"}
 
 
@@ -499,6 +551,13 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
         used.add(str(raw).lower())
         return True
 
+    # the command a script runs is no source of its name or of anything else
+    command: tuple[str, int, int] | None = None
+    if any(p.name.lower() in _COMMAND_PARAMS for p in scenario.params):
+        command = command_phrase(clause)
+        if command is not None:
+            clause = clause[: command[1]] + " " * (command[2] - command[1]) + clause[command[2] :]
+
     pair = [p for p in scenario.params if p.name in ("source", "target")]
     if len(pair) == 2:
         names = [n for _, n, *_ in mentioned] or [m.group(1) for m in _IDENT.finditer(clause)]
@@ -514,6 +573,9 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
     for p in scenario.params:
         n = p.name.lower()
         if n in params:
+            continue
+        if n in _COMMAND_PARAMS and command is not None:
+            put(p, command[0], "the command the request says it runs")
             continue
         if n in ("proxy", "service") and entity_param is not None:
             _fill_backing(p, n, mentioned, known, "entity" in params, put)
@@ -573,7 +635,7 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
                     break
             if n not in params:
                 _fill_name(p, clause, existing | used, head, subject_name, put)
-        elif n in ("command", "cmd", "run"):
+        elif n in _COMMAND_PARAMS:
             m = _QUOTED.search(clause)
             if m:
                 put(p, next(g for g in m.groups() if g), "quoted command")
@@ -671,6 +733,10 @@ def _fill_name(
     p: Param, clause: str, existing: set[str], head: str | None, subject_name: str | None, put: object
 ) -> None:
     assert callable(put)
+    if p.type == "string" and not _CALLED.search(clause):
+        for m in _COLON_IDENT.finditer(clause):
+            if _convert(p, m.group(1)) == m.group(1) and put(p, m.group(1), "name given in the request"):
+                return
     name = explicit_name(clause, existing)
     if name and put(p, name, "name given in the request"):
         return

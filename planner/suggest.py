@@ -112,6 +112,15 @@ def _mask_known(text: str, known: slots.Known) -> tuple[str, str]:
     return emb, struct
 
 
+def _with_implied_object(emb: str, struct: str) -> tuple[str, str]:
+    """An action that names only a place ("show it in the hub", "list them in dhg-hub") asks for the object its
+    verb implies (a page); the embedding channel is told so, as the structural channel already is."""
+    from continuous.planner.scoring import implied_object
+
+    noun = implied_object(struct)
+    return (f"{emb}, {noun}" if noun else emb), struct
+
+
 _PRONOUN = re.compile(r"\b(?:it|them|they|those|these)\b", re.IGNORECASE)
 
 
@@ -148,7 +157,7 @@ def suggest_many(
     positions: dict[tuple[str, str], int] = {}
 
     def unit(text: str) -> int:
-        key = _mask_known(text, ctx.known)
+        key = _with_implied_object(*_mask_known(text, ctx.known))
         if key not in positions:
             positions[key] = len(units)
             units.append(_Unit(*key))

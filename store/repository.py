@@ -216,19 +216,26 @@ class TrackingStore:
 
     # ---------------------------------------------------------------------------------------- registry
 
-    def sync_registry(self, rule_base: RuleBase, *, archived_by: str | None = None) -> SyncReport:
-        """Upsert every scenario of the rule base; archive (never delete) the ones that disappeared."""
+    def sync_registry(
+        self, rule_base: RuleBase, *, archived_by: str | None = None, archive_missing: bool = True
+    ) -> SyncReport:
+        """Upsert every scenario of the rule base; archive (never delete) the ones that disappeared.
+
+        With `archive_missing=False` only the given scenarios are upserted: the executor registers what a run uses
+        without archiving what another worktree's rule base still has."""
         wanted = {sid: scenario_values(sc) for sid, sc in rule_base.scenarios.items()}
         with self._guard():
             for attempt in range(RETRIES):
                 try:
-                    return self._sync(wanted, archived_by or _user())
+                    report = self._sync(wanted, archived_by or _user(), archive_missing)
+                    self._known_scenarios.update(wanted)
+                    return report
                 except IntegrityError:
                     if attempt == RETRIES - 1:
                         raise
         raise AssertionError("unreachable")
 
-    def _sync(self, wanted: dict[str, dict[str, Any]], archived_by: str) -> SyncReport:
+    def _sync(self, wanted: dict[str, dict[str, Any]], archived_by: str, archive_missing: bool = True) -> SyncReport:
         report: dict[str, list[str]] = {
             "added": [],
             "changed": [],
@@ -274,7 +281,7 @@ class TrackingStore:
                     ).append(sid)
                 else:
                     report["unchanged"].append(sid)
-            for sid in sorted(set(existing) - set(wanted)):
+            for sid in sorted(set(existing) - set(wanted)) if archive_missing else ():
                 row = existing[sid]
                 if row.archived_at is not None:
                     continue

@@ -47,3 +47,22 @@ def test_plan_run_and_analyse(tmp_path: Path) -> None:
     trends = json.loads(cli(repo, "analytics", "trends", "--by", "day", "--json").stdout)
     periods = trends["rows"] if isinstance(trends, dict) else trends
     assert sum(p["files_changed"] for p in periods) >= len(created)
+
+
+def test_a_run_registers_the_scenarios_it_uses_without_archiving_others(tmp_path: Path) -> None:
+    repo = tmp_path / "mono"
+    assert cli(tmp_path, "init", "--example", str(repo)).returncode == 0
+    from continuous.store import open_store
+
+    store = open_store(repo=repo)
+    try:
+        store.start_execution("gone-elsewhere", {}, worktree="other", branch=None, executed_by="x")
+        ran = cli(repo, "run-scenario", "create-table", "bookmark_items", "--yes", "--json")
+        assert ran.returncode == 0, ran.stderr
+        rows = {r.scenario_id: r for r in store.list_scenarios()}
+    finally:
+        store.close()
+    table = rows["create-table"]
+    assert (table.object_type, table.automation_level > 0) == ("database", True)
+    assert rows["generate-types"].object_type == "database"
+    assert "gone-elsewhere" in rows  # another rule base's scenario is not archived by a run
