@@ -285,6 +285,8 @@ _RUNS = re.compile(
     re.IGNORECASE,
 )
 _COMMAND_TOKEN = re.compile(r"\S+")
+# a package manager running one of the workspace's own scripts
+_RUNS_SCRIPT = re.compile(r"(?:pnpm|npm|yarn)(?:\s+run)?\s+[a-z][\w:-]*", re.IGNORECASE)
 # words that end a command given in plain words: "runs eslint everywhere", "runs vitest in every package"
 _COMMAND_STOP = frozenset(
     re.findall(
@@ -318,11 +320,20 @@ def command_phrase(text: str) -> tuple[str, int, int] | None:
                 break
         if not taken:
             continue
-        first = taken[0].lower()
-        if first in _NOT_NAMES or lexicon.find(first, "objects") or lexicon.find(first, "verbs"):
+        phrase = " ".join(taken)
+        if taken[0].lower() in _NOT_NAMES or not _beyond_lexicon(phrase):
             continue
-        return " ".join(taken), m.start(), end
+        return phrase, m.start(), end
     return None
+
+
+def _beyond_lexicon(phrase: str) -> bool:
+    """Whether a phrase says more than the lexicon's own words ("unit tests" does not; "vitest run" does)."""
+    low = phrase.lower()
+    for table in ("objects", "verbs"):
+        for _c, start, end in sorted(lexicon.find(low, table), key=lambda t: -t[1]):
+            low = low[:start] + " " * (end - start) + low[end:]
+    return any(w not in _NOT_NAMES for w in low.split())
 
 
 def route(text: str) -> str | None:
@@ -553,8 +564,12 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
 
     # the command a script runs is no source of its name or of anything else
     command: tuple[str, int, int] | None = None
+    runs_itself = False
     if any(p.name.lower() in _COMMAND_PARAMS for p in scenario.params):
         command = command_phrase(clause)
+        if command is not None and _RUNS_SCRIPT.fullmatch(command[0]):
+            # "I want to run `pnpm typecheck:apps`": that names the script; what it runs is not said
+            command, runs_itself = None, True
         if command is not None:
             clause = clause[: command[1]] + " " * (command[2] - command[1]) + clause[command[2] :]
 
@@ -574,8 +589,14 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
         n = p.name.lower()
         if n in params:
             continue
-        if n in _COMMAND_PARAMS and command is not None:
-            put(p, command[0], "the command the request says it runs")
+        if n in _COMMAND_PARAMS:
+            # a command line is spelt out ("that runs turbo lint", "`vitest run`"), never an existing object
+            if command is not None:
+                put(p, command[0], "the command the request says it runs")
+            elif not runs_itself and (m := _QUOTED.search(clause)):
+                quoted = next(g for g in m.groups() if g)
+                if not _RUNS_SCRIPT.fullmatch(quoted.strip()):
+                    put(p, quoted, "quoted command")
             continue
         if n in ("proxy", "service") and entity_param is not None:
             _fill_backing(p, n, mentioned, known, "entity" in params, put)
@@ -635,10 +656,6 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
                     break
             if n not in params:
                 _fill_name(p, clause, existing | used, head, subject_name, put)
-        elif n in _COMMAND_PARAMS:
-            m = _QUOTED.search(clause)
-            if m:
-                put(p, next(g for g in m.groups() if g), "quoted command")
         elif p.type == "path" or n == "script":
             m = re.search(r"(?<![\w/])((?:[\w.-]+/)*[\w.-]+\.(?:ts|js|mjs|sh|py|sql|tsx|json|md))\b", clause)
             if m:
@@ -714,6 +731,14 @@ def _fill_container(
     if m and put(p, m.group(1), f"the {kind} the request names"):
         return
     kinds = "|".join(re.escape(k) for k in _kind_words(kind))
+    # "to a new cli pipeline named housekeeping"
+    m = re.search(
+        rf"\b(?:{kinds})\s+(?:called|named|titled)\s+[\"'`“]?([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)",
+        clause,
+        re.IGNORECASE,
+    )
+    if m and m.group(1).lower() not in _NOT_NAMES and put(p, m.group(1), f"the {kind} the request names"):
+        return
     m = re.search(rf"(?<![\w-])([a-z][a-z0-9]*(?:[-_][a-z0-9]+)*)\s+(?:{kinds})\b", clause, re.IGNORECASE)
     if (
         m

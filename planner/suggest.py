@@ -257,7 +257,11 @@ def _one(
         reason = f'asked for in "{clause}" (score {score:.2f})'
         requests.append(PlanRequest(scenario=sid, params=filled.params, reason=reason))
         request_info[sid] = {"clause": clause, "row": row, "s": s, "filled": filled}
-    requests = _harmonise(requests, ctx.rule_base)
+    guessed = [
+        {k for k, src in request_info[r.scenario]["filled"].sources.items() if src.startswith(_GUESSED)}
+        for r in requests
+    ]
+    requests = _harmonise(requests, ctx.rule_base, guessed)
     if not sequenced:
         requests = _order(requests, ctx.rule_base)
 
@@ -272,7 +276,8 @@ def _one(
             # only what the request said outright; a real problem (a cycle) fails again and is raised
             requests = [_explicit_only(r, request_info) for r in requests]
             resolution = resolve(ctx.rule_base, requests, ctx.fact_set(), allow_missing=True)
-        for i, item in enumerate(resolution.items):
+        items = _without_nameless_twins(resolution.items)
+        for i, item in enumerate(items):
             entry: dict[str, Any] = {
                 "scenario": item.scenario,
                 "params": _jsonable(item.params),
@@ -283,7 +288,7 @@ def _one(
                 entry["missing"] = list(item.missing)
             plan.append(entry)
             if explain:
-                explanation.append(_explain_item(i, item, resolution.items, request_info, scores, ctx))
+                explanation.append(_explain_item(i, item, items, request_info, scores, ctx))
         skipped = [
             {"scenario": sk.scenario, "params": _jsonable(sk.params), "reason": sk.reason}
             for sk in resolution.skipped
@@ -302,6 +307,56 @@ def _one(
             "matches": explain_matches(ids[0], scores, ctx, top),
         }
     return result
+
+
+def _without_nameless_twins(items: Sequence[Any]) -> list[Any]:
+    """The plan without an item that lacks parameters while another item of the same scenario plans the same
+    thing with more of them known ("a cli pipeline called billing with a sync-invoices command" plans one
+    pipeline, not billing plus a nameless second one). Items that differ in a value they both have stay. The
+    item that stays takes over a dropped twin's place in `after` and, if the twin was asked for, its role."""
+
+    def covers(j: int, i: int) -> bool:
+        other, item = items[j], items[i]
+        if j == i or other.scenario != item.scenario:
+            return False
+        if any(other.params.get(k, v) != v for k, v in item.params.items()):
+            return False
+        known_more = set(other.params) > set(item.params) or len(other.missing) < len(item.missing)
+        same = set(other.params) == set(item.params) and tuple(other.missing) == tuple(item.missing)
+        # of two identical twins the first one stays
+        return known_more or (same and j < i)
+
+    cover: dict[int, int] = {}
+    for i, item in enumerate(items):
+        if item.missing:
+            j = next((j for j in range(len(items)) if covers(j, i)), None)
+            if j is not None:
+                cover[i] = j
+    if not cover:
+        return list(items)
+
+    def final(i: int) -> int:
+        seen = set()
+        while i in cover and i not in seen:
+            seen.add(i)
+            i = cover[i]
+        return i
+
+    kept = [i for i in range(len(items)) if final(i) == i]
+    position = {old: new for new, old in enumerate(kept)}
+    out = []
+    for i in kept:
+        item = items[i]
+        twins = [t for t in cover if final(t) == i and t != i]
+        after = sorted(
+            {position[final(a)] for k in (i, *twins) for a in items[k].after if final(a) != i}
+        )
+        update: dict[str, Any] = {"after": tuple(after)}
+        asked = next((items[t] for t in twins if items[t].role == "requested"), None)
+        if asked is not None and item.role != "requested":
+            update.update(role="requested", reason=asked.reason)
+        out.append(item.model_copy(update=update))
+    return out
 
 
 _GUESSED = (
@@ -422,13 +477,20 @@ def _order(requests: list[Any], rule_base: RuleBase) -> list[Any]:
     return out
 
 
-def _harmonise(requests: list[Any], rule_base: RuleBase) -> list[Any]:
+# kinds of objects other objects live in: a page's app, a command's pipeline, an endpoint's proxy
+_PARENT_KINDS = frozenset({"app", "pipeline", "proxy"})
+
+
+def _harmonise(
+    requests: list[Any], rule_base: RuleBase, guessed: Sequence[set[str]] | None = None
+) -> list[Any]:
     """One request talks about one set of objects: a page that manages data shows the table, service and
     proxy its sibling intents create ("store user preferences, expose them through an API and show them in
     the hub"), lives in the app a sibling creates ("an analytics app with a usage page"), and an endpoint next
     to such a page is backed by the page's service and table. Only values the request left open are set."""
     from continuous.dsl.params import bind_params
-    from continuous.engine.resolution import provided_facts
+    from continuous.dsl.templating import builtin_context
+    from continuous.engine.resolution import provided_facts, render_pattern
 
     found: dict[str, list[str]] = {"table": [], "service": [], "app": [], "proxy": []}
     for r in requests:
@@ -446,11 +508,43 @@ def _harmonise(requests: list[Any], rule_base: RuleBase) -> list[Any]:
     def only(kind: str) -> str | None:
         return found[kind][0] if len(found[kind]) == 1 else None
 
+    # objects the intents create, by kind, with the intent that creates each: the parents of sibling intents
+    created: dict[str, list[tuple[str, int]]] = {}
+    for i, r in enumerate(requests):
+        sc = rule_base.scenarios[r.scenario]
+        bound = bind_params(sc, named=r.params, allow_missing=True)
+        context = {**builtin_context(), **bound}
+        for pattern in sc.provides:
+            if pattern.type not in _PARENT_KINDS or "name" not in pattern.fields or pattern.negated:
+                continue
+            # only the name matters: a proxy whose port is allocated later is still the proxy "billing-proxy"
+            only_name = pattern.model_copy(update={"fields": {"name": pattern.fields["name"]}})
+            rendered = render_pattern(only_name, context)
+            value = rendered[1].get("name") if rendered is not None else None
+            if isinstance(value, str) and value:
+                created.setdefault(pattern.type, []).append((value, i))
+
     out = []
     entity: str | None = None
-    for r in requests:
+    for i, r in enumerate(requests):
         sc = rule_base.scenarios[r.scenario]
         params = dict(r.params)
+        for p in sc.params:
+            kind = slots.KIND_ALIASES.get(p.name, p.name)
+            if kind not in _PARENT_KINDS or p.name in params:
+                continue
+            # "a cli pipeline called billing with a sync-invoices command": the command goes in billing
+            parents = {v for v, j in created.get(kind, ()) if j != i}
+            if len(parents) == 1:
+                parent = next(iter(parents))
+                params[p.name] = parent
+                # a name only guessed from the request's subject was the parent's ("called billing")
+                if (
+                    guessed is not None
+                    and "name" in guessed[i]
+                    and slots.to_snake(str(params.get("name", ""))) == slots.to_snake(parent)
+                ):
+                    del params["name"]
         if sc.param("app") is not None and "app" not in params and only("app"):
             params["app"] = only("app")
         if sc.param("entity") is not None:
