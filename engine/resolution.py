@@ -161,6 +161,7 @@ class _Resolver:
         self.skipped: list[SkippedItem] = []
         self.skipped_keys: set[_Key] = set()
         self.stack: list[tuple[str, _Key]] = []
+        self.session: Any = None  # one incremental rule session per resolution (engine.dsl_rules.RuleSession)
 
     def scenario(self, scenario_id: str, required_by: str | None) -> Scenario:
         scenario = self.rb.scenario(scenario_id)
@@ -258,19 +259,34 @@ class _Resolver:
         )
         self.index[key] = position
         new_facts = provided_facts(scenario, params)
-        before = list(self.facts) + list(self.provided)
         for fact in new_facts:
             self.provided.add(fact)
         if self.follow_rules and new_facts and self.rb.rules:
-            self._consequences(scenario, position, before, new_facts)
+            self._consequences(scenario, position, new_facts)
         return position
 
-    def _consequences(
-        self, scenario: Scenario, position: int, before: list[Fact], new_facts: list[Fact]
-    ) -> None:
-        from continuous.engine.dsl_rules import derive_runs
+    def _new_runs(self, new_facts: list[Fact]) -> list[Any]:
+        """Rule runs that fire because `new_facts` arrive: one Rete session is fed incrementally for the whole
+        resolution; what the rules would ask for over the repository's own facts counts as already done."""
+        from continuous.engine.dsl_rules import RuleSession
 
-        for run in derive_runs(self.rb, before, new_facts):
+        if self.session is None:
+            self.session = RuleSession(self.rb)
+            self.session.collect = False
+            arriving = {f.key() for f in new_facts}
+            for fact in [*self.facts, *self.provided]:
+                if fact.key() not in arriving:
+                    self.session.add(fact)
+            self.session.run()
+            self.session.collect = True
+        start = len(self.session.runs)
+        for fact in new_facts:
+            self.session.add(fact)
+        self.session.run()
+        return list(self.session.runs[start:])
+
+    def _consequences(self, scenario: Scenario, position: int, new_facts: list[Fact]) -> None:
+        for run in self._new_runs(new_facts):
             target = self.rb.scenario(run.scenario)
             if target is None:
                 raise UserError(f"rule {run.rule_id} runs unknown scenario {run.scenario!r}")
