@@ -257,3 +257,19 @@ def test_the_whole_library_run_in_one_repository_type_checks_and_migrates(exampl
     assert issue_ids <= ran, sorted(issue_ids - ran)
     tables = _typecheck_and_migrate(example, pg_url)
     assert {"user_preferences", "user_preferences_summary"} <= tables
+
+
+def test_update_dependencies_is_planned_even_where_it_cannot_run(example: Path) -> None:
+    """The one scenario not run here (pnpm and the registry): its dry-run still plans exactly what it would do."""
+    from continuous.engine.api import ScenarioExecutor
+
+    before = subprocess.run(["git", "status", "--porcelain"], cwd=example, capture_output=True, text=True).stdout
+    report = ScenarioExecutor(example).plan("update-dependencies", {"package": "zod", "version": "3.23.8"})
+    assert not report.problems, report.problems
+    update = next(s for s in report.steps if s.kind == "run")
+    assert "pnpm add zod@3.23.8 -w" in update.action
+    assert update.predicted is False  # a command's file changes cannot be predicted, and the report says so
+    assert any("cannot be predicted" in reason for reason in report.risk.reasons)
+    assert "docs/continuously-updated/dependency-updates.md" in report.files_changed()
+    after = subprocess.run(["git", "status", "--porcelain"], cwd=example, capture_output=True, text=True).stdout
+    assert after == before  # a dry-run changes nothing
