@@ -23,6 +23,26 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("COLUMNS", "120")
 
 
+# Supabase's roles and auth.uid(), so that generated migrations with RLS policies apply to a plain PostgreSQL.
+SUPABASE_STUB = """
+DO $$ DECLARE r text; BEGIN
+  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+    END IF;
+  END LOOP;
+END $$;
+CREATE SCHEMA IF NOT EXISTS auth;
+CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS
+  $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
+"""
+
+
+def migrations_in(root: Path) -> list[Path]:
+    """A repository's up migrations in the order they apply (down migrations excluded)."""
+    return sorted(p for p in (root / "supabase/migrations").glob("*.sql") if not p.name.endswith("_down.sql"))
+
+
 def postgres_url() -> str:
     return os.environ.get("CONTINUOUS_TEST_POSTGRES_URL", DEFAULT_PG_URL)
 

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from continuous.dsl.loader import load_rule_base
 
+from ..conftest import SUPABASE_STUB, migrations_in
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "example-monorepo"
 NODE_TOOLS = Path(__file__).resolve().parents[2] / ".cache" / "node-tools"
 
@@ -149,18 +151,6 @@ FEATURE = [
     ),
 ]
 
-SUPABASE_STUB = """
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
-    END IF;
-  END LOOP;
-END $$;
-CREATE SCHEMA IF NOT EXISTS auth;
-CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS
-  $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
-"""
 
 
 @pytest.mark.slow
@@ -190,9 +180,7 @@ def _typecheck_and_migrate(example: Path, pg_url: str) -> set[str]:
     (example / "node_modules").symlink_to(tsc.parent.parent, target_is_directory=True)
     proc = subprocess.run([str(tsc), "--noEmit", "-p", str(example)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    migrations = sorted(
-        p for p in (example / "supabase/migrations").glob("*.sql") if not p.name.endswith("_down.sql")
-    )
+    migrations = migrations_in(example)
     schema = f"eng_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
         with conn.transaction():

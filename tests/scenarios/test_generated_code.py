@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from continuous.dsl import model as m
 
+from ..conftest import SUPABASE_STUB, migrations_in
 from .conftest import Applied, clock, tsc_path
 
 # Every built-in scenario at least once, in an order a plan would run them (dependencies first).
@@ -234,22 +235,6 @@ VITEST_CONFIG = """export default {
 """
 
 
-def _migrations(root: Path) -> list[Path]:
-    return sorted(p for p in (root / "supabase/migrations").glob("*.sql") if not p.name.endswith("_down.sql"))
-
-
-SUPABASE_STUB = """
-DO $$ DECLARE r text; BEGIN
-  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-      EXECUTE format('CREATE ROLE %I NOLOGIN', r);
-    END IF;
-  END LOOP;
-END $$;
-CREATE SCHEMA IF NOT EXISTS auth;
-CREATE OR REPLACE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS
-  $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;
-"""
 
 
 @pytest.mark.slow
@@ -259,9 +244,9 @@ def test_every_generated_migration_applies_and_reverts(
 ) -> None:
     import psycopg
 
-    before = {p.name for p in _migrations(example_copy)}
+    before = {p.name for p in migrations_in(example_copy)}
     _apply_plan(example_copy, apply)
-    migrations = _migrations(example_copy)
+    migrations = migrations_in(example_copy)
     generated = [p for p in migrations if p.name not in before]
     assert len(generated) >= 8
     schema = f"scn_{uuid.uuid4().hex[:12]}"
