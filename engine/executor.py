@@ -655,17 +655,7 @@ class Executor:
             top_params: dict[str, m.Scalar] = (
                 next((i.params for i in plan.items if i.role == "requested"), {}) if top else {}
             )
-            run_id = store.start_execution(
-                top,
-                top_params,
-                kind="run",
-                worktree=str(self.root),
-                branch=self.ws.branch,
-                executed_by=self.executed_by,
-                plan=plan.model_dump(mode="json"),
-                rule_base_hash=plan.rule_base_hash,
-                head_commit=plan.head,
-            )
+            run_id = self._start_run_row(plan, top, top_params)
         except BaseException:
             lock.release(placeholder)
             raise
@@ -798,14 +788,13 @@ class Executor:
         self.emit("rolled_back", {"execution_id": run_id, "restored": restored, "removed": removed})
         return RollbackResult(execution_id=run_id, status="rolled_back", restored=restored, removed=removed)
 
-    def _nothing_to_do(self, plan: FrozenPlan) -> ExecutionResult:
-        """Everything asked for already holds: record the request as skipped, change nothing."""
-        reasons = "; ".join(f"{s.scenario}: {s.reason}" for s in plan.skipped) or "the plan is empty"
-        requested = plan.skipped[0] if len(plan.skipped) == 1 else None
-        store = self.store()
-        run_id = store.start_execution(
-            requested.scenario if requested else None,
-            requested.params if requested else {},
+    def _start_run_row(
+        self, plan: FrozenPlan, scenario: str | None, params: dict[str, m.Scalar], status: str = "running"
+    ) -> str:
+        """The top-level `run` row of an execution: where, by whom, and the frozen plan it follows."""
+        return self.store().start_execution(
+            scenario,
+            params,
             kind="run",
             worktree=str(self.root),
             branch=self.ws.branch,
@@ -813,7 +802,16 @@ class Executor:
             plan=plan.model_dump(mode="json"),
             rule_base_hash=plan.rule_base_hash,
             head_commit=plan.head,
-            status="skipped",
+            status=status,
+        )
+
+    def _nothing_to_do(self, plan: FrozenPlan) -> ExecutionResult:
+        """Everything asked for already holds: record the request as skipped, change nothing."""
+        reasons = "; ".join(f"{s.scenario}: {s.reason}" for s in plan.skipped) or "the plan is empty"
+        requested = plan.skipped[0] if len(plan.skipped) == 1 else None
+        store = self.store()
+        run_id = self._start_run_row(
+            plan, requested.scenario if requested else None, requested.params if requested else {}, "skipped"
         )
         store.finish_execution(run_id, "skipped", error_details=f"nothing to do: {reasons}")
         result = ExecutionResult(
