@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
 # Names every template may use besides the scenario's parameters.
-BUILTIN_VARIABLES = frozenset({"timestamp", "date", "year", "scenario_id", "worktree_name"})
+# `facts` is a read-only query over the repository's facts (engine.facts.FactQuery).
+BUILTIN_VARIABLES = frozenset({"timestamp", "date", "year", "scenario_id", "worktree_name", "facts"})
 TEMPLATE_EXPR = re.compile(r"\{\{|\{%")
 
 

@@ -40,7 +40,7 @@ from continuous.engine.checkpoint import (
     save_blobs,
 )
 from continuous.engine.discovery import discover, glob_regex, list_files
-from continuous.engine.facts import Fact, FactSet
+from continuous.engine.facts import Fact, FactQuery, FactSet, LazyFactSet
 from continuous.engine.journal import Journal
 from continuous.engine.plan import FrozenPlan, PlanEntry, SkippedEntry
 from continuous.engine.results import (
@@ -409,18 +409,13 @@ class Executor:
         fs = st.VirtualFS(self.root)
         sim = Simulation(steps=[], before={}, after={}, step_of={}, problems=[])
         after_command = False
-        needs_facts = any(
-            pre.kind in ("fact", "no_fact")
-            for item in plan.items
-            for pre in self.scenario(item.scenario).preconditions
-        )
-        known = FactSet()
-        if needs_facts:  # indexing ten thousand facts is only worth it when a precondition asks
-            known = FactSet(self._facts_cache if self._facts_cache is not None else self.facts())
+        cached = self._facts_cache
+        # indexing ten thousand facts is only worth it when a precondition or a template asks
+        known = LazyFactSet(lambda: cached if cached is not None else self.facts())
         self._facts_cache = None
         for i, item in enumerate(plan.items):
             sc = self.scenario(item.scenario)
-            ctx = st.StepContext(self.root, sc, item.params, now=item_now(now, i))
+            ctx = st.StepContext(self.root, sc, item.params, now=item_now(now, i), facts=known.query())
             failed = self._preconditions(sc, ctx, known, fs)
             if failed and not after_command:
                 sim.problems.extend(f"{sc.id}: precondition failed: {f}" for f in failed)
@@ -469,7 +464,7 @@ class Executor:
         self,
         sc: m.Scenario,
         ctx: st.StepContext,
-        facts: FactSet,
+        facts: FactSet | LazyFactSet,
         fs: st.VirtualFS,
         touched: Iterable[str] = (),
     ) -> list[str]:
@@ -481,7 +476,8 @@ class Executor:
                 rendered = render_pattern(pre.pattern, ctx.variables)
                 if rendered is None:
                     continue
-                holds = facts.holds(*rendered)
+                known = facts.get() if isinstance(facts, LazyFactSet) else facts
+                holds = known.holds(*rendered)
                 if holds != (pre.kind == "fact"):
                     args = ", ".join(f"{k}: {v!r}" for k, v in rendered[1].items())
                     failed.append(f"{'' if pre.kind == 'fact' else 'not '}{rendered[0]}({args})")
@@ -1019,7 +1015,7 @@ class _RunState:
         store = ex.store()
         item = self.plan.items[i]
         sc = ex.scenario(item.scenario)
-        ctx = st.StepContext(self.root, sc, item.params, now=item_now(self.now, i))
+        ctx = st.StepContext(self.root, sc, item.params, now=item_now(self.now, i), facts=FactQuery(self.fact_set))
         child = self.children.get(i)
         if child is None:
             child = store.start_execution(
@@ -1405,7 +1401,9 @@ class _RunState:
             if not sc.rollback:
                 continue
             child = self.children.get(i)
-            ctx = st.StepContext(self.root, sc, item.params, now=item_now(self.now, i))
+            ctx = st.StepContext(
+                self.root, sc, item.params, now=item_now(self.now, i), facts=FactQuery(self.fact_set)
+            )
             for k, step in enumerate(sc.rollback, 1):
                 step_id = store.start_step(child, 1000 + k, f"rollback: {step.name}") if child else None
                 try:

@@ -7,7 +7,7 @@ A `FactSet` answers "does a fact matching this partial pattern hold?" in O(1) pe
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from continuous.dsl.model import Model, Scalar
 from pydantic import Field
@@ -90,3 +90,66 @@ def _norm(value: Scalar) -> Scalar:
     if isinstance(value, int):
         return str(value)
     return value
+
+
+class FactQuery:
+    """Read-only view of the facts that templates see as `facts`.
+
+    Scenarios learn from the repository they run in (its test runner, a registry's shape, a service's real exports)
+    through discovered facts rather than Python literals, so templates and paths may ask questions such as
+    `facts.first('test_runner', package=app)`. The set is built on first use: most templates never ask, and
+    discovery on a big monorepo is not free. Only plain data leaves this object, so the sandbox sees no internals.
+    """
+
+    def __init__(self, load: Callable[[], FactSet] | None = None) -> None:
+        self._load = load
+        self._set: FactSet | None = None if load is not None else FactSet()
+
+    def _facts(self) -> FactSet:
+        if self._set is None:
+            assert self._load is not None
+            self._set = self._load()
+        return self._set
+
+    def all(self, fact_type: str, **fields: Scalar) -> list[dict[str, Scalar]]:
+        """Fields of every matching fact, in a stable order (sorted by their items)."""
+        found = [dict(f.fields) for f in self._facts().match(fact_type, fields)]
+        return sorted(found, key=lambda d: sorted((k, str(v)) for k, v in d.items()))
+
+    def first(self, fact_type: str, **fields: Scalar) -> dict[str, Scalar] | None:
+        found = self.all(fact_type, **fields)
+        return found[0] if found else None
+
+    def has(self, fact_type: str, **fields: Scalar) -> bool:
+        return self._facts().holds(fact_type, fields)
+
+    def values(self, fact_type: str, field: str, **fields: Scalar) -> list[Scalar]:
+        """The distinct values of one field over the matching facts, sorted."""
+        out = {f[field] for f in self.all(fact_type, **fields) if field in f}
+        return sorted(out, key=str)
+
+
+class LazyFactSet:
+    """A FactSet loaded on first use, that records additions made before it was loaded."""
+
+    def __init__(self, load: Callable[[], Iterable[Fact]]) -> None:
+        self._load = load
+        self._set: FactSet | None = None
+        self._pending: list[Fact] = []
+
+    def get(self) -> FactSet:
+        if self._set is None:
+            self._set = FactSet(self._load())
+            for f in self._pending:
+                self._set.add(f)
+            self._pending = []
+        return self._set
+
+    def add(self, fact: Fact) -> None:
+        if self._set is None:
+            self._pending.append(fact)
+        else:
+            self._set.add(fact)
+
+    def query(self) -> FactQuery:
+        return FactQuery(self.get)

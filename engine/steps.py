@@ -25,6 +25,7 @@ from typing import Any, Literal, cast
 from continuous.common.errors import RunFailed, UserError
 from continuous.dsl import model as m
 from continuous.dsl.templating import builtin_context, render_file, render_string, template_path
+from continuous.engine.facts import FactQuery
 
 DEFAULT_TIMEOUT = 600
 MAX_OUTPUT = 64 * 1024
@@ -142,6 +143,7 @@ class StepContext:
     scenario: m.Scenario
     params: Mapping[str, Any]
     now: datetime | None = None
+    facts: FactQuery | None = None
     variables: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -149,6 +151,7 @@ class StepContext:
             **builtin_context(self.now),
             "scenario_id": self.scenario.id,
             "worktree_name": self.root.name,
+            "facts": self.facts if self.facts is not None else FactQuery(),
             **self.params,
         }
 
