@@ -76,7 +76,9 @@ def real_repo(pristine_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     yield root
 
 
-def cli(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def cli(
+    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """The real `continuous` program in a subprocess, run inside `root`."""
     return subprocess.run(
         [EXE, *args],
