@@ -16,7 +16,7 @@ from continuous.cli.output import command, print_json
 
 if TYPE_CHECKING:
     from continuous.common.errors import Diagnostic
-    from continuous.dsl.model import RuleBase, Scenario
+    from continuous.dsl.model import RuleBase
 
 scenarios_app = typer.Typer(
     help="The scenario catalogue: list, show and graph scenarios.", no_args_is_help=True
@@ -237,10 +237,6 @@ def _duration(seconds: int | None) -> str:
     return f"{seconds // 3600}h" + (f"{seconds % 3600 // 60}m" if seconds % 3600 // 60 else "")
 
 
-def _aliases_of(rule_base: RuleBase, scenario_id: str) -> list[str]:
-    return sorted(a for a, target in rule_base.aliases.items() if target == scenario_id)
-
-
 @scenarios_app.command("list", help="List scenarios (optionally of one object type).")
 @command
 def list_cmd(
@@ -250,38 +246,12 @@ def list_cmd(
     paths: list[Path] | None = PATHS_ARG,
     as_json: bool = JSON_OPT,
 ) -> None:
-    from continuous.common.errors import UserError
-    from continuous.dsl.model import OBJECT_TYPES
-    from continuous.dsl.suggest import did_you_mean
+    from continuous.cli.operations import scenario_row, select_scenarios
 
-    if object_type is not None and object_type not in OBJECT_TYPES:
-        raise UserError(
-            f"unknown object type {object_type!r}; expected one of: {', '.join(OBJECT_TYPES)}",
-            hint=did_you_mean(object_type, OBJECT_TYPES),
-        )
     rule_base = load(paths)
-    chosen = [
-        s
-        for s in sorted(rule_base.scenarios.values(), key=lambda s: (s.object_type, s.id))
-        if object_type is None or s.object_type == object_type
-    ]
+    chosen = select_scenarios(rule_base, object_type)
     if as_json:
-        print_json(
-            [
-                {
-                    "id": s.id,
-                    "object_type": s.object_type,
-                    "summary": s.summary,
-                    "automation": s.automation,
-                    "estimate_seconds": s.estimate_seconds,
-                    "aliases": _aliases_of(rule_base, s.id),
-                    "params": [p.name for p in s.params],
-                    "requires": [d.scenario for d in s.dependencies],
-                    "source": s.source,
-                }
-                for s in chosen
-            ]
-        )
+        print_json([scenario_row(rule_base, s) for s in chosen])
         return
     if not chosen:
         _out("no scenarios" + (f" of type {object_type}" if object_type else ""))
@@ -294,20 +264,6 @@ def list_cmd(
             f"{s.summary}"
         )
     _out(f"{len(chosen)} scenario{'s' if len(chosen) != 1 else ''}")
-
-
-def find_scenario(rule_base: RuleBase, scenario_id: str) -> Scenario:
-    from continuous.common.errors import UserError
-    from continuous.dsl.suggest import did_you_mean
-
-    scenario = rule_base.scenario(scenario_id)
-    if scenario is None:
-        raise UserError(
-            f"unknown scenario {scenario_id!r}",
-            hint=did_you_mean(scenario_id, [*rule_base.scenarios, *rule_base.aliases])
-            or "`continuous scenarios list` shows every scenario",
-        )
-    return scenario
 
 
 def _term(term: Any) -> str:
@@ -359,12 +315,12 @@ def show_cmd(
     paths: list[Path] | None = PATHS_ARG,
     as_json: bool = JSON_OPT,
 ) -> None:
+    from continuous.cli.operations import aliases_of, find_scenario, scenario_detail
+
     rule_base = load(paths)
     s = find_scenario(rule_base, scenario_id)
     if as_json:
-        data = s.model_dump(mode="json")
-        data["alias_names"] = _aliases_of(rule_base, s.id)
-        print_json(data)
+        print_json(scenario_detail(rule_base, s))
         return
     where = f"{s.loc.file}:{s.loc.line}" if s.loc else s.source
     _out(f"{s.id} ({s.object_type}) — {s.summary}")
@@ -373,7 +329,7 @@ def show_cmd(
         for line in s.description.strip().splitlines():
             _out(f"  {line}")
     _out("")
-    aliases = _aliases_of(rule_base, s.id)
+    aliases = aliases_of(rule_base, s.id)
     if aliases:
         _out(f"aliases:     {', '.join(aliases)}")
     _out(
