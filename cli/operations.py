@@ -139,3 +139,21 @@ def get_execution(root: Path | None, execution_id: str) -> ExecutionRecord:
 
     with open_store(repo=root) as store:
         return store.get_execution(execution_id)
+
+
+def check(root: Path | None, *, standards: list[str] | None = None, fix: bool = False, tasks: bool = True) -> Any:
+    """`continuous check`: the repository against its standards (a CheckReport); tasks open and close in the
+    database unless `tasks` is false."""
+    from continuous.common.errors import UserError
+    from continuous.ops.checks import run_check
+    from continuous.ops.context import repo_context
+
+    if fix and not tasks:
+        raise UserError("--fix records its executions in the database; it cannot be combined with --no-tasks")
+    ctx = repo_context(root)
+    store = ctx.open_store() if tasks else None
+    try:
+        return run_check(ctx.rule_base, ctx.worktree, store=store, only=standards or None, fix=fix)
+    finally:
+        if store is not None:
+            store.close()

@@ -17,7 +17,7 @@ from continuous.dsl.params import KEBAB, MAX_STRING, SNAKE
 PATH_PATTERN = r"^(?![/\\])(?!(?:.*[/\\])?\.\.(?![^/\\]))[A-Za-z0-9_.@+\[\]/\\-]+$"
 # `check_value` for `string`: no control character but the tab. The end of a value is written `(?![\s\S])`, not
 # `$`: Python's `$` also matches before a final newline, ECMA's does not, and this form means the same in both.
-TEXT_PATTERN = r"^(?![\s\S]*[\x00-\x08\x0a-\x1f])"
+TEXT_PATTERN = r"^[^\x00-\x08\x0a-\x1f]*(?![\s\S])"
 
 _BASE: dict[str, dict[str, Any]] = {
     "string": {"type": "string", "maxLength": MAX_STRING, "pattern": TEXT_PATTERN},
@@ -30,17 +30,17 @@ _BASE: dict[str, dict[str, Any]] = {
 
 
 def param_schema(param: Param) -> dict[str, Any]:
-    """One parameter: its type, declared pattern (anchored: the engine matches it whole), default and doc."""
+    """One parameter: its type, declared pattern, default, examples and doc."""
     if param.type == "enum":
         schema: dict[str, Any] = {"type": "string", "enum": list(param.choices)}
     else:
         schema = dict(_BASE[param.type])
     if param.pattern:
-        declared = f"^(?:{param.pattern})(?![\\s\\S])"  # a whole match, as re.fullmatch (no `$`: see above)
-        if "pattern" in schema:
-            schema["allOf"] = [{"pattern": schema.pop("pattern")}, {"pattern": declared}]
-        else:
-            schema["pattern"] = declared
+        # One pattern (agents read it more easily than an allOf): the type's rule as a lookahead, then the
+        # declared pattern matched whole, as re.fullmatch does.
+        whole = f"(?:{param.pattern})(?![\\s\\S])"
+        base = schema.get("pattern")
+        schema["pattern"] = f"^(?={base}){whole}" if base else f"^{whole}"
     if param.doc:
         schema["description"] = param.doc
     default = param.default
@@ -48,14 +48,10 @@ def param_schema(param: Param) -> dict[str, Any]:
         default = False  # what bind_params fills in
     if default is not None:
         schema["default"] = default
-    examples = [e for e in (*_examples(param), default) if e not in (None, "")]
+    examples = list(getattr(param, "examples", ()) or ())
     if examples:
-        schema["examples"] = list(dict.fromkeys(examples))
+        schema["examples"] = examples
     return schema
-
-
-def _examples(param: Param) -> tuple[Any, ...]:
-    return tuple(getattr(param, "examples", ()) or ())
 
 
 def required_params(scenario: Scenario) -> list[str]:
