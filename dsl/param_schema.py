@@ -48,9 +48,8 @@ def param_schema(param: Param) -> dict[str, Any]:
         default = False  # what bind_params fills in
     if default is not None:
         schema["default"] = default
-    examples = list(getattr(param, "examples", ()) or ())
-    if examples:
-        schema["examples"] = examples
+    if param.examples:
+        schema["examples"] = list(param.examples)
     return schema
 
 

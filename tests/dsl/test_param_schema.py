@@ -55,9 +55,12 @@ def test_every_builtin_schema_is_valid_json_schema() -> None:
         jsonschema.Draft202012Validator.check_schema(schema)
         assert set(schema["properties"]) == {p.name for p in scenario.params}
         for p in scenario.params:
+            validator = jsonschema.Draft202012Validator(schema["properties"][p.name])
             if p.default is not None:
                 assert schema["properties"][p.name]["default"] == p.default
-                assert check_value(p, p.default) is None
+                assert check_value(p, p.default) is None and validator.is_valid(p.default)
+            assert schema["properties"][p.name].get("examples", []) == list(p.examples)
+            assert all(validator.is_valid(e) for e in p.examples)
 
 
 def test_required_and_types() -> None:
@@ -67,6 +70,7 @@ def test_required_and_types() -> None:
     assert schema["additionalProperties"] is False
     name = schema["properties"]["name"]
     assert name["type"] == "string" and "table name" in name["description"]
+    assert name["examples"] == ["user_preferences", "email_bookmarks"]  # `example` in the DSL
     assert schema["properties"]["access"]["enum"][0] == "owner"
     assert schema["properties"]["access"]["default"] == "authenticated_read"
     validator = jsonschema.Draft202012Validator(schema)
