@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -67,7 +66,7 @@ def error_outcome(exc: BaseException) -> Outcome:
     if isinstance(exc, ContinuousError):
         error = {
             "type": type(exc).__name__,
-            "message": exc.message if not hasattr(exc, "diagnostics") else exc.render(),
+            "message": exc.message,
             "hint": exc.hint,
             "exit_code": exc.exit_code,
             "text": "error: " + exc.render().rstrip(),
@@ -632,7 +631,7 @@ def call(agent: Agent, name: str, arguments: dict[str, Any] | None) -> Outcome:
             from continuous.dsl.suggest import did_you_mean
 
             raise _user_error(f"unknown tool {name!r}", hint=did_you_mean(name, list(TOOLS_BY_NAME)))
-        args = check_arguments(name, spec.schema(agent.rule_base()), dict(arguments or {}))
+        args = check_arguments(name, spec.schema(agent.rule_base_or_empty()), dict(arguments or {}))
         return spec.run(agent, args)
     except Exception as exc:
         return error_outcome(exc)
@@ -723,5 +722,4 @@ def serve(repo: Path | None = None) -> None:
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
 
-    threading.current_thread().name = "continuous-mcp"
     anyio.run(main)

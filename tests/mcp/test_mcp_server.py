@@ -53,10 +53,11 @@ def snapshot(root: Path) -> dict[str, bytes]:
 
 
 @asynccontextmanager
-async def server(cwd: Path, *args: str) -> AsyncIterator[Client]:
+async def server(cwd: Path, *args: str, env: dict[str, str] | None = None) -> AsyncIterator[Client]:
     """`continuous mcp` started by the SDK's stdio client, as an agent's configuration would start it."""
-    env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
-    for var in ("XDG_CACHE_HOME", "HOME", "CONTINUOUS_NOW"):
+    env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+           **(env or {})}
+    for var in ("XDG_CACHE_HOME", "HOME"):
         if var in os.environ:
             env[var] = os.environ[var]
     params = StdioServerParameters(command=CONTINUOUS, args=["mcp", *args], cwd=str(cwd), env=env)
@@ -86,7 +87,9 @@ def test_suggest_plan_run_rollback_cycle(tmp_path: Path) -> None:
         progress.append(message or "")
 
     async def cycle() -> tuple[dict[str, bytes], dict[str, Any], dict[str, Any], dict[str, bytes], dict[str, Any]]:
-        async with server(repo) as client:
+        # The clock is pinned so that the names the dry-run predicts (timestamped migrations) are the ones the
+        # run writes, however long planning takes on a busy machine.
+        async with server(repo, env={"CONTINUOUS_NOW": "2026-03-04T05:06:07+00:00"}) as client:
             listed = await client.list_tools()
             assert [t.name for t in listed.tools] == TOOLS
 
@@ -122,7 +125,7 @@ def test_suggest_plan_run_rollback_cycle(tmp_path: Path) -> None:
 
     assert ran["status"] == "success"
     created = ran["artifacts"]["created"]
-    assert any(p.startswith("supabase/migrations/") and p.endswith("_create_bookmarks.sql") for p in created)
+    assert "supabase/migrations/20260304050607_create_bookmarks.sql" in created
     assert set(created) <= set(after) and not set(created) & set(before)
     # What the dry-run predicted is what the run wrote, byte for byte (a program's output, such as the
     # regenerated types, is not predicted).
@@ -225,6 +228,7 @@ def test_schemas_come_from_the_dsl(tmp_path: Path) -> None:
     assert (repo / "docs/notes/release-1.md").read_text().strip() == "# Untitled (draft)"
 
 
+@pytest.mark.slow
 def test_errors_carry_the_cli_message_and_hint(tmp_path: Path) -> None:
     repo = example(tmp_path)
     cases = [
@@ -314,3 +318,32 @@ def test_two_worktrees_two_servers_at_once(tmp_path: Path) -> None:
         own = results[label + " mine"][1]["executions"]
         assert [e["id"] for e in own] == [ran["execution_id"]]
         assert len(results[label + " all"][1]["executions"]) == 2
+
+
+def test_a_broken_scenario_file_leaves_the_tools_listed_and_every_call_says_why(tmp_path: Path) -> None:
+    repo = example(tmp_path)
+    (repo / "team").mkdir()
+    (repo / "team" / "broken.scn").write_text('scenario half-done {\n  object infra\n  summary "x"\n', encoding="utf-8")
+    config = repo / ".continuous.toml"
+    config.write_text(config.read_text().replace("scenario_paths = []", 'scenario_paths = ["team"]'))
+    expected = cli(repo, "scenarios", "list")
+    assert expected.returncode == 2 and "broken.scn" in expected.stderr
+
+    async def session() -> tuple[list[str], tuple[bool, dict[str, Any]], tuple[bool, dict[str, Any]]]:
+        async with server(repo) as client:
+            names = [t.name for t in (await client.list_tools()).tools]
+            return names, await call(client, "scenarios_list", {}), await call(client, "executions", {})
+
+    names, (failed, listed), (_, executions) = anyio.run(session)
+    assert names == TOOLS
+    assert failed and listed["error"]["text"] == expected.stderr.rstrip("\n")
+    assert executions == {"executions": []}  # what does not need the scenarios still works
+
+
+def test_outside_a_git_worktree_the_server_does_not_start(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [CONTINUOUS, "mcp", "--repo", str(tmp_path)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        check=False, timeout=60,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("error: ") and "git" in proc.stderr and "Traceback" not in proc.stderr
