@@ -673,7 +673,6 @@ def build_server(agent: Agent) -> Any:
     import anyio.to_thread
     import mcp_types as types
     from continuous import __version__
-
     from mcp.server.lowlevel import Server
 
     lock = anyio.Lock()
@@ -709,7 +708,6 @@ def serve(repo: Path | None = None) -> None:
     agent = Agent.open(repo)
     try:
         import anyio
-
         from mcp.server.stdio import stdio_server
     except ModuleNotFoundError as exc:
         raise _user_error(
