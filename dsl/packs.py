@@ -521,18 +521,16 @@ def _is_url(text: str) -> bool:
 
 
 def _is_git_repository(path: Path) -> bool:
-    proc = subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "--is-bare-repository", "--show-toplevel"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        return False
-    lines = proc.stdout.strip().splitlines()
-    if lines and lines[0] == "true":
+    """A bare repository, or the top of a work tree (a folder inside someone's repository is a folder pack)."""
+
+    def ask(*args: str) -> str | None:
+        proc = subprocess.run(["git", "-C", str(path), "rev-parse", *args], capture_output=True, text=True, check=False)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    if ask("--is-bare-repository") == "true":
         return True
-    return len(lines) > 1 and Path(lines[1]).resolve() == path.resolve()
+    top = ask("--show-toplevel")
+    return top is not None and Path(top).resolve() == path.resolve()
 
 
 def _portable(path: Path, root: Path) -> str:
