@@ -115,6 +115,8 @@ def list_cmd(as_json: bool = JSON_OPT) -> None:
                 "available": [{"entry_point": n, "distribution": d} for n, d in extra],
             }
         )
+        if any(s.status != "ok" for s in found):
+            raise typer.Exit(2)
         return
     if not found:
         _out(f"no packs pinned in {packs.LOCK_NAME}")
