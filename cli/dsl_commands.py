@@ -68,8 +68,6 @@ def _repo_config() -> Any:
 def dsl_sources(paths: list[Path] | None, *, no_builtin: bool = False) -> list[Source]:
     """Built-in library (unless excluded) plus PATHS; without PATHS, the repository's rule base (its packs and
     scenario_paths)."""
-    from dataclasses import replace
-
     from continuous.dsl.sources import builtin_source, config_sources, path_sources
 
     if paths:
@@ -77,9 +75,7 @@ def dsl_sources(paths: list[Path] | None, *, no_builtin: bool = False) -> list[S
     config = _repo_config()
     if config is None:
         return [] if no_builtin else [builtin_source()]
-    if no_builtin:
-        config = replace(config, include_builtin=False)
-    return config_sources(config)
+    return [s for s in config_sources(config) if not (no_builtin and s.kind == "builtin")]
 
 
 def load(paths: list[Path] | None = None, *, no_builtin: bool = False) -> RuleBase:
@@ -246,12 +242,15 @@ def _at(loc: Any) -> str:
     return f"{file}:{loc.line}"
 
 
-def override_notes(rule_base: RuleBase | None) -> list[str]:
-    """One notice per definition that replaced another (repository over packs over built-in)."""
+def override_notes(rule_base: RuleBase | None, scenarios: set[str] | None = None) -> list[str]:
+    """One notice per definition that replaced another (repository over packs over built-in); with `scenarios`,
+    only for those scenarios."""
     if rule_base is None:
         return []
     notes = []
     for o in rule_base.overrides:
+        if scenarios is not None and (o.kind != "scenario" or o.id not in scenarios):
+            continue
         if o.kind == "alias":
             notes.append(
                 f"note: scenario {o.id} from the {o.origin} ({_at(o.loc)}) replaces the {o.replaced} alias "

@@ -233,9 +233,8 @@ def _pack_files(directory: Path) -> list[tuple[str, Path]]:
 
 def store_root(root: Path) -> Path:
     """Git packs live under the git common directory: shared by every worktree of the clone, never in status."""
-    from continuous.common.gitinfo import locate
-
-    return locate(root).common_dir / "continuous" / "packs"
+    common = _git(["rev-parse", "--git-common-dir"], cwd=root, what=f"{root} is not a git worktree")
+    return (root / common).resolve() / "continuous" / "packs"
 
 
 def _describe(p: LockedPack) -> str:

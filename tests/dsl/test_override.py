@@ -145,6 +145,7 @@ def test_overriding_scenario_renders_its_own_templates(git_repo: Path) -> None:
     run = invoke("run-scenario", "write-note", "hello", "-y", cwd=git_repo)
     assert run.exit_code == 0, run.stderr + run.stdout
     assert (git_repo / "notes/hello.md").read_text() == "my template hello\n"
+    assert "note: scenario write-note from the repository (mine/notes.scn:1) overrides the pack notes" in run.stderr
 
 
 def subprocess_git(cwd: Path, *args: str) -> None:
