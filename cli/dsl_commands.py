@@ -16,7 +16,7 @@ from continuous.cli.output import command, print_json
 
 if TYPE_CHECKING:
     from continuous.common.errors import Diagnostic
-    from continuous.dsl.model import RuleBase, Scenario
+    from continuous.dsl.model import RuleBase
     from continuous.dsl.sources import Source
 
 scenarios_app = typer.Typer(
@@ -264,17 +264,6 @@ def override_notes(rule_base: RuleBase | None, scenarios: set[str] | None = None
     return notes
 
 
-def _replaced(rule_base: RuleBase, scenario_id: str) -> Any:
-    for o in rule_base.overrides:
-        if o.kind == "scenario" and o.id == scenario_id:
-            return o
-    return None
-
-
-def _aliases_of(rule_base: RuleBase, scenario_id: str) -> list[str]:
-    return sorted(a for a, target in rule_base.aliases.items() if target == scenario_id)
-
-
 @scenarios_app.command("list", help="List scenarios (optionally of one object type).")
 @command
 def list_cmd(
@@ -284,40 +273,12 @@ def list_cmd(
     paths: list[Path] | None = PATHS_ARG,
     as_json: bool = JSON_OPT,
 ) -> None:
-    from continuous.common.errors import UserError
-    from continuous.dsl.model import OBJECT_TYPES
-    from continuous.dsl.suggest import did_you_mean
+    from continuous.cli.operations import scenario_row, select_scenarios
 
-    if object_type is not None and object_type not in OBJECT_TYPES:
-        raise UserError(
-            f"unknown object type {object_type!r}; expected one of: {', '.join(OBJECT_TYPES)}",
-            hint=did_you_mean(object_type, OBJECT_TYPES),
-        )
     rule_base = load(paths)
-    chosen = [
-        s
-        for s in sorted(rule_base.scenarios.values(), key=lambda s: (s.object_type, s.id))
-        if object_type is None or s.object_type == object_type
-    ]
+    chosen = select_scenarios(rule_base, object_type)
     if as_json:
-        print_json(
-            [
-                {
-                    "id": s.id,
-                    "object_type": s.object_type,
-                    "summary": s.summary,
-                    "automation": s.automation,
-                    "estimate_seconds": s.estimate_seconds,
-                    "aliases": _aliases_of(rule_base, s.id),
-                    "params": [p.name for p in s.params],
-                    "requires": [d.scenario for d in s.dependencies],
-                    "source": s.source,
-                    "origin": rule_base.origins.get(s.id),
-                    "overrides": o.replaced if (o := _replaced(rule_base, s.id)) else None,
-                }
-                for s in chosen
-            ]
-        )
+        print_json([scenario_row(rule_base, s) for s in chosen])
         return
     if not chosen:
         _out("no scenarios" + (f" of type {object_type}" if object_type else ""))
@@ -341,23 +302,11 @@ BUILTIN = "built-in"
 
 
 def _origin_text(rule_base: RuleBase, scenario_id: str) -> str:
+    from continuous.cli.operations import replaced_by
+
     origin = rule_base.origins.get(scenario_id, BUILTIN)
-    replaced = _replaced(rule_base, scenario_id)
+    replaced = replaced_by(rule_base, scenario_id)
     return f"{origin} (overrides {replaced.replaced})" if replaced else origin
-
-
-def find_scenario(rule_base: RuleBase, scenario_id: str) -> Scenario:
-    from continuous.common.errors import UserError
-    from continuous.dsl.suggest import did_you_mean
-
-    scenario = rule_base.scenario(scenario_id)
-    if scenario is None:
-        raise UserError(
-            f"unknown scenario {scenario_id!r}",
-            hint=did_you_mean(scenario_id, [*rule_base.scenarios, *rule_base.aliases])
-            or "`continuous scenarios list` shows every scenario",
-        )
-    return scenario
 
 
 def _term(term: Any) -> str:
@@ -409,15 +358,12 @@ def show_cmd(
     paths: list[Path] | None = PATHS_ARG,
     as_json: bool = JSON_OPT,
 ) -> None:
+    from continuous.cli.operations import aliases_of, find_scenario, replaced_by, scenario_detail
+
     rule_base = load(paths)
     s = find_scenario(rule_base, scenario_id)
     if as_json:
-        data = s.model_dump(mode="json")
-        data["alias_names"] = _aliases_of(rule_base, s.id)
-        data["origin"] = rule_base.origins.get(s.id)
-        replaced = _replaced(rule_base, s.id)
-        data["overrides"] = replaced.model_dump(mode="json") if replaced else None
-        print_json(data)
+        print_json(scenario_detail(rule_base, s))
         return
     where = f"{s.loc.file}:{s.loc.line}" if s.loc else s.source
     _out(f"{s.id} ({s.object_type}) — {s.summary}")
@@ -426,7 +372,7 @@ def show_cmd(
         for line in s.description.strip().splitlines():
             _out(f"  {line}")
     _out("")
-    aliases = _aliases_of(rule_base, s.id)
+    aliases = aliases_of(rule_base, s.id)
     if aliases:
         _out(f"aliases:     {', '.join(aliases)}")
     _out(
@@ -435,7 +381,7 @@ def show_cmd(
     )
     _out(f"defined at:  {where}")
     _out(f"from:        {rule_base.origins.get(s.id, BUILTIN)}")
-    replaced = _replaced(rule_base, s.id)
+    replaced = replaced_by(rule_base, s.id)
     if replaced is not None:
         _out(f"overrides:   the {replaced.replaced} scenario at {_at(replaced.replaced_loc)}")
     if s.examples:

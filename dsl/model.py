@@ -72,6 +72,7 @@ class Param(Model):
     pattern: str | None = None
     position: int | None = None
     doc: str = ""
+    examples: tuple[Scalar, ...] = ()
     loc: Location | None = None
 
 
