@@ -124,7 +124,7 @@ def sync_cmd(as_json: bool = JSON_OPT) -> None:
     from continuous.common.config import load_config
     from continuous.common.errors import UserError
     from continuous.common.gitinfo import locate
-    from continuous.dsl.loader import load_rule_base
+    from continuous.dsl.loader import load_config_rule_base
     from continuous.store import open_store
 
     try:
@@ -132,7 +132,7 @@ def sync_cmd(as_json: bool = JSON_OPT) -> None:
     except UserError:
         root = None
     config = load_config(root)
-    rule_base = load_rule_base(list(config.scenario_paths), include_builtin=config.include_builtin)
+    rule_base = load_config_rule_base(config)
     with open_store(repo=Path.cwd()) as store:
         report = store.sync_registry(rule_base)
         url = store.url_masked

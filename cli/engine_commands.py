@@ -163,6 +163,12 @@ def run_scenario_cmd(
     request = Request(scenario=scenario_id, positional=tuple(positional or ()), params=_parse_params(param))
     ex = _executor(as_json)
     try:
+        if not as_json:
+            from continuous.cli.dsl_commands import override_notes
+
+            scenario = ex.rule_base.resolve_id(scenario_id)
+            for line in override_notes(ex.rule_base, {scenario}):
+                sys.stderr.write(line + "\n")
         if dry_run:
             report = ex.dry_run(ex.build_plan([request]))
             if as_json:

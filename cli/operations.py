@@ -87,7 +87,17 @@ def scenario_row(rule_base: RuleBase, s: Scenario) -> dict[str, Any]:
         "params": [p.name for p in s.params],
         "requires": [d.scenario for d in s.dependencies],
         "source": s.source,
+        "origin": rule_base.origins.get(s.id),
+        "overrides": o.replaced if (o := replaced_by(rule_base, s.id)) else None,
     }
+
+
+def replaced_by(rule_base: RuleBase, scenario_id: str) -> Any:
+    """The Override record when this scenario replaced one of a lower-ranked source (docs/packs.md), else None."""
+    for o in rule_base.overrides:
+        if o.kind == "scenario" and o.id == scenario_id:
+            return o
+    return None
 
 
 def find_scenario(rule_base: RuleBase, scenario_id: str) -> Scenario:
@@ -105,9 +115,13 @@ def find_scenario(rule_base: RuleBase, scenario_id: str) -> Scenario:
 
 
 def scenario_detail(rule_base: RuleBase, s: Scenario) -> dict[str, Any]:
-    """`scenarios show --json`: the scenario as the DSL declared it, plus its alias names."""
+    """`scenarios show --json`: the scenario as the DSL declared it, plus its alias names, where it comes from
+    (`origin`) and what it overrides."""
     data = s.model_dump(mode="json")
     data["alias_names"] = aliases_of(rule_base, s.id)
+    data["origin"] = rule_base.origins.get(s.id)
+    replaced = replaced_by(rule_base, s.id)
+    data["overrides"] = replaced.model_dump(mode="json") if replaced else None
     return data
 
 
