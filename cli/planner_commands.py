@@ -1,7 +1,6 @@
 """`continuous suggest` and `continuous plan`: free text → an ordered scenario plan.
 
-Only typer and the standard library are imported here; the planner (numpy, tokenizers) is imported inside the
-commands.
+Only typer and the standard library are imported here; the planner (numpy, tokenizers) is imported inside the commands.
 """
 
 from __future__ import annotations

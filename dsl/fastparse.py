@@ -7,8 +7,7 @@ contextual keyword rules as lark's contextual lexer, and calls the parser's buil
 reduce — no tree.
 
 It only has to be right on input the grammar accepts: on any syntax error it raises `Miss` and the caller
-re-parses with lark itself, which produces the detailed error (and the tree path is also the reference in the
-tests).
+re-parses with lark itself, which produces the detailed error (and the tree path is also the reference in the tests).
 """
 
 from __future__ import annotations

@@ -46,8 +46,7 @@ _TERMINAL_WORDS = {
 }
 
 # Labelled examples of common mistakes (as lark's own grammar loader does): when a syntax error happens at the
-# same
-# parser state as one of these snippets, the label is shown as the hint.
+# same parser state as one of these snippets, the label is shown as the hint.
 _COMMON_MISTAKES: dict[str, list[str]] = {
     "a step runs an argument list, not a shell string: run [\"pnpm\", \"install\"]": [
         'scenario a { step "x" run "pnpm install" }',

@@ -11,8 +11,7 @@
     ])
 
 Bad input raises `UserError` before anything changes; a failed run is rolled back and comes back as a result
-with
-`status == "failed"` (or raises `RunFailed` with `raise_on_failure=True`).
+with `status == "failed"` (or raises `RunFailed` with `raise_on_failure=True`).
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """Git checkpoints that never move HEAD and never touch the user's index.
 
 Each checkpoint is a commit object whose tree is HEAD's tree plus every path the execution has touched so far,
-built
-in a private index file (`GIT_INDEX_FILE`) with git's plumbing (driven through GitPython's command wrapper,
-which is
-an order of magnitude faster on a big repository than GitPython's pure-Python index). The commit is kept alive
-by a
-ref `refs/continuous/<execution-id>/<n>`, so `git log` and the branch stay clean while every step stays
-recoverable.
+built in a private index file (`GIT_INDEX_FILE`) with git's plumbing (driven through GitPython's command wrapper, which
+is an order of magnitude faster on a big repository than GitPython's pure-Python index). The commit is kept alive by a
+ref `refs/continuous/<execution-id>/<n>`, so `git log` and the branch stay clean while every step stays recoverable.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """`continuous plan`: a suggestion frozen into the saved-plan format, optionally dry-run by the engine.
 
 The saved plan carries the HEAD commit and the rule-base hash it was made against; `continuous run-plan`
-refuses it
-when either has moved, so what was reviewed is what runs.
+refuses it when either has moved, so what was reviewed is what runs.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """A disk cache of parsed rule bases, so a cold `continuous suggest` does not build the LALR parser (~0.2 s).
 
 Keyed by the DSL files themselves: the cached entry records every file the loader read (imports included)
-with its
-size and modification time, plus the grammar's; any change, or a new file under a library directory, reparses.
+with its size and modification time, plus the grammar's; any change, or a new file under a library directory, reparses.
 """
 
 from __future__ import annotations

@@ -52,8 +52,7 @@ TASKS: Table = m.TaskRow.__table__
 PORTS: Table = m.PortRow.__table__
 
 # The statements of the hot path (two per step) are built once: constructing and cache-keying a statement
-# costs
-# more client CPU than executing it, and with many writers on few cores that CPU is the throughput limit.
+# costs more client CPU than executing it, and with many writers on few cores that CPU is the throughput limit.
 _INSERT_STEP = insert(STEPS)
 _FINISH_STEP = (
     update(STEPS)
@@ -852,8 +851,7 @@ def open_store(
     """Open (and for SQLite, create and migrate) the tracking database.
 
     auto_upgrade: None = migrate SQLite databases automatically and refuse other databases that are not at
-    head (a shared PostgreSQL is migrated deliberately with `continuous db upgrade`); True/False force either
-    way.
+    head (a shared PostgreSQL is migrated deliberately with `continuous db upgrade`); True/False force either way.
     """
     from continuous.store.migrate import ensure_schema
 

@@ -1,6 +1,5 @@
 """Which database: an explicit URL, else CONTINUOUS_DATABASE_URL, else `database_url` in `.continuous.toml`,
-else one SQLite file in the git common directory, so every worktree of a repository records into the same
-history.
+else one SQLite file in the git common directory, so every worktree of a repository records into the same history.
 
 Import-light (no SQLAlchemy): the CLI resolves the URL before deciding whether to open anything.
 """
