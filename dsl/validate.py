@@ -236,10 +236,6 @@ def check_files(
 # ---------------------------------------------------------------- references
 
 
-def _word(name: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![A-Za-z0-9_-])(" + re.escape(name) + r")(?![A-Za-z0-9_-])")
-
-
 def _check_aliases(rule_base: m.RuleBase, known: list[str], out: _Collector) -> None:
     for alias, target in rule_base.aliases.items():
         if target in rule_base.scenarios:

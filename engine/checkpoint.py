@@ -134,12 +134,6 @@ def checkpoint_refs(root: Path, execution_id: str) -> list[tuple[str, str]]:
     return sorted(((r, c) for r, c in pairs), key=lambda rc: int(rc[0].rsplit("/", 1)[-1]))
 
 
-def delete_refs(root: Path, execution_id: str) -> None:
-    g = _git(root)
-    for ref, _ in checkpoint_refs(root, execution_id):
-        g.update_ref("-d", ref)
-
-
 def blob_at(root: Path, commit: str, path: str) -> bytes | None:
     """The content of `path` in `commit`, or None if absent."""
     import subprocess

@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Literal, cast
 
 from continuous.common.errors import RunFailed, UserError
@@ -611,7 +611,3 @@ def _execute_sql(url: str, text: str, statements: list[str], *, commit: bool, re
         from continuous.common.errors import mask_url
 
         raise StepError(f"cannot connect to the target database {mask_url(url)}: {exc}") from None
-
-
-def posix(path: str) -> str:
-    return str(PurePosixPath(path))

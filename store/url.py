@@ -25,12 +25,6 @@ class ResolvedUrl:
         return self.source == "default"
 
 
-def default_sqlite_path(repo: Path | None = None) -> Path:
-    from continuous.common.gitinfo import locate
-
-    return locate(repo).common_dir / DEFAULT_DIRNAME / DEFAULT_FILENAME
-
-
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -49,9 +43,3 @@ def resolve_url(url: str | None = None, *, repo: Path | None = None) -> Resolved
     if config.database_url:
         return ResolvedUrl(config.database_url, "config")
     return ResolvedUrl(sqlite_url(location.common_dir / DEFAULT_DIRNAME / DEFAULT_FILENAME), "default")
-
-
-def backend_of(url: str) -> str:
-    """`sqlite`, `postgresql`, ... from the URL scheme, without parsing it with SQLAlchemy."""
-    scheme = url.split(":", 1)[0]
-    return scheme.split("+", 1)[0].lower()
