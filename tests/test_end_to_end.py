@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-CONTINUOUS = str(Path(sys.executable).parent / "continuous")
+from .conftest import EXE as CONTINUOUS
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,11 +6,11 @@ import json
 import subprocess
 from pathlib import Path
 
-from .conftest import CONTINUOUS, git
+from ..conftest import cli, git
 
 
 def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CONTINUOUS, *args], cwd=repo, capture_output=True, text=True, check=False)
+    return cli(repo, *args)
 
 
 def test_run_refreshes_existing_inventory(example_repo: Path) -> None:
