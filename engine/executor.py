@@ -1,11 +1,15 @@
 """The executor: a frozen plan in, a checkpointed, recorded, recoverable execution out.
 
 Order of a run: resolve (the shared resolver) → simulate every file step in memory (the same code as dry-run)
-→ refuse before any change when the repository is not in a state to run → record the run → for each plan item: check
-preconditions, run steps (journal first, then the change, then a checkpoint and a store row), validate, add the provided
-facts. A failure runs the scenarios' rollback steps and restores every touched path to its content from before the
-execution, and nothing else: the journal knows the original blob of each path, so a user's unrelated uncommitted changes
-are never read or written.
+→
+refuse before any change when the repository is not in a state to run → record the run → for each plan item:
+check
+preconditions, run steps (journal first, then the change, then a checkpoint and a store row), validate, add
+the
+provided facts. A failure runs the scenarios' rollback steps and restores every touched path to its content
+from before
+the execution, and nothing else: the journal knows the original blob of each path, so a user's unrelated
+uncommitted changes are never read or written.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The run journal: a small JSON file in the worktree's git directory, rewritten atomically before every step.
 
 It is what makes a run recoverable after `kill -9`: which items and steps completed, which step was running,
-and — for every path the execution touched — the blob id of its content before the execution (or null if it did not
-exist), saved in git's object store. Resume and rollback read it together with the store and the checkpoint refs.
+and —
+for every path the execution touched — the blob id of its content before the execution (or null if it did not
+exist), saved in git's object store. Resume and rollback read it together with the store and the checkpoint
+refs.
 """
 
 from __future__ import annotations

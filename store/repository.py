@@ -52,7 +52,8 @@ TASKS: Table = m.TaskRow.__table__
 PORTS: Table = m.PortRow.__table__
 
 # The statements of the hot path (two per step) are built once: constructing and cache-keying a statement
-# costs more client CPU than executing it, and with many writers on few cores that CPU is the throughput limit.
+# costs
+# more client CPU than executing it, and with many writers on few cores that CPU is the throughput limit.
 _INSERT_STEP = insert(STEPS)
 _FINISH_STEP = (
     update(STEPS)

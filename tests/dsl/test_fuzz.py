@@ -1,7 +1,8 @@
 """Property tests: the parser raises nothing but DslError, on any text and on mutated valid DSL.
 
 They also check that the fast LALR driver (`continuous.dsl.fastparse`) and lark's own parser agree exactly:
-the same inputs accepted, the same models (with locations) built, and that the formatter keeps whatever parses stable.
+the same inputs accepted, the same models (with locations) built, and that the formatter keeps whatever parses
+stable.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 byte.
 
 The CLI runs in a subprocess with CONTINUOUS_TEST_KILL_AFTER_STEP=k, which makes the executor SIGKILL itself
-right after step k's journal entry and checkpoint, exactly where a crash hurts most.
+right
+after step k's journal entry and checkpoint, exactly where a crash hurts most.
 """
 
 from __future__ import annotations
