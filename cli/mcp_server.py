@@ -673,7 +673,7 @@ def build_server(agent: Agent) -> Any:
     import anyio
     import anyio.to_thread
     import mcp_types as types
-    from continuous import __version__
+    from continuous.common.version import __version__
     from mcp.server.lowlevel import Server
 
     lock = anyio.Lock()

@@ -210,7 +210,7 @@ def scenario_text(scenario: Scenario) -> str:
 
 
 def _header(scenario: Scenario, origin: str, root: Path) -> str:
-    from continuous import __version__
+    from continuous.common.version import __version__
 
     where = f"{Path(scenario.loc.file).name}:{scenario.loc.line}" if scenario.loc else scenario.source
     source = f"the built-in library of continuous {__version__}" if origin == "built-in" else origin
