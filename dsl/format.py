@@ -47,7 +47,7 @@ class _Unit:
 
 class _Source:
     def __init__(self, text: str) -> None:
-        from continuous.dsl.fastparse import _TOKENS
+        from continuous.dsl._lalr_driver import _TOKENS
 
         self.text = text
         self.starts: list[int] = []

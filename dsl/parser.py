@@ -3,7 +3,7 @@
 The grammar lives in `grammar.lark` at the package root. Syntax errors become one `Diagnostic` with the source
 line, a caret, what was expected in words, and a label for common mistakes; the builder then collects every
 semantic problem it can see locally (unknown object type, bad parameter type, ...) instead of stopping at the
-first. Valid text goes through `fastparse` (lark's table, no tree); lark's own parser words syntax errors.
+first. Valid text goes through `_lalr_driver` (lark's table, no tree); lark's own parser words syntax errors.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def parse_text_lenient(text: str, filename: str = "<string>") -> tuple[list[Any]
     validation can report the rest of what is wrong in the same run."""
     import gc
 
-    from continuous.dsl import fastparse
+    from continuous.dsl import _lalr_driver
 
     # Parsing allocates many small objects that all stay alive: cyclic GC passes over them are pure overhead.
     gc_enabled = gc.isenabled()
@@ -124,8 +124,8 @@ def parse_text_lenient(text: str, filename: str = "<string>") -> tuple[list[Any]
     builder = _Builder(filename, text)
     try:
         try:
-            items: list[Any] = fastparse.parse(text, builder)
-        except fastparse.Miss:
+            items: list[Any] = _lalr_driver.parse(text, builder)
+        except _lalr_driver.Miss:
             items = parse_tree(text, filename, builder := _Builder(filename, text))
     except BadEscape as exc:
         return [], [_escape_diagnostic(exc, text, filename)], False
@@ -296,7 +296,7 @@ def _label_for(exc: UnexpectedInput) -> str | None:
 
 def _unclosed_hint(text: str) -> str | None:
     """Where the innermost block that is still open at the end of the file starts."""
-    from continuous.dsl.fastparse import _TOKENS
+    from continuous.dsl._lalr_driver import _TOKENS
 
     opened: list[int] = []
     pos = 0

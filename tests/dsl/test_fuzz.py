@@ -1,6 +1,6 @@
 """Property tests: the parser raises nothing but DslError, on any text and on mutated valid DSL.
 
-They also check that the fast LALR driver (`continuous.dsl.fastparse`) and lark's own parser agree exactly:
+They also check that the fast LALR driver (`continuous.dsl._lalr_driver`) and lark's own parser agree exactly:
 the same inputs accepted, the same models (with locations) built, and that the formatter keeps whatever parses
 stable.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from continuous.common.errors import DslError
-from continuous.dsl import fastparse
+from continuous.dsl import _lalr_driver as fastparse
 from continuous.dsl.format import format_text
 from continuous.dsl.loader import BUILTIN_LIBRARY, library_files
 from continuous.dsl.parser import BadEscape, _Builder, parse_text, parse_tree

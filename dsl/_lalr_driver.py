@@ -169,11 +169,14 @@ def _prepared() -> tuple[Tables, dict[int, tuple[dict[str, str], str]]]:
 
 
 # One token per match, after optional whitespace and comments: (skipped, token). The alternatives are the
-# terminals of grammar.lark; `.` catches anything else (a syntax error), and the empty match ends the text.
+# terminals of grammar.lark (tests/dsl/test_lalr_driver.py checks that they cut every lexeme as lark does): words,
+# strings, a template before the braces it starts with, punctuation, variables, and one alternative for INT,
+# SIGNED_INT and DURATION that `parse` tells apart; `.` catches anything else (a syntax error), and the empty match
+# ends the text.
 _TOKENS = re.compile(
     r"((?:[ \t\f\r\n]+|#[^\n]*)*)"
     r'([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*|"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"'
-    r"|[{}(),:=\[\]]|\{\{[^}\n]*\}\}|\?[A-Za-z_][A-Za-z0-9_]*|-?\d+[A-Za-z0-9_]*|.|$)",
+    r"|\{\{[^}\n]*\}\}|[{}(),:=\[\]]|\?[A-Za-z_][A-Za-z0-9_]*|-?\d+[A-Za-z_\d]*|.|$)",
     re.DOTALL,
 )
 _FIRST: dict[str, str] = {ch: "WORD" for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"}
