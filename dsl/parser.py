@@ -1053,26 +1053,29 @@ _new_param = m.Param.__pydantic_validator__.validate_python
 _new_scenario = m.Scenario.__pydantic_validator__.validate_python
 
 
-_CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
+_CRON_FIELDS = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7)]
 
 
 def _cron_problem(expr: str) -> str | None:
-    """Check a five-field cron expression without a cron library (the DSL stays dependency-light)."""
+    """What is wrong with a five-field cron expression, by croniter (the library the worker schedules with),
+    named by field."""
+    from croniter import croniter
+
     parts = expr.split()
     if len(parts) != 5:
         return f"expected 5 fields, got {len(parts)}"
-    names = ["minute", "hour", "day of month", "month", "day of week"]
-    for part, (low, high), name in zip(parts, _CRON_RANGES, names, strict=True):
-        for piece in part.split(","):
-            base, _, step = piece.partition("/")
-            if step and not step.isdigit():
-                return f"{name}: step {step!r} is not a number"
-            if base == "*":
-                continue
-            bounds = base.split("-")
-            if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
-                return f"{name}: {piece!r} is not a number, range or *"
-            for b in bounds:
-                if not low <= int(b) <= high:
-                    return f"{name}: {b} is outside {low}-{high}"
+    for i, (name, low, high) in enumerate(_CRON_FIELDS):
+        alone = " ".join(part if j == i else "*" for j, part in enumerate(parts))
+        try:
+            croniter(alone)
+        except (ValueError, KeyError) as exc:  # croniter's errors are ValueErrors; a bad name can be a KeyError
+            if "out of range" in str(exc) or "out of bands" in str(exc):
+                return f"{name}: {parts[i]} is outside {low}-{high}"
+            if "step" in str(exc):
+                return f"{name}: the step of {parts[i]!r} must be a number above 0"
+            return f"{name}: {parts[i]!r} is not a number, name, range, list, step or *"
+    try:
+        croniter(expr)
+    except (ValueError, KeyError) as exc:
+        return str(exc)
     return None
