@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from ..conftest import cli, git
 
 
@@ -13,6 +15,7 @@ def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return cli(repo, *args)
 
 
+@pytest.mark.slow  # create-table runs generate-types with node
 def test_run_refreshes_existing_inventory(example_repo: Path) -> None:
     built = run(example_repo, "docs", "build")
     assert built.returncode == 0, built.stderr
@@ -29,6 +32,7 @@ def test_run_refreshes_existing_inventory(example_repo: Path) -> None:
     assert "bookmark_items" in inventory.read_text()
 
 
+@pytest.mark.slow  # create-table runs generate-types with node
 def test_run_without_inventory_writes_none(example_repo: Path) -> None:
     result = run(example_repo, "run-scenario", "create-table", "bookmark_items", "--yes", "--json")
     assert result.returncode == 0, result.stderr
