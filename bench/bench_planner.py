@@ -377,18 +377,21 @@ def judge(case: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
             break
         pos = hits[0] + 1
     unordered = all(s in plan_ids or s in skipped_ids for s in case.get("required_unordered", []))
-    forbidden = [
-        f"{p.get('scenario')} {name}={p.get('params', {}).get(name)}"
-        for p in result["plan"]
-        for name, values in case.get("forbid", {}).get(p.get("scenario"), {}).items()
-        if p.get("params", {}).get(name) in values
-    ]
+    forbidden = []
+    for p in result["plan"]:
+        rule = case.get("forbid", {}).get(p.get("scenario"))
+        if rule == "*":
+            forbidden.append(f"{p.get('scenario')} (not asked for)")
+            continue
+        for name, values in (rule or {}).items():
+            if p.get("params", {}).get(name) in values:
+                forbidden.append(f"{p.get('scenario')} {name}={p.get('params', {}).get(name)} (exists)")
     out["valid"] = ordered and unordered and not forbidden
     if not (ordered and unordered):
         need = [" or ".join(a) for a in _required(case)] + list(case.get("required_unordered", []))
         problems.append(f"plan {plan_ids} (needs {need})")
     if forbidden:
-        problems.append("re-creates what exists: " + ", ".join(forbidden))
+        problems.append("creates what it should not: " + ", ".join(forbidden))
     items = list(result["plan"]) + list(result["skipped"])
     for sid, params in case["params"].items():
         got = [p.get("params", {}) for p in items if p.get("scenario") == sid]
