@@ -412,6 +412,17 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
+def source_group(case: dict[str, Any]) -> str:
+    src = case.get("source")
+    if not src:
+        return "own set"
+    if src["kind"] in ("migration", "doc"):
+        return f"fixture {src['kind']}s"
+    if src["kind"] in ("issue", "pr"):
+        return "issue and PR titles"
+    return f"{src['repo']} commits"
+
+
 def aggregate(cases: Sequence[dict[str, Any]], judged: Sequence[dict[str, Any]]) -> dict[str, Any]:
     def count(key: str) -> list[int]:
         vals = [j[key] for j in judged if j[key] is not None]
@@ -422,10 +433,17 @@ def aggregate(cases: Sequence[dict[str, Any]], judged: Sequence[dict[str, Any]])
     with_params = [all(j["params"]) for j in judged if j["params"]]
     fully = [not j["problems"] for j in judged]
     by_kind: dict[str, list[int]] = {}
-    for c, ok in zip(cases, fully, strict=True):
+    by_source: dict[str, list[int]] = {}
+    for c, j, ok in zip(cases, judged, fully, strict=True):
         stats = by_kind.setdefault(c.get("kind", "single"), [0, 0])
         stats[0] += 1
         stats[1] += int(ok)
+        src = by_source.setdefault(source_group(c), [0, 0, 0, 0, 0, 0, 0])
+        src[0] += 1
+        for k, key in ((1, "top1"), (3, "valid"), (5, "false_plan")):
+            if j[key] is not None:
+                src[k] += int(j[key])
+                src[k + 1] += 1
     return {
         "requests": len(cases),
         "top1": _ratio(*top1),
@@ -442,6 +460,10 @@ def aggregate(cases: Sequence[dict[str, Any]], judged: Sequence[dict[str, Any]])
         "no_match_left_empty": false_plans[1] - false_plans[0],
         "fully_right": [sum(fully), len(fully)],
         "by_kind": {k: {"requests": v[0], "fully_right": v[1]} for k, v in sorted(by_kind.items())},
+        "by_source": {
+            k: {"requests": v[0], "top1": v[1:3], "valid_plan": v[3:5], "false_plans": v[5:7]}
+            for k, v in sorted(by_source.items())
+        },
     }
 
 
@@ -536,15 +558,17 @@ def accuracy(workdir: Path, sets: Sequence[str], baselines: bool, log: Callable[
     if baselines:
         log("baselines: encoding scenario documents and requests")
         doc_sids, docs = scenario_documents(rule_base)
-        all_texts = [c["request"] for name in cases for c in cases[name]]
+        # the no-match threshold is always tuned on the tuning split, even when it is not reported
+        tune_cases = cases["tune"] if "tune" in cases else load_set("tune")
+        groups = {**cases, "__tune__": tune_cases}
+        all_texts = [c["request"] for name in groups for c in groups[name]]
+        offsets, pos = {}, 0
+        for name in groups:
+            offsets[name] = (pos, pos + len(groups[name]))
+            pos += len(groups[name])
         for system, scorer in (("minilm_nn", minilm_scores), ("tfidf", tfidf_scores)):
             ids, scores = _scenario_scores(scorer(all_texts, docs), doc_sids)
-            offsets, pos = {}, 0
-            for name in cases:
-                offsets[name] = (pos, pos + len(cases[name]))
-                pos += len(cases[name])
-            tune_cases = cases.get("tune") or next(iter(cases.values()))
-            lo, hi = offsets["tune" if "tune" in cases else next(iter(cases))]
+            lo, hi = offsets["__tune__"]
             threshold = calibrate_threshold(scores[lo:hi], ids, tune_cases)
             for name, cs in cases.items():
                 a, b = offsets[name]
@@ -838,6 +862,14 @@ def write_report(acc: dict[str, Any], speed: dict[str, Any] | None, args: argpar
         lines += ["| kind | requests | fully right |", "|---|---|---|"]
         lines += [f"| {k} | {v['requests']} | {v['fully_right']} |" for k, v in p["by_kind"].items()]
         lines.append("")
+        if name != "own":
+            lines += ["| source | requests | top-1 | valid plans | false plans on no-match |", "|---|---|---|---|---|"]
+            lines += [
+                f"| {k} | {v['requests']} | {v['top1'][0]}/{v['top1'][1]} | {v['valid_plan'][0]}/{v['valid_plan'][1]} "
+                f"| {v['false_plans'][0]} of {v['false_plans'][1]} |"
+                for k, v in p["by_source"].items()
+            ]
+            lines.append("")
     if speed:
         f, e = speed["fixture"], speed["example"]
         lines += [
