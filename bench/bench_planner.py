@@ -571,8 +571,8 @@ def accuracy(workdir: Path, sets: Sequence[str], baselines: bool, log: Callable[
             lo, hi = offsets["__tune__"]
             threshold = calibrate_threshold(scores[lo:hi], ids, tune_cases)
             for name, cs in cases.items():
-                a, b = offsets[name]
-                results = baseline_results(scores[a:b], ids, threshold)
+                start, stop = offsets[name]
+                results = baseline_results(scores[start:stop], ids, threshold)
                 judged = [judge(c, r) for c, r in zip(cs, results, strict=True)]
                 agg = aggregate(cs, judged)
                 agg["threshold"] = round(threshold, 4)
@@ -624,9 +624,9 @@ def _timed_cpu(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, f
     return wall, _CPU[0]
 
 
-def _on_terminal(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str, int]:
-    """Run `cmd` with stdin, stdout and stderr on a pseudo-terminal: wall time, everything it printed, exit
-    (its CPU seconds go to _CPU)."""
+def _on_terminal(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) -> tuple[float, str, int]:
+    """Run `cmd` with stdout and stderr on a pseudo-terminal: wall time, everything it printed, exit (its CPU
+    seconds go to _CPU)."""
     import pty
     import resource
     import select
@@ -634,10 +634,17 @@ def _on_terminal(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float,
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     master, slave = pty.openpty()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env={**env, "TERM": "xterm"}, stdin=slave, stdout=slave, stderr=slave)
+    # stdin stays off the terminal so nothing waits for an answer; stdout and stderr are the terminal
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env={**env, "TERM": "xterm"}, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave
+    )
     os.close(slave)
     chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
     while True:
+        if time.monotonic() > deadline:
+            proc.kill()
+            break
         ready, _, _ = select.select([master], [], [], 0.1)
         if ready:
             try:
@@ -696,10 +703,11 @@ def speed_in(repo: Path, cache: Path, workdir: Path, *, with_build: bool) -> dic
         wall, printed, code = _on_terminal([*suggest, "a table for bookmarks"], repo, env)
         if code != 0:
             raise RuntimeError(f"first suggest failed ({code}): {printed[-500:]}")
+        # with --json, stdout is one indented JSON document: any other line on the terminal is the progress
         progress = [
             line.strip()
-            for line in re.split(r"[\r\n]+", printed)
-            if re.search(r"index|encod|build", line, re.IGNORECASE) and not line.strip().startswith(("{", "}", '"'))
+            for line in re.split(r"[\r\n]+", re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", printed))
+            if line.strip() and not re.match(r"[\s{}\[\]\"]", line)
         ]
         out["index_build_first_run_s"] = round(wall, 3)
         out["index_build_first_run_cpu_s"] = round(_CPU[0], 3)
