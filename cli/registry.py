@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "continuous.cli.analytics_commands",
     "continuous.cli.ops_commands",
     "continuous.cli.mcp_commands",
+    "continuous.cli.model_commands",
 )
 
 
