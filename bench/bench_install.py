@@ -1,6 +1,6 @@
 """The default install's size and the first `suggest` in a new repository, as a user gets them.
 
-    .venv/bin/python bench/bench_install.py [--no-real] [--keep DIR]
+    .venv/bin/python bench/bench_install.py [--no-real] [--keep DIR [--suggest-only]]
 
 1. Resolve `pip install .` with `pip install --dry-run --ignore-installed --report` against the default package
    index alone (this machine's pip configuration, local wheel folders and constraints switched off), as a user on
@@ -241,10 +241,28 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-real", action="store_true", help="Only resolve; no real install, no suggest.")
     parser.add_argument("--keep", type=Path, help="Work in DIR and keep it (default: a temporary folder).")
+    parser.add_argument("--suggest-only", action="store_true",
+                        help="Only time suggest again, in the venv that an earlier run with --keep DIR left in DIR.")
     args = parser.parse_args(argv)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-install-"))
     workdir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {"targets": TARGETS, "cpus": os.cpu_count()}
+    if args.suggest_only:
+        if args.keep is None or not (workdir / "venv").is_dir():
+            parser.error("--suggest-only needs --keep DIR of an earlier run")
+        previous = RESULTS / "install.json"
+        result = json.loads(previous.read_text()) if previous.exists() else result
+        shutil.rmtree(workdir / "new-repo", ignore_errors=True)
+        shutil.rmtree(workdir / "empty-cache", ignore_errors=True)
+        for cached in (workdir / "cache" / "continuous").glob("*"):
+            if cached.name != "weights":  # what `continuous model install` prepared stays
+                shutil.rmtree(cached, ignore_errors=True)
+        result["suggest"] = suggest_times(workdir / "venv", workdir)
+        result["load_average"] = [round(x, 2) for x in os.getloadavg()]
+        result["verdict"] = verdict(result)
+        (RESULTS / "install.json").write_text(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result["verdict"], indent=2))
+        return 0
     try:
         print("resolving the default install ...", flush=True)
         result["default_resolved"] = resolve(".", workdir)
