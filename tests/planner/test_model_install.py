@@ -184,7 +184,10 @@ def test_fresh_environment_without_weights_then_model_install(fresh: Path, tmp_p
 
 
 def test_installer_is_this_interpreter() -> None:
-    from continuous.cli.model_commands import installer
+    from continuous.cli.model_commands import _pip_targets_other_pythons, installer
 
     cmd = installer()
     assert cmd[:3] == [sys.executable, "-m", "pip"]
+    # the fallback for environments without pip: a pip on PATH that takes --python
+    assert _pip_targets_other_pythons(str(Path(sys.executable).parent / "pip"))
+    assert not _pip_targets_other_pythons(str(Path(sys.executable).parent / "no-such-pip"))
