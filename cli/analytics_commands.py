@@ -96,8 +96,10 @@ def _show(result: Any) -> None:
         table.add_row(*(_cell(v, c) for v, c in zip(row, result.columns, strict=True)))
     out = console()
     out.print(table)
+    from rich.text import Text
+
     for note in result.notes:
-        out.print(f"[dim]{note}[/dim]")
+        out.print(Text(note, style="dim"))
 
 
 def _emit(results: list[Any], as_json: bool) -> None:

@@ -151,6 +151,18 @@ def _executed_by() -> str:
         return "unknown"
 
 
+def _guarded_sink(sink: EventSink | None) -> EventSink:
+    """Progress display is best-effort: a display that fails must never interrupt a run or its rollback."""
+    if sink is None:
+        return lambda kind, data: None
+
+    def emit(kind: str, data: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # the display's problem, never the run's
+            sink(kind, data)
+
+    return emit
+
+
 class Executor:
     def __init__(
         self,
@@ -165,7 +177,7 @@ class Executor:
         self.ws: Workspace = open_workspace(repo)
         self.after_success: tuple[AfterSuccess, ...] = tuple(after_success)
         self.database_url = database_url
-        self.emit: EventSink = on_event or (lambda kind, data: None)
+        self.emit: EventSink = _guarded_sink(on_event)
         self.executed_by = executed_by or _executed_by()
         self._rule_base: m.RuleBase | None = rule_base
         self._store: TrackingStore | None = None
