@@ -319,6 +319,7 @@ class Executor:
         for i in resolution.items:
             params = dict(i.params)
             sc = self.scenario(i.scenario)
+            st.check_path_params(self.root, sc, params)
             if sc.object_type == "proxy" and sc.param("port") is not None and "port" not in params:
                 params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
             items.append(
@@ -391,6 +392,7 @@ class Executor:
         for n, raw in enumerate(data["items"]):
             sc = self.scenario(raw["scenario"])
             params = bind_params(sc, (), raw.get("params") or {})
+            st.check_path_params(self.root, sc, params)
             if sc.object_type == "proxy" and sc.param("port") is not None and "port" not in params:
                 params["port"] = self._port_for(sc, params, self.facts(), allocate=allocate_ports)
             items.append(

@@ -6,6 +6,7 @@ library written by the test next to the executor tests' library.
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +31,20 @@ scenario fail-loud {
   param name: snake required position 1
   step "note" doc "docs/{{ name }}.md" append "started"
   step "fail" run ["python3", "-c", "import sys; print('[/x] closing tag [red]'); sys.exit(3)"]
+}
+
+scenario move-file {
+  object infra
+  summary "Moves a file with a command (the paths are only parameters)"
+  param path: path required position 1
+  param to: path required position 2
+  step "move" run ["mv", "--", "{{ path }}", "{{ to }}"]
+}
+
+scenario nul-path {
+  object infra
+  summary "Renders a NUL byte into a path"
+  step "write" doc "docs/a{{ '\\x00' }}b.md" append "x"
 }
 '''
 
@@ -100,3 +115,93 @@ def test_console_tables_and_notes_print_markup_as_text() -> None:
         out.print("[/note]")
     text = captured.get()
     assert "[/title]" in text and "[/col]" in text and "[/x] [bold]cell" in text and "[/note]" in text
+
+
+# ---------------------------------------------------------------- paths
+
+
+@pytest.fixture
+def gitlink(hrepo: Path, h) -> Path:
+    """A committed symbolic link inside the repository that points at .git."""
+    (hrepo / "gitlink").symlink_to(".git")
+    h.git(hrepo, "add", "gitlink")
+    h.git(hrepo, "commit", "-qm", "a link to .git")
+    return hrepo
+
+
+def _refused(proc: subprocess.CompletedProcess[str], *words: str) -> str:
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    err = proc.stderr.strip()
+    assert err.startswith("error: ") and "internal error" not in err and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
+    return err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("move-file", "README.md", "gitlink/hooks/post-checkout"),
+        ("write-anywhere", "gitlink/hooks/post-checkout"),
+        ("write-anywhere", "gitlink/config"),
+        ("move-file", "README.md", "sub/.git/config"),
+        ("write-anywhere", "sub/.git/config"),
+        ("write-anywhere", "sub/.GIT/hooks/x"),
+    ],
+)
+def test_git_directory_is_refused_however_it_is_reached(gitlink: Path, h, args: tuple[str, ...]) -> None:
+    before = h.snapshot(gitlink)
+    hooks = sorted(p.name for p in (gitlink / ".git/hooks").iterdir())
+    _refused(h.cli(gitlink, "run-scenario", *args, "--yes"), ".git")
+    assert h.snapshot(gitlink) == before
+    assert sorted(p.name for p in (gitlink / ".git/hooks").iterdir()) == hooks
+    assert not (gitlink / ".git/hooks/post-checkout").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "word"),
+    [
+        (("write-anywhere", "docs/x.md\n"), "control character"),
+        (("write-anywhere", "docs/x\rmd"), "control character"),
+        (("move-file", "README.md", "docs/moved.md\n"), "control character"),
+        (("named-thing", "abc\n"), "control character"),
+        (("create-service", "user-prefs\n"), "control character"),
+        (("write-anywhere", "docs/a\u2028b.md"), "control character"),
+        (("write-anywhere", "docs/" + "x" * 300 + ".md"), "too long"),
+        (("named-thing", "a" * 300), "longer than"),
+    ],
+)
+def test_control_characters_newlines_and_long_names_are_refused(hrepo: Path, h, args: tuple[str, ...],
+                                                                 word: str) -> None:
+    before = h.snapshot(hrepo)
+    _refused(h.cli(hrepo, "run-scenario", *args, "--yes"), word)
+    assert h.snapshot(hrepo) == before
+
+
+def test_a_nul_byte_in_a_rendered_path_is_refused(hrepo: Path, h) -> None:
+    before = h.snapshot(hrepo)
+    _refused(h.cli(hrepo, "run-scenario", "nul-path", "--yes"), "control character")
+    _refused(h.cli(hrepo, "run-scenario", "nul-path", "--dry-run"), "control character")
+    assert h.snapshot(hrepo) == before
+
+
+def test_safe_path_resolves_before_checking(tmp_path: Path) -> None:
+    from continuous.common.errors import UserError
+    from continuous.engine.steps import safe_path
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "gitlink").symlink_to(".git")
+    (tmp_path / "docs/up").symlink_to("..")
+    assert safe_path(tmp_path, "docs/x.md") == "docs/x.md"
+    for raw in ("gitlink/config", "docs/up/.git/config", "docs/up/gitlink/x", "a/.git", ".git", "a\x00b",
+                "docs/x\n", "docs/up"):
+        with pytest.raises(UserError):
+            safe_path(tmp_path, raw)
+
+
+def test_identifier_patterns_do_not_accept_a_trailing_newline() -> None:
+    from continuous.dsl.params import KEBAB, SNAKE
+
+    assert SNAKE.fullmatch("abc") and not SNAKE.fullmatch("abc\n")
+    assert KEBAB.fullmatch("a-b") and not KEBAB.fullmatch("a-b\n")
