@@ -37,7 +37,13 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(library_files(p))
+            found = library_files(p)
+            if not found:
+                raise UserError(
+                    f"{p}: no .scn scenario file in this folder",
+                    hint="scenario_paths and PATHS name DSL files or the folders that hold them",
+                )
+            out.extend(found)
         elif p.exists():
             out.append(p)
         else:
