@@ -65,7 +65,7 @@ def test_a_folder_without_scenarios_is_refused_when_loading(git_repo: Path) -> N
 
     _write(git_repo, 'scenario_paths = ["/etc"]\n')
     config = load_config(git_repo)
-    with pytest.raises(UserError, match="no .scn"):
+    with pytest.raises(UserError, match=r"no \.scn"):
         load_rule_base(list(config.scenario_paths), include_builtin=config.include_builtin)
 
 
