@@ -72,8 +72,13 @@ def check_value(param: Param, value: Any) -> str | None:
                 return problem
         if t == "string" and len(value) > MAX_STRING:
             return f"is longer than {MAX_STRING} characters"
-    if param.pattern and isinstance(value, str) and not re.fullmatch(param.pattern, value):
-        return f"{value!r} does not match the pattern {param.pattern}"
+    if param.pattern and isinstance(value, str):
+        try:
+            matched = re.fullmatch(param.pattern, value)
+        except re.error:
+            return f"its pattern {param.pattern!r} is not a valid regular expression"
+        if not matched:
+            return f"{value!r} does not match the pattern {param.pattern}"
     return None
 
 

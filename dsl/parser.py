@@ -589,7 +589,7 @@ class _Builder(Transformer[Token, Any]):
                        "drop `required` or the default")
         loc = self._tloc(name_tok)
         param = _new_param({"name": str(name_tok), "type": ptype, "choices": choices, "loc": loc, **opts})
-        if param.default is not None:
+        if param.default is not None and not (param.pattern is not None and _bad_regex(param.pattern)):
             from continuous.dsl.params import check_value
 
             problem = check_value(param, param.default)
@@ -991,6 +991,15 @@ class _Builder(Transformer[Token, Any]):
 
 
 _VALUES: dict[str, m.Value] = {}
+
+
+def _bad_regex(pattern: str) -> bool:
+    """An invalid regular expression is reported where it is written; nothing checks values against it."""
+    try:
+        re.compile(pattern)
+    except re.error:
+        return True
+    return False
 
 
 def _shared_value(text: str) -> m.Value:

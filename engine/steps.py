@@ -25,7 +25,7 @@ from typing import Any, Literal, cast
 from continuous.common.errors import RunFailed, UserError
 from continuous.dsl import model as m
 from continuous.dsl.params import NAME_MAX, PATH_MAX, control_problem, is_git_dir_name
-from continuous.dsl.templating import builtin_context, render_file, render_string, template_path
+from continuous.dsl.templating import builtin_context, render_string, render_template
 from continuous.engine.facts import FactQuery
 
 DEFAULT_TIMEOUT = 600
@@ -229,7 +229,8 @@ def file_changes(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[FileChan
     """The changes a file step makes on top of `fs`; empty when the step is already done."""
     if isinstance(step, m.RenderStep):
         rel = ctx.path(step.to, "target path")
-        content = render_file(template_path(ctx.scenario, step.template), ctx.variables).encode()
+        template = ctx.render(step.template, "template name")
+        content = render_template(ctx.scenario, template, ctx.variables).encode()
         return _change(rel, fs.read(rel), content)
     if isinstance(step, m.EditStep):
         return _edit(step, ctx, fs)
