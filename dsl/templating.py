@@ -158,10 +158,10 @@ def _confined_loader() -> Any:
 
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
+    from continuous.dsl.sandbox import limit, limited_environment_class
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(
+    env = limited_environment_class()(
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
@@ -171,6 +171,7 @@ def environment() -> SandboxedEnvironment:
         cache_size=0,  # one name means different files for scenarios of different folders
     )
     env.filters.update(FILTERS)
+    limit(env)
     return env
 
 
@@ -193,14 +194,22 @@ def render_string(template: str, context: Mapping[str, Any], *, where: str = "te
     """Render a DSL string (a path, an argument, a fact field). Plain strings come back unchanged, fast."""
     if not TEMPLATE_EXPR.search(template):
         return template
+    from continuous.dsl.sandbox import collect, deadline
     from jinja2 import TemplateError
 
     try:
-        return _compiled(template).render(**context)
-    except TemplateError as exc:
-        raise UserError(f"cannot render {where} {template!r}: {exc}") from None
+        with deadline("{%" in template):
+            return collect(_compiled(template).generate(**context))
+    except UserError as exc:
+        raise UserError(f"cannot render {where} {_short(template)}: {exc.message}", hint=exc.hint) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        raise UserError(f"cannot render {where} {_short(template)}: {exc}") from None
     except RecursionError:
-        raise UserError(f"cannot render {where} {template[:60]!r}...: {TOO_DEEP}") from None
+        raise UserError(f"cannot render {where} {_short(template)}: {TOO_DEEP}") from None
+
+
+def _short(template: str) -> str:
+    return repr(template) if len(template) <= 80 else repr(template[:77]) + "..."
 
 
 def template_folders(scenario: Scenario) -> tuple[Path, ...]:
@@ -228,10 +237,15 @@ def render_file(path: Path, context: Mapping[str, Any], *, folders: Sequence[Pat
         raise UserError(f"template {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"template {path}: cannot read it: {exc}") from None
+    from continuous.dsl.sandbox import collect, deadline
+
     token = _FOLDERS.set(tuple(folders))
     try:
-        return environment().from_string(source).render(**context)
-    except TemplateError as exc:
+        with deadline("{%" in source):
+            return collect(environment().from_string(source).generate(**context))
+    except UserError as exc:
+        raise UserError(f"{path}: cannot render template: {exc.message}", hint=exc.hint) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         where = f"{path}:{line}" if line else str(path)
         raise UserError(f"{where}: cannot render template: {exc}") from None
