@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from continuous.common.errors import UserError
+from continuous.dsl.escape import ESCAPE_FILTERS
 
 if TYPE_CHECKING:
     from continuous.dsl.model import Scenario
@@ -75,6 +76,7 @@ def singular(text: str) -> str:
 
 
 FILTERS = {
+    **ESCAPE_FILTERS,
     "snake": snake,
     "kebab": kebab,
     "pascal": pascal,
