@@ -1,7 +1,9 @@
 """Project configuration: `.continuous.toml` at the worktree root, overridden by environment variables.
 
 Keys: `database_url` (else CONTINUOUS_DATABASE_URL, else the per-repository SQLite file), `scenario_paths`
-(extra DSL files or folders, relative to the worktree, loaded after the built-in library) and `include_builtin`.
+(extra DSL files or folders, relative to the worktree, loaded after the built-in library), `include_builtin`, and
+`port_range` (the ports this repository's servers may use: every `port` parameter is checked against it, and ports
+are allocated inside it).
 
 The file is validated by one pydantic model (`ConfigFile`, extra keys forbidden, strict types): a new key is one
 field there plus one in `Config`. Nothing in the file is trusted: a scenario path may not leave the repository
@@ -27,12 +29,14 @@ class Config:
     database_url: str | None = None
     scenario_paths: tuple[Path, ...] = field(default_factory=tuple)
     include_builtin: bool = True
+    port_range: tuple[int, int] | None = None  # every port parameter must lie in it
 
 
 _HINTS = {
     "include_builtin": "include_builtin is true or false, without quotes",
     "scenario_paths": 'write scenario_paths = ["path/to/scenarios", "more.scn"] (a list of strings)',
     "database_url": 'write database_url = "postgresql+psycopg://user@host/db" (a string)',
+    "port_range": "write port_range = [3000, 5999]: the lowest and highest port, between 1 and 65535",
 }
 
 
@@ -40,7 +44,7 @@ def _schema() -> Any:
     """The model of the file, built on first use (pydantic stays out of `continuous --help`)."""
     global _SCHEMA
     if _SCHEMA is None:
-        from pydantic import BaseModel, ConfigDict, Field
+        from pydantic import BaseModel, ConfigDict, Field, field_validator
 
         class ConfigFile(BaseModel):
             """Every key `.continuous.toml` may hold, with its type."""
@@ -50,6 +54,14 @@ def _schema() -> Any:
             database_url: str | None = None
             scenario_paths: list[str] = Field(default_factory=list)
             include_builtin: bool = True
+            port_range: list[int] | None = None
+
+            @field_validator("port_range")
+            @classmethod
+            def _port_range(cls, value: list[int] | None) -> list[int] | None:
+                if value is not None and not (len(value) == 2 and 1 <= value[0] <= value[1] <= 65535):
+                    raise ValueError("must be [low, high] with 1 <= low <= high <= 65535")
+                return value
 
         _SCHEMA = ConfigFile
     return _SCHEMA
@@ -137,4 +149,5 @@ def load_config(root: Path | None) -> Config:
         database_url=str(url) if url else None,
         scenario_paths=paths,
         include_builtin=parsed.include_builtin,
+        port_range=(parsed.port_range[0], parsed.port_range[1]) if parsed.port_range else None,
     )

@@ -29,8 +29,10 @@ class Location(Model):
 ObjectType = Literal["service", "cli", "database", "ui", "proxy", "infra"]
 OBJECT_TYPES: tuple[str, ...] = ("service", "cli", "database", "ui", "proxy", "infra")
 
-ParamType = Literal["string", "snake", "kebab", "path", "enum", "int", "bool"]
-PARAM_TYPES: tuple[str, ...] = ("string", "snake", "kebab", "path", "enum", "int", "bool")
+ParamType = Literal["string", "snake", "kebab", "path", "enum", "int", "port", "bool"]
+PARAM_TYPES: tuple[str, ...] = ("string", "snake", "kebab", "path", "enum", "int", "port", "bool")
+# Whole numbers: a `port` is one a program listens on; an `int` without a declared range is a 32-bit one.
+NUMBER_TYPES: tuple[str, ...] = ("int", "port")
 
 Scalar = str | int | bool
 
@@ -71,8 +73,26 @@ class Param(Model):
     default: Scalar | None = None
     pattern: str | None = None
     position: int | None = None
+    range: tuple[int, int] | None = None  # inclusive bounds of an int or port
     doc: str = ""
     loc: Location | None = None
+
+    def range_text(self) -> str:
+        """' between LOW and HIGH' for a declared range or a port; nothing for a plain int."""
+        if self.range is None and self.type != "port":
+            return ""
+        low, high = self.bounds()
+        return f" between {low} and {high}"
+
+    def bounds(self) -> tuple[int, int]:
+        """The values an int or port may take: the declared range, else 1-65535 for a port, else 32-bit."""
+        if self.range is not None:
+            return self.range
+        return PORT_BOUNDS if self.type == "port" else INT_BOUNDS
+
+
+INT_BOUNDS = (-(2**31), 2**31 - 1)
+PORT_BOUNDS = (1, 65535)
 
 
 class Dependency(Model):

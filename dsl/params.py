@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from continuous.common.errors import UserError
-from continuous.dsl.model import Param, Scalar, Scenario
+from continuous.dsl.model import NUMBER_TYPES, Param, Scalar, Scenario
 
 # Every pattern is applied with fullmatch: `$` would also match before a trailing newline.
 SNAKE = re.compile(r"[a-z][a-z0-9_]*")
@@ -21,6 +21,7 @@ _INT = re.compile(r"-?\d+")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 MAX_STRING = 500
+MAX_DIGITS = 20  # longer numbers are refused before int() parses them (Python refuses 4,300+ digits itself)
 # A snake or kebab name becomes table, column, file and type names; PostgreSQL cuts identifiers at 63 bytes.
 MAX_NAME = 63
 NAME_MAX = 255  # bytes in one path component (ext4, APFS, NTFS)
@@ -28,6 +29,11 @@ PATH_MAX = 1024
 # Unicode categories Cc (C0, DEL, C1), Zl and Zp, and the bidirectional overrides that make code read
 # differently from how it runs ("Trojan source"): never part of single-line text.
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def control_problem(value: str) -> str | None:
@@ -46,9 +52,12 @@ def is_git_dir_name(part: str) -> bool:
 def check_value(param: Param, value: Any) -> str | None:
     """What is wrong with `value` for `param`, or None. `value` is already of the declared Python type."""
     t = param.type
-    if t == "int":
+    if t in NUMBER_TYPES:
         if isinstance(value, bool) or not isinstance(value, int):
-            return f"expected a whole number, got {value!r}"
+            return f"expected a whole number, got {_short(value)}"
+        low, high = param.bounds()
+        if not low <= value <= high:
+            return f"expected a whole number between {low} and {high}, got {_short(value)}"
     elif t == "bool":
         if not isinstance(value, bool):
             return f"expected true or false, got {value!r}"
@@ -106,10 +115,16 @@ def coerce(param: Param, raw: Scalar) -> Scalar:
     """Turn command-line text into the declared type, or raise a UserError naming the parameter."""
     value: Scalar = raw
     if isinstance(raw, str):
-        if param.type == "int":
-            if not _INT.fullmatch(raw.strip()):
-                raise UserError(f"parameter {param.name}: expected a whole number, got {raw!r}")
-            value = int(raw.strip())
+        if param.type in NUMBER_TYPES:
+            text = raw.strip()
+            if not _INT.fullmatch(text):
+                raise UserError(f"parameter {param.name}: expected a whole number, got {_short(raw)}")
+            if len(text) > MAX_DIGITS:
+                low, high = param.bounds()
+                raise UserError(
+                    f"parameter {param.name}: expected a whole number between {low} and {high}, got {_short(raw)}"
+                )
+            value = int(text)
         elif param.type == "bool":
             low = raw.strip().lower()
             if low not in _TRUE | _FALSE:

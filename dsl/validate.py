@@ -388,8 +388,9 @@ def _bad_regex(pattern: str) -> bool:
 
 def _type_hint(param: m.Param, scenario_id: str) -> str:
     declared = f"enum({', '.join(param.choices)})" if param.type == "enum" else param.type
-    if param.type == "int":
-        return f"{param.name} is an int in {scenario_id}: write a whole number without quotes"
+    if param.type in m.NUMBER_TYPES:
+        kind = "an int" if param.type == "int" else "a port"
+        return f"{param.name} is {kind} in {scenario_id}: write a whole number{param.range_text()} without quotes"
     if param.type == "bool":
         return f"{param.name} is a bool in {scenario_id}: write true or false without quotes"
     return f"{param.name} is declared as {declared} in {scenario_id}"

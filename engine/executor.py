@@ -151,6 +151,12 @@ def _executed_by() -> str:
         return "unknown"
 
 
+def _params_key(params: dict[str, m.Scalar]) -> str:
+    import json
+
+    return json.dumps(params, sort_keys=True, default=str)
+
+
 def _guarded_sink(sink: EventSink | None) -> EventSink:
     """Progress display is best-effort: a display that fails must never interrupt a run or its rollback."""
     if sink is None:
@@ -306,13 +312,13 @@ class Executor:
         facts = self.facts() if facts is None else facts
         self._facts_cache = facts
         plan_requests = []
+        allocated_by_request: dict[tuple[str, str], tuple[str, ...]] = {}
         for req in requests:
             sc = self.scenario(req.scenario)
             params = bind_params(sc, list(req.positional), req.params)
             given = set(req.params) | {p.name for p in sc.positional_params()[: len(req.positional)]}
-            port_param = sc.param("port")
-            if sc.object_type == "proxy" and port_param is not None and "port" not in given:
-                params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
+            allocated = self._ports(sc, params, facts, given, allocate=allocate_ports)
+            allocated_by_request[(sc.id, _params_key(params))] = allocated
             plan_requests.append(PlanRequest(scenario=sc.id, params=params, reason=req.reason))
         resolution = resolve(self.rule_base, plan_requests, facts)
         items = []
@@ -320,8 +326,10 @@ class Executor:
             params = dict(i.params)
             sc = self.scenario(i.scenario)
             st.check_path_params(self.root, sc, params)
-            if sc.object_type == "proxy" and sc.param("port") is not None and "port" not in params:
-                params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
+            names = allocated_by_request.get((sc.id, _params_key(params)))
+            if names is None:  # a dependency: its ports were never given by anyone
+                given = {n for n, v in params.items() if not any(p.name == n and v == p.default for p in sc.params)}
+                names = self._ports(sc, params, facts, given, allocate=allocate_ports)
             items.append(
                 PlanEntry(
                     scenario=i.scenario,
@@ -330,6 +338,7 @@ class Executor:
                     reason=i.reason,
                     after=i.after,
                     group=i.group,
+                    allocated=names,
                 )
             )
         head = self.ws.head()
@@ -348,8 +357,69 @@ class Executor:
             branch=self.ws.branch,
         )
 
+    def _port_params(self, sc: m.Scenario) -> list[tuple[m.Param, tuple[int, int]]]:
+        """Each port parameter of a scenario with the range a free port is allocated in: its declared range, else
+        the unprivileged ports (and `port: int` of a proxy, as libraries wrote it before the `port` type)."""
+        out = []
+        for p in sc.params:
+            if p.type == "port":
+                bounds = p.bounds() if p.range is not None else (1024, 65535)
+            elif p.type == "int" and p.name == "port" and sc.object_type == "proxy":
+                bounds = (PORT_LOW, PORT_HIGH)
+            else:
+                continue
+            out.append((p, bounds))
+        return out
+
+    def _repository_port_range(self) -> tuple[int, int] | None:
+        from continuous.common.config import load_config
+
+        return load_config(self.root).port_range
+
+    def _ports(
+        self, sc: m.Scenario, params: dict[str, m.Scalar], facts: list[Fact], given: set[str], *, allocate: bool
+    ) -> tuple[str, ...]:
+        """Check the given ports against the repository's `port_range` and allocate the others from the port
+        registry (the declared default first, when it is free); returns the names of the allocated ones."""
+        ports = self._port_params(sc)
+        if not ports:
+            return ()
+        configured = self._repository_port_range()
+        allocated = []
+        for p, (low, high) in ports:
+            if p.name in given:
+                value = params.get(p.name)
+                if configured and isinstance(value, int) and not configured[0] <= value <= configured[1]:
+                    raise UserError(
+                        f"parameter {p.name} of {sc.id}: port {value} is outside this repository's port_range "
+                        f"{configured[0]}-{configured[1]}",
+                        hint="choose a port in that range, or widen port_range in .continuous.toml",
+                    )
+                continue
+            if configured:
+                low, high = max(low, configured[0]), min(high, configured[1])
+                if low > high:
+                    raise UserError(
+                        f"parameter {p.name} of {sc.id} takes ports {p.bounds()[0]}-{p.bounds()[1]}, which this "
+                        f"repository's port_range {configured[0]}-{configured[1]} excludes",
+                        hint="widen port_range in .continuous.toml, or give the port",
+                    )
+            default = p.default if isinstance(p.default, int) and low <= p.default <= high else None
+            params[p.name] = self._port_for(sc, p.name, params, facts, low, high, default, allocate=allocate)
+            allocated.append(p.name)
+        return tuple(allocated)
+
     def _port_for(
-        self, sc: m.Scenario, params: dict[str, m.Scalar], facts: list[Fact], *, allocate: bool
+        self,
+        sc: m.Scenario,
+        name: str,
+        params: dict[str, m.Scalar],
+        facts: list[Fact],
+        low: int,
+        high: int,
+        default: int | None,
+        *,
+        allocate: bool,
     ) -> int:
         used = {
             int(value)
@@ -361,15 +431,18 @@ class Executor:
         if store is not None:
             used |= {p.port for p in store.list_ports()}
         used |= set(self._planned_ports)
-        preferred = next((p for p in range(PORT_LOW, PORT_HIGH + 1) if p not in used), None)
+        start = default if default is not None else low  # the default first, then the ports after it
+        order = [*range(start, high + 1), *range(low, start)]
+        preferred = next((p for p in order if p not in used), None)
         if not allocate:
             if preferred is None:
-                raise UserError(f"no free port in {PORT_LOW}-{PORT_HIGH} for {sc.id}")
+                raise UserError(f"no free port in {low}-{high} for {sc.id}")
             self._planned_ports.append(preferred)
             return preferred
-        owner = f"{sc.id}:" + ",".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "port")
+        others = ",".join(f"{k}={v}" for k, v in sorted(params.items()) if k != name)
+        owner = f"{sc.id}:{others}" if name == "port" else f"{sc.id}#{name}:{others}"
         assert store is not None
-        port = store.allocate_port(owner, str(self.root), low=PORT_LOW, high=PORT_HIGH, preferred=preferred)
+        port = store.allocate_port(owner, str(self.root), low=low, high=high, preferred=preferred)
         self.allocated_ports.append(port)
         return port
 
@@ -389,12 +462,17 @@ class Executor:
                 hint="re-plan (`continuous plan ... --out FILE`) against the current scenarios",
             )
         items = []
+        facts = self.facts()
         for n, raw in enumerate(data["items"]):
             sc = self.scenario(raw["scenario"])
-            params = bind_params(sc, (), raw.get("params") or {})
+            saved = dict(raw.get("params") or {})
+            planned = tuple(str(a) for a in raw.get("allocated") or ())
+            for name in planned:  # a port the plan only proposed: allocate it now (the same one when still free)
+                saved.pop(name, None)
+            params = bind_params(sc, (), saved)
             st.check_path_params(self.root, sc, params)
-            if sc.object_type == "proxy" and sc.param("port") is not None and "port" not in params:
-                params["port"] = self._port_for(sc, params, self.facts(), allocate=allocate_ports)
+            given = set(saved)
+            allocated = self._ports(sc, params, facts, given, allocate=allocate_ports)
             items.append(
                 PlanEntry(
                     scenario=sc.id,
@@ -403,6 +481,7 @@ class Executor:
                     reason=str(raw.get("reason", "requested")),
                     after=(n - 1,) if n else (),
                     group=0,
+                    allocated=allocated,
                 )
             )
         return FrozenPlan(

@@ -27,6 +27,7 @@ class PlanEntry(Model):
     reason: str = "requested"
     after: tuple[int, ...] = ()
     group: int = 0
+    allocated: tuple[str, ...] = ()  # port parameters the planner allocated (not given by anyone)
 
 
 class SkippedEntry(Model):
@@ -65,6 +66,7 @@ class FrozenPlan(Model):
             "rule_base_hash": self.rule_base_hash,
             "items": [
                 {"scenario": i.scenario, "params": i.params, "role": i.role, "reason": i.reason}
+                | ({"allocated": list(i.allocated)} if i.allocated else {})
                 for i in self.items
             ],
         }

@@ -32,6 +32,10 @@ def _write(root: Path, text: str) -> None:
         ('scenario_paths = [".git/x"]', [".git"]),
         ("database_url = 5", ["database_url", "string"]),
         ('databse_url = "sqlite:///x"', ["unknown key", "databse_url", "database_url"]),
+        ("port_range = [5000]", ["port_range", "[low, high]"]),
+        ("port_range = [6000, 5000]", ["port_range", "[low, high]"]),
+        ("port_range = [0, 70000]", ["port_range", "[low, high]"]),
+        ('port_range = ["1", "2"]', ["port_range"]),
     ],
 )
 def test_bad_configuration_is_refused(git_repo: Path, text: str, words: list[str]) -> None:
@@ -54,10 +58,11 @@ def test_good_configuration_loads(git_repo: Path, tmp_path: Path) -> None:
     lib = tmp_path / "shared-lib"
     lib.mkdir()
     (lib / "x.scn").write_text("")
-    _write(git_repo, f'scenario_paths = ["mine", "{lib}"]\ninclude_builtin = false\n')
+    _write(git_repo, f'scenario_paths = ["mine", "{lib}"]\ninclude_builtin = false\nport_range = [3000, 5999]\n')
     config = load_config(git_repo)
     assert config.scenario_paths == (git_repo / "mine", lib)
     assert config.include_builtin is False
+    assert config.port_range == (3000, 5999)
 
 
 def test_a_folder_without_scenarios_is_refused_when_loading(git_repo: Path) -> None:

@@ -6,6 +6,7 @@ library written by the test next to the executor tests' library.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,14 @@ scenario move-file {
   param path: path required position 1
   param to: path required position 2
   step "move" run ["mv", "--", "{{ path }}", "{{ to }}"]
+}
+
+scenario serve-app {
+  object ui
+  summary "An app on its own port"
+  param name: kebab required position 1
+  param port: port range 5000 to 5999 default 5180
+  step "config" doc "apps/{{ name }}/port.txt" append "{{ port }} {{ port - 1000 }}"
 }
 
 scenario nul-path {
@@ -205,3 +214,53 @@ def test_identifier_patterns_do_not_accept_a_trailing_newline() -> None:
 
     assert SNAKE.fullmatch("abc") and not SNAKE.fullmatch("abc\n")
     assert KEBAB.fullmatch("a-b") and not KEBAB.fullmatch("a-b\n")
+
+
+# ---------------------------------------------------------------- ports
+
+
+def test_port_parameters_have_a_range(hrepo: Path, h) -> None:
+    before = h.snapshot(hrepo)
+    _refused(h.cli(hrepo, "run-scenario", "serve-app", "a", "--param", "port=70000", "--yes"), "between 5000 and 5999")
+    _refused(h.cli(hrepo, "run-scenario", "serve-app", "a", "--param", "port=" + "9" * 40, "--yes"), "between")
+    _refused(h.cli(hrepo, "run-scenario", "slow-step", "--param", "seconds=" + "9" * 40, "--yes"), "between")
+    assert h.snapshot(hrepo) == before
+
+
+def test_ports_left_out_come_from_the_registry(hrepo: Path, h) -> None:
+    for name in ("a", "b"):
+        proc = h.cli(hrepo, "run-scenario", "serve-app", name, "--yes")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (hrepo / "apps/a/port.txt").read_text() == "5180 4180\n"
+    assert (hrepo / "apps/b/port.txt").read_text() == "5181 4181\n"
+    proc = h.cli(hrepo, "run-scenario", "serve-app", "c", "--param", "port=5500", "--yes")
+    assert proc.returncode == 0 and (hrepo / "apps/c/port.txt").read_text() == "5500 4500\n"
+
+
+def test_the_repository_port_range_is_enforced(hrepo: Path, h) -> None:
+    config = (hrepo / ".continuous.toml").read_text()
+    (hrepo / ".continuous.toml").write_text(config + "port_range = [5100, 5199]\n")
+    h.git(hrepo, "commit", "-qam", "port range")
+    _refused(h.cli(hrepo, "run-scenario", "serve-app", "a", "--param", "port=5500", "--yes"), "port_range 5100-5199")
+    proc = h.cli(hrepo, "run-scenario", "serve-app", "a", "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (hrepo / ".continuous.toml").write_text(config + "port_range = [3000, 3999]\n")
+    h.git(hrepo, "commit", "-qam", "port range")
+    _refused(h.cli(hrepo, "run-scenario", "serve-app", "b", "--yes"), "excludes")
+
+
+def test_a_saved_plan_allocates_its_proposed_port_at_run_time(hrepo: Path, h, tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    proc = h.cli(hrepo, "run-scenario", "serve-app", "a", "--dry-run", "--json")
+    assert proc.returncode == 0, proc.stderr
+    saved = json.loads(proc.stdout)["plan"]
+    assert saved["items"][0]["allocated"] == ["port"] and saved["items"][0]["params"]["port"] == 5180
+    out.write_text(json.dumps(saved))
+    assert h.cli(hrepo, "run-scenario", "serve-app", "b", "--yes").returncode == 0  # takes 5180 meanwhile
+    h.git(hrepo, "add", "-A")
+    h.git(hrepo, "commit", "-qm", "b")
+    saved["head"] = h.git(hrepo, "rev-parse", "HEAD")
+    out.write_text(json.dumps(saved))
+    proc = h.cli(hrepo, "run-plan", str(out), "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (hrepo / "apps/a/port.txt").read_text() == "5181 4181\n"
