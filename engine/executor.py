@@ -484,6 +484,7 @@ class Executor:
                     allocated=allocated,
                 )
             )
+        self._check_saved_items(items, facts)
         return FrozenPlan(
             request=data.get("request"),
             head=str(head),
@@ -492,6 +493,53 @@ class Executor:
             worktree=str(self.root),
             branch=self.ws.branch,
         )
+
+    def _check_saved_items(self, items: list[PlanEntry], facts: list[Fact]) -> None:
+        """A saved plan is only run as the resolver would run it today: every `requires` before its item, no item
+        already done, and not the very plan a successful run already applied at this commit."""
+        from continuous.engine.resolution import plan_problems
+
+        hint = "re-plan (`continuous plan ... --out FILE`); a plan file is not edited by hand"
+        problems = plan_problems(self.rule_base, [(i.scenario, i.params) for i in items], facts)
+        if problems:
+            done = all("already done" in p for p in problems)
+            raise UserError(
+                ("the saved plan is already applied: " if done else "the saved plan does not hold: ")
+                + "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""),
+                hint="commit or roll back the earlier run, or re-plan" if done else hint,
+            )
+        previous = self._applied_by(items)
+        if previous is not None:
+            raise UserError(
+                f"the saved plan is already applied: execution {previous} ran it at this commit",
+                hint=f"commit its changes, or `continuous rollback {previous}`, before running it again",
+            )
+
+    def _applied_by(self, items: list[PlanEntry]) -> str | None:
+        """The successful, not rolled back, run of the same items at the current HEAD (from the run journals)."""
+        import json
+
+        head = self.ws.head()
+        wanted = [
+            (i.scenario, {k: v for k, v in i.params.items() if k not in i.allocated}) for i in items
+        ]
+        for path in (self.ws.state_dir / "runs").glob("*.json"):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("status") != "success" or data.get("head") != head:
+                    continue
+                ran = [
+                    (
+                        str(i["scenario"]),
+                        {k: v for k, v in dict(i["params"]).items() if k not in (i.get("allocated") or ())},
+                    )
+                    for i in data["plan"]["items"]
+                ]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if ran == wanted:
+                return str(data.get("execution_id", path.stem))
+        return None
 
     # ------------------------------------------------------------------ simulation and dry-run
 

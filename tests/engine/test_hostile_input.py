@@ -264,3 +264,80 @@ def test_a_saved_plan_allocates_its_proposed_port_at_run_time(hrepo: Path, h, tm
     proc = h.cli(hrepo, "run-plan", str(out), "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (hrepo / "apps/a/port.txt").read_text() == "5181 4181\n"
+
+
+# ---------------------------------------------------------------- saved plans
+
+
+def _saved_plan(root: Path, h, *args: str) -> dict[str, object]:
+    proc = h.cli(root, "run-scenario", *args, "--dry-run", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    plan: dict[str, object] = json.loads(proc.stdout)["plan"]
+    return plan
+
+
+def test_a_saved_plan_missing_a_dependency_is_refused(hrepo: Path, h, tmp_path: Path) -> None:
+    plan = _saved_plan(hrepo, h, "create-service", "user-prefs")
+    items = plan["items"]
+    assert isinstance(items, list) and [i["scenario"] for i in items] == ["create-table", "create-service"]
+    before = h.snapshot(hrepo)
+    for broken in ([items[1]], [items[1], items[0]]):
+        path = tmp_path / "plan.json"
+        path.write_text(json.dumps({**plan, "items": broken}))
+        err = _refused(h.cli(hrepo, "run-plan", str(path), "--yes"), "create-table")
+        assert "before" in err
+        _refused(h.cli(hrepo, "run-plan", str(path), "--dry-run"), "create-table")
+    assert h.snapshot(hrepo) == before
+
+
+def test_a_saved_plan_already_applied_is_refused(hrepo: Path, h, tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(_saved_plan(hrepo, h, "create-table", "things")))
+    proc = h.cli(hrepo, "run-plan", str(path), "--yes")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after_first = h.snapshot(hrepo)
+    err = _refused(h.cli(hrepo, "run-plan", str(path), "--yes"), "already")
+    assert "table(name=things)" in err
+    assert h.snapshot(hrepo) == after_first
+    migrations = sorted(p.name for p in (hrepo / "supabase/migrations").iterdir())
+    assert sum("create_things" in m for m in migrations) == 1
+
+
+def test_a_saved_plan_of_a_scenario_without_unless_is_not_applied_twice(hrepo: Path, h, tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(_saved_plan(hrepo, h, "say", "notes", "--param", "description=once")))
+    assert h.cli(hrepo, "run-plan", str(path), "--yes").returncode == 0
+    _refused(h.cli(hrepo, "run-plan", str(path), "--yes"), "already applied")
+
+
+@pytest.mark.parametrize(
+    ("case", "word"),
+    [
+        ("directory", "not a regular file"),
+        ("/dev/zero", "not a regular file"),
+        ("deep", "nested too deeply"),
+        ("huge", "too large"),
+        ("binary", "UTF-8"),
+    ],
+)
+def test_hostile_plan_files_are_refused(hrepo: Path, h, tmp_path: Path, case: str, word: str) -> None:
+    target = tmp_path / "plan.json"
+    if case == "directory":
+        target = tmp_path
+    elif case == "/dev/zero":
+        target = Path("/dev/zero")
+    elif case == "deep":
+        target.write_text("[" * 200_000)
+    elif case == "huge":
+        target.write_text('{"version": 1, "pad": "' + "x" * (5 << 20) + '"}')
+    else:
+        target.write_bytes(b"\xff\xfe{}")
+    _refused(h.cli(hrepo, "run-plan", str(target), "--yes", timeout=60), word)
+
+
+def test_a_fifo_plan_file_does_not_block(hrepo: Path, h, tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "plan.fifo"
+    os.mkfifo(fifo)
+    _refused(h.cli(hrepo, "run-plan", str(fifo), "--yes", timeout=60), "not a regular file")
