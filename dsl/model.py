@@ -362,11 +362,37 @@ class RuleBase(Model):
     def scenario(self, scenario_id: str) -> Scenario | None:
         return self.scenarios.get(self.resolve_id(scenario_id))
 
-    def content_hash(self) -> str:
-        """A hash of the meaning of the rule base (locations excluded), so that moving text around keeps it."""
+    def content_hash(self, *, templates: bool = True) -> str:
+        """A hash of the meaning of the rule base (locations excluded, so moving text around keeps it), and of
+        the template files its scenarios render: a saved plan or an interrupted run is only carried on with the
+        very scenarios and templates it was made with. `templates=False` hashes the DSL alone (for indexes of
+        what the scenarios say, which templates do not change)."""
         data = self.model_dump(mode="json", exclude={"files"})
         _strip_locations(data)
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
+        if templates:
+            digest.update(self.templates_digest().encode())
+        return digest.hexdigest()[:16]
+
+    def templates_digest(self) -> str:
+        """SHA-256 over every file in the template folders of the scenarios (names and bytes)."""
+        from pathlib import Path
+
+        folders = sorted(
+            {Path(s.source).resolve().parent / "templates" for s in self.scenarios.values() if s.source
+             and not s.source.startswith("<")}
+        )
+        digest = hashlib.sha256()
+        for folder in folders:
+            if not folder.is_dir():
+                continue
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                try:
+                    digest.update(hashlib.sha256(path.read_bytes()).digest())
+                except OSError:
+                    digest.update(b"unreadable")
+        return digest.hexdigest()
 
 
 def _strip_locations(data: object) -> None:

@@ -457,8 +457,8 @@ class Executor:
         current = self.rule_base.content_hash()
         if data["rule_base_hash"] != current:
             raise UserError(
-                f"the saved plan was made with rule base {data['rule_base_hash']}, but the scenarios "
-                f"have changed since (now {current})",
+                f"the saved plan was made with rule base {data['rule_base_hash']}, but the scenarios or their "
+                f"templates have changed since (now {current})",
                 hint="re-plan (`continuous plan ... --out FILE`) against the current scenarios",
             )
         items = []

@@ -341,3 +341,52 @@ def test_a_fifo_plan_file_does_not_block(hrepo: Path, h, tmp_path: Path) -> None
     fifo = tmp_path / "plan.fifo"
     os.mkfifo(fifo)
     _refused(h.cli(hrepo, "run-plan", str(fifo), "--yes", timeout=60), "not a regular file")
+
+
+# ---------------------------------------------------------------- staleness covers templates
+
+
+@pytest.fixture
+def own_lib_repo(repo: Path, tmp_path: Path, h) -> Path:
+    """The executor tests' repository with its own copy of the library, so a test may edit a template."""
+    import shutil
+
+    lib = tmp_path / "lib-copy"
+    shutil.copytree(LIB, lib)
+    h.write(repo, ".continuous.toml", f'scenario_paths = ["{lib}"]\ninclude_builtin = false\n')
+    h.git(repo, "commit", "-qam", "own library")
+    return repo
+
+
+def test_the_rule_base_hash_covers_templates(own_lib_repo: Path, tmp_path: Path) -> None:
+    from continuous.engine.worktree import load_repo_rule_base
+
+    before = load_repo_rule_base(own_lib_repo)
+    template = tmp_path / "lib-copy/templates/service.ts.j2"
+    full, dsl_only = before.content_hash(), before.content_hash(templates=False)
+    template.write_text(template.read_text() + "// edited\n")
+    after = load_repo_rule_base(own_lib_repo)
+    assert after.content_hash() != full
+    assert after.content_hash(templates=False) == dsl_only  # the planner's index is about the DSL alone
+
+
+def test_editing_a_template_after_plan_out_is_refused_by_run_plan(own_lib_repo: Path, h, tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(_saved_plan(own_lib_repo, h, "create-service", "user-prefs")))
+    template = tmp_path / "lib-copy/templates/service.ts.j2"
+    template.write_text(template.read_text() + "// edited after planning\n")
+    before = h.snapshot(own_lib_repo)
+    _refused(h.cli(own_lib_repo, "run-plan", str(path), "--yes"), "changed")
+    assert h.snapshot(own_lib_repo) == before
+
+
+def test_editing_a_template_after_a_crash_is_refused_by_resume(own_lib_repo: Path, h, tmp_path: Path) -> None:
+    import signal
+
+    proc = h.cli(own_lib_repo, "run-scenario", "create-service", "kill-me", "--yes", "--json",
+                 env={"CONTINUOUS_TEST_KILL_AFTER_STEP": "2"})
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stdout, proc.stderr)
+    execution_id = json.loads((own_lib_repo / ".git/continuous/run.lock").read_text())["execution_id"]
+    template = tmp_path / "lib-copy/templates/service.ts.j2"
+    template.write_text(template.read_text() + "// edited after the crash\n")
+    _refused(h.cli(own_lib_repo, "resume", execution_id), "changed")
