@@ -111,6 +111,22 @@ def _path_problem(value: str) -> str | None:
     return None
 
 
+def static_path_problem(value: str) -> str | None:
+    """What makes a path written in the DSL (a constant, not a template) leave the worktree or reach `.git`."""
+    problem = control_problem(value)
+    if problem:
+        return problem
+    text = value.replace("\\", "/")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        return "is absolute; scenario paths are relative to the worktree"
+    parts = text.split("/")
+    if ".." in parts:
+        return "leaves the worktree (..)"
+    if any(is_git_dir_name(p) for p in parts):
+        return "is inside .git"
+    return None
+
+
 def coerce(param: Param, raw: Scalar) -> Scalar:
     """Turn command-line text into the declared type, or raise a UserError naming the parameter."""
     value: Scalar = raw

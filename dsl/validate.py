@@ -433,11 +433,14 @@ def _check_scenario(rule_base: m.RuleBase, s: m.Scenario, known: list[str], out:
             _check_pattern(pre.pattern, allowed, out, "precondition", pre.loc)
         if pre.path is not None:
             _check_string(pre.path, pre.loc, allowed, out, "precondition path")
+            _check_path(pre.path, pre.loc, "precondition path", out)
     for step in (*s.steps, *s.rollback):
         _check_step(s, step, allowed, out)
     for v in s.validations:
         for text, what in _validation_strings(v):
             _check_string(text, v.loc, allowed, out, what)
+            if what in _PATH_WHATS:
+                _check_path(text, v.loc, what, out)
         if isinstance(v, m.FactHolds):
             _check_pattern(v.pattern, allowed, out, "validate fact", v.loc)
 
@@ -480,9 +483,27 @@ def _step_strings(step: Any) -> Iterator[tuple[str, str]]:
         yield step.anchor, "anchor"
 
 
+_PATH_WHATS = frozenset({"target path", "file", "directory", "validate file", "validate directory",
+                         "precondition path"})
+
+
+def _check_path(text: str, loc: m.Location | None, what: str, out: _Collector) -> None:
+    """A constant path (no template) that leaves the worktree or reaches .git can be known wrong right away."""
+    if "{" in text:
+        return
+    from continuous.dsl.params import static_path_problem
+
+    problem = static_path_problem(text.replace("*", "x").replace("?", "x"))
+    if problem:
+        out.add(loc, f"{what} {text!r} {problem}", "paths are relative to the worktree and stay inside it",
+                refine=re.compile('("' + re.escape(text) + '")'))
+
+
 def _check_step(s: m.Scenario, step: Any, allowed: frozenset[str], out: _Collector) -> None:
     for text, what in _step_strings(step):
         _check_string(text, step.loc, allowed, out, f"{what} of step {step.name!r}")
+        if what in _PATH_WHATS:
+            _check_path(text, step.loc, f"{what} of step {step.name!r}", out)
     if isinstance(step, m.RenderStep) and "{" not in step.template:
         _check_template_file(s, step, allowed, out)
 

@@ -18,6 +18,7 @@ import contextlib
 import getpass
 import hashlib
 import os
+import re
 import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -596,6 +597,8 @@ class Executor:
                         predicted=predicted,
                     )
                 )
+            for v in sc.validations:
+                _check_validation_paths(self.root, v, ctx)
             for fact in provided_facts(sc, item.params):
                 known.add(fact)
                 sim.provided.append(fact)
@@ -1678,8 +1681,22 @@ def _git_entries(
     return out
 
 
+def _check_validation_paths(root: Path, v: m.Validation, ctx: st.StepContext) -> None:
+    """The files a validation reads and the folder its command runs in stay inside the worktree; checked while
+    simulating, so a hostile glob is refused before any step changes anything."""
+    if isinstance(v, m.FileExists | m.FileContains):
+        _glob_path(root, ctx.render(v.glob, "validation glob"), ctx.scenario.id)
+    elif isinstance(v, m.CommandSucceeds) and v.cwd:
+        ctx.path(v.cwd, "validation directory")
+
+
+def _glob_path(root: Path, pattern: str, scenario_id: str = "") -> str:
+    where = f"validation glob of {scenario_id}" if scenario_id else "validation glob"
+    return st.safe_path(root, re.sub(r"[*?\[\]]", "x", pattern), what=where)
+
+
 def _glob(root: Path, pattern: str) -> list[str]:
-    st.safe_path(root, pattern.replace("*", "x").replace("?", "x"), what="validation glob")
+    _glob_path(root, pattern)
     if not any(ch in pattern for ch in "*?["):
         return [pattern] if (root / pattern).exists() else []
     rx = glob_regex(pattern)

@@ -50,6 +50,21 @@ scenario serve-app {
   step "config" doc "apps/{{ name }}/port.txt" append "{{ port }} {{ port - 1000 }}"
 }
 
+scenario peek {
+  object infra
+  summary "A validation that looks outside the worktree"
+  param target: string default "../../../../etc/passwd"
+  step "note" doc "docs/peek.md" append "x"
+  validate file "{{ target }}" contains "root"
+}
+
+scenario peek-run {
+  object infra
+  summary "A validation command run outside the worktree"
+  step "note" doc "docs/peek.md" append "x"
+  validate run ["ls"] in "../.."
+}
+
 scenario nul-path {
   object infra
   summary "Renders a NUL byte into a path"
@@ -390,3 +405,38 @@ def test_editing_a_template_after_a_crash_is_refused_by_resume(own_lib_repo: Pat
     template = tmp_path / "lib-copy/templates/service.ts.j2"
     template.write_text(template.read_text() + "// edited after the crash\n")
     _refused(h.cli(own_lib_repo, "resume", execution_id), "changed")
+
+
+# ---------------------------------------------------------------- validations are checked before any change
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("peek",),
+        ("peek", "--param", "target=/etc/passwd"),
+        ("peek", "--param", "target=gitlink/config"),
+        ("peek", "--param", "target=docs/*/../../../x"),
+        ("peek-run",),
+    ],
+)
+def test_validation_paths_are_checked_before_any_change(gitlink: Path, h, args: tuple[str, ...]) -> None:
+    before = h.snapshot(gitlink)
+    _refused(h.cli(gitlink, "run-scenario", *args, "--yes"))
+    _refused(h.cli(gitlink, "run-scenario", *args, "--dry-run"))
+    assert h.snapshot(gitlink) == before
+
+
+def test_validate_reports_constant_paths_outside_the_worktree(tmp_path: Path) -> None:
+    from continuous.dsl.validate import check_files
+
+    path = tmp_path / "v.scn"
+    path.write_text(
+        'scenario v {\n  object infra\n  summary "x"\n  step "a" doc "docs/x.md" append "x"\n'
+        '  step "b" doc "/etc/motd" append "x"\n'
+        '  validate file "../../../../etc/passwd" exists\n  validate file ".git/config" contains "x"\n'
+        '  validate run ["ls"] in "../.."\n}\n'
+    )
+    _, diagnostics = check_files([path])
+    text = "\n".join(d.render() for d in diagnostics)
+    assert "/etc/motd" in text and "../../../../etc/passwd" in text and ".git/config" in text and "../.." in text
