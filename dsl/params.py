@@ -149,10 +149,13 @@ def coerce(param: Param, raw: Scalar) -> Scalar:
     problem = check_value(param, value)
     if problem:
         hint = None
+        guess = None
         if param.type == "snake" and isinstance(value, str):
-            hint = f"try {re.sub(r'[^a-z0-9_]+', '_', value.lower()).strip('_')!r}"
+            guess = re.sub(r"[^a-z0-9_]+", "_", value.lower()).strip("_")
         elif param.type == "kebab" and isinstance(value, str):
-            hint = f"try {re.sub(r'[^a-z0-9]+', '-', value.lower()).strip('-')!r}"
+            guess = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")
+        if guess and guess != value and check_value(param, guess) is None:
+            hint = f"try {guess!r}"
         raise UserError(f"parameter {param.name}: {problem}", hint=hint)
     return value
 
