@@ -121,6 +121,9 @@ def _scenario_path(root: Path | None, raw: str, where: str, n: int) -> Path:
             f"{label} contains the repository (it would load every file above it)",
             hint="name the folder that holds the .scn files",
         )
+    if not full.is_relative_to(real_root) and full.is_dir() and next(full.rglob("*.scn"), None) is None:
+        # a folder of the repository may be empty (a place to eject to); a folder elsewhere is a library
+        raise UserError(f"{label} holds no .scn scenario file", hint="name a folder of scenario files")
     return path
 
 

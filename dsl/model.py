@@ -75,6 +75,7 @@ class Param(Model):
     position: int | None = None
     range: tuple[int, int] | None = None  # inclusive bounds of an int or port
     doc: str = ""
+    examples: tuple[Scalar, ...] = ()
     loc: Location | None = None
 
     def range_text(self) -> str:
@@ -344,8 +345,24 @@ class Schedule(Model):
     loc: Location | None = None
 
 
+class Override(Model):
+    """A definition from a higher-ranked source (repository over packs over built-in) that replaced another."""
+
+    kind: Literal["scenario", "rule", "standard", "schedule", "alias"]
+    id: str
+    origin: str
+    replaced: str
+    loc: Location | None = None
+    replaced_loc: Location | None = None
+
+
 class RuleBase(Model):
-    """Everything the DSL files of one rule base declare, keyed by id."""
+    """Everything the DSL files of one rule base declare, keyed by id.
+
+    `origins` says where each scenario comes from ("built-in", "repository", "pack NAME@PIN"), `overrides` lists
+    what replaced what; both describe provenance, not meaning, so the content hash leaves them out. `packs` maps
+    each loaded pack to its pinned content hash, so that any change to a pack's files makes saved plans stale.
+    """
 
     scenarios: dict[str, Scenario] = Field(default_factory=dict)
     aliases: dict[str, str] = Field(default_factory=dict)
@@ -354,6 +371,9 @@ class RuleBase(Model):
     standards: dict[str, Standard] = Field(default_factory=dict)
     schedules: dict[str, Schedule] = Field(default_factory=dict)
     files: tuple[str, ...] = ()
+    origins: dict[str, str] = Field(default_factory=dict)
+    overrides: tuple[Override, ...] = ()
+    packs: dict[str, str] = Field(default_factory=dict)
 
     def resolve_id(self, scenario_id: str) -> str:
         """The canonical id for an id or an alias (unknown ids are returned unchanged)."""
@@ -367,7 +387,7 @@ class RuleBase(Model):
         the template files its scenarios render: a saved plan or an interrupted run is only carried on with the
         very scenarios and templates it was made with. `templates=False` hashes the DSL alone (for indexes of
         what the scenarios say, which templates do not change)."""
-        data = self.model_dump(mode="json", exclude={"files"})
+        data = self.model_dump(mode="json", exclude={"files", "origins", "overrides"})
         _strip_locations(data)
         digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
         if templates:

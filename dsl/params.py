@@ -28,7 +28,7 @@ NAME_MAX = 255  # bytes in one path component (ext4, APFS, NTFS)
 PATH_MAX = 1024
 # Unicode categories Cc (C0, DEL, C1), Zl and Zp, and the bidirectional overrides that make code read
 # differently from how it runs ("Trojan source"): never part of single-line text.
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _short(value: object) -> str:

@@ -65,13 +65,13 @@ def test_good_configuration_loads(git_repo: Path, tmp_path: Path) -> None:
     assert config.port_range == (3000, 5999)
 
 
-def test_a_folder_without_scenarios_is_refused_when_loading(git_repo: Path) -> None:
-    from continuous.dsl.loader import load_rule_base
-
+def test_a_folder_elsewhere_without_scenarios_is_refused(git_repo: Path, tmp_path: Path) -> None:
     _write(git_repo, 'scenario_paths = ["/etc"]\n')
-    config = load_config(git_repo)
     with pytest.raises(UserError, match=r"no \.scn"):
-        load_rule_base(list(config.scenario_paths), include_builtin=config.include_builtin)
+        load_config(git_repo)
+    (git_repo / "mine").mkdir()  # the repository's own folder may be empty (eject writes there)
+    _write(git_repo, 'scenario_paths = ["mine"]\n')
+    assert load_config(git_repo).scenario_paths == (git_repo / "mine",)
 
 
 @pytest.mark.parametrize("text", ['scenario_paths = ["/etc"]', 'scenario_paths = ["../../.."]',
