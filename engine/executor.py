@@ -359,12 +359,13 @@ class Executor:
         )
 
     def _port_params(self, sc: m.Scenario) -> list[tuple[m.Param, tuple[int, int]]]:
-        """Each port parameter of a scenario with the range a free port is allocated in: its declared range, else
-        the unprivileged ports (and `port: int` of a proxy, as libraries wrote it before the `port` type)."""
+        """The ports a scenario takes from a range: each `port` parameter that declares a `range` is allocated in
+        it when left out (a port without a range names an existing server's port, and is only checked); and
+        `port: int` of a proxy, as libraries wrote it before the `port` type, in 3000-3099."""
         out = []
         for p in sc.params:
-            if p.type == "port":
-                bounds = p.bounds() if p.range is not None else (1024, 65535)
+            if p.type == "port" and p.range is not None:
+                bounds = p.range
             elif p.type == "int" and p.name == "port" and sc.object_type == "proxy":
                 bounds = (PORT_LOW, PORT_HIGH)
             else:

@@ -33,7 +33,7 @@ def _ports(root: Path, app: str) -> tuple[int, int]:
     return found[0], found[1]
 
 
-@pytest.mark.xfail(strict=True, reason="the library declares app ports as `port` in a later commit")
+
 def test_two_create_app_in_a_row_take_different_ports(example: Path) -> None:
     for name in ("dhg-one", "dhg-two"):
         proc = _cli(example, "run-scenario", "create-app", name, "--yes")
@@ -43,7 +43,7 @@ def test_two_create_app_in_a_row_take_different_ports(example: Path) -> None:
     assert one == (5180, 4180)
 
 
-@pytest.mark.xfail(strict=True, reason="the library declares app ports as `port` in a later commit")
+
 def test_an_app_port_out_of_range_is_refused(example: Path) -> None:
     for port in ("70000", "9" * 40):
         proc = _cli(example, "run-scenario", "create-app", "dhg-one", "--param", f"port={port}", "--yes")
