@@ -33,7 +33,6 @@ def _ports(root: Path, app: str) -> tuple[int, int]:
     return found[0], found[1]
 
 
-
 def test_two_create_app_in_a_row_take_different_ports(example: Path) -> None:
     for name in ("dhg-one", "dhg-two"):
         proc = _cli(example, "run-scenario", "create-app", name, "--yes")
@@ -41,7 +40,6 @@ def test_two_create_app_in_a_row_take_different_ports(example: Path) -> None:
     one, two = _ports(example, "dhg-one"), _ports(example, "dhg-two")
     assert one[0] != two[0] and one[1] != two[1], (one, two)
     assert one == (5180, 4180)
-
 
 
 def test_an_app_port_out_of_range_is_refused(example: Path) -> None:
