@@ -384,19 +384,21 @@ class Executor:
         """Check the given ports against the repository's `port_range` and allocate the others from the port
         registry (the declared default first, when it is free); returns the names of the allocated ones."""
         ports = self._port_params(sc)
-        if not ports:
+        if not ports and not any(p.type == "port" for p in sc.params):
             return ()
         configured = self._repository_port_range()
+        for p in sc.params:
+            value = params.get(p.name)
+            if p.name in given and (p.type == "port" or any(p is q for q, _ in ports)) and configured \
+                    and isinstance(value, int) and not configured[0] <= value <= configured[1]:
+                raise UserError(
+                    f"parameter {p.name} of {sc.id}: port {value} is outside this repository's port_range "
+                    f"{configured[0]}-{configured[1]}",
+                    hint="choose a port in that range, or widen port_range in .continuous.toml",
+                )
         allocated = []
         for p, (low, high) in ports:
             if p.name in given:
-                value = params.get(p.name)
-                if configured and isinstance(value, int) and not configured[0] <= value <= configured[1]:
-                    raise UserError(
-                        f"parameter {p.name} of {sc.id}: port {value} is outside this repository's port_range "
-                        f"{configured[0]}-{configured[1]}",
-                        hint="choose a port in that range, or widen port_range in .continuous.toml",
-                    )
                 continue
             if configured:
                 low, high = max(low, configured[0]), min(high, configured[1])

@@ -50,6 +50,13 @@ scenario serve-app {
   step "config" doc "apps/{{ name }}/port.txt" append "{{ port }} {{ port - 1000 }}"
 }
 
+scenario watch-port {
+  object infra
+  summary "Names an existing server's port (no range: never allocated)"
+  param port: port required position 1
+  step "note" doc "docs/watch.md" append "{{ port }}"
+}
+
 scenario peek {
   object infra
   summary "A validation that looks outside the worktree"
@@ -257,6 +264,8 @@ def test_the_repository_port_range_is_enforced(hrepo: Path, h) -> None:
     (hrepo / ".continuous.toml").write_text(config + "port_range = [5100, 5199]\n")
     h.git(hrepo, "commit", "-qam", "port range")
     _refused(h.cli(hrepo, "run-scenario", "serve-app", "a", "--param", "port=5500", "--yes"), "port_range 5100-5199")
+    _refused(h.cli(hrepo, "run-scenario", "watch-port", "3500", "--yes"), "port_range 5100-5199")
+    _refused(h.cli(hrepo, "run-scenario", "watch-port", "70000", "--yes"), "between 1 and 65535")
     proc = h.cli(hrepo, "run-scenario", "serve-app", "a", "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (hrepo / ".continuous.toml").write_text(config + "port_range = [3000, 3999]\n")
