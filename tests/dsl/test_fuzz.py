@@ -3,8 +3,7 @@ mutated valid DSL (the mutation strategies of issue 12's 6,000-file campaign, at
 CONTINUOUS_FUZZ_EXAMPLES, 150 by default).
 
 They also check that the fast LALR driver (`continuous.dsl._lalr_driver`) and lark's own parser agree exactly:
-the same inputs accepted, the same models (with locations) built, and that the formatter keeps whatever parses
-stable.
+the same inputs accepted, the same models (with locations) built, and that the formatter keeps whatever parses stable.
 """
 
 from __future__ import annotations
