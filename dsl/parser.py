@@ -860,6 +860,29 @@ class _Builder(Transformer[Token, Any]):
     def d_json(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
         return ("json_path", unescape(c[0]), c[0])
 
+    def d_parse(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        name = unescape(c[0])
+        if name not in m.PARSERS:
+            guess = closest(name, sorted(m.PARSERS))
+            self.error(
+                c[0],
+                f"unknown parser {name!r}",
+                f"did you mean {guess!r}?" if guess else "known parsers: " + ", ".join(sorted(m.PARSERS)),
+            )
+        return ("parser", name, c[0])
+
+    def d_where(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        expression = unescape(c[0])
+        from continuous.dsl.templating import environment
+        from jinja2 import TemplateSyntaxError
+
+        try:
+            environment().compile_expression(expression)
+        except TemplateSyntaxError as exc:
+            self.error(c[0], f"invalid where expression: {exc.message}", "write a Jinja expression such as "
+                       "\"schema == 'public'\" (no {{ }})")
+        return ("where", expression, c[0])
+
     def d_field(self, meta: Any, c: list[Token]) -> tuple[str, tuple[str, str], Token]:
         return ("fields", (str(c[0]), unescape(c[1])), c[0])
 
@@ -877,8 +900,10 @@ class _Builder(Transformer[Token, Any]):
                 data[key] = value
         if not data["globs"]:
             self.error(ident, f"discover {ident} has no 'glob' line", 'add e.g. `glob "apps/*/package.json"`')
-        if data.get("regex") and data.get("json_path"):
-            self.error(ident, f"discover {ident} has both 'regex' and 'json'; use one")
+        readers = [word for key, word in (("regex", "regex"), ("json_path", "json"), ("parser", "parse"))
+                   if data.get(key)]
+        if len(readers) > 1:
+            self.error(ident, f"discover {ident} has both {' and '.join(repr(w) for w in readers)}; use one")
         data["globs"] = tuple(data["globs"])
         data["excludes"] = tuple(data["excludes"])
         return m.Discover(fact_type=str(ident), source=self.filename, loc=self._tloc(ident), **data)
