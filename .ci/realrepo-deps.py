@@ -71,7 +71,9 @@ def manifests(fixture: Path) -> list[Path]:
     """The root manifest and those the workspace globs name (cheaper than reading the 20k-line lockfile)."""
     found = [fixture / "package.json"]
     workspace = fixture / "pnpm-workspace.yaml"
-    globs = (yaml.safe_load(workspace.read_text(encoding="utf-8")) or {}).get("packages", []) if workspace.is_file() else []
+    globs = []
+    if workspace.is_file():
+        globs = (yaml.safe_load(workspace.read_text(encoding="utf-8")) or {}).get("packages", [])
     for pattern in globs:
         found.extend(sorted(fixture.glob(f"{pattern}/package.json")))
     return found

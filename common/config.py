@@ -1,7 +1,9 @@
 """Project configuration: `.continuous.toml` at the worktree root, overridden by environment variables.
 
-Keys: `database_url` (else CONTINUOUS_DATABASE_URL, else the per-repository SQLite file) and `scenario_paths`
-(extra DSL files or folders, relative to the worktree, loaded after the built-in library).
+Keys: `database_url` (else CONTINUOUS_DATABASE_URL, else the per-repository SQLite file), `scenario_paths`
+(extra DSL files or folders, relative to the worktree, loaded after the built-in library) and `test_database_url`
+(CONTINUOUS_TEST_DATABASE_URL wins): a scratch PostgreSQL database where `sql test` steps apply a migration and its
+down migration inside a transaction that is rolled back. Never the tracking database, never a live one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Config:
     database_url: str | None = None
     scenario_paths: tuple[Path, ...] = field(default_factory=tuple)
     include_builtin: bool = True
+    test_database_url: str | None = None
 
 
 def load_config(root: Path | None) -> Config:
@@ -33,11 +36,11 @@ def load_config(root: Path | None) -> Config:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as exc:
                 raise UserError(f"{path}: {exc}", hint="fix the TOML syntax or delete the file") from None
-    unknown = set(data) - {"database_url", "scenario_paths", "include_builtin"}
+    unknown = set(data) - {"database_url", "scenario_paths", "include_builtin", "test_database_url"}
     if unknown:
         raise UserError(
             f"{root / CONFIG_NAME if root else CONFIG_NAME}: unknown key(s): {', '.join(sorted(unknown))}",
-            hint="known keys: database_url, scenario_paths, include_builtin",
+            hint="known keys: database_url, scenario_paths, include_builtin, test_database_url",
         )
     url = os.environ.get("CONTINUOUS_DATABASE_URL") or data.get("database_url")
     raw_paths = data.get("scenario_paths", [])
@@ -45,9 +48,11 @@ def load_config(root: Path | None) -> Config:
         raise UserError(f"{CONFIG_NAME}: scenario_paths must be a list of strings")
     paths = tuple((root / p) if root else Path(p) for p in raw_paths)
     include_builtin = data.get("include_builtin", True)
+    test_url = os.environ.get("CONTINUOUS_TEST_DATABASE_URL") or data.get("test_database_url")
     return Config(
         root=root,
         database_url=str(url) if url else None,
         scenario_paths=paths,
         include_builtin=bool(include_builtin),
+        test_database_url=str(test_url) if test_url else None,
     )

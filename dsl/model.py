@@ -129,11 +129,12 @@ class RunStep(Model):
 
 
 class SqlStep(Model):
-    """Apply an SQL migration to, or test it against (inside a rolled-back transaction), the target database."""
+    """`apply` an SQL migration to the target database; `test` it and its down migration on the scratch database
+    (inside a rolled-back transaction); or merge what the migrations add into the generated `types` file."""
 
     kind: Literal["sql"] = "sql"
     name: str
-    action: Literal["apply", "test"]
+    action: Literal["apply", "test", "types"]
     file: str
     loc: Location | None = None
 
@@ -303,7 +304,7 @@ class Discover(Model):
 # drops, a registry table's unique key), or the generated `Database` type. Implemented in
 # continuous.engine.extractors (a test keeps both lists equal).
 PARSERS: dict[str, tuple[str, ...]] = {
-    "database.tables": ("name", "schema", "origin"),
+    "database.tables": ("name", "schema", "origin", "migration"),
     "database.views": ("name", "schema", "origin"),
     "database.functions": ("name", "schema", "origin"),
     "database.enums": ("name", "schema", "values", "origin"),

@@ -693,8 +693,11 @@ class _Builder(Transformer[Token, Any]):
 
     def sql_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
         action = str(c[0])
-        if action not in ("apply", "test"):
-            self.error(c[0], f"an sql step can 'apply' or 'test' a migration, not {action!r}")
+        if action not in ("apply", "test", "types"):
+            self.error(
+                c[0],
+                f"an sql step can 'apply' or 'test' a migration or merge the migrations into 'types', not {action!r}",
+            )
             action = "test"
         return ("sql", {"action": action, "file": unescape(c[1])})
 

@@ -100,10 +100,17 @@ def _tables(files: list[tuple[str, str]]) -> Iterator[Record]:
     for schema, name, line in _types_entries(db, "Tables"):
         if not _gone(db, schema, name):
             seen.add((schema, name))
-            yield db.types_path, line, {"name": name, "schema": schema, "origin": "types"}
+            made = db.schema.tables.get(f"{schema}.{name}")
+            if made is not None and made.created:  # located where a migration created it
+                yield made.source, made.line, {"name": name, "schema": schema, "origin": "types",
+                                               "migration": made.source}
+            else:
+                yield db.types_path, line, {"name": name, "schema": schema, "origin": "types", "migration": ""}
     for table in db.schema.live_tables():
         if (table.schema, table.name) not in seen and db.pending(table.source):
-            yield table.source, table.line, {"name": table.name, "schema": table.schema, "origin": "migrations"}
+            yield table.source, table.line, {
+                "name": table.name, "schema": table.schema, "origin": "migrations", "migration": table.source
+            }
 
 
 def _views(files: list[tuple[str, str]]) -> Iterator[Record]:

@@ -16,6 +16,7 @@ import json
 import re
 from bisect import bisect_left
 from dataclasses import dataclass, field
+from typing import Any
 
 from continuous.engine.sqlschema import Column, Enum, Schema, Table, View
 
@@ -375,14 +376,21 @@ def merge_types(
     *,
     tables: list[str] | None = None,
     columns: list[tuple[str, str]] | None = None,
+    pending: set[str] | None = None,
 ) -> Merge:
     """Merge objects of `schema` (read from the migrations) into the types.ts `text`.
 
     With `tables`, only those tables or views (and enums their columns use) are merged: a missing one is added
     whole, an existing table gets the columns it lacks. With `columns` (table, column), those columns are added
     or their type lines replaced. With neither, every table, view and enum the file lacks is added. Nothing is
-    ever removed, and bytes outside the inserted lines do not change.
+    ever removed, and bytes outside the inserted lines do not change. `pending` names the migrations newer than
+    what the file shows (None: all): only what they create or add is merged, as an older object the file lacks
+    was renamed or dropped in the live database.
     """
+
+    def new(source: str) -> bool:
+        return pending is None or source in pending
+
     db = read_types(text)
     if db.root is None or "public" not in db.schemas:
         raise ValueError("no `export type Database = { public: { ... } }` in the file")
@@ -397,17 +405,26 @@ def merge_types(
     wanted_tables: list[str]
     wanted_views: list[str]
     if tables is None and columns is None:
-        wanted_tables = sorted(n for n, t in public.items() if t.created and n not in existing_tables)
-        wanted_views = sorted(n for n in views if n not in existing_views)
-        wanted_enums = sorted(n for n in schema.enums if n not in existing_enums)
+        wanted_tables = sorted(
+            n for n, t in public.items() if (n not in existing_tables and t.created and new(t.source))
+            or (n in existing_tables and any(new(c.source) for c in t.columns.values()))
+        )
+        wanted_views = sorted(n for n, v in views.items() if n not in existing_views and new(v.source))
+        wanted_enums = sorted(n for n, e in schema.enums.items() if n not in existing_enums and new(e.source))
     else:
         wanted_tables, wanted_views, wanted_enums = [], [], []
         for name in tables or []:
-            if name in public:
+            if name in public and (name in existing_tables or new(public[name].source)):
                 wanted_tables.append(name)
-            elif name in views:
+            elif name in views and (name in existing_views or new(views[name].source)):
                 wanted_views.append(name)
-            elif name not in existing_tables and name not in existing_views:
+            elif name in existing_tables or name in existing_views:
+                continue
+            elif name in public or name in views:
+                source = public[name].source if name in public else views[name].source
+                result.missing.append(f"{name} (created by {source}, which is older than what the file shows: "
+                                      "renamed or dropped in the live database since)")
+            else:
                 result.missing.append(name)
         for table_name, _ in columns or []:
             if table_name in public and table_name not in wanted_tables:
@@ -430,7 +447,7 @@ def merge_types(
             entry = section_tables.child(name)
             assert entry is not None
             only = {c for t, c in columns or [] if t == name} or None
-            result.added += _merge_columns(edits, text, entry, table, unit, only)
+            result.added += _merge_columns(edits, text, entry, table, unit, only, new)
     for name in wanted_views:
         if name not in existing_views and section_views is not None:
             pad = _member_pad(text, section_views, unit)
@@ -452,7 +469,7 @@ def merge_types(
 
 
 def _merge_columns(
-    edits: _Edits, text: str, entry: Node, table: Table, unit: str, only: set[str] | None
+    edits: _Edits, text: str, entry: Node, table: Table, unit: str, only: set[str] | None, new: Any
 ) -> list[str]:
     added: list[str] = []
     row = entry.child("Row")
@@ -461,6 +478,8 @@ def _merge_columns(
     have = {c.key for c in row.children or ()}
     for col in _column_order(table.columns):
         if only is not None and col.name not in only:
+            continue
+        if only is None and not new(col.source):
             continue
         forms = {
             "Row": f"{quote_key(col.name)}: {_col_type(col)}",
