@@ -311,8 +311,8 @@ UNION ALL SELECT 'function ' || p.proname FROM pg_proc p JOIN pg_namespace n ON 
 """
 
 
-def sql_round_trip(url: str, up: str, down: str) -> tuple[str | None, list[str], list[str]]:
-    """Apply up, then down, in a transaction that is rolled back.
+def sql_round_trip(url: str, up: str, down: str, *, prelude: str = "") -> tuple[str | None, list[str], list[str]]:
+    """Apply up, then down, in a transaction that is rolled back (after `prelude`: migrations that come first).
 
     Returns (error, gone, left): the first failure, objects that existed before and are gone after the down
     migration, and objects the pair left behind (besides functions, which a migration may share)."""
@@ -321,6 +321,11 @@ def sql_round_trip(url: str, up: str, down: str) -> tuple[str | None, list[str],
     with psycopg.connect(plain_url(url)) as conn:
         db: Any = conn
         try:
+            if prelude.strip():
+                try:
+                    db.execute(prelude.encode())
+                except psycopg.Error as exc:
+                    return f"an earlier migration of the same run is rejected: {str(exc).strip()}", [], []
             before = {r[0] for r in db.execute(_OBJECTS.encode()).fetchall()}
             try:
                 db.execute(up.encode())
