@@ -805,10 +805,9 @@ def types_changes(step: m.SqlStep, ctx: StepContext, fs: VirtualFS) -> list[File
 
     The file is the repository's record of the live database, so it is never rebuilt from the migrations: new
     tables, views and enums are inserted in their alphabetical place, new columns into their table. With a
-    `table` (and `column`) parameter only that object is merged. A repository without the file gets one
-    written from its migrations."""
+    `table` (and `column`) parameter only that object is merged."""
     from continuous.engine.extractors import read_database
-    from continuous.engine.tstypes import merge_types, render_database
+    from continuous.engine.tstypes import merge_types
 
     rel = ctx.path(step.file, "file")
     folder = str(PurePosixPath(rel).parent / "migrations")
@@ -819,10 +818,13 @@ def types_changes(step: m.SqlStep, ctx: StepContext, fs: VirtualFS) -> list[File
         if text is not None:
             files.append((path, text))
     before = fs.read_text(rel)
-    db = read_database(([(rel, before)] if before is not None else []) + files)
-    schema = db.schema
     if before is None:
-        return _change(rel, None, render_database(schema).encode())
+        raise StepError(
+            f"step {step.name!r}: {rel} does not exist",
+            hint="this merges into the generated types the repository keeps; generate the file first",
+        )
+    db = read_database([(rel, before), *files])
+    schema = db.schema
     table = str(ctx.params.get("table") or "")
     column = str(ctx.params.get("column") or "")
     try:

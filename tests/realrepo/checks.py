@@ -120,7 +120,8 @@ def run_tsc(root: Path, project: Path, files: list[str] | None = None) -> list[D
         if cleanup is not None:
             cleanup.unlink(missing_ok=True)
     out: list[Diagnostic] = []
-    for line in proc.stdout.splitlines():
+    here = str(root.resolve()) + "/"
+    for line in proc.stdout.replace(here, "").replace(str(root) + "/", "").splitlines():
         m = re.match(r"^(.+?)\(\d+,\d+\): error (TS\d+): (.*)$", line)
         if m:
             file = os.path.normpath(project.parent / m.group(1))

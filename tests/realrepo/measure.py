@@ -47,7 +47,8 @@ class Case:
     args: tuple[str, ...] = ()
     params: tuple[tuple[str, str], ...] = ()
     why: str = ""
-    setup: tuple[tuple[str, ...], ...] = ()  # commands run and committed first: ("continuous", ...) or ("write", path, text)
+    # run and committed first: ("continuous", *args) or ("write", path, text)
+    setup: tuple[tuple[str, ...], ...] = ()
     rewrites: bool = False  # it moves or replaces existing lines by design (refactors, consolidations, archives)
     own_node_modules: bool = False  # it installs packages: give the copy a real install, not links
 
@@ -69,6 +70,7 @@ class Outcome:
     placed: bool = False
     valid: bool = False
     rolled_back: bool = False
+    execution: str | None = None
     problems: dict[str, list[str]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -83,6 +85,7 @@ class Outcome:
             "placed": self.placed,
             "valid": self.valid,
             "rolled_back": self.rolled_back,
+            "execution": self.execution,
             "files": self.files,
             "problems": self.problems,
             "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
@@ -206,6 +209,7 @@ def measure(
     except ValueError:
         result = {}
     execution = result.get("execution_id")
+    out.execution = execution
     if run.returncode != 0:
         out.add("ran", f"run exited {run.returncode}: {(run.stderr or run.stdout).strip()[-800:]}")
     else:
