@@ -701,7 +701,7 @@ def sql_step(step: m.SqlStep, ctx: StepContext) -> tuple[str, bool]:
                 "or CONTINUOUS_TEST_DATABASE_URL to a scratch PostgreSQL)",
                 False,
             )
-        dropped = try_migration(url, text, rel, down_text, down_rel)
+        dropped = _outermost(try_migration(url, text, rel, down_text, down_rel))
         if dropped:
             shown = ", ".join(dropped[:8]) + (f" and {len(dropped) - 8} more" if len(dropped) > 8 else "")
             raise StepError(
@@ -722,6 +722,21 @@ def sql_step(step: m.SqlStep, ctx: StepContext) -> tuple[str, bool]:
         )
     _execute_sql(url, text, statements, commit=True, rel=rel)
     return (f"{rel}: {len(statements)} statement(s) applied to {mask_url(url)}", False)
+
+
+def _outermost(objects: list[str]) -> list[str]:
+    """Catalog entries without those that belong to a listed relation (its columns, constraints, policies...)."""
+    relations = {o.split(" ", 1)[1] for o in objects if o.startswith("relation ")}
+    names = {r.split(".", 1)[-1] for r in relations}
+    out = []
+    for o in objects:
+        kind, _, rest = o.partition(" ")
+        if kind == "column" and rest.rsplit(".", 1)[0] in relations:
+            continue
+        if " on " in rest and rest.rsplit(" on ", 1)[1].split(".")[-1] in names and kind != "relation":
+            continue
+        out.append(o)
+    return sorted(out, key=lambda o: (not o.startswith("relation "), o))
 
 
 def try_migration(url: str, up: str, rel: str, down: str | None, down_rel: str) -> list[str]:

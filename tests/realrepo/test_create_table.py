@@ -38,6 +38,14 @@ def new_migration(root: Path, name: str) -> Path:
     return found[0]
 
 
+def step_output(root: Path, execution: str, step: str) -> str:
+    status = json.loads(cli(root, "scenario-status", execution, "--json").stdout)
+    found = [s.get("output") or "" for child in [status, *status.get("children", [])] for s in child.get("steps", [])
+             if s.get("step_name") == step]
+    assert found, status
+    return "\n".join(found)
+
+
 def test_registry_insert_uses_the_registry_key_and_columns(real_repo: Path) -> None:
     columns, key = registry_shape(real_repo)
     run = cli(real_repo, "run-scenario", "create-table", "doc_notes", "--param=description=Notes on docs",
@@ -57,9 +65,9 @@ def test_sql_test_applies_the_pair_on_the_scratch_database(real_repo: Path, scra
     with_db = {**NOW, "CONTINUOUS_TEST_DATABASE_URL": scratch_db}
     run = cli(real_repo, "run-scenario", "create-table", "doc_notes", "--yes", "--json", env=with_db)
     assert run.returncode == 0, run.stderr
-    status = cli(real_repo, "scenario-status", json.loads(run.stdout)["execution_id"])
-    assert "applied on the scratch database" in status.stdout and "rolled back" in status.stdout, status.stdout
-    assert "dropped nothing that existed before" in status.stdout
+    output = step_output(real_repo, json.loads(run.stdout)["execution_id"], "test migration")
+    assert "applied on the scratch database" in output and "rolled back" in output, output
+    assert "dropped nothing that existed before" in output
     up = new_migration(real_repo, "create_doc_notes")
     error, gone, left = sql_round_trip(scratch_db, up.read_text(), up.with_name(up.stem + "_down.sql").read_text())
     assert (error, gone, left) == (None, [], [])
@@ -69,8 +77,9 @@ def test_without_a_scratch_database_the_step_says_so(real_repo: Path) -> None:
     dry = cli(real_repo, "run-scenario", "create-table", "doc_notes", "--dry-run", "--no-diff", env=NOW)
     assert "not applied: no scratch database" in dry.stdout
     run = cli(real_repo, "run-scenario", "create-table", "doc_notes", "--yes", "--json", env=NOW)
-    status = cli(real_repo, "scenario-status", json.loads(run.stdout)["execution_id"])
-    assert "not applied: no scratch database" in status.stdout
+    assert "not applied: no scratch database" in step_output(
+        real_repo, json.loads(run.stdout)["execution_id"], "test migration"
+    )
 
 
 @pytest.mark.postgres
@@ -95,7 +104,8 @@ def test_a_down_migration_that_drops_what_existed_fails_the_test(real_repo: Path
     git(real_repo, "commit", "-q", "-m", "a bad pair")
     run = cli(real_repo, "run-scenario", "test-pair", "--yes", env=NOW)
     assert run.returncode == 1
-    assert "drops what existed before" in run.stdout + run.stderr and "relation public.email_messages" in (
+    assert "drops what existed before" in run.stdout + run.stderr
+    assert "existed before supabase/migrations/20250610000000_drop_emails.sql ran: relation public.email_messages" in (
         run.stdout + run.stderr
     )
 
