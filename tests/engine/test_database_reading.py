@@ -168,7 +168,8 @@ def only_insertions(before: str, after: str) -> list[str]:
     out = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         assert op in ("equal", "insert"), (op, a[i1:i2], b[j1:j2])
-        out += b[j1:j2]
+        if op == "insert":
+            out += b[j1:j2]
     return out
 
 

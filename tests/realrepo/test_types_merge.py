@@ -26,7 +26,8 @@ def only_insertions(before: str, after: str) -> list[str]:
     inserted: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         assert op in ("equal", "insert"), f"{op} of {a[i1:i2]!r} -> {b[j1:j2]!r}"
-        inserted += b[j1:j2]
+        if op == "insert":
+            inserted += b[j1:j2]
     return inserted
 
 
