@@ -281,8 +281,8 @@ class Discover(Model):
 
     Every file matching `globs` (minus `excludes`) is read. With `regex`, each match gives one fact whose fields are
     the named groups; with `json`, the dotted path (`*` iterates keys or items) selects values; with `parse`, a
-    named structural parser (see `PARSERS`) reads all the matched files together and each record it yields is a
-    fact; with none of them, each file gives one fact. `fields` are Jinja templates over the groups (or the
+    named structural reader (`dsl.readers.READERS`) reads the matched files and each record it yields is a fact;
+    with none of them, each file gives one fact. `fields` are Jinja templates over the groups (or the
     record's fields) and `path`, `dir`, `stem`, `name`, `parts`; `where` is a Jinja expression over the same names
     that keeps only the facts for which it is true.
     """
@@ -297,24 +297,6 @@ class Discover(Model):
     fields: dict[str, str] = Field(default_factory=dict)
     source: str = ""
     loc: Location | None = None
-
-
-# The structural parsers a `discover` may name with `parse`, and the fields of the records each yields. They exist
-# where a regular expression cannot see the structure: the database a folder of migrations leaves behind (renames,
-# drops, a registry table's unique key), or the generated `Database` type. Implemented in
-# continuous.engine.extractors (a test keeps both lists equal).
-PARSERS: dict[str, tuple[str, ...]] = {
-    "database.tables": ("name", "schema", "origin", "migration"),
-    "database.views": ("name", "schema", "origin"),
-    "database.functions": ("name", "schema", "origin"),
-    "database.enums": ("name", "schema", "values", "origin"),
-    "database.columns": ("table", "schema", "name", "type", "origin"),
-    "database.keys": ("table", "schema", "columns", "primary"),
-    "database.policies": ("table", "schema", "name", "command", "roles", "using", "check", "owner_column"),
-    "database.access": ("table", "schema", "access", "owner_column"),
-    "database.rls": ("table", "schema"),
-    "database.rows": ("table", "schema", "values"),
-}
 
 
 class Standard(Model):

@@ -864,14 +864,13 @@ class _Builder(Transformer[Token, Any]):
         return ("json_path", unescape(c[0]), c[0])
 
     def d_parse(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        from continuous.dsl.readers import READERS
+
         name = unescape(c[0])
-        if name not in m.PARSERS:
-            guess = closest(name, sorted(m.PARSERS))
-            self.error(
-                c[0],
-                f"unknown parser {name!r}",
-                f"did you mean {guess!r}?" if guess else "known parsers: " + ", ".join(sorted(m.PARSERS)),
-            )
+        if name not in READERS:
+            guess = closest(name, sorted(READERS))
+            self.error(c[0], f"unknown reader {name!r}; known readers: {', '.join(sorted(READERS))}",
+                       f"did you mean '{guess}'?" if guess else None)
         return ("parser", name, c[0])
 
     def d_where(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
@@ -903,10 +902,8 @@ class _Builder(Transformer[Token, Any]):
                 data[key] = value
         if not data["globs"]:
             self.error(ident, f"discover {ident} has no 'glob' line", 'add e.g. `glob "apps/*/package.json"`')
-        readers = [word for key, word in (("regex", "regex"), ("json_path", "json"), ("parser", "parse"))
-                   if data.get(key)]
-        if len(readers) > 1:
-            self.error(ident, f"discover {ident} has both {' and '.join(repr(w) for w in readers)}; use one")
+        if sum(1 for k in ("regex", "json_path", "parser") if data.get(k)) > 1:
+            self.error(ident, f"discover {ident} may use only one of 'regex', 'json' and 'parse'")
         data["globs"] = tuple(data["globs"])
         data["excludes"] = tuple(data["excludes"])
         return m.Discover(fact_type=str(ident), source=self.filename, loc=self._tloc(ident), **data)

@@ -618,9 +618,11 @@ def _check_discover(d: m.Discover, out: _Collector) -> None:
     if d.json_path is not None:
         return  # a JSON object's own keys are variables too: they are only known when the file is read
     if d.parser is not None:
-        names = frozenset(m.PARSERS.get(d.parser, ()))
-        kind = f"a field of parser {d.parser}"
-        listing = f"its fields: {', '.join(m.PARSERS.get(d.parser, ())) or 'none'}"
+        from continuous.dsl.readers import READERS
+
+        names = frozenset(READERS.get(d.parser, ()))
+        kind = f"a field of reader {d.parser}"
+        listing = f"its fields: {', '.join(READERS.get(d.parser, ())) or 'none'}"
     elif d.regex is not None:
         try:
             names = frozenset(re.compile(d.regex).groupindex)
@@ -719,8 +721,10 @@ def _produced_facts(rule_base: m.RuleBase) -> dict[str, set[str] | None]:
     for d in rule_base.discovers:
         if d.fields:
             add(d.fact_type, d.fields)
-        elif d.parser is not None and d.parser in m.PARSERS:
-            add(d.fact_type, m.PARSERS[d.parser])
+        elif d.parser:
+            from continuous.dsl.readers import READERS
+
+            add(d.fact_type, [f for f in READERS.get(d.parser, ()) if f != "line"])
         elif d.regex and not d.json_path:
             try:
                 add(d.fact_type, re.compile(d.regex).groupindex)

@@ -113,6 +113,8 @@ class _Compiled:
         self.regex = re.compile(decl.regex, re.MULTILINE) if decl.regex else None
         self.fields = {name: _compile_field(t) for name, t in decl.fields.items()}
         self.where = _compile_where(decl) if decl.where else None
+        # readers that need all their files at once (engine.extractors); others read file by file
+        self.whole = decl.parser is not None and decl.parser in _whole_readers()
         # A glob that names its file (`apps/*/.env.example`) reads it even when git ignores it.
         self.named = [
             rx for g, (_, rx) in zip(decl.globs, self.globs, strict=True) if not re.search(r"[*?[]", g.split("/")[-1])
@@ -122,6 +124,12 @@ class _Compiled:
         if not any(path.startswith(prefix) and rx.match(path) for prefix, rx in self.globs):
             return False
         return not any(rx.match(path) or _dir_excluded(rx, path) for rx in self.excludes)
+
+
+def _whole_readers() -> frozenset[str]:
+    from continuous.engine.extractors import EXTRACTORS
+
+    return frozenset(EXTRACTORS)
 
 
 def _compile_where(decl: Discover) -> Any:
@@ -277,7 +285,7 @@ def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = N
         for comp in (*candidates, *anywhere) if anywhere else candidates:
             if not comp.matches(path):
                 continue
-            if comp.decl.parser is not None:
+            if comp.whole:
                 parsed.setdefault(id(comp), []).append(path)
                 continue
             if base is None:
@@ -291,7 +299,7 @@ def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = N
                 continue
             for comp in compiled:
                 if any(rx.match(path) for rx in comp.named) and comp.matches(path):
-                    if comp.decl.parser is not None:
+                    if comp.whole:
                         parsed.setdefault(id(comp), []).append(path)
                         continue
                     for fact in _facts_from_file(comp, worktree, path, texts, path_context(path)):

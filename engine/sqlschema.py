@@ -394,7 +394,8 @@ def _apply(schema: Schema, stmt: Statement) -> None:
         m = _CREATE_TABLE.match(s)
         if m:
             if not m.group(1):  # temporary tables do not outlive the migration
-                _create_table(schema, m.group(2), m.group(3), stmt)
+                again = re.match(r"(?i)^create (?:unlogged )?table (?!if not exists)", s) is not None
+                _create_table(schema, m.group(2), m.group(3), stmt, replace=again)
         else:
             m = _CREATE_TABLE_AS.match(s)
             if m:
@@ -475,10 +476,12 @@ def _apply(schema: Schema, stmt: Statement) -> None:
                 schema.tables[_key(m.group(1))].unique.append(cols)
 
 
-def _create_table(schema: Schema, raw_name: str, body: str, stmt: Statement) -> None:
+def _create_table(schema: Schema, raw_name: str, body: str, stmt: Statement, *, replace: bool = False) -> None:
+    """`IF NOT EXISTS` keeps an existing table; a plain CREATE TABLE of an existing name (which PostgreSQL would
+    refuse) means the table was gone by then, so the later definition wins."""
     key = _key(raw_name)
     existing = schema.tables.get(key)
-    if existing is not None and existing.created:
+    if existing is not None and existing.created and not replace:
         return
     table = Table(bare_name(raw_name), schema_of(raw_name), source=stmt.source, line=stmt.line)
     enums = schema.enums.keys()

@@ -6,8 +6,6 @@ bench/bench_realrepo.py.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 try:
     from .measure import Case
 except ImportError:  # run as a script (bench/bench_realrepo.py puts this folder on sys.path)
@@ -26,7 +24,8 @@ ALTER TABLE doc_files ADD COLUMN IF NOT EXISTS reading_minutes integer;
 HAND_WRITTEN_DOWN = """ALTER TABLE doc_files DROP COLUMN IF EXISTS reading_minutes;
 DROP TABLE IF EXISTS doc_reading_list;
 """
-ARCHIVED_DOC = "docs/worktree-shortcuts-reference.md"
+ARCHIVED = "scripts/cli-pipeline/scripts/analyze-script.ts"
+ARCHIVED_TO = "scripts/cli-pipeline/scripts/.archived_scripts/analyze-script.20250610.ts"
 
 CASES: list[Case] = [
     Case("add-cli-command", ("database", "table-stats"), (("description", "Row counts per table"),),
@@ -40,8 +39,8 @@ CASES: list[Case] = [
     Case("add-rls-policy", ("email_messages", "authenticated_read"), why="a live table only types.ts knows"),
     Case("add-shared-component", ("FilterChip",), (("area", "filter"),), why="an existing component area"),
     Case("add-tests", ("filter-service",), (("kind", "service"),), why="a shared service without tests"),
-    Case("archive-path", (ARCHIVED_DOC, f"docs/.archive_docs/{Path(ARCHIVED_DOC).stem}.2025-06-10.md"),
-         why="an outdated doc into .archive_docs", rewrites=True),
+    Case("archive-path", (ARCHIVED, ARCHIVED_TO), why="a superseded script into its domain's .archived_scripts",
+         rewrites=True),
     Case("archive-table", ("import_urls",), why="a temporary import table", rewrites=True),
     Case("configure-environment", ("GMAIL_CLIENT_ID",), (("scope", "server"),), why="a server-side secret name"),
     Case("consolidate-pipelines", ("documentation", "document"), why="two pipelines for documents", rewrites=True),
@@ -59,8 +58,8 @@ CASES: list[Case] = [
          why="a doc_ table with the registry row"),
     Case("create-view", ("email_messages_summary", "email_messages"), (("kind", "summary"),),
          why="a summary over a live table"),
-    Case("deprecate-service", ("supabase-client-fixed",), (("replacement", "supabase-client"),),
-         why="the duplicate Supabase client", rewrites=True),
+    Case("deprecate-service", ("supabase-service",), (("replacement", "supabase-client"),),
+         why="the older Supabase wrapper, superseded by supabase-client", rewrites=True),
     Case("fix-service-index", ("report-service",), why="a service folder without index.ts"),
     Case("generate-types", (), why="after a hand-written migration (setup)",
          setup=(("write", "supabase/migrations/20250609090000_create_doc_reading_list.sql", HAND_WRITTEN_MIGRATION),
@@ -72,10 +71,8 @@ CASES: list[Case] = [
                                                                          ("default_value", "false")),
          why="a flag on a live table"),
     Case("refactor-service", ("classify-service",), why="a single-file service into its folder", rewrites=True),
-    Case("restore-archived", (f"docs/.archive_docs/{Path(ARCHIVED_DOC).stem}.2025-06-10.md", ARCHIVED_DOC),
-         why="the doc archived in setup", rewrites=True,
-         setup=(("continuous", "run-scenario", "archive-path", ARCHIVED_DOC,
-                 f"docs/.archive_docs/{Path(ARCHIVED_DOC).stem}.2025-06-10.md", "--yes"),)),
+    Case("restore-archived", (ARCHIVED_TO, ARCHIVED), why="the script archived in setup", rewrites=True,
+         setup=(("continuous", "run-scenario", "archive-path", ARCHIVED, ARCHIVED_TO, "--yes"),)),
     Case("restore-table", ("import_urls",), why="the table archived in setup", rewrites=True,
          setup=(("continuous", "run-scenario", "archive-table", "import_urls", "--yes"),)),
     Case("setup-monitoring", ("simple-md-server", "server"), (("port", "3001"),), why="the markdown viewer"),

@@ -158,7 +158,9 @@ def new_type_errors(root: Path, pristine: Path, changed: Iterable[str]) -> list[
             rel_project = str(project.relative_to(root))
             key = (str(pristine), rel_project)
             if key not in _BASELINES:
-                _BASELINES[key] = run_tsc(pristine, pristine / rel_project)
+                # a package the change created has no baseline: every diagnostic in it is new
+                exists = (pristine / rel_project).is_file()
+                _BASELINES[key] = run_tsc(pristine, pristine / rel_project) if exists else []
             problems += _added(_BASELINES[key], run_tsc(root, project), rel_project)
     if loose and root_config.is_file():
         after = run_tsc(root, root_config, files=loose)

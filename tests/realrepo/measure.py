@@ -119,9 +119,13 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
 
 def like_file_exists(pristine_files: set[str], created: str) -> bool:
     """A created file sits where the repository keeps like files: some existing file with the same extension
-    has the same path but for at most one folder (the new file's folder, or a new sibling folder)."""
+    has the same path but for at most one folder (the new file's folder, or a new sibling folder), or a file of
+    the same name sits at the same depth or one level up or down (`.env.example` of a package at the root)."""
     parts = created.split("/")
     suffix = Path(created).suffix
+    name = parts[-1]
+    if any(o.split("/")[-1] == name and abs(o.count("/") - created.count("/")) <= 2 for o in pristine_files):
+        return True
     for other in pristine_files:
         if Path(other).suffix != suffix:
             continue
@@ -212,18 +216,28 @@ def measure(
     out.execution = execution
     if run.returncode != 0:
         out.add("ran", f"run exited {run.returncode}: {(run.stderr or run.stdout).strip()[-800:]}")
-    else:
-        out.ran = True
+        # a failed run restores the tree itself; that counts as its rollback
+        restored = snapshot(root)
+        differ = sorted(p for p in set(before) | set(restored) if before.get(p) != restored.get(p))
+        if differ:
+            out.add("rolled_back", f"the failed run left {len(differ)} file(s) different: {', '.join(differ[:10])}")
+        out.rolled_back = not differ
+        return out
+    out.ran = True
     after = snapshot(root)
     changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
     out.files = changed
-    if out.ran:
-        t = clock()
-        _check_placement(case, out, before, after, changed, predicted, set(before))
-        out.placed = "placed" not in out.problems
+    t = clock()
+    _check_placement(case, out, before, after, changed, predicted, set(before))
+    out.placed = "placed" not in out.problems
+    linked = _link_new_packages(root, installed, changed) if installed is not None else []
+    try:
         _check_validity(out, root, pristine, changed, after, scratch_url, setup_migrations)
-        out.valid = "valid" not in out.problems
-        out.seconds["checks"] = clock() - t
+    finally:
+        for link in linked:
+            link.unlink()
+    out.valid = "valid" not in out.problems
+    out.seconds["checks"] = clock() - t
     # ---- rollback
     if execution:
         t = clock()
@@ -236,9 +250,42 @@ def measure(
         if differ:
             out.add("rolled_back", f"rollback left {len(differ)} file(s) different: {', '.join(differ[:10])}")
         out.rolled_back = "rolled_back" not in out.problems
-    elif out.ran:
+    else:
         out.add("rolled_back", "the run reported no execution id")
     return out
+
+
+def _link_new_packages(root: Path, installed: Path, changed: list[str]) -> list[Path]:
+    """A package the run created has no node_modules until someone installs it: for type checking, give it the
+    installed dependencies of the sibling package whose dependencies overlap its own the most."""
+    links = []
+    for path in changed:
+        if not path.endswith("/package.json") or not (root / path).is_file():
+            continue
+        folder = (root / path).parent
+        if (folder / "node_modules").exists():
+            continue
+        wanted = _dependencies(folder / "package.json")
+        best, score = None, -1
+        for sibling in sorted(folder.parent.iterdir()):
+            rel = sibling.relative_to(root)
+            if sibling == folder or not (installed / rel / "node_modules").is_dir():
+                continue
+            overlap = len(wanted & _dependencies(sibling / "package.json"))
+            if overlap > score:
+                best, score = installed / rel / "node_modules", overlap
+        if best is not None:
+            (folder / "node_modules").symlink_to(best)
+            links.append(folder / "node_modules")
+    return links
+
+
+def _dependencies(manifest: Path) -> set[str]:
+    try:
+        data = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return set()
+    return {name for key in ("dependencies", "devDependencies") for name in (data.get(key) or {})}
 
 
 def _check_placement(
