@@ -153,6 +153,7 @@ def parse_tree(text: str, filename: str, builder: _Builder) -> list[Any]:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise DslError([_syntax_diagnostic(exc, text, filename)]) from None
+    _refuse_glued_keywords(text, filename)
     try:
         items: list[Any] = builder.transform(tree)
     except VisitError as exc:
@@ -160,6 +161,26 @@ def parse_tree(text: str, filename: str, builder: _Builder) -> list[Any]:
             raise exc.orig_exc from None
         raise
     return items
+
+
+def _refuse_glued_keywords(text: str, filename: str) -> None:
+    """Lark's contextual lexer reads `thenrun` as `then run` where no name may stand; a keyword must end a word.
+
+    Only reached when the fast driver (which reads whole words) gave up, so the extra pass is rare."""
+    from lark import Token as LarkToken
+
+    interactive = _lark().parse_interactive(text)
+    for token in interactive.iter_parse():
+        if not isinstance(token, LarkToken) or token.type in ("IDENT", "VAR", "STRING", "TEMPLATE"):
+            continue
+        value = str(token)
+        end = token.end_pos
+        if value.isalpha() and end is not None and end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            word = re.match(r"[A-Za-z0-9_]*", text[token.start_pos:]).group(0)  # type: ignore[union-attr]
+            raise DslError([Diagnostic(filename, token.line or 1, token.column or 1,
+                                       f"unexpected {word!r}; expected {value!r} followed by a space",
+                                       _source_line(text, token.line or 1), f"write '{value} {word[len(value):]}'",
+                                       len(word))])
 
 
 def parse_file(path: Path) -> list[Any]:
