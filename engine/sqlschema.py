@@ -7,8 +7,8 @@ so discovery can tell a live name from a legacy one, create-table can follow the
 the type merger can render a table the way `supabase gen types` would. It never raises on SQL it does not
 understand: an unknown statement is skipped, an unbalanced quote ends the file.
 
-The column and type reading follows the offline generator shipped with the library
-(scenarios/templates/database/generate-types.mjs) so both render a table the same way.
+The column and type reading follows the offline generator of the example monorepo
+(the example monorepo's scripts/cli-pipeline/database/generate-types.mjs) so both render a table the same way.
 """
 
 from __future__ import annotations
