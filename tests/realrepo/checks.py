@@ -183,6 +183,8 @@ def _importing_packages(root: Path, rel: str) -> list[Path]:
         stem = stem[: -len("/index")]
     found: dict[Path, None] = {}
     for file in _ts_files(root):
+        if not (root / file).is_file():
+            continue  # moved or deleted by the change
         text = (root / file).read_text(errors="replace")
         if Path(stem).name not in text:
             continue
