@@ -201,7 +201,11 @@ def measure(
     dry = run_cli(root, "run-scenario", *case.argv(), "--dry-run", "--json", env=env)
     out.seconds["dry_run"] = clock() - t
     if dry.returncode != 0:
-        out.add("ran", f"dry-run exited {dry.returncode}: {(dry.stderr or dry.stdout).strip()[-800:]}")
+        try:
+            reasons = "; ".join(json.loads(dry.stdout).get("problems") or []) or dry.stderr.strip()
+        except ValueError:
+            reasons = (dry.stderr or dry.stdout).strip()
+        out.add("ran", f"dry-run exited {dry.returncode}: {reasons[-800:]}")
         return out
     report = json.loads(dry.stdout)
     predicted = {f["path"]: f.get("sha256") for f in report.get("files", [])}
