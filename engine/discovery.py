@@ -383,7 +383,7 @@ def _facts_from_file(
             context = {**base, **groups}
             if comp.where is not None and not _kept(comp, context):
                 continue
-            fields = _fields(comp, context) if comp.fields else dict(groups)
+            fields: dict[str, Scalar] = _fields(comp, context) if comp.fields else dict(groups)
             yield _fact(decl.fact_type, fields=fields, source=f"{path}:{line}")
         return
     if decl.json_path is not None:

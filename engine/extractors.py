@@ -293,8 +293,8 @@ def _access(files: list[tuple[str, str]]) -> Iterator[Record]:
             "authenticated_read": {"SELECT"},
             "public_read": {"SELECT"},
         }
-        for kind, commands in needs.items():
-            if commands <= covered.get(kind, set()):
+        for kind, required in needs.items():
+            if required <= covered.get(kind, set()):
                 schema, table = key.split(".", 1)
                 yield last.source, last.line, {
                     "table": table,

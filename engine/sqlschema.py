@@ -491,9 +491,9 @@ def _create_table(schema: Schema, raw_name: str, body: str, stmt: Statement, *, 
         pk_match = re.match(r"^(?:constraint \S+ )?primary key \(([^)]*)\)", lower)
         if pk_match:
             pk = _columns_list(pk_match.group(1))
-            for col in pk:
-                if col in table.columns:
-                    table.columns[col].nullable = False
+            for key_column in pk:
+                if key_column in table.columns:
+                    table.columns[key_column].nullable = False
             continue
         fk = _FOREIGN_KEY.match(lower)
         if fk:
