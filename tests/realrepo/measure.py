@@ -171,6 +171,8 @@ def measure(
 ) -> Outcome:
     out = Outcome(case.id)
     env = {**env, "CONTINUOUS_NOW": NOW}
+    if installed is not None:  # pnpm as the repository uses it (`pnpm servers`, update-dependencies)
+        env["PATH"] = f"{installed.parent / 'pnpm' / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     if scratch_url:
         env["CONTINUOUS_TEST_DATABASE_URL"] = scratch_url
     # ---- setup (committed, so the measured run starts clean)
