@@ -42,7 +42,7 @@ _HINTS = {
     "scenario_paths": 'write scenario_paths = ["path/to/scenarios", "more.scn"] (a list of strings)',
     "database_url": 'write database_url = "postgresql+psycopg://user@host/db" (a string)',
     "port_range": "write port_range = [3000, 5999]: the lowest and highest port, between 1 and 65535",
-    "test_database_url": 'write test_database_url = "postgresql+psycopg:///scratch?host=/var/run/postgresql" (a string)',
+    "test_database_url": 'write test_database_url = "postgresql+psycopg:///scratch" (a scratch database URL)',
 }
 
 
