@@ -112,6 +112,7 @@ class Simulation:
     problems: list[str]
     sql_apply: int = 0
     provided: list[Fact] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def effects(self) -> list[tuple[FileEffect, bytes | None]]:
         out = []
@@ -586,6 +587,8 @@ class Executor:
                         sim.step_of.setdefault(ch.path, f"{sc.id} › {step.name}")
                         files.append(ch.path)
                     fs.apply(changes)
+                    sim.notes.extend(f"{sc.id} › {step.name}: {n}" for n in ctx.notes)
+                    ctx.notes.clear()
                 elif isinstance(step, m.RunStep):
                     after_command = True
                     predicted = False
@@ -707,6 +710,7 @@ class Executor:
             estimate_sources=sources,
             risk=risk,
             problems=sim.problems,
+            notes=sim.notes,
             plan=plan.saved_json(),
         )
 
