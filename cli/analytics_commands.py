@@ -111,17 +111,26 @@ def _cell(value: Any, column: str) -> str:
     return str(value)
 
 
+def _human(value: Any, column: str) -> str:
+    """A cell as people read it: a `*_seconds` column as a duration (2m05s), the rest as _cell formats it."""
+    if column.endswith("_seconds") and isinstance(value, int | float) and not isinstance(value, bool):
+        from continuous.common.humanize import duration
+
+        return duration(float(value))
+    return _cell(value, column)
+
+
 def _show(result: Any) -> None:
     from rich.table import Table
 
     table = Table(title=result.title, title_justify="left")
     for c in result.columns:
         numeric = any(isinstance(r[result.columns.index(c)], int | float) for r in result.rows[:20])
-        width = max((len(_cell(r[result.columns.index(c)], c)) for r in result.rows[:50]), default=1)
-        table.add_column(c.replace("_", " "), justify="right" if numeric else "left", overflow="fold",
-                         min_width=width if width <= 16 else None)  # short values never wrap
+        width = max((len(_human(r[result.columns.index(c)], c)) for r in result.rows[:50]), default=1)
+        table.add_column(c.removesuffix("_seconds").replace("_", " "), justify="right" if numeric else "left",
+                         overflow="fold", min_width=width if width <= 16 else None)  # short values never wrap
     for row in result.rows:
-        table.add_row(*(_cell(v, c) for v, c in zip(row, result.columns, strict=True)))
+        table.add_row(*(_human(v, c) for v, c in zip(row, result.columns, strict=True)))
     out = console()
     out.print(table)
     from rich.text import Text
@@ -158,7 +167,7 @@ def export_cmd(
         _out(f"{report.out_dir}: up to date with {report.url_masked} (nothing new to export)")
         return
     _out(f"{report.out_dir}: exported {report.rows_written:,} rows into {report.files_written} files from "
-         f"{report.url_masked} in {report.seconds:.1f}s")
+         f"{report.url_masked} in {_human(report.seconds, 'export_seconds')}")
     for t in changed:
         _out(f"  {t.table}: +{t.rows_written:,} rows ({t.mode}, {t.total_rows:,} in the export)")
 

@@ -92,7 +92,7 @@ class _Progress:
             self._print(
                 ("  ✓", "green"),
                 f" {data['number']}/{self.total} {data['name']} ",
-                (f"{data['seconds']:.2f}s checkpoint {data['checkpoint'][:10]}", "dim"),
+                (f"{_duration(data['seconds'])} checkpoint {data['checkpoint'][:10]}", "dim"),
             )
         elif kind == "validated":
             self._print(("  ✓", "green"), f" {data['label']}")
@@ -110,6 +110,12 @@ class _Progress:
         if self.status is not None:
             self.status.stop()
             self.status = None
+
+
+def _duration(seconds: float) -> str:
+    from continuous.common.humanize import duration
+
+    return duration(seconds)
 
 
 def _finish(result: Any, as_json: bool) -> None:

@@ -127,8 +127,11 @@ def tasks_list(
         return
     if not tasks:
         typer.echo(f"no {status if status != 'all' else ''} tasks".replace("  ", " "))
-    for t in tasks:
-        typer.echo(f"{t.id[:8]}  {t.status:<6}  {t.source:<8}  {t.title}")
+    if tasks:
+        from continuous.cli.output import print_table
+
+        print_table(["ID", "STATUS", "SOURCE", "TITLE"], [[t.id[:8], t.status, t.source, t.title] for t in tasks],
+                    wrap=("TITLE",))
 
 
 @command
@@ -379,10 +382,16 @@ def jobs_cmd(
     if as_json:
         print_json({"counts": counts, "jobs": [j.to_json() for j in jobs]})
         return
-    for j in jobs:
-        what = j.payload.get("scenario") or j.schedule_id or ""
-        typer.echo(f"{j.id[:8]}  {j.status:<8} {j.kind:<8} {what:<24} attempts {j.attempts}"
-                   + (f"  {j.error.splitlines()[0][:80]}" if j.error else ""))
+    if jobs:
+        from continuous.cli.output import print_table
+
+        print_table(
+            ["ID", "STATUS", "KIND", "WHAT", "ATTEMPTS", "ERROR"],
+            [[j.id[:8], j.status, j.kind, str(j.payload.get("scenario") or j.schedule_id or ""), str(j.attempts),
+              j.error.splitlines()[0] if j.error else ""] for j in jobs],
+            wrap=("WHAT", "ERROR"),
+            right=("ATTEMPTS",),
+        )
     typer.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "queue is empty")
 
 

@@ -60,7 +60,10 @@ def parameters_text(scenario: Scenario, *, command: str = "continuous run-scenar
     usage = [command, scenario.id, *(p.name.upper() if p.required else f"[{p.name.upper()}]" for p in slots)]
     if any(p.position is None for p in scenario.params):
         usage.append("[--param NAME=VALUE ...]")
-    lines = [f"Scenario {scenario.id} ({scenario.object_type}): {scenario.summary}", "", "  " + " ".join(usage), ""]
+    lines = [f"Scenario {scenario.id} ({scenario.object_type}): {scenario.summary}", ""]
+    lines += textwrap.wrap(" ".join(usage), width=width, initial_indent="  ", subsequent_indent="      ",
+                           break_long_words=False, break_on_hyphens=False)
+    lines.append("")
     if not scenario.params:
         lines.append("Parameters: none")
         return "\n".join(lines) + "\n"
