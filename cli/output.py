@@ -100,9 +100,11 @@ def print_table(headers: list[str], rows: list[list[str]], *, wrap: tuple[str, .
     width = table_width()
     con = Console(highlight=False, markup=False, emoji=False, width=width or 100_000, soft_wrap=False)
     table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
-    for h in headers:
+    for i, h in enumerate(headers):
         if h in wrap:
-            table.add_column(h, overflow="fold", min_width=min(12, len(h) + 4))
+            # as wide as its longest word, when the terminal allows it: words break only when they must
+            longest = max((len(w) for row in rows for w in row[i].split()), default=len(h))
+            table.add_column(h, overflow="fold", min_width=min(max(longest, len(h)), max((width or 0) // 3, 12)))
         else:
             table.add_column(h, no_wrap=True, justify="right" if h in right else "left")
     for row in rows:

@@ -173,7 +173,7 @@ def missing_error(wanted: Sequence[Wanted], *, command: str) -> UserError:
     return UserError(
         f"missing {n} required parameter{'s' if n != 1 else ''}:\n" + "\n".join(lines),
         hint=f"pass {'them' if n != 1 else 'it'} with --param NAME=VALUE: {command} " + " ".join(example)
-        + " (on a terminal, you are asked for them)",
+        + " (on a terminal you are asked instead)",
     )
 
 

@@ -119,6 +119,12 @@ def terminal() -> Iterator[Callable[..., Terminal]]:
 
 
 @pytest.fixture
+def clean() -> Callable[..., dict[str, str]]:
+    """The environment of a user's shell (no pager, prompt or colour settings of ours), plus `extra`."""
+    return clean_env
+
+
+@pytest.fixture
 def piped() -> Callable[..., subprocess.CompletedProcess[str]]:
     """`continuous ARGS` with pipes (no terminal anywhere), as a script or CI runs it."""
 
