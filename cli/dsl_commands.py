@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from continuous.cli.output import command, print_json
+from continuous.cli.output import command, count, print_json
 
 if TYPE_CHECKING:
     from continuous.common.errors import Diagnostic
@@ -138,7 +138,7 @@ def validate_cmd(
         )
     elif diagnostics:
         _err("\n".join(d.render() for d in diagnostics))
-        _err(f"{len(diagnostics)} problem{'s' if len(diagnostics) != 1 else ''} found")
+        _err(f"{count(len(diagnostics), 'problem')} found")
     else:
         for line in override_notes(rule_base):
             _err(line)
@@ -202,7 +202,7 @@ def fmt_cmd(
             _err("\n".join(d.render() for d in diagnostics))
         verb = "would be reformatted" if check else "reformatted"
         _out(
-            f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, "
+            f"{count(len(changed), 'file')} {verb}, "
             f"{len(unchanged)} already formatted"
         )
     if diagnostics:
@@ -294,7 +294,7 @@ def list_cmd(
         for s in chosen
     ]
     print_table(headers, rows, wrap=("SUMMARY", "FROM"), right=("AUTO", "EST"))
-    _out(f"{len(chosen)} scenario{'s' if len(chosen) != 1 else ''}")
+    _out(count(len(chosen), "scenario"))
 
 
 BUILTIN = "built-in"

@@ -102,14 +102,20 @@ class _Progress:
             self._print((f"✗ {data['message']}", "red"), "\n", ("rolling back…", "yellow"))
         elif kind == "restored" and self.rolling_back:
             n = len(data["restored"]) + len(data["removed"])
-            self._print(f"  restored {n} file(s)")
+            self._print(f"  restored {_count(n, 'file')}")
         elif kind == "resume":
-            self._print(f"resuming {data['execution_id']} after {data['completed']} completed step(s)")
+            self._print(f"resuming {data['execution_id']} after {_count(data['completed'], 'completed step')}")
 
     def _stop(self) -> None:
         if self.status is not None:
             self.status.stop()
             self.status = None
+
+
+def _count(n: int, noun: str) -> str:
+    from continuous.cli.output import count
+
+    return count(n, noun)
 
 
 def _duration(seconds: float) -> str:
@@ -165,7 +171,7 @@ def facts_cmd(
     for f in facts:
         fields = " ".join(f"{k}={v}" for k, v in f.fields.items())
         sys.stdout.write(f"{f.type:<14} {fields}  ({f.source})\n")
-    sys.stdout.write(f"{len(facts)} fact(s)\n")
+    sys.stdout.write(f"{_count(len(facts), 'fact')}\n")
 
 
 @command

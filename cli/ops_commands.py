@@ -63,7 +63,7 @@ def check_cmd(
 
 
 def _count(n: int, noun: str) -> str:
-    from continuous.common.words import count
+    from continuous.cli.output import count
 
     return count(n, noun)
 
@@ -331,7 +331,7 @@ def enqueue_cmd(
         print_json({"kind": kind, "payload": payload, "count": count, "ids": ids})
     else:
         what = payload.get("scenario", kind)
-        typer.echo(f"queued {count} {kind} job{'s' if count != 1 else ''} ({what})"
+        typer.echo(f"queued {_count(count, kind + ' job')} ({what})"
                    + (f": {ids[0]}" if ids else "") + "; `continuous worker` runs them")
 
 

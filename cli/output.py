@@ -115,3 +115,10 @@ def print_table(headers: list[str], rows: list[list[str]], *, wrap: tuple[str, .
     with con.capture() as capture:
         con.print(table)
     sys.stdout.write("".join(line.rstrip() + "\n" for line in capture.get().splitlines()))
+
+
+def count(n: int, noun: str) -> str:
+    """`1 violation`, `3 violations`, `2 baseline entries` (plurals from continuous.common.words)."""
+    from continuous.common.words import count as counted
+
+    return counted(n, noun)

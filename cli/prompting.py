@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import typer
+from continuous.cli.output import count
 
 if TYPE_CHECKING:
     from continuous.common.errors import UserError
@@ -139,7 +140,7 @@ def ask_all(
     scenarios = {s for s, _ in wanted}
     n = len(wanted)
     what = next(iter(scenarios)) if len(scenarios) == 1 else "the plan"
-    sys.stderr.write(f"{what} needs {n} more parameter{'s' if n != 1 else ''}:\n")
+    sys.stderr.write(f"{what} needs {count(n, 'more parameter')}:\n")
     sys.stderr.flush()
     out: dict[tuple[str, str], str] = {}
     for scenario, param in wanted:
@@ -171,7 +172,7 @@ def missing_error(wanted: Sequence[Wanted], *, command: str) -> UserError:
         example.append(f"--param {key}={_quote(_scalar(sample))}")
     n = len(wanted)
     return UserError(
-        f"missing {n} required parameter{'s' if n != 1 else ''}:\n" + "\n".join(lines),
+        f"missing {count(n, 'required parameter')}:\n" + "\n".join(lines),
         hint=f"pass {'them' if n != 1 else 'it'} with --param NAME=VALUE: {command} " + " ".join(example)
         + " (on a terminal you are asked instead)",
     )
