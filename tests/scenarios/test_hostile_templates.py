@@ -123,7 +123,7 @@ def rendered_templates(scenario: m.Scenario) -> Iterator[tuple[str, str, str]]:
     for params in variants(scenario):
         complete = all(p.name in params for p in scenario.params)
         context = {**builtin_context(), "scenario_id": scenario.id, "worktree_name": "wt",
-                   "facts": FactQuery(), **params}
+                   "facts": FactQuery(), "note": lambda text: "", **params}
         for step in (*scenario.steps, *scenario.rollback):
             what = f"{scenario.id} › {step.name} ({_describe(params)})"
             try:
