@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from continuous.cli.output import command, print_json
+from continuous.cli.output import command, count, print_json
 
 if TYPE_CHECKING:
     from continuous.common.errors import Diagnostic
@@ -138,7 +138,7 @@ def validate_cmd(
         )
     elif diagnostics:
         _err("\n".join(d.render() for d in diagnostics))
-        _err(f"{len(diagnostics)} problem{'s' if len(diagnostics) != 1 else ''} found")
+        _err(f"{count(len(diagnostics), 'problem')} found")
     else:
         for line in override_notes(rule_base):
             _err(line)
@@ -202,7 +202,7 @@ def fmt_cmd(
             _err("\n".join(d.render() for d in diagnostics))
         verb = "would be reformatted" if check else "reformatted"
         _out(
-            f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, "
+            f"{count(len(changed), 'file')} {verb}, "
             f"{len(unchanged)} already formatted"
         )
     if diagnostics:
@@ -279,19 +279,18 @@ def list_cmd(
     if not chosen:
         _out("no scenarios" + (f" of type {object_type}" if object_type else ""))
         return
-    width = max(len(s.id) for s in chosen)
+    from continuous.cli.output import print_table
+
     origins = {s.id: _origin_text(rule_base, s.id) for s in chosen}
     show_origin = any(rule_base.origins.get(s.id, BUILTIN) != BUILTIN for s in chosen)
-    from_width = max(len(o) for o in origins.values()) if show_origin else 0
-    from_head = f"{'FROM':<{from_width}}  " if show_origin else ""
-    _out(f"{'ID':<{width}}  {'OBJECT':<8}  {'AUTO':>4}  {'EST':>5}  {from_head}SUMMARY")
-    for s in chosen:
-        origin = f"{origins[s.id]:<{from_width}}  " if show_origin else ""
-        _out(
-            f"{s.id:<{width}}  {s.object_type:<8}  {s.automation:>3}%  {_duration(s.estimate_seconds):>5}  "
-            f"{origin}{s.summary}"
-        )
-    _out(f"{len(chosen)} scenario{'s' if len(chosen) != 1 else ''}")
+    headers = ["ID", "OBJECT", "AUTO", "EST", *(["FROM"] if show_origin else []), "SUMMARY"]
+    rows = [
+        [s.id, s.object_type, f"{s.automation}%", _duration(s.estimate_seconds),
+         *([origins[s.id]] if show_origin else []), s.summary]
+        for s in chosen
+    ]
+    print_table(headers, rows, wrap=("SUMMARY", "FROM"), right=("AUTO", "EST"))
+    _out(count(len(chosen), "scenario"))
 
 
 BUILTIN = "built-in"

@@ -14,9 +14,14 @@ def register(app: typer.Typer) -> None:
     app.command("facts", help="Facts discovered in the repository (tables, services, apps, ports...).")(
         facts_cmd
     )
-    app.command("run-scenario", help="Run a scenario and everything it needs, with a checkpoint per step.")(
-        run_scenario_cmd
-    )
+    from continuous.cli.scenario_help import ScenarioHelpCommand
+
+    app.command(
+        "run-scenario",
+        cls=ScenarioHelpCommand,
+        help="Run a scenario and everything it needs, with a checkpoint per step. `run-scenario ID --help` lists "
+        "the scenario's parameters.",
+    )(run_scenario_cmd)
     app.command("run-plan", help="Run a plan saved by `continuous plan --out FILE`.")(run_plan_cmd)
     app.command("resume", help="Continue an execution that was killed, from its last completed step.")(
         resume_cmd
@@ -87,7 +92,7 @@ class _Progress:
             self._print(
                 ("  ✓", "green"),
                 f" {data['number']}/{self.total} {data['name']} ",
-                (f"{data['seconds']:.2f}s checkpoint {data['checkpoint'][:10]}", "dim"),
+                (f"{_duration(data['seconds'])} checkpoint {data['checkpoint'][:10]}", "dim"),
             )
         elif kind == "validated":
             self._print(("  ✓", "green"), f" {data['label']}")
@@ -97,14 +102,26 @@ class _Progress:
             self._print((f"✗ {data['message']}", "red"), "\n", ("rolling back…", "yellow"))
         elif kind == "restored" and self.rolling_back:
             n = len(data["restored"]) + len(data["removed"])
-            self._print(f"  restored {n} file(s)")
+            self._print(f"  restored {_count(n, 'file')}")
         elif kind == "resume":
-            self._print(f"resuming {data['execution_id']} after {data['completed']} completed step(s)")
+            self._print(f"resuming {data['execution_id']} after {_count(data['completed'], 'completed step')}")
 
     def _stop(self) -> None:
         if self.status is not None:
             self.status.stop()
             self.status = None
+
+
+def _count(n: int, noun: str) -> str:
+    from continuous.cli.output import count
+
+    return count(n, noun)
+
+
+def _duration(seconds: float) -> str:
+    from continuous.common.humanize import duration
+
+    return duration(seconds)
 
 
 def _finish(result: Any, as_json: bool) -> None:
@@ -121,9 +138,23 @@ def _finish(result: Any, as_json: bool) -> None:
 def _confirm(report: Any, yes: bool, as_json: bool) -> None:
     if yes or as_json or not sys.stdin.isatty():
         return
-    sys.stdout.write(report.render(diffs=False))
+    from continuous.cli.paging import show
+
+    show(report.render(diffs=False), pager=False)
     if not typer.confirm("Run it?", default=True):
         raise typer.Exit(1)
+
+
+NO_PAGER_OPT = typer.Option(
+    False, "--no-pager", help="Print the dry-run directly, without a pager (also: CONTINUOUS_PAGER=off)."
+)
+
+
+def complete_scenario_id(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of a scenario id or alias, with its summary."""
+    from continuous.cli.scenario_help import complete_scenario_id as complete
+
+    return complete(incomplete)
 
 
 @command
@@ -140,12 +171,14 @@ def facts_cmd(
     for f in facts:
         fields = " ".join(f"{k}={v}" for k, v in f.fields.items())
         sys.stdout.write(f"{f.type:<14} {fields}  ({f.source})\n")
-    sys.stdout.write(f"{len(facts)} fact(s)\n")
+    sys.stdout.write(f"{_count(len(facts), 'fact')}\n")
 
 
 @command
 def run_scenario_cmd(
-    scenario_id: str = typer.Argument(..., metavar="ID", help="Scenario id or alias."),
+    scenario_id: str = typer.Argument(
+        ..., metavar="ID", help="Scenario id or alias.", autocompletion=complete_scenario_id
+    ),
     positional: list[str] = typer.Argument(
         None, metavar="PARAMS", help="Positional parameters, in declared order."
     ),
@@ -154,11 +187,12 @@ def run_scenario_cmd(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     commit: bool = typer.Option(False, "--commit", help="Make one commit of the changed files at the end."),
     no_diff: bool = typer.Option(False, "--no-diff", help="Dry-run without the unified diffs."),
+    no_pager: bool = NO_PAGER_OPT,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
 ) -> None:
     from continuous.engine.executor import Request
 
-    request = Request(scenario=scenario_id, positional=tuple(positional or ()), params=_parse_params(param))
+    named = _parse_params(param)
     ex = _executor(as_json)
     try:
         if not as_json:
@@ -167,12 +201,15 @@ def run_scenario_cmd(
             scenario = ex.rule_base.resolve_id(scenario_id)
             for line in override_notes(ex.rule_base, {scenario}):
                 sys.stderr.write(line + "\n")
+        named = _fill_missing(ex.scenario(scenario_id), tuple(positional or ()), named, as_json,
+                              ["continuous", "run-scenario", scenario_id, *(positional or ()), *_flags(dry_run)])
+        request = Request(scenario=scenario_id, positional=tuple(positional or ()), params=named)
         if dry_run:
             report = ex.dry_run(ex.build_plan([request]))
             if as_json:
                 print_json(report.model_dump(mode="json"))
             else:
-                sys.stdout.write(report.render(diffs=not no_diff))
+                _show(report.render(diffs=not no_diff), no_pager)
             if report.problems:
                 raise typer.Exit(1)
             return
@@ -185,6 +222,35 @@ def run_scenario_cmd(
     _finish(result, as_json)
 
 
+def _flags(dry_run: bool) -> list[str]:
+    return ["--dry-run"] if dry_run else []
+
+
+def _show(text: str, no_pager: bool) -> None:
+    from continuous.cli.paging import show
+
+    show(text, pager=not no_pager)
+
+
+def _fill_missing(
+    scenario: Any, positional: tuple[str, ...], named: dict[str, Any], as_json: bool, argv: list[str]
+) -> dict[str, Any]:
+    """Ask for the required parameters nobody gave (on a terminal), or stop with the list of them (exit 2)."""
+    import shlex
+
+    from continuous.cli import prompting
+
+    missing = prompting.missing_params(scenario, positional, named)
+    if not missing:
+        return named
+    wanted = [(scenario.id, p) for p in missing]
+    if not prompting.can_prompt(as_json):
+        given = [f"--param {shlex.quote(f'{k}={v}')}" for k, v in named.items()]
+        raise prompting.missing_error(wanted, command=" ".join([*map(shlex.quote, argv), *given]))
+    answers = prompting.ask_all(wanted)
+    return {**named, **{name: value for (_, name), value in answers.items()}}
+
+
 def _executor(as_json: bool) -> Any:
     from continuous.cli.operations import executor
 
@@ -194,9 +260,14 @@ def _executor(as_json: bool) -> Any:
 @command
 def run_plan_cmd(
     file: Path = typer.Argument(..., help="A plan file written by `continuous plan --out`."),
+    param: list[str] = typer.Option(
+        [], "--param", "-p", help="A parameter the plan leaves open: SCENARIO.NAME=VALUE (or NAME=VALUE)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     commit: bool = typer.Option(False, "--commit", help="Make one commit of the changed files at the end."),
+    no_diff: bool = typer.Option(False, "--no-diff", help="Dry-run without the unified diffs."),
+    no_pager: bool = NO_PAGER_OPT,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
 ) -> None:
     from continuous.engine.plan import load_saved_plan
@@ -204,6 +275,8 @@ def run_plan_cmd(
     data = load_saved_plan(file)
     ex = _executor(as_json)
     try:
+        _fill_plan(ex, data, _parse_params(param), as_json,
+                   ["continuous", "run-plan", str(file), *_flags(dry_run)])
         plan = ex.plan_from_saved(data, allocate_ports=not dry_run)
         if dry_run or not (yes or as_json or not sys.stdin.isatty()):
             report = ex.dry_run(plan)
@@ -211,13 +284,52 @@ def run_plan_cmd(
                 if as_json:
                     print_json(report.model_dump(mode="json"))
                 else:
-                    sys.stdout.write(report.render())
+                    _show(report.render(diffs=not no_diff), no_pager)
                 return
             _confirm(report, yes, as_json)
         result = ex.run(plan, commit=commit)
     finally:
         ex.close()
     _finish(result, as_json)
+
+
+def _fill_plan(ex: Any, data: dict[str, Any], given: dict[str, Any], as_json: bool, argv: list[str]) -> None:
+    """Put --param values into the saved plan's items, then ask for (or list) the required ones still open. A
+    NAME=VALUE goes to every item that has that parameter and misses it; SCENARIO.NAME=VALUE to that scenario's."""
+    import shlex
+
+    from continuous.cli import prompting
+    from continuous.common.errors import UserError
+
+    items = [(ex.scenario(raw["scenario"]), raw) for raw in data["items"]]
+    used: set[str] = set()
+    for sc, raw in items:
+        params = raw.setdefault("params", {})
+        for key, value in given.items():
+            scope, dot, name = key.rpartition(".")
+            if dot and scope not in (sc.id, raw["scenario"]):
+                continue
+            if sc.param(name) is not None and name not in params:
+                params[name] = value
+                used.add(key)
+    unused = sorted(set(given) - used)
+    if unused:
+        raise UserError(
+            f"--param {unused[0]}: no item of the plan misses that parameter",
+            hint="the plan's items and parameters: " + "; ".join(
+                f"{sc.id}({', '.join(p.name for p in sc.params)})" for sc, _ in items),
+        )
+    wanted = [(sc.id, p) for sc, raw in items for p in prompting.missing_params(sc, (), raw["params"])]
+    if not wanted:
+        return
+    if not prompting.can_prompt(as_json):
+        given_args = [f"--param {shlex.quote(f'{k}={v}')}" for k, v in given.items()]
+        raise prompting.missing_error(wanted, command=" ".join([*map(shlex.quote, argv), *given_args]))
+    answers = prompting.ask_all(wanted)
+    for sc, raw in items:
+        for (sid, name), value in answers.items():
+            if sid == sc.id and name not in raw["params"]:
+                raw["params"][name] = value
 
 
 @command

@@ -18,15 +18,26 @@ app = typer.Typer(
     name="continuous",
     help="Declarative, checkable, recoverable development scenarios for a monorepo.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from continuous import __version__
+
+        typer.echo(f"continuous {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks instead of plain error messages."),
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     if debug:
         os.environ["CONTINUOUS_DEBUG"] = "1"

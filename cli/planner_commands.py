@@ -169,6 +169,8 @@ def plan_cmd(
     ),
     out: Path | None = typer.Option(None, "--out", help="Save the plan (for `continuous run-plan FILE`)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    no_diff: bool = typer.Option(False, "--no-diff", help="Dry-run without the unified diffs."),
+    no_pager: bool = typer.Option(False, "--no-pager", help="Print the dry-run without a pager."),
 ) -> None:
     from continuous.common.errors import UserError
 
@@ -184,7 +186,11 @@ def plan_cmd(
         sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
         return
     sys.stdout.write(render(result["suggestion"]) + "\n")
-    if result.get("dry_run_text"):
-        sys.stdout.write(result["dry_run_text"].rstrip() + "\n")
+    if result.get("dry_run"):
+        from continuous.cli.paging import show
+        from continuous.engine.results import DryRunReport
+
+        sys.stdout.flush()
+        show(DryRunReport.model_validate(result["dry_run"]).render(diffs=not no_diff), pager=not no_pager)
     if out is not None and result.get("saved"):
         sys.stdout.write(f"saved the plan to {out}; run it with: continuous run-plan {out}\n")

@@ -592,8 +592,9 @@ def _check_string(
             loc,
             f"unknown template filter {name!r} in {what}",
             did_you_mean(name, known_filters(), quote="'")
-            or "filters: snake, kebab, pascal, camel, title, upper_snake, singular; escaping: comment, js_string, "
-            "json_string, html, jsx_text, sql_literal, sql_ident, shell_word, md_text, one_line (and Jinja's own)",
+            or "filters: snake, kebab, pascal, camel, title, upper_snake, singular, plural; escaping: comment, "
+            "js_string, json_string, html, jsx_text, sql_literal, sql_ident, shell_word, md_text, one_line "
+            "(and Jinja's own)",
             refine=re.compile(r"\|\s*(" + re.escape(name) + r")\b"),
         )
 

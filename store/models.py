@@ -23,7 +23,7 @@ NAMING = {
 
 EXECUTION_KINDS = ("run", "scenario")
 EXECUTION_STATUSES = ("running", "success", "failed", "rolled_back", "interrupted", "skipped")
-TASK_STATUSES = ("open", "closed")
+TASK_STATUSES = ("open", "closed", "wontfix")
 
 
 class Base(DeclarativeBase):

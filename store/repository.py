@@ -728,15 +728,36 @@ class TrackingStore:
             full = self._task_id(conn, task_id)
             return _task(conn.execute(select(TASKS).where(TASKS.c.id == full)).mappings().one())
 
-    def close_task(self, task_id: str, reason: str = "") -> TaskRecord:
+    def close_task(self, task_id: str, reason: str = "", *, status: str = "closed") -> TaskRecord:
+        """Close an open task; `status` "wontfix" keeps it closed: `continuous check` does not open it again."""
+        if status not in ("closed", "wontfix"):
+            raise UserError(f"a task is closed as 'closed' or 'wontfix', not {status!r}")
         with self._guard(), self._write() as conn:
             full = self._task_id(conn, task_id)
             conn.execute(
                 update(TASKS)
                 .where(TASKS.c.id == full, TASKS.c.status == "open")
-                .values(status="closed", closed_at=utcnow(), close_reason=reason)
+                .values(status=status, closed_at=utcnow(), close_reason=reason)
             )
             return _task(conn.execute(select(TASKS).where(TASKS.c.id == full)).mappings().one())
+
+    def reopen_task(self, task_id: str) -> TaskRecord:
+        """Open a closed or won't-fix task again (the next check keeps it, or closes it when the violation is
+        gone)."""
+        try:
+            with self._guard(), self._write() as conn:
+                full = self._task_id(conn, task_id)
+                conn.execute(
+                    update(TASKS)
+                    .where(TASKS.c.id == full, TASKS.c.status != "open")
+                    .values(status="open", closed_at=None, close_reason=None)
+                )
+                return _task(conn.execute(select(TASKS).where(TASKS.c.id == full)).mappings().one())
+        except IntegrityError:
+            raise UserError(
+                f"task {task_id} cannot be reopened: another open task tracks the same violation",
+                hint="`continuous tasks list` shows it",
+            ) from None
 
     # ------------------------------------------------------------------------------------------------ archive
 
