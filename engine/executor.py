@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from continuous.common import faults
 from continuous.common.errors import ContinuousError, RunFailed, UserError
 from continuous.dsl import model as m
 from continuous.dsl.params import bind_params
@@ -720,6 +721,7 @@ class Executor:
         journal = Journal.load(self.ws, run_id)
         if journal["status"] != "running":
             raise UserError(f"execution {run_id} is {journal['status']}, there is nothing to resume")
+        faults.point("resume.state.after")
         if pid_alive(int(journal.data.get("pid", 0))) and int(journal.data.get("pid", 0)) != os.getpid():
             raise UserError(f"execution {run_id} is still running (pid {journal['pid']})")
         check_runnable(self.ws)
@@ -852,9 +854,10 @@ class Executor:
                 changed = [p for p in paths if state.differs_from_original(p)]
                 if changed:
                     what = state.plan.request or ", ".join(i.scenario for i in state.plan.items)
-                    commit_sha = commit_paths(
-                        self.root, changed, f"continuous: {what}\n\nexecution {state.run_id}"
-                    )
+                    with faults.around("commit"):
+                        commit_sha = commit_paths(
+                            self.root, changed, f"continuous: {what}\n\nexecution {state.run_id}"
+                        )
             result = state.finish_success(commit_sha, time.monotonic() - started)
         except (Exception, KeyboardInterrupt) as exc:
             interrupted = isinstance(exc, KeyboardInterrupt)
@@ -1175,8 +1178,7 @@ class _RunState:
                 "output": output,
             },
         )
-        if os.environ.get(KILL_ENV) == str(number):
-            os.kill(os.getpid(), signal.SIGKILL)
+        faults.point("step.done")
 
     def record(self, i: int, result: StepResult) -> None:
         self.results.setdefault(i, []).append(result)

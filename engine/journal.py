@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from continuous.common import faults
 from continuous.common.errors import UserError
 from continuous.engine.worktree import Workspace
 
@@ -48,6 +49,10 @@ class Journal:
         return cls(path, data)
 
     def save(self) -> None:
+        with faults.around("journal.save"):
+            self._write()
+
+    def _write(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:

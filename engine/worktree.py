@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from continuous.common import faults
 from continuous.common.errors import UserError
 from continuous.common.gitinfo import GitLocation, locate
 from continuous.dsl.model import RuleBase
@@ -179,4 +180,5 @@ class RunLock:
     def release(self, execution_id: str) -> None:
         held = self.holder()
         if held is not None and held.get("execution_id") == execution_id:
-            self.path.unlink(missing_ok=True)
+            with faults.around("lock.release"):
+                self.path.unlink(missing_ok=True)

@@ -8,18 +8,21 @@ database constraints, and a writer that loses a race retries; no Python-side loc
 
 from __future__ import annotations
 
+import functools
 import getpass
+import typing
 import hashlib
 import json
 import math
 import random
 import statistics
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from continuous.common import faults
 from continuous.common.errors import RunFailed, UserError, mask_url
 from continuous.store import models as m
 from continuous.store.db import IMMEDIATE, check_reachable, guard, make_engine
@@ -69,6 +72,21 @@ _FINISH_STEP = (
 FAILED_STATUSES = ("failed", "rolled_back", "interrupted")
 SYNC_LOCK_KEY = 0x636F6E75
 RETRIES = 5
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fault_point(fn: F) -> F:
+    """A store write is a named fault point (`store.<method>.before` / `.after`) for the crash harness."""
+    name = f"store.{fn.__name__}"
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with faults.around(name):
+            return fn(*args, **kwargs)
+
+    return typing.cast(F, wrapper)
 
 
 def _user() -> str:
@@ -216,6 +234,7 @@ class TrackingStore:
 
     # ---------------------------------------------------------------------------------------- registry
 
+    @_fault_point
     def sync_registry(
         self, rule_base: RuleBase, *, archived_by: str | None = None, archive_missing: bool = True
     ) -> SyncReport:
@@ -321,6 +340,7 @@ class TrackingStore:
 
     # -------------------------------------------------------------------------------------- executions
 
+    @_fault_point
     def start_execution(
         self,
         scenario_id: str | None,
@@ -384,6 +404,7 @@ class TrackingStore:
             self._known_scenarios.add(scenario_id)
         return execution_id
 
+    @_fault_point
     def start_step(self, execution_id: str, step_number: int, step_name: str) -> str:
         step_id = new_id()
         with self._guard(), self._write(single=True) as conn:
@@ -400,6 +421,7 @@ class TrackingStore:
             )
         return step_id
 
+    @_fault_point
     def finish_step(
         self, step_id: str, status: str, output: str = "", checkpoint_commit: str | None = None
     ) -> None:
@@ -418,6 +440,7 @@ class TrackingStore:
             if done.rowcount == 0:
                 raise UserError(f"no step execution {step_id}")
 
+    @_fault_point
     def update_execution(
         self,
         execution_id: str,
@@ -599,6 +622,7 @@ class TrackingStore:
 
     # ------------------------------------------------------------------------------------------------ ports
 
+    @_fault_point
     def allocate_port(
         self,
         owner: str,
@@ -644,6 +668,7 @@ class TrackingStore:
                     continue  # another process took it between our read and our insert: pick again
         raise RunFailed(f"could not allocate a port in {low}-{high} after repeated conflicts")
 
+    @_fault_point
     def release_port(self, port: int) -> None:
         with self._guard(), self._write(single=True) as conn:
             conn.execute(PORTS.delete().where(PORTS.c.port == port))

@@ -124,3 +124,18 @@ class Helpers:
 @pytest.fixture
 def h() -> type[Helpers]:
     return Helpers
+
+
+@pytest.fixture
+def example(tmp_path: Path, db_url: str) -> Iterator[Path]:
+    """A fresh `continuous init --example` repository with a user's uncommitted edit and an untracked file,
+    which every recovery must leave exactly as they were."""
+    from continuous.common.example_repo import create_example
+
+    root = create_example(tmp_path / "example").path
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    with open(root / "CLAUDE.md", "a", encoding="utf-8") as fh:
+        fh.write("\nThe user's unsaved edit.\n")
+    (root / "notes.txt").write_text("untracked notes\n")
+    yield root
