@@ -104,8 +104,11 @@ def render_result(result: ExecutionResult) -> str:
             f"checkpoints: refs/continuous/{result.execution_id}/1..{len(result.checkpoints)} "
             "(HEAD and your index untouched)"
         )
+    if result.commit_error:
+        out.append("commit failed: " + result.commit_error)
     if result.error:
-        out.append("error: " + result.error)
+        out.append(("stopped: " if result.status == "interrupted" else "error: ") + result.error)
+    out.extend("warning: " + w for w in result.warnings)
     return "\n".join(out) + "\n"
 
 

@@ -43,7 +43,8 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path}/tracking.db"
     monkeypatch.setenv("CONTINUOUS_DATABASE_URL", url)
     monkeypatch.delenv("CONTINUOUS_TARGET_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CONTINUOUS_TEST_KILL_AFTER_STEP", raising=False)
+    monkeypatch.delenv("CONTINUOUS_FAULT", raising=False)
+    monkeypatch.delenv("CONTINUOUS_FAULT_TRACE", raising=False)
     monkeypatch.setenv("CONTINUOUS_NOW", "2026-03-01T12:00:00+00:00")
     return url
 

@@ -149,7 +149,7 @@ def test_rollback_works_from_the_journal_after_switching_databases(
     run_id = killed(example, h, "step.done@3")
     other = f"sqlite:///{tmp_path}/other.db"
     monkeypatch.setenv("CONTINUOUS_DATABASE_URL", other)
-    blocked = h.cli(example, *PLAN)
+    blocked = h.cli(example, "run-scenario", "create-table", "other_things", "--yes")
     assert blocked.returncode == 2 and run_id in blocked.stderr and "resume" in blocked.stderr
     h.cli(example, "rollback", run_id[:8], check=True)
     assert h.snapshot(example) == before
@@ -242,7 +242,7 @@ def test_rollback_waits_for_a_resume_that_has_read_its_state(example: Path, h, d
         _wait_for(Path(str(release) + ".waiting"))
         rollback = h.cli(example, "rollback", run_id)
         release.write_text("")
-        out, err = resume.communicate(timeout=120)
+        _, err = resume.communicate(timeout=120)
     finally:
         resume.kill()
     assert rollback.returncode == 2 and "active" in rollback.stderr, rollback.stdout + rollback.stderr
