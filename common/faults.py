@@ -20,7 +20,7 @@ import errno
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,23 +57,32 @@ class _State:
     def __init__(self) -> None:
         self.faults: list[Fault] = []
         self.trace: Path | None = None
+        self.observer: Callable[[str, int], None] | None = None
         self.counts: dict[str, int] = {}
         self.active = False
 
-    def configure(self, spec: str | None, trace: str | None) -> None:
+    def configure(
+        self, spec: str | None, trace: str | None, observer: Callable[[str, int], None] | None = None
+    ) -> None:
         self.faults = parse(spec) if spec else []
         self.trace = Path(trace) if trace else None
+        self.observer = observer
         self.counts = {}
-        self.active = bool(self.faults or self.trace)
+        self.active = bool(self.faults or self.trace or self.observer)
 
 
 _STATE = _State()
 _STATE.configure(os.environ.get(FAULT_ENV), os.environ.get(TRACE_ENV))
 
 
-def configure(spec: str | None = None, trace: str | Path | None = None) -> None:
-    """Set the faults of this process (the in-process harness calls this in a forked child)."""
-    _STATE.configure(spec, str(trace) if trace else None)
+def configure(
+    spec: str | None = None,
+    trace: str | Path | None = None,
+    observer: Callable[[str, int], None] | None = None,
+) -> None:
+    """Set the faults of this process (the harness calls this in a forked child); `observer(name, n)` is
+    called at every point passed (the harness copies the state a kill there would leave)."""
+    _STATE.configure(spec, str(trace) if trace else None, observer)
 
 
 def point(name: str) -> None:
@@ -85,6 +94,8 @@ def point(name: str) -> None:
     if _STATE.trace is not None:
         with open(_STATE.trace, "a", encoding="utf-8") as fh:
             fh.write(name + "\n")
+    if _STATE.observer is not None:
+        _STATE.observer(name, count)
     for fault in _STATE.faults:
         if fault.name == name and fault.occurrence == count:
             _act(fault)

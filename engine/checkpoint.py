@@ -146,39 +146,44 @@ def keep_originals(root: Path, state_dir: Path, execution_id: str, blobs: dict[s
     return str(commit)
 
 
-def keep_blobs(root: Path, state_dir: Path, execution_id: str, blobs: dict[str, str]) -> None:
-    """Make saved blobs reachable from `refs/continuous/<id>/originals` the moment they are saved, before the
-    journal refers to them and before the files change: `git gc --prune=now` between a crash and its rollback
-    must find nothing to prune. Entries accumulate in a private index (path → blob), so each call adds only the
-    new ones; the ref points to a commit of that index's tree."""
-    import os
+def keep_blobs(root: Path, execution_id: str, blobs: Iterable[str]) -> None:
+    """Make saved blobs reachable from refs the moment they are saved, before the journal refers to them and
+    before the files change: `git gc --prune=now` between a crash and its rollback must find nothing to prune.
+    One ref per blob (`refs/continuous/<id>/kept/<blob>`), all written by one `git update-ref --stdin`."""
     import subprocess
 
-    if not blobs:
+    wanted = sorted(set(blobs))
+    if not wanted:
         return
-    index = state_dir / "index" / f"{execution_id}.kept.index"
-    index.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GIT_INDEX_FILE": str(index), **_IDENTITY}
-    records = "".join(f"100644 {blob}\t{path}\0" for path, blob in sorted(blobs.items()))
+    commands = "".join(f"update {REF_PREFIX}/{execution_id}/kept/{b} {b}\n" for b in wanted)
+    with faults.around("git.update-ref"):
+        proc = subprocess.run(
+            ["git", "update-ref", "--stdin"], cwd=root, input=commands.encode(), capture_output=True, check=False
+        )
+    if proc.returncode != 0:
+        raise RunFailed(f"cannot keep the original files: {proc.stderr.decode(errors='replace').strip()}")
 
-    def git(name: str, *args: str, stdin: str | None = None) -> str:
-        with faults.around(f"git.{name}"):
-            proc = subprocess.run(
-                ["git", *args],
+
+def drop_kept(root: Path, execution_id: str) -> None:
+    """Delete the per-blob refs once the run has ended (success keeps one `originals` commit instead)."""
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname)", f"{REF_PREFIX}/{execution_id}/kept/"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    if listed:
+        with faults.around("git.update-ref"):
+            subprocess.run(
+                ["git", "update-ref", "--stdin"],
                 cwd=root,
-                env=env,
-                input=None if stdin is None else stdin.encode("utf-8", "surrogateescape"),
+                input="".join(f"delete {r}\n" for r in listed).encode(),
                 capture_output=True,
                 check=False,
             )
-        if proc.returncode != 0:
-            raise RunFailed(f"cannot keep the original files: {proc.stderr.decode(errors='replace').strip()}")
-        return proc.stdout.decode().strip()
-
-    git("update-index", "update-index", "-z", "--index-info", stdin=records)
-    tree = git("write-tree", "write-tree")
-    commit = git("commit-tree", "commit-tree", tree, "-m", f"continuous {execution_id}: files before the execution")
-    git("update-ref", "update-ref", f"{REF_PREFIX}/{execution_id}/originals", commit)
 
 
 def _chunks(paths: list[str], size: int = 500) -> list[list[str]]:

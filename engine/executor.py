@@ -35,6 +35,7 @@ from continuous.engine.checkpoint import (
     Checkpointer,
     blob_at,
     commit_paths,
+    drop_kept,
     find_commit,
     hash_files,
     keep_blobs,
@@ -1088,14 +1089,8 @@ class _RunState:
                     parent = parent.parent
 
     def keep(self, blobs: dict[str, str]) -> None:
-        """Make saved blobs reachable from `refs/continuous/<id>/originals` (all known ones when the private
-        index that accumulates them is gone)."""
-        if not blobs:
-            return
-        kept = self.ex.ws.state_dir / "index" / f"{self.run_id}.kept.index"
-        if not kept.exists():
-            blobs = {p: o["blob"] for p, o in self.originals.items() if o.get("blob")} | blobs
-        keep_blobs(self.root, self.ex.ws.state_dir, self.run_id, blobs)
+        """Make saved blobs reachable from refs (`refs/continuous/<id>/kept/<blob>`) before anything names them."""
+        keep_blobs(self.root, self.run_id, blobs.values())
 
     def original_bytes(self, path: str) -> bytes | None:
         blob = self.originals[path]["blob"]
@@ -1790,6 +1785,7 @@ class _RunState:
         journal.save()
         warnings = [w for w in [self.record_safely()] if w]
         self.checkpointer.discard_index()
+        drop_kept(self.root, self.run_id)
         refreshed = self.ex.run_after_success_hooks()
         commit_error = journal.get("commit_error")
         result = ExecutionResult(
@@ -1919,14 +1915,13 @@ class _RunState:
         journal.save()
         self.ex.rewind_clock(journal)
         self.checkpointer.discard_index()
-        for name in ("kept", "commit"):
-            (self.ex.ws.state_dir / "index" / f"{self.run_id}.{name}.index").unlink(missing_ok=True)
+        (self.ex.ws.state_dir / "index" / f"{self.run_id}.commit.index").unlink(missing_ok=True)
+        drop_kept(self.root, self.run_id)
         return restored, removed, self.record_safely()
 
     def keep_originals(self) -> None:
         blobs = {p: o["blob"] for p, o in self.originals.items() if o.get("blob")}
         keep_originals(self.root, self.ex.ws.state_dir, self.run_id, blobs)
-        (self.ex.ws.state_dir / "index" / f"{self.run_id}.kept.index").unlink(missing_ok=True)
 
     def run_rollback_steps(self, indexes: Iterable[int]) -> list[str]:
         """Run the DSL rollback steps of the given items, newest first; failures are collected, not raised.
