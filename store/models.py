@@ -152,7 +152,9 @@ class EventRow(Base):
         GUID, ForeignKey("sys_scenario_executions.id", name="fk_sys_execution_events_execution_id")
     )
     kind: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
     by: Mapped[str | None] = mapped_column(Text)
     details: Mapped[Any] = mapped_column(JSONDoc, nullable=True)
 

@@ -131,7 +131,7 @@ class EventRecord(Record):
     id: str
     execution_id: str
     kind: str
-    at: datetime
+    created_at: datetime
     by: str | None = None
     details: dict[str, Any] | None = None
 

@@ -631,7 +631,7 @@ class TrackingStore:
             "id": event_id or new_id(),
             "execution_id": execution_id,
             "kind": kind,
-            "at": at or utcnow(),
+            "created_at": at or utcnow(),
             "by": by or _user(),
             "details": details,
         }
@@ -647,7 +647,7 @@ class TrackingStore:
     def list_events(
         self, execution_id: str | None = None, *, kind: str | None = None, limit: int | None = 1000
     ) -> list[EventRecord]:
-        query = select(EVENTS).order_by(EVENTS.c.at, EVENTS.c.id)
+        query = select(EVENTS).order_by(EVENTS.c.created_at, EVENTS.c.id)
         if execution_id is not None:
             query = query.where(EVENTS.c.execution_id == execution_id)
         if kind is not None:

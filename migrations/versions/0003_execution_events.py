@@ -32,7 +32,7 @@ def upgrade() -> None:
         sa.Column("id", UUID, primary_key=True, server_default=sa.text("gen_random_uuid()") if pg else None),
         sa.Column("execution_id", UUID, nullable=False),
         sa.Column("kind", sa.Text(), nullable=False),
-        sa.Column("at", TSTZ, nullable=False, server_default=NOW),
+        sa.Column("created_at", TSTZ, nullable=False, server_default=NOW),
         sa.Column("by", sa.Text()),
         sa.Column("details", JSONB),
         sa.PrimaryKeyConstraint("id", name="pk_sys_execution_events"),

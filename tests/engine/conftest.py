@@ -140,3 +140,27 @@ def example(tmp_path: Path, db_url: str) -> Iterator[Path]:
         fh.write("\nThe user's unsaved edit.\n")
     (root / "notes.txt").write_text("untracked notes\n")
     yield root
+
+
+@pytest.fixture
+def pg_schema_url(pg_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a new schema, migrated to head (dropped afterwards)."""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = "eng_" + uuid.uuid4().hex[:10]
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in pg_url else "?"
+    url = f"{pg_url}{sep}options={quote(f'-csearch_path={schema}', safe='')}"
+    try:
+        from continuous.store import open_store
+
+        open_store(url, auto_upgrade=True).close()
+        yield url
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

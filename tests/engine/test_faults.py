@@ -11,11 +11,8 @@ import json
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
@@ -79,26 +76,6 @@ def test_real_kills_at_sampled_points(example: Path, db_url: str) -> None:
     report = sweep(example, db_url, PLAN, mode="kill", sample=8, seed=12)
     assert report["kill_points"] == 8
     assert_clean(report)
-
-
-@pytest.fixture
-def pg_schema_url(pg_url: str) -> Iterator[str]:
-    import psycopg
-
-    schema = "faults_" + uuid.uuid4().hex[:10]
-    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in pg_url else "?"
-    url = f"{pg_url}{sep}options={quote(f'-csearch_path={schema}', safe='')}"
-    try:
-        from continuous.store import open_store
-
-        open_store(url, auto_upgrade=True).close()
-        yield url
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.mark.postgres

@@ -347,6 +347,50 @@ def test_rolling_back_a_successful_run_keeps_its_outcome_and_records_an_event(
         events = store.list_events(result.execution_id)
         assert [e.kind for e in events] == ["rollback"]
         assert store.scenario_stats("create-table").failures == 0
+    h.cli(example, "analytics", "export", check=True)
+    metrics = json.loads(h.cli(example, "analytics", "metrics", "--json", check=True).stdout)
+    values = {r["metric"]: r["value"] for r in metrics["rows"]}
+    assert (values["successes"], values["failures"], values["rolled_back"]) == (2, 0, 2)
+    trends = json.loads(h.cli(example, "analytics", "trends", "--json", check=True).stdout)
+    assert [(r["successes"], r["failures"], r["rolled_back"]) for r in trends["rows"]] == [(2, 0, 2)]
+
+
+@pytest.mark.postgres
+def test_a_dropped_database_connection_does_not_fail_the_run(
+    example: Path, h, pg_url: str, pg_schema_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every connection of the run is terminated by the server between two steps (a network blip, a restarted
+    PostgreSQL): the next writes reconnect and the run succeeds."""
+    import psycopg
+
+    name = "continuous-blip-" + os.urandom(4).hex()
+    url = f"{pg_schema_url}&application_name={name}"
+    monkeypatch.setenv("CONTINUOUS_DATABASE_URL", url)
+    release = example.parent / "go"
+    run = subprocess.Popen(
+        [h.exe, *PLAN],
+        cwd=example,
+        env={**os.environ, "CONTINUOUS_FAULT": f"step.done@2:pause={release}"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for(Path(str(release) + ".waiting"))
+        with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+                (name,),
+            ).fetchone()
+        assert killed is not None and killed[0] >= 1
+        release.write_text("")
+        out, err = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert run.returncode == 0, out + err
+    assert json.loads(out)["status"] == "success"
+    with open_store(url) as store:
+        assert store.get_execution(json.loads(out)["execution_id"]).status == "success"
 
 
 def _wait_for(path: Path, timeout: float = 60) -> None:
