@@ -30,6 +30,7 @@ from continuous.common import faults
 from continuous.common.errors import ContinuousError, RunFailed, UserError
 from continuous.dsl import model as m
 from continuous.dsl.params import bind_params
+from continuous.engine import record as run_record
 from continuous.engine import steps as st
 from continuous.engine.checkpoint import (
     Checkpointer,
@@ -1007,6 +1008,8 @@ def _stop_message(exc: BaseException) -> str:
     return "interrupted by the user" if isinstance(exc, KeyboardInterrupt | RunStopped) else (
         f"interrupted by the user (the step in progress stopped: {getattr(exc, 'message', exc)})"
     )
+
+
 class _RunState:
     """One execution, backed by its journal (so that another process can pick it up at any instant)."""
 
@@ -1092,10 +1095,6 @@ class _RunState:
         """Make saved blobs reachable from refs (`refs/continuous/<id>/kept/<blob>`) before anything names them."""
         keep_blobs(self.root, self.run_id, blobs.values())
 
-    def original_bytes(self, path: str) -> bytes | None:
-        blob = self.originals[path]["blob"]
-        return None if blob is None else read_blob(self.root, blob)
-
     def differs_from_original(self, path: str) -> bool:
         orig = self.originals[path]
         full = self.root / path
@@ -1117,6 +1116,7 @@ class _RunState:
             "hashes": {p: f"{status}:{hashes.get(p)}" for p, status in dirty.items()},
             "saved": saved,
             "index": _index_entries(self.root, list(dirty)),
+            "dirs": _untracked_dirs(self.root),
         }
 
     def reconcile_command(self, snapshot: dict[str, Any]) -> tuple[list[str], dict[str, str | None]]:
@@ -1139,6 +1139,15 @@ class _RunState:
             else:
                 saved[p] = _head_blob(self.root, p)
         self.remember([p for p in changed if p not in self.originals], saved=saved)
+        if "dirs" in snapshot:  # folders a command created, empty ones included (git status does not show them)
+            known = set(snapshot["dirs"])
+            for top in _untracked_dirs(self.root):
+                if top in known or not (self.root / top).is_dir():
+                    continue
+                found = [top, *(str(d.relative_to(self.root)) for d in (self.root / top).rglob("*") if d.is_dir())]
+                for d in found:
+                    if d not in self.journal["created_dirs"]:
+                        self.journal["created_dirs"].append(d)
         index_originals: dict[str, str | None] = self.journal.data.setdefault("index_originals", {})
         index_before: dict[str, str | None] = {}
         if changed:
@@ -1237,210 +1246,19 @@ class _RunState:
         return None
 
     def ensure_rows(self) -> None:
-        """Re-create the rows of this run that the store lacks (the database was deleted or switched), from the
-        journal: the run, its items, and their completed steps."""
-        store = self.ex.store()
-        children = self.children
-        present = store.existing_executions([self.run_id, *children.values()])
-        if self.run_id not in present:
-            used = {item.scenario for item in self.plan.items}
-            store.sync_registry(
-                m.RuleBase(
-                    scenarios={sid: sc for sid, sc in self.ex.rule_base.scenarios.items() if sid in used}
-                ),
-                archive_missing=False,
-            )
-            self.ex._start_run_row(
-                self.plan,
-                self.journal.get("top", self.plan.top_scenario()),
-                self.journal.get("top_params") or {},
-                execution_id=self.run_id,
-                started_at=self.started_at,
-                executed_by=self.journal.get("executed_by"),
-            )
-        for i, child in sorted(children.items()):
-            if child in present:
-                continue
-            item = self.plan.items[i]
-            sc = self.ex.scenario(item.scenario)
-            started = self.journal.get("item_times", {}).get(str(i), {}).get("started")
-            store.start_execution(
-                sc.id,
-                item.params,
-                kind="scenario",
-                worktree=str(self.root),
-                branch=self.journal.get("branch"),
-                executed_by=self.journal.get("executed_by"),
-                parent_id=self.run_id,
-                rule_base_hash=self.plan.rule_base_hash,
-                head_commit=self.plan.head,
-                execution_id=child,
-                started_at=datetime.fromtimestamp(started, UTC) if started else self.started_at,
-            )
-            for cp in self.item_checkpoints(i):
-                number = int(cp.get("step", 0))
-                name = sc.steps[number - 1].name if 0 < number <= len(sc.steps) else f"step {number}"
-                store.start_step(
-                    child,
-                    number,
-                    name,
-                    step_id=cp.get("step_id"),
-                    status="success",
-                    output="(recorded again from the run's journal)",
-                    checkpoint_commit=cp["commit"],
-                )
+        run_record.ensure_rows(self)
 
     def close_rows(self, status: str, note: str) -> None:
-        """No step row of this run stays `running`: the last checkpointed step is a success (the journal says
-        so even if the store never heard), every other running one gets `status`."""
-        store = self.ex.store()
-        checkpoints = self.journal["checkpoints"]
-        if checkpoints and checkpoints[-1].get("step_id"):
-            last = checkpoints[-1]
-            store.finish_step(
-                last["step_id"], "success", output="(recorded from the run's journal)",
-                checkpoint_commit=last["commit"], only_running=True,
-            )
-        store.close_running_steps([self.run_id, *self.children.values()], status, note)
+        run_record.close_rows(self, status, note)
 
     def finish_items(self) -> None:
-        """Items the journal says succeeded are recorded as such (a crash may have come before the store)."""
-        store = self.ex.store()
-        times = self.journal.get("item_times", {})
-        for i, child in sorted(self.children.items()):
-            if self.item_status.get(i) != "success":
-                continue
-            finished = times.get(str(i), {}).get("finished")
-            store.finish_execution(
-                child,
-                "success",
-                artifacts=self.artifacts(self.item_paths(i)).stored(),
-                checkpoints=self.item_checkpoints(i),
-                completed_at=datetime.fromtimestamp(finished, UTC) if finished else None,
-            )
+        run_record.finish_items(self)
 
     def record(self) -> None:
-        """Make the store say what the journal says (idempotent): rows re-created if missing, statuses, the
-        rollback event, ports, and no step left running."""
-        journal = self.journal
-        status = journal.status
-        store = self.ex.store()
-        self.ensure_rows()
-        finished = journal.get("finished")
-        finished_at = datetime.fromtimestamp(finished, UTC) if finished else None
-        if status == "success":
-            self.finish_items()
-            store.finish_execution(
-                self.run_id,
-                "success",
-                artifacts=self.artifacts().stored(
-                    pending_migrations=journal["pending_sql"], commit=journal.get("commit_sha")
-                ),
-                checkpoints=journal["checkpoints"],
-                error_details=_commit_note(journal.get("commit_error")),
-                completed_at=finished_at,
-            )
-            if journal.get("commit_sha"):
-                store.update_execution(self.run_id, head_commit=journal["commit_sha"])
-            self.close_rows("interrupted", "interrupted: the process stopped during this step")
-        elif status == "interrupted":
-            self.finish_items()
-            for i, child in self.children.items():
-                if self.item_status.get(i) != "success":
-                    store.finish_execution(child, "interrupted", completed_at=finished_at)
-            store.finish_execution(
-                self.run_id,
-                "interrupted",
-                error_details=journal.get("message") or "interrupted",
-                checkpoints=journal["checkpoints"],
-                completed_at=finished_at,
-            )
-            self.close_rows("interrupted", "interrupted: resume runs this step again")
-        elif status == "rolled_back":
-            self._record_rollback()
-        journal.mark_recorded()
-
-    def _record_rollback(self) -> None:
-        journal = self.journal
-        store = self.ex.store()
-        rb = journal["rollback"]
-        at = datetime.fromtimestamp(rb["at"], UTC)
-        stopped_at = datetime.fromtimestamp(rb.get("stopped_at") or rb["at"], UTC)
-        if not rb["manual"]:
-            failing = rb.get("failing")
-            outcome = rb.get("outcome", "failed")
-            for i, child in self.children.items():
-                status = outcome if i == failing else "rolled_back"
-                store.finish_execution(
-                    child,
-                    status,
-                    error_details=journal.get("message") if i == failing else None,
-                    artifacts=Artifacts().stored(),
-                    completed_at=at,
-                )
-            store.finish_execution(
-                self.run_id,
-                outcome,
-                error_details=rb.get("details") or journal.get("message"),
-                checkpoints=journal["checkpoints"],
-                artifacts=Artifacts().stored(),
-                completed_at=at,
-            )
-        else:
-            record = store.get_execution(self.run_id)
-            if rb.get("prior") == "success":
-                if record.status != "success":  # re-created from the journal
-                    finished = journal.get("finished")
-                    store.finish_execution(
-                        self.run_id,
-                        "success",
-                        checkpoints=journal["checkpoints"],
-                        completed_at=datetime.fromtimestamp(finished, UTC) if finished else stopped_at,
-                    )
-                self.finish_items()
-            else:
-                self.finish_items()
-                for i, child in self.children.items():
-                    if self.item_status.get(i) != "success":
-                        store.finish_execution(child, "interrupted", completed_at=stopped_at)
-                store.finish_execution(
-                    self.run_id,
-                    "interrupted",
-                    error_details=journal.get("message") or "interrupted: the process stopped during the run",
-                    checkpoints=journal["checkpoints"],
-                    completed_at=stopped_at,
-                )
-        details = {
-            "manual": bool(rb["manual"]),
-            "forced": bool(rb.get("forced")),
-            "prior": rb.get("prior"),
-            "restored": rb.get("restored", 0),
-            "removed": rb.get("removed", 0),
-            "reason": rb.get("reason"),
-        }
-        for execution_id in [self.run_id, *self.children.values()]:
-            store.record_event(
-                execution_id,
-                "rollback",
-                details=details,
-                by=rb.get("by"),
-                at=at,
-                event_id=str(uuid.uuid5(uuid.UUID(rb["event"]), execution_id)),
-            )
-        for port in journal["ports"]:
-            store.release_port(int(port))
-        self.close_rows("rolled_back", "closed by the rollback")
+        run_record.record(self)
 
     def record_safely(self) -> str | None:
-        """Record, or say why the store could not be written (the journal keeps the truth; the next command in
-        this worktree finishes the record)."""
-        error = self._quietly(self.record)
-        if error is None:
-            return None
-        return (
-            f"the tracking database could not be updated ({error}); the next `continuous` run, resume or "
-            "rollback in this worktree records it"
-        )
+        return run_record.record_safely(self)
 
     # -- resuming
     def prepare_resume(self) -> None:
@@ -1797,7 +1615,7 @@ class _RunState:
             artifacts=artifacts,
             checkpoints=checkpoints,
             commit=commit_sha,
-            commit_error=_commit_note(commit_error),
+            commit_error=run_record.commit_note(commit_error),
             pending_migrations=list(journal["pending_sql"]),
             ports=list(journal["ports"]),
             branches=self.plan.groups(),
@@ -2004,13 +1822,18 @@ class _RunState:
         _set_index(self.root, self.journal.data.get("index_originals", {}))
 
 
-def _commit_note(error: str | None) -> str | None:
-    if not error:
-        return None
-    return (
-        f"{error}\nthe run's changes are in place, uncommitted; commit them yourself (git commit), or undo the "
-        "run with `continuous rollback`"
+def _untracked_dirs(root: Path) -> list[str]:
+    """Untracked, not ignored folders at their topmost level (empty ones included), without the slash."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--others", "--directory", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        check=False,
     )
+    entries = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return sorted(e.rstrip("/") for e in entries if e.endswith("/"))
 
 
 def _tmp_of(full: Path) -> Path:

@@ -40,6 +40,28 @@ from typing import Any
 
 USER_FILES = ("CLAUDE.md", "notes.txt")
 
+# The plans, on the example monorepo. "three": a JSON edit of an existing file, documents created and appended to,
+# a template rendered and a command (node) that rewrites a tracked file, validations that run commands too.
+THREE = [
+    {"scenario": "add-pnpm-script", "params": {"name": "db:types", "command": "node scripts/gen.mjs"}},
+    {"scenario": "configure-environment", "params": {"name": "API_KEY", "description": "the API key"}},
+    {"scenario": "generate-types", "params": {"table": "sys_table_definitions"}},
+]
+# more for the random sweeps: dependencies, an SQL check step, `git mv` with a DSL rollback step, --commit
+PLANS: dict[str, tuple[list[dict[str, Any]], bool]] = {
+    "three": (THREE, False),
+    "table-and-script": (
+        [
+            {"scenario": "create-table", "params": {"name": "new_things"}},
+            {"scenario": "add-pnpm-script", "params": {"name": "db:types", "command": "node scripts/gen.mjs"}},
+        ],
+        False,
+    ),
+    "service-with-table": ([{"scenario": "create-service", "params": {"name": "svc-b", "table": "new_things"}}], False),
+    "refactor-service": ([{"scenario": "refactor-service", "params": {"name": "classify-service"}}], False),
+    "three-with-commit": (THREE, True),
+}
+
 
 def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
     out: dict[str, tuple[bytes, int]] = {}
@@ -240,6 +262,9 @@ class Harness:
         self.before = snapshot(self.repo)
         self.status_before = git_status(self.repo)
         self.edits = {f: (self.repo / f).read_bytes() for f in USER_FILES if (self.repo / f).exists()}
+        subprocess.run(["git", "gc", "-q"], cwd=self.repo, check=True)  # fewer, packed object files to copy
+        if self.sqlite is not None:
+            self.save(self.work / "pristine")
         trace = self.work / "trace.txt"
         trace.unlink(missing_ok=True)
         kind, result = in_child(self._run, trace=trace)
@@ -249,9 +274,8 @@ class Harness:
         kind, done = in_child(lambda: self._recover("rollback", result["id"]))
         if kind != "ok" or snapshot(self.repo) != self.before:
             raise RuntimeError(f"the clean run's rollback did not restore the tree: {kind} {done}")
-        subprocess.run(["git", "gc", "-q"], cwd=self.repo, check=True)  # fewer, packed object files to copy
         if self.sqlite is not None:
-            self.save(self.work / "pristine")
+            self.load(self.work / "pristine")  # HEAD too: a --commit run moved it
         self.known = self._journals()
         return trace.read_text(encoding="utf-8").split()
 
@@ -365,6 +389,19 @@ class Harness:
             return new.pop() if new else None
 
         return restore
+
+
+def prepare_example(root: Path) -> Path:
+    """A fresh example monorepo with the user's uncommitted edit and untracked file that must survive."""
+    from continuous.common.example_repo import create_example
+
+    repo = create_example(root).path
+    for key, value in (("user.email", "dev@example.com"), ("user.name", "Dev")):
+        subprocess.run(["git", "config", key, value], cwd=repo, check=True)
+    with open(repo / "CLAUDE.md", "a", encoding="utf-8") as fh:
+        fh.write("\nThe user's unsaved edit.\n")
+    (repo / "notes.txt").write_text("untracked notes\n")
+    return repo
 
 
 def sweep(job: dict[str, Any]) -> dict[str, Any]:
