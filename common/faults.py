@@ -7,6 +7,9 @@ simulation stop a real process at a chosen instant:
 
     CONTINUOUS_FAULT="journal.save.after@3"          SIGKILL the process the 3rd time it passes that point
     CONTINUOUS_FAULT="store.finish_step.before:raise" raise OSError(ENOSPC) there (a disk-full stand-in)
+    CONTINUOUS_FAULT="files.write.before@3:raise=store."
+                                                     raise there, and at every `store.` point from then on
+                                                     (the disk stays full)
     CONTINUOUS_FAULT="resume.state.after:pause=/tmp/go"
                                                      create /tmp/go.waiting, then wait until /tmp/go exists
 
@@ -59,6 +62,7 @@ class _State:
         self.trace: Path | None = None
         self.observer: Callable[[str, int], None] | None = None
         self.counts: dict[str, int] = {}
+        self.broken: list[str] = []
         self.active = False
 
     def configure(
@@ -68,6 +72,7 @@ class _State:
         self.trace = Path(trace) if trace else None
         self.observer = observer
         self.counts = {}
+        self.broken = []
         self.active = bool(self.faults or self.trace or self.observer)
 
 
@@ -96,6 +101,8 @@ def point(name: str) -> None:
             fh.write(name + "\n")
     if _STATE.observer is not None:
         _STATE.observer(name, count)
+    if any(name.startswith(prefix) for prefix in _STATE.broken):
+        raise OSError(errno.ENOSPC, f"No space left on device (injected at {name})")
     for fault in _STATE.faults:
         if fault.name == name and fault.occurrence == count:
             _act(fault)
@@ -114,6 +121,8 @@ def _act(fault: Fault) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
         time.sleep(10)  # the signal is delivered asynchronously; never run past the point
     if fault.action == "raise":
+        if fault.argument:
+            _STATE.broken.append(fault.argument)
         raise OSError(errno.ENOSPC, f"No space left on device (injected at {fault.name})")
     if fault.action == "pause":
         release = Path(fault.argument)

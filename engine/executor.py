@@ -670,6 +670,8 @@ class Executor:
             top_params: dict[str, m.Scalar] = (
                 next((i.params for i in plan.items if i.role == "requested"), {}) if top else {}
             )
+            if self._stop:  # stopped before anything changed: nothing to resume
+                raise KeyboardInterrupt
         except BaseException:
             lock.release(run_id)
             raise
@@ -957,6 +959,8 @@ class Executor:
                 raise
             if isinstance(exc, ContinuousError):
                 message = exc.message
+            elif isinstance(exc, OSError) and exc.strerror:  # disk full, permissions: not a bug
+                message = f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
             else:
                 message = f"internal error: {type(exc).__name__}: {exc}"
             return state.fail(message, time.monotonic() - started)

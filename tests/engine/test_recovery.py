@@ -199,6 +199,26 @@ def test_failure_while_recording_a_failure_is_finished_by_the_next_command(
         assert [e.status for e in failed] == ["failed"]
 
 
+def test_a_full_disk_while_recording_a_failure_is_finished_by_the_next_command(
+    example: Path, h, db_url: str
+) -> None:
+    """Step 3 cannot write its file (disk full) and from then on no store write succeeds either."""
+    before = h.snapshot(example)
+    proc = h.cli(example, *PLAN, env={"CONTINUOUS_FAULT": "files.write.before@3:raise=store."})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["status"] == "failed" and "No space left on device" in data["error"]
+    assert any("could not be updated" in w for w in data["warnings"])
+    assert h.snapshot(example) == before
+    assert running_rows(db_url)  # what the failed run could not record
+    after = h.cli(example, "run-scenario", "create-table", "other_things", "--yes", "--json")
+    assert after.returncode == 0, after.stderr
+    assert running_rows(db_url) == []
+    with open_store(db_url) as store:
+        failed = store.get_execution(data["execution_id"])
+        assert failed.status == "failed" and "No space left" in (failed.error_details or "")
+
+
 @pytest.mark.parametrize("nth", [3, 5])
 def test_step_rows_never_stay_running(example: Path, h, db_url: str, nth: int) -> None:
     """Killed right after a step row (3: a step, 5: a validation) was inserted, before the journal knew it."""
