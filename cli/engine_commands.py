@@ -342,11 +342,12 @@ def status_cmd(
     store = open_store()
     try:
         record = store.get_execution(execution_id)
+        events = store.list_events(record.id)
         if record.parent_id and not as_json:
             sys.stdout.write(f"(part of run {record.parent_id})\n")
     finally:
         store.close()
     if as_json:
-        print_json(record.model_dump(mode="json"))
+        print_json({**record.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]})
         return
-    sys.stdout.write(render_status(record))
+    sys.stdout.write(render_status(record, events))

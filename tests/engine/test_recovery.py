@@ -367,6 +367,8 @@ def test_rolling_back_a_successful_run_keeps_its_outcome_and_records_an_event(
         events = store.list_events(result.execution_id)
         assert [e.kind for e in events] == ["rollback"]
         assert store.scenario_stats("create-table").failures == 0
+    status = h.cli(example, "scenario-status", result.execution_id, check=True).stdout
+    assert ": success" in status.splitlines()[0] and "  rolled back " in status
     h.cli(example, "analytics", "export", check=True)
     values = json.loads(h.cli(example, "analytics", "metrics", "--json", check=True).stdout)["metrics"]
     assert (values["successes"], values["failures"], values["rolled_back"]) == (2, 0, 2)
