@@ -1033,6 +1033,7 @@ class _RunState:
         )
         self.results: dict[int, list[StepResult]] = {}
         self._facts: FactSet | None = None
+        self.recorded_items: set[int] = set()  # items this process has recorded as finished already
 
     # -- journal views
     @property
@@ -1358,6 +1359,7 @@ class _RunState:
             artifacts=self.artifacts(self.item_paths(i)).stored(),
             checkpoints=self.item_checkpoints(i),
         )
+        self.recorded_items.add(i)
 
     def item_paths(self, i: int) -> list[str]:
         return sorted({p for c in self.journal["checkpoints"] if c["item"] == i for p in c.get("paths", [])})

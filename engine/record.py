@@ -108,21 +108,23 @@ def close_rows(state: RunState, status: str, note: str) -> None:
         )
     store.close_running_steps([state.run_id, *state.children.values()], status, note)
 
-def finish_items(state: RunState) -> None:
-    """Items the journal says succeeded are recorded as such (a crash may have come before the store)."""
+def finish_items(state: RunState, *, artifacts: bool = True) -> None:
+    """Items the journal says succeeded are recorded as such (a crash may have come before the store). After a
+    rollback their files are gone, so `artifacts=False` leaves the recorded artifacts as they are."""
     store = state.ex.store()
     times = state.journal.get("item_times", {})
     for i, child in sorted(state.children.items()):
-        if state.item_status.get(i) != "success":
+        if state.item_status.get(i) != "success" or i in state.recorded_items:
             continue
         finished = times.get(str(i), {}).get("finished")
         store.finish_execution(
             child,
             "success",
-            artifacts=state.artifacts(state.item_paths(i)).stored(),
+            artifacts=state.artifacts(state.item_paths(i)).stored() if artifacts else None,
             checkpoints=state.item_checkpoints(i),
             completed_at=datetime.fromtimestamp(finished, UTC) if finished else None,
         )
+
 
 def record(state: RunState) -> None:
     """Make the store say what the journal says (idempotent): rows re-created if missing, statuses, the
@@ -202,9 +204,9 @@ def _record_rollback(state: RunState) -> None:
                     checkpoints=journal["checkpoints"],
                     completed_at=datetime.fromtimestamp(finished, UTC) if finished else stopped_at,
                 )
-            finish_items(state)
+            finish_items(state, artifacts=False)
         else:
-            finish_items(state)
+            finish_items(state, artifacts=False)
             for i, child in state.children.items():
                 if state.item_status.get(i) != "success":
                     store.finish_execution(child, "interrupted", completed_at=stopped_at)

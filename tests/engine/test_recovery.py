@@ -364,6 +364,8 @@ def test_rolling_back_a_successful_run_keeps_its_outcome_and_records_an_event(
         after = store.get_execution(result.execution_id)
         assert after.status == "success" and after.completed_at == before.completed_at
         assert [c.status for c in after.children] == ["success", "success"]
+        assert [c.artifacts for c in after.children] == [c.artifacts for c in before.children]
+        assert after.artifacts == before.artifacts
         events = store.list_events(result.execution_id)
         assert [e.kind for e in events] == ["rollback"]
         assert store.scenario_stats("create-table").failures == 0
