@@ -149,8 +149,17 @@ def in_child(fn: Callable[[], Any], fault: str | None = None, trace: Path | None
 
 
 class Harness:
-    def __init__(self, repo: Path, db_url: str, requests: list[dict[str, Any]], *, commit: bool = False) -> None:
+    def __init__(
+        self,
+        repo: Path,
+        db_url: str,
+        requests: list[dict[str, Any]],
+        *,
+        commit: bool = False,
+        rollback_resumed: bool = True,
+    ) -> None:
         self.repo = repo
+        self.rollback_resumed = rollback_resumed
         self.db_url = db_url
         self.requests = requests
         self.commit = commit
@@ -360,6 +369,8 @@ class Harness:
         if kind != "ok" or out["status"] not in ("success", "refused"):
             return [*problems, f"resume: {kind} {out}"]
         problems += self._check(report, "after resume", self.reference, out, status=False)
+        if not self.rollback_resumed:
+            return problems
         kind, out = in_child(lambda: self._recover("rollback", run_id))
         if kind != "ok":
             problems.append(f"rollback after resume: {kind} {out}")
@@ -405,8 +416,15 @@ def prepare_example(root: Path) -> Path:
 
 
 def sweep(job: dict[str, Any]) -> dict[str, Any]:
-    """Run a job: {"repo", "db_url", "requests", "mode": "capture" | "kill", "sample": N, "seed": S}."""
-    harness = Harness(Path(job["repo"]), job["db_url"], job["requests"], commit=job.get("commit", False))
+    """Run a job: {"repo", "db_url", "requests", "commit", "mode": "capture" | "kill", "sample": N, "seed": S,
+    "rollback_resumed": also roll back each resumed run (default true)}."""
+    harness = Harness(
+        Path(job["repo"]),
+        job["db_url"],
+        job["requests"],
+        commit=job.get("commit", False),
+        rollback_resumed=job.get("rollback_resumed", True),
+    )
     started = time.monotonic()
     names = harness.prepare()
     points = harness.points(names)
