@@ -21,6 +21,8 @@ SCRIPTS = {
     "store": "bench_store.py",
     "planner": "bench_planner.py",
     "analytics": "bench_analytics.py",
+    "packs": "bench_packs.py",
+    "install": "bench_install.py",
     "faults": "bench_faults.py",
 }
 

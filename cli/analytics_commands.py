@@ -33,6 +33,26 @@ def register(app: typer.Typer) -> None:
     app.add_typer(analytics_app, name="analytics")
 
 
+EXTRA_MODULES = {"duckdb": "duckdb", "pyarrow": "pyarrow", "matplotlib": "matplotlib"}
+
+
+@analytics_app.callback()
+@command
+def _needs_the_extra() -> None:
+    """The analytics libraries are the `analytics` extra, not the default install: say so before any command."""
+    import importlib.util
+
+    from continuous.common.errors import UserError
+
+    missing = [pkg for pkg, module in EXTRA_MODULES.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        raise UserError(
+            f"the analytics commands need {', '.join(missing)}, which the default install leaves out",
+            hint="install the analytics extra: pip install 'continuous[analytics]' (into a pipx install: pipx "
+            f"inject continuous {' '.join(missing)})",
+        )
+
+
 def _out(text: str) -> None:
     sys.stdout.write(text.rstrip("\n") + "\n")
 
