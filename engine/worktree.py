@@ -257,8 +257,10 @@ def _str(value: object) -> str | None:
 def _try_flock(fd: int) -> bool | None:
     """Lock `fd` exclusively without waiting: False when a live process holds it, None where the file system
     has no flock (some network file systems; then the pid and its start time decide)."""
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
