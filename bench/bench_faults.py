@@ -4,7 +4,7 @@ For every plan of `faultlib.PLANS`, on a fresh example monorepo with a user's un
 (`--mode capture`, the default: the state a SIGKILL leaves at each point, identical states tested once) or a random
 sample of real SIGKILLs (`--mode kill --sample N`). After each crash: rollback gives the original tree, resume the
 clean run's tree, the edit survives, no row stays `running`, no lock blocks. The counts go to
-bench/results/faults.json; any failure makes the exit code 1.
+bench/results/faults.json (faults-postgresql.json with --postgres); any failure makes the exit code 1.
 
 Run: `.venv/bin/python bench/bench_faults.py [--mode capture|kill] [--sample N] [--seed S] [--plans NAME ...]
 [--postgres URL]` (about 2 minutes per plan in capture mode on an idle 2-core machine).
@@ -70,11 +70,12 @@ def main(argv: list[str] | None = None) -> int:
               f"in {report['seconds']}s", flush=True)
     totals = {k: sum(r[k] for r in reports) for k in
               ("kill_points", "crash_states", "lost_edits", "blocked", "running_rows", "failed_points")}
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"mode": args.mode, "seed": args.seed, "sample": args.sample,
+    results = RESULTS.with_name("faults-postgresql.json") if args.postgres else RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps({"mode": args.mode, "seed": args.seed, "sample": args.sample,
                                    "database": "postgresql" if args.postgres else "sqlite",
                                    "totals": totals, "plans": reports}, indent=1) + "\n")
-    print(f"totals: {json.dumps(totals)} -> {RESULTS.relative_to(ROOT)}")
+    print(f"totals: {json.dumps(totals)} -> {results.relative_to(ROOT)}")
     return 1 if totals["failed_points"] else 0
 
 
