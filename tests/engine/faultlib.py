@@ -272,8 +272,7 @@ class Harness:
         self.status_before = git_status(self.repo)
         self.edits = {f: (self.repo / f).read_bytes() for f in USER_FILES if (self.repo / f).exists()}
         subprocess.run(["git", "gc", "-q"], cwd=self.repo, check=True)  # fewer, packed object files to copy
-        if self.sqlite is not None:
-            self.save(self.work / "pristine")
+        self.save(self.work / "pristine")
         trace = self.work / "trace.txt"
         trace.unlink(missing_ok=True)
         kind, result = in_child(self._run, trace=trace)
@@ -283,8 +282,7 @@ class Harness:
         kind, done = in_child(lambda: self._recover("rollback", result["id"]))
         if kind != "ok" or snapshot(self.repo) != self.before:
             raise RuntimeError(f"the clean run's rollback did not restore the tree: {kind} {done}")
-        if self.sqlite is not None:
-            self.load(self.work / "pristine")  # HEAD too: a --commit run moved it
+        self.load(self.work / "pristine")  # HEAD too: a --commit run moved it
         self.known = self._journals()
         return trace.read_text(encoding="utf-8").split()
 
@@ -379,11 +377,11 @@ class Harness:
         return problems
 
     def killed_state(self, point: str, nth: int) -> Callable[[], str | None]:
-        """A `restore` that kills a fresh run at the point (PostgreSQL, where the database is not copied)."""
+        """A `restore` that kills a fresh run at the point, from the worktree as it was before the run (the
+        database is copied back only when it is a SQLite file; PostgreSQL keeps its rows)."""
 
         def restore() -> str | None:
-            if snapshot(self.repo) != self.before:
-                raise RuntimeError("the worktree is not back as it was before the run; the trial cannot go on")
+            self.load(self.work / "pristine")
             known = self._journals()
             kind, value = in_child(self._run, fault=f"{point}@{nth}")
             if kind != "killed":
@@ -468,7 +466,6 @@ def _killed(harness: Harness, point: str, nth: int) -> Callable[[], str | None]:
     time it is needed (PostgreSQL, whose database is not copied)."""
     if harness.sqlite is None:
         return harness.killed_state(point, nth)
-    harness.load(harness.work / "pristine")
     run_id = harness.killed_state(point, nth)()
     target = harness.work / "killed"
     shutil.rmtree(target, ignore_errors=True)
