@@ -26,7 +26,8 @@ SINCE_OPT = typer.Option(None, "--since", help="Only executions started at or af
 UNTIL_OPT = typer.Option(None, "--until", help="Only executions started before this date or age.")
 TYPE_OPT = typer.Option(None, "--object-type", help="Only scenarios of this object type (database, ui, ...).")
 SCENARIO_OPT = typer.Option(None, "--scenario", help="Only this scenario id.")
-REFRESH_OPT = typer.Option(False, "--refresh", help="Run `analytics export` first.")
+REFRESH_OPT = typer.Option(False, "--refresh", help="Run `analytics export` first, even when the export is current "
+                                                   "(the default export is refreshed by itself when stale).")
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +67,9 @@ def _export_dir(directory: Path | None) -> Path:
 
 
 def _connect(directory: Path | None, refresh: bool) -> Any:
+    """DuckDB over the export. The default export is brought up to date first when the store changed since
+    (incrementally; nothing is done while it is current); an export directory given with --dir is read as it
+    is, unless --refresh asks for an export into it."""
     from continuous.analytics import duck
 
     path = _export_dir(directory)
@@ -73,6 +77,10 @@ def _connect(directory: Path | None, refresh: bool) -> Any:
         from continuous.analytics.export import export
 
         export(repo=Path.cwd(), out=path)
+    elif directory is None:
+        from continuous.analytics.export import refresh_if_stale
+
+        refresh_if_stale(repo=Path.cwd())
     return duck.connect(path)
 
 
@@ -116,8 +124,10 @@ def _show(result: Any) -> None:
         table.add_row(*(_cell(v, c) for v, c in zip(row, result.columns, strict=True)))
     out = console()
     out.print(table)
+    from rich.text import Text
+
     for note in result.notes:
-        out.print(f"[dim]{note}[/dim]")
+        out.print(Text(note, style="dim"))
 
 
 def _emit(results: list[Any], as_json: bool) -> None:
