@@ -1,8 +1,8 @@
 """Execution events (a rollback is its own event, not a rewrite of the run's outcome) and which execution
 restored an archived item.
 
-Revision ID: 0003_execution_events
-Revises: 0002_operations
+Revision ID: 0005_execution_events
+Revises: 0004_standard_checks
 Create Date: 2026-12-06
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0003_execution_events"
-down_revision: str | Sequence[str] | None = "0002_operations"
+revision: str = "0005_execution_events"
+down_revision: str | Sequence[str] | None = "0004_standard_checks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
