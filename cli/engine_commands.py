@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,13 @@ def register(app: typer.Typer) -> None:
     app.command("scenario-status", help="Show an execution: its plan, steps, checkpoints and artifacts.")(
         status_cmd
     )
+
+
+def _check_message(commit: bool, message: str | None) -> None:
+    from continuous.common.errors import UserError
+
+    if message is not None and not commit:
+        raise UserError("--message is the commit message of --commit", hint="add --commit, or leave --message out")
 
 
 def _parse_params(values: list[str]) -> dict[str, Any]:
@@ -125,14 +134,47 @@ def _duration(seconds: float) -> str:
 
 
 def _finish(result: Any, as_json: bool) -> None:
+    """Print a run's result; exit 130 when it was interrupted (resumable), 1 when it failed or its commit was
+    refused."""
     from continuous.engine.report import render_result
 
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
         sys.stdout.write(render_result(result))
-    if not result.ok:
+    if result.status == "interrupted":
+        raise typer.Exit(130)
+    if not result.ok or result.commit_error:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _stop_on_signal(ex: Any, as_json: bool) -> Iterator[None]:
+    """Ctrl-C or SIGTERM during a run: the first stops it after the current step (resumable, exit 130); a
+    second one stops it at once (still resumable: the journal knows the step in progress)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if ex.stop_requested:
+            raise KeyboardInterrupt
+        ex.request_stop()
+        if not as_json:
+            sys.stderr.write(
+                f"\n{signal.Signals(signum).name}: stopping after the current step "
+                "(press Ctrl-C again to stop at once; the run stays resumable)\n"
+            )
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _confirm(report: Any, yes: bool, as_json: bool) -> None:
@@ -186,6 +228,7 @@ def run_scenario_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     commit: bool = typer.Option(False, "--commit", help="Make one commit of the changed files at the end."),
+    message: str | None = typer.Option(None, "--message", "-m", help="The commit message for --commit."),
     no_diff: bool = typer.Option(False, "--no-diff", help="Dry-run without the unified diffs."),
     no_pager: bool = NO_PAGER_OPT,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
@@ -215,8 +258,10 @@ def run_scenario_cmd(
             return
         if not (yes or as_json or not sys.stdin.isatty()):
             _confirm(ex.dry_run(ex.build_plan([request])), yes, as_json)
+        _check_message(commit, message)
         plan = ex.build_plan([request], allocate_ports=True)
-        result = ex.run(plan, commit=commit)
+        with _stop_on_signal(ex, as_json):
+            result = ex.run(plan, commit=commit, message=message)
     finally:
         ex.close()
     _finish(result, as_json)
@@ -268,10 +313,12 @@ def run_plan_cmd(
     commit: bool = typer.Option(False, "--commit", help="Make one commit of the changed files at the end."),
     no_diff: bool = typer.Option(False, "--no-diff", help="Dry-run without the unified diffs."),
     no_pager: bool = NO_PAGER_OPT,
+    message: str | None = typer.Option(None, "--message", "-m", help="The commit message for --commit."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
 ) -> None:
     from continuous.engine.plan import load_saved_plan
 
+    _check_message(commit, message)
     data = load_saved_plan(file)
     ex = _executor(as_json)
     try:
@@ -287,7 +334,8 @@ def run_plan_cmd(
                     _show(report.render(diffs=not no_diff), no_pager)
                 return
             _confirm(report, yes, as_json)
-        result = ex.run(plan, commit=commit)
+        with _stop_on_signal(ex, as_json):
+            result = ex.run(plan, commit=commit, message=message)
     finally:
         ex.close()
     _finish(result, as_json)
@@ -340,7 +388,8 @@ def resume_cmd(
 
     ex = _executor(as_json)
     try:
-        result = ex.resume(execution_id)
+        with _stop_on_signal(ex, as_json):
+            result = ex.resume(execution_id)
     finally:
         ex.close()
     _finish(result, as_json)
@@ -370,6 +419,8 @@ def rollback_cmd(
         sys.stdout.write(f"  restored {p}\n")
     for p in result.removed:
         sys.stdout.write(f"  removed  {p}\n")
+    for w in result.warnings:
+        sys.stdout.write(f"warning: {w}\n")
 
 
 @command
@@ -379,11 +430,14 @@ def status_cmd(
 ) -> None:
     from continuous.cli.operations import get_execution
     from continuous.engine.report import render_status
+    from continuous.store import open_store
 
     record = get_execution(None, execution_id)
+    with open_store() as store:
+        events = store.list_events(record.id)
     if record.parent_id and not as_json:
         sys.stdout.write(f"(part of run {record.parent_id})\n")
     if as_json:
-        print_json(record.model_dump(mode="json"))
+        print_json({**record.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]})
         return
-    sys.stdout.write(render_status(record))
+    sys.stdout.write(render_status(record, events))

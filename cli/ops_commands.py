@@ -428,7 +428,8 @@ def archive_cmd(
                 print_json([i.model_dump(mode="json") for i in items])
             else:
                 for i in items:
-                    state = f"restored {i.restored_at:%Y-%m-%d}" if i.restored_at else "archived"
+                    state = {"restored": f"restored {i.restored_at:%Y-%m-%d}" if i.restored_at else "restored",
+                             "rolled_back": "archiving rolled back"}.get(i.state, "archived")
                     where = (i.metadata or {}).get("archived_path", "schema archived")
                     typer.echo(f"{i.id[:8]}  {i.archived_at:%Y-%m-%d}  {i.item_type:<9} {i.item_path} -> "
                                f"{where}"

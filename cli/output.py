@@ -40,6 +40,9 @@ def handle_errors() -> Iterator[None]:
             raise
         sys.stderr.write("interrupted\n")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        raise typer.Exit(BROKEN_PIPE_EXIT) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:  # a bug, not bad input: still one line, the traceback behind --debug
@@ -50,6 +53,20 @@ def handle_errors() -> Iterator[None]:
             "  hint: this is a bug in continuous; rerun with --debug for the traceback and report it\n"
         )
         raise typer.Exit(1) from None
+
+
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`
+
+
+def quiet_broken_pipe() -> None:
+    """The reader of our output went away (`continuous facts | head`): that is how a pipe ends, not an error.
+    Point stdout at /dev/null so the interpreter's last flush finds nothing to complain about."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def command(fn: Callable[P, R]) -> Callable[P, R]:
