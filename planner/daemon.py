@@ -20,15 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-PROTOCOL = 1
+PROTOCOL = 2
 IDLE_SECONDS = 15 * 60
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def run_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(
-        Path.home() / ".cache"
-    )  # as embedding.cache_dir(), no numpy
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")  # as embedding.cache_dir(), no numpy
     return Path(base) / "continuous" / "run"
 
 
@@ -136,10 +134,17 @@ def _handle(request: dict[str, Any], contexts: dict[str, Any]) -> dict[str, Any]
             ctx,
             top=int(request.get("top", 5)),
             explain=bool(request.get("explain", False)),
+            params=dict(request.get("params") or {}),
         )
-        return {"protocol": PROTOCOL, "ok": True, "result": result}
+        return {"protocol": PROTOCOL, "ok": True, "result": result.to_json()}
     except ContinuousError as exc:
-        return {"protocol": PROTOCOL, "ok": False, "error": exc.render(), "exit_code": exc.exit_code}
+        return {
+            "protocol": PROTOCOL,
+            "ok": False,
+            "error": exc.message,
+            "hint": exc.hint,
+            "exit_code": exc.exit_code,
+        }
     except Exception:  # a bug: let the client plan in-process, where --debug shows the traceback
         return {"protocol": PROTOCOL, "fallback": True}
 

@@ -92,9 +92,7 @@ class NumpyEncoder:
         self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
-        self.w = _load_weights(
-            self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path))
-        )
+        self.w = _load_weights(self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path)))
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
@@ -144,9 +142,7 @@ class NumpyEncoder:
             )
             inter = _gelu(flat @ w[p + "intermediate.dense.weight_t"] + w[p + "intermediate.dense.bias"])
             out = inter @ w[p + "output.dense.weight_t"] + w[p + "output.dense.bias"]
-            flat = _layer_norm(
-                out + flat, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps
-            )
+            flat = _layer_norm(out + flat, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
             x = flat.reshape(b, t, self.hidden).astype(np.float32, copy=False)
         summed = (x * mask[:, :, None]).sum(1)
         pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
@@ -183,9 +179,7 @@ def _convert_weights(path: Path, cache: Path) -> None:
         out[p + "qkv.weight_t"] = np.concatenate(
             [raw[s + "query.weight"], raw[s + "key.weight"], raw[s + "value.weight"]], axis=0
         ).T
-        out[p + "qkv.bias"] = np.concatenate(
-            [raw[s + "query.bias"], raw[s + "key.bias"], raw[s + "value.bias"]]
-        )
+        out[p + "qkv.bias"] = np.concatenate([raw[s + "query.bias"], raw[s + "key.bias"], raw[s + "value.bias"]])
         for name in ("attention.output.dense", "intermediate.dense", "output.dense"):
             out[p + name + ".weight_t"] = raw[p + name + ".weight"].T
             out[p + name + ".bias"] = raw[p + name + ".bias"]
@@ -228,6 +222,14 @@ def reference_encode(texts: Sequence[str]) -> np.ndarray:
 
 
 _ENCODER: NumpyEncoder | None = None
+_VOCAB: set[str] = set()
+
+
+def vocabulary() -> set[str]:
+    """Whole words of the model's WordPiece vocabulary: a proxy for "an ordinary English word"."""
+    if not _VOCAB:
+        _VOCAB.update(w for w in encoder().tokenizer.get_vocab() if w.isalpha())
+    return _VOCAB
 
 
 def encoder() -> NumpyEncoder:

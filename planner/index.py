@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 from continuous.dsl.model import RuleBase, Scenario
-from continuous.planner import embedding, lexicon
+from continuous.planner import embedding
+from continuous.planner import language as lexicon
 from continuous.planner.lexical import Space, fit
 
 INDEX_VERSION = 3
@@ -62,7 +63,11 @@ def index_key(rule_base: RuleBase) -> str:
 
 
 def load_or_build(
-    rule_base: RuleBase, *, encoder: str | None = None, memo: dict[str, Index] | None = None
+    rule_base: RuleBase,
+    *,
+    encoder: str | None = None,
+    memo: dict[str, Index] | None = None,
+    progress: object = None,
 ) -> Index:
     """The cached index of this rule base, built (and cached) on first use; `memo` keeps loaded indexes in a
     long-running process (the daemon)."""

@@ -57,9 +57,7 @@ def char_features(text: str) -> list[str]:
 class Space:
     """One fitted TF-IDF space: vocabulary, idf, and the L2-normalised document matrix (dense, small)."""
 
-    def __init__(
-        self, vocabulary: dict[str, int], idf: np.ndarray, matrix: np.ndarray, analyzer: str
-    ) -> None:
+    def __init__(self, vocabulary: dict[str, int], idf: np.ndarray, matrix: np.ndarray, analyzer: str) -> None:
         self.vocabulary = vocabulary
         self.idf = idf
         self.matrix = matrix

@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
-from continuous.planner import lexicon
+from continuous.planner import language as lexicon
 
 if TYPE_CHECKING:
     from continuous.dsl.model import RuleBase
@@ -57,17 +57,11 @@ def _closest(word: str, vocab: frozenset[str]) -> str | None:
     return found[0] if found else None
 
 
-_ENGLISH: set[str] = set()
-
-
 def _english() -> set[str]:
     """Whole words of the model's WordPiece vocabulary: real words ("match", "rate") are never "corrected"."""
-    if not _ENGLISH:
-        from continuous.planner import embedding
+    from continuous.planner import embedding
 
-        vocab = embedding.encoder().tokenizer.get_vocab()
-        _ENGLISH.update(w for w in vocab if w.isalpha())
-    return _ENGLISH
+    return embedding.vocabulary()
 
 
 def correct(text: str, index: Index) -> str:
@@ -78,7 +72,7 @@ def correct(text: str, index: Index) -> str:
     def fix(m: re.Match[str]) -> str:
         word = m.group(0)
         low = word.lower()
-        if len(low) < 4 or low in vocab or low in lexicon.STOPWORDS or low in _english():
+        if len(low) < 4 or low in vocab or low in lexicon.words("stopwords") or low in _english():
             return word
         return _closest(low, vocab) or word
 
@@ -92,8 +86,8 @@ def structure(text: str) -> tuple[set[str], dict[str, float]]:
     verbs, objects = structure_named(text)
     if all(w < 1.0 for w in objects.values()):
         for v in verbs:
-            if v in lexicon.VERB_IMPLIES:
-                objects[lexicon.VERB_IMPLIES[v]] = 1.0
+            if v in lexicon.lang().verb_implies:
+                objects[lexicon.lang().verb_implies[v]] = 1.0
     return verbs, objects
 
 
@@ -104,14 +98,14 @@ def structure_named(text: str) -> tuple[set[str], dict[str, float]]:
     low = text.lower()
     for canon, start, _end in lexicon.find(text, "objects"):
         before = re.findall(r"[a-z0-9_'-]+", low[:start])[-3:]
-        weight = 0.4 if any(w in lexicon.CONTAINER_PREPOSITIONS for w in before) else 1.0
+        weight = 0.4 if any(w in lexicon.words("container_prepositions") for w in before) else 1.0
         objects[canon] = max(objects.get(canon, 0.0), weight)
     for m in re.finditer(r"(?<![\w-])[a-z][a-z0-9]*(?:[-_][a-z0-9]+)+(?![\w-])", low):
         # an identifier ending in a kind of object names one: feedback-service, audit_table, drive-proxy
         tail = re.split(r"[-_]", m.group(0))[-1]
         for canon, _s, _e in lexicon.find(tail, "objects"):
             before = re.findall(r"[a-z0-9_'-]+", low[: m.start()])[-3:]
-            weight = 0.4 if any(w in lexicon.CONTAINER_PREPOSITIONS for w in before) else 1.0
+            weight = 0.4 if any(w in lexicon.words("container_prepositions") for w in before) else 1.0
             objects[canon] = max(objects.get(canon, 0.0), weight)
     return verbs, objects
 
@@ -122,7 +116,7 @@ def implied_object(text: str) -> str | None:
     verbs, objects = structure_named(text)
     if not objects or any(w >= 1.0 for w in objects.values()):
         return None
-    implied = [lexicon.VERB_IMPLIES[v] for v in lexicon.verbs(text) if v in lexicon.VERB_IMPLIES]
+    implied = [lexicon.lang().verb_implies[v] for v in lexicon.verbs(text) if v in lexicon.lang().verb_implies]
     return implied[0] if implied and verbs else None
 
 
@@ -204,9 +198,7 @@ def score_parts(
     word, _ = _per_scenario_max(word_docs, index)
     char, _ = _per_scenario_max(char_docs, index)
     struct = struct_scores(index, rule_base, [correct(t, index) for t in (struct_texts or texts)])
-    total = (
-        WEIGHTS["emb"] * emb + WEIGHTS["word"] * word + WEIGHTS["char"] * char + WEIGHTS["struct"] * struct
-    )
+    total = WEIGHTS["emb"] * emb + WEIGHTS["word"] * word + WEIGHTS["char"] * char + WEIGHTS["struct"] * struct
     return Scores(total, {"emb": emb, "word": word, "char": char, "struct": struct}, best_doc, corrected)
 
 

@@ -27,13 +27,14 @@ def test_suggest_json_contract(mini_repo: Path) -> None:
     )
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"request", "matches", "plan", "unmatched"}
+    assert set(data) == {"request", "matches", "plan", "unmatched", "skipped", "error"}
     assert isinstance(data["request"], str)
     assert len(data["matches"]) == 3
     for m in data["matches"]:
         assert set(m) == {"scenario", "score"} and isinstance(m["score"], float)
     for item in data["plan"]:
-        assert set(item) == {"scenario", "params", "role", "reason"}
+        assert {"scenario", "params", "role", "reason", "after"} <= set(item)
+        assert set(item) <= {"scenario", "params", "role", "reason", "after", "missing", "candidates", "guessed"}
         assert item["role"] in ("requested", "dependency")
     # the rule types-follow-tables of the fixture library adds generate-types after the table
     assert [(p["scenario"], p["params"], p["role"]) for p in data["plan"]] == [
@@ -79,7 +80,7 @@ def test_explain_json_shows_dependency_edges(mini_repo: Path) -> None:
     service = next(i for i in items if i["scenario"] == "create-service")
     assert table["edge"] == "required by create-service"
     assert service["after"] == ["1. create-table"]
-    assert set(service["score"]["parts"]) == {"emb", "word", "char", "struct"}
+    assert 0.0 <= service["score"]["probability"] <= 1.0
 
 
 def test_batch_one_json_object_per_line_in_order(mini_repo: Path, tmp_path: Path) -> None:
@@ -105,7 +106,8 @@ def test_batch_one_json_object_per_line_in_order(mini_repo: Path, tmp_path: Path
         None,
         "generate-types",
     ]
-    assert objs[3]["error"] == "the request is empty"
+    assert objs[3]["error"]["message"] == "the request is empty" and objs[3]["error"]["hint"]
+    assert all(o["error"] is None for i, o in enumerate(objs) if i != 3)
 
 
 def test_batch_missing_file_exits_2(mini_repo: Path) -> None:

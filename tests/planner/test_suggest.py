@@ -8,9 +8,19 @@ from pathlib import Path
 
 import pytest
 from continuous.common.errors import UserError
-from continuous.planner.suggest import load_context, suggest, suggest_many
+from continuous.planner.suggest import load_context
+from continuous.planner.suggest import suggest as suggest_model
+from continuous.planner.suggest import suggest_many as suggest_many_models
 
 from .conftest import FIXTURES, make_repo
+
+
+def suggest(text: str, ctx: object, **kw: object) -> dict:
+    return suggest_model(text, ctx, **kw).to_json()  # type: ignore[arg-type]
+
+
+def suggest_many(texts: list[str], ctx: object) -> list[dict]:
+    return [r.to_json() for r in suggest_many_models(texts, ctx)]  # type: ignore[arg-type]
 
 
 def plan_of(result: dict) -> list[tuple[str, dict, str]]:
@@ -19,7 +29,8 @@ def plan_of(result: dict) -> list[tuple[str, dict, str]]:
 
 def test_result_has_the_contract_shape(mini_repo: Path) -> None:
     result = suggest("crete a tabel for bookmarks", load_context(mini_repo), top=3)
-    assert set(result) == {"request", "matches", "plan", "unmatched"}
+    assert set(result) == {"request", "matches", "plan", "unmatched", "skipped", "error"}
+    assert result["error"] is None and result["skipped"] == []
     assert result["request"] == "crete a tabel for bookmarks"
     assert result["matches"][0]["scenario"] == "create-table"
     assert len(result["matches"]) == 3
@@ -30,6 +41,8 @@ def test_result_has_the_contract_shape(mini_repo: Path) -> None:
         "params": {"name": "bookmarks"},
         "role": "requested",
         "reason": result["plan"][0]["reason"],
+        "after": [],
+        "guessed": ["name"],
     }
     assert "crete a tabel for bookmarks" in result["plan"][0]["reason"]
 

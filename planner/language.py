@@ -1,0 +1,174 @@
+"""The planner's vocabulary, read from `planner/data/language.toml`.
+
+Scenario ids are verb-object phrases (`create-table`, `add-proxy-endpoint`); people say "new db table", "an API
+route", "bump the packages". The data file maps those words onto the canonical words of the ids and lists the
+small words that glue a request together; this module only compiles and looks them up. Changing what the planner
+understands is an edit of the data file, not of this code.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).resolve().parent / "data" / "language.toml"
+
+
+@dataclass(frozen=True)
+class Language:
+    verbs: dict[str, tuple[str, ...]]
+    objects: dict[str, tuple[str, ...]]
+    polarity: dict[str, str]  # canonical verb -> constructive | destructive | restorative
+    verb_implies: dict[str, str]
+    words: dict[str, frozenset[str]]
+    leads: tuple[str, ...]
+    trailing_markers: tuple[str, ...]
+    naming_words: tuple[str, ...]
+    http_methods: tuple[str, ...]
+    method_verbs: dict[str, str]
+    commit_types: dict[str, str]
+    commit_scopes: dict[str, str]
+    enum_words: dict[str, tuple[str, ...]]
+    connectives: tuple[tuple[str, str], ...]
+    patterns: dict[str, re.Pattern[str]]
+
+    def word_set(self, name: str) -> frozenset[str]:
+        return self.words[name]
+
+
+def _load(path: Path) -> Language:
+    raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    words = raw["words"]
+    polarity = {verb: group for group, verbs in raw["polarity"].items() for verb in verbs}
+    listed = {k: frozenset(str(w).lower() for w in v) for k, v in words.items() if isinstance(v, list)}
+    return Language(
+        verbs={k: tuple(v) for k, v in raw["verbs"].items()},
+        objects={k: tuple(v) for k, v in raw["objects"].items()},
+        polarity=polarity,
+        verb_implies=dict(raw["verb_implies"]),
+        words=listed,
+        leads=tuple(sorted(words["leads"], key=len, reverse=True)),
+        trailing_markers=tuple(sorted(words["trailing_markers"], key=len, reverse=True)),
+        naming_words=tuple(sorted(words["naming_words"], key=len, reverse=True)),
+        http_methods=tuple(words["http_methods"]),
+        method_verbs=dict(words["method_verbs"]),
+        commit_types=dict(raw["commit_types"]),
+        commit_scopes=dict(raw["commit_scopes"]),
+        enum_words={k: tuple(v) for k, v in raw.get("enum_words", {}).items()},
+        connectives=tuple((c["pattern"], c["kind"]) for c in raw["connectives"]),
+        patterns={k: re.compile(v) for k, v in raw["patterns"].items()},
+    )
+
+
+@cache
+def lang() -> Language:
+    return _load(DATA)
+
+
+def words(name: str) -> frozenset[str]:
+    """A word list of the data file ("stopwords", "pronouns", "not_names", ...)."""
+    return lang().words[name]
+
+
+def pattern(name: str) -> re.Pattern[str]:
+    return lang().patterns[name]
+
+
+def alternation(phrases: tuple[str, ...] | frozenset[str] | list[str]) -> str:
+    """A regex alternation of phrases, longest first, whole words only."""
+    ordered = sorted(set(phrases), key=len, reverse=True)
+    return r"(?<![\w'-])(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered) + r")(?![\w-])"
+
+
+_COMBINED: dict[str, tuple[re.Pattern[str], dict[str, tuple[str, ...]]]] = {}
+
+
+def _combined(key: str) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    """One alternation of every surface form, longest first, so each position takes its longest phrase."""
+    if key not in _COMBINED:
+        table = lang().verbs if key == "verbs" else lang().objects
+        forms: dict[str, list[str]] = {}
+        for canon, surface in table.items():
+            for form in surface:
+                forms.setdefault(form, []).append(canon)
+        ordered = sorted(forms, key=lambda f: -len(f))
+        compiled = re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(f) for f in ordered) + r")(?![\w-])")
+        _COMBINED[key] = (compiled, {f: tuple(c) for f, c in forms.items()})
+    return _COMBINED[key]
+
+
+def find(text: str, table: str) -> list[tuple[str, int, int]]:
+    """(canonical, start, end) for every phrase of the "verbs" or "objects" table in `text`, left to right,
+    the longest phrase at each position; a phrase that belongs to several canonical words yields each."""
+    return list(_find(text.lower(), table))
+
+
+@lru_cache(maxsize=16384)
+def _find(low: str, table: str) -> tuple[tuple[str, int, int], ...]:
+    compiled, canons = _combined(table)
+    return tuple((c, m.start(), m.end()) for m in compiled.finditer(low) for c in canons[m.group(0)])
+
+
+def is_object_word(word: str) -> bool:
+    return bool(_find(word.lower(), "objects"))
+
+
+def is_verb_word(word: str) -> bool:
+    return bool(_find(word.lower(), "verbs"))
+
+
+def verbs(text: str) -> list[str]:
+    return [c for c, _, _ in find(text, "verbs")]
+
+
+def objects(text: str) -> list[str]:
+    return [c for c, _, _ in find(text, "objects")]
+
+
+def vocabulary() -> set[str]:
+    """Every single-word surface form of the verbs and objects."""
+    table = lang()
+    return {f for t in (table.verbs, table.objects) for forms in t.values() for f in forms if " " not in f}
+
+
+def expand(text: str) -> str:
+    """The text plus the canonical words of the verbs and objects it mentions (for lexical scoring)."""
+    extra = [*verbs(text), *objects(text)]
+    return text if not extra else text + " " + " ".join(dict.fromkeys(extra))
+
+
+def canonical_words(scenario_id: str, aliases: tuple[str, ...] = ()) -> tuple[set[str], set[str]]:
+    """(verbs, objects) of a scenario, read from its id: `add-proxy-endpoint` → ({create}, {proxy, endpoint}).
+    Id words the vocabulary does not know stay as they are; aliases add only verbs (their objects repeat the
+    id's)."""
+    vs: set[str] = set()
+    os_: set[str] = set()
+    stop = words("stopwords")
+    parts = re.split(r"[-_\s]+", scenario_id.lower())
+    for i, part in enumerate(parts):
+        vfound = [c for c, _, _ in find(part, "verbs")]
+        if i == 0 and vfound:
+            vs.update(vfound)
+            continue
+        ofound = [c for c, _, _ in find(part, "objects")]
+        os_.update(ofound or ([part] if part not in stop else []))
+    for alias in aliases:
+        first = alias.lower().split()
+        if first:
+            vs.update(c for c, _, _ in find(first[0], "verbs"))
+    return vs, os_
+
+
+def polarity(verb: str | None) -> str | None:
+    return lang().polarity.get(verb) if verb else None
+
+
+def kind_of_scenario(scenario_id: str, aliases: tuple[str, ...] = ()) -> str | None:
+    """The head object of a scenario, from its id: the last object word (`add-proxy-endpoint` → endpoint)."""
+    parts = re.split(r"[-_\s]+", scenario_id.lower())
+    found = [c for p in parts[1:] for c, _, _ in find(p, "objects")]
+    return found[-1] if found else None

@@ -1,0 +1,199 @@
+"""References: parameters that name an object the repository holds (the app a page goes in, the pipeline of a
+command, the table a column goes on, the service to deprecate).
+
+An existing object the intent mentions wins, preferring the phrase role the parameter plays: a parent (app,
+pipeline, proxy) is where something goes ("to the hub", "in the gmail pipeline"); the object a non-creating
+scenario acts on is the head of the request ("deprecate the formatter service"). A name that matches nothing is a
+new object only where the request says so ("to a new cli pipeline named housekeeping"); otherwise the parameter
+stays missing, with the existing objects of similar name as candidates.
+"""
+
+from __future__ import annotations
+
+import re
+
+from continuous.dsl.model import Param
+from continuous.planner.grounding import Mention, to_kebab
+from continuous.planner.phrases import Phrase
+from continuous.planner.slots import Intent
+from continuous.planner.slots.text import called, identifiers, name_words, quoted
+
+_ROLE_ORDER = {
+    "parent": ("place", "head", "subject", "trailing", "lead"),
+    "object": ("head", "subject", "place", "lead", "trailing"),
+}
+
+
+def target_kinds(p: Param, intent: Intent) -> tuple[str, ...]:
+    conv = intent.conventions
+    ref = conv.params.references.get(p.name.lower())
+    if ref and ref != "@scenario":
+        return (ref,)
+    if p.name.lower() in conv.params.names:
+        return (intent.head_kind,) if intent.head_kind else ()
+    if intent.head_kind in conv.kinds.object_kinds:
+        return (intent.head_kind,)
+    # add-tests' target, setup-monitoring's target: whatever kind of object the request names
+    return tuple(k for k in conv.kinds.object_kinds if k not in ("table", "command", "script", "package", "view"))
+
+
+def _role(m: Mention, intent: Intent) -> str:
+    phrase = intent.analysis.role_at(m.start, m.end)
+    return phrase.role if phrase is not None else "lead"
+
+
+def _ranked(mentions: list[Mention], kinds: tuple[str, ...], intent: Intent, order: tuple[str, ...]) -> list[Mention]:
+    wanted = [m for m in mentions if m.kind in kinds]
+    return sorted(
+        wanted,
+        key=lambda m: (order.index(_role(m, intent)) if _role(m, intent) in order else 9, -m.strength, m.start),
+    )
+
+
+def reference(p: Param, intent: Intent) -> None:
+    kinds = target_kinds(p, intent)
+    if not kinds:
+        return
+    name = p.name.lower()
+    if name in ("source", "target"):
+        _pair(p, kinds, intent)
+        return
+    if kinds == ("package",):
+        _package(p, intent)
+        return
+    if name in ("proxy", "service") and intent.scenario.param("entity") is not None:
+        _backing(p, name, intent)
+        return
+    parent = kinds[0] in intent.conventions.kinds.parents and kinds[0] != intent.head_kind
+    order = _ROLE_ORDER["parent" if parent else "object"]
+    taken = {str(v).lower() for k, v in intent.out.params.items()}
+    for m in _ranked(intent.mentions, kinds, intent, order):
+        if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
+            return
+    if parent:
+        for m in _ranked(intent.request_mentions, kinds, intent, order):
+            if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
+                return
+    if not p.required:
+        return  # an optional reference is only ever an object the repository holds, never a guess
+    _named_but_unknown(p, kinds, intent, parent)
+
+
+def _pair(p: Param, kinds: tuple[str, ...], intent: Intent) -> None:
+    """source and target of a merge: the first and the second object of the kind the request names."""
+    found: list[str] = []
+    for m in sorted(intent.mentions, key=lambda m: m.start):
+        if m.kind in kinds and m.name not in found:
+            found.append(m.name)
+    if len(found) < 2 and not intent.grounded:
+        found += [v for v, _s, _e in identifiers(intent.clause) if v not in found]
+    index = 0 if p.name.lower() == "source" else 1
+    if len(found) > index:
+        which = "first" if index == 0 else "second"
+        intent.put(p, found[index], f"the {which} {kinds[0]} the request names")
+
+
+def _package(p: Param, intent: Intent) -> None:
+    """An npm package: one the workspace depends on, by any spelling ("react hot toast"), else the name the
+    request gives a new one."""
+    head = intent.analysis.head
+    scope = head.text if head is not None else intent.clause
+    for m in intent.mentions:
+        if m.kind == "package" and intent.put(p, m.name, "package the workspace depends on"):
+            return
+    # a single plain word counts as a package name when the request is about packages
+    words = re.findall(r"@?[\w./-]+", scope)
+    for i in range(len(words)):
+        for n in (3, 2, 1):
+            chunk = " ".join(words[i : i + n])
+            found = intent.repo.lookup("package", chunk) or intent.repo.lookup("package", to_kebab(chunk))
+            if found and intent.put(p, found, "package the workspace depends on"):
+                return
+    for value, _s, _e in [*quoted(scope), *called(scope)]:
+        if intent.put(p, value, "package name given in the request"):
+            return
+    m = re.search(r"(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*)", scope)
+    if m and intent.put(p, m.group(1), "package name given in the request"):
+        return
+    cleaned = re.sub(r"(?:@|\bv|\bto\s+v?)\^?~?\d[\w.^~*-]*", " ", scope)
+    words_left = name_words(cleaned)
+    if words_left and len(words_left) <= 3:
+        intent.put(p, "-".join(words_left), "the words the request names the package by", guessed=True)
+
+
+def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent: bool) -> None:
+    """A name the request gives that no existing object has: new where the request says so, else a missing
+    parameter with the existing objects of similar name as candidates."""
+    kind = kinds[0]
+    kind_words = set(intent.repo.kind_words(kind))
+    phrases: list[Phrase] = [
+        ph
+        for ph in intent.analysis.phrases
+        if (ph.role == "place" if parent else ph.role in ("head", "subject"))
+        and (not parent or _names_kind(ph, kind_words) or not intent.grounded)
+    ]
+    for ph in phrases:
+        given = _given_name(ph, intent, kind_words)
+        if given is None:
+            continue
+        value, explicit = given
+        existing = intent.repo.lookup(kind, value)
+        if existing and intent.put(p, existing, f"existing {kind} named in the request"):
+            return
+        # a kind the repository holds nothing of cannot be checked: the name is taken as given
+        new = ph.new or not intent.grounded or not intent.repo.names(kind)
+        if new and intent.put(p, value, f"the new {kind} the request names", guessed=not explicit):
+            return
+        intent.suggest(p, intent.repo.candidates(kind, value), f"an existing {kind} with a similar name")
+        return
+    if kind == "app":
+        _app_by_words(p, intent)
+
+
+def _names_kind(ph: Phrase, kind_words: set[str]) -> bool:
+    return any(w in kind_words for w in ph.words()) or bool(identifiers(ph.text))
+
+
+def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, bool] | None:
+    for value, _s, _e in [*called(ph.text), *quoted(ph.text)]:
+        return value, True
+    for value, _s, _e in identifiers(ph.text):
+        if value.lower() not in intent.used:
+            return value, True
+    words = name_words(ph.modifier_text() if ph.head else ph.text, exclude=frozenset(kind_words))
+    if words and len(words) <= 3:
+        return " ".join(words), False
+    return None
+
+
+def _app_by_words(p: Param, intent: Intent) -> None:
+    """The existing app whose name has a word of the request ("an admin dashboard" → the admin apps): filled
+    when one app fits, offered as candidates when several do."""
+    conv = intent.conventions
+    prefix = set(re.split(r"[-_]", conv.app_prefix.lower())) - {""}
+    words = {w for w in re.findall(r"[a-z0-9]+", intent.request.lower()) if len(w) > 2}
+    words |= {w[:-1] for w in words if w.endswith("s") and len(w) > 4}
+    hits: dict[str, str] = {}
+    for app in sorted(intent.repo.names("app")):
+        parts = [x for x in re.split(r"[-_]", app.lower()) if x and x not in prefix]
+        common = [x for x in parts if x in words]
+        if common:
+            hits[app] = common[0]
+    if len(hits) == 1:
+        app, word = next(iter(hits.items()))
+        intent.put(p, app, f"the one existing app whose name has the word {word!r}", guessed=True)
+    elif hits:
+        intent.suggest(p, sorted(hits), "an existing app whose name has a word of the request")
+
+
+def _backing(p: Param, kind: str, intent: Intent) -> None:
+    """The service or proxy behind a page's data: one the request names, else (a proxy) the repository's only
+    proxy with a route table; otherwise the scenario's own default (the entity's service, a new proxy)."""
+    if "entity" not in intent.out.params:
+        return
+    for m in intent.mentions:
+        usable = m.kind == kind and (kind != "proxy" or m.name in intent.repo.routable)
+        if usable and intent.put(p, m.name, f"existing {kind} named in the request"):
+            return
+    if kind == "proxy" and len(intent.repo.routable) == 1:
+        intent.put(p, next(iter(intent.repo.routable)), "the repository's only proxy with a route table")
