@@ -121,11 +121,12 @@ def _diagnostic_json(d: Diagnostic) -> dict[str, Any]:
 def validate_cmd(
     paths: list[Path] | None = PATHS_ARG, no_builtin: bool = NO_BUILTIN_OPT, as_json: bool = JSON_OPT
 ) -> None:
-    from continuous.dsl.validate import check_files
+    from continuous.dsl.validate import check_files, warnings
 
     files = dsl_files(paths, no_builtin=no_builtin)
     rule_base, diagnostics = check_files(files)
     diagnostics = [_relative(d) for d in diagnostics]
+    notes = [_relative(d) for d in warnings(rule_base)] if rule_base is not None else []
     counts = {
         "files": len(rule_base.files) if rule_base else len(files),
         "scenarios": len(rule_base.scenarios) if rule_base else 0,
@@ -141,12 +142,15 @@ def validate_cmd(
                 "ok": not diagnostics,
                 "counts": counts,
                 "diagnostics": [_diagnostic_json(d) for d in diagnostics],
+                "warnings": [_diagnostic_json(d) for d in notes],
             }
         )
     elif diagnostics:
-        _err("\n".join(d.render() for d in diagnostics))
+        _err("\n".join(d.render() for d in [*diagnostics, *notes]))
         _err(f"{len(diagnostics)} problem{'s' if len(diagnostics) != 1 else ''} found")
     else:
+        for d in notes:
+            _err("warning: " + d.render())
         _out(
             f"ok: {counts['scenarios']} scenarios, {counts['rules']} rules, {counts['aliases']} aliases, "
             f"{counts['discovers']} discovers, {counts['standards']} standards, "
@@ -198,6 +202,7 @@ def fmt_cmd(
                 "changed": changed,
                 "unchanged": unchanged,
                 "diagnostics": [_diagnostic_json(d) for d in diagnostics],
+                "warnings": [_diagnostic_json(d) for d in notes],
             }
         )
     else:
