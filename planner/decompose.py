@@ -71,6 +71,18 @@ def _joins_objects(previous: str, piece: str) -> bool:
     return bool(lexicon.words("multi_object_verbs") & set(lexicon.verbs(previous)))
 
 
+def _coordinate(previous: str, piece: str) -> bool:
+    """"indexes for foreign keys and frequently queried columns": a bare noun phrase (no verb, no determiner)
+    after a clause that ends in a prepositional phrase continues that phrase."""
+    words = re.findall(r"[\w'-]+", piece.strip().lower())
+    if not words or lexicon.find(words[0], "verbs") or words[0] in lexicon.words("determiners"):
+        return False
+    from continuous.planner.phrases import analyse
+
+    phrases = analyse(previous).phrases
+    return bool(phrases) and phrases[-1].role in ("place", "subject") and phrases[-1].prep is not None
+
+
 def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
     """The intents of a request, in the order written. `fix` corrects typos before a piece is judged ("crete a
     tabel" must still count as an intent); the clauses keep the user's words."""
@@ -99,7 +111,11 @@ def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
         piece = text[start:end]
         if not piece.strip():
             continue
-        if clauses and kind != "hard" and (not is_intent(piece, kind) or _joins_objects(clauses[-1].text, piece)):
+        if clauses and kind != "hard" and (
+            not is_intent(piece, kind)
+            or _joins_objects(clauses[-1].text, piece)
+            or _coordinate(clauses[-1].text, piece)
+        ):
             prev = clauses[-1]
             clauses[-1] = Clause(text[prev.start : end], prev.start, end, prev.sequenced)
             continue

@@ -126,10 +126,10 @@ class Repo:
             strings = {k: str(v) for k, v in fields.items() if isinstance(v, str | int) and str(v)}
             aliases = tuple(strings[k] for k in ALIAS_FIELDS if k in strings)
             for key, value in strings.items():
-                if key in ALIAS_FIELDS or "/" in value:
+                if key in ALIAS_FIELDS:
                     continue
                 kind = conv.kind(ftype) if key == "name" else conv.kind(key)
-                if kind not in kinds:
+                if kind not in kinds or ("/" in value and kind != "package"):
                     continue
                 if key == "name":
                     _add(seen, kind, (value, *aliases), strings)

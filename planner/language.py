@@ -33,6 +33,9 @@ class Language:
     commit_types: dict[str, str]
     commit_scopes: dict[str, str]
     enum_words: dict[str, tuple[str, ...]]
+    vetoes: tuple[tuple[str, str], ...]  # (request polarity, scenario polarity)
+    veto_all: dict[str, frozenset[str]]
+    boost: dict[str, float]  # "head" objects, "commit" types, "question" words that veto everything
     connectives: tuple[tuple[str, str], ...]
     patterns: dict[str, re.Pattern[str]]
 
@@ -59,6 +62,12 @@ def _load(path: Path) -> Language:
         commit_types=dict(raw["commit_types"]),
         commit_scopes=dict(raw["commit_scopes"]),
         enum_words={k: tuple(v) for k, v in raw.get("enum_words", {}).items()},
+        vetoes=tuple((v["request"], v["scenario"]) for v in raw.get("veto", []) if "request" in v),
+        boost={k: float(v) for k, v in raw.get("boost", {}).items()},
+        veto_all={
+            key: frozenset(w for v in raw.get("veto", []) if v.get("scenario") == "*" for w in v.get(key, ()))
+            for key in ("head", "commit", "question", "scope", "verb")
+        },
         connectives=tuple((c["pattern"], c["kind"]) for c in raw["connectives"]),
         patterns={k: re.compile(v) for k, v in raw["patterns"].items()},
     )

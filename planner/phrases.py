@@ -14,7 +14,6 @@ as a hint of the action and a place.
 
 from __future__ import annotations
 
-import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -84,6 +83,10 @@ class Analysis:
                 else:
                     w = {"subject": 0.5, "place": 0.4, "trailing": 0.2, "lead": 0.3}[p.role]
                 out[canon] = max(out.get(canon, 0.0), w)
+        if self.verb in language.lang().verb_implies and not any(w >= 0.6 for w in out.values()):
+            # "show them in the hub" asks for a page
+            implied = language.lang().verb_implies[self.verb]
+            out[implied] = max(out.get(implied, 0.0), 0.8)
         if self.commit_scope:
             scope_kind = language.lang().commit_scopes.get(self.commit_scope.lower())
             if scope_kind:
@@ -119,7 +122,11 @@ def analyse(text: str) -> Analysis:
     commit_type = commit_scope = None
     pos = 0
     m = language.pattern("commit_prefix").match(text)
-    if m and m.group("type").lower() in language.lang().commit_types:
+    revert = re.match(r"revert\s+[\"'“]", text, re.IGNORECASE)
+    if revert:
+        commit_type, pos = "revert", revert.end()
+        notes.append("a revert commit")
+    elif m and m.group("type").lower() in language.lang().commit_types:
         commit_type = m.group("type").lower()
         commit_scope = (m.group("scope") or "").strip() or None
         pos = m.end()
@@ -171,7 +178,8 @@ def _split(text: str, start: int, end: int) -> list[Phrase]:
     trailing_at = _trailing_start(text, start, end)
     main_end = trailing_at if trailing_at is not None else end
     cuts: list[tuple[int, int, str]] = []
-    for m in _regexes()["prep"].finditer(text, start, main_end):
+    masked = language.pattern("protect").sub(lambda m: "x" * len(m.group(0)), text)
+    for m in _regexes()["prep"].finditer(masked, start, main_end):
         cuts.append((m.start(), m.end(), m.group(0).lower()))
     # prepositions inside a quoted name or an identifier do not cut
     pieces: list[tuple[int, int, str | None]] = []
@@ -212,9 +220,10 @@ def _inside_token(text: str, pos: int) -> bool:
     return pos > 0 and (text[pos - 1] in "-_./:'\"`" or text[pos - 1].isalnum())
 
 
-def _trailing_start(text: str, start: int, end: int) -> int | None:
+def _trailing_start(raw: str, start: int, end: int) -> int | None:
     """Where a clause that says what for or why begins: "to list labels", "that runs eslint", "so that ...",
-    "for managing X" (a preposition followed by a verb)."""
+    "for managing X" (a preposition followed by a verb). Quoted text and parentheses never start one."""
+    text = language.pattern("protect").sub(lambda m: "x" * len(m.group(0)), raw)
     for m in _regexes()["trailing"].finditer(text, start, end):
         if m.start() == start or _inside_token(text, m.start()):
             continue
@@ -222,10 +231,15 @@ def _trailing_start(text: str, start: int, end: int) -> int | None:
         nxt = re.match(r"\s*([\w'-]+)", text[m.end() : end])
         following = nxt.group(1) if nxt else ""
         if marker in ("to", "that", "which", "who", "where", "when", "once", "after", "before", "while"):
-            if marker in ("to",) and not _is_verbish(following):
-                continue  # "to the hub" is a place
+            after = re.findall(r"[\w'-]+", text[m.end() : end])[:3]
+            named = following[:1].isupper() or any(language.is_object_word(w) for w in after[1:3])
+            if marker in ("to",) and (not _is_verbish(following) or named):
+                continue  # "to the hub", "to Link table" are places
+            determiner_next = len(after) > 1 and after[1].lower() in words("determiners")
             if marker in ("that", "which", "who") and not (
-                _is_verbish(following) or following.lower() in ("can", "will", "should", "lets", "is", "are")
+                _is_verbish(following)
+                or determiner_next  # "that wraps the pricing logic"
+                or following.lower() in ("can", "will", "should", "lets", "is", "are")
             ):
                 continue  # "that table" is a noun phrase
             if marker in ("where", "when", "once", "after", "before", "while") and not following:
@@ -238,14 +252,30 @@ def _trailing_start(text: str, start: int, end: int) -> int | None:
     # verb of running right after a noun
     tokens = list(re.finditer(r"[\w:'-]+", text[start:end]))
     runs = words("run_verbs")
-    for prev, tok in itertools.pairwise(tokens):
+    stops = words("phrase_stops")
+    for i in range(1, len(tokens)):
+        prev, tok = tokens[i - 1], tokens[i]
         word = tok.group(0).lower()
         if not (word in runs or (word.endswith("ing") and len(word) > 5)):
             continue
+        following = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
+        if not following or following in stops:
+            continue  # "column resizing to tables": a noun, not a clause
         before = prev.group(0).lower()
         if language.is_object_word(before) or ":" in before or (word in runs and re.search(r"[-_:]", before)):
             return start + tok.start()
     return None
+
+
+_NAMING = re.compile(
+    r"\b(?:called|named|titled)\s+\S+|`[^`]*`|\"[^\"]*\"|'[^']*'|\b[a-z][a-z0-9]*(?:[_:-][a-z0-9]+)+\b|\(.*?\)",
+    re.IGNORECASE,
+)
+
+
+def _skippable(word: str) -> bool:
+    low = word.lower()
+    return low in words("stopwords") or low in words("not_names") or low in words("pronouns") or low.isupper()
 
 
 def _phrase(role: Role, text: str, a: int, b: int, *, prep: str | None) -> Phrase:
@@ -256,11 +286,21 @@ def _phrase(role: Role, text: str, a: int, b: int, *, prep: str | None) -> Phras
     objs = tuple((c, a + s, a + e) for c, s, e in language.find(chunk, "objects"))
     head = None
     head_start = -1
+    if role == "head":
+        # "tasks page (with activity) and multi-user fixes": the head noun is the first conjunct's
+        first = re.split(r"\s+and\s+|\s*,\s*", language.pattern("protect").sub(lambda m: "x" * len(m.group(0)), chunk))[0]
+        in_first = tuple(o for o in objs if o[2] <= a + len(first))
+        if in_first:  # "disabledAt and lastConversionAt columns" keeps its head at the end
+            objs, b = in_first, a + len(first)
     if objs and role != "trailing":
-        # the head noun of a compound is its last object word ("pipeline command" is a command)
+        # the head noun of a compound is its last word: "pipeline command" is a command, "column resizing" is
+        # no column (a name given after "called" or an identifier does not count)
         last_end = max(e for _, _, e in objs)
         tail = [o for o in objs if o[2] == last_end]
-        head, head_start = tail[0][0], tail[0][1]
+        rest = _NAMING.sub(" ", text[last_end:b])
+        content = [w for w in re.findall(r"[A-Za-z][\w'-]*", rest) if not _skippable(w)]
+        if not content:
+            head, head_start = tail[0][0], tail[0][1]
     new_words = words("new_markers")
     new = any(w.lower() in new_words for w in re.findall(r"[\w'-]+", chunk))
     return Phrase(role, a, b, chunk, prep, objs, head, head_start, new)

@@ -57,11 +57,43 @@ class Ranking:
         return intents, unmatched
 
 
+def _head_kind(ctx: Context, sid: str) -> str | None:
+    from continuous.planner.slots import head_kind
+
+    sc = ctx.rule_base.scenarios.get(sid)
+    return head_kind(sc, ctx.conventions) if sc is not None else None
+
+
+@dataclass
+class Parts:
+    """What --explain shows of a ranking: the pair features by name, the corrected texts, and per (text,
+    scenario) the document the embedding found closest."""
+
+    parts: dict[str, np.ndarray]
+    corrected: list[str]
+    best_doc: np.ndarray
+
+
 def rank_units(ctx: Context, units: list[tuple[str, str]]) -> Ranking:
-    """`units` are (text, masked text): the intent model reads the masked text (names of existing objects
-    replaced by their kind), the typo corrector and the rules the text as written."""
-    from continuous.planner.scoring import score_parts
+    """`units` are (text, masked text): the model reads the masked text, typo-corrected (names of existing
+    objects replaced by their kind); the rules read it too."""
+    from continuous.planner import embedding, features, rules
+    from continuous.planner.scoring import correct
 
     index = ctx.index
-    scores = score_parts(index, ctx.rule_base, [u[1] for u in units], struct_texts=[u[1] for u in units])
-    return Ranking(scores.total, index.threshold, index.scenario_ids, scores)
+    texts = [correct(masked, index) for _text, masked in units]
+    emb = embedding.encoder().encode(texts)
+    lex = features.lexical(texts)
+    pair = features.pairwise(index, texts, emb)
+    probs = index.model.predict(emb, lex, pair)
+    head_kinds = [_head_kind(ctx, sid) for sid in index.scenario_ids]
+    rules.boost([text for text, _masked in units], probs, index, ctx.repo, head_kinds)
+    vetoed = rules.apply(texts, probs, index)
+    sims = emb @ index.emb.T
+    best_doc = np.zeros(probs.shape, dtype=np.int32)
+    for s in range(len(index.scenario_ids)):
+        docs = index.scenario_docs(s)
+        if len(docs):
+            best_doc[:, s] = docs[sims[:, docs].argmax(axis=1)]
+    parts = Parts({name: pair[:, :, i] for i, name in enumerate(features.PAIR_FEATURES)}, texts, best_doc)
+    return Ranking(probs, index.threshold, index.scenario_ids, parts, vetoed)

@@ -58,6 +58,15 @@ class Skip(_Model):
     requested: bool = False  # the request asked for this item itself; it already holds
 
 
+class Assumption(_Model):
+    """An object the request refers to as existing ("add a column to the Payout table") that discovery did not
+    find: the plan uses the name as given and does not create it."""
+
+    kind: str
+    name: str
+    reason: str
+
+
 class ErrorInfo(_Model):
     message: str
     hint: str | None = None
@@ -95,11 +104,12 @@ class Suggestion(_Model):
     plan: list[PlanStep] = Field(default_factory=list)
     unmatched: list[str] = Field(default_factory=list)
     skipped: list[Skip] = Field(default_factory=list)
+    assumed: list[Assumption] = Field(default_factory=list)
     error: ErrorInfo | None = None
     explain: Explanation | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The stable JSON shape: request, matches, plan, unmatched, skipped, error (null when none); `explain`
+        """The stable JSON shape: request, matches, plan, unmatched, skipped, assumed, error (null when none); `explain`
         only when asked for; per step `missing`, `candidates` and `guessed` only when they say something."""
         out: dict[str, Any] = {
             "request": self.request,
@@ -107,6 +117,7 @@ class Suggestion(_Model):
             "plan": [_step_json(s) for s in self.plan],
             "unmatched": list(self.unmatched),
             "skipped": [s.model_dump() for s in self.skipped],
+            "assumed": [a.model_dump() for a in self.assumed],
             "error": self.error.model_dump() if self.error else None,
         }
         if self.explain is not None:

@@ -23,7 +23,7 @@ from continuous.planner.conventions import Conventions
 from continuous.planner.conventions import default as default_conventions
 from continuous.planner.grounding import Repo
 from continuous.planner.index import Index, load_or_build
-from continuous.planner.result import Match, PlanStep, Skip, Suggestion
+from continuous.planner.result import Assumption, Match, PlanStep, Skip, Suggestion
 from continuous.planner.slots import names as slot_names
 
 
@@ -194,7 +194,7 @@ def _resolve_pronouns(clause: str, subject: str | None) -> str:
 def _mask(text: str, ctx: Context) -> str:
     """The text with names of existing objects replaced by their kind, for ranking: the intent model sees what
     is asked ("create a new pipeline"), not which names the repository happens to use. A name right next to a
-    word of its kind just goes ("the gmail pipeline" → "the pipeline"); a place becomes "it" ("in the hub")."""
+    word of its kind just goes ("the gmail pipeline" → "the pipeline", "in the hub" → "in the app")."""
     out = text
     seen: set[tuple[int, int]] = set()
     for m in sorted(ctx.repo.mentioned(text), key=lambda m: -m.start):
@@ -202,9 +202,6 @@ def _mask(text: str, ctx: Context) -> str:
             continue
         seen.add(m.span)
         word = "" if m.next_to_kind else m.kind.replace("_", " ")
-        before = re.findall(r"[a-z0-9_'-]+", text[: m.start].lower())[-2:]
-        if word and any(w in ("in", "into", "to", "on", "inside", "within", "from") for w in before):
-            word = "it"
         out = out[: m.start] + word + out[m.end :]
     return " ".join(out.split())
 
@@ -223,7 +220,12 @@ def _one(
 
     index = ctx.index
     matches = [Match(scenario=sid, score=round(score, 4)) for sid, score in ranking.top(ids[0], max(top, 1))]
-    intents, unmatched = ranking.intents(ids, [c.text for c in clauses], text)
+    from continuous.planner.rules import reasons_to_veto_all
+
+    if reasons_to_veto_all(text, whole=True) is not None:
+        intents, unmatched = [], [text]  # a revert, a question, a guide: no clause of it is a plan
+    else:
+        intents, unmatched = ranking.intents(ids, [c.text for c in clauses], text)
     subject = slot_names.subject(text, ctx.repo)
     requests: list[PlanRequest] = []
     filled_by: dict[str, tuple[str, slots.Filled, int, int]] = {}
@@ -254,14 +256,10 @@ def _one(
     plan: list[PlanStep] = []
     skipped: list[Skip] = []
     items: list[Any] = []
+    assumed = sorted({a for _c, f, _r, _s in filled_by.values() for a in f.assumed})
+    facts = _with_assumed(ctx.fact_set(), assumed)
     if requests:
-        try:
-            resolution = resolve(ctx.rule_base, requests, ctx.fact_set(), allow_missing=True)
-        except UserError:
-            # a guessed value that a dependency rejects: plan again with only what the request said outright;
-            # a real problem (a cycle) fails again and is raised
-            requests = [_explicit_only(r, filled_by) for r in requests]
-            resolution = resolve(ctx.rule_base, requests, ctx.fact_set(), allow_missing=True)
+        resolution, requests = _resolve(ctx, requests, facts, filled_by)
         items = compose.without_unbound_dependencies(compose.without_nameless_twins(resolution.items))
         asked = {(r.scenario, _frozen(r.params)) for r in requests}
         for item in items:
@@ -276,9 +274,7 @@ def _one(
                     after=item.after,
                     group=item.group,
                     missing=item.missing,
-                    candidates={k: tuple(v) for k, v in filled.candidates.items() if k in item.missing}
-                    if filled
-                    else {},
+                    candidates={k: tuple(v) for k, v in filled.candidates.items()} if filled else {},
                     sources={k: v for k, v in filled.sources.items() if k in item.params} if filled else {},
                 )
             )
@@ -293,12 +289,62 @@ def _one(
 
         explanation = build(text, clauses, subject, items, filled_by, ids, ranking, ctx, top)
     return Suggestion(
-        request=text, matches=matches, plan=plan, unmatched=unmatched, skipped=skipped, explain=explanation
+        request=text,
+        matches=matches,
+        plan=plan,
+        unmatched=unmatched,
+        skipped=skipped,
+        assumed=[
+            Assumption(kind=kind, name=name, reason="the request refers to it; the repository's facts do not show it")
+            for kind, name in assumed
+        ],
+        explain=explanation,
     )
+
+
+def _with_assumed(facts: Any, assumed: Sequence[tuple[str, str]]) -> Any:
+    """The repository's facts plus the objects the request presupposes, so no step creates them."""
+    if not assumed:
+        return facts
+    from continuous.engine.facts import Fact, FactSet
+
+    return FactSet([*facts, *(Fact(type=kind, fields={"name": name}) for kind, name in assumed)])
 
 
 def _frozen(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(params.items()))
+
+
+def _resolve(ctx: Context, requests: list[Any], facts: Any, filled_by: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """The engine's resolution of the requests. A value that a dependency rejects (a kebab-case name bound to a
+    snake_case parameter of a step it pulls in) is dropped and left missing: first the guessed values, then the
+    values the error names. A real problem (a dependency cycle) fails every time and is raised."""
+    from continuous.engine.resolution import resolve
+
+    try:
+        return resolve(ctx.rule_base, requests, facts, allow_missing=True), requests
+    except UserError as first:
+        error = first
+    requests = [_explicit_only(r, filled_by) for r in requests]
+    for _attempt in range(3):
+        try:
+            return resolve(ctx.rule_base, requests, facts, allow_missing=True), requests
+        except UserError as exc:
+            error = exc
+            named = str(exc.message)
+            dropped = [
+                r.model_copy(update={"params": {k: v for k, v in r.params.items() if not _named_in(v, named)}})
+                for r in requests
+            ]
+            if dropped == requests:
+                break
+            requests = dropped
+    raise error
+
+
+def _named_in(value: Any, message: str) -> bool:
+    text = str(value)
+    return bool(text) and (f"'{text}'" in message or f'"{text}"' in message or f" {text}:" in message)
 
 
 def _explicit_only(request: Any, info: dict[str, tuple[str, slots.Filled, int, int]]) -> Any:

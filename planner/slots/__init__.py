@@ -29,6 +29,8 @@ class Filled:
     missing: list[str] = field(default_factory=list)
     sources: dict[str, ParamSource] = field(default_factory=dict)
     candidates: dict[str, list[Candidate]] = field(default_factory=dict)
+    # objects the request refers to as existing that discovery did not find: (kind, name)
+    assumed: list[tuple[str, str]] = field(default_factory=list)
 
     def guessed(self) -> set[str]:
         return {k for k, s in self.sources.items() if s.guessed}
@@ -79,6 +81,11 @@ class Intent:
 
     def suggest(self, p: Param, names: list[str], why: str) -> None:
         if names and p.name not in self.out.params:
+            self.out.candidates[p.name] = [Candidate(value=n, why=why) for n in names]
+
+    def suggest_also(self, p: Param, names: list[str], why: str) -> None:
+        """Candidates next to a value that is only assumed."""
+        if names:
             self.out.candidates[p.name] = [Candidate(value=n, why=why) for n in names]
 
 
@@ -172,5 +179,8 @@ def fill(intent: Intent) -> Filled:
     out.missing = [
         p.name for p in intent.scenario.params if p.required and p.name not in out.params and p.default is None
     ]
-    out.candidates = {k: v for k, v in out.candidates.items() if k not in out.params}
+    assumed = {name for _kind, name in out.assumed}
+    out.candidates = {
+        k: v for k, v in out.candidates.items() if k not in out.params or str(out.params[k]) in assumed
+    }
     return out

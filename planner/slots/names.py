@@ -19,6 +19,7 @@ from continuous.planner.slots import Intent
 from continuous.planner.slots.text import (
     called,
     colon_identifiers,
+    env_var,
     identifiers,
     name_words,
     not_name,
@@ -55,6 +56,11 @@ def name(p: Param, intent: Intent) -> None:
     other_kinds = [m for m in intent.mentions if m.kind != kind]
     taken = {str(v).lower() for v in intent.out.params.values()}
     in_head = head is not None and kind is not None and (head.head is None or _same_kind(head.head, intent))
+    # 0. an environment variable is named in capitals ("VITE_" is the scope, not the name)
+    if p.pattern and p.pattern.startswith("[A-Z]"):
+        var = env_var(clause)
+        if var and intent.put(p, var.removeprefix("VITE_"), "variable name in the request"):
+            return
     # 1. given outright, in the phrase asked for (or anywhere when the clause gives one name); a script's
     # colon name ("lint:all", "`pnpm check:types`") first
     if p.type == "string" and not called(clause):
@@ -68,7 +74,13 @@ def name(p: Param, intent: Intent) -> None:
             return
     # 2. an identifier in the phrase asked for that names nothing else
     others = {m.name.lower() for m in other_kinds}
-    for value in _in(head, identifiers(clause)) + [v for v, _s, _e in identifiers(clause)]:
+    before_head = None
+    if head is not None and head.head_start >= 0:
+        # identifiers before the noun, or right after it ("a table dev_notes"); not in what follows
+        stop = re.match(r"\s*\S*\s*\S*", clause[head.head_start :])
+        before_head = Phrase(head.role, head.start, head.head_start + (stop.end() if stop else 0), head.text)
+    scope = before_head or head
+    for value in _in(scope, identifiers(clause)) + [v for v, _s, _e in identifiers(clause) if head is None]:
         if value.lower() in others or value.lower() in taken or value.lower() in intent.used:
             continue
         if intent.put(p, value, "name given in the request"):
@@ -144,10 +156,15 @@ def _purpose(ph: Phrase) -> str | None:
 
 
 def part(p: Param, intent: Intent) -> None:
-    """A part of another object (a column): labelled ("an archived_at column", "column archived_at"), else the
-    phrase asked for when it names no object of its own ("store a due date on dev tasks")."""
+    """A part of another object (a column): labelled ("an archived_at column", "column archived_at"), a qualified
+    name ("Program.partnerNetworkEnabledAt"), else the phrase asked for when it names no object of its own
+    ("store a due date on dev tasks"); a column may well be called "app" or "status"."""
     if labelled(p, intent):
         return
+    qualified = re.search(r"\b([A-Za-z][A-Za-z0-9_]*)\.([a-z][A-Za-z0-9_]*)\b", intent.clause)
+    if qualified and not re.search(r"\.(ts|js|tsx|sql|md|json)\b", qualified.group(0)):
+        if intent.put(p, qualified.group(2), "the field of a qualified name"):
+            return
     head = intent.analysis.head
     if head is None:
         return
@@ -155,7 +172,10 @@ def part(p: Param, intent: Intent) -> None:
         if intent.repo.lookup("table", value) is None and intent.put(p, value, "name given in the request"):
             return
     text = head.modifier_text() if head.head else head.text
-    words_ = name_words(_masked(text, head.start, intent.mentions, None))
+    schema_words = {f for f in language.lang().objects.get(head.head or "", ())} if head.head else set()
+    # "disabledAt and lastConversionAt columns": the first of several
+    first = re.split(r"\s+and\s+|,|/|\+", _masked(text, head.start, intent.mentions, None))[0]
+    words_ = name_words(first, frozenset(schema_words), keep_objects=True)
     if words_ and len(words_) <= 3:
         intent.put(p, " ".join(words_), f"the {p.name} the request asks for", guessed=True)
 

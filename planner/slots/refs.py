@@ -64,7 +64,9 @@ def reference(p: Param, intent: Intent) -> None:
     if name in ("proxy", "service") and intent.scenario.param("entity") is not None:
         _backing(p, name, intent)
         return
-    parent = kinds[0] in intent.conventions.kinds.parents and kinds[0] != intent.head_kind
+    # a reference to another kind of object than the scenario acts on is where it acts (a column's table, a
+    # page's app); one of the same kind is what it acts on (the service to deprecate)
+    parent = len(kinds) == 1 and kinds[0] != intent.head_kind
     order = _ROLE_ORDER["parent" if parent else "object"]
     taken = {str(v).lower() for k, v in intent.out.params.items()}
     for m in _ranked(intent.mentions, kinds, intent, order):
@@ -101,6 +103,12 @@ def _package(p: Param, intent: Intent) -> None:
     for m in intent.mentions:
         if m.kind == "package" and intent.put(p, m.name, "package the workspace depends on"):
             return
+    # "Next.js" is the package next (unless the workspace has a package called that)
+    for m in re.finditer(r"\b([A-Za-z][\w-]*)\.js\b", scope):
+        whole = m.group(0).lower()
+        name = intent.repo.lookup("package", whole) or m.group(1).lower()
+        if intent.put(p, name, "package name given in the request"):
+            return
     # a single plain word counts as a package name when the request is about packages
     words = re.findall(r"@?[\w./-]+", scope)
     for i in range(len(words)):
@@ -125,13 +133,19 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
     """A name the request gives that no existing object has: new where the request says so, else a missing
     parameter with the existing objects of similar name as candidates."""
     kind = kinds[0]
+    if len(kinds) > 1:
+        _any_kind(p, intent)
+        return
     kind_words = set(intent.repo.kind_words(kind))
-    phrases: list[Phrase] = [
-        ph
-        for ph in intent.analysis.phrases
-        if (ph.role == "place" if parent else ph.role in ("head", "subject"))
-        and (not parent or _names_kind(ph, kind_words) or not intent.grounded)
-    ]
+    if parent:
+        # where something goes: a place or what it is for, or the head when it names the kind ("lock down the
+        # doc_files table")
+        phrases = [
+            ph for ph in intent.analysis.phrases
+            if ph.role in ("place", "subject") and (_names_kind(ph, kind_words) or not intent.grounded)
+        ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
+    else:
+        phrases = [ph for ph in intent.analysis.phrases if ph.role in ("head", "subject")]
     for ph in phrases:
         given = _given_name(ph, intent, kind_words)
         if given is None:
@@ -141,13 +155,51 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         if existing and intent.put(p, existing, f"existing {kind} named in the request"):
             return
         # a kind the repository holds nothing of cannot be checked: the name is taken as given
-        new = ph.new or not intent.grounded or not intent.repo.names(kind)
-        if new and intent.put(p, value, f"the new {kind} the request names", guessed=not explicit):
+        if ph.new or not intent.grounded or not intent.repo.names(kind):
+            if intent.put(p, value, f"the new {kind} the request names", guessed=not explicit):
+                return
+            continue
+        # the one existing object whose name has every word the request used ("experts" → expert_profiles)
+        close = _covering(intent, kind, value)
+        if close is not None and intent.put(p, close, f"the existing {kind} whose name has the words of {value!r}",
+                                            guessed=True):
+            return
+        # "to the Payout table" presupposes the table: taken as named, assumed to exist (and said so), never
+        # created
+        if (explicit or ph.head is not None) and intent.put(
+            p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit
+        ):
+            intent.out.assumed.append((kind, str(intent.out.params[p.name])))
+            intent.suggest_also(p, intent.repo.candidates(kind, value), f"an existing {kind} with a similar name")
             return
         intent.suggest(p, intent.repo.candidates(kind, value), f"an existing {kind} with a similar name")
         return
     if kind == "app":
         _app_by_words(p, intent)
+
+
+def _any_kind(p: Param, intent: Intent) -> None:
+    """A target of any kind (what tests cover, what is monitored) that names nothing the repository holds: the
+    words of the place or head phrase, as given."""
+    for ph in [*intent.analysis.of_role("place"), *intent.analysis.of_role("head"), *intent.analysis.of_role("subject")]:
+        text = ph.modifier_text() if ph.head else ph.text
+        for value, _s, _e in [*called(text), *quoted(text), *identifiers(text)]:
+            if intent.put(p, value, "the name the request gives"):
+                return
+        words = name_words(text)
+        if words and len(words) <= 3 and intent.put(p, " ".join(words), "the words the request names it by",
+                                                   guessed=True):
+            return
+
+
+def _covering(intent: Intent, kind: str, value: str) -> str | None:
+    from continuous.planner.grounding import singular, words_of
+
+    want = {singular(w) for w in words_of(value)}
+    if not want:
+        return None
+    hits = [n for n in intent.repo.names(kind) if want <= {singular(w) for w in words_of(n)}]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _names_kind(ph: Phrase, kind_words: set[str]) -> bool:

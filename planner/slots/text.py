@@ -229,18 +229,40 @@ def convert(param: Param, value: str) -> Scalar | None:
     return None
 
 
-def name_words(text: str, exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
-    """The words of a phrase that can be part of a name: no determiners, pronouns, object or verb words."""
+@lru_cache(maxsize=1)
+def _name_stop() -> frozenset[str]:
+    keep = {"get", "make", "up", "out", "one"}  # parts of names: "get started", "sign up", "log out"
+    return (
+        (words("stopwords") - keep)
+        | words("pronouns")
+        | words("not_names")
+        | words("new_markers")
+        | words("phrase_stops")
+    )
+
+
+def name_words(
+    text: str, exclude: set[str] | frozenset[str] = frozenset(), *, keep_objects: bool = False
+) -> list[str]:
+    """The words of a phrase that can be part of a name, as written (camelCase kept, so "ProgramEmail" becomes
+    program_email): no determiners, pronouns or words of a kind of object (a table, a page) unless
+    `keep_objects` (a column may be called "app"); words of objects no scenario makes (a filter, a workflow)
+    are ordinary words of a name."""
+    stop = _name_stop()
+    foreign = language.lang().veto_all["head"]
     out = []
     for w in re.findall(r"[A-Za-z][\w'-]*", text):
-        low = w.lower().strip("'")
-        if low.endswith("'s"):
-            low = low[:-2]
-        if not low or not_name(low) or low in exclude:
+        word = w.strip("'")
+        if word.lower().endswith("'s"):
+            word = word[:-2]
+        low = word.lower()
+        if not low or low in stop or low in exclude:
             continue
-        if language.is_object_word(low) or language.is_verb_word(low):
-            continue
-        out.append(low)
+        if not keep_objects:
+            canons = {c for c, _s, _e in language.find(low, "objects")}
+            if canons and not canons <= foreign:
+                continue
+        out.append(word)
     return out
 
 

@@ -38,7 +38,8 @@ def command(p: Param, intent: Intent) -> None:
         return
     if not intent.runs_itself:
         for value, _s, _e in tx.quoted(intent.clause):
-            if not tx.runs_own_script(value):
+            # a quoted script name ("`dev:setup`") names the script; a command line has words or a path
+            if not tx.runs_own_script(value) and (" " in value.strip() or "/" in value):
                 intent.put(p, value, "quoted command")
                 return
 
