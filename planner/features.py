@@ -36,6 +36,7 @@ PAIR_FEATURES = (
     "head_match",
     "object_overlap",
     "place_only",
+    "head_mismatch",
 )
 
 
@@ -122,8 +123,9 @@ def scenario_words(index: Index) -> list[ScenarioWords]:
 
 
 def structural(analyses: list[Analysis], words: list[ScenarioWords]) -> np.ndarray:
-    """(n, S, 6): struct f1, verb match, verb conflict, head match, object overlap, place only."""
-    out = np.zeros((len(analyses), len(words), 6), dtype=np.float32)
+    """(n, S, 7): struct f1, verb match, verb conflict, head match, object overlap, place only, and head mismatch
+    (the text asks for an object the scenario's id does not name: "page access logging" is no page)."""
+    out = np.zeros((len(analyses), len(words), 7), dtype=np.float32)
     for r, a in enumerate(analyses):
         weights = a.object_weights()
         head = a.head.head if a.head is not None else None
@@ -141,9 +143,11 @@ def structural(analyses: list[Analysis], words: list[ScenarioWords]) -> np.ndarr
                     )
                     out[r, c, 4] = hit / max(sum(1.0 for _ in sw.objects), 1.0)
                     out[r, c, 5] = 1.0 if not (sw.objects & strong) else 0.0
-            out[r, c, 1] = 1.0 if a.verb is not None and a.verb in sw.verbs else 0.0
+            implied = language.lang().verb_implies.get(a.verb or "")
+            out[r, c, 1] = 1.0 if a.verb is not None and (a.verb in sw.verbs or implied in sw.objects) else 0.0
             out[r, c, 2] = 1.0 if qpol is not None and sw.polarity is not None and qpol != sw.polarity else 0.0
             out[r, c, 3] = 1.0 if head is not None and head in sw.objects else 0.0
+            out[r, c, 6] = 1.0 if head is not None and head not in sw.objects else 0.0
     return out
 
 

@@ -237,7 +237,10 @@ class Repo:
                 start, end = wtoks[i][1], wtoks[i + n - 1][2]
                 for e, strength in hits:
                     near = self._next_to_kind(e.kind, low, start, end)
-                    if n == 1 and not (near or self._noun_phrase(low, start, end) or self._distinctive(seq[0])):
+                    # a word of the vocabulary ("the database", "the api") names an object only next to its kind
+                    common = language.is_object_word(seq[0]) or language.is_verb_word(seq[0])
+                    phrase_ok = not common and self._noun_phrase(low, start, end)
+                    if n == 1 and not (near or phrase_ok or self._distinctive(seq[0])):
                         continue
                     found.append(Mention(e.kind, e.name, start, end, strength + (n > 1), near))
         found.sort(key=lambda m: (-(m.end - m.start), -m.strength, m.start))

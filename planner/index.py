@@ -147,9 +147,14 @@ class EmbeddingCache:
         for path in (SHIPPED, self.path):
             try:
                 with np.load(path, allow_pickle=False) as data:
-                    if "cache_keys" in data and str(data["cache_model"]) == embedding.model_fingerprint():
-                        for k, v in zip(data["cache_keys"], data["cache_vecs"], strict=True):
-                            self.known[str(k)] = v
+                    if "cache_keys" not in data or str(data["cache_model"]) != embedding.model_fingerprint():
+                        continue
+                    for k, v in zip(data["cache_keys"], data["cache_vecs"], strict=True):
+                        self.known[str(k)] = v
+                    if "meta" in data:  # the shipped index: every document it holds, with its embedding
+                        texts = json.loads(str(data["meta"]))["doc_text"]
+                        for t, v in zip(texts, np.asarray(data["emb"], np.float32), strict=True):
+                            self.known[_text_key(t)] = v
             except (OSError, ValueError, KeyError):
                 continue
 
@@ -299,7 +304,7 @@ def ship(path: Path = SHIPPED) -> Index:
     key = index_key(rule_base)
     index = build(rule_base, key, progress=lambda m: print(m, file=sys.stderr) if m else None)
     cache = EmbeddingCache()
-    texts = index.doc_text + offtopic_texts()
+    texts = offtopic_texts()  # the documents' own embeddings are in the index itself
     vecs = cache.encode(texts)
     save(index, path, with_cache={_text_key(t): v for t, v in zip(texts, vecs, strict=True)})
     return index

@@ -93,21 +93,26 @@ def alternation(phrases: tuple[str, ...] | frozenset[str] | list[str]) -> str:
     return r"(?<![\w'-])(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered) + r")(?![\w-])"
 
 
-_COMBINED: dict[str, tuple[re.Pattern[str], dict[str, tuple[str, ...]]]] = {}
+# a token: a word, an identifier (sub-command, dhg-hub, snake_case), a dotted name (.env.example, types.ts)
+_TOKEN = re.compile(r"\.?[\w@'-]+(?:\.[\w@'-]+)*")
+_FORMS: dict[str, tuple[dict[tuple[str, ...], tuple[str, ...]], int]] = {}
 
 
-def _combined(key: str) -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
-    """One alternation of every surface form, longest first, so each position takes its longest phrase."""
-    if key not in _COMBINED:
+def _forms(key: str) -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
+    """Every surface form of the "verbs" or "objects" table as a tuple of tokens, with its canonical words,
+    and the longest form's length. Looking a text up is a dictionary probe per token span: a rule base's whole
+    vocabulary in one regular expression would cost a fifth of a second to compile in every process."""
+    if key not in _FORMS:
         table = lang().verbs if key == "verbs" else lang().objects
-        forms: dict[str, list[str]] = {}
+        forms: dict[tuple[str, ...], list[str]] = {}
         for canon, surface in table.items():
             for form in surface:
-                forms.setdefault(form, []).append(canon)
-        ordered = sorted(forms, key=lambda f: -len(f))
-        compiled = re.compile(r"(?<![\w.-])(?:" + "|".join(re.escape(f) for f in ordered) + r")(?![\w-])")
-        _COMBINED[key] = (compiled, {f: tuple(c) for f, c in forms.items()})
-    return _COMBINED[key]
+                tokens = tuple(m.group(0) for m in _TOKEN.finditer(form.lower()))
+                if tokens:
+                    forms.setdefault(tokens, []).append(canon)
+        longest = max((len(t) for t in forms), default=1)
+        _FORMS[key] = ({t: tuple(dict.fromkeys(c)) for t, c in forms.items()}, longest)
+    return _FORMS[key]
 
 
 def find(text: str, table: str) -> list[tuple[str, int, int]]:
@@ -118,8 +123,21 @@ def find(text: str, table: str) -> list[tuple[str, int, int]]:
 
 @lru_cache(maxsize=16384)
 def _find(low: str, table: str) -> tuple[tuple[str, int, int], ...]:
-    compiled, canons = _combined(table)
-    return tuple((c, m.start(), m.end()) for m in compiled.finditer(low) for c in canons[m.group(0)])
+    forms, longest = _forms(table)
+    tokens = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(low)]
+    out: list[tuple[str, int, int]] = []
+    i = 0
+    while i < len(tokens):
+        for n in range(min(longest, len(tokens) - i), 0, -1):
+            canons = forms.get(tuple(t for t, _s, _e in tokens[i : i + n]))
+            if canons:
+                start, end = tokens[i][1], tokens[i + n - 1][2]
+                out.extend((c, start, end) for c in canons)
+                i += n
+                break
+        else:
+            i += 1
+    return tuple(out)
 
 
 def is_object_word(word: str) -> bool:

@@ -169,6 +169,12 @@ def analyse(text: str) -> Analysis:
         phrases.append(_phrase("place", text, *place_first, prep=None))
         start = verb_span[1] if verb_span else start
     phrases.extend(_split(text, start, len(text)))
+    if verb is None:
+        head = next((p for p in phrases if p.role == "head"), None)
+        if head is not None and head.head is not None:
+            # "an analytics app", "admin dashboard for managing user preferences": a bare noun phrase asks for it
+            verb = "create"
+            notes.append("no verb: a noun phrase asks for the object")
     return Analysis(text, body_start, verb, verb_span, tuple(phrases), commit_type, commit_scope, tuple(notes))
 
 

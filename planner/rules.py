@@ -52,7 +52,14 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
         head = analyse(text).head
         if head is None:
             continue
-        kinds = {m.kind for m in repo.mentioned(text) if head.start <= m.start and m.end <= head.end}
+        # the name must be the thing asked for, not a word before it ("a new vite app" is an app)
+        tail = re.findall(r"[A-Za-z0-9@./_-]+", text[head.start : head.end])
+        last = tail[-1].lower() if tail else ""
+        kinds = {
+            m.kind
+            for m in repo.mentioned(text)
+            if head.start <= m.start and m.end <= head.end and text[m.start : m.end].lower().endswith(last)
+        }
         for s, kind in enumerate(head_kinds):
             if kind in kinds and probs[r, s] > 0:
                 probs[r, s] += (1.0 - probs[r, s]) * strength

@@ -49,6 +49,8 @@ def correct(text: str, index: Index) -> str:
         low = word.lower()
         if len(low) < 4 or low in vocab or low in stop or low in english:
             return word
+        if low.endswith("s") and (low[:-1] in english or low[:-1] in vocab):
+            return word  # a plural of a known word ("typos") is no misspelling
         return _closest(low, vocab) or word
 
     return re.sub(r"(?<![\w-])[A-Za-z]+(?![\w-])", fix, text)

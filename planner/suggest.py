@@ -18,7 +18,7 @@ from typing import Any
 
 from continuous.common.errors import ContinuousError, UserError
 from continuous.dsl.model import RuleBase
-from continuous.planner import compose, decompose, slots
+from continuous.planner import compose, decompose, language, slots
 from continuous.planner.conventions import Conventions
 from continuous.planner.conventions import default as default_conventions
 from continuous.planner.grounding import Repo
@@ -100,11 +100,16 @@ def _ordinary_words() -> Callable[[str], bool]:
 
 
 def discover_facts(rule_base: RuleBase, root: Path) -> list[Any]:
+    """The engine's discovery of the repository, cached while git says nothing changed (see factcache)."""
     try:
         from continuous.engine.discovery import discover
     except ModuleNotFoundError:
         return []
-    return list(discover(rule_base, root))
+    from continuous.planner import embedding, factcache
+
+    return factcache.cached(
+        root, list(rule_base.files), embedding.cache_dir(), lambda: list(discover(rule_base, root))
+    )
 
 
 def suggest(
@@ -201,7 +206,10 @@ def _mask(text: str, ctx: Context) -> str:
         if m.span in seen:
             continue
         seen.add(m.span)
-        word = "" if m.next_to_kind else m.kind.replace("_", " ")
+        # a name that modifies another object ("a new vite app") goes; one that is the object becomes its kind
+        after = re.match(r"\s*([a-z0-9-]+)", text[m.end :].lower())
+        modifier = after is not None and language.is_object_word(after.group(1))
+        word = "" if m.next_to_kind or modifier else m.kind.replace("_", " ")
         out = out[: m.start] + word + out[m.end :]
     return " ".join(out.split())
 

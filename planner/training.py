@@ -43,11 +43,16 @@ def training_set(index: Index, offtopic: list[str], offtopic_emb: np.ndarray) ->
     kind_weight = cfg["kind_weight"]
     rows = [i for i, k in enumerate(index.doc_kind) if k in kinds]
     none = len(index.scenario_ids)
+    pos_weights = [float(kind_weight.get(index.doc_kind[i], 1.0)) for i in rows]
+    # the off-topic requests weigh a fixed share of the scenarios' examples, so "no match" has the same prior
+    # in a library of 5 scenarios as in one of 30
+    share = float(cfg.get("none_weight_share", 0.5))
+    none_weight = share * sum(pos_weights) / max(len(offtopic), 1)
     return TrainingSet(
         texts=[index.doc_text[i] for i in rows] + list(offtopic),
         emb=np.concatenate([index.emb[rows], offtopic_emb]).astype(np.float32),
         labels=np.asarray([int(index.doc_scenario[i]) for i in rows] + [none] * len(offtopic)),
-        weights=np.asarray([float(kind_weight.get(index.doc_kind[i], 1.0)) for i in rows] + [1.0] * len(offtopic)),
+        weights=np.asarray(pos_weights + [none_weight] * len(offtopic)),
         exclude=rows + [-1] * len(offtopic),
     )
 
@@ -166,6 +171,10 @@ def train(
         f = xbs[test_idx] @ inner_est.estimator.coef_[0] + inner_est.estimator.intercept_[0]
         oof_p[test_idx] = calibrated(f, float(inner_est.calibrators[0].a_), float(inner_est.calibrators[0].b_))
     probs = oof_p.reshape(n, s_count)
+    # the threshold decides among what the rules let through, as at query time
+    from continuous.planner import rules
+
+    rules.apply(data.texts, probs, index)
     best = probs.max(axis=1)
     pick = probs.argmax(axis=1)
     is_none = data.labels == n_scen

@@ -27,7 +27,7 @@ def test_suggest_json_contract(mini_repo: Path) -> None:
     )
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"request", "matches", "plan", "unmatched", "skipped", "error"}
+    assert set(data) == {"request", "matches", "plan", "unmatched", "skipped", "assumed", "error"}
     assert isinstance(data["request"], str)
     assert len(data["matches"]) == 3
     for m in data["matches"]:
