@@ -75,12 +75,20 @@ def _coordinate(previous: str, piece: str) -> bool:
     """"indexes for foreign keys and frequently queried columns": a bare noun phrase (no verb, no determiner)
     after a clause that ends in a prepositional phrase continues that phrase."""
     words = re.findall(r"[\w'-]+", piece.strip().lower())
-    if not words or lexicon.find(words[0], "verbs") or words[0] in lexicon.words("determiners"):
+    if not words or words[0] in lexicon.words("determiners"):
         return False
     from continuous.planner.phrases import analyse
 
     phrases = analyse(previous).phrases
-    return bool(phrases) and phrases[-1].role in ("place", "subject") and phrases[-1].prep is not None
+    if not phrases:
+        return False
+    # "tables for tracking and managing CLI pipelines": a second gerund continues the purpose clause
+    if phrases[-1].role == "trailing" and words[0].endswith("ing"):
+        return True
+    if lexicon.find(words[0], "verbs"):
+        return False
+    last = phrases[-1]
+    return (last.role in ("place", "subject") and last.prep is not None) or last.role == "trailing"
 
 
 def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:

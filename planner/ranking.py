@@ -38,8 +38,17 @@ class Ranking:
         intents: list[tuple[str, int, int]] = []
         unmatched: list[str] = []
         if len(clauses) > 1:
-            for clause, row in zip(clauses, ids[1:], strict=True):
-                s, p = self.best(row)
+            from continuous.planner import language
+            from continuous.planner.rules import _raise
+
+            best = [self.best(row) for row in ids[1:]]
+            # once one clause is planned, the request is about the repository: its other clauses count more
+            sure = [p >= self.threshold for _s, p in best]
+            odds = language.lang().boost.get("sibling_clause", 1.0)
+            for i, (clause, row) in enumerate(zip(clauses, ids[1:], strict=True)):
+                s, p = best[i]
+                if not sure[i] and any(sure[:i] + sure[i + 1 :]):
+                    p = _raise(p, odds)
                 if p >= self.threshold:
                     intents.append((clause, row, s))
                 else:

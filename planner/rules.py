@@ -12,7 +12,7 @@ lists what was vetoed and why.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from continuous.planner import language
@@ -33,6 +33,12 @@ def reasons_to_veto_all(text: str, *, whole: bool = False) -> str | None:
         return f"no scenario does what the verb {a.verb!r} asks"
     if not whole and head is not None and head in lx.veto_all["head"]:
         return f"the request asks for {head.replace('_', ' ')}, which no scenario makes"
+    if not whole and a.head is not None and head is None:
+        # "add column resizing": what is asked for is a behaviour (a gerund), not an object
+        last = re.findall(r"[A-Za-z][\w'-]*", a.head.text)[-1:]
+        word = last[0].lower() if last else ""
+        if word.endswith("ing") and len(word) > 5 and not language.is_object_word(word):
+            return f"the request asks for a behaviour ({word}), which no scenario makes"
     if a.commit_type is not None and a.commit_type in lx.veto_all["commit"]:
         return f"a {a.commit_type} commit changes nothing a scenario makes"
     if a.commit_scope is not None and a.commit_scope.lower() in lx.veto_all["scope"]:
@@ -43,26 +49,50 @@ def reasons_to_veto_all(text: str, *, whole: bool = False) -> str | None:
     return None
 
 
+def _raise(p: float, odds: float) -> float:
+    if p <= 0.0 or p >= 1.0 or odds <= 1.0:
+        return p
+    o = p / (1.0 - p) * odds
+    return o / (1.0 + o)
+
+
 def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_kinds: list[str | None]) -> None:
-    """Raise, in place, the scenarios whose kind of object the head phrase of a text names as an existing one."""
-    strength = language.lang().boost.get("grounded_head", 0.0)
-    if not strength:
-        return
+    """Raise, in place, the odds of scenarios acting on the kind of object a text's head phrase names as an
+    existing one, or that its verb implies when it names none."""
+    lx = language.lang()
+    grounded = lx.boost.get("grounded_head", 1.0)
+    implied_odds = lx.boost.get("implied_object", 1.0)
     for r, text in enumerate(texts):
-        head = analyse(text).head
-        if head is None:
-            continue
-        # the name must be the thing asked for, not a word before it ("a new vite app" is an app)
-        tail = re.findall(r"[A-Za-z0-9@./_-]+", text[head.start : head.end])
-        last = tail[-1].lower() if tail else ""
-        kinds = {
-            m.kind
-            for m in repo.mentioned(text)
-            if head.start <= m.start and m.end <= head.end and text[m.start : m.end].lower().endswith(last)
-        }
+        a = analyse(text)
+        head = a.head
+        kinds: set[str] = set()
+        if head is not None and grounded > 1.0:
+            # the name must be the thing asked for, not a word before it ("a new vite app" is an app)
+            tail = re.findall(r"[A-Za-z0-9@./_-]+", text[head.start : head.end])
+            last = tail[-1].lower() if tail else ""
+            kinds = {
+                m.kind
+                for m in repo.mentioned(text)
+                if head.start <= m.start and m.end <= head.end and text[m.start : m.end].lower().endswith(last)
+            }
+        implied = lx.verb_implies.get(a.verb or "") if (head is None or head.head is None) else None
         for s, kind in enumerate(head_kinds):
-            if kind in kinds and probs[r, s] > 0:
-                probs[r, s] += (1.0 - probs[r, s]) * strength
+            if kind in kinds:
+                probs[r, s] = _raise(float(probs[r, s]), grounded)
+            elif implied is not None and kind == implied:
+                probs[r, s] = _raise(float(probs[r, s]), implied_odds)
+
+
+def _quantified(a: Any) -> set[str]:
+    """Kinds of object a place quantifies over ("for every table", "to all pages"): a change to each of them is
+    not a new one."""
+    out: set[str] = set()
+    for ph in a.phrases:
+        if ph.role in ("place", "subject") and ph.head is not None:
+            first = re.findall(r"[a-z]+", ph.text.lower())[:1]
+            if first and first[0] in ("every", "each", "all"):
+                out.add(ph.head)
+    return out
 
 
 def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[str, str]]]:
@@ -81,6 +111,12 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
             out.append(done)
             continue
         a = analyse(text)
+        every = _quantified(a)
+        for s, sw in enumerate(words):
+            if every & set(sw.objects) and a.verb == "create" and sw.polarity == "constructive":
+                if probs[r, s] > 0:
+                    done.append((index.scenario_ids[s], "the request changes every one of them, it adds none"))
+                probs[r, s] = 0.0
         qpol = language.polarity(a.verb)
         if qpol is not None:
             for s, sw in enumerate(words):

@@ -38,7 +38,14 @@ class TrainingSet:
 
 
 def training_set(index: Index, offtopic: list[str], offtopic_emb: np.ndarray) -> TrainingSet:
+    """The documents and the off-topic requests the rules do not already veto (the model learns what passes
+    the rules; a request about an index or a guide never reaches it)."""
+    from continuous.planner.rules import reasons_to_veto_all
+
     cfg = config()
+    keep = [i for i, t in enumerate(offtopic) if reasons_to_veto_all(t) is None]
+    offtopic = [offtopic[i] for i in keep]
+    offtopic_emb = offtopic_emb[keep]
     kinds = set(cfg["train_kinds"])
     kind_weight = cfg["kind_weight"]
     rows = [i for i, k in enumerate(index.doc_kind) if k in kinds]
@@ -179,9 +186,8 @@ def train(
     pick = probs.argmax(axis=1)
     is_none = data.labels == n_scen
     neg = best[is_none]
-    rate = float(cfg["offtopic_accept_rate"])
-    threshold = float(np.quantile(neg, 1.0 - rate)) if len(neg) else 0.5
-    threshold = max(threshold + 1e-4, float(cfg["min_threshold"]))
+    fp_cost, miss_cost = float(cfg["false_plan_cost"]), float(cfg["missed_plan_cost"])
+    threshold = max(fp_cost / (fp_cost + miss_cost), float(cfg["min_threshold"]))
     model.threshold = round(threshold, 4)
     pos = ~is_none
     right = (pick == data.labels) & pos
@@ -194,5 +200,6 @@ def train(
         "cv_top1": round(float(right.sum() / max(pos.sum(), 1)), 4),
         "cv_recall_at_threshold": round(float((right & (best >= threshold)).sum() / max(pos.sum(), 1)), 4),
         "cv_offtopic_accepted": round(float((neg >= threshold).mean()) if len(neg) else 0.0, 4),
+        "cv_brier": round(float(np.mean((probs - (data.labels[:, None] == np.arange(s_count))) ** 2)), 5),
     }
     return model, report

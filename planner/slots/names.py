@@ -301,8 +301,10 @@ def subject(request: str, repo: Repo) -> str | None:
         if phrase and phrase not in existing and not all(w in words("audience") for w in phrase.split()):
             return phrase
     head = a.head
-    if head is not None and head.head is not None:
-        ws = name_words(_masked(head.modifier_text(), head.start, repo.mentioned(request), None))
+    if head is not None:
+        # "a usage page" is about usage; "store user preferences" (no object word) about user preferences
+        text = head.modifier_text() if head.head is not None else head.text
+        ws = name_words(_masked(text, head.start, repo.mentioned(request), None))
         if ws and len(ws) <= 3:
             return " ".join(ws)
     r = route(request)
