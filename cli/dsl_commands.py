@@ -202,7 +202,6 @@ def fmt_cmd(
                 "changed": changed,
                 "unchanged": unchanged,
                 "diagnostics": [_diagnostic_json(d) for d in diagnostics],
-                "warnings": [_diagnostic_json(d) for d in notes],
             }
         )
     else:

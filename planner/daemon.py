@@ -124,8 +124,14 @@ def idle_seconds() -> float:
 
 def _code_stamp() -> float:
     newest = 0.0
-    for sub, pattern in (("planner", "*.py"), ("planner", "*.toml"), ("planner", "*.txt"), ("engine", "*.py"),
-                         ("dsl", "*.py"), ("common", "*.py")):
+    for sub, pattern in (
+        ("planner", "*.py"),
+        ("planner", "*.toml"),
+        ("planner", "*.txt"),
+        ("engine", "*.py"),
+        ("dsl", "*.py"),
+        ("common", "*.py"),
+    ):
         for path in (_PACKAGE / sub).rglob(pattern):
             try:
                 newest = max(newest, path.stat().st_mtime)

@@ -72,7 +72,7 @@ def _joins_objects(previous: str, piece: str) -> bool:
 
 
 def _coordinate(previous: str, piece: str) -> bool:
-    """"indexes for foreign keys and frequently queried columns": a bare noun phrase (no verb, no determiner)
+    """ "indexes for foreign keys and frequently queried columns": a bare noun phrase (no verb, no determiner)
     after a clause that ends in a prepositional phrase continues that phrase."""
     words = re.findall(r"[\w'-]+", piece.strip().lower())
     if not words or words[0] in lexicon.words("determiners"):
@@ -119,10 +119,14 @@ def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
         piece = text[start:end]
         if not piece.strip():
             continue
-        if clauses and kind != "hard" and (
-            not is_intent(piece, kind)
-            or _joins_objects(clauses[-1].text, piece)
-            or _coordinate(clauses[-1].text, piece)
+        if (
+            clauses
+            and kind != "hard"
+            and (
+                not is_intent(piece, kind)
+                or _joins_objects(clauses[-1].text, piece)
+                or _coordinate(clauses[-1].text, piece)
+            )
         ):
             prev = clauses[-1]
             clauses[-1] = Clause(text[prev.start : end], prev.start, end, prev.sequenced)

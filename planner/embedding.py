@@ -106,9 +106,7 @@ class NumpyEncoder:
         self.tokenizer.no_padding()
         self.w = _load_weights(self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path)))
 
-    def encode(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
-    ) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Unit vectors (n, 384); `progress(done, total)` hears each batch."""
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         if not texts:

@@ -188,9 +188,7 @@ def channel_scores(
     return np.maximum(out, 0.0)
 
 
-def pairwise(
-    index: Index, texts: list[str], emb: np.ndarray, exclude_docs: list[int] | None = None
-) -> np.ndarray:
+def pairwise(index: Index, texts: list[str], emb: np.ndarray, exclude_docs: list[int] | None = None) -> np.ndarray:
     """(n, S, len(PAIR_FEATURES))."""
     channels = channel_scores(index, texts, emb, exclude_docs)
     struct = structural([analyse(t) for t in texts], scenario_words(index))

@@ -294,7 +294,9 @@ def _phrase(role: Role, text: str, a: int, b: int, *, prep: str | None) -> Phras
     head_start = -1
     if role == "head":
         # "tasks page (with activity) and multi-user fixes": the head noun is the first conjunct's
-        first = re.split(r"\s+and\s+|\s*,\s*", language.pattern("protect").sub(lambda m: "x" * len(m.group(0)), chunk))[0]
+        first = re.split(r"\s+and\s+|\s*,\s*", language.pattern("protect").sub(lambda m: "x" * len(m.group(0)), chunk))[
+            0
+        ]
         in_first = tuple(o for o in objs if o[2] <= a + len(first))
         if in_first:  # "disabledAt and lastConversionAt columns" keeps its head at the end
             objs, b = in_first, a + len(first)

@@ -107,9 +107,7 @@ def discover_facts(rule_base: RuleBase, root: Path) -> list[Any]:
         return []
     from continuous.planner import embedding, factcache
 
-    return factcache.cached(
-        root, list(rule_base.files), embedding.cache_dir(), lambda: list(discover(rule_base, root))
-    )
+    return factcache.cached(root, list(rule_base.files), embedding.cache_dir(), lambda: list(discover(rule_base, root)))
 
 
 def suggest(
@@ -224,7 +222,7 @@ def _one(
     explain: bool,
     overrides: Mapping[str, str] | None,
 ) -> Suggestion:
-    from continuous.engine.resolution import PlanRequest, resolve
+    from continuous.engine.resolution import PlanRequest
 
     index = ctx.index
     matches = [Match(scenario=sid, score=round(score, 4)) for sid, score in ranking.top(ids[0], max(top, 1))]

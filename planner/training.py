@@ -102,9 +102,7 @@ def train(
 
     def stage_a() -> Any:
         weight = cfg.get("stage_a_class_weight") or None
-        return LogisticRegression(
-            C=float(cfg["stage_a_c"]), solver="newton-cg", max_iter=500, class_weight=weight
-        )
+        return LogisticRegression(C=float(cfg["stage_a_c"]), solver="newton-cg", max_iter=500, class_weight=weight)
 
     if progress:
         progress("planner index: training the intent model (stage A)")

@@ -180,7 +180,5 @@ def fill(intent: Intent) -> Filled:
         p.name for p in intent.scenario.params if p.required and p.name not in out.params and p.default is None
     ]
     assumed = {name for _kind, name in out.assumed}
-    out.candidates = {
-        k: v for k, v in out.candidates.items() if k not in out.params or str(out.params[k]) in assumed
-    }
+    out.candidates = {k: v for k, v in out.candidates.items() if k not in out.params or str(out.params[k]) in assumed}
     return out

@@ -141,7 +141,8 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         # where something goes: a place or what it is for, or the head when it names the kind ("lock down the
         # doc_files table")
         phrases = [
-            ph for ph in intent.analysis.phrases
+            ph
+            for ph in intent.analysis.phrases
             if ph.role in ("place", "subject") and (_names_kind(ph, kind_words) or not intent.grounded)
         ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
     else:
@@ -161,8 +162,9 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             continue
         # the one existing object whose name has every word the request used ("experts" → expert_profiles)
         close = _covering(intent, kind, value)
-        if close is not None and intent.put(p, close, f"the existing {kind} whose name has the words of {value!r}",
-                                            guessed=True):
+        if close is not None and intent.put(
+            p, close, f"the existing {kind} whose name has the words of {value!r}", guessed=True
+        ):
             return
         # "to the Payout table" presupposes the table: taken as named, assumed to exist (and said so), never
         # created
@@ -181,14 +183,21 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
 def _any_kind(p: Param, intent: Intent) -> None:
     """A target of any kind (what tests cover, what is monitored) that names nothing the repository holds: the
     words of the place or head phrase, as given."""
-    for ph in [*intent.analysis.of_role("place"), *intent.analysis.of_role("head"), *intent.analysis.of_role("subject")]:
+    for ph in [
+        *intent.analysis.of_role("place"),
+        *intent.analysis.of_role("head"),
+        *intent.analysis.of_role("subject"),
+    ]:
         text = ph.modifier_text() if ph.head else ph.text
         for value, _s, _e in [*called(text), *quoted(text), *identifiers(text)]:
             if intent.put(p, value, "the name the request gives"):
                 return
         words = name_words(text)
-        if words and len(words) <= 3 and intent.put(p, " ".join(words), "the words the request names it by",
-                                                   guessed=True):
+        if (
+            words
+            and len(words) <= 3
+            and intent.put(p, " ".join(words), "the words the request names it by", guessed=True)
+        ):
             return
 
 

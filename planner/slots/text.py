@@ -241,9 +241,7 @@ def _name_stop() -> frozenset[str]:
     )
 
 
-def name_words(
-    text: str, exclude: set[str] | frozenset[str] = frozenset(), *, keep_objects: bool = False
-) -> list[str]:
+def name_words(text: str, exclude: set[str] | frozenset[str] = frozenset(), *, keep_objects: bool = False) -> list[str]:
     """The words of a phrase that can be part of a name, as written (camelCase kept, so "ProgramEmail" becomes
     program_email): no determiners, pronouns or words of a kind of object (a table, a page) unless
     `keep_objects` (a column may be called "app"); words of objects no scenario makes (a filter, a workflow)

@@ -22,9 +22,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 
 def test_suggest_json_contract(mini_repo: Path) -> None:
-    code, out, _ = invoke(
-        "suggest", "a table for bookmarks plus a service to manage them", "--json", "--top", "3"
-    )
+    code, out, _ = invoke("suggest", "a table for bookmarks plus a service to manage them", "--json", "--top", "3")
     assert code == 0
     data = json.loads(out)
     assert set(data) == {"request", "matches", "plan", "unmatched", "skipped", "assumed", "error"}
@@ -146,9 +144,7 @@ def test_plan_out_saves_the_contract_format(mini_repo: Path, tmp_path: Path) -> 
     code, out, err = invoke("plan", "a service called payments", "--out", str(out_file))
     assert code == 0, err
     saved = json.loads(out_file.read_text())
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=mini_repo, capture_output=True, text=True
-    ).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=mini_repo, capture_output=True, text=True).stdout.strip()
     assert saved["version"] == 1 and saved["head"] == head
     assert saved["request"] == "a service called payments"
     from continuous.dsl.loader import load_rule_base
@@ -184,7 +180,5 @@ def test_suggest_as_a_subprocess(mini_repo: Path) -> None:
     data = json.loads(proc.stdout)
     assert data["plan"][0]["scenario"] == "create-table"
     assert data["plan"][0]["params"] == {"name": "invoices"}
-    proc = subprocess.run(
-        [str(exe), "suggest", ""], cwd=mini_repo, capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([str(exe), "suggest", ""], cwd=mini_repo, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -14,9 +14,7 @@ from continuous.planner import daemon
 
 
 @pytest.mark.slow
-def test_daemon_answers_like_the_in_process_planner(
-    mini_repo: Path, tmp_path: Path, planner_cache: Path
-) -> None:
+def test_daemon_answers_like_the_in_process_planner(mini_repo: Path, tmp_path: Path, planner_cache: Path) -> None:
     exe = str(Path(sys.executable).parent / "continuous")
     cache = tmp_path / "cache"
     (cache / "continuous").mkdir(parents=True)
@@ -29,9 +27,7 @@ def test_daemon_answers_like_the_in_process_planner(
     env.pop("CONTINUOUS_NO_DAEMON", None)
     request = ["suggest", "a service to manage user preferences", "--json"]
     try:
-        first = subprocess.run(
-            [exe, *request], cwd=mini_repo, env=env, capture_output=True, text=True, timeout=300
-        )
+        first = subprocess.run([exe, *request], cwd=mini_repo, env=env, capture_output=True, text=True, timeout=300)
         assert first.returncode == 0, first.stderr
         assert "planner daemon" not in first.stderr
         sock = cache / "continuous" / "run" / "planner.sock"
@@ -41,9 +37,7 @@ def test_daemon_answers_like_the_in_process_planner(
             time.sleep(0.1)
         assert sock.exists(), "the first suggest did not start a daemon"
         assert oct(sock.parent.stat().st_mode & 0o777) == "0o700"
-        second = subprocess.run(
-            [exe, *request], cwd=mini_repo, env=env, capture_output=True, text=True, timeout=300
-        )
+        second = subprocess.run([exe, *request], cwd=mini_repo, env=env, capture_output=True, text=True, timeout=300)
         assert second.returncode == 0, second.stderr
         assert "answered by the planner daemon" in second.stderr
         assert json.loads(second.stdout) == json.loads(first.stdout)

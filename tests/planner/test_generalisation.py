@@ -103,9 +103,7 @@ def test_a_nameless_twin_of_a_planned_item_is_dropped() -> None:
         role: str = "requested",
         after: tuple[int, ...] = (),
     ) -> PlanItem:
-        return PlanItem(
-            scenario=scenario, params=params, missing=missing, role=role, reason=scenario, after=after
-        )
+        return PlanItem(scenario=scenario, params=params, missing=missing, role=role, reason=scenario, after=after)
 
     def names(plan: list[PlanItem]) -> list[tuple[str, Any, tuple[int, ...]]]:
         return [(p.scenario, p.params.get("name"), p.after) for p in plan]

@@ -31,12 +31,8 @@ ENDPOINT = scenario(
 COMPONENT = scenario(
     "add-shared-component", Param(name="name", type="string", required=True, pattern="[A-Z][A-Za-z0-9]+")
 )
-APP = scenario(
-    "create-app", Param(name="name", type="kebab", required=True, pattern="dhg-[a-z0-9]+(-[a-z0-9]+)*")
-)
-ENV = scenario(
-    "configure-environment", Param(name="name", type="string", required=True, pattern="[A-Z][A-Z0-9_]*")
-)
+APP = scenario("create-app", Param(name="name", type="kebab", required=True, pattern="dhg-[a-z0-9]+(-[a-z0-9]+)*"))
+ENV = scenario("configure-environment", Param(name="name", type="string", required=True, pattern="[A-Z][A-Z0-9_]*"))
 SCHEMA = scenario(
     "modify-schema",
     Param(name="table", type="snake", required=True),
@@ -48,9 +44,7 @@ MERGE = scenario(
     Param(name="source", type="string", required=True),
     Param(name="target", type="string", required=True),
 )
-PROXY = scenario(
-    "create-proxy-server", Param(name="name", type="kebab", required=True), Param(name="port", type="int")
-)
+PROXY = scenario("create-proxy-server", Param(name="name", type="kebab", required=True), Param(name="port", type="int"))
 
 KNOWN = Repo.from_facts(
     [
@@ -114,9 +108,7 @@ def test_labelled_parameters_and_existing_targets() -> None:
         "table": "doc_files",
         "column": "archived_at",
     }
-    assert fill(REFACTOR, "split up the formatter-service, it is too big").params == {
-        "name": "formatter-service"
-    }
+    assert fill(REFACTOR, "split up the formatter-service, it is too big").params == {"name": "formatter-service"}
     assert fill(MERGE, "merge the google_sync and document pipelines").params == {
         "source": "google_sync",
         "target": "document",
