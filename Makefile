@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-fast demo lint typecheck postgres node-tools chromium bench bench-deps clean
+.PHONY: install test test-fast demo lint typecheck postgres node-tools chromium bench bench-deps bench-planner clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench-deps: install
 
 bench: bench-deps
 	$(PY) bench/run_all.py
+
+# planner accuracy (tune / test / own set, with both baselines) and speed; writes bench/results/planner*.
+bench-planner: install
+	$(PY) bench/bench_planner.py
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info
