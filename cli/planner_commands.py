@@ -201,8 +201,8 @@ def render(result: dict[str, Any]) -> str:
         params = " ".join(f"{k}={v}" for k, v in sk["params"].items() if v != "")
         what = "asked for, but already holds" if sk.get("requested") else "left out"
         lines.append(f"  {what}: {sk['scenario']} {params}: {sk['reason']}")
-    for a in result.get("assumed") or []:
-        lines.append(f"  assumed to exist: {a['kind']} {a['name']} ({a['reason']})")
+    for a in result.get("not_found") or []:
+        lines.append(f"  not found in the repository: {a['kind']} {a['name']} (the plan creates it where needed)")
     if result["unmatched"]:
         lines.append("not understood: " + "; ".join(f'"{u}"' for u in result["unmatched"]))
     missing = [f"{i['scenario']}.{m}" for i in plan for m in i.get("missing", [])]

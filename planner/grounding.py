@@ -239,6 +239,8 @@ class Repo:
                     near = self._next_to_kind(e.kind, low, start, end)
                     # a word of the vocabulary ("the database", "the api") names an object only next to its kind
                     common = language.is_object_word(seq[0]) or language.is_verb_word(seq[0])
+                    if n == 1 and (seq[0] in language.words("stopwords") or seq[0] in language.words("phrase_stops")):
+                        continue  # "for", "the": never a name, whatever a migration's parser made of them
                     phrase_ok = not common and self._noun_phrase(low, start, end)
                     if n == 1 and not (near or phrase_ok or self._distinctive(seq[0])):
                         continue

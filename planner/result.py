@@ -58,9 +58,9 @@ class Skip(_Model):
     requested: bool = False  # the request asked for this item itself; it already holds
 
 
-class Assumption(_Model):
-    """An object the request refers to as existing ("add a column to the Payout table") that discovery did not
-    find: the plan uses the name as given and does not create it."""
+class NotFound(_Model):
+    """An object the request refers to ("add a column to the Payout table") that the repository's facts do not
+    show: the plan uses the name as given, and creates the object where a scenario requires it."""
 
     kind: str
     name: str
@@ -104,12 +104,13 @@ class Suggestion(_Model):
     plan: list[PlanStep] = Field(default_factory=list)
     unmatched: list[str] = Field(default_factory=list)
     skipped: list[Skip] = Field(default_factory=list)
-    assumed: list[Assumption] = Field(default_factory=list)
+    not_found: list[NotFound] = Field(default_factory=list)
     error: ErrorInfo | None = None
     explain: Explanation | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The stable JSON shape: request, matches, plan, unmatched, skipped, assumed, error (null when none); `explain`
+        """The stable JSON shape: request, matches, plan, unmatched, skipped, not_found, error (null when none);
+        `explain`
         only when asked for; per step `missing`, `candidates` and `guessed` only when they say something."""
         out: dict[str, Any] = {
             "request": self.request,
@@ -117,7 +118,7 @@ class Suggestion(_Model):
             "plan": [_step_json(s) for s in self.plan],
             "unmatched": list(self.unmatched),
             "skipped": [s.model_dump() for s in self.skipped],
-            "assumed": [a.model_dump() for a in self.assumed],
+            "not_found": [a.model_dump() for a in self.not_found],
             "error": self.error.model_dump() if self.error else None,
         }
         if self.explain is not None:

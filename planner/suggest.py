@@ -23,7 +23,7 @@ from continuous.planner.conventions import Conventions
 from continuous.planner.conventions import default as default_conventions
 from continuous.planner.grounding import Repo
 from continuous.planner.index import Index, load_or_build
-from continuous.planner.result import Assumption, Match, PlanStep, Skip, Suggestion
+from continuous.planner.result import Match, NotFound, PlanStep, Skip, Suggestion
 from continuous.planner.slots import names as slot_names
 
 
@@ -242,7 +242,15 @@ def _one(
         sid = index.scenario_ids[s]
         scenario = ctx.rule_base.scenarios[sid]
         intent = slots.Intent(
-            scenario, clause, text, ctx.repo, ctx.conventions, subject, ctx.worktree, grounded=bool(ctx.facts)
+            scenario,
+            clause,
+            text,
+            ctx.repo,
+            ctx.conventions,
+            subject,
+            ctx.worktree,
+            grounded=bool(ctx.facts),
+            rule_base=ctx.rule_base,
         )
         filled = slots.fill(intent)
         if overrides:
@@ -263,8 +271,8 @@ def _one(
     plan: list[PlanStep] = []
     skipped: list[Skip] = []
     items: list[Any] = []
-    assumed = sorted({a for _c, f, _r, _s in filled_by.values() for a in f.assumed})
-    facts = _with_assumed(ctx.fact_set(), assumed)
+    not_found = sorted({a for _c, f, _r, _s in filled_by.values() for a in f.not_found})
+    facts = ctx.fact_set()
     if requests:
         resolution, requests = _resolve(ctx, requests, facts, filled_by)
         items = compose.without_unbound_dependencies(compose.without_nameless_twins(resolution.items))
@@ -301,21 +309,12 @@ def _one(
         plan=plan,
         unmatched=unmatched,
         skipped=skipped,
-        assumed=[
-            Assumption(kind=kind, name=name, reason="the request refers to it; the repository's facts do not show it")
-            for kind, name in assumed
+        not_found=[
+            NotFound(kind=kind, name=name, reason="named in the request; the repository's facts do not show it")
+            for kind, name in not_found
         ],
         explain=explanation,
     )
-
-
-def _with_assumed(facts: Any, assumed: Sequence[tuple[str, str]]) -> Any:
-    """The repository's facts plus the objects the request presupposes, so no step creates them."""
-    if not assumed:
-        return facts
-    from continuous.engine.facts import Fact, FactSet
-
-    return FactSet([*facts, *(Fact(type=kind, fields={"name": name}) for kind, name in assumed)])
 
 
 def _frozen(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:

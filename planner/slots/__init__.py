@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from continuous.dsl.model import Param, Scalar, Scenario
+import re
+
+from continuous.dsl.model import Param, RuleBase, Scalar, Scenario, Value
 from continuous.planner import language
 from continuous.planner.conventions import Conventions
 from continuous.planner.grounding import Mention, Repo
@@ -29,8 +31,8 @@ class Filled:
     missing: list[str] = field(default_factory=list)
     sources: dict[str, ParamSource] = field(default_factory=dict)
     candidates: dict[str, list[Candidate]] = field(default_factory=dict)
-    # objects the request refers to as existing that discovery did not find: (kind, name)
-    assumed: list[tuple[str, str]] = field(default_factory=list)
+    # objects the request names that the repository's facts do not show: (kind, name)
+    not_found: list[tuple[str, str]] = field(default_factory=list)
 
     def guessed(self) -> set[str]:
         return {k for k, s in self.sources.items() if s.guessed}
@@ -49,11 +51,13 @@ class Intent:
     subject: str | None = None
     worktree: Path | None = None
     grounded: bool = True  # the repository's facts are known (inside a worktree)
+    rule_base: RuleBase | None = None
     analysis: Analysis = field(init=False)
     mentions: list[Mention] = field(init=False)
     request_mentions: list[Mention] = field(init=False)
     head_kind: str | None = field(init=False)
     creates: bool = field(init=False)
+    dep_kinds: dict[str, str] = field(init=False)
     out: Filled = field(default_factory=Filled)
     used: set[str] = field(default_factory=set)
     command: str | None = None  # the command line the intent says something runs (set aside before filling)
@@ -66,6 +70,7 @@ class Intent:
         self.head_kind = head_kind(self.scenario, self.conventions)
         verbs, _ = language.canonical_words(self.scenario.id, ())
         self.creates = not verbs or "create" in verbs
+        self.dep_kinds = dependency_kinds(self.scenario, self.rule_base, self.conventions)
 
     def put(self, p: Param, raw: str | int | None, source: str, *, guessed: bool = False) -> bool:
         """Set `p` from `raw` rendered in its type; False (and nothing set) when it does not fit."""
@@ -84,7 +89,7 @@ class Intent:
             self.out.candidates[p.name] = [Candidate(value=n, why=why) for n in names]
 
     def suggest_also(self, p: Param, names: list[str], why: str) -> None:
-        """Candidates next to a value that is only assumed."""
+        """Candidates next to a value the repository does not hold."""
         if names:
             self.out.candidates[p.name] = [Candidate(value=n, why=why) for n in names]
 
@@ -99,6 +104,27 @@ def head_kind(scenario: Scenario, conventions: Conventions) -> str | None:
     return next(iter(sorted(kinds)), None)
 
 
+_BOUND = re.compile(r"\{\{\s*(\w+)\s*(?:\|[^}]*)?\}\}")
+
+
+def dependency_kinds(scenario: Scenario, rule_base: RuleBase | None, conventions: Conventions) -> dict[str, str]:
+    """Parameters the DSL passes on as the name of an object a dependency makes: `requires create-table(name:
+    "{{ source }}")` says `source` names a table. The library's own declarations say what kind a reference is."""
+    out: dict[str, str] = {}
+    if rule_base is None:
+        return out
+    for dep in scenario.dependencies:
+        target = rule_base.scenario(dep.scenario)
+        kind = head_kind(target, conventions) if target is not None else None
+        term = dep.bindings.get("name")
+        if kind is None or kind not in conventions.kinds.object_kinds or not isinstance(term, Value):
+            continue
+        m = _BOUND.fullmatch(str(term.value).strip())
+        if m:
+            out.setdefault(m.group(1), kind)
+    return out
+
+
 def kind_of(p: Param, intent: Intent) -> str:
     """Which filler a parameter needs."""
     conv = intent.conventions
@@ -110,7 +136,8 @@ def kind_of(p: Param, intent: Intent) -> str:
         return "enum"
     if name == "entity":
         return "entity"
-    if name in roles.references and not (name in roles.names and intent.creates):
+    own_name = name in roles.names and intent.creates  # a new object's own name, even when a dependency reuses it
+    if not own_name and (name in intent.dep_kinds or name in roles.references):
         return "reference"
     if name in roles.names or name.endswith("_name"):
         if not intent.creates and intent.head_kind in conv.kinds.object_kinds:
@@ -179,6 +206,6 @@ def fill(intent: Intent) -> Filled:
     out.missing = [
         p.name for p in intent.scenario.params if p.required and p.name not in out.params and p.default is None
     ]
-    assumed = {name for _kind, name in out.assumed}
-    out.candidates = {k: v for k, v in out.candidates.items() if k not in out.params or str(out.params[k]) in assumed}
+    unknown = {name for _kind, name in out.not_found}
+    out.candidates = {k: v for k, v in out.candidates.items() if k not in out.params or str(out.params[k]) in unknown}
     return out

@@ -209,7 +209,9 @@ def entity(p: Param, intent: Intent) -> None:
             return
     places = {n.lower() for kind, names in repo.by_kind.items() if kind not in ("table", "service") for n in names}
     for ph in [*intent.analysis.of_role("trailing"), *intent.analysis.of_role("subject")]:
-        phrase = data_phrase(ph.text, require_verb=ph.prep not in ("for", "of", "about"))
+        # data the page manages is what a verb of managing names ("for managing X", "listing X"); "a page for
+        # expired links" is only about them
+        phrase = data_phrase(ph.text, require_verb=True)
         if not phrase or phrase in places or all(w in words("audience") for w in phrase.split()):
             continue
         existing = repo.lookup("table", phrase)
@@ -221,19 +223,23 @@ def entity(p: Param, intent: Intent) -> None:
 
 
 def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
-    """Up to three name-like words after a leading verb of managing data: "managing user preferences" → user
-    preferences. An object noun right before a name word is part of the name ("api keys"); a possessor is not
-    ("our team's bookmarks")."""
+    """Up to three name-like words after a verb of managing data: "managing user preferences" → user
+    preferences, "admins can edit feature flags" → feature flags. An object noun right before a name word is
+    part of the name ("api keys"); a possessor is not ("our team's bookmarks")."""
     tokens = _WORD.findall(text)
-    i = 0
-    saw_verb = False
-    while i < len(tokens) and (
-        tokens[i].lower() in words("data_verbs") or language.is_verb_word(tokens[i]) or not_name(tokens[i])
-    ):
-        saw_verb = saw_verb or tokens[i].lower() in words("data_verbs") or language.is_verb_word(tokens[i])
-        i += 1
-    if require_verb and not saw_verb:
+    verb_at = next(
+        (
+            k
+            for k, t in enumerate(tokens[:5])
+            if t.lower() in words("data_verbs") or language.is_verb_word(t) and not not_name(t)
+        ),
+        None,
+    )
+    if verb_at is None and require_verb:
         return None
+    i = verb_at + 1 if verb_at is not None else 0
+    while i < len(tokens) and not_name(tokens[i]) and tokens[i].lower() not in words("pronouns"):
+        i += 1
     taken: list[str] = []
     stops = words("phrase_stops")
     for j in range(i, len(tokens)):
@@ -304,7 +310,8 @@ def subject(request: str, repo: Repo) -> str | None:
     if head is not None:
         # "a usage page" is about usage; "store user preferences" (no object word) about user preferences
         text = head.modifier_text() if head.head is not None else head.text
-        ws = name_words(_masked(text, head.start, repo.mentioned(request), None))
+        first = re.split(r"\s*,\s*|\s+and\s+", _masked(text, head.start, repo.mentioned(request), None))[0]
+        ws = name_words(first)
         if ws and len(ws) <= 3:
             return " ".join(ws)
     r = route(request)

@@ -26,6 +26,8 @@ _ROLE_ORDER = {
 
 def target_kinds(p: Param, intent: Intent) -> tuple[str, ...]:
     conv = intent.conventions
+    if p.name in intent.dep_kinds and not (p.name in conv.params.names and intent.creates):
+        return (intent.dep_kinds[p.name],)
     ref = conv.params.references.get(p.name.lower())
     if ref and ref != "@scenario":
         return (ref,)
@@ -55,7 +57,7 @@ def reference(p: Param, intent: Intent) -> None:
     if not kinds:
         return
     name = p.name.lower()
-    if name in ("source", "target"):
+    if name in ("source", "target") and intent.scenario.param("source") and intent.scenario.param("target"):
         _pair(p, kinds, intent)
         return
     if kinds == ("package",):
@@ -166,12 +168,11 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             p, close, f"the existing {kind} whose name has the words of {value!r}", guessed=True
         ):
             return
-        # "to the Payout table" presupposes the table: taken as named, assumed to exist (and said so), never
-        # created
+        # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
         if (explicit or ph.head is not None) and intent.put(
             p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit
         ):
-            intent.out.assumed.append((kind, str(intent.out.params[p.name])))
+            intent.out.not_found.append((kind, str(intent.out.params[p.name])))
             intent.suggest_also(p, intent.repo.candidates(kind, value), f"an existing {kind} with a similar name")
             return
         intent.suggest(p, intent.repo.candidates(kind, value), f"an existing {kind} with a similar name")

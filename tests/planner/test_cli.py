@@ -25,7 +25,7 @@ def test_suggest_json_contract(mini_repo: Path) -> None:
     code, out, _ = invoke("suggest", "a table for bookmarks plus a service to manage them", "--json", "--top", "3")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"request", "matches", "plan", "unmatched", "skipped", "assumed", "error"}
+    assert set(data) == {"request", "matches", "plan", "unmatched", "skipped", "not_found", "error"}
     assert isinstance(data["request"], str)
     assert len(data["matches"]) == 3
     for m in data["matches"]:

@@ -29,7 +29,7 @@ def plan_of(result: dict) -> list[tuple[str, dict, str]]:
 
 def test_result_has_the_contract_shape(mini_repo: Path) -> None:
     result = suggest("crete a tabel for bookmarks", load_context(mini_repo), top=3)
-    assert set(result) == {"request", "matches", "plan", "unmatched", "skipped", "assumed", "error"}
+    assert set(result) == {"request", "matches", "plan", "unmatched", "skipped", "not_found", "error"}
     assert result["error"] is None and result["skipped"] == []
     assert result["request"] == "crete a tabel for bookmarks"
     assert result["matches"][0]["scenario"] == "create-table"
