@@ -202,12 +202,17 @@ class Repo:
     def candidates(self, kind: str, text: str, limit: int = 5) -> list[str]:
         """Existing objects of `kind` whose name shares a word with `text` or is spelt close to it."""
         want = {singular(w) for w in words_of(text) if len(w) > 2}
-        names = sorted(self.names(kind))
+        spelt = to_kebab(text)
+        short: dict[str, list[str]] = {}
+        for form, hits in self._forms.items():
+            for e, _strength in hits:
+                if e.kind == kind:
+                    short.setdefault(e.name, []).append("-".join(form))
         scored: list[tuple[float, str]] = []
-        for n in names:
+        for n in sorted(self.names(kind)):
             ws = {singular(w) for w in words_of(n)}
             common = len(want & ws)
-            ratio = difflib.SequenceMatcher(None, to_kebab(text), n.lower()).ratio()
+            ratio = max(difflib.SequenceMatcher(None, spelt, f).ratio() for f in [n.lower(), *short.get(n, [])])
             if common or ratio >= 0.75:
                 scored.append((common + ratio, n))
         scored.sort(key=lambda t: -t[0])
@@ -238,7 +243,9 @@ class Repo:
                 for e, strength in hits:
                     near = self._next_to_kind(e.kind, low, start, end)
                     # a word of the vocabulary ("the database", "the api") names an object only next to its kind
-                    common = language.is_object_word(seq[0]) or language.is_verb_word(seq[0])
+                    # the noun-phrase reading ("the hub") is for short forms of longer names; a name that is
+                    # itself an ordinary word ("presentations") needs its kind next to it
+                    common = language.is_object_word(seq[0]) or language.is_verb_word(seq[0]) or strength > 1
                     if n == 1 and (seq[0] in language.words("stopwords") or seq[0] in language.words("phrase_stops")):
                         continue  # "for", "the": never a name, whatever a migration's parser made of them
                     phrase_ok = not common and self._noun_phrase(low, start, end)

@@ -23,15 +23,16 @@ if TYPE_CHECKING:
     from continuous.planner.index import Index
 
 
-def reasons_to_veto_all(text: str, *, whole: bool = False) -> str | None:
+def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] = frozenset()) -> str | None:
     """Why no scenario can be meant, or None. For a `whole` request only what holds for every part of it
-    counts (a revert, a question); the head object is judged per intent."""
+    counts (a revert, a question); the head object is judged per intent. `made`: the objects the rule base's
+    scenario ids name (a custom add-feature-flag makes "feature" a thing a scenario makes)."""
     lx = language.lang()
     a = analyse(text)
     head = a.head.head if a.head is not None else None
     if not whole and a.verb is not None and a.verb in lx.veto_all["verb"]:
         return f"no scenario does what the verb {a.verb!r} asks"
-    if not whole and head is not None and head in lx.veto_all["head"]:
+    if not whole and head is not None and head in lx.veto_all["head"] and head not in made:
         return f"the request asks for {head.replace('_', ' ')}, which no scenario makes"
     if not whole and a.head is not None and head is None:
         # "add column resizing": what is asked for is a behaviour (a gerund), not an object
@@ -100,11 +101,12 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
     from continuous.planner.features import scenario_words
 
     words = scenario_words(index)
+    made = frozenset(o for sw in words for o in sw.objects)
     vetoes = language.lang().vetoes
     out: list[list[tuple[str, str]]] = []
     for r, text in enumerate(texts):
         done: list[tuple[str, str]] = []
-        everything = reasons_to_veto_all(text)
+        everything = reasons_to_veto_all(text, made=made)
         if everything is not None:
             done = [(index.scenario_ids[s], everything) for s in np.flatnonzero(probs[r] > 0)[:3]]
             probs[r, :] = 0.0

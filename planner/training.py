@@ -40,10 +40,12 @@ class TrainingSet:
 def training_set(index: Index, offtopic: list[str], offtopic_emb: np.ndarray) -> TrainingSet:
     """The documents and the off-topic requests the rules do not already veto (the model learns what passes
     the rules; a request about an index or a guide never reaches it)."""
+    from continuous.planner.features import scenario_words
     from continuous.planner.rules import reasons_to_veto_all
 
     cfg = config()
-    keep = [i for i, t in enumerate(offtopic) if reasons_to_veto_all(t) is None]
+    made = frozenset(o for sw in scenario_words(index) for o in sw.objects)
+    keep = [i for i, t in enumerate(offtopic) if reasons_to_veto_all(t, made=made) is None]
     offtopic = [offtopic[i] for i in keep]
     offtopic_emb = offtopic_emb[keep]
     kinds = set(cfg["train_kinds"])
@@ -84,7 +86,8 @@ def train(
     progress: Callable[[str], None] | None = None,
     debug: dict[str, Any] | None = None,
 ) -> tuple[IntentModel, dict[str, Any]]:
-    """The model and a report of its cross-validated quality (stored with the index, shown by --explain)."""
+    """The model and a report of its cross-validated quality (stored with the index). `debug` receives the
+    scikit-learn estimators and their inputs (the test checks the numpy model against them)."""
     import warnings
 
     from sklearn.calibration import CalibratedClassifierCV
@@ -190,7 +193,16 @@ def train(
     pos = ~is_none
     right = (pick == data.labels) & pos
     if debug is not None:
-        debug.update(texts=data.texts, labels=data.labels, probs=probs, oof_a=oof_a)
+        debug.update(
+            texts=data.texts,
+            labels=data.labels,
+            probs=probs,
+            oof_a=oof_a,
+            stage_a=final_a,
+            stage_b=final_b,
+            xa=xa,
+            xb=xbs,
+        )
     report = {
         "rows": int(n),
         "offtopic": int(is_none.sum()),

@@ -10,11 +10,10 @@ similar name, lists them as candidates.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import re
 
 from continuous.dsl.model import Param, RuleBase, Scalar, Scenario, Value
 from continuous.planner import language

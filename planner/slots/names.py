@@ -231,7 +231,7 @@ def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
         (
             k
             for k, t in enumerate(tokens[:5])
-            if t.lower() in words("data_verbs") or language.is_verb_word(t) and not not_name(t)
+            if t.lower() in words("data_verbs") or (language.is_verb_word(t) and not not_name(t))
         ),
         None,
     )

@@ -182,3 +182,56 @@ def test_suggest_as_a_subprocess(mini_repo: Path) -> None:
     assert data["plan"][0]["params"] == {"name": "invoices"}
     proc = subprocess.run([str(exe), "suggest", ""], cwd=mini_repo, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_param_fills_a_missing_parameter_without_rephrasing(mini_repo: Path) -> None:
+    code, out, _ = invoke("suggest", "add a page for invoices", "--json")
+    assert json.loads(out)["plan"][0]["missing"] == ["app"]
+    code, out, err = invoke("suggest", "add a page for invoices", "--param", "app=dhg-hub", "--json")
+    assert code == 0, err
+    page = json.loads(out)["plan"][0]
+    assert page["params"]["app"] == "dhg-hub" and "missing" not in page
+    code, _, err = invoke("suggest", "add a page for invoices", "--param", "app")
+    assert code == 2 and "NAME=VALUE" in err
+
+
+def test_missing_parameters_are_asked_for_on_a_terminal(mini_repo: Path, tmp_path: Path) -> None:
+    import pty
+    import select
+    import time
+
+    exe = str(Path(sys.executable).parent / "continuous")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [exe, "suggest", "add a page for invoices"],
+        cwd=mini_repo,
+        env=dict(os.environ),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+    answered = False
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and b"add-page needs app" in seen:
+                os.write(master, b"dhg-hub\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=60)
+    os.close(master)
+    assert answered, seen.decode(errors="replace")
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 0
+    assert "app=dhg-hub" in text and "still missing" not in text.split("dhg-hub\r\n", 1)[1]

@@ -55,3 +55,35 @@ def test_daemon_answers_like_the_in_process_planner(mini_repo: Path, tmp_path: P
 def test_no_daemon_means_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONTINUOUS_NO_DAEMON", "1")
     assert daemon.ask({"cwd": ".", "text": "x"}) is None
+
+
+@pytest.mark.slow
+def test_an_idle_daemon_exits_and_frees_its_memory(tmp_path: Path, planner_cache: Path) -> None:
+    cache = tmp_path / "cache"
+    (cache / "continuous").mkdir(parents=True)
+    src = planner_cache / "continuous" / "weights"
+    if src.exists():
+        os.symlink(src, cache / "continuous" / "weights")
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache), "CONTINUOUS_DAEMON_IDLE": "2"}
+    env.pop("CONTINUOUS_NO_DAEMON", None)
+    proc = subprocess.Popen([sys.executable, "-m", "continuous.planner.daemon"], env=env)
+    sock = cache / "continuous" / "run" / "planner.sock"
+    try:
+        for _ in range(600):
+            if sock.exists() or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert sock.exists()
+        proc.wait(timeout=60)
+        assert proc.returncode == 0
+        assert not sock.exists() and not sock.with_suffix(".lock").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_the_idle_time_is_short_and_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONTINUOUS_DAEMON_IDLE", raising=False)
+    assert daemon.idle_seconds() <= 300
+    monkeypatch.setenv("CONTINUOUS_DAEMON_IDLE", "30")
+    assert daemon.idle_seconds() == 30.0
