@@ -205,9 +205,9 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"  not found in the repository: {a['kind']} {a['name']} (the plan creates it where needed)")
     if result["unmatched"]:
         lines.append("not understood: " + "; ".join(f'"{u}"' for u in result["unmatched"]))
-    missing = [f"{i['scenario']}.{m}" for i in plan for m in i.get("missing", [])]
-    if missing:
-        lines.append("still missing: " + ", ".join(missing) + " (give them with --param NAME=VALUE)")
+    still = [f"{i['scenario']}.{m}" for i in plan for m in i.get("missing", [])]
+    if still:
+        lines.append("still missing: " + ", ".join(still) + " (give them with --param NAME=VALUE)")
     if result["matches"]:
         lines.append("matches: " + ", ".join(f"{m['scenario']} {m['score']:.2f}" for m in result["matches"]))
     if result.get("explain"):

@@ -12,6 +12,7 @@ the model weights, not by steps or parameters: editing a scenario's steps does n
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -107,7 +108,7 @@ def load_or_build(
     directory, or built now (and cached). `progress` hears what a build is doing."""
     key = index_key(rule_base)
     if memo is not None and key in memo:
-        return memo[key]  # type: ignore[no-any-return]
+        return memo[key]
     index = _load_or_build(rule_base, key, progress)
     if memo is not None:
         memo.clear()
@@ -123,10 +124,8 @@ def _load_or_build(rule_base: RuleBase, key: str, progress: Progress | None) -> 
             except (OSError, ValueError, KeyError):
                 pass
     index = build(rule_base, key, progress=progress)
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache only costs speed
         save(index, embedding.cache_dir() / "index" / f"{key}.npz")
-    except OSError:
-        pass  # a read-only cache only costs speed
     return index
 
 
@@ -219,10 +218,8 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
     offtopic = offtopic_texts()
     cache = EmbeddingCache()
     vecs = cache.encode(texts + offtopic, progress)
-    try:
+    with contextlib.suppress(OSError):
         cache.save()
-    except OSError:
-        pass
     emb, off_emb = vecs[: len(texts)], vecs[len(texts) :]
     docs = np.array(doc_scenario, dtype=np.int32)
     sums = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)

@@ -162,9 +162,9 @@ def part(p: Param, intent: Intent) -> None:
     if labelled(p, intent):
         return
     qualified = re.search(r"\b([A-Za-z][A-Za-z0-9_]*)\.([a-z][A-Za-z0-9_]*)\b", intent.clause)
-    if qualified and not re.search(r"\.(ts|js|tsx|sql|md|json)\b", qualified.group(0)):
-        if intent.put(p, qualified.group(2), "the field of a qualified name"):
-            return
+    is_file = qualified is not None and re.search(r"\.(ts|js|tsx|sql|md|json)\b", qualified.group(0))
+    if qualified and not is_file and intent.put(p, qualified.group(2), "the field of a qualified name"):
+        return
     head = intent.analysis.head
     if head is None:
         return

@@ -59,7 +59,8 @@ scenario add-feature-flag {
 
 WITH_EXAMPLES = CUSTOM.replace(
     'summary "Add a feature flag"',
-    'summary "Add a feature flag"\n  examples "add a feature flag for the new editor", "put checkout v2 behind a flag",\n'
+    'summary "Add a feature flag"\n  examples "add a feature flag for the new editor",\n'
+    '    "put checkout v2 behind a flag",\n'
     '    "new toggle to roll out dark mode gradually", "gate the beta dashboard behind a feature flag",\n'
     '    "feature flag for the experimental search", "let us switch the redesign on per team"',
 )
