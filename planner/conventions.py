@@ -44,6 +44,7 @@ class Archive(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     app_folder: str
     markers: tuple[str, ...]
+    origins: dict[str, str] = Field(default_factory=dict)
 
 
 class Conventions(BaseModel):

@@ -88,6 +88,9 @@ def _coordinate(previous: str, piece: str) -> bool:
     if lexicon.find(words[0], "verbs"):
         return False
     last = phrases[-1]
+    # "move a_table, b_table and c_table back": a list of names shares its verb
+    if last.role == "head" and lexicon.pattern("identifier").match(piece.strip()):
+        return True
     return (last.role in ("place", "subject") and last.prep is not None) or last.role == "trailing"
 
 

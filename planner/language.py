@@ -93,8 +93,9 @@ def alternation(phrases: tuple[str, ...] | frozenset[str] | list[str]) -> str:
     return r"(?<![\w'-])(?:" + "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered) + r")(?![\w-])"
 
 
-# a token: a word, an identifier (sub-command, dhg-hub, snake_case), a dotted name (.env.example, types.ts)
-_TOKEN = re.compile(r"\.?[\w@'-]+(?:\.[\w@'-]+)*")
+# a token: a word, an identifier (sub-command, dhg-hub, snake_case, lint:all), a dotted name (.env.example,
+# types.ts)
+_TOKEN = re.compile(r"\.?[\w@'-]+(?:[.:][\w@'-]+)*")
 _FORMS: dict[str, tuple[dict[tuple[str, ...], tuple[str, ...]], int]] = {}
 
 

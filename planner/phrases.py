@@ -83,10 +83,10 @@ class Analysis:
                 else:
                     w = {"subject": 0.5, "place": 0.4, "trailing": 0.2, "lead": 0.3}[p.role]
                 out[canon] = max(out.get(canon, 0.0), w)
-        if self.verb in language.lang().verb_implies and not any(w >= 0.6 for w in out.values()):
-            # "show them in the hub" asks for a page
-            implied = language.lang().verb_implies[self.verb]
-            out[implied] = max(out.get(implied, 0.0), 0.8)
+        implied = language.lang().verb_implies.get(self.verb or "")
+        if implied and not any(w >= 0.6 for w in out.values()) and implied not in out:
+            # "show them in the hub" asks for a page; "store a due date on dev tasks" names its table as a place
+            out[implied] = 0.8
         if self.commit_scope:
             scope_kind = language.lang().commit_scopes.get(self.commit_scope.lower())
             if scope_kind:

@@ -77,6 +77,8 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
                 if head.start <= m.start and m.end <= head.end and text[m.start : m.end].lower().endswith(last)
             }
         implied = lx.verb_implies.get(a.verb or "") if (head is None or head.head is None) else None
+        if implied is not None and any(p.head == implied for p in a.phrases if p.role in ("place", "subject")):
+            implied = None  # "store a due date on the tasks table": the table is where, not what
         for s, kind in enumerate(head_kinds):
             if kind in kinds:
                 probs[r, s] = _raise(float(probs[r, s]), grounded)

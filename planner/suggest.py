@@ -201,7 +201,8 @@ def _mask(text: str, ctx: Context) -> str:
     word of its kind just goes ("the gmail pipeline" → "the pipeline", "in the hub" → "in the app")."""
     out = text
     seen: set[tuple[int, int]] = set()
-    for m in sorted(ctx.repo.mentioned(text), key=lambda m: -m.start):
+    order = {k: i for i, k in enumerate(ctx.conventions.kinds.head_order)}
+    for m in sorted(ctx.repo.mentioned(text), key=lambda m: (-m.start, order.get(m.kind, len(order)))):
         if m.span in seen:
             continue
         seen.add(m.span)

@@ -159,8 +159,8 @@ def part(p: Param, intent: Intent) -> None:
     """A part of another object (a column): labelled ("an archived_at column", "column archived_at"), a qualified
     name ("Program.partnerNetworkEnabledAt"), else the phrase asked for when it names no object of its own
     ("store a due date on dev tasks"); a column may well be called "app" or "status"."""
-    if labelled(p, intent):
-        return
+    if labelled(p, intent) or not p.required:
+        return  # an optional part is only ever labelled ("the type of column due_date")
     qualified = re.search(r"\b([A-Za-z][A-Za-z0-9_]*)\.([a-z][A-Za-z0-9_]*)\b", intent.clause)
     is_file = qualified is not None and re.search(r"\.(ts|js|tsx|sql|md|json)\b", qualified.group(0))
     if qualified and not is_file and intent.put(p, qualified.group(2), "the field of a qualified name"):

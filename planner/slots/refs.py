@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from continuous.dsl.model import Param
+from continuous.planner import language
 from continuous.planner.grounding import Mention, to_kebab
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
@@ -212,6 +213,11 @@ def _covering(intent: Intent, kind: str, value: str) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
+def target_kinds_of_phrase(ph: Phrase, intent: Intent) -> list[str]:
+    kind = intent.conventions.kinds.object_words.get(ph.head or "", ph.head or "")
+    return [kind] if kind in intent.conventions.kinds.object_kinds else list(intent.repo.by_kind)
+
+
 def _names_kind(ph: Phrase, kind_words: set[str]) -> bool:
     return any(w in kind_words for w in ph.words()) or bool(identifiers(ph.text))
 
@@ -222,6 +228,17 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
     for value, _s, _e in identifiers(ph.text):
         if value.lower() not in intent.used:
             return value, True
+    # "the admin app": any word may be part of an existing name, even one that names nothing on its own
+    plain = [
+        w
+        for w in re.findall(r"[A-Za-z][\w-]*", ph.modifier_text() if ph.head else ph.text)
+        if w.lower() not in language.words("determiners") and w.lower() not in kind_words
+    ]
+    if plain and len(plain) <= 3:
+        joined = " ".join(plain)
+        kinds = target_kinds_of_phrase(ph, intent)
+        if any(intent.repo.lookup(k, joined) or _covering(intent, k, joined) for k in kinds):
+            return joined, False
     words = name_words(ph.modifier_text() if ph.head else ph.text, exclude=frozenset(kind_words))
     if words and len(words) <= 3:
         return " ".join(words), False

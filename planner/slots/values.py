@@ -3,9 +3,10 @@ versions, labelled values ("an archived_at column")."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from continuous.dsl.model import Param
 from continuous.planner import language
@@ -134,11 +135,21 @@ def path(p: Param, intent: Intent) -> None:
     destination follows the repository's archive convention."""
     name = p.name.lower()
     clause = intent.clause
+    restoring = language.polarity(next(iter(language.canonical_words(intent.scenario.id)[0]), None)) == "restorative"
     if name == "to" and "path" in intent.out.params:
-        dest = archive_destination(str(intent.out.params["path"]), intent)
+        if restoring:
+            dest = original_location(str(intent.out.params["path"]), intent)
+            why = "where the archived item came from"
+        else:
+            dest = archive_destination(str(intent.out.params["path"]), intent)
+            why = "the archive convention for that path"
         if dest:
-            intent.put(p, dest, "the archive convention for that path", guessed=True)
+            intent.put(p, dest, why, guessed=True)
         return
+    if restoring and intent.worktree is not None:
+        found = archived_item(intent)
+        if found and intent.put(p, found, "the archived item the request names"):
+            return
     explicit = tx.file_path(clause) or tx.dir_path(clause)
     if explicit and intent.put(p, explicit, "path in the request"):
         return
@@ -147,6 +158,64 @@ def path(p: Param, intent: Intent) -> None:
         pattern = folders.get(m.kind)
         if pattern and intent.put(p, pattern.format(name=m.name), f"the folder of {m.kind} {m.name}"):
             return
+
+
+_ARCHIVED: dict[str, list[str]] = {}
+
+
+def _archived_entries(root: Path, markers: tuple[str, ...]) -> list[str]:
+    """Worktree-relative paths of everything inside an archive folder (`.archived_apps/x.20250525`), a few
+    levels deep; node_modules and .git are never entered."""
+    key = str(root)
+    if key not in _ARCHIVED:
+        out: list[str] = []
+        for dirpath, dirnames, _files in os.walk(root):
+            rel = Path(dirpath).relative_to(root)
+            if len(rel.parts) > 4:
+                dirnames[:] = []
+                continue
+            dirnames[:] = [d for d in dirnames if d not in ("node_modules", ".git")]
+            if rel.parts and rel.parts[-1].startswith(markers):
+                out.extend((rel / entry).as_posix() for entry in sorted(os.listdir(dirpath)))
+                dirnames[:] = []
+        _ARCHIVED[key] = out
+    return _ARCHIVED[key]
+
+
+def archived_item(intent: Intent) -> str | None:
+    """The one archived file or folder whose name has every word the request names it by."""
+    from continuous.planner.grounding import singular, words_of
+
+    assert intent.worktree is not None
+    names = [v for v, _s, _e in tx.identifiers(intent.clause)]
+    head = intent.analysis.head
+    if head is not None:
+        names.append(" ".join(tx.name_words(head.modifier_text() if head.head else head.text)))
+    entries = _archived_entries(intent.worktree, intent.conventions.archive.markers)
+    for wanted in [n for n in names if n]:
+        want = {singular(w) for w in words_of(wanted)}
+        hits = [e for e in entries if want <= {singular(w) for w in words_of(_undated(PurePosixPath(e).name))}]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def _undated(name: str) -> str:
+    return re.sub(r"[.-](?:\d{8}|\d{4}-\d{2}-\d{2}(?:_[\d-]+)?)(?=[.]|$)", "", name)
+
+
+def original_location(archived: str, intent: Intent) -> str | None:
+    """Where an archived item came from: its archive folder dropped (apps/.archived_apps/x.20250525 → apps/x)
+    and the date taken out of its name."""
+    p = PurePosixPath(archived)
+    conv = intent.conventions.archive
+    folders = [part for part in p.parts[:-1] if part.startswith(conv.markers)]
+    parts = [part for part in p.parts[:-1] if not part.startswith(conv.markers)]
+    if not folders:
+        return None
+    if not parts and folders[-1] in conv.origins:  # a root-level .archived_apps holds apps
+        parts = [conv.origins[folders[-1]]]
+    return PurePosixPath(*parts, _undated(p.name)).as_posix()
 
 
 def archive_destination(rel: str, intent: Intent) -> str | None:
