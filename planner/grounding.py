@@ -97,6 +97,10 @@ class Repo:
     _forms: dict[tuple[str, ...], list[tuple[Entity, int]]] = field(default_factory=dict, repr=False)
     _exact: dict[str, list[Entity]] = field(default_factory=dict, repr=False)
     _seen: dict[str, tuple[Mention, ...]] = field(default_factory=dict, repr=False)
+    _short: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
+    _words: dict[str, list[tuple[str, frozenset[str]]]] = field(default_factory=dict, repr=False)
+    _all: set[str] | None = field(default=None, repr=False)
+    _candidates: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for e in self.entities:
@@ -201,22 +205,55 @@ class Repo:
 
     def candidates(self, kind: str, text: str, limit: int = 5) -> list[str]:
         """Existing objects of `kind` whose name shares a word with `text` or is spelt close to it."""
+        key = (kind, text.lower())
+        if key in self._candidates:
+            return self._candidates[key][:limit]
         want = {singular(w) for w in words_of(text) if len(w) > 2}
         spelt = to_kebab(text)
-        short: dict[str, list[str]] = {}
-        for form, hits in self._forms.items():
-            for e, _strength in hits:
-                if e.kind == kind:
-                    short.setdefault(e.name, []).append("-".join(form))
+        short = self._spellings(kind)
         scored: list[tuple[float, str]] = []
+        matcher = difflib.SequenceMatcher(None)
+        matcher.set_seq2(spelt)
         for n in sorted(self.names(kind)):
-            ws = {singular(w) for w in words_of(n)}
-            common = len(want & ws)
-            ratio = max(difflib.SequenceMatcher(None, spelt, f).ratio() for f in [n.lower(), *short.get(n, [])])
+            common = len(want & {singular(w) for w in words_of(n)})
+            ratio = 0.0
+            for f in short.get(n, [n.lower()]):
+                matcher.set_seq1(f)
+                if matcher.real_quick_ratio() >= 0.75 and matcher.quick_ratio() >= 0.75:
+                    ratio = max(ratio, matcher.ratio())
             if common or ratio >= 0.75:
                 scored.append((common + ratio, n))
         scored.sort(key=lambda t: -t[0])
+        self._candidates[key] = [n for _, n in scored]
         return [n for _, n in scored[:limit]]
+
+    def all_names(self) -> set[str]:
+        if self._all is None:
+            self._all = {n.lower() for names in self.by_kind.values() for n in names}
+        return self._all
+
+    def covering(self, kind: str, text: str) -> str | None:
+        """The one existing object of `kind` whose name has every word of `text` ("experts" → expert_profiles)."""
+        want = frozenset(singular(w) for w in words_of(text))
+        if not want:
+            return None
+        words = self._words.get(kind)
+        if words is None:
+            words = self._words[kind] = [(n, frozenset(singular(w) for w in words_of(n))) for n in self.names(kind)]
+        hits = [n for n, ws in words if want <= ws]
+        return hits[0] if len(hits) == 1 else None
+
+    def _spellings(self, kind: str) -> dict[str, list[str]]:
+        """Each object of `kind` with every form of its name, kebab-cased (dhg-hub: dhg-hub, hub)."""
+        cached = self._short.get(kind)
+        if cached is None:
+            cached = {}
+            for form, hits in self._forms.items():
+                for e, _strength in hits:
+                    if e.kind == kind:
+                        cached.setdefault(e.name, [e.name.lower()]).append("-".join(form))
+            self._short[kind] = cached
+        return cached
 
     def mentioned(self, text: str) -> list[Mention]:
         """Existing objects the text names, left to right, longest and strongest first where spans overlap."""

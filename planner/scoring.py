@@ -5,6 +5,7 @@ corrected (it reads the text as written)."""
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -26,13 +27,25 @@ def _vocab(index: Index) -> frozenset[str]:
     return _VOCAB[index.key]
 
 
+_BY_LENGTH: dict[frozenset[str], dict[int, list[str]]] = {}
+
+
 @lru_cache(maxsize=4096)
 def _closest(word: str, vocab: frozenset[str]) -> str | None:
     for i in range(len(word) - 1):  # a swapped pair of letters ("veiw") scores low on difflib's ratio
         swapped = word[:i] + word[i + 1] + word[i] + word[i + 2 :]
         if swapped in vocab:
             return swapped
-    found = difflib.get_close_matches(word, list(vocab), n=1, cutoff=0.8)
+    if vocab not in _BY_LENGTH:
+        by_length: dict[int, list[str]] = {}
+        for w in sorted(vocab):
+            by_length.setdefault(len(w), []).append(w)
+        _BY_LENGTH.clear()
+        _BY_LENGTH[vocab] = by_length
+    # a ratio of 0.8 or more needs the shorter word to be at least two thirds of the longer one
+    n = len(word)
+    near = [w for k in range(math.ceil(n / 1.5), math.floor(n * 1.5) + 1) for w in _BY_LENGTH[vocab].get(k, ())]
+    found = difflib.get_close_matches(word, near, n=1, cutoff=0.8)
     return found[0] if found else None
 
 

@@ -294,7 +294,7 @@ def subject(request: str, repo: Repo) -> str | None:
     """What a whole request is about, found once so every step of a plan talks about the same thing: a name
     given outright, else the data after "for"/"to manage"/"storing", else the words before the object asked
     for, else the last segment of a route."""
-    existing = {n.lower() for names in repo.by_kind.values() for n in names}
+    existing = repo.all_names()
     for value, _s, _e in [*called(request), *quoted(request)]:
         if value.lower() not in existing:
             return value

@@ -204,13 +204,7 @@ def _any_kind(p: Param, intent: Intent) -> None:
 
 
 def _covering(intent: Intent, kind: str, value: str) -> str | None:
-    from continuous.planner.grounding import singular, words_of
-
-    want = {singular(w) for w in words_of(value)}
-    if not want:
-        return None
-    hits = [n for n in intent.repo.names(kind) if want <= {singular(w) for w in words_of(n)}]
-    return hits[0] if len(hits) == 1 else None
+    return intent.repo.covering(kind, value)
 
 
 def target_kinds_of_phrase(ph: Phrase, intent: Intent) -> list[str]:
