@@ -116,8 +116,16 @@ def load_or_build(
     return index
 
 
+def shipped() -> Path | None:
+    """The shipped built-in index, unless CONTINUOUS_PLANNER_SHIPPED=0 (to measure or test a build from
+    nothing)."""
+    return None if os.environ.get("CONTINUOUS_PLANNER_SHIPPED") == "0" else SHIPPED
+
+
 def _load_or_build(rule_base: RuleBase, key: str, progress: Progress | None) -> Index:
-    for path in (SHIPPED, embedding.cache_dir() / "index" / f"{key}.npz"):
+    for path in (shipped(), embedding.cache_dir() / "index" / f"{key}.npz"):
+        if path is None:
+            continue
         if path.exists():
             try:
                 return load(path, key)
@@ -143,7 +151,9 @@ class EmbeddingCache:
         self.path = embedding.cache_dir() / "embeddings" / f"{embedding.model_fingerprint()}.npz"
         self.known: dict[str, np.ndarray] = {}
         self.added: dict[str, np.ndarray] = {}
-        for path in (SHIPPED, self.path):
+        for path in (shipped(), self.path):
+            if path is None:
+                continue
             try:
                 with np.load(path, allow_pickle=False) as data:
                     if "cache_keys" not in data or str(data["cache_model"]) != embedding.model_fingerprint():
