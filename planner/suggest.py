@@ -157,7 +157,7 @@ def suggest_many(
         clauses = decompose.split(text, fix=lambda piece: correct(piece, ctx.index))
         ids = [unit(text)]
         if len(clauses) > 1:
-            subject = slot_names.subject(text, ctx.repo)
+            subject = slot_names.subject(text, ctx.repo, fix=lambda piece: correct(piece, ctx.index))
             ids += [unit(_resolve_pronouns(c.text, subject)) for c in clauses]
         prepared.append((text, clauses, ids))
     ranking = rank_units(ctx, units) if units else None
@@ -225,16 +225,16 @@ def _one(
     overrides: Mapping[str, str] | None,
 ) -> Suggestion:
     from continuous.engine.resolution import PlanRequest
+    from continuous.planner.rules import reasons_to_veto_all
+    from continuous.planner.scoring import correct
 
     index = ctx.index
     matches = [Match(scenario=sid, score=round(score, 4)) for sid, score in ranking.top(ids[0], max(top, 1))]
-    from continuous.planner.rules import reasons_to_veto_all
-
     if reasons_to_veto_all(text, whole=True) is not None:
         intents, unmatched = [], [text]  # a revert, a question, a guide: no clause of it is a plan
     else:
         intents, unmatched = ranking.intents(ids, [c.text for c in clauses], text)
-    subject = slot_names.subject(text, ctx.repo)
+    subject = slot_names.subject(text, ctx.repo, fix=lambda piece: correct(piece, ctx.index))
     requests: list[PlanRequest] = []
     filled_by: dict[str, tuple[str, slots.Filled, int, int]] = {}
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()

@@ -9,6 +9,7 @@ subject ("for managing user preferences"). Names of existing objects of other ki
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from continuous.dsl.model import Param
 from continuous.planner import language
@@ -290,7 +291,7 @@ def finish(intent: Intent) -> None:
         intent.put(name_param, pascal(entity_value), f"the data the page manages ({entity_value})", guessed=True)
 
 
-def subject(request: str, repo: Repo) -> str | None:
+def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -> str | None:
     """What a whole request is about, found once so every step of a plan talks about the same thing: a name
     given outright, else the data after "for"/"to manage"/"storing", else the words before the object asked
     for, else the last segment of a route."""
@@ -301,11 +302,16 @@ def subject(request: str, repo: Repo) -> str | None:
     for value, _s, _e in identifiers(request):
         if value.lower() not in existing and not repo.mentioned(value):
             return value
-    a: Analysis = analyse(request)
-    for ph in [*a.of_role("trailing"), *a.of_role("subject")]:
+    from continuous.planner.decompose import split
+
+    # what each intent is about or for ("crete a tabel for bookmarks and show them" is about bookmarks)
+    clauses = split(request, fix=fix)
+    analyses: list[Analysis] = [analyse(fix(c.text) if fix else c.text) for c in clauses] or [analyse(request)]
+    for ph in [p for a_ in analyses for p in [*a_.of_role("trailing"), *a_.of_role("subject")]]:
         phrase = data_phrase(ph.text)
         if phrase and phrase not in existing and not all(w in words("audience") for w in phrase.split()):
             return phrase
+    a: Analysis = analyse(request)
     head = a.head
     if head is not None:
         # "a usage page" is about usage; "store user preferences" (no object word) about user preferences
