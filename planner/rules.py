@@ -34,6 +34,12 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
         return f"no scenario does what the verb {a.verb!r} asks"
     if not whole and head is not None and head in lx.veto_all["head"] and head not in made:
         return f"the request asks for {head.replace('_', ' ')}, which no scenario makes"
+    if not whole and a.head is not None:
+        # a phrase that runs past the head phrase ("an index on documents") still names what is asked for
+        for canon, start, end in language.find(text, "objects"):
+            inside = a.head.head_start <= start < a.head.end if a.head.head_start >= 0 else False
+            if inside and end > a.head.end and canon in lx.veto_all["head"] and canon not in made:
+                return f"the request asks for {canon.replace('_', ' ')}, which no scenario makes"
     if not whole and a.head is not None and head is None:
         # "add column resizing": what is asked for is a behaviour (a gerund), not an object
         last = re.findall(r"[A-Za-z][\w'-]*", a.head.text)[-1:]
