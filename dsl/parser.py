@@ -539,7 +539,7 @@ class _Builder(Transformer[Token, Any]):
         if name not in m.PARAM_TYPES or name == "enum":
             guess = closest(name, [t for t in m.PARAM_TYPES if t != "enum"])
             self.error(c[0], f"unknown parameter type {name!r}; expected one of: string, snake, kebab, path, "
-                             "int, bool, enum(a, b)", f"did you mean '{guess}'?" if guess else None)
+                             "int, port, bool, enum(a, b)", f"did you mean '{guess}'?" if guess else None)
             name = "string"
         return (name, (), c[0])
 
@@ -570,6 +570,13 @@ class _Builder(Transformer[Token, Any]):
             self.error(c[0], "positions start at 1")
         return ("position", value, c[0])
 
+    def opt_range(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        low, high = int(c[0]), int(c[1])
+        if low > high:
+            self.error(c[0], f"range {low} to {high} is empty; write the lower bound first")
+            low, high = high, low
+        return ("range", (low, high), c[0])
+
     def opt_doc(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
         return ("doc", unescape(c[0]), c[0])
 
@@ -596,9 +603,18 @@ class _Builder(Transformer[Token, Any]):
         if opts.get("required") and "default" in opts:
             self.error(name_tok, f"parameter {name_tok} is both required and has a default",
                        "drop `required` or the default")
+        if "range" in opts and ptype not in m.NUMBER_TYPES:
+            self.error(name_tok, f"parameter {name_tok} has a range, but only whole numbers and ports take one",
+                       "declare it as `int` or `port`, or drop the range")
+            del opts["range"]
+        elif ptype == "port" and "range" in opts and not (
+            m.PORT_BOUNDS[0] <= opts["range"][0] and opts["range"][1] <= m.PORT_BOUNDS[1]
+        ):
+            self.error(name_tok, f"the range of port {name_tok} must lie between 1 and 65535")
+            del opts["range"]
         loc = self._tloc(name_tok)
         param = _new_param({"name": str(name_tok), "type": ptype, "choices": choices, "loc": loc, **opts})
-        if param.default is not None:
+        if param.default is not None and not (param.pattern is not None and _bad_regex(param.pattern)):
             from continuous.dsl.params import check_value
 
             problem = check_value(param, param.default)
@@ -1009,6 +1025,15 @@ class _Builder(Transformer[Token, Any]):
 _VALUES: dict[str, m.Value] = {}
 
 
+def _bad_regex(pattern: str) -> bool:
+    """An invalid regular expression is reported where it is written; nothing checks values against it."""
+    try:
+        re.compile(pattern)
+    except re.error:
+        return True
+    return False
+
+
 def _shared_value(text: str) -> m.Value:
     """Values are frozen, so the many identical ones (`"{{ name }}"`) can share one instance."""
     value = _VALUES.get(text)
@@ -1020,8 +1045,9 @@ def _shared_value(text: str) -> m.Value:
 
 
 def _default_hint(param: m.Param) -> str | None:
-    if param.type == "int":
-        return "write a whole number without quotes, e.g. default 3"
+    if param.type in m.NUMBER_TYPES:
+        low, high = param.bounds()
+        return f"write a whole number{param.range_text()} without quotes, e.g. default {max(low, min(3, high))}"
     if param.type == "bool":
         return "write default true or default false"
     if param.type == "enum":

@@ -24,7 +24,8 @@ from typing import Any, Literal, cast
 
 from continuous.common.errors import RunFailed, UserError
 from continuous.dsl import model as m
-from continuous.dsl.templating import builtin_context, render_file, render_string, template_path
+from continuous.dsl.params import NAME_MAX, PATH_MAX, control_problem, is_git_dir_name
+from continuous.dsl.templating import builtin_context, render_string, render_template
 from continuous.engine.facts import FactQuery
 
 DEFAULT_TIMEOUT = 600
@@ -40,9 +41,15 @@ class StepError(RunFailed):
 
 
 def safe_path(root: Path, raw: str, *, what: str = "path") -> str:
-    """`raw` as a POSIX path relative to `root`; refuses paths that leave the worktree or enter .git."""
+    """`raw` as a POSIX path relative to `root`; refuses paths that leave the worktree or reach a `.git`.
+
+    The path is resolved first (symbolic links followed), and both the written and the resolved path are
+    checked, so a link to `.git` or a nested repository's `sub/.git/config` is refused like `.git` itself."""
     if not raw or not raw.strip():
         raise UserError(f"the {what} is empty")
+    problem = control_problem(raw)
+    if problem:
+        raise UserError(f"the {what} {raw!r} {problem}", hint="paths are single-line text")
     text = raw.replace("\\", "/")
     if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
         raise UserError(f"the {what} {raw!r} is absolute; scenario paths must stay inside the worktree")
@@ -51,15 +58,38 @@ def safe_path(root: Path, raw: str, *, what: str = "path") -> str:
         raise UserError(f"the {what} {raw!r} leaves the worktree (..)")
     if not parts:
         raise UserError(f"the {what} {raw!r} names the worktree itself")
-    if parts[0] == ".git":
-        raise UserError(f"the {what} {raw!r} is inside .git")
+    long = next((p for p in parts if len(p.encode()) > NAME_MAX), None)
+    if long is not None or len(text.encode()) > PATH_MAX:
+        raise UserError(
+            f"the {what} {raw[:60]!r}... is too long (at most {NAME_MAX} bytes per name, {PATH_MAX} in all)",
+            hint="use a shorter name",
+        )
+    if any(is_git_dir_name(p) for p in parts):
+        raise UserError(f"the {what} {raw!r} is inside .git", hint="scenarios never write into a git directory")
     real_root = root.resolve()
-    resolved = (real_root / "/".join(parts)).resolve()
-    if resolved != real_root and not resolved.is_relative_to(real_root):
+    try:
+        resolved = (real_root / "/".join(parts)).resolve()
+    except (OSError, RuntimeError) as exc:  # a symbolic link loop
+        raise UserError(f"the {what} {raw!r} cannot be resolved: {exc}") from None
+    if resolved == real_root or not resolved.is_relative_to(real_root):
         raise UserError(
             f"the {what} {raw!r} leaves the worktree through a symbolic link (it resolves to {resolved})"
         )
+    if any(is_git_dir_name(p) for p in resolved.relative_to(real_root).parts):
+        raise UserError(
+            f"the {what} {raw!r} reaches .git through a symbolic link (it resolves to {resolved})",
+            hint="scenarios never write into a git directory",
+        )
     return "/".join(parts)
+
+
+def check_path_params(root: Path, scenario: m.Scenario, params: Mapping[str, Any]) -> None:
+    """`path` parameters against the worktree itself (symbolic links resolved), before anything runs: a path
+    parameter may reach a command's argument list without ever passing through a file step."""
+    for p in scenario.params:
+        value = params.get(p.name)
+        if p.type == "path" and isinstance(value, str) and value:
+            safe_path(root, value, what=f"parameter {p.name} of {scenario.id}")
 
 
 # ---------------------------------------------------------------- virtual file system
@@ -199,7 +229,8 @@ def file_changes(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[FileChan
     """The changes a file step makes on top of `fs`; empty when the step is already done."""
     if isinstance(step, m.RenderStep):
         rel = ctx.path(step.to, "target path")
-        content = render_file(template_path(ctx.scenario, step.template), ctx.variables).encode()
+        template = ctx.render(step.template, "template name")
+        content = render_template(ctx.scenario, template, ctx.variables).encode()
         return _change(rel, fs.read(rel), content)
     if isinstance(step, m.EditStep):
         return _edit(step, ctx, fs)

@@ -150,7 +150,7 @@ def kind_of(p: Param, intent: Intent) -> str:
         return "method"
     if name == "version":
         return "version"
-    if p.type == "int":
+    if p.type in ("int", "port"):
         return "number"
     if p.type == "path" or name == "script":
         return "path"

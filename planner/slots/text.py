@@ -201,7 +201,7 @@ def convert(param: Param, value: str) -> Scalar | None:
     suffix the parameter's pattern demands is added ("analytics" → dhg-analytics)."""
     from continuous.dsl.params import check_value
 
-    if param.type == "int":
+    if param.type in ("int", "port"):
         return int(value) if re.fullmatch(r"\d+", value) and check_value(param, int(value)) is None else None
     if param.type == "bool":
         return None

@@ -145,7 +145,7 @@ def test_dependencies_follow_the_spec(rule_base: m.RuleBase) -> None:
     assert "create-cli-pipeline" in deps["add-cli-command"]
     proxy = rule_base.scenarios["create-proxy-server"]
     port = proxy.param("port")
-    assert port is not None and port.type == "int" and not port.required
+    assert port is not None and port.type == "port" and port.range == (3000, 3099) and not port.required
     assert "health_check" in {p.type for p in proxy.provides}
     runs = {
         (r.conditions[0].type, a.scenario)
