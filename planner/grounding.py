@@ -24,14 +24,15 @@ from continuous.planner import language
 from continuous.planner.conventions import Conventions
 from continuous.planner.conventions import default as default_conventions
 
-_SPLIT_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_SPLIT_CAMEL = re.compile(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])")
 _WORDS = re.compile(r"[A-Za-z0-9]+")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[._:/-][A-Za-z0-9]+)*|[@./][A-Za-z0-9][\w./@-]*")
 ALIAS_FIELDS = ("alias", "aliases", "display", "display_name", "label", "title")
 
 
 def words_of(text: str) -> list[str]:
-    return [w.lower() for w in _WORDS.findall(_SPLIT_CAMEL.sub(r"\1 \2", text))]
+    spaced = _SPLIT_CAMEL.sub(lambda m: f"{m.group(1) or m.group(3)} {m.group(2) or m.group(4)}", text)
+    return [w.lower() for w in _WORDS.findall(spaced)]
 
 
 def to_snake(text: str) -> str:

@@ -169,6 +169,8 @@ def analyse(text: str) -> Analysis:
         phrases.append(_phrase("place", text, *place_first, prep=None))
         start = verb_span[1] if verb_span else start
     phrases.extend(_split(text, start, len(text)))
+    if verb_span is not None and text[verb_span[0] : verb_span[1]].lower() in words("result_verbs"):
+        phrases = _result_first(phrases)
     if verb is None:
         head = next((p for p in phrases if p.role == "head"), None)
         if head is not None and head.head is not None:
@@ -176,6 +178,23 @@ def analyse(text: str) -> Analysis:
             verb = "create"
             notes.append("no verb: a noun phrase asks for the object")
     return Analysis(text, body_start, verb, verb_span, tuple(phrases), commit_type, commit_scope, tuple(notes))
+
+
+def _result_first(phrases: list[Phrase]) -> list[Phrase]:
+    """ "extract X into a reusable component": the component becomes the head, X what it is made from."""
+    target = next((p for p in phrases if p.role == "place" and p.prep in ("into", "to") and p.head), None)
+    head = next((p for p in phrases if p.role == "head"), None)
+    if target is None or head is None:
+        return phrases
+    out = []
+    for p in phrases:
+        if p is head:
+            out.append(Phrase("subject", p.start, p.end, p.text, p.prep, p.objects, p.head, p.head_start, p.new))
+        elif p is target:
+            out.append(Phrase("head", p.start, p.end, p.text, p.prep, p.objects, p.head, p.head_start, p.new))
+        else:
+            out.append(p)
+    return out
 
 
 def _split(text: str, start: int, end: int) -> list[Phrase]:

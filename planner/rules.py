@@ -57,7 +57,8 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
 
 
 def _raise(p: float, odds: float) -> float:
-    if p <= 0.0 or p >= 1.0 or odds <= 1.0:
+    """p with its odds p / (1 - p) multiplied by `odds` (below 1 lowers it)."""
+    if p <= 0.0 or p >= 1.0 or odds == 1.0:
         return p
     o = p / (1.0 - p) * odds
     return o / (1.0 + o)
@@ -69,6 +70,11 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
     lx = language.lang()
     grounded = lx.boost.get("grounded_head", 1.0)
     implied_odds = lx.boost.get("implied_object", 1.0)
+    mismatch = lx.boost.get("head_mismatch", 1.0)
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    things = set(conv.kinds.head_order)
     for r, text in enumerate(texts):
         a = analyse(text)
         head = a.head
@@ -85,11 +91,15 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
         implied = lx.verb_implies.get(a.verb or "") if (head is None or head.head is None) else None
         if implied is not None and any(p.head == implied for p in a.phrases if p.role in ("place", "subject")):
             implied = None  # "store a due date on the tasks table": the table is where, not what
+        asked = conv.kinds.object_words.get(head.head, head.head) if head is not None and head.head else None
+        asked = asked if asked in things and asked in head_kinds else None
         for s, kind in enumerate(head_kinds):
             if kind in kinds:
                 probs[r, s] = _raise(float(probs[r, s]), grounded)
             elif implied is not None and kind == implied:
                 probs[r, s] = _raise(float(probs[r, s]), implied_odds)
+            if asked is not None and kind in things and kind != asked:
+                probs[r, s] = _raise(float(probs[r, s]), mismatch)
 
 
 def _quantified(a: Any) -> set[str]:

@@ -190,7 +190,8 @@ def _any_kind(p: Param, intent: Intent) -> None:
         *intent.analysis.of_role("head"),
         *intent.analysis.of_role("subject"),
     ]:
-        text = ph.modifier_text() if ph.head else ph.text
+        # "the link card": a word like card is part of the name; a kind like "service" is not
+        text = ph.modifier_text() if ph.head and ph.head not in language.lang().veto_all["head"] else ph.text
         for value, _s, _e in [*called(text), *quoted(text), *identifiers(text)]:
             if intent.put(p, value, "the name the request gives"):
                 return
