@@ -111,9 +111,29 @@ def _forms(key: str) -> tuple[dict[tuple[str, ...], tuple[str, ...]], int]:
                 tokens = tuple(m.group(0) for m in _TOKEN.finditer(form.lower()))
                 if tokens:
                     forms.setdefault(tokens, []).append(canon)
+        if key == "verbs":
+            # "introducing", "added", "bumps": inflections of a verb's first word mean the verb, unless the table
+            # lists that word itself
+            for tokens, canons in list(forms.items()):
+                for inflected in _inflections(tokens[0]):
+                    variant = (inflected, *tokens[1:])
+                    if variant not in forms:
+                        forms[variant] = list(canons)
         longest = max((len(t) for t in forms), default=1)
         _FORMS[key] = ({t: tuple(dict.fromkeys(c)) for t, c in forms.items()}, longest)
     return _FORMS[key]
+
+
+def _inflections(word: str) -> list[str]:
+    if len(word) < 3 or not word.isalpha():
+        return []
+    stem = word[:-1] if word.endswith("e") else word
+    out = [word + "s", word + "es", stem + "ing", stem + "ed"]
+    if word.endswith("y") and len(word) > 3:
+        out += [word[:-1] + "ies", word[:-1] + "ied"]
+    if len(word) <= 4 and word[-1] not in "aeiouwy" and word[-2] in "aeiou":
+        out += [word + word[-1] + "ing", word + word[-1] + "ed"]  # "add" is fine, "bump" too; "set" → "setting"
+    return out
 
 
 def find(text: str, table: str) -> list[tuple[str, int, int]]:
@@ -137,6 +157,10 @@ def _find(low: str, table: str) -> tuple[tuple[str, int, int], ...]:
                 i += n
                 break
         else:
+            token, start, end = tokens[i]
+            tail = re.split(r"[-_]", token)[-1] if table == "objects" and re.search(r"\w[-_]\w", token) else ""
+            # an identifier that ends in a kind names one: feedback-service, audit_table
+            out.extend((c, start, end) for c in forms.get((tail,), ()))
             i += 1
     return tuple(out)
 
@@ -145,8 +169,17 @@ def is_object_word(word: str) -> bool:
     return bool(_find(word.lower(), "objects"))
 
 
-def is_verb_word(word: str) -> bool:
-    return bool(_find(word.lower(), "verbs"))
+def is_verb_word(word: str, *, inflected: bool = True) -> bool:
+    """Whether a word is one of the verbs; `inflected=False` counts only the forms the data file lists (in a name,
+    "saved searches" and "reading lists" keep their words)."""
+    if inflected:
+        return bool(_find(word.lower(), "verbs"))
+    return word.lower() in _base_verbs()
+
+
+@cache
+def _base_verbs() -> frozenset[str]:
+    return frozenset(f for forms in lang().verbs.values() for f in forms)
 
 
 def verbs(text: str) -> list[str]:

@@ -41,10 +41,12 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
             if inside and end > a.head.end and canon in lx.veto_all["head"] and canon not in made:
                 return f"the request asks for {canon.replace('_', ' ')}, which no scenario makes"
     if not whole and a.head is not None and head is None:
-        # "add column resizing": what is asked for is a behaviour (a gerund), not an object
-        last = re.findall(r"[A-Za-z][\w'-]*", a.head.text)[-1:]
-        word = last[0].lower() if last else ""
-        if word.endswith("ing") and len(word) > 5 and not language.is_object_word(word):
+        # "add column resizing": what is asked for is a behaviour of an object (a gerund after an object word),
+        # not the object
+        tokens = re.findall(r"[A-Za-z][\w'-]*", a.head.text)
+        word = tokens[-1].lower() if tokens else ""
+        acted_on = len(tokens) > 1 and language.is_object_word(tokens[-2])
+        if acted_on and word.endswith("ing") and len(word) > 5 and not language.is_object_word(word):
             return f"the request asks for a behaviour ({word}), which no scenario makes"
     if a.commit_type is not None and a.commit_type in lx.veto_all["commit"]:
         return f"a {a.commit_type} commit changes nothing a scenario makes"

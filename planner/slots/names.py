@@ -189,7 +189,7 @@ def labelled(p: Param, intent: Intent) -> bool:
         rf"\b{label}s?\s+(?:called\s+|named\s+)?[\"'`]?([A-Za-z][\w-]*)",
     ):
         m = re.search(pat, intent.clause, re.IGNORECASE)
-        ok = m is not None and not not_name(m.group(1)) and not language.is_verb_word(m.group(1))
+        ok = m is not None and not not_name(m.group(1)) and not language.is_verb_word(m.group(1), inflected=False)
         if ok and m is not None and intent.put(p, m.group(1), f"the word next to {p.name!r}"):
             return True
     return False
@@ -256,7 +256,7 @@ def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
                 taken.append(low)
                 continue
             break
-        if not_name(low) or language.is_verb_word(low):
+        if not_name(low) or language.is_verb_word(low, inflected=False):
             if taken:
                 break
             continue
