@@ -11,7 +11,8 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-fast demo lint typecheck postgres node-tools chromium bench bench-deps bench-planner clean
+.PHONY: install test test-fast demo lint typecheck postgres node-tools chromium realrepo-deps bench bench-deps \
+	bench-planner bench-realrepo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +37,11 @@ postgres:
 chromium:
 	./.ci/chromium.sh
 
-test: install postgres node-tools chromium
+# The real-repository tier's npm dependencies (.cache/realrepo; seconds when current, nothing without the fixture).
+realrepo-deps: install
+	$(PY) .ci/realrepo-deps.py
+
+test: install postgres node-tools chromium realrepo-deps
 	CONTINUOUS_TEST_NODE_TOOLS=$(abspath $(NODE_TOOLS)) $(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install
@@ -59,6 +64,10 @@ bench: bench-deps
 # planner accuracy (tune / test / own set, with both baselines) and speed; writes bench/results/planner*.
 bench-planner: install
 	$(PY) bench/bench_planner.py
+
+# Issue 10's four measures on the real monorepo snapshot (bench/results/realrepo.json).
+bench-realrepo: install postgres realrepo-deps
+	$(PY) bench/bench_realrepo.py
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

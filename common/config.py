@@ -8,6 +8,10 @@ are allocated inside it).
 The file is validated by one pydantic model (`ConfigFile`, extra keys forbidden, strict types): a new key is one
 field there plus one in `Config`. Nothing in the file is trusted: a scenario path may not leave the repository
 through `..`, reach into `.git`, or contain the repository (which would scan every file above it).
+
+`test_database_url` (CONTINUOUS_TEST_DATABASE_URL wins) is a scratch PostgreSQL database where `sql test` steps apply
+a migration and its down migration inside a transaction that is rolled back: never the tracking database, never a
+live one.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ class Config:
     scenario_paths: tuple[Path, ...] = field(default_factory=tuple)
     include_builtin: bool = True
     port_range: tuple[int, int] | None = None  # every port parameter must lie in it
+    test_database_url: str | None = None
 
 
 _HINTS = {
@@ -37,6 +42,7 @@ _HINTS = {
     "scenario_paths": 'write scenario_paths = ["path/to/scenarios", "more.scn"] (a list of strings)',
     "database_url": 'write database_url = "postgresql+psycopg://user@host/db" (a string)',
     "port_range": "write port_range = [3000, 5999]: the lowest and highest port, between 1 and 65535",
+    "test_database_url": 'write test_database_url = "postgresql+psycopg:///scratch" (a scratch database URL)',
 }
 
 
@@ -55,6 +61,7 @@ def _schema() -> Any:
             scenario_paths: list[str] = Field(default_factory=list)
             include_builtin: bool = True
             port_range: list[int] | None = None
+            test_database_url: str | None = None
 
             @field_validator("port_range")
             @classmethod
@@ -147,10 +154,12 @@ def load_config(root: Path | None) -> Config:
         raise _invalid(where, exc) from None
     url = os.environ.get("CONTINUOUS_DATABASE_URL") or parsed.database_url
     paths = tuple(_scenario_path(root, p, where, n) for n, p in enumerate(parsed.scenario_paths))
+    test_url = os.environ.get("CONTINUOUS_TEST_DATABASE_URL") or parsed.test_database_url
     return Config(
         root=root,
         database_url=str(url) if url else None,
         scenario_paths=paths,
         include_builtin=parsed.include_builtin,
         port_range=(parsed.port_range[0], parsed.port_range[1]) if parsed.port_range else None,
+        test_database_url=str(test_url) if test_url else None,
     )

@@ -150,11 +150,12 @@ class RunStep(Model):
 
 
 class SqlStep(Model):
-    """Apply an SQL migration to, or test it against (inside a rolled-back transaction), the target database."""
+    """`apply` an SQL migration to the target database; `test` it and its down migration on the scratch database
+    (inside a rolled-back transaction); or merge what the migrations add into the generated `types` file."""
 
     kind: Literal["sql"] = "sql"
     name: str
-    action: Literal["apply", "test"]
+    action: Literal["apply", "test", "types"]
     file: str
     loc: Location | None = None
 
@@ -300,8 +301,11 @@ class Discover(Model):
     """How facts of one type are read from a repository.
 
     Every file matching `globs` (minus `excludes`) is read. With `regex`, each match gives one fact whose fields are
-    the named groups; with `json`, the dotted path (`*` iterates keys or items) selects values; with neither, each
-    file gives one fact. `fields` are Jinja templates over the groups and `path`, `dir`, `stem`, `name`, `parts`.
+    the named groups; with `json`, the dotted path (`*` iterates keys or items) selects values; with `parse`, a
+    named structural reader (`dsl.readers.READERS`) reads the matched files and each record it yields is a fact;
+    with none of them, each file gives one fact. `fields` are Jinja templates over the groups (or the
+    record's fields) and `path`, `dir`, `stem`, `name`, `parts`; `where` is a Jinja expression over the same names
+    that keeps only the facts for which it is true.
     """
 
     fact_type: str
@@ -309,6 +313,8 @@ class Discover(Model):
     excludes: tuple[str, ...] = ()
     regex: str | None = None
     json_path: str | None = None
+    parser: str | None = None
+    where: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
     source: str = ""
     loc: Location | None = None

@@ -153,6 +153,7 @@ def parse_tree(text: str, filename: str, builder: _Builder) -> list[Any]:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise DslError([_syntax_diagnostic(exc, text, filename)]) from None
+    _refuse_glued_keywords(text, filename)
     try:
         items: list[Any] = builder.transform(tree)
     except VisitError as exc:
@@ -160,6 +161,26 @@ def parse_tree(text: str, filename: str, builder: _Builder) -> list[Any]:
             raise exc.orig_exc from None
         raise
     return items
+
+
+def _refuse_glued_keywords(text: str, filename: str) -> None:
+    """Lark's contextual lexer reads `thenrun` as `then run` where no name may stand; a keyword must end a word.
+
+    Only reached when the fast driver (which reads whole words) gave up, so the extra pass is rare."""
+    from lark import Token as LarkToken
+
+    interactive = _lark().parse_interactive(text)
+    for token in interactive.iter_parse():
+        if not isinstance(token, LarkToken) or token.type in ("IDENT", "VAR", "STRING", "TEMPLATE"):
+            continue
+        value = str(token)
+        end = token.end_pos
+        if value.isalpha() and end is not None and end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            word = re.match(r"[A-Za-z0-9_]*", text[token.start_pos:]).group(0)  # type: ignore[union-attr]
+            raise DslError([Diagnostic(filename, token.line or 1, token.column or 1,
+                                       f"unexpected {word!r}; expected {value!r} followed by a space",
+                                       _source_line(text, token.line or 1), f"write '{value} {word[len(value):]}'",
+                                       len(word))])
 
 
 def parse_file(path: Path) -> list[Any]:
@@ -725,8 +746,11 @@ class _Builder(Transformer[Token, Any]):
 
     def sql_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
         action = str(c[0])
-        if action not in ("apply", "test"):
-            self.error(c[0], f"an sql step can 'apply' or 'test' a migration, not {action!r}")
+        if action not in ("apply", "test", "types"):
+            self.error(
+                c[0],
+                f"an sql step can 'apply' or 'test' a migration or merge the migrations into 'types', not {action!r}",
+            )
             action = "test"
         return ("sql", {"action": action, "file": unescape(c[1])})
 
@@ -892,6 +916,28 @@ class _Builder(Transformer[Token, Any]):
     def d_json(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
         return ("json_path", unescape(c[0]), c[0])
 
+    def d_parse(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        from continuous.dsl.readers import READERS
+
+        name = unescape(c[0])
+        if name not in READERS:
+            guess = closest(name, sorted(READERS))
+            self.error(c[0], f"unknown reader {name!r}; known readers: {', '.join(sorted(READERS))}",
+                       f"did you mean '{guess}'?" if guess else None)
+        return ("parser", name, c[0])
+
+    def d_where(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        expression = unescape(c[0])
+        from continuous.dsl.templating import environment
+        from jinja2 import TemplateSyntaxError
+
+        try:
+            environment().compile_expression(expression)
+        except TemplateSyntaxError as exc:
+            self.error(c[0], f"invalid where expression: {exc.message}", "write a Jinja expression such as "
+                       "\"schema == 'public'\" (no {{ }})")
+        return ("where", expression, c[0])
+
     def d_field(self, meta: Any, c: list[Token]) -> tuple[str, tuple[str, str], Token]:
         return ("fields", (str(c[0]), unescape(c[1])), c[0])
 
@@ -909,8 +955,8 @@ class _Builder(Transformer[Token, Any]):
                 data[key] = value
         if not data["globs"]:
             self.error(ident, f"discover {ident} has no 'glob' line", 'add e.g. `glob "apps/*/package.json"`')
-        if data.get("regex") and data.get("json_path"):
-            self.error(ident, f"discover {ident} has both 'regex' and 'json'; use one")
+        if sum(1 for k in ("regex", "json_path", "parser") if data.get(k)) > 1:
+            self.error(ident, f"discover {ident} may use only one of 'regex', 'json' and 'parse'")
         data["globs"] = tuple(data["globs"])
         data["excludes"] = tuple(data["excludes"])
         return m.Discover(fact_type=str(ident), source=self.filename, loc=self._tloc(ident), **data)

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from jinja2.sandbox import SandboxedEnvironment
 
 # Names every template may use besides the scenario's parameters.
-# `facts` is a read-only query over the repository's facts (engine.facts.FactQuery).
-BUILTIN_VARIABLES = frozenset({"timestamp", "date", "year", "scenario_id", "worktree_name", "facts"})
+# `facts` is a read-only query over the repository's facts (engine.facts.FactQuery); `note("...")` adds a line to
+# the dry-run's notes (what the scenario adapted to, what the repository lacks) and renders as nothing.
+BUILTIN_VARIABLES = frozenset({"timestamp", "date", "year", "scenario_id", "worktree_name", "facts", "note"})
 TEMPLATE_EXPR = re.compile(r"\{\{|\{%")
 TOO_DEEP = "brackets are nested too deeply"
 

@@ -659,24 +659,41 @@ def _check_rule(rule_base: m.RuleBase, rule: m.Rule, known: list[str], out: _Col
 
 
 def _check_discover(d: m.Discover, out: _Collector) -> None:
-    if d.regex is None or d.json_path is not None:
-        return
-    try:
-        groups = set(re.compile(d.regex).groupindex)
-    except re.error:
-        return  # the parser already reported it
-    allowed = frozenset(groups) | DISCOVER_PATH_VARIABLES
-    for name, template in d.fields.items():
+    if d.json_path is not None:
+        return  # a JSON object's own keys are variables too: they are only known when the file is read
+    if d.parser is not None:
+        from continuous.dsl.readers import READERS
+
+        names = frozenset(READERS.get(d.parser, ()))
+        kind = f"a field of reader {d.parser}"
+        listing = f"its fields: {', '.join(READERS.get(d.parser, ())) or 'none'}"
+    elif d.regex is not None:
+        try:
+            names = frozenset(re.compile(d.regex).groupindex)
+        except re.error:
+            return  # the parser already reported it
+        kind = "a named group of its regex"
+        listing = f"named groups: {', '.join(sorted(names)) or 'none'}"
+    else:
+        names = frozenset()
+        kind = "a path variable"
+        listing = ""
+    allowed = names | DISCOVER_PATH_VARIABLES
+    checks = [(f"field {name}", template) for name, template in d.fields.items()]
+    if d.where is not None:
+        checks.append(("where", "{{ " + d.where + " }}"))
+    for what, template in checks:
         info = template_info(template)
         for var in sorted(info.variables - allowed):
             out.add(
                 d.loc,
-                f"field {name} of discover {d.fact_type} uses {var!r}, which is neither a named group "
-                "of its regex nor a path variable",
+                f"{what} of discover {d.fact_type} uses {var!r}, which is "
+                + (f"neither {kind} nor a path variable" if kind != "a path variable" else "not a path variable"),
                 did_you_mean(var, allowed, quote="'")
-                or f"named groups: {', '.join(sorted(groups)) or 'none'}; "
-                "path variables: path, dir, stem, name, parts",
-                refine=re.compile(r"\{\{[^}]*?\b(" + re.escape(var) + r")\b"),
+                or "; ".join(x for x in (listing, "path variables: path, dir, stem, name, parts") if x),
+                refine=re.compile(r"\{\{[^}]*?\b(" + re.escape(var) + r")\b")
+                if what != "where"
+                else re.compile(r"\bwhere\s+\"[^\"]*?\b(" + re.escape(var) + r")\b"),
             )
 
 
@@ -748,6 +765,10 @@ def _produced_facts(rule_base: m.RuleBase) -> dict[str, set[str] | None]:
     for d in rule_base.discovers:
         if d.fields:
             add(d.fact_type, d.fields)
+        elif d.parser:
+            from continuous.dsl.readers import READERS
+
+            add(d.fact_type, [f for f in READERS.get(d.parser, ()) if f != "line"])
         elif d.regex and not d.json_path:
             try:
                 add(d.fact_type, re.compile(d.regex).groupindex)

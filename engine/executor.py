@@ -111,6 +111,7 @@ class Simulation:
     problems: list[str]
     sql_apply: int = 0
     provided: list[Fact] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def effects(self) -> list[tuple[FileEffect, bytes | None]]:
         out = []
@@ -583,6 +584,8 @@ class Executor:
                         sim.step_of.setdefault(ch.path, f"{sc.id} › {step.name}")
                         files.append(ch.path)
                     fs.apply(changes)
+                    sim.notes.extend(f"{sc.id} › {step.name}: {n}" for n in ctx.notes)
+                    ctx.notes.clear()
                 elif isinstance(step, m.RunStep):
                     after_command = True
                     predicted = False
@@ -704,6 +707,7 @@ class Executor:
             estimate_sources=sources,
             risk=risk,
             problems=sim.problems,
+            notes=sim.notes,
             plan=plan.saved_json(),
         )
 

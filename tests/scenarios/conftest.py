@@ -62,8 +62,17 @@ def _split_key(key: str) -> list[str]:
 
 
 def apply_scenario(root: Path, scenario: m.Scenario, params: Mapping[str, Any], now: datetime) -> Applied:
-    """Apply the steps of one scenario; render, insert, edit and doc always, run only for local programs."""
-    ctx = {**builtin_context(now), "scenario_id": scenario.id, "worktree_name": root.name, **params}
+    """Apply the steps of one scenario; render, insert, edit and doc always, run only for local programs.
+
+    Templates see the repository's facts (`facts`, `note`) as the executor gives them; `sql types` merges with
+    the engine's own step."""
+    from continuous.engine import steps as st
+    from continuous.engine.discovery import discover
+    from continuous.engine.facts import FactQuery, FactSet
+
+    facts = FactQuery(lambda: FactSet(discover(load_rule_base(), root)))
+    sctx = st.StepContext(root, scenario, params, now=now, facts=facts)
+    ctx = sctx.variables
     out = Applied(scenario.id, dict(params))
 
     def r(text: str) -> str:
@@ -129,6 +138,10 @@ def apply_scenario(root: Path, scenario: m.Scenario, params: Mapping[str, Any], 
                 node.pop(keys[-1], None)
             target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
             out.files.append(rel)
+        elif isinstance(step, m.SqlStep) and st.is_file_step(step):
+            for change in st.file_changes(step, sctx, st.VirtualFS(root)):
+                st.write_changes(root, [change])
+                out.files.append(change.path)
         elif isinstance(step, m.RunStep):
             argv = [r(a) for a in step.argv]
             if argv[0] not in LOCAL_PROGRAMS:
