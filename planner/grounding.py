@@ -121,6 +121,14 @@ class Repo:
         kinds = set(conv.kinds.object_kinds)
         seen: dict[tuple[str, str], Entity] = {}
         routable: set[str] = set()
+        facts = list(facts)
+        # a kind with facts of its own (table facts) is known from them only; the fields of other facts that
+        # name one (an rls_policy's table) may name what a later migration renamed or dropped
+        primary = {
+            conv.kind(str(getattr(f, "type", "")))
+            for f in facts
+            if isinstance(getattr(f, "fields", None), Mapping) and "name" in f.fields  # type: ignore[attr-defined]
+        } & kinds
         for fact in facts:
             fields = getattr(fact, "fields", {})
             if not isinstance(fields, Mapping):
@@ -138,7 +146,7 @@ class Repo:
                     continue
                 if key == "name":
                     _add(seen, kind, (value, *aliases), strings)
-                else:
+                elif kind not in primary:
                     _add(seen, kind, (value,), {})
         repo = cls(list(seen.values()), conv, ordinary)
         repo.routable = routable

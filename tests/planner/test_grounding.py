@@ -13,7 +13,9 @@ FACTS = [
     Fact(type="app", fields={"name": "dhg-admin-suite"}),
     Fact(type="table", fields={"name": "dev_tasks"}),
     Fact(type="table", fields={"name": "email_messages"}),
-    Fact(type="types_generated", fields={"table": "learn_topics"}),
+    Fact(type="table", fields={"name": "learn_topics"}),
+    Fact(type="rls_policy", fields={"table": "allowed_emails", "policy": "allowed_emails_owner"}),
+    Fact(type="pipeline", fields={"name": "presentations"}),
     Fact(type="pipeline", fields={"name": "gmail", "wrapper": "gmail-cli.sh"}),
     Fact(type="pipeline", fields={"name": "google_sync"}),
     Fact(type="pipeline", fields={"name": "database"}),
@@ -32,7 +34,12 @@ def named(text: str) -> list[tuple[str, str, str]]:
 
 def test_kinds_come_from_fact_types_fields_and_aliases() -> None:
     assert REPO.names("table") == {"dev_tasks", "email_messages", "learn_topics"}
+    # a kind with facts of its own is known from them: an rls_policy's table may be a name a later migration
+    # renamed; a kind with none is known from the fields that name one
+    assert "allowed_emails" not in REPO.names("table")
     assert REPO.names("pipeline") == {"gmail", "google_sync", "database", "presentations"}
+    only_fields = Repo.from_facts([Fact(type="std_pipeline", fields={"domain": "media_processing"})])
+    assert only_fields.names("pipeline") == {"media_processing"}
     assert REPO.names("proxy") == {"git-api-server"}
     assert REPO.names("package") == {"react-hot-toast", "@supabase/supabase-js"}
     assert REPO.entity("proxy", "git-api-server").field("port") == "3009"  # type: ignore[union-attr]
