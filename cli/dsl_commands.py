@@ -113,11 +113,12 @@ def _diagnostic_json(d: Diagnostic) -> dict[str, Any]:
 def validate_cmd(
     paths: list[Path] | None = PATHS_ARG, no_builtin: bool = NO_BUILTIN_OPT, as_json: bool = JSON_OPT
 ) -> None:
-    from continuous.dsl.validate import check_files
+    from continuous.dsl.validate import check_files, warnings
 
     sources = dsl_sources(paths, no_builtin=no_builtin)
     rule_base, diagnostics = check_files(sources)
     diagnostics = [_relative(d) for d in diagnostics]
+    notes = [_relative(d) for d in warnings(rule_base)] if rule_base is not None else []
     counts = {
         "files": len(rule_base.files) if rule_base else sum(len(s.files) for s in sources),
         "scenarios": len(rule_base.scenarios) if rule_base else 0,
@@ -133,15 +134,18 @@ def validate_cmd(
                 "ok": not diagnostics,
                 "counts": counts,
                 "diagnostics": [_diagnostic_json(d) for d in diagnostics],
+                "warnings": [_diagnostic_json(d) for d in notes],
                 "overrides": [o.model_dump(mode="json") for o in rule_base.overrides] if rule_base else [],
             }
         )
     elif diagnostics:
-        _err("\n".join(d.render() for d in diagnostics))
+        _err("\n".join(d.render() for d in [*diagnostics, *notes]))
         _err(f"{count(len(diagnostics), 'problem')} found")
     else:
         for line in override_notes(rule_base):
             _err(line)
+        for d in notes:
+            _err("warning: " + d.render())
         _out(
             f"ok: {counts['scenarios']} scenarios, {counts['rules']} rules, {counts['aliases']} aliases, "
             f"{counts['discovers']} discovers, {counts['standards']} standards, "
