@@ -280,40 +280,33 @@ def _edit(step: m.EditStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]
     keys = split_key(ctx.render(step.key, "key"))
     if not keys:
         raise UserError(f"step {step.name!r} of {ctx.scenario.id}: empty key")
+    value = None if step.op == "delete" else _edit_value(step, ctx)
     if step.format == "json":
-        try:
-            data = json.loads(raw) if raw is not None and raw.strip() else {}
-        except ValueError as exc:
-            raise StepError(f"step {step.name!r}: {rel} is not valid JSON: {exc}") from None
-    else:
-        import yaml
+        # In place: blank separator lines, key order, comment keys and indentation outside the change stay.
+        from continuous.engine import jsonedit
 
         try:
-            data = yaml.safe_load(raw) if raw is not None and raw.strip() else {}
-        except yaml.YAMLError as exc:
-            raise StepError(f"step {step.name!r}: {rel} is not valid YAML: {exc}") from None
-        if data is None:
-            data = {}
-    value = None if step.op == "delete" else _edit_value(step, ctx)
+            text = jsonedit.edit(raw or "", keys, step.op, value)
+        except jsonedit.JsonEditError as exc:
+            raise StepError(f"step {step.name!r}: cannot edit {rel}: {exc}") from None
+        if text is None:
+            return []
+        if raw is None and not text.endswith("\n"):
+            text += "\n"
+        return _change(rel, fs.read(rel), text.encode())
+    import yaml
+
+    try:
+        data = yaml.safe_load(raw) if raw is not None and raw.strip() else {}
+    except yaml.YAMLError as exc:
+        raise StepError(f"step {step.name!r}: {rel} is not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
     changed = _apply_edit(data, keys, step.op, value, step.name, rel)
     if not changed:
         return []
-    if step.format == "json":
-        text = json.dumps(data, indent=_json_indent(raw), ensure_ascii=False) + "\n"
-    else:
-        import yaml
-
-        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
     return _change(rel, fs.read(rel), text.encode())
-
-
-def _json_indent(raw: str | None) -> int | str:
-    if raw:
-        found = re.search(r"\n([ \t]+)\S", raw)
-        if found:
-            ws = found.group(1)
-            return "\t" if "\t" in ws else len(ws)
-    return 2
 
 
 def _apply_edit(data: Any, keys: list[str], op: str, value: Any, name: str, rel: str) -> bool:
