@@ -101,6 +101,7 @@ class RenderStep(Model):
     name: str
     template: str
     to: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -114,6 +115,7 @@ class EditStep(Model):
     op: Literal["set", "append", "delete"]
     key: str
     value: Scalar | None = None
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -125,6 +127,7 @@ class RunStep(Model):
     argv: tuple[str, ...]
     cwd: str | None = None
     timeout_seconds: int | None = None
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -135,6 +138,7 @@ class SqlStep(Model):
     name: str
     action: Literal["apply", "test"]
     file: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -145,6 +149,7 @@ class DocStep(Model):
     name: str
     file: str
     text: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -157,11 +162,102 @@ class InsertStep(Model):
     file: str
     where: Literal["before", "after"]
     anchor: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class CommandStep(Model):
+    """Dispatch a new command in a shell CLI wrapper and list it in its help, the way its other commands are.
+
+    `runs` is a file relative to the wrapper's folder, then fixed arguments (`cli.ts sync`, `commands/sync.ts`).
+    """
+
+    kind: Literal["command"] = "command"
+    name: str
+    command: str
+    file: str
+    runs: str
+    help: str = ""
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class EntryStep(Model):
+    """Add an object to a JavaScript array (a registry such as `const SERVERS = [...]`) shaped like its neighbours.
+
+    The new entry has the keys its neighbours have, in their order and layout; `values` fill them (JSON text for
+    lists and objects), keys no entry uses are left out, and a key every entry has but `values` lacks is copied
+    from the most similar neighbour.
+    """
+
+    kind: Literal["entry"] = "entry"
+    name: str
+    values: dict[str, str]
+    array: str
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class RowStep(Model):
+    """Add a row to the Markdown table whose header names the most of `values`' keys, in its column layout."""
+
+    kind: Literal["row"] = "row"
+    name: str
+    values: dict[str, str]
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class RouteStep(Model):
+    """Add a react-router `<Route>` where an app keeps its pages: beside them, before a catch-all, same wrapper."""
+
+    kind: Literal["route"] = "route"
+    name: str
+    path: str
+    component: str
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class ImportStep(Model):
+    """Add `import NAMES from 'MODULE';` after the last import of a TypeScript/JavaScript file (once)."""
+
+    kind: Literal["import"] = "import"
+    name: str
+    names: str
+    module: str
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class MoveStep(Model):
+    """Move a TypeScript/JavaScript file, rewriting its relative imports so they resolve to the same modules."""
+
+    kind: Literal["move"] = "move"
+    name: str
+    source: str
+    to: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
 Step = Annotated[
-    RenderStep | EditStep | RunStep | SqlStep | DocStep | InsertStep,
+    RenderStep
+    | EditStep
+    | RunStep
+    | SqlStep
+    | DocStep
+    | InsertStep
+    | CommandStep
+    | EntryStep
+    | RowStep
+    | RouteStep
+    | ImportStep
+    | MoveStep,
     Field(discriminator="kind"),
 ]
 
@@ -225,6 +321,7 @@ class Scenario(Model):
     provides: tuple[FactPattern, ...] = ()
     validations: tuple[Validation, ...] = ()
     rollback: tuple[Step, ...] = ()
+    rollback_finally: tuple[Step, ...] = ()
     source: str = ""
     loc: Location | None = None
 
@@ -288,6 +385,7 @@ class Discover(Model):
     excludes: tuple[str, ...] = ()
     regex: str | None = None
     json_path: str | None = None
+    parser: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
     source: str = ""
     loc: Location | None = None

@@ -423,7 +423,10 @@ class Executor:
                 action = st.describe(step, ctx)
                 files: list[str] = []
                 predicted = True
-                if st.is_file_step(step):
+                unmet = st.unmet_conditions(step, ctx, fs)
+                if unmet:
+                    action = f"skipped ({', '.join(unmet)}): {action}"
+                elif st.is_file_step(step):
                     try:
                         changes = st.file_changes(step, ctx, fs)
                     except st.StepError as exc:
@@ -439,6 +442,9 @@ class Executor:
                         files.append(ch.path)
                     fs.apply(changes)
                 elif isinstance(step, m.RunStep):
+                    missing = st.missing_program(step, ctx)
+                    if missing and not after_command:
+                        sim.problems.append(f"{sc.id} › {step.name}: {missing}")
                     after_command = True
                     predicted = False
                 elif isinstance(step, m.SqlStep) and step.action == "apply":
@@ -767,6 +773,7 @@ class Executor:
                     )
             state.run_rollback_steps(range(len(plan.items)))
             restored, removed = state.restore()
+            state.run_rollback_steps(range(len(plan.items)), after_restore=True)
             for i, child in state.children.items():
                 if state.item_status.get(i) != "failed":
                     store.update_execution(child, status="rolled_back", completed=True)
@@ -1091,7 +1098,10 @@ class _RunState:
         self.journal["current"] = current
         started = time.monotonic()
         try:
-            if st.is_file_step(step):
+            unmet = st.unmet_conditions(step, ctx, st.VirtualFS(self.root))
+            if unmet:
+                paths, output = [], f"skipped: {', '.join(unmet)}"
+            elif st.is_file_step(step):
                 changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
                 self.remember(c.path for c in changes)
                 self.journal.save()
@@ -1339,10 +1349,10 @@ class _RunState:
         )
         ex.emit("rollback", {"message": message})
         self.reconcile_interrupted("interrupted" if interrupted else "failed")
-        rollback_errors = self.run_rollback_steps(
-            i for i, s in self.item_status.items() if s in ("success", "running")
-        )
+        undone = [i for i, s in self.item_status.items() if s in ("success", "running")]
+        rollback_errors = self.run_rollback_steps(undone)
         self.restore()
+        rollback_errors += self.run_rollback_steps(undone, after_restore=True)
         statuses: dict[int, str] = {}
         for i, child in self.children.items():
             status = "failed" if i == failing else "rolled_back"
@@ -1391,20 +1401,24 @@ class _RunState:
         blobs = {p: o["blob"] for p, o in self.originals.items() if o.get("blob")}
         keep_originals(self.root, self.ex.ws.state_dir, self.run_id, blobs)
 
-    def run_rollback_steps(self, indexes: Iterable[int]) -> list[str]:
-        """Run the DSL rollback steps of the given items, newest first; failures are collected, not raised."""
+    def run_rollback_steps(self, indexes: Iterable[int], *, after_restore: bool = False) -> list[str]:
+        """Run the DSL rollback steps of the given items, newest first; failures are collected, not raised.
+
+        `rollback finally` steps run after the touched files are restored, so they act on the original
+        content (a reinstall from the restored lockfile)."""
         errors: list[str] = []
         store = self.ex.store()
         for i in sorted(set(indexes), reverse=True):
             item = self.plan.items[i]
             sc = self.ex.scenario(item.scenario)
-            if not sc.rollback:
+            steps = sc.rollback_finally if after_restore else sc.rollback
+            if not steps:
                 continue
             child = self.children.get(i)
             ctx = st.StepContext(
                 self.root, sc, item.params, now=item_now(self.now, i), facts=FactQuery(self.fact_set)
             )
-            for k, step in enumerate(sc.rollback, 1):
+            for k, step in enumerate(steps, 1 + (len(sc.rollback) if after_restore else 0)):
                 step_id = store.start_step(child, 1000 + k, f"rollback: {step.name}") if child else None
                 try:
                     if st.is_file_step(step):
