@@ -245,6 +245,19 @@ class MoveStep(Model):
     loc: Location | None = None
 
 
+class EndpointStep(Model):
+    """Add an HTTP route to a server: an entry of its route table (`const routes = [...]`) or an Express
+    `app.get(path, ...)` after its other routes; the handler answers JSON with the path parameters and body."""
+
+    kind: Literal["endpoint"] = "endpoint"
+    name: str
+    method: str
+    path: str
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
 Step = Annotated[
     RenderStep
     | EditStep
@@ -257,7 +270,8 @@ Step = Annotated[
     | RowStep
     | RouteStep
     | ImportStep
-    | MoveStep,
+    | MoveStep
+    | EndpointStep,
     Field(discriminator="kind"),
 ]
 
@@ -268,6 +282,7 @@ Step = Annotated[
 class FileExists(Model):
     kind: Literal["file_exists"] = "file_exists"
     glob: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -276,6 +291,7 @@ class FileContains(Model):
     glob: str
     text: str
     negated: bool = False
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -284,12 +300,14 @@ class CommandSucceeds(Model):
     argv: tuple[str, ...]
     cwd: str | None = None
     timeout_seconds: int | None = None
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
 class FactHolds(Model):
     kind: Literal["fact"] = "fact"
     pattern: FactPattern
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 

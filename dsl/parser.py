@@ -689,6 +689,9 @@ class _Builder(Transformer[Token, Any]):
     def import_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
         return ("import", {"names": unescape(c[0]), "module": unescape(c[1]), "file": unescape(c[2])})
 
+    def endpoint_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("endpoint", {"method": unescape(c[0]), "path": unescape(c[1]), "file": unescape(c[2])})
+
     def move_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
         return ("move", {"source": unescape(c[0]), "to": unescape(c[1])})
 
@@ -775,6 +778,8 @@ class _Builder(Transformer[Token, Any]):
         return m.FactHolds(pattern=c[0], loc=self._loc(meta))
 
     def validate_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        if len(c) == 2:
+            return ("validations", c[1].model_copy(update={"when": tuple(c[0])}), meta)
         return ("validations", c[0], meta)
 
     # -- facts
@@ -1091,6 +1096,7 @@ _STEP_TYPES = (
     m.RouteStep,
     m.ImportStep,
     m.MoveStep,
+    m.EndpointStep,
 )
 # Models are built by calling their validators directly: the same validation as `Model(**data)` with one
 # Python frame less per model (a large library has tens of thousands of them).

@@ -79,6 +79,14 @@ FILTERS = {
 }
 
 
+class TemplateFailure(Exception):
+    """`{{ fail("...") }}` in a template: the repository lacks something the scenario needs, said in words."""
+
+
+def _fail(message: str) -> str:
+    raise TemplateFailure(message)
+
+
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
     from jinja2 import StrictUndefined
@@ -92,6 +100,7 @@ def environment() -> SandboxedEnvironment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.globals["fail"] = _fail
     return env
 
 
@@ -118,6 +127,8 @@ def render_string(template: str, context: Mapping[str, Any], *, where: str = "te
 
     try:
         return _compiled(template).render(**context)
+    except TemplateFailure as exc:
+        raise UserError(f"{where}: {exc}") from None
     except TemplateError as exc:
         raise UserError(f"cannot render {where} {template!r}: {exc}") from None
 
@@ -136,6 +147,8 @@ def render_file(path: Path, context: Mapping[str, Any]) -> str:
         raise UserError(f"template {path} does not exist") from None
     try:
         return environment().from_string(source).render(**context)
+    except TemplateFailure as exc:
+        raise UserError(f"{path.name}: {exc}") from None
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         where = f"{path}:{line}" if line else str(path)

@@ -432,6 +432,11 @@ def _check_scenario(rule_base: m.RuleBase, s: m.Scenario, known: list[str], out:
     for v in s.validations:
         for text, what in _validation_strings(v):
             _check_string(text, v.loc, allowed, out, what)
+        for cond in v.when:
+            if cond.pattern is not None:
+                _check_pattern(cond.pattern, allowed, out, "condition of validate", cond.loc)
+            if cond.path is not None:
+                _check_string(cond.path, cond.loc, allowed, out, "condition path of validate")
         if isinstance(v, m.FactHolds):
             _check_pattern(v.pattern, allowed, out, "validate fact", v.loc)
 
@@ -490,6 +495,10 @@ def _step_strings(step: Any) -> Iterator[tuple[str, str]]:
     elif isinstance(step, m.ImportStep):
         yield step.names, "imported names"
         yield step.module, "module"
+        yield step.file, "file"
+    elif isinstance(step, m.EndpointStep):
+        yield step.method, "method"
+        yield step.path, "route path"
         yield step.file, "file"
     elif isinstance(step, m.MoveStep):
         yield step.source, "source path"
@@ -774,8 +783,8 @@ def _consumed_patterns(rule_base: m.RuleBase) -> Iterator[tuple[m.FactPattern, s
         for v in s.validations:
             if isinstance(v, m.FactHolds):
                 yield v.pattern, f"scenario {s.id}"
-        for step in (*s.steps, *s.rollback, *s.rollback_finally):
-            for cond in step.when:
+        for guarded in (*s.steps, *s.rollback, *s.rollback_finally, *s.validations):
+            for cond in guarded.when:
                 if cond.kind == "fact" and cond.pattern is not None:
                     yield cond.pattern, f"scenario {s.id}"
     for rule in rule_base.rules.values():

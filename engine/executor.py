@@ -1198,6 +1198,8 @@ class _RunState:
         base = len(sc.steps)
         for k, v in enumerate(sc.validations, 1):
             label = _validation_label(v, ctx)
+            if st.unmet_conditions(v, ctx, st.VirtualFS(self.root)):
+                continue
             step_id = store.start_step(child, base + k, f"validate: {label}")
             started = time.monotonic()
             try:

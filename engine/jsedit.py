@@ -622,6 +622,57 @@ def _clone_route(text: str, model: RouteEl, path: str, component: str) -> str:
     return rebuilt
 
 
+# ---------------------------------------------------------------- server endpoints
+
+_EXPRESS = re.compile(r"^(?P<var>app|router|server)\.(?P<method>get|post|put|patch|delete|all)\(\s*(['\"`])(?P<path>[^'\"`]*)\3", re.M)
+
+
+def add_endpoint(text: str, method: str, path: str) -> str | None:
+    """`text` with a `method path` route: in its route table, else after its last top-level Express route."""
+    escaped = re.escape(path)
+    table = re.search(r"\bconst\s+routes\b[^=\n]*=\s*\[", text)
+    if table is not None:
+        if re.search(r"method:\s*['\"]" + method + r"['\"],\s*path:\s*['\"]" + escaped + r"['\"]", text):
+            return None
+        open_at = table.end() - 1
+        close = match_bracket(text, open_at)
+        spans = split_top(text, open_at + 1, close - 1)
+        indent = _indent_at(text, spans[-1][0]) if spans else _indent_at(text, open_at) + "  "
+        inner = indent + "  "
+        entry = (
+            f"{{\n{inner}method: '{method}',\n{inner}path: '{path}',\n"
+            f"{inner}handle: (_req, res, params, body) => sendJson(res, 200, {{ endpoint: '{method} {path}', params, "
+            f"body }}),\n{indent}}}"
+        )
+        if spans:
+            last_end = spans[-1][1]
+            comma = text.startswith(",", last_end)
+            at = last_end + 1 if comma else last_end
+            return text[:at] + ("" if comma else ",") + "\n" + indent + entry + "," + text[at:]
+        return text[: open_at + 1] + "\n" + indent + entry + ",\n" + text[open_at + 1 :]
+    routes = list(_EXPRESS.finditer(text))
+    if routes:
+        if any(m.group("method").upper() == method and m.group("path") == path for m in routes):
+            return None
+        last = routes[-1]
+        end = match_bracket(text, text.index("(", last.start()))
+        if text.startswith(";", end):
+            end += 1
+        nl = text.find("\n", end)
+        at = len(text) if nl == -1 else nl + 1
+        var = last.group("var")
+        quote = last.group(3)
+        snippet = (
+            f"\n{var}.{method.lower()}({quote}{path}{quote}, (req, res) => {{\n"
+            f"  res.json({{ endpoint: '{method} {path}', params: req.params, body: req.body ?? null }});\n}});\n"
+        )
+        return text[:at] + snippet + text[at:]
+    raise JsEditError(
+        "no route table (`const routes = [...]`) and no Express routes (`app.get('/path', ...)`) to add the "
+        "endpoint beside"
+    )
+
+
 # ---------------------------------------------------------------- moving a module
 
 _SPECIFIERS = re.compile(

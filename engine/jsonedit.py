@@ -191,16 +191,17 @@ def placement(members: list[tuple[str, Any]], key: str, value: Any) -> int:
         if base:
             return base[-1]
     if isinstance(value, str):
+        # the entry whose command starts the same way (two words at least), then the most similar key
         mine = _tokens(value)
-        best, where = 1, -2
+        ranked = []
         for i, (k, v) in enumerate(members):
             if is_comment_key(k) or not isinstance(v, str):
                 continue
             score = _common(mine, _tokens(v))
-            if score >= best and score >= 2:
-                best, where = score, i
-        if where != -2:
-            return where
+            if score >= 2:
+                ranked.append((score, _common(list(key), list(k)), i))
+        if ranked:
+            return max(ranked)[2]
     return len(members) - 1
 
 

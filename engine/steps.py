@@ -204,11 +204,16 @@ def describe(step: m.Step, ctx: StepContext) -> str:
         )
     if isinstance(step, m.MoveStep):
         return f"move {ctx.path(step.source, 'source path')} to {ctx.path(step.to, 'target path')}"
+    if isinstance(step, m.EndpointStep):
+        return (
+            f"add route {ctx.render(step.method, 'method')} {ctx.render(step.path, 'route path')} "
+            f"to {ctx.path(step.file, 'file')}"
+        )
     raise AssertionError(step)
 
 
-def unmet_conditions(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[str]:
-    """The `when` conditions of a step that do not hold (the step is then skipped), in words."""
+def unmet_conditions(step: m.Step | m.Validation, ctx: StepContext, fs: VirtualFS) -> list[str]:
+    """The `when` conditions of a step or validation that do not hold (it is then skipped), in words."""
     from continuous.engine.resolution import render_pattern
 
     out: list[str] = []
@@ -248,6 +253,7 @@ FILE_STEPS = (
     m.RouteStep,
     m.ImportStep,
     m.MoveStep,
+    m.EndpointStep,
 )
 
 
@@ -279,13 +285,15 @@ def file_changes(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[FileChan
         return _insert(step, ctx, fs)
     if isinstance(step, m.MoveStep):
         return _move(step, ctx, fs)
-    if isinstance(step, m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep):
+    if isinstance(step, m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep):
         return _structural(step, ctx, fs)
     raise AssertionError(f"{type(step).__name__} is not a file step")
 
 
 def _structural(
-    step: m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep, ctx: StepContext, fs: VirtualFS
+    step: m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep,
+    ctx: StepContext,
+    fs: VirtualFS,
 ) -> list[FileChange]:
     """Edits that read the file's structure and write like its neighbours; a file they cannot read stops the run
     before anything changes (the dry-run names the file and what it expected)."""
@@ -309,6 +317,10 @@ def _structural(
         elif isinstance(step, m.RowStep):
             values = {k: ctx.render(v, f"value {k}") for k, v in step.values.items()}
             after = mdtable.add_row(before, values)
+        elif isinstance(step, m.EndpointStep):
+            after = jsedit.add_endpoint(
+                before, ctx.render(step.method, "method").upper(), ctx.render(step.path, "route path")
+            )
         elif isinstance(step, m.RouteStep):
             after = jsedit.add_route(
                 before, ctx.render(step.path, "route path"), ctx.render(step.component, "component")

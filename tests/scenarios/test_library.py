@@ -121,7 +121,7 @@ def test_objects_that_exist_are_not_created_again(rule_base: m.RuleBase) -> None
         "add-page": "page",
         "create-cli-pipeline": "pipeline",
         "add-cli-command": "command",
-        "create-proxy-server": "proxy",
+        "create-proxy-server": "server_name",  # any of a server's names: its script, its display name
         "add-proxy-endpoint": "endpoint",
         "add-pnpm-script": "script",
         "create-view": "view",
@@ -218,8 +218,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("scenario_id", sorted(REQUIRED_IDS))
 def test_every_template_renders_and_names_only_parameters(rule_base: m.RuleBase, scenario_id: str) -> None:
     scenario = rule_base.scenarios[scenario_id]
+    from continuous.engine.discovery import discover
+    from continuous.engine.facts import FactQuery, FactSet
+    from continuous.engine.steps import StepContext
+
     params = bind_params(scenario, named=SAMPLES[scenario_id])
-    context = {**builtin_context(), "scenario_id": scenario_id, "worktree_name": "wt", **params}
+    facts = FactQuery(lambda: FactSet(discover(rule_base, EXAMPLE)))
+    context = StepContext(EXAMPLE, scenario, params, facts=facts).variables
     known = {p.name for p in scenario.params} | set(context)
     for step in (*scenario.steps, *scenario.rollback):
         if isinstance(step, m.RenderStep):
