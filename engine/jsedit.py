@@ -624,7 +624,9 @@ def _clone_route(text: str, model: RouteEl, path: str, component: str) -> str:
 
 # ---------------------------------------------------------------- server endpoints
 
-_EXPRESS = re.compile(r"^(?P<var>app|router|server)\.(?P<method>get|post|put|patch|delete|all)\(\s*(['\"`])(?P<path>[^'\"`]*)\3", re.M)
+_EXPRESS = re.compile(
+    r"^(?P<var>app|router|server)\.(?P<method>get|post|put|patch|delete|all)\(\s*(['\"`])(?P<path>[^'\"`]*)\3", re.M
+)
 
 
 def add_endpoint(text: str, method: str, path: str) -> str | None:
