@@ -21,6 +21,7 @@ SCRIPTS = {
     "store": "bench_store.py",
     "planner": "bench_planner.py",
     "analytics": "bench_analytics.py",
+    "packs": "bench_packs.py",
 }
 
 

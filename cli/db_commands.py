@@ -124,7 +124,7 @@ def sync_cmd(as_json: bool = JSON_OPT) -> None:
     from continuous.common.config import load_config
     from continuous.common.errors import UserError
     from continuous.common.gitinfo import locate
-    from continuous.dsl.loader import load_rule_base
+    from continuous.dsl.loader import load_config_rule_base
     from continuous.store import open_store
 
     try:
@@ -132,7 +132,7 @@ def sync_cmd(as_json: bool = JSON_OPT) -> None:
     except UserError:
         root = None
     config = load_config(root)
-    rule_base = load_rule_base(list(config.scenario_paths), include_builtin=config.include_builtin)
+    rule_base = load_config_rule_base(config)
     with open_store(repo=Path.cwd()) as store:
         report = store.sync_registry(rule_base)
         url = store.url_masked
@@ -163,17 +163,11 @@ def list_cmd(
     limit: int = typer.Option(20, "--limit", "-n", min=1, help="At most this many."),
     as_json: bool = JSON_OPT,
 ) -> None:
-    from continuous.common.errors import UserError
-    from continuous.store import open_store
-    from continuous.store.models import EXECUTION_KINDS, EXECUTION_STATUSES
+    from continuous.cli.operations import list_executions
 
-    if status is not None and status not in EXECUTION_STATUSES:
-        raise UserError(f"unknown status {status!r}", hint="one of " + ", ".join(EXECUTION_STATUSES))
-    if kind is not None and kind not in EXECUTION_KINDS:
-        raise UserError(f"unknown kind {kind!r}", hint="run or scenario")
-    wt = str(worktree.resolve()) if worktree is not None else None
-    with open_store(repo=Path.cwd()) as store:
-        rows = store.list_executions(scenario_id=scenario, status=status, worktree=wt, kind=kind, limit=limit)
+    rows = list_executions(
+        Path.cwd(), scenario=scenario, status=status, worktree=worktree, kind=kind, limit=limit
+    )
     if as_json:
         print_json([r.model_dump(mode="json", exclude={"steps", "children"}) for r in rows])
         return

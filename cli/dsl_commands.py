@@ -16,7 +16,8 @@ from continuous.cli.output import command, print_json
 
 if TYPE_CHECKING:
     from continuous.common.errors import Diagnostic
-    from continuous.dsl.model import RuleBase, Scenario
+    from continuous.dsl.model import RuleBase
+    from continuous.dsl.sources import Source
 
 scenarios_app = typer.Typer(
     help="The scenario catalogue: list, show and graph scenarios.", no_args_is_help=True
@@ -64,32 +65,23 @@ def _repo_config() -> Any:
     return load_config(root)
 
 
-def dsl_files(paths: list[Path] | None, *, no_builtin: bool = False) -> list[Path]:
-    """Built-in library (unless excluded) plus PATHS, or else plus the repository's scenario_paths."""
-    from continuous.dsl.loader import BUILTIN_LIBRARY, expand_paths, library_files
+def dsl_sources(paths: list[Path] | None, *, no_builtin: bool = False) -> list[Source]:
+    """Built-in library (unless excluded) plus PATHS; without PATHS, the repository's rule base (its packs and
+    scenario_paths)."""
+    from continuous.dsl.sources import builtin_source, config_sources, path_sources
 
-    include_builtin = not no_builtin
-    extra: list[Path] = []
     if paths:
-        extra = list(paths)
-    else:
-        config = _repo_config()
-        if config is not None:
-            extra = [p for p in config.scenario_paths]
-            include_builtin = include_builtin and config.include_builtin
-    files = library_files(BUILTIN_LIBRARY) if include_builtin else []
-    seen = {f.resolve() for f in files}
-    for f in expand_paths(extra):
-        if f.resolve() not in seen:
-            seen.add(f.resolve())
-            files.append(f)
-    return files
+        return path_sources(paths, include_builtin=not no_builtin)
+    config = _repo_config()
+    if config is None:
+        return [] if no_builtin else [builtin_source()]
+    return [s for s in config_sources(config) if not (no_builtin and s.kind == "builtin")]
 
 
 def load(paths: list[Path] | None = None, *, no_builtin: bool = False) -> RuleBase:
     from continuous.dsl.loader import build_rule_base
 
-    return build_rule_base(dsl_files(paths, no_builtin=no_builtin))
+    return build_rule_base(dsl_sources(paths, no_builtin=no_builtin))
 
 
 def _relative(d: Diagnostic) -> Diagnostic:
@@ -123,11 +115,11 @@ def validate_cmd(
 ) -> None:
     from continuous.dsl.validate import check_files
 
-    files = dsl_files(paths, no_builtin=no_builtin)
-    rule_base, diagnostics = check_files(files)
+    sources = dsl_sources(paths, no_builtin=no_builtin)
+    rule_base, diagnostics = check_files(sources)
     diagnostics = [_relative(d) for d in diagnostics]
     counts = {
-        "files": len(rule_base.files) if rule_base else len(files),
+        "files": len(rule_base.files) if rule_base else sum(len(s.files) for s in sources),
         "scenarios": len(rule_base.scenarios) if rule_base else 0,
         "rules": len(rule_base.rules) if rule_base else 0,
         "aliases": len(rule_base.aliases) if rule_base else 0,
@@ -141,12 +133,15 @@ def validate_cmd(
                 "ok": not diagnostics,
                 "counts": counts,
                 "diagnostics": [_diagnostic_json(d) for d in diagnostics],
+                "overrides": [o.model_dump(mode="json") for o in rule_base.overrides] if rule_base else [],
             }
         )
     elif diagnostics:
         _err("\n".join(d.render() for d in diagnostics))
         _err(f"{len(diagnostics)} problem{'s' if len(diagnostics) != 1 else ''} found")
     else:
+        for line in override_notes(rule_base):
+            _err(line)
         _out(
             f"ok: {counts['scenarios']} scenarios, {counts['rules']} rules, {counts['aliases']} aliases, "
             f"{counts['discovers']} discovers, {counts['standards']} standards, "
@@ -237,8 +232,36 @@ def _duration(seconds: int | None) -> str:
     return f"{seconds // 3600}h" + (f"{seconds % 3600 // 60}m" if seconds % 3600 // 60 else "")
 
 
-def _aliases_of(rule_base: RuleBase, scenario_id: str) -> list[str]:
-    return sorted(a for a, target in rule_base.aliases.items() if target == scenario_id)
+def _at(loc: Any) -> str:
+    if loc is None:
+        return "?"
+    try:
+        file = str(Path(loc.file).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        file = loc.file
+    return f"{file}:{loc.line}"
+
+
+def override_notes(rule_base: RuleBase | None, scenarios: set[str] | None = None) -> list[str]:
+    """One notice per definition that replaced another (repository over packs over built-in); with `scenarios`,
+    only for those scenarios."""
+    if rule_base is None:
+        return []
+    notes = []
+    for o in rule_base.overrides:
+        if scenarios is not None and (o.kind != "scenario" or o.id not in scenarios):
+            continue
+        if o.kind == "alias":
+            notes.append(
+                f"note: scenario {o.id} from the {o.origin} ({_at(o.loc)}) replaces the {o.replaced} alias "
+                f"{o.id} ({_at(o.replaced_loc)})"
+            )
+        else:
+            notes.append(
+                f"note: {o.kind} {o.id} from the {o.origin} ({_at(o.loc)}) overrides the {o.replaced} one "
+                f"({_at(o.replaced_loc)})"
+            )
+    return notes
 
 
 @scenarios_app.command("list", help="List scenarios (optionally of one object type).")
@@ -250,64 +273,40 @@ def list_cmd(
     paths: list[Path] | None = PATHS_ARG,
     as_json: bool = JSON_OPT,
 ) -> None:
-    from continuous.common.errors import UserError
-    from continuous.dsl.model import OBJECT_TYPES
-    from continuous.dsl.suggest import did_you_mean
+    from continuous.cli.operations import scenario_row, select_scenarios
 
-    if object_type is not None and object_type not in OBJECT_TYPES:
-        raise UserError(
-            f"unknown object type {object_type!r}; expected one of: {', '.join(OBJECT_TYPES)}",
-            hint=did_you_mean(object_type, OBJECT_TYPES),
-        )
     rule_base = load(paths)
-    chosen = [
-        s
-        for s in sorted(rule_base.scenarios.values(), key=lambda s: (s.object_type, s.id))
-        if object_type is None or s.object_type == object_type
-    ]
+    chosen = select_scenarios(rule_base, object_type)
     if as_json:
-        print_json(
-            [
-                {
-                    "id": s.id,
-                    "object_type": s.object_type,
-                    "summary": s.summary,
-                    "automation": s.automation,
-                    "estimate_seconds": s.estimate_seconds,
-                    "aliases": _aliases_of(rule_base, s.id),
-                    "params": [p.name for p in s.params],
-                    "requires": [d.scenario for d in s.dependencies],
-                    "source": s.source,
-                }
-                for s in chosen
-            ]
-        )
+        print_json([scenario_row(rule_base, s) for s in chosen])
         return
     if not chosen:
         _out("no scenarios" + (f" of type {object_type}" if object_type else ""))
         return
     width = max(len(s.id) for s in chosen)
-    _out(f"{'ID':<{width}}  {'OBJECT':<8}  {'AUTO':>4}  {'EST':>5}  SUMMARY")
+    origins = {s.id: _origin_text(rule_base, s.id) for s in chosen}
+    show_origin = any(rule_base.origins.get(s.id, BUILTIN) != BUILTIN for s in chosen)
+    from_width = max(len(o) for o in origins.values()) if show_origin else 0
+    from_head = f"{'FROM':<{from_width}}  " if show_origin else ""
+    _out(f"{'ID':<{width}}  {'OBJECT':<8}  {'AUTO':>4}  {'EST':>5}  {from_head}SUMMARY")
     for s in chosen:
+        origin = f"{origins[s.id]:<{from_width}}  " if show_origin else ""
         _out(
             f"{s.id:<{width}}  {s.object_type:<8}  {s.automation:>3}%  {_duration(s.estimate_seconds):>5}  "
-            f"{s.summary}"
+            f"{origin}{s.summary}"
         )
     _out(f"{len(chosen)} scenario{'s' if len(chosen) != 1 else ''}")
 
 
-def find_scenario(rule_base: RuleBase, scenario_id: str) -> Scenario:
-    from continuous.common.errors import UserError
-    from continuous.dsl.suggest import did_you_mean
+BUILTIN = "built-in"
 
-    scenario = rule_base.scenario(scenario_id)
-    if scenario is None:
-        raise UserError(
-            f"unknown scenario {scenario_id!r}",
-            hint=did_you_mean(scenario_id, [*rule_base.scenarios, *rule_base.aliases])
-            or "`continuous scenarios list` shows every scenario",
-        )
-    return scenario
+
+def _origin_text(rule_base: RuleBase, scenario_id: str) -> str:
+    from continuous.cli.operations import replaced_by
+
+    origin = rule_base.origins.get(scenario_id, BUILTIN)
+    replaced = replaced_by(rule_base, scenario_id)
+    return f"{origin} (overrides {replaced.replaced})" if replaced else origin
 
 
 def _term(term: Any) -> str:
@@ -375,12 +374,12 @@ def show_cmd(
     paths: list[Path] | None = PATHS_ARG,
     as_json: bool = JSON_OPT,
 ) -> None:
+    from continuous.cli.operations import aliases_of, find_scenario, replaced_by, scenario_detail
+
     rule_base = load(paths)
     s = find_scenario(rule_base, scenario_id)
     if as_json:
-        data = s.model_dump(mode="json")
-        data["alias_names"] = _aliases_of(rule_base, s.id)
-        print_json(data)
+        print_json(scenario_detail(rule_base, s))
         return
     where = f"{s.loc.file}:{s.loc.line}" if s.loc else s.source
     _out(f"{s.id} ({s.object_type}) — {s.summary}")
@@ -389,7 +388,7 @@ def show_cmd(
         for line in s.description.strip().splitlines():
             _out(f"  {line}")
     _out("")
-    aliases = _aliases_of(rule_base, s.id)
+    aliases = aliases_of(rule_base, s.id)
     if aliases:
         _out(f"aliases:     {', '.join(aliases)}")
     _out(
@@ -397,6 +396,10 @@ def show_cmd(
         f"manual: {_duration(s.manual_effort_seconds)}"
     )
     _out(f"defined at:  {where}")
+    _out(f"from:        {rule_base.origins.get(s.id, BUILTIN)}")
+    replaced = replaced_by(rule_base, s.id)
+    if replaced is not None:
+        _out(f"overrides:   the {replaced.replaced} scenario at {_at(replaced.replaced_loc)}")
     if s.examples:
         _out("examples:")
         for e in s.examples:

@@ -133,23 +133,9 @@ def facts_cmd(
     fact_type: str | None = typer.Option(None, "--type", "-t", help="Only facts of this type."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    from continuous.engine.executor import Executor
+    from continuous.cli import operations
 
-    ex = Executor()
-    facts = ex.facts()
-    if fact_type:
-        known = {d.fact_type for d in ex.rule_base.discovers}
-        if fact_type not in known:
-            from continuous.common.errors import UserError
-            from continuous.dsl.suggest import closest
-
-            guess = closest(fact_type, sorted(known))
-            raise UserError(
-                f"no discover declaration for fact type {fact_type!r}",
-                hint=f"did you mean {guess!r}?" if guess else f"known: {', '.join(sorted(known))}",
-            )
-        facts = [f for f in facts if f.type == fact_type]
-    facts.sort(key=lambda f: (f.type, f.source or ""))
+    facts = operations.facts(operations.executor(living_docs=False), fact_type)
     if as_json:
         print_json([f.to_json() for f in facts])
         return
@@ -177,6 +163,12 @@ def run_scenario_cmd(
     request = Request(scenario=scenario_id, positional=tuple(positional or ()), params=_parse_params(param))
     ex = _executor(as_json)
     try:
+        if not as_json:
+            from continuous.cli.dsl_commands import override_notes
+
+            scenario = ex.rule_base.resolve_id(scenario_id)
+            for line in override_notes(ex.rule_base, {scenario}):
+                sys.stderr.write(line + "\n")
         if dry_run:
             report = ex.dry_run(ex.build_plan([request]))
             if as_json:
@@ -195,20 +187,10 @@ def run_scenario_cmd(
     _finish(result, as_json)
 
 
-def _refresh_living_docs(root: Path, rule_base: Any) -> list[Path]:
-    """Keep the repository's living inventory current after a run, where the repository has opted in (the
-    inventory exists, i.e. `continuous docs build` was run there once)."""
-    from continuous.ops.livedocs import REPO_OUT, refresh_living_docs
-
-    if not (root / REPO_OUT / "inventory.md").exists():
-        return []
-    return refresh_living_docs(root, rule_base)
-
-
 def _executor(as_json: bool) -> Any:
-    from continuous.engine.executor import Executor
+    from continuous.cli.operations import executor
 
-    return Executor(on_event=_Progress(quiet=as_json), after_success=[_refresh_living_docs])
+    return executor(on_event=_Progress(quiet=as_json))
 
 
 @command
@@ -260,9 +242,9 @@ def rollback_cmd(
     force: bool = typer.Option(False, "--force", help="Roll back even over files changed after the run."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    from continuous.engine.executor import Executor
+    from continuous.cli.operations import executor
 
-    ex = Executor(on_event=_Progress(quiet=as_json))
+    ex = executor(on_event=_Progress(quiet=as_json), living_docs=False)
     try:
         result = ex.rollback(execution_id, force=force)
     finally:
@@ -285,16 +267,12 @@ def status_cmd(
     execution_id: str = typer.Argument(..., metavar="EXEC_ID"),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
+    from continuous.cli.operations import get_execution
     from continuous.engine.report import render_status
-    from continuous.store import open_store
 
-    store = open_store()
-    try:
-        record = store.get_execution(execution_id)
-        if record.parent_id and not as_json:
-            sys.stdout.write(f"(part of run {record.parent_id})\n")
-    finally:
-        store.close()
+    record = get_execution(None, execution_id)
+    if record.parent_id and not as_json:
+        sys.stdout.write(f"(part of run {record.parent_id})\n")
     if as_json:
         print_json(record.model_dump(mode="json"))
         return

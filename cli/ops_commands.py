@@ -43,19 +43,9 @@ def check_cmd(
     repo: Path = REPO,
 ) -> None:
     """Check the repository against its standards; exit 1 when any violation is found."""
-    from continuous.common.errors import UserError
-    from continuous.ops.checks import run_check
-    from continuous.ops.context import repo_context
+    from continuous.cli.operations import check
 
-    if fix and no_tasks:
-        raise UserError("--fix records its executions in the database; it cannot be combined with --no-tasks")
-    ctx = repo_context(repo)
-    store = None if no_tasks else ctx.open_store()
-    try:
-        report = run_check(ctx.rule_base, ctx.worktree, store=store, only=standard or None, fix=fix)
-    finally:
-        if store is not None:
-            store.close()
+    report = check(repo, standards=standard or None, fix=fix, tasks=not no_tasks)
     if as_json:
         print_json(report.to_json())
     else:

@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "continuous.cli.planner_commands",
     "continuous.cli.analytics_commands",
     "continuous.cli.ops_commands",
+    "continuous.cli.pack_commands",
+    "continuous.cli.mcp_commands",
 )
 
 

@@ -1,57 +1,75 @@
-"""Load DSL files (following imports) into one RuleBase.
+"""Load DSL files (following imports) from their sources into one RuleBase.
 
-Parse errors of every file are collected before raising, and so are duplicate ids across files, so one run of
-`continuous validate` shows everything that is wrong.
+Parse errors of every file are collected before raising, and so are duplicate ids, so one run of
+`continuous validate` shows everything that is wrong. Sources are combined by rank (see `dsl.sources`): the
+repository's own files override packs, packs override the built-in library, by id, and each override is recorded
+in the rule base (`RuleBase.overrides`) so that the CLI can say so. Within one source a repeated id is an error,
+and so is an id that two packs of equal rank both define (unless the repository overrides it).
+
+What overriding means for each kind of declaration:
+- scenarios, rules, standards and schedules: replaced by id; an overriding scenario renders the templates beside
+  its own file, never the ones it replaced;
+- aliases: an alias replaces a lower-ranked alias of the same name, and a scenario replaces a lower-ranked alias
+  of its id; an alias may never take the name of a scenario (that would hide it);
+- discover declarations: always added, never replaced, so that no source can make facts silently disappear.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from continuous.common.errors import Diagnostic, DslError, UserError
+from continuous.common.errors import Diagnostic, DslError
 from continuous.dsl import model as m
-from continuous.dsl.parser import Alias, Import, parse_file
+from continuous.dsl.parser import Alias, Import, parse_file, parse_text_lenient
+from continuous.dsl.sources import (
+    BUILTIN_LIBRARY,
+    DSL_SUFFIX,
+    PACKAGE_ROOT,
+    Source,
+    config_sources,
+    expand_paths,
+    library_files,
+    path_sources,
+    repository_source,
+)
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-BUILTIN_LIBRARY = PACKAGE_ROOT / "scenarios"
+if TYPE_CHECKING:
+    from continuous.common.config import Config
+
+__all__ = [
+    "BUILTIN_LIBRARY",
+    "DSL_SUFFIX",
+    "PACKAGE_ROOT",
+    "build_rule_base",
+    "collect_rule_base",
+    "expand_paths",
+    "library_files",
+    "load_config_rule_base",
+    "load_rule_base",
+]
+
 P = ParamSpec("P")
 R = TypeVar("R")
-DSL_SUFFIX = ".scn"
-_SKIP_DIRS = {"templates", "example-monorepo", "__pycache__"}
-
-
-def library_files(directory: Path) -> list[Path]:
-    """Every .scn file under a directory, in a stable order, skipping template and example folders."""
-    out = []
-    for path in sorted(directory.rglob(f"*{DSL_SUFFIX}")):
-        if not any(part in _SKIP_DIRS for part in path.relative_to(directory).parts[:-1]):
-            out.append(path)
-    return out
-
-
-def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out.extend(library_files(p))
-        elif p.exists():
-            out.append(p)
-        else:
-            raise UserError(f"{p}: no such file or directory")
-    return out
+_ID_KINDS: tuple[tuple[type, str], ...] = (
+    (m.Scenario, "scenario"),
+    (m.Rule, "rule"),
+    (m.Standard, "standard"),
+    (m.Schedule, "schedule"),
+)
 
 
 def load_rule_base(paths: Sequence[Path | str] | None = None, *, include_builtin: bool = True) -> m.RuleBase:
-    """Parse the built-in library (unless excluded) plus the given files or directories."""
-    roots: list[Path] = []
-    if include_builtin:
-        roots.extend(library_files(BUILTIN_LIBRARY))
-    roots.extend(expand_paths(Path(p) for p in (paths or ())))
-    return build_rule_base(roots)
+    """Parse the built-in library (unless excluded) plus the given files or directories (which override it)."""
+    return build_rule_base(path_sources(paths or (), include_builtin=include_builtin))
+
+
+def load_config_rule_base(config: Config) -> m.RuleBase:
+    """A repository's rule base: the built-in library, its pinned packs and its `scenario_paths`."""
+    return build_rule_base(config_sources(config))
 
 
 def _without_gc(fn: Callable[P, R]) -> Callable[P, R]:
@@ -70,89 +88,185 @@ def _without_gc(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _as_sources(inputs: Sequence[Path] | Sequence[Source]) -> list[Source]:
+    """A plain list of files is one source of the repository's rank, as before sources existed."""
+    if all(isinstance(i, Source) for i in inputs):
+        return sorted((i for i in inputs if isinstance(i, Source)), key=lambda s: s.rank)
+    return [repository_source([Path(i) for i in inputs if not isinstance(i, Source)], label="files")]
+
+
 @_without_gc
-def build_rule_base(files: Sequence[Path]) -> m.RuleBase:
-    diagnostics: list[Diagnostic] = []
-    items_by_file: dict[Path, list[Any]] = {}
-    queue = [f.resolve() for f in files]
-    while queue:
-        path = queue.pop(0)
-        if path in items_by_file:
-            continue
-        try:
-            items = parse_file(path)
-        except DslError as exc:
-            diagnostics.extend(exc.diagnostics)
-            items_by_file[path] = []
-            continue
-        items_by_file[path] = items
-        for item in items:
-            if isinstance(item, Import):
-                target = (path.parent / item.path).resolve()
-                if not target.exists():
-                    diagnostics.append(_diag(item.loc, f"imported file {item.path!r} does not exist"))
-                elif target.is_dir():
-                    queue.extend(library_files(target))
-                else:
-                    queue.append(target)
-    scenarios: dict[str, m.Scenario] = {}
-    rules: dict[str, m.Rule] = {}
-    standards: dict[str, m.Standard] = {}
-    schedules: dict[str, m.Schedule] = {}
-    aliases: dict[str, str] = {}
-    alias_locs: dict[str, m.Location] = {}
-    discovers: list[m.Discover] = []
-    for items in items_by_file.values():
-        for item in items:
-            if isinstance(item, m.Scenario):
-                _add_unique(scenarios, item.id, item, "scenario", diagnostics)
-            elif isinstance(item, m.Rule):
-                _add_unique(rules, item.id, item, "rule", diagnostics)
-            elif isinstance(item, m.Standard):
-                _add_unique(standards, item.id, item, "standard", diagnostics)
-            elif isinstance(item, m.Schedule):
-                _add_unique(schedules, item.id, item, "schedule", diagnostics)
-            elif isinstance(item, m.Discover):
-                discovers.append(item)
-            elif isinstance(item, Alias):
-                if item.alias in aliases:
-                    first = alias_locs[item.alias]
-                    diagnostics.append(
-                        _diag(
-                            item.loc,
-                            f"alias {item.alias} is declared twice (first at {first.file}:{first.line})",
-                        )
-                    )
-                aliases[item.alias] = item.target
-                alias_locs[item.alias] = item.loc
-    for alias, loc in alias_locs.items():
-        if alias in scenarios:
-            diagnostics.append(_diag(loc, f"alias {alias} has the same name as a scenario"))
+def build_rule_base(inputs: Sequence[Path] | Sequence[Source]) -> m.RuleBase:
+    """The rule base of these files or sources; a DslError lists every problem found."""
+    rule_base, diagnostics, _ = collect_rule_base(inputs)
     if diagnostics:
         raise DslError(diagnostics)
+    return rule_base
+
+
+def collect_rule_base(
+    inputs: Sequence[Path] | Sequence[Source], *, lenient: bool = False
+) -> tuple[m.RuleBase, list[Diagnostic], bool]:
+    """(rule base, problems, whether every file parsed). The rule base keeps the first of every duplicate, so
+    that static validation can go on after a problem. `lenient` parsing keeps what a file with semantic errors
+    still declares."""
+    diagnostics: list[Diagnostic] = []
+    parsed: dict[Path, tuple[Source, list[Any]]] = {}
+    parse_ok = True
+    for source in _as_sources(inputs):
+        queue = [f.resolve() for f in source.files]
+        while queue:
+            path = queue.pop(0)
+            if path in parsed:
+                continue
+            items, ok = _parse(path, diagnostics, lenient)
+            parse_ok = parse_ok and ok
+            parsed[path] = (source, items)
+            for item in items:
+                if isinstance(item, Import):
+                    target = (path.parent / item.path).resolve()
+                    if not target.exists():
+                        diagnostics.append(_diag(item.loc, f"imported file {item.path!r} does not exist"))
+                    elif target.is_dir():
+                        queue.extend(p.resolve() for p in library_files(target))
+                    else:
+                        queue.append(target)
+    return _combine(parsed, diagnostics), diagnostics, parse_ok
+
+
+def _parse(path: Path, diagnostics: list[Diagnostic], lenient: bool) -> tuple[list[Any], bool]:
+    if not lenient:
+        try:
+            return parse_file(path), True
+        except DslError as exc:
+            diagnostics.extend(exc.diagnostics)
+            return [], False
+    try:
+        items, _, syntax_ok = parse_text_lenient(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError):
+        return [], False
+    return items, syntax_ok
+
+
+class _Table:
+    """One id namespace (scenarios, rules, ...) filled source by source, lowest rank first."""
+
+    def __init__(self, what: str, diagnostics: list[Diagnostic], overrides: list[m.Override]) -> None:
+        self.what = what
+        self.items: dict[str, Any] = {}
+        self.sources: dict[str, Source] = {}
+        self.diagnostics = diagnostics
+        self.overrides = overrides
+        self.clashes: dict[str, tuple[Any, Source, Any, Source]] = {}
+
+    def add(self, key: str, item: Any, source: Source) -> None:
+        if key not in self.items:
+            self.items[key] = item
+            self.sources[key] = source
+            return
+        first, first_source = self.items[key], self.sources[key]
+        if first_source == source:
+            self.diagnostics.append(
+                _diag(
+                    item.loc,
+                    f"duplicate {self.what} id {key!r} (first defined at {_where(first.loc)})",
+                    hint=f"rename one of them or remove the duplicate {self.what}",
+                )
+            )
+        elif first_source.rank == source.rank:
+            self.clashes.setdefault(key, (first, first_source, item, source))
+        else:
+            self.overrides.append(
+                m.Override(
+                    kind=self.what,
+                    id=key,
+                    origin=source.label,
+                    replaced=first_source.label,
+                    loc=item.loc,
+                    replaced_loc=first.loc,
+                )
+            )
+            self.items[key] = item
+            self.sources[key] = source
+
+    def finish(self) -> None:
+        """Two peers defining one id is an error only if nothing of a higher rank settles which one is meant."""
+        for key, (first, first_source, item, source) in self.clashes.items():
+            if self.sources[key].rank > source.rank:
+                continue
+            self.diagnostics.append(
+                _diag(
+                    item.loc,
+                    f"{self.what} {key!r} is defined by both {first_source.label} ({_where(first.loc)}) and "
+                    f"{source.label}",
+                    hint=f"remove one of the packs, or define {self.what} {key!r} in the repository's "
+                    "scenario_paths to choose",
+                )
+            )
+
+
+def _combine(parsed: dict[Path, tuple[Source, list[Any]]], diagnostics: list[Diagnostic]) -> m.RuleBase:
+    overrides: list[m.Override] = []
+    tables = {cls: _Table(what, diagnostics, overrides) for cls, what in _ID_KINDS}
+    aliases = _Table("alias", diagnostics, overrides)
+    discovers: list[m.Discover] = []
+    packs: dict[str, str] = {}
+    for source, items in parsed.values():
+        if source.pack is not None and source.pin is not None:
+            packs[source.pack] = source.pin
+        for item in items:
+            if isinstance(item, Alias):
+                aliases.add(item.alias, item, source)
+            elif isinstance(item, m.Discover):
+                discovers.append(item)
+            elif type(item) in tables:
+                tables[type(item)].add(item.id, item, source)
+    for table in (*tables.values(), aliases):
+        table.finish()
+    scenarios = tables[m.Scenario]
+    for name in [a for a in aliases.items if a in scenarios.items]:
+        alias, alias_source = aliases.items[name], aliases.sources[name]
+        scenario_source = scenarios.sources[name]
+        if scenario_source.rank > alias_source.rank:
+            overrides.append(
+                m.Override(
+                    kind="alias",
+                    id=name,
+                    origin=scenario_source.label,
+                    replaced=alias_source.label,
+                    loc=scenarios.items[name].loc,
+                    replaced_loc=alias.loc,
+                )
+            )
+            del aliases.items[name]
+        elif scenario_source == alias_source:
+            diagnostics.append(_diag(alias.loc, f"alias {name} has the same name as a scenario"))
+        else:
+            diagnostics.append(
+                _diag(
+                    alias.loc,
+                    f"alias {name} has the same name as the scenario {name} from {scenario_source.label} "
+                    f"({_where(scenarios.items[name].loc)})",
+                    hint=f"an alias cannot replace a scenario; to change {name}, define a scenario {name} "
+                    f"instead (`continuous scenarios eject {name}` copies it)",
+                )
+            )
     return m.RuleBase(
-        scenarios=scenarios,
-        aliases=aliases,
-        rules=rules,
+        scenarios=scenarios.items,
+        aliases={name: alias.target for name, alias in aliases.items.items()},
+        rules=tables[m.Rule].items,
         discovers=tuple(discovers),
-        standards=standards,
-        schedules=schedules,
-        files=tuple(str(p) for p in items_by_file),
+        standards=tables[m.Standard].items,
+        schedules=tables[m.Schedule].items,
+        files=tuple(str(p) for p in parsed),
+        origins={sid: source.label for sid, source in scenarios.sources.items()},
+        overrides=tuple(overrides),
+        packs=packs,
     )
 
 
-def _add_unique(table: dict[str, Any], key: str, item: Any, what: str, diagnostics: list[Diagnostic]) -> None:
-    if key in table:
-        first = table[key].loc
-        diagnostics.append(
-            _diag(
-                item.loc,
-                f"duplicate {what} id {key!r} (first defined at {first.file}:{first.line})",
-                hint=f"rename one of them or remove the duplicate {what}",
-            )
-        )
-        return
-    table[key] = item
+def _where(loc: m.Location | None) -> str:
+    return f"{loc.file}:{loc.line}" if loc else "<unknown>"
 
 
 def _diag(loc: m.Location | None, message: str, hint: str | None = None) -> Diagnostic:

@@ -72,6 +72,7 @@ class Param(Model):
     pattern: str | None = None
     position: int | None = None
     doc: str = ""
+    examples: tuple[Scalar, ...] = ()
     loc: Location | None = None
 
 
@@ -440,8 +441,24 @@ class Schedule(Model):
     loc: Location | None = None
 
 
+class Override(Model):
+    """A definition from a higher-ranked source (repository over packs over built-in) that replaced another."""
+
+    kind: Literal["scenario", "rule", "standard", "schedule", "alias"]
+    id: str
+    origin: str
+    replaced: str
+    loc: Location | None = None
+    replaced_loc: Location | None = None
+
+
 class RuleBase(Model):
-    """Everything the DSL files of one rule base declare, keyed by id."""
+    """Everything the DSL files of one rule base declare, keyed by id.
+
+    `origins` says where each scenario comes from ("built-in", "repository", "pack NAME@PIN"), `overrides` lists
+    what replaced what; both describe provenance, not meaning, so the content hash leaves them out. `packs` maps
+    each loaded pack to its pinned content hash, so that any change to a pack's files makes saved plans stale.
+    """
 
     scenarios: dict[str, Scenario] = Field(default_factory=dict)
     aliases: dict[str, str] = Field(default_factory=dict)
@@ -450,6 +467,9 @@ class RuleBase(Model):
     standards: dict[str, Standard] = Field(default_factory=dict)
     schedules: dict[str, Schedule] = Field(default_factory=dict)
     files: tuple[str, ...] = ()
+    origins: dict[str, str] = Field(default_factory=dict)
+    overrides: tuple[Override, ...] = ()
+    packs: dict[str, str] = Field(default_factory=dict)
 
     def resolve_id(self, scenario_id: str) -> str:
         """The canonical id for an id or an alias (unknown ids are returned unchanged)."""
@@ -460,7 +480,7 @@ class RuleBase(Model):
 
     def content_hash(self) -> str:
         """A hash of the meaning of the rule base (locations excluded), so that moving text around keeps it."""
-        data = self.model_dump(mode="json", exclude={"files"})
+        data = self.model_dump(mode="json", exclude={"files", "origins", "overrides"})
         _strip_locations(data)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -574,6 +574,15 @@ class _Builder(Transformer[Token, Any]):
     def opt_doc(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
         return ("doc", unescape(c[0]), c[0])
 
+    def opt_example(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        values = []
+        for value in c:
+            if isinstance(value, m.Var):
+                self.error(meta, "an example must be a value, not a variable")
+                continue
+            values.append(value.value)
+        return ("examples", tuple(values), meta)
+
     def param_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
         name_tok: Token = c[0]
         ptype, choices, _type_tok = c[1]
@@ -597,6 +606,13 @@ class _Builder(Transformer[Token, Any]):
             if problem:
                 self.error(name_tok, f"default of parameter {name_tok} is wrong: {problem}",
                            _default_hint(param))
+        for example in param.examples:
+            from continuous.dsl.params import check_value
+
+            problem = check_value(param, example)
+            if problem:
+                self.error(name_tok, f"example of parameter {name_tok} is wrong: {problem}",
+                           "an example must be a value the parameter accepts")
         return ("params", param, name_tok)
 
     # -- dependencies and conditions

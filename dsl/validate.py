@@ -18,6 +18,7 @@ from typing import Any
 
 from continuous.common.errors import Diagnostic, DslError, UserError
 from continuous.dsl import model as m
+from continuous.dsl.sources import Source
 from continuous.dsl.suggest import did_you_mean
 from continuous.dsl.templating import BUILTIN_VARIABLES
 
@@ -209,71 +210,28 @@ def _validate(
     return sorted(set(out.diagnostics), key=lambda d: (d.file, d.line, d.column, d.message))
 
 
-def check_files(files: Sequence[Path]) -> tuple[m.RuleBase | None, list[Diagnostic]]:
-    """Load and validate DSL files, collecting parse errors of every file, duplicates and semantic problems.
+def check_files(
+    files: Sequence[Path] | Sequence[Source],
+) -> tuple[m.RuleBase | None, list[Diagnostic]]:
+    """Load and validate DSL files (or sources), collecting parse errors of every file, duplicates and semantic
+    problems.
 
     Semantic checks run only when every file parsed: with a file missing, its scenarios would show up as bogus
     "unknown scenario" errors elsewhere.
     """
-    from continuous.dsl.loader import build_rule_base
+    from continuous.dsl.loader import build_rule_base, collect_rule_base
 
     try:
         rule_base = build_rule_base(files)
     except DslError as exc:
-        lenient, parse_failed = _lenient_rule_base(files)
-        if parse_failed:
+        lenient, _, parsed = collect_rule_base(files, lenient=True)
+        if not parsed:
             return None, sorted(exc.diagnostics, key=lambda d: (d.file, d.line, d.column))
         return lenient, sorted(
             {*exc.diagnostics, *validate_rule_base(lenient)},
             key=lambda d: (d.file, d.line, d.column, d.message),
         )
     return rule_base, validate_rule_base(rule_base)
-
-
-def _lenient_rule_base(files: Sequence[Path]) -> tuple[m.RuleBase, bool]:
-    """The rule base with the first of every duplicate kept, and whether any file failed to parse."""
-    from continuous.dsl.loader import library_files
-    from continuous.dsl.parser import Alias, Import, parse_text_lenient
-
-    failed = False
-    seen: set[Path] = set()
-    queue = [f.resolve() for f in files]
-    tables: dict[type, dict[str, Any]] = {m.Scenario: {}, m.Rule: {}, m.Standard: {}, m.Schedule: {}}
-    aliases: dict[str, str] = {}
-    discovers: list[m.Discover] = []
-    while queue:
-        path = queue.pop(0)
-        if path in seen:
-            continue
-        seen.add(path)
-        try:
-            items, _, syntax_ok = parse_text_lenient(path.read_text(encoding="utf-8"), str(path))
-        except (OSError, UnicodeDecodeError):
-            syntax_ok, items = False, []
-        failed = failed or not syntax_ok
-        for item in items:
-            if isinstance(item, Import):
-                target = (path.parent / item.path).resolve()
-                if target.is_dir():
-                    queue.extend(library_files(target))
-                elif target.exists():
-                    queue.append(target)
-            elif isinstance(item, Alias):
-                aliases.setdefault(item.alias, item.target)
-            elif isinstance(item, m.Discover):
-                discovers.append(item)
-            else:
-                tables[type(item)].setdefault(item.id, item)
-    rule_base = m.RuleBase(
-        scenarios=tables[m.Scenario],
-        rules=tables[m.Rule],
-        standards=tables[m.Standard],
-        schedules=tables[m.Schedule],
-        aliases=aliases,
-        discovers=tuple(discovers),
-        files=tuple(str(p) for p in seen),
-    )
-    return rule_base, failed
 
 
 # ---------------------------------------------------------------- references
@@ -345,10 +303,17 @@ def _check_call(
         param = target.param(name)
         if param is None:
             listing = ", ".join(names) if names else "none"
+            hint = did_you_mean(name, names, quote="'") or f"bind one of: {listing}"
+            replaced = next((o for o in rule_base.overrides if o.kind == "scenario" and o.id == target.id), None)
+            if replaced is not None:
+                hint += (
+                    f"; {target.id} is the {replaced.origin}'s override of the {replaced.replaced} scenario, "
+                    "which other scenarios call: keep the parameters they bind"
+                )
             out.add(
                 loc,
                 f"{target.id} has no parameter {name!r} (its parameters: {listing})",
-                did_you_mean(name, names, quote="'") or f"bind one of: {listing}",
+                hint,
                 refine=re.compile(r"[(,]\s*(" + re.escape(name) + r")\s*:"),
             )
             continue

@@ -58,10 +58,9 @@ def open_workspace(repo: Path | str | None = None) -> Workspace:
 
 def load_repo_rule_base(root: Path) -> RuleBase:
     from continuous.common.config import load_config
-    from continuous.dsl.loader import load_rule_base
+    from continuous.dsl.loader import load_config_rule_base
 
-    config = load_config(root)
-    return load_rule_base(list(config.scenario_paths), include_builtin=config.include_builtin)
+    return load_config_rule_base(load_config(root))
 
 
 def check_runnable(ws: Workspace) -> None:

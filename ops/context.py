@@ -31,9 +31,9 @@ class RepoContext:
 
 
 def repo_context(start: Path | None = None) -> RepoContext:
-    from continuous.dsl.loader import load_rule_base
+    from continuous.dsl.loader import load_config_rule_base
 
     location = locate(start)
     config = load_config(location.worktree)
-    rule_base = load_rule_base(list(config.scenario_paths), include_builtin=config.include_builtin)
+    rule_base = load_config_rule_base(config)
     return RepoContext(location, config, rule_base)

@@ -15,35 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from continuous.dsl.model import RuleBase
+from continuous.dsl.sources import Source
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-_BUILTIN = _PACKAGE_ROOT / "scenarios"
 _GRAMMAR = _PACKAGE_ROOT / "grammar.lark"
 _MODEL = _PACKAGE_ROOT / "dsl" / "model.py"
-_SKIP = {"templates", "example-monorepo", "__pycache__"}
-_VERSION = 1
+_VERSION = 2
 _MEMO: dict[str, dict[str, Any]] = {}  # a long-running process (the daemon) keeps what it loaded
-
-
-def _library_files(directory: Path) -> list[Path]:
-    out = []
-    for path in sorted(directory.rglob("*.scn")):
-        if not any(part in _SKIP for part in path.relative_to(directory).parts[:-1]):
-            out.append(path.resolve())
-    return out
-
-
-def _roots(paths: Sequence[Path], include_builtin: bool) -> list[str]:
-    roots: list[Path] = []
-    if include_builtin:
-        roots.extend(_library_files(_BUILTIN))
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            roots.extend(_library_files(p))
-        else:
-            roots.append(p.resolve())
-    return [str(r) for r in roots]
 
 
 def _stamp(path: str) -> tuple[int, int] | None:
@@ -55,11 +33,20 @@ def _stamp(path: str) -> tuple[int, int] | None:
 
 
 def load(paths: Sequence[Path], *, include_builtin: bool = True, cache_dir: Path | None = None) -> RuleBase:
-    """The rule base of these DSL paths, from the cache when no file changed."""
+    """The rule base of these DSL paths (over the built-in library unless excluded), from the cache."""
+    from continuous.dsl.sources import path_sources
+
+    return load_sources(path_sources(paths, include_builtin=include_builtin), cache_dir=cache_dir)
+
+
+def load_sources(sources: Sequence[Source], *, cache_dir: Path | None = None) -> RuleBase:
+    """The rule base of these sources, from the cache when no file changed. Packs were already checked against
+    their pins by whoever listed the sources; a pack's pin is part of the key."""
     from continuous.planner.embedding import cache_dir as default_cache
 
-    roots = _roots(paths, include_builtin)
-    key = hashlib.sha256("\n".join([str(_VERSION), str(include_builtin), *roots]).encode()).hexdigest()[:16]
+    roots = [f"{s.kind}\t{s.label}\t{s.pin or ''}\t{f.resolve()}" for s in sources for f in s.files]
+    files = [str(f.resolve()) for s in sources for f in s.files]
+    key = hashlib.sha256("\n".join([str(_VERSION), *roots]).encode()).hexdigest()[:16]
     path = (cache_dir or default_cache()) / "rulebase" / f"{key}.pickle"
     memo = _MEMO.get(str(path))
     if memo is not None and memo["roots"] == roots and all(_stamp(f) == s for f, s in memo["stamps"].items()):
@@ -74,10 +61,10 @@ def load(paths: Sequence[Path], *, include_builtin: bool = True, cache_dir: Path
                 return rule_base
     except (OSError, EOFError, pickle.UnpicklingError, KeyError, TypeError, AttributeError, ImportError):
         pass
-    from continuous.dsl.loader import load_rule_base
+    from continuous.dsl.loader import build_rule_base
 
-    rule_base = load_rule_base(list(paths), include_builtin=include_builtin)
-    stamps = {f: _stamp(f) for f in {*rule_base.files, *roots, str(_GRAMMAR), str(_MODEL)}}
+    rule_base = build_rule_base(list(sources))
+    stamps = {f: _stamp(f) for f in {*rule_base.files, *files, str(_GRAMMAR), str(_MODEL)}}
     _MEMO[str(path)] = {"roots": roots, "stamps": stamps, "rule_base": rule_base}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

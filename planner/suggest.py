@@ -71,10 +71,11 @@ def load_context(
         except UserError:
             root = None
     if rule_base is None:
+        from continuous.dsl.sources import config_sources
         from continuous.planner import rbcache
 
         config = load_config(root)
-        rule_base = rbcache.load(list(config.scenario_paths), include_builtin=config.include_builtin)
+        rule_base = rbcache.load_sources(config_sources(config))
     if facts is None:
         facts = discover_facts(rule_base, root) if root is not None else []
     index = load_or_build(rule_base, memo=index_cache)

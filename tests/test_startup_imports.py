@@ -18,6 +18,10 @@ BANNED = (
     "pydantic",
     "jinja2",
     "git",
+    "mcp",
+    "mcp_types",
+    "starlette",
+    "anyio",
 )
 
 WRAPPER = """
