@@ -436,6 +436,8 @@ def show_cmd(
                 text = ("not " if pre.kind == "no_fact" else "") + _pattern(pre.pattern)
             elif pre.kind == "clean":
                 text = "worktree clean"
+            elif pre.kind == "expr":
+                text = f"if {pre.path}"
             else:
                 text = f"{pre.kind} {pre.path}"
             _out(f"  {text}")
@@ -465,6 +467,8 @@ def _guard(conditions: Any) -> str:
     for c in conditions:
         if c.kind in ("fact", "no_fact"):
             parts.append(("not " if c.kind == "no_fact" else "") + _pattern(c.pattern))
+        elif c.kind == "expr":
+            parts.append(f"if {c.path}")
         else:
             parts.append(f"{c.kind} {c.path}")
     return " (when " + " and ".join(parts) + ")"

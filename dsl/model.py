@@ -86,7 +86,10 @@ class Dependency(Model):
 
 
 class Precondition(Model):
-    kind: Literal["fact", "no_fact", "exists", "missing", "clean"]
+    """A condition: a fact holds or not, a path exists or not, a clean worktree, or `if "{{ expr }}"` (a template
+    that renders to true/false, so a condition can test parameters and `facts` together)."""
+
+    kind: Literal["fact", "no_fact", "exists", "missing", "clean", "expr"]
     pattern: FactPattern | None = None
     path: str | None = None
     loc: Location | None = None

@@ -660,6 +660,9 @@ class _Builder(Transformer[Token, Any]):
     def cond_clean(self, meta: Any, c: list[Token]) -> m.Precondition:
         return m.Precondition(kind="clean", loc=self._loc(meta))
 
+    def cond_expr(self, meta: Any, c: list[Token]) -> m.Precondition:
+        return m.Precondition(kind="expr", path=unescape(c[0]), loc=self._loc(meta))
+
     def precondition_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
         return ("preconditions", c[0], meta)
 

@@ -10,5 +10,5 @@ from __future__ import annotations
 
 READERS: dict[str, tuple[str, ...]] = {
     # each command a shell CLI wrapper dispatches: `case` labels, `if`/`elif` tests of "$1" or a variable set from it
-    "shell-commands": ("command", "line"),
+    "shell.commands": ("command", "line"),
 }

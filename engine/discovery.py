@@ -266,7 +266,7 @@ def _read(worktree: Path, path: str, cache: dict[str, str | None]) -> str | None
 
 def _read_rows(reader: str, text: str) -> list[dict[str, Any]]:
     """Rows of a built-in structural reader (`parse "NAME"`), each with its 1-based line."""
-    if reader == "shell-commands":
+    if reader == "shell.commands":
         from continuous.engine.shellwrap import commands_of
 
         return [{"command": name, "line": line} for name, line in commands_of(text)]

@@ -487,6 +487,10 @@ class Executor:
                 if holds != (pre.kind == "fact"):
                     args = ", ".join(f"{k}: {v!r}" for k, v in rendered[1].items())
                     failed.append(f"{'' if pre.kind == 'fact' else 'not '}{rendered[0]}({args})")
+            elif pre.kind == "expr" and pre.path is not None:
+                reason = st.expression_unmet(ctx.render(pre.path, "precondition"), pre.path)
+                if reason:
+                    failed.append(reason)
             elif pre.kind in ("exists", "missing") and pre.path is not None:
                 rel = ctx.path(pre.path, "precondition path")
                 exists = fs.read(rel) is not None or (self.root / rel).exists()

@@ -9,7 +9,7 @@ compound commands with their line spans, finds the dispatch and the help listing
 its neighbours are written: label quoting, indentation, `shift` only when the command word is still in `"$@"`, the
 wrapper's own `track_command` calling convention and TypeScript runner, a help line in the listing's columns.
 
-Discovery (`parse "shell-commands"`) and the `command` step both read wrappers through `dispatch_of`, so the
+Discovery (`parse "shell.commands"`) and the `command` step both read wrappers through `dispatches`, so the
 commands a scenario sees are the ones its edits understand.
 """
 

@@ -212,6 +212,15 @@ def describe(step: m.Step, ctx: StepContext) -> str:
     raise AssertionError(step)
 
 
+def expression_unmet(rendered: str, template: str) -> str | None:
+    """None when an `if "{{ ... }}"` condition rendered true; else why not: what it rendered, when that is a
+    sentence (`no test runner in apps/x/package.json`), or the condition itself."""
+    text = rendered.strip()
+    if text.lower() in ("true", "yes", "1"):
+        return None
+    return f"if {template}" if text.lower() in ("false", "no", "0", "", "none") else text
+
+
 def unmet_conditions(step: m.Step | m.Validation, ctx: StepContext, fs: VirtualFS) -> list[str]:
     """The `when` conditions of a step or validation that do not hold (it is then skipped), in words."""
     from continuous.engine.resolution import render_pattern
@@ -226,6 +235,10 @@ def unmet_conditions(step: m.Step | m.Validation, ctx: StepContext, fs: VirtualF
             if holds != (cond.kind == "fact"):
                 args = ", ".join(f"{k}: {v!r}" for k, v in rendered[1].items())
                 out.append(f"{'' if cond.kind == 'fact' else 'not '}{rendered[0]}({args})")
+        elif cond.kind == "expr" and cond.path is not None:
+            reason = expression_unmet(ctx.render(cond.path, "condition"), cond.path)
+            if reason:
+                out.append(reason)
         elif cond.path is not None:
             rel = ctx.path(cond.path, "condition path")
             exists = fs.read(rel) is not None or (ctx.root / rel).exists()
