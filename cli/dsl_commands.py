@@ -354,6 +354,8 @@ def _step(step: Any) -> str:
         return f"endpoint {step.method} {step.path} in {step.file}"
     if kind == "move":
         return f"move {step.source} -> {step.to}"
+    if kind == "forward":
+        return f"forward unrouted requests of {step.file} to port {step.port} ({step.env})"
     return kind
 
 

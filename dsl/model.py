@@ -262,6 +262,20 @@ class EndpointStep(Model):
     loc: Location | None = None
 
 
+class ForwardStep(Model):
+    """Make a server forward every request it has no route for to another server's port (`env` overrides it at
+    run time): a proxy's fallback list, an Express catch-all after its routes, or the final 404 branch of a plain
+    Node HTTP handler."""
+
+    kind: Literal["forward"] = "forward"
+    name: str
+    port: str
+    env: str
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
 Step = Annotated[
     RenderStep
     | EditStep
@@ -275,7 +289,8 @@ Step = Annotated[
     | RouteStep
     | ImportStep
     | MoveStep
-    | EndpointStep,
+    | EndpointStep
+    | ForwardStep,
     Field(discriminator="kind"),
 ]
 

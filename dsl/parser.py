@@ -711,6 +711,9 @@ class _Builder(Transformer[Token, Any]):
     def endpoint_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
         return ("endpoint", {"method": unescape(c[0]), "path": unescape(c[1]), "file": unescape(c[2])})
 
+    def forward_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("forward", {"port": unescape(c[0]), "env": unescape(c[1]), "file": unescape(c[2])})
+
     def move_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
         return ("move", {"source": unescape(c[0]), "to": unescape(c[1])})
 
@@ -1116,6 +1119,7 @@ _STEP_TYPES = (
     m.ImportStep,
     m.MoveStep,
     m.EndpointStep,
+    m.ForwardStep,
 )
 # Models are built by calling their validators directly: the same validation as `Model(**data)` with one
 # Python frame less per model (a large library has tens of thousands of them).

@@ -465,6 +465,10 @@ def _step_strings(step: Any) -> Iterator[tuple[str, str]]:
         yield step.method, "method"
         yield step.path, "route path"
         yield step.file, "file"
+    elif isinstance(step, m.ForwardStep):
+        yield step.port, "port"
+        yield step.env, "port variable"
+        yield step.file, "file"
     elif isinstance(step, m.MoveStep):
         yield step.source, "source path"
         yield step.to, "target path"

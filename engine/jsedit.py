@@ -246,13 +246,15 @@ def add_entry(text: str, array: str, values: dict[str, str]) -> str | None:
     quote = _quote_char(text, objects)
 
     def score(obj: ObjectLiteral) -> tuple[int, int]:
+        # the neighbour whose paths (a script's location) are closest decides what is copied (cwd, command)
         shared = [k for k in values if obj.get(k) is not None]
         closeness = 0
         for k in shared:
             p = obj.get(k)
             assert p is not None
-            closeness += _common_prefix(_plain(values[k]), _plain(text[p.value_start : p.value_end]))
-        return len(shared), closeness
+            if "/" in values[k]:
+                closeness += _common_prefix(_plain(values[k]), _plain(text[p.value_start : p.value_end]))
+        return closeness, len(shared)
 
     best = max(range(len(objects)), key=lambda k: (*score(objects[k]), k))
     model = objects[best]
@@ -363,6 +365,11 @@ def add_import(text: str, names: str, module: str) -> str | None:
     existing = re.search(r"""\bfrom\s+(['"])""" + re.escape(module) + r"""\1""", text)
     if existing is not None:
         return None
+    return insert_import(text, names, module)
+
+
+def insert_import(text: str, names: str, module: str) -> str:
+    """The import line after the file's last import statement, even when the module is imported already."""
     last_end = None
     quote = "'"
     semicolon = True
@@ -672,6 +679,116 @@ def add_endpoint(text: str, method: str, path: str) -> str | None:
     raise JsEditError(
         "no route table (`const routes = [...]`) and no Express routes (`app.get('/path', ...)`) to add the "
         "endpoint beside"
+    )
+
+
+# ---------------------------------------------------------------- forwarding to an absorbed server
+
+_FORWARD_HELPER = """
+// Forwards a request to a server this one has absorbed (consolidate-proxies) and streams its answer back.
+function forwardTo(req, res, port) {
+  const target = { host: 'localhost', port: Number(port), path: req.originalUrl || req.url };
+  const upstream = forwardRequest(
+    { ...target, method: req.method, headers: req.headers },
+    (answer) => {
+      res.writeHead(answer.statusCode || 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  upstream.on('error', () => {
+    if (!res.headersSent) {
+      res.writeHead(502, { 'Content-Type': 'application/json' });
+    }
+    res.end(JSON.stringify({ error: 'bad gateway' }));
+  });
+  req.pipe(upstream);
+}
+"""
+
+
+def _is_esm(text: str) -> bool:
+    return re.search(r"(?m)^(?:import\s[^(]|export\s)", text) is not None
+
+
+def _with_forward_helper(text: str) -> str:
+    if "function forwardTo(" in text:
+        return text
+    if _is_esm(text):
+        out = text if "forwardRequest" in text else insert_import(text, "{ request as forwardRequest }", "http")
+    else:
+        requires = list(re.finditer(r"(?m)^(?:const|let|var)\s+[^=\n]+=\s*require\([^)]*\);?[ \t]*$", text))
+        line = "const { request: forwardRequest } = require('http');\n"
+        if requires:
+            at = requires[-1].end() + 1
+            out = text[:at] + line + text[at:]
+        else:
+            out = line + text
+    if not out.endswith("\n"):
+        out += "\n"
+    return out + _FORWARD_HELPER
+
+
+def add_forward(text: str, port: str, env: str) -> str | None:
+    """`text` forwarding the requests it does not route to `port` (or `$env`): in a proxy's fallback list, as an
+    Express catch-all after the routes, or in the final 404 `else` of a plain Node HTTP request handler."""
+    if not re.fullmatch(r"\d+", port):
+        raise JsEditError(f"the port to forward to is {port!r}, not a number")
+    if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", env):
+        raise JsEditError(f"the port variable {env!r} is not an environment variable name")
+    target = f"process.env.{env} || {port}"
+    fallbacks = re.search(r"\bconst\s+fallbacks\b[^=\n]*=\s*\[", text)
+    if fallbacks is not None:
+        if f"upstream('{env}', {port})" in text:
+            return None
+        open_at = fallbacks.end() - 1
+        close = match_bracket(text, open_at)
+        indent = _indent_at(text, open_at) + "  "
+        spans = split_top(text, open_at + 1, close - 1)
+        entry = f"upstream('{env}', {port}),"
+        if spans:
+            last_end = spans[-1][1]
+            comma = text.startswith(",", last_end)
+            at = last_end + 1 if comma else last_end
+            return text[:at] + ("" if comma else ",") + "\n" + indent + entry + text[at:]
+        nl = text.find("\n", open_at)
+        at = nl + 1 if nl != -1 and nl < close else open_at + 1
+        return text[:at] + indent + entry + "\n" + text[at:]
+    if "forwardTo(" in text and target in text:
+        return None
+    routes = list(_EXPRESS.finditer(text))
+    if routes:
+        last = routes[-1]
+        end = match_bracket(text, text.index("(", last.start()))
+        if text.startswith(";", end):
+            end += 1
+        nl = text.find("\n", end)
+        at = len(text) if nl == -1 else nl + 1
+        var = last.group("var")
+        snippet = (
+            f"\n// Requests no route above answers go to the absorbed server (consolidate-proxies).\n"
+            f"{var}.use((req, res) => forwardTo(req, res, {target}));\n"
+        )
+        return _with_forward_helper(text[:at] + snippet + text[at:])
+    handler = re.search(r"\bcreateServer\s*\(", text)
+    if handler is not None:
+        body_end = match_bracket(text, handler.end() - 1)
+        last_else = None
+        for m in re.finditer(r"\belse\s*\{", text[handler.end() : body_end]):
+            start = handler.end() + m.end() - 1
+            block_end = match_bracket(text, start)
+            if "404" in text[start:block_end]:
+                last_else = (start, block_end)
+        if last_else is not None:
+            start, block_end = last_else
+            indent = _indent_at(text, start) + "  "
+            body = (
+                f"\n{indent}// Requests no route above answers go to the absorbed server (consolidate-proxies).\n"
+                f"{indent}forwardTo(req, res, {target});\n{_indent_at(text, start)}"
+            )
+            return _with_forward_helper(text[: start + 1] + body + text[block_end - 1 :])
+    raise JsEditError(
+        "no fallback list (`const fallbacks = [...]`), no Express routes (`app.get(...)`) and no final 404 `else` "
+        "in an http.createServer handler, so there is nowhere to forward unrouted requests"
     )
 
 

@@ -204,6 +204,11 @@ def describe(step: m.Step, ctx: StepContext) -> str:
         )
     if isinstance(step, m.MoveStep):
         return f"move {ctx.path(step.source, 'source path')} to {ctx.path(step.to, 'target path')}"
+    if isinstance(step, m.ForwardStep):
+        return (
+            f"forward what {ctx.path(step.file, 'file')} does not route to port {ctx.render(step.port, 'port')} "
+            f"(or ${ctx.render(step.env, 'port variable')})"
+        )
     if isinstance(step, m.EndpointStep):
         return (
             f"add route {ctx.render(step.method, 'method')} {ctx.render(step.path, 'route path')} "
@@ -267,6 +272,7 @@ FILE_STEPS = (
     m.ImportStep,
     m.MoveStep,
     m.EndpointStep,
+    m.ForwardStep,
 )
 
 
@@ -298,13 +304,15 @@ def file_changes(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[FileChan
         return _insert(step, ctx, fs)
     if isinstance(step, m.MoveStep):
         return _move(step, ctx, fs)
-    if isinstance(step, m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep):
+    if isinstance(
+        step, m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep | m.ForwardStep
+    ):
         return _structural(step, ctx, fs)
     raise AssertionError(f"{type(step).__name__} is not a file step")
 
 
 def _structural(
-    step: m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep,
+    step: m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep | m.ForwardStep,
     ctx: StepContext,
     fs: VirtualFS,
 ) -> list[FileChange]:
@@ -330,6 +338,10 @@ def _structural(
         elif isinstance(step, m.RowStep):
             values = {k: ctx.render(v, f"value {k}") for k, v in step.values.items()}
             after = mdtable.add_row(before, values)
+        elif isinstance(step, m.ForwardStep):
+            after = jsedit.add_forward(
+                before, ctx.render(step.port, "port").strip(), ctx.render(step.env, "port variable").strip()
+            )
         elif isinstance(step, m.EndpointStep):
             after = jsedit.add_endpoint(
                 before, ctx.render(step.method, "method").upper(), ctx.render(step.path, "route path")
