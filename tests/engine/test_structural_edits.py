@@ -130,7 +130,8 @@ def test_case_arm_follows_label_quoting_blank_lines_shift_and_the_eval_conventio
     _bash_ok(tmp_path, out)
     assert (
         '\n\n  "export-csv")\n    shift\n'
-        '    track_command "export-csv" "ts-node \\"$SCRIPT_DIR/commands/export-csv.ts\\" $*"\n    ;;\n\n  "help"' in out
+        '    track_command "export-csv" "ts-node \\"$SCRIPT_DIR/commands/export-csv.ts\\" $*"\n'
+        '    ;;\n\n  "help"' in out
     )
     # the help line is unmarked, in the listing's columns, after the last listed command
     assert '  echo "    show        Show one thing"\n  echo "    export-csv  Export rows as CSV"\n' in out
