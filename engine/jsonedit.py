@@ -190,18 +190,32 @@ def placement(members: list[tuple[str, Any]], key: str, value: Any) -> int:
         base = [i for i, (k, _) in enumerate(members) if k == prefix[:-1]]
         if base:
             return base[-1]
+    keyed = [(_common(list(key), list(k)), i) for i, (k, _) in enumerate(members) if not is_comment_key(k)]
     if isinstance(value, str):
-        # the entry whose command starts the same way (two words at least), then the most similar key
+        # entries whose command starts the same way (two words at least): a key sharing a real prefix with the
+        # new one among them, else the end of the largest run of them (a group), not a stray one elsewhere
         mine = _tokens(value)
-        ranked = []
-        for i, (k, v) in enumerate(members):
-            if is_comment_key(k) or not isinstance(v, str):
-                continue
-            score = _common(mine, _tokens(v))
-            if score >= 2:
-                ranked.append((score, _common(list(key), list(k)), i))
-        if ranked:
-            return max(ranked)[2]
+        scored = {
+            i: _common(mine, _tokens(v))
+            for i, (k, v) in enumerate(members)
+            if not is_comment_key(k) and isinstance(v, str)
+        }
+        best = max(scored.values(), default=0)
+        if best >= 2:
+            tops = sorted(i for i, sc in scored.items() if sc == best)
+            close = [(ks, i) for ks, i in keyed if i in tops and ks >= 3]
+            if close:
+                return max(close)[1]
+            runs: list[list[int]] = []
+            for i in tops:
+                if runs and i == runs[-1][-1] + 1:
+                    runs[-1].append(i)
+                else:
+                    runs.append([i])
+            return max(runs, key=lambda r: (len(r), r[-1]))[-1]
+    close = [(ks, i) for ks, i in keyed if ks >= 3]
+    if close:
+        return max(close)[1]
     return len(members) - 1
 
 

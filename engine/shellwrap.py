@@ -877,7 +877,10 @@ def _elif_edit(script: Script, d: Dispatch, cmd: NewCommand) -> tuple[int, list[
 # ---------------------------------------------------------------- help listing
 
 
-_ENTRY = re.compile(r"^(?P<lead>[ \t]*(?:[*•+-][ \t]+)?)(?P<name>[A-Za-z][\w:.-]*)(?P<gap>[ \t]{2,}|[ \t]+-[ \t]+)\S")
+_ENTRY = re.compile(
+    r"^(?P<lead>[ \t]*(?:[*•+-][ \t]+)?)(?P<name>[A-Za-z][\w:.-]*)(?P<args>(?:[ \t][\[<-][^ \t]*)*)"
+    r"(?P<gap>[ \t]{2,}|[ \t]+-[ \t]+)\S"
+)
 _HEADING = re.compile(r"commands\s*:\s*$", re.I)
 _ECHO = re.compile(r"^(?P<pre>[ \t]*echo(?:[ \t]+-[neE]+)*[ \t]+)(?P<q>[\"'])(?P<body>.*)(?P=q)(?P<post>[ \t]*)$")
 
@@ -921,7 +924,7 @@ def _help_edit(script: Script, known: set[str], cmd: NewCommand) -> tuple[int, s
         hl, m = (plain or entries)[-1]
         last_hl = entries[-1][0]
         lead = re.sub(r"[*•+-]", " ", m.group("lead"))
-        column = len(m.group("lead")) + len(m.group("name")) + len(m.group("gap"))
+        column = len(m.group("lead")) + len(m.group("name")) + len(m.group("args")) + len(m.group("gap"))
         gap = m.group("gap") if "-" in m.group("gap") else " " * max(2, column - len(lead) - len(cmd.name))
         content = f"{lead}{cmd.name}{gap}{cmd.help or cmd.name}"
         return last_hl.index + 1, _help_text(hl, content)
