@@ -49,8 +49,13 @@ def check_value(param: Param, value: Any) -> str | None:
                 return f"is longer than {MAX_STRING} characters"
             if any(ord(ch) < 32 and ch not in "\t" for ch in value):
                 return "contains control characters"
-    if param.pattern and isinstance(value, str) and not re.fullmatch(param.pattern, value):
-        return f"{value!r} does not match the pattern {param.pattern}"
+    if param.pattern and isinstance(value, str):
+        try:
+            matched = re.fullmatch(param.pattern, value)
+        except re.error:  # the parser reports the invalid pattern itself
+            return None
+        if not matched:
+            return f"{value!r} does not match the pattern {param.pattern}"
     return None
 
 
