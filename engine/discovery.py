@@ -278,13 +278,15 @@ def _facts_from_file(
 ) -> Iterator[Fact]:
     decl = comp.decl
     if decl.parser is not None:
-        text = _read(worktree, path, texts)
-        if text is None:
+        source_text = _read(worktree, path, texts)
+        if source_text is None:
             return
-        for row in _read_rows(decl.parser, text):
-            context = {**base, **row}
-            fields = _fields(comp, context) if comp.fields else {k: v for k, v in row.items() if k != "line"}
-            yield _fact(decl.fact_type, fields=fields, source=f"{path}:{row['line']}")
+        for row in _read_rows(decl.parser, source_text):
+            row_context = {**base, **row}
+            row_fields: dict[str, Scalar] = (
+                _fields(comp, row_context) if comp.fields else {k: _scalar(v) for k, v in row.items() if k != "line"}
+            )
+            yield _fact(decl.fact_type, fields=row_fields, source=f"{path}:{row['line']}")
         return
     if comp.regex is not None:
         text = _read(worktree, path, texts)

@@ -275,7 +275,7 @@ def add_entry(text: str, array: str, values: dict[str, str]) -> str | None:
             rendered.append((key, model_text))
     for obj in objects:
         same = all(
-            (p := obj.get(k)) is not None and _plain(text[p.value_start : p.value_end]) == _plain(v)
+            (prop := obj.get(k)) is not None and _plain(text[prop.value_start : prop.value_end]) == _plain(v)
             for k, v in rendered
             if k in values
         )
@@ -311,7 +311,7 @@ def _layout_like(text: str, model: ObjectLiteral, props: list[tuple[str, str]]) 
     indent = _indent_at(text, model.props[0].key_start) if model.props else "  "
     closing = _indent_at(text, model.end - 1)
     last = model.props[-1] if model.props else None
-    trailing = bool(last) and text[last.value_end : model.end - 1].strip().startswith(",")
+    trailing = last is not None and text[last.value_end : model.end - 1].strip().startswith(",")
     sep = _kv_sep(text, model)
     lines = [f"{indent}{_key(k)}{sep}{v}" for k, v in props]
     return "{\n" + ",\n".join(lines) + ("," if trailing else "") + "\n" + closing + "}"

@@ -110,8 +110,8 @@ def add_row(text: str, values: dict[str, str]) -> str | None:
         keys = [_sort_key(row[0]) for row in body if row]
         if keys == sorted(keys):
             mine = _sort_key(cells[0])
-            for r, key in zip(table.rows, keys, strict=False):
-                if key > mine:
+            for r, sort_key in zip(table.rows, keys, strict=False):
+                if sort_key > mine:
                     position = r
                     break
     if position == len(lines) and lines and not lines[-1].endswith("\n"):
