@@ -49,6 +49,7 @@ def test_without_pnpm_the_dry_run_says_so_and_the_run_changes_nothing(real_repo:
             ["pnpm", "--filter", "dhg-admin-code", "exec", "tsc", "--noEmit", "-p", "tsconfig.app.json"],
         ),
         ("@dhg/shared", ["pnpm", "--filter", "@dhg/shared", "exec", "tsc", "--noEmit", "-p", "."]),
+        ("./apps/dhg-hub", ["pnpm", "--filter", "./apps/dhg-hub", "exec", "tsc", "--noEmit", "-p", "."]),
         ("root", None),
     ],
 )
