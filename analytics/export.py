@@ -227,6 +227,59 @@ def load_manifest(out_dir: Path) -> dict[str, Any]:
     return dict(data)
 
 
+def source_stamp(url: str, engine: sa.Engine | None = None) -> str | None:
+    """A cheap fingerprint of the store's content, recorded by every export: while it is unchanged, the export
+    is current and queries skip the refresh. SQLite: size and mtime of the database file and its write-ahead
+    log (any commit changes one of them). PostgreSQL: the row-change counters of the store's tables (the
+    statistics reach them at commit, within a second for a long-lived writer). Otherwise None: always stale."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        parts = []
+        for p in (path, path.with_name(path.name + "-wal")):
+            try:
+                info = p.stat()
+            except OSError:
+                parts.append("-")
+                continue
+            parts.append(f"{info.st_size}:{info.st_mtime_ns}")
+        return "sqlite:" + ",".join(parts)
+    if engine is None or engine.dialect.name != "postgresql":
+        return None
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(sa.text(
+                "SELECT coalesce(sum(n_tup_ins), 0), coalesce(sum(n_tup_upd), 0), coalesce(sum(n_tup_del), 0), "
+                "count(*) FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+            )).one()
+    except sa.exc.SQLAlchemyError:
+        return None
+    return "postgresql:" + ",".join(str(v) for v in row)
+
+
+def refresh_if_stale(repo: Path | None = None, url: str | None = None) -> ExportReport | None:
+    """Export incrementally into the default export directory when the store changed since the last export;
+    None when the export is current. A repository without any tracking database is a UserError."""
+    from continuous.store.url import resolve_url
+
+    resolved = resolve_url(url, repo=repo)
+    out_dir = default_export_dir(repo)
+    manifest = load_manifest(out_dir)
+    if manifest.get("tables") and manifest.get("database") == mask_url(resolved.url):
+        if resolved.url.startswith("sqlite:///"):
+            stamp = source_stamp(resolved.url)
+        else:
+            from continuous.store.db import make_engine
+
+            engine = make_engine(resolved.url)
+            try:
+                stamp = source_stamp(resolved.url, engine)
+            finally:
+                engine.dispose()
+        if stamp is not None and manifest.get("source_stamp") == stamp:
+            return None
+    return export(url, repo=repo)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as fh:
@@ -612,6 +665,7 @@ def export(url: str | None = None, *, repo: Path | None = None, out: Path | None
             except sa.exc.SQLAlchemyError as exc:
                 raise RunFailed(f"cannot read the tracking database {masked}: "
                                 f"{mask_url(str(exc).splitlines()[0])}") from None
+            stamp = source_stamp(engine.url.render_as_string(hide_password=False), engine)  # before any read
             tables = [t for name, t in sorted(metadata.tables.items()) if name not in SKIP_TABLES]
             if not any(t.name == "sys_scenario_executions" for t in tables):
                 raise UserError(
@@ -652,9 +706,11 @@ def export(url: str | None = None, *, repo: Path | None = None, out: Path | None
                 if name not in new_tables:
                     obsolete_all.extend(entry.get("parts", []))
             wrote = any(r.files_written for r in reports) or obsolete_all
-            if wrote or not (out_dir / MANIFEST).exists():
-                manifest = {"version": MANIFEST_VERSION, "exports": seq, "database": masked,
-                            "exported_at": now.isoformat(), "tables": new_tables}
+            if wrote or not (out_dir / MANIFEST).exists() or manifest.get("source_stamp") != stamp:
+                fresh = wrote or not (out_dir / MANIFEST).exists()
+                manifest = {"version": MANIFEST_VERSION, "exports": seq if fresh else manifest.get("exports", seq),
+                            "database": masked, "exported_at": now.isoformat(), "tables": new_tables,
+                            "source_stamp": stamp}
                 _write_atomic(out_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
             for rel in obsolete_all:
                 (out_dir / rel).unlink(missing_ok=True)

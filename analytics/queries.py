@@ -26,6 +26,7 @@ FAILED = ("failed", "rolled_back", "interrupted")
 PERIODS = ("day", "week", "month")
 # step names the engine gives to precondition and validation checks (configuration errors caught)
 CONFIG_CHECK_STEP = r"(?i)^\s*(precondition|validat|check)"
+CHECKS = "ops_standard_checks"  # one row per standard per `continuous check`
 
 
 @dataclass(frozen=True)
@@ -389,24 +390,38 @@ FROM a, s, w
     notes: list[str] = []
     if values["executions_with_manual_effort"] == 0:
         notes.append("time saved: not available — no executed scenario declares manual_effort_seconds")
-    compliance, note = _standards_compliance(con)
+    compliance, note = _standards_compliance(con, f)
     values["standards_compliance_rate"] = compliance
     notes.append(note)
     rows = [(k, v) for k, v in values.items()]
     return QueryResult("Success metrics", ["metric", "value"], rows, notes)
 
 
-def _standards_compliance(con: duckdb.DuckDBPyConnection) -> tuple[float | None, str]:
-    tables = [t for t in available_tables(con) if "standard" in t]
-    for t in tables:
-        cols = [r[0] for r in con.execute(f'DESCRIBE "{t}"').fetchall()]
-        if "status" in cols:
-            ok, total = con.execute(
-                f"""SELECT count(*) FILTER (WHERE status IN ('pass', 'passed', 'ok', 'compliant', 'fixed')),
-                           count(*) FROM "{t}" """).fetchone()  # type: ignore[misc]
-            if total:
-                return ok / total, f"standards compliance: from table {t}"
-    return None, "standards compliance rate: not available yet (no standards check results in the export)"
+def _standards_compliance(con: duckdb.DuckDBPyConnection, f: Filters | None = None) -> tuple[float | None, str]:
+    """The share of standard checks that passed (`continuous check` records one row per standard), over the
+    checks in the --since/--until window."""
+    if CHECKS not in available_tables(con):
+        return None, "standards compliance rate: not available yet (no `continuous check` results in the export)"
+    where, params = [], []
+    if f is not None and f.since is not None:
+        where.append("checked_at >= ?")
+        params.append(utc_naive(f.since))
+    if f is not None and f.until is not None:
+        where.append("checked_at < ?")
+        params.append(utc_naive(f.until))
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    row = con.execute(
+        f"""SELECT count(*) FILTER (WHERE status = 'pass'), count(*), count(DISTINCT check_id)
+            FROM {CHECKS} {clause}""",
+        params,
+    ).fetchone()
+    assert row is not None
+    passed, total, checks = row
+    if not total:
+        if where:
+            return None, "standards compliance rate: no `continuous check` results in this period"
+        return None, "standards compliance rate: not available yet (no `continuous check` results in the export)"
+    return passed / total, f"standards compliance: {passed} of {total} standard checks passed ({checks} check runs)"
 
 
 # ---------------------------------------------------------------- ad-hoc read-only SQL

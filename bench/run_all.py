@@ -22,6 +22,7 @@ SCRIPTS = {
     "planner": "bench_planner.py",
     "analytics": "bench_analytics.py",
     "packs": "bench_packs.py",
+    "install": "bench_install.py",
 }
 
 

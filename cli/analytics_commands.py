@@ -26,11 +26,32 @@ SINCE_OPT = typer.Option(None, "--since", help="Only executions started at or af
 UNTIL_OPT = typer.Option(None, "--until", help="Only executions started before this date or age.")
 TYPE_OPT = typer.Option(None, "--object-type", help="Only scenarios of this object type (database, ui, ...).")
 SCENARIO_OPT = typer.Option(None, "--scenario", help="Only this scenario id.")
-REFRESH_OPT = typer.Option(False, "--refresh", help="Run `analytics export` first.")
+REFRESH_OPT = typer.Option(False, "--refresh", help="Run `analytics export` first, even when the export is current "
+                                                   "(the default export is refreshed by itself when stale).")
 
 
 def register(app: typer.Typer) -> None:
     app.add_typer(analytics_app, name="analytics")
+
+
+EXTRA_MODULES = {"duckdb": "duckdb", "pyarrow": "pyarrow", "matplotlib": "matplotlib"}
+
+
+@analytics_app.callback()
+@command
+def _needs_the_extra() -> None:
+    """The analytics libraries are the `analytics` extra, not the default install: say so before any command."""
+    import importlib.util
+
+    from continuous.common.errors import UserError
+
+    missing = [pkg for pkg, module in EXTRA_MODULES.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        raise UserError(
+            f"the analytics commands need {', '.join(missing)}, which the default install leaves out",
+            hint="install the analytics extra: pip install 'continuous[analytics]' (into a pipx install: pipx "
+            f"inject continuous {' '.join(missing)})",
+        )
 
 
 def _out(text: str) -> None:
@@ -46,6 +67,9 @@ def _export_dir(directory: Path | None) -> Path:
 
 
 def _connect(directory: Path | None, refresh: bool) -> Any:
+    """DuckDB over the export. The default export is brought up to date first when the store changed since
+    (incrementally; nothing is done while it is current); an export directory given with --dir is read as it
+    is, unless --refresh asks for an export into it."""
     from continuous.analytics import duck
 
     path = _export_dir(directory)
@@ -53,6 +77,10 @@ def _connect(directory: Path | None, refresh: bool) -> Any:
         from continuous.analytics.export import export
 
         export(repo=Path.cwd(), out=path)
+    elif directory is None:
+        from continuous.analytics.export import refresh_if_stale
+
+        refresh_if_stale(repo=Path.cwd())
     return duck.connect(path)
 
 
@@ -96,8 +124,10 @@ def _show(result: Any) -> None:
         table.add_row(*(_cell(v, c) for v, c in zip(row, result.columns, strict=True)))
     out = console()
     out.print(table)
+    from rich.text import Text
+
     for note in result.notes:
-        out.print(f"[dim]{note}[/dim]")
+        out.print(Text(note, style="dim"))
 
 
 def _emit(results: list[Any], as_json: bool) -> None:

@@ -47,16 +47,24 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
 
 
 class _Progress:
-    """A live line per step on a terminal; plain lines otherwise. Quiet under --json."""
+    """A live line per step on a terminal; plain lines otherwise. Quiet under --json.
+
+    Parameter values, step names and command output are user text: they go out as rich `Text`, never as markup,
+    so `[/x]` in a description prints as itself instead of crashing the run."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         from rich.console import Console
 
-        self.con = Console(highlight=False, soft_wrap=True)
+        self.con = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
         self.status: Any = None
         self.total = 0
         self.rolling_back = False
+
+    def _print(self, *parts: str | tuple[str, str]) -> None:
+        from rich.text import Text
+
+        self.con.print(Text.assemble(*parts))
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         if self.quiet:
@@ -64,44 +72,34 @@ class _Progress:
         if kind == "item":
             self._stop()
             params = " ".join(f"{k}={v}" for k, v in data["params"].items() if v != "")
-            self.con.print(
-                f"[bold]({data['index'] + 1}/{data['total']}) {data['scenario']}[/bold] {params}",
-                markup=True,
-                highlight=False,
-            )
+            self._print((f"({data['index'] + 1}/{data['total']}) {data['scenario']}", "bold"), f" {params}")
             self.total = data["steps"]
         elif kind == "step":
             self._stop()
             text = f"  … {data['number']}/{self.total} {data['name']} ({data['kind']})"
             if self.con.is_terminal:
-                self.status = self.con.status(text)
+                from rich.text import Text
+
+                self.status = self.con.status(Text(text))
                 self.status.start()
         elif kind == "step_done":
             self._stop()
-            self.con.print(
-                f"  [green]✓[/green] {data['number']}/{self.total} {data['name']} "
-                f"[dim]{data['seconds']:.2f}s checkpoint {data['checkpoint'][:10]}[/dim]",
-                markup=True,
-                highlight=False,
+            self._print(
+                ("  ✓", "green"),
+                f" {data['number']}/{self.total} {data['name']} ",
+                (f"{data['seconds']:.2f}s checkpoint {data['checkpoint'][:10]}", "dim"),
             )
         elif kind == "validated":
-            self.con.print(f"  [green]✓[/green] {data['label']}", markup=True, highlight=False)
+            self._print(("  ✓", "green"), f" {data['label']}")
         elif kind == "rollback":
             self.rolling_back = True
             self._stop()
-            self.con.print(
-                f"[red]✗ {data['message']}[/red]\n[yellow]rolling back…[/yellow]",
-                markup=True,
-                highlight=False,
-            )
+            self._print((f"✗ {data['message']}", "red"), "\n", ("rolling back…", "yellow"))
         elif kind == "restored" and self.rolling_back:
             n = len(data["restored"]) + len(data["removed"])
-            self.con.print(f"  restored {n} file(s)", highlight=False)
+            self._print(f"  restored {n} file(s)")
         elif kind == "resume":
-            self.con.print(
-                f"resuming {data['execution_id']} after {data['completed']} completed step(s)",
-                highlight=False,
-            )
+            self._print(f"resuming {data['execution_id']} after {data['completed']} completed step(s)")
 
     def _stop(self) -> None:
         if self.status is not None:

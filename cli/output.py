@@ -68,6 +68,8 @@ def print_json(data: Any) -> None:
 
 
 def console(stderr: bool = False) -> Any:
+    """A console that never reads markup: every string printed through it is shown as written (table cells,
+    titles and notes carry user and repository text). Styling is given with rich `Text`, never `[tags]`."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "continuous.cli.ops_commands",
     "continuous.cli.pack_commands",
     "continuous.cli.mcp_commands",
+    "continuous.cli.model_commands",
 )
 
 

@@ -7,6 +7,7 @@ Exit codes: 2 = bad input (the user can fix the command, the DSL or the reposito
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -79,8 +80,32 @@ class DslError(UserError):
         return "\n".join(parts)
 
 
-def mask_url(url: str) -> str:
-    """Hide the password of a database URL so it can be printed in any message."""
-    import re
+_SCHEME = re.compile(r"(?<![\w+.\-:/@])[A-Za-z][A-Za-z0-9+.\-]*://")
+_USER = re.compile(r"[^:/@\s]*")
+# libpq keywords in a query string or a key=value connection string: password=..., sslpassword='a b'
+_KEYWORD = re.compile(
+    r"(?i)(?<![A-Za-z0-9_])([A-Za-z_]*(?:password|passwd|pwd))(\s*=\s*)('(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?|[^&\s;,]*)"
+)
 
-    return re.sub(r"(?P<pre>://[^:/@\s]*:)(?P<pw>[^@\s]*)@", r"\g<pre>***@", url)
+
+def mask_url(url: str) -> str:
+    """Hide every password of a database URL (or of a message quoting one) so it can be printed anywhere.
+
+    Covers `user:password@host` even with an unencoded `@` or a space in the password (the password runs to the
+    last `@` of the URL), `?password=...` and `&password=...` in the query, and libpq's `password=...` keywords.
+    Masking too much is the safe side: it only ever hides text, never shows more."""
+    out: list[str] = []
+    pos = 0
+    schemes = list(_SCHEME.finditer(url))
+    for n, match in enumerate(schemes):
+        start = match.end()
+        end = schemes[n + 1].start() if n + 1 < len(schemes) else len(url)
+        user = _USER.match(url, start)
+        colon = user.end() if user else start
+        at = url.rfind("@", colon, end)
+        if colon < len(url) and url[colon] == ":" and at > colon:
+            out.append(url[pos : colon + 1])
+            out.append("***")
+            pos = at
+    out.append(url[pos:])
+    return _KEYWORD.sub(lambda m: f"{m.group(1)}{m.group(2)}***", "".join(out))

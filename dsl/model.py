@@ -29,8 +29,10 @@ class Location(Model):
 ObjectType = Literal["service", "cli", "database", "ui", "proxy", "infra"]
 OBJECT_TYPES: tuple[str, ...] = ("service", "cli", "database", "ui", "proxy", "infra")
 
-ParamType = Literal["string", "snake", "kebab", "path", "enum", "int", "bool"]
-PARAM_TYPES: tuple[str, ...] = ("string", "snake", "kebab", "path", "enum", "int", "bool")
+ParamType = Literal["string", "snake", "kebab", "path", "enum", "int", "port", "bool"]
+PARAM_TYPES: tuple[str, ...] = ("string", "snake", "kebab", "path", "enum", "int", "port", "bool")
+# Whole numbers: a `port` is one a program listens on; an `int` without a declared range is a 32-bit one.
+NUMBER_TYPES: tuple[str, ...] = ("int", "port")
 
 Scalar = str | int | bool
 
@@ -71,9 +73,27 @@ class Param(Model):
     default: Scalar | None = None
     pattern: str | None = None
     position: int | None = None
+    range: tuple[int, int] | None = None  # inclusive bounds of an int or port
     doc: str = ""
     examples: tuple[Scalar, ...] = ()
     loc: Location | None = None
+
+    def range_text(self) -> str:
+        """' between LOW and HIGH' for a declared range or a port; nothing for a plain int."""
+        if self.range is None and self.type != "port":
+            return ""
+        low, high = self.bounds()
+        return f" between {low} and {high}"
+
+    def bounds(self) -> tuple[int, int]:
+        """The values an int or port may take: the declared range, else 1-65535 for a port, else 32-bit."""
+        if self.range is not None:
+            return self.range
+        return PORT_BOUNDS if self.type == "port" else INT_BOUNDS
+
+
+INT_BOUNDS = (-(2**31), 2**31 - 1)
+PORT_BOUNDS = (1, 65535)
 
 
 class Dependency(Model):
@@ -136,11 +156,12 @@ class RunStep(Model):
 
 
 class SqlStep(Model):
-    """Apply an SQL migration to, or test it against (inside a rolled-back transaction), the target database."""
+    """`apply` an SQL migration to the target database; `test` it and its down migration on the scratch database
+    (inside a rolled-back transaction); or merge what the migrations add into the generated `types` file."""
 
     kind: Literal["sql"] = "sql"
     name: str
-    action: Literal["apply", "test"]
+    action: Literal["apply", "test", "types"]
     file: str
     when: tuple[Precondition, ...] = ()
     loc: Location | None = None
@@ -413,8 +434,11 @@ class Discover(Model):
     """How facts of one type are read from a repository.
 
     Every file matching `globs` (minus `excludes`) is read. With `regex`, each match gives one fact whose fields are
-    the named groups; with `json`, the dotted path (`*` iterates keys or items) selects values; with neither, each
-    file gives one fact. `fields` are Jinja templates over the groups and `path`, `dir`, `stem`, `name`, `parts`.
+    the named groups; with `json`, the dotted path (`*` iterates keys or items) selects values; with `parse`, a
+    named structural reader (`dsl.readers.READERS`) reads the matched files and each record it yields is a fact;
+    with none of them, each file gives one fact. `fields` are Jinja templates over the groups (or the
+    record's fields) and `path`, `dir`, `stem`, `name`, `parts`; `where` is a Jinja expression over the same names
+    that keeps only the facts for which it is true.
     """
 
     fact_type: str
@@ -423,6 +447,7 @@ class Discover(Model):
     regex: str | None = None
     json_path: str | None = None
     parser: str | None = None
+    where: str | None = None
     fields: dict[str, str] = Field(default_factory=dict)
     source: str = ""
     loc: Location | None = None
@@ -496,11 +521,37 @@ class RuleBase(Model):
     def scenario(self, scenario_id: str) -> Scenario | None:
         return self.scenarios.get(self.resolve_id(scenario_id))
 
-    def content_hash(self) -> str:
-        """A hash of the meaning of the rule base (locations excluded), so that moving text around keeps it."""
+    def content_hash(self, *, templates: bool = True) -> str:
+        """A hash of the meaning of the rule base (locations excluded, so moving text around keeps it), and of
+        the template files its scenarios render: a saved plan or an interrupted run is only carried on with the
+        very scenarios and templates it was made with. `templates=False` hashes the DSL alone (for indexes of
+        what the scenarios say, which templates do not change)."""
         data = self.model_dump(mode="json", exclude={"files", "origins", "overrides"})
         _strip_locations(data)
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
+        if templates:
+            digest.update(self.templates_digest().encode())
+        return digest.hexdigest()[:16]
+
+    def templates_digest(self) -> str:
+        """SHA-256 over every file in the template folders of the scenarios (names and bytes)."""
+        from pathlib import Path
+
+        folders = sorted(
+            {Path(s.source).resolve().parent / "templates" for s in self.scenarios.values() if s.source
+             and not s.source.startswith("<")}
+        )
+        digest = hashlib.sha256()
+        for folder in folders:
+            if not folder.is_dir():
+                continue
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                try:
+                    digest.update(hashlib.sha256(path.read_bytes()).digest())
+                except OSError:
+                    digest.update(b"unreadable")
+        return digest.hexdigest()
 
 
 def _strip_locations(data: object) -> None:

@@ -153,6 +153,7 @@ def parse_tree(text: str, filename: str, builder: _Builder) -> list[Any]:
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise DslError([_syntax_diagnostic(exc, text, filename)]) from None
+    _refuse_glued_keywords(text, filename)
     try:
         items: list[Any] = builder.transform(tree)
     except VisitError as exc:
@@ -160,6 +161,26 @@ def parse_tree(text: str, filename: str, builder: _Builder) -> list[Any]:
             raise exc.orig_exc from None
         raise
     return items
+
+
+def _refuse_glued_keywords(text: str, filename: str) -> None:
+    """Lark's contextual lexer reads `thenrun` as `then run` where no name may stand; a keyword must end a word.
+
+    Only reached when the fast driver (which reads whole words) gave up, so the extra pass is rare."""
+    from lark import Token as LarkToken
+
+    interactive = _lark().parse_interactive(text)
+    for token in interactive.iter_parse():
+        if not isinstance(token, LarkToken) or token.type in ("IDENT", "VAR", "STRING", "TEMPLATE"):
+            continue
+        value = str(token)
+        end = token.end_pos
+        if value.isalpha() and end is not None and end < len(text) and (text[end].isalnum() or text[end] == "_"):
+            word = re.match(r"[A-Za-z0-9_]*", text[token.start_pos:]).group(0)  # type: ignore[union-attr]
+            raise DslError([Diagnostic(filename, token.line or 1, token.column or 1,
+                                       f"unexpected {word!r}; expected {value!r} followed by a space",
+                                       _source_line(text, token.line or 1), f"write '{value} {word[len(value):]}'",
+                                       len(word))])
 
 
 def parse_file(path: Path) -> list[Any]:
@@ -540,7 +561,7 @@ class _Builder(Transformer[Token, Any]):
         if name not in m.PARAM_TYPES or name == "enum":
             guess = closest(name, [t for t in m.PARAM_TYPES if t != "enum"])
             self.error(c[0], f"unknown parameter type {name!r}; expected one of: string, snake, kebab, path, "
-                             "int, bool, enum(a, b)", f"did you mean '{guess}'?" if guess else None)
+                             "int, port, bool, enum(a, b)", f"did you mean '{guess}'?" if guess else None)
             name = "string"
         return (name, (), c[0])
 
@@ -571,6 +592,13 @@ class _Builder(Transformer[Token, Any]):
             self.error(c[0], "positions start at 1")
         return ("position", value, c[0])
 
+    def opt_range(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
+        low, high = int(c[0]), int(c[1])
+        if low > high:
+            self.error(c[0], f"range {low} to {high} is empty; write the lower bound first")
+            low, high = high, low
+        return ("range", (low, high), c[0])
+
     def opt_doc(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
         return ("doc", unescape(c[0]), c[0])
 
@@ -597,9 +625,18 @@ class _Builder(Transformer[Token, Any]):
         if opts.get("required") and "default" in opts:
             self.error(name_tok, f"parameter {name_tok} is both required and has a default",
                        "drop `required` or the default")
+        if "range" in opts and ptype not in m.NUMBER_TYPES:
+            self.error(name_tok, f"parameter {name_tok} has a range, but only whole numbers and ports take one",
+                       "declare it as `int` or `port`, or drop the range")
+            del opts["range"]
+        elif ptype == "port" and "range" in opts and not (
+            m.PORT_BOUNDS[0] <= opts["range"][0] and opts["range"][1] <= m.PORT_BOUNDS[1]
+        ):
+            self.error(name_tok, f"the range of port {name_tok} must lie between 1 and 65535")
+            del opts["range"]
         loc = self._tloc(name_tok)
         param = _new_param({"name": str(name_tok), "type": ptype, "choices": choices, "loc": loc, **opts})
-        if param.default is not None:
+        if param.default is not None and not (param.pattern is not None and _bad_regex(param.pattern)):
             from continuous.dsl.params import check_value
 
             problem = check_value(param, param.default)
@@ -757,8 +794,11 @@ class _Builder(Transformer[Token, Any]):
 
     def sql_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
         action = str(c[0])
-        if action not in ("apply", "test"):
-            self.error(c[0], f"an sql step can 'apply' or 'test' a migration, not {action!r}")
+        if action not in ("apply", "test", "types"):
+            self.error(
+                c[0],
+                f"an sql step can 'apply' or 'test' a migration or merge the migrations into 'types', not {action!r}",
+            )
             action = "test"
         return ("sql", {"action": action, "file": unescape(c[1])})
 
@@ -939,6 +979,18 @@ class _Builder(Transformer[Token, Any]):
                        f"did you mean '{guess}'?" if guess else None)
         return ("parser", name, c[0])
 
+    def d_where(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
+        expression = unescape(c[0])
+        from continuous.dsl.templating import environment
+        from jinja2 import TemplateSyntaxError
+
+        try:
+            environment().compile_expression(expression)
+        except TemplateSyntaxError as exc:
+            self.error(c[0], f"invalid where expression: {exc.message}", "write a Jinja expression such as "
+                       "\"schema == 'public'\" (no {{ }})")
+        return ("where", expression, c[0])
+
     def d_field(self, meta: Any, c: list[Token]) -> tuple[str, tuple[str, str], Token]:
         return ("fields", (str(c[0]), unescape(c[1])), c[0])
 
@@ -1072,6 +1124,15 @@ class _Builder(Transformer[Token, Any]):
 _VALUES: dict[str, m.Value] = {}
 
 
+def _bad_regex(pattern: str) -> bool:
+    """An invalid regular expression is reported where it is written; nothing checks values against it."""
+    try:
+        re.compile(pattern)
+    except re.error:
+        return True
+    return False
+
+
 def _shared_value(text: str) -> m.Value:
     """Values are frozen, so the many identical ones (`"{{ name }}"`) can share one instance."""
     value = _VALUES.get(text)
@@ -1083,8 +1144,9 @@ def _shared_value(text: str) -> m.Value:
 
 
 def _default_hint(param: m.Param) -> str | None:
-    if param.type == "int":
-        return "write a whole number without quotes, e.g. default 3"
+    if param.type in m.NUMBER_TYPES:
+        low, high = param.bounds()
+        return f"write a whole number{param.range_text()} without quotes, e.g. default {max(low, min(3, high))}"
     if param.type == "bool":
         return "write default true or default false"
     if param.type == "enum":

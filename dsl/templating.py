@@ -2,27 +2,35 @@
 
 StrictUndefined turns a misspelt variable into an error instead of an empty string, and the sandbox keeps a template
 from reaching Python internals. The filters are the naming conventions of the monorepo (snake, kebab, Pascal, camel).
+
+Template files come only from the scenario's template folders (`templates/` beside its DSL file): a name is a
+relative path without `..`, and what it resolves to (symbolic links followed) must stay inside the folder. The same
+holds for `{% include %}`, `{% import %}` and `{% extends %}`, whose loader only answers inside a file render.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from continuous.common.errors import UserError
+from continuous.dsl.escape import ESCAPE_FILTERS
 
 if TYPE_CHECKING:
     from continuous.dsl.model import Scenario
     from jinja2.sandbox import SandboxedEnvironment
 
 # Names every template may use besides the scenario's parameters.
-# `facts` is a read-only query over the repository's facts (engine.facts.FactQuery).
-BUILTIN_VARIABLES = frozenset({"timestamp", "date", "year", "scenario_id", "worktree_name", "facts"})
+# `facts` is a read-only query over the repository's facts (engine.facts.FactQuery); `note("...")` adds a line to
+# the dry-run's notes (what the scenario adapted to, what the repository lacks) and renders as nothing.
+BUILTIN_VARIABLES = frozenset({"timestamp", "date", "year", "scenario_id", "worktree_name", "facts", "note"})
 TEMPLATE_EXPR = re.compile(r"\{\{|\{%")
+TOO_DEEP = "brackets are nested too deeply"
 
 
 def words(text: str) -> list[str]:
@@ -69,6 +77,7 @@ def singular(text: str) -> str:
 
 
 FILTERS = {
+    **ESCAPE_FILTERS,
     "snake": snake,
     "kebab": kebab,
     "pascal": pascal,
@@ -87,20 +96,94 @@ def _fail(message: str) -> str:
     raise TemplateFailure(message)
 
 
+# The folders `{% include %}` may read from while a template file renders (none while a DSL string renders).
+_FOLDERS: ContextVar[tuple[Path, ...]] = ContextVar("continuous_template_folders", default=())
+TEMPLATE_NAME_HINT = 'name a file under the scenario\'s templates/ folder, e.g. render "pages/page.tsx.j2"'
+
+
+def template_name_problem(name: str) -> str | None:
+    """What makes `name` something other than a relative path inside a template folder, or None."""
+    if not name or not name.strip():
+        return "is empty"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "contains a control character"
+    if "\\" in name:
+        return "uses a backslash; separate folders with /"
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "is absolute; template names are relative to the templates/ folder"
+    parts = name.split("/")
+    if ".." in parts:
+        return "leaves the templates/ folder (..)"
+    if any(p in ("", ".") for p in parts):
+        return "has an empty or . part; write a plain relative path"
+    return None
+
+
+def locate_template(folders: Sequence[Path], name: str) -> Path:
+    """The file `name` stands for in the first of `folders` that has it; UserError when the name is not a plain
+    relative path or resolves (through a symbolic link) outside its folder. A missing file gives the path it
+    would have in the first folder."""
+    problem = template_name_problem(name)
+    if problem:
+        raise UserError(f"template name {name!r} {problem}", hint=TEMPLATE_NAME_HINT)
+    for folder in folders:
+        candidate = folder / name
+        try:
+            real_folder = folder.resolve()
+            resolved = candidate.resolve()
+        except (OSError, RuntimeError) as exc:
+            raise UserError(f"template {name!r} cannot be resolved: {exc}") from None
+        if not resolved.is_relative_to(real_folder) or resolved == real_folder:
+            raise UserError(
+                f"template {name!r} resolves outside the template folder {folder} (to {resolved})",
+                hint="a template must be a file inside the folder, not a symbolic link out of it",
+            )
+        if resolved.is_file():
+            return resolved
+        if resolved.exists():
+            raise UserError(f"template {name!r} in {folder} is not a file", hint=TEMPLATE_NAME_HINT)
+    return (folders[0] / name) if folders else Path(name)
+
+
+def _confined_loader() -> Any:
+    from jinja2 import BaseLoader, TemplateNotFound
+
+    class ConfinedLoader(BaseLoader):
+        """`{% include %}` and friends: the rendering file's template folders, nothing else."""
+
+        def get_source(self, environment: Any, template: str) -> tuple[str, str, Any]:
+            folders = _FOLDERS.get()
+            if not folders:
+                raise TemplateNotFound(f"{template} (only template files can include other templates)")
+            path = locate_template(folders, template)
+            try:
+                source = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                raise TemplateNotFound(template) from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UserError(f"template {path}: cannot read it: {exc}") from None
+            return source, str(path), lambda: False
+
+    return ConfinedLoader()
+
+
 @lru_cache(maxsize=1)
 def environment() -> SandboxedEnvironment:
+    from continuous.dsl.sandbox import limit, limited_environment_class
     from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
 
-    env = SandboxedEnvironment(
+    env = limited_environment_class()(
         undefined=StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        loader=_confined_loader(),
+        cache_size=0,  # one name means different files for scenarios of different folders
     )
     env.filters.update(FILTERS)
     env.globals["fail"] = _fail
+    limit(env)
     return env
 
 
@@ -123,36 +206,69 @@ def render_string(template: str, context: Mapping[str, Any], *, where: str = "te
     """Render a DSL string (a path, an argument, a fact field). Plain strings come back unchanged, fast."""
     if not TEMPLATE_EXPR.search(template):
         return template
+    from continuous.dsl.sandbox import collect, deadline
     from jinja2 import TemplateError
 
     try:
-        return _compiled(template).render(**context)
+        with deadline("{%" in template):
+            return collect(_compiled(template).generate(**context))
     except TemplateFailure as exc:
         raise UserError(f"{where}: {exc}") from None
-    except TemplateError as exc:
-        raise UserError(f"cannot render {where} {template!r}: {exc}") from None
+    except UserError as exc:
+        raise UserError(f"cannot render {where} {_short(template)}: {exc.message}", hint=exc.hint) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
+        raise UserError(f"cannot render {where} {_short(template)}: {exc}") from None
+    except RecursionError:
+        raise UserError(f"cannot render {where} {_short(template)}: {TOO_DEEP}") from None
+
+
+def _short(template: str) -> str:
+    return repr(template) if len(template) <= 80 else repr(template[:77]) + "..."
+
+
+def template_folders(scenario: Scenario) -> tuple[Path, ...]:
+    """Where a scenario's templates live: `templates/` beside the DSL file that declares it."""
+    return (Path(scenario.source).resolve().parent / "templates",)
 
 
 def template_path(scenario: Scenario, name: str) -> Path:
-    """Templates live in `templates/` beside the DSL file that declares the scenario."""
-    return Path(scenario.source).resolve().parent / "templates" / name
+    """The template file `name` of a scenario (see locate_template for what is refused)."""
+    return locate_template(template_folders(scenario), name)
 
 
-def render_file(path: Path, context: Mapping[str, Any]) -> str:
+def render_template(scenario: Scenario, name: str, context: Mapping[str, Any]) -> str:
+    """Render a scenario's template file; its includes are looked up in the same folders."""
+    folders = template_folders(scenario)
+    return render_file(locate_template(folders, name), context, folders=folders)
+
+
+def render_file(path: Path, context: Mapping[str, Any], *, folders: Sequence[Path] = ()) -> str:
     from jinja2 import TemplateError
 
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"template {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"template {path}: cannot read it: {exc}") from None
+    from continuous.dsl.sandbox import collect, deadline
+
+    token = _FOLDERS.set(tuple(folders))
     try:
-        return environment().from_string(source).render(**context)
+        with deadline("{%" in source):
+            return collect(environment().from_string(source).generate(**context))
     except TemplateFailure as exc:
         raise UserError(f"{path.name}: {exc}") from None
-    except TemplateError as exc:
+    except UserError as exc:
+        raise UserError(f"{path}: cannot render template: {exc.message}", hint=exc.hint) from None
+    except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         where = f"{path}:{line}" if line else str(path)
         raise UserError(f"{where}: cannot render template: {exc}") from None
+    except RecursionError:
+        raise UserError(f"{path}: cannot render template: {TOO_DEEP}") from None
+    finally:
+        _FOLDERS.reset(token)
 
 
 def referenced_variables(source: str) -> set[str]:

@@ -20,7 +20,7 @@ from continuous.common.errors import Diagnostic, DslError, UserError
 from continuous.dsl import model as m
 from continuous.dsl.sources import Source
 from continuous.dsl.suggest import did_you_mean
-from continuous.dsl.templating import BUILTIN_VARIABLES
+from continuous.dsl.templating import BUILTIN_VARIABLES, TOO_DEEP
 
 # Names a discover field may use besides the regex's named groups (see engine.discovery.path_context).
 DISCOVER_PATH_VARIABLES = frozenset({"path", "dir", "stem", "name", "parts"})
@@ -37,6 +37,8 @@ class TemplateInfo:
     filters: frozenset[str] = frozenset()
     error: str | None = None
     error_line: int | None = None
+    includes: tuple[tuple[str, int], ...] = ()  # (quoted template name, line) of include/import/extends
+    dynamic_include: int | None = None  # the line of an include whose name is an expression
 
 
 _EMPTY = TemplateInfo()
@@ -64,17 +66,27 @@ def _jinja_info(text: str) -> TemplateInfo:
 
     try:
         ast = environment().parse(text)
+        # A `{% set %}` inside one branch of an `if` is undeclared for Jinja; anything stored anywhere is local.
+        stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+        try:
+            undeclared = meta.find_undeclared_variables(ast)
+        except TemplateSyntaxError:  # an unknown filter fails Jinja's analysis; it is reported on its own
+            undeclared = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
+        filters = frozenset(f.name for f in ast.find_all(nodes.Filter))
+        includes: list[tuple[str, int]] = []
+        dynamic: int | None = None
+        for node in ast.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends)):
+            target = node.template
+            if isinstance(target, nodes.Const) and isinstance(target.value, str):
+                includes.append((target.value, node.lineno))
+            elif dynamic is None:
+                dynamic = node.lineno
     except TemplateSyntaxError as exc:
         return TemplateInfo(error=exc.message or str(exc), error_line=exc.lineno)
-    # A `{% set %}` inside one branch of an `if` is undeclared for Jinja; anything stored anywhere is local.
-    stored = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
-    try:
-        undeclared = meta.find_undeclared_variables(ast)
-    except TemplateSyntaxError:  # an unknown filter fails Jinja's analysis; it is reported on its own
-        undeclared = {n.name for n in ast.find_all(nodes.Name) if n.ctx == "load"}
-    variables = frozenset(undeclared - stored)
-    filters = frozenset(f.name for f in ast.find_all(nodes.Filter))
-    return TemplateInfo(variables, filters)
+    except RecursionError:
+        return TemplateInfo(error=TOO_DEEP)
+    return TemplateInfo(frozenset(undeclared - stored), filters, includes=tuple(includes),
+                        dynamic_include=dynamic)
 
 
 @lru_cache(maxsize=1)
@@ -333,10 +345,17 @@ def _check_call(
     return target
 
 
+def _bad_regex(pattern: str) -> bool:
+    from continuous.dsl.parser import _bad_regex as bad
+
+    return bad(pattern)
+
+
 def _type_hint(param: m.Param, scenario_id: str) -> str:
     declared = f"enum({', '.join(param.choices)})" if param.type == "enum" else param.type
-    if param.type == "int":
-        return f"{param.name} is an int in {scenario_id}: write a whole number without quotes"
+    if param.type in m.NUMBER_TYPES:
+        kind = "an int" if param.type == "int" else "a port"
+        return f"{param.name} is {kind} in {scenario_id}: write a whole number{param.range_text()} without quotes"
     if param.type == "bool":
         return f"{param.name} is a bool in {scenario_id}: write true or false without quotes"
     return f"{param.name} is declared as {declared} in {scenario_id}"
@@ -348,7 +367,7 @@ def _type_hint(param: m.Param, scenario_id: str) -> str:
 def _check_scenario(rule_base: m.RuleBase, s: m.Scenario, known: list[str], out: _Collector) -> None:
     allowed = frozenset({p.name for p in s.params}) | BUILTIN_VARIABLES
     for p in s.params:
-        if p.default is not None:
+        if p.default is not None and not (p.pattern is not None and _bad_regex(p.pattern)):
             from continuous.dsl.params import check_value
             from continuous.dsl.parser import _default_hint
 
@@ -379,6 +398,7 @@ def _check_scenario(rule_base: m.RuleBase, s: m.Scenario, known: list[str], out:
             _check_pattern(pre.pattern, allowed, out, "precondition", pre.loc)
         if pre.path is not None:
             _check_string(pre.path, pre.loc, allowed, out, "precondition path")
+            _check_path(pre.path, pre.loc, "precondition path", out)
     for step in s.rollback_finally:
         if not isinstance(step, m.RunStep | m.SqlStep):
             out.add(
@@ -397,6 +417,8 @@ def _check_scenario(rule_base: m.RuleBase, s: m.Scenario, known: list[str], out:
     for v in s.validations:
         for text, what in _validation_strings(v):
             _check_string(text, v.loc, allowed, out, what)
+            if what in _PATH_WHATS:
+                _check_path(text, v.loc, what, out)
         for cond in v.when:
             if cond.pattern is not None:
                 _check_pattern(cond.pattern, allowed, out, "condition of validate", cond.loc)
@@ -474,21 +496,48 @@ def _step_strings(step: Any) -> Iterator[tuple[str, str]]:
         yield step.to, "target path"
 
 
+_PATH_WHATS = frozenset({"target path", "file", "directory", "validate file", "validate directory",
+                         "precondition path"})
+
+
+def _check_path(text: str, loc: m.Location | None, what: str, out: _Collector) -> None:
+    """A constant path (no template) that leaves the worktree or reaches .git can be known wrong right away."""
+    if "{" in text:
+        return
+    from continuous.dsl.params import static_path_problem
+
+    problem = static_path_problem(text.replace("*", "x").replace("?", "x"))
+    if problem:
+        out.add(loc, f"{what} {text!r} {problem}", "paths are relative to the worktree and stay inside it",
+                refine=re.compile('("' + re.escape(text) + '")'))
+
+
 def _check_step(s: m.Scenario, step: Any, allowed: frozenset[str], out: _Collector) -> None:
     for text, what in _step_strings(step):
         _check_string(text, step.loc, allowed, out, f"{what} of step {step.name!r}")
+        if what in _PATH_WHATS:
+            _check_path(text, step.loc, f"{what} of step {step.name!r}", out)
     if isinstance(step, m.RenderStep) and "{" not in step.template:
         _check_template_file(s, step, allowed, out)
 
 
 def _check_template_file(s: m.Scenario, step: m.RenderStep, allowed: frozenset[str], out: _Collector) -> None:
-    from continuous.dsl.templating import template_path
+    from continuous.dsl.templating import locate_template, template_folders, template_path
 
     if not s.source or s.source.startswith("<"):
         return
     key = (s.source, step.template)
     if key not in out.templates:
-        path = template_path(s, step.template)
+        try:
+            path = template_path(s, step.template)
+        except UserError as exc:
+            out.add(
+                step.loc,
+                f"template of step {step.name!r}: {exc.message}",
+                exc.hint,
+                refine=re.compile(r'render\s+("[^"]*")'),
+            )
+            return
         try:
             out.templates[key] = (path, path.stat().st_mtime_ns)
         except OSError:
@@ -517,6 +566,17 @@ def _check_template_file(s: m.Scenario, step: m.RenderStep, allowed: frozenset[s
         )
         return
     lines = text.splitlines()
+    for name, line in info.includes:
+        try:
+            locate_template(template_folders(s), name)
+        except UserError as exc:
+            out.add(m.Location(file=str(path), line=line, column=1), exc.message, exc.hint or f"used by {where}")
+    if info.dynamic_include:
+        out.add(
+            m.Location(file=str(path), line=info.dynamic_include, column=1),
+            "include, import and extends take a quoted template name",
+            "a name computed at render time cannot be checked before the run",
+        )
     for name in sorted(info.variables - allowed):
         line, column = _locate_in_template(lines, name)
         out.add(
@@ -585,7 +645,8 @@ def _check_string(
             loc,
             f"unknown template filter {name!r} in {what}",
             did_you_mean(name, known_filters(), quote="'")
-            or "filters: snake, kebab, pascal, camel, title, upper_snake, singular (and Jinja's own)",
+            or "filters: snake, kebab, pascal, camel, title, upper_snake, singular; escaping: comment, js_string, "
+            "json_string, html, jsx_text, sql_literal, sql_ident, shell_word, md_text, one_line (and Jinja's own)",
             refine=re.compile(r"\|\s*(" + re.escape(name) + r")\b"),
         )
 
@@ -628,24 +689,41 @@ def _check_rule(rule_base: m.RuleBase, rule: m.Rule, known: list[str], out: _Col
 
 
 def _check_discover(d: m.Discover, out: _Collector) -> None:
-    if d.regex is None or d.json_path is not None:
-        return
-    try:
-        groups = set(re.compile(d.regex).groupindex)
-    except re.error:
-        return  # the parser already reported it
-    allowed = frozenset(groups) | DISCOVER_PATH_VARIABLES
-    for name, template in d.fields.items():
+    if d.json_path is not None:
+        return  # a JSON object's own keys are variables too: they are only known when the file is read
+    if d.parser is not None:
+        from continuous.dsl.readers import READERS
+
+        names = frozenset(READERS.get(d.parser, ()))
+        kind = f"a field of reader {d.parser}"
+        listing = f"its fields: {', '.join(READERS.get(d.parser, ())) or 'none'}"
+    elif d.regex is not None:
+        try:
+            names = frozenset(re.compile(d.regex).groupindex)
+        except re.error:
+            return  # the parser already reported it
+        kind = "a named group of its regex"
+        listing = f"named groups: {', '.join(sorted(names)) or 'none'}"
+    else:
+        names = frozenset()
+        kind = "a path variable"
+        listing = ""
+    allowed = names | DISCOVER_PATH_VARIABLES
+    checks = [(f"field {name}", template) for name, template in d.fields.items()]
+    if d.where is not None:
+        checks.append(("where", "{{ " + d.where + " }}"))
+    for what, template in checks:
         info = template_info(template)
         for var in sorted(info.variables - allowed):
             out.add(
                 d.loc,
-                f"field {name} of discover {d.fact_type} uses {var!r}, which is neither a named group "
-                "of its regex nor a path variable",
+                f"{what} of discover {d.fact_type} uses {var!r}, which is "
+                + (f"neither {kind} nor a path variable" if kind != "a path variable" else "not a path variable"),
                 did_you_mean(var, allowed, quote="'")
-                or f"named groups: {', '.join(sorted(groups)) or 'none'}; "
-                "path variables: path, dir, stem, name, parts",
-                refine=re.compile(r"\{\{[^}]*?\b(" + re.escape(var) + r")\b"),
+                or "; ".join(x for x in (listing, "path variables: path, dir, stem, name, parts") if x),
+                refine=re.compile(r"\{\{[^}]*?\b(" + re.escape(var) + r")\b")
+                if what != "where"
+                else re.compile(r"\bwhere\s+\"[^\"]*?\b(" + re.escape(var) + r")\b"),
             )
 
 
@@ -717,6 +795,10 @@ def _produced_facts(rule_base: m.RuleBase) -> dict[str, set[str] | None]:
     for d in rule_base.discovers:
         if d.fields:
             add(d.fact_type, d.fields)
+        elif d.parser:
+            from continuous.dsl.readers import READERS
+
+            add(d.fact_type, [f for f in READERS.get(d.parser, ()) if f != "line"])
         elif d.regex and not d.json_path:
             try:
                 add(d.fact_type, re.compile(d.regex).groupindex)

@@ -112,11 +112,51 @@ class _Compiled:
         self.excludes = [glob_regex(g) for g in decl.excludes]
         self.regex = re.compile(decl.regex, re.MULTILINE) if decl.regex else None
         self.fields = {name: _compile_field(t) for name, t in decl.fields.items()}
+        self.where = _compile_where(decl) if decl.where else None
+        # readers that need all their files at once (engine.extractors); others read file by file
+        self.whole = decl.parser is not None and decl.parser in _whole_readers()
+        # A glob that names its file (`apps/*/.env.example`) reads it even when git ignores it.
+        self.named = [
+            rx for g, (_, rx) in zip(decl.globs, self.globs, strict=True) if not re.search(r"[*?[]", g.split("/")[-1])
+        ]
 
     def matches(self, path: str) -> bool:
         if not any(path.startswith(prefix) and rx.match(path) for prefix, rx in self.globs):
             return False
         return not any(rx.match(path) or _dir_excluded(rx, path) for rx in self.excludes)
+
+
+def _whole_readers() -> frozenset[str]:
+    from continuous.engine.extractors import EXTRACTORS
+
+    return frozenset(EXTRACTORS)
+
+
+def _compile_where(decl: Discover) -> Any:
+    from continuous.dsl.templating import environment
+    from jinja2 import TemplateError
+
+    try:
+        return environment().compile_expression(decl.where or "", undefined_to_none=False)
+    except TemplateError as exc:
+        raise UserError(f"discover {decl.fact_type}: invalid where expression: {exc}", hint=_where(decl)) from None
+
+
+def _kept(comp: _Compiled, context: Mapping[str, Any]) -> bool:
+    if comp.where is None:
+        return True
+    from jinja2 import TemplateError
+
+    try:
+        return bool(comp.where(**context))
+    except TemplateError as exc:
+        raise UserError(
+            f"discover {comp.decl.fact_type}: cannot evaluate where: {exc}", hint=_where(comp.decl)
+        ) from None
+    except (TypeError, AttributeError, KeyError, IndexError, ValueError) as exc:
+        raise UserError(
+            f"discover {comp.decl.fact_type}: cannot evaluate where: {exc}", hint=_where(comp.decl)
+        ) from None
 
 
 def _dir_excluded(rx: re.Pattern[str], path: str) -> bool:
@@ -237,6 +277,7 @@ def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = N
     all_files = list_files(worktree) if files is None else files
     facts: dict[tuple[Any, ...], Fact] = {}
     texts: dict[str, str | None] = {}
+    parsed: dict[int, list[str]] = {}
     for path in all_files:
         slash = path.find("/")
         candidates = by_head.get(path[:slash] if slash != -1 else path, ())
@@ -244,11 +285,72 @@ def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = N
         for comp in (*candidates, *anywhere) if anywhere else candidates:
             if not comp.matches(path):
                 continue
+            if comp.whole:
+                parsed.setdefault(id(comp), []).append(path)
+                continue
             if base is None:
                 base = path_context(path)
             for fact in _facts_from_file(comp, worktree, path, texts, base):
                 facts.setdefault(fact.key(), fact)
+    if files is None:
+        listed = set(all_files)
+        for path in ignored_files(worktree, [c for c in compiled if c.named]):
+            if path in listed:
+                continue
+            for comp in compiled:
+                if any(rx.match(path) for rx in comp.named) and comp.matches(path):
+                    if comp.whole:
+                        parsed.setdefault(id(comp), []).append(path)
+                        continue
+                    for fact in _facts_from_file(comp, worktree, path, texts, path_context(path)):
+                        facts.setdefault(fact.key(), fact)
+    for comp in compiled:
+        if id(comp) in parsed:
+            for fact in _facts_from_parser(comp, worktree, parsed[id(comp)], texts):
+                facts.setdefault(fact.key(), fact)
     return list(facts.values())
+
+
+def ignored_files(worktree: Path, compiled: list[_Compiled]) -> list[str]:
+    """Files git ignores that a declaration names literally (`.env.example`); ignored folders are not entered."""
+    if not compiled:
+        return []
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", "--no-empty-directory"],
+        cwd=worktree,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        return []
+    out = []
+    for path in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if path and not path.endswith("/") and not _skipped(path):
+            out.append(path)
+    return out
+
+
+def _facts_from_parser(
+    comp: _Compiled, worktree: Path, paths: list[str], texts: dict[str, str | None]
+) -> Iterator[Fact]:
+    from continuous.engine.extractors import EXTRACTORS
+
+    decl = comp.decl
+    assert decl.parser is not None
+    extractor = EXTRACTORS.get(decl.parser)
+    if extractor is None:
+        raise UserError(f"discover {decl.fact_type}: unknown parser {decl.parser!r}", hint=_where(decl))
+    inputs = []
+    for path in sorted(paths):
+        text = _read(worktree, path, texts)
+        if text is not None:
+            inputs.append((path, text))
+    for path, line, record in extractor(inputs):
+        context = {**path_context(path), **record}
+        if not _kept(comp, context):
+            continue
+        fields = _fields(comp, context) if comp.fields else {k: _scalar(v) for k, v in record.items()}
+        yield _fact(decl.fact_type, fields=fields, source=f"{path}:{line}")
 
 
 def _read(worktree: Path, path: str, cache: dict[str, str | None]) -> str | None:
@@ -283,6 +385,8 @@ def _facts_from_file(
             return
         for row in _read_rows(decl.parser, source_text):
             row_context = {**base, **row}
+            if not _kept(comp, row_context):
+                continue
             row_fields: dict[str, Scalar] = (
                 _fields(comp, row_context) if comp.fields else {k: _scalar(v) for k, v in row.items() if k != "line"}
             )
@@ -299,7 +403,9 @@ def _facts_from_file(
             last = match.start()
             groups = {k: (v if v is not None else "") for k, v in match.groupdict().items()}
             context = {**base, **groups}
-            fields = _fields(comp, context) if comp.fields else dict(groups)
+            if comp.where is not None and not _kept(comp, context):
+                continue
+            fields: dict[str, Scalar] = _fields(comp, context) if comp.fields else dict(groups)
             yield _fact(decl.fact_type, fields=fields, source=f"{path}:{line}")
         return
     if decl.json_path is not None:
@@ -315,6 +421,8 @@ def _facts_from_file(
             context = {**base, "key": key, "keys": keys, "value": value}
             if isinstance(value, dict):
                 context.update({k: v for k, v in value.items() if isinstance(k, str) and k.isidentifier()})
+            if comp.where is not None and not _kept(comp, context):
+                continue
             if comp.fields:
                 fields = _fields(comp, context)
             else:
@@ -322,6 +430,8 @@ def _facts_from_file(
                 if not isinstance(value, dict | list):
                     fields["value"] = _scalar(value)
             yield _fact(decl.fact_type, fields=fields, source=f"{path}:{_json_line(text, key)}")
+        return
+    if comp.where is not None and not _kept(comp, base):
         return
     fields = _fields(comp, base) if comp.fields else {"path": path, "name": base["stem"]}
     yield _fact(decl.fact_type, fields=fields, source=f"{path}:1")
@@ -344,6 +454,8 @@ def _select(data: Any, keys: list[str], trail: tuple[str, ...] = ()) -> Iterable
     if head == "*":
         if isinstance(data, dict):
             for k, v in data.items():
+                if isinstance(k, str) and k.startswith("//"):
+                    continue  # npm's comment convention: `"// Group": "..."` is not an entry
                 yield from _select(v, rest, (*trail, str(k)))
         elif isinstance(data, list):
             for i, v in enumerate(data):

@@ -18,6 +18,7 @@ import contextlib
 import getpass
 import hashlib
 import os
+import re
 import signal
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -110,6 +111,7 @@ class Simulation:
     problems: list[str]
     sql_apply: int = 0
     provided: list[Fact] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def effects(self) -> list[tuple[FileEffect, bytes | None]]:
         out = []
@@ -151,6 +153,24 @@ def _executed_by() -> str:
         return "unknown"
 
 
+def _params_key(params: dict[str, m.Scalar]) -> str:
+    import json
+
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def _guarded_sink(sink: EventSink | None) -> EventSink:
+    """Progress display is best-effort: a display that fails must never interrupt a run or its rollback."""
+    if sink is None:
+        return lambda kind, data: None
+
+    def emit(kind: str, data: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # the display's problem, never the run's
+            sink(kind, data)
+
+    return emit
+
+
 class Executor:
     def __init__(
         self,
@@ -165,7 +185,7 @@ class Executor:
         self.ws: Workspace = open_workspace(repo)
         self.after_success: tuple[AfterSuccess, ...] = tuple(after_success)
         self.database_url = database_url
-        self.emit: EventSink = on_event or (lambda kind, data: None)
+        self.emit: EventSink = _guarded_sink(on_event)
         self.executed_by = executed_by or _executed_by()
         self._rule_base: m.RuleBase | None = rule_base
         self._store: TrackingStore | None = None
@@ -294,21 +314,24 @@ class Executor:
         facts = self.facts() if facts is None else facts
         self._facts_cache = facts
         plan_requests = []
+        allocated_by_request: dict[tuple[str, str], tuple[str, ...]] = {}
         for req in requests:
             sc = self.scenario(req.scenario)
             params = bind_params(sc, list(req.positional), req.params)
             given = set(req.params) | {p.name for p in sc.positional_params()[: len(req.positional)]}
-            port_param = sc.param("port")
-            if sc.object_type == "proxy" and port_param is not None and "port" not in given:
-                params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
+            allocated = self._ports(sc, params, facts, given, allocate=allocate_ports)
+            allocated_by_request[(sc.id, _params_key(params))] = allocated
             plan_requests.append(PlanRequest(scenario=sc.id, params=params, reason=req.reason))
         resolution = resolve(self.rule_base, plan_requests, facts)
         items = []
         for i in resolution.items:
             params = dict(i.params)
             sc = self.scenario(i.scenario)
-            if sc.object_type == "proxy" and sc.param("port") is not None and "port" not in params:
-                params["port"] = self._port_for(sc, params, facts, allocate=allocate_ports)
+            st.check_path_params(self.root, sc, params)
+            names = allocated_by_request.get((sc.id, _params_key(params)))
+            if names is None:  # a dependency: its ports were never given by anyone
+                given = {n for n, v in params.items() if not any(p.name == n and v == p.default for p in sc.params)}
+                names = self._ports(sc, params, facts, given, allocate=allocate_ports)
             items.append(
                 PlanEntry(
                     scenario=i.scenario,
@@ -317,6 +340,7 @@ class Executor:
                     reason=i.reason,
                     after=i.after,
                     group=i.group,
+                    allocated=names,
                 )
             )
         head = self.ws.head()
@@ -335,8 +359,72 @@ class Executor:
             branch=self.ws.branch,
         )
 
+    def _port_params(self, sc: m.Scenario) -> list[tuple[m.Param, tuple[int, int]]]:
+        """The ports a scenario takes from a range: each `port` parameter that declares a `range` is allocated in
+        it when left out (a port without a range names an existing server's port, and is only checked); and
+        `port: int` of a proxy, as libraries wrote it before the `port` type, in 3000-3099."""
+        out = []
+        for p in sc.params:
+            if p.type == "port" and p.range is not None:
+                bounds = p.range
+            elif p.type == "int" and p.name == "port" and sc.object_type == "proxy":
+                bounds = (PORT_LOW, PORT_HIGH)
+            else:
+                continue
+            out.append((p, bounds))
+        return out
+
+    def _repository_port_range(self) -> tuple[int, int] | None:
+        from continuous.common.config import load_config
+
+        return load_config(self.root).port_range
+
+    def _ports(
+        self, sc: m.Scenario, params: dict[str, m.Scalar], facts: list[Fact], given: set[str], *, allocate: bool
+    ) -> tuple[str, ...]:
+        """Check the given ports against the repository's `port_range` and allocate the others from the port
+        registry (the declared default first, when it is free); returns the names of the allocated ones."""
+        ports = self._port_params(sc)
+        if not ports and not any(p.type == "port" for p in sc.params):
+            return ()
+        configured = self._repository_port_range()
+        for p in sc.params:
+            value = params.get(p.name)
+            if p.name in given and (p.type == "port" or any(p is q for q, _ in ports)) and configured \
+                    and isinstance(value, int) and not configured[0] <= value <= configured[1]:
+                raise UserError(
+                    f"parameter {p.name} of {sc.id}: port {value} is outside this repository's port_range "
+                    f"{configured[0]}-{configured[1]}",
+                    hint="choose a port in that range, or widen port_range in .continuous.toml",
+                )
+        allocated = []
+        for p, (low, high) in ports:
+            if p.name in given:
+                continue
+            if configured:
+                low, high = max(low, configured[0]), min(high, configured[1])
+                if low > high:
+                    raise UserError(
+                        f"parameter {p.name} of {sc.id} takes ports {p.bounds()[0]}-{p.bounds()[1]}, which this "
+                        f"repository's port_range {configured[0]}-{configured[1]} excludes",
+                        hint="widen port_range in .continuous.toml, or give the port",
+                    )
+            default = p.default if isinstance(p.default, int) and low <= p.default <= high else None
+            params[p.name] = self._port_for(sc, p.name, params, facts, low, high, default, allocate=allocate)
+            allocated.append(p.name)
+        return tuple(allocated)
+
     def _port_for(
-        self, sc: m.Scenario, params: dict[str, m.Scalar], facts: list[Fact], *, allocate: bool
+        self,
+        sc: m.Scenario,
+        name: str,
+        params: dict[str, m.Scalar],
+        facts: list[Fact],
+        low: int,
+        high: int,
+        default: int | None,
+        *,
+        allocate: bool,
     ) -> int:
         used = {
             int(value)
@@ -348,15 +436,18 @@ class Executor:
         if store is not None:
             used |= {p.port for p in store.list_ports()}
         used |= set(self._planned_ports)
-        preferred = next((p for p in range(PORT_LOW, PORT_HIGH + 1) if p not in used), None)
+        start = default if default is not None else low  # the default first, then the ports after it
+        order = [*range(start, high + 1), *range(low, start)]
+        preferred = next((p for p in order if p not in used), None)
         if not allocate:
             if preferred is None:
-                raise UserError(f"no free port in {PORT_LOW}-{PORT_HIGH} for {sc.id}")
+                raise UserError(f"no free port in {low}-{high} for {sc.id}")
             self._planned_ports.append(preferred)
             return preferred
-        owner = f"{sc.id}:" + ",".join(f"{k}={v}" for k, v in sorted(params.items()) if k != "port")
+        others = ",".join(f"{k}={v}" for k, v in sorted(params.items()) if k != name)
+        owner = f"{sc.id}:{others}" if name == "port" else f"{sc.id}#{name}:{others}"
         assert store is not None
-        port = store.allocate_port(owner, str(self.root), low=PORT_LOW, high=PORT_HIGH, preferred=preferred)
+        port = store.allocate_port(owner, str(self.root), low=low, high=high, preferred=preferred)
         self.allocated_ports.append(port)
         return port
 
@@ -371,16 +462,22 @@ class Executor:
         current = self.rule_base.content_hash()
         if data["rule_base_hash"] != current:
             raise UserError(
-                f"the saved plan was made with rule base {data['rule_base_hash']}, but the scenarios "
-                f"have changed since (now {current})",
+                f"the saved plan was made with rule base {data['rule_base_hash']}, but the scenarios or their "
+                f"templates have changed since (now {current})",
                 hint="re-plan (`continuous plan ... --out FILE`) against the current scenarios",
             )
         items = []
+        facts = self.facts()
         for n, raw in enumerate(data["items"]):
             sc = self.scenario(raw["scenario"])
-            params = bind_params(sc, (), raw.get("params") or {})
-            if sc.object_type == "proxy" and sc.param("port") is not None and "port" not in params:
-                params["port"] = self._port_for(sc, params, self.facts(), allocate=allocate_ports)
+            saved = dict(raw.get("params") or {})
+            planned = tuple(str(a) for a in raw.get("allocated") or ())
+            for name in planned:  # a port the plan only proposed: allocate it now (the same one when still free)
+                saved.pop(name, None)
+            params = bind_params(sc, (), saved)
+            st.check_path_params(self.root, sc, params)
+            given = set(saved)
+            allocated = self._ports(sc, params, facts, given, allocate=allocate_ports)
             items.append(
                 PlanEntry(
                     scenario=sc.id,
@@ -389,8 +486,10 @@ class Executor:
                     reason=str(raw.get("reason", "requested")),
                     after=(n - 1,) if n else (),
                     group=0,
+                    allocated=allocated,
                 )
             )
+        self._check_saved_items(items, facts)
         return FrozenPlan(
             request=data.get("request"),
             head=str(head),
@@ -399,6 +498,53 @@ class Executor:
             worktree=str(self.root),
             branch=self.ws.branch,
         )
+
+    def _check_saved_items(self, items: list[PlanEntry], facts: list[Fact]) -> None:
+        """A saved plan is only run as the resolver would run it today: every `requires` before its item, no item
+        already done, and not the very plan a successful run already applied at this commit."""
+        from continuous.engine.resolution import plan_problems
+
+        hint = "re-plan (`continuous plan ... --out FILE`); a plan file is not edited by hand"
+        problems = plan_problems(self.rule_base, [(i.scenario, i.params) for i in items], facts)
+        if problems:
+            done = all("already done" in p for p in problems)
+            raise UserError(
+                ("the saved plan is already applied: " if done else "the saved plan does not hold: ")
+                + "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""),
+                hint="commit or roll back the earlier run, or re-plan" if done else hint,
+            )
+        previous = self._applied_by(items)
+        if previous is not None:
+            raise UserError(
+                f"the saved plan is already applied: execution {previous} ran it at this commit",
+                hint=f"commit its changes, or `continuous rollback {previous}`, before running it again",
+            )
+
+    def _applied_by(self, items: list[PlanEntry]) -> str | None:
+        """The successful, not rolled back, run of the same items at the current HEAD (from the run journals)."""
+        import json
+
+        head = self.ws.head()
+        wanted = [
+            (i.scenario, {k: v for k, v in i.params.items() if k not in i.allocated}) for i in items
+        ]
+        for path in (self.ws.state_dir / "runs").glob("*.json"):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                if data.get("status") != "success" or data.get("head") != head:
+                    continue
+                ran = [
+                    (
+                        str(i["scenario"]),
+                        {k: v for k, v in dict(i["params"]).items() if k not in (i.get("allocated") or ())},
+                    )
+                    for i in data["plan"]["items"]
+                ]
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                continue
+            if ran == wanted:
+                return str(data.get("execution_id", path.stem))
+        return None
 
     # ------------------------------------------------------------------ simulation and dry-run
 
@@ -441,6 +587,8 @@ class Executor:
                         sim.step_of.setdefault(ch.path, f"{sc.id} › {step.name}")
                         files.append(ch.path)
                     fs.apply(changes)
+                    sim.notes.extend(f"{sc.id} › {step.name}: {n}" for n in ctx.notes)
+                    ctx.notes.clear()
                 elif isinstance(step, m.RunStep):
                     missing = st.missing_program(step, ctx)
                     if missing and not after_command:
@@ -461,6 +609,8 @@ class Executor:
                         predicted=predicted,
                     )
                 )
+            for v in sc.validations:
+                _check_validation_paths(self.root, v, ctx)
             for fact in provided_facts(sc, item.params):
                 known.add(fact)
                 sim.provided.append(fact)
@@ -567,6 +717,7 @@ class Executor:
             estimate_sources=sources,
             risk=risk,
             problems=sim.problems,
+            notes=sim.notes,
             plan=plan.saved_json(),
         )
 
@@ -1557,8 +1708,22 @@ def _git_entries(
     return out
 
 
+def _check_validation_paths(root: Path, v: m.Validation, ctx: st.StepContext) -> None:
+    """The files a validation reads and the folder its command runs in stay inside the worktree; checked while
+    simulating, so a hostile glob is refused before any step changes anything."""
+    if isinstance(v, m.FileExists | m.FileContains):
+        _glob_path(root, ctx.render(v.glob, "validation glob"), ctx.scenario.id)
+    elif isinstance(v, m.CommandSucceeds) and v.cwd:
+        ctx.path(v.cwd, "validation directory")
+
+
+def _glob_path(root: Path, pattern: str, scenario_id: str = "") -> str:
+    where = f"validation glob of {scenario_id}" if scenario_id else "validation glob"
+    return st.safe_path(root, re.sub(r"[*?\[\]]", "x", pattern), what=where)
+
+
 def _glob(root: Path, pattern: str) -> list[str]:
-    st.safe_path(root, pattern.replace("*", "x").replace("?", "x"), what="validation glob")
+    _glob_path(root, pattern)
     if not any(ch in pattern for ch in "*?["):
         return [pattern] if (root / pattern).exists() else []
     rx = glob_regex(pattern)

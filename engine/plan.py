@@ -27,6 +27,7 @@ class PlanEntry(Model):
     reason: str = "requested"
     after: tuple[int, ...] = ()
     group: int = 0
+    allocated: tuple[str, ...] = ()  # port parameters the planner allocated (not given by anyone)
 
 
 class SkippedEntry(Model):
@@ -65,16 +66,52 @@ class FrozenPlan(Model):
             "rule_base_hash": self.rule_base_hash,
             "items": [
                 {"scenario": i.scenario, "params": i.params, "role": i.role, "reason": i.reason}
+                | ({"allocated": list(i.allocated)} if i.allocated else {})
                 for i in self.items
             ],
         }
 
 
-def load_saved_plan(path: Path) -> dict[str, Any]:
+MAX_PLAN_BYTES = 4 * 1024 * 1024  # a plan of a thousand items is ~300 KB
+
+
+def _read_plan_file(path: Path) -> str:
+    """The text of a plan file: a regular file (never a device, a pipe or a folder), of bounded size, in UTF-8."""
+    import os
+    import stat
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        info = path.stat()
     except FileNotFoundError:
         raise UserError(f"{path}: no such plan file") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(f"{path}: not a regular file", hint="give the file `continuous plan ... --out FILE` wrote")
+    if info.st_size > MAX_PLAN_BYTES:
+        raise UserError(f"{path}: too large for a plan ({info.st_size:,} bytes; at most {MAX_PLAN_BYTES:,})")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a pipe swapped in never blocks
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped for something else since stat()
+                raise UserError(f"{path}: not a regular file")
+            raw = fh.read(MAX_PLAN_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_PLAN_BYTES:
+        raise UserError(f"{path}: too large for a plan (more than {MAX_PLAN_BYTES:,} bytes)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def load_saved_plan(path: Path) -> dict[str, Any]:
+    text = _read_plan_file(path)
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise UserError(f"{path}: not a plan: its brackets are nested too deeply") from None
     except ValueError as exc:
         raise UserError(
             f"{path}: not a JSON plan: {exc}", hint="make one with `continuous plan ... --out FILE`"
@@ -94,6 +131,9 @@ def load_saved_plan(path: Path) -> dict[str, Any]:
             raise UserError(f"{path}: item {n} needs a 'scenario' string")
         if not isinstance(item.get("params", {}), dict):
             raise UserError(f"{path}: item {n}: 'params' must be an object")
+        allocated = item.get("allocated", [])
+        if not isinstance(allocated, list) or not all(isinstance(a, str) for a in allocated):
+            raise UserError(f"{path}: item {n}: 'allocated' must be a list of parameter names")
         try:
             PlanEntry(
                 scenario=item["scenario"],

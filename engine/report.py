@@ -68,6 +68,8 @@ def render_dry_run(report: DryRunReport, *, diffs: bool = True) -> str:
     out += ["", f"Estimated time: {duration(report.estimate_seconds)}"]
     for src in report.estimate_sources:
         out.append(f"  {src}")
+    if report.notes:
+        out += ["", "Notes:"] + [f"  - {n}" for n in report.notes]
     out += ["", f"Risk: {report.risk.level}"]
     out += [f"  - {r}" for r in report.risk.reasons]
     if report.problems:

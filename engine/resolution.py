@@ -345,6 +345,51 @@ def resolve(
     return result
 
 
+def plan_problems(
+    rule_base: RuleBase, items: Sequence[tuple[str, Mapping[str, Scalar]]], facts: Iterable[Fact] | FactSet = ()
+) -> list[str]:
+    """Why an ordered list of (scenario, parameters) is not a plan the resolver would run today: an item whose
+    `unless` already holds (it is done), or a `requires` that is needed but does not come before the item.
+
+    The same checks as resolve() makes, applied to a given order: a saved plan that was edited (an item dropped or
+    moved) or that no longer fits the repository (it was run already) fails them."""
+    fact_set = facts if isinstance(facts, FactSet) else FactSet(facts)
+    provided = FactSet()
+    earlier: list[tuple[str, Mapping[str, Scalar]]] = []
+    problems: list[str] = []
+    for n, (scenario_id, params) in enumerate(items, 1):
+        scenario = rule_base.scenario(scenario_id)
+        if scenario is None:
+            problems.append(f"item {n}: unknown scenario {scenario_id!r}")
+            continue
+        label = f"item {n} ({scenario.id})"
+        context = {**builtin_context(), **params}
+        done = _holds(scenario.unless, context, fact_set, provided)
+        if done:
+            problems.append(f"{label} is already done: {done}")
+        for dep in scenario.dependencies:
+            bound: dict[str, Scalar] = {}
+            for name, term in dep.bindings.items():
+                value = _term_value(term, context)
+                if value is not None:
+                    bound[name] = value
+            dep_scenario = rule_base.scenario(dep.scenario)
+            if dep_scenario is None or _optional_and_unset(dep, dep_scenario, bound, scenario, params):
+                continue
+            dep_params = bind_params(dep_scenario, named=bound, allow_missing=True)
+            if _holds(dep.unless, {**builtin_context(), **dep_params, **params}, fact_set, provided):
+                continue
+            if not any(
+                sid == dep_scenario.id and all(p.get(k) == v for k, v in dep_params.items()) for sid, p in earlier
+            ):
+                args = ", ".join(f"{k}={v}" for k, v in dep_params.items() if v != "")
+                problems.append(f"{label} requires {dep_scenario.id}({args}), which does not come before it")
+        earlier.append((scenario.id, params))
+        for fact in provided_facts(scenario, params):
+            provided.add(fact)
+    return problems
+
+
 def requests_from(items: Iterable[Mapping[str, Any]]) -> list[PlanRequest]:
     """Plan requests from loose dicts ({"scenario": ..., "params": {...}}), as the Python API and plan files give."""
     out = []

@@ -74,6 +74,7 @@ class DryRunReport(Result):
     estimate_sources: list[str] = Field(default_factory=list)
     risk: Risk
     problems: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
     plan: dict[str, Any] = Field(default_factory=dict)
 
     def files_changed(self) -> dict[str, str]:

@@ -66,8 +66,35 @@ def run_check(rule_base: RuleBase, worktree: Path, *, store: TrackingStore | Non
         violations = evaluate(rule_base, worktree, only=only)
     report = CheckReport(violations, fixes)
     if store is not None:
-        _sync_tasks(report, store, worktree, [s.id for s in select_standards(rule_base, only)], fixes)
+        checked = select_standards(rule_base, only)
+        _sync_tasks(report, store, worktree, [s.id for s in checked], fixes)
+        _record_results(store, worktree, checked, violations, fixes)
     return report
+
+
+def _record_results(store: TrackingStore, worktree: Path, checked: Sequence[Any], violations: Sequence[Violation],
+                    fixes: Sequence[FixResult]) -> None:
+    """One row per checked standard, so analytics can tell the share of standards a repository meets."""
+    from continuous.engine.worktree import open_workspace
+    from continuous.store.ops_models import OpsDB
+
+    counts: dict[str, int] = {}
+    for v in violations:
+        counts[v.standard] = counts.get(v.standard, 0) + 1
+    fixed: dict[str, int] = {}
+    for f in fixes:
+        if f.status == "success":
+            fixed[f.standard] = fixed.get(f.standard, 0) + 1
+    try:
+        head = open_workspace(worktree).head()
+    except Exception:  # a check outside git still records its results
+        head = None
+    OpsDB(store.engine).record_checks(
+        [{"standard": s.id, "severity": s.severity, "violations": counts.get(s.id, 0), "fixed": fixed.get(s.id, 0)}
+         for s in checked],
+        worktree=str(worktree),
+        head_commit=head,
+    )
 
 
 def apply_fixes(rule_base: RuleBase, worktree: Path, violations: Sequence[Violation], *,

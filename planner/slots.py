@@ -495,7 +495,7 @@ def _convert(param: Param, value: str, *, derived: bool = False) -> Scalar | Non
     """`value` rendered as the parameter's type and naming style, or None if no rendering is valid."""
     from continuous.dsl.params import check_value
 
-    if param.type == "int":
+    if param.type in ("int", "port"):
         return int(value) if re.fullmatch(r"\d+", value) and check_value(param, int(value)) is None else None
     if param.type == "bool":
         return None
@@ -624,7 +624,7 @@ def fill(scenario: Scenario, clause: str, request: str, known: Known, subject_na
                 )
             else:
                 put(p, r, "route in the request")
-        elif n == "port" or p.type == "int":
+        elif n == "port" or p.type in ("int", "port"):
             put(p, port(clause), "port number")
         elif n in _CONTAINER_PARAMS or n in known.by_kind:
             kind = KIND_ALIASES.get(n, n)

@@ -1,6 +1,7 @@
-"""Operations tables (job queue, job completions, health checks) and the SQL that uses them.
+"""Operations tables (job queue, job completions, health checks, standard checks) and the SQL that uses them.
 
-The tables live on the store's `Base.metadata` and are created by migration 0002_operations. Queue semantics:
+The tables live on the store's `Base.metadata` and are created by migrations 0002_operations and
+0004_standard_checks. Queue semantics:
 a job is claimed by setting a lease (`leased_by`, `leased_until`); on PostgreSQL the claim selects with `FOR
 UPDATE SKIP LOCKED`, so any number of workers on any number of machines share the queue without blocking each
 other. A job whose lease expired (its worker died) is claimable again. Completion is one transaction that
@@ -80,7 +81,27 @@ class HealthCheckRow(Base):
     worktree: Mapped[str | None] = mapped_column(Text)
 
 
-OPS_TABLES = ("ops_jobs", "ops_job_completions", "ops_health_checks")
+class StandardCheckRow(Base):
+    """One standard's result in one `continuous check`: pass (no violation left) or fail."""
+
+    __tablename__ = "ops_standard_checks"
+    __table_args__ = (Index("ix_ops_standard_checks_checked_at", "checked_at"),)
+
+    id: Mapped[str] = mapped_column(GUID, primary_key=True, default=new_id)
+    check_id: Mapped[str] = mapped_column(GUID)
+    checked_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+    worktree: Mapped[str | None] = mapped_column(Text)
+    head_commit: Mapped[str | None] = mapped_column(Text)
+    standard_id: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    violations: Mapped[int] = mapped_column(Integer, default=0)
+    fixed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+OPS_TABLES = ("ops_jobs", "ops_job_completions", "ops_health_checks", "ops_standard_checks")
 
 
 @dataclass(frozen=True)
@@ -352,6 +373,54 @@ class OpsDB:
                 for r in results
             )
             s.commit()
+
+    # ------------------------------------------------------------ standard checks
+    def record_checks(
+        self, results: list[dict[str, Any]], *, worktree: str | None = None, head_commit: str | None = None
+    ) -> str:
+        """One `continuous check`: a row per standard ({standard, severity, violations, fixed}); its id."""
+        now = utcnow()
+        check_id = new_id()
+        with self._session() as s:
+            s.add_all(
+                StandardCheckRow(
+                    id=new_id(),
+                    check_id=check_id,
+                    checked_at=now,
+                    worktree=worktree,
+                    head_commit=head_commit,
+                    standard_id=r["standard"],
+                    severity=r["severity"],
+                    status="fail" if r["violations"] else "pass",
+                    violations=r["violations"],
+                    fixed=r.get("fixed", 0),
+                )
+                for r in results
+            )
+            s.commit()
+        return check_id
+
+    def list_checks(self, limit: int = 1000) -> list[dict[str, Any]]:
+        with self._session() as s:
+            rows = s.scalars(
+                select(StandardCheckRow)
+                .order_by(StandardCheckRow.checked_at.desc(), StandardCheckRow.standard_id)
+                .limit(limit)
+            )
+            return [
+                {
+                    "check_id": r.check_id,
+                    "checked_at": r.checked_at.isoformat(),
+                    "worktree": r.worktree,
+                    "head_commit": r.head_commit,
+                    "standard": r.standard_id,
+                    "severity": r.severity,
+                    "status": r.status,
+                    "violations": r.violations,
+                    "fixed": r.fixed,
+                }
+                for r in rows
+            ]
 
     def list_health(self, limit: int = 200) -> list[dict[str, Any]]:
         with self._session() as s:

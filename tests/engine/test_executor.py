@@ -326,7 +326,7 @@ def test_stale_saved_plan_is_refused(repo: Path, h, tmp_path: Path) -> None:
     data["rule_base_hash"] = "0000000000000000"
     path.write_text(json.dumps(data))
     moved = h.cli(repo, "run-plan", str(path), "--yes")
-    assert moved.returncode == 2 and "scenarios have changed" in moved.stderr
+    assert moved.returncode == 2 and "scenarios or their templates have changed" in moved.stderr
     data["rule_base_hash"] = plan.rule_base_hash
     path.write_text(json.dumps(data))
     good = h.cli(repo, "run-plan", str(path), "--yes", "--json")

@@ -227,13 +227,14 @@ def test_run_uses_no_shell_and_reports_failures(tmp_path: Path) -> None:
 
 def test_sql_without_target_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONTINUOUS_TARGET_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CONTINUOUS_TEST_DATABASE_URL", raising=False)
     (tmp_path / "m.sql").write_text(
         "-- c; with semicolon\nCREATE TABLE a (id int, note text default 'x;y');\n"
         "CREATE FUNCTION f() RETURNS int AS $$ select 1; $$ LANGUAGE sql;\n"
     )
     c = ctx(tmp_path)
     out, pending = st.sql_step(m.SqlStep(name="t", action="test", file="m.sql"), c)
-    assert "2 statement(s) parse" in out and not pending
+    assert "2 statement(s) parse; not applied: no scratch database" in out and not pending
     out, pending = st.sql_step(m.SqlStep(name="a", action="apply", file="m.sql"), c)
     assert pending and out.startswith("PENDING") and "NOT applied" in out
     (tmp_path / "bad.sql").write_text("CREATE TABLE a (id int;\n")
@@ -249,9 +250,11 @@ def test_sql_against_sqlite_target(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     db = tmp_path / "target.db"
     monkeypatch.setenv("CONTINUOUS_TARGET_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.delenv("CONTINUOUS_TEST_DATABASE_URL", raising=False)
     (tmp_path / "m.sql").write_text("CREATE TABLE things (id integer primary key);\n")
     c = ctx(tmp_path)
-    st.sql_step(m.SqlStep(name="t", action="test", file="m.sql"), c)
+    out, _ = st.sql_step(m.SqlStep(name="t", action="test", file="m.sql"), c)
+    assert "not applied: no scratch database" in out  # a test never runs on the target (live) database
     assert sqlite3.connect(db).execute("select name from sqlite_master").fetchall() == []
     st.sql_step(m.SqlStep(name="a", action="apply", file="m.sql"), c)
     assert sqlite3.connect(db).execute("select name from sqlite_master").fetchall() == [("things",)]
@@ -272,15 +275,55 @@ def test_sql_against_postgres_target(tmp_path: Path, monkeypatch: pytest.MonkeyP
     c = ctx(tmp_path)
     plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
     try:
-        st.sql_step(m.SqlStep(name="t", action="test", file="m.sql"), c)
-        with psycopg.connect(plain) as conn:
-            assert conn.execute("select to_regclass(%s)", (table,)).fetchone() == (None,)
         st.sql_step(m.SqlStep(name="a", action="apply", file="m.sql"), c)
         with psycopg.connect(plain) as conn:
             assert conn.execute("select to_regclass(%s)::text", (table,)).fetchone() == (table,)
     finally:
         with psycopg.connect(plain, autocommit=True) as conn:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+@pytest.mark.postgres
+def test_sql_test_applies_the_pair_on_the_scratch_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str
+) -> None:
+    import psycopg
+
+    monkeypatch.setenv("CONTINUOUS_TEST_DATABASE_URL", pg_url)
+    monkeypatch.delenv("CONTINUOUS_DATABASE_URL", raising=False)
+    monkeypatch.delenv("CONTINUOUS_TARGET_DATABASE_URL", raising=False)
+    live = f"engine_live_{os.getpid()}"
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {live} (id int)")
+    new = f"engine_new_{os.getpid()}"
+    (tmp_path / "m.sql").write_text(
+        f"CREATE TABLE {new} (id uuid primary key default gen_random_uuid(), owner uuid default auth.uid());\n"
+        f"ALTER TABLE {new} ENABLE ROW LEVEL SECURITY;\n"
+        f"CREATE POLICY {new}_read ON {new} FOR SELECT TO authenticated USING (owner = auth.uid());\n"
+    )
+    (tmp_path / "m_down.sql").write_text(f"DROP TABLE {new};\n")
+    c = ctx(tmp_path)
+    try:
+        out, pending = st.sql_step(m.SqlStep(name="t", action="test", file="m.sql"), c)
+        assert "applied on the scratch database" in out and "dropped nothing that existed before" in out
+        assert not pending and "rolled back" in out
+        with psycopg.connect(plain) as conn:
+            assert conn.execute("select to_regclass(%s)", (new,)).fetchone() == (None,)
+        (tmp_path / "m_down.sql").write_text(f"DROP TABLE {new};\nDROP TABLE {live};\n")
+        with pytest.raises(st.StepError, match=f"drops what existed before m.sql ran: .*relation public.{live}"):
+            st.sql_step(m.SqlStep(name="t", action="test", file="m.sql"), c)
+        with psycopg.connect(plain) as conn:
+            assert conn.execute("select to_regclass(%s)::text", (live,)).fetchone() == (live,)
+        (tmp_path / "m.sql").write_text(f"CREATE TABLE {live} (id int);\n")
+        with pytest.raises(st.StepError, match="rejected by the scratch database"):
+            st.sql_step(m.SqlStep(name="t", action="test", file="m.sql"), c)
+        monkeypatch.setenv("CONTINUOUS_DATABASE_URL", pg_url)
+        with pytest.raises(UserError, match="also the tracking database"):
+            st.sql_step(m.SqlStep(name="t", action="test", file="m.sql"), c)
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {live}")
 
 
 def test_dry_run_overlay_chains_steps_without_writing(tmp_path: Path) -> None:

@@ -127,13 +127,12 @@ def test_suggest_plan_run_rollback_cycle(tmp_path: Path) -> None:
     created = ran["artifacts"]["created"]
     assert "supabase/migrations/20260304050607_create_bookmarks.sql" in created
     assert set(created) <= set(after) and not set(created) & set(before)
-    # What the dry-run predicted is what the run wrote, byte for byte (a program's output, such as the
-    # regenerated types, is not predicted).
+    # What the dry-run predicted is what the run wrote, byte for byte: every step is a file change it can
+    # compute, the merged types included.
     predicted = {f["path"]: f["sha256"] for f in dry_run["files"]}
     changed = set(created) | set(ran["artifacts"]["modified"])
-    assert set(predicted) <= changed and len(predicted) >= 4
-    unpredicted = {s["scenario"] for s in dry_run["steps"] if not s["predicted"]}
-    assert changed - set(predicted) and unpredicted == {"generate-types"}
+    assert set(predicted) == changed and len(predicted) >= 4
+    assert [s["scenario"] for s in dry_run["steps"] if not s["predicted"]] == []
     for path, digest in predicted.items():
         assert hashlib.sha256(after[path]).hexdigest() == digest, path
     assert any("done" in m for m in progress)

@@ -1,4 +1,5 @@
-"""The offline type generator (generate-types.mjs) reads real-world migration SQL into the Database type."""
+"""The example monorepo's offline type generator (generate-types.mjs) reads real-world migration SQL into the
+Database type (the library's generate-types merges in the same layout; test_generated_code checks they agree)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from .conftest import LIBRARY, tsc_path
 
-GENERATOR = LIBRARY / "templates" / "database" / "generate-types.mjs"
+GENERATOR = LIBRARY / "example-monorepo" / "scripts" / "cli-pipeline" / "database" / "generate-types.mjs"
 
 MIGRATION = """
 -- a comment; with a semicolon

@@ -2,7 +2,7 @@
 -- Created: 2026-01-02
 -- Doc Notes
 
-CREATE TABLE IF NOT EXISTS doc_notes (
+CREATE TABLE doc_notes (
   id UUID PRIMARY KEY DEFAULT gen_random_uuid(),
   owner_id UUID NOT NULL DEFAULT auth.uid(),
   title TEXT,
@@ -11,20 +11,24 @@ CREATE TABLE IF NOT EXISTS doc_notes (
   updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
-CREATE OR REPLACE FUNCTION update_updated_at_column()
-RETURNS TRIGGER AS $$
+-- The shared trigger function, created only where the database lacks it (an existing one is never replaced).
+DO $$
 BEGIN
-  NEW.updated_at = now();
-  RETURN NEW;
-END;
-$$ LANGUAGE plpgsql;
+  IF to_regprocedure('update_updated_at_column()') IS NULL THEN
+    CREATE FUNCTION update_updated_at_column() RETURNS TRIGGER LANGUAGE plpgsql AS $fn$
+    BEGIN
+      NEW.updated_at = now();
+      RETURN NEW;
+    END;
+    $fn$;
+  END IF;
+END $$;
 
-DROP TRIGGER IF EXISTS update_doc_notes_updated_at ON doc_notes;
 CREATE TRIGGER update_doc_notes_updated_at
   BEFORE UPDATE ON doc_notes
   FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 
-CREATE INDEX IF NOT EXISTS idx_doc_notes_owner_id ON doc_notes (owner_id);
+CREATE INDEX idx_doc_notes_owner_id ON doc_notes (owner_id);
 
 ALTER TABLE doc_notes ENABLE ROW LEVEL SECURITY;
 
@@ -33,6 +37,7 @@ CREATE POLICY doc_notes_owner ON doc_notes
   USING (owner_id = auth.uid())
   WITH CHECK (owner_id = auth.uid());
 
-INSERT INTO sys_table_definitions (table_name, description, purpose)
-VALUES ('doc_notes', 'Doc Notes', 'Created by continuous create-table on 2026-01-02')
+-- Register the table (sys_table_definitions: table_schema, table_name, description, purpose, created_date; unique on table_name).
+INSERT INTO sys_table_definitions (table_schema, table_name, description, purpose, created_date)
+VALUES ('public', 'doc_notes', 'Doc Notes', 'Created by continuous create-table on 2026-01-02', CURRENT_DATE)
 ON CONFLICT (table_name) DO NOTHING;

@@ -1,0 +1,83 @@
+"""`.continuous.toml` is validated: wrong types, unknown keys and scenario paths that reach outside the
+repository are refused with one clear message (issue 12 §3)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from continuous.common.config import load_config
+from continuous.common.errors import UserError
+
+EXE = str(Path(sys.executable).parent / "continuous")
+
+
+def _write(root: Path, text: str) -> None:
+    (root / ".continuous.toml").write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('include_builtin = "yes"', ["include_builtin", "true or false"]),
+        ("include_builtin = 1", ["include_builtin", "true or false"]),
+        ('scenario_paths = "lib"', ["scenario_paths", "list"]),
+        ("scenario_paths = [1]", ["scenario_paths", "string"]),
+        ('scenario_paths = ["../../.."]', ["../../..", "leaves the repository"]),
+        ('scenario_paths = ["lib/../../x"]', ["lib/../../x", "leaves the repository"]),
+        ('scenario_paths = ["/"]', ["'/'", "contains the repository"]),
+        ('scenario_paths = [""]', ["empty"]),
+        ('scenario_paths = [".git/x"]', [".git"]),
+        ("database_url = 5", ["database_url", "string"]),
+        ('databse_url = "sqlite:///x"', ["unknown key", "databse_url", "database_url"]),
+        ("port_range = [5000]", ["port_range", "[low, high]"]),
+        ("port_range = [6000, 5000]", ["port_range", "[low, high]"]),
+        ("port_range = [0, 70000]", ["port_range", "[low, high]"]),
+        ('port_range = ["1", "2"]', ["port_range"]),
+    ],
+)
+def test_bad_configuration_is_refused(git_repo: Path, text: str, words: list[str]) -> None:
+    _write(git_repo, text + "\n")
+    with pytest.raises(UserError) as info:
+        load_config(git_repo)
+    message = info.value.render()
+    assert ".continuous.toml" in message
+    for word in words:
+        assert word in message, message
+
+
+def test_an_ancestor_given_as_an_absolute_path_is_refused(git_repo: Path) -> None:
+    _write(git_repo, f'scenario_paths = ["{git_repo.parent}"]\n')
+    with pytest.raises(UserError, match="contains the repository"):
+        load_config(git_repo)
+
+
+def test_good_configuration_loads(git_repo: Path, tmp_path: Path) -> None:
+    lib = tmp_path / "shared-lib"
+    lib.mkdir()
+    (lib / "x.scn").write_text("")
+    _write(git_repo, f'scenario_paths = ["mine", "{lib}"]\ninclude_builtin = false\nport_range = [3000, 5999]\n')
+    config = load_config(git_repo)
+    assert config.scenario_paths == (git_repo / "mine", lib)
+    assert config.include_builtin is False
+    assert config.port_range == (3000, 5999)
+
+
+def test_a_folder_elsewhere_without_scenarios_is_refused(git_repo: Path, tmp_path: Path) -> None:
+    _write(git_repo, 'scenario_paths = ["/etc"]\n')
+    with pytest.raises(UserError, match=r"no \.scn"):
+        load_config(git_repo)
+    (git_repo / "mine").mkdir()  # the repository's own folder may be empty (eject writes there)
+    _write(git_repo, 'scenario_paths = ["mine"]\n')
+    assert load_config(git_repo).scenario_paths == (git_repo / "mine",)
+
+
+@pytest.mark.parametrize("text", ['scenario_paths = ["/etc"]', 'scenario_paths = ["../../.."]',
+                                  'include_builtin = "yes"'])
+def test_the_cli_refuses_a_bad_configuration(git_repo: Path, text: str) -> None:
+    _write(git_repo, text + "\n")
+    proc = subprocess.run([EXE, "scenarios", "list"], cwd=git_repo, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr

@@ -1,0 +1,56 @@
+"""Defect 3: the live database (supabase/types.ts) is read first, migrations second; legacy names are no facts.
+
+create-service over a live table used to write a create-table migration whose down migration dropped the table
+with its data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from continuous.engine.tstypes import read_types
+
+from .conftest import cli
+
+
+def facts(root: Path, fact_type: str) -> list[dict[str, object]]:
+    proc = cli(root, "facts", "--type", fact_type, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return [f["fields"] for f in json.loads(proc.stdout)]
+
+
+def test_every_live_table_view_function_and_enum_is_a_fact(real_repo: Path) -> None:
+    db = read_types((real_repo / "supabase/types.ts").read_text())
+    assert {f["name"] for f in facts(real_repo, "table")} >= set(db.names("Tables"))
+    assert {f["name"] for f in facts(real_repo, "view")} >= set(db.names("Views"))
+    assert {f["name"] for f in facts(real_repo, "function")} >= set(db.names("Functions"))
+    assert {f["name"] for f in facts(real_repo, "enum")} >= set(db.names("Enums"))
+    assert "email_messages" in set(db.names("Tables"))
+
+
+def test_a_name_a_later_migration_renamed_is_not_a_fact(real_repo: Path) -> None:
+    renames = []
+    for path in (real_repo / "supabase/migrations").glob("*.sql"):
+        if path.name.endswith("_down.sql"):
+            continue
+        text = re.sub(r"--[^\n]*", "", path.read_text())
+        renames += re.findall(r"ALTER TABLE (\w+) RENAME TO (\w+);", text)
+    assert renames, "the snapshot renames tables in its migrations"
+    tables = {f["name"] for f in facts(real_repo, "table")}
+    for old, new in renames:
+        assert old not in tables, old
+        assert new in tables, new
+
+
+def test_create_service_over_a_live_table_writes_no_migration(real_repo: Path) -> None:
+    dry = cli(real_repo, "run-scenario", "create-service", "email-digest-service", "business",
+              "--param=table=email_messages", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)
+    assert "create-table" not in [i["scenario"] for i in report["items"]]
+    assert not [f["path"] for f in report["files"] if f["path"].startswith("supabase/migrations/")]
+    assert any(s["scenario"] == "create-table" and "email_messages" in s["reason"] for s in report["skipped"]) or (
+        "create-table" not in json.dumps(report["items"])
+    )
