@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from continuous.common.humanize import duration
+
 MIN_HISTORY = 3  # fewer finished executions than this are not a history yet
 
 
@@ -36,7 +38,7 @@ def _risk(executions: int, failures: int, median: float | None,
     elif rate >= 0.05:
         level = "medium"
     if median and p90 and p90 > 4 * median:
-        reasons.append(f"durations vary widely (p90 {p90:.0f}s vs median {median:.0f}s)")
+        reasons.append(f"durations vary widely (p90 {duration(p90)} vs median {duration(median)})")
         if level == "low":
             level = "medium"
     return level, reasons, rate

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 from continuous.analytics import queries as q
 from continuous.common.errors import UserError
+from continuous.common.humanize import value
 
 COLORS = {"ok": "#2e7d32", "bad": "#c62828", "line": "#1565c0", "p90": "#ef6c00", "auto": "#6a1b9a"}
 
@@ -119,24 +120,10 @@ def _svg(draw: Any, s: dict[str, list[Any]], by: str) -> str:
     return text
 
 
-def _fmt(v: Any, column: str) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        if column.endswith("_rate"):
-            return f"{100 * v:.1f}%"
-        return f"{v:,.1f}"
-    if isinstance(v, dt.datetime):
-        return v.strftime("%Y-%m-%d %H:%M")
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
 def _table(result: q.QueryResult) -> str:
     head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in result.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(v, c))}</td>"
+        "<tr>" + "".join(f"<td>{html.escape(value(v, c))}</td>"
                          for v, c in zip(row, result.columns, strict=True)) + "</tr>"
         for row in result.rows)
     if not result.rows:
@@ -172,8 +159,8 @@ def build_report(con: duckdb.DuckDBPyConnection, f: q.Filters, out: Path, *, by:
     cards = [
         ("executions", f"{metrics['executions']:,}"),
         ("success rate", f"{100 * rate:.1f}%"),
-        ("scenarios per week", _fmt(metrics["scenarios_per_week"], "")),
-        ("automation", _fmt(metrics["automation_percentage"], "") + "%"
+        ("scenarios per week", value(metrics["scenarios_per_week"], "")),
+        ("automation", value(metrics["automation_percentage"], "") + "%"
          if metrics["automation_percentage"] is not None else "–"),
         ("time saved", _hours(metrics["time_saved_total_s"])),
         ("config errors caught", f"{metrics['configuration_errors_caught']:,}"),

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     from continuous.dsl import loader, parser, validate
 
     parser._lark()
-    from continuous.dsl import fastparse
+    from continuous.dsl import _lalr_driver as fastparse
 
     fastparse.tables()
     setup = time.perf_counter() - t0

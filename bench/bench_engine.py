@@ -1,13 +1,10 @@
 """Executor benchmarks: repository-scale discovery + matching + dry-run, and checkpoint overhead per step.
 
 1. Repository scale: the example monorepo (`scenarios/example-monorepo`) grown to 2,000 tables, 500 services
-and 50
-   apps; time discovery (every `discover` of the built-in library), matching (the shared resolver with rule
-   consequences through the Rete adapter) and a full dry-run plan of `create-service`. Target: under 1 s in
-   total.
+   and 50 apps; time discovery (every `discover` of the built-in library), matching (the shared resolver with rule
+   consequences through the Rete adapter) and a full dry-run plan of `create-service`. Target: under 1 s in total.
 2. Checkpoint overhead: a repository of 20,000 files; each "step" changes 3 files; compare the engine's
-checkpoint
-   (private index, write-tree, commit-tree, update-ref; HEAD and the user's index untouched) with a plain
+   checkpoint (private index, write-tree, commit-tree, update-ref; HEAD and the user's index untouched) with a plain
    `git add -A && git commit`. Target: at most 1.5x.
 
 Run: `.venv/bin/python bench/bench_engine.py [--steps N] [--files N]`; results go to
@@ -76,6 +73,7 @@ def grow_example(root: Path, tables: int, services: int, apps: int) -> None:
 
 
 def bench_repository_scale(repeat: int) -> dict[str, object]:
+    from continuous.analytics.estimates import estimate
     from continuous.engine.executor import Executor, Request
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -92,7 +90,7 @@ def bench_repository_scale(repeat: int) -> dict[str, object]:
         rows = []
         cpu = []
         for _ in range(repeat):
-            ex = Executor(root, rule_base=rb)
+            ex = Executor(root, rule_base=rb, estimator=estimate)  # the CLI's dry-run, history estimates included
             c0, t0 = time.process_time(), time.perf_counter()
             facts = ex.facts()
             t1 = time.perf_counter()

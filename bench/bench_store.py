@@ -1,6 +1,5 @@
 """Tracking-store insert throughput: executions (each with 5 steps, recorded the way the engine records them:
-one transaction per call) per second, on SQLite and PostgreSQL, from one process and from 8 concurrent
-processes.
+one transaction per call) per second, on SQLite and PostgreSQL, from one process and from 8 concurrent processes.
 
     .venv/bin/python bench/bench_store.py [--executions N] [--processes P] [--pg-url URL]
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 from continuous.cli.output import command, console, print_json
+from continuous.common.humanize import duration
+from continuous.common.humanize import value as _cell
 
 analytics_app = typer.Typer(
     help="Trends, impact, health, failures and success metrics over the execution history (DuckDB over a "
@@ -95,22 +97,6 @@ def _filters(since: str | None, until: str | None, object_type: str | None, scen
     return f
 
 
-def _cell(value: Any, column: str) -> str:
-    import datetime as dt
-
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        if column.endswith("_rate"):
-            return f"{100 * value:.1f}%"
-        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.2f}"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
-
-
 def _show(result: Any) -> None:
     from rich.table import Table
 
@@ -158,7 +144,7 @@ def export_cmd(
         _out(f"{report.out_dir}: up to date with {report.url_masked} (nothing new to export)")
         return
     _out(f"{report.out_dir}: exported {report.rows_written:,} rows into {report.files_written} files from "
-         f"{report.url_masked} in {report.seconds:.1f}s")
+         f"{report.url_masked} in {duration(report.seconds)}")
     for t in changed:
         _out(f"  {t.table}: +{t.rows_written:,} rows ({t.mode}, {t.total_rows:,} in the export)")
 

@@ -223,13 +223,9 @@ def schema_cmd(as_json: bool = JSON_OPT) -> None:
 
 
 def _duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m" + (f"{seconds % 60}s" if seconds % 60 else "")
-    return f"{seconds // 3600}h" + (f"{seconds % 3600 // 60}m" if seconds % 3600 // 60 else "")
+    from continuous.common.humanize import duration
+
+    return duration(seconds, missing="-")
 
 
 def _at(loc: Any) -> str:

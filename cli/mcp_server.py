@@ -281,9 +281,10 @@ class Agent:
                 "the request is empty", hint='say what you want: continuous plan "a table for bookmarks"'
             )
         _single_thread()
+        from continuous.cli.operations import estimator
         from continuous.planner.plan import make_plan
 
-        result = make_plan(text, dry_run=True, worktree=self.root)
+        result = make_plan(text, dry_run=True, worktree=self.root, estimator=estimator())
         result.pop("dry_run_text", None)
         saved = result.get("plan")
         if saved and saved.get("items"):
@@ -672,7 +673,7 @@ def build_server(agent: Agent) -> Any:
     import anyio
     import anyio.to_thread
     import mcp_types as types
-    from continuous import __version__
+    from continuous.common.version import __version__
     from mcp.server.lowlevel import Server
 
     lock = anyio.Lock()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from continuous.dsl.model import RuleBase, Scenario
+    from continuous.engine.estimates import Estimator
     from continuous.engine.executor import EventSink, Executor
     from continuous.engine.facts import Fact
     from continuous.store.records import ExecutionRecord
@@ -28,11 +29,24 @@ def refresh_living_docs(root: Path, rule_base: RuleBase) -> list[Path]:
     return refresh(root, rule_base)
 
 
+def estimator() -> Estimator:
+    """Dry-run estimates from the execution history: the analytics export, else the tracking store (at least 3
+    finished runs), else the scenario's declared `estimate`."""
+    from continuous.analytics.estimates import estimate
+
+    return estimate
+
+
 def executor(root: Path | None = None, on_event: EventSink | None = None, *, living_docs: bool = True) -> Executor:
-    """The executor a run, resume or rollback uses; runs keep the living docs current."""
+    """The executor a run, resume, rollback or dry-run uses; runs keep the living docs current."""
     from continuous.engine.executor import Executor
 
-    return Executor(root, on_event=on_event, after_success=[refresh_living_docs] if living_docs else [])
+    return Executor(
+        root,
+        on_event=on_event,
+        after_success=[refresh_living_docs] if living_docs else [],
+        estimator=estimator(),
+    )
 
 
 def facts(ex: Executor, fact_type: str | None = None) -> list[Fact]:

@@ -1,7 +1,6 @@
 """`continuous suggest` and `continuous plan`: free text → an ordered scenario plan.
 
-Only typer and the standard library are imported here; the planner (numpy, tokenizers) is imported inside the
-commands.
+Only typer and the standard library are imported here; the planner (numpy, tokenizers) is imported inside the commands.
 """
 
 from __future__ import annotations
@@ -177,9 +176,10 @@ def plan_cmd(
         raise UserError(
             "the request is empty", hint='say what you want: continuous plan "a table for bookmarks"'
         )
+    from continuous.cli.operations import estimator
     from continuous.planner.plan import make_plan
 
-    result = make_plan(text, dry_run=dry_run, out=out)
+    result = make_plan(text, dry_run=dry_run, out=out, estimator=estimator())
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
         return

@@ -178,7 +178,7 @@ def _templates(scenario: Scenario) -> list[tuple[str, Path]]:
 
 def scenario_text(scenario: Scenario) -> str:
     """The scenario's block as written (with the comment lines right above it), from its file."""
-    from continuous.dsl.fastparse import _TOKENS
+    from continuous.dsl._lalr_driver import _TOKENS
 
     if scenario.loc is None:
         raise UserError(f"scenario {scenario.id} has no source location to copy from")
@@ -210,7 +210,7 @@ def scenario_text(scenario: Scenario) -> str:
 
 
 def _header(scenario: Scenario, origin: str, root: Path) -> str:
-    from continuous import __version__
+    from continuous.common.version import __version__
 
     where = f"{Path(scenario.loc.file).name}:{scenario.loc.line}" if scenario.loc else scenario.source
     source = f"the built-in library of continuous {__version__}" if origin == "built-in" else origin

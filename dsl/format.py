@@ -5,8 +5,7 @@ idempotent: one statement per line, two-space indentation inside blocks, single 
 inside brackets, one blank line between top-level blocks, and at most one blank line kept between statements.
 Long lists (examples, aliases, tags, provides) wrap after a comma with a four-space continuation. Strings,
 including triple-quoted ones, are copied byte for byte, so the parsed rule base is unchanged. Comments stay on
-their line when they trail a statement; otherwise they are attached, on lines of their own, above the next
-statement.
+their line when they trail a statement; otherwise they are attached, on lines of their own, above the next statement.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ class _Unit:
 
 class _Source:
     def __init__(self, text: str) -> None:
-        from continuous.dsl.fastparse import _TOKENS
+        from continuous.dsl._lalr_driver import _TOKENS
 
         self.text = text
         self.starts: list[int] = []

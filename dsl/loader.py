@@ -67,9 +67,16 @@ def load_rule_base(paths: Sequence[Path | str] | None = None, *, include_builtin
     return build_rule_base(path_sources(paths or (), include_builtin=include_builtin))
 
 
-def load_config_rule_base(config: Config) -> m.RuleBase:
-    """A repository's rule base: the built-in library, its pinned packs and its `scenario_paths`."""
-    return build_rule_base(config_sources(config))
+def load_config_rule_base(config: Config, *, cached: bool = False) -> m.RuleBase:
+    """A repository's rule base: the built-in library, its pinned packs and its `scenario_paths`. This is the one
+    place that builds it; `cached` reads it from the disk cache (`dsl.cache`) when no file changed, for processes
+    that start often and need it fast (`continuous suggest`)."""
+    sources = config_sources(config)
+    if cached:
+        from continuous.dsl.cache import load_sources
+
+        return load_sources(sources)
+    return build_rule_base(sources)
 
 
 def _without_gc(fn: Callable[P, R]) -> Callable[P, R]:

@@ -142,7 +142,7 @@ def read_manifest(directory: Path) -> Manifest:
 
 def check_compatible(manifest: Manifest, where: str) -> None:
     """Refuse a pack that declares it does not work with this version of continuous."""
-    from continuous import __version__
+    from continuous.common.version import __version__
     from packaging.specifiers import SpecifierSet
 
     if not SpecifierSet(manifest.requires_continuous).contains(__version__, prereleases=True):

@@ -3,7 +3,7 @@
 The grammar lives in `grammar.lark` at the package root. Syntax errors become one `Diagnostic` with the source
 line, a caret, what was expected in words, and a label for common mistakes; the builder then collects every
 semantic problem it can see locally (unknown object type, bad parameter type, ...) instead of stopping at the
-first. Valid text goes through `fastparse` (lark's table, no tree); lark's own parser words syntax errors.
+first. Valid text goes through `_lalr_driver` (lark's table, no tree); lark's own parser words syntax errors.
 """
 
 from __future__ import annotations
@@ -46,8 +46,7 @@ _TERMINAL_WORDS = {
 }
 
 # Labelled examples of common mistakes (as lark's own grammar loader does): when a syntax error happens at the
-# same
-# parser state as one of these snippets, the label is shown as the hint.
+# same parser state as one of these snippets, the label is shown as the hint.
 _COMMON_MISTAKES: dict[str, list[str]] = {
     "a step runs an argument list, not a shell string: run [\"pnpm\", \"install\"]": [
         'scenario a { step "x" run "pnpm install" }',
@@ -117,7 +116,7 @@ def parse_text_lenient(text: str, filename: str = "<string>") -> tuple[list[Any]
     validation can report the rest of what is wrong in the same run."""
     import gc
 
-    from continuous.dsl import fastparse
+    from continuous.dsl import _lalr_driver
 
     # Parsing allocates many small objects that all stay alive: cyclic GC passes over them are pure overhead.
     gc_enabled = gc.isenabled()
@@ -125,8 +124,8 @@ def parse_text_lenient(text: str, filename: str = "<string>") -> tuple[list[Any]
     builder = _Builder(filename, text)
     try:
         try:
-            items: list[Any] = fastparse.parse(text, builder)
-        except fastparse.Miss:
+            items: list[Any] = _lalr_driver.parse(text, builder)
+        except _lalr_driver.Miss:
             items = parse_tree(text, filename, builder := _Builder(filename, text))
     except BadEscape as exc:
         return [], [_escape_diagnostic(exc, text, filename)], False
@@ -318,7 +317,7 @@ def _label_for(exc: UnexpectedInput) -> str | None:
 
 def _unclosed_hint(text: str) -> str | None:
     """Where the innermost block that is still open at the end of the file starts."""
-    from continuous.dsl.fastparse import _TOKENS
+    from continuous.dsl._lalr_driver import _TOKENS
 
     opened: list[int] = []
     pos = 0
@@ -1194,26 +1193,29 @@ _new_param = m.Param.__pydantic_validator__.validate_python
 _new_scenario = m.Scenario.__pydantic_validator__.validate_python
 
 
-_CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 7)]
+_CRON_FIELDS = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7)]
 
 
 def _cron_problem(expr: str) -> str | None:
-    """Check a five-field cron expression without a cron library (the DSL stays dependency-light)."""
+    """What is wrong with a five-field cron expression, by croniter (the library the worker schedules with),
+    named by field."""
+    from croniter import croniter
+
     parts = expr.split()
     if len(parts) != 5:
         return f"expected 5 fields, got {len(parts)}"
-    names = ["minute", "hour", "day of month", "month", "day of week"]
-    for part, (low, high), name in zip(parts, _CRON_RANGES, names, strict=True):
-        for piece in part.split(","):
-            base, _, step = piece.partition("/")
-            if step and not step.isdigit():
-                return f"{name}: step {step!r} is not a number"
-            if base == "*":
-                continue
-            bounds = base.split("-")
-            if len(bounds) > 2 or not all(b.isdigit() for b in bounds):
-                return f"{name}: {piece!r} is not a number, range or *"
-            for b in bounds:
-                if not low <= int(b) <= high:
-                    return f"{name}: {b} is outside {low}-{high}"
+    for i, (name, low, high) in enumerate(_CRON_FIELDS):
+        alone = " ".join(part if j == i else "*" for j, part in enumerate(parts))
+        try:
+            croniter(alone)
+        except (ValueError, KeyError) as exc:  # croniter's errors are ValueErrors; a bad name can be a KeyError
+            if "out of range" in str(exc) or "out of bands" in str(exc):
+                return f"{name}: {parts[i]} is outside {low}-{high}"
+            if "step" in str(exc):
+                return f"{name}: the step of {parts[i]!r} must be a number above 0"
+            return f"{name}: {parts[i]!r} is not a number, name, range, list, step or *"
+    try:
+        croniter(expr)
+    except (ValueError, KeyError) as exc:
+        return str(exc)
     return None

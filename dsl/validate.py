@@ -3,8 +3,7 @@
 The parser already rejects what one file can show on its own (syntax, unknown types, bad defaults); this
 module checks what needs the whole rule base: references between scenarios, parameter bindings, dependency
 cycles, and the variables used by templates — both the `{{ ... }}` strings in the DSL and the template files
-on disk. Every problem is collected (never just the first) as a located `Diagnostic` with the source line and
-a caret.
+on disk. Every problem is collected (never just the first) as a located `Diagnostic` with the source line and a caret.
 """
 
 from __future__ import annotations
@@ -247,10 +246,6 @@ def check_files(
 
 
 # ---------------------------------------------------------------- references
-
-
-def _word(name: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![A-Za-z0-9_-])(" + re.escape(name) + r")(?![A-Za-z0-9_-])")
 
 
 def _check_aliases(rule_base: m.RuleBase, known: list[str], out: _Collector) -> None:

@@ -11,8 +11,11 @@
     ])
 
 Bad input raises `UserError` before anything changes; a failed run is rolled back and comes back as a result
-with
-`status == "failed"` (or raises `RunFailed` with `raise_on_failure=True`).
+with `status == "failed"` (or raises `RunFailed` with `raise_on_failure=True`).
+
+Dry-run durations come from the tracking store's median per scenario, else the scenario's declared `estimate`;
+pass `estimator=continuous.analytics.estimates.estimate` for the CLI's (the analytics export first, and the
+failure rate over at least 3 runs).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 
 from continuous.common.errors import RunFailed
 from continuous.dsl.model import Scalar
+from continuous.engine.estimates import Estimator
 from continuous.engine.executor import EventSink, Executor, Request, requests_from_dicts
 from continuous.engine.plan import FrozenPlan
 from continuous.engine.results import DryRunReport, ExecutionResult, RollbackResult
@@ -41,8 +45,10 @@ class ScenarioExecutor:
         on_event: EventSink | None = None,
         executed_by: str | None = None,
         raise_on_failure: bool = False,
+        estimator: Estimator | None = None,
     ) -> None:
         self.repo = Path(repo)
+        self.estimator = estimator
         self.database_url = database_url
         self.on_event = on_event
         self.executed_by = executed_by or "api"
@@ -50,7 +56,11 @@ class ScenarioExecutor:
 
     def _executor(self) -> Executor:
         return Executor(
-            self.repo, database_url=self.database_url, on_event=self.on_event, executed_by=self.executed_by
+            self.repo,
+            database_url=self.database_url,
+            on_event=self.on_event,
+            executed_by=self.executed_by,
+            estimator=self.estimator,
         )
 
     def _requests(

@@ -1,13 +1,9 @@
 """Git checkpoints that never move HEAD and never touch the user's index.
 
 Each checkpoint is a commit object whose tree is HEAD's tree plus every path the execution has touched so far,
-built
-in a private index file (`GIT_INDEX_FILE`) with git's plumbing (driven through GitPython's command wrapper,
-which is
-an order of magnitude faster on a big repository than GitPython's pure-Python index). The commit is kept alive
-by a
-ref `refs/continuous/<execution-id>/<n>`, so `git log` and the branch stay clean while every step stays
-recoverable.
+built in a private index file (`GIT_INDEX_FILE`) with git's plumbing (driven through GitPython's command wrapper, which
+is an order of magnitude faster on a big repository than GitPython's pure-Python index). The commit is kept alive by a
+ref `refs/continuous/<execution-id>/<n>`, so `git log` and the branch stay clean while every step stays recoverable.
 """
 
 from __future__ import annotations
@@ -136,12 +132,6 @@ def checkpoint_refs(root: Path, execution_id: str) -> list[tuple[str, str]]:
     pairs = [tuple(line.split(" ", 1)) for line in out.splitlines() if line.strip()]
     pairs = [(r, c) for r, c in pairs if r.rsplit("/", 1)[-1].isdigit()]
     return sorted(((r, c) for r, c in pairs), key=lambda rc: int(rc[0].rsplit("/", 1)[-1]))
-
-
-def delete_refs(root: Path, execution_id: str) -> None:
-    g = _git(root)
-    for ref, _ in checkpoint_refs(root, execution_id):
-        g.update_ref("-d", ref)
 
 
 def blob_at(root: Path, commit: str, path: str) -> bytes | None:

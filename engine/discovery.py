@@ -1,10 +1,8 @@
 """Read facts about a repository from the DSL's `discover` declarations.
 
 Discovery runs before every plan and after every scenario (to validate `fact` checks), so it must stay fast on
-a big
-monorepo: the file list is taken once (git's index plus untracked files, or one `os.walk` outside git) and
-shared by
-every declaration, globs are compiled to regular expressions once, and field templates are compiled once per
+a big monorepo: the file list is taken once (git's index plus untracked files, or one `os.walk` outside git) and shared
+by every declaration, globs are compiled to regular expressions once, and field templates are compiled once per
 declaration instead of once per fact.
 """
 

@@ -41,6 +41,7 @@ from continuous.engine.checkpoint import (
     save_blobs,
 )
 from continuous.engine.discovery import discover, glob_regex, list_files
+from continuous.engine.estimates import Estimator
 from continuous.engine.facts import Fact, FactQuery, FactSet, LazyFactSet
 from continuous.engine.journal import Journal
 from continuous.engine.plan import FrozenPlan, PlanEntry, SkippedEntry
@@ -181,9 +182,11 @@ class Executor:
         executed_by: str | None = None,
         rule_base: m.RuleBase | None = None,
         after_success: Sequence[AfterSuccess] = (),
+        estimator: Estimator | None = None,
     ) -> None:
         self.ws: Workspace = open_workspace(repo)
         self.after_success: tuple[AfterSuccess, ...] = tuple(after_success)
+        self.estimator = estimator
         self.database_url = database_url
         self.emit: EventSink = _guarded_sink(on_event)
         self.executed_by = executed_by or _executed_by()
@@ -724,17 +727,13 @@ class Executor:
     def _estimate(
         self, sc: m.Scenario, store: TrackingStore | None, failure_rates: dict[str, float]
     ) -> tuple[float | None, str]:
-        """History (analytics export, else the store), else the DSL estimate. Never creates a database."""
-        try:
-            from continuous.analytics.estimates import estimate
-        except ImportError:
-            estimate = None
-        if estimate is not None:
+        """History (the estimator's, else the store's median), else the DSL estimate. Never creates a database."""
+        if self.estimator is not None:
             try:
-                found = estimate(
+                found = self.estimator(
                     sc.id, repo=self.root, store=store if store is not None else _NoHistory(), scenario=sc
                 )
-            except Exception:  # analytics must never break a dry-run
+            except Exception:  # an estimator must never break a dry-run
                 found = None
             if found is not None and found.seconds is not None:
                 if found.failure_rate is not None:
@@ -1747,10 +1746,14 @@ def _validation_label(v: m.Validation, ctx: st.StepContext) -> str:
 
 
 def dry_run_plan(
-    saved: dict[str, Any], *, worktree: Path | str | None = None, rule_base: m.RuleBase | None = None
+    saved: dict[str, Any],
+    *,
+    worktree: Path | str | None = None,
+    rule_base: m.RuleBase | None = None,
+    estimator: Estimator | None = None,
 ) -> DryRunReport:
     """Dry-run a saved plan (the contract's JSON): used by `continuous plan --dry-run`."""
-    ex = Executor(worktree, rule_base=rule_base)
+    ex = Executor(worktree, rule_base=rule_base, estimator=estimator)
     try:
         return ex.dry_run(ex.plan_from_saved(saved))
     finally:

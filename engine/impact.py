@@ -1,8 +1,7 @@
 """What a plan touches and how risky it is, for dry-run reports.
 
 Systems come from two places that check each other: the facts the plan's scenarios provide (table, service,
-app,
-port, pipeline facts) and the paths of the files it writes, read with the monorepo's layout conventions.
+app, port, pipeline facts) and the paths of the files it writes, read with the monorepo's layout conventions.
 """
 
 from __future__ import annotations

@@ -1,9 +1,8 @@
 """The frozen plan: what an execution will do, fixed before anything changes.
 
 A plan is resolved once (dependencies, rule consequences, `unless` skips) and then only executed; a saved plan
-file
-(`continuous plan --out`) carries the commit and rule-base hash it was made against, and is refused when
-either moved.
+file (`continuous plan --out`) carries the commit and rule-base hash it was made against, and is refused when either
+moved.
 """
 
 from __future__ import annotations

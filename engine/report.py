@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from continuous.common.humanize import duration
+
 if TYPE_CHECKING:
     from continuous.engine.results import DryRunReport, ExecutionResult
     from continuous.store.records import ExecutionRecord
@@ -11,18 +13,6 @@ if TYPE_CHECKING:
 
 def _params(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items() if v != "")
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "unknown"
-    if seconds < 60:
-        return f"{seconds:.0f}s" if seconds >= 1 else f"{seconds:.2f}s"
-    minutes, sec = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{sec:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def render_dry_run(report: DryRunReport, *, diffs: bool = True) -> str:

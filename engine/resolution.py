@@ -389,18 +389,3 @@ def plan_problems(
             provided.add(fact)
     return problems
 
-
-def requests_from(items: Iterable[Mapping[str, Any]]) -> list[PlanRequest]:
-    """Plan requests from loose dicts ({"scenario": ..., "params": {...}}), as the Python API and plan files give."""
-    out = []
-    for raw in items:
-        if "scenario" not in raw:
-            raise UserError(f"plan item {dict(raw)!r} has no 'scenario'")
-        out.append(
-            PlanRequest(
-                scenario=str(raw["scenario"]),
-                params=dict(raw.get("params") or {}),
-                reason=str(raw.get("reason") or "requested"),
-            )
-        )
-    return out

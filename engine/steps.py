@@ -1,11 +1,8 @@
 """Step runners: one per step kind of the DSL.
 
 File-changing steps (render, edit, doc, insert) are pure functions from the current content of the worktree to
-a list
-of `FileChange`s. A real run writes those changes; a dry-run applies them to an in-memory overlay and moves
-on, so
-the dry-run predicts exactly the files (and bytes) the real run writes, with the same code. Steps that act
-outside
+a list of `FileChange`s. A real run writes those changes; a dry-run applies them to an in-memory overlay and moves on,
+so the dry-run predicts exactly the files (and bytes) the real run writes, with the same code. Steps that act outside
 the file system (run, sql) are described in a dry-run and executed in a real run.
 """
 
@@ -1065,6 +1062,3 @@ def types_changes(step: m.SqlStep, ctx: StepContext, fs: VirtualFS) -> list[File
         )
     return _change(rel, fs.read(rel), merged.text.encode())
 
-
-def posix(path: str) -> str:
-    return str(PurePosixPath(path))

@@ -1,9 +1,7 @@
 """The worktree a run happens in: where it is, whether it is in a state we may change, and its run lock.
 
 Locks live in the worktree's own git directory (`.git` for the main worktree, `.git/worktrees/<name>` for a
-linked
-one), so runs in different worktrees of one repository never block each other while two runs in one worktree
-do.
+linked one), so runs in different worktrees of one repository never block each other while two runs in one worktree do.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from continuous.common.humanize import duration
 from continuous.dsl.model import RuleBase, Scenario, Value, Var
 from continuous.engine.facts import Fact
 
@@ -84,14 +85,8 @@ def _deps(sc: Scenario) -> str:
     return ", ".join(f"`{d.scenario}`" for d in sc.dependencies) or "—"
 
 
-def _duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+def _duration(seconds: float | None) -> str:
+    return duration(seconds, missing="—")
 
 
 def catalogue_markdown(rule_base: RuleBase, stats: dict[str, Any] | None = None) -> str:
@@ -133,16 +128,12 @@ def catalogue_markdown(rule_base: RuleBase, stats: dict[str, Any] | None = None)
         for sid in sorted(stats):
             s = stats[sid]
             rate = f"{100 * s['successes'] / s['executions']:.0f}%" if s["executions"] else "—"
-            lines.append(f"| `{sid}` | {s['executions']} | {rate} | {_seconds(s.get('median_seconds'))} | "
-                         f"{_seconds(s.get('p90_seconds'))} |")
+            lines.append(f"| `{sid}` | {s['executions']} | {rate} | {_duration(s.get('median_seconds'))} | "
+                         f"{_duration(s.get('p90_seconds'))} |")
     else:
         lines.append("No executions recorded yet.")
     lines += [STATS_END, ""]
     return "\n".join(lines)
-
-
-def _seconds(value: Any) -> str:
-    return "—" if value is None else f"{float(value):.1f}s"
 
 
 def _node(scenario_id: str) -> str:

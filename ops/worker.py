@@ -78,8 +78,7 @@ def due_schedule_jobs(schedules: dict[str, Schedule], now: datetime, started: da
     """The latest cron slot of each schedule that has not been enqueued yet.
 
     A slot counts when it falls after the worker started (minus a grace minute) or after the schedule's
-    previous enqueued slot: a worker that was down for a day enqueues the missed run once, not once per
-    missed slot.
+    previous enqueued slot: a worker that was down for a day enqueues the missed run once, not once per missed slot.
     """
     from croniter import croniter
 

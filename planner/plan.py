@@ -1,8 +1,7 @@
 """`continuous plan`: a suggestion frozen into the saved-plan format, optionally dry-run by the engine.
 
 The saved plan carries the HEAD commit and the rule-base hash it was made against; `continuous run-plan`
-refuses it
-when either has moved, so what was reviewed is what runs.
+refuses it when either has moved, so what was reviewed is what runs.
 """
 
 from __future__ import annotations
@@ -10,14 +9,24 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from continuous.common.errors import UserError
 
+if TYPE_CHECKING:
+    from continuous.engine.estimates import Estimator
+
 
 def make_plan(
-    text: str, *, dry_run: bool = False, out: Path | None = None, worktree: Path | None = None
+    text: str,
+    *,
+    dry_run: bool = False,
+    out: Path | None = None,
+    worktree: Path | None = None,
+    estimator: Estimator | None = None,
 ) -> dict[str, Any]:
+    """The suggestion for `text`, frozen into a saved plan against HEAD; `dry_run` adds the engine's dry-run,
+    with durations from `estimator` (the CLI passes the execution history's)."""
     from continuous.common import gitinfo
     from continuous.planner.suggest import load_context, suggest
 
@@ -54,7 +63,7 @@ def make_plan(
             hint='name them in the request (e.g. "called X", "to dhg-hub") and plan again',
         )
     if dry_run and suggestion["plan"]:
-        result.update(_dry_run(saved, ctx))
+        result.update(_dry_run(saved, ctx, estimator))
     if out is not None:
         if not suggestion["plan"]:
             raise UserError("nothing to save: the plan is empty")
@@ -66,7 +75,7 @@ def make_plan(
     return result
 
 
-def _dry_run(saved: dict[str, Any], ctx: Any) -> dict[str, Any]:
+def _dry_run(saved: dict[str, Any], ctx: Any, estimator: Estimator | None) -> dict[str, Any]:
     """The engine's dry-run of the whole plan (files, systems, duration, risk); it changes nothing."""
     try:
         from continuous.engine import executor
@@ -75,7 +84,7 @@ def _dry_run(saved: dict[str, Any], ctx: Any) -> dict[str, Any]:
     dry = getattr(executor, "dry_run_plan", None) or getattr(executor, "dry_run", None)
     if dry is None:
         raise UserError("this engine has no dry-run entry point")
-    report = dry(saved, worktree=ctx.worktree, rule_base=ctx.rule_base)
+    report = dry(saved, worktree=ctx.worktree, rule_base=ctx.rule_base, estimator=estimator)
     data = report.model_dump(mode="json") if hasattr(report, "model_dump") else report
     text = report.render() if hasattr(report, "render") else json.dumps(data, indent=2, default=str)
     return {"dry_run": data, "dry_run_text": text}

@@ -71,11 +71,9 @@ def load_context(
         except UserError:
             root = None
     if rule_base is None:
-        from continuous.dsl.sources import config_sources
-        from continuous.planner import rbcache
+        from continuous.dsl.loader import load_config_rule_base
 
-        config = load_config(root)
-        rule_base = rbcache.load_sources(config_sources(config))
+        rule_base = load_config_rule_base(load_config(root), cached=True)
     if facts is None:
         facts = discover_facts(rule_base, root) if root is not None else []
     index = load_or_build(rule_base, memo=index_cache)

@@ -1,8 +1,7 @@
 """The tracking tables (SQLAlchemy 2 typed models).
 
 `Base.metadata` is shared: another part may declare its own tables on `Base` and add them in a later Alembic
-revision. The schema itself is created only by the migrations in `continuous/migrations`; a test compares the
-two.
+revision. The schema itself is created only by the migrations in `continuous/migrations`; a test compares the two.
 """
 
 from __future__ import annotations

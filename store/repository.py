@@ -553,13 +553,6 @@ class TrackingStore:
         runs = self.list_executions(worktree=worktree, kind="run", status="running", limit=1)
         return runs[0] if runs else None
 
-    def count_steps(self, execution_id: str | None = None) -> int:
-        query = select(func.count()).select_from(STEPS)
-        if execution_id is not None:
-            query = query.where(STEPS.c.execution_id == execution_id)
-        with self._guard(), self._read() as conn:
-            return int(conn.execute(query).scalar_one())
-
     def scenario_stats(self, scenario_id: str, *, window: int = 500) -> ScenarioStats:
         """Counts over all finished executions; durations over the latest `window` successes (else all)."""
         finished = (
@@ -852,8 +845,7 @@ def open_store(
     """Open (and for SQLite, create and migrate) the tracking database.
 
     auto_upgrade: None = migrate SQLite databases automatically and refuse other databases that are not at
-    head (a shared PostgreSQL is migrated deliberately with `continuous db upgrade`); True/False force either
-    way.
+    head (a shared PostgreSQL is migrated deliberately with `continuous db upgrade`); True/False force either way.
     """
     from continuous.store.migrate import ensure_schema
 

@@ -1,6 +1,5 @@
 """Which database: an explicit URL, else CONTINUOUS_DATABASE_URL, else `database_url` in `.continuous.toml`,
-else one SQLite file in the git common directory, so every worktree of a repository records into the same
-history.
+else one SQLite file in the git common directory, so every worktree of a repository records into the same history.
 
 Import-light (no SQLAlchemy): the CLI resolves the URL before deciding whether to open anything.
 """
@@ -26,12 +25,6 @@ class ResolvedUrl:
         return self.source == "default"
 
 
-def default_sqlite_path(repo: Path | None = None) -> Path:
-    from continuous.common.gitinfo import locate
-
-    return locate(repo).common_dir / DEFAULT_DIRNAME / DEFAULT_FILENAME
-
-
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -50,9 +43,3 @@ def resolve_url(url: str | None = None, *, repo: Path | None = None) -> Resolved
     if config.database_url:
         return ResolvedUrl(config.database_url, "config")
     return ResolvedUrl(sqlite_url(location.common_dir / DEFAULT_DIRNAME / DEFAULT_FILENAME), "default")
-
-
-def backend_of(url: str) -> str:
-    """`sqlite`, `postgresql`, ... from the URL scheme, without parsing it with SQLAlchemy."""
-    scheme = url.split(":", 1)[0]
-    return scheme.split("+", 1)[0].lower()

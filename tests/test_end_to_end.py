@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-CONTINUOUS = str(Path(sys.executable).parent / "continuous")
+from .conftest import EXE as CONTINUOUS
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -49,6 +48,7 @@ def test_plan_run_and_analyse(tmp_path: Path) -> None:
     assert sum(p["files_changed"] for p in periods) >= len(created)
 
 
+@pytest.mark.slow  # create-table runs generate-types with node
 def test_a_run_registers_the_scenarios_it_uses_without_archiving_others(tmp_path: Path) -> None:
     repo = tmp_path / "mono"
     assert cli(tmp_path, "init", "--example", str(repo)).returncode == 0

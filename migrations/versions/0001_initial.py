@@ -19,8 +19,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Native types on PostgreSQL (as in the spec), portable text/JSON on SQLite. Self-contained on purpose: a
-# migration
-# must keep producing the same schema even if the model code changes later.
+# migration must keep producing the same schema even if the model code changes later.
 UUID = sa.String(36).with_variant(postgresql.UUID(as_uuid=False), "postgresql")
 JSONB = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 TEXT_ARRAY = sa.JSON(none_as_null=True).with_variant(postgresql.ARRAY(sa.Text()), "postgresql")
@@ -211,16 +210,11 @@ def downgrade() -> None:
 # ----------------------------------------------------------------------------------------------- views
 #
 # Both views describe the current rule base: scenarios archived by `registry sync` (archived_at set) are left
-# out.
-# Only kind = 'scenario' executions count (a 'run' row is the envelope of a plan, not an execution of a
-# scenario).
+# out. Only kind = 'scenario' executions count (a 'run' row is the envelope of a plan, not an execution of a scenario).
 #
 # avg_files_changed differs from the spec on purpose. The spec's `COUNT(DISTINCT e.artifacts->>'files')`
-# counts the
-# distinct *file-list texts* of a scenario's executions, which is not an average and not a number of files.
-# Here it
-# is the real mean, over the scenario's executions that recorded artifacts, of the number of files each
-# changed:
+# counts the distinct *file-list texts* of a scenario's executions, which is not an average and not a number of files.
+# Here it is the real mean, over the scenario's executions that recorded artifacts, of the number of files each changed:
 #   artifacts.files_changed                                  if it is a number, else
 #   len(artifacts.files)                                     if files is a list of paths, else
 #   len(files.created) + len(files.modified) + len(files.deleted)   if files is an object.

@@ -3,21 +3,18 @@
 The figures every analytics test checks are worked out by hand in `EXPECTED` comments next to the data; the
 schema always comes from the store's own migrations (`open_store`), rows are inserted through the store's
 table definitions with fixed timestamps (the repository API stamps `now`, which a known data set cannot use).
+`db_url` (each backend) and `store` are the shared fixtures of tests/conftest.py.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import insert
-
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def at(day: int, hour: int = 10, minute: int = 0) -> datetime:
@@ -99,44 +96,6 @@ def load_known_history(store: Any) -> None:
                 id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"step/{name}/{number}")), execution_id=IDS[name],
                 step_number=number, step_name=step, status=status, started_at=started,
                 completed_at=started + timedelta(seconds=seconds), output=output))
-
-
-def _schema_url(pg_url: str, schema: str) -> str:
-    sep = "&" if "?" in pg_url else "?"
-    return f"{pg_url}{sep}options={quote(f'-csearch_path={schema}', safe='')}"
-
-
-@pytest.fixture
-def fresh_pg_url(pg_url: str) -> Iterator[str]:
-    import psycopg
-
-    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
-    schema = "a_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield _schema_url(pg_url, schema)
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture(params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    return str(request.getfixturevalue("fresh_pg_url"))
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Any]:
-    from continuous.store import open_store
-
-    s = open_store(db_url, auto_upgrade=True)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @pytest.fixture

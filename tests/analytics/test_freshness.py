@@ -88,12 +88,12 @@ def test_without_a_database_the_message_says_so(git_repo: Path, monkeypatch: pyt
 
 @pytest.mark.postgres
 def test_a_postgresql_store_is_refreshed_too(git_repo: Path, monkeypatch: pytest.MonkeyPatch,
-                                             fresh_pg_url: str) -> None:
+                                             fresh_pg_schema: str) -> None:
     from continuous.store import open_store
 
-    monkeypatch.setenv("CONTINUOUS_DATABASE_URL", fresh_pg_url)
+    monkeypatch.setenv("CONTINUOUS_DATABASE_URL", fresh_pg_schema)
     monkeypatch.chdir(git_repo)
-    with open_store(fresh_pg_url, auto_upgrade=True) as store:
+    with open_store(fresh_pg_schema, auto_upgrade=True) as store:
         load_known_history(store)
     assert _count() == len(DATA)
     exports = _manifest(git_repo)["exports"]

@@ -35,8 +35,7 @@ def test_trends_per_week(exported: Path) -> None:
     assert w1["files_changed"] == pytest.approx(17)
     assert w1["automation_level"] == pytest.approx(60.0)
     # week 2: E4, E5, E6, E7 (running), E9 (skipped), E10 — finished durations 40, 50, 60, 70; the run row
-    # E8
-    # is not an execution of a scenario
+    # E8 is not an execution of a scenario
     assert (w2["executions"], w2["successes"], w2["failures"]) == (6, 1, 3)
     assert w2["success_rate"] == pytest.approx(0.25)
     assert w2["median_seconds"] == pytest.approx(55.0)

@@ -33,7 +33,7 @@ def meaning(text: str) -> list[Any]:
 
 
 def comments(text: str) -> list[str]:
-    from continuous.dsl.fastparse import _TOKENS
+    from continuous.dsl._lalr_driver import _TOKENS
 
     found = []
     for skipped, _ in _TOKENS.findall(text):

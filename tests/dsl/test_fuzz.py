@@ -2,9 +2,8 @@
 mutated valid DSL (the mutation strategies of issue 12's 6,000-file campaign, at a bounded count:
 CONTINUOUS_FUZZ_EXAMPLES, 150 by default).
 
-They also check that the fast LALR driver (`continuous.dsl.fastparse`) and lark's own parser agree exactly:
-the same inputs accepted, the same models (with locations) built, and that the formatter keeps whatever parses
-stable.
+They also check that the fast LALR driver (`continuous.dsl._lalr_driver`) and lark's own parser agree exactly:
+the same inputs accepted, the same models (with locations) built, and that the formatter keeps whatever parses stable.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from continuous.common.errors import DslError, UserError
-from continuous.dsl import fastparse
+from continuous.dsl import _lalr_driver as fastparse
 from continuous.dsl.format import format_text
 from continuous.dsl.loader import BUILTIN_LIBRARY, library_files
 from continuous.dsl.parser import BadEscape, _Builder, parse_text, parse_tree

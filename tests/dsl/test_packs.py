@@ -19,6 +19,8 @@ from continuous.dsl import packs
 from continuous.dsl.loader import load_config_rule_base
 from typer.testing import CliRunner
 
+from ..conftest import git
+
 runner = CliRunner()
 MANIFEST = 'name = "{name}"\nversion = "{version}"\nrequires-continuous = "{requires}"\ndescription = "notes"\n'
 SCENARIO = """scenario {sid} {{
@@ -28,10 +30,6 @@ SCENARIO = """scenario {sid} {{
   step "write" render "note.md.j2" to "notes/{{{{ name }}}}.md"
 }}
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def invoke(*args: str, cwd: Path) -> Any:

@@ -3,33 +3,14 @@ library (tests/engine/data/lib) and a per-test SQLite tracking database."""
 
 from __future__ import annotations
 
-import os
-import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from ..conftest import EXE, cli, git, init_repo, snapshot
+
 LIB = Path(__file__).resolve().parent / "data" / "lib"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file under root except .git: content and mode, for byte-for-byte comparisons."""
-    out: dict[str, tuple[bytes, int]] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != ".git"]
-        for name in filenames:
-            full = Path(dirpath) / name
-            out[str(full.relative_to(root))] = (full.read_bytes(), stat.S_IMODE(full.stat().st_mode))
-        if not filenames and not dirnames and Path(dirpath) != root:
-            out[str(Path(dirpath).relative_to(root)) + "/"] = (b"", 0)
-    return out
 
 
 def write(root: Path, rel: str, text: str) -> None:
@@ -53,9 +34,6 @@ def repo(tmp_path: Path, db_url: str) -> Iterator[Path]:
     """A committed monorepo-like worktree whose .continuous.toml loads only the test library."""
     root = tmp_path / "repo"
     root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.email", "dev@example.com")
-    git(root, "config", "user.name", "Dev")
     write(root, ".continuous.toml", f'scenario_paths = ["{LIB}"]\ninclude_builtin = false\n')
     write(root, "README.md", "# monorepo\n")
     write(
@@ -84,33 +62,7 @@ def repo(tmp_path: Path, db_url: str) -> Iterator[Path]:
     (root / "node_modules" / "x").mkdir(parents=True)
     (root / "node_modules" / "x" / "package.json").write_text('{"name": "ignored"}')
     write(root, ".gitignore", "node_modules/\n")
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", "initial")
-    yield root
-
-
-def cli(
-    root: Path, *args: str, env: dict[str, str] | None = None, check: bool = False, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """The real `continuous` program in a subprocess."""
-    full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "continuous"), *args],
-        cwd=root,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"continuous {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        )
-    return proc
-
-
-EXE = str(Path(sys.executable).parent / "continuous")
+    yield init_repo(root)
 
 
 class Helpers:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from continuous.engine.executor import Executor, Request
+
+from ..conftest import init_repo
 
 LIB = """
 discover runner {
@@ -34,10 +35,6 @@ scenario note-twice {
 """
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CONTINUOUS_DATABASE_URL", f"sqlite:///{tmp_path}/tracking.db")
@@ -57,10 +54,7 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "pkgs/a/package.json").write_text('{"scripts": {"test": "jest --ci"}}\n')
     (root / "pkgs/b/package.json").write_text('{"scripts": {"build": "tsc"}}\n')
     (root / ".continuous.toml").write_text(f'scenario_paths = ["{lib}"]\ninclude_builtin = false\n')
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "-c", "user.email=d@e.f", "-c", "user.name=D", "add", "-A")
-    _git(root, "-c", "user.email=d@e.f", "-c", "user.name=D", "commit", "-qm", "init")
-    return root
+    return init_repo(root, "init")
 
 
 def test_a_template_reads_discovered_facts_in_dry_run_and_run(repo: Path) -> None:

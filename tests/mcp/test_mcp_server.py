@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,16 +17,14 @@ import jsonschema
 import pytest
 from mcp import Client, StdioServerParameters
 
-CONTINUOUS = str(Path(sys.executable).parent / "continuous")
+from ..conftest import EXE as CONTINUOUS
+from ..conftest import git
+
 TOOLS = [
     "suggest", "plan", "run_plan", "run_scenario", "rollback", "resume", "status", "executions", "facts",
     "scenarios_list", "scenario_show", "check",
 ]
 REQUEST = "a table for bookmarks plus a service to manage them"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

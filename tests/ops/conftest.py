@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import REPO_ROOT, cli, commit_all, init_repo
+
 EXAMPLE = REPO_ROOT / "scenarios" / "example-monorepo"
-CONTINUOUS = str(Path(sys.executable).parent / "continuous")
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture(autouse=True)
@@ -31,12 +25,7 @@ def example_repo(tmp_path: Path) -> Iterator[Path]:
     """The example monorepo as its own git repository (one commit), with its own SQLite store in .git/."""
     repo = tmp_path / "monorepo"
     shutil.copytree(EXAMPLE, repo, ignore=shutil.ignore_patterns("node_modules", ".git"))
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.email", "dev@example.com")
-    git(repo, "config", "user.name", "Dev")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "example monorepo")
-    yield repo
+    yield init_repo(repo, "example monorepo")
 
 
 Invoke = Callable[..., tuple[int, str]]
@@ -59,21 +48,8 @@ def invoke() -> Invoke:
 
 @pytest.fixture
 def run_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run `continuous` as a subprocess."""
-
-    def _run(cwd: Path, *args: str, env: dict[str, str] | None = None,
-             timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        full_env = {k: v for k, v in os.environ.items() if k != "CONTINUOUS_DATABASE_URL"}
-        full_env.update(env or {})
-        return subprocess.run([CONTINUOUS, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                              env=full_env, check=False)
-
-    return _run
-
-
-def commit_all(repo: Path, message: str = "change") -> None:
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    """Run `continuous` as a subprocess (without CONTINUOUS_DATABASE_URL: the autouse fixture removes it)."""
+    return cli
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,7 @@ def _violations(repo: Path) -> set[str]:
     return {v.standard for v in evaluate(load_rule_base(), repo)}
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="generate-types needs node")
+@pytest.mark.slow  # the fixes run generate-types with node
 def test_fix_repairs_fixable_violations_as_executions_and_rollback_undoes_one(example_repo: Path, commit,
                                                                                invoke) -> None:
     from continuous.engine.api import ScenarioExecutor

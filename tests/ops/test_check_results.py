@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from continuous.dsl.loader import load_rule_base
 from continuous.store import open_store
 from continuous.store.ops_models import OpsDB
 
 
+@pytest.mark.slow  # create-table runs generate-types with node
 def test_check_results_are_recorded_and_give_the_compliance_rate(example_repo: Path, commit, invoke,
                                                                    monkeypatch) -> None:
     standards = sorted(load_rule_base().standards)

@@ -30,7 +30,7 @@ def test_catalogue_lists_every_scenario_with_params_dependencies_and_graph() -> 
     for sid in rb.scenarios:
         assert f"`{sid}`" in text
     assert "`service`: kebab" in text
-    assert "| `fix-service-index` | 4 | 75% | 1.5s | 2.0s |" in text
+    assert "| `fix-service-index` | 4 | 75% | 2s | 2s |" in text
     assert normalise(text) == normalise(catalogue_markdown(rb, {}))
     graph = graph_markdown(rb)
     assert graph.count("```mermaid") == 1 and "flowchart LR" in graph

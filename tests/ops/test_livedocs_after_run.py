@@ -6,13 +6,16 @@ import json
 import subprocess
 from pathlib import Path
 
-from .conftest import CONTINUOUS, git
+import pytest
+
+from ..conftest import cli, git
 
 
 def run(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CONTINUOUS, *args], cwd=repo, capture_output=True, text=True, check=False)
+    return cli(repo, *args)
 
 
+@pytest.mark.slow  # create-table runs generate-types with node
 def test_run_refreshes_existing_inventory(example_repo: Path) -> None:
     built = run(example_repo, "docs", "build")
     assert built.returncode == 0, built.stderr
@@ -29,6 +32,7 @@ def test_run_refreshes_existing_inventory(example_repo: Path) -> None:
     assert "bookmark_items" in inventory.read_text()
 
 
+@pytest.mark.slow  # create-table runs generate-types with node
 def test_run_without_inventory_writes_none(example_repo: Path) -> None:
     result = run(example_repo, "run-scenario", "create-table", "bookmark_items", "--yes", "--json")
     assert result.returncode == 0, result.stderr

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -20,7 +19,7 @@ from continuous.ops.worker import Worker, due_schedule_jobs, schedule_job
 from continuous.store import open_store
 from continuous.store.ops_models import OpsDB
 
-CONTINUOUS = str(Path(sys.executable).parent / "continuous")
+from ..conftest import EXE as CONTINUOUS
 
 
 def _popen(repo: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

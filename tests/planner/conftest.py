@@ -4,12 +4,12 @@ tests/planner/fixtures/mini.scn (so mechanism tests do not depend on the built-i
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ..conftest import init_repo
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MINI = FIXTURES / "mini.scn"
@@ -32,22 +32,6 @@ def _planner_env(planner_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
     yield
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        env={
-            **os.environ,
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@example.com",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@example.com",
-        },
-    )
-
-
 def make_repo(root: Path, dsl: Path = MINI) -> Path:
     """A git repo with an app dhg-hub and a table orders, using only `dsl` as its rule base."""
     root.mkdir(parents=True, exist_ok=True)
@@ -56,10 +40,7 @@ def make_repo(root: Path, dsl: Path = MINI) -> Path:
     (root / "db").mkdir()
     (root / "db" / "001.sql").write_text("create table orders (id int);\n")
     (root / ".continuous.toml").write_text(f'include_builtin = false\nscenario_paths = ["{dsl}"]\n')
-    _git(root, "init", "-q", "-b", "main")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "init")
-    return root
+    return init_repo(root, "init")
 
 
 @pytest.fixture

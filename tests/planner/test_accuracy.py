@@ -1,6 +1,5 @@
 """The accuracy targets on the labelled evaluation set, so a regression fails CI (bench/bench_planner.py
-prints the
-same numbers with every miss)."""
+prints the same numbers with every miss)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Suggestions on a small fixture rule base: matching, decomposition into a plan, ordering through the
-engine's
-resolver, existing objects, no-match and cycles."""
+engine's resolver, existing objects, no-match and cycles."""
 
 from __future__ import annotations
 

@@ -151,15 +151,11 @@ def rule_base() -> m.RuleBase:
 @pytest.fixture
 def example_copy(tmp_path: Path) -> Path:
     """A fresh copy of the example monorepo as a git repository with one commit."""
+    from ..conftest import init_repo
+
     dest = tmp_path / "mono"
     shutil.copytree(EXAMPLE, dest, ignore=shutil.ignore_patterns("node_modules"))
-    for args in (
-        ["init", "-q", "-b", "main"],
-        ["add", "-A"],
-        ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "example"],
-    ):
-        subprocess.run(["git", *args], cwd=dest, check=True, capture_output=True)
-    return dest
+    return init_repo(dest, "example")
 
 
 @pytest.fixture

@@ -336,6 +336,7 @@ def ts_problems(items: list[tuple[str, str, bool]]) -> list[list[str]]:
 # ---------------------------------------------------------------- the tests
 
 
+@pytest.mark.slow  # the TypeScript checks run node and the typescript package
 def test_the_checks_catch_injection() -> None:
     """The language checks are not vacuous: raw hostile text fails each of them."""
     assert problems_of("a.sql", f"SELECT '{HOSTILE}';", True)
@@ -354,6 +355,7 @@ def test_the_checks_catch_injection() -> None:
     assert ts[0] and ts[1] and ts[2] and not ts[3]
 
 
+@pytest.mark.slow  # the TypeScript checks run node and the typescript package
 def test_every_builtin_template_is_safe_with_hostile_values(example: Path, monkeypatch: pytest.MonkeyPatch,
                                                             tmp_path: Path) -> None:
     from continuous.engine.discovery import discover

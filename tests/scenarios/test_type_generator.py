@@ -60,6 +60,7 @@ export async function titles(): Promise<string[]> {
 """
 
 
+@pytest.mark.slow  # runs node
 def test_generator_reads_real_world_sql(tmp_path: Path) -> None:
     (tmp_path / "supabase/migrations").mkdir(parents=True)
     (tmp_path / "supabase/migrations/20250101000000_topics.sql").write_text(MIGRATION)

@@ -11,6 +11,8 @@ from continuous.store import migrate, open_store
 from continuous.store.models import TRACKING_TABLES, VIEWS, Base
 from sqlalchemy import create_engine, inspect
 
+from ..conftest import git
+
 
 def _tables_and_views(url: str) -> tuple[set[str], set[str]]:
     engine = create_engine(url)
@@ -118,10 +120,6 @@ def test_newer_schema_than_known_is_refused(tmp_path: Path) -> None:
     assert "newer" in info.value.message
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
-
-
 def test_default_database_lives_in_git_common_dir_shared_by_worktrees(
     git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -135,7 +133,7 @@ def test_default_database_lives_in_git_common_dir_shared_by_worktrees(
     store.close()
 
     other = tmp_path / "other-worktree"
-    _git(git_repo, "worktree", "add", "-q", str(other), "-b", "feature")
+    git(git_repo, "worktree", "add", "-q", str(other), "-b", "feature")
     store2 = open_store(repo=other)
     assert store2.url_masked == f"sqlite:///{expected.resolve()}"
     assert store2.get_execution(eid).id == eid

@@ -7,8 +7,7 @@ contextual keyword rules as lark's contextual lexer, and calls the parser's buil
 reduce — no tree.
 
 It only has to be right on input the grammar accepts: on any syntax error it raises `Miss` and the caller
-re-parses with lark itself, which produces the detailed error (and the tree path is also the reference in the
-tests).
+re-parses with lark itself, which produces the detailed error (and the tree path is also the reference in the tests).
 """
 
 from __future__ import annotations
@@ -170,11 +169,14 @@ def _prepared() -> tuple[Tables, dict[int, tuple[dict[str, str], str]]]:
 
 
 # One token per match, after optional whitespace and comments: (skipped, token). The alternatives are the
-# terminals of grammar.lark; `.` catches anything else (a syntax error), and the empty match ends the text.
+# terminals of grammar.lark (tests/dsl/test_lalr_driver.py checks that they cut every lexeme as lark does): words,
+# strings, a template before the braces it starts with, punctuation, variables, and one alternative for INT,
+# SIGNED_INT and DURATION that `parse` tells apart; `.` catches anything else (a syntax error), and the empty match
+# ends the text.
 _TOKENS = re.compile(
     r"((?:[ \t\f\r\n]+|#[^\n]*)*)"
     r'([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*|"""(?:[^"\\]|\\.|"(?!""))*"""|"(?:[^"\\\n]|\\.)*"'
-    r"|[{}(),:=\[\]]|\{\{[^}\n]*\}\}|\?[A-Za-z_][A-Za-z0-9_]*|-?\d+[A-Za-z0-9_]*|.|$)",
+    r"|\{\{[^}\n]*\}\}|[{}(),:=\[\]]|\?[A-Za-z_][A-Za-z0-9_]*|-?\d+[A-Za-z_\d]*|.|$)",
     re.DOTALL,
 )
 _FIRST: dict[str, str] = {ch: "WORD" for ch in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"}
