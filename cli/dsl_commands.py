@@ -337,7 +337,25 @@ def _step(step: Any) -> str:
         return f"sql {step.action} {step.file}"
     if kind == "doc":
         return f"doc append to {step.file}"
-    return f"insert into {step.file} {step.where} {step.anchor!r}"
+    if kind == "insert":
+        return f"insert into {step.file} {step.where} {step.anchor!r}"
+    if kind == "command":
+        return f"command {step.command} in {step.file} (runs {step.runs})"
+    if kind in ("entry", "row"):
+        keys = ", ".join(step.values)
+        where = f"{step.array} in {step.file}" if kind == "entry" else step.file
+        return f"{kind} ({keys}) into {where}"
+    if kind == "route":
+        return f"route {step.path} to {step.component} in {step.file}"
+    if kind == "import":
+        return f"import {step.names} from {step.module!r} into {step.file}"
+    if kind == "endpoint":
+        return f"endpoint {step.method} {step.path} in {step.file}"
+    if kind == "move":
+        return f"move {step.source} -> {step.to}"
+    if kind == "forward":
+        return f"forward unrouted requests of {step.file} to port {step.port} ({step.env})"
+    return kind
 
 
 def _validation(v: Any) -> str:
@@ -419,22 +437,42 @@ def show_cmd(
                 text = ("not " if pre.kind == "no_fact" else "") + _pattern(pre.pattern)
             elif pre.kind == "clean":
                 text = "worktree clean"
+            elif pre.kind == "expr":
+                text = f"if {pre.path}"
             else:
                 text = f"{pre.kind} {pre.path}"
             _out(f"  {text}")
     _out("steps:" if s.steps else "steps: none")
     for i, step in enumerate(s.steps, start=1):
-        _out(f"  {i}. {step.name}: {_step(step)}")
+        _out(f"  {i}. {step.name}: {_step(step)}{_guard(step.when)}")
     if s.provides:
         _out(f"provides:    {', '.join(_pattern(p) for p in s.provides)}")
     if s.validations:
         _out("validations:")
         for v in s.validations:
-            _out(f"  {_validation(v)}")
+            _out(f"  {_validation(v)}{_guard(v.when)}")
     if s.rollback:
         _out("rollback:")
         for step in s.rollback:
             _out(f"  {step.name}: {_step(step)}")
+    if s.rollback_finally:
+        _out("rollback, after the files are restored:")
+        for step in s.rollback_finally:
+            _out(f"  {step.name}: {_step(step)}")
+
+
+def _guard(conditions: Any) -> str:
+    if not conditions:
+        return ""
+    parts = []
+    for c in conditions:
+        if c.kind in ("fact", "no_fact"):
+            parts.append(("not " if c.kind == "no_fact" else "") + _pattern(c.pattern))
+        elif c.kind == "expr":
+            parts.append(f"if {c.path}")
+        else:
+            parts.append(f"{c.kind} {c.path}")
+    return " (when " + " and ".join(parts) + ")"
 
 
 def _value(v: Any) -> Any:

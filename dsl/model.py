@@ -106,7 +106,10 @@ class Dependency(Model):
 
 
 class Precondition(Model):
-    kind: Literal["fact", "no_fact", "exists", "missing", "clean"]
+    """A condition: a fact holds or not, a path exists or not, a clean worktree, or `if "{{ expr }}"` (a template
+    that renders to true/false, so a condition can test parameters and `facts` together)."""
+
+    kind: Literal["fact", "no_fact", "exists", "missing", "clean", "expr"]
     pattern: FactPattern | None = None
     path: str | None = None
     loc: Location | None = None
@@ -122,6 +125,7 @@ class RenderStep(Model):
     name: str
     template: str
     to: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -135,6 +139,7 @@ class EditStep(Model):
     op: Literal["set", "append", "delete"]
     key: str
     value: Scalar | None = None
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -146,6 +151,7 @@ class RunStep(Model):
     argv: tuple[str, ...]
     cwd: str | None = None
     timeout_seconds: int | None = None
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -157,6 +163,7 @@ class SqlStep(Model):
     name: str
     action: Literal["apply", "test", "types"]
     file: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -167,6 +174,7 @@ class DocStep(Model):
     name: str
     file: str
     text: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -179,11 +187,131 @@ class InsertStep(Model):
     file: str
     where: Literal["before", "after"]
     anchor: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class CommandStep(Model):
+    """Dispatch a new command in a shell CLI wrapper and list it in its help, the way its other commands are.
+
+    `runs` is a file relative to the wrapper's folder, then fixed arguments (`cli.ts sync`, `commands/sync.ts`).
+    """
+
+    kind: Literal["command"] = "command"
+    name: str
+    command: str
+    file: str
+    runs: str
+    help: str = ""
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class EntryStep(Model):
+    """Add an object to a JavaScript array (a registry such as `const SERVERS = [...]`) shaped like its neighbours.
+
+    The new entry has the keys its neighbours have, in their order and layout; `values` fill them (JSON text for
+    lists and objects), keys no entry uses are left out, and a key every entry has but `values` lacks is copied
+    from the most similar neighbour.
+    """
+
+    kind: Literal["entry"] = "entry"
+    name: str
+    values: dict[str, str]
+    array: str
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class RowStep(Model):
+    """Add a row to the Markdown table whose header names the most of `values`' keys, in its column layout."""
+
+    kind: Literal["row"] = "row"
+    name: str
+    values: dict[str, str]
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class RouteStep(Model):
+    """Add a react-router `<Route>` where an app keeps its pages: beside them, before a catch-all, same wrapper."""
+
+    kind: Literal["route"] = "route"
+    name: str
+    path: str
+    component: str
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class ImportStep(Model):
+    """Add `import NAMES from 'MODULE';` after the last import of a TypeScript/JavaScript file (once)."""
+
+    kind: Literal["import"] = "import"
+    name: str
+    names: str
+    module: str
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class MoveStep(Model):
+    """Move a TypeScript/JavaScript file, rewriting its relative imports so they resolve to the same modules."""
+
+    kind: Literal["move"] = "move"
+    name: str
+    source: str
+    to: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class EndpointStep(Model):
+    """Add an HTTP route to a server: an entry of its route table (`const routes = [...]`) or an Express
+    `app.get(path, ...)` after its other routes; the handler answers JSON with the path parameters and body."""
+
+    kind: Literal["endpoint"] = "endpoint"
+    name: str
+    method: str
+    path: str
+    file: str
+    when: tuple[Precondition, ...] = ()
+    loc: Location | None = None
+
+
+class ForwardStep(Model):
+    """Make a server forward every request it has no route for to another server's port (`env` overrides it at
+    run time): a proxy's fallback list, an Express catch-all after its routes, or the final 404 branch of a plain
+    Node HTTP handler."""
+
+    kind: Literal["forward"] = "forward"
+    name: str
+    port: str
+    env: str
+    file: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
 Step = Annotated[
-    RenderStep | EditStep | RunStep | SqlStep | DocStep | InsertStep,
+    RenderStep
+    | EditStep
+    | RunStep
+    | SqlStep
+    | DocStep
+    | InsertStep
+    | CommandStep
+    | EntryStep
+    | RowStep
+    | RouteStep
+    | ImportStep
+    | MoveStep
+    | EndpointStep
+    | ForwardStep,
     Field(discriminator="kind"),
 ]
 
@@ -194,6 +322,7 @@ Step = Annotated[
 class FileExists(Model):
     kind: Literal["file_exists"] = "file_exists"
     glob: str
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -202,6 +331,7 @@ class FileContains(Model):
     glob: str
     text: str
     negated: bool = False
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -210,12 +340,14 @@ class CommandSucceeds(Model):
     argv: tuple[str, ...]
     cwd: str | None = None
     timeout_seconds: int | None = None
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
 class FactHolds(Model):
     kind: Literal["fact"] = "fact"
     pattern: FactPattern
+    when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
 
@@ -247,6 +379,7 @@ class Scenario(Model):
     provides: tuple[FactPattern, ...] = ()
     validations: tuple[Validation, ...] = ()
     rollback: tuple[Step, ...] = ()
+    rollback_finally: tuple[Step, ...] = ()
     source: str = ""
     loc: Location | None = None
 

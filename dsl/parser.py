@@ -461,6 +461,7 @@ class _Builder(Transformer[Token, Any]):
             "provides": [],
             "validations": [],
             "rollback": [],
+            "rollback_finally": [],
             "examples": [],
             "aliases": [],
             "tags": [],
@@ -491,7 +492,7 @@ class _Builder(Transformer[Token, Any]):
                 self.error(step.loc, f"step name {step.name!r} is used twice in scenario {ident}", None)
             seen_steps.add(step.name)
         for key in ("params", "dependencies", "unless", "preconditions", "steps", "provides", "validations",
-                    "rollback", "examples", "aliases", "tags"):
+                    "rollback", "rollback_finally", "examples", "aliases", "tags"):
             data[key] = tuple(data[key])
         return _new_scenario({"id": str(ident), "source": self.filename, "loc": self._tloc(ident), **data})
 
@@ -695,15 +696,62 @@ class _Builder(Transformer[Token, Any]):
     def cond_clean(self, meta: Any, c: list[Token]) -> m.Precondition:
         return m.Precondition(kind="clean", loc=self._loc(meta))
 
+    def cond_expr(self, meta: Any, c: list[Token]) -> m.Precondition:
+        return m.Precondition(kind="expr", path=unescape(c[0]), loc=self._loc(meta))
+
     def precondition_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
         return ("preconditions", c[0], meta)
 
     # -- steps
     def step(self, meta: Any, c: list[Any]) -> Any:
         name = unescape(c[0])
-        kind, fields = c[1]
+        kind, fields = c[-1]
         loc = self._loc(meta)
+        if len(c) == 3:
+            fields = {**fields, "when": tuple(c[1])}
         return _STEP_BUILDERS[kind]({"name": name, "loc": loc, **fields})
+
+    def step_guard(self, meta: Any, c: list[Any]) -> list[m.Precondition]:
+        for cond in c:
+            if cond.kind == "clean":
+                self.error(cond.loc or meta, "a step cannot depend on `clean`; use it as a precondition")
+        return list(c)
+
+    def command_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        fields = {"command": unescape(c[0]), "file": unescape(c[1]), "runs": unescape(c[2])}
+        if len(c) > 3:
+            fields["help"] = unescape(c[3])
+        return ("command", fields)
+
+    def _values(self, meta: Any, args: dict[str, m.Term]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, term in args.items():
+            if isinstance(term, m.Var):
+                self.error(meta, f"{key}: a variable cannot be used here; use a template such as \"{{{{ name }}}}\"")
+                continue
+            out[key] = str(term.value).lower() if isinstance(term.value, bool) else str(term.value)
+        return out
+
+    def entry_step(self, meta: Any, c: list[Any]) -> tuple[str, dict[str, Any]]:
+        return ("entry", {"values": self._values(meta, c[0]), "array": unescape(c[1]), "file": unescape(c[2])})
+
+    def row_step(self, meta: Any, c: list[Any]) -> tuple[str, dict[str, Any]]:
+        return ("row", {"values": self._values(meta, c[0]), "file": unescape(c[1])})
+
+    def route_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("route", {"path": unescape(c[0]), "component": unescape(c[1]), "file": unescape(c[2])})
+
+    def import_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("import", {"names": unescape(c[0]), "module": unescape(c[1]), "file": unescape(c[2])})
+
+    def endpoint_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("endpoint", {"method": unescape(c[0]), "path": unescape(c[1]), "file": unescape(c[2])})
+
+    def forward_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("forward", {"port": unescape(c[0]), "env": unescape(c[1]), "file": unescape(c[2])})
+
+    def move_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
+        return ("move", {"source": unescape(c[0]), "to": unescape(c[1])})
 
     def render_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
         return ("render", {"template": unescape(c[0]), "to": unescape(c[1])})
@@ -763,6 +811,9 @@ class _Builder(Transformer[Token, Any]):
     def rollback_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
         return ("rollback", c[0], meta)
 
+    def rollback_finally_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        return ("rollback_finally", c[0], meta)
+
     def provides_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
         for pattern in c:
             for name, term in pattern.fields.items():
@@ -788,6 +839,8 @@ class _Builder(Transformer[Token, Any]):
         return m.FactHolds(pattern=c[0], loc=self._loc(meta))
 
     def validate_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
+        if len(c) == 2:
+            return ("validations", c[1].model_copy(update={"when": tuple(c[0])}), meta)
         return ("validations", c[0], meta)
 
     # -- facts
@@ -1113,7 +1166,22 @@ _STMT_KEYWORD = {
     "manual_effort_seconds": "manual",
 }
 
-_STEP_TYPES = (m.RenderStep, m.EditStep, m.RunStep, m.SqlStep, m.DocStep, m.InsertStep)
+_STEP_TYPES = (
+    m.RenderStep,
+    m.EditStep,
+    m.RunStep,
+    m.SqlStep,
+    m.DocStep,
+    m.InsertStep,
+    m.CommandStep,
+    m.EntryStep,
+    m.RowStep,
+    m.RouteStep,
+    m.ImportStep,
+    m.MoveStep,
+    m.EndpointStep,
+    m.ForwardStep,
+)
 # Models are built by calling their validators directly: the same validation as `Model(**data)` with one
 # Python frame less per model (a large library has tens of thousands of them).
 _STEP_BUILDERS: dict[str, Any] = {

@@ -1,10 +1,11 @@
 """Built-in structural readers a `discover` block may name with `parse "NAME"`.
 
 Some facts cannot be read with a regular expression: the database a folder of migrations leaves behind (renames,
-drops, a registry table's unique key, every row of a multi-row insert) depends on all the files in order, and the
-generated `Database` type is a nested structure. A reader yields one record of named values per fact, like a
-regex's named groups. The DSL only knows the names and what they yield (for `continuous validate`); the engine
-implements them (continuous.engine.extractors; a test keeps both lists equal).
+drops, a registry table's unique key, every row of a multi-row insert) depends on all the files in order, the
+generated `Database` type is a nested structure, and which commands a shell wrapper dispatches depends on its
+structure (a `case` arm, a run of `if` tests, an `elif` chain, nesting, here-documents). A reader yields one record
+of named values per fact, like a regex's named groups. The DSL only knows the names and what they yield (for
+`continuous validate`); the engine implements them (continuous.engine.extractors; a test keeps both lists equal).
 """
 
 from __future__ import annotations
@@ -20,4 +21,6 @@ READERS: dict[str, tuple[str, ...]] = {
     "database.access": ("table", "schema", "access", "owner_column"),
     "database.rls": ("table", "schema"),
     "database.rows": ("table", "schema", "values"),
+    # each command a shell CLI wrapper dispatches: `case` labels, `if`/`elif` tests of "$1" or a variable set from it
+    "shell.commands": ("command",),
 }

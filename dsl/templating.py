@@ -92,6 +92,14 @@ FILTERS = {
 }
 
 
+class TemplateFailure(Exception):
+    """`{{ fail("...") }}` in a template: the repository lacks something the scenario needs, said in words."""
+
+
+def _fail(message: str) -> str:
+    raise TemplateFailure(message)
+
+
 # The folders `{% include %}` may read from while a template file renders (none while a DSL string renders).
 _FOLDERS: ContextVar[tuple[Path, ...]] = ContextVar("continuous_template_folders", default=())
 TEMPLATE_NAME_HINT = 'name a file under the scenario\'s templates/ folder, e.g. render "pages/page.tsx.j2"'
@@ -178,6 +186,7 @@ def environment() -> SandboxedEnvironment:
         cache_size=0,  # one name means different files for scenarios of different folders
     )
     env.filters.update(FILTERS)
+    env.globals["fail"] = _fail
     limit(env)
     return env
 
@@ -207,6 +216,8 @@ def render_string(template: str, context: Mapping[str, Any], *, where: str = "te
     try:
         with deadline("{%" in template):
             return collect(_compiled(template).generate(**context))
+    except TemplateFailure as exc:
+        raise UserError(f"{where}: {exc}") from None
     except UserError as exc:
         raise UserError(f"cannot render {where} {_short(template)}: {exc.message}", hint=exc.hint) from None
     except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:
@@ -250,6 +261,8 @@ def render_file(path: Path, context: Mapping[str, Any], *, folders: Sequence[Pat
     try:
         with deadline("{%" in source):
             return collect(environment().from_string(source).generate(**context))
+    except TemplateFailure as exc:
+        raise UserError(f"{path.name}: {exc}") from None
     except UserError as exc:
         raise UserError(f"{path}: cannot render template: {exc.message}", hint=exc.hint) from None
     except (TemplateError, ArithmeticError, TypeError, ValueError) as exc:

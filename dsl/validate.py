@@ -412,13 +412,31 @@ def _check_scenario(rule_base: m.RuleBase, s: m.Scenario, known: list[str], out:
         if pre.path is not None:
             _check_string(pre.path, pre.loc, allowed, out, "precondition path")
             _check_path(pre.path, pre.loc, "precondition path", out)
-    for step in (*s.steps, *s.rollback):
+    for step in s.rollback_finally:
+        if not isinstance(step, m.RunStep | m.SqlStep):
+            out.add(
+                step.loc,
+                f"step {step.name!r} of scenario {s.id}: `rollback finally` runs after the files are restored, "
+                f"so it may only run a command or SQL, not a {step.kind} step",
+                "use `rollback step` for a step that changes files",
+            )
+    for step in (*s.steps, *s.rollback, *s.rollback_finally):
         _check_step(s, step, allowed, out)
+        for cond in step.when:
+            if cond.pattern is not None:
+                _check_pattern(cond.pattern, allowed, out, f"condition of step {step.name!r}", cond.loc)
+            if cond.path is not None:
+                _check_string(cond.path, cond.loc, allowed, out, f"condition path of step {step.name!r}")
     for v in s.validations:
         for text, what in _validation_strings(v):
             _check_string(text, v.loc, allowed, out, what)
             if what in _PATH_WHATS:
                 _check_path(text, v.loc, what, out)
+        for cond in v.when:
+            if cond.pattern is not None:
+                _check_pattern(cond.pattern, allowed, out, "condition of validate", cond.loc)
+            if cond.path is not None:
+                _check_string(cond.path, cond.loc, allowed, out, "condition path of validate")
         if isinstance(v, m.FactHolds):
             _check_pattern(v.pattern, allowed, out, "validate fact", v.loc)
 
@@ -459,6 +477,36 @@ def _step_strings(step: Any) -> Iterator[tuple[str, str]]:
         yield step.text, "text"
         yield step.file, "file"
         yield step.anchor, "anchor"
+    elif isinstance(step, m.CommandStep):
+        yield step.command, "command"
+        yield step.file, "file"
+        yield step.runs, "command line"
+        yield step.help, "help text"
+    elif isinstance(step, m.EntryStep | m.RowStep):
+        for key, value in step.values.items():
+            yield value, f"value {key}"
+        yield step.file, "file"
+        if isinstance(step, m.EntryStep):
+            yield step.array, "array"
+    elif isinstance(step, m.RouteStep):
+        yield step.path, "route path"
+        yield step.component, "component"
+        yield step.file, "file"
+    elif isinstance(step, m.ImportStep):
+        yield step.names, "imported names"
+        yield step.module, "module"
+        yield step.file, "file"
+    elif isinstance(step, m.EndpointStep):
+        yield step.method, "method"
+        yield step.path, "route path"
+        yield step.file, "file"
+    elif isinstance(step, m.ForwardStep):
+        yield step.port, "port"
+        yield step.env, "port variable"
+        yield step.file, "file"
+    elif isinstance(step, m.MoveStep):
+        yield step.source, "source path"
+        yield step.to, "target path"
 
 
 _PATH_WHATS = frozenset({"target path", "file", "directory", "validate file", "validate directory",
@@ -770,6 +818,10 @@ def _produced_facts(rule_base: m.RuleBase) -> dict[str, set[str] | None]:
                 add(d.fact_type, re.compile(d.regex).groupindex)
             except re.error:
                 add(d.fact_type, None)
+        elif d.parser:
+            from continuous.dsl.readers import READERS
+
+            add(d.fact_type, [f for f in READERS.get(d.parser, ()) if f != "line"])
         else:
             add(d.fact_type, None)
     for s in rule_base.scenarios.values():
@@ -796,6 +848,10 @@ def _consumed_patterns(rule_base: m.RuleBase) -> Iterator[tuple[m.FactPattern, s
         for v in s.validations:
             if isinstance(v, m.FactHolds):
                 yield v.pattern, f"scenario {s.id}"
+        for guarded in (*s.steps, *s.rollback, *s.rollback_finally, *s.validations):
+            for cond in guarded.when:
+                if cond.kind == "fact" and cond.pattern is not None:
+                    yield cond.pattern, f"scenario {s.id}"
     for rule in rule_base.rules.values():
         for p in rule.conditions:
             if not p.negated:

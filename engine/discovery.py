@@ -364,10 +364,32 @@ def _read(worktree: Path, path: str, cache: dict[str, str | None]) -> str | None
     return cache[path]
 
 
+def _read_rows(reader: str, text: str) -> list[dict[str, Any]]:
+    """Rows of a built-in structural reader (`parse "NAME"`), each with its 1-based line."""
+    if reader == "shell.commands":
+        from continuous.engine.shellwrap import commands_of
+
+        return [{"command": name, "line": line} for name, line in commands_of(text)]
+    raise UserError(f"unknown reader {reader!r}")  # pragma: no cover - the parser refuses it first
+
+
 def _facts_from_file(
     comp: _Compiled, worktree: Path, path: str, texts: dict[str, str | None], base: dict[str, Any]
 ) -> Iterator[Fact]:
     decl = comp.decl
+    if decl.parser is not None:
+        source_text = _read(worktree, path, texts)
+        if source_text is None:
+            return
+        for row in _read_rows(decl.parser, source_text):
+            row_context = {**base, **row}
+            if not _kept(comp, row_context):
+                continue
+            row_fields: dict[str, Scalar] = (
+                _fields(comp, row_context) if comp.fields else {k: _scalar(v) for k, v in row.items() if k != "line"}
+            )
+            yield _fact(decl.fact_type, fields=row_fields, source=f"{path}:{row['line']}")
+        return
     if comp.regex is not None:
         text = _read(worktree, path, texts)
         if text is None:

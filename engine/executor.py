@@ -580,7 +580,10 @@ class Executor:
                 action = st.describe(step, ctx)
                 files: list[str] = []
                 predicted = True
-                if st.is_file_step(step):
+                unmet = st.unmet_conditions(step, ctx, fs)
+                if unmet:
+                    action = f"skipped ({', '.join(unmet)}): {action}"
+                elif st.is_file_step(step):
                     try:
                         changes = st.file_changes(step, ctx, fs)
                     except st.StepError as exc:
@@ -598,6 +601,9 @@ class Executor:
                     sim.notes.extend(f"{sc.id} › {step.name}: {n}" for n in ctx.notes)
                     ctx.notes.clear()
                 elif isinstance(step, m.RunStep):
+                    missing = st.missing_program(step, ctx)
+                    if missing and not after_command:
+                        sim.problems.append(f"{sc.id} › {step.name}: {missing}")
                     after_command = True
                     predicted = False
                 elif isinstance(step, m.SqlStep) and step.action == "apply":
@@ -642,6 +648,10 @@ class Executor:
                 if holds != (pre.kind == "fact"):
                     args = ", ".join(f"{k}: {v!r}" for k, v in rendered[1].items())
                     failed.append(f"{'' if pre.kind == 'fact' else 'not '}{rendered[0]}({args})")
+            elif pre.kind == "expr" and pre.path is not None:
+                reason = st.expression_unmet(ctx.render(pre.path, "precondition"), pre.path)
+                if reason:
+                    failed.append(reason)
             elif pre.kind in ("exists", "missing") and pre.path is not None:
                 rel = ctx.path(pre.path, "precondition path")
                 exists = fs.read(rel) is not None or (self.root / rel).exists()
@@ -1540,7 +1550,10 @@ class _RunState:
         self.journal["current"] = current
         started = time.monotonic()
         try:
-            if st.is_file_step(step):
+            unmet = st.unmet_conditions(step, ctx, st.VirtualFS(self.root))
+            if unmet:
+                paths, output = [], f"skipped: {', '.join(unmet)}"
+            elif st.is_file_step(step):
                 changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
                 current["writes"] = {
                     c.path: None if c.after is None else hashlib.sha256(c.after).hexdigest() for c in changes
@@ -1645,6 +1658,8 @@ class _RunState:
         base = len(sc.steps)
         for k, v in enumerate(sc.validations, 1):
             label = _validation_label(v, ctx)
+            if st.unmet_conditions(v, ctx, st.VirtualFS(self.root)):
+                continue
             step_id = store.start_step(child, base + k, f"validate: {label}")
             started = time.monotonic()
             try:
@@ -1876,6 +1891,7 @@ class _RunState:
         started = [i for i in self.children if self.item_status.get(i) in ("success", "running")]
         rb["errors"] = list(rb.get("errors") or []) + self.run_rollback_steps(started)
         restored, removed = self.restore()
+        rb["errors"] = list(rb["errors"]) + self.run_rollback_steps(started, after_restore=True)
         journal.mark_unrecorded()
         journal["status"] = "rolled_back"
         journal["current"] = None
@@ -1898,22 +1914,26 @@ class _RunState:
         blobs = {p: o["blob"] for p, o in self.originals.items() if o.get("blob")}
         keep_originals(self.root, self.ex.ws.state_dir, self.run_id, blobs)
 
-    def run_rollback_steps(self, indexes: Iterable[int]) -> list[str]:
+    def run_rollback_steps(self, indexes: Iterable[int], *, after_restore: bool = False) -> list[str]:
         """Run the DSL rollback steps of the given items, newest first; failures are collected, not raised.
-        Each step done is journaled, so a rollback resumed after a crash does not repeat it."""
+        Each step done is journaled, so a rollback resumed after a crash does not repeat it.
+
+        `rollback finally` steps run after the touched files are restored, so they act on the original
+        content (a reinstall from the restored lockfile)."""
         errors: list[str] = []
         store = self.ex.store()
         done: list[str] = self.journal["rollback"].setdefault("done", [])
         for i in sorted(set(indexes), reverse=True):
             item = self.plan.items[i]
             sc = self.ex.scenario(item.scenario)
-            if not sc.rollback:
+            steps = sc.rollback_finally if after_restore else sc.rollback
+            if not steps:
                 continue
             child = self.children.get(i)
             ctx = st.StepContext(
                 self.root, sc, item.params, now=item_now(self.now, i), facts=FactQuery(self.fact_set)
             )
-            for k, step in enumerate(sc.rollback, 1):
+            for k, step in enumerate(steps, 1 + (len(sc.rollback) if after_restore else 0)):
                 key = f"{i}:{k}"
                 if key in done:
                     continue

@@ -140,6 +140,7 @@ class FileChange:
     path: str
     before: bytes | None
     after: bytes | None
+    mode: int | None = None  # permission bits for a new file (a moved script stays executable)
 
     @property
     def kind(self) -> Literal["created", "modified", "deleted"]:
@@ -174,6 +175,8 @@ def write_changes(root: Path, changes: list[FileChange]) -> None:
         tmp.write_bytes(ch.after)
         if target.exists():
             os.chmod(tmp, target.stat().st_mode & 0o7777)
+        elif ch.mode is not None:
+            os.chmod(tmp, ch.mode)
         os.replace(tmp, target)
 
 
@@ -231,7 +234,73 @@ def describe(step: m.Step, ctx: StepContext) -> str:
         return f"append to {ctx.path(step.file, 'file')}"
     if isinstance(step, m.InsertStep):
         return f"insert into {ctx.path(step.file, 'file')} {step.where} {ctx.render(step.anchor, 'anchor')!r}"
+    if isinstance(step, m.CommandStep):
+        return (
+            f"dispatch command {ctx.render(step.command, 'command')!r} in {ctx.path(step.file, 'file')} "
+            f"(runs {ctx.render(step.runs, 'command line')})"
+        )
+    if isinstance(step, m.EntryStep):
+        return f"add an entry to {ctx.render(step.array, 'array')} in {ctx.path(step.file, 'file')}"
+    if isinstance(step, m.RowStep):
+        return f"add a table row to {ctx.path(step.file, 'file')}"
+    if isinstance(step, m.RouteStep):
+        return (
+            f"route {ctx.render(step.path, 'route path')} to {ctx.render(step.component, 'component')} "
+            f"in {ctx.path(step.file, 'file')}"
+        )
+    if isinstance(step, m.ImportStep):
+        return (
+            f"import {ctx.render(step.names, 'imported names')} from {ctx.render(step.module, 'module')!r} "
+            f"in {ctx.path(step.file, 'file')}"
+        )
+    if isinstance(step, m.MoveStep):
+        return f"move {ctx.path(step.source, 'source path')} to {ctx.path(step.to, 'target path')}"
+    if isinstance(step, m.ForwardStep):
+        return (
+            f"forward what {ctx.path(step.file, 'file')} does not route to port {ctx.render(step.port, 'port')} "
+            f"(or ${ctx.render(step.env, 'port variable')})"
+        )
+    if isinstance(step, m.EndpointStep):
+        return (
+            f"add route {ctx.render(step.method, 'method')} {ctx.render(step.path, 'route path')} "
+            f"to {ctx.path(step.file, 'file')}"
+        )
     raise AssertionError(step)
+
+
+def expression_unmet(rendered: str, template: str) -> str | None:
+    """None when an `if "{{ ... }}"` condition rendered true; else why not: what it rendered, when that is a
+    sentence (`no test runner in apps/x/package.json`), or the condition itself."""
+    text = rendered.strip()
+    if text.lower() in ("true", "yes", "1"):
+        return None
+    return f"if {template}" if text.lower() in ("false", "no", "0", "", "none") else text
+
+
+def unmet_conditions(step: m.Step | m.Validation, ctx: StepContext, fs: VirtualFS) -> list[str]:
+    """The `when` conditions of a step or validation that do not hold (it is then skipped), in words."""
+    from continuous.engine.resolution import render_pattern
+
+    out: list[str] = []
+    for cond in step.when:
+        if cond.pattern is not None:
+            rendered = render_pattern(cond.pattern, ctx.variables)
+            holds = rendered is not None and ctx.facts is not None and ctx.facts.has(rendered[0], **rendered[1])
+            if rendered is None:
+                rendered = (cond.pattern.type, {})
+            if holds != (cond.kind == "fact"):
+                args = ", ".join(f"{k}: {v!r}" for k, v in rendered[1].items())
+                out.append(f"{'' if cond.kind == 'fact' else 'not '}{rendered[0]}({args})")
+        elif cond.kind == "expr" and cond.path is not None:
+            reason = expression_unmet(ctx.render(cond.path, "condition"), cond.path)
+            if reason:
+                out.append(reason)
+        elif cond.path is not None:
+            rel = ctx.path(cond.path, "condition path")
+            exists = fs.read(rel) is not None or (ctx.root / rel).exists()
+            if exists != (cond.kind == "exists"):
+                out.append(f"{cond.kind} {rel}")
+    return out
 
 
 def _quote(arg: str) -> str:
@@ -242,10 +311,26 @@ def render_argv(argv: tuple[str, ...], ctx: StepContext) -> list[str]:
     return [ctx.render(a, "argument") for a in argv]
 
 
+FILE_STEPS = (
+    m.RenderStep,
+    m.EditStep,
+    m.DocStep,
+    m.InsertStep,
+    m.CommandStep,
+    m.EntryStep,
+    m.RowStep,
+    m.RouteStep,
+    m.ImportStep,
+    m.MoveStep,
+    m.EndpointStep,
+    m.ForwardStep,
+)
+
+
 def is_file_step(step: m.Step) -> bool:
     if isinstance(step, m.SqlStep):
         return step.action == "types"
-    return isinstance(step, m.RenderStep | m.EditStep | m.DocStep | m.InsertStep)
+    return isinstance(step, FILE_STEPS)
 
 
 def file_changes(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
@@ -271,9 +356,95 @@ def file_changes(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[FileChan
         return _change(rel, fs.read(rel), (body + text).encode())
     if isinstance(step, m.InsertStep):
         return _insert(step, ctx, fs)
+    if isinstance(step, m.MoveStep):
+        return _move(step, ctx, fs)
+    if isinstance(
+        step, m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep | m.ForwardStep
+    ):
+        return _structural(step, ctx, fs)
     if isinstance(step, m.SqlStep) and step.action == "types":
         return types_changes(step, ctx, fs)
     raise AssertionError(f"{type(step).__name__} is not a file step")
+
+
+def _structural(
+    step: m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep | m.ForwardStep,
+    ctx: StepContext,
+    fs: VirtualFS,
+) -> list[FileChange]:
+    """Edits that read the file's structure and write like its neighbours; a file they cannot read stops the run
+    before anything changes (the dry-run names the file and what it expected)."""
+    from continuous.engine import jsedit, mdtable, shellwrap
+
+    rel = ctx.path(step.file, "file")
+    before = fs.read_text(rel)
+    if before is None:
+        raise StepError(f"step {step.name!r}: {rel} does not exist")
+    try:
+        if isinstance(step, m.CommandStep):
+            cmd = shellwrap.NewCommand(
+                ctx.render(step.command, "command"),
+                ctx.render(step.runs, "command line"),
+                ctx.render(step.help, "help text").strip(),
+            )
+            after = shellwrap.add_command(before, cmd, rel)
+        elif isinstance(step, m.EntryStep):
+            values = {k: ctx.render(v, f"value {k}") for k, v in step.values.items()}
+            after = jsedit.add_entry(before, ctx.render(step.array, "array"), values)
+        elif isinstance(step, m.RowStep):
+            values = {k: ctx.render(v, f"value {k}") for k, v in step.values.items()}
+            after = mdtable.add_row(before, values)
+        elif isinstance(step, m.ForwardStep):
+            after = jsedit.add_forward(
+                before, ctx.render(step.port, "port").strip(), ctx.render(step.env, "port variable").strip()
+            )
+        elif isinstance(step, m.EndpointStep):
+            after = jsedit.add_endpoint(
+                before, ctx.render(step.method, "method").upper(), ctx.render(step.path, "route path")
+            )
+        elif isinstance(step, m.RouteStep):
+            after = jsedit.add_route(
+                before, ctx.render(step.path, "route path"), ctx.render(step.component, "component")
+            )
+        else:
+            after = jsedit.add_import(
+                before, ctx.render(step.names, "imported names"), ctx.render(step.module, "module")
+            )
+    except (shellwrap.ShellFormError, jsedit.JsEditError, mdtable.TableError) as exc:
+        message = str(exc)
+        if not message.startswith(rel):
+            message = f"{rel}: {message}"
+        raise StepError(
+            f"step {step.name!r}: {message}",
+            hint="the file does not have the structure this step edits; make the change by hand or adapt the file",
+        ) from None
+    if after is None:
+        return []
+    return _change(rel, fs.read(rel), after.encode())
+
+
+_MODULE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
+
+
+def _move(step: m.MoveStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
+    """Delete the source and write the target; a module's relative imports are rewritten for its new folder."""
+    source = ctx.path(step.source, "source path")
+    target = ctx.path(step.to, "target path")
+    data = fs.read(source)
+    if data is None:
+        if fs.read(target) is not None:
+            return []
+        raise StepError(f"step {step.name!r}: cannot move {source}: the file does not exist")
+    if fs.read(target) is not None:
+        raise StepError(f"step {step.name!r}: cannot move {source} to {target}: the target exists")
+    if target.endswith(_MODULE_SUFFIXES):
+        from continuous.engine.jsedit import move_module
+
+        text = data.decode("utf-8", "surrogateescape")
+        data = move_module(text, source, target).encode("utf-8", "surrogateescape")
+    disk = ctx.root / source
+    mode = disk.stat().st_mode & 0o7777 if source not in fs.overlay and disk.is_file() else None
+    return [FileChange(source, fs.read(source), None), FileChange(target, None, data, mode)]
 
 
 def _change(rel: str, before: bytes | None, after: bytes | None) -> list[FileChange]:
@@ -336,40 +507,33 @@ def _edit(step: m.EditStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]
     keys = split_key(ctx.render(step.key, "key"))
     if not keys:
         raise UserError(f"step {step.name!r} of {ctx.scenario.id}: empty key")
+    value = None if step.op == "delete" else _edit_value(step, ctx)
     if step.format == "json":
-        try:
-            data = json.loads(raw) if raw is not None and raw.strip() else {}
-        except ValueError as exc:
-            raise StepError(f"step {step.name!r}: {rel} is not valid JSON: {exc}") from None
-    else:
-        import yaml
+        # In place: blank separator lines, key order, comment keys and indentation outside the change stay.
+        from continuous.engine import jsonedit
 
         try:
-            data = yaml.safe_load(raw) if raw is not None and raw.strip() else {}
-        except yaml.YAMLError as exc:
-            raise StepError(f"step {step.name!r}: {rel} is not valid YAML: {exc}") from None
-        if data is None:
-            data = {}
-    value = None if step.op == "delete" else _edit_value(step, ctx)
+            text = jsonedit.edit(raw or "", keys, step.op, value)
+        except jsonedit.JsonEditError as exc:
+            raise StepError(f"step {step.name!r}: cannot edit {rel}: {exc}") from None
+        if text is None:
+            return []
+        if raw is None and not text.endswith("\n"):
+            text += "\n"
+        return _change(rel, fs.read(rel), text.encode())
+    import yaml
+
+    try:
+        data = yaml.safe_load(raw) if raw is not None and raw.strip() else {}
+    except yaml.YAMLError as exc:
+        raise StepError(f"step {step.name!r}: {rel} is not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
     changed = _apply_edit(data, keys, step.op, value, step.name, rel)
     if not changed:
         return []
-    if step.format == "json":
-        text = json.dumps(data, indent=_json_indent(raw), ensure_ascii=False) + "\n"
-    else:
-        import yaml
-
-        text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
     return _change(rel, fs.read(rel), text.encode())
-
-
-def _json_indent(raw: str | None) -> int | str:
-    if raw:
-        found = re.search(r"\n([ \t]+)\S", raw)
-        if found:
-            ws = found.group(1)
-            return "\t" if "\t" in ws else len(ws)
-    return 2
 
 
 def _apply_edit(data: Any, keys: list[str], op: str, value: Any, name: str, rel: str) -> bool:
@@ -469,6 +633,16 @@ def run_command(argv: list[str], cwd: Path, timeout: int | None, *, name: str) -
             + (f"\n{output.rstrip()}" if output.strip() else "")
         )
     return result
+
+
+def missing_program(step: m.RunStep, ctx: StepContext) -> str | None:
+    """A problem for the dry-run when the step's program is not installed (nothing has run yet)."""
+    import shutil
+
+    program = ctx.render(step.argv[0], "argument")
+    if "/" in program or shutil.which(program) is not None:
+        return None
+    return f"program {program!r} is not on PATH; install it (or put it on PATH) before running this scenario"
 
 
 def run_step(step: m.RunStep | m.CommandSucceeds, ctx: StepContext, name: str) -> CommandResult:

@@ -247,13 +247,22 @@ def test_the_whole_library_run_in_one_repository_type_checks_and_migrates(exampl
     assert {"user_preferences", "user_preferences_summary"} <= tables
 
 
-def test_update_dependencies_is_planned_even_where_it_cannot_run(example: Path) -> None:
-    """The one scenario not run here (pnpm and the registry): its dry-run still plans exactly what it would do."""
+def test_update_dependencies_is_planned_even_where_it_cannot_run(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one scenario not run here (pnpm and the registry): its dry-run still plans exactly what it would do,
+    and says before anything runs that pnpm is missing."""
+    import shutil
+
     from continuous.engine.api import ScenarioExecutor
 
+    git_dir = str(Path(shutil.which("git") or "/usr/bin/git").parent)
+    monkeypatch.setenv("PATH", git_dir)
+    assert shutil.which("pnpm") is None
     before = subprocess.run(["git", "status", "--porcelain"], cwd=example, capture_output=True, text=True).stdout
     report = ScenarioExecutor(example).plan("update-dependencies", {"package": "zod", "version": "3.23.8"})
-    assert not report.problems, report.problems
+    assert len(report.problems) == 1
+    assert "program 'pnpm' is not on PATH" in report.problems[0]
     update = next(s for s in report.steps if s.kind == "run")
     assert "pnpm add zod@3.23.8 -w" in update.action
     assert update.predicted is False  # a command's file changes cannot be predicted, and the report says so

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -48,31 +49,90 @@ def test_edit_json_set_append_delete_keep_indent(tmp_path: Path) -> None:
         c,
     )
     apply(
-        m.EditStep(
-            name="p", format="json", file="p.json", op="set", key="ports.{{ name }}", value="{{ port }}"
-        ),
+        m.EditStep(name="p", format="json", file="p.json", op="set", key="ports.{{ name }}", value="{{ port }}"),
         c,
     )
     apply(m.EditStep(name="a", format="json", file="p.json", op="append", key="list", value=2), c)
-    assert (
-        apply(m.EditStep(name="a", format="json", file="p.json", op="append", key="list", value=2), c) == []
-    )
+    assert apply(m.EditStep(name="a", format="json", file="p.json", op="append", key="list", value=2), c) == []
     apply(m.EditStep(name="d", format="json", file="p.json", op="delete", key="scripts.dev"), c)
     assert apply(m.EditStep(name="d", format="json", file="p.json", op="delete", key="scripts.dev"), c) == []
     text = (tmp_path / "p.json").read_text()
+    # one-line objects and lists stay on one line; a new object takes the file's indentation
     assert text == (
-        '{\n    "scripts": {\n        "api": "node api.js"\n    },\n    "list": [\n        1,\n'
-        '        2\n    ],\n    "ports": {\n        "api": 3005\n    }\n}\n'
+        '{\n    "scripts": {"api": "node api.js"},\n    "list": [1, 2],\n    "ports": {\n        "api": 3005\n'
+        "    }\n}\n"
     )
 
 
 def test_edit_json_escaped_dot_key(tmp_path: Path) -> None:
-    (tmp_path / "p.json").write_text("{}")
+    (tmp_path / "p.json").write_text("{}\n")
     apply(
         m.EditStep(name="s", format="json", file="p.json", op="set", key=r"exports.\./x", value="y"),
         ctx(tmp_path),
     )
     assert (tmp_path / "p.json").read_text() == '{\n  "exports": {\n    "./x": "y"\n  }\n}\n'
+
+
+PACKAGE_JSON = """{
+  "name": "mono",
+  "scripts": {
+    "// Core": "Essential commands",
+    "dev": "turbo run dev",
+    "lint": "turbo run lint",
+    \n    "// Servers": "Server management",
+    "servers": "node scripts/start-all-servers.js",
+    "server:docs": "node scripts/start-all-servers.js docs",
+    "browser": "cd html && node server.js",
+    \n    "// Pipelines": "CLI wrappers",
+    "google": "./scripts/cli-pipeline/google_sync/google-sync-cli.sh",
+    "monitoring": "./scripts/cli-pipeline/monitoring/monitoring-cli.sh"
+  },
+  "dependencies": {}
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "after"),
+    [
+        ("server:api", "node scripts/start-all-servers.js api", "server:docs"),
+        ("lint:all", "eslint .", "lint"),
+        ("monitor:api", "./scripts/cli-pipeline/monitoring/monitoring-cli.sh monitor-api", "monitoring"),
+        ("media", "./scripts/cli-pipeline/media/media-cli.sh", "monitoring"),
+        ("zzz", "echo unlike anything", "monitoring"),
+    ],
+)
+def test_edit_json_keeps_every_byte_and_inserts_next_to_like_entries(
+    tmp_path: Path, key: str, value: str, after: str
+) -> None:
+    (tmp_path / "package.json").write_text(PACKAGE_JSON)
+    apply(
+        m.EditStep(name="s", format="json", file="package.json", op="set", key=f"scripts.{key}", value=value),
+        ctx(tmp_path),
+    )
+    text = (tmp_path / "package.json").read_text()
+    lines = text.splitlines(keepends=True)
+    new = next(i for i, line in enumerate(lines) if line.lstrip().startswith(f'"{key}"'))
+    assert lines[new - 1].lstrip().startswith(f'"{after}"')
+    assert lines[new].strip().rstrip(",") == f'"{key}": "{value}"'
+    assert lines[new].startswith('    "')
+    rest = lines[:new] + lines[new + 1 :]
+    if not lines[new].rstrip().endswith(","):  # the new last member: its predecessor gained the comma
+        rest[new - 1] = rest[new - 1].replace('",\n', '"\n')
+    assert "".join(rest) == PACKAGE_JSON
+    assert json.loads(text)["scripts"][key] == value
+
+
+def test_edit_json_replaces_and_deletes_in_place(tmp_path: Path) -> None:
+    (tmp_path / "package.json").write_text(PACKAGE_JSON)
+    c = ctx(tmp_path)
+    apply(m.EditStep(name="s", format="json", file="package.json", op="set", key="scripts.dev", value="vite"), c)
+    assert (tmp_path / "package.json").read_text() == PACKAGE_JSON.replace('"turbo run dev"', '"vite"')
+    apply(m.EditStep(name="d", format="json", file="package.json", op="delete", key="scripts.browser"), c)
+    expected = PACKAGE_JSON.replace('"turbo run dev"', '"vite"').replace(
+        '    "browser": "cd html && node server.js",\n', ""
+    )
+    assert (tmp_path / "package.json").read_text() == expected
 
 
 def test_edit_yaml(tmp_path: Path) -> None:
@@ -107,15 +167,11 @@ def test_insert_before_after_anchor_idempotent_and_missing_anchor(tmp_path: Path
     (tmp_path / "App.tsx").write_text("import A\n// ROUTES\n</Routes>")
     c = ctx(tmp_path, name="Prefs")
     after = m.InsertStep(name="i", text="import {{ name }}", file="App.tsx", where="after", anchor="import A")
-    before = m.InsertStep(
-        name="j", text="<Route {{ name }} />", file="App.tsx", where="before", anchor="</Routes>"
-    )
+    before = m.InsertStep(name="j", text="<Route {{ name }} />", file="App.tsx", where="before", anchor="</Routes>")
     apply(after, c)
     apply(before, c)
     assert apply(after, c) == [] and apply(before, c) == []
-    assert (
-        tmp_path / "App.tsx"
-    ).read_text() == "import A\nimport Prefs\n// ROUTES\n<Route Prefs />\n</Routes>"
+    assert (tmp_path / "App.tsx").read_text() == "import A\nimport Prefs\n// ROUTES\n<Route Prefs />\n</Routes>"
     with pytest.raises(st.StepError, match="anchor 'NOPE' not found"):
         st.file_changes(
             m.InsertStep(name="k", text="x", file="App.tsx", where="after", anchor="NOPE"),
@@ -275,9 +331,7 @@ def test_dry_run_overlay_chains_steps_without_writing(tmp_path: Path) -> None:
     fs = st.VirtualFS(tmp_path)
     first = st.file_changes(m.DocStep(name="a", file="d.md", text="one"), c, fs)
     fs.apply(first)
-    second = st.file_changes(
-        m.InsertStep(name="b", text="zero", file="d.md", where="before", anchor="one"), c, fs
-    )
+    second = st.file_changes(m.InsertStep(name="b", text="zero", file="d.md", where="before", anchor="one"), c, fs)
     assert second[0].before == b"one\n" and second[0].after == b"zero\none\n"
     assert not (tmp_path / "d.md").exists()
     assert second[0].diff().startswith("--- a/d.md\n+++ b/d.md\n")

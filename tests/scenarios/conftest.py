@@ -1,12 +1,11 @@
-"""Helpers for the built-in library tests: apply a scenario's file steps to a repository with the DSL's own
-template rendering (the same semantics as the executor's steps: idempotent insert and doc, dotted JSON keys),
-run the few local programs the library's run steps use, and check file validations.
+"""Helpers for the built-in library tests: apply a scenario's file steps to a repository with the engine's own
+step functions (the executor's semantics, templates seeing the repository's facts), run the few local programs
+the library's run steps use, and check file validations.
 """
 
 from __future__ import annotations
 
 import glob as globlib
-import json
 import os
 import re
 import shutil
@@ -21,7 +20,7 @@ import pytest
 from continuous.dsl import model as m
 from continuous.dsl.loader import load_rule_base
 from continuous.dsl.params import bind_params
-from continuous.dsl.templating import builtin_context, render_file, render_string, template_path
+from continuous.dsl.templating import render_string
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios"
 EXAMPLE = LIBRARY / "example-monorepo"
@@ -61,16 +60,21 @@ def _split_key(key: str) -> list[str]:
     return [p.replace("\\.", ".") for p in re.split(r"(?<!\\)\.", key) if p]
 
 
-def apply_scenario(root: Path, scenario: m.Scenario, params: Mapping[str, Any], now: datetime) -> Applied:
-    """Apply the steps of one scenario; render, insert, edit and doc always, run only for local programs.
-
-    Templates see the repository's facts (`facts`, `note`) as the executor gives them; `sql types` merges with
-    the engine's own step."""
+def apply_scenario(
+    root: Path,
+    scenario: m.Scenario,
+    params: Mapping[str, Any],
+    now: datetime,
+    rule_base: m.RuleBase | None = None,
+) -> Applied:
+    """Apply the steps of one scenario with the engine's own file steps (templates and structural edits see the
+    repository's facts, discovered with the rule base); run steps only for local programs."""
     from continuous.engine import steps as st
     from continuous.engine.discovery import discover
     from continuous.engine.facts import FactQuery, FactSet
 
-    facts = FactQuery(lambda: FactSet(discover(load_rule_base(), root)))
+    rules = rule_base if rule_base is not None else load_rule_base()
+    facts = FactQuery(lambda: FactSet(discover(rules, root)))
     sctx = st.StepContext(root, scenario, params, now=now, facts=facts)
     ctx = sctx.variables
     out = Applied(scenario.id, dict(params))
@@ -84,64 +88,16 @@ def apply_scenario(root: Path, scenario: m.Scenario, params: Mapping[str, Any], 
         if pre.kind == "missing" and pre.path and (root / r(pre.path)).exists():
             raise StepFailed(f"{scenario.id}: precondition missing {r(pre.path)} does not hold")
     for step in scenario.steps:
-        if isinstance(step, m.RenderStep):
-            rel = r(step.to)
-            target = _inside(root, rel)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(render_file(template_path(scenario, step.template), ctx), encoding="utf-8")
-            out.files.append(rel)
-        elif isinstance(step, m.InsertStep):
-            rel = r(step.file)
-            target = _inside(root, rel)
-            text, anchor = r(step.text), r(step.anchor)
-            before = target.read_text(encoding="utf-8")
-            if text.strip() in before:
-                continue
-            if not text.endswith("\n"):
-                text += "\n"
-            lines = before.splitlines(keepends=True)
-            for i, line in enumerate(lines):
-                if anchor in line:
-                    lines.insert(i if step.where == "before" else i + 1, text)
-                    break
-            else:
-                raise StepFailed(f"{scenario.id}: step {step.name!r}: anchor {anchor!r} not found in {rel}")
-            target.write_text("".join(lines), encoding="utf-8")
-            out.files.append(rel)
-        elif isinstance(step, m.DocStep):
-            rel = r(step.file)
-            target = _inside(root, rel)
-            text = r(step.text)
-            body = target.read_text(encoding="utf-8") if target.exists() else ""
-            if text.strip() and text.strip() in body:
-                continue
-            if body and not body.endswith("\n"):
-                body += "\n"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(body + text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
-            out.files.append(rel)
-        elif isinstance(step, m.EditStep):
-            rel = r(step.file)
-            target = _inside(root, rel)
-            assert step.format == "json", "the library only edits JSON"
-            data = json.loads(target.read_text(encoding="utf-8"))
-            keys = _split_key(r(step.key))
-            node = data
-            for key in keys[:-1]:
-                node = node.setdefault(key, {})
-            value = r(step.value) if isinstance(step.value, str) else step.value
-            if step.op == "set":
-                node[keys[-1]] = value
-            elif step.op == "append":
-                node.setdefault(keys[-1], []).append(value)
-            else:
-                node.pop(keys[-1], None)
-            target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            out.files.append(rel)
-        elif isinstance(step, m.SqlStep) and st.is_file_step(step):
-            for change in st.file_changes(step, sctx, st.VirtualFS(root)):
-                st.write_changes(root, [change])
-                out.files.append(change.path)
+        if st.unmet_conditions(step, sctx, st.VirtualFS(root)):
+            out.skipped_steps.append(step.name)
+            continue
+        if st.is_file_step(step):
+            try:
+                changes = st.file_changes(step, sctx, st.VirtualFS(root))
+            except st.StepError as exc:
+                raise StepFailed(f"{scenario.id}: {exc.message}") from None
+            st.write_changes(root, changes)
+            out.files.extend(ch.path for ch in changes if ch.after is not None)
         elif isinstance(step, m.RunStep):
             argv = [r(a) for a in step.argv]
             if argv[0] not in LOCAL_PROGRAMS:
@@ -162,6 +118,8 @@ def apply_scenario(root: Path, scenario: m.Scenario, params: Mapping[str, Any], 
 
 def check_validations(root: Path, scenario: m.Scenario, ctx: Mapping[str, Any]) -> None:
     for v in scenario.validations:
+        if v.when:
+            continue
         if isinstance(v, m.FileExists | m.FileContains):
             pattern = render_string(v.glob, ctx)
             matches = globlib.glob(str(root / pattern))
@@ -208,7 +166,7 @@ def apply(rule_base: m.RuleBase) -> Callable[..., Applied]:
         scenario = rule_base.scenario(scenario_id)
         assert scenario is not None, scenario_id
         bound = bind_params(scenario, named=params)
-        return apply_scenario(root, scenario, bound, now)
+        return apply_scenario(root, scenario, bound, now, rule_base)
 
     return run
 

@@ -11,7 +11,7 @@ import pytest
 from continuous.common.errors import UserError
 from continuous.dsl import model as m
 from continuous.dsl.params import bind_params
-from continuous.dsl.templating import builtin_context, referenced_variables, render_file, template_path
+from continuous.dsl.templating import referenced_variables, render_file, template_path
 
 from .conftest import EXAMPLE, LIBRARY
 
@@ -121,7 +121,7 @@ def test_objects_that_exist_are_not_created_again(rule_base: m.RuleBase) -> None
         "add-page": "page",
         "create-cli-pipeline": "pipeline",
         "add-cli-command": "command",
-        "create-proxy-server": "proxy",
+        "create-proxy-server": "server_name",  # any of a server's names: its script, its display name
         "add-proxy-endpoint": "endpoint",
         "add-pnpm-script": "script",
         "create-view": "view",
@@ -218,11 +218,13 @@ SAMPLES: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("scenario_id", sorted(REQUIRED_IDS))
 def test_every_template_renders_and_names_only_parameters(rule_base: m.RuleBase, scenario_id: str) -> None:
     scenario = rule_base.scenarios[scenario_id]
-    params = bind_params(scenario, named=SAMPLES[scenario_id])
-    from continuous.engine.facts import FactQuery
+    from continuous.engine.discovery import discover
+    from continuous.engine.facts import FactQuery, FactSet
+    from continuous.engine.steps import StepContext
 
-    context = {**builtin_context(), "scenario_id": scenario_id, "worktree_name": "wt", "facts": FactQuery(),
-               "note": lambda text: "", **params}
+    params = bind_params(scenario, named=SAMPLES[scenario_id])
+    facts = FactQuery(lambda: FactSet(discover(rule_base, EXAMPLE)))
+    context = StepContext(EXAMPLE, scenario, params, facts=facts).variables
     known = {p.name for p in scenario.params} | set(context)
     for step in (*scenario.steps, *scenario.rollback):
         if isinstance(step, m.RenderStep):

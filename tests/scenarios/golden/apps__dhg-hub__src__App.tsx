@@ -1,9 +1,9 @@
 import { Routes, Route, Navigate } from 'react-router-dom';
-import { NotesPage } from './pages/NotesPage';
 import { AuthProvider } from './hooks/useAuth';
 import { ProtectedRoute } from './components/ProtectedRoute';
 import { HomePage } from './pages/HomePage';
 import { Settings } from './pages/Settings';
+import { NotesPage } from './pages/NotesPage';
 
 function App() {
   return (
@@ -18,8 +18,15 @@ function App() {
             </ProtectedRoute>
           }
         />
+        <Route
+          path="/notes"
+          element={
+            <ProtectedRoute>
+              <NotesPage />
+            </ProtectedRoute>
+          }
+        />
         <Route path="*" element={<Navigate to="/" replace />} />
-        <Route path="/notes" element={<NotesPage />} />
       </Routes>
     </AuthProvider>
   );

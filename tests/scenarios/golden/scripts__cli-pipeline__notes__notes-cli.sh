@@ -36,8 +36,8 @@ USAGE:
   ./scripts/cli-pipeline/notes/notes-cli.sh <command> [options]
 
 COMMANDS:
-  list-notes        List notes
   health-check      Check that the pipeline is installed correctly
+  list-notes        List notes
   help              Show this help
 HELP
 }
@@ -48,7 +48,8 @@ case "$COMMAND" in
     track_command "health-check" bash "$SCRIPT_DIR/health-check.sh"
     ;;
   list-notes)
-    track_command "list-notes" npx tsx "$SCRIPT_DIR/cli.ts" "$@"
+    shift
+    track_command "list-notes" npx tsx "$SCRIPT_DIR/cli.ts" list-notes "$@"
     ;;
   help|--help|-h)
     show_help

@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'http';
 
-// notes-proxy: started by scripts/start-all-servers.js (pnpm servers), which passes NOTES_PROXY_PORT.
+// notes-proxy: started by scripts/start-all-servers.js (pnpm servers) on port 3020, or NOTES_PROXY_PORT.
 const NAME = 'notes-proxy';
 const PORT = Number(process.env.NOTES_PROXY_PORT || 3020);
 
@@ -42,13 +42,13 @@ function parseJson(raw: Buffer): unknown {
 const routes: Route[] = [
   {
     method: 'GET',
-    path: '/api/notes/:id',
-    handle: (_req, res, params, body) => sendJson(res, 200, { endpoint: 'GET /api/notes/:id', params, body }),
+    path: '/health',
+    handle: (_req, res) => sendJson(res, 200, { status: 'ok', server: NAME, port: PORT, uptime: process.uptime() }),
   },
   {
     method: 'GET',
-    path: '/health',
-    handle: (_req, res) => sendJson(res, 200, { status: 'ok', server: NAME, port: PORT, uptime: process.uptime() }),
+    path: '/api/notes/:id',
+    handle: (_req, res, params, body) => sendJson(res, 200, { endpoint: 'GET /api/notes/:id', params, body }),
   },
 ];
 

@@ -7,8 +7,8 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..');
 
 const SERVERS = [
-  { name: 'notes-proxy', script: 'scripts/cli-pipeline/proxies/notes-proxy-server.ts', port: 3020, health: '/health' },
   { name: 'md-server', script: 'scripts/cli-pipeline/viewers/md-server.ts', port: 3001, health: '/health' },
+  { name: 'notes-proxy', script: 'scripts/cli-pipeline/proxies/notes-proxy-server.ts', port: 3020, health: '/health' },
 ];
 
 function envName(name) {
