@@ -1,6 +1,6 @@
 """The tracking store as a record of a run's journal.
 
-The journal (`continuous.engine.journal`) is the truth about a run; these functions make the store say the same,
+The journal (`continuous.engine.run.journal`) is the truth about a run; these functions make the store say the same,
 idempotently: rows the store lacks are re-created (the database was deleted or switched), statuses follow the
 journal's end state, a rollback becomes an event, ports are released, and no step row stays `running`. They run
 at the end of every run and whenever a later command finds a run whose record lags behind its journal.
@@ -16,7 +16,9 @@ from continuous.dsl import model as m
 from continuous.engine.results import Artifacts
 
 if TYPE_CHECKING:
-    from continuous.engine.executor import _RunState as RunState
+    from continuous.engine.executor import Executor
+    from continuous.engine.plan import FrozenPlan
+    from continuous.engine.run.state import RunStateBase as RunState
 
 
 def commit_note(error: str | None) -> str | None:
@@ -55,7 +57,8 @@ def ensure_rows(state: RunState) -> None:
             ),
             archive_missing=False,
         )
-        state.ex._start_run_row(
+        start_run_row(
+            state.ex,
             state.plan,
             state.journal.get("top", state.plan.top_scenario()),
             state.journal.get("top_params") or {},
@@ -238,3 +241,30 @@ def _record_rollback(state: RunState) -> None:
         store.release_port(int(port))
     close_rows(state, "rolled_back", "closed by the rollback")
 
+
+def start_run_row(
+    ex: Executor,
+    plan: FrozenPlan,
+    scenario: str | None,
+    params: dict[str, m.Scalar],
+    status: str = "running",
+    *,
+    execution_id: str | None = None,
+    started_at: datetime | None = None,
+    executed_by: str | None = None,
+) -> str:
+    """The top-level `run` row of an execution: where, by whom, and the frozen plan it follows."""
+    return ex.store().start_execution(
+        scenario,
+        params,
+        kind="run",
+        worktree=str(ex.root),
+        branch=ex.ws.branch,
+        executed_by=executed_by or ex.executed_by,
+        plan=plan.model_dump(mode="json"),
+        rule_base_hash=plan.rule_base_hash,
+        head_commit=plan.head,
+        status=status,
+        execution_id=execution_id,
+        started_at=started_at,
+    )
