@@ -138,6 +138,8 @@ class RunState(Recovery):
         try:
             unmet = st.unmet_conditions(step, ctx, st.VirtualFS(self.root))
             if unmet:
+                self.journal.save()
+                store.start_step(child, n, step.name, step_id=step_id)
                 paths, output = [], f"skipped: {', '.join(unmet)}"
             elif st.is_file_step(step):
                 changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
