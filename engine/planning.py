@@ -81,7 +81,7 @@ def advance_clock(ex: Executor, now: datetime, items: int) -> tuple[str | None, 
 
 def rewind_clock(ex: Executor, journal: Journal) -> None:
     """A rolled-back run gives its timestamps back, unless a later run already used the clock."""
-    clock = journal.data.get("clock")
+    clock = journal.data.clock
     path = ex.ws.state_dir / "clock"
     if not clock:
         return
@@ -323,22 +323,18 @@ def _applied_by(ex: Executor, items: list[PlanEntry]) -> str | None:
     wanted = [
         (i.scenario, {k: v for k, v in i.params.items() if k not in i.allocated}) for i in items
     ]
+    from continuous.engine.run.journal import read_journal
+
     for path in (ex.ws.state_dir / "runs").glob("*.json"):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("status") != "success" or data.get("head") != head:
-                continue
-            ran = [
-                (
-                    str(i["scenario"]),
-                    {k: v for k, v in dict(i["params"]).items() if k not in (i.get("allocated") or ())},
-                )
-                for i in data["plan"]["items"]
-            ]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            data = read_journal(path)
+        except (OSError, ValueError):
             continue
+        if data.status != "success" or data.head != head:
+            continue
+        ran = [(i.scenario, {k: v for k, v in i.params.items() if k not in i.allocated}) for i in data.plan.items]
         if ran == wanted:
-            return str(data.get("execution_id", path.stem))
+            return data.execution_id
     return None
 
 def requests_from_dicts(items: Iterable[Any]) -> list[Request]:

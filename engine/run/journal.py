@@ -17,19 +17,179 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from continuous.common import faults
 from continuous.common.errors import UserError
+from continuous.dsl.model import Scalar
+from continuous.engine.plan import FrozenPlan
 from continuous.engine.worktree import Workspace
+from pydantic import BaseModel, ConfigDict, Field
+
+JOURNAL_VERSION = 3
+RunStatus = Literal["running", "interrupted", "rolling_back", "success", "rolled_back"]
+ItemStatus = Literal["running", "success", "failed", "rolled_back", "interrupted", "skipped"]
+
+
+class _Part(BaseModel):
+    """Journal parts are mutable (the journal is rewritten as the run goes) and keep unknown keys, so a journal
+    written by a newer version survives a round trip through this one."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=False)
+
+
+class Original(_Part):
+    """A touched path before the execution: its saved blob (None: it did not exist) and file mode."""
+
+    blob: str | None = None
+    mode: int | None = None
+
+
+class CommandSnapshot(_Part):
+    """The worktree before a command: status and hash of each dirty path, the saved content of those not seen yet,
+    their index entries, and the untracked folders (so the command's changes can be told from the user's)."""
+
+    hashes: dict[str, str] = Field(default_factory=dict)
+    saved: dict[str, str | None] = Field(default_factory=dict)
+    index: dict[str, str] = Field(default_factory=dict)
+    dirs: list[str] | None = None
+
+
+class CurrentStep(_Part):
+    """The step in progress: what it is about to write (sha256 of each path's new content) or the snapshot
+    before its command, and the paths first seen during it."""
+
+    item: int
+    step: int
+    step_id: str | None = None
+    kind: str
+    remembered: list[str] = Field(default_factory=list)
+    writes: dict[str, str | None] | None = None
+    snapshot: CommandSnapshot | None = None
+
+
+class Checkpoint(_Part):
+    n: int
+    item: int
+    step: int
+    step_id: str | None = None
+    commit: str
+    paths: list[str] = Field(default_factory=list)
+    ref: str
+
+
+class ItemTimes(_Part):
+    started: float | None = None
+    finished: float | None = None
+
+
+class Committing(_Part):
+    """A `--commit` under way: the parent it is made on and the paths it holds."""
+
+    parent: str | None
+    paths: list[str]
+
+
+class RollbackState(_Part):
+    """A rollback, after a failure or on request; `done` lists the rollback steps already run (`item:step`)."""
+
+    manual: bool
+    prior: str | None = None
+    forced: bool = False
+    reason: str | None = None
+    failing: int | None = None
+    outcome: str = "failed"
+    event: str
+    stopped_at: float | None = None
+    by: str | None = None
+    done: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+    at: float | None = None
+    restored: int = 0
+    removed: int = 0
+    details: str | None = None
+
+
+class RunJournal(_Part):
+    """The journal of one execution (see the module docstring); field names are the keys on disk."""
+
+    version: int = JOURNAL_VERSION
+    execution_id: str
+    status: RunStatus = "running"
+    pid: int | None = None
+    pid_start: str | None = None
+    root: str
+    branch: str | None = None
+    head: str
+    now: str
+    commit: bool = False
+    commit_message: str | None = None
+    plan: FrozenPlan
+    top: str | None = None
+    top_params: dict[str, Scalar] = Field(default_factory=dict)
+    executed_by: str | None = None
+    children: dict[str, str] = Field(default_factory=dict)
+    items: dict[str, ItemStatus] = Field(default_factory=dict)
+    item_times: dict[str, ItemTimes] = Field(default_factory=dict)
+    done: dict[str, list[int]] = Field(default_factory=dict)
+    current: CurrentStep | None = None
+    originals: dict[str, Original] = Field(default_factory=dict)
+    created_dirs: list[str] = Field(default_factory=list)
+    checkpoints: list[Checkpoint] = Field(default_factory=list)
+    pending_sql: list[str] = Field(default_factory=list)
+    ports: list[int] = Field(default_factory=list)
+    index_originals: dict[str, str | None] = Field(default_factory=dict)
+    started: float | None = None
+    updated: float | None = None
+    finished: float | None = None
+    clock: tuple[str | None, str] | None = None
+    final: str | None = None
+    commit_sha: str | None = None
+    commit_error: str | None = None
+    committing: Committing | None = None
+    message: str | None = None
+    rollback: RollbackState | None = None
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """A journal as an older version wrote it, in the current shape. Version 2 (untyped) had the same keys;
+    what it may lack is filled in: a rollback's event id (stable, so the store's rollback event stays
+    idempotent), and a pid_start read as text."""
+    version = int(data.get("version") or 2)
+    if version > JOURNAL_VERSION:
+        return data  # a newer version's journal: its extra keys are kept, the known ones read as they are
+    out = dict(data)
+    if version < 3:
+        rb = out.get("rollback")
+        if isinstance(rb, dict):
+            rb = dict(rb)
+            rb.setdefault("event", str(uuid.uuid5(uuid.NAMESPACE_URL, f"continuous:{out.get('execution_id')}")))
+            rb.setdefault("manual", True)
+            out["rollback"] = rb
+        if out.get("pid_start") is not None:
+            out["pid_start"] = str(out["pid_start"])
+        out["version"] = JOURNAL_VERSION
+    return out
+
+
+def read_journal(path: Path) -> RunJournal:
+    """A journal file, migrated and validated; ValueError when it is not one."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError("not a JSON object")
+    return RunJournal.model_validate(migrate(raw))
+
 
 RESUMABLE = ("running", "interrupted")
 SETTLED = ("success", "rolled_back")
 
 
 class Journal:
-    def __init__(self, path: Path, data: dict[str, Any]) -> None:
+    """A run's journal file and its typed content."""
+
+    def __init__(self, path: Path, data: RunJournal) -> None:
         self.path = path
         self.data = data
 
@@ -42,7 +202,7 @@ class Journal:
         return ws.state_dir / "runs" / f"{execution_id}.json"
 
     @classmethod
-    def create(cls, ws: Workspace, execution_id: str, data: dict[str, Any]) -> Journal:
+    def create(cls, ws: Workspace, execution_id: str, data: RunJournal) -> Journal:
         journal = cls(cls.path_for(ws, execution_id), data)
         journal.save()
         return journal
@@ -54,7 +214,7 @@ class Journal:
     @classmethod
     def load_path(cls, path: Path, ws: Workspace) -> Journal:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_journal(path)
         except FileNotFoundError:
             raise UserError(
                 f"execution {path.stem} has no journal in this worktree ({ws.root})",
@@ -93,11 +253,11 @@ class Journal:
             self._write()
 
     def _write(self) -> None:
-        self.data["updated"] = time.time()
+        self.data.updated = time.time()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.data, fh, indent=1, sort_keys=True)
+            json.dump(self.data.model_dump(mode="json"), fh, indent=1, sort_keys=True)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)
@@ -121,14 +281,11 @@ class Journal:
         return sorted(p.stem for p in runs.glob("*.unrecorded")) if runs.is_dir() else []
 
     @property
-    def status(self) -> str:
-        return str(self.data.get("status", "running"))
+    def status(self) -> RunStatus:
+        return self.data.status
 
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.data.get(key, default)
+    @property
+    def rollback_state(self) -> RollbackState:
+        """The rollback under way (only called once `roll_back` has started one)."""
+        assert self.data.rollback is not None
+        return self.data.rollback

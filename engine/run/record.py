@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING
 
 from continuous.dsl import model as m
 from continuous.engine.results import Artifacts
+from continuous.engine.run.journal import Checkpoint, ItemTimes
 
 if TYPE_CHECKING:
     from continuous.engine.executor import Executor
     from continuous.engine.plan import FrozenPlan
     from continuous.engine.run.state import RunStateBase as RunState
+
+
+def stored(checkpoints: list[Checkpoint]) -> list[dict[str, object]]:
+    """Checkpoints as the store's JSON column holds them."""
+    return [c.model_dump(mode="json") for c in checkpoints]
 
 
 def commit_note(error: str | None) -> str | None:
@@ -60,25 +66,25 @@ def ensure_rows(state: RunState) -> None:
         start_run_row(
             state.ex,
             state.plan,
-            state.journal.get("top", state.plan.top_scenario()),
-            state.journal.get("top_params") or {},
+            state.journal.data.top,
+            state.journal.data.top_params,
             execution_id=state.run_id,
             started_at=state.started_at,
-            executed_by=state.journal.get("executed_by"),
+            executed_by=state.journal.data.executed_by,
         )
     for i, child in sorted(children.items()):
         if child in present:
             continue
         item = state.plan.items[i]
         sc = state.ex.scenario(item.scenario)
-        started = state.journal.get("item_times", {}).get(str(i), {}).get("started")
+        started = (state.journal.data.item_times.get(str(i)) or ItemTimes()).started
         store.start_execution(
             sc.id,
             item.params,
             kind="scenario",
             worktree=str(state.root),
-            branch=state.journal.get("branch"),
-            executed_by=state.journal.get("executed_by"),
+            branch=state.journal.data.branch,
+            executed_by=state.journal.data.executed_by,
             parent_id=state.run_id,
             rule_base_hash=state.plan.rule_base_hash,
             head_commit=state.plan.head,
@@ -86,28 +92,28 @@ def ensure_rows(state: RunState) -> None:
             started_at=datetime.fromtimestamp(started, UTC) if started else state.started_at,
         )
         for cp in state.item_checkpoints(i):
-            number = int(cp.get("step", 0))
+            number = cp.step
             name = sc.steps[number - 1].name if 0 < number <= len(sc.steps) else f"step {number}"
             store.start_step(
                 child,
                 number,
                 name,
-                step_id=cp.get("step_id"),
+                step_id=cp.step_id,
                 status="success",
                 output="(recorded again from the run's journal)",
-                checkpoint_commit=cp["commit"],
+                checkpoint_commit=cp.commit,
             )
 
 def close_rows(state: RunState, status: str, note: str) -> None:
     """No step row of this run stays `running`: the last checkpointed step is a success (the journal says
     so even if the store never heard), every other running one gets `status`."""
     store = state.ex.store()
-    checkpoints = state.journal["checkpoints"]
-    if checkpoints and checkpoints[-1].get("step_id"):
+    checkpoints = state.journal.data.checkpoints
+    if checkpoints and checkpoints[-1].step_id:
         last = checkpoints[-1]
         store.finish_step(
-            last["step_id"], "success", output="(recorded from the run's journal)",
-            checkpoint_commit=last["commit"], only_running=True,
+            last.step_id, "success", output="(recorded from the run's journal)",
+            checkpoint_commit=last.commit, only_running=True,
         )
     store.close_running_steps([state.run_id, *state.children.values()], status, note)
 
@@ -115,16 +121,16 @@ def finish_items(state: RunState, *, artifacts: bool = True) -> None:
     """Items the journal says succeeded are recorded as such (a crash may have come before the store). After a
     rollback their files are gone, so `artifacts=False` leaves the recorded artifacts as they are."""
     store = state.ex.store()
-    times = state.journal.get("item_times", {})
+    times = state.journal.data.item_times
     for i, child in sorted(state.children.items()):
         if state.item_status.get(i) != "success" or i in state.recorded_items:
             continue
-        finished = times.get(str(i), {}).get("finished")
+        finished = (times.get(str(i)) or ItemTimes()).finished
         store.finish_execution(
             child,
             "success",
             artifacts=state.artifacts(state.item_paths(i)).stored() if artifacts else None,
-            checkpoints=state.item_checkpoints(i),
+            checkpoints=stored(state.item_checkpoints(i)),
             completed_at=datetime.fromtimestamp(finished, UTC) if finished else None,
         )
 
@@ -136,7 +142,7 @@ def record(state: RunState) -> None:
     status = journal.status
     store = state.ex.store()
     ensure_rows(state)
-    finished = journal.get("finished")
+    finished = journal.data.finished
     finished_at = datetime.fromtimestamp(finished, UTC) if finished else None
     if status == "success":
         finish_items(state)
@@ -144,14 +150,14 @@ def record(state: RunState) -> None:
             state.run_id,
             "success",
             artifacts=state.artifacts().stored(
-                pending_migrations=journal["pending_sql"], commit=journal.get("commit_sha")
+                pending_migrations=journal.data.pending_sql, commit=journal.data.commit_sha
             ),
-            checkpoints=journal["checkpoints"],
-            error_details=commit_note(journal.get("commit_error")),
+            checkpoints=stored(journal.data.checkpoints),
+            error_details=commit_note(journal.data.commit_error),
             completed_at=finished_at,
         )
-        if journal.get("commit_sha"):
-            store.update_execution(state.run_id, head_commit=journal["commit_sha"])
+        if journal.data.commit_sha:
+            store.update_execution(state.run_id, head_commit=journal.data.commit_sha)
         close_rows(state, "interrupted", "interrupted: the process stopped during this step")
     elif status == "interrupted":
         finish_items(state)
@@ -161,8 +167,8 @@ def record(state: RunState) -> None:
         store.finish_execution(
             state.run_id,
             "interrupted",
-            error_details=journal.get("message") or "interrupted",
-            checkpoints=journal["checkpoints"],
+            error_details=journal.data.message or "interrupted",
+            checkpoints=stored(journal.data.checkpoints),
             completed_at=finished_at,
         )
         close_rows(state, "interrupted", "interrupted: resume runs this step again")
@@ -173,38 +179,38 @@ def record(state: RunState) -> None:
 def _record_rollback(state: RunState) -> None:
     journal = state.journal
     store = state.ex.store()
-    rb = journal["rollback"]
-    at = datetime.fromtimestamp(rb["at"], UTC)
-    stopped_at = datetime.fromtimestamp(rb.get("stopped_at") or rb["at"], UTC)
-    if not rb["manual"]:
-        failing = rb.get("failing")
-        outcome = rb.get("outcome", "failed")
+    rb = journal.rollback_state
+    at = datetime.fromtimestamp(rb.at or 0.0, UTC)
+    stopped_at = datetime.fromtimestamp(rb.stopped_at or rb.at or 0.0, UTC)
+    if not rb.manual:
+        failing = rb.failing
+        outcome = rb.outcome
         for i, child in state.children.items():
             status = outcome if i == failing else "rolled_back"
             store.finish_execution(
                 child,
                 status,
-                error_details=journal.get("message") if i == failing else None,
+                error_details=journal.data.message if i == failing else None,
                 artifacts=Artifacts().stored(),
                 completed_at=at,
             )
         store.finish_execution(
             state.run_id,
             outcome,
-            error_details=rb.get("details") or journal.get("message"),
-            checkpoints=journal["checkpoints"],
+            error_details=rb.details or journal.data.message,
+            checkpoints=stored(journal.data.checkpoints),
             artifacts=Artifacts().stored(),
             completed_at=at,
         )
     else:
         record = store.get_execution(state.run_id)
-        if rb.get("prior") == "success":
+        if rb.prior == "success":
             if record.status != "success":  # re-created from the journal
-                finished = journal.get("finished")
+                finished = journal.data.finished
                 store.finish_execution(
                     state.run_id,
                     "success",
-                    checkpoints=journal["checkpoints"],
+                    checkpoints=stored(journal.data.checkpoints),
                     completed_at=datetime.fromtimestamp(finished, UTC) if finished else stopped_at,
                 )
             finish_items(state, artifacts=False)
@@ -216,28 +222,28 @@ def _record_rollback(state: RunState) -> None:
             store.finish_execution(
                 state.run_id,
                 "interrupted",
-                error_details=journal.get("message") or "interrupted: the process stopped during the run",
-                checkpoints=journal["checkpoints"],
+                error_details=journal.data.message or "interrupted: the process stopped during the run",
+                checkpoints=stored(journal.data.checkpoints),
                 completed_at=stopped_at,
             )
     details = {
-        "manual": bool(rb["manual"]),
-        "forced": bool(rb.get("forced")),
-        "prior": rb.get("prior"),
-        "restored": rb.get("restored", 0),
-        "removed": rb.get("removed", 0),
-        "reason": rb.get("reason"),
+        "manual": bool(rb.manual),
+        "forced": bool(rb.forced),
+        "prior": rb.prior,
+        "restored": rb.restored,
+        "removed": rb.removed,
+        "reason": rb.reason,
     }
     for execution_id in [state.run_id, *state.children.values()]:
         store.record_event(
             execution_id,
             "rollback",
             details=details,
-            by=rb.get("by"),
+            by=rb.by,
             at=at,
-            event_id=str(uuid.uuid5(uuid.UUID(rb["event"]), execution_id)),
+            event_id=str(uuid.uuid5(uuid.UUID(rb.event), execution_id)),
         )
-    for port in journal["ports"]:
+    for port in journal.data.ports:
         store.release_port(int(port))
     close_rows(state, "rolled_back", "closed by the rollback")
 

@@ -22,10 +22,9 @@ from continuous.engine import git, planning
 from continuous.engine import steps as st
 from continuous.engine.checkpoint import drop_kept, hash_files, keep_originals, read_blob
 from continuous.engine.facts import FactQuery
-from continuous.engine.plan import FrozenPlan
 from continuous.engine.planning import item_now
 from continuous.engine.results import ExecutionResult, RollbackResult
-from continuous.engine.run.journal import SETTLED, Journal
+from continuous.engine.run.journal import SETTLED, Journal, RollbackState
 from continuous.engine.run.state import RunStateBase, tmp_of
 from continuous.engine.worktree import RunLock, check_runnable, process_start
 
@@ -41,28 +40,28 @@ class Recovery(RunStateBase):
         """Account for the step that was running when the process died: remember what a command changed, and
         with `undo` put its paths back as they were before the step (so that resume runs it again from a clean
         start). Its step row is closed as interrupted."""
-        current = self.journal["current"]
+        current = self.journal.data.current
         if not current:
             return
-        paths: list[str] = list(current.get("writes") or {})
+        paths: list[str] = list(current.writes or {})
         index_before: dict[str, str | None] = {}
-        if current.get("snapshot"):
-            paths, index_before = self.reconcile_command(current["snapshot"])
+        if current.snapshot:
+            paths, index_before = self.reconcile_command(current.snapshot)
         if undo:
-            remembered = set(current.get("remembered") or [])
+            remembered = set(current.remembered or [])
             last = self.last_checkpoint()
             at_last = git.tree_blobs(self.root, last, paths) if last else {}
             for p in paths:
                 if p not in self.originals:
                     continue
-                blob = self.originals[p]["blob"] if (p in remembered or last is None) else at_last.get(p)
-                self._put(p, None if blob is None else read_blob(self.root, blob), self.originals[p].get("mode"))
+                blob = self.originals[p].blob if (p in remembered or last is None) else at_last.get(p)
+                self._put(p, None if blob is None else read_blob(self.root, blob), self.originals[p].mode)
             git.set_index(self.root, index_before)
-        for p in current.get("writes") or {}:
+        for p in current.writes or {}:
             tmp_of(self.root / p).unlink(missing_ok=True)
-        if current.get("step_id"):
-            self._quietly(self.ex.store().finish_step, current["step_id"], "interrupted", output=note)
-        self.journal["current"] = None
+        if current.step_id:
+            self._quietly(self.ex.store().finish_step, current.step_id, "interrupted", output=note)
+        self.journal.data.current = None
         self.journal.save()
 
 
@@ -73,18 +72,18 @@ class Recovery(RunStateBase):
         if not paths:
             return []
         if self.journal.status == "success":
-            last = self.journal.get("final") or self.last_checkpoint()
+            last = self.journal.data.final or self.last_checkpoint()
         else:
             last = self.last_checkpoint()
         at_last = git.tree_blobs(self.root, last, paths) if last else {}
-        current = self.journal["current"] or {}
-        writes: dict[str, str | None] = current.get("writes") or {}
+        current = self.journal.data.current
+        writes: dict[str, str | None] = (current.writes if current else None) or {}
         existing = [p for p in paths if (self.root / p).is_file()]
         now = hash_files(self.root, existing)
         out = []
         for p in paths:
             blob = now.get(p) if p in existing else None
-            if blob == self.originals[p]["blob"] or (last is not None and blob == at_last.get(p)):
+            if blob == self.originals[p].blob or (last is not None and blob == at_last.get(p)):
                 continue
             if p in writes:
                 full = self.root / p
@@ -106,10 +105,10 @@ class Recovery(RunStateBase):
         self.finish_items()
         self.close_rows("interrupted", note)
         store = self.ex.store()
-        self.journal["status"] = "running"
-        self.journal["pid"] = os.getpid()
-        self.journal["pid_start"] = process_start(os.getpid())
-        self.journal.data.pop("message", None)
+        self.journal.data.status = "running"
+        self.journal.data.pid = os.getpid()
+        self.journal.data.pid_start = process_start(os.getpid())
+        self.journal.data.message = None
         self.journal.save()
         self.journal.mark_recorded()
         store.update_execution(self.run_id, status="running", reopen=True)
@@ -127,39 +126,37 @@ class Recovery(RunStateBase):
         changes, so a crash here is finished by `continuous rollback`."""
         journal = self.journal
         if journal.status != "rolling_back":
-            journal["rollback"] = {
-                "manual": manual,
-                "prior": journal.status,
-                "forced": forced,
-                "reason": reason,
-                "failing": failing,
-                "outcome": "failed",
-                "event": str(uuid.uuid4()),
-                "stopped_at": journal.get("finished") or journal.get("updated"),
-                "by": self.ex.executed_by,
-                "done": [],
-                "errors": [],
-            }
+            journal.data.rollback = RollbackState(
+                manual=manual,
+                prior=journal.status,
+                forced=forced,
+                reason=reason,
+                failing=failing,
+                outcome="failed",
+                event=str(uuid.uuid4()),
+                stopped_at=journal.data.finished or journal.data.updated,
+                by=self.ex.executed_by,
+            )
             if not manual:
-                journal["message"] = reason
-            journal["status"] = "rolling_back"
+                journal.data.message = reason
+            journal.data.status = "rolling_back"
             journal.save()
         self.settle_in_flight("interrupted: the run was rolled back", undo=False)
-        rb = journal["rollback"]
+        rb = journal.rollback_state
         started = [i for i in self.children if self.item_status.get(i) in ("success", "running")]
-        rb["errors"] = list(rb.get("errors") or []) + self.run_rollback_steps(started)
+        rb.errors = list(rb.errors or []) + self.run_rollback_steps(started)
         restored, removed = self.restore()
-        rb["errors"] = list(rb["errors"]) + self.run_rollback_steps(started, after_restore=True)
+        rb.errors = list(rb.errors) + self.run_rollback_steps(started, after_restore=True)
         journal.mark_unrecorded()
-        journal["status"] = "rolled_back"
-        journal["current"] = None
-        rb["at"] = time.time()
-        rb["restored"], rb["removed"] = len(restored), len(removed)
+        journal.data.status = "rolled_back"
+        journal.data.current = None
+        rb.at = time.time()
+        rb.restored, rb.removed = len(restored), len(removed)
         if not manual:
-            rb["details"] = (
+            rb.details = (
                 (reason or "failed")
                 + "\nevery file the execution touched was restored"
-                + ("\nrollback steps that failed: " + "; ".join(rb["errors"]) if rb["errors"] else "")
+                + ("\nrollback steps that failed: " + "; ".join(rb.errors) if rb.errors else "")
             )
         journal.save()
         planning.rewind_clock(self.ex, journal)
@@ -169,7 +166,7 @@ class Recovery(RunStateBase):
         return restored, removed, self.record_safely()
 
     def keep_originals(self) -> None:
-        blobs = {p: o["blob"] for p, o in self.originals.items() if o.get("blob")}
+        blobs = {p: o.blob for p, o in self.originals.items() if o.blob}
         keep_originals(self.root, self.ex.ws.state_dir, self.run_id, blobs)
 
     def run_rollback_steps(self, indexes: Iterable[int], *, after_restore: bool = False) -> list[str]:
@@ -180,7 +177,7 @@ class Recovery(RunStateBase):
         content (a reinstall from the restored lockfile)."""
         errors: list[str] = []
         store = self.ex.store()
-        done: list[str] = self.journal["rollback"].setdefault("done", [])
+        done: list[str] = self.journal.rollback_state.done
         for i in sorted(set(indexes), reverse=True):
             item = self.plan.items[i]
             sc = self.ex.scenario(item.scenario)
@@ -231,12 +228,12 @@ class Recovery(RunStateBase):
         with faults.around("restore"):
             for path, orig in sorted(self.originals.items()):
                 tmp_of(self.root / path).unlink(missing_ok=True)
-                data = None if orig["blob"] is None else read_blob(self.root, orig["blob"])
-                if self._put(path, data, orig.get("mode")):
+                data = None if orig.blob is None else read_blob(self.root, orig.blob)
+                if self._put(path, data, orig.mode):
                     (removed if data is None else restored).append(path)
             self._restore_index()
         dirs = sorted(
-            set(self.journal["created_dirs"]) | {str(Path(p).parent) for p in removed},
+            set(self.journal.data.created_dirs) | {str(Path(p).parent) for p in removed},
             key=lambda d: d.count("/"),
             reverse=True,
         )
@@ -254,7 +251,7 @@ class Recovery(RunStateBase):
 
     def _restore_index(self) -> None:
         """Undo index changes made by commands (`git mv`), entry by entry; nothing else in the index moves."""
-        git.set_index(self.root, self.journal.data.get("index_originals", {}))
+        git.set_index(self.root, self.journal.data.index_originals)
 
 
 def run_id_of(ex: Executor, execution_id: str) -> str:
@@ -288,7 +285,7 @@ def record_unrecorded(ex: Executor) -> None:
             continue
         if journal.status not in (*SETTLED, "interrupted"):
             continue
-        plan = FrozenPlan.model_validate(journal["plan"])
+        plan = journal.data.plan
         RunState(ex, journal, plan, None).record()
 
 def give_back(ex: Executor, lock: RunLock, run_id: str, journal: Journal | None = None) -> None:
@@ -324,7 +321,7 @@ def resume(ex: Executor, execution_id: str) -> ExecutionResult:
                 hint=f"`continuous rollback {run_id}` finishes the rollback",
             )
         check_runnable(ex.ws)
-        plan = FrozenPlan.model_validate(journal["plan"])
+        plan = journal.data.plan
         if plan.rule_base_hash != ex.rule_base.content_hash():
             raise UserError(
                 f"the scenarios changed since execution {run_id} started; it cannot be resumed safely",
@@ -335,7 +332,7 @@ def resume(ex: Executor, execution_id: str) -> ExecutionResult:
     except BaseException:
         give_back(ex, lock, run_id)
         raise
-    ex.emit("resume", {"execution_id": run_id, "completed": len(journal["checkpoints"])})
+    ex.emit("resume", {"execution_id": run_id, "completed": len(journal.data.checkpoints)})
     return drive(ex, state)
 
 def rollback(ex: Executor, execution_id: str, *, force: bool = False) -> RollbackResult:
@@ -356,7 +353,7 @@ def rollback(ex: Executor, execution_id: str, *, force: bool = False) -> Rollbac
         faults.point("rollback.state.after")
         if journal.status == "rolled_back":
             raise UserError(f"execution {run_id} is already rolled back")
-        plan = FrozenPlan.model_validate(journal["plan"])
+        plan = journal.data.plan
         state = RunState(ex, journal, plan, lock)
         state.checkpointer.clear_stale_locks()
         state.ensure_rows()

@@ -14,12 +14,11 @@ and leaves the run resumable.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 import uuid
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from continuous.common import faults
 from continuous.common.errors import ContinuousError, RunFailed, UserError
@@ -32,7 +31,15 @@ from continuous.engine.plan import FrozenPlan
 from continuous.engine.planning import item_now
 from continuous.engine.results import Artifacts, ExecutionResult, StepResult
 from continuous.engine.run import record as run_record
-from continuous.engine.run.journal import Journal
+from continuous.engine.run.journal import (
+    Checkpoint,
+    Committing,
+    CurrentStep,
+    ItemTimes,
+    Journal,
+    RunJournal,
+    read_journal,
+)
 from continuous.engine.run.recovery import Recovery, give_back, record_unrecorded, settled
 from continuous.engine.run.state import RunStopped
 from continuous.engine.worktree import RunLock, check_runnable, dirty_paths, process_start
@@ -40,7 +47,6 @@ from continuous.engine.worktree import RunLock, check_runnable, dirty_paths, pro
 if TYPE_CHECKING:
     from continuous.engine.executor import Executor
 
-JOURNAL_VERSION = 2
 
 
 def _stop_message(exc: BaseException) -> str:
@@ -62,9 +68,9 @@ class RunState(Recovery):
         child = self.children.get(i)
         if child is None:
             child = str(uuid.uuid4())
-            self.journal["children"][str(i)] = child
-            self.journal["items"][str(i)] = "running"
-            self.journal.data.setdefault("item_times", {})[str(i)] = {"started": time.time()}
+            self.journal.data.children[str(i)] = child
+            self.journal.data.items[str(i)] = "running"
+            self.journal.data.item_times[str(i)] = ItemTimes(started=time.time())
             self.journal.save()
             store.start_execution(
                 sc.id,
@@ -103,14 +109,14 @@ class RunState(Recovery):
 
         for f in provided_facts(sc, item.params):
             self.fact_set().add(f)
-        self.journal["items"][str(i)] = "success"
-        self.journal.data.setdefault("item_times", {}).setdefault(str(i), {})["finished"] = time.time()
+        self.journal.data.items[str(i)] = "success"
+        self.journal.data.item_times.setdefault(str(i), ItemTimes()).finished = time.time()
         self.journal.save()
         store.finish_execution(
             child,
             "success",
             artifacts=self.artifacts(self.item_paths(i)).stored(),
-            checkpoints=self.item_checkpoints(i),
+            checkpoints=run_record.stored(self.item_checkpoints(i)),
         )
         self.recorded_items.add(i)
 
@@ -119,7 +125,7 @@ class RunState(Recovery):
         the checkpoint, the journal again ("done"), the store again. A crash between any two is recoverable."""
         ex = self.ex
         store = ex.store()
-        number = len(self.journal["checkpoints"]) + 1
+        number = len(self.journal.data.checkpoints) + 1
         ex.emit(
             "step",
             {
@@ -132,8 +138,8 @@ class RunState(Recovery):
             },
         )
         step_id = str(uuid.uuid4())
-        current: dict[str, Any] = {"item": i, "step": n, "step_id": step_id, "kind": step.kind, "remembered": []}
-        self.journal["current"] = current
+        current = CurrentStep(item=i, step=n, step_id=step_id, kind=step.kind)
+        self.journal.data.current = current
         started = time.monotonic()
         try:
             unmet = st.unmet_conditions(step, ctx, st.VirtualFS(self.root))
@@ -143,7 +149,7 @@ class RunState(Recovery):
                 paths, output = [], f"skipped: {', '.join(unmet)}"
             elif st.is_file_step(step):
                 changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
-                current["writes"] = {
+                current.writes = {
                     c.path: None if c.after is None else hashlib.sha256(c.after).hexdigest() for c in changes
                 }
                 self.remember(c.path for c in changes)
@@ -154,12 +160,12 @@ class RunState(Recovery):
                 paths = [c.path for c in changes]
                 output = "\n".join(f"{c.kind} {c.path}" for c in changes) or "no change needed (already done)"
             elif isinstance(step, m.RunStep):
-                current["snapshot"] = self.snapshot_dirty()
+                current.snapshot = self.snapshot_dirty()
                 self.journal.save()
                 store.start_step(child, n, step.name, step_id=step_id)
                 with faults.around("command"):
                     result = st.run_step(step, ctx, step.name)
-                paths = self.reconcile_command(current["snapshot"])[0]
+                paths = self.reconcile_command(current.snapshot)[0]
                 output = result.output
             elif isinstance(step, m.SqlStep):
                 self.journal.save()
@@ -167,7 +173,7 @@ class RunState(Recovery):
                 with faults.around("sql"):
                     output, pending = st.sql_step(step, ctx)
                 if pending:
-                    self.journal["pending_sql"].append(ctx.path(step.file, "file"))
+                    self.journal.data.pending_sql.append(ctx.path(step.file, "file"))
                 paths = []
             else:  # pragma: no cover - the model admits no other kind
                 raise AssertionError(step)
@@ -192,22 +198,22 @@ class RunState(Recovery):
             )
             raise
         seconds = time.monotonic() - started
-        self.journal["checkpoints"].append(
-            {
-                "n": number,
-                "item": i,
-                "step": n,
-                "step_id": step_id,
-                "commit": commit,
-                "paths": paths,
-                "ref": f"refs/continuous/{self.run_id}/{number}",
-            }
+        self.journal.data.checkpoints.append(
+            Checkpoint(
+                n=number,
+                item=i,
+                step=n,
+                step_id=step_id,
+                commit=commit,
+                paths=paths,
+                ref=f"refs/continuous/{self.run_id}/{number}",
+            )
         )
-        self.journal["done"].setdefault(str(i), []).append(n)
-        self.journal["current"] = None
+        self.journal.data.done.setdefault(str(i), []).append(n)
+        self.journal.data.current = None
         self.journal.save()
         store.finish_step(step_id, "success", output=output, checkpoint_commit=commit)
-        store.update_execution(child, checkpoints=self.item_checkpoints(i))
+        store.update_execution(child, checkpoints=run_record.stored(self.item_checkpoints(i)))
         self.add_result(
             i,
             StepResult(
@@ -323,19 +329,19 @@ class RunState(Recovery):
     def finish_success(self, commit_sha: str | None, seconds: float) -> ExecutionResult:
         journal = self.journal
         artifacts = self.artifacts()
-        checkpoints = [c["commit"] for c in journal["checkpoints"]]
+        checkpoints = [c.commit for c in journal.data.checkpoints]
         self.keep_originals()
         journal.mark_unrecorded()
-        journal["status"] = "success"
-        journal["final"] = checkpoints[-1] if checkpoints else None
-        journal["commit_sha"] = commit_sha
-        journal["finished"] = time.time()
+        journal.data.status = "success"
+        journal.data.final = checkpoints[-1] if checkpoints else None
+        journal.data.commit_sha = commit_sha
+        journal.data.finished = time.time()
         journal.save()
         warnings = [w for w in [self.record_safely()] if w]
         self.checkpointer.discard_index()
         drop_kept(self.root, self.run_id)
         refreshed = self.ex.run_after_success_hooks()
-        commit_error = journal.get("commit_error")
+        commit_error = journal.data.commit_error
         result = ExecutionResult(
             execution_id=self.run_id,
             status="success",
@@ -346,8 +352,8 @@ class RunState(Recovery):
             checkpoints=checkpoints,
             commit=commit_sha,
             commit_error=run_record.commit_note(commit_error),
-            pending_migrations=list(journal["pending_sql"]),
-            ports=list(journal["ports"]),
+            pending_migrations=list(journal.data.pending_sql),
+            ports=list(journal.data.ports),
             branches=self.plan.groups(),
             seconds=seconds,
             refreshed=refreshed,
@@ -362,10 +368,10 @@ class RunState(Recovery):
         journal = Journal.load(self.ex.ws, self.run_id)
         self.journal = journal
         journal.mark_unrecorded()
-        journal["status"] = "interrupted"
-        journal["message"] = message
-        journal["finished"] = time.time()
-        journal["pid"] = None
+        journal.data.status = "interrupted"
+        journal.data.message = message
+        journal.data.finished = time.time()
+        journal.data.pid = None
         journal.save()
         warnings = [w for w in [self.record_safely()] if w]
         hint = f"`continuous resume {self.run_id}` continues it, `continuous rollback {self.run_id}` undoes it"
@@ -377,9 +383,9 @@ class RunState(Recovery):
             branch=self.ex.ws.branch,
             items=self.items_result(statuses),
             artifacts=self.artifacts(),
-            checkpoints=[c["commit"] for c in journal["checkpoints"]],
+            checkpoints=[c.commit for c in journal.data.checkpoints],
             branches=self.plan.groups(),
-            error=f"{message}; the run stopped after {len(journal['checkpoints'])} step(s) and can be resumed: "
+            error=f"{message}; the run stopped after {len(journal.data.checkpoints)} step(s) and can be resumed: "
             + hint,
             seconds=seconds,
             warnings=warnings,
@@ -389,15 +395,15 @@ class RunState(Recovery):
 
     def fail(self, message: str, seconds: float) -> ExecutionResult:
         """A step failed: undo the whole run (the worktree and the index as they were before it)."""
-        current = self.journal["current"]
+        current = self.journal.data.current
         failing = (
-            current["item"]
+            current.item
             if current
             else next((i for i, s in self.item_status.items() if s == "running"), None)
         )
         self.ex.emit("rollback", {"message": message})
         warning = self.roll_back(manual=False, reason=message, failing=failing)[2]
-        rollback_errors = self.journal["rollback"].get("errors") or []
+        rollback_errors = self.journal.rollback_state.errors
         details = message + "\nevery file the execution touched was restored"
         if rollback_errors:
             details += "\nrollback steps that failed: " + "; ".join(rollback_errors)
@@ -409,7 +415,7 @@ class RunState(Recovery):
             branch=self.ex.ws.branch,
             items=self.items_result(statuses),
             artifacts=Artifacts(),
-            checkpoints=[c["commit"] for c in self.journal["checkpoints"]],
+            checkpoints=[c.commit for c in self.journal.data.checkpoints],
             branches=self.plan.groups(),
             error=details,
             seconds=seconds,
@@ -478,35 +484,25 @@ def start(ex: Executor, plan: FrozenPlan, *, commit: bool, message: str | None) 
     journal = Journal.create(
         ex.ws,
         run_id,
-        {
-            "version": JOURNAL_VERSION,
-            "execution_id": run_id,
-            "status": "running",
-            "pid": os.getpid(),
-            "pid_start": process_start(os.getpid()),
-            "root": str(ex.root),
-            "branch": ex.ws.branch,
-            "head": plan.head,
-            "now": now.isoformat(),
-            "commit": commit,
-            "commit_message": message,
-            "plan": plan.model_dump(mode="json"),
-            "top": top,
-            "top_params": top_params,
-            "executed_by": ex.executed_by,
-            "children": {},
-            "items": {},
-            "item_times": {},
-            "done": {},
-            "current": None,
-            "originals": {},
-            "created_dirs": [],
-            "checkpoints": [],
-            "pending_sql": [],
-            "ports": list(ex.allocated_ports),
-            "started": time.time(),
-            "clock": list(clock),
-        },
+        RunJournal(
+            execution_id=run_id,
+            status="running",
+            pid=os.getpid(),
+            pid_start=process_start(os.getpid()),
+            root=str(ex.root),
+            branch=ex.ws.branch,
+            head=plan.head,
+            now=now.isoformat(),
+            commit=commit,
+            commit_message=message,
+            plan=plan,
+            top=top,
+            top_params=top_params,
+            executed_by=ex.executed_by,
+            ports=list(ex.allocated_ports),
+            started=time.time(),
+            clock=clock,
+        ),
     )
     state = RunState(ex, journal, plan, lock)
     try:
@@ -529,14 +525,14 @@ def _left_by_earlier_runs(ex: Executor, paths: list[str]) -> set[str]:
     )
     for path in runs:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_journal(path)
         except (OSError, ValueError):
             continue
-        final = data.get("final")
-        if data.get("status") != "success" or not final:
+        final = data.final
+        if data.status != "success" or not final:
             continue
         for p in paths:
-            if p in ours or p not in data.get("originals", {}):
+            if p in ours or p not in data.originals:
                 continue
             full = ex.root / p
             current = full.read_bytes() if full.is_file() else None
@@ -579,7 +575,7 @@ def drive(ex: Executor, state: RunState) -> ExecutionResult:
             state.check_stop()
             state.run_item(i)
         state.check_stop()
-        commit_sha = _commit(ex, state) if state.journal["commit"] else None
+        commit_sha = _commit(ex, state) if state.journal.data.commit else None
         return state.finish_success(commit_sha, time.monotonic() - started)
     except BaseException as exc:
         stopped = isinstance(exc, KeyboardInterrupt | RunStopped) or (
@@ -604,33 +600,33 @@ def _commit(ex: Executor, state: RunState) -> str | None:
     """The one commit of `--commit`. A crash right after it is recognised on resume by the execution id in
     the message; a commit refused by a hook leaves the run's changes in place and the index as it was."""
     journal = state.journal
-    if journal.get("commit_sha") or journal.get("commit_error"):
-        return journal.get("commit_sha")
+    if journal.data.commit_sha or journal.data.commit_error:
+        return journal.data.commit_sha
     marker = f"execution {state.run_id}"
-    pending = journal.get("committing")
-    if pending:
-        found = find_commit(ex.root, pending["parent"], marker)
+    pending = journal.data.committing
+    if pending and pending.parent:
+        found = find_commit(ex.root, pending.parent, marker)
         if found is not None:
-            sync_index(ex.root, pending["paths"])
-            journal["commit_sha"] = found
-            journal.data.pop("committing", None)
+            sync_index(ex.root, pending.paths)
+            journal.data.commit_sha = found
+            journal.data.committing = None
             journal.save()
             return found
     changed = [p for p in sorted(state.touched()) if state.differs_from_original(p)]
     if not changed:
         return None
     what = state.plan.request or ", ".join(i.scenario for i in state.plan.items)
-    subject = journal.get("commit_message") or f"continuous: {what}"
-    journal["committing"] = {"parent": ex.ws.head(), "paths": changed}
+    subject = journal.data.commit_message or f"continuous: {what}"
+    journal.data.committing = Committing(parent=ex.ws.head(), paths=changed)
     journal.save()
     try:
         sha = commit_paths(ex.root, ex.ws.state_dir, state.run_id, changed, f"{subject}\n\n{marker}")
     except RunFailed as exc:
-        journal["commit_error"] = exc.message
-        journal.data.pop("committing", None)
+        journal.data.commit_error = exc.message
+        journal.data.committing = None
         journal.save()
         return None
-    journal["commit_sha"] = sha
-    journal.data.pop("committing", None)
+    journal.data.commit_sha = sha
+    journal.data.committing = None
     journal.save()
     return sha

@@ -17,7 +17,7 @@ from continuous.engine.facts import FactSet
 from continuous.engine.plan import FrozenPlan
 from continuous.engine.results import Artifacts, ItemResult, StepResult
 from continuous.engine.run import record as run_record
-from continuous.engine.run.journal import Journal
+from continuous.engine.run.journal import Checkpoint, CommandSnapshot, Journal, Original
 from continuous.engine.worktree import RunLock, dirty_paths
 
 if TYPE_CHECKING:
@@ -41,14 +41,14 @@ class RunStateBase:
         self.journal = journal
         self.plan = plan
         self.lock = lock
-        self.run_id: str = journal["execution_id"]
+        self.run_id: str = journal.data.execution_id
         self.root = ex.root
-        self.now = datetime.fromisoformat(journal["now"])
+        self.now = datetime.fromisoformat(journal.data.now)
         self.checkpointer = Checkpointer(
             self.root,
             ex.ws.state_dir,
             self.run_id,
-            parent=journal["checkpoints"][-1]["commit"] if journal["checkpoints"] else None,
+            parent=journal.data.checkpoints[-1].commit if journal.data.checkpoints else None,
         )
         self.results: dict[int, list[StepResult]] = {}
         self._facts: FactSet | None = None
@@ -57,30 +57,29 @@ class RunStateBase:
     # -- journal views
     @property
     def children(self) -> dict[int, str]:
-        return {int(k): v for k, v in self.journal["children"].items()}
+        return {int(k): v for k, v in self.journal.data.children.items()}
 
     @property
     def item_status(self) -> dict[int, str]:
-        return {int(k): v for k, v in self.journal["items"].items()}
+        return {int(k): v for k, v in self.journal.data.items.items()}
 
     @property
-    def originals(self) -> dict[str, dict[str, Any]]:
-        data: dict[str, dict[str, Any]] = self.journal["originals"]
-        return data
+    def originals(self) -> dict[str, Original]:
+        return self.journal.data.originals
 
     @property
     def started_at(self) -> datetime:
-        return datetime.fromtimestamp(float(self.journal.get("started") or time.time()), UTC)
+        return datetime.fromtimestamp(float(self.journal.data.started or time.time()), UTC)
 
     def touched(self) -> set[str]:
         return set(self.originals)
 
     def done(self, i: int) -> list[int]:
-        return list(self.journal["done"].get(str(i), []))
+        return list(self.journal.data.done.get(str(i), []))
 
     def last_checkpoint(self) -> str | None:
-        checkpoints = self.journal["checkpoints"]
-        return str(checkpoints[-1]["commit"]) if checkpoints else None
+        checkpoints = self.journal.data.checkpoints
+        return str(checkpoints[-1].commit) if checkpoints else None
 
     def check_stop(self) -> None:
         if self.ex.stop_requested:
@@ -99,20 +98,20 @@ class RunStateBase:
         else:
             blobs = saved
         self.keep({p: b for p, b in blobs.items() if b and p in new})
-        current = self.journal["current"]
+        current = self.journal.data.current
         for p in new:
             full = self.root / p
             blob = blobs.get(p)
             mode = full.stat().st_mode & 0o7777 if blob is not None and full.exists() else None
-            self.originals[p] = {"blob": blob, "mode": mode}
+            self.originals[p] = Original(blob=blob, mode=mode)
             if current is not None:
-                current.setdefault("remembered", []).append(p)
+                current.remembered.append(p)
             if blob is None:
                 parent = full.parent
                 while parent != self.root and not parent.exists():
                     rel = str(parent.relative_to(self.root))
-                    if rel not in self.journal["created_dirs"]:
-                        self.journal["created_dirs"].append(rel)
+                    if rel not in self.journal.data.created_dirs:
+                        self.journal.data.created_dirs.append(rel)
                     parent = parent.parent
 
     def keep(self, blobs: dict[str, str]) -> None:
@@ -123,11 +122,11 @@ class RunStateBase:
         orig = self.originals[path]
         full = self.root / path
         current = full.read_bytes() if full.is_file() else None
-        if orig["blob"] is None:
+        if orig.blob is None:
             return current is not None
-        return current is None or current != read_blob(self.root, orig["blob"])
+        return current is None or current != read_blob(self.root, orig.blob)
 
-    def snapshot_dirty(self) -> dict[str, Any]:
+    def snapshot_dirty(self) -> CommandSnapshot:
         """Before a command: status + hash of every dirty path, their index entries, and the saved content of
         those not seen yet (a command may change the index too, e.g. `git mv`)."""
         dirty = dirty_paths(self.root)
@@ -136,17 +135,17 @@ class RunStateBase:
         unseen = [p for p in existing if p not in self.originals]
         saved = save_blobs(self.root, unseen)
         self.keep(saved)
-        return {
-            "hashes": {p: f"{status}:{hashes.get(p)}" for p, status in dirty.items()},
-            "saved": saved,
-            "index": git.index_entries(self.root, list(dirty)),
-            "dirs": git.untracked_dirs(self.root),
-        }
+        return CommandSnapshot(
+            hashes={p: f"{status}:{hashes.get(p)}" for p, status in dirty.items()},
+            saved=dict(saved),
+            index=git.index_entries(self.root, list(dirty)),
+            dirs=git.untracked_dirs(self.root),
+        )
 
-    def reconcile_command(self, snapshot: dict[str, Any]) -> tuple[list[str], dict[str, str | None]]:
+    def reconcile_command(self, snapshot: CommandSnapshot) -> tuple[list[str], dict[str, str | None]]:
         """Paths a command changed since the snapshot, remembered with their originals (content and index);
         also the index entries those paths had before the command, where the command changed them."""
-        before: dict[str, str | None] = snapshot["hashes"]
+        before: dict[str, str] = snapshot.hashes
         dirty = dirty_paths(self.root)
         existing = [p for p in dirty if (self.root / p).is_file()]
         hashes = hash_files(self.root, existing)
@@ -159,27 +158,27 @@ class RunStateBase:
             if p in self.originals:
                 continue
             if p in before:
-                saved[p] = snapshot["saved"].get(p)
+                saved[p] = snapshot.saved.get(p)
             else:
                 saved[p] = git.head_blob(self.root, p)
         self.remember([p for p in changed if p not in self.originals], saved=saved)
-        if "dirs" in snapshot:  # folders a command created, empty ones included (git status does not show them)
-            known = set(snapshot["dirs"])
+        if snapshot.dirs is not None:  # folders a command created, empty ones included (git status does not show them)
+            known = set(snapshot.dirs)
             for top in git.untracked_dirs(self.root):
                 if top in known or not (self.root / top).is_dir():
                     continue
                 found = [top, *(str(d.relative_to(self.root)) for d in (self.root / top).rglob("*") if d.is_dir())]
                 for d in found:
-                    if d not in self.journal["created_dirs"]:
-                        self.journal["created_dirs"].append(d)
-        index_originals: dict[str, str | None] = self.journal.data.setdefault("index_originals", {})
+                    if d not in self.journal.data.created_dirs:
+                        self.journal.data.created_dirs.append(d)
+        index_originals: dict[str, str | None] = self.journal.data.index_originals
         index_before: dict[str, str | None] = {}
         if changed:
             now = git.index_entries(self.root, changed)
             clean = [p for p in changed if p not in before]
             head = git.head_entries(self.root, clean)
             for p in changed:
-                was = snapshot.get("index", {}).get(p) if p in before else head.get(p)
+                was = snapshot.index.get(p) if p in before else head.get(p)
                 if now.get(p) != was:
                     index_before[p] = was
                     index_originals.setdefault(p, was)
@@ -244,10 +243,10 @@ class RunStateBase:
 
 
     def item_paths(self, i: int) -> list[str]:
-        return sorted({p for c in self.journal["checkpoints"] if c["item"] == i for p in c.get("paths", [])})
+        return sorted({p for c in self.journal.data.checkpoints if c.item == i for p in c.paths})
 
-    def item_checkpoints(self, i: int) -> list[dict[str, Any]]:
-        return [c for c in self.journal["checkpoints"] if c["item"] == i]
+    def item_checkpoints(self, i: int) -> list[Checkpoint]:
+        return [c for c in self.journal.data.checkpoints if c.item == i]
 
     def add_result(self, i: int, result: StepResult) -> None:
         self.results.setdefault(i, []).append(result)
@@ -261,7 +260,7 @@ class RunStateBase:
             if orig is None or not self.differs_from_original(p):
                 continue
             exists = (self.root / p).exists()
-            if orig["blob"] is None:
+            if orig.blob is None:
                 created.append(p)
             elif exists:
                 modified.append(p)

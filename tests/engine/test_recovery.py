@@ -421,3 +421,28 @@ def _wait_for(path: Path, timeout: float = 60) -> None:
     while not path.exists():
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.02)
+
+
+def test_a_journal_written_by_version_2_is_migrated_and_resumed(example: Path, h) -> None:
+    """Journals already on disk when continuous is upgraded (version 2: the untyped dict) still resume."""
+    expected = reference(example, h)
+    run_id = killed(example, h, "step.done@2")
+    path = example / ".git/continuous/runs" / f"{run_id}.json"
+    data = json.loads(path.read_text())
+    data["version"] = 2
+    for key in ("index_originals", "committing", "rollback", "final", "updated"):
+        data.pop(key, None)  # version 2 wrote these only once they had a value
+    path.write_text(json.dumps(data))
+    proc = h.cli(example, "resume", run_id, "--json", check=True)
+    assert json.loads(proc.stdout)["status"] == "success"
+    assert h.snapshot(example) == expected
+    assert json.loads(path.read_text())["version"] == 3
+
+
+def test_a_version_2_rollback_in_progress_gets_a_stable_event_id() -> None:
+    from continuous.engine.run.journal import migrate
+
+    old = {"version": 2, "execution_id": "abc", "rollback": {"manual": False, "prior": "running"}}
+    first, second = migrate(old), migrate(old)
+    assert first["rollback"]["event"] == second["rollback"]["event"]
+    assert first["version"] == 3 and "event" not in old["rollback"]
