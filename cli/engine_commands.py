@@ -10,6 +10,8 @@ from typing import Any
 
 import typer
 from continuous.cli.output import command, print_json
+from continuous.engine.run import events as ev
+from continuous.engine.run.events import RunObserver
 
 
 def register(app: typer.Typer) -> None:
@@ -60,7 +62,7 @@ def _parse_params(values: list[str]) -> dict[str, Any]:
     return out
 
 
-class _Progress:
+class _Progress(RunObserver):
     """A live line per step on a terminal; plain lines otherwise. Quiet under --json.
 
     Parameter values, step names and command output are user text: they go out as rich `Text`, never as markup,
@@ -73,47 +75,60 @@ class _Progress:
         self.con = Console(highlight=False, soft_wrap=True, markup=False, emoji=False)
         self.status: Any = None
         self.total = 0
-        self.rolling_back = False
+        self.rolling_back_now = False
 
     def _print(self, *parts: str | tuple[str, str]) -> None:
         from rich.text import Text
 
         self.con.print(Text.assemble(*parts))
 
-    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+    def item_started(self, event: ev.ItemStarted) -> None:
         if self.quiet:
             return
-        if kind == "item":
-            self._stop()
-            params = " ".join(f"{k}={v}" for k, v in data["params"].items() if v != "")
-            self._print((f"({data['index'] + 1}/{data['total']}) {data['scenario']}", "bold"), f" {params}")
-            self.total = data["steps"]
-        elif kind == "step":
-            self._stop()
-            text = f"  … {data['number']}/{self.total} {data['name']} ({data['kind']})"
-            if self.con.is_terminal:
-                from rich.text import Text
+        self._stop()
+        params = " ".join(f"{k}={v}" for k, v in event.params.items() if v != "")
+        self._print((f"({event.index + 1}/{event.total}) {event.scenario}", "bold"), f" {params}")
+        self.total = event.steps
 
-                self.status = self.con.status(Text(text))
-                self.status.start()
-        elif kind == "step_done":
-            self._stop()
-            self._print(
-                ("  ✓", "green"),
-                f" {data['number']}/{self.total} {data['name']} ",
-                (f"{_duration(data['seconds'])} checkpoint {data['checkpoint'][:10]}", "dim"),
-            )
-        elif kind == "validated":
-            self._print(("  ✓", "green"), f" {data['label']}")
-        elif kind == "rollback":
-            self.rolling_back = True
-            self._stop()
-            self._print((f"✗ {data['message']}", "red"), "\n", ("rolling back…", "yellow"))
-        elif kind == "restored" and self.rolling_back:
-            n = len(data["restored"]) + len(data["removed"])
-            self._print(f"  restored {_count(n, 'file')}")
-        elif kind == "resume":
-            self._print(f"resuming {data['execution_id']} after {_count(data['completed'], 'completed step')}")
+    def step_started(self, event: ev.StepStarted) -> None:
+        if self.quiet:
+            return
+        self._stop()
+        text = f"  … {event.number}/{self.total} {event.name} ({event.kind})"
+        if self.con.is_terminal:
+            from rich.text import Text
+
+            self.status = self.con.status(Text(text))
+            self.status.start()
+
+    def step_done(self, event: ev.StepDone) -> None:
+        if self.quiet:
+            return
+        self._stop()
+        self._print(
+            ("  ✓", "green"),
+            f" {event.number}/{self.total} {event.name} ",
+            (f"{_duration(event.seconds)} checkpoint {event.checkpoint[:10]}", "dim"),
+        )
+
+    def validated(self, event: ev.Validated) -> None:
+        if not self.quiet:
+            self._print(("  ✓", "green"), f" {event.label}")
+
+    def rolling_back(self, event: ev.RollingBack) -> None:
+        if self.quiet:
+            return
+        self.rolling_back_now = True
+        self._stop()
+        self._print((f"✗ {event.message}", "red"), "\n", ("rolling back…", "yellow"))
+
+    def restored(self, event: ev.Restored) -> None:
+        if not self.quiet and self.rolling_back_now:
+            self._print(f"  restored {_count(len(event.restored) + len(event.removed), 'file')}")
+
+    def resumed(self, event: ev.Resumed) -> None:
+        if not self.quiet:
+            self._print(f"resuming {event.execution_id} after {_count(event.completed, 'completed step')}")
 
     def _stop(self) -> None:
         if self.status is not None:
@@ -299,7 +314,7 @@ def _fill_missing(
 def _executor(as_json: bool) -> Any:
     from continuous.cli.operations import executor
 
-    return executor(on_event=_Progress(quiet=as_json))
+    return executor(observer=_Progress(quiet=as_json))
 
 
 @command
@@ -403,7 +418,7 @@ def rollback_cmd(
 ) -> None:
     from continuous.cli.operations import executor
 
-    ex = executor(on_event=_Progress(quiet=as_json), living_docs=False)
+    ex = executor(observer=_Progress(quiet=as_json), living_docs=False)
     try:
         result = ex.rollback(execution_id, force=force)
     finally:

@@ -30,6 +30,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from continuous.engine.run import events as ev
+from continuous.engine.run.events import RunObserver
+
 if TYPE_CHECKING:
     from continuous.dsl.model import RuleBase
 
@@ -221,7 +224,7 @@ class Agent:
 
     root: Path
     index_memo: dict[str, Any] = field(default_factory=dict)
-    on_event: Callable[[str, dict[str, Any]], None] | None = None
+    observer: RunObserver | None = None
 
     @classmethod
     def open(cls, repo: Path | None) -> Agent:
@@ -309,7 +312,7 @@ class Agent:
         from continuous.engine.plan import load_saved_plan
 
         data = load_saved_plan(self.path(args["plan_file"]))
-        ex = executor(self.root, self.on_event)
+        ex = executor(self.root, self.observer)
         try:
             plan = ex.plan_from_saved(data, allocate_ports=not args["dry_run"])
             if args["dry_run"]:
@@ -335,7 +338,7 @@ class Agent:
         if extra:
             raise _user_error(f"argument run: unexpected key {extra[0]!r}; give only 'scenario' and 'params'")
         request = Request(scenario=scenario, params=dict(params))
-        ex = executor(self.root, self.on_event)
+        ex = executor(self.root, self.observer)
         try:
             if not args["apply"]:
                 report = ex.dry_run(ex.build_plan([request]))
@@ -348,7 +351,7 @@ class Agent:
     def rollback(self, args: dict[str, Any]) -> Outcome:
         from continuous.cli.operations import executor
 
-        ex = executor(self.root, self.on_event, living_docs=False)
+        ex = executor(self.root, self.observer, living_docs=False)
         try:
             result = ex.rollback(args["execution_id"], force=args["force"])
         finally:
@@ -358,7 +361,7 @@ class Agent:
     def resume(self, args: dict[str, Any]) -> Outcome:
         from continuous.cli.operations import executor
 
-        ex = executor(self.root, self.on_event)
+        ex = executor(self.root, self.observer)
         try:
             result = ex.resume(args["execution_id"])
         finally:
@@ -641,32 +644,36 @@ def call(agent: Agent, name: str, arguments: dict[str, Any] | None) -> Outcome:
 # ---------------------------------------------------------------------------------------------------- the server
 
 
-def _progress(ctx: Any) -> Callable[[str, dict[str, Any]], None] | None:
-    """Engine events as MCP progress notifications, when the client asked for them (a progress token)."""
-    meta = ctx.meta or {}
-    token = meta.get("progress_token", meta.get("progressToken"))
-    if token is None:
-        return None
-    import anyio.from_thread
+class _McpProgress(RunObserver):
+    """Engine events as MCP progress notifications."""
 
-    done = [0]
+    def __init__(self, ctx: Any, token: Any) -> None:
+        self.ctx, self.token, self.done = ctx, token, 0
 
-    def send(kind: str, data: dict[str, Any]) -> None:
-        if kind == "item":
-            message = f"({data['index'] + 1}/{data['total']}) {data['scenario']}"
-        elif kind == "step_done":
-            done[0] += 1
-            message = f"{data['number']}. {data['name']} done"
-        elif kind == "rollback":
-            message = f"rolling back: {data['message']}"
-        else:
-            return
+    def _send(self, message: str) -> None:
+        import anyio.from_thread
+
         with contextlib.suppress(Exception):  # progress is best-effort; it never fails a run
             anyio.from_thread.run(
-                partial(ctx.session.send_progress_notification, token, float(done[0]), None, message)
+                partial(self.ctx.session.send_progress_notification, self.token, float(self.done), None, message)
             )
 
-    return send
+    def item_started(self, event: ev.ItemStarted) -> None:
+        self._send(f"({event.index + 1}/{event.total}) {event.scenario}")
+
+    def step_done(self, event: ev.StepDone) -> None:
+        self.done += 1
+        self._send(f"{event.number}. {event.name} done")
+
+    def rolling_back(self, event: ev.RollingBack) -> None:
+        self._send(f"rolling back: {event.message}")
+
+
+def _progress(ctx: Any) -> RunObserver | None:
+    """Progress notifications, when the client asked for them (a progress token)."""
+    meta = ctx.meta or {}
+    token = meta.get("progress_token", meta.get("progressToken"))
+    return None if token is None else _McpProgress(ctx, token)
 
 
 def build_server(agent: Agent) -> Any:
@@ -685,7 +692,7 @@ def build_server(agent: Agent) -> Any:
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         async with lock:
-            runner = Agent(agent.root, agent.index_memo, on_event=_progress(ctx))
+            runner = Agent(agent.root, agent.index_memo, observer=_progress(ctx))
             outcome = await anyio.to_thread.run_sync(call, runner, params.name, params.arguments)
         text = outcome.text if outcome.text is not None else _dump(outcome.data)
         return types.CallToolResult(

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from continuous.dsl.model import RuleBase, Scenario
     from continuous.engine.estimates import Estimator
-    from continuous.engine.executor import EventSink, Executor
+    from continuous.engine.executor import Executor
     from continuous.engine.facts import Fact
+    from continuous.engine.run.events import RunObserver
     from continuous.store.records import ExecutionRecord
 
 
@@ -37,13 +38,15 @@ def estimator() -> Estimator:
     return estimate
 
 
-def executor(root: Path | None = None, on_event: EventSink | None = None, *, living_docs: bool = True) -> Executor:
+def executor(
+    root: Path | None = None, observer: RunObserver | None = None, *, living_docs: bool = True
+) -> Executor:
     """The executor a run, resume, rollback or dry-run uses; runs keep the living docs current."""
     from continuous.engine.executor import Executor
 
     return Executor(
         root,
-        on_event=on_event,
+        observer=observer,
         after_success=[refresh_living_docs] if living_docs else [],
         estimator=estimator(),
     )

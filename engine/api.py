@@ -27,9 +27,10 @@ from typing import Any
 from continuous.common.errors import RunFailed
 from continuous.dsl.model import Scalar
 from continuous.engine.estimates import Estimator
-from continuous.engine.executor import EventSink, Executor, Request, requests_from_dicts
+from continuous.engine.executor import Executor, Request, requests_from_dicts
 from continuous.engine.plan import FrozenPlan
 from continuous.engine.results import DryRunReport, ExecutionResult, RollbackResult
+from continuous.engine.run.events import RunObserver
 
 ChainItem = Mapping[str, Any] | str
 
@@ -42,7 +43,7 @@ class ScenarioExecutor:
         repo: Path | str = ".",
         *,
         database_url: str | None = None,
-        on_event: EventSink | None = None,
+        observer: RunObserver | None = None,
         executed_by: str | None = None,
         raise_on_failure: bool = False,
         estimator: Estimator | None = None,
@@ -50,7 +51,7 @@ class ScenarioExecutor:
         self.repo = Path(repo)
         self.estimator = estimator
         self.database_url = database_url
-        self.on_event = on_event
+        self.observer = observer
         self.executed_by = executed_by or "api"
         self.raise_on_failure = raise_on_failure
 
@@ -58,7 +59,7 @@ class ScenarioExecutor:
         return Executor(
             self.repo,
             database_url=self.database_url,
-            on_event=self.on_event,
+            observer=self.observer,
             executed_by=self.executed_by,
             estimator=self.estimator,
         )

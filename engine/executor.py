@@ -9,7 +9,6 @@ store lacks.
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
 from collections.abc import Callable, Sequence
@@ -27,13 +26,13 @@ from continuous.engine.plan import FrozenPlan
 from continuous.engine.planning import Request, fixed_now, item_now, requests_from_dicts
 from continuous.engine.results import DryRunReport, ExecutionResult, RollbackResult
 from continuous.engine.run import recovery, runner
+from continuous.engine.run.events import Guarded, RunObserver, Warned
 from continuous.engine.simulate import Simulation, dry_run_plan
 from continuous.engine.worktree import Workspace, load_repo_rule_base, open_workspace
 
 if TYPE_CHECKING:
     from continuous.store.repository import TrackingStore
 
-EventSink = Callable[[str, dict[str, Any]], None]
 # Called after a successful run with (worktree root, rule base); returns the files it rewrote.
 AfterSuccess = Callable[[Path, m.RuleBase], list[Path]]
 
@@ -49,18 +48,6 @@ def _executed_by() -> str:
 
 
 
-def _guarded_sink(sink: EventSink | None) -> EventSink:
-    """Progress display is best-effort: a display that fails must never interrupt a run or its rollback."""
-    if sink is None:
-        return lambda kind, data: None
-
-    def emit(kind: str, data: dict[str, Any]) -> None:
-        with contextlib.suppress(Exception):  # the display's problem, never the run's
-            sink(kind, data)
-
-    return emit
-
-
 class Executor:
     """The engine's one entry point: a façade over planning, simulation, the runner and recovery, holding what
     they share (the workspace, the rule base, the store, the event observer)."""
@@ -70,7 +57,7 @@ class Executor:
         repo: Path | str | None = None,
         *,
         database_url: str | None = None,
-        on_event: EventSink | None = None,
+        observer: RunObserver | None = None,
         executed_by: str | None = None,
         rule_base: m.RuleBase | None = None,
         after_success: Sequence[AfterSuccess] = (),
@@ -80,7 +67,7 @@ class Executor:
         self.after_success: tuple[AfterSuccess, ...] = tuple(after_success)
         self.estimator = estimator
         self.database_url = database_url
-        self.emit: EventSink = _guarded_sink(on_event)
+        self.events: RunObserver = Guarded(observer)
         self.executed_by = executed_by or _executed_by()
         self._rule_base: m.RuleBase | None = rule_base
         self._store: TrackingStore | None = None
@@ -98,7 +85,7 @@ class Executor:
             try:
                 paths = hook(self.root, self.rule_base)
             except Exception as exc:  # a hook is best-effort by contract
-                self.emit("warning", {"message": f"after-run hook failed: {exc}"})
+                self.events.warned(Warned(message=f"after-run hook failed: {exc}"))
                 continue
             written.extend(str(Path(p).resolve().relative_to(self.root)) for p in paths)
         return written
@@ -210,10 +197,10 @@ class Executor:
 
 
 __all__ = [
-    "EventSink",
     "Executor",
     "Request",
     "RunFailed",
+    "RunObserver",
     "dry_run_plan",
     "fixed_now",
     "item_now",

@@ -74,7 +74,7 @@ class Checkpoint(_Part):
     n: int
     item: int
     step: int
-    step_id: str | None = None
+    step_id: str
     commit: str
     paths: list[str] = Field(default_factory=list)
     ref: str

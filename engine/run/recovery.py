@@ -24,6 +24,7 @@ from continuous.engine.checkpoint import drop_kept, hash_files, keep_originals, 
 from continuous.engine.facts import FactQuery
 from continuous.engine.planning import item_now
 from continuous.engine.results import ExecutionResult, RollbackResult
+from continuous.engine.run import events as ev
 from continuous.engine.run.journal import SETTLED, Journal, RollbackState
 from continuous.engine.run.state import RunStateBase, tmp_of
 from continuous.engine.worktree import RunLock, check_runnable, process_start
@@ -246,7 +247,7 @@ class Recovery(RunStateBase):
                     break
                 target = target.parent
                 d = str(Path(d).parent)
-        self.ex.emit("restored", {"restored": restored, "removed": removed})
+        self.ex.events.restored(ev.Restored(restored=restored, removed=removed))
         return restored, removed
 
     def _restore_index(self) -> None:
@@ -332,7 +333,7 @@ def resume(ex: Executor, execution_id: str) -> ExecutionResult:
     except BaseException:
         give_back(ex, lock, run_id)
         raise
-    ex.emit("resume", {"execution_id": run_id, "completed": len(journal.data.checkpoints)})
+    ex.events.resumed(ev.Resumed(execution_id=run_id, completed=len(journal.data.checkpoints)))
     return drive(ex, state)
 
 def rollback(ex: Executor, execution_id: str, *, force: bool = False) -> RollbackResult:
@@ -371,7 +372,7 @@ def rollback(ex: Executor, execution_id: str, *, force: bool = False) -> Rollbac
         give_back(ex, lock, run_id)
         raise
     lock.release(run_id)
-    ex.emit("rolled_back", {"execution_id": run_id, "restored": restored, "removed": removed})
+    ex.events.rolled_back(ev.RolledBack(execution_id=run_id, restored=restored, removed=removed))
     return RollbackResult(
         execution_id=run_id,
         status="rolled_back",

@@ -30,6 +30,7 @@ from continuous.engine.facts import FactQuery, FactSet
 from continuous.engine.plan import FrozenPlan
 from continuous.engine.planning import item_now
 from continuous.engine.results import Artifacts, ExecutionResult, StepResult
+from continuous.engine.run import events as ev
 from continuous.engine.run import record as run_record
 from continuous.engine.run.journal import (
     Checkpoint,
@@ -87,16 +88,15 @@ class RunState(Recovery):
             failed = simulate.preconditions(ex, sc, ctx, self.fact_set(), st.VirtualFS(self.root), self.touched())
             if failed:
                 raise st.StepError(f"{sc.id}: precondition failed: {'; '.join(failed)}")
-        ex.emit(
-            "item",
-            {
-                "index": i,
-                "total": len(self.plan.items),
-                "scenario": sc.id,
-                "params": item.params,
-                "execution_id": child,
-                "steps": len(sc.steps),
-            },
+        ex.events.item_started(
+            ev.ItemStarted(
+                index=i,
+                total=len(self.plan.items),
+                scenario=sc.id,
+                params=item.params,
+                execution_id=child,
+                steps=len(sc.steps),
+            )
         )
         done = self.done(i)
         for n, step in enumerate(sc.steps, 1):
@@ -126,16 +126,10 @@ class RunState(Recovery):
         ex = self.ex
         store = ex.store()
         number = len(self.journal.data.checkpoints) + 1
-        ex.emit(
-            "step",
-            {
-                "item": i,
-                "number": n,
-                "global": number,
-                "name": step.name,
-                "kind": step.kind,
-                "scenario": ctx.scenario.id,
-            },
+        ex.events.step_started(
+            ev.StepStarted(
+                item=i, number=n, global_number=number, name=step.name, kind=step.kind, scenario=ctx.scenario.id
+            )
         )
         step_id = str(uuid.uuid4())
         current = CurrentStep(item=i, step=n, step_id=step_id, kind=step.kind)
@@ -227,18 +221,17 @@ class RunState(Recovery):
                 files=paths,
             ),
         )
-        ex.emit(
-            "step_done",
-            {
-                "item": i,
-                "number": n,
-                "global": number,
-                "name": step.name,
-                "seconds": seconds,
-                "checkpoint": commit,
-                "paths": paths,
-                "output": output,
-            },
+        ex.events.step_done(
+            ev.StepDone(
+                item=i,
+                number=n,
+                global_number=number,
+                name=step.name,
+                seconds=seconds,
+                checkpoint=commit,
+                paths=paths,
+                output=output,
+            )
         )
         faults.point("step.done")
 
@@ -282,7 +275,7 @@ class RunState(Recovery):
                     seconds=time.monotonic() - started,
                 ),
             )
-            self.ex.emit("validated", {"item": i, "label": label})
+            self.ex.events.validated(ev.Validated(item=i, label=label))
     def _check(self, v: m.Validation, ctx: st.StepContext) -> str:
         if isinstance(v, m.FileExists):
             found = simulate.glob_files(self.root, ctx.render(v.glob, "validation glob"))
@@ -359,7 +352,7 @@ class RunState(Recovery):
             refreshed=refreshed,
             warnings=warnings,
         )
-        self.ex.emit("done", {"result": result})
+        self.ex.events.finished(ev.Finished(result=result))
         return result
 
     def suspend(self, message: str, seconds: float) -> ExecutionResult:
@@ -390,7 +383,7 @@ class RunState(Recovery):
             seconds=seconds,
             warnings=warnings,
         )
-        self.ex.emit("done", {"result": result})
+        self.ex.events.finished(ev.Finished(result=result))
         return result
 
     def fail(self, message: str, seconds: float) -> ExecutionResult:
@@ -401,7 +394,7 @@ class RunState(Recovery):
             if current
             else next((i for i, s in self.item_status.items() if s == "running"), None)
         )
-        self.ex.emit("rollback", {"message": message})
+        self.ex.events.rolling_back(ev.RollingBack(message=message))
         warning = self.roll_back(manual=False, reason=message, failing=failing)[2]
         rollback_errors = self.journal.rollback_state.errors
         details = message + "\nevery file the execution touched was restored"
@@ -421,7 +414,7 @@ class RunState(Recovery):
             seconds=seconds,
             warnings=[warning] if warning else [],
         )
-        self.ex.emit("done", {"result": result})
+        self.ex.events.finished(ev.Finished(result=result))
         return result
 
 
@@ -562,7 +555,7 @@ def _nothing_to_do(ex: Executor, plan: FrozenPlan) -> ExecutionResult:
         artifacts=Artifacts(),
         error=f"nothing to do: {reasons}",
     )
-    ex.emit("done", {"result": result})
+    ex.events.finished(ev.Finished(result=result))
     return result
 
 

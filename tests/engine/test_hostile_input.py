@@ -119,11 +119,22 @@ def test_markup_in_a_failing_commands_output_rolls_back_cleanly(hrepo: Path, db_
 
 def test_a_failing_progress_display_never_breaks_a_run(hrepo: Path, db_url: str) -> None:
     from continuous.engine.executor import Executor, Request
+    from continuous.engine.run import events as ev
 
-    def display(kind: str, data: dict[str, object]) -> None:
-        raise ValueError(f"display broke on {kind}")
+    class Display(ev.RunObserver):
+        def item_started(self, event: ev.ItemStarted) -> None:
+            raise ValueError("display broke on an item")
 
-    ex = Executor(hrepo, on_event=display)
+        def step_done(self, event: ev.StepDone) -> None:
+            raise ValueError("display broke on a step")
+
+        def rolling_back(self, event: ev.RollingBack) -> None:
+            raise ValueError("display broke on the rollback")
+
+        def finished(self, event: ev.Finished) -> None:
+            raise ValueError("display broke on the result")
+
+    ex = Executor(hrepo, observer=Display())
     try:
         result = ex.run(ex.build_plan([Request("fail-loud", ("notes",))]))
     finally:
