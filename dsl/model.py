@@ -260,7 +260,8 @@ class ImportStep(Model):
 
 
 class MoveStep(Model):
-    """Move a TypeScript/JavaScript file, rewriting its relative imports so they resolve to the same modules."""
+    """Move a file or a folder (file by file); a TypeScript/JavaScript module's relative imports are rewritten so they
+    resolve to the same modules."""
 
     kind: Literal["move"] = "move"
     name: str
