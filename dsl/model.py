@@ -144,13 +144,15 @@ class EditStep(Model):
 
 
 class RunStep(Model):
-    """Run a program as an argument list, never through a shell."""
+    """Run a program as an argument list, never through a shell. `changes` names the files it is known to write
+    (a package manager's manifest and lockfile), so the dry-run lists them although it cannot show their content."""
 
     kind: Literal["run"] = "run"
     name: str
     argv: tuple[str, ...]
     cwd: str | None = None
     timeout_seconds: int | None = None
+    changes: tuple[str, ...] = ()
     when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
