@@ -153,15 +153,34 @@ class FileChange:
     def diff(self) -> str:
         a = [] if self.before is None else self.before.decode("utf-8", "replace").splitlines(keepends=True)
         b = [] if self.after is None else self.after.decode("utf-8", "replace").splitlines(keepends=True)
+        env = is_env_file(self.path)
         lines = difflib.unified_diff(
             a,
             b,
             "/dev/null" if self.before is None else f"a/{self.path}",
             "/dev/null" if self.after is None else f"b/{self.path}",
+            n=0 if env else 3,
         )
+        if env:
+            lines = (mask_env_line(line) if line[:1] in (" ", "-") and not line.startswith("---") else line
+                     for line in lines)
         return "".join(
             line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
         )
+
+
+_ENV_FILE = re.compile(r"(?:^|/)\.env(?:\.[^/]*)?$")
+_ENV_ASSIGNMENT = re.compile(r"^([ -]\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*=\s*)(\S.*?)(\r?\n?)$")
+
+
+def is_env_file(path: str) -> bool:
+    """`.env`, `.env.example`, `.env.local`, ...: files whose values may be secrets."""
+    return bool(_ENV_FILE.search(path))
+
+
+def mask_env_line(line: str) -> str:
+    """An existing or removed assignment keeps its name and loses its value: a diff never prints a secret."""
+    return _ENV_ASSIGNMENT.sub(r"\1***\3", line)
 
 
 def _prune_empty(root: Path, folder: Path) -> None:
