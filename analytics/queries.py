@@ -6,7 +6,9 @@ Conventions shared by every query (and stated in the README, "Analytics"):
 - durations are `completed_at - started_at` of finished executions, in seconds;
 - files changed are counted exactly as the store's `sys_scenario_impact_view` counts them (the export derives
   `_files_changed` once per execution with the view's own expression);
-- automation level over time = the mean declared `automation_level` of the scenarios executed, per execution.
+- automation level over time = the mean declared `automation_level` of the scenarios executed, per execution;
+- a rollback is an event (`sys_execution_events`), not an outcome: a successful execution rolled back later stays
+  a success with its own duration, and is counted again under `rolled_back`.
 """
 
 from __future__ import annotations
@@ -129,16 +131,20 @@ def _exec_where(f: Filters, alias: str = "e") -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def _ex_cte(f: Filters, *, files: bool = False) -> tuple[str, list[Any]]:
+def _ex_cte(f: Filters, *, files: bool = False, events: bool = False) -> tuple[str, list[Any]]:
     where, params = _exec_where(f)
     finished = ", ".join(f"'{s}'" for s in FINISHED)
     files_col = ", e._files_changed AS files_changed" if files else ""
+    rolled_col = (
+        ", e.id IN (SELECT execution_id FROM sys_execution_events WHERE kind = 'rollback') AS rolled_back"
+        if events else ", false AS rolled_back"
+    )
     sql = f"""ex AS (
   SELECT e.id, e.scenario_id, e.status, e.started_at, e.completed_at, e.error_details,
          COALESCE(s.object_type, 'unknown') AS object_type, s.automation_level, s.manual_effort_seconds,
          CASE WHEN e.status IN ({finished}) AND e.completed_at IS NOT NULL
               THEN date_diff('microsecond', e.started_at, e.completed_at) / 1e6 END AS duration_s
-         {files_col}
+         {files_col}{rolled_col}
   FROM sys_scenario_executions e
   LEFT JOIN sys_scenarios s ON s.scenario_id = e.scenario_id
   WHERE {where}
@@ -176,13 +182,14 @@ def trends(con: duckdb.DuckDBPyConnection, f: Filters, *, by: str = "week") -> Q
     if by not in PERIODS:
         raise UserError(f"--by {by!r}: expected one of {', '.join(PERIODS)}")
     _require_executions(con, f)
-    cte, params = _ex_cte(f, files=True)
+    cte, params = _ex_cte(f, files=True, events=_has_events(con))
     failed = ", ".join(f"'{s}'" for s in FAILED)
     sql = f"""WITH {cte}
 SELECT CAST(date_trunc('{by}', started_at) AS DATE) AS period,
        count(*) AS executions,
        count(*) FILTER (WHERE status = 'success') AS successes,
        count(*) FILTER (WHERE status IN ({failed})) AS failures,
+       count(*) FILTER (WHERE status = 'success' AND rolled_back) AS rolled_back,
        count(*) FILTER (WHERE status = 'success')
          / NULLIF(count(*) FILTER (WHERE duration_s IS NOT NULL), 0) AS success_rate,
        quantile_cont(duration_s, 0.5) AS median_seconds,
@@ -387,6 +394,7 @@ FROM a, s, w
              "scenarios_per_week", "weeks", "automation_percentage", "automation_growth_points",
              "first_week", "last_week"]
     values = dict(zip(names, row, strict=True))
+    values["rolled_back"] = _rolled_back_successes(con, f)
     notes: list[str] = []
     if values["executions_with_manual_effort"] == 0:
         notes.append("time saved: not available — no executed scenario declares manual_effort_seconds")
@@ -395,6 +403,20 @@ FROM a, s, w
     notes.append(note)
     rows = [(k, v) for k, v in values.items()]
     return QueryResult("Success metrics", ["metric", "value"], rows, notes)
+
+
+def _has_events(con: duckdb.DuckDBPyConnection) -> bool:
+    """Exports made before the store recorded events have no events table."""
+    return "sys_execution_events" in available_tables(con)
+
+
+def _rolled_back_successes(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
+    """Successful executions that were rolled back later (a rollback event; the success still counts)."""
+    cte, params = _ex_cte(f, events=_has_events(con))
+    row = con.execute(
+        f"WITH {cte} SELECT count(*) FILTER (WHERE status = 'success' AND rolled_back) FROM ex", params
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _standards_compliance(con: duckdb.DuckDBPyConnection, f: Filters | None = None) -> tuple[float | None, str]:

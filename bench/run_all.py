@@ -23,6 +23,7 @@ SCRIPTS = {
     "analytics": "bench_analytics.py",
     "packs": "bench_packs.py",
     "install": "bench_install.py",
+    "faults": "bench_faults.py",
 }
 
 

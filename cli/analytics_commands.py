@@ -104,8 +104,8 @@ def _show(result: Any) -> None:
     for c in result.columns:
         numeric = any(isinstance(r[result.columns.index(c)], int | float) for r in result.rows[:20])
         width = max((len(_cell(r[result.columns.index(c)], c)) for r in result.rows[:50]), default=1)
-        table.add_column(c.replace("_", " "), justify="right" if numeric else "left", overflow="fold",
-                         min_width=width if width <= 16 else None)  # short values never wrap
+        table.add_column(c.removesuffix("_seconds").replace("_", " "), justify="right" if numeric else "left",
+                         overflow="fold", min_width=width if width <= 16 else None)  # short values never wrap
     for row in result.rows:
         table.add_row(*(_cell(v, c) for v, c in zip(row, result.columns, strict=True)))
     out = console()

@@ -174,18 +174,23 @@ def list_cmd(
     if not rows:
         _out("no executions recorded yet")
         return
-    header = ("ID", "KIND", "SCENARIO", "STATUS", "STARTED (UTC)", "SECONDS", "WORKTREE")
-    table = [header] + [
-        (
-            r.id[:8],
-            r.kind,
-            r.scenario_id or "(plan)",
-            r.status,
-            r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-            f"{r.duration_seconds:.1f}" if r.duration_seconds is not None else "-",
-            r.worktree or "",
-        )
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    _out("\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table))
+    from continuous.cli.output import print_table
+    from continuous.common.humanize import duration
+
+    print_table(
+        ["ID", "KIND", "SCENARIO", "STATUS", "STARTED (UTC)", "TOOK", "WORKTREE"],
+        [
+            [
+                r.id[:8],
+                r.kind,
+                r.scenario_id or "(plan)",
+                r.status,
+                r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                duration(r.duration_seconds, missing="-"),
+                r.worktree or "",
+            ]
+            for r in rows
+        ],
+        wrap=("WORKTREE",),
+        right=("TOOK",),
+    )

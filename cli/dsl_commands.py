@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from continuous.cli.output import command, print_json
+from continuous.cli.output import command, count, print_json
 
 if TYPE_CHECKING:
     from continuous.common.errors import Diagnostic
@@ -113,11 +113,12 @@ def _diagnostic_json(d: Diagnostic) -> dict[str, Any]:
 def validate_cmd(
     paths: list[Path] | None = PATHS_ARG, no_builtin: bool = NO_BUILTIN_OPT, as_json: bool = JSON_OPT
 ) -> None:
-    from continuous.dsl.validate import check_files
+    from continuous.dsl.validate import check_files, warnings
 
     sources = dsl_sources(paths, no_builtin=no_builtin)
     rule_base, diagnostics = check_files(sources)
     diagnostics = [_relative(d) for d in diagnostics]
+    notes = [_relative(d) for d in warnings(rule_base)] if rule_base is not None else []
     counts = {
         "files": len(rule_base.files) if rule_base else sum(len(s.files) for s in sources),
         "scenarios": len(rule_base.scenarios) if rule_base else 0,
@@ -133,15 +134,18 @@ def validate_cmd(
                 "ok": not diagnostics,
                 "counts": counts,
                 "diagnostics": [_diagnostic_json(d) for d in diagnostics],
+                "warnings": [_diagnostic_json(d) for d in notes],
                 "overrides": [o.model_dump(mode="json") for o in rule_base.overrides] if rule_base else [],
             }
         )
     elif diagnostics:
-        _err("\n".join(d.render() for d in diagnostics))
-        _err(f"{len(diagnostics)} problem{'s' if len(diagnostics) != 1 else ''} found")
+        _err("\n".join(d.render() for d in [*diagnostics, *notes]))
+        _err(f"{count(len(diagnostics), 'problem')} found")
     else:
         for line in override_notes(rule_base):
             _err(line)
+        for d in notes:
+            _err("warning: " + d.render())
         _out(
             f"ok: {counts['scenarios']} scenarios, {counts['rules']} rules, {counts['aliases']} aliases, "
             f"{counts['discovers']} discovers, {counts['standards']} standards, "
@@ -202,7 +206,7 @@ def fmt_cmd(
             _err("\n".join(d.render() for d in diagnostics))
         verb = "would be reformatted" if check else "reformatted"
         _out(
-            f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, "
+            f"{count(len(changed), 'file')} {verb}, "
             f"{len(unchanged)} already formatted"
         )
     if diagnostics:
@@ -279,19 +283,18 @@ def list_cmd(
     if not chosen:
         _out("no scenarios" + (f" of type {object_type}" if object_type else ""))
         return
-    width = max(len(s.id) for s in chosen)
+    from continuous.cli.output import print_table
+
     origins = {s.id: _origin_text(rule_base, s.id) for s in chosen}
     show_origin = any(rule_base.origins.get(s.id, BUILTIN) != BUILTIN for s in chosen)
-    from_width = max(len(o) for o in origins.values()) if show_origin else 0
-    from_head = f"{'FROM':<{from_width}}  " if show_origin else ""
-    _out(f"{'ID':<{width}}  {'OBJECT':<8}  {'AUTO':>4}  {'EST':>5}  {from_head}SUMMARY")
-    for s in chosen:
-        origin = f"{origins[s.id]:<{from_width}}  " if show_origin else ""
-        _out(
-            f"{s.id:<{width}}  {s.object_type:<8}  {s.automation:>3}%  {_duration(s.estimate_seconds):>5}  "
-            f"{origin}{s.summary}"
-        )
-    _out(f"{len(chosen)} scenario{'s' if len(chosen) != 1 else ''}")
+    headers = ["ID", "OBJECT", "AUTO", "EST", *(["FROM"] if show_origin else []), "SUMMARY"]
+    rows = [
+        [s.id, s.object_type, f"{s.automation}%", _duration(s.estimate_seconds),
+         *([origins[s.id]] if show_origin else []), s.summary]
+        for s in chosen
+    ]
+    print_table(headers, rows, wrap=("SUMMARY", "FROM"), right=("AUTO", "EST"))
+    _out(count(len(chosen), "scenario"))
 
 
 BUILTIN = "built-in"

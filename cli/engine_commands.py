@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,14 @@ def register(app: typer.Typer) -> None:
     app.command("facts", help="Facts discovered in the repository (tables, services, apps, ports...).")(
         facts_cmd
     )
-    app.command("run-scenario", help="Run a scenario and everything it needs, with a checkpoint per step.")(
-        run_scenario_cmd
-    )
+    from continuous.cli.scenario_help import ScenarioHelpCommand
+
+    app.command(
+        "run-scenario",
+        cls=ScenarioHelpCommand,
+        help="Run a scenario and everything it needs, with a checkpoint per step. `run-scenario ID --help` lists "
+        "the scenario's parameters.",
+    )(run_scenario_cmd)
     app.command("run-plan", help="Run a plan saved by `continuous plan --out FILE`.")(run_plan_cmd)
     app.command("resume", help="Continue an execution that was killed, from its last completed step.")(
         resume_cmd
@@ -27,6 +34,13 @@ def register(app: typer.Typer) -> None:
     app.command("scenario-status", help="Show an execution: its plan, steps, checkpoints and artifacts.")(
         status_cmd
     )
+
+
+def _check_message(commit: bool, message: str | None) -> None:
+    from continuous.common.errors import UserError
+
+    if message is not None and not commit:
+        raise UserError("--message is the commit message of --commit", hint="add --commit, or leave --message out")
 
 
 def _parse_params(values: list[str]) -> dict[str, Any]:
@@ -87,7 +101,7 @@ class _Progress:
             self._print(
                 ("  ✓", "green"),
                 f" {data['number']}/{self.total} {data['name']} ",
-                (f"{data['seconds']:.2f}s checkpoint {data['checkpoint'][:10]}", "dim"),
+                (f"{_duration(data['seconds'])} checkpoint {data['checkpoint'][:10]}", "dim"),
             )
         elif kind == "validated":
             self._print(("  ✓", "green"), f" {data['label']}")
@@ -97,9 +111,9 @@ class _Progress:
             self._print((f"✗ {data['message']}", "red"), "\n", ("rolling back…", "yellow"))
         elif kind == "restored" and self.rolling_back:
             n = len(data["restored"]) + len(data["removed"])
-            self._print(f"  restored {n} file(s)")
+            self._print(f"  restored {_count(n, 'file')}")
         elif kind == "resume":
-            self._print(f"resuming {data['execution_id']} after {data['completed']} completed step(s)")
+            self._print(f"resuming {data['execution_id']} after {_count(data['completed'], 'completed step')}")
 
     def _stop(self) -> None:
         if self.status is not None:
@@ -107,23 +121,82 @@ class _Progress:
             self.status = None
 
 
+def _count(n: int, noun: str) -> str:
+    from continuous.cli.output import count
+
+    return count(n, noun)
+
+
+def _duration(seconds: float) -> str:
+    from continuous.common.humanize import duration
+
+    return duration(seconds)
+
+
 def _finish(result: Any, as_json: bool) -> None:
+    """Print a run's result; exit 130 when it was interrupted (resumable), 1 when it failed or its commit was
+    refused."""
     from continuous.engine.report import render_result
 
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
         sys.stdout.write(render_result(result))
-    if not result.ok:
+    if result.status == "interrupted":
+        raise typer.Exit(130)
+    if not result.ok or result.commit_error:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _stop_on_signal(ex: Any, as_json: bool) -> Iterator[None]:
+    """Ctrl-C or SIGTERM during a run: the first stops it after the current step (resumable, exit 130); a
+    second one stops it at once (still resumable: the journal knows the step in progress)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if ex.stop_requested:
+            raise KeyboardInterrupt
+        ex.request_stop()
+        if not as_json:
+            sys.stderr.write(
+                f"\n{signal.Signals(signum).name}: stopping after the current step "
+                "(press Ctrl-C again to stop at once; the run stays resumable)\n"
+            )
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _confirm(report: Any, yes: bool, as_json: bool) -> None:
     if yes or as_json or not sys.stdin.isatty():
         return
-    sys.stdout.write(report.render(diffs=False))
+    from continuous.cli.paging import show
+
+    show(report.render(diffs=False), pager=False)
     if not typer.confirm("Run it?", default=True):
         raise typer.Exit(1)
+
+
+NO_PAGER_OPT = typer.Option(
+    False, "--no-pager", help="Print the dry-run directly, without a pager (also: CONTINUOUS_PAGER=off)."
+)
+
+
+def complete_scenario_id(incomplete: str) -> list[tuple[str, str]]:
+    """Shell completion of a scenario id or alias, with its summary."""
+    from continuous.cli.scenario_help import complete_scenario_id as complete
+
+    return complete(incomplete)
 
 
 @command
@@ -140,12 +213,14 @@ def facts_cmd(
     for f in facts:
         fields = " ".join(f"{k}={v}" for k, v in f.fields.items())
         sys.stdout.write(f"{f.type:<14} {fields}  ({f.source})\n")
-    sys.stdout.write(f"{len(facts)} fact(s)\n")
+    sys.stdout.write(f"{_count(len(facts), 'fact')}\n")
 
 
 @command
 def run_scenario_cmd(
-    scenario_id: str = typer.Argument(..., metavar="ID", help="Scenario id or alias."),
+    scenario_id: str = typer.Argument(
+        ..., metavar="ID", help="Scenario id or alias.", autocompletion=complete_scenario_id
+    ),
     positional: list[str] = typer.Argument(
         None, metavar="PARAMS", help="Positional parameters, in declared order."
     ),
@@ -153,12 +228,14 @@ def run_scenario_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     commit: bool = typer.Option(False, "--commit", help="Make one commit of the changed files at the end."),
+    message: str | None = typer.Option(None, "--message", "-m", help="The commit message for --commit."),
     no_diff: bool = typer.Option(False, "--no-diff", help="Dry-run without the unified diffs."),
+    no_pager: bool = NO_PAGER_OPT,
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
 ) -> None:
     from continuous.engine.executor import Request
 
-    request = Request(scenario=scenario_id, positional=tuple(positional or ()), params=_parse_params(param))
+    named = _parse_params(param)
     ex = _executor(as_json)
     try:
         if not as_json:
@@ -167,22 +244,56 @@ def run_scenario_cmd(
             scenario = ex.rule_base.resolve_id(scenario_id)
             for line in override_notes(ex.rule_base, {scenario}):
                 sys.stderr.write(line + "\n")
+        named = _fill_missing(ex.scenario(scenario_id), tuple(positional or ()), named, as_json,
+                              ["continuous", "run-scenario", scenario_id, *(positional or ()), *_flags(dry_run)])
+        request = Request(scenario=scenario_id, positional=tuple(positional or ()), params=named)
         if dry_run:
             report = ex.dry_run(ex.build_plan([request]))
             if as_json:
                 print_json(report.model_dump(mode="json"))
             else:
-                sys.stdout.write(report.render(diffs=not no_diff))
+                _show(report.render(diffs=not no_diff), no_pager)
             if report.problems:
                 raise typer.Exit(1)
             return
         if not (yes or as_json or not sys.stdin.isatty()):
             _confirm(ex.dry_run(ex.build_plan([request])), yes, as_json)
+        _check_message(commit, message)
         plan = ex.build_plan([request], allocate_ports=True)
-        result = ex.run(plan, commit=commit)
+        with _stop_on_signal(ex, as_json):
+            result = ex.run(plan, commit=commit, message=message)
     finally:
         ex.close()
     _finish(result, as_json)
+
+
+def _flags(dry_run: bool) -> list[str]:
+    return ["--dry-run"] if dry_run else []
+
+
+def _show(text: str, no_pager: bool) -> None:
+    from continuous.cli.paging import show
+
+    show(text, pager=not no_pager)
+
+
+def _fill_missing(
+    scenario: Any, positional: tuple[str, ...], named: dict[str, Any], as_json: bool, argv: list[str]
+) -> dict[str, Any]:
+    """Ask for the required parameters nobody gave (on a terminal), or stop with the list of them (exit 2)."""
+    import shlex
+
+    from continuous.cli import prompting
+
+    missing = prompting.missing_params(scenario, positional, named)
+    if not missing:
+        return named
+    wanted = [(scenario.id, p) for p in missing]
+    if not prompting.can_prompt(as_json):
+        given = [f"--param {shlex.quote(f'{k}={v}')}" for k, v in named.items()]
+        raise prompting.missing_error(wanted, command=" ".join([*map(shlex.quote, argv), *given]))
+    answers = prompting.ask_all(wanted)
+    return {**named, **{name: value for (_, name), value in answers.items()}}
 
 
 def _executor(as_json: bool) -> Any:
@@ -194,16 +305,25 @@ def _executor(as_json: bool) -> Any:
 @command
 def run_plan_cmd(
     file: Path = typer.Argument(..., help="A plan file written by `continuous plan --out`."),
+    param: list[str] = typer.Option(
+        [], "--param", "-p", help="A parameter the plan leaves open: SCENARIO.NAME=VALUE (or NAME=VALUE)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     commit: bool = typer.Option(False, "--commit", help="Make one commit of the changed files at the end."),
+    no_diff: bool = typer.Option(False, "--no-diff", help="Dry-run without the unified diffs."),
+    no_pager: bool = NO_PAGER_OPT,
+    message: str | None = typer.Option(None, "--message", "-m", help="The commit message for --commit."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output (carries execution_id)."),
 ) -> None:
     from continuous.engine.plan import load_saved_plan
 
+    _check_message(commit, message)
     data = load_saved_plan(file)
     ex = _executor(as_json)
     try:
+        _fill_plan(ex, data, _parse_params(param), as_json,
+                   ["continuous", "run-plan", str(file), *_flags(dry_run)])
         plan = ex.plan_from_saved(data, allocate_ports=not dry_run)
         if dry_run or not (yes or as_json or not sys.stdin.isatty()):
             report = ex.dry_run(plan)
@@ -211,13 +331,53 @@ def run_plan_cmd(
                 if as_json:
                     print_json(report.model_dump(mode="json"))
                 else:
-                    sys.stdout.write(report.render())
+                    _show(report.render(diffs=not no_diff), no_pager)
                 return
             _confirm(report, yes, as_json)
-        result = ex.run(plan, commit=commit)
+        with _stop_on_signal(ex, as_json):
+            result = ex.run(plan, commit=commit, message=message)
     finally:
         ex.close()
     _finish(result, as_json)
+
+
+def _fill_plan(ex: Any, data: dict[str, Any], given: dict[str, Any], as_json: bool, argv: list[str]) -> None:
+    """Put --param values into the saved plan's items, then ask for (or list) the required ones still open. A
+    NAME=VALUE goes to every item that has that parameter and misses it; SCENARIO.NAME=VALUE to that scenario's."""
+    import shlex
+
+    from continuous.cli import prompting
+    from continuous.common.errors import UserError
+
+    items = [(ex.scenario(raw["scenario"]), raw) for raw in data["items"]]
+    used: set[str] = set()
+    for sc, raw in items:
+        params = raw.setdefault("params", {})
+        for key, value in given.items():
+            scope, dot, name = key.rpartition(".")
+            if dot and scope not in (sc.id, raw["scenario"]):
+                continue
+            if sc.param(name) is not None and name not in params:
+                params[name] = value
+                used.add(key)
+    unused = sorted(set(given) - used)
+    if unused:
+        raise UserError(
+            f"--param {unused[0]}: no item of the plan misses that parameter",
+            hint="the plan's items and parameters: " + "; ".join(
+                f"{sc.id}({', '.join(p.name for p in sc.params)})" for sc, _ in items),
+        )
+    wanted = [(sc.id, p) for sc, raw in items for p in prompting.missing_params(sc, (), raw["params"])]
+    if not wanted:
+        return
+    if not prompting.can_prompt(as_json):
+        given_args = [f"--param {shlex.quote(f'{k}={v}')}" for k, v in given.items()]
+        raise prompting.missing_error(wanted, command=" ".join([*map(shlex.quote, argv), *given_args]))
+    answers = prompting.ask_all(wanted)
+    for sc, raw in items:
+        for (sid, name), value in answers.items():
+            if sid == sc.id and name not in raw["params"]:
+                raw["params"][name] = value
 
 
 @command
@@ -228,7 +388,8 @@ def resume_cmd(
 
     ex = _executor(as_json)
     try:
-        result = ex.resume(execution_id)
+        with _stop_on_signal(ex, as_json):
+            result = ex.resume(execution_id)
     finally:
         ex.close()
     _finish(result, as_json)
@@ -258,6 +419,8 @@ def rollback_cmd(
         sys.stdout.write(f"  restored {p}\n")
     for p in result.removed:
         sys.stdout.write(f"  removed  {p}\n")
+    for w in result.warnings:
+        sys.stdout.write(f"warning: {w}\n")
 
 
 @command
@@ -267,11 +430,14 @@ def status_cmd(
 ) -> None:
     from continuous.cli.operations import get_execution
     from continuous.engine.report import render_status
+    from continuous.store import open_store
 
     record = get_execution(None, execution_id)
+    with open_store() as store:
+        events = store.list_events(record.id)
     if record.parent_id and not as_json:
         sys.stdout.write(f"(part of run {record.parent_id})\n")
     if as_json:
-        print_json(record.model_dump(mode="json"))
+        print_json({**record.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]})
         return
-    sys.stdout.write(render_status(record))
+    sys.stdout.write(render_status(record, events))

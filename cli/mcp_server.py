@@ -270,7 +270,7 @@ class Agent:
         from continuous.planner.suggest import load_context, suggest
 
         ctx = load_context(self.root, index_cache=self.index_memo)
-        return Outcome(suggest(text, ctx, top=args["top"], explain=args["explain"]))
+        return Outcome(suggest(text, ctx, top=args["top"], explain=args["explain"]).to_json())
 
     def plan(self, args: dict[str, Any]) -> Outcome:
         from continuous.cli.planner_commands import _single_thread

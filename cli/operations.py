@@ -169,9 +169,11 @@ def get_execution(root: Path | None, execution_id: str) -> ExecutionRecord:
         return store.get_execution(execution_id)
 
 
-def check(root: Path | None, *, standards: list[str] | None = None, fix: bool = False, tasks: bool = True) -> Any:
+def check(root: Path | None, *, standards: list[str] | None = None, fix: bool = False, tasks: bool = True,
+          strict: bool = False, baseline: bool = False) -> Any:
     """`continuous check`: the repository against its standards (a CheckReport); tasks open and close in the
-    database unless `tasks` is false."""
+    database unless `tasks` is false. `strict`: warnings fail too; `baseline`: record today's violations in the
+    repository's baseline file instead of failing on them."""
     from continuous.common.errors import UserError
     from continuous.ops.checks import run_check
     from continuous.ops.context import repo_context
@@ -181,7 +183,8 @@ def check(root: Path | None, *, standards: list[str] | None = None, fix: bool = 
     ctx = repo_context(root)
     store = ctx.open_store() if tasks else None
     try:
-        return run_check(ctx.rule_base, ctx.worktree, store=store, only=standards or None, fix=fix)
+        return run_check(ctx.rule_base, ctx.worktree, store=store, only=standards or None, fix=fix, strict=strict,
+                         write_baseline=baseline)
     finally:
         if store is not None:
             store.close()

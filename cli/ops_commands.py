@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
     tasks.command("list")(tasks_list)
     tasks.command("show")(tasks_show)
     tasks.command("close")(tasks_close)
+    tasks.command("reopen")(tasks_reopen)
     app.add_typer(tasks, name="tasks")
     docs = typer.Typer(help="Living documentation: scenario catalogue, dependency graph, inventory.",
                        no_args_is_help=True)
@@ -39,31 +40,66 @@ def check_cmd(
     as_json: bool = JSON,
     fix: bool = typer.Option(False, "--fix", help="Apply each auto-fix as a normal, checkpointed execution."),
     standard: list[str] = typer.Option(None, "--standard", "-s", help="Only this standard (repeatable)"),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail the check too (errors always do)."),
+    baseline: bool = typer.Option(
+        False, "--baseline", help="Record today's violations in .continuous-baseline.json; later checks fail only "
+        "on new ones."
+    ),
     no_tasks: bool = typer.Option(False, "--no-tasks", help="Do not open or close dev tasks (no database)."),
     repo: Path = REPO,
 ) -> None:
-    """Check the repository against its standards; exit 1 when any violation is found."""
+    """Check the repository against its standards; exit 1 when an error (with --strict: a warning) is found that
+    the baseline does not hold. `continuous: ignore RULE` in a comment accepts one place (docs/standards.md)."""
     from continuous.cli.operations import check
 
-    report = check(repo, standards=standard or None, fix=fix, tasks=not no_tasks)
+    report = check(repo, standards=standard or None, fix=fix, tasks=not no_tasks, strict=strict,
+                   baseline=baseline)
     if as_json:
         print_json(report.to_json())
     else:
-        for f in report.fixes:
-            mark = "fixed" if f.status == "success" else f"fix {f.status}"
-            ref = f" (execution {f.execution_id[:8]})" if f.execution_id else ""
-            typer.echo(f"{f.location}: {mark}: {f.standard} via {f.scenario}{ref}"
-                      + (f"\n  {f.error}" if f.error and f.status != "success" else ""))
-        for v in report.violations:
-            hint = f" [fix: continuous check --fix -s {v.standard}]" if v.fixable else ""
-            typer.echo(f"{v.location}: {v.severity}: {v.standard}: {v.message}{hint}")
-        if report.tasks_opened or report.tasks_closed:
-            typer.echo(f"tasks: {len(report.tasks_opened)} opened, {len(report.tasks_closed)} closed, "
-                      f"{len(report.tasks_kept)} still open")
-        n = len(report.violations)
-        typer.echo(f"{n} violation{'s' if n != 1 else ''}" if n else "no violations")
+        _print_check(report)
     if report.failed:
         raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    from continuous.cli.output import count
+
+    return count(n, noun)
+
+
+def _print_check(report: object) -> None:
+    from typing import Any
+
+    r: Any = report
+    for f in r.fixes:
+        mark = "fixed" if f.status == "success" else f"fix {f.status}"
+        ref = f" (execution {f.execution_id[:8]})" if f.execution_id else ""
+        typer.echo(f"{f.location}: {mark}: {f.standard} via {f.scenario}{ref}"
+                   + (f"\n  {f.error}" if f.error and f.status != "success" else ""))
+    for v in r.violations:
+        hint = f" [fix: continuous check --fix -s {v.standard}]" if v.fixable else ""
+        typer.echo(f"{v.location}: {v.severity}: {v.standard}: {v.message}{hint}")
+    if r.tasks_opened or r.tasks_closed:
+        typer.echo(f"tasks: {len(r.tasks_opened)} opened, {len(r.tasks_closed)} closed, "
+                   f"{len(r.tasks_kept)} still open")
+    if r.baseline_written:
+        typer.echo(f"recorded {_count(len(r.baselined), 'violation')} in {r.baseline_written}; from now on only "
+                   "new ones fail `continuous check` (commit the file)")
+        return
+    extra = []
+    if r.baselined:
+        extra.append(f"{len(r.baselined)} in the baseline")
+    if r.ignored:
+        extra.append(f"{len(r.ignored)} ignored by comments")
+    if r.baseline_fixed:
+        extra.append(f"{_count(r.baseline_fixed, 'baseline entry')} no longer found: "
+                     "`continuous check --baseline` drops them")
+    n = len(r.violations)
+    summary = _count(n, "violation") if n else "no violations"
+    if n and not r.failed:
+        summary += " (warnings only; --strict fails on them)" if not r.strict else ""
+    typer.echo(summary + (f"; {'; '.join(extra)}" if extra else ""))
 
 
 # ---------------------------------------------------------------------------------------------------- tasks
@@ -71,7 +107,7 @@ def check_cmd(
 
 @command
 def tasks_list(
-    status: str = typer.Option("open", "--status", help="open, closed or all."),
+    status: str = typer.Option("open", "--status", help="open, closed, wontfix or all."),
     as_json: bool = JSON,
     repo: Path = REPO,
 ) -> None:
@@ -79,8 +115,8 @@ def tasks_list(
     from continuous.common.errors import UserError
     from continuous.ops.context import repo_context
 
-    if status not in ("open", "closed", "all"):
-        raise UserError(f"--status must be open, closed or all, not {status!r}")
+    if status not in ("open", "closed", "wontfix", "all"):
+        raise UserError(f"--status must be open, closed, wontfix or all, not {status!r}")
     store = repo_context(repo).open_store()
     try:
         tasks = store.list_tasks(None if status == "all" else status)
@@ -91,8 +127,11 @@ def tasks_list(
         return
     if not tasks:
         typer.echo(f"no {status if status != 'all' else ''} tasks".replace("  ", " "))
-    for t in tasks:
-        typer.echo(f"{t.id[:8]}  {t.status:<6}  {t.source:<8}  {t.title}")
+    if tasks:
+        from continuous.cli.output import print_table
+
+        print_table(["ID", "STATUS", "SOURCE", "TITLE"], [[t.id[:8], t.status, t.source, t.title] for t in tasks],
+                    wrap=("TITLE",))
 
 
 @command
@@ -116,20 +155,40 @@ def tasks_show(task_id: str = typer.Argument(..., help="Task id (or a unique pre
 
 @command
 def tasks_close(task_id: str = typer.Argument(..., help="Task id (or a unique prefix)."),
-                reason: str = typer.Option("", "--reason", help="Why it is closed."), as_json: bool = JSON,
-                repo: Path = REPO) -> None:
-    """Close a task."""
+                reason: str = typer.Option("", "--reason", help="Why it is closed."),
+                wont_fix: bool = typer.Option(False, "--wont-fix", help="Close it for good: `continuous check` "
+                                              "does not open it again while the violation stays."),
+                as_json: bool = JSON, repo: Path = REPO) -> None:
+    """Close a task (as won't fix with --wont-fix)."""
     from continuous.ops.context import repo_context
 
     store = repo_context(repo).open_store()
     try:
-        task = store.close_task(task_id, reason)
+        task = store.close_task(task_id, reason or ("won't fix" if wont_fix else ""),
+                                status="wontfix" if wont_fix else "closed")
     finally:
         store.close()
     if as_json:
         print_json(task.model_dump(mode="json"))
     else:
-        typer.echo(f"closed {task.id[:8]}: {task.title}")
+        typer.echo(f"closed {task.id[:8]}{' as won' + chr(39) + 't fix' if wont_fix else ''}: {task.title}")
+
+
+@command
+def tasks_reopen(task_id: str = typer.Argument(..., help="Task id (or a unique prefix)."), as_json: bool = JSON,
+                 repo: Path = REPO) -> None:
+    """Open a closed or won't-fix task again."""
+    from continuous.ops.context import repo_context
+
+    store = repo_context(repo).open_store()
+    try:
+        task = store.reopen_task(task_id)
+    finally:
+        store.close()
+    if as_json:
+        print_json(task.model_dump(mode="json"))
+    else:
+        typer.echo(f"reopened {task.id[:8]}: {task.title}")
 
 
 # ---------------------------------------------------------------------------------------------------- docs
@@ -272,7 +331,7 @@ def enqueue_cmd(
         print_json({"kind": kind, "payload": payload, "count": count, "ids": ids})
     else:
         what = payload.get("scenario", kind)
-        typer.echo(f"queued {count} {kind} job{'s' if count != 1 else ''} ({what})"
+        typer.echo(f"queued {_count(count, kind + ' job')} ({what})"
                    + (f": {ids[0]}" if ids else "") + "; `continuous worker` runs them")
 
 
@@ -323,10 +382,16 @@ def jobs_cmd(
     if as_json:
         print_json({"counts": counts, "jobs": [j.to_json() for j in jobs]})
         return
-    for j in jobs:
-        what = j.payload.get("scenario") or j.schedule_id or ""
-        typer.echo(f"{j.id[:8]}  {j.status:<8} {j.kind:<8} {what:<24} attempts {j.attempts}"
-                   + (f"  {j.error.splitlines()[0][:80]}" if j.error else ""))
+    if jobs:
+        from continuous.cli.output import print_table
+
+        print_table(
+            ["ID", "STATUS", "KIND", "WHAT", "ATTEMPTS", "ERROR"],
+            [[j.id[:8], j.status, j.kind, str(j.payload.get("scenario") or j.schedule_id or ""), str(j.attempts),
+              j.error.splitlines()[0] if j.error else ""] for j in jobs],
+            wrap=("WHAT", "ERROR"),
+            right=("ATTEMPTS",),
+        )
     typer.echo(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "queue is empty")
 
 
@@ -363,7 +428,8 @@ def archive_cmd(
                 print_json([i.model_dump(mode="json") for i in items])
             else:
                 for i in items:
-                    state = f"restored {i.restored_at:%Y-%m-%d}" if i.restored_at else "archived"
+                    state = {"restored": f"restored {i.restored_at:%Y-%m-%d}" if i.restored_at else "restored",
+                             "rolled_back": "archiving rolled back"}.get(i.state, "archived")
                     where = (i.metadata or {}).get("archived_path", "schema archived")
                     typer.echo(f"{i.id[:8]}  {i.archived_at:%Y-%m-%d}  {i.item_type:<9} {i.item_path} -> "
                                f"{where}"

@@ -40,6 +40,9 @@ def handle_errors() -> Iterator[None]:
             raise
         sys.stderr.write("interrupted\n")
         raise typer.Exit(130) from None
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        raise typer.Exit(BROKEN_PIPE_EXIT) from None
     except (typer.Exit, typer.Abort, SystemExit):
         raise
     except Exception as exc:  # a bug, not bad input: still one line, the traceback behind --debug
@@ -50,6 +53,20 @@ def handle_errors() -> Iterator[None]:
             "  hint: this is a bug in continuous; rerun with --debug for the traceback and report it\n"
         )
         raise typer.Exit(1) from None
+
+
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`
+
+
+def quiet_broken_pipe() -> None:
+    """The reader of our output went away (`continuous facts | head`): that is how a pipe ends, not an error.
+    Point stdout at /dev/null so the interpreter's last flush finds nothing to complain about."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def command(fn: Callable[P, R]) -> Callable[P, R]:
@@ -73,3 +90,52 @@ def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False, soft_wrap=False, markup=False, emoji=False)
+
+
+def table_width() -> int | None:
+    """The width tables fit: the terminal's; when piped, COLUMNS if set, else none (one line per row, for grep)."""
+    import shutil
+
+    try:
+        terminal = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    if terminal:
+        return shutil.get_terminal_size((100, 24)).columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
+def print_table(headers: list[str], rows: list[list[str]], *, wrap: tuple[str, ...] = (),
+                right: tuple[str, ...] = ()) -> None:
+    """A plain table (no borders) that fits the terminal: the `wrap` columns break between words when the line
+    is too long (a word is cut only when it alone is wider than its column); the others never wrap. Cells are
+    printed as written (no markup)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    width = table_width()
+    con = Console(highlight=False, markup=False, emoji=False, width=width or 100_000, soft_wrap=False)
+    table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 2, 0, 0), header_style="bold")
+    for i, h in enumerate(headers):
+        if h in wrap:
+            # as wide as its longest word, when the terminal allows it: words break only when they must
+            longest = max((len(w) for row in rows for w in row[i].split()), default=len(h))
+            table.add_column(h, overflow="fold", min_width=min(max(longest, len(h)), max((width or 0) // 3, 12)))
+        else:
+            table.add_column(h, no_wrap=True, justify="right" if h in right else "left")
+    for row in rows:
+        table.add_row(*row)
+    if con.is_terminal:
+        con.print(table)
+        return
+    with con.capture() as capture:
+        con.print(table)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in capture.get().splitlines()))
+
+
+def count(n: int, noun: str) -> str:
+    """`1 violation`, `3 violations`, `2 baseline entries` (plurals from continuous.common.words)."""
+    from continuous.common.words import count as counted
+
+    return counted(n, noun)

@@ -29,9 +29,12 @@ def duration(seconds: float | None, *, missing: str = "unknown") -> str:
 
 def value(v: Any, column: str = "", *, missing: str = "–") -> str:
     """One cell of a query result: rates (a column named `*_rate`) as percentages, floats to two decimals below
-    100 and one with thousands separators above, integers with separators, times to the minute."""
+    100 and one with thousands separators above, integers with separators, times to the minute, `*_seconds`
+    columns as durations."""
     if v is None:
         return missing
+    if column.endswith("_seconds") and isinstance(v, int | float) and not isinstance(v, bool):
+        return duration(float(v))
     if isinstance(v, float):
         if column.endswith("_rate"):
             return f"{100 * v:.1f}%"

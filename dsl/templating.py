@@ -66,14 +66,17 @@ def upper_snake(text: str) -> str:
 
 
 def singular(text: str) -> str:
-    """English singular of the last word, good enough for table → row type names."""
-    if text.endswith("ies"):
-        return text[:-3] + "y"
-    if text.endswith(("sses", "xes", "ches", "shes")):
-        return text[:-2]
-    if text.endswith("s") and not text.endswith("ss"):
-        return text[:-1]
-    return text
+    """The singular of the last word, for table → row type names (`doc_statuses` → `doc_status`)."""
+    from continuous.common.words import singular as singular_of
+
+    return singular_of(text)
+
+
+def plural(text: str) -> str:
+    """The plural of the last word (`doc_status` → `doc_statuses`)."""
+    from continuous.common.words import plural as plural_of
+
+    return plural_of(text)
 
 
 FILTERS = {
@@ -85,6 +88,7 @@ FILTERS = {
     "title": title,
     "upper_snake": upper_snake,
     "singular": singular,
+    "plural": plural,
 }
 
 

@@ -221,6 +221,24 @@ def _validate(
     return sorted(set(out.diagnostics), key=lambda d: (d.file, d.line, d.column, d.message))
 
 
+def warnings(rule_base: m.RuleBase) -> list[Diagnostic]:
+    """Problems that do not stop a rule base from loading but leave part of it unused: a scenario without
+    `examples` cannot be suggested from free text (the planner's intent model learns each scenario from its
+    examples)."""
+    sources = _Sources(None)
+    out = _Collector(sources)
+    for s in rule_base.scenarios.values():
+        if not s.examples:
+            out.add(
+                s.loc,
+                f"scenario {s.id} has no examples, so `continuous suggest` can hardly recognise a request for it",
+                'add a line like: examples "what someone would type to ask for it", "another way to say it"',
+                width=len(s.id),
+                refine=re.compile(r"\b" + re.escape(s.id) + r"\b"),
+            )
+    return sorted(set(out.diagnostics), key=lambda d: (d.file, d.line, d.column, d.message))
+
+
 def check_files(
     files: Sequence[Path] | Sequence[Source],
 ) -> tuple[m.RuleBase | None, list[Diagnostic]]:
@@ -642,8 +660,9 @@ def _check_string(
             loc,
             f"unknown template filter {name!r} in {what}",
             did_you_mean(name, known_filters(), quote="'")
-            or "filters: snake, kebab, pascal, camel, title, upper_snake, singular; escaping: comment, js_string, "
-            "json_string, html, jsx_text, sql_literal, sql_ident, shell_word, md_text, one_line (and Jinja's own)",
+            or "filters: snake, kebab, pascal, camel, title, upper_snake, singular, plural; escaping: comment, "
+            "js_string, json_string, html, jsx_text, sql_literal, sql_ident, shell_word, md_text, one_line "
+            "(and Jinja's own)",
             refine=re.compile(r"\|\s*(" + re.escape(name) + r")\b"),
         )
 

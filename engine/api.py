@@ -90,20 +90,27 @@ class ScenarioExecutor:
             ex.close()
 
     def execute(
-        self, scenario_id: str, params: Mapping[str, Scalar] | None = None, *, commit: bool = False
+        self,
+        scenario_id: str,
+        params: Mapping[str, Scalar] | None = None,
+        *,
+        commit: bool = False,
+        message: str | None = None,
     ) -> ExecutionResult:
-        """Run one scenario and everything it needs, dependencies first."""
-        return self._run(self._requests(scenario_id, params), commit=commit)
+        """Run one scenario and everything it needs, dependencies first (`message`: of the `commit`)."""
+        return self._run(self._requests(scenario_id, params), commit=commit, message=message)
 
-    def execute_chain(self, items: Sequence[ChainItem], *, commit: bool = False) -> ExecutionResult:
+    def execute_chain(
+        self, items: Sequence[ChainItem], *, commit: bool = False, message: str | None = None
+    ) -> ExecutionResult:
         """Run several scenarios resolved together: a dependency shared by several of them runs once."""
-        return self._run(requests_from_dicts(items), commit=commit)
+        return self._run(requests_from_dicts(items), commit=commit, message=message)
 
-    def _run(self, requests: list[Request], *, commit: bool) -> ExecutionResult:
+    def _run(self, requests: list[Request], *, commit: bool, message: str | None = None) -> ExecutionResult:
         ex = self._executor()
         try:
             plan = ex.build_plan(requests, allocate_ports=True)
-            result = ex.run(plan, commit=commit)
+            result = ex.run(plan, commit=commit, message=message)
         finally:
             ex.close()
         if self.raise_on_failure and not result.ok:

@@ -1,15 +1,16 @@
 """The executor: a frozen plan in, a checkpointed, recorded, recoverable execution out.
 
-Order of a run: resolve (the shared resolver) → simulate every file step in memory (the same code as dry-run)
-→
-refuse before any change when the repository is not in a state to run → record the run → for each plan item:
-check
-preconditions, run steps (journal first, then the change, then a checkpoint and a store row), validate, add
-the
-provided facts. A failure runs the scenarios' rollback steps and restores every touched path to its content
-from before
-the execution, and nothing else: the journal knows the original blob of each path, so a user's unrelated
-uncommitted changes are never read or written.
+Order of a run: resolve (the shared resolver) → simulate every file step in memory (the same code as dry-run) →
+refuse before any change when the repository is not in a state to run → take the worktree's run lock → journal,
+then the store row → for each plan item: check preconditions, run steps (journal first, then the change, then a
+checkpoint, the journal again and the store row), validate, add the provided facts.
+
+Endings: success; a failure runs the scenarios' rollback steps and restores every touched path to its content
+from before the execution, and nothing else (the journal knows the original blob of each path, so a user's
+unrelated uncommitted changes are never read or written); a stop request (Ctrl-C, SIGTERM) stops between steps
+and leaves the run resumable. The journal is the truth about a run and the store its record: a crash at any
+instant is finished by `resume` or undone by `rollback`, which take the run lock before they read the journal
+and re-create whatever rows the store lacks.
 """
 
 from __future__ import annotations
@@ -19,31 +20,37 @@ import getpass
 import hashlib
 import os
 import re
-import signal
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from continuous.common import faults
 from continuous.common.errors import ContinuousError, RunFailed, UserError
 from continuous.dsl import model as m
 from continuous.dsl.params import bind_params
+from continuous.engine import record as run_record
 from continuous.engine import steps as st
 from continuous.engine.checkpoint import (
     Checkpointer,
     blob_at,
     commit_paths,
+    drop_kept,
+    find_commit,
     hash_files,
+    keep_blobs,
     keep_originals,
     read_blob,
     save_blobs,
+    sync_index,
 )
 from continuous.engine.discovery import discover, glob_regex, list_files
 from continuous.engine.estimates import Estimator
 from continuous.engine.facts import Fact, FactQuery, FactSet, LazyFactSet
-from continuous.engine.journal import Journal
+from continuous.engine.journal import SETTLED, Journal
 from continuous.engine.plan import FrozenPlan, PlanEntry, SkippedEntry
 from continuous.engine.results import (
     Artifacts,
@@ -63,13 +70,13 @@ from continuous.engine.worktree import (
     dirty_paths,
     load_repo_rule_base,
     open_workspace,
-    pid_alive,
+    process_start,
 )
 
 if TYPE_CHECKING:
     from continuous.store.repository import TrackingStore
 
-KILL_ENV = "CONTINUOUS_TEST_KILL_AFTER_STEP"
+JOURNAL_VERSION = 2
 NOW_ENV = "CONTINUOUS_NOW"
 EventSink = Callable[[str, dict[str, Any]], None]
 # Called after a successful run with (worktree root, rule base); returns the files it rewrote.
@@ -211,6 +218,7 @@ class Executor:
         self.allocated_ports: list[int] = []
         self._facts_cache: list[Fact] | None = None
         self._planned_ports: list[int] = []
+        self._stop = False
 
     # ------------------------------------------------------------------ shared pieces
 
@@ -775,17 +783,26 @@ class Executor:
 
     # ------------------------------------------------------------------ real runs
 
-    def run(self, plan: FrozenPlan, *, commit: bool = False) -> ExecutionResult:
-        """Execute a frozen plan. Refusals (exit 2) happen before any change; failures roll back (exit 1)."""
+    def request_stop(self) -> None:
+        """Stop the run after the step in progress; it stays resumable (`interrupted`). Signal-handler safe."""
+        self._stop = True
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop
+
+    def run(self, plan: FrozenPlan, *, commit: bool = False, message: str | None = None) -> ExecutionResult:
+        """Execute a frozen plan. Refusals (exit 2) happen before any change; failures roll back (exit 1); a stop
+        request or Ctrl-C leaves the run resumable (`interrupted`)."""
         try:
-            return self._run(plan, commit=commit)
+            return self._run(plan, commit=commit, message=message)
         except UserError:
             if self.allocated_ports:
                 for port in self.allocated_ports:
                     self.store().release_port(port)
             raise
 
-    def _run(self, plan: FrozenPlan, *, commit: bool) -> ExecutionResult:
+    def _run(self, plan: FrozenPlan, *, commit: bool, message: str | None) -> ExecutionResult:
         check_runnable(self.ws)
         head = self.ws.head()
         if plan.head != head:
@@ -793,13 +810,16 @@ class Executor:
                 f"the plan was made on commit {plan.head[:12]}, but HEAD is now {(head or '')[:12]}",
                 hint="re-plan against the current HEAD",
             )
+        if message is not None and not message.strip():
+            raise UserError("--message is empty", hint="give the commit message, or leave --message out")
         if not plan.items:
             return self._nothing_to_do(plan)
         store = self.store()
+        run_id = str(uuid.uuid4())
         lock = RunLock(self.ws)
-        placeholder = f"starting-{os.getpid()}"
-        lock.acquire(placeholder)
+        lock.acquire(run_id, settled=self._settled)
         try:
+            self._record_unrecorded()
             active = store.find_active_run(str(self.root))
             if active is not None:
                 raise UserError(
@@ -832,27 +852,34 @@ class Executor:
             top_params: dict[str, m.Scalar] = (
                 next((i.params for i in plan.items if i.role == "requested"), {}) if top else {}
             )
-            run_id = self._start_run_row(plan, top, top_params)
+            if self._stop:  # stopped before anything changed: nothing to resume
+                raise KeyboardInterrupt
         except BaseException:
-            lock.release(placeholder)
+            lock.release(run_id)
             raise
         clock = self._advance_clock(now, len(plan.items))
-        lock.path.write_text(f'{{"execution_id": "{run_id}", "pid": {os.getpid()}}}', encoding="utf-8")
         journal = Journal.create(
             self.ws,
             run_id,
             {
+                "version": JOURNAL_VERSION,
                 "execution_id": run_id,
                 "status": "running",
                 "pid": os.getpid(),
+                "pid_start": process_start(os.getpid()),
                 "root": str(self.root),
                 "branch": self.ws.branch,
                 "head": plan.head,
                 "now": now.isoformat(),
                 "commit": commit,
+                "commit_message": message,
                 "plan": plan.model_dump(mode="json"),
+                "top": top,
+                "top_params": top_params,
+                "executed_by": self.executed_by,
                 "children": {},
                 "items": {},
+                "item_times": {},
                 "done": {},
                 "current": None,
                 "originals": {},
@@ -864,7 +891,16 @@ class Executor:
                 "clock": list(clock),
             },
         )
-        return self._drive(_RunState(self, journal, plan))
+        state = _RunState(self, journal, plan, lock)
+        try:
+            self._start_run_row(plan, top, top_params, execution_id=run_id, started_at=state.started_at)
+        except BaseException:
+            # nothing has changed yet: the run never happened
+            journal.path.unlink(missing_ok=True)
+            self.rewind_clock(journal)
+            lock.release(run_id)
+            raise
+        return self._drive(state)
 
     def _left_by_earlier_runs(self, paths: list[str]) -> set[str]:
         """Dirty paths whose content is exactly what an earlier successful run left (not user edits)."""
@@ -895,79 +931,138 @@ class Executor:
                 break
         return ours
 
-    def resume(self, execution_id: str) -> ExecutionResult:
+    # ------------------------------------------------------------------ recovery
+
+    def _run_id(self, execution_id: str) -> str:
+        """The run an id (or id prefix) names, a run or one of its items: from this worktree's journals first,
+        so that recovery works when the tracking database lost the rows, else from the store."""
+        found = Journal.find(self.ws, execution_id)
+        if found is not None:
+            return found
         record = self.store().get_execution(execution_id)
-        run_id = record.parent_id or record.id
-        journal = Journal.load(self.ws, run_id)
-        if journal["status"] != "running":
-            raise UserError(f"execution {run_id} is {journal['status']}, there is nothing to resume")
-        if pid_alive(int(journal.data.get("pid", 0))) and int(journal.data.get("pid", 0)) != os.getpid():
-            raise UserError(f"execution {run_id} is still running (pid {journal['pid']})")
-        check_runnable(self.ws)
-        plan = FrozenPlan.model_validate(journal["plan"])
-        if plan.rule_base_hash != self.rule_base.content_hash():
-            raise UserError(
-                f"the scenarios changed since execution {run_id} started; it cannot be resumed safely",
-                hint=f"`continuous rollback {run_id}` undoes it",
-            )
-        RunLock(self.ws).acquire(run_id, takeover=run_id)
-        journal["pid"] = os.getpid()
-        state = _RunState(self, journal, plan)
-        state.reconcile_interrupted("interrupted: the process was killed during this step; resume re-runs it")
-        journal.save()
+        return record.parent_id or record.id
+
+    def _settled(self, owner: str) -> bool:
+        """Whether the execution named by a leftover run lock has finished (its lock is stale)."""
+        path = Journal.path_for(self.ws, owner)
+        if not path.exists():
+            return True  # killed before its journal existed: it changed nothing
+        try:
+            return Journal.load(self.ws, owner).status in SETTLED
+        except UserError:
+            return False
+
+    def _record_unrecorded(self) -> None:
+        """Finish the store records of runs whose journal reached an end state that the store did not get (the
+        database was locked, full or gone when they ended). Called holding the worktree's run lock."""
+        for run_id in Journal.unrecorded(self.ws):
+            try:
+                journal = Journal.load(self.ws, run_id)
+            except UserError:
+                continue
+            if journal.status not in (*SETTLED, "interrupted"):
+                continue
+            plan = FrozenPlan.model_validate(journal["plan"])
+            _RunState(self, journal, plan, None).record()
+
+    def _give_back(self, lock: RunLock, run_id: str, journal: Journal | None = None) -> None:
+        """Release the worktree; a run that can still be resumed or rolled back keeps owning it."""
+        if journal is None:
+            path = Journal.path_for(self.ws, run_id)
+            try:
+                journal = Journal.load(self.ws, run_id) if path.exists() else None
+            except UserError:
+                journal = None
+        keep = journal is not None and journal.status not in SETTLED
+        lock.release(run_id, keep_owner=keep)
+
+    def resume(self, execution_id: str) -> ExecutionResult:
+        """Finish a killed or interrupted run from its last completed step. The run lock is taken before the
+        journal is read, so a concurrent rollback (or second resume) is refused instead of racing."""
+        run_id = self._run_id(execution_id)
+        lock = RunLock(self.ws)
+        lock.acquire(run_id, takeover=run_id, settled=self._settled)
+        try:
+            self._record_unrecorded()
+            journal = Journal.load(self.ws, run_id)
+            faults.point("resume.state.after")
+            status = journal.status
+            if status in SETTLED:
+                word = "succeeded" if status == "success" else "was rolled back"
+                raise UserError(f"execution {run_id} {word} ({status}); there is nothing to resume")
+            if status == "rolling_back":
+                raise UserError(
+                    f"execution {run_id} stopped while it was being rolled back",
+                    hint=f"`continuous rollback {run_id}` finishes the rollback",
+                )
+            check_runnable(self.ws)
+            plan = FrozenPlan.model_validate(journal["plan"])
+            if plan.rule_base_hash != self.rule_base.content_hash():
+                raise UserError(
+                    f"the scenarios changed since execution {run_id} started; it cannot be resumed safely",
+                    hint=f"`continuous rollback {run_id}` undoes it",
+                )
+            state = _RunState(self, journal, plan, lock)
+            state.prepare_resume()
+        except BaseException:
+            self._give_back(lock, run_id)
+            raise
         self.emit("resume", {"execution_id": run_id, "completed": len(journal["checkpoints"])})
         return self._drive(state)
 
     def rollback(self, execution_id: str, *, force: bool = False) -> RollbackResult:
-        store = self.store()
-        record = store.get_execution(execution_id)
-        run_id = record.parent_id or record.id
+        """Undo an execution: every file it touched back to its content from before it, nothing else.
+
+        Refused when files changed after the run stopped (finished, failed half-way or killed), unless `force`:
+        those changes are the user's."""
+        run_id = self._run_id(execution_id)
         if not Journal.path_for(self.ws, run_id).exists():
             return self._forget_unstarted(run_id)
-        journal = Journal.load(self.ws, run_id)
-        status = journal["status"]
-        if status == "rolled_back":
-            raise UserError(f"execution {run_id} is already rolled back")
-        pid = int(journal.data.get("pid", 0))
-        if status == "running" and pid_alive(pid) and pid != os.getpid():
-            raise UserError(f"execution {run_id} is still running (pid {pid}); wait for it or kill it first")
         lock = RunLock(self.ws)
-        lock.acquire(run_id, takeover=run_id if status == "running" else None)
+        lock.acquire(run_id, takeover=run_id, settled=self._settled)
         try:
+            self._record_unrecorded()
+            journal = Journal.load(self.ws, run_id)
+            faults.point("rollback.state.after")
+            if journal.status == "rolled_back":
+                raise UserError(f"execution {run_id} is already rolled back")
             plan = FrozenPlan.model_validate(journal["plan"])
-            state = _RunState(self, journal, plan)
-            if status == "running":
-                state.reconcile_interrupted("interrupted: the process was killed during this step")
-            elif not force:
-                changed = state.changed_since_run()
+            state = _RunState(self, journal, plan, lock)
+            state.checkpointer.clear_stale_locks()
+            state.ensure_rows()
+            if journal.status != "rolling_back" and not force:
+                changed = state.changed_since_stop()
                 if changed:
+                    when = "finished" if journal.status == "success" else "stopped"
                     raise UserError(
-                        "files changed after the run finished; a rollback would lose those changes: "
+                        f"files changed after the run {when}; a rollback would lose those changes: "
                         + ", ".join(changed[:8]),
                         hint="commit or move those changes away first, or pass --force",
                     )
-            state.run_rollback_steps(range(len(plan.items)))
-            restored, removed = state.restore()
-            state.run_rollback_steps(range(len(plan.items)), after_restore=True)
-            for i, child in state.children.items():
-                if state.item_status.get(i) != "failed":
-                    store.update_execution(child, status="rolled_back", completed=True)
-            store.update_execution(
-                run_id, status="rolled_back", completed=True, error_details=record.error_details
-            )
-            state.release_ports()
-            journal["status"] = "rolled_back"
-            journal["current"] = None
-            journal.save()
-            self.rewind_clock(journal)
-            Checkpointer(self.root, self.ws.state_dir, run_id).discard_index()
-        finally:
-            lock.release(run_id)
+            restored, removed, warning = state.roll_back(manual=True, forced=force)
+        except BaseException:
+            self._give_back(lock, run_id)
+            raise
+        lock.release(run_id)
         self.emit("rolled_back", {"execution_id": run_id, "restored": restored, "removed": removed})
-        return RollbackResult(execution_id=run_id, status="rolled_back", restored=restored, removed=removed)
+        return RollbackResult(
+            execution_id=run_id,
+            status="rolled_back",
+            restored=restored,
+            removed=removed,
+            warnings=[warning] if warning else [],
+        )
 
     def _start_run_row(
-        self, plan: FrozenPlan, scenario: str | None, params: dict[str, m.Scalar], status: str = "running"
+        self,
+        plan: FrozenPlan,
+        scenario: str | None,
+        params: dict[str, m.Scalar],
+        status: str = "running",
+        *,
+        execution_id: str | None = None,
+        started_at: datetime | None = None,
+        executed_by: str | None = None,
     ) -> str:
         """The top-level `run` row of an execution: where, by whom, and the frozen plan it follows."""
         return self.store().start_execution(
@@ -976,11 +1071,13 @@ class Executor:
             kind="run",
             worktree=str(self.root),
             branch=self.ws.branch,
-            executed_by=self.executed_by,
+            executed_by=executed_by or self.executed_by,
             plan=plan.model_dump(mode="json"),
             rule_base_hash=plan.rule_base_hash,
             head_commit=plan.head,
             status=status,
+            execution_id=execution_id,
+            started_at=started_at,
         )
 
     def _nothing_to_do(self, plan: FrozenPlan) -> ExecutionResult:
@@ -1005,18 +1102,20 @@ class Executor:
         return result
 
     def _forget_unstarted(self, run_id: str) -> RollbackResult:
-        """A run killed before its journal existed changed nothing: close its row and free the lock."""
+        """A run recorded as running that has no journal here changed nothing: close its row and free the
+        worktree."""
         store = self.store()
         record = store.get_execution(run_id)
         if record.worktree != str(self.root):
             raise UserError(f"execution {run_id} ran in {record.worktree}; roll it back there")
         if record.status != "running":
             raise UserError(f"execution {run_id} has no journal to roll back (status {record.status})")
-        held = RunLock(self.ws).holder() or {}
-        if held.get("execution_id") == run_id and pid_alive(int(str(held.get("pid", 0)) or 0)):
-            raise UserError(f"execution {run_id} is still starting (pid {held.get('pid')})")
-        store.finish_execution(run_id, "interrupted", error_details="interrupted before its first step")
-        RunLock(self.ws).release(run_id)
+        lock = RunLock(self.ws)
+        lock.acquire(run_id, takeover=run_id, settled=self._settled)
+        try:
+            store.finish_execution(run_id, "interrupted", error_details="interrupted before its first step")
+        finally:
+            lock.release(run_id)
         return RollbackResult(execution_id=run_id, status="rolled_back")
 
     # ------------------------------------------------------------------ the run loop
@@ -1027,38 +1126,84 @@ class Executor:
             for i in range(len(state.plan.items)):
                 if state.item_status.get(i) == "success":
                     continue
+                state.check_stop()
                 state.run_item(i)
-            commit_sha = None
-            if state.journal["commit"]:
-                paths = sorted(state.touched())
-                changed = [p for p in paths if state.differs_from_original(p)]
-                if changed:
-                    what = state.plan.request or ", ".join(i.scenario for i in state.plan.items)
-                    commit_sha = commit_paths(
-                        self.root, changed, f"continuous: {what}\n\nexecution {state.run_id}"
-                    )
-            result = state.finish_success(commit_sha, time.monotonic() - started)
-        except (Exception, KeyboardInterrupt) as exc:
-            interrupted = isinstance(exc, KeyboardInterrupt)
-            if interrupted:
-                message = "interrupted by the user"
-            elif isinstance(exc, ContinuousError):
+            state.check_stop()
+            commit_sha = self._commit(state) if state.journal["commit"] else None
+            return state.finish_success(commit_sha, time.monotonic() - started)
+        except BaseException as exc:
+            stopped = isinstance(exc, KeyboardInterrupt | RunStopped) or (
+                self._stop and isinstance(exc, Exception)
+            )
+            if stopped:
+                return state.suspend(_stop_message(exc), time.monotonic() - started)
+            if not isinstance(exc, Exception):
+                raise
+            if isinstance(exc, ContinuousError):
                 message = exc.message
+            elif isinstance(exc, OSError) and exc.strerror:  # disk full, permissions: not a bug
+                message = f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
             else:
                 message = f"internal error: {type(exc).__name__}: {exc}"
-            result = state.fail(message, time.monotonic() - started, interrupted=interrupted)
+            return state.fail(message, time.monotonic() - started)
         finally:
-            RunLock(self.ws).release(state.run_id)
-        return result
+            assert state.lock is not None
+            self._give_back(state.lock, state.run_id, state.journal)
+
+    def _commit(self, state: _RunState) -> str | None:
+        """The one commit of `--commit`. A crash right after it is recognised on resume by the execution id in
+        the message; a commit refused by a hook leaves the run's changes in place and the index as it was."""
+        journal = state.journal
+        if journal.get("commit_sha") or journal.get("commit_error"):
+            return journal.get("commit_sha")
+        marker = f"execution {state.run_id}"
+        pending = journal.get("committing")
+        if pending:
+            found = find_commit(self.root, pending["parent"], marker)
+            if found is not None:
+                sync_index(self.root, pending["paths"])
+                journal["commit_sha"] = found
+                journal.data.pop("committing", None)
+                journal.save()
+                return found
+        changed = [p for p in sorted(state.touched()) if state.differs_from_original(p)]
+        if not changed:
+            return None
+        what = state.plan.request or ", ".join(i.scenario for i in state.plan.items)
+        subject = journal.get("commit_message") or f"continuous: {what}"
+        journal["committing"] = {"parent": self.ws.head(), "paths": changed}
+        journal.save()
+        try:
+            sha = commit_paths(self.root, self.ws.state_dir, state.run_id, changed, f"{subject}\n\n{marker}")
+        except RunFailed as exc:
+            journal["commit_error"] = exc.message
+            journal.data.pop("committing", None)
+            journal.save()
+            return None
+        journal["commit_sha"] = sha
+        journal.data.pop("committing", None)
+        journal.save()
+        return sha
+
+
+class RunStopped(Exception):
+    """A stop was requested (Ctrl-C, SIGTERM): the run stops between steps and stays resumable."""
+
+
+def _stop_message(exc: BaseException) -> str:
+    return "interrupted by the user" if isinstance(exc, KeyboardInterrupt | RunStopped) else (
+        f"interrupted by the user (the step in progress stopped: {getattr(exc, 'message', exc)})"
+    )
 
 
 class _RunState:
-    """One execution in progress, backed by its journal (so that another process can pick it up)."""
+    """One execution, backed by its journal (so that another process can pick it up at any instant)."""
 
-    def __init__(self, ex: Executor, journal: Journal, plan: FrozenPlan) -> None:
+    def __init__(self, ex: Executor, journal: Journal, plan: FrozenPlan, lock: RunLock | None) -> None:
         self.ex = ex
         self.journal = journal
         self.plan = plan
+        self.lock = lock
         self.run_id: str = journal["execution_id"]
         self.root = ex.root
         self.now = datetime.fromisoformat(journal["now"])
@@ -1070,6 +1215,7 @@ class _RunState:
         )
         self.results: dict[int, list[StepResult]] = {}
         self._facts: FactSet | None = None
+        self.recorded_items: set[int] = set()  # items this process has recorded as finished already
 
     # -- journal views
     @property
@@ -1085,16 +1231,29 @@ class _RunState:
         data: dict[str, dict[str, Any]] = self.journal["originals"]
         return data
 
+    @property
+    def started_at(self) -> datetime:
+        return datetime.fromtimestamp(float(self.journal.get("started") or time.time()), UTC)
+
     def touched(self) -> set[str]:
         return set(self.originals)
 
     def done(self, i: int) -> list[int]:
         return list(self.journal["done"].get(str(i), []))
 
+    def last_checkpoint(self) -> str | None:
+        checkpoints = self.journal["checkpoints"]
+        return str(checkpoints[-1]["commit"]) if checkpoints else None
+
+    def check_stop(self) -> None:
+        if self.ex.stop_requested:
+            raise RunStopped("stop requested")
+
     # -- originals
     def remember(self, paths: Iterable[str], *, saved: dict[str, str | None] | None = None) -> None:
-        """Record the pre-execution content of paths seen for the first time (before they change)."""
-        new = [p for p in paths if p not in self.originals]
+        """Record the pre-execution content of paths seen for the first time (before they change). The blobs
+        are reachable from a ref before the journal names them."""
+        new = [p for p in dict.fromkeys(paths) if p not in self.originals]
         if not new:
             return
         if saved is None:
@@ -1102,11 +1261,15 @@ class _RunState:
             blobs: dict[str, str | None] = dict(save_blobs(self.root, existing))
         else:
             blobs = saved
+        self.keep({p: b for p, b in blobs.items() if b and p in new})
+        current = self.journal["current"]
         for p in new:
             full = self.root / p
             blob = blobs.get(p)
             mode = full.stat().st_mode & 0o7777 if blob is not None and full.exists() else None
             self.originals[p] = {"blob": blob, "mode": mode}
+            if current is not None:
+                current.setdefault("remembered", []).append(p)
             if blob is None:
                 parent = full.parent
                 while parent != self.root and not parent.exists():
@@ -1114,6 +1277,10 @@ class _RunState:
                     if rel not in self.journal["created_dirs"]:
                         self.journal["created_dirs"].append(rel)
                     parent = parent.parent
+
+    def keep(self, blobs: dict[str, str]) -> None:
+        """Make saved blobs reachable from refs (`refs/continuous/<id>/kept/<blob>`) before anything names them."""
+        keep_blobs(self.root, self.run_id, blobs.values())
 
     def differs_from_original(self, path: str) -> bool:
         orig = self.originals[path]
@@ -1131,14 +1298,17 @@ class _RunState:
         hashes = hash_files(self.root, existing)
         unseen = [p for p in existing if p not in self.originals]
         saved = save_blobs(self.root, unseen)
+        self.keep(saved)
         return {
             "hashes": {p: f"{status}:{hashes.get(p)}" for p, status in dirty.items()},
             "saved": saved,
             "index": _index_entries(self.root, list(dirty)),
+            "dirs": _untracked_dirs(self.root),
         }
 
-    def reconcile_command(self, snapshot: dict[str, Any]) -> list[str]:
-        """Paths a command changed since the snapshot, remembered with their originals (content and index)."""
+    def reconcile_command(self, snapshot: dict[str, Any]) -> tuple[list[str], dict[str, str | None]]:
+        """Paths a command changed since the snapshot, remembered with their originals (content and index);
+        also the index entries those paths had before the command, where the command changed them."""
         before: dict[str, str | None] = snapshot["hashes"]
         dirty = dirty_paths(self.root)
         existing = [p for p in dirty if (self.root / p).is_file()]
@@ -1156,28 +1326,148 @@ class _RunState:
             else:
                 saved[p] = _head_blob(self.root, p)
         self.remember([p for p in changed if p not in self.originals], saved=saved)
+        if "dirs" in snapshot:  # folders a command created, empty ones included (git status does not show them)
+            known = set(snapshot["dirs"])
+            for top in _untracked_dirs(self.root):
+                if top in known or not (self.root / top).is_dir():
+                    continue
+                found = [top, *(str(d.relative_to(self.root)) for d in (self.root / top).rglob("*") if d.is_dir())]
+                for d in found:
+                    if d not in self.journal["created_dirs"]:
+                        self.journal["created_dirs"].append(d)
         index_originals: dict[str, str | None] = self.journal.data.setdefault("index_originals", {})
-        candidates = [p for p in changed if p not in index_originals]
-        if candidates:
-            now = _index_entries(self.root, candidates)
-            clean = [p for p in candidates if p not in before]
+        index_before: dict[str, str | None] = {}
+        if changed:
+            now = _index_entries(self.root, changed)
+            clean = [p for p in changed if p not in before]
             head = _head_entries(self.root, clean)
-            for p in candidates:
+            for p in changed:
                 was = snapshot.get("index", {}).get(p) if p in before else head.get(p)
                 if now.get(p) != was:
-                    index_originals[p] = was
-        return changed
+                    index_before[p] = was
+                    index_originals.setdefault(p, was)
+        return changed, index_before
 
-    def reconcile_interrupted(self, note: str) -> None:
+    # -- the step in progress when the run stopped
+    def settle_in_flight(self, note: str, *, undo: bool) -> None:
+        """Account for the step that was running when the process died: remember what a command changed, and
+        with `undo` put its paths back as they were before the step (so that resume runs it again from a clean
+        start). Its step row is closed as interrupted."""
         current = self.journal["current"]
         if not current:
             return
+        paths: list[str] = list(current.get("writes") or {})
+        index_before: dict[str, str | None] = {}
         if current.get("snapshot"):
-            self.reconcile_command(current["snapshot"])
+            paths, index_before = self.reconcile_command(current["snapshot"])
+        if undo:
+            remembered = set(current.get("remembered") or [])
+            last = self.last_checkpoint()
+            at_last = _tree_blobs(self.root, last, paths) if last else {}
+            for p in paths:
+                if p not in self.originals:
+                    continue
+                blob = self.originals[p]["blob"] if (p in remembered or last is None) else at_last.get(p)
+                self._put(p, None if blob is None else read_blob(self.root, blob), self.originals[p].get("mode"))
+            _set_index(self.root, index_before)
+        for p in current.get("writes") or {}:
+            _tmp_of(self.root / p).unlink(missing_ok=True)
         if current.get("step_id"):
-            with contextlib.suppress(ContinuousError):
-                self.ex.store().finish_step(current["step_id"], "interrupted", output=note)
+            self._quietly(self.ex.store().finish_step, current["step_id"], "interrupted", output=note)
         self.journal["current"] = None
+        self.journal.save()
+
+    def _put(self, path: str, data: bytes | None, mode: int | None) -> bool:
+        """Make `path` hold `data` (None: absent); True when something changed."""
+        full = self.root / path
+        if data is None:
+            if full.is_file() or full.is_symlink():
+                full.unlink()
+                return True
+            return False
+        current = full.read_bytes() if full.is_file() else None
+        changed = False
+        if current != data:
+            full.parent.mkdir(parents=True, exist_ok=True)
+            full.write_bytes(data)
+            changed = True
+        if mode is not None and (full.stat().st_mode & 0o7777) != mode:
+            os.chmod(full, mode)
+        return changed
+
+    def changed_since_stop(self) -> list[str]:
+        """Touched paths whose content is none the run can explain: not the original, not the last checkpoint,
+        not what the step in progress was writing. Those are edits made after the run stopped."""
+        paths = sorted(self.originals)
+        if not paths:
+            return []
+        if self.journal.status == "success":
+            last = self.journal.get("final") or self.last_checkpoint()
+        else:
+            last = self.last_checkpoint()
+        at_last = _tree_blobs(self.root, last, paths) if last else {}
+        current = self.journal["current"] or {}
+        writes: dict[str, str | None] = current.get("writes") or {}
+        existing = [p for p in paths if (self.root / p).is_file()]
+        now = hash_files(self.root, existing)
+        out = []
+        for p in paths:
+            blob = now.get(p) if p in existing else None
+            if blob == self.originals[p]["blob"] or (last is not None and blob == at_last.get(p)):
+                continue
+            if p in writes:
+                full = self.root / p
+                digest = hashlib.sha256(full.read_bytes()).hexdigest() if full.is_file() else None
+                if digest == writes[p]:
+                    continue
+            out.append(p)
+        return out
+
+    # -- the tracking store, a record of the journal
+    def _quietly(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> str | None:
+        """A store write that must not stop the files from being put right; its error, if any."""
+        try:
+            write(*args, **kwargs)
+        except (ContinuousError, OSError) as exc:
+            return getattr(exc, "message", str(exc))
+        return None
+
+    def ensure_rows(self) -> None:
+        run_record.ensure_rows(self)
+
+    def close_rows(self, status: str, note: str) -> None:
+        run_record.close_rows(self, status, note)
+
+    def finish_items(self) -> None:
+        run_record.finish_items(self)
+
+    def record(self) -> None:
+        run_record.record(self)
+
+    def record_safely(self) -> str | None:
+        return run_record.record_safely(self)
+
+    # -- resuming
+    def prepare_resume(self) -> None:
+        """Before a resumed run continues: stale git locks of its private indexes removed, rows re-created,
+        the step that was in progress put back as it was before it started, rows re-opened."""
+        self.checkpointer.clear_stale_locks()
+        self.ensure_rows()
+        note = "interrupted: the process stopped during this step; resume runs it again"
+        self.settle_in_flight(note, undo=True)
+        self.finish_items()
+        self.close_rows("interrupted", note)
+        store = self.ex.store()
+        self.journal["status"] = "running"
+        self.journal["pid"] = os.getpid()
+        self.journal["pid_start"] = process_start(os.getpid())
+        self.journal.data.pop("message", None)
+        self.journal.save()
+        self.journal.mark_recorded()
+        store.update_execution(self.run_id, status="running", reopen=True)
+        for i, child in self.children.items():
+            if self.item_status.get(i) != "success":
+                store.update_execution(child, status="running", reopen=True)
 
     # -- facts
     def fact_set(self) -> FactSet:
@@ -1200,7 +1490,12 @@ class _RunState:
         ctx = st.StepContext(self.root, sc, item.params, now=item_now(self.now, i), facts=FactQuery(self.fact_set))
         child = self.children.get(i)
         if child is None:
-            child = store.start_execution(
+            child = str(uuid.uuid4())
+            self.journal["children"][str(i)] = child
+            self.journal["items"][str(i)] = "running"
+            self.journal.data.setdefault("item_times", {})[str(i)] = {"started": time.time()}
+            self.journal.save()
+            store.start_execution(
                 sc.id,
                 item.params,
                 kind="scenario",
@@ -1210,10 +1505,8 @@ class _RunState:
                 parent_id=self.run_id,
                 rule_base_hash=self.plan.rule_base_hash,
                 head_commit=self.plan.head,
+                execution_id=child,
             )
-            self.journal["children"][str(i)] = child
-            self.journal["items"][str(i)] = "running"
-            self.journal.save()
             failed = ex._preconditions(sc, ctx, self.fact_set(), st.VirtualFS(self.root), self.touched())
             if failed:
                 raise st.StepError(f"{sc.id}: precondition failed: {'; '.join(failed)}")
@@ -1232,20 +1525,23 @@ class _RunState:
         for n, step in enumerate(sc.steps, 1):
             if n in done:
                 continue
+            self.check_stop()
             self.run_step(i, child, n, step, ctx)
         self.validate(i, child, sc, ctx)
         from continuous.engine.resolution import provided_facts
 
         for f in provided_facts(sc, item.params):
             self.fact_set().add(f)
+        self.journal["items"][str(i)] = "success"
+        self.journal.data.setdefault("item_times", {}).setdefault(str(i), {})["finished"] = time.time()
+        self.journal.save()
         store.finish_execution(
             child,
             "success",
             artifacts=self.artifacts(self.item_paths(i)).stored(),
             checkpoints=self.item_checkpoints(i),
         )
-        self.journal["items"][str(i)] = "success"
-        self.journal.save()
+        self.recorded_items.add(i)
 
     def item_paths(self, i: int) -> list[str]:
         return sorted({p for c in self.journal["checkpoints"] if c["item"] == i for p in c.get("paths", [])})
@@ -1254,6 +1550,8 @@ class _RunState:
         return [c for c in self.journal["checkpoints"] if c["item"] == i]
 
     def run_step(self, i: int, child: str, n: int, step: m.Step, ctx: st.StepContext) -> None:
+        """Journal first (what is about to change and its original content), then the store row, the change,
+        the checkpoint, the journal again ("done"), the store again. A crash between any two is recoverable."""
         ex = self.ex
         store = ex.store()
         number = len(self.journal["checkpoints"]) + 1
@@ -1268,8 +1566,8 @@ class _RunState:
                 "scenario": ctx.scenario.id,
             },
         )
-        step_id = store.start_step(child, n, step.name)
-        current: dict[str, Any] = {"item": i, "step": n, "step_id": step_id, "kind": step.kind}
+        step_id = str(uuid.uuid4())
+        current: dict[str, Any] = {"item": i, "step": n, "step_id": step_id, "kind": step.kind, "remembered": []}
         self.journal["current"] = current
         started = time.monotonic()
         try:
@@ -1278,35 +1576,43 @@ class _RunState:
                 paths, output = [], f"skipped: {', '.join(unmet)}"
             elif st.is_file_step(step):
                 changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
+                current["writes"] = {
+                    c.path: None if c.after is None else hashlib.sha256(c.after).hexdigest() for c in changes
+                }
                 self.remember(c.path for c in changes)
                 self.journal.save()
-                st.write_changes(self.root, changes)
+                store.start_step(child, n, step.name, step_id=step_id)
+                with faults.around("files.write"):
+                    st.write_changes(self.root, changes)
                 paths = [c.path for c in changes]
                 output = "\n".join(f"{c.kind} {c.path}" for c in changes) or "no change needed (already done)"
             elif isinstance(step, m.RunStep):
                 current["snapshot"] = self.snapshot_dirty()
                 self.journal.save()
-                result = st.run_step(step, ctx, step.name)
-                paths = self.reconcile_command(current["snapshot"])
+                store.start_step(child, n, step.name, step_id=step_id)
+                with faults.around("command"):
+                    result = st.run_step(step, ctx, step.name)
+                paths = self.reconcile_command(current["snapshot"])[0]
                 output = result.output
             elif isinstance(step, m.SqlStep):
                 self.journal.save()
-                output, pending = st.sql_step(step, ctx)
+                store.start_step(child, n, step.name, step_id=step_id)
+                with faults.around("sql"):
+                    output, pending = st.sql_step(step, ctx)
                 if pending:
                     self.journal["pending_sql"].append(ctx.path(step.file, "file"))
                 paths = []
             else:  # pragma: no cover - the model admits no other kind
                 raise AssertionError(step)
-            commit = self.checkpointer.checkpoint(
-                number,
-                f"continuous {self.run_id[:8]} step {number}: {ctx.scenario.id} > {step.name}",
-                sorted(self.touched()),
-            )
+            with faults.around("checkpoint"):
+                commit = self.checkpointer.checkpoint(
+                    number,
+                    f"continuous {self.run_id[:8]} step {number}: {ctx.scenario.id} > {step.name}",
+                    sorted(self.touched()),
+                )
         except ContinuousError as exc:
-            store.finish_step(step_id, "failed", output=exc.render())
-            self.journal["current"] = None
-            self.journal.save()
-            self.record(
+            self._quietly(store.finish_step, step_id, "failed", output=exc.render())
+            self.add_result(
                 i,
                 StepResult(
                     number=n,
@@ -1319,12 +1625,12 @@ class _RunState:
             )
             raise
         seconds = time.monotonic() - started
-        store.finish_step(step_id, "success", output=output, checkpoint_commit=commit)
         self.journal["checkpoints"].append(
             {
                 "n": number,
                 "item": i,
                 "step": n,
+                "step_id": step_id,
                 "commit": commit,
                 "paths": paths,
                 "ref": f"refs/continuous/{self.run_id}/{number}",
@@ -1333,8 +1639,9 @@ class _RunState:
         self.journal["done"].setdefault(str(i), []).append(n)
         self.journal["current"] = None
         self.journal.save()
+        store.finish_step(step_id, "success", output=output, checkpoint_commit=commit)
         store.update_execution(child, checkpoints=self.item_checkpoints(i))
-        self.record(
+        self.add_result(
             i,
             StepResult(
                 number=n,
@@ -1360,10 +1667,9 @@ class _RunState:
                 "output": output,
             },
         )
-        if os.environ.get(KILL_ENV) == str(number):
-            os.kill(os.getpid(), signal.SIGKILL)
+        faults.point("step.done")
 
-    def record(self, i: int, result: StepResult) -> None:
+    def add_result(self, i: int, result: StepResult) -> None:
         self.results.setdefault(i, []).append(result)
 
     def validate(self, i: int, child: str, sc: m.Scenario, ctx: st.StepContext) -> None:
@@ -1380,8 +1686,8 @@ class _RunState:
             try:
                 output = self._check(v, ctx)
             except ContinuousError as exc:
-                store.finish_step(step_id, "failed", output=exc.render())
-                self.record(
+                self._quietly(store.finish_step, step_id, "failed", output=exc.render())
+                self.add_result(
                     i,
                     StepResult(
                         number=base + k,
@@ -1394,7 +1700,7 @@ class _RunState:
                 )
                 raise st.StepError(f"{sc.id}: validation failed: {label}: {exc.message}") from None
             store.finish_step(step_id, "success", output=output)
-            self.record(
+            self.add_result(
                 i,
                 StepResult(
                     number=base + k,
@@ -1406,7 +1712,6 @@ class _RunState:
                 ),
             )
             self.ex.emit("validated", {"item": i, "label": label})
-
     def _check(self, v: m.Validation, ctx: st.StepContext) -> str:
         if isinstance(v, m.FileExists):
             found = _glob(self.root, ctx.render(v.glob, "validation glob"))
@@ -1479,24 +1784,21 @@ class _RunState:
         ]
 
     def finish_success(self, commit_sha: str | None, seconds: float) -> ExecutionResult:
-        store = self.ex.store()
+        journal = self.journal
         artifacts = self.artifacts()
-        checkpoints = [c["commit"] for c in self.journal["checkpoints"]]
-        store.finish_execution(
-            self.run_id,
-            "success",
-            artifacts=artifacts.stored(pending_migrations=self.journal["pending_sql"], commit=commit_sha),
-            checkpoints=self.journal["checkpoints"],
-        )
-        if commit_sha:
-            store.update_execution(self.run_id, head_commit=commit_sha)
+        checkpoints = [c["commit"] for c in journal["checkpoints"]]
         self.keep_originals()
-        self.journal["status"] = "success"
-        self.journal["final"] = checkpoints[-1] if checkpoints else None
-        self.journal["commit_sha"] = commit_sha
-        self.journal.save()
+        journal.mark_unrecorded()
+        journal["status"] = "success"
+        journal["final"] = checkpoints[-1] if checkpoints else None
+        journal["commit_sha"] = commit_sha
+        journal["finished"] = time.time()
+        journal.save()
+        warnings = [w for w in [self.record_safely()] if w]
         self.checkpointer.discard_index()
+        drop_kept(self.root, self.run_id)
         refreshed = self.ex.run_after_success_hooks()
+        commit_error = journal.get("commit_error")
         result = ExecutionResult(
             execution_id=self.run_id,
             status="success",
@@ -1506,73 +1808,128 @@ class _RunState:
             artifacts=artifacts,
             checkpoints=checkpoints,
             commit=commit_sha,
-            pending_migrations=list(self.journal["pending_sql"]),
-            ports=list(self.journal["ports"]),
+            commit_error=run_record.commit_note(commit_error),
+            pending_migrations=list(journal["pending_sql"]),
+            ports=list(journal["ports"]),
             branches=self.plan.groups(),
             seconds=seconds,
             refreshed=refreshed,
+            warnings=warnings,
         )
         self.ex.emit("done", {"result": result})
         return result
 
-    def fail(self, message: str, seconds: float, *, interrupted: bool = False) -> ExecutionResult:
-        ex = self.ex
-        store = ex.store()
+    def suspend(self, message: str, seconds: float) -> ExecutionResult:
+        """Stop here, resumable: the journal on disk (not this process's view of it, which a Ctrl-C may have
+        caught half-way) is marked `interrupted`, and the rows say so."""
+        journal = Journal.load(self.ex.ws, self.run_id)
+        self.journal = journal
+        journal.mark_unrecorded()
+        journal["status"] = "interrupted"
+        journal["message"] = message
+        journal["finished"] = time.time()
+        journal["pid"] = None
+        journal.save()
+        warnings = [w for w in [self.record_safely()] if w]
+        hint = f"`continuous resume {self.run_id}` continues it, `continuous rollback {self.run_id}` undoes it"
+        statuses = {i: ("interrupted" if s != "success" else s) for i, s in self.item_status.items()}
+        result = ExecutionResult(
+            execution_id=self.run_id,
+            status="interrupted",
+            worktree=str(self.root),
+            branch=self.ex.ws.branch,
+            items=self.items_result(statuses),
+            artifacts=self.artifacts(),
+            checkpoints=[c["commit"] for c in journal["checkpoints"]],
+            branches=self.plan.groups(),
+            error=f"{message}; the run stopped after {len(journal['checkpoints'])} step(s) and can be resumed: "
+            + hint,
+            seconds=seconds,
+            warnings=warnings,
+        )
+        self.ex.emit("done", {"result": result})
+        return result
+
+    def fail(self, message: str, seconds: float) -> ExecutionResult:
+        """A step failed: undo the whole run (the worktree and the index as they were before it)."""
         current = self.journal["current"]
         failing = (
             current["item"]
             if current
             else next((i for i, s in self.item_status.items() if s == "running"), None)
         )
-        ex.emit("rollback", {"message": message})
-        self.reconcile_interrupted("interrupted" if interrupted else "failed")
-        undone = [i for i, s in self.item_status.items() if s in ("success", "running")]
-        rollback_errors = self.run_rollback_steps(undone)
-        self.restore()
-        rollback_errors += self.run_rollback_steps(undone, after_restore=True)
-        statuses: dict[int, str] = {}
-        for i, child in self.children.items():
-            status = "failed" if i == failing else "rolled_back"
-            if interrupted and i == failing:
-                status = "interrupted"
-            statuses[i] = status
-            store.finish_execution(
-                child,
-                status,
-                error_details=message if i == failing else None,
-                artifacts=Artifacts().stored(),
-            )
-            self.journal["items"][str(i)] = status
+        self.ex.emit("rollback", {"message": message})
+        warning = self.roll_back(manual=False, reason=message, failing=failing)[2]
+        rollback_errors = self.journal["rollback"].get("errors") or []
         details = message + "\nevery file the execution touched was restored"
         if rollback_errors:
             details += "\nrollback steps that failed: " + "; ".join(rollback_errors)
-        store.finish_execution(
-            self.run_id,
-            "interrupted" if interrupted else "failed",
-            error_details=details,
-            checkpoints=self.journal["checkpoints"],
-            artifacts=Artifacts().stored(),
-        )
-        self.release_ports()
-        self.journal["status"] = "rolled_back"
-        self.journal["current"] = None
-        self.journal.save()
-        ex.rewind_clock(self.journal)
-        self.checkpointer.discard_index()
+        statuses = {i: ("failed" if i == failing else "rolled_back") for i in self.children}
         result = ExecutionResult(
             execution_id=self.run_id,
-            status="interrupted" if interrupted else "failed",
+            status="failed",
             worktree=str(self.root),
-            branch=ex.ws.branch,
+            branch=self.ex.ws.branch,
             items=self.items_result(statuses),
             artifacts=Artifacts(),
             checkpoints=[c["commit"] for c in self.journal["checkpoints"]],
             branches=self.plan.groups(),
             error=details,
             seconds=seconds,
+            warnings=[warning] if warning else [],
         )
-        ex.emit("done", {"result": result})
+        self.ex.emit("done", {"result": result})
         return result
+
+    def roll_back(
+        self, *, manual: bool, forced: bool = False, reason: str | None = None, failing: int | None = None
+    ) -> tuple[list[str], list[str], str | None]:
+        """The one place a run is undone, after a failure or on request, and again after a crash half-way
+        through: the DSL rollback steps of the items that started (newest first), then every touched path back
+        to its original content, index entries included. The journal says `rolling_back` before anything
+        changes, so a crash here is finished by `continuous rollback`."""
+        journal = self.journal
+        if journal.status != "rolling_back":
+            journal["rollback"] = {
+                "manual": manual,
+                "prior": journal.status,
+                "forced": forced,
+                "reason": reason,
+                "failing": failing,
+                "outcome": "failed",
+                "event": str(uuid.uuid4()),
+                "stopped_at": journal.get("finished") or journal.get("updated"),
+                "by": self.ex.executed_by,
+                "done": [],
+                "errors": [],
+            }
+            if not manual:
+                journal["message"] = reason
+            journal["status"] = "rolling_back"
+            journal.save()
+        self.settle_in_flight("interrupted: the run was rolled back", undo=False)
+        rb = journal["rollback"]
+        started = [i for i in self.children if self.item_status.get(i) in ("success", "running")]
+        rb["errors"] = list(rb.get("errors") or []) + self.run_rollback_steps(started)
+        restored, removed = self.restore()
+        rb["errors"] += self.run_rollback_steps(started, after_restore=True)
+        journal.mark_unrecorded()
+        journal["status"] = "rolled_back"
+        journal["current"] = None
+        rb["at"] = time.time()
+        rb["restored"], rb["removed"] = len(restored), len(removed)
+        if not manual:
+            rb["details"] = (
+                (reason or "failed")
+                + "\nevery file the execution touched was restored"
+                + ("\nrollback steps that failed: " + "; ".join(rb["errors"]) if rb["errors"] else "")
+            )
+        journal.save()
+        self.ex.rewind_clock(journal)
+        self.checkpointer.discard_index()
+        (self.ex.ws.state_dir / "index" / f"{self.run_id}.commit.index").unlink(missing_ok=True)
+        drop_kept(self.root, self.run_id)
+        return restored, removed, self.record_safely()
 
     def keep_originals(self) -> None:
         blobs = {p: o["blob"] for p, o in self.originals.items() if o.get("blob")}
@@ -1580,11 +1937,12 @@ class _RunState:
 
     def run_rollback_steps(self, indexes: Iterable[int], *, after_restore: bool = False) -> list[str]:
         """Run the DSL rollback steps of the given items, newest first; failures are collected, not raised.
-
-        `rollback finally` steps run after the touched files are restored, so they act on the original
-        content (a reinstall from the restored lockfile)."""
+        Each step done is journaled, so a rollback resumed after a crash does not repeat it. `rollback finally`
+        steps run after the touched files are restored, so they act on the original content (a reinstall from
+        the restored lockfile)."""
         errors: list[str] = []
         store = self.ex.store()
+        done: list[str] = self.journal["rollback"].setdefault("done", [])
         for i in sorted(set(indexes), reverse=True):
             item = self.plan.items[i]
             sc = self.ex.scenario(item.scenario)
@@ -1595,8 +1953,16 @@ class _RunState:
             ctx = st.StepContext(
                 self.root, sc, item.params, now=item_now(self.now, i), facts=FactQuery(self.fact_set)
             )
-            for k, step in enumerate(steps, 1 + (len(sc.rollback) if after_restore else 0)):
-                step_id = store.start_step(child, 1000 + k, f"rollback: {step.name}") if child else None
+            first = 1 + (len(sc.rollback) if after_restore else 0)
+            for k, step in enumerate(steps, first):
+                key = f"{i}:{k}"
+                if key in done:
+                    continue
+                step_id = str(uuid.uuid4())
+                if child:
+                    self._quietly(
+                        store.start_step, child, 1000 + k, f"rollback: {step.name}", step_id=step_id
+                    )
                 try:
                     if st.is_file_step(step):
                         changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
@@ -1612,33 +1978,26 @@ class _RunState:
                         output = st.sql_step(step, ctx)[0]
                     else:  # pragma: no cover
                         output = ""
-                    if step_id:
-                        store.finish_step(step_id, "success", output=output)
+                    if child:
+                        self._quietly(store.finish_step, step_id, "success", output=output)
                 except ContinuousError as exc:
                     errors.append(f"{sc.id} > {step.name}: {exc.message}")
-                    if step_id:
-                        store.finish_step(step_id, "failed", output=exc.render())
+                    if child:
+                        self._quietly(store.finish_step, step_id, "failed", output=exc.render())
+                done.append(key)
+                self.journal.save()
         return errors
 
     def restore(self) -> tuple[list[str], list[str]]:
         restored: list[str] = []
         removed: list[str] = []
-        for path, orig in sorted(self.originals.items()):
-            full = self.root / path
-            if orig["blob"] is None:
-                if full.is_file() or full.is_symlink():
-                    full.unlink()
-                    removed.append(path)
-                continue
-            data = read_blob(self.root, orig["blob"])
-            current = full.read_bytes() if full.is_file() else None
-            if current != data:
-                full.parent.mkdir(parents=True, exist_ok=True)
-                full.write_bytes(data)
-                restored.append(path)
-            if orig.get("mode") is not None and (full.stat().st_mode & 0o7777) != orig["mode"]:
-                os.chmod(full, orig["mode"])
-        self._restore_index()
+        with faults.around("restore"):
+            for path, orig in sorted(self.originals.items()):
+                _tmp_of(self.root / path).unlink(missing_ok=True)
+                data = None if orig["blob"] is None else read_blob(self.root, orig["blob"])
+                if self._put(path, data, orig.get("mode")):
+                    (removed if data is None else restored).append(path)
+            self._restore_index()
         dirs = sorted(
             set(self.journal["created_dirs"]) | {str(Path(p).parent) for p in removed},
             key=lambda d: d.count("/"),
@@ -1658,36 +2017,63 @@ class _RunState:
 
     def _restore_index(self) -> None:
         """Undo index changes made by commands (`git mv`), entry by entry; nothing else in the index moves."""
-        import subprocess
-
-        entries: dict[str, str | None] = self.journal.data.get("index_originals", {})
-        for path, entry in sorted(entries.items()):
-            if entry is None:
-                args = ["git", "update-index", "--force-remove", "--", path]
-            else:
-                mode, blob = entry.split(" ", 1)
-                args = ["git", "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}"]
-            subprocess.run(args, cwd=self.root, capture_output=True, check=False)
-
-    def changed_since_run(self) -> list[str]:
-        final = self.journal.data.get("final")
-        out = []
-        for path in sorted(self.originals):
-            full = self.root / path
-            current = full.read_bytes() if full.is_file() else None
-            expected = blob_at(self.root, final, path) if final else None
-            if final is None:
-                continue
-            if current != expected:
-                out.append(path)
-        return out
-
-    def release_ports(self) -> None:
-        store = self.ex.store()
-        for port in self.journal["ports"]:
-            store.release_port(int(port))
+        _set_index(self.root, self.journal.data.get("index_originals", {}))
 
 
+def _untracked_dirs(root: Path) -> list[str]:
+    """Untracked, not ignored folders at their topmost level (empty ones included), without the slash."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--others", "--directory", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    entries = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return sorted(e.rstrip("/") for e in entries if e.endswith("/"))
+
+
+def _tmp_of(full: Path) -> Path:
+    """The temporary file `steps.write_changes` writes before renaming it into place."""
+    return full.with_name(f".{full.name}.continuous-tmp")
+
+
+def _set_index(root: Path, entries: dict[str, str | None]) -> None:
+    """Set index entries ("mode blob", or None: absent), in one git call."""
+    import subprocess
+
+    if not entries:
+        return
+    records = "".join(
+        f"0 {'0' * 40}\t{p}\0" if e is None else f"{e}\t{p}\0" for p, e in sorted(entries.items())
+    )
+    with faults.around("git.update-index"):
+        subprocess.run(
+            ["git", "update-index", "-z", "--index-info"],
+            cwd=root,
+            input=records.encode("utf-8", "surrogateescape"),
+            capture_output=True,
+            check=False,
+        )
+
+
+def _tree_blobs(root: Path, commit: str, paths: list[str]) -> dict[str, str]:
+    """path → blob id in `commit` (absent paths left out), in one git call."""
+    import subprocess
+
+    if not paths:
+        return {}
+    out: dict[str, str] = {}
+    for chunk in [paths[i : i + 500] for i in range(0, len(paths), 500)]:
+        proc = subprocess.run(
+            ["git", "ls-tree", "-z", commit, "--", *chunk], cwd=root, capture_output=True, check=False
+        )
+        for rec in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+            if "\t" in rec:
+                meta, path = rec.split("\t", 1)
+                out[path] = meta.split()[2]
+    return out
 def _head_blob(root: Path, path: str) -> str | None:
     import subprocess
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from continuous.common.humanize import duration
 
 if TYPE_CHECKING:
     from continuous.engine.results import DryRunReport, ExecutionResult
-    from continuous.store.records import ExecutionRecord
+    from continuous.store.records import EventRecord, ExecutionRecord
 
 
 def _params(params: dict[str, Any]) -> str:
@@ -96,18 +97,29 @@ def render_result(result: ExecutionResult) -> str:
             f"checkpoints: refs/continuous/{result.execution_id}/1..{len(result.checkpoints)} "
             "(HEAD and your index untouched)"
         )
+    if result.commit_error:
+        out.append("commit failed: " + result.commit_error)
     if result.error:
-        out.append("error: " + result.error)
+        out.append(("stopped: " if result.status == "interrupted" else "error: ") + result.error)
+    out.extend("warning: " + w for w in result.warnings)
     return "\n".join(out) + "\n"
 
 
-def render_status(record: ExecutionRecord) -> str:
+def render_status(record: ExecutionRecord, events: Sequence[EventRecord] = ()) -> str:
     dur = duration(record.duration_seconds) if record.completed_at else "running"
     out = [
         f"Execution {record.id} ({record.kind}) {record.scenario_id or 'plan'}: {record.status}",
         f"  worktree {record.worktree} branch {record.branch or '-'} by {record.executed_by or '-'}",
         f"  started {record.started_at:%Y-%m-%d %H:%M:%S}  duration {dur}",
     ]
+    for e in events:
+        d = e.details or {}
+        how = "rolled back" if d.get("manual", True) else "rolled back after the failure"
+        counts = f"{d.get('restored', 0)} restored, {d.get('removed', 0)} removed" if e.kind == "rollback" else ""
+        out.append(
+            f"  {how if e.kind == 'rollback' else e.kind} {e.created_at:%Y-%m-%d %H:%M:%S} by {e.by or '-'}"
+            + (f" ({counts}{', forced' if d.get('forced') else ''})" if counts else "")
+        )
     plan_items = (record.plan or {}).get("items", []) if isinstance(record.plan, dict) else []
     by_index = {i: c for i, c in enumerate(record.children)}
     if plan_items:

@@ -274,8 +274,10 @@ class _Resolver:
             self.session = RuleSession(self.rb)
             self.session.collect = False
             arriving = {f.key() for f in new_facts}
+            # a fact of a type no rule reads can never match: the session is seeded with the others only
+            read = {c.type for rule in self.rb.rules.values() for c in rule.conditions}
             for fact in [*self.facts, *self.provided]:
-                if fact.key() not in arriving:
+                if fact.type in read and fact.key() not in arriving:
                     self.session.add(fact)
             self.session.run()
             self.session.collect = True

@@ -136,12 +136,14 @@ class ExecutionResult(Result):
     artifacts: Artifacts
     checkpoints: list[str] = Field(default_factory=list)
     commit: str | None = None
+    commit_error: str | None = None  # --commit was asked for and refused (e.g. by a hook); the changes stay
     pending_migrations: list[str] = Field(default_factory=list)
     ports: list[int] = Field(default_factory=list)
     branches: list[list[int]] = Field(default_factory=list)  # independent parts of the plan (item indexes)
     error: str | None = None
     seconds: float = 0.0
     refreshed: list[str] = Field(default_factory=list)  # living documents rewritten after the run
+    warnings: list[str] = Field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -154,3 +156,4 @@ class RollbackResult(Result):
     status: str
     restored: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from continuous.common import faults
 from continuous.common.errors import UserError
 from continuous.common.gitinfo import GitLocation, locate
 from continuous.dsl.model import RuleBase
@@ -116,7 +118,18 @@ def dirty_paths(root: Path) -> dict[str, str]:
 # ---------------------------------------------------------------- the run lock
 
 
-def pid_alive(pid: int) -> bool:
+def process_start(pid: int) -> str | None:
+    """When process `pid` started (clock ticks since boot, from /proc), so a reused pid is not mistaken for the
+    process that wrote a lock; None where /proc is not available."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def pid_alive(pid: int, start: str | None = None) -> bool:
+    """Whether `pid` is a live process, and the same one that had start time `start` (when given)."""
     if pid <= 0:
         return False
     try:
@@ -124,19 +137,35 @@ def pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            fields = fh.read().rsplit(")", 1)[-1].split()
     except OSError:
         return True
+    if fields and fields[0] == "Z":
+        return False
+    return start is None or (len(fields) > 19 and fields[19] == start)
+
+
+Settled = Callable[[str], bool]
 
 
 class RunLock:
-    """An exclusive lock file naming the execution and its process; stale once that process died."""
+    """The worktree's run lock: one run, resume or rollback at a time in a worktree.
+
+    Two files in the worktree's git directory. `run.guard` is held with flock(2) by the live process, so the
+    kernel releases it when that process dies, however it dies, and a reused pid can never look alive.
+    `run.lock` names the execution that owns the worktree. It outlives its process on purpose: a run that was
+    killed or interrupted still owns the worktree until it is resumed or rolled back. A lock whose owner has
+    settled (succeeded or rolled back, as its journal says) is stale and is cleared by the next taker. The
+    lock file also keeps the pid and its start time, for messages and where flock is not available.
+    """
 
     def __init__(self, ws: Workspace) -> None:
         self.path = ws.state_dir / "run.lock"
+        self.guard = ws.state_dir / "run.guard"
+        self._fd: int | None = None
 
     def holder(self) -> dict[str, object] | None:
         try:
@@ -145,35 +174,95 @@ class RunLock:
             return None
         return data if isinstance(data, dict) else None
 
-    def acquire(self, execution_id: str, *, takeover: str | None = None) -> None:
-        """Take the lock; `takeover` names an interrupted execution whose stale lock may be replaced."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps({"execution_id": execution_id, "pid": os.getpid()}).encode()
-        for _ in range(2):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                held = self.holder() or {}
-                pid = int(str(held.get("pid", 0)) or 0)
-                other = str(held.get("execution_id", "?"))
-                if pid_alive(pid):
-                    raise UserError(
-                        f"another run ({other}, pid {pid}) is active in this worktree",
-                        hint="wait for it to finish, or use another worktree (git worktree add)",
-                    ) from None
-                if other.startswith("starting-") or (takeover is not None and other in (takeover, "?")):
-                    self.path.unlink(missing_ok=True)
-                    continue
-                raise UserError(
-                    f"run {other} was interrupted in this worktree and still owns it",
-                    hint=f"`continuous resume {other}` finishes it, `continuous rollback {other}` undoes it",
-                ) from None
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-            return
-        raise UserError(f"cannot take the run lock {self.path}")
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
 
-    def release(self, execution_id: str) -> None:
-        held = self.holder()
-        if held is not None and held.get("execution_id") == execution_id:
-            self.path.unlink(missing_ok=True)
+    def acquire(
+        self, execution_id: str, *, takeover: str | None = None, settled: Settled | None = None
+    ) -> None:
+        """Take the worktree for `execution_id`. `takeover` names an interrupted execution whose ownership may
+        be taken over (by its own resume or rollback); `settled(owner)` says whether an earlier owner has
+        finished, so that its leftover lock may be cleared."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.guard, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            guarded = _try_flock(fd)
+            if guarded is False:
+                busy = self.holder() or {}
+                raise UserError(
+                    f"another run ({busy.get('execution_id', '?')}, pid {busy.get('pid', '?')}) is active in "
+                    "this worktree",
+                    hint="wait for it to finish, or use another worktree (git worktree add)",
+                )
+            held = self.holder()
+            if held is not None:
+                other = str(held.get("execution_id", "?"))
+                if guarded is None and pid_alive(int(str(held.get("pid") or 0)), _str(held.get("start"))):
+                    raise UserError(
+                        f"another run ({other}, pid {held.get('pid')}) is active in this worktree",
+                        hint="wait for it to finish, or use another worktree (git worktree add)",
+                    )
+                free = (
+                    other in (execution_id, takeover)
+                    or other.startswith("starting-")
+                    or (settled is not None and settled(other))
+                )
+                if not free:
+                    raise UserError(
+                        f"run {other} was interrupted in this worktree and still owns it",
+                        hint=f"`continuous resume {other}` finishes it, `continuous rollback {other}` undoes it",
+                    )
+            self._write(execution_id, os.getpid())
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        faults.point("lock.acquire.after")
+
+    def _write(self, execution_id: str, pid: int | None) -> None:
+        data = {
+            "execution_id": execution_id,
+            "pid": pid,
+            "start": process_start(pid) if pid else None,
+            "state": "running" if pid else "interrupted",
+        }
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+    def release(self, execution_id: str, *, keep_owner: bool = False) -> None:
+        """Give the worktree back. With `keep_owner` the execution keeps owning it (interrupted, resumable) but
+        no process holds it."""
+        try:
+            held = self.holder()
+            if held is not None and held.get("execution_id") == execution_id:
+                with faults.around("lock.release"):
+                    if keep_owner:
+                        self._write(execution_id, None)
+                    else:
+                        self.path.unlink(missing_ok=True)
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _try_flock(fd: int) -> bool | None:
+    """Lock `fd` exclusively without waiting: False when a live process holds it, None where the file system
+    has no flock (some network file systems; then the pid and its start time decide)."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:
+        return None
+    return True

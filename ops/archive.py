@@ -174,14 +174,17 @@ def archive_table(worktree: Path, table: str, *, reason: str, store: TrackingSto
 def restore(worktree: Path, item_id: str, *, store: TrackingStore, commit: bool = False) -> ArchiveOutcome:
     worktree = worktree.resolve()
     item = store.get_archived(item_id)
-    if item.restored_at is not None:
+    if item.state == "restored" and item.restored_at is not None:
         raise UserError(f"archived item {item.id[:8]} ({item.item_path}) was already restored on "
                         f"{item.restored_at:%Y-%m-%d %H:%M}")
+    if item.state == "rolled_back":
+        raise UserError(f"archiving {item.item_path} was rolled back (execution {item.execution_id}); "
+                        "there is nothing to restore")
     if item.item_type == "table":
         execution_id, status, error = _run(worktree, [("restore-table", {"table": item.item_path})],
                                            f"restore table {item.item_path}", commit)
         if status == "success":
-            store.mark_restored(item.id)
+            store.mark_restored(item.id, execution_id)
         return ArchiveOutcome(execution_id, status, [{"id": item.id, "path": item.item_path}], error)
     meta = item.metadata or {}
     archived = str(meta.get("archived_path", ""))
@@ -201,5 +204,5 @@ def restore(worktree: Path, item_id: str, *, store: TrackingStore, commit: bool 
         raise RunFailed(f"restored {item.item_path} differs from what was archived "
                         f"(execution {execution_id})",
                         hint=f"`continuous rollback {execution_id}` undoes the restore")
-    store.mark_restored(item.id)
+    store.mark_restored(item.id, execution_id)
     return ArchiveOutcome(execution_id, status, [{"id": item.id, "path": item.item_path, "from": archived}])

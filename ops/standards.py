@@ -72,8 +72,10 @@ def select_standards(rule_base: RuleBase, only: Sequence[str] | None = None) -> 
 
 
 def evaluate(rule_base: RuleBase, worktree: Path, *, only: Sequence[str] | None = None,
-             facts: Iterable[Fact] | None = None, now: datetime | None = None) -> list[Violation]:
-    """Every violation of the selected standards in `worktree`, sorted by location."""
+             facts: Iterable[Fact] | None = None, now: datetime | None = None,
+             ignored: list[Violation] | None = None) -> list[Violation]:
+    """Every violation of the selected standards in `worktree`, sorted by location. A violation that a
+    `continuous: ignore RULE` comment accepts is left out (and appended to `ignored` when given)."""
     from continuous.engine.discovery import discover, list_files
 
     worktree = Path(worktree).resolve()
@@ -98,7 +100,14 @@ def evaluate(rule_base: RuleBase, worktree: Path, *, only: Sequence[str] | None 
             if (path, line) in seen:
                 continue
             seen.add((path, line))
-            out.append(_violation(std, path, line, variables))
+            violation = _violation(std, path, line, variables)
+            if ctx.ignores(violation):
+                if ignored is not None:
+                    ignored.append(violation)
+                continue
+            out.append(violation)
+    if ignored is not None:
+        ignored.sort(key=lambda v: (v.path, v.line, v.standard))
     out.sort(key=lambda v: (v.path, v.line, _SEVERITY_ORDER.get(v.severity, 9), v.standard))
     return out
 
@@ -110,6 +119,15 @@ class _Context:
         self.facts = facts
         self.now = now
         self._texts: dict[str, str | None] = {}
+        self._markers: dict[str, IgnoreMarkers] = {}
+
+    def ignores(self, v: Violation) -> bool:
+        if not v.path:
+            return False
+        if v.path not in self._markers:
+            text = self.text(v.path)
+            self._markers[v.path] = ignore_markers(text) if text is not None else IgnoreMarkers()
+        return self._markers[v.path].covers(v.standard, v.line)
 
     def text(self, path: str) -> str | None:
         if path not in self._texts:
@@ -139,6 +157,41 @@ def _violation(std: Standard, path: str, line: int, variables: dict[str, Any]) -
                 fix_params[name] = (render_string(value, variables, where=f"fix of standard {std.id}")
                                     if isinstance(value, str) else value)
     return Violation(std.id, std.severity, message, path, line, variables, fix_scenario, fix_params)
+
+
+# ---------------------------------------------------------------- `continuous: ignore RULE` comments
+
+# The marker is found by its words, not by a comment syntax, so it works in every language's comments (`#`, `//`,
+# `--`, `/* */`, `<!-- -->`, `;`, ...): `continuous: ignore RULE[, RULE...]` accepts the violations of those
+# standards on its own line and on the next one; `continuous: ignore-file RULE[, RULE...]` anywhere in a file
+# accepts them in the whole file. Words after the rule list are the reason, for readers.
+_IGNORE = re.compile(r"continuous:[ \t]*ignore(?P<file>-file)?[ \t]+(?P<rules>[A-Za-z0-9_.-]+(?:[ \t]*,[ \t]*"
+                     r"[A-Za-z0-9_.-]+)*)")
+
+
+@dataclass
+class IgnoreMarkers:
+    lines: dict[int, set[str]] = field(default_factory=dict)
+    whole_file: set[str] = field(default_factory=set)
+
+    def covers(self, standard: str, line: int) -> bool:
+        if standard in self.whole_file:
+            return True
+        return standard in self.lines.get(line, ()) or standard in self.lines.get(line - 1, ())
+
+
+def ignore_markers(text: str) -> IgnoreMarkers:
+    markers = IgnoreMarkers()
+    if "continuous:" not in text:
+        return markers
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in _IGNORE.finditer(line):
+            rules = {r.strip() for r in match.group("rules").split(",") if r.strip()}
+            if match.group("file"):
+                markers.whole_file |= rules
+            else:
+                markers.lines.setdefault(number, set()).update(rules)
+    return markers
 
 
 # ---------------------------------------------------------------- when: a conjunction over facts

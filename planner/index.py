@@ -1,53 +1,93 @@
-"""The retrieval index of a rule base: embeddings, TF-IDF statistics and the calibrated no-match threshold.
+"""The planner's index of a rule base: documents, their embeddings, TF-IDF statistics and the trained intent
+model with its calibrated no-match threshold.
 
-Built once per rule base (sentence-transformers for the embeddings, scikit-learn for TF-IDF) and cached on
-disk
-under a key made of the rule-base hash and the model fingerprint, so a query process only memory-maps numpy
-arrays. Each scenario contributes several documents: its id read as words, aliases, summary, description and
-every
-example request; a scenario's score on a channel is its best document.
+Each scenario contributes several documents: its id read as words, aliases, summary, description and every
+example. Embeddings come from the numpy runtime of the model (`embedding.NumpyEncoder`, checked against
+sentence-transformers) and are cached per text, so after a `.scn` edit only new or changed texts are encoded;
+the built-in library's embeddings and its whole trained index ship with the package (`data/library-index.npz`),
+so a repository that uses only the built-in library never builds anything. The index is keyed by what the planner
+reads of the rule base (ids, aliases, summaries, descriptions, examples), the vocabulary, the training settings and
+the model weights, not by steps or parameters: editing a scenario's steps does not rebuild it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
-import re
-from dataclasses import dataclass
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from continuous.dsl.model import RuleBase, Scenario
-from continuous.planner import embedding, lexicon
+from continuous.planner import embedding
+from continuous.planner import language as lexicon
+from continuous.planner.intent import IntentModel
 from continuous.planner.lexical import Space, fit
 
-INDEX_VERSION = 3
-_OFFTOPIC = Path(__file__).resolve().parent / "data" / "offtopic.txt"
+INDEX_VERSION = 4
+DATA = Path(__file__).resolve().parent / "data"
+OFFTOPIC = DATA / "offtopic.txt"
+SHIPPED = DATA / "library-index.npz"
+Progress = Callable[[str], None]
 
 
 @dataclass
 class Index:
     scenario_ids: list[str]
+    scenario_aliases: list[list[str]]
     doc_scenario: np.ndarray  # (n_docs,) int: which scenario a document belongs to
     doc_kind: list[str]
     doc_text: list[str]
     emb: np.ndarray  # (n_docs, 384)
+    centroid_sums: np.ndarray  # (n_scenarios, 384): sum of each scenario's document embeddings
     word: Space
     char: Space
-    threshold: float
+    model: IntentModel
     key: str
+    report: dict[str, Any] = field(default_factory=dict)
+    _docs: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def threshold(self) -> float:
+        return float(self.model.threshold)
 
     def scenario_docs(self, s: int) -> np.ndarray:
-        return np.flatnonzero(self.doc_scenario == s)
+        docs = self._docs.get(s)
+        if docs is None:
+            docs = self._docs[s] = np.flatnonzero(self.doc_scenario == s)
+        return docs
 
 
 def scenario_documents(scenario: Scenario) -> list[tuple[str, str]]:
     docs = [("id", scenario.id.replace("-", " ")), ("summary", scenario.summary)]
     if scenario.description:
-        docs.append(("description", scenario.description))
+        docs.append(("description", " ".join(scenario.description.split())))
     docs.extend(("alias", a.replace("-", " ")) for a in scenario.aliases)
     docs.extend(("example", e) for e in scenario.examples)
     return [(k, t) for k, t in docs if t.strip()]
+
+
+def offtopic_texts() -> list[str]:
+    lines = OFFTOPIC.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def planner_content(rule_base: RuleBase) -> str:
+    """Everything an index depends on: what the planner reads of each scenario, the off-topic requests, the
+    vocabulary and the training settings."""
+    h = hashlib.sha256(f"v{INDEX_VERSION}".encode())
+    for sid in sorted(rule_base.scenarios):
+        sc = rule_base.scenarios[sid]
+        h.update(json.dumps([sid, sc.aliases, sc.summary, sc.description, sc.examples]).encode())
+    for path in (OFFTOPIC, DATA / "language.toml", DATA / "model.toml"):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:20]
 
 
 _KEYS: list[tuple[RuleBase, str]] = []
@@ -56,43 +96,126 @@ _KEYS: list[tuple[RuleBase, str]] = []
 def index_key(rule_base: RuleBase) -> str:
     if _KEYS and _KEYS[0][0] is rule_base:
         return _KEYS[0][1]
-    key = f"v{INDEX_VERSION}-{rule_base.content_hash(templates=False)}-{embedding.model_fingerprint()}"
+    key = f"v{INDEX_VERSION}-{planner_content(rule_base)}-{embedding.model_fingerprint()}"
     _KEYS[:] = [(rule_base, key)]
     return key
 
 
 def load_or_build(
-    rule_base: RuleBase, *, encoder: str | None = None, memo: dict[str, Index] | None = None
+    rule_base: RuleBase, *, memo: dict[str, Any] | None = None, progress: Progress | None = None
 ) -> Index:
-    """The cached index of this rule base, built (and cached) on first use; `memo` keeps loaded indexes in a
-    long-running process (the daemon)."""
+    """The index of this rule base: from `memo` (a long-running process), the shipped built-in index, the cache
+    directory, or built now (and cached). `progress` hears what a build is doing."""
     key = index_key(rule_base)
     if memo is not None and key in memo:
         return memo[key]
-    index = _load_or_build(rule_base, key, encoder)
+    index = _load_or_build(rule_base, key, progress)
     if memo is not None:
         memo.clear()
         memo[key] = index
     return index
 
 
-def _load_or_build(rule_base: RuleBase, key: str, encoder: str | None) -> Index:
-    path = embedding.cache_dir() / "index" / f"{key}.npz"
-    if path.exists():
-        try:
-            return _load(path, key)
-        except (OSError, ValueError, KeyError):
-            pass
-    index = build(rule_base, key, encoder=encoder)
-    _save(index, path)
+def shipped() -> Path | None:
+    """The shipped built-in index, unless CONTINUOUS_PLANNER_SHIPPED=0 (to measure or test a build from
+    nothing)."""
+    return None if os.environ.get("CONTINUOUS_PLANNER_SHIPPED") == "0" else SHIPPED
+
+
+def _load_or_build(rule_base: RuleBase, key: str, progress: Progress | None) -> Index:
+    for path in (shipped(), embedding.cache_dir() / "index" / f"{key}.npz"):
+        if path is None:
+            continue
+        if path.exists():
+            try:
+                return load(path, key)
+            except (OSError, ValueError, KeyError):
+                pass
+    index = build(rule_base, key, progress=progress)
+    with contextlib.suppress(OSError):  # a read-only cache only costs speed
+        save(index, embedding.cache_dir() / "index" / f"{key}.npz")
     return index
 
 
-def build(rule_base: RuleBase, key: str = "", *, encoder: str | None = None) -> Index:
-    """Encode every scenario document; `encoder` "reference" (sentence-transformers, the default) or
-    "numpy"."""
-    from continuous.planner.scoring import score_texts
+# ---------------------------------------------------------------- embeddings, cached per text
 
+
+def _text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
+
+
+class EmbeddingCache:
+    """Embeddings by text: the shipped built-in library's, then the user's cache file (one per model)."""
+
+    def __init__(self) -> None:
+        self.path = embedding.cache_dir() / "embeddings" / f"{embedding.model_fingerprint()}.npz"
+        self.known: dict[str, np.ndarray] = {}
+        self.added: dict[str, np.ndarray] = {}
+        for path in (shipped(), self.path):
+            if path is None:
+                continue
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    if "cache_keys" not in data or str(data["cache_model"]) != embedding.model_fingerprint():
+                        continue
+                    for k, v in zip(data["cache_keys"], data["cache_vecs"], strict=True):
+                        self.known[str(k)] = v
+                    if "meta" in data:  # the shipped index: every document it holds, with its embedding
+                        texts = json.loads(str(data["meta"]))["doc_text"]
+                        for t, v in zip(texts, np.asarray(data["emb"], np.float32), strict=True):
+                            self.known[_text_key(t)] = v
+            except (OSError, ValueError, KeyError):
+                continue
+
+    def encode(self, texts: list[str], progress: Progress | None = None) -> np.ndarray:
+        keys = [_text_key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self.known}.items())
+        if missing:
+            todo = [t for _, t in missing]
+
+            def report(done: int, total: int) -> None:
+                if progress:
+                    progress(f"planner index: encoding {done}/{total} new scenario texts")
+
+            vecs = embedding.encoder().encode(todo, progress=report)
+            for (k, _), v in zip(missing, vecs, strict=True):
+                self.known[k] = self.added[k] = v
+        return np.stack([self.known[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, 384), np.float32)
+
+    def save(self) -> None:
+        if not self.added:
+            return
+        own: dict[str, np.ndarray] = {}
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                own = {str(k): v for k, v in zip(data["cache_keys"], data["cache_vecs"], strict=True)}
+        except (OSError, ValueError, KeyError):
+            pass
+        own.update(self.added)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + f".tmp{os.getpid()}.npz")
+        np.savez(tmp, **_cache_arrays(own))
+        os.replace(tmp, self.path)
+
+
+def _cache_arrays(entries: dict[str, np.ndarray]) -> dict[str, Any]:
+    keys = sorted(entries)
+    vecs = np.stack([entries[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
+    return {
+        "cache_keys": np.array(keys, dtype=str),
+        "cache_vecs": vecs.astype(np.float32),
+        "cache_model": np.array(embedding.model_fingerprint()),
+    }
+
+
+# ---------------------------------------------------------------- build
+
+
+def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = None) -> Index:
+    """Encode the documents (only those not cached), fit the TF-IDF spaces and train the intent model."""
+    from continuous.planner.training import train
+
+    start = time.perf_counter()
     ids = sorted(rule_base.scenarios)
     doc_scenario: list[int] = []
     kinds: list[str] = []
@@ -102,85 +225,102 @@ def build(rule_base: RuleBase, key: str = "", *, encoder: str | None = None) -> 
             doc_scenario.append(i)
             kinds.append(kind)
             texts.append(text)
-    which = encoder or os.environ.get("CONTINUOUS_INDEX_ENCODER", "reference")
-    emb = embedding.encoder().encode(texts) if which == "numpy" else embedding.reference_encode(texts)
+    offtopic = offtopic_texts()
+    cache = EmbeddingCache()
+    vecs = cache.encode(texts + offtopic, progress)
+    with contextlib.suppress(OSError):
+        cache.save()
+    emb, off_emb = vecs[: len(texts)], vecs[len(texts) :]
+    docs = np.array(doc_scenario, dtype=np.int32)
+    sums = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
+    np.add.at(sums, docs, emb)
     lex_texts = [lexicon.expand(t) for t in texts]
     index = Index(
         ids,
-        np.array(doc_scenario, dtype=np.int32),
+        [list(rule_base.scenarios[sid].aliases) for sid in ids],
+        docs,
         kinds,
         texts,
         emb,
+        sums,
         fit(lex_texts, "word"),
         fit(lex_texts, "char"),
-        0.0,
+        IntentModel.__new__(IntentModel),
         key,
     )
-    index.threshold = calibrate(index, rule_base, score_texts)
+    index.model, index.report = train(index, offtopic, off_emb, progress)
+    index.report["build_seconds"] = round(time.perf_counter() - start, 2)
+    if progress:
+        progress("")
     return index
 
 
-def calibrate(index: Index, rule_base: RuleBase, score_texts: object) -> float:
-    """The no-match threshold: between leave-one-out scores of the library's own examples (which must match)
-    and scores of off-topic sentences (which must not)."""
-    assert callable(score_texts)
-    examples = [i for i, k in enumerate(index.doc_kind) if k == "example"]
-    offtopic = [
-        line.strip()
-        for line in _OFFTOPIC.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    if not examples:
-        return 0.45
-    pos_texts = [index.doc_text[i] for i in examples]
-    pos = score_texts(index, rule_base, pos_texts, exclude_docs=examples).max(axis=1)
-    neg = score_texts(index, rule_base, offtopic).max(axis=1)
-    lo_pos = float(np.percentile(pos, 5))
-    hi_neg = float(neg.max())
-    if lo_pos > hi_neg:
-        return round((lo_pos + hi_neg) / 2, 4)
-    # overlapping: stay just above every off-topic sentence (no false plans), trading some recall
-    return round(hi_neg + 0.01, 4)
-
-
-def _save(index: Index, path: Path) -> None:
+def save(index: Index, path: Path, *, with_cache: dict[str, np.ndarray] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}.npz")
     meta = {
         "scenario_ids": index.scenario_ids,
+        "scenario_aliases": index.scenario_aliases,
         "doc_kind": index.doc_kind,
         "doc_text": index.doc_text,
-        "threshold": index.threshold,
         "key": index.key,
+        "report": index.report,
     }
-    np.savez(
+    extra = _cache_arrays(with_cache) if with_cache is not None else {}
+    np.savez_compressed(
         tmp,
         emb=index.emb,
+        centroid_sums=index.centroid_sums,
         doc_scenario=index.doc_scenario,
         meta=np.array(json.dumps(meta)),
         **index.word.to_arrays("word"),
         **index.char.to_arrays("char"),
+        **index.model.to_arrays(),
+        **extra,
     )
     os.replace(tmp, path)
 
 
-def _load(path: Path, key: str) -> Index:
+def load(path: Path, key: str) -> Index:
     with np.load(path, allow_pickle=False) as data:
         meta = json.loads(str(data["meta"]))
         if meta.get("key") != key:
             raise ValueError("stale index")
         return Index(
             meta["scenario_ids"],
+            meta["scenario_aliases"],
             np.asarray(data["doc_scenario"]),
             meta["doc_kind"],
             meta["doc_text"],
             np.asarray(data["emb"], np.float32),
+            np.asarray(data["centroid_sums"], np.float32),
             Space.from_arrays(data, "word", "word"),
             Space.from_arrays(data, "char", "char"),
-            float(meta["threshold"]),
+            IntentModel.from_arrays(data),
             key,
+            meta.get("report", {}),
         )
 
 
-def tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
+def ship(path: Path = SHIPPED) -> Index:
+    """Build the built-in library's index from scratch and write it, with the embedding of every text it read,
+    as the package's shipped index (`python -m continuous.planner.index ship`)."""
+    from continuous.dsl.loader import load_rule_base
+
+    rule_base = load_rule_base([], include_builtin=True)
+    key = index_key(rule_base)
+    index = build(rule_base, key, progress=lambda m: print(m, file=sys.stderr) if m else None)
+    cache = EmbeddingCache()
+    texts = offtopic_texts()  # the documents' own embeddings are in the index itself
+    vecs = cache.encode(texts)
+    save(index, path, with_cache={_text_key(t): v for t, v in zip(texts, vecs, strict=True)})
+    return index
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["ship"]:
+        built = ship()
+        print(json.dumps({"key": built.key, **built.report}, indent=2))
+    else:
+        print("usage: python -m continuous.planner.index ship", file=sys.stderr)
+        raise SystemExit(2)

@@ -1,10 +1,8 @@
 """TF-IDF over words and character n-grams, fitted by scikit-learn, applied by numpy.
 
 Words catch exact vocabulary ("rls", "pnpm"); character n-grams inside word boundaries catch typos ("crete a
-tabel" still shares most trigrams with "create table"). scikit-learn fits the vocabularies and idf weights
-when the
-index is built; the fitted statistics are stored in the index so that a query needs only this module's numpy
-code
+tabel" still shares most trigrams with "create table"). scikit-learn fits the vocabularies and idf weights when the
+index is built; the fitted statistics are stored in the index so that a query needs only this module's numpy code
 (importing sklearn costs 1.6 s). `tests/planner/test_lexical.py` checks this transform against sklearn's own.
 """
 
@@ -55,47 +53,88 @@ def char_features(text: str) -> list[str]:
 
 
 class Space:
-    """One fitted TF-IDF space: vocabulary, idf, and the L2-normalised document matrix (dense, small)."""
+    """One fitted TF-IDF space: vocabulary, idf, and the L2-normalised document matrix stored by column (for
+    each term, the documents that have it and their weights), so a query touches only its own terms."""
 
     def __init__(
-        self, vocabulary: dict[str, int], idf: np.ndarray, matrix: np.ndarray, analyzer: str
+        self,
+        vocabulary: dict[str, int],
+        idf: np.ndarray,
+        col_ptr: np.ndarray,
+        rows: np.ndarray,
+        values: np.ndarray,
+        n_docs: int,
+        analyzer: str,
     ) -> None:
         self.vocabulary = vocabulary
         self.idf = idf
-        self.matrix = matrix
+        self.col_ptr = col_ptr
+        self.rows = rows
+        self.values = values
+        self.n_docs = n_docs
         self.analyzer = analyzer
+
+    @classmethod
+    def from_dense(cls, vocabulary: dict[str, int], idf: np.ndarray, matrix: np.ndarray, analyzer: str) -> Space:
+        cols, rows = np.nonzero(matrix.T)
+        values = matrix[rows, cols].astype(np.float32)
+        col_ptr = np.zeros(matrix.shape[1] + 1, dtype=np.int64)
+        np.add.at(col_ptr, cols + 1, 1)
+        return cls(vocabulary, idf, np.cumsum(col_ptr), rows.astype(np.int32), values, matrix.shape[0], analyzer)
 
     def features(self, text: str) -> list[str]:
         return word_features(text) if self.analyzer == "word" else char_features(text)
 
+    def weights(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(term columns, L2-normalised sublinear tf-idf weights) of one text."""
+        counts = Counter(f for f in self.features(text) if f in self.vocabulary)
+        if not counts:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        cols = np.fromiter((self.vocabulary[f] for f in counts), dtype=np.int64, count=len(counts))
+        tf = 1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+        w = (tf * self.idf[cols]).astype(np.float32)
+        return cols, w / max(float(np.linalg.norm(w)), 1e-12)
+
     def transform(self, texts: Sequence[str]) -> np.ndarray:
+        """Dense query vectors (for tests and --explain; scoring uses `scores`)."""
         out = np.zeros((len(texts), len(self.vocabulary)), dtype=np.float32)
         for row, text in enumerate(texts):
-            counts = Counter(f for f in self.features(text) if f in self.vocabulary)
-            for feat, c in counts.items():
-                j = self.vocabulary[feat]
-                out[row, j] = (1.0 + np.log(c)) * self.idf[j]
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.maximum(norms, 1e-12)
+            cols, w = self.weights(text)
+            out[row, cols] = w
+        return out
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Cosine of each text against each document: (len(texts), n_docs)."""
-        return self.transform(texts) @ self.matrix.T
+        out = np.zeros((len(texts), self.n_docs), dtype=np.float32)
+        for r, text in enumerate(texts):
+            cols, w = self.weights(text)
+            for c, weight in zip(cols, w, strict=True):
+                a, b = self.col_ptr[c], self.col_ptr[c + 1]
+                out[r, self.rows[a:b]] += weight * self.values[a:b]
+        return out
 
     def matched_terms(self, text: str, doc: int, limit: int = 8) -> list[str]:
         """The query features that also occur in document `doc`, heaviest first (for --explain)."""
         inv = {j: f for f, j in self.vocabulary.items()}
-        q = self.transform([text])[0]
-        contrib = q * self.matrix[doc]
-        top = [j for j in np.argsort(-contrib) if contrib[j] > 0][:limit]
-        return [inv[j] for j in top]
+        cols, w = self.weights(text)
+        contrib: list[tuple[float, int]] = []
+        for c, weight in zip(cols, w, strict=True):
+            a, b = self.col_ptr[c], self.col_ptr[c + 1]
+            hit = np.flatnonzero(self.rows[a:b] == doc)
+            if len(hit):
+                contrib.append((float(weight * self.values[a + hit[0]]), int(c)))
+        contrib.sort(reverse=True)
+        return [inv[c] for _, c in contrib[:limit]]
 
     def to_arrays(self, prefix: str) -> dict[str, Any]:
         terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
         return {
             f"{prefix}_terms": np.array(terms, dtype=str),
             f"{prefix}_idf": self.idf,
-            f"{prefix}_matrix": self.matrix,
+            f"{prefix}_col_ptr": self.col_ptr,
+            f"{prefix}_rows": self.rows,
+            f"{prefix}_values": self.values,
+            f"{prefix}_n_docs": np.array(self.n_docs),
         }
 
     @classmethod
@@ -104,7 +143,10 @@ class Space:
         return cls(
             {str(t): i for i, t in enumerate(terms)},
             np.asarray(arrays[f"{prefix}_idf"], np.float32),
-            np.asarray(arrays[f"{prefix}_matrix"], np.float32),
+            np.asarray(arrays[f"{prefix}_col_ptr"], np.int64),
+            np.asarray(arrays[f"{prefix}_rows"], np.int32),
+            np.asarray(arrays[f"{prefix}_values"], np.float32),
+            int(arrays[f"{prefix}_n_docs"]),
             analyzer,
         )
 
@@ -117,4 +159,4 @@ def fit(documents: Sequence[str], analyzer: str) -> Space:
     vec = TfidfVectorizer(analyzer=feats, sublinear_tf=True, norm="l2", smooth_idf=True)
     matrix = vec.fit_transform(list(documents))
     vocabulary = {str(k): int(v) for k, v in vec.vocabulary_.items()}
-    return Space(vocabulary, vec.idf_.astype(np.float32), matrix.toarray().astype(np.float32), analyzer)
+    return Space.from_dense(vocabulary, vec.idf_.astype(np.float32), matrix.toarray().astype(np.float32), analyzer)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ def make_plan(
     out: Path | None = None,
     worktree: Path | None = None,
     estimator: Estimator | None = None,
+    params: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The suggestion for `text`, frozen into a saved plan against HEAD; `dry_run` adds the engine's dry-run,
     with durations from `estimator` (the CLI passes the execution history's)."""
@@ -31,8 +33,8 @@ def make_plan(
     from continuous.planner.suggest import load_context, suggest
 
     ctx = load_context(worktree)
-    suggestion = suggest(text, ctx)
-    result: dict[str, Any] = {"suggestion": suggestion}
+    suggestion = suggest(text, ctx, params=params)
+    result: dict[str, Any] = {"suggestion": suggestion.to_json()}
     if ctx.worktree is None:
         if out is not None or dry_run:
             raise UserError(
@@ -45,27 +47,27 @@ def make_plan(
         raise UserError(f"{ctx.worktree} has no commit yet", hint="commit once; plans are pinned to HEAD")
     saved = {
         "version": 1,
-        "request": suggestion["request"],
+        "request": suggestion.request,
         "head": head,
         "rule_base_hash": ctx.rule_base.content_hash(),
         "items": [
-            {"scenario": i["scenario"], "params": i["params"], "role": i["role"], "reason": i["reason"]}
-            for i in suggestion["plan"]
+            {"scenario": i.scenario, "params": dict(i.params), "role": i.role, "reason": i.reason}
+            for i in suggestion.plan
         ],
     }
     result["plan"] = saved
-    missing = [f"{i['scenario']}: {', '.join(i['missing'])}" for i in suggestion["plan"] if i.get("missing")]
+    missing = [f"{i.scenario}: {', '.join(i.missing)}" for i in suggestion.plan if i.missing]
     if missing:
         result["missing"] = missing
     if missing and (dry_run or out is not None):
         raise UserError(
             "the plan still misses parameters: " + "; ".join(missing),
-            hint='name them in the request (e.g. "called X", "to dhg-hub") and plan again',
+            hint="give them with --param NAME=VALUE (or run on a terminal to be asked)",
         )
-    if dry_run and suggestion["plan"]:
+    if dry_run and suggestion.plan:
         result.update(_dry_run(saved, ctx, estimator))
     if out is not None:
-        if not suggestion["plan"]:
+        if not suggestion.plan:
             raise UserError("nothing to save: the plan is empty")
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + f".tmp{os.getpid()}")

@@ -1,36 +1,42 @@
 """Free text → ranked scenarios and an ordered, parameterised, dependency-complete plan.
 
-The request is split into intents (`decompose`), each intent is scored against every scenario (`scoring`), the
-best scenario of each intent above the calibrated no-match threshold becomes a requested plan item with the
-parameters `slots` finds, and the engine's one resolver (`continuous.engine.resolution.resolve`) expands the
-dependencies and rule consequences, orders everything topologically and leaves out what already holds.
-Nothing here writes to the repository or the database.
+The request is split into intents (`decompose`); each intent is ranked against every scenario by the learned
+intent model (`ranking`), whose calibrated probability must clear the no-match threshold; the parameters of the
+chosen scenario are filled from the intent and grounded in the repository (`slots`); sibling intents share their
+objects (`compose`); and the engine's one resolver (`continuous.engine.resolution.resolve`) expands the
+dependencies and rule consequences, orders everything and leaves out what already holds, saying so. Nothing here
+writes to the repository or the database.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from continuous.common.errors import UserError
-from continuous.dsl.model import RuleBase, Scalar
-from continuous.planner import decompose, lexicon, slots
+from continuous.common.errors import ContinuousError, UserError
+from continuous.dsl.model import RuleBase
+from continuous.planner import compose, decompose, language, slots
+from continuous.planner.conventions import Conventions
+from continuous.planner.conventions import default as default_conventions
+from continuous.planner.grounding import Repo
 from continuous.planner.index import Index, load_or_build
+from continuous.planner.result import Match, NotFound, PlanStep, Skip, Suggestion
+from continuous.planner.slots import names as slot_names
 
 
 @dataclass
 class Context:
-    """What a suggestion is computed against: the rule base, its index and the repository's facts."""
+    """What a suggestion is computed against: the rule base, its index, the repository's facts and objects."""
 
     rule_base: RuleBase
     index: Index
     facts: list[Any] = field(default_factory=list)
-    known: slots.Known = field(default_factory=slots.Known)
+    repo: Repo = field(default_factory=Repo)
     worktree: Path | None = None
+    conventions: Conventions = field(default_factory=default_conventions)
     _fact_set: Any = field(default=None, repr=False)
 
     def fact_set(self) -> Any:
@@ -57,9 +63,10 @@ def load_context(
     rule_base: RuleBase | None = None,
     facts: Sequence[Any] | None = None,
     index_cache: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Context:
-    """The rule base of the worktree (built-in library plus `.continuous.toml` scenario_paths) and its
-    facts."""
+    """The rule base of the worktree (built-in library plus `.continuous.toml` scenario_paths), its index and
+    its facts. `progress` hears what a first build of the index is doing."""
     from continuous.common.config import load_config
 
     root: Path | None = None
@@ -76,498 +83,320 @@ def load_context(
         rule_base = load_config_rule_base(load_config(root), cached=True)
     if facts is None:
         facts = discover_facts(rule_base, root) if root is not None else []
-    index = load_or_build(rule_base, memo=index_cache)
-    return Context(rule_base, index, list(facts), slots.Known.from_facts(facts), root)
+    index = load_or_build(rule_base, memo=index_cache, progress=progress)
+    conv = default_conventions()
+    repo = Repo.from_facts(facts, conv, ordinary=_ordinary_words())
+    return Context(rule_base, index, list(facts), repo, root, conv)
+
+
+def _ordinary_words() -> Callable[[str], bool]:
+    """Whole words of the model's WordPiece vocabulary count as ordinary English: "gmail" is a name, "hub" is
+    a word that names something only as a noun phrase."""
+    from continuous.planner import embedding
+
+    vocab = embedding.vocabulary()
+    return lambda w: w in vocab
 
 
 def discover_facts(rule_base: RuleBase, root: Path) -> list[Any]:
+    """The engine's discovery of the repository, cached while git says nothing changed (see factcache)."""
     try:
         from continuous.engine.discovery import discover
     except ModuleNotFoundError:
         return []
-    return list(discover(rule_base, root))
+    from continuous.planner import embedding, factcache
+
+    return factcache.cached(root, list(rule_base.files), embedding.cache_dir(), lambda: list(discover(rule_base, root)))
 
 
-@dataclass
-class _Unit:
-    text: str
-    struct_text: str
+def suggest(
+    text: str, ctx: Context, *, top: int = 5, explain: bool = False, params: Mapping[str, str] | None = None
+) -> Suggestion:
+    """One request; a request that cannot be planned raises (the CLI turns it into one line and exit 2)."""
+    return suggest_many([text], ctx, top=top, explain=explain, params=params)[0]
 
 
-def _mask_known(text: str, known: slots.Known) -> tuple[str, str]:
-    """The text with existing objects replaced, for scoring: by their kind where they are what is talked about
-    ("refactor the formatter-service" → "refactor the service"), by "it" where they are only the place
-    ("show them in the hub" → "show them in it"; the structural channel still sees "in the app"). Scoring then
-    sees what is asked, not which names the library's examples happen to use."""
-    emb = struct = text
-    for kind, name, start, end in reversed(known.mentioned(text)):
-        word = kind.replace("_", " ") if re.search(r"[-_]", name) or _is_tail(name, text[start:end]) else ""
-        if word and _next_to_kind(text, start, end, kind):
-            word = ""  # "the doc_files table" is "the table", not "the table table"
-        before = re.findall(r"[a-z0-9_'-]+", text[:start].lower())[-2:]
-        place = any(w in lexicon.CONTAINER_PREPOSITIONS for w in before)
-        emb = emb[:start] + ("it" if place and word else word) + emb[end:]
-        struct = struct[:start] + word + struct[end:]
-    return emb, struct
+def suggest_many(
+    texts: Sequence[str],
+    ctx: Context,
+    *,
+    top: int = 5,
+    explain: bool = False,
+    record_errors: bool = False,
+    params: Mapping[str, str] | None = None,
+) -> list[Suggestion]:
+    """One Suggestion per request, in order; all texts are encoded in one batch. With `record_errors` a request
+    that fails carries the error (message and hint) and an empty plan instead of stopping the batch, so every
+    line has either a result or an error."""
+    from continuous.planner.ranking import rank_units
+    from continuous.planner.scoring import correct
 
+    cleaned = [" ".join(str(raw).split()) for raw in texts]
+    prepared: list[tuple[str, list[decompose.Clause], list[int]] | None] = []
+    units: list[tuple[str, str]] = []
+    positions: dict[tuple[str, str], int] = {}
 
-def _with_implied_object(emb: str, struct: str) -> tuple[str, str]:
-    """An action that names only a place ("show it in the hub", "list them in dhg-hub") asks for the object its
-    verb implies (a page); the embedding channel is told so, as the structural channel already is."""
-    from continuous.planner.scoring import implied_object
+    def unit(text: str) -> int:
+        key = (text, _mask(text, ctx))
+        if key not in positions:
+            positions[key] = len(units)
+            units.append(key)
+        return positions[key]
 
-    noun = implied_object(struct)
-    return (f"{emb}, {noun}" if noun else emb), struct
+    errors: dict[int, Suggestion] = {}
+    for i, text in enumerate(cleaned):
+        if not text:
+            hint = 'say what you want, e.g. continuous suggest "a table for bookmarks"'
+            if not record_errors:
+                raise UserError("the request is empty", hint=hint)
+            errors[i] = Suggestion.failed("", "the request is empty", hint)
+            prepared.append(None)
+            continue
+        clauses = decompose.split(text, fix=lambda piece: correct(piece, ctx.index))
+        ids = [unit(text)]
+        if len(clauses) > 1:
+            subject = slot_names.subject(text, ctx.repo, fix=lambda piece: correct(piece, ctx.index))
+            ids += [unit(_resolve_pronouns(c.text, subject)) for c in clauses]
+        prepared.append((text, clauses, ids))
+    ranking = rank_units(ctx, units) if units else None
+    out: list[Suggestion] = []
+    for i, item in enumerate(prepared):
+        if item is None:
+            out.append(errors[i])
+            continue
+        text, clauses, ids = item
+        assert ranking is not None
+        try:
+            out.append(_one(text, clauses, ids, ranking, ctx, top, explain, params))
+        except ContinuousError as exc:
+            if not record_errors:
+                raise
+            out.append(Suggestion.failed(text, exc.message, exc.hint))
+        except Exception as exc:  # a bug must not look like "no match" in a batch
+            if not record_errors:
+                raise
+            out.append(
+                Suggestion.failed(
+                    text,
+                    f"internal error: {type(exc).__name__}: {exc}",
+                    "plan this request alone with --debug to see the traceback, and report it",
+                )
+            )
+    return out
 
 
 _PRONOUN = re.compile(r"\b(?:it|them|they|those|these)\b", re.IGNORECASE)
 
 
 def _resolve_pronouns(clause: str, subject: str | None) -> str:
-    """For scoring, "show them in the hub" reads "show bookmarks in the hub" in a request about bookmarks."""
+    """For ranking, "show them in the hub" reads "show bookmarks in the hub" in a request about bookmarks."""
     return _PRONOUN.sub(lambda _m: subject or "", clause) if subject else clause
 
 
-def _next_to_kind(text: str, start: int, end: int, kind: str) -> bool:
-    """The name stands next to a word of its own kind ("the doc_files table"), or an app's name qualifies a
-    page ("a hub screen": a screen in the hub, not an app)."""
-    words = slots.kind_words(kind)
-    after = re.match(r"\s*([a-z]+)", text[end:].lower())
-    before = re.search(r"([a-z]+)\s*$", text[:start].lower())
-    if (after and after.group(1) in words) or (before and before.group(1) in words):
-        return True
-    return bool(kind == "app" and after and after.group(1) in slots.kind_words("page"))
-
-
-def _is_tail(name: str, found: str) -> bool:
-    return found.lower() != name.lower()
-
-
-def suggest_many(
-    texts: Sequence[str], ctx: Context, *, top: int = 5, explain: bool = False, record_errors: bool = False
-) -> list[dict[str, Any]]:
-    """One result object per request, in order; all texts are encoded in one batch. With `record_errors`, a
-    request that fails (e.g. its plan runs into a dependency cycle) gets an empty plan and an "error" message
-    instead of stopping the batch."""
-    from continuous.planner.scoring import correct, score_parts
-
-    prepared: list[tuple[str, list[decompose.Clause], list[int]]] = []
-    units: list[_Unit] = []
-    positions: dict[tuple[str, str], int] = {}
-
-    def unit(text: str) -> int:
-        key = _with_implied_object(*_mask_known(text, ctx.known))
-        if key not in positions:
-            positions[key] = len(units)
-            units.append(_Unit(*key))
-        return positions[key]
-
-    existing = {n.lower() for names in ctx.known.by_kind.values() for n in names}
-    for raw in texts:
-        text = " ".join(str(raw).split())
-        if not text:
-            raise UserError(
-                "the request is empty",
-                hint='say what you want, e.g. continuous suggest "a table for bookmarks"',
-            )
-        clauses = decompose.split(text, fix=lambda piece: correct(piece, ctx.index))
-        ids = [unit(text)]
-        if len(clauses) > 1:
-            subject = slots.subject(text, existing)
-            ids += [unit(_resolve_pronouns(c.text, subject)) for c in clauses]
-        prepared.append((text, clauses, ids))
-    scores = (
-        score_parts(
-            ctx.index, ctx.rule_base, [u.text for u in units], struct_texts=[u.struct_text for u in units]
-        )
-        if units
-        else None
-    )
-    out = []
-    for text, clauses, ids in prepared:
-        assert scores is not None
-        try:
-            out.append(_one(text, clauses, ids, scores, ctx, top, explain))
-        except UserError as exc:
-            if not record_errors:
-                raise
-            out.append({"request": text, "matches": [], "plan": [], "unmatched": [], "error": exc.message})
-    return out
-
-
-def suggest(text: str, ctx: Context, *, top: int = 5, explain: bool = False) -> dict[str, Any]:
-    return suggest_many([text], ctx, top=top, explain=explain)[0]
+def _mask(text: str, ctx: Context) -> str:
+    """The text with names of existing objects replaced by their kind, for ranking: the intent model sees what
+    is asked ("create a new pipeline"), not which names the repository happens to use. A name right next to a
+    word of its kind just goes ("the gmail pipeline" → "the pipeline", "in the hub" → "in the app")."""
+    out = text
+    seen: set[tuple[int, int]] = set()
+    order = {k: i for i, k in enumerate(ctx.conventions.kinds.head_order)}
+    for m in sorted(ctx.repo.mentioned(text), key=lambda m: (-m.start, order.get(m.kind, len(order)))):
+        if m.span in seen:
+            continue
+        seen.add(m.span)
+        # a name that modifies another object ("a new vite app") goes; one that is the object becomes its kind
+        after = re.match(r"\s*([a-z0-9-]+)", text[m.end :].lower())
+        modifier = after is not None and language.is_object_word(after.group(1))
+        word = "" if m.next_to_kind or modifier else m.kind.replace("_", " ")
+        out = out[: m.start] + word + out[m.end :]
+    return " ".join(out.split())
 
 
 def _one(
     text: str,
     clauses: list[decompose.Clause],
     ids: list[int],
-    scores: Any,
+    ranking: Any,
     ctx: Context,
     top: int,
     explain: bool,
-) -> dict[str, Any]:
-    from continuous.engine.resolution import PlanRequest, resolve
+    overrides: Mapping[str, str] | None,
+) -> Suggestion:
+    from continuous.engine.resolution import PlanRequest
+    from continuous.planner.rules import reasons_to_veto_all
+    from continuous.planner.scoring import correct
 
     index = ctx.index
-    threshold = index.threshold
-    per_unit = scores.total[ids]
-    best = per_unit.max(axis=0)
-    order = np.argsort(-best, kind="stable")
-    matches = [
-        {"scenario": index.scenario_ids[s], "score": round(float(best[s]), 4)} for s in order[: max(top, 1)]
-    ]
-
-    intents: list[tuple[str, int, int]] = []  # clause text, unit row, scenario
-    unmatched: list[str] = []
-    if len(clauses) > 1:
-        for clause, row in zip(clauses, ids[1:], strict=True):
-            s = int(np.argmax(scores.total[row]))
-            if scores.total[row, s] >= threshold:
-                intents.append((clause.text, row, s))
-            else:
-                unmatched.append(clause.text)
-        if not intents and scores.total[ids[0]].max() >= threshold:
-            intents = [(text, ids[0], int(np.argmax(scores.total[ids[0]])))]
-            unmatched = []
+    matches = [Match(scenario=sid, score=round(score, 4)) for sid, score in ranking.top(ids[0], max(top, 1))]
+    if reasons_to_veto_all(text, whole=True) is not None:
+        intents, unmatched = [], [text]  # a revert, a question, a guide: no clause of it is a plan
     else:
-        s = int(np.argmax(scores.total[ids[0]]))
-        if scores.total[ids[0], s] >= threshold:
-            intents.append((text, ids[0], s))
-        else:
-            unmatched.append(text)
-
-    existing = {n.lower() for names in ctx.known.by_kind.values() for n in names}
-    subject = slots.subject(text, existing)
+        intents, unmatched = ranking.intents(ids, [c.text for c in clauses], text)
+    subject = slot_names.subject(text, ctx.repo, fix=lambda piece: correct(piece, ctx.index))
     requests: list[PlanRequest] = []
-    request_info: dict[str, dict[str, Any]] = {}
+    filled_by: dict[str, tuple[str, slots.Filled, int, int]] = {}
     seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     sequenced = any(c.sequenced for c in clauses[1:])
     for clause, row, s in intents:
         sid = index.scenario_ids[s]
         scenario = ctx.rule_base.scenarios[sid]
-        filled = slots.fill(scenario, clause, text, ctx.known, subject)
+        intent = slots.Intent(
+            scenario,
+            clause,
+            text,
+            ctx.repo,
+            ctx.conventions,
+            subject,
+            ctx.worktree,
+            grounded=bool(ctx.facts),
+            rule_base=ctx.rule_base,
+        )
+        filled = slots.fill(intent)
+        if overrides:
+            _apply(filled, scenario, overrides)
         key = (sid, tuple(sorted((k, repr(v)) for k, v in filled.params.items())))
         if key in seen:
             continue
         seen.add(key)
-        score = float(scores.total[row, s])
-        reason = f'asked for in "{clause}" (score {score:.2f})'
+        reason = f'asked for in "{clause}" (probability {ranking.score(row, s):.2f})'
         requests.append(PlanRequest(scenario=sid, params=filled.params, reason=reason))
-        request_info[sid] = {"clause": clause, "row": row, "s": s, "filled": filled}
-    guessed = [
-        {k for k, src in request_info[r.scenario]["filled"].sources.items() if src.startswith(_GUESSED)}
-        for r in requests
-    ]
-    requests = _harmonise(requests, ctx.rule_base, guessed)
+        filled_by[sid] = (clause, filled, row, s)
+    guessed = [filled_by[r.scenario][1].guessed() for r in requests]
+    requests = compose.harmonise(requests, ctx.rule_base, ctx.conventions, guessed)
     if not sequenced:
-        requests = _order(requests, ctx.rule_base)
-
-    plan: list[dict[str, Any]] = []
-    skipped: list[dict[str, Any]] = []
-    explanation: list[dict[str, Any]] = []
+        requests = compose.order(requests, ctx.rule_base, ctx.conventions)
+    if overrides:
+        _check_overrides(overrides, requests, ctx.rule_base)
+    plan: list[PlanStep] = []
+    skipped: list[Skip] = []
+    items: list[Any] = []
+    not_found = sorted({a for _c, f, _r, _s in filled_by.values() for a in f.not_found})
+    facts = ctx.fact_set()
     if requests:
-        try:
-            resolution = resolve(ctx.rule_base, requests, ctx.fact_set(), allow_missing=True)
-        except UserError:
-            # a guessed value (a name from the words before a noun) that a dependency rejects: plan again with
-            # only what the request said outright; a real problem (a cycle) fails again and is raised
-            requests = [_explicit_only(r, request_info) for r in requests]
-            resolution = resolve(ctx.rule_base, requests, ctx.fact_set(), allow_missing=True)
-        items = _without_nameless_twins(resolution.items)
-        for i, item in enumerate(items):
-            entry: dict[str, Any] = {
-                "scenario": item.scenario,
-                "params": _jsonable(item.params),
-                "role": item.role,
-                "reason": item.reason,
-            }
-            if item.missing:
-                entry["missing"] = list(item.missing)
-            plan.append(entry)
-            if explain:
-                explanation.append(_explain_item(i, item, items, request_info, scores, ctx))
-        skipped = [
-            {"scenario": sk.scenario, "params": _jsonable(sk.params), "reason": sk.reason}
-            for sk in resolution.skipped
-        ]
-    result: dict[str, Any] = {"request": text, "matches": matches, "plan": plan, "unmatched": unmatched}
-    if skipped:
-        result["skipped"] = skipped
+        resolution, requests = _resolve(ctx, requests, facts, filled_by)
+        items = compose.without_unbound_dependencies(compose.without_nameless_twins(resolution.items))
+        asked = {(r.scenario, _frozen(r.params)) for r in requests}
+        for item in items:
+            info = filled_by.get(item.scenario) if item.role == "requested" else None
+            filled = info[1] if info is not None else None
+            plan.append(
+                PlanStep(
+                    scenario=item.scenario,
+                    params=dict(item.params),
+                    role=item.role,
+                    reason=item.reason,
+                    after=item.after,
+                    group=item.group,
+                    missing=item.missing,
+                    candidates={k: tuple(v) for k, v in filled.candidates.items()} if filled else {},
+                    sources={k: v for k, v in filled.sources.items() if k in item.params} if filled else {},
+                )
+            )
+        for sk in resolution.skipped:
+            requested = any(
+                sid == sk.scenario and all(sk.params.get(k) == v for k, v in params) for sid, params in asked
+            )
+            skipped.append(Skip(scenario=sk.scenario, params=dict(sk.params), reason=sk.reason, requested=requested))
+    explanation = None
     if explain:
-        from continuous.planner.explain import explain_matches
+        from continuous.planner.explain import explanation as build
 
-        result["explain"] = {
-            "threshold": threshold,
-            "subject": subject,
-            "clauses": [c.text for c in clauses],
-            "items": explanation,
-            "matches": explain_matches(ids[0], scores, ctx, top),
-        }
-    return result
-
-
-def _without_nameless_twins(items: Sequence[Any]) -> list[Any]:
-    """The plan without an item that lacks parameters while another item of the same scenario plans the same
-    thing with more of them known ("a cli pipeline called billing with a sync-invoices command" plans one
-    pipeline, not billing plus a nameless second one). Items that differ in a value they both have stay. The
-    item that stays takes over a dropped twin's place in `after` and, if the twin was asked for, its role."""
-
-    def covers(j: int, i: int) -> bool:
-        other, item = items[j], items[i]
-        if j == i or other.scenario != item.scenario:
-            return False
-        if any(other.params.get(k, v) != v for k, v in item.params.items()):
-            return False
-        known_more = set(other.params) > set(item.params) or len(other.missing) < len(item.missing)
-        same = set(other.params) == set(item.params) and tuple(other.missing) == tuple(item.missing)
-        # of two identical twins the first one stays
-        return known_more or (same and j < i)
-
-    cover: dict[int, int] = {}
-    for i, item in enumerate(items):
-        if item.missing:
-            j = next((j for j in range(len(items)) if covers(j, i)), None)
-            if j is not None:
-                cover[i] = j
-    if not cover:
-        return list(items)
-
-    def final(i: int) -> int:
-        seen = set()
-        while i in cover and i not in seen:
-            seen.add(i)
-            i = cover[i]
-        return i
-
-    kept = [i for i in range(len(items)) if final(i) == i]
-    position = {old: new for new, old in enumerate(kept)}
-    out = []
-    for i in kept:
-        item = items[i]
-        twins = [t for t in cover if final(t) == i and t != i]
-        after = sorted(
-            {position[final(a)] for k in (i, *twins) for a in items[k].after if final(a) != i}
-        )
-        update: dict[str, Any] = {"after": tuple(after)}
-        asked = next((items[t] for t in twins if items[t].role == "requested"), None)
-        if asked is not None and item.role != "requested":
-            update.update(role="requested", reason=asked.reason)
-        out.append(item.model_copy(update=update))
-    return out
-
-
-_GUESSED = (
-    "derived from",
-    "the words before",
-    "the word next to",
-    "the subject of",
-    "the first object",
-    "the second object",
-)
-
-
-def _explicit_only(request: Any, info: dict[str, dict[str, Any]]) -> Any:
-    filled = info.get(request.scenario, {}).get("filled")
-    if filled is None:
-        return request
-    keep = {
-        k: v
-        for k, v in request.params.items()
-        if not any(filled.sources.get(k, "").startswith(g) for g in _GUESSED)
-    }
-    return request.model_copy(update={"params": keep})
-
-
-def _explain_item(
-    i: int, item: Any, items: Sequence[Any], info: dict[str, dict[str, Any]], scores: Any, ctx: Context
-) -> dict[str, Any]:
-    from continuous.planner.explain import explain_item
-
-    return explain_item(
-        i, item, items, info.get(item.scenario) if item.role == "requested" else None, scores, ctx
+        explanation = build(text, clauses, subject, items, filled_by, ids, ranking, ctx, top)
+    return Suggestion(
+        request=text,
+        matches=matches,
+        plan=plan,
+        unmatched=unmatched,
+        skipped=skipped,
+        not_found=[
+            NotFound(kind=kind, name=name, reason="named in the request; the repository's facts do not show it")
+            for kind, name in not_found
+        ],
+        explain=explanation,
     )
 
 
-def _jsonable(params: dict[str, Scalar]) -> dict[str, Scalar]:
-    return {k: v for k, v in params.items()}
+def _frozen(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted(params.items()))
 
 
-_ANCESTORS: list[tuple[RuleBase, dict[str, set[str]]]] = []
-_TYPE_ORDER = {"database": 0, "service": 1, "cli": 2, "proxy": 3, "ui": 4, "infra": 5}
+def _resolve(ctx: Context, requests: list[Any], facts: Any, filled_by: dict[str, Any]) -> tuple[Any, list[Any]]:
+    """The engine's resolution of the requests. A value that a dependency rejects (a kebab-case name bound to a
+    snake_case parameter of a step it pulls in) is dropped and left missing: first the guessed values, then the
+    values the error names. A real problem (a dependency cycle) fails every time and is raised."""
+    from continuous.engine.resolution import resolve
+
+    try:
+        return resolve(ctx.rule_base, requests, facts, allow_missing=True), requests
+    except UserError as first:
+        error = first
+    requests = [_explicit_only(r, filled_by) for r in requests]
+    for _attempt in range(3):
+        try:
+            return resolve(ctx.rule_base, requests, facts, allow_missing=True), requests
+        except UserError as exc:
+            error = exc
+            named = str(exc.message)
+            dropped = [
+                r.model_copy(update={"params": {k: v for k, v in r.params.items() if not _named_in(v, named)}})
+                for r in requests
+            ]
+            if dropped == requests:
+                break
+            requests = dropped
+    raise error
 
 
-def _ancestors(rule_base: RuleBase) -> dict[str, set[str]]:
-    """For each scenario, every scenario that must run before it: what it requires, the providers of facts its
-    preconditions read, and the providers of facts that trigger a rule running it (table → generate-types),
-    transitively."""
-    if _ANCESTORS and _ANCESTORS[0][0] is rule_base:
-        return _ANCESTORS[0][1]
-    providers: dict[str, set[str]] = {}
-    for sid, sc in rule_base.scenarios.items():
-        for pattern in sc.provides:
-            providers.setdefault(pattern.type, set()).add(sid)
-    before: dict[str, set[str]] = {sid: set() for sid in rule_base.scenarios}
-    for sid, sc in rule_base.scenarios.items():
-        for dep in sc.dependencies:
-            before[sid].add(rule_base.resolve_id(dep.scenario))
-        for pre in sc.preconditions:
-            if pre.kind == "fact" and pre.pattern is not None:
-                before[sid].update(providers.get(pre.pattern.type, set()))
+def _named_in(value: Any, message: str) -> bool:
+    text = str(value)
+    return bool(text) and (f"'{text}'" in message or f'"{text}"' in message or f" {text}:" in message)
 
-    def type_rank(sid: str) -> int:
-        return _TYPE_ORDER.get(rule_base.scenarios[sid].object_type, 5)
 
-    for rule in rule_base.rules.values():
-        sources = {p for c in rule.conditions if not c.negated for p in providers.get(c.type, set())}
-        for action in rule.actions:
-            target = getattr(action, "scenario", None)
-            if target is None or rule_base.resolve_id(target) not in before:
-                continue
-            target = rule_base.resolve_id(target)
-            # a rule that backfills a lower layer (a service's table) does not put the layer above it first
-            before[target].update(
-                src for src in sources if src != target and type_rank(src) <= type_rank(target)
+def _explicit_only(request: Any, info: dict[str, tuple[str, slots.Filled, int, int]]) -> Any:
+    entry = info.get(request.scenario)
+    if entry is None:
+        return request
+    guessed = entry[1].guessed()
+    keep = {k: v for k, v in request.params.items() if k not in guessed}
+    return request.model_copy(update={"params": keep})
+
+
+def _apply(filled: slots.Filled, scenario: Any, overrides: Mapping[str, str]) -> None:
+    """`--param NAME=VALUE` (or SCENARIO.NAME=VALUE) fills a parameter of every requested item that has it,
+    over anything the text gave."""
+    from continuous.planner.result import ParamSource
+    from continuous.planner.slots.text import convert
+
+    for key, raw in overrides.items():
+        sid, _, name = key.rpartition(".")
+        if sid and sid != scenario.id:
+            continue
+        p = scenario.param(name)
+        if p is None:
+            continue
+        value = convert(p, raw)
+        if value is None:
+            from continuous.dsl.params import check_value
+
+            problem = check_value(p, raw) or "not a valid value"
+            raise UserError(f"--param {key}={raw}: {problem}", hint=f"{scenario.id} takes {name} as {p.type}")
+        filled.params[name] = value
+        filled.sources[name] = ParamSource(value=value, source="given with --param")
+        if name in filled.missing:
+            filled.missing.remove(name)
+
+
+def _check_overrides(overrides: Mapping[str, str], requests: Sequence[Any], rule_base: RuleBase) -> None:
+    for key in overrides:
+        sid, _, name = key.rpartition(".")
+        fits = [
+            r.scenario
+            for r in requests
+            if (not sid or r.scenario == sid) and rule_base.scenarios[r.scenario].param(name) is not None
+        ]
+        if not fits:
+            planned = ", ".join(r.scenario for r in requests) or "nothing"
+            raise UserError(
+                f"--param {key}: no scenario of the plan takes a parameter {name!r}",
+                hint=f"the plan asks for {planned}; `continuous scenarios show ID` lists a scenario's parameters",
             )
-    closure: dict[str, set[str]] = {}
-    for sid in before:
-        seen: set[str] = set()
-        stack = list(before[sid])
-        while stack:
-            prev = stack.pop()
-            if prev in seen or prev == sid:
-                continue
-            seen.add(prev)
-            stack.extend(before.get(prev, ()))
-        closure[sid] = seen
-    _ANCESTORS[:] = [(rule_base, closure)]
-    return closure
-
-
-def _order(requests: list[Any], rule_base: RuleBase) -> list[Any]:
-    """Intents the user did not sequence, in a workable order: a scenario goes after those that must precede
-    it and after lower layers (data before services before proxies before UI); else the user's order stays."""
-    anc = _ancestors(rule_base)
-
-    def type_rank(sid: str) -> int:
-        sc = rule_base.scenarios.get(sid)
-        return _TYPE_ORDER.get(sc.object_type, 5) if sc else 5
-
-    def precedes(a: str, b: str) -> bool:
-        if a in anc.get(b, ()):
-            return True
-        if b in anc.get(a, ()):
-            return False
-        return type_rank(a) < type_rank(b)
-
-    remaining = list(requests)
-    out = []
-    while remaining:
-        pick = next(
-            (
-                i
-                for i, r in enumerate(remaining)
-                if not any(precedes(o.scenario, r.scenario) for j, o in enumerate(remaining) if j != i)
-            ),
-            0,
-        )
-        out.append(remaining.pop(pick))
-    return out
-
-
-# kinds of objects other objects live in: a page's app, a command's pipeline, an endpoint's proxy
-_PARENT_KINDS = frozenset({"app", "pipeline", "proxy"})
-
-
-def _harmonise(
-    requests: list[Any], rule_base: RuleBase, guessed: Sequence[set[str]] | None = None
-) -> list[Any]:
-    """One request talks about one set of objects: a page that manages data shows the table, service and
-    proxy its sibling intents create ("store user preferences, expose them through an API and show them in
-    the hub"), lives in the app a sibling creates ("an analytics app with a usage page"), and an endpoint next
-    to such a page is backed by the page's service and table. Only values the request left open are set."""
-    from continuous.dsl.params import bind_params
-    from continuous.dsl.templating import builtin_context
-    from continuous.engine.resolution import provided_facts, render_pattern
-
-    found: dict[str, list[str]] = {"table": [], "service": [], "app": [], "proxy": []}
-    for r in requests:
-        sc = rule_base.scenarios[r.scenario]
-        bound = bind_params(sc, named=r.params, allow_missing=True)
-        for fact in provided_facts(sc, bound):
-            value = fact.fields.get("proxy" if fact.type == "endpoint" else "name")
-            kind = "proxy" if fact.type == "endpoint" else fact.type
-            if kind in found and isinstance(value, str) and value not in found[kind]:
-                found[kind].append(value)
-        table = r.params.get("table")
-        if isinstance(table, str) and table not in found["table"]:
-            found["table"].append(table)
-
-    def only(kind: str) -> str | None:
-        return found[kind][0] if len(found[kind]) == 1 else None
-
-    # objects the intents create, by kind, with the intent that creates each: the parents of sibling intents
-    created: dict[str, list[tuple[str, int]]] = {}
-    for i, r in enumerate(requests):
-        sc = rule_base.scenarios[r.scenario]
-        bound = bind_params(sc, named=r.params, allow_missing=True)
-        context = {**builtin_context(), **bound}
-        for pattern in sc.provides:
-            if pattern.type not in _PARENT_KINDS or "name" not in pattern.fields or pattern.negated:
-                continue
-            # only the name matters: a proxy whose port is allocated later is still the proxy "billing-proxy"
-            only_name = pattern.model_copy(update={"fields": {"name": pattern.fields["name"]}})
-            rendered = render_pattern(only_name, context)
-            value = rendered[1].get("name") if rendered is not None else None
-            if isinstance(value, str) and value:
-                created.setdefault(pattern.type, []).append((value, i))
-
-    out = []
-    entity: str | None = None
-    for i, r in enumerate(requests):
-        sc = rule_base.scenarios[r.scenario]
-        params = dict(r.params)
-        for p in sc.params:
-            kind = slots.KIND_ALIASES.get(p.name, p.name)
-            if kind not in _PARENT_KINDS or p.name in params:
-                continue
-            # "a cli pipeline called billing with a sync-invoices command": the command goes in billing
-            parents = {v for v, j in created.get(kind, ()) if j != i}
-            if len(parents) == 1:
-                parent = next(iter(parents))
-                params[p.name] = parent
-                # a name only guessed from the request's subject was the parent's ("called billing")
-                if (
-                    guessed is not None
-                    and "name" in guessed[i]
-                    and slots.to_snake(str(params.get("name", ""))) == slots.to_snake(parent)
-                ):
-                    del params["name"]
-        if sc.param("app") is not None and "app" not in params and only("app"):
-            params["app"] = only("app")
-        if sc.param("entity") is not None:
-            if "entity" not in params and only("table"):
-                params["entity"] = only("table")
-                if (
-                    sc.param("name") is not None
-                    and slots.to_snake(str(params.get("name", ""))) == params["entity"]
-                ):
-                    params["name"] = slots.pascal(str(params["entity"]))
-            if "entity" in params:
-                entity = str(params["entity"])
-                for kind in ("service", "proxy"):
-                    if sc.param(kind) is not None and kind not in params and only(kind):
-                        params[kind] = only(kind)
-        out.append(r.model_copy(update={"params": params}) if params != r.params else r)
-    if entity is None:
-        return out
-    backed = []
-    for r in out:
-        sc = rule_base.scenarios[r.scenario]
-        params = dict(r.params)
-        if sc.param("entity") is None and sc.param("service") is not None and sc.param("table") is not None:
-            params.setdefault("service", only("service") or slots.to_kebab(entity))
-            params.setdefault("table", entity)
-        backed.append(r.model_copy(update={"params": params}) if params != r.params else r)
-    return backed

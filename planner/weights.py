@@ -80,8 +80,7 @@ def find_package() -> Weights | None:
 
 def missing() -> UserError:
     return UserError(
-        f"the embedding model's weights are not installed (package {PACKAGE}); the planner needs them to read "
-        "requests",
+        f"the embedding model's weights are not installed (package {PACKAGE}); the planner needs them to read requests",
         hint=_missing_hint(),
     )
 

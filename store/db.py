@@ -21,8 +21,20 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import StaticPool
 
 BUSY_TIMEOUT_MS = 60_000
+BUSY_TIMEOUT_ENV = "CONTINUOUS_DB_BUSY_TIMEOUT_MS"
 CONNECT_TIMEOUT_S = 10
 IMMEDIATE = "continuous_immediate"
+
+
+def busy_timeout_ms() -> int:
+    """How long a SQLite writer waits for another writer's lock (CONTINUOUS_DB_BUSY_TIMEOUT_MS, default 60 s)."""
+    import os
+
+    raw = os.environ.get(BUSY_TIMEOUT_ENV, "")
+    try:
+        return max(0, int(raw)) if raw else BUSY_TIMEOUT_MS
+    except ValueError:
+        raise RunFailed(f"{BUSY_TIMEOUT_ENV}={raw!r} is not a number of milliseconds") from None
 
 
 def password_of(url: str) -> str | None:
@@ -99,25 +111,28 @@ def make_engine(url: str) -> Engine:
                     raise RunFailed(
                         f"cannot open database at {mask_url(url)}: directory {parent} does not exist"
                     )
-            kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            busy = busy_timeout_ms()
+            kwargs["connect_args"] = {"timeout": busy / 1000, "check_same_thread": False}
             if memory:
                 kwargs["poolclass"] = StaticPool
             engine = create_engine(parsed, **kwargs)
-            _tune_sqlite(engine, memory)
+            _tune_sqlite(engine, memory, busy)
             return engine
         if backend == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
             kwargs["pool_size"] = 2
             kwargs["max_overflow"] = 4
+            # a connection the server or the network dropped is replaced at checkout, not failed on use
+            kwargs["pool_pre_ping"] = True
         return create_engine(parsed, **kwargs)
 
 
-def _tune_sqlite(engine: Engine, memory: bool) -> None:
+def _tune_sqlite(engine: Engine, memory: bool, busy: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout = {int(busy)}")
         if not memory:
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")

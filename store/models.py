@@ -23,7 +23,7 @@ NAMING = {
 
 EXECUTION_KINDS = ("run", "scenario")
 EXECUTION_STATUSES = ("running", "success", "failed", "rolled_back", "interrupted", "skipped")
-TASK_STATUSES = ("open", "closed")
+TASK_STATUSES = ("open", "closed", "wontfix")
 
 
 class Base(DeclarativeBase):
@@ -135,6 +135,27 @@ class ArchivedItemRow(Base):
     execution_id: Mapped[str | None] = mapped_column(
         GUID, ForeignKey("sys_scenario_executions.id", name="fk_sys_archived_items_execution_id")
     )
+    # the execution that restored it: when that execution is rolled back, the item is archived again
+    restored_by: Mapped[str | None] = mapped_column(GUID)
+
+
+class EventRow(Base):
+    """Something that happened to an execution after it finished, e.g. `rollback`. The execution keeps its own
+    outcome and duration; its history is the row plus its events."""
+
+    __tablename__ = "sys_execution_events"
+    __table_args__ = (Index("ix_sys_execution_events_execution_id", "execution_id"),)
+
+    id: Mapped[str] = mapped_column(GUID, primary_key=True, default=new_id)
+    execution_id: Mapped[str] = mapped_column(
+        GUID, ForeignKey("sys_scenario_executions.id", name="fk_sys_execution_events_execution_id")
+    )
+    kind: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+    by: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[Any] = mapped_column(JSONDoc, nullable=True)
 
 
 class TaskRow(Base):
@@ -191,5 +212,7 @@ TRACKING_TABLES = (
     "sys_archived_items",
     "dev_tasks",
     "sys_port_registry",
+    "sys_execution_events",
 )
+EVENT_KINDS = ("rollback",)
 VIEWS = ("sys_scenario_impact_view", "sys_scenario_health_view")

@@ -120,6 +120,20 @@ class ArchivedRecord(Record):
     metadata: dict[str, Any] | None = None
     restored_at: datetime | None = None
     execution_id: str | None = None
+    restored_by: str | None = None
+    # archived | restored | rolled_back (the archiving execution was rolled back); events decide, see the store
+    state: str = "archived"
+
+
+class EventRecord(Record):
+    """Something that happened to an execution after it ran (`rollback`)."""
+
+    id: str
+    execution_id: str
+    kind: str
+    created_at: datetime
+    by: str | None = None
+    details: dict[str, Any] | None = None
 
 
 class StoreInfo(Record):

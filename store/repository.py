@@ -8,23 +8,29 @@ database constraints, and a writer that loses a race retries; no Python-side loc
 
 from __future__ import annotations
 
+import functools
 import getpass
 import hashlib
 import json
 import math
 import random
 import statistics
-from collections.abc import Iterator, Mapping, Sequence
+import time
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from continuous.common import faults
 from continuous.common.errors import RunFailed, UserError, mask_url
 from continuous.store import models as m
 from continuous.store.db import IMMEDIATE, check_reachable, guard, make_engine
 from continuous.store.records import (
     ArchivedRecord,
+    EventRecord,
     ExecutionRecord,
     PortRecord,
     ScenarioRecord,
@@ -38,6 +44,7 @@ from continuous.store.types import new_id, utcnow
 from continuous.store.url import ResolvedUrl, resolve_url
 from sqlalchemy import Engine, Table, bindparam, cast, func, insert, select, text, update
 from sqlalchemy import String as SAString
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 
@@ -50,11 +57,11 @@ STEPS: Table = m.StepRow.__table__
 ARCHIVED: Table = m.ArchivedItemRow.__table__
 TASKS: Table = m.TaskRow.__table__
 PORTS: Table = m.PortRow.__table__
+EVENTS: Table = m.EventRow.__table__
 
-# The statements of the hot path (two per step) are built once: constructing and cache-keying a statement
+# The statement of the hot path (finishing a step) is built once: constructing and cache-keying a statement
 # costs
 # more client CPU than executing it, and with many writers on few cores that CPU is the throughput limit.
-_INSERT_STEP = insert(STEPS)
 _FINISH_STEP = (
     update(STEPS)
     .where(STEPS.c.id == bindparam("b_id"))
@@ -66,9 +73,28 @@ _FINISH_STEP = (
     )
 )
 
+_INSERT_IGNORE: dict[tuple[str, str, str], Any] = {}
+
 FAILED_STATUSES = ("failed", "rolled_back", "interrupted")
 SYNC_LOCK_KEY = 0x636F6E75
 RETRIES = 5
+WRITE_ATTEMPTS = 4
+T = TypeVar("T")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fault_point(fn: F) -> F:
+    """A store write is a named fault point (`store.<method>.before` / `.after`) for the crash harness."""
+    name = f"store.{fn.__name__}"
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with faults.around(name):
+            return fn(*args, **kwargs)
+
+    return typing.cast(F, wrapper)
 
 
 def _user() -> str:
@@ -131,8 +157,16 @@ def _task(row: RowMapping) -> TaskRecord:
     return TaskRecord.model_validate(dict(row))
 
 
-def _archived(row: RowMapping) -> ArchivedRecord:
-    return ArchivedRecord.model_validate(dict(row))
+def _archived(row: Mapping[str, Any], rolled_back: AbstractSet[str] = frozenset()) -> ArchivedRecord:
+    data = dict(row)
+    if data.get("execution_id") in rolled_back:
+        data["state"] = "rolled_back"
+    elif data.get("restored_at") is not None and data.get("restored_by") not in rolled_back:
+        data["state"] = "restored"
+    else:
+        data["state"] = "archived"
+        data["restored_at"] = None if data.get("restored_by") in rolled_back else data.get("restored_at")
+    return ArchivedRecord.model_validate(data)
 
 
 def _scenario(row: RowMapping) -> ScenarioRecord:
@@ -195,27 +229,52 @@ class TrackingStore:
             with conn.begin():
                 yield conn
 
+    def _retrying(self, write: Callable[[], T]) -> T:
+        """Run one write transaction, again after a dropped connection: a network blip or a restarted
+        PostgreSQL costs a short wait, not the run. Bounded (WRITE_ATTEMPTS, about 5 s in all); SQLite's
+        "database is locked" has waited its busy timeout already and is not retried."""
+        delay = 0.25
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                return write()
+            except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+                transient = bool(getattr(exc, "connection_invalidated", False)) or self.backend == "postgresql"
+                if not transient or attempt == WRITE_ATTEMPTS - 1:
+                    raise
+                time.sleep(delay)
+                delay *= 4
+        raise AssertionError("unreachable")
+
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         with self._engine.connect() as conn, conn.begin():
             yield conn
 
     def _insert_ignore(self, conn: Connection, table: Table, values: dict[str, Any], key: str) -> None:
-        if conn.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            conn.execute(pg_insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]))
-        elif conn.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            conn.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]))
-        else:
+        """INSERT, unless a row with the same `key` exists. The statement is built once per table and key."""
+        dialect = conn.dialect.name
+        if dialect not in ("postgresql", "sqlite"):
             exists = conn.execute(select(table.c[key]).where(table.c[key] == values[key])).first()
             if exists is None:
                 conn.execute(insert(table).values(**values))
+            return
+        cache_key = (dialect, table.name, key)
+        statement = _INSERT_IGNORE.get(cache_key)
+        if statement is None:
+            if dialect == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                statement = pg_insert(table).on_conflict_do_nothing(index_elements=[key])
+            else:
+                from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+                statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+            _INSERT_IGNORE[cache_key] = statement
+        conn.execute(statement, values)
 
     # ---------------------------------------------------------------------------------------- registry
 
+    @_fault_point
     def sync_registry(
         self, rule_base: RuleBase, *, archived_by: str | None = None, archive_missing: bool = True
     ) -> SyncReport:
@@ -321,6 +380,7 @@ class TrackingStore:
 
     # -------------------------------------------------------------------------------------- executions
 
+    @_fault_point
     def start_execution(
         self,
         scenario_id: str | None,
@@ -335,89 +395,158 @@ class TrackingStore:
         rule_base_hash: str | None = None,
         head_commit: str | None = None,
         status: str = "running",
+        execution_id: str | None = None,
+        started_at: datetime | None = None,
     ) -> str:
         """Record an execution as running; a scenario never synced gets a placeholder registry row (type
         unknown).
+
+        The executor chooses `execution_id` itself and writes it to its journal first, so a crash between the
+        two never leaves a row that no journal knows; inserting an id that exists already is a no-op, which
+        also makes a retried insert safe.
         """
         if kind not in m.EXECUTION_KINDS:
             raise ValueError(f"unknown execution kind {kind!r}; expected run or scenario")
         _check_status(status)
         if kind == "scenario" and scenario_id is None:
             raise ValueError("a scenario execution needs a scenario_id")
-        execution_id = new_id()
+        execution_id = execution_id or new_id()
         now = utcnow()
         known = scenario_id is None or scenario_id in self._known_scenarios
-        with self._guard(), self._write(single=known) as conn:
-            if not known:
-                self._insert_ignore(
-                    conn,
-                    SCENARIOS,
-                    {
-                        "id": new_id(),
-                        "scenario_id": scenario_id,
-                        "object_type": "unknown",
-                        "name": scenario_id,
-                        "created_at": now,
-                        "updated_at": now,
-                    },
-                    "scenario_id",
-                )
-            conn.execute(
-                insert(EXECUTIONS).values(
-                    id=execution_id,
-                    kind=kind,
-                    parent_id=parent_id,
-                    scenario_id=scenario_id,
-                    worktree_path=str(worktree) if worktree is not None else None,
-                    branch=branch,
-                    executed_by=executed_by,
-                    parameters=dict(params or {}),
-                    plan=plan,
-                    rule_base_hash=rule_base_hash,
-                    head_commit=head_commit,
-                    started_at=now,
-                    status=status,
-                    checkpoints=[],
-                )
-            )
+        values = {
+            "id": execution_id,
+            "kind": kind,
+            "parent_id": parent_id,
+            "scenario_id": scenario_id,
+            "worktree_path": str(worktree) if worktree is not None else None,
+            "branch": branch,
+            "executed_by": executed_by,
+            "parameters": dict(params or {}),
+            "plan": plan,
+            "rule_base_hash": rule_base_hash,
+            "head_commit": head_commit,
+            "started_at": started_at or now,
+            "status": status,
+            "checkpoints": [],
+        }
+
+        def write() -> None:
+            with self._write(single=known) as conn:
+                if not known:
+                    self._insert_ignore(
+                        conn,
+                        SCENARIOS,
+                        {
+                            "id": new_id(),
+                            "scenario_id": scenario_id,
+                            "object_type": "unknown",
+                            "name": scenario_id,
+                            "created_at": now,
+                            "updated_at": now,
+                        },
+                        "scenario_id",
+                    )
+                self._insert_ignore(conn, EXECUTIONS, values, "id")
+
+        with self._guard():
+            self._retrying(write)
         if scenario_id is not None:
             self._known_scenarios.add(scenario_id)
         return execution_id
 
-    def start_step(self, execution_id: str, step_number: int, step_name: str) -> str:
-        step_id = new_id()
-        with self._guard(), self._write(single=True) as conn:
-            conn.execute(
-                _INSERT_STEP,
-                {
-                    "id": step_id,
-                    "execution_id": execution_id,
-                    "step_number": step_number,
-                    "step_name": step_name,
-                    "started_at": utcnow(),
-                    "status": "running",
-                },
-            )
+    def existing_executions(self, execution_ids: Sequence[str]) -> set[str]:
+        """Which of these execution ids have a row."""
+        if not execution_ids:
+            return set()
+        query = select(EXECUTIONS.c.id).where(EXECUTIONS.c.id.in_(list(execution_ids)))
+        with self._guard(), self._read() as conn:
+            return {str(r[0]) for r in conn.execute(query)}
+
+    @_fault_point
+    def start_step(
+        self,
+        execution_id: str,
+        step_number: int,
+        step_name: str,
+        *,
+        step_id: str | None = None,
+        status: str = "running",
+        output: str | None = None,
+        checkpoint_commit: str | None = None,
+    ) -> str:
+        """A step row, `running` unless told otherwise (recovery re-creates finished steps from the journal)."""
+        _check_status(status)
+        step_id = step_id or new_id()
+        now = utcnow()
+        values = {
+            "id": step_id,
+            "execution_id": execution_id,
+            "step_number": step_number,
+            "step_name": step_name,
+            "started_at": now,
+            "status": status,
+            "output": output,
+            "checkpoint_commit": checkpoint_commit,
+            "completed_at": None if status == "running" else now,
+        }
+
+        def write() -> None:
+            with self._write(single=True) as conn:
+                self._insert_ignore(conn, STEPS, values, "id")
+
+        with self._guard():
+            self._retrying(write)
         return step_id
 
+    @_fault_point
     def finish_step(
-        self, step_id: str, status: str, output: str = "", checkpoint_commit: str | None = None
+        self,
+        step_id: str,
+        status: str,
+        output: str = "",
+        checkpoint_commit: str | None = None,
+        *,
+        only_running: bool = False,
     ) -> None:
+        """Close a step row. `only_running`: leave a row that is already closed (or absent) alone."""
         _check_status(status)
-        with self._guard(), self._write(single=True) as conn:
-            done = conn.execute(
-                _FINISH_STEP,
-                {
-                    "b_id": step_id,
-                    "b_status": status,
-                    "b_output": output,
-                    "b_commit": checkpoint_commit,
-                    "b_done": utcnow(),
-                },
-            )
-            if done.rowcount == 0:
+        params = {
+            "b_id": step_id,
+            "b_status": status,
+            "b_output": output,
+            "b_commit": checkpoint_commit,
+            "b_done": utcnow(),
+        }
+        statement = _FINISH_STEP.where(STEPS.c.status == "running") if only_running else _FINISH_STEP
+
+        def write() -> int:
+            with self._write(single=True) as conn:
+                return int(conn.execute(statement, params).rowcount)
+
+        with self._guard():
+            if self._retrying(write) == 0 and not only_running:
                 raise UserError(f"no step execution {step_id}")
 
+    @_fault_point
+    def close_running_steps(self, execution_ids: Sequence[str], status: str, output: str) -> int:
+        """Close every step of these executions still marked running (a crash left it so); returns how many."""
+        _check_status(status)
+        if not execution_ids:
+            return 0
+        statement = (
+            update(STEPS)
+            .where(STEPS.c.execution_id.in_(list(execution_ids)), STEPS.c.status == "running")
+            .values(status=status, output=output, completed_at=utcnow())
+        )
+
+        def write() -> int:
+            with self._write(single=True) as conn:
+                return int(conn.execute(statement).rowcount)
+
+        with self._guard():
+            return self._retrying(write)
+
+    @_fault_point
     def update_execution(
         self,
         execution_id: str,
@@ -427,8 +556,12 @@ class TrackingStore:
         artifacts: Any = None,
         error_details: str | None = None,
         completed: bool = False,
+        completed_at: datetime | None = None,
+        reopen: bool = False,
         head_commit: str | None = None,
     ) -> None:
+        """Change an execution row. `completed` stamps now (or `completed_at`); `reopen` clears the completion
+        time (a resumed run is running again)."""
         values: dict[str, Any] = {}
         if status is not None:
             _check_status(status)
@@ -441,13 +574,20 @@ class TrackingStore:
             values["error_details"] = error_details
         if head_commit is not None:
             values["head_commit"] = head_commit
-        if completed:
-            values["completed_at"] = utcnow()
+        if completed or completed_at is not None:
+            values["completed_at"] = completed_at or utcnow()
+        if reopen:
+            values["completed_at"] = None
         if not values:
             return
-        with self._guard(), self._write(single=True) as conn:
-            done = conn.execute(update(EXECUTIONS).where(EXECUTIONS.c.id == execution_id).values(**values))
-            if done.rowcount == 0:
+        statement = update(EXECUTIONS).where(EXECUTIONS.c.id == execution_id).values(**values)
+
+        def write() -> int:
+            with self._write(single=True) as conn:
+                return int(conn.execute(statement).rowcount)
+
+        with self._guard():
+            if self._retrying(write) == 0:
                 raise UserError(f"no execution {execution_id}")
 
     def finish_execution(
@@ -458,6 +598,7 @@ class TrackingStore:
         artifacts: Any = None,
         error_details: str | None = None,
         checkpoints: list[Any] | None = None,
+        completed_at: datetime | None = None,
     ) -> None:
         self.update_execution(
             execution_id,
@@ -466,7 +607,55 @@ class TrackingStore:
             error_details=error_details,
             checkpoints=checkpoints,
             completed=True,
+            completed_at=completed_at,
         )
+
+    # ------------------------------------------------------------------------------------------ events
+
+    @_fault_point
+    def record_event(
+        self,
+        execution_id: str,
+        kind: str,
+        *,
+        details: dict[str, Any] | None = None,
+        by: str | None = None,
+        at: datetime | None = None,
+        event_id: str | None = None,
+    ) -> str:
+        """An event in an execution's history (`rollback`). Recording the same `event_id` twice is a no-op, so
+        recovery may replay it."""
+        if kind not in m.EVENT_KINDS:
+            raise ValueError(f"unknown event kind {kind!r}; expected one of {', '.join(m.EVENT_KINDS)}")
+        values = {
+            "id": event_id or new_id(),
+            "execution_id": execution_id,
+            "kind": kind,
+            "created_at": at or utcnow(),
+            "by": by or _user(),
+            "details": details,
+        }
+
+        def write() -> None:
+            with self._write(single=True) as conn:
+                self._insert_ignore(conn, EVENTS, values, "id")
+
+        with self._guard():
+            self._retrying(write)
+        return str(values["id"])
+
+    def list_events(
+        self, execution_id: str | None = None, *, kind: str | None = None, limit: int | None = 1000
+    ) -> list[EventRecord]:
+        query = select(EVENTS).order_by(EVENTS.c.created_at, EVENTS.c.id)
+        if execution_id is not None:
+            query = query.where(EVENTS.c.execution_id == execution_id)
+        if kind is not None:
+            query = query.where(EVENTS.c.kind == kind)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._guard(), self._read() as conn:
+            return [EventRecord.model_validate(dict(r)) for r in conn.execute(query).mappings()]
 
     def _resolve_execution_id(self, conn: Connection, execution_id: str) -> str:
         key = execution_id.strip().lower()
@@ -592,6 +781,7 @@ class TrackingStore:
 
     # ------------------------------------------------------------------------------------------------ ports
 
+    @_fault_point
     def allocate_port(
         self,
         owner: str,
@@ -637,9 +827,14 @@ class TrackingStore:
                     continue  # another process took it between our read and our insert: pick again
         raise RunFailed(f"could not allocate a port in {low}-{high} after repeated conflicts")
 
+    @_fault_point
     def release_port(self, port: int) -> None:
-        with self._guard(), self._write(single=True) as conn:
-            conn.execute(PORTS.delete().where(PORTS.c.port == port))
+        def write() -> None:
+            with self._write(single=True) as conn:
+                conn.execute(PORTS.delete().where(PORTS.c.port == port))
+
+        with self._guard():
+            self._retrying(write)
 
     def list_ports(self) -> list[PortRecord]:
         with self._guard(), self._read() as conn:
@@ -728,15 +923,36 @@ class TrackingStore:
             full = self._task_id(conn, task_id)
             return _task(conn.execute(select(TASKS).where(TASKS.c.id == full)).mappings().one())
 
-    def close_task(self, task_id: str, reason: str = "") -> TaskRecord:
+    def close_task(self, task_id: str, reason: str = "", *, status: str = "closed") -> TaskRecord:
+        """Close an open task; `status` "wontfix" keeps it closed: `continuous check` does not open it again."""
+        if status not in ("closed", "wontfix"):
+            raise UserError(f"a task is closed as 'closed' or 'wontfix', not {status!r}")
         with self._guard(), self._write() as conn:
             full = self._task_id(conn, task_id)
             conn.execute(
                 update(TASKS)
                 .where(TASKS.c.id == full, TASKS.c.status == "open")
-                .values(status="closed", closed_at=utcnow(), close_reason=reason)
+                .values(status=status, closed_at=utcnow(), close_reason=reason)
             )
             return _task(conn.execute(select(TASKS).where(TASKS.c.id == full)).mappings().one())
+
+    def reopen_task(self, task_id: str) -> TaskRecord:
+        """Open a closed or won't-fix task again (the next check keeps it, or closes it when the violation is
+        gone)."""
+        try:
+            with self._guard(), self._write() as conn:
+                full = self._task_id(conn, task_id)
+                conn.execute(
+                    update(TASKS)
+                    .where(TASKS.c.id == full, TASKS.c.status != "open")
+                    .values(status="open", closed_at=None, close_reason=None)
+                )
+                return _task(conn.execute(select(TASKS).where(TASKS.c.id == full)).mappings().one())
+        except IntegrityError:
+            raise UserError(
+                f"task {task_id} cannot be reopened: another open task tracks the same violation",
+                hint="`continuous tasks list` shows it",
+            ) from None
 
     # ------------------------------------------------------------------------------------------------ archive
 
@@ -769,13 +985,31 @@ class TrackingStore:
     def list_archived(
         self, *, item_type: str | None = None, include_restored: bool = True
     ) -> list[ArchivedRecord]:
+        """Archived items with their state: `rolled_back` when the execution that archived the item was rolled
+        back, `restored` when it was restored by an execution that still stands, else `archived`."""
         query = select(ARCHIVED).order_by(ARCHIVED.c.archived_at, ARCHIVED.c.id)
         if item_type is not None:
             query = query.where(ARCHIVED.c.item_type == item_type)
-        if not include_restored:
-            query = query.where(ARCHIVED.c.restored_at.is_(None))
         with self._guard(), self._read() as conn:
-            return [_archived(r) for r in conn.execute(query).mappings()]
+            rows = [dict(r) for r in conn.execute(query).mappings()]
+            undone = self._rolled_back(
+                conn, {r[k] for r in rows for k in ("execution_id", "restored_by") if r[k] is not None}
+            )
+        items = [_archived(r, undone) for r in rows]
+        if not include_restored:
+            items = [i for i in items if i.state == "archived"]
+        return items
+
+    @staticmethod
+    def _rolled_back(conn: Connection, execution_ids: set[str]) -> set[str]:
+        if not execution_ids:
+            return set()
+        found = conn.execute(
+            select(EVENTS.c.execution_id).where(
+                EVENTS.c.kind == "rollback", EVENTS.c.execution_id.in_(sorted(execution_ids))
+            )
+        )
+        return {str(r[0]) for r in found}
 
     def get_archived(self, item_id: str) -> ArchivedRecord:
         key = item_id.strip().lower()
@@ -787,17 +1021,23 @@ class TrackingStore:
                 if len(key) >= 4
                 else []
             )
-        if len(rows) != 1:
-            raise UserError(
-                f"no archived item {item_id!r}" if not rows else f"archived id {item_id!r} is ambiguous",
-                hint="`continuous archive list` shows the ids",
+            if len(rows) != 1:
+                raise UserError(
+                    f"no archived item {item_id!r}" if not rows else f"archived id {item_id!r} is ambiguous",
+                    hint="`continuous archive list` shows the ids",
+                )
+            row = dict(rows[0])
+            undone = self._rolled_back(
+                conn, {row[k] for k in ("execution_id", "restored_by") if row[k] is not None}
             )
-        return _archived(rows[0])
+        return _archived(row, undone)
 
-    def mark_restored(self, item_id: str) -> ArchivedRecord:
+    def mark_restored(self, item_id: str, execution_id: str | None = None) -> ArchivedRecord:
         full = self.get_archived(item_id).id
         with self._guard(), self._write(single=True) as conn:
-            conn.execute(update(ARCHIVED).where(ARCHIVED.c.id == full).values(restored_at=utcnow()))
+            conn.execute(
+                update(ARCHIVED).where(ARCHIVED.c.id == full).values(restored_at=utcnow(), restored_by=execution_id)
+            )
         return self.get_archived(full)
 
     # -------------------------------------------------------------------------------------------- info

@@ -42,6 +42,12 @@ def test_wheel_holds_only_the_continuous_namespace(wheel: Path) -> None:
     ):
         assert required in names, required
     assert any(n.startswith("continuous/scenarios/") and n.endswith(".scn") for n in names)
+    sources = {
+        "continuous/" + init.relative_to(REPO).as_posix()
+        for init in REPO.rglob("__init__.py")
+        if not set(init.relative_to(REPO).parts) & {"tests", "bench", ".venv", "build", ".cache", "scenarios"}
+    }
+    assert sources - set(names) == set(), "packages missing from pyproject's [tool.setuptools] packages"
     assert not any(
         n.startswith(("continuous/tests/", "continuous/bench/", "continuous/.venv")) for n in names
     )

@@ -1,7 +1,7 @@
 """Standard check results: one row per standard per `continuous check`, for the standards compliance rate.
 
 Revision ID: 0004_standard_checks
-Revises: 0002_operations (re-chain onto 0003_execution_events when both are merged)
+Revises: 0002_operations (0005_execution_events follows it)
 Create Date: 2026-12-06
 """
 

@@ -24,7 +24,8 @@ def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite:///{tmp_path}/tracking.db"
     monkeypatch.setenv("CONTINUOUS_DATABASE_URL", url)
     monkeypatch.delenv("CONTINUOUS_TARGET_DATABASE_URL", raising=False)
-    monkeypatch.delenv("CONTINUOUS_TEST_KILL_AFTER_STEP", raising=False)
+    monkeypatch.delenv("CONTINUOUS_FAULT", raising=False)
+    monkeypatch.delenv("CONTINUOUS_FAULT_TRACE", raising=False)
     monkeypatch.setenv("CONTINUOUS_NOW", "2026-03-01T12:00:00+00:00")
     return url
 
@@ -76,3 +77,42 @@ class Helpers:
 @pytest.fixture
 def h() -> type[Helpers]:
     return Helpers
+
+
+@pytest.fixture
+def example(tmp_path: Path, db_url: str) -> Iterator[Path]:
+    """A fresh `continuous init --example` repository with a user's uncommitted edit and an untracked file,
+    which every recovery must leave exactly as they were."""
+    from continuous.common.example_repo import create_example
+
+    root = create_example(tmp_path / "example").path
+    git(root, "config", "user.email", "dev@example.com")
+    git(root, "config", "user.name", "Dev")
+    with open(root / "CLAUDE.md", "a", encoding="utf-8") as fh:
+        fh.write("\nThe user's unsaved edit.\n")
+    (root / "notes.txt").write_text("untracked notes\n")
+    yield root
+
+
+@pytest.fixture
+def pg_schema_url(pg_url: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a new schema, migrated to head (dropped afterwards)."""
+    import uuid
+    from urllib.parse import quote
+
+    import psycopg
+
+    schema = "eng_" + uuid.uuid4().hex[:10]
+    plain = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in pg_url else "?"
+    url = f"{pg_url}{sep}options={quote(f'-csearch_path={schema}', safe='')}"
+    try:
+        from continuous.store import open_store
+
+        open_store(url, auto_upgrade=True).close()
+        yield url
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -425,9 +425,11 @@ def test_run_killed_before_its_first_step_can_be_cleared(repo: Path, db_url: str
 
 
 @pytest.mark.postgres
-def test_runs_are_recorded_in_postgresql(repo: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch, h) -> None:
+def test_runs_are_recorded_in_postgresql(
+    repo: Path, pg_schema_url: str, monkeypatch: pytest.MonkeyPatch, h
+) -> None:
+    pg_url = pg_schema_url  # a schema of its own: the shared database's public schema is left alone
     monkeypatch.setenv("CONTINUOUS_DATABASE_URL", pg_url)
-    open_store(pg_url, auto_upgrade=True).close()
     before = h.snapshot(repo)
     ok = ScenarioExecutor(repo).execute("create-service", {"name": "pg-backed"})
     failed = ScenarioExecutor(repo).execute("broken-service", {"name": "pg-broken"})

@@ -408,7 +408,7 @@ def test_editing_a_template_after_a_crash_is_refused_by_resume(own_lib_repo: Pat
     import signal
 
     proc = h.cli(own_lib_repo, "run-scenario", "create-service", "kill-me", "--yes", "--json",
-                 env={"CONTINUOUS_TEST_KILL_AFTER_STEP": "2"})
+                 env={"CONTINUOUS_FAULT": "step.done@2"})
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stdout, proc.stderr)
     execution_id = json.loads((own_lib_repo / ".git/continuous/run.lock").read_text())["execution_id"]
     template = tmp_path / "lib-copy/templates/service.ts.j2"

@@ -1,9 +1,8 @@
 """kill -9 at every step of a multi-step plan: `resume` completes it, `rollback` restores the tree byte for
 byte.
 
-The CLI runs in a subprocess with CONTINUOUS_TEST_KILL_AFTER_STEP=k, which makes the executor SIGKILL itself
-right
-after step k's journal entry and checkpoint, exactly where a crash hurts most.
+The CLI runs in a subprocess with CONTINUOUS_FAULT=step.done@k, which makes the executor SIGKILL itself right
+after step k's journal entry and checkpoint (tests/engine/test_faults.py kills it at every other point).
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ def _killed_run(repo: Path, h, k: int) -> str:
         "kill-me",
         "--yes",
         "--json",
-        env={"CONTINUOUS_TEST_KILL_AFTER_STEP": str(k)},
+        env={"CONTINUOUS_FAULT": f"step.done@{k}"},
     )
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stdout, proc.stderr)
     lock = json.loads((repo / ".git" / "continuous" / "run.lock").read_text())
@@ -95,7 +94,7 @@ def test_kill_inside_a_command_step_is_reconciled(repo: Path, h, db_url: str) ->
     """A kill during a command: resume re-runs it, rollback removes what the half-run command wrote."""
     before = h.snapshot(repo)
     proc = h.cli(
-        repo, "run-scenario", "generate-file", "--yes", "--json", env={"CONTINUOUS_TEST_KILL_AFTER_STEP": "1"}
+        repo, "run-scenario", "generate-file", "--yes", "--json", env={"CONTINUOUS_FAULT": "step.done@1"}
     )
     assert proc.returncode == -signal.SIGKILL
     runs_dir = repo / ".git" / "continuous" / "runs"
@@ -111,6 +110,7 @@ def test_kill_inside_a_command_step_is_reconciled(repo: Path, h, db_url: str) ->
     }
     journal["done"] = {}
     journal["checkpoints"] = []
+    journal["originals"] = {}  # a command's changes are remembered only once it has finished
     journal_path.write_text(json.dumps(journal))
     assert (repo / "gen/out.txt").exists()
     h.cli(repo, "rollback", journal["execution_id"], check=True)

@@ -98,3 +98,33 @@ def test_archive_table_writes_the_schema_migration(example_repo: Path, invoke) -
     assert "SET SCHEMA public" in migrations[1].read_text()
     code, out = invoke("archive", "table", "Bad-Name", "--reason", "x", "-C", str(example_repo))
     assert code == 2 and "not a table name" in out
+
+
+def test_archive_list_tells_the_truth_after_both_executions_were_rolled_back(
+    example_repo: Path, invoke, monkeypatch
+) -> None:
+    """Archive, restore, roll the restore back (archived again), roll the archiving back (never archived)."""
+    monkeypatch.chdir(example_repo)
+    code, text = invoke("archive", "CLAUDE.md", "--reason", "outdated", "--json", "-C", str(example_repo))
+    assert code == 0, text
+    archived = json.loads(text)
+    code, text = invoke("archive", "restore", archived["items"][0]["id"][:8], "--json", "-C", str(example_repo))
+    assert code == 0, text
+    restored = json.loads(text)
+
+    def listed() -> str:
+        code, text = invoke("archive", "list", "-C", str(example_repo))
+        assert code == 0, text
+        return text
+
+    assert "[restored" in listed()
+    code, text = invoke("rollback", restored["execution_id"], "--json")
+    assert code == 0, text
+    assert "[archived]" in listed() and "restored" not in listed()
+    code, text = invoke("rollback", archived["execution_id"], "--json")
+    assert code == 0, text
+    text = listed()
+    assert "restored" not in text and "[archiving rolled back]" in text
+    assert (example_repo / "CLAUDE.md").exists()
+    code, text = invoke("archive", "restore", archived["items"][0]["id"][:8], "-C", str(example_repo))
+    assert code == 2 and "rolled back" in text

@@ -1,5 +1,4 @@
-"""Planner fixtures: a private cache directory for the whole session and a small git repository whose rule
-base is
+"""Planner fixtures: a private cache directory for the whole session and a small git repository whose rule base is
 tests/planner/fixtures/mini.scn (so mechanism tests do not depend on the built-in library's wording)."""
 
 from __future__ import annotations
@@ -24,10 +23,6 @@ def planner_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _planner_env(planner_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("XDG_CACHE_HOME", str(planner_cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    # the numpy encoder equals sentence-transformers to cosine > 0.99999 (test_embedding.py); building the
-    # small
-    # test indexes with it saves the 8 s import of torch
-    monkeypatch.setenv("CONTINUOUS_INDEX_ENCODER", "numpy")
     monkeypatch.setenv("CONTINUOUS_NO_DAEMON", "1")  # test_daemon.py turns it on in its own cache
     yield
 

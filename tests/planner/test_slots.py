@@ -1,11 +1,14 @@
-"""Slot filling: names from the words of a request, rendered in each parameter's type and naming
-convention."""
+"""Slot filling: names from the words of a request, rendered in each parameter's type and naming convention,
+and grounded in what the repository holds."""
 
 from __future__ import annotations
 
 from continuous.dsl.model import Param, Scenario
 from continuous.engine.facts import Fact
 from continuous.planner import slots
+from continuous.planner.conventions import default as conventions
+from continuous.planner.grounding import Repo
+from continuous.planner.slots.names import subject as subject_of
 
 
 def scenario(sid: str, *params: Param) -> Scenario:
@@ -28,12 +31,8 @@ ENDPOINT = scenario(
 COMPONENT = scenario(
     "add-shared-component", Param(name="name", type="string", required=True, pattern="[A-Z][A-Za-z0-9]+")
 )
-APP = scenario(
-    "create-app", Param(name="name", type="kebab", required=True, pattern="dhg-[a-z0-9]+(-[a-z0-9]+)*")
-)
-ENV = scenario(
-    "configure-environment", Param(name="name", type="string", required=True, pattern="[A-Z][A-Z0-9_]*")
-)
+APP = scenario("create-app", Param(name="name", type="kebab", required=True, pattern="dhg-[a-z0-9]+(-[a-z0-9]+)*"))
+ENV = scenario("configure-environment", Param(name="name", type="string", required=True, pattern="[A-Z][A-Z0-9_]*"))
 SCHEMA = scenario(
     "modify-schema",
     Param(name="table", type="snake", required=True),
@@ -45,11 +44,9 @@ MERGE = scenario(
     Param(name="source", type="string", required=True),
     Param(name="target", type="string", required=True),
 )
-PROXY = scenario(
-    "create-proxy-server", Param(name="name", type="kebab", required=True), Param(name="port", type="int")
-)
+PROXY = scenario("create-proxy-server", Param(name="name", type="kebab", required=True), Param(name="port", type="int"))
 
-KNOWN = slots.Known.from_facts(
+KNOWN = Repo.from_facts(
     [
         Fact(type="app", fields={"name": "dhg-hub"}),
         Fact(type="app", fields={"name": "dhg-admin-code"}),
@@ -61,9 +58,9 @@ KNOWN = slots.Known.from_facts(
 )
 
 
-def fill(sc: Scenario, text: str, known: slots.Known = KNOWN) -> slots.Filled:
-    subject = slots.subject(text, {n for names in known.by_kind.values() for n in names})
-    return slots.fill(sc, text, text, known, subject)
+def fill(sc: Scenario, text: str, known: Repo = KNOWN) -> slots.Filled:
+    intent = slots.Intent(sc, text, text, known, conventions(), subject_of(text, known))
+    return slots.fill(intent)
 
 
 def test_subject_is_rendered_per_type() -> None:
@@ -81,12 +78,13 @@ def test_called_quoted_and_identifiers() -> None:
 def test_existing_objects_fill_containers() -> None:
     filled = fill(PAGE, "add a settings page to dhg-hub")
     assert filled.params == {"app": "dhg-hub", "name": "settings"}
-    assert "existing app" in filled.sources["app"]
+    assert "existing app" in filled.sources["app"].source and not filled.sources["app"].guessed
     assert fill(PAGE, "the hub needs an about page").params == {"app": "dhg-hub", "name": "about"}
 
 
 def test_plain_names_count_only_next_to_their_kind() -> None:
-    assert KNOWN.mentioned("move it into the document pipeline")[0][:2] == ("pipeline", "document")
+    found = KNOWN.mentioned("move it into the document pipeline")[0]
+    assert (found.kind, found.name) == ("pipeline", "document")
     assert KNOWN.mentioned("write a document about it") == []
 
 
@@ -110,9 +108,7 @@ def test_labelled_parameters_and_existing_targets() -> None:
         "table": "doc_files",
         "column": "archived_at",
     }
-    assert fill(REFACTOR, "split up the formatter-service, it is too big").params == {
-        "name": "formatter-service"
-    }
+    assert fill(REFACTOR, "split up the formatter-service, it is too big").params == {"name": "formatter-service"}
     assert fill(MERGE, "merge the google_sync and document pipelines").params == {
         "source": "google_sync",
         "target": "document",

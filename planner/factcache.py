@@ -1,0 +1,80 @@
+"""The repository's discovered facts, cached between `suggest` runs while the worktree does not change.
+
+Discovery walks the repository (a third of a cold `suggest` in a large monorepo). Its result only changes when
+the files change, and git says when they do: the cache key is the HEAD commit, `git status` (every modified,
+added, deleted or untracked file, with its size and modification time) and the DSL files the discovery rules come
+from. Anything else — no git, an unreadable cache — just discovers again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_VERSION = 1
+
+
+def _state(root: Path, dsl_files: list[str]) -> str | None:
+    try:
+        proc = subprocess.run(
+            ["git", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"],
+            cwd=root,
+            capture_output=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    h = hashlib.sha256(f"v{_VERSION}\0{root}\0".encode())
+    h.update(proc.stdout)
+    for entry in proc.stdout.split(b"\0"):
+        # the path is the last field of every entry; a changed file's stamp tells a second edit from the first
+        path = entry.rsplit(b" ", 1)[-1].decode("utf-8", "replace")
+        if entry[:1] in (b"1", b"2", b"?", b"u") and path:
+            try:
+                st = os.stat(root / path)
+                h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+            except OSError:
+                h.update(f"{path}\0gone\0".encode())
+    for f in sorted(dsl_files):
+        try:
+            st = os.stat(f)
+            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        except OSError:
+            h.update(f"{f}\0gone\0".encode())
+    return h.hexdigest()
+
+
+def cached(root: Path, dsl_files: list[str], cache_dir: Path, discover: Callable[[], list[Any]]) -> list[Any]:
+    """The facts of `root`: from the cache when the worktree is as it was, else `discover()` (and cached)."""
+    key = _state(root, dsl_files)
+    if key is None:
+        return discover()
+    path = cache_dir / "facts" / (hashlib.sha256(str(root).encode()).hexdigest()[:16] + ".pickle")
+    try:
+        with path.open("rb") as fh:
+            entry = pickle.load(fh)
+        if entry.get("key") == key:
+            from continuous.engine.facts import Fact
+
+            return [Fact.model_construct(type=t, fields=f, source=s) for t, f, s in entry["facts"]]
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, KeyError, TypeError):
+        pass
+    facts = discover()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        with tmp.open("wb") as fh:
+            rows = [(f.type, dict(f.fields), f.source) for f in facts]
+            pickle.dump({"key": key, "facts": rows}, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return facts

@@ -1,0 +1,333 @@
+"""The roles of the phrases of one intent: what is asked for, where it goes, and what is only said about it.
+
+"add a gmail sync pipeline command to list labels" has the main verb add, the head phrase "a gmail sync pipeline
+command" whose head object is a command (gmail, sync and pipeline modify it) and a trailing clause "to list
+labels" that says what the command does. "store a due date on dev tasks" asks for "a due date" (no object word:
+a column, the scenario decides) and places it "on dev tasks". Slot filling and the intent model read these roles,
+so a noun in a trailing clause never outweighs the head object, and a name in a place is a parent, not the thing
+to create.
+
+A shallow reading, not a grammar: the vocabulary of language.toml tags verbs, objects, prepositions and clause
+markers, and the phrase boundaries follow from them. Conventional-commit prefixes ("feat(hub): ...") are read
+as a hint of the action and a place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+from continuous.planner import language
+from continuous.planner.language import alternation, words
+
+Role = Literal["head", "place", "subject", "trailing", "lead"]
+_TOKEN = re.compile(r"[A-Za-z0-9@][\w@./:'-]*[\w]|[A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Phrase:
+    role: Role
+    start: int
+    end: int
+    text: str
+    prep: str | None = None  # the word that opened it ("to", "in", "for", "so that")
+    objects: tuple[tuple[str, int, int], ...] = ()  # canonical objects inside, absolute spans
+    head: str | None = None  # canonical object of the phrase's last object noun
+    head_start: int = -1
+    new: bool = False  # the phrase says its object is new ("a new cli pipeline")
+
+    def words(self) -> list[str]:
+        return [w.lower() for w in _TOKEN.findall(self.text)]
+
+    def modifier_text(self) -> str:
+        """The words before the head noun ("gmail sync pipeline" of "a gmail sync pipeline command")."""
+        if self.head_start < 0:
+            return self.text
+        return self.text[: self.head_start - self.start]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    text: str
+    body_start: int  # where the request proper starts (after a commit prefix and "please", "can you")
+    verb: str | None  # canonical main verb
+    verb_span: tuple[int, int] | None
+    phrases: tuple[Phrase, ...]
+    commit_type: str | None = None
+    commit_scope: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def head(self) -> Phrase | None:
+        return next((p for p in self.phrases if p.role == "head"), None)
+
+    def of_role(self, role: Role) -> list[Phrase]:
+        return [p for p in self.phrases if p.role == role]
+
+    def role_at(self, start: int, end: int) -> Phrase | None:
+        return next((p for p in self.phrases if p.start <= start and end <= p.end), None)
+
+    def says_new(self) -> bool:
+        return any(p.new for p in self.phrases)
+
+    def object_weights(self) -> dict[str, float]:
+        """Each canonical object with the weight of its strongest role: head 1, modifier of the head 0.6,
+        subject 0.5, place 0.4, trailing clause 0.2."""
+        out: dict[str, float] = {}
+        for p in self.phrases:
+            for canon, start, _end in p.objects:
+                if p.role == "head":
+                    w = 1.0 if start >= p.head_start else 0.6
+                else:
+                    w = {"subject": 0.5, "place": 0.4, "trailing": 0.2, "lead": 0.3}[p.role]
+                out[canon] = max(out.get(canon, 0.0), w)
+        implied = language.lang().verb_implies.get(self.verb or "")
+        if implied and not any(w >= 0.6 for w in out.values()) and implied not in out:
+            # "show them in the hub" asks for a page; "store a due date on dev tasks" names its table as a place
+            out[implied] = 0.8
+        if self.commit_scope:
+            scope_kind = language.lang().commit_scopes.get(self.commit_scope.lower())
+            if scope_kind:
+                out[scope_kind] = max(out.get(scope_kind, 0.0), 0.5)
+        return out
+
+
+@lru_cache(maxsize=1)
+def _regexes() -> dict[str, re.Pattern[str]]:
+    lx = language.lang()
+    places = sorted(set(words("container_prepositions")) - set(words("subject_prepositions")))
+    return {
+        "lead": re.compile(r"^(?:" + alternation(lx.leads) + r"[\s,]*)+", re.IGNORECASE),
+        "trailing": re.compile(alternation(lx.trailing_markers), re.IGNORECASE),
+        "prep": re.compile(alternation(places + sorted(words("subject_prepositions"))), re.IGNORECASE),
+        "lack": re.compile(alternation(sorted(words("lack_verbs"))), re.IGNORECASE),
+    }
+
+
+def _is_verbish(word: str) -> bool:
+    low = word.lower()
+    return (
+        language.is_verb_word(low)
+        or low in words("data_verbs")
+        or low in words("run_verbs")
+        or (low.endswith("ing") and len(low) > 5)
+    )
+
+
+@lru_cache(maxsize=8192)
+def analyse(text: str) -> Analysis:
+    notes: list[str] = []
+    commit_type = commit_scope = None
+    pos = 0
+    m = language.pattern("commit_prefix").match(text)
+    revert = re.match(r"revert\s+[\"'“]", text, re.IGNORECASE)
+    if revert:
+        commit_type, pos = "revert", revert.end()
+        notes.append("a revert commit")
+    elif m and m.group("type").lower() in language.lang().commit_types:
+        commit_type = m.group("type").lower()
+        commit_scope = (m.group("scope") or "").strip() or None
+        pos = m.end()
+        notes.append(f"commit prefix {m.group(0).strip()}")
+    lead = _regexes()["lead"].match(text, pos)
+    phrases: list[Phrase] = []
+    if lead and lead.end() > pos:
+        phrases.append(Phrase("lead", pos, lead.end(), text[pos : lead.end()]))
+        pos = lead.end()
+    body_start = pos
+    # the main verb: the first verb word of the body, if the body starts with it (imperative) or a "lacks" verb
+    verb: str | None = None
+    verb_span: tuple[int, int] | None = None
+    found_verbs = [v for v in language.find(text[pos:], "verbs")]
+    first_word = re.match(r"\s*([\w'-]+)", text[pos:])
+    if found_verbs and first_word and found_verbs[0][1] == first_word.start(1):
+        canon, s, e = found_verbs[0]
+        verb, verb_span = canon, (pos + s, pos + e)
+    lack = _regexes()["lack"].search(text, pos)
+    place_first: tuple[int, int] | None = None
+    if verb is None and lack is not None and lack.start() > pos:
+        # "the doc_files table needs a language column": what lacks is the place
+        place_first = (pos, lack.start())
+        verb, verb_span = "create", (lack.start(), lack.end())
+        notes.append("lacks-verb: the subject is the place")
+    if verb is None and found_verbs:
+        canon, s, e = found_verbs[0]
+        # a verb later in the text leads only when nothing before it is an object ("please also archive ...")
+        if not language.find(text[pos : pos + s], "objects"):
+            verb, verb_span = canon, (pos + s, pos + e)
+    if commit_type and verb is None:
+        hinted = language.lang().commit_types.get(commit_type) or None
+        verb = hinted
+    start = verb_span[1] if verb_span and verb_span[0] >= pos else pos
+    if place_first is None and verb_span is not None and text[pos : verb_span[0]].strip():
+        # "the formatter-service has grown too big, please split it up": what comes before the verb is what
+        # the request is about
+        phrases.append(_phrase("subject", text, pos, verb_span[0], prep=None))
+    if place_first is not None:
+        phrases.append(_phrase("place", text, *place_first, prep=None))
+        start = verb_span[1] if verb_span else start
+    phrases.extend(_split(text, start, len(text)))
+    if verb_span is not None and text[verb_span[0] : verb_span[1]].lower() in words("result_verbs"):
+        phrases = _result_first(phrases)
+    if verb is None:
+        head = next((p for p in phrases if p.role == "head"), None)
+        if head is not None and head.head is not None:
+            # "an analytics app", "admin dashboard for managing user preferences": a bare noun phrase asks for it
+            verb = "create"
+            notes.append("no verb: a noun phrase asks for the object")
+    return Analysis(text, body_start, verb, verb_span, tuple(phrases), commit_type, commit_scope, tuple(notes))
+
+
+def _result_first(phrases: list[Phrase]) -> list[Phrase]:
+    """ "extract X into a reusable component": the component becomes the head, X what it is made from."""
+    target = next((p for p in phrases if p.role == "place" and p.prep in ("into", "to") and p.head), None)
+    head = next((p for p in phrases if p.role == "head"), None)
+    if target is None or head is None:
+        return phrases
+    out = []
+    for p in phrases:
+        if p is head:
+            out.append(Phrase("subject", p.start, p.end, p.text, p.prep, p.objects, p.head, p.head_start, p.new))
+        elif p is target:
+            out.append(Phrase("head", p.start, p.end, p.text, p.prep, p.objects, p.head, p.head_start, p.new))
+        else:
+            out.append(p)
+    return out
+
+
+def _split(text: str, start: int, end: int) -> list[Phrase]:
+    """Phrases of text[start:end]: the head noun phrase, then prepositional phrases, then trailing clauses."""
+    out: list[Phrase] = []
+    trailing_at = _trailing_start(text, start, end)
+    main_end = trailing_at if trailing_at is not None else end
+    cuts: list[tuple[int, int, str]] = []
+    masked = language.pattern("protect").sub(lambda m: "x" * len(m.group(0)), text)
+    for m in _regexes()["prep"].finditer(masked, start, main_end):
+        cuts.append((m.start(), m.end(), m.group(0).lower()))
+    # prepositions inside a quoted name or an identifier do not cut
+    pieces: list[tuple[int, int, str | None]] = []
+    cursor, prep = start, None
+    determiners = words("determiners")
+    for c_start, c_end, word in cuts:
+        if c_start < cursor or _inside_token(text, c_start):
+            continue
+        before = re.findall(r"[\w'-]+", text[cursor:c_start])
+        if before and before[-1].lower() in determiners:
+            continue  # "an about page": a noun, not a preposition
+        pieces.append((cursor, c_start, prep))
+        cursor, prep = c_end, word
+    pieces.append((cursor, main_end, prep))
+    subject_preps = words("subject_prepositions")
+    for i, (a, b, p) in enumerate(pieces):
+        if not text[a:b].strip():
+            continue
+        if i == 0 and p is None:
+            role: Role = "head"
+        elif p in subject_preps:
+            role = "subject"
+        else:
+            role = "place"
+        out.append(_phrase(role, text, a, b, prep=p))
+    if not any(p.role == "head" for p in out) and out and out[0].role == "subject":
+        # "for managing user preferences" alone: the subject is what is talked about
+        pass
+    if trailing_at is not None:
+        marker = _regexes()["trailing"].match(text, trailing_at)
+        prep = marker.group(0).lower() if marker else None
+        body = marker.end() if marker else trailing_at
+        out.append(_phrase("trailing", text, body, end, prep=prep))
+    return out
+
+
+def _inside_token(text: str, pos: int) -> bool:
+    return pos > 0 and (text[pos - 1] in "-_./:'\"`" or text[pos - 1].isalnum())
+
+
+def _trailing_start(raw: str, start: int, end: int) -> int | None:
+    """Where a clause that says what for or why begins: "to list labels", "that runs eslint", "so that ...",
+    "for managing X" (a preposition followed by a verb). Quoted text and parentheses never start one."""
+    text = language.pattern("protect").sub(lambda m: "x" * len(m.group(0)), raw)
+    for m in _regexes()["trailing"].finditer(text, start, end):
+        if m.start() == start or _inside_token(text, m.start()):
+            continue
+        marker = m.group(0).lower()
+        nxt = re.match(r"\s*([\w'-]+)", text[m.end() : end])
+        following = nxt.group(1) if nxt else ""
+        if marker in ("to", "that", "which", "who", "where", "when", "once", "after", "before", "while"):
+            after = re.findall(r"[\w'-]+", text[m.end() : end])[:3]
+            named = following[:1].isupper() or any(language.is_object_word(w) for w in after[1:3])
+            if marker in ("to",) and (not _is_verbish(following) or named):
+                continue  # "to the hub", "to Link table" are places
+            determiner_next = len(after) > 1 and after[1].lower() in words("determiners")
+            if marker in ("that", "which", "who") and not (
+                _is_verbish(following)
+                or determiner_next  # "that wraps the pricing logic"
+                or following.lower() in ("can", "will", "should", "lets", "is", "are")
+            ):
+                continue  # "that table" is a noun phrase
+            if marker in ("where", "when", "once", "after", "before", "while") and not following:
+                continue
+        return m.start()
+    for m in re.finditer(r"\bfor\s+([\w'-]+ing)\b", text[start:end], re.IGNORECASE):
+        if m.group(1).lower() in words("data_verbs") or language.is_verb_word(m.group(1)):
+            return start + m.start()
+    # "a page listing bookmarks", "a script that runs eslint", "make pnpm lint:all run eslint": a participle or a
+    # verb of running right after a noun
+    tokens = list(re.finditer(r"[\w:'-]+", text[start:end]))
+    runs = words("run_verbs")
+    stops = words("phrase_stops")
+    for i in range(1, len(tokens)):
+        prev, tok = tokens[i - 1], tokens[i]
+        word = tok.group(0).lower()
+        if not (word in runs or (word.endswith("ing") and len(word) > 5)):
+            continue
+        following = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
+        if not following or following in stops:
+            continue  # "column resizing to tables": a noun, not a clause
+        before = prev.group(0).lower()
+        if language.is_object_word(before) or ":" in before or (word in runs and re.search(r"[-_:]", before)):
+            return start + tok.start()
+    return None
+
+
+_NAMING = re.compile(
+    r"\b(?:called|named|titled)\s+\S+|`[^`]*`|\"[^\"]*\"|'[^']*'|\b[a-z][a-z0-9]*(?:[_:-][a-z0-9]+)+\b|\(.*?\)",
+    re.IGNORECASE,
+)
+
+
+def _skippable(word: str) -> bool:
+    low = word.lower()
+    return low in words("stopwords") or low in words("not_names") or low in words("pronouns") or low.isupper()
+
+
+def _phrase(role: Role, text: str, a: int, b: int, *, prep: str | None) -> Phrase:
+    raw = text[a:b]
+    a += len(raw) - len(raw.lstrip(" ,;:"))
+    b -= len(raw) - len(raw.rstrip(" ,;:.!?"))
+    chunk = text[a:b]
+    objs = tuple((c, a + s, a + e) for c, s, e in language.find(chunk, "objects"))
+    head = None
+    head_start = -1
+    if role == "head":
+        # "tasks page (with activity) and multi-user fixes": the head noun is the first conjunct's
+        first = re.split(r"\s+and\s+|\s*,\s*", language.pattern("protect").sub(lambda m: "x" * len(m.group(0)), chunk))[
+            0
+        ]
+        in_first = tuple(o for o in objs if o[2] <= a + len(first))
+        if in_first:  # "disabledAt and lastConversionAt columns" keeps its head at the end
+            objs, b = in_first, a + len(first)
+    if objs and role != "trailing":
+        # the head noun of a compound is its last word: "pipeline command" is a command, "column resizing" is
+        # no column (a name given after "called" or an identifier does not count)
+        last_end = max(e for _, _, e in objs)
+        tail = [o for o in objs if o[2] == last_end]
+        rest = _NAMING.sub(" ", text[last_end:b])
+        content = [w for w in re.findall(r"[A-Za-z][\w'-]*", rest) if not _skippable(w)]
+        if not content:
+            head, head_start = tail[0][0], tail[0][1]
+    new_words = words("new_markers")
+    new = any(w.lower() in new_words for w in re.findall(r"[\w'-]+", chunk))
+    return Phrase(role, a, b, chunk, prep, objs, head, head_start, new)

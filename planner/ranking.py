@@ -1,0 +1,108 @@
+"""Rank every scenario for every unit of text (a whole request or one of its intents) and decide which intents
+match: the learned intent model's calibrated probabilities, vetoed or boosted by the rules of `rules`, against
+the calibrated no-match threshold of the index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from continuous.planner.suggest import Context
+
+
+@dataclass
+class Ranking:
+    probs: np.ndarray  # (n_units, n_scenarios)
+    threshold: float
+    scenario_ids: list[str]
+    parts: Any = None  # channel scores, for --explain
+    vetoed: list[list[tuple[str, str]]] = field(default_factory=list)  # per unit: (scenario, why)
+
+    def score(self, row: int, s: int) -> float:
+        return float(self.probs[row, s])
+
+    def top(self, row: int, k: int) -> list[tuple[str, float]]:
+        order = np.argsort(-self.probs[row], kind="stable")[:k]
+        return [(self.scenario_ids[int(s)], float(self.probs[row, int(s)])) for s in order]
+
+    def best(self, row: int) -> tuple[int, float]:
+        s = int(np.argmax(self.probs[row]))
+        return s, float(self.probs[row, s])
+
+    def intents(self, ids: list[int], clauses: list[str], text: str) -> tuple[list[tuple[str, int, int]], list[str]]:
+        """(clause, unit row, scenario) of each intent that matches, and the clauses that match nothing. A
+        request split into several clauses falls back on the whole request when no clause matches alone."""
+        intents: list[tuple[str, int, int]] = []
+        unmatched: list[str] = []
+        if len(clauses) > 1:
+            from continuous.planner import language
+            from continuous.planner.rules import _raise
+
+            best = [self.best(row) for row in ids[1:]]
+            # once one clause is planned, the request is about the repository: its other clauses count more
+            sure = [p >= self.threshold for _s, p in best]
+            odds = language.lang().boost.get("sibling_clause", 1.0)
+            for i, (clause, row) in enumerate(zip(clauses, ids[1:], strict=True)):
+                s, p = best[i]
+                if not sure[i] and any(sure[:i] + sure[i + 1 :]):
+                    p = _raise(p, odds)
+                if p >= self.threshold:
+                    intents.append((clause, row, s))
+                else:
+                    unmatched.append(clause)
+            if not intents:
+                s, p = self.best(ids[0])
+                if p >= self.threshold:
+                    intents, unmatched = [(text, ids[0], s)], []
+        else:
+            s, p = self.best(ids[0])
+            if p >= self.threshold:
+                intents.append((text, ids[0], s))
+            else:
+                unmatched.append(text)
+        return intents, unmatched
+
+
+def _head_kind(ctx: Context, sid: str) -> str | None:
+    from continuous.planner.slots import head_kind
+
+    sc = ctx.rule_base.scenarios.get(sid)
+    return head_kind(sc, ctx.conventions) if sc is not None else None
+
+
+@dataclass
+class Parts:
+    """What --explain shows of a ranking: the pair features by name, the corrected texts, and per (text,
+    scenario) the document the embedding found closest."""
+
+    parts: dict[str, np.ndarray]
+    corrected: list[str]
+    best_doc: np.ndarray
+
+
+def rank_units(ctx: Context, units: list[tuple[str, str]]) -> Ranking:
+    """`units` are (text, masked text): the model reads the masked text, typo-corrected (names of existing
+    objects replaced by their kind); the rules read it too."""
+    from continuous.planner import embedding, features, rules
+    from continuous.planner.scoring import correct
+
+    index = ctx.index
+    texts = [correct(masked, index) for _text, masked in units]
+    emb = embedding.encoder().encode(texts)
+    lex = features.lexical(texts)
+    pair = features.pairwise(index, texts, emb)
+    probs = index.model.predict(emb, lex, pair)
+    head_kinds = [_head_kind(ctx, sid) for sid in index.scenario_ids]
+    rules.boost([text for text, _masked in units], probs, index, ctx.repo, head_kinds)
+    vetoed = rules.apply(texts, probs, index)
+    sims = emb @ index.emb.T
+    best_doc = np.zeros(probs.shape, dtype=np.int32)
+    for s in range(len(index.scenario_ids)):
+        docs = index.scenario_docs(s)
+        if len(docs):
+            best_doc[:, s] = docs[sims[:, docs].argmax(axis=1)]
+    parts = Parts({name: pair[:, :, i] for i, name in enumerate(features.PAIR_FEATURES)}, texts, best_doc)
+    return Ranking(probs, index.threshold, index.scenario_ids, parts, vetoed)

@@ -1,0 +1,151 @@
+"""Rules over the intent model's choice: they may veto a scenario, never choose one on their own.
+
+The rules are data (`[[veto]]` in language.toml):
+- a request whose main verb takes something away (remove, archive, deprecate) is never planned as a scenario
+  that adds or changes something, and restoring is never archiving;
+- a request whose head object is one no scenario makes (an index, a SQL function, a guide, styling) has no plan;
+- a revert or style commit, and a question ("does the proxy support ...?"), have no plan.
+A vetoed scenario's probability becomes 0, so the request falls to the next scenario or to no match; --explain
+lists what was vetoed and why.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from continuous.planner import language
+from continuous.planner.phrases import analyse
+
+if TYPE_CHECKING:
+    from continuous.planner.grounding import Repo
+    from continuous.planner.index import Index
+
+
+def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] = frozenset()) -> str | None:
+    """Why no scenario can be meant, or None. For a `whole` request only what holds for every part of it
+    counts (a revert, a question); the head object is judged per intent. `made`: the objects the rule base's
+    scenario ids name (a custom add-feature-flag makes "feature" a thing a scenario makes)."""
+    lx = language.lang()
+    a = analyse(text)
+    head = a.head.head if a.head is not None else None
+    if not whole and a.verb is not None and a.verb in lx.veto_all["verb"]:
+        return f"no scenario does what the verb {a.verb!r} asks"
+    if not whole and head is not None and head in lx.veto_all["head"] and head not in made:
+        return f"the request asks for {head.replace('_', ' ')}, which no scenario makes"
+    if not whole and a.head is not None:
+        # a phrase that runs past the head phrase ("an index on documents") still names what is asked for
+        for canon, start, end in language.find(text, "objects"):
+            inside = a.head.head_start <= start < a.head.end if a.head.head_start >= 0 else False
+            if inside and end > a.head.end and canon in lx.veto_all["head"] and canon not in made:
+                return f"the request asks for {canon.replace('_', ' ')}, which no scenario makes"
+    if not whole and a.head is not None and head is None:
+        # "add column resizing": what is asked for is a behaviour of an object (a gerund after an object word),
+        # not the object
+        tokens = re.findall(r"[A-Za-z][\w'-]*", a.head.text)
+        word = tokens[-1].lower() if tokens else ""
+        acted_on = len(tokens) > 1 and language.is_object_word(tokens[-2])
+        if acted_on and word.endswith("ing") and len(word) > 5 and not language.is_object_word(word):
+            return f"the request asks for a behaviour ({word}), which no scenario makes"
+    if a.commit_type is not None and a.commit_type in lx.veto_all["commit"]:
+        return f"a {a.commit_type} commit changes nothing a scenario makes"
+    if a.commit_scope is not None and a.commit_scope.lower() in lx.veto_all["scope"]:
+        return f"the commit's scope ({a.commit_scope}) is outside what the scenarios change"
+    first = re.match(r"\s*([a-z']+)", text.lower())
+    if text.rstrip().endswith("?") and first and first.group(1) in lx.veto_all["question"]:
+        return "a question asks for an answer, not a plan"
+    return None
+
+
+def _raise(p: float, odds: float) -> float:
+    """p with its odds p / (1 - p) multiplied by `odds` (below 1 lowers it)."""
+    if p <= 0.0 or p >= 1.0 or odds == 1.0:
+        return p
+    o = p / (1.0 - p) * odds
+    return o / (1.0 + o)
+
+
+def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_kinds: list[str | None]) -> None:
+    """Raise, in place, the odds of scenarios acting on the kind of object a text's head phrase names as an
+    existing one, or that its verb implies when it names none."""
+    lx = language.lang()
+    grounded = lx.boost.get("grounded_head", 1.0)
+    implied_odds = lx.boost.get("implied_object", 1.0)
+    mismatch = lx.boost.get("head_mismatch", 1.0)
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    things = set(conv.kinds.head_order)
+    for r, text in enumerate(texts):
+        a = analyse(text)
+        head = a.head
+        kinds: set[str] = set()
+        if head is not None and grounded > 1.0:
+            # the name must be the thing asked for, not a word before it ("a new vite app" is an app)
+            tail = re.findall(r"[A-Za-z0-9@./_-]+", text[head.start : head.end])
+            last = tail[-1].lower() if tail else ""
+            kinds = {
+                m.kind
+                for m in repo.mentioned(text)
+                if head.start <= m.start and m.end <= head.end and text[m.start : m.end].lower().endswith(last)
+            }
+        implied = lx.verb_implies.get(a.verb or "") if (head is None or head.head is None) else None
+        if implied is not None and any(p.head == implied for p in a.phrases if p.role in ("place", "subject")):
+            implied = None  # "store a due date on the tasks table": the table is where, not what
+        asked = conv.kinds.object_words.get(head.head, head.head) if head is not None and head.head else None
+        asked = asked if asked in things and asked in head_kinds else None
+        for s, kind in enumerate(head_kinds):
+            if kind in kinds:
+                probs[r, s] = _raise(float(probs[r, s]), grounded)
+            elif implied is not None and kind == implied:
+                probs[r, s] = _raise(float(probs[r, s]), implied_odds)
+            if asked is not None and kind in things and kind != asked:
+                probs[r, s] = _raise(float(probs[r, s]), mismatch)
+
+
+def _quantified(a: Any) -> set[str]:
+    """Kinds of object a place quantifies over ("for every table", "to all pages"): a change to each of them is
+    not a new one."""
+    out: set[str] = set()
+    for ph in a.phrases:
+        if ph.role in ("place", "subject") and ph.head is not None:
+            first = re.findall(r"[a-z]+", ph.text.lower())[:1]
+            if first and first[0] in ("every", "each", "all"):
+                out.add(ph.head)
+    return out
+
+
+def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[str, str]]]:
+    """Veto in place; for each text, the (scenario, why) it vetoed."""
+    from continuous.planner.features import scenario_words
+
+    words = scenario_words(index)
+    made = frozenset(o for sw in words for o in sw.objects)
+    vetoes = language.lang().vetoes
+    out: list[list[tuple[str, str]]] = []
+    for r, text in enumerate(texts):
+        done: list[tuple[str, str]] = []
+        everything = reasons_to_veto_all(text, made=made)
+        if everything is not None:
+            done = [(index.scenario_ids[s], everything) for s in np.flatnonzero(probs[r] > 0)[:3]]
+            probs[r, :] = 0.0
+            out.append(done)
+            continue
+        a = analyse(text)
+        every = _quantified(a)
+        for s, sw in enumerate(words):
+            if every & set(sw.objects) and a.verb == "create" and sw.polarity == "constructive":
+                if probs[r, s] > 0:
+                    done.append((index.scenario_ids[s], "the request changes every one of them, it adds none"))
+                probs[r, s] = 0.0
+        qpol = language.polarity(a.verb)
+        if qpol is not None:
+            for s, sw in enumerate(words):
+                if (qpol, sw.polarity) in vetoes:
+                    if probs[r, s] > 0:
+                        why = f"the request's verb ({a.verb}) is {qpol}, the scenario is {sw.polarity}"
+                        done.append((index.scenario_ids[s], why))
+                    probs[r, s] = 0.0
+        out.append(done)
+    return out

@@ -1,0 +1,329 @@
+"""Names of new objects, parts of objects (a column) and the data a page manages.
+
+A new object's name comes from what the request spells out (`called X`, a quoted name, an identifier in the
+phrase asked for), else from the words of that phrase ("a usage page" → usage; "store email messages" →
+email_messages), from what the object is for ("a command to list labels" → list-labels), or from the request's
+subject ("for managing user preferences"). Names of existing objects of other kinds are places, never names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from continuous.dsl.model import Param
+from continuous.planner import language
+from continuous.planner.grounding import Mention, Repo, pascal, to_snake
+from continuous.planner.language import words
+from continuous.planner.phrases import Analysis, Phrase, analyse
+from continuous.planner.slots import Intent
+from continuous.planner.slots.text import (
+    called,
+    colon_identifiers,
+    env_var,
+    identifiers,
+    name_words,
+    not_name,
+    quoted,
+    route,
+)
+
+_WORD = re.compile(r"[A-Za-z][\w'-]*")
+
+
+def _masked(text: str, start: int, mentions: list[Mention], keep_kind: str | None) -> str:
+    """The text with names of existing objects of other kinds blanked: they are places, not names."""
+    out = list(text)
+    for m in mentions:
+        if m.kind == keep_kind:
+            continue
+        a, b = m.start - start, m.end - start
+        if 0 <= a < len(out):
+            out[a : min(b, len(out))] = " " * (min(b, len(out)) - a)
+    return "".join(out)
+
+
+def _in(phrase: Phrase | None, spans: list[tuple[str, int, int]]) -> list[str]:
+    if phrase is None:
+        return []
+    return [v for v, s, e in spans if phrase.start <= s and e <= phrase.end + 1]
+
+
+def name(p: Param, intent: Intent) -> None:
+    a = intent.analysis
+    head = a.head
+    clause = intent.clause
+    kind = intent.head_kind
+    other_kinds = [m for m in intent.mentions if m.kind != kind]
+    taken = {str(v).lower() for v in intent.out.params.values()}
+    in_head = head is not None and kind is not None and (head.head is None or _same_kind(head.head, intent))
+    # 0. an environment variable is named in capitals ("VITE_" is the scope, not the name)
+    if p.pattern and p.pattern.startswith("[A-Z]"):
+        var = env_var(clause)
+        if var and intent.put(p, var.removeprefix("VITE_"), "variable name in the request"):
+            return
+    # 1. given outright, in the phrase asked for (or anywhere when the clause gives one name); a script's
+    # colon name ("lint:all", "`pnpm check:types`") first
+    if p.type == "string" and not called(clause):
+        for value, _s, _e in colon_identifiers(clause):
+            if value not in taken and intent.put(p, value, "name given in the request"):
+                return
+    given = called(clause)
+    ok = [v for v, s, e in given if _phrase_kind_ok(a.role_at(s, e), intent)]
+    for value in ok + [v for v, _s, _e in quoted(clause)]:
+        if value.lower() not in taken and intent.put(p, value, "name given in the request"):
+            return
+    # 2. an identifier in the phrase asked for that names nothing else
+    others = {m.name.lower() for m in other_kinds}
+    before_head = None
+    if head is not None and head.head_start >= 0:
+        # identifiers before the noun, or right after it ("a table dev_notes"); not in what follows
+        stop = re.match(r"\s*\S*\s*\S*", clause[head.head_start :])
+        before_head = Phrase(head.role, head.start, head.head_start + (stop.end() if stop else 0), head.text)
+    scope = before_head or head
+    for value in _in(scope, identifiers(clause)) + [v for v, _s, _e in identifiers(clause) if head is None]:
+        if value.lower() in others or value.lower() in taken or value.lower() in intent.used:
+            continue
+        if intent.put(p, value, "name given in the request"):
+            return
+    # 3. what the object is for, for kinds named by purpose
+    if kind in intent.conventions.params.named_by_purpose:
+        for ph in a.of_role("trailing"):
+            purpose = _purpose(ph)
+            if purpose and intent.put(p, purpose, f"what the {kind} does ({purpose!r})", guessed=True):
+                return
+    # 4. the words before the noun asked for ("a usage page")
+    if head is not None and head.head is not None and in_head and _head_words(p, intent, head, kind):
+        return
+    # 5. what the phrase is about: "a table for bookmarks", "a service to manage invoices"
+    for ph in [*a.of_role("subject"), *a.of_role("trailing")]:
+        phrase = data_phrase(ph.text)
+        if (
+            phrase
+            and phrase not in others
+            and intent.put(p, phrase, f"the subject of this part ({phrase!r})", guessed=True)
+        ):
+            return
+    # 6. a phrase asked for without an object word is itself the name ("store email messages")
+    if head is not None and head.head is None and _head_words(p, intent, head, kind):
+        return
+    subject = intent.subject
+    if subject and subject.lower() not in others and kind not in ("app",):
+        intent.put(p, subject, f"derived from the subject {subject!r}", guessed=True)
+
+
+def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
+    text = head.modifier_text() if head.head else head.text
+    words_ = name_words(_masked(text, head.start, intent.mentions, kind))
+    # a word of the same kind right before the noun is part of the name ("a date picker component")
+    same = [
+        text[s - head.start : e - head.start].lower()
+        for c, s, e in head.objects
+        if c == head.head and s < head.head_start
+    ]
+    if words_ and same and text.lower().rstrip().endswith(same[-1]):
+        words_.append(same[-1])
+    return bool(
+        words_
+        and len(words_) <= 4
+        and intent.put(p, " ".join(words_), f"the words before the {kind or 'object'}", guessed=True)
+    )
+
+
+def _same_kind(canon: str, intent: Intent) -> bool:
+    kind = intent.conventions.kinds.object_words.get(canon, canon)
+    return kind == intent.head_kind or canon == intent.head_kind
+
+
+def _phrase_kind_ok(ph: Phrase | None, intent: Intent) -> bool:
+    """A name given in a place phrase about another kind names that place ("to a pipeline named x")."""
+    if ph is None or ph.role != "place" or ph.head is None:
+        return True
+    return _same_kind(ph.head, intent)
+
+
+def _purpose(ph: Phrase) -> str | None:
+    """ "to list labels" → "list labels": a verb and up to two words of its object."""
+    ws = [w for w in _WORD.findall(ph.text)]
+    if not ws:
+        return None
+    verb = ws[0].lower()
+    if not (language.is_verb_word(verb) or verb in words("data_verbs") or verb.isalpha()):
+        return None
+    rest = [w.lower() for w in ws[1:] if not not_name(w)][:2]
+    if not rest or len(verb) < 3 or verb in words("stopwords"):
+        return None
+    return " ".join([verb, *rest])
+
+
+def part(p: Param, intent: Intent) -> None:
+    """A part of another object (a column): labelled ("an archived_at column", "column archived_at"), a qualified
+    name ("Program.partnerNetworkEnabledAt"), else the phrase asked for when it names no object of its own
+    ("store a due date on dev tasks"); a column may well be called "app" or "status"."""
+    if labelled(p, intent) or not p.required:
+        return  # an optional part is only ever labelled ("the type of column due_date")
+    qualified = re.search(r"\b([A-Za-z][A-Za-z0-9_]*)\.([a-z][A-Za-z0-9_]*)\b", intent.clause)
+    is_file = qualified is not None and re.search(r"\.(ts|js|tsx|sql|md|json)\b", qualified.group(0))
+    if qualified and not is_file and intent.put(p, qualified.group(2), "the field of a qualified name"):
+        return
+    head = intent.analysis.head
+    if head is None:
+        return
+    for value, _s, _e in identifiers(head.text):
+        if intent.repo.lookup("table", value) is None and intent.put(p, value, "name given in the request"):
+            return
+    text = head.modifier_text() if head.head else head.text
+    schema_words = {f for f in language.lang().objects.get(head.head or "", ())} if head.head else set()
+    # "disabledAt and lastConversionAt columns": the first of several
+    first = re.split(r"\s+and\s+|,|/|\+", _masked(text, head.start, intent.mentions, None))[0]
+    words_ = name_words(first, frozenset(schema_words), keep_objects=True)
+    if words_ and len(words_) <= 3:
+        intent.put(p, " ".join(words_), f"the {p.name} the request asks for", guessed=True)
+
+
+def labelled(p: Param, intent: Intent) -> bool:
+    """A parameter the text labels with its own name: "an archived_at column", "column archived_at"."""
+    label = re.escape(p.name.replace("_", " "))
+    for pat in (
+        rf"(?<![\w-])([A-Za-z][\w-]*)\s+{label}s?\b",
+        rf"\b{label}s?\s+(?:called\s+|named\s+)?[\"'`]?([A-Za-z][\w-]*)",
+    ):
+        m = re.search(pat, intent.clause, re.IGNORECASE)
+        ok = m is not None and not not_name(m.group(1)) and not language.is_verb_word(m.group(1), inflected=False)
+        if ok and m is not None and intent.put(p, m.group(1), f"the word next to {p.name!r}"):
+            return True
+    return False
+
+
+def entity(p: Param, intent: Intent) -> None:
+    """The data a page manages, as a table name: an existing table the intent names, else the words after a verb
+    of managing data ("for managing user preferences", "a page listing bookmarks"). Nothing when the request
+    does not imply managing data ("an about page"): the page then stands alone."""
+    repo = intent.repo
+    for m in intent.mentions:
+        if m.kind == "table":
+            intent.put(p, m.name, f"existing table {m.name} named in the request")
+            return
+        if m.kind == "service" and repo.lookup("table", to_snake(m.name)):
+            table = repo.lookup("table", to_snake(m.name))
+            intent.put(p, table, f"existing table {table} named in the request")
+            return
+    places = {n.lower() for kind, names in repo.by_kind.items() if kind not in ("table", "service") for n in names}
+    for ph in [*intent.analysis.of_role("trailing"), *intent.analysis.of_role("subject")]:
+        # data the page manages is what a verb of managing names ("for managing X", "listing X"); "a page for
+        # expired links" is only about them
+        phrase = data_phrase(ph.text, require_verb=True)
+        if not phrase or phrase in places or all(w in words("audience") for w in phrase.split()):
+            continue
+        existing = repo.lookup("table", phrase)
+        if existing:
+            intent.put(p, existing, f"existing table {existing} the request manages")
+        else:
+            intent.put(p, phrase, f"the data the request manages ({phrase!r})", guessed=True)
+        return
+
+
+def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
+    """Up to three name-like words after a verb of managing data: "managing user preferences" → user
+    preferences, "admins can edit feature flags" → feature flags. An object noun right before a name word is
+    part of the name ("api keys"); a possessor is not ("our team's bookmarks")."""
+    tokens = _WORD.findall(text)
+    verb_at = next(
+        (
+            k
+            for k, t in enumerate(tokens[:5])
+            if t.lower() in words("data_verbs") or (language.is_verb_word(t) and not not_name(t))
+        ),
+        None,
+    )
+    if verb_at is None and require_verb:
+        return None
+    i = verb_at + 1 if verb_at is not None else 0
+    while i < len(tokens) and not_name(tokens[i]) and tokens[i].lower() not in words("pronouns"):
+        i += 1
+    taken: list[str] = []
+    stops = words("phrase_stops")
+    for j in range(i, len(tokens)):
+        raw = tokens[j]
+        low = raw.lower().strip("'")
+        if low.endswith("'s"):
+            continue
+        if low in stops or low in words("pronouns"):
+            break
+        if language.is_object_word(low):
+            nxt = tokens[j + 1].lower() if j + 1 < len(tokens) else ""
+            if nxt and not language.is_object_word(nxt) and not not_name(nxt) and nxt not in stops:
+                taken.append(low)
+                continue
+            break
+        if not_name(low) or language.is_verb_word(low, inflected=False):
+            if taken:
+                break
+            continue
+        taken.append(low)
+        if len(taken) == 3:
+            break
+    return " ".join(taken) or None
+
+
+def finish(intent: Intent) -> None:
+    """A page that manages data is named after it unless the request named the page itself."""
+    out = intent.out
+    scenario = intent.scenario
+    name_param = scenario.param("name")
+    if "entity" not in out.params or name_param is None:
+        return
+    entity_value = str(out.params["entity"])
+    source = out.sources.get("name")
+    places = {intent.clause[m.start : m.end].lower() for m in intent.mentions if m.kind != intent.head_kind}
+    if (
+        "name" in out.params
+        and source is not None
+        and (
+            (source.guessed and not source.source.startswith("the words before"))
+            or to_snake(str(out.params["name"])) == entity_value
+            or str(out.params["name"]).lower() in places
+        )
+    ):
+        del out.params["name"]
+        del out.sources["name"]
+    if "name" not in out.params:
+        intent.put(name_param, pascal(entity_value), f"the data the page manages ({entity_value})", guessed=True)
+
+
+def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -> str | None:
+    """What a whole request is about, found once so every step of a plan talks about the same thing: a name
+    given outright, else the data after "for"/"to manage"/"storing", else the words before the object asked
+    for, else the last segment of a route."""
+    existing = repo.all_names()
+    for value, _s, _e in [*called(request), *quoted(request)]:
+        if value.lower() not in existing:
+            return value
+    for value, _s, _e in identifiers(request):
+        if value.lower() not in existing and not repo.mentioned(value):
+            return value
+    from continuous.planner.decompose import split
+
+    # what each intent is about or for ("crete a tabel for bookmarks and show them" is about bookmarks)
+    clauses = split(request, fix=fix)
+    analyses: list[Analysis] = [analyse(fix(c.text) if fix else c.text) for c in clauses] or [analyse(request)]
+    for ph in [p for a_ in analyses for p in [*a_.of_role("trailing"), *a_.of_role("subject")]]:
+        phrase = data_phrase(ph.text)
+        if phrase and phrase not in existing and not all(w in words("audience") for w in phrase.split()):
+            return phrase
+    a: Analysis = analyse(request)
+    head = a.head
+    if head is not None:
+        # "a usage page" is about usage; "store user preferences" (no object word) about user preferences
+        text = head.modifier_text() if head.head is not None else head.text
+        first = re.split(r"\s*,\s*|\s+and\s+", _masked(text, head.start, repo.mentioned(request), None))[0]
+        ws = name_words(first)
+        if ws and len(ws) <= 3:
+            return " ".join(ws)
+    r = route(request)
+    if r:
+        noise = words("route_noise")
+        segs = [s for s in r.split("/") if s and s not in noise and not s.startswith((":", "{"))]
+        if segs:
+            return segs[-1]
+    return None

@@ -1,0 +1,273 @@
+"""References: parameters that name an object the repository holds (the app a page goes in, the pipeline of a
+command, the table a column goes on, the service to deprecate).
+
+An existing object the intent mentions wins, preferring the phrase role the parameter plays: a parent (app,
+pipeline, proxy) is where something goes ("to the hub", "in the gmail pipeline"); the object a non-creating
+scenario acts on is the head of the request ("deprecate the formatter service"). A name that matches nothing is a
+new object only where the request says so ("to a new cli pipeline named housekeeping"); otherwise the parameter
+stays missing, with the existing objects of similar name as candidates.
+"""
+
+from __future__ import annotations
+
+import re
+
+from continuous.dsl.model import Param
+from continuous.planner import language
+from continuous.planner.grounding import Mention, to_kebab
+from continuous.planner.phrases import Phrase
+from continuous.planner.slots import Intent
+from continuous.planner.slots.text import called, identifiers, name_words, quoted
+
+_ROLE_ORDER = {
+    "parent": ("place", "head", "subject", "trailing", "lead"),
+    "object": ("head", "subject", "place", "lead", "trailing"),
+}
+
+
+def target_kinds(p: Param, intent: Intent) -> tuple[str, ...]:
+    conv = intent.conventions
+    if p.name in intent.dep_kinds and not (p.name in conv.params.names and intent.creates):
+        return (intent.dep_kinds[p.name],)
+    ref = conv.params.references.get(p.name.lower())
+    if ref and ref != "@scenario":
+        return (ref,)
+    if p.name.lower() in conv.params.names:
+        return (intent.head_kind,) if intent.head_kind else ()
+    if intent.head_kind in conv.kinds.object_kinds:
+        return (intent.head_kind,)
+    # add-tests' target, setup-monitoring's target: whatever kind of object the request names
+    return tuple(k for k in conv.kinds.object_kinds if k not in ("table", "command", "script", "package", "view"))
+
+
+def _role(m: Mention, intent: Intent) -> str:
+    phrase = intent.analysis.role_at(m.start, m.end)
+    return phrase.role if phrase is not None else "lead"
+
+
+def _ranked(mentions: list[Mention], kinds: tuple[str, ...], intent: Intent, order: tuple[str, ...]) -> list[Mention]:
+    wanted = [m for m in mentions if m.kind in kinds]
+    return sorted(
+        wanted,
+        key=lambda m: (order.index(_role(m, intent)) if _role(m, intent) in order else 9, -m.strength, m.start),
+    )
+
+
+def reference(p: Param, intent: Intent) -> None:
+    kinds = target_kinds(p, intent)
+    if not kinds:
+        return
+    name = p.name.lower()
+    if name in ("source", "target") and intent.scenario.param("source") and intent.scenario.param("target"):
+        _pair(p, kinds, intent)
+        return
+    if kinds == ("package",):
+        _package(p, intent)
+        return
+    if name in ("proxy", "service") and intent.scenario.param("entity") is not None:
+        _backing(p, name, intent)
+        return
+    # a reference to another kind of object than the scenario acts on is where it acts (a column's table, a
+    # page's app); one of the same kind is what it acts on (the service to deprecate)
+    parent = len(kinds) == 1 and kinds[0] != intent.head_kind
+    order = _ROLE_ORDER["parent" if parent else "object"]
+    taken = {str(v).lower() for k, v in intent.out.params.items()}
+    for m in _ranked(intent.mentions, kinds, intent, order):
+        if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
+            return
+    if parent:
+        for m in _ranked(intent.request_mentions, kinds, intent, order):
+            if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
+                return
+    if not p.required:
+        return  # an optional reference is only ever an object the repository holds, never a guess
+    _named_but_unknown(p, kinds, intent, parent)
+
+
+def _pair(p: Param, kinds: tuple[str, ...], intent: Intent) -> None:
+    """source and target of a merge: the first and the second object of the kind the request names."""
+    found: list[str] = []
+    for m in sorted(intent.mentions, key=lambda m: m.start):
+        if m.kind in kinds and m.name not in found:
+            found.append(m.name)
+    if len(found) < 2 and not intent.grounded:
+        found += [v for v, _s, _e in identifiers(intent.clause) if v not in found]
+    index = 0 if p.name.lower() == "source" else 1
+    if len(found) > index:
+        which = "first" if index == 0 else "second"
+        intent.put(p, found[index], f"the {which} {kinds[0]} the request names")
+
+
+def _package(p: Param, intent: Intent) -> None:
+    """An npm package: one the workspace depends on, by any spelling ("react hot toast"), else the name the
+    request gives a new one."""
+    head = intent.analysis.head
+    scope = head.text if head is not None else intent.clause
+    for m in intent.mentions:
+        if m.kind == "package" and intent.put(p, m.name, "package the workspace depends on"):
+            return
+    # "Next.js" is the package next (unless the workspace has a package called that)
+    for m in re.finditer(r"\b([A-Za-z][\w-]*)\.js\b", scope):
+        whole = m.group(0).lower()
+        name = intent.repo.lookup("package", whole) or m.group(1).lower()
+        if intent.put(p, name, "package name given in the request"):
+            return
+    # a single plain word counts as a package name when the request is about packages
+    words = re.findall(r"@?[\w./-]+", scope)
+    for i in range(len(words)):
+        for n in (3, 2, 1):
+            chunk = " ".join(words[i : i + n])
+            found = intent.repo.lookup("package", chunk) or intent.repo.lookup("package", to_kebab(chunk))
+            if found and intent.put(p, found, "package the workspace depends on"):
+                return
+    for value, _s, _e in [*quoted(scope), *called(scope)]:
+        if intent.put(p, value, "package name given in the request"):
+            return
+    m = re.search(r"(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*)", scope)
+    if m and intent.put(p, m.group(1), "package name given in the request"):
+        return
+    cleaned = re.sub(r"(?:@|\bv|\bto\s+v?)\^?~?\d[\w.^~*-]*", " ", scope)
+    words_left = name_words(cleaned)
+    if words_left and len(words_left) <= 3:
+        intent.put(p, "-".join(words_left), "the words the request names the package by", guessed=True)
+
+
+def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent: bool) -> None:
+    """A name the request gives that no existing object has: new where the request says so, else a missing
+    parameter with the existing objects of similar name as candidates."""
+    kind = kinds[0]
+    if len(kinds) > 1:
+        _any_kind(p, intent)
+        return
+    kind_words = set(intent.repo.kind_words(kind))
+    if parent:
+        # where something goes: a place or what it is for, or the head when it names the kind ("lock down the
+        # doc_files table")
+        phrases = [
+            ph
+            for ph in intent.analysis.phrases
+            if ph.role in ("place", "subject") and (_names_kind(ph, kind_words) or not intent.grounded)
+        ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
+    else:
+        phrases = [ph for ph in intent.analysis.phrases if ph.role in ("head", "subject")]
+    for ph in phrases:
+        given = _given_name(ph, intent, kind_words)
+        if given is None:
+            continue
+        value, explicit = given
+        existing = intent.repo.lookup(kind, value)
+        if existing and intent.put(p, existing, f"existing {kind} named in the request"):
+            return
+        # a kind the repository holds nothing of cannot be checked: the name is taken as given
+        if ph.new or not intent.grounded or not intent.repo.names(kind):
+            if intent.put(p, value, f"the new {kind} the request names", guessed=not explicit):
+                return
+            continue
+        # the one existing object whose name has every word the request used ("experts" → expert_profiles)
+        close = _covering(intent, kind, value)
+        if close is not None and intent.put(
+            p, close, f"the existing {kind} whose name has the words of {value!r}", guessed=True
+        ):
+            return
+        # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
+        if (explicit or ph.head is not None) and intent.put(
+            p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit
+        ):
+            intent.out.not_found.append((kind, str(intent.out.params[p.name])))
+            intent.suggest_also(p, intent.repo.candidates(kind, value), f"an existing {kind} with a similar name")
+            return
+        intent.suggest(p, intent.repo.candidates(kind, value), f"an existing {kind} with a similar name")
+        return
+    if kind == "app":
+        _app_by_words(p, intent)
+
+
+def _any_kind(p: Param, intent: Intent) -> None:
+    """A target of any kind (what tests cover, what is monitored) that names nothing the repository holds: the
+    words of the place or head phrase, as given."""
+    for ph in [
+        *intent.analysis.of_role("place"),
+        *intent.analysis.of_role("head"),
+        *intent.analysis.of_role("subject"),
+    ]:
+        # "the link card": a word like card is part of the name; a kind like "service" is not
+        text = ph.modifier_text() if ph.head and ph.head not in language.lang().veto_all["head"] else ph.text
+        for value, _s, _e in [*called(text), *quoted(text), *identifiers(text)]:
+            if intent.put(p, value, "the name the request gives"):
+                return
+        words = name_words(text)
+        if (
+            words
+            and len(words) <= 3
+            and intent.put(p, " ".join(words), "the words the request names it by", guessed=True)
+        ):
+            return
+
+
+def _covering(intent: Intent, kind: str, value: str) -> str | None:
+    return intent.repo.covering(kind, value)
+
+
+def target_kinds_of_phrase(ph: Phrase, intent: Intent) -> list[str]:
+    kind = intent.conventions.kinds.object_words.get(ph.head or "", ph.head or "")
+    return [kind] if kind in intent.conventions.kinds.object_kinds else list(intent.repo.by_kind)
+
+
+def _names_kind(ph: Phrase, kind_words: set[str]) -> bool:
+    return any(w in kind_words for w in ph.words()) or bool(identifiers(ph.text))
+
+
+def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, bool] | None:
+    for value, _s, _e in [*called(ph.text), *quoted(ph.text)]:
+        return value, True
+    for value, _s, _e in identifiers(ph.text):
+        if value.lower() not in intent.used:
+            return value, True
+    # "the admin app": any word may be part of an existing name, even one that names nothing on its own
+    plain = [
+        w
+        for w in re.findall(r"[A-Za-z][\w-]*", ph.modifier_text() if ph.head else ph.text)
+        if w.lower() not in language.words("determiners") and w.lower() not in kind_words
+    ]
+    if plain and len(plain) <= 3:
+        joined = " ".join(plain)
+        kinds = target_kinds_of_phrase(ph, intent)
+        if any(intent.repo.lookup(k, joined) or _covering(intent, k, joined) for k in kinds):
+            return joined, False
+    words = name_words(ph.modifier_text() if ph.head else ph.text, exclude=frozenset(kind_words))
+    if words and len(words) <= 3:
+        return " ".join(words), False
+    return None
+
+
+def _app_by_words(p: Param, intent: Intent) -> None:
+    """The existing app whose name has a word of the request ("an admin dashboard" → the admin apps): filled
+    when one app fits, offered as candidates when several do."""
+    conv = intent.conventions
+    prefix = set(re.split(r"[-_]", conv.app_prefix.lower())) - {""}
+    words = {w for w in re.findall(r"[a-z0-9]+", intent.request.lower()) if len(w) > 2}
+    words |= {w[:-1] for w in words if w.endswith("s") and len(w) > 4}
+    hits: dict[str, str] = {}
+    for app in sorted(intent.repo.names("app")):
+        parts = [x for x in re.split(r"[-_]", app.lower()) if x and x not in prefix]
+        common = [x for x in parts if x in words]
+        if common:
+            hits[app] = common[0]
+    if len(hits) == 1:
+        app, word = next(iter(hits.items()))
+        intent.put(p, app, f"the one existing app whose name has the word {word!r}", guessed=True)
+    elif hits:
+        intent.suggest(p, sorted(hits), "an existing app whose name has a word of the request")
+
+
+def _backing(p: Param, kind: str, intent: Intent) -> None:
+    """The service or proxy behind a page's data: one the request names, else (a proxy) the repository's only
+    proxy with a route table; otherwise the scenario's own default (the entity's service, a new proxy)."""
+    if "entity" not in intent.out.params:
+        return
+    for m in intent.mentions:
+        usable = m.kind == kind and (kind != "proxy" or m.name in intent.repo.routable)
+        if usable and intent.put(p, m.name, f"existing {kind} named in the request"):
+            return
+    if kind == "proxy" and len(intent.repo.routable) == 1:
+        intent.put(p, next(iter(intent.repo.routable)), "the repository's only proxy with a route table")

@@ -1,0 +1,268 @@
+"""Values spelt out in a request: names given outright, routes, methods, ports, file paths, command lines,
+versions, and the rendering of a value into a parameter's type and naming style."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from continuous.dsl.model import Param, Scalar
+from continuous.planner import language
+from continuous.planner.grounding import pascal, to_kebab, to_snake, words_of
+from continuous.planner.language import alternation, pattern, words
+
+
+def not_name(word: str) -> bool:
+    w = word.lower().strip("'")
+    return w in words("stopwords") or w in words("pronouns") or w in words("not_names")
+
+
+@lru_cache(maxsize=1)
+def _called() -> re.Pattern[str]:
+    return re.compile(
+        alternation(language.lang().naming_words)
+        + r":?\s+(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|“([^”]+)”|([\w@][\w\-./:@]*\w|\w))",
+        re.IGNORECASE,
+    )
+
+
+def called(text: str) -> list[tuple[str, int, int]]:
+    """Names given outright: `called X`, `named "X"` — (value, start, end) of each, in order."""
+    out = []
+    for m in _called().finditer(text):
+        value = next(g for g in m.groups() if g)
+        if not not_name(value):
+            out.append((value.strip(".,;:"), m.start(), m.end()))
+    return out
+
+
+def quoted(text: str) -> list[tuple[str, int, int]]:
+    out = []
+    for m in pattern("quoted").finditer(text):
+        value = next(g for g in m.groups() if g)
+        if value.strip() and not value.startswith("/") and len(value.split()) <= 4:
+            out.append((value.strip(), m.start(), m.end()))
+    return out
+
+
+def identifiers(text: str) -> list[tuple[str, int, int]]:
+    """snake_case and kebab-case identifiers ("billing-service", "doc_notes"), not routes or paths."""
+    return [(m.group("ident"), m.start(), m.end()) for m in pattern("identifier").finditer(text)]
+
+
+def colon_identifiers(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group("ident"), m.start(), m.end()) for m in pattern("colon_identifier").finditer(text)]
+
+
+def route(text: str) -> str | None:
+    m = pattern("route").search(text)
+    return m.group("route").rstrip(".,;:") if m else None
+
+
+def method(text: str) -> str | None:
+    methods = language.lang().http_methods
+    m = re.search(r"\b(" + "|".join(methods) + r")\b", text)
+    if m:
+        return m.group(1)
+    m = re.search(
+        r"\b(" + "|".join(methods) + r")\s+(?:endpoint|route|request|handler|method|api)\b", text, re.IGNORECASE
+    )
+    return m.group(1).upper() if m else None
+
+
+def method_from_verb(text: str) -> str | None:
+    """ "an endpoint to delete bookmarks" is a DELETE."""
+    verbs = language.lang().method_verbs
+    for w in re.findall(r"[a-z]+", text.lower()):
+        if w in verbs:
+            return verbs[w]
+    return None
+
+
+def port(text: str) -> int | None:
+    m = pattern("port").search(text)
+    if not m:
+        return None
+    value = int(next(g for g in m.groups() if g))
+    return value if 1 <= value <= 65535 else None
+
+
+def file_path(text: str) -> str | None:
+    m = pattern("file_path").search(text)
+    return m.group("path") if m else None
+
+
+def dir_path(text: str) -> str | None:
+    m = pattern("dir_path").search(text)
+    return m.group("path").rstrip("/.,;:") if m else None
+
+
+def env_var(text: str) -> str | None:
+    m = pattern("env_var").search(text)
+    return m.group("var") if m else None
+
+
+def version(text: str) -> str | None:
+    """The version a request asks for: "to 5.4.2", "v6", "react@^19"; the last one named (from X to Y)."""
+    found = [m.group("ver") for m in pattern("version").finditer(text)]
+    if not found:
+        return "latest" if re.search(r"\blatest\b", text, re.IGNORECASE) else None
+    return found[-1]
+
+
+def percent(text: str) -> int | None:
+    m = pattern("percent").search(text)
+    return int(m.group("n")) if m and 0 < int(m.group("n")) <= 100 else None
+
+
+# ---------------------------------------------------------------- command lines
+
+_COMMAND_TOKEN = re.compile(r"\S+")
+_RUNS_SCRIPT = re.compile(r"(?:pnpm|npm|yarn)(?:\s+run)?\s+[a-z][\w:-]*", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _runs() -> re.Pattern[str]:
+    return re.compile(
+        r"\b(?:(?:that|which|to|and)\s+)?"
+        + alternation(sorted(words("run_verbs")))
+        + r"\s+(?:\"([^\"]+)\"|'([^']+)'|`([^`]+)`|“([^”]+)”|(?=[\w.@/-]))",
+        re.IGNORECASE,
+    )
+
+
+def runs_own_script(command: str) -> bool:
+    """`pnpm typecheck:apps` runs one of the workspace's own scripts: that names a script, not its command."""
+    return bool(_RUNS_SCRIPT.fullmatch(command.strip()))
+
+
+def command_phrase(text: str) -> tuple[str, int, int] | None:
+    """The command line a request says something runs, and its span: a quoted command after a verb of running
+    ("that runs `turbo lint`"), else the command-like words after it ("running playwright test") up to the first
+    word that is no part of a command. Words that describe rather than spell a command ("to run the google
+    sync", "to run tests") give nothing."""
+    stops = words("command_stops")
+    for m in _runs().finditer(text):
+        quoted_cmd = next((g for g in m.groups() if g), None)
+        if quoted_cmd is not None:
+            return quoted_cmd.strip(), m.start(), m.end()
+        taken: list[str] = []
+        end = m.end()
+        for t in _COMMAND_TOKEN.finditer(text, m.end()):
+            raw = t.group(0)
+            word = raw.rstrip(".,;:!?") if not re.fullmatch(r"[.]+", raw) else raw
+            if not word or word.lower() in stops:
+                break
+            taken.append(word)
+            end = t.start() + len(word)
+            if word != raw:
+                break
+        if not taken:
+            continue
+        phrase = " ".join(taken)
+        if not_name(taken[0]) or not _beyond_vocabulary(phrase):
+            continue
+        return phrase, m.start(), end
+    return None
+
+
+def _beyond_vocabulary(phrase: str) -> bool:
+    """Whether a phrase says more than the vocabulary's own words ("unit tests" does not; "vitest run" does)."""
+    low = phrase.lower()
+    for table in ("objects", "verbs"):
+        for _c, start, end in sorted(language.find(low, table), key=lambda t: -t[1]):
+            low = low[:start] + " " * (end - start) + low[end:]
+    return any(not not_name(w) for w in low.split())
+
+
+# ---------------------------------------------------------------- rendering a value for a parameter
+
+
+def _styles(value: str) -> list[str]:
+    return [value, to_snake(value), to_kebab(value), pascal(value), to_snake(value).upper(), value.lower()]
+
+
+def pattern_affixes(pat: str | None) -> tuple[str, list[str]]:
+    """A literal prefix the pattern demands (`dhg-[a-z]+` → "dhg-") and literal alternatives it offers as
+    suffixes (`[a-z_]*(_summary|_status)` → ["_summary", "_status"]), so a derived name can follow the
+    convention."""
+    if not pat:
+        return "", []
+    m = re.match(r"^([A-Za-z0-9_\-]+)(?=[\[(.\\])", pat)
+    prefix = m.group(1).replace("\\-", "-") if m else ""
+    suffixes: list[str] = []
+    for group in re.findall(r"\(((?:[A-Za-z0-9_\-]+\|)+[A-Za-z0-9_\-]+)\)", pat):
+        suffixes.extend(group.split("|"))
+    return prefix, suffixes
+
+
+def convert(param: Param, value: str) -> Scalar | None:
+    """`value` rendered as the parameter's type and naming style, or None if no rendering is valid. A prefix or
+    suffix the parameter's pattern demands is added ("analytics" → dhg-analytics)."""
+    from continuous.dsl.params import check_value
+
+    if param.type in ("int", "port"):
+        return int(value) if re.fullmatch(r"\d+", value) and check_value(param, int(value)) is None else None
+    if param.type == "bool":
+        return None
+    if param.type == "enum":
+        low = value.lower()
+        return next((c for c in param.choices if c.lower() == low), None)
+    if param.type == "snake":
+        candidates = [to_snake(value)]
+    elif param.type == "kebab":
+        candidates = [to_kebab(value)]
+    elif param.type == "path":
+        candidates = [value]
+    else:
+        candidates = _styles(value) if " " in value or param.pattern else [value]
+    prefix, suffixes = pattern_affixes(param.pattern)
+    extra: list[str] = []
+    for c in candidates:
+        sep = "_" if "_" in c or param.type == "snake" else "-"
+        if prefix and not c.startswith(prefix):
+            extra.append(prefix + c)
+        extra.extend(c + suf if suf[:1] in "_-" else c + sep + suf for suf in suffixes if not c.endswith(suf))
+    for candidate in [*candidates, *extra]:
+        if candidate and check_value(param, candidate) is None:
+            return candidate
+    return None
+
+
+@lru_cache(maxsize=1)
+def _name_stop() -> frozenset[str]:
+    keep = {"get", "make", "up", "out", "one"}  # parts of names: "get started", "sign up", "log out"
+    return (
+        (words("stopwords") - keep)
+        | words("pronouns")
+        | words("not_names")
+        | words("new_markers")
+        | words("phrase_stops")
+    )
+
+
+def name_words(text: str, exclude: set[str] | frozenset[str] = frozenset(), *, keep_objects: bool = False) -> list[str]:
+    """The words of a phrase that can be part of a name, as written (camelCase kept, so "ProgramEmail" becomes
+    program_email): no determiners, pronouns or words of a kind of object (a table, a page) unless
+    `keep_objects` (a column may be called "app"); words of objects no scenario makes (a filter, a workflow)
+    are ordinary words of a name."""
+    stop = _name_stop()
+    foreign = language.lang().veto_all["head"]
+    out = []
+    for w in re.findall(r"[A-Za-z][\w'-]*", text):
+        word = w.strip("'")
+        if word.lower().endswith("'s"):
+            word = word[:-2]
+        low = word.lower()
+        if not low or low in stop or low in exclude:
+            continue
+        if not keep_objects:
+            canons = {c for c, _s, _e in language.find(low, "objects")}
+            if canons and not canons <= foreign:
+                continue
+        out.append(word)
+    return out
+
+
+def snake_words(value: str) -> str:
+    return "_".join(words_of(value))

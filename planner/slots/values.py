@@ -1,0 +1,252 @@
+"""Values a request spells out: enum choices, routes, HTTP methods, ports and numbers, paths, command lines,
+versions, labelled values ("an archived_at column")."""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date
+from pathlib import Path, PurePosixPath
+
+from continuous.dsl.model import Param
+from continuous.planner import language
+from continuous.planner.grounding import to_kebab
+from continuous.planner.slots import Intent
+from continuous.planner.slots import text as tx
+from continuous.planner.slots.names import labelled as _labelled
+
+
+def set_aside_command(intent: Intent, kinds: dict[str, str]) -> None:
+    """The command a script runs is no source of its name or of anything else: its span is blanked in the
+    clause the other fillers read (and kept for the command filler)."""
+    intent.command = None
+    intent.runs_itself = False
+    if "command" not in kinds.values():
+        return
+    found = tx.command_phrase(intent.clause)
+    if found is not None and tx.runs_own_script(found[0]):
+        # "I want to run `pnpm typecheck:apps`": that names the script; what it runs is not said
+        found, intent.runs_itself = None, True
+    if found is not None:
+        intent.command = found[0]
+        start, end = found[1], found[2]
+        intent.clause = intent.clause[:start] + " " * (end - start) + intent.clause[end:]
+
+
+def command(p: Param, intent: Intent) -> None:
+    if intent.command is not None:
+        intent.put(p, intent.command, "the command the request says it runs")
+        return
+    if not intent.runs_itself:
+        for value, _s, _e in tx.quoted(intent.clause):
+            # a quoted script name ("`dev:setup`") names the script; a command line has words or a path
+            if not tx.runs_own_script(value) and (" " in value.strip() or "/" in value):
+                intent.put(p, value, "quoted command")
+                return
+
+
+def enum(p: Param, intent: Intent) -> None:
+    choices = {c.lower(): c for c in p.choices}
+    methods = {m.lower() for m in language.lang().http_methods}
+    if set(choices) >= methods or p.name.lower() == "method":
+        method(p, intent)
+        return
+    conv = intent.conventions
+    # a choice that is a kind of object: the kind of the object another parameter names (add-tests of a page)
+    for k, source in intent.out.sources.items():
+        if k == p.name:
+            continue
+        for m in intent.mentions:
+            if m.name == source.value:
+                for low, choice in choices.items():
+                    if conv.kind(low) == m.kind and p.default != choice:
+                        intent.put(p, choice, f"{source.value} is a {m.kind}")
+                        return
+    low_clause = intent.clause.lower()
+    words_in = set(re.findall(r"[a-z_]+", low_clause))
+    synonyms = language.lang().enum_words
+    values = [str(v).lower() for k, v in intent.out.params.items() if k != p.name]
+    for low, choice in choices.items():
+        if low in words_in and p.default != choice:
+            intent.put(p, choice, f"the word {low!r}")
+            return
+    for low, choice in choices.items():
+        for word in synonyms.get(low, ()):
+            w = word.lower()
+            if w.startswith("_") or w.endswith("_"):
+                hit = any((v.endswith(w) if w.startswith("_") else v.startswith(w)) for v in values)
+            else:
+                hit = re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", low_clause) is not None
+            if hit and p.default != choice:
+                intent.put(p, choice, f"the word {word!r}")
+                return
+
+
+def method(p: Param, intent: Intent) -> None:
+    found = tx.method(intent.clause)
+    if found:
+        intent.put(p, found, "HTTP method")
+        return
+    for ph in intent.analysis.of_role("trailing"):
+        verb = tx.method_from_verb(ph.text)
+        if verb:
+            intent.put(p, verb, f"what the endpoint does ({ph.text!r})", guessed=True)
+            return
+
+
+def route(p: Param, intent: Intent) -> None:
+    found = tx.route(intent.clause)
+    if found:
+        intent.put(p, found, "route in the request")
+        return
+    subject = intent.subject
+    if subject and p.required and intent.head_kind in ("endpoint", "proxy"):
+        intent.put(p, "/api/" + to_kebab(subject), f"derived from the subject {subject!r}", guessed=True)
+
+
+def version(p: Param, intent: Intent) -> None:
+    found = tx.version(intent.clause)
+    if found:
+        intent.put(p, found, "version in the request")
+
+
+def number(p: Param, intent: Intent) -> None:
+    name = p.name.lower()
+    if name == "port" or "port" in name:
+        found = tx.port(intent.clause)
+        if found is not None:
+            intent.put(p, found, "port number")
+            return
+        # a server's own port, when another parameter names an existing server ("source_port" of "source")
+        for k, source in list(intent.out.sources.items()):
+            if name not in (f"{k}_port", "port"):
+                continue
+            entity = intent.repo.entity("proxy", str(source.value))
+            port_value = entity.field("port") if entity is not None else None
+            if port_value and intent.put(p, port_value, f"the port of {source.value}"):
+                return
+        return
+    if name in ("coverage", "percent", "threshold"):
+        intent.put(p, tx.percent(intent.clause), "percentage in the request")
+
+
+def path(p: Param, intent: Intent) -> None:
+    """A file or folder: spelt out, else the folder of an existing object the request names; an archive
+    destination follows the repository's archive convention."""
+    name = p.name.lower()
+    clause = intent.clause
+    restoring = language.polarity(next(iter(language.canonical_words(intent.scenario.id)[0]), None)) == "restorative"
+    if name == "to" and "path" in intent.out.params:
+        if restoring:
+            dest = original_location(str(intent.out.params["path"]), intent)
+            why = "where the archived item came from"
+        else:
+            dest = archive_destination(str(intent.out.params["path"]), intent)
+            why = "the archive convention for that path"
+        if dest:
+            intent.put(p, dest, why, guessed=True)
+        return
+    if restoring and intent.worktree is not None:
+        found = archived_item(intent)
+        if found and intent.put(p, found, "the archived item the request names"):
+            return
+    explicit = tx.file_path(clause) or tx.dir_path(clause)
+    if explicit and intent.put(p, explicit, "path in the request"):
+        return
+    folders = intent.conventions.folders
+    for m in intent.mentions:
+        pattern = folders.get(m.kind)
+        if pattern and intent.put(p, pattern.format(name=m.name), f"the folder of {m.kind} {m.name}"):
+            return
+
+
+_ARCHIVED: dict[str, list[str]] = {}
+
+
+def _archived_entries(root: Path, markers: tuple[str, ...]) -> list[str]:
+    """Worktree-relative paths of everything inside an archive folder (`.archived_apps/x.20250525`), a few
+    levels deep; node_modules and .git are never entered."""
+    key = str(root)
+    if key not in _ARCHIVED:
+        out: list[str] = []
+        for dirpath, dirnames, _files in os.walk(root):
+            rel = Path(dirpath).relative_to(root)
+            if len(rel.parts) > 4:
+                dirnames[:] = []
+                continue
+            dirnames[:] = [d for d in dirnames if d not in ("node_modules", ".git")]
+            if rel.parts and rel.parts[-1].startswith(markers):
+                out.extend((rel / entry).as_posix() for entry in sorted(os.listdir(dirpath)))
+                dirnames[:] = []
+        _ARCHIVED[key] = out
+    return _ARCHIVED[key]
+
+
+def archived_item(intent: Intent) -> str | None:
+    """The one archived file or folder whose name has every word the request names it by."""
+    from continuous.planner.grounding import singular, words_of
+
+    assert intent.worktree is not None
+    names = [v for v, _s, _e in tx.identifiers(intent.clause)]
+    head = intent.analysis.head
+    if head is not None:
+        names.append(" ".join(tx.name_words(head.modifier_text() if head.head else head.text)))
+    entries = _archived_entries(intent.worktree, intent.conventions.archive.markers)
+    for wanted in [n for n in names if n]:
+        want = {singular(w) for w in words_of(wanted)}
+        hits = [e for e in entries if want <= {singular(w) for w in words_of(_undated(PurePosixPath(e).name))}]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def _undated(name: str) -> str:
+    return re.sub(r"[.-](?:\d{8}|\d{4}-\d{2}-\d{2}(?:_[\d-]+)?)(?=[.]|$)", "", name)
+
+
+def original_location(archived: str, intent: Intent) -> str | None:
+    """Where an archived item came from: its archive folder dropped (apps/.archived_apps/x.20250525 → apps/x)
+    and the date taken out of its name."""
+    p = PurePosixPath(archived)
+    conv = intent.conventions.archive
+    folders = [part for part in p.parts[:-1] if part.startswith(conv.markers)]
+    parts = [part for part in p.parts[:-1] if not part.startswith(conv.markers)]
+    if not folders:
+        return None
+    if not parts and folders[-1] in conv.origins:  # a root-level .archived_apps holds apps
+        parts = [conv.origins[folders[-1]]]
+    return PurePosixPath(*parts, _undated(p.name)).as_posix()
+
+
+def archive_destination(rel: str, intent: Intent) -> str | None:
+    conv = intent.conventions.archive
+    markers = conv.markers
+    p = PurePosixPath(rel)
+    if any(part.startswith(markers) for part in p.parts):
+        return None
+    today = date.today()
+    if len(p.parts) == 2 and p.parts[0] == "apps":
+        return conv.app_folder.format(name=p.name, date=f"{today:%Y%m%d}")
+    parent = "" if str(p.parent) == "." else f"{p.parent}/"
+    top = p.parts[0] if p.parts else ""
+    kind = {"scripts": "scripts", "packages": "packages", "supabase": "sql", "docs": "docs"}.get(top, "files")
+    if rel.startswith("packages/shared/services/"):
+        kind = "services"
+    folder = ".archive_docs" if kind == "docs" or p.suffix == ".md" else f".archived_{kind}"
+    if not p.suffix:
+        return f"{parent}{folder}/{p.name}.{today:%Y%m%d}"
+    return f"{parent}{folder}/{p.stem}.{today:%Y-%m-%d}{p.suffix}"
+
+
+def labelled(p: Param, intent: Intent) -> None:
+    if _labelled(p, intent):
+        return
+    if p.type == "string" and p.pattern and re.fullmatch(r"\[A-Z\].*", p.pattern):
+        var = tx.env_var(intent.clause)
+        if var:
+            intent.put(p, var, "variable name in the request")
+
+
+def free(p: Param, intent: Intent) -> None:
+    """Free text (descriptions, titles): left to its default; a request rarely says it outright."""
+    return None
