@@ -1573,6 +1573,7 @@ class _RunState:
         try:
             unmet = st.unmet_conditions(step, ctx, st.VirtualFS(self.root))
             if unmet:
+                store.start_step(child, n, step.name, step_id=step_id)
                 paths, output = [], f"skipped: {', '.join(unmet)}"
             elif st.is_file_step(step):
                 changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
