@@ -144,13 +144,15 @@ class EditStep(Model):
 
 
 class RunStep(Model):
-    """Run a program as an argument list, never through a shell."""
+    """Run a program as an argument list, never through a shell. `changes` names the files it is known to write
+    (a package manager's manifest and lockfile), so the dry-run lists them although it cannot show their content."""
 
     kind: Literal["run"] = "run"
     name: str
     argv: tuple[str, ...]
     cwd: str | None = None
     timeout_seconds: int | None = None
+    changes: tuple[str, ...] = ()
     when: tuple[Precondition, ...] = ()
     loc: Location | None = None
 
@@ -260,7 +262,8 @@ class ImportStep(Model):
 
 
 class MoveStep(Model):
-    """Move a TypeScript/JavaScript file, rewriting its relative imports so they resolve to the same modules."""
+    """Move a file or a folder (file by file); a TypeScript/JavaScript module's relative imports are rewritten so they
+    resolve to the same modules."""
 
     kind: Literal["move"] = "move"
     name: str

@@ -788,6 +788,9 @@ class _Builder(Transformer[Token, Any]):
     def run_timeout(self, meta: Any, c: list[Token]) -> tuple[str, Any]:
         return ("timeout_seconds", parse_duration(c[0]))
 
+    def run_changes(self, meta: Any, c: list[Any]) -> tuple[str, Any]:
+        return ("changes", c[0])
+
     def run_step(self, meta: Any, c: list[Any]) -> tuple[str, dict[str, Any]]:
         return ("run", {"argv": c[0], **dict(c[1:])})
 
@@ -833,7 +836,11 @@ class _Builder(Transformer[Token, Any]):
         return m.FileContains(glob=unescape(c[0]), text=unescape(c[1]), negated=True, loc=self._loc(meta))
 
     def v_run(self, meta: Any, c: list[Any]) -> m.CommandSucceeds:
-        return m.CommandSucceeds(argv=c[0], loc=self._loc(meta), **dict(c[1:]))
+        options = dict(c[1:])
+        if "changes" in options:
+            self.error(meta, "a validation command must not change files; 'changes' belongs to a run step")
+            del options["changes"]
+        return m.CommandSucceeds(argv=c[0], loc=self._loc(meta), **options)
 
     def v_fact(self, meta: Any, c: list[Any]) -> m.FactHolds:
         return m.FactHolds(pattern=c[0], loc=self._loc(meta))

@@ -468,6 +468,8 @@ def _step_strings(step: Any) -> Iterator[tuple[str, str]]:
             yield arg, "argument"
         if step.cwd:
             yield step.cwd, "directory"
+        for path in step.changes:
+            yield path, "changed file"
     elif isinstance(step, m.SqlStep):
         yield step.file, "file"
     elif isinstance(step, m.DocStep):
@@ -708,6 +710,8 @@ def _check_discover(d: m.Discover, out: _Collector) -> None:
     if d.parser is not None:
         from continuous.dsl.readers import READERS
 
+        if d.parser not in READERS:
+            return  # the parser already reported the unknown reader
         names = frozenset(READERS.get(d.parser, ()))
         kind = f"a field of reader {d.parser}"
         listing = f"its fields: {', '.join(READERS.get(d.parser, ())) or 'none'}"

@@ -41,10 +41,26 @@ class Simulation:
     sql_apply: int = 0
     provided: list[Fact] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    commanded: dict[str, tuple[str, bool]] = field(default_factory=dict)  # path -> (step, existed before)
 
     def effects(self) -> list[tuple[FileEffect, bytes | None]]:
         out = []
-        for path in sorted(self.after):
+        for path in sorted(set(self.after) | set(self.commanded)):
+            if path in self.commanded:
+                step, existed = self.commanded[path]
+                out.append(
+                    (
+                        FileEffect(
+                            path=path,
+                            change="modified" if existed or self.before.get(path) is not None else "created",
+                            diff=f"(content written by the command of {step})\n",
+                            step=self.step_of.get(path, step),
+                            sha256=None,
+                        ),
+                        None,
+                    )
+                )
+                continue
             change = st.FileChange(path, self.before[path], self.after[path])
             if change.before == change.after:
                 continue
@@ -119,6 +135,11 @@ def simulate(ex: Executor, plan: FrozenPlan, now: datetime) -> Simulation:
                     sim.problems.append(f"{sc.id} › {step.name}: {missing}")
                 after_command = True
                 predicted = False
+                for pattern in step.changes:
+                    rel = ctx.path(pattern, "changed file")
+                    existed = fs.read(rel) is not None
+                    sim.commanded.setdefault(rel, (f"{sc.id} › {step.name}", existed))
+                    files.append(rel)
             elif isinstance(step, m.SqlStep) and step.action == "apply":
                 sim.sql_apply += 1
             sim.steps.append(

@@ -153,15 +153,44 @@ class FileChange:
     def diff(self) -> str:
         a = [] if self.before is None else self.before.decode("utf-8", "replace").splitlines(keepends=True)
         b = [] if self.after is None else self.after.decode("utf-8", "replace").splitlines(keepends=True)
+        env = is_env_file(self.path)
         lines = difflib.unified_diff(
             a,
             b,
             "/dev/null" if self.before is None else f"a/{self.path}",
             "/dev/null" if self.after is None else f"b/{self.path}",
+            n=0 if env else 3,
         )
+        if env:
+            lines = (mask_env_line(line) if line[:1] in (" ", "-") and not line.startswith("---") else line
+                     for line in lines)
         return "".join(
             line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
         )
+
+
+_ENV_FILE = re.compile(r"(?:^|/)\.env(?:\.[^/]*)?$")
+_ENV_ASSIGNMENT = re.compile(r"^([ -]\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.]*\s*=\s*)(\S.*?)(\r?\n?)$")
+
+
+def is_env_file(path: str) -> bool:
+    """`.env`, `.env.example`, `.env.local`, ...: files whose values may be secrets."""
+    return bool(_ENV_FILE.search(path))
+
+
+def mask_env_line(line: str) -> str:
+    """An existing or removed assignment keeps its name and loses its value: a diff never prints a secret."""
+    return _ENV_ASSIGNMENT.sub(r"\1***\3", line)
+
+
+def _prune_empty(root: Path, folder: Path) -> None:
+    """Folders a deletion leaves empty go too, as with `git rm` and `mv` (rollback recreates them)."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
 
 
 def write_changes(root: Path, changes: list[FileChange]) -> None:
@@ -169,6 +198,7 @@ def write_changes(root: Path, changes: list[FileChange]) -> None:
         target = root / ch.path
         if ch.after is None:
             target.unlink(missing_ok=True)
+            _prune_empty(root, target.parent)
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.continuous-tmp")
@@ -427,9 +457,49 @@ _MODULE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs"
 
 
 def _move(step: m.MoveStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
-    """Delete the source and write the target; a module's relative imports are rewritten for its new folder."""
+    """Delete the source and write the target; a module's relative imports are rewritten for its new folder.
+    A folder moves file by file, so the dry-run shows every file and rollback restores each one, git-ignored
+    destinations included."""
     source = ctx.path(step.source, "source path")
     target = ctx.path(step.to, "target path")
+    files = _folder_files(ctx.root, source, fs) if fs.read(source) is None else None
+    if files:
+        if target == source or target.startswith(source.rstrip("/") + "/"):
+            raise StepError(f"step {step.name!r}: cannot move {source} into itself ({target})")
+        changes: list[FileChange] = []
+        for rel in files:
+            inner = rel[len(source.rstrip("/")) + 1:]
+            changes += _move_file(step, ctx, fs, rel, f"{target.rstrip('/')}/{inner}")
+        return changes
+    return _move_file(step, ctx, fs, source, target)
+
+
+def _folder_files(root: Path, folder: str, fs: VirtualFS) -> list[str]:
+    """Every file under `folder` as the overlay leaves it; a symbolic link cannot be moved by content."""
+    base = root / folder
+    prefix = folder.rstrip("/") + "/"
+    found: set[str] = set()
+    if base.is_dir() and not base.is_symlink():
+        for dirpath, dirnames, filenames in os.walk(base):
+            for name in filenames + [d for d in dirnames if (Path(dirpath) / d).is_symlink()]:
+                full = Path(dirpath) / name
+                rel = full.relative_to(root).as_posix()
+                if full.is_symlink():
+                    raise StepError(
+                        f"cannot move {folder}: {rel} is a symbolic link",
+                        hint="move the folder with a `run` step, or replace the link first",
+                    )
+                found.add(rel)
+    for path, content in fs.overlay.items():
+        if path.startswith(prefix):
+            if content is None:
+                found.discard(path)
+            else:
+                found.add(path)
+    return sorted(found)
+
+
+def _move_file(step: m.MoveStep, ctx: StepContext, fs: VirtualFS, source: str, target: str) -> list[FileChange]:
     data = fs.read(source)
     if data is None:
         if fs.read(target) is not None:

@@ -147,7 +147,7 @@ class Recovery(RunStateBase):
         started = [i for i in self.children if self.item_status.get(i) in ("success", "running")]
         rb.errors = list(rb.errors or []) + self.run_rollback_steps(started)
         restored, removed = self.restore()
-        rb.errors = list(rb.errors) + self.run_rollback_steps(started, after_restore=True)
+        rb.errors += self.run_rollback_steps(started, after_restore=True)
         journal.mark_unrecorded()
         journal.data.status = "rolled_back"
         journal.data.current = None

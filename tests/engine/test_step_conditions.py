@@ -41,6 +41,20 @@ scenario swap-lock {
   validate file "lock.txt" contains "never there"
 }
 
+scenario copy-lock {
+  object infra
+  summary "Changes a lockfile by a command that says so"
+  step "install" run ["cp", "lock.new", "lock.txt"] changes ["lock.txt", "{{ 'made' }}.txt"]
+}
+
+scenario archive-folder {
+  object infra
+  summary "Moves a folder into a git-ignored archive"
+  param path: path required position 1
+  param to: path required position 2
+  step "move" move "{{ path }}" to "{{ to }}"
+}
+
 scenario needs-tool {
   object infra
   summary "Runs a program that is not installed"
@@ -66,6 +80,11 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "markers/here.txt").write_text("x\n")
     (root / "lock.txt").write_text("original\n")
     (root / "lock.new").write_text("updated\n")
+    (root / "tools/nested").mkdir(parents=True)
+    (root / "tools/run.sh").write_text("#!/bin/sh\necho run\n")
+    (root / "tools/run.sh").chmod(0o755)
+    (root / "tools/nested/lib.ts").write_text("import { x } from '../../lib/x';\nexport const y = x;\n")
+    (root / ".gitignore").write_text(".archived/\n")
     (root / ".continuous.toml").write_text(f'scenario_paths = ["{lib}"]\ninclude_builtin = false\n')
     _git(root, "init", "-q", "-b", "main")
     _git(root, "-c", "user.email=d@e.f", "-c", "user.name=D", "add", "-A")
@@ -113,3 +132,31 @@ def test_a_missing_program_is_a_problem_of_the_dry_run_and_stops_the_run_before_
         ex.run(ex.build_plan([Request("needs-tool", ())]))
     after = subprocess.run(["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True).stdout
     assert after == status
+
+
+def test_a_command_that_names_its_files_has_them_in_the_dry_run(repo: Path) -> None:
+    ex = Executor(repo)
+    report = ex.dry_run(ex.build_plan([Request("copy-lock", ())]))
+    files = {f.path: (f.change, f.sha256) for f in report.files}
+    assert files == {"lock.txt": ("modified", None), "made.txt": ("created", None)}
+    assert [s.files for s in report.steps] == [["lock.txt", "made.txt"]]
+
+
+def test_a_folder_moves_file_by_file_into_an_ignored_archive_and_rolls_back_exactly(repo: Path) -> None:
+    from tests.conftest import snapshot
+
+    before = snapshot(repo)
+    ex = Executor(repo)
+    plan = ex.build_plan([Request("archive-folder", ("tools", ".archived/tools"))])
+    report = ex.dry_run(plan)
+    assert sorted(f.path for f in report.files) == [
+        ".archived/tools/nested/lib.ts", ".archived/tools/run.sh", "tools/nested/lib.ts", "tools/run.sh"
+    ]
+    result = ex.run(plan)
+    assert result.ok, result.error
+    assert not (repo / "tools").exists()  # the emptied folders go, as with mv
+    assert (repo / ".archived/tools/run.sh").stat().st_mode & 0o777 == 0o755
+    # relative imports still reach the same module from the new folder
+    assert "'../../../lib/x'" in (repo / ".archived/tools/nested/lib.ts").read_text()
+    Executor(repo).rollback(result.execution_id)
+    assert snapshot(repo) == before

@@ -335,3 +335,16 @@ def test_dry_run_overlay_chains_steps_without_writing(tmp_path: Path) -> None:
     assert second[0].before == b"one\n" and second[0].after == b"zero\none\n"
     assert not (tmp_path / "d.md").exists()
     assert second[0].diff().startswith("--- a/d.md\n+++ b/d.md\n")
+
+
+def test_a_diff_of_an_env_file_shows_only_the_change_and_no_existing_value() -> None:
+    from continuous.engine.steps import FileChange
+
+    before = b"# keys\nOPENAI_API_KEY=sk-live-123\nexport DB_URL = postgres://u:pw@h/db\nPORT=3001\n"
+    added = FileChange(".env.example", before, before + b"GMAIL_CLIENT_ID=\n").diff()
+    assert added.splitlines()[2:] == ["@@ -4,0 +5 @@", "+GMAIL_CLIENT_ID="]
+    removed = FileChange("apps/web/.env", before, before.replace(b"export DB_URL = postgres://u:pw@h/db\n", b""))
+    text = removed.diff()
+    assert "-export DB_URL = ***" in text and "pw@h" not in text and "sk-live" not in text
+    plain = FileChange("notes.txt", before, before + b"x\n").diff()
+    assert " PORT=3001" in plain  # other files keep their context

@@ -36,6 +36,7 @@ except ImportError:  # run as a script (bench/bench_realrepo.py puts this folder
     from checks import bash_syntax, json_error, new_type_errors, sql_round_trip  # type: ignore[no-redef]
 
 EXE = str(Path(sys.executable).parent / "continuous")
+REGISTRY_STAND_INS = {"pptx-text-parser>sax": "1.4.1", "office-text-extractor>xlsx": "0.18.5"}
 NOW = "2025-06-10T12:00:00+00:00"  # after the snapshot's newest dated migration, so new ones sort last
 
 
@@ -157,6 +158,18 @@ def prepare_own_node_modules(root: Path, installed: Path) -> None:
          "--config.confirmModulesPurge=false", "--reporter=silent"],
         cwd=root, check=True, capture_output=True, env={**os.environ, "CI": "1"},
     )
+    # The lockfile lost the unserved sub-dependencies, so any pnpm command that resolves (pnpm add) would
+    # fetch their tarball URLs again; the registry's own releases of them stand in (README: left out).
+    data = json.loads(manifest.read_text())
+    data.setdefault("pnpm", {}).setdefault("overrides", {}).update(REGISTRY_STAND_INS)
+    manifest.write_text(json.dumps(data, indent=2) + "\n")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "environment: registry releases for the unserved sub-dependencies")
+
+
+def own_install_env(installed: Path) -> dict[str, str]:
+    """pnpm settings of the copy's own install, as a developer's global pnpm config would give them."""
+    return {"npm_config_store_dir": str(installed.parent / "pnpm-store"), "npm_config_shamefully_hoist": "true"}
 
 
 def measure(
@@ -175,6 +188,8 @@ def measure(
         env["PATH"] = f"{installed.parent / 'pnpm' / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
     if scratch_url:
         env["CONTINUOUS_TEST_DATABASE_URL"] = scratch_url
+    if case.own_node_modules and installed is not None:
+        env.update(own_install_env(installed))
     # ---- setup (committed, so the measured run starts clean)
     setup_migrations: list[str] = []
     for command in case.setup:
