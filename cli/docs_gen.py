@@ -48,9 +48,8 @@ def cli_reference() -> str:
     """Markdown for every command, from the Typer app itself (typer's own `utils docs` renderer)."""
     import typer
     import typer.main
-    from typer.cli import get_docs_for_click
-
     from continuous.cli.main import app
+    from typer.cli import get_docs_for_click
 
     command = typer.main.get_command(app)
     ctx = typer.Context(command)  # no markup mode in ctx.obj: help texts stay plain text
@@ -179,8 +178,7 @@ def scenario_needs(sc: m.Scenario, rule_base: m.RuleBase) -> Needs:
             elif step.action == "test":
                 needs.add(needs.optional, "a scratch PostgreSQL to test migrations on (`test_database_url`)")
             elif step.action == "apply":
-                needs.add(needs.optional, "a target database to apply migrations to "
-                                          "(`CONTINUOUS_TARGET_DATABASE_URL`)")
+                needs.add(needs.optional, "a target database to apply migrations to (`CONTINUOUS_TARGET_DATABASE_URL`)")
         elif isinstance(step, m.RunStep):
             if step.argv[0] not in _BASE_TOOLS:
                 needs.add(needs.programs, step.argv[0])
@@ -240,15 +238,29 @@ def touches(sc: m.Scenario) -> tuple[list[str], list[str]]:
         if shown not in files:
             files.append(shown)
     provided = [
-        Fact(type=p.type, fields={k: placeholder(f"{{{{ {t.var} }}}}") if isinstance(t, m.Var)
-                                  else placeholder(str(getattr(t, "value", t))) for k, t in p.fields.items()})
+        Fact(
+            type=p.type,
+            fields={
+                k: placeholder(f"{{{{ {t.var} }}}}")
+                if isinstance(t, m.Var)
+                else placeholder(str(getattr(t, "value", t)))
+                for k, t in p.fields.items()
+            },
+        )
         for p in sc.provides
     ]
     effects = [(FileEffect(path=f, change="created"), None) for f in files]
     sy = systems_affected(provided, effects, [])
-    systems = [f"{kind} {', '.join(f'`{v}`' for v in values)}" for kind, values in
-               (("apps", sy.apps), ("services", sy.services), ("tables", sy.tables),
-                ("pipelines", sy.pipelines)) if values]
+    systems = [
+        f"{kind} {', '.join(f'`{v}`' for v in values)}"
+        for kind, values in (
+            ("apps", sy.apps),
+            ("services", sy.services),
+            ("tables", sy.tables),
+            ("pipelines", sy.pipelines),
+        )
+        if values
+    ]
     ports = [p.name for p in sc.params if p.type == "port"]
     if ports:
         systems.append("ports " + ", ".join(f"`<{p}>`" for p in ports))
@@ -293,8 +305,9 @@ def _step_line(step: m.Step) -> str:
     if isinstance(step, m.InsertStep):
         return f"inserts into `{placeholder(step.file)}` {step.where} `{placeholder(step.anchor)}`"
     if isinstance(step, m.SqlStep):
-        return {"test": "tests", "apply": "applies", "types": "merges types into"}[step.action] + \
-            f" `{placeholder(step.file)}`"
+        return {"test": "tests", "apply": "applies", "types": "merges types into"}[
+            step.action
+        ] + f" `{placeholder(step.file)}`"
     if isinstance(step, m.RunStep):
         where = f" in `{placeholder(step.cwd)}`" if step.cwd else ""
         return f"runs `{placeholder(' '.join(step.argv))}`{where}"
@@ -324,8 +337,10 @@ def scenario_section(sc: m.Scenario, rule_base: m.RuleBase) -> list[str]:
         out += [prose(sc.description), ""]
     aliases = [a for a, target in sorted(rule_base.aliases.items()) if target == sc.id]
     if sc.aliases or aliases:
-        out += ["Also asked for as: " + ", ".join([*(f"“{a}”" for a in sc.aliases),
-                                                   *(f"`{a}` (alias)" for a in aliases)]), ""]
+        out += [
+            "Also asked for as: " + ", ".join([*(f"“{a}”" for a in sc.aliases), *(f"`{a}` (alias)" for a in aliases)]),
+            "",
+        ]
     if sc.examples:
         more = f" (and {len(sc.examples) - 3} more)" if len(sc.examples) > 3 else ""
         out += ["Examples: " + "; ".join(f"“{prose(e)}”" for e in sc.examples[:3]) + more, ""]
@@ -359,9 +374,11 @@ def scenario_section(sc: m.Scenario, rule_base: m.RuleBase) -> list[str]:
         out.append("- **Provides:** " + ", ".join(f"`{_pattern(p)}`" for p in sc.provides))
     if sc.rollback:
         out.append("- **Rollback:** " + "; ".join(_step_line(s) for s in sc.rollback))
-    out.append(f"- **Automation** {sc.automation}% · estimate {_duration(sc.estimate_seconds)} · by hand "
-               f"{_duration(sc.manual_effort_seconds)} · defined in "
-               f"`{_relative(sc.source, sc.loc.line if sc.loc else None)}`")
+    out.append(
+        f"- **Automation** {sc.automation}% · estimate {_duration(sc.estimate_seconds)} · by hand "
+        f"{_duration(sc.manual_effort_seconds)} · defined in "
+        f"`{_relative(sc.source, sc.loc.line if sc.loc else None)}`"
+    )
     out.append("")
     return out
 
@@ -379,11 +396,16 @@ def scenario_catalogue(rule_base: m.RuleBase) -> str:
     for sc in scenarios:
         by_type.setdefault(sc.object_type, []).append(sc)
     lines = [
-        HEADER, "", "# Scenario catalogue", "",
+        HEADER,
+        "",
+        "# Scenario catalogue",
+        "",
         f"The {len(scenarios)} built-in scenarios, read from `scenarios/*.scn` and their templates. "
         "`continuous scenarios show ID` prints one of them (also your own); the dependency graph is in "
-        "[catalogue/graph.md](catalogue/graph.md); how to write scenarios is in [dsl.md](dsl.md).", "",
-        "How to read an entry:", "",
+        "[catalogue/graph.md](catalogue/graph.md); how to write scenarios is in [dsl.md](dsl.md).",
+        "",
+        "How to read an entry:",
+        "",
         "- **Parameters** come positionally in the order of their `position`, the others as `--param NAME=VALUE`; "
         "`<name>` in a path stands for that parameter's value.",
         "- **Needs from the repository** is what must be there before the run: files and folders the "
@@ -395,14 +417,16 @@ def scenario_catalogue(rule_base: m.RuleBase) -> str:
         "discovered from), to follow its conventions; without them the output is the plain default and the "
         "dry-run's Notes say what was missing.",
         "- **Systems touched** uses the dry-run's own classification (apps, services, tables, pipelines, "
-        "ports, databases, commands).", "",
-        "## Overview", "",
-        "| Scenario | Object | What it does | Needs from a repository |", "|---|---|---|---|",
+        "ports, databases, commands).",
+        "",
+        "## Overview",
+        "",
+        "| Scenario | Object | What it does | Needs from a repository |",
+        "|---|---|---|---|",
     ]
     for sc in scenarios:
         needs = scenario_needs(sc, rule_base)
-        lines.append(f"| [`{sc.id}`](#{_anchor(sc)}) | {sc.object_type} | {_cell(sc.summary)} | "
-                     f"{needs_cell(needs)} |")
+        lines.append(f"| [`{sc.id}`](#{_anchor(sc)}) | {sc.object_type} | {_cell(sc.summary)} | {needs_cell(needs)} |")
     lines.append("")
     if rule_base.aliases:
         lines += ["Aliases: " + ", ".join(f"`{a}` → `{t}`" for a, t in sorted(rule_base.aliases.items())), ""]
@@ -423,8 +447,10 @@ def library_table(rule_base: m.RuleBase) -> str:
     for sid in sorted(rule_base.scenarios, key=lambda s: (rule_base.scenarios[s].object_type, s)):
         sc = rule_base.scenarios[sid]
         params = ", ".join(p.name + ("" if p.required else "?") for p in sc.params) or "—"
-        lines.append(f"| [`{sid}`](docs/scenarios.md#{_anchor(sc)}) | {sc.object_type} | {params} | "
-                     f"{_cell(sc.summary)} | {needs_cell(scenario_needs(sc, rule_base))} |")
+        lines.append(
+            f"| [`{sid}`](docs/scenarios.md#{_anchor(sc)}) | {sc.object_type} | {params} | "
+            f"{_cell(sc.summary)} | {needs_cell(scenario_needs(sc, rule_base))} |"
+        )
     for alias, target in sorted(rule_base.aliases.items()):
         lines.append(f"| `{alias}` | alias | → `{target}` | | |")
     return "\n".join(lines)

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from continuous.cli import docs_gen
 from continuous.dsl.loader import load_rule_base
 
@@ -22,8 +21,9 @@ def test_generated_pages_are_current() -> None:
     assert not stale, f"{', '.join(map(str, stale))} differ from the code: run `make docs` and commit the result"
 
 
-def test_drift_check_names_a_stale_page_and_says_how_to_fix_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                                                ) -> None:
+def test_drift_check_names_a_stale_page_and_says_how_to_fix_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for rel in docs_gen.render_pages(ROOT):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / rel, tmp_path / rel)
@@ -39,7 +39,6 @@ def test_drift_check_names_a_stale_page_and_says_how_to_fix_it(tmp_path: Path, c
 
 def test_cli_reference_documents_every_command() -> None:
     import typer.main
-
     from continuous.cli.main import app
 
     text = (ROOT / docs_gen.CLI_REFERENCE).read_text(encoding="utf-8")
