@@ -331,7 +331,7 @@ def _relative(source: str, line: int | None) -> str:
 
 def scenario_section(sc: m.Scenario, rule_base: m.RuleBase) -> list[str]:
     needs = scenario_needs(sc, rule_base)
-    files, systems = touches(sc)
+    _, systems = touches(sc)
     out = [f"### `{sc.id}` — {prose(sc.summary)}", ""]
     if sc.description:
         out += [prose(sc.description), ""]
@@ -366,8 +366,6 @@ def scenario_section(sc: m.Scenario, rule_base: m.RuleBase) -> list[str]:
         out.append("- **Skipped when:** `" + " and ".join(_pattern(u) for u in sc.unless) + "`")
     if sc.steps:
         out.append("- **Steps:** " + "; ".join(_step_line(s) for s in sc.steps))
-    if files:
-        out.append("- **Files written:** " + ", ".join(_code(files)))
     if systems:
         out.append("- **Systems touched:** " + "; ".join(systems))
     if sc.provides:
