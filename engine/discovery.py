@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from continuous.common.errors import UserError
 from continuous.dsl.model import Discover, RuleBase, Scalar
+from continuous.engine import git
 from continuous.engine.facts import Fact
 
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".cache", "dist", ".turbo"})
@@ -69,12 +69,7 @@ def glob_match(pattern: str, path: str) -> bool:
 
 def list_files(worktree: Path) -> list[str]:
     """Every non-ignored file of the worktree as a POSIX relative path (tracked and untracked)."""
-    proc = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
-        cwd=worktree,
-        capture_output=True,
-        check=False,
-    )
+    proc = git.run(worktree, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate")
     if proc.returncode == 0:
         files = [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
         return [p for p in files if not _skipped(p)]
@@ -313,11 +308,8 @@ def ignored_files(worktree: Path, compiled: list[_Compiled]) -> list[str]:
     """Files git ignores that a declaration names literally (`.env.example`); ignored folders are not entered."""
     if not compiled:
         return []
-    proc = subprocess.run(
-        ["git", "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", "--no-empty-directory"],
-        cwd=worktree,
-        capture_output=True,
-        check=False,
+    proc = git.run(
+        worktree, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory", "--no-empty-directory"
     )
     if proc.returncode != 0:
         return []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from continuous.common import faults
 from continuous.common.errors import UserError
 from continuous.common.gitinfo import GitLocation, locate
 from continuous.dsl.model import RuleBase
+from continuous.engine import git
 
 STATE_DIR = "continuous"
 
@@ -42,14 +42,7 @@ class Workspace:
         return self.location.git_dir / STATE_DIR
 
     def head(self) -> str | None:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "-q", "HEAD"],
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return proc.stdout.strip() or None
+        return git.text(self.root, "rev-parse", "--verify", "-q", "HEAD") or None
 
 
 def open_workspace(repo: Path | str | None = None) -> Workspace:
@@ -90,12 +83,7 @@ def check_runnable(ws: Workspace) -> None:
 
 def dirty_paths(root: Path) -> dict[str, str]:
     """Paths that differ from HEAD (staged, unstaged or untracked) → their two-letter status. Read-only."""
-    proc = subprocess.run(
-        ["git", "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all"],
-        cwd=root,
-        capture_output=True,
-        check=False,
-    )
+    proc = git.run(root, "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all")
     if proc.returncode != 0:
         raise UserError(f"git status failed in {root}: {proc.stderr.decode(errors='replace').strip()}")
     out: dict[str, str] = {}

@@ -214,7 +214,10 @@ class Harness:
     def _probe(self) -> dict[str, Any]:
         """What a new run would meet: the run lock (with the same staleness rule), unrecorded journals, and
         rows still running."""
+        from functools import partial
+
         from continuous.common.errors import UserError
+        from continuous.engine.run.recovery import record_unrecorded, settled
         from continuous.engine.worktree import RunLock
 
         ex = self.executor()
@@ -222,12 +225,12 @@ class Harness:
         try:
             lock = RunLock(ex.ws)
             try:
-                lock.acquire("probe", settled=ex._settled)
+                lock.acquire("probe", settled=partial(settled, ex))
             except UserError as exc:
                 out["blocked"] = exc.message
             else:
                 try:
-                    ex._record_unrecorded()
+                    record_unrecorded(ex)
                     active = ex.store().find_active_run(str(self.repo))
                     if active is not None:
                         out["blocked"] = f"run {active.id} recorded as running"
