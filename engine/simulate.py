@@ -24,6 +24,7 @@ from continuous.engine.facts import Fact, FactSet, LazyFactSet
 from continuous.engine.plan import FrozenPlan
 from continuous.engine.planning import item_now
 from continuous.engine.results import DryRunReport, FileEffect, PlannedItem, PlannedStep
+from continuous.engine.stepkinds import kind_of
 from continuous.engine.worktree import dirty_paths
 
 if TYPE_CHECKING:
@@ -106,42 +107,30 @@ def simulate(ex: Executor, plan: FrozenPlan, now: datetime) -> Simulation:
         if failed and not after_command:
             sim.problems.extend(f"{sc.id}: precondition failed: {f}" for f in failed)
         for n, step in enumerate(sc.steps, 1):
-            action = st.describe(step, ctx)
+            action = kind_of(step).describe(step, ctx)
             files: list[str] = []
             predicted = True
             unmet = st.unmet_conditions(step, ctx, fs)
             if unmet:
                 action = f"skipped ({', '.join(unmet)}): {action}"
-            elif st.is_file_step(step):
-                try:
-                    changes = st.file_changes(step, ctx, fs)
-                except st.StepError as exc:
-                    if after_command:
-                        predicted = False
-                    else:
-                        sim.problems.append(f"{sc.id} › {step.name}: {exc.message}")
-                    changes = []
-                for ch in changes:
+            else:
+                where = f"{sc.id} › {step.name}"
+                found = kind_of(step).simulate(step, ctx, fs, after_command=after_command)
+                predicted = found.predicted
+                if found.problem:
+                    sim.problems.append(f"{where}: {found.problem}")
+                for ch in found.changes:
                     sim.before.setdefault(ch.path, ch.before)
                     sim.after[ch.path] = ch.after
-                    sim.step_of.setdefault(ch.path, f"{sc.id} › {step.name}")
+                    sim.step_of.setdefault(ch.path, where)
                     files.append(ch.path)
-                fs.apply(changes)
-                sim.notes.extend(f"{sc.id} › {step.name}: {n}" for n in ctx.notes)
+                sim.notes.extend(f"{where}: {n}" for n in ctx.notes)
                 ctx.notes.clear()
-            elif isinstance(step, m.RunStep):
-                missing = st.missing_program(step, ctx)
-                if missing and not after_command:
-                    sim.problems.append(f"{sc.id} › {step.name}: {missing}")
-                after_command = True
-                predicted = False
-                for pattern in step.changes:
-                    rel = ctx.path(pattern, "changed file")
-                    existed = fs.read(rel) is not None
-                    sim.commanded.setdefault(rel, (f"{sc.id} › {step.name}", existed))
+                for rel, existed in found.commanded:
+                    sim.commanded.setdefault(rel, (where, existed))
                     files.append(rel)
-            elif isinstance(step, m.SqlStep) and step.action == "apply":
-                sim.sql_apply += 1
+                after_command = after_command or found.command
+                sim.sql_apply += found.sql_apply
             sim.steps.append(
                 PlannedStep(
                     item=i,

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from continuous.common import faults
 from continuous.common.errors import ContinuousError, UserError
-from continuous.dsl import model as m
 from continuous.engine import git, planning
 from continuous.engine import steps as st
 from continuous.engine.checkpoint import drop_kept, hash_files, keep_originals, read_blob
@@ -27,6 +26,7 @@ from continuous.engine.results import ExecutionResult, RollbackResult
 from continuous.engine.run import events as ev
 from continuous.engine.run.journal import SETTLED, Journal, RollbackState
 from continuous.engine.run.state import RunStateBase, tmp_of
+from continuous.engine.stepkinds import kind_of, kind_of_current
 from continuous.engine.worktree import RunLock, check_runnable, process_start
 
 if TYPE_CHECKING:
@@ -44,10 +44,7 @@ class Recovery(RunStateBase):
         current = self.journal.data.current
         if not current:
             return
-        paths: list[str] = list(current.writes or {})
-        index_before: dict[str, str | None] = {}
-        if current.snapshot:
-            paths, index_before = self.reconcile_command(current.snapshot)
+        paths, index_before = kind_of_current(current).revert(self, current)
         if undo:
             remembered = set(current.remembered or [])
             last = self.last_checkpoint()
@@ -199,20 +196,7 @@ class Recovery(RunStateBase):
                         store.start_step, child, 1000 + k, f"rollback: {step.name}", step_id=step_id
                     )
                 try:
-                    if st.is_file_step(step):
-                        changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
-                        self.remember(c.path for c in changes)
-                        self.journal.save()
-                        st.write_changes(self.root, changes)
-                        output = "\n".join(f"{c.kind} {c.path}" for c in changes)
-                    elif isinstance(step, m.RunStep):
-                        snap = self.snapshot_dirty()
-                        output = st.run_step(step, ctx, step.name).output
-                        self.reconcile_command(snap)
-                    elif isinstance(step, m.SqlStep):
-                        output = st.sql_step(step, ctx)[0]
-                    else:  # pragma: no cover
-                        output = ""
+                    output = kind_of(step).apply(self, step, ctx, None, lambda: None).output
                     if child:
                         self._quietly(store.finish_step, step_id, "success", output=output)
                 except ContinuousError as exc:

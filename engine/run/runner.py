@@ -13,7 +13,6 @@ and leaves the run resumable.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import uuid
@@ -43,6 +42,7 @@ from continuous.engine.run.journal import (
 )
 from continuous.engine.run.recovery import Recovery, give_back, record_unrecorded, settled
 from continuous.engine.run.state import RunStopped
+from continuous.engine.stepkinds import kind_of
 from continuous.engine.worktree import RunLock, check_runnable, dirty_paths, process_start
 
 if TYPE_CHECKING:
@@ -137,40 +137,17 @@ class RunState(Recovery):
         started = time.monotonic()
         try:
             unmet = st.unmet_conditions(step, ctx, st.VirtualFS(self.root))
+
+            def begin() -> None:
+                store.start_step(child, n, step.name, step_id=step_id)
+
             if unmet:
                 self.journal.save()
-                store.start_step(child, n, step.name, step_id=step_id)
+                begin()
                 paths, output = [], f"skipped: {', '.join(unmet)}"
-            elif st.is_file_step(step):
-                changes = st.file_changes(step, ctx, st.VirtualFS(self.root))
-                current.writes = {
-                    c.path: None if c.after is None else hashlib.sha256(c.after).hexdigest() for c in changes
-                }
-                self.remember(c.path for c in changes)
-                self.journal.save()
-                store.start_step(child, n, step.name, step_id=step_id)
-                with faults.around("files.write"):
-                    st.write_changes(self.root, changes)
-                paths = [c.path for c in changes]
-                output = "\n".join(f"{c.kind} {c.path}" for c in changes) or "no change needed (already done)"
-            elif isinstance(step, m.RunStep):
-                current.snapshot = self.snapshot_dirty()
-                self.journal.save()
-                store.start_step(child, n, step.name, step_id=step_id)
-                with faults.around("command"):
-                    result = st.run_step(step, ctx, step.name)
-                paths = self.reconcile_command(current.snapshot)[0]
-                output = result.output
-            elif isinstance(step, m.SqlStep):
-                self.journal.save()
-                store.start_step(child, n, step.name, step_id=step_id)
-                with faults.around("sql"):
-                    output, pending = st.sql_step(step, ctx)
-                if pending:
-                    self.journal.data.pending_sql.append(ctx.path(step.file, "file"))
-                paths = []
-            else:  # pragma: no cover - the model admits no other kind
-                raise AssertionError(step)
+            else:
+                applied = kind_of(step).apply(self, step, ctx, current, begin)
+                paths, output = applied.paths, applied.output
             with faults.around("checkpoint"):
                 commit = self.checkpointer.checkpoint(
                     number,
