@@ -6,12 +6,15 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from continuous.cli.output import command, print_json
 from continuous.engine.run import events as ev
 from continuous.engine.run.events import RunObserver
+
+if TYPE_CHECKING:
+    from continuous.engine.plan import SavedPlan
 
 
 def register(app: typer.Typer) -> None:
@@ -337,8 +340,8 @@ def run_plan_cmd(
     data = load_saved_plan(file)
     ex = _executor(as_json)
     try:
-        _fill_plan(ex, data, _parse_params(param), as_json,
-                   ["continuous", "run-plan", str(file), *_flags(dry_run)])
+        data = _fill_plan(ex, data, _parse_params(param), as_json,
+                          ["continuous", "run-plan", str(file), *_flags(dry_run)])
         plan = ex.plan_from_saved(data, allocate_ports=not dry_run)
         if dry_run or not (yes or as_json or not sys.stdin.isatty()):
             report = ex.dry_run(plan)
@@ -356,7 +359,7 @@ def run_plan_cmd(
     _finish(result, as_json)
 
 
-def _fill_plan(ex: Any, data: dict[str, Any], given: dict[str, Any], as_json: bool, argv: list[str]) -> None:
+def _fill_plan(ex: Any, data: SavedPlan, given: dict[str, Any], as_json: bool, argv: list[str]) -> SavedPlan:
     """Put --param values into the saved plan's items, then ask for (or list) the required ones still open. A
     NAME=VALUE goes to every item that has that parameter and misses it; SCENARIO.NAME=VALUE to that scenario's."""
     import shlex
@@ -364,13 +367,12 @@ def _fill_plan(ex: Any, data: dict[str, Any], given: dict[str, Any], as_json: bo
     from continuous.cli import prompting
     from continuous.common.errors import UserError
 
-    items = [(ex.scenario(raw["scenario"]), raw) for raw in data["items"]]
+    items = [(ex.scenario(raw.scenario), raw.scenario, dict(raw.params)) for raw in data.items]
     used: set[str] = set()
-    for sc, raw in items:
-        params = raw.setdefault("params", {})
+    for sc, named, params in items:
         for key, value in given.items():
             scope, dot, name = key.rpartition(".")
-            if dot and scope not in (sc.id, raw["scenario"]):
+            if dot and scope not in (sc.id, named):
                 continue
             if sc.param(name) is not None and name not in params:
                 params[name] = value
@@ -380,19 +382,20 @@ def _fill_plan(ex: Any, data: dict[str, Any], given: dict[str, Any], as_json: bo
         raise UserError(
             f"--param {unused[0]}: no item of the plan misses that parameter",
             hint="the plan's items and parameters: " + "; ".join(
-                f"{sc.id}({', '.join(p.name for p in sc.params)})" for sc, _ in items),
+                f"{sc.id}({', '.join(p.name for p in sc.params)})" for sc, _, _ in items),
         )
-    wanted = [(sc.id, p) for sc, raw in items for p in prompting.missing_params(sc, (), raw["params"])]
+    wanted = [(sc.id, p) for sc, _, params in items for p in prompting.missing_params(sc, (), params)]
     if not wanted:
-        return
+        return data.with_params([params for _, _, params in items])
     if not prompting.can_prompt(as_json):
         given_args = [f"--param {shlex.quote(f'{k}={v}')}" for k, v in given.items()]
         raise prompting.missing_error(wanted, command=" ".join([*map(shlex.quote, argv), *given_args]))
     answers = prompting.ask_all(wanted)
-    for sc, raw in items:
+    for sc, _, params in items:
         for (sid, name), value in answers.items():
-            if sid == sc.id and name not in raw["params"]:
-                raw["params"][name] = value
+            if sid == sc.id and name not in params:
+                params[name] = value
+    return data.with_params([params for _, _, params in items])
 
 
 @command

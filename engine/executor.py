@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from continuous.common.errors import ContinuousError, RunFailed, UserError
 from continuous.dsl import model as m
@@ -22,7 +22,7 @@ from continuous.engine import planning, simulate
 from continuous.engine.discovery import discover
 from continuous.engine.estimates import Estimator
 from continuous.engine.facts import Fact
-from continuous.engine.plan import FrozenPlan
+from continuous.engine.plan import FrozenPlan, SavedPlan
 from continuous.engine.planning import Request, fixed_now, item_now, requests_from_dicts
 from continuous.engine.results import DryRunReport, ExecutionResult, RollbackResult
 from continuous.engine.run import recovery, runner
@@ -178,7 +178,7 @@ class Executor:
             self, requests, request_text=request_text, allocate_ports=allocate_ports, facts=facts
         )
 
-    def plan_from_saved(self, data: dict[str, Any], *, allocate_ports: bool = False) -> FrozenPlan:
+    def plan_from_saved(self, data: SavedPlan, *, allocate_ports: bool = False) -> FrozenPlan:
         return planning.plan_from_saved(self, data, allocate_ports=allocate_ports)
 
     def simulate(self, plan: FrozenPlan, now: datetime) -> Simulation:

@@ -56,19 +56,67 @@ class FrozenPlan(Model):
             out.setdefault(item.group, []).append(i)
         return list(out.values())
 
-    def saved_json(self) -> dict[str, Any]:
-        """The saved-plan file format of docs/contracts.md."""
-        return {
-            "version": self.version,
-            "request": self.request,
-            "head": self.head,
-            "rule_base_hash": self.rule_base_hash,
-            "items": [
-                {"scenario": i.scenario, "params": i.params, "role": i.role, "reason": i.reason}
-                | ({"allocated": list(i.allocated)} if i.allocated else {})
+    def saved(self) -> SavedPlan:
+        """The plan as `continuous plan --out` saves it."""
+        return SavedPlan(
+            request=self.request,
+            head=self.head,
+            rule_base_hash=self.rule_base_hash,
+            items=tuple(
+                SavedItem(
+                    scenario=i.scenario,
+                    params=i.params,
+                    role=i.role,
+                    reason=i.reason,
+                    after=i.after,
+                    group=i.group,
+                    allocated=i.allocated or None,
+                )
                 for i in self.items
-            ],
-        }
+            ),
+        )
+
+
+class SavedItem(Model):
+    """One item of a saved plan. `after` (the items it waits for) and `group` (its independent part of the plan)
+    are optional: a plan file without them runs its items one after the other, as one group."""
+
+    scenario: str
+    params: dict[str, Scalar] = Field(default_factory=dict)
+    role: str = "requested"
+    reason: str = "requested"
+    after: tuple[int, ...] | None = None
+    group: int = 0
+    allocated: tuple[str, ...] | None = None  # port parameters the planner only proposed
+
+
+class SavedPlan(Model):
+    """The saved-plan file (docs/contracts.md): written by `continuous plan --out`, read by `run-plan`; pinned to
+    the commit and the rule base it was made against."""
+
+    version: int = PLAN_VERSION
+    request: str | None = None
+    head: str
+    rule_base_hash: str
+    items: tuple[SavedItem, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The file's JSON: unset optional keys are left out."""
+        return self.model_dump(mode="json", exclude_none=True) | {"request": self.request}
+
+    def write(self, out: Path) -> None:
+        """Atomically: a reader never sees half a plan."""
+        import os
+
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, out)
+
+    def with_params(self, params: list[dict[str, Scalar]]) -> SavedPlan:
+        """The same plan with each item's parameters replaced (filled in by the user)."""
+        items = tuple(i.model_copy(update={"params": p}) for i, p in zip(self.items, params, strict=True))
+        return self.model_copy(update={"items": items})
 
 
 MAX_PLAN_BYTES = 4 * 1024 * 1024  # a plan of a thousand items is ~300 KB
@@ -105,7 +153,7 @@ def _read_plan_file(path: Path) -> str:
         raise UserError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def load_saved_plan(path: Path) -> dict[str, Any]:
+def load_saved_plan(path: Path) -> SavedPlan:
     text = _read_plan_file(path)
     try:
         data = json.loads(text)
@@ -133,13 +181,34 @@ def load_saved_plan(path: Path) -> dict[str, Any]:
         allocated = item.get("allocated", [])
         if not isinstance(allocated, list) or not all(isinstance(a, str) for a in allocated):
             raise UserError(f"{path}: item {n}: 'allocated' must be a list of parameter names")
-        try:
-            PlanEntry(
-                scenario=item["scenario"],
-                params=item.get("params") or {},
-                role=str(item.get("role", "requested")),
-                reason=str(item.get("reason", "requested")),
-            )
-        except ValidationError as exc:
-            raise UserError(f"{path}: item {n}: {exc.errors()[0]['msg']}") from None
-    return data
+        after = item.get("after", [])
+        if not isinstance(after, list) or not all(isinstance(a, int) and 0 <= a < n - 1 for a in after):
+            raise UserError(f"{path}: item {n}: 'after' must list earlier items (0-based indexes)")
+        if not isinstance(item.get("group", 0), int):
+            raise UserError(f"{path}: item {n}: 'group' must be an integer")
+    try:
+        return SavedPlan.model_validate(
+            {
+                "version": data["version"],
+                "request": data.get("request"),
+                "head": data["head"],
+                "rule_base_hash": data["rule_base_hash"],
+                "items": [
+                    {
+                        "scenario": i["scenario"],
+                        "params": i.get("params") or {},
+                        "role": str(i.get("role", "requested")),
+                        "reason": str(i.get("reason", "requested")),
+                        "after": i.get("after"),
+                        "group": i.get("group", 0),
+                        "allocated": i.get("allocated") or None,
+                    }
+                    for i in items
+                ],
+            }
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = error["loc"]
+        where = int(loc[1]) + 1 if len(loc) > 1 and loc[0] == "items" else None
+        raise UserError(f"{path}: {f'item {where}: ' if where else ''}{error['msg']}") from None

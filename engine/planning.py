@@ -18,7 +18,7 @@ from continuous.dsl import model as m
 from continuous.dsl.params import bind_params
 from continuous.engine import steps as st
 from continuous.engine.facts import Fact
-from continuous.engine.plan import FrozenPlan, PlanEntry, SkippedEntry
+from continuous.engine.plan import FrozenPlan, PlanEntry, SavedPlan, SkippedEntry
 
 if TYPE_CHECKING:
     from continuous.engine.executor import Executor
@@ -248,27 +248,28 @@ def _port_for(
     ex.allocated_ports.append(port)
     return port
 
-def plan_from_saved(ex: Executor, data: dict[str, Any], *, allocate_ports: bool = False) -> FrozenPlan:
+def plan_from_saved(ex: Executor, data: SavedPlan, *, allocate_ports: bool = False) -> FrozenPlan:
+    """A saved plan, checked against the repository as it is now, frozen again (ports allocated)."""
     head = ex.ws.head()
-    if data["head"] != head:
+    if data.head != head:
         raise UserError(
-            f"the saved plan was made on commit {str(data['head'])[:12]}, but HEAD is now "
+            f"the saved plan was made on commit {data.head[:12]}, but HEAD is now "
             f"{(head or 'nothing')[:12]}",
             hint="re-plan (`continuous plan ... --out FILE`) so the plan matches the repository",
         )
     current = ex.rule_base.content_hash()
-    if data["rule_base_hash"] != current:
+    if data.rule_base_hash != current:
         raise UserError(
-            f"the saved plan was made with rule base {data['rule_base_hash']}, but the scenarios or their "
+            f"the saved plan was made with rule base {data.rule_base_hash}, but the scenarios or their "
             f"templates have changed since (now {current})",
             hint="re-plan (`continuous plan ... --out FILE`) against the current scenarios",
         )
     items = []
     facts = ex.facts()
-    for n, raw in enumerate(data["items"]):
-        sc = ex.scenario(raw["scenario"])
-        saved = dict(raw.get("params") or {})
-        planned = tuple(str(a) for a in raw.get("allocated") or ())
+    for n, raw in enumerate(data.items):
+        sc = ex.scenario(raw.scenario)
+        saved = dict(raw.params)
+        planned = raw.allocated or ()
         for name in planned:  # a port the plan only proposed: allocate it now (the same one when still free)
             saved.pop(name, None)
         params = bind_params(sc, (), saved)
@@ -279,16 +280,16 @@ def plan_from_saved(ex: Executor, data: dict[str, Any], *, allocate_ports: bool 
             PlanEntry(
                 scenario=sc.id,
                 params=params,
-                role=str(raw.get("role", "requested")),
-                reason=str(raw.get("reason", "requested")),
-                after=(n - 1,) if n else (),
-                group=0,
+                role=raw.role,
+                reason=raw.reason,
+                after=raw.after if raw.after is not None else ((n - 1,) if n else ()),
+                group=raw.group,
                 allocated=allocated,
             )
         )
     _check_saved_items(ex, items, facts)
     return FrozenPlan(
-        request=data.get("request"),
+        request=data.request,
         head=str(head),
         rule_base_hash=current,
         items=tuple(items),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from continuous.dsl.model import Scalar
+from continuous.engine.plan import SavedPlan
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -75,7 +76,7 @@ class DryRunReport(Result):
     risk: Risk
     problems: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
-    plan: dict[str, Any] = Field(default_factory=dict)
+    plan: SavedPlan | None = None
 
     def files_changed(self) -> dict[str, str]:
         return {f.path: f.change for f in self.files}

@@ -21,7 +21,7 @@ from continuous.engine import steps as st
 from continuous.engine.discovery import glob_regex, list_files
 from continuous.engine.estimates import Estimator
 from continuous.engine.facts import Fact, FactSet, LazyFactSet
-from continuous.engine.plan import FrozenPlan
+from continuous.engine.plan import FrozenPlan, SavedPlan
 from continuous.engine.planning import item_now
 from continuous.engine.results import DryRunReport, FileEffect, PlannedItem, PlannedStep
 from continuous.engine.stepkinds import kind_of
@@ -252,7 +252,7 @@ def dry_run(ex: Executor, plan: FrozenPlan) -> DryRunReport:
         risk=risk,
         problems=sim.problems,
         notes=sim.notes,
-        plan=plan.saved_json(),
+        plan=plan.saved(),
     )
 
 def _estimate(
@@ -322,7 +322,7 @@ def validation_label(v: m.Validation, ctx: st.StepContext) -> str:
 
 
 def dry_run_plan(
-    saved: dict[str, Any],
+    saved: SavedPlan,
     *,
     worktree: Path | str | None = None,
     rule_base: m.RuleBase | None = None,

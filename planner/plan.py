@@ -7,7 +7,6 @@ refuses it when either has moved, so what was reviewed is what runs.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from continuous.common.errors import UserError
 
 if TYPE_CHECKING:
     from continuous.engine.estimates import Estimator
+    from continuous.engine.plan import SavedPlan
 
 
 def make_plan(
@@ -45,17 +45,20 @@ def make_plan(
     head = gitinfo.git(["rev-parse", "HEAD"], ctx.worktree, check=False) or ""
     if not head:
         raise UserError(f"{ctx.worktree} has no commit yet", hint="commit once; plans are pinned to HEAD")
-    saved = {
-        "version": 1,
-        "request": suggestion.request,
-        "head": head,
-        "rule_base_hash": ctx.rule_base.content_hash(),
-        "items": [
-            {"scenario": i.scenario, "params": dict(i.params), "role": i.role, "reason": i.reason}
+    from continuous.engine.plan import SavedItem, SavedPlan
+
+    saved = SavedPlan(
+        request=suggestion.request,
+        head=head,
+        rule_base_hash=ctx.rule_base.content_hash(),
+        items=tuple(
+            SavedItem(
+                scenario=i.scenario, params=dict(i.params), role=i.role, reason=i.reason, after=i.after, group=i.group
+            )
             for i in suggestion.plan
-        ],
-    }
-    result["plan"] = saved
+        ),
+    )
+    result["plan"] = saved.to_json()
     missing = [f"{i.scenario}: {', '.join(i.missing)}" for i in suggestion.plan if i.missing]
     if missing:
         result["missing"] = missing
@@ -69,15 +72,12 @@ def make_plan(
     if out is not None:
         if not suggestion.plan:
             raise UserError("nothing to save: the plan is empty")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(saved, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, out)
+        saved.write(out)
         result["saved"] = str(out)
     return result
 
 
-def _dry_run(saved: dict[str, Any], ctx: Any, estimator: Estimator | None) -> dict[str, Any]:
+def _dry_run(saved: SavedPlan, ctx: Any, estimator: Estimator | None) -> dict[str, Any]:
     """The engine's dry-run of the whole plan (files, systems, duration, risk); it changes nothing."""
     try:
         from continuous.engine import executor

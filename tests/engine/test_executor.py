@@ -313,7 +313,7 @@ def test_commit_option_makes_one_ordinary_commit_of_touched_files(repo: Path, h)
 def test_stale_saved_plan_is_refused(repo: Path, h, tmp_path: Path) -> None:
     plan = ScenarioExecutor(repo).frozen_plan("create-table", {"name": "saved_one"})
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps(plan.saved_json()))
+    path.write_text(json.dumps(plan.saved().to_json()))
     ok = h.cli(repo, "run-plan", str(path), "--dry-run", "--json", check=True)
     assert json.loads(ok.stdout)["files"][0]["path"].endswith("_create_saved_one.sql")
     h.write(repo, "other.txt", "x")
@@ -460,3 +460,23 @@ def test_nothing_to_do_is_recorded_as_skipped(repo: Path, db_url: str, h) -> Non
     assert h.snapshot(repo) == before
     with open_store(db_url) as store:
         assert store.get_execution(data["execution_id"]).status == "skipped"
+
+
+def test_a_saved_plan_keeps_order_after_and_groups(repo: Path, tmp_path: Path) -> None:
+    from continuous.engine.executor import Executor, Request
+    from continuous.engine.plan import load_saved_plan
+
+    ex = Executor(repo)
+    try:
+        plan = ex.build_plan(
+            [Request("create-table", params={"name": "kept_one"}), Request("create-proxy", params={"name": "apart"})]
+        )
+        path = tmp_path / "plan.json"
+        plan.saved().write(path)
+        again = ex.plan_from_saved(load_saved_plan(path))
+    finally:
+        ex.close()
+    assert [(i.scenario, i.after, i.group) for i in again.items] == [
+        (i.scenario, i.after, i.group) for i in plan.items
+    ]
+    assert again.groups() == plan.groups() and len(plan.groups()) > 1
