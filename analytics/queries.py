@@ -22,9 +22,8 @@ from typing import Any
 import duckdb
 from continuous.analytics.duck import available_tables
 from continuous.common.errors import UserError
+from continuous.common.status import FAILED, FINISHED
 
-FINISHED = ("success", "failed", "rolled_back", "interrupted")
-FAILED = ("failed", "rolled_back", "interrupted")
 PERIODS = ("day", "week", "month")
 # step names the engine gives to precondition and validation checks (configuration errors caught)
 CONFIG_CHECK_STEP = r"(?i)^\s*(precondition|validat|check)"

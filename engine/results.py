@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from continuous.common.status import ExecutionStatus, StepStatus
 from continuous.dsl.model import Scalar
 from continuous.engine.plan import SavedPlan
 from pydantic import BaseModel, ConfigDict, Field
@@ -91,7 +92,7 @@ class StepResult(Result):
     number: int
     name: str
     kind: str
-    status: str
+    status: StepStatus
     output: str = ""
     seconds: float = 0.0
     checkpoint: str | None = None
@@ -103,7 +104,7 @@ class ItemResult(Result):
     scenario: str
     params: dict[str, Scalar]
     execution_id: str | None
-    status: str
+    status: ExecutionStatus
     steps: list[StepResult] = Field(default_factory=list)
 
 
@@ -130,7 +131,7 @@ class Artifacts(Result):
 
 class ExecutionResult(Result):
     execution_id: str
-    status: str
+    status: ExecutionStatus
     worktree: str
     branch: str | None
     items: list[ItemResult]
@@ -154,7 +155,7 @@ class ExecutionResult(Result):
 
 class RollbackResult(Result):
     execution_id: str
-    status: str
+    status: ExecutionStatus
     restored: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from continuous.common.status import EXECUTION_STATUSES as EXECUTION_STATUSES
 from continuous.store.types import GUID, JSONDoc, TextList, UTCDateTime, new_id, utcnow
 from sqlalchemy import ForeignKey, Index, Integer, MetaData, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -21,8 +22,8 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+
 EXECUTION_KINDS = ("run", "scenario")
-EXECUTION_STATUSES = ("running", "success", "failed", "rolled_back", "interrupted", "skipped")
 TASK_STATUSES = ("open", "closed", "wontfix")
 
 

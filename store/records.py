@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from continuous.common.status import ExecutionStatus, StepStatus
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -17,7 +18,7 @@ class StepRecord(Record):
     execution_id: str
     step_number: int
     step_name: str
-    status: str
+    status: StepStatus
     started_at: datetime
     completed_at: datetime | None = None
     output: str | None = None
@@ -38,7 +39,7 @@ class ExecutionRecord(Record):
     plan: Any = None
     rule_base_hash: str | None = None
     head_commit: str | None = None
-    status: str
+    status: ExecutionStatus
     started_at: datetime
     completed_at: datetime | None = None
     checkpoints: list[Any] = Field(default_factory=list)

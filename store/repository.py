@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from continuous.common import faults
 from continuous.common.errors import RunFailed, UserError, mask_url
+from continuous.common.status import FAILED, ExecutionStatus, StepStatus
 from continuous.store import models as m
 from continuous.store.db import IMMEDIATE, check_reachable, guard, make_engine
 from continuous.store.records import (
@@ -75,7 +76,7 @@ _FINISH_STEP = (
 
 _INSERT_IGNORE: dict[tuple[str, str, str], Any] = {}
 
-FAILED_STATUSES = ("failed", "rolled_back", "interrupted")
+FAILED_STATUSES = FAILED
 SYNC_LOCK_KEY = 0x636F6E75
 RETRIES = 5
 WRITE_ATTEMPTS = 4
@@ -394,7 +395,7 @@ class TrackingStore:
         plan: Any = None,
         rule_base_hash: str | None = None,
         head_commit: str | None = None,
-        status: str = "running",
+        status: ExecutionStatus = "running",
         execution_id: str | None = None,
         started_at: datetime | None = None,
     ) -> str:
@@ -470,7 +471,7 @@ class TrackingStore:
         step_name: str,
         *,
         step_id: str | None = None,
-        status: str = "running",
+        status: StepStatus = "running",
         output: str | None = None,
         checkpoint_commit: str | None = None,
     ) -> str:
@@ -502,7 +503,7 @@ class TrackingStore:
     def finish_step(
         self,
         step_id: str,
-        status: str,
+        status: StepStatus,
         output: str = "",
         checkpoint_commit: str | None = None,
         *,
@@ -528,7 +529,7 @@ class TrackingStore:
                 raise UserError(f"no step execution {step_id}")
 
     @_fault_point
-    def close_running_steps(self, execution_ids: Sequence[str], status: str, output: str) -> int:
+    def close_running_steps(self, execution_ids: Sequence[str], status: StepStatus, output: str) -> int:
         """Close every step of these executions still marked running (a crash left it so); returns how many."""
         _check_status(status)
         if not execution_ids:
@@ -551,7 +552,7 @@ class TrackingStore:
         self,
         execution_id: str,
         *,
-        status: str | None = None,
+        status: ExecutionStatus | None = None,
         checkpoints: list[Any] | None = None,
         artifacts: Any = None,
         error_details: str | None = None,
@@ -593,7 +594,7 @@ class TrackingStore:
     def finish_execution(
         self,
         execution_id: str,
-        status: str,
+        status: ExecutionStatus,
         *,
         artifacts: Any = None,
         error_details: str | None = None,

@@ -19,18 +19,18 @@ import os
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from continuous.common import faults
 from continuous.common.errors import UserError
+from continuous.common.status import RESUMABLE, SETTLED, RunStatus
+from continuous.common.status import ExecutionStatus as ItemStatus
 from continuous.dsl.model import Scalar
 from continuous.engine.plan import FrozenPlan
 from continuous.engine.worktree import Workspace
 from pydantic import BaseModel, ConfigDict, Field
 
 JOURNAL_VERSION = 3
-RunStatus = Literal["running", "interrupted", "rolling_back", "success", "rolled_back"]
-ItemStatus = Literal["running", "success", "failed", "rolled_back", "interrupted", "skipped"]
 
 
 class _Part(BaseModel):
@@ -100,7 +100,7 @@ class RollbackState(_Part):
     forced: bool = False
     reason: str | None = None
     failing: int | None = None
-    outcome: str = "failed"
+    outcome: ItemStatus = "failed"
     event: str
     stopped_at: float | None = None
     by: str | None = None
@@ -182,8 +182,7 @@ def read_journal(path: Path) -> RunJournal:
     return RunJournal.model_validate(migrate(raw))
 
 
-RESUMABLE = ("running", "interrupted")
-SETTLED = ("success", "rolled_back")
+__all__ = ["RESUMABLE", "SETTLED", "ItemStatus", "RunStatus"]
 
 
 class Journal:

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from continuous.common.status import ExecutionStatus, StepStatus
 from continuous.dsl import model as m
 from continuous.engine.results import Artifacts
 from continuous.engine.run.journal import Checkpoint, ItemTimes
@@ -104,7 +105,7 @@ def ensure_rows(state: RunState) -> None:
                 checkpoint_commit=cp.commit,
             )
 
-def close_rows(state: RunState, status: str, note: str) -> None:
+def close_rows(state: RunState, status: StepStatus, note: str) -> None:
     """No step row of this run stays `running`: the last checkpointed step is a success (the journal says
     so even if the store never heard), every other running one gets `status`."""
     store = state.ex.store()
@@ -186,7 +187,7 @@ def _record_rollback(state: RunState) -> None:
         failing = rb.failing
         outcome = rb.outcome
         for i, child in state.children.items():
-            status = outcome if i == failing else "rolled_back"
+            status: ExecutionStatus = outcome if i == failing else "rolled_back"
             store.finish_execution(
                 child,
                 status,
@@ -253,7 +254,7 @@ def start_run_row(
     plan: FrozenPlan,
     scenario: str | None,
     params: dict[str, m.Scalar],
-    status: str = "running",
+    status: ExecutionStatus = "running",
     *,
     execution_id: str | None = None,
     started_at: datetime | None = None,

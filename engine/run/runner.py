@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from continuous.common import faults
 from continuous.common.errors import ContinuousError, RunFailed, UserError
+from continuous.common.status import ExecutionStatus
 from continuous.dsl import model as m
 from continuous.engine import planning, simulate
 from continuous.engine import steps as st
@@ -345,7 +346,9 @@ class RunState(Recovery):
         journal.save()
         warnings = [w for w in [self.record_safely()] if w]
         hint = f"`continuous resume {self.run_id}` continues it, `continuous rollback {self.run_id}` undoes it"
-        statuses = {i: ("interrupted" if s != "success" else s) for i, s in self.item_status.items()}
+        statuses: dict[int, ExecutionStatus] = {
+            i: ("interrupted" if s != "success" else s) for i, s in self.item_status.items()
+        }
         result = ExecutionResult(
             execution_id=self.run_id,
             status="interrupted",
@@ -377,7 +380,7 @@ class RunState(Recovery):
         details = message + "\nevery file the execution touched was restored"
         if rollback_errors:
             details += "\nrollback steps that failed: " + "; ".join(rollback_errors)
-        statuses = {i: ("failed" if i == failing else "rolled_back") for i in self.children}
+        statuses: dict[int, ExecutionStatus] = {i: ("failed" if i == failing else "rolled_back") for i in self.children}
         result = ExecutionResult(
             execution_id=self.run_id,
             status="failed",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from continuous.common.errors import ContinuousError
+from continuous.common.status import ExecutionStatus, StepStatus
 from continuous.engine import git
 from continuous.engine.checkpoint import Checkpointer, hash_files, keep_blobs, read_blob, save_blobs
 from continuous.engine.facts import FactSet
@@ -60,7 +61,7 @@ class RunStateBase:
         return {int(k): v for k, v in self.journal.data.children.items()}
 
     @property
-    def item_status(self) -> dict[int, str]:
+    def item_status(self) -> dict[int, ExecutionStatus]:
         return {int(k): v for k, v in self.journal.data.items.items()}
 
     @property
@@ -216,7 +217,7 @@ class RunStateBase:
     def ensure_rows(self) -> None:
         run_record.ensure_rows(self)
 
-    def close_rows(self, status: str, note: str) -> None:
+    def close_rows(self, status: StepStatus, note: str) -> None:
         run_record.close_rows(self, status, note)
 
     def finish_items(self) -> None:
@@ -268,7 +269,7 @@ class RunStateBase:
                 deleted.append(p)
         return Artifacts(created=created, modified=modified, deleted=deleted)
 
-    def items_result(self, statuses: dict[int, str]) -> list[ItemResult]:
+    def items_result(self, statuses: dict[int, ExecutionStatus]) -> list[ItemResult]:
         return [
             ItemResult(
                 index=i,
