@@ -26,7 +26,7 @@ from continuous.dsl import model as m
 from continuous.engine import planning, simulate
 from continuous.engine import steps as st
 from continuous.engine.checkpoint import blob_at, commit_paths, drop_kept, find_commit, sync_index
-from continuous.engine.facts import FactQuery, FactSet
+from continuous.engine.facts import FactQuery
 from continuous.engine.plan import FrozenPlan
 from continuous.engine.planning import item_now
 from continuous.engine.results import Artifacts, ExecutionResult, StepResult
@@ -43,6 +43,7 @@ from continuous.engine.run.journal import (
 )
 from continuous.engine.run.recovery import Recovery, give_back, record_unrecorded, settled
 from continuous.engine.run.state import RunStopped
+from continuous.engine.run.validation import check_validation
 from continuous.engine.stepkinds import kind_of
 from continuous.engine.worktree import RunLock, check_runnable, dirty_paths, process_start
 
@@ -226,7 +227,7 @@ class RunState(Recovery):
             step_id = store.start_step(child, base + k, f"validate: {label}")
             started = time.monotonic()
             try:
-                output = self._check(v, ctx)
+                output = check_validation(self, v, ctx)
             except ContinuousError as exc:
                 self._quietly(store.finish_step, step_id, "failed", output=exc.render())
                 self.add_result(
@@ -254,49 +255,6 @@ class RunState(Recovery):
                 ),
             )
             self.ex.events.validated(ev.Validated(item=i, label=label))
-    def _check(self, v: m.Validation, ctx: st.StepContext) -> str:
-        if isinstance(v, m.FileExists):
-            found = simulate.glob_files(self.root, ctx.render(v.glob, "validation glob"))
-            if not found:
-                raise st.StepError(f"no file matches {ctx.render(v.glob, 'validation glob')}")
-            return f"found {', '.join(found[:5])}"
-        if isinstance(v, m.FileContains):
-            pattern = ctx.render(v.glob, "validation glob")
-            text = ctx.render(v.text, "validation text")
-            found = simulate.glob_files(self.root, pattern)
-            if not found and not v.negated:
-                raise st.StepError(f"no file matches {pattern}")
-            bad = [
-                p
-                for p in found
-                if (text in (self.root / p).read_text(encoding="utf-8", errors="replace")) == v.negated
-            ]
-            if bad:
-                raise st.StepError(f"{bad[0]} {'contains' if v.negated else 'does not contain'} {text!r}")
-            return f"{len(found)} file(s) {'lack' if v.negated else 'contain'} {text!r}"
-        if isinstance(v, m.CommandSucceeds):
-            return st.run_step(v, ctx, "validation").output
-        if isinstance(v, m.FactHolds):
-            from continuous.engine.resolution import render_pattern
-
-            rendered = render_pattern(v.pattern, ctx.variables)
-            if rendered is None:
-                raise st.StepError(f"cannot render fact pattern {v.pattern.type}")
-            fact_type, fields = rendered
-            declared = any(d.fact_type == fact_type for d in self.ex.rule_base.discovers)
-            fresh = FactSet(self.ex.facts())
-            self._facts = None
-            holds = fresh.holds(fact_type, fields) if declared else self.fact_set().holds(fact_type, fields)
-            if holds == v.pattern.negated:
-                args = ", ".join(f"{k}: {val!r}" for k, val in fields.items())
-                raise st.StepError(
-                    f"{'unexpected' if v.pattern.negated else 'no'} fact {fact_type}({args})"
-                    + (" in the repository" if declared else "")
-                )
-            return f"fact {fact_type} holds"
-        raise AssertionError(v)
-
-
     def finish_success(self, commit_sha: str | None, seconds: float) -> ExecutionResult:
         journal = self.journal
         artifacts = self.artifacts()
