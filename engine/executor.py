@@ -123,7 +123,7 @@ class Simulation:
     commanded: dict[str, tuple[str, bool]] = field(default_factory=dict)  # path -> (step, existed before)
 
     def effects(self) -> list[tuple[FileEffect, bytes | None]]:
-        out = []
+        out: list[tuple[FileEffect, bytes | None]] = []
         for path in sorted(set(self.after) | set(self.commanded)):
             if path in self.commanded:
                 step, existed = self.commanded[path]
