@@ -1304,6 +1304,7 @@ class _RunState:
             "saved": saved,
             "index": _index_entries(self.root, list(dirty)),
             "dirs": _untracked_dirs(self.root),
+            "ignored": _ignored_files(self.root),
         }
 
     def reconcile_command(self, snapshot: dict[str, Any]) -> tuple[list[str], dict[str, str | None]]:
@@ -1326,6 +1327,19 @@ class _RunState:
             else:
                 saved[p] = _head_blob(self.root, p)
         self.remember([p for p in changed if p not in self.originals], saved=saved)
+        gone = [p for p in saved if saved[p] is not None and self.originals[p].get("mode") is None]
+        if gone:  # a file the command removed keeps the mode it had (an executable script stays executable)
+            entries = {**_head_entries(self.root, [p for p in gone if p not in before]),
+                       **{p: snapshot.get("index", {}).get(p) for p in gone if p in before}}
+            for p in gone:
+                mode = (entries.get(p) or "").split(" ")[0]
+                if mode in ("100755", "100644"):
+                    self.originals[p]["mode"] = int(mode[-3:], 8)
+        if "ignored" in snapshot:  # what a command created where git does not look (an archive folder)
+            seen = set(snapshot["ignored"])
+            made = [p for p in _ignored_files(self.root) if p not in seen]
+            self.remember([p for p in made if p not in self.originals], saved=dict.fromkeys(made))
+            changed = sorted(set(changed) | set(made))
         if "dirs" in snapshot:  # folders a command created, empty ones included (git status does not show them)
             known = set(snapshot["dirs"])
             for top in _untracked_dirs(self.root):
@@ -2033,6 +2047,42 @@ def _untracked_dirs(root: Path) -> list[str]:
     )
     entries = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
     return sorted(e.rstrip("/") for e in entries if e.endswith("/"))
+
+
+# Folders of installed dependencies: reproducible, and far too many files to journal one by one.
+_UNJOURNALED = frozenset({"node_modules", ".venv", "__pycache__"})
+
+
+def _ignored_entries(root: Path) -> list[str]:
+    """Ignored files and topmost wholly ignored folders (with a slash), as git lists them without entering them."""
+    import subprocess
+
+    proc = subprocess.run(
+        ["git", "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    return sorted(e for e in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if e)
+
+
+def _ignored_files(root: Path, limit: int = 20_000) -> list[str]:
+    """Every file git ignores, folders of installed dependencies aside (at most `limit`): a command's files in an
+    ignored archive folder are undone like any other."""
+    out: list[str] = []
+    for entry in _ignored_entries(root):
+        if any(part in _UNJOURNALED for part in entry.rstrip("/").split("/")):
+            continue
+        full = root / entry.rstrip("/")
+        if entry.endswith("/"):
+            for dirpath, dirnames, filenames in os.walk(full):
+                dirnames[:] = [d for d in dirnames if d not in _UNJOURNALED]
+                out += [(Path(dirpath) / f).relative_to(root).as_posix() for f in filenames]
+                if len(out) > limit:
+                    return sorted(out)
+        else:
+            out.append(entry)
+    return sorted(out)
 
 
 def _tmp_of(full: Path) -> Path:
