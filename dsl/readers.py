@@ -12,6 +12,8 @@ from __future__ import annotations
 
 READERS: dict[str, tuple[str, ...]] = {
     "database.tables": ("name", "schema", "origin", "migration"),
+    # every table the migrations create and leave behind, even one the generated type lacks
+    "database.history": ("name", "schema", "migration", "columns", "required"),
     "database.views": ("name", "schema", "origin"),
     "database.functions": ("name", "schema", "origin"),
     "database.enums": ("name", "schema", "values", "origin"),

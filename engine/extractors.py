@@ -317,8 +317,24 @@ def _rows(files: list[tuple[str, str]]) -> Iterator[Record]:
         yield row.source, row.line, {"table": row.table, "schema": row.schema, "values": dict(row.values)}
 
 
+def _history(files: list[tuple[str, str]]) -> Iterator[Record]:
+    """Every table the migrations leave behind, whatever the generated type shows: a name the migration history
+    already creates cannot be created again without breaking a replay of the migrations (`supabase db reset`)."""
+    db = read_database(files)
+    for table in db.schema.live_tables():
+        required = [c.name for c in table.columns.values() if not c.nullable and not c.has_default]
+        yield table.source, table.line, {
+            "name": table.name,
+            "schema": table.schema,
+            "migration": table.source,
+            "columns": ",".join(table.columns),
+            "required": ",".join(required),
+        }
+
+
 EXTRACTORS: dict[str, Extractor] = {
     "database.tables": _tables,
+    "database.history": _history,
     "database.views": _views,
     "database.functions": _functions,
     "database.enums": _enums,

@@ -114,3 +114,32 @@ def _records(stdout: bytes) -> list[tuple[str, str]]:
 def chunks(paths: list[str], size: int = 500) -> list[list[str]]:
     """Argument lists stay far below the OS limit however many files an execution touches."""
     return [paths[i : i + size] for i in range(0, len(paths), size)]
+
+
+# Folders of installed dependencies: reproducible, and far too many files to journal one by one.
+_UNJOURNALED = frozenset({"node_modules", ".venv", "__pycache__"})
+
+
+def ignored_entries(root: Path) -> list[str]:
+    """Ignored files and topmost wholly ignored folders (with a slash), as git lists them without entering them."""
+    proc = run(root, "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory")
+    return sorted(e for e in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if e)
+
+
+def ignored_files(root: Path, limit: int = 20_000) -> list[str]:
+    """Every file git ignores, folders of installed dependencies aside (at most `limit`): a command's files in an
+    ignored archive folder are undone like any other."""
+    out: list[str] = []
+    for entry in ignored_entries(root):
+        if any(part in _UNJOURNALED for part in entry.rstrip("/").split("/")):
+            continue
+        full = root / entry.rstrip("/")
+        if entry.endswith("/"):
+            for dirpath, dirnames, filenames in os.walk(full):
+                dirnames[:] = [d for d in dirnames if d not in _UNJOURNALED]
+                out += [(Path(dirpath) / f).relative_to(root).as_posix() for f in filenames]
+                if len(out) > limit:
+                    return sorted(out)
+        else:
+            out.append(entry)
+    return sorted(out)

@@ -55,6 +55,7 @@ class CommandSnapshot(_Part):
     saved: dict[str, str | None] = Field(default_factory=dict)
     index: dict[str, str] = Field(default_factory=dict)
     dirs: list[str] | None = None
+    ignored: list[str] | None = None  # files git ignores (dependency folders aside)
 
 
 class CurrentStep(_Part):

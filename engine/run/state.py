@@ -141,6 +141,7 @@ class RunStateBase:
             saved=dict(saved),
             index=git.index_entries(self.root, list(dirty)),
             dirs=git.untracked_dirs(self.root),
+            ignored=git.ignored_files(self.root),
         )
 
     def reconcile_command(self, snapshot: CommandSnapshot) -> tuple[list[str], dict[str, str | None]]:
@@ -163,6 +164,21 @@ class RunStateBase:
             else:
                 saved[p] = git.head_blob(self.root, p)
         self.remember([p for p in changed if p not in self.originals], saved=saved)
+        gone = [p for p in saved if saved[p] is not None and self.originals[p].mode is None]
+        if gone:  # a file the command removed keeps the mode it had (an executable script stays executable)
+            entries = {
+                **git.head_entries(self.root, [p for p in gone if p not in before]),
+                **{p: snapshot.index.get(p) for p in gone if p in before},
+            }
+            for p in gone:
+                mode = (entries.get(p) or "").split(" ")[0]
+                if mode in ("100755", "100644"):
+                    self.originals[p].mode = int(mode[-3:], 8)
+        if snapshot.ignored is not None:  # what a command created where git does not look (an archive folder)
+            seen = set(snapshot.ignored)
+            made = [p for p in git.ignored_files(self.root) if p not in seen]
+            self.remember([p for p in made if p not in self.originals], saved=dict.fromkeys(made))
+            changed = sorted(set(changed) | set(made))
         if snapshot.dirs is not None:  # folders a command created, empty ones included (git status does not show them)
             known = set(snapshot.dirs)
             for top in git.untracked_dirs(self.root):

@@ -55,6 +55,16 @@ scenario archive-folder {
   step "move" move "{{ path }}" to "{{ to }}"
 }
 
+scenario archive-by-command {
+  object infra
+  summary "Moves a folder into a git-ignored archive with a command, then fails"
+  param fail: string default "no" position 1
+  step "make archive" run ["mkdir", "-p", ".archived/old"]
+  step "move" run ["mv", "--", "tools", ".archived/old/tools"]
+  step "log" run ["cp", "lock.txt", ".archived/log.txt"]
+  validate file "lock.txt" lacks "{{ 'original' if fail == 'yes' else 'never there' }}"
+}
+
 scenario needs-tool {
   object infra
   summary "Runs a program that is not installed"
@@ -159,4 +169,20 @@ def test_a_folder_moves_file_by_file_into_an_ignored_archive_and_rolls_back_exac
     # relative imports still reach the same module from the new folder
     assert "'../../../lib/x'" in (repo / ".archived/tools/nested/lib.ts").read_text()
     Executor(repo).rollback(result.execution_id)
+    assert snapshot(repo) == before
+
+
+@pytest.mark.parametrize("fail", ["no", "yes"])
+def test_what_a_command_creates_in_ignored_folders_is_removed_by_rollback(repo: Path, fail: str) -> None:
+    from tests.conftest import snapshot
+
+    before = snapshot(repo)
+    ex = Executor(repo)
+    result = ex.run(ex.build_plan([Request("archive-by-command", (fail,))]))
+    if fail == "no":
+        assert result.ok, result.error
+        assert (repo / ".archived/old/tools/nested/lib.ts").is_file() and (repo / ".archived/log.txt").is_file()
+        Executor(repo).rollback(result.execution_id)
+    else:
+        assert not result.ok
     assert snapshot(repo) == before

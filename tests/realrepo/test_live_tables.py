@@ -54,3 +54,25 @@ def test_create_service_over_a_live_table_writes_no_migration(real_repo: Path) -
     assert any(s["scenario"] == "create-table" and "email_messages" in s["reason"] for s in report["skipped"]) or (
         "create-table" not in json.dumps(report["items"])
     )
+
+
+def test_tables_only_the_migration_history_creates_are_known_tables(real_repo: Path) -> None:
+    history = {f["name"]: f for f in facts(real_repo, "migrated_table")}
+    live = {f["name"] for f in facts(real_repo, "table")}
+    only_history = sorted(set(history) - live)
+    assert only_history, "the snapshot has migrated tables its types.ts lacks"
+    assert {f["name"] for f in facts(real_repo, "known_table")} >= live | set(history)
+    assert all(f["migration"].startswith("supabase/migrations/") for f in history.values())
+
+
+def test_setup_monitoring_keeps_a_monitoring_table_of_another_shape_and_says_so(real_repo: Path) -> None:
+    dry = cli(real_repo, "run-scenario", "setup-monitoring", "simple-md-server", "server", "--param=port=3001",
+              "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    report = json.loads(dry.stdout)
+    assert [i["scenario"] for i in report["items"]] == ["setup-monitoring"]
+    assert not [f["path"] for f in report["files"] if f["path"].startswith("supabase/")]
+    history = {f["name"]: f for f in facts(real_repo, "migrated_table")}
+    runs = history["sys_monitoring_runs"]
+    required = [c for c in str(runs["required"]).split(",") if c]
+    assert any("sys_monitoring_runs exists" in n and all(c in n for c in required) for n in report["notes"])
