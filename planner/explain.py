@@ -12,19 +12,27 @@ from typing import TYPE_CHECKING, Any
 
 from continuous.planner import language
 from continuous.planner.phrases import analyse
-from continuous.planner.result import Explanation, ItemExplanation
+from continuous.planner.result import (
+    ClauseAnalysis,
+    Explanation,
+    ItemExplanation,
+    PhraseInfo,
+    ScoredMatch,
+    ScoreParts,
+    Veto,
+)
 
 if TYPE_CHECKING:
     from continuous.planner.ranking import Ranking
     from continuous.planner.suggest import Context
 
 
-def _parts(row: int, s: int, ranking: Ranking) -> dict[str, Any]:
-    out: dict[str, Any] = {"probability": round(ranking.score(row, s), 4)}
+def _parts(row: int, s: int, ranking: Ranking) -> ScoreParts:
     parts = getattr(ranking.parts, "parts", None) or {}
-    if parts:
-        out["features"] = {name: round(float(arr[row, s]), 4) for name, arr in parts.items()}
-    return out
+    return ScoreParts(
+        probability=round(ranking.score(row, s), 4),
+        features={name: round(float(arr[row, s]), 4) for name, arr in parts.items()},
+    )
 
 
 def _words(row: int, s: int, ranking: Ranking, ctx: Context) -> dict[str, Any]:
@@ -84,18 +92,21 @@ def explanation(
             entry["missing"] = list(item.missing)
         out_items.append(ItemExplanation(**entry))
     order = ranking.probs[ids[0]].argsort()[::-1][: max(top, 1)]
-    matches = [{"scenario": ctx.index.scenario_ids[int(s)], **_parts(ids[0], int(s), ranking)} for s in order]
+    matches = [
+        ScoredMatch(scenario=ctx.index.scenario_ids[int(s)], **_parts(ids[0], int(s), ranking).model_dump())
+        for s in order
+    ]
     analysis = []
     for c in clauses:
         a = analyse(c.text)
         analysis.append(
-            {
-                "clause": c.text,
-                "verb": a.verb,
-                "phrases": [{"role": p.role, "text": p.text, "object": p.head} for p in a.phrases],
-            }
+            ClauseAnalysis(
+                clause=c.text,
+                verb=a.verb,
+                phrases=[PhraseInfo(role=p.role, text=p.text, object=p.head) for p in a.phrases],
+            )
         )
-    vetoed = [{"scenario": sid, "why": why} for sid, why in (ranking.vetoed[ids[0]] if ranking.vetoed else [])]
+    vetoed = [Veto(scenario=sid, why=why) for sid, why in (ranking.vetoed[ids[0]] if ranking.vetoed else [])]
     return Explanation(
         threshold=ranking.threshold,
         subject=subject,
@@ -113,14 +124,14 @@ def render(ex: Explanation) -> str:
     if ex.subject:
         lines.append(f"subject: {ex.subject}")
     for a in ex.analysis:
-        roles = "; ".join(f"{p['role']} {p['text']!r}" for p in a["phrases"])
-        lines.append(f'read "{a["clause"]}" as: verb {a["verb"] or "-"}; {roles}')
+        roles = "; ".join(f"{p.role} {p.text!r}" for p in a.phrases)
+        lines.append(f'read "{a.clause}" as: verb {a.verb or "-"}; {roles}')
     for item in ex.items:
         head = f"{item.step}. {item.scenario} ({item.role})"
         if item.score is not None:
-            feats = item.score.get("features", {})
+            feats = item.score.features
             parts = ", ".join(f"{k} {v:.2f}" for k, v in feats.items())
-            lines.append(f"{head}: probability {item.score['probability']:.3f}" + (f" ({parts})" if parts else ""))
+            lines.append(f"{head}: probability {item.score.probability:.3f}" + (f" ({parts})" if parts else ""))
             lines.append(f'     for: "{item.clause}"')
             if item.matched_words:
                 lines.append(f"     matched words: {', '.join(item.matched_words)}")
@@ -137,5 +148,5 @@ def render(ex: Explanation) -> str:
         if item.missing:
             lines.append(f"     missing: {', '.join(item.missing)}")
     for v in ex.vetoed:
-        lines.append(f"vetoed {v['scenario']}: {v['why']}")
+        lines.append(f"vetoed {v.scenario}: {v.why}")
     return "\n".join(lines)

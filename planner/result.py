@@ -72,13 +72,41 @@ class ErrorInfo(_Model):
     hint: str | None = None
 
 
+class ScoreParts(_Model):
+    """A scenario's probability for a clause, and the ranking features behind it (when the ranker has them)."""
+
+    probability: float
+    features: dict[str, float] = Field(default_factory=dict)
+
+
+class ScoredMatch(ScoreParts):
+    scenario: str
+
+
+class PhraseInfo(_Model):
+    role: str
+    text: str
+    object: str | None = None
+
+
+class ClauseAnalysis(_Model):
+    clause: str
+    verb: str | None = None
+    phrases: list[PhraseInfo] = Field(default_factory=list)
+
+
+class Veto(_Model):
+    scenario: str
+    why: str
+
+
 class ItemExplanation(_Model):
     step: int
     scenario: str
     role: str
     after: list[str] = Field(default_factory=list)
     clause: str | None = None
-    score: dict[str, Any] | None = None
+    score: ScoreParts | None = None
     matched_words: list[str] = Field(default_factory=list)
     closest_example: dict[str, str] | None = None
     verbs: list[str] = Field(default_factory=list)
@@ -93,9 +121,9 @@ class Explanation(_Model):
     subject: str | None
     clauses: list[str]
     items: list[ItemExplanation]
-    matches: list[dict[str, Any]]
-    analysis: list[dict[str, Any]] = Field(default_factory=list)
-    vetoed: list[dict[str, str]] = Field(default_factory=list)
+    matches: list[ScoredMatch]
+    analysis: list[ClauseAnalysis] = Field(default_factory=list)
+    vetoed: list[Veto] = Field(default_factory=list)
 
 
 class Suggestion(_Model):
