@@ -47,7 +47,6 @@ def _executed_by() -> str:
         return "unknown"
 
 
-
 class Executor:
     """The engine's one entry point: a façade over planning, simulation, the runner and recovery, holding what
     they share (the workspace, the rule base, the store, the event observer)."""

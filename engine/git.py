@@ -59,9 +59,7 @@ def set_index(root: Path, entries: dict[str, str | None]) -> None:
     """Set index entries ("mode blob", or None: absent), in one git call."""
     if not entries:
         return
-    records = "".join(
-        f"0 {'0' * 40}\t{p}\0" if e is None else f"{e}\t{p}\0" for p, e in sorted(entries.items())
-    )
+    records = "".join(f"0 {'0' * 40}\t{p}\0" if e is None else f"{e}\t{p}\0" for p, e in sorted(entries.items()))
     with faults.around("git.update-index"):
         run(root, "update-index", "-z", "--index-info", input=records.encode("utf-8", "surrogateescape"))
 

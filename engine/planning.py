@@ -68,6 +68,7 @@ def clock_now(ex: Executor) -> datetime:
         return now
     return max(now, last + timedelta(seconds=1))
 
+
 def advance_clock(ex: Executor, now: datetime, items: int) -> tuple[str | None, str]:
     path = ex.ws.state_dir / "clock"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,7 @@ def advance_clock(ex: Executor, now: datetime, items: int) -> tuple[str | None, 
     value = item_now(now, max(items - 1, 0)).isoformat()
     path.write_text(value, encoding="utf-8")
     return before, value
+
 
 def rewind_clock(ex: Executor, journal: Journal) -> None:
     """A rolled-back run gives its timestamps back, unless a later run already used the clock."""
@@ -148,13 +150,11 @@ def build_plan(
         head=head,
         rule_base_hash=ex.rule_base.content_hash(),
         items=tuple(items),
-        skipped=tuple(
-            SkippedEntry(scenario=s.scenario, params=s.params, reason=s.reason)
-            for s in resolution.skipped
-        ),
+        skipped=tuple(SkippedEntry(scenario=s.scenario, params=s.params, reason=s.reason) for s in resolution.skipped),
         worktree=str(ex.root),
         branch=ex.ws.branch,
     )
+
 
 def _port_params(ex: Executor, sc: m.Scenario) -> list[tuple[m.Param, tuple[int, int]]]:
     """The ports a scenario takes from a range: each `port` parameter that declares a `range` is allocated in
@@ -171,10 +171,12 @@ def _port_params(ex: Executor, sc: m.Scenario) -> list[tuple[m.Param, tuple[int,
         out.append((p, bounds))
     return out
 
+
 def _repository_port_range(ex: Executor) -> tuple[int, int] | None:
     from continuous.common.config import load_config
 
     return load_config(ex.root).port_range
+
 
 def _ports(
     ex: Executor, sc: m.Scenario, params: dict[str, m.Scalar], facts: list[Fact], given: set[str], *, allocate: bool
@@ -187,8 +189,13 @@ def _ports(
     configured = _repository_port_range(ex)
     for p in sc.params:
         value = params.get(p.name)
-        if p.name in given and (p.type == "port" or any(p is q for q, _ in ports)) and configured \
-                and isinstance(value, int) and not configured[0] <= value <= configured[1]:
+        if (
+            p.name in given
+            and (p.type == "port" or any(p is q for q, _ in ports))
+            and configured
+            and isinstance(value, int)
+            and not configured[0] <= value <= configured[1]
+        ):
             raise UserError(
                 f"parameter {p.name} of {sc.id}: port {value} is outside this repository's port_range "
                 f"{configured[0]}-{configured[1]}",
@@ -210,6 +217,7 @@ def _ports(
         params[p.name] = _port_for(ex, sc, p.name, params, facts, low, high, default, allocate=allocate)
         allocated.append(p.name)
     return tuple(allocated)
+
 
 def _port_for(
     ex: Executor,
@@ -248,13 +256,13 @@ def _port_for(
     ex.allocated_ports.append(port)
     return port
 
+
 def plan_from_saved(ex: Executor, data: SavedPlan, *, allocate_ports: bool = False) -> FrozenPlan:
     """A saved plan, checked against the repository as it is now, frozen again (ports allocated)."""
     head = ex.ws.head()
     if data.head != head:
         raise UserError(
-            f"the saved plan was made on commit {data.head[:12]}, but HEAD is now "
-            f"{(head or 'nothing')[:12]}",
+            f"the saved plan was made on commit {data.head[:12]}, but HEAD is now {(head or 'nothing')[:12]}",
             hint="re-plan (`continuous plan ... --out FILE`) so the plan matches the repository",
         )
     current = ex.rule_base.content_hash()
@@ -297,6 +305,7 @@ def plan_from_saved(ex: Executor, data: SavedPlan, *, allocate_ports: bool = Fal
         branch=ex.ws.branch,
     )
 
+
 def _check_saved_items(ex: Executor, items: list[PlanEntry], facts: list[Fact]) -> None:
     """A saved plan is only run as the resolver would run it today: every `requires` before its item, no item
     already done, and not the very plan a successful run already applied at this commit."""
@@ -308,7 +317,8 @@ def _check_saved_items(ex: Executor, items: list[PlanEntry], facts: list[Fact]) 
         done = all("already done" in p for p in problems)
         raise UserError(
             ("the saved plan is already applied: " if done else "the saved plan does not hold: ")
-            + "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""),
+            + "; ".join(problems[:3])
+            + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""),
             hint="commit or roll back the earlier run, or re-plan" if done else hint,
         )
     previous = _applied_by(ex, items)
@@ -318,12 +328,11 @@ def _check_saved_items(ex: Executor, items: list[PlanEntry], facts: list[Fact]) 
             hint=f"commit its changes, or `continuous rollback {previous}`, before running it again",
         )
 
+
 def _applied_by(ex: Executor, items: list[PlanEntry]) -> str | None:
     """The successful, not rolled back, run of the same items at the current HEAD (from the run journals)."""
     head = ex.ws.head()
-    wanted = [
-        (i.scenario, {k: v for k, v in i.params.items() if k not in i.allocated}) for i in items
-    ]
+    wanted = [(i.scenario, {k: v for k, v in i.params.items() if k not in i.allocated}) for i in items]
     from continuous.engine.run.journal import read_journal
 
     for path in (ex.ws.state_dir / "runs").glob("*.json"):
@@ -338,6 +347,7 @@ def _applied_by(ex: Executor, items: list[PlanEntry]) -> str | None:
             return data.execution_id
     return None
 
+
 def requests_from_dicts(items: Iterable[Any]) -> list[Request]:
     out = []
     for raw in items:
@@ -351,4 +361,3 @@ def requests_from_dicts(items: Iterable[Any]) -> list[Request]:
             raise UserError(f"'params' of {raw['scenario']} must be a mapping")
         out.append(Request(scenario=str(raw["scenario"]), params=dict(params)))
     return out
-

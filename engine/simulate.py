@@ -150,6 +150,7 @@ def simulate(ex: Executor, plan: FrozenPlan, now: datetime) -> Simulation:
             sim.provided.append(fact)
     return sim
 
+
 def preconditions(
     ex: Executor,
     sc: m.Scenario,
@@ -186,6 +187,7 @@ def preconditions(
             if dirty:
                 failed.append(f"clean worktree (uncommitted: {', '.join(sorted(dirty)[:5])})")
     return failed
+
 
 def dry_run(ex: Executor, plan: FrozenPlan) -> DryRunReport:
     from continuous.engine.impact import assess_risk, systems_affected
@@ -255,15 +257,14 @@ def dry_run(ex: Executor, plan: FrozenPlan) -> DryRunReport:
         plan=plan.saved(),
     )
 
+
 def _estimate(
     ex: Executor, sc: m.Scenario, store: TrackingStore | None, failure_rates: dict[str, float]
 ) -> tuple[float | None, str]:
     """History (the estimator's, else the store's median), else the DSL estimate. Never creates a database."""
     if ex.estimator is not None:
         try:
-            found = ex.estimator(
-                sc.id, repo=ex.root, store=store if store is not None else _NoHistory(), scenario=sc
-            )
+            found = ex.estimator(sc.id, repo=ex.root, store=store if store is not None else _NoHistory(), scenario=sc)
         except Exception:  # an estimator must never break a dry-run
             found = None
         if found is not None and found.seconds is not None:
@@ -282,6 +283,7 @@ def _estimate(
     if sc.estimate_seconds is not None:
         return float(sc.estimate_seconds), "scenario estimate"
     return None, "unknown"
+
 
 def _check_validation_paths(root: Path, v: m.Validation, ctx: st.StepContext) -> None:
     """The files a validation reads and the folder its command runs in stay inside the worktree; checked while
@@ -336,4 +338,3 @@ def dry_run_plan(
         return ex.dry_run(ex.plan_from_saved(saved))
     finally:
         ex.close()
-

@@ -59,9 +59,7 @@ def ensure_rows(state: RunState) -> None:
     if state.run_id not in present:
         used = {item.scenario for item in state.plan.items}
         store.sync_registry(
-            m.RuleBase(
-                scenarios={sid: sc for sid, sc in state.ex.rule_base.scenarios.items() if sid in used}
-            ),
+            m.RuleBase(scenarios={sid: sc for sid, sc in state.ex.rule_base.scenarios.items() if sid in used}),
             archive_missing=False,
         )
         start_run_row(
@@ -105,6 +103,7 @@ def ensure_rows(state: RunState) -> None:
                 checkpoint_commit=cp.commit,
             )
 
+
 def close_rows(state: RunState, status: StepStatus, note: str) -> None:
     """No step row of this run stays `running`: the last checkpointed step is a success (the journal says
     so even if the store never heard), every other running one gets `status`."""
@@ -113,10 +112,14 @@ def close_rows(state: RunState, status: StepStatus, note: str) -> None:
     if checkpoints and checkpoints[-1].step_id:
         last = checkpoints[-1]
         store.finish_step(
-            last.step_id, "success", output="(recorded from the run's journal)",
-            checkpoint_commit=last.commit, only_running=True,
+            last.step_id,
+            "success",
+            output="(recorded from the run's journal)",
+            checkpoint_commit=last.commit,
+            only_running=True,
         )
     store.close_running_steps([state.run_id, *state.children.values()], status, note)
+
 
 def finish_items(state: RunState, *, artifacts: bool = True) -> None:
     """Items the journal says succeeded are recorded as such (a crash may have come before the store). After a
@@ -176,6 +179,7 @@ def record(state: RunState) -> None:
     elif status == "rolled_back":
         _record_rollback(state)
     journal.mark_recorded()
+
 
 def _record_rollback(state: RunState) -> None:
     journal = state.journal

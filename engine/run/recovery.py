@@ -62,7 +62,6 @@ class Recovery(RunStateBase):
         self.journal.data.current = None
         self.journal.save()
 
-
     def changed_since_stop(self) -> list[str]:
         """Touched paths whose content is none the run can explain: not the original, not the last checkpoint,
         not what the step in progress was writing. Those are edits made after the run stopped."""
@@ -91,7 +90,6 @@ class Recovery(RunStateBase):
             out.append(p)
         return out
 
-
     # -- resuming
     def prepare_resume(self) -> None:
         """Before a resumed run continues: stale git locks of its private indexes removed, rows re-created,
@@ -113,7 +111,6 @@ class Recovery(RunStateBase):
         for i, child in self.children.items():
             if self.item_status.get(i) != "success":
                 store.update_execution(child, status="running", reopen=True)
-
 
     def roll_back(
         self, *, manual: bool, forced: bool = False, reason: str | None = None, failing: int | None = None
@@ -183,18 +180,14 @@ class Recovery(RunStateBase):
             if not steps:
                 continue
             child = self.children.get(i)
-            ctx = st.StepContext(
-                self.root, sc, item.params, now=item_now(self.now, i), facts=FactQuery(self.fact_set)
-            )
+            ctx = st.StepContext(self.root, sc, item.params, now=item_now(self.now, i), facts=FactQuery(self.fact_set))
             for k, step in enumerate(steps, 1 + (len(sc.rollback) if after_restore else 0)):
                 key = f"{i}:{k}"
                 if key in done:
                     continue
                 step_id = str(uuid.uuid4())
                 if child:
-                    self._quietly(
-                        store.start_step, child, 1000 + k, f"rollback: {step.name}", step_id=step_id
-                    )
+                    self._quietly(store.start_step, child, 1000 + k, f"rollback: {step.name}", step_id=step_id)
                 try:
                     output = kind_of(step).apply(self, step, ctx, None, lambda: None).output
                     if child:
@@ -248,6 +241,7 @@ def run_id_of(ex: Executor, execution_id: str) -> str:
     record = ex.store().get_execution(execution_id)
     return record.parent_id or record.id
 
+
 def settled(ex: Executor, owner: str) -> bool:
     """Whether the execution named by a leftover run lock has finished (its lock is stale)."""
     path = Journal.path_for(ex.ws, owner)
@@ -257,6 +251,7 @@ def settled(ex: Executor, owner: str) -> bool:
         return Journal.load(ex.ws, owner).status in SETTLED
     except UserError:
         return False
+
 
 def record_unrecorded(ex: Executor) -> None:
     """Finish the store records of runs whose journal reached an end state that the store did not get (the
@@ -273,6 +268,7 @@ def record_unrecorded(ex: Executor) -> None:
         plan = journal.data.plan
         RunState(ex, journal, plan, None).record()
 
+
 def give_back(ex: Executor, lock: RunLock, run_id: str, journal: Journal | None = None) -> None:
     """Release the worktree; a run that can still be resumed or rolled back keeps owning it."""
     if journal is None:
@@ -283,6 +279,7 @@ def give_back(ex: Executor, lock: RunLock, run_id: str, journal: Journal | None 
             journal = None
     keep = journal is not None and journal.status not in SETTLED
     lock.release(run_id, keep_owner=keep)
+
 
 def resume(ex: Executor, execution_id: str) -> ExecutionResult:
     """Finish a killed or interrupted run from its last completed step. The run lock is taken before the
@@ -319,6 +316,7 @@ def resume(ex: Executor, execution_id: str) -> ExecutionResult:
         raise
     ex.events.resumed(ev.Resumed(execution_id=run_id, completed=len(journal.data.checkpoints)))
     return drive(ex, state)
+
 
 def rollback(ex: Executor, execution_id: str, *, force: bool = False) -> RollbackResult:
     """Undo an execution: every file it touched back to its content from before it, nothing else.
@@ -364,6 +362,7 @@ def rollback(ex: Executor, execution_id: str, *, force: bool = False) -> Rollbac
         removed=removed,
         warnings=[warning] if warning else [],
     )
+
 
 def _forget_unstarted(ex: Executor, run_id: str) -> RollbackResult:
     """A run recorded as running that has no journal here changed nothing: close its row and free the

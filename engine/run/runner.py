@@ -51,10 +51,11 @@ if TYPE_CHECKING:
     from continuous.engine.executor import Executor
 
 
-
 def _stop_message(exc: BaseException) -> str:
-    return "interrupted by the user" if isinstance(exc, KeyboardInterrupt | RunStopped) else (
-        f"interrupted by the user (the step in progress stopped: {getattr(exc, 'message', exc)})"
+    return (
+        "interrupted by the user"
+        if isinstance(exc, KeyboardInterrupt | RunStopped)
+        else (f"interrupted by the user (the step in progress stopped: {getattr(exc, 'message', exc)})")
     )
 
 
@@ -214,7 +215,6 @@ class RunState(Recovery):
         )
         faults.point("step.done")
 
-
     def validate(self, i: int, child: str, sc: m.Scenario, ctx: st.StepContext) -> None:
         if not sc.validations:
             return
@@ -255,6 +255,7 @@ class RunState(Recovery):
                 ),
             )
             self.ex.events.validated(ev.Validated(item=i, label=label))
+
     def finish_success(self, commit_sha: str | None, seconds: float) -> ExecutionResult:
         journal = self.journal
         artifacts = self.artifacts()
@@ -327,11 +328,7 @@ class RunState(Recovery):
     def fail(self, message: str, seconds: float) -> ExecutionResult:
         """A step failed: undo the whole run (the worktree and the index as they were before it)."""
         current = self.journal.data.current
-        failing = (
-            current.item
-            if current
-            else next((i for i, s in self.item_status.items() if s == "running"), None)
-        )
+        failing = current.item if current else next((i for i, s in self.item_status.items() if s == "running"), None)
         self.ex.events.rolling_back(ev.RollingBack(message=message))
         warning = self.roll_back(manual=False, reason=message, failing=failing)[2]
         rollback_errors = self.journal.rollback_state.errors
@@ -373,13 +370,14 @@ def start(ex: Executor, plan: FrozenPlan, *, commit: bool, message: str | None) 
     lock = RunLock(ex.ws)
     lock.acquire(run_id, settled=partial(settled, ex))
     try:
-        record_unrecorded(ex, )
+        record_unrecorded(
+            ex,
+        )
         active = store.find_active_run(str(ex.root))
         if active is not None:
             raise UserError(
                 f"run {active.id} is recorded as running in this worktree",
-                hint=f"`continuous resume {active.id}` finishes it, `continuous rollback "
-                f"{active.id}` undoes it",
+                hint=f"`continuous resume {active.id}` finishes it, `continuous rollback {active.id}` undoes it",
             )
         now = planning.clock_now(ex)
         sim = ex.simulate(plan, now)
@@ -446,14 +444,13 @@ def start(ex: Executor, plan: FrozenPlan, *, commit: bool, message: str | None) 
         raise
     return drive(ex, state)
 
+
 def _left_by_earlier_runs(ex: Executor, paths: list[str]) -> set[str]:
     """Dirty paths whose content is exactly what an earlier successful run left (not user edits)."""
     if not paths:
         return set()
     ours: set[str] = set()
-    runs = sorted(
-        (ex.ws.state_dir / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True
-    )
+    runs = sorted((ex.ws.state_dir / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
     for path in runs:
         try:
             data = read_journal(path)
@@ -480,8 +477,7 @@ def _nothing_to_do(ex: Executor, plan: FrozenPlan) -> ExecutionResult:
     requested = plan.skipped[0] if len(plan.skipped) == 1 else None
     store = ex.store()
     run_id = run_record.start_run_row(
-        ex,
-        plan, requested.scenario if requested else None, requested.params if requested else {}, "skipped"
+        ex, plan, requested.scenario if requested else None, requested.params if requested else {}, "skipped"
     )
     store.finish_execution(run_id, "skipped", error_details=f"nothing to do: {reasons}")
     result = ExecutionResult(
@@ -509,9 +505,7 @@ def drive(ex: Executor, state: RunState) -> ExecutionResult:
         commit_sha = _commit(ex, state) if state.journal.data.commit else None
         return state.finish_success(commit_sha, time.monotonic() - started)
     except BaseException as exc:
-        stopped = isinstance(exc, KeyboardInterrupt | RunStopped) or (
-            ex._stop and isinstance(exc, Exception)
-        )
+        stopped = isinstance(exc, KeyboardInterrupt | RunStopped) or (ex._stop and isinstance(exc, Exception))
         if stopped:
             return state.suspend(_stop_message(exc), time.monotonic() - started)
         if not isinstance(exc, Exception):
@@ -526,6 +520,7 @@ def drive(ex: Executor, state: RunState) -> ExecutionResult:
     finally:
         assert state.lock is not None
         give_back(ex, state.lock, state.run_id, state.journal)
+
 
 def _commit(ex: Executor, state: RunState) -> str | None:
     """The one commit of `--commit`. A crash right after it is recognised on resume by the execution id in

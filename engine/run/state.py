@@ -152,9 +152,7 @@ class RunStateBase:
         existing = [p for p in dirty if (self.root / p).is_file()]
         hashes = hash_files(self.root, existing)
         after = {p: f"{status}:{hashes.get(p)}" for p, status in dirty.items()}
-        changed = sorted(
-            p for p in set(before) | set(after) if before.get(p, "clean") != after.get(p, "clean")
-        )
+        changed = sorted(p for p in set(before) | set(after) if before.get(p, "clean") != after.get(p, "clean"))
         saved: dict[str, str | None] = {}
         for p in changed:
             if p in self.originals:
@@ -201,7 +199,6 @@ class RunStateBase:
                     index_originals.setdefault(p, was)
         return changed, index_before
 
-
     def _put(self, path: str, data: bytes | None, mode: int | None) -> bool:
         """Make `path` hold `data` (None: absent); True when something changed."""
         full = self.root / path
@@ -219,7 +216,6 @@ class RunStateBase:
         if mode is not None and (full.stat().st_mode & 0o7777) != mode:
             os.chmod(full, mode)
         return changed
-
 
     # -- the tracking store, a record of the journal
     def _quietly(self, write: Callable[..., Any], *args: Any, **kwargs: Any) -> str | None:
@@ -245,7 +241,6 @@ class RunStateBase:
     def record_safely(self) -> str | None:
         return run_record.record_safely(self)
 
-
     # -- facts
     def fact_set(self) -> FactSet:
         if self._facts is None:
@@ -258,7 +253,6 @@ class RunStateBase:
                         self._facts.add(f)
         return self._facts
 
-
     def item_paths(self, i: int) -> list[str]:
         return sorted({p for c in self.journal.data.checkpoints if c.item == i for p in c.paths})
 
@@ -267,7 +261,6 @@ class RunStateBase:
 
     def add_result(self, i: int, result: StepResult) -> None:
         self.results.setdefault(i, []).append(result)
-
 
     # -- endings
     def artifacts(self, paths: Iterable[str] | None = None) -> Artifacts:

@@ -28,9 +28,7 @@ def check_validation(state: RunStateBase, v: m.Validation, ctx: st.StepContext) 
         if not found and not v.negated:
             raise st.StepError(f"no file matches {pattern}")
         bad = [
-            p
-            for p in found
-            if (text in (state.root / p).read_text(encoding="utf-8", errors="replace")) == v.negated
+            p for p in found if (text in (state.root / p).read_text(encoding="utf-8", errors="replace")) == v.negated
         ]
         if bad:
             raise st.StepError(f"{bad[0]} {'contains' if v.negated else 'does not contain'} {text!r}")
