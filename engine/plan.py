@@ -178,12 +178,12 @@ def load_saved_plan(path: Path) -> SavedPlan:
             raise UserError(f"{path}: item {n} needs a 'scenario' string")
         if not isinstance(item.get("params", {}), dict):
             raise UserError(f"{path}: item {n}: 'params' must be an object")
-        allocated = item.get("allocated", [])
+        allocated = item.get("allocated") or []
         if not isinstance(allocated, list) or not all(isinstance(a, str) for a in allocated):
             raise UserError(f"{path}: item {n}: 'allocated' must be a list of parameter names")
-        after = item.get("after", [])
-        if not isinstance(after, list) or not all(isinstance(a, int) and 0 <= a < n - 1 for a in after):
-            raise UserError(f"{path}: item {n}: 'after' must list earlier items (0-based indexes)")
+        after = item.get("after") or []
+        if not isinstance(after, list) or not all(isinstance(a, int) and not isinstance(a, bool) for a in after):
+            raise UserError(f"{path}: item {n}: 'after' must list items (0-based indexes)")
         if not isinstance(item.get("group", 0), int):
             raise UserError(f"{path}: item {n}: 'group' must be an integer")
     try:

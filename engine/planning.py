@@ -290,7 +290,8 @@ def plan_from_saved(ex: Executor, data: SavedPlan, *, allocate_ports: bool = Fal
                 params=params,
                 role=raw.role,
                 reason=raw.reason,
-                after=raw.after if raw.after is not None else ((n - 1,) if n else ()),
+                # an item waits only for earlier ones; the resolver's check below names a misordered plan
+                after=tuple(a for a in raw.after if 0 <= a < n) if raw.after is not None else ((n - 1,) if n else ()),
                 group=raw.group,
                 allocated=allocated,
             )
