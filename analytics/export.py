@@ -60,7 +60,7 @@ GRACE = dt.timedelta(minutes=10)
 BATCH_ROWS = 100_000
 PART_ROWS = 2_000_000
 OPEN_ID_CHUNK = 500
-STAGE_PREFIX = ".stage-"  # spill folders of the staging DuckDB (see _staging_db); leftovers are cleaned
+STAGE_PREFIX = ".stage-"  # spill folders of the staging DuckDB (see _Staging); leftovers are cleaned
 STAGE_MEMORY = "256MB"
 
 
@@ -304,21 +304,32 @@ def _clean_orphans(out_dir: Path, manifest: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- exporting one table
 
 
-def _staging_db(out_dir: Path) -> tuple[Any, Path]:
-    """An in-memory DuckDB in which a table's batches are typed, compared and gathered into parts; it spills to
-    a folder of the export directory beyond a small memory limit, so memory stays bounded whatever the size."""
-    import duckdb
+class _Staging:
+    """The in-memory DuckDB in which an export process types, compares and gathers the batches of every table
+    into parts (one per process: opening one costs tens of milliseconds). It spills to a folder of the export
+    directory beyond a small memory limit, so memory stays bounded whatever the size."""
 
-    spill = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out_dir))
-    db = duckdb.connect(":memory:", config={
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-        "memory_limit": STAGE_MEMORY,
-        "temp_directory": str(spill),
-        "pandas_analyze_sample": BATCH_ROWS,  # a batch's object columns are typed from all their values
-    })
-    db.execute("SET TimeZone = 'UTC'")
-    return db, spill
+    def __init__(self, out_dir: Path) -> None:
+        import duckdb
+
+        self.spill = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out_dir))
+        self.db = duckdb.connect(":memory:", config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": STAGE_MEMORY,
+            "temp_directory": str(self.spill),
+        })
+        self.db.execute("SET TimeZone = 'UTC'")
+        self.counter = 0
+
+    def name(self, kind: str) -> str:
+        self.counter += 1
+        return f"{kind}_{self.counter}"
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.db.close()
+        shutil.rmtree(self.spill, ignore_errors=True)
 
 
 class _Batch:
@@ -328,13 +339,13 @@ class _Batch:
         import numpy as np
 
         self.stage = stage
-        stage.counter += 1
-        self.name = f"batch_{stage.counter}"
+        self.name = stage.staging.name("batch")
+        stage.tables.append(self.name)
         raw: dict[str, Any] = {"_i": np.arange(len(rows), dtype=np.int64)}
         for name, kind, col in zip(stage.names, stage.kinds, zip(*rows, strict=True), strict=True):
             raw[name] = _column_array(col, kind)
         cur = stage.cursor
-        view = f"raw_{stage.counter}"
+        view = stage.staging.name("raw")
         cur.register(view, raw)
         try:
             cols = ", ".join(_convert(n, k) for n, k in zip(stage.names, stage.kinds, strict=True))
@@ -371,8 +382,8 @@ class _Stage:
     and typed; the queue is bounded, so memory stays at a few batches.
     """
 
-    def __init__(self, out_dir: Path, table: str, names: list[str], kinds: list[str], first_part: int,
-                 seq: int, derive_files_changed: bool) -> None:
+    def __init__(self, staging: _Staging, out_dir: Path, table: str, names: list[str], kinds: list[str],
+                 first_part: int, seq: int, derive_files_changed: bool) -> None:
         from continuous.analytics.duck import FILES_CHANGED
 
         self.dir = out_dir / table
@@ -381,9 +392,10 @@ class _Stage:
         self.kinds = kinds
         self.next_part = first_part
         self.seq = seq
-        self.db, self.spill = _staging_db(out_dir)
-        self.cursor = self.db.cursor()
-        self.counter = 0
+        self.staging = staging
+        self.cursor = staging.db.cursor()
+        self.part = staging.name("part")
+        self.tables: list[str] = [self.part]  # dropped when the table is done, whatever happened
         derived = [f"{FILES_CHANGED.format(a=_quote('artifacts'))} AS {FILES_CHANGED_COLUMN}"] \
             if derive_files_changed else []
         self.select = ", ".join([*(_quote(n) for n in names), *derived,
@@ -411,11 +423,8 @@ class _Stage:
         self.rows += batch.num_rows
         self.queue.put(batch)
 
-    def discard(self, batch: _Batch) -> None:
-        self.cursor.execute(f"DROP TABLE {batch.name}")
-
     def _run(self) -> None:
-        cur = self.db.cursor()
+        cur = self.staging.db.cursor()
         try:
             while True:
                 batch = self.queue.get()
@@ -427,11 +436,11 @@ class _Stage:
                     if self.part_open and self.rows_in_part >= PART_ROWS:
                         self._copy(cur)
                     if not self.part_open:
-                        cur.execute(f"CREATE OR REPLACE TABLE part AS SELECT {self.select} FROM {batch.name} "
+                        cur.execute(f"CREATE OR REPLACE TABLE {self.part} AS SELECT {self.select} FROM {batch.name} "
                                     "WITH NO DATA")
                         self.part_open = True
                         self.rows_in_part = 0
-                    cur.execute(f"INSERT INTO part SELECT {self.select} FROM {batch.name}")
+                    cur.execute(f"INSERT INTO {self.part} SELECT {self.select} FROM {batch.name}")
                     cur.execute(f"DROP TABLE {batch.name}")
                     self.rows_in_part += batch.num_rows
                 except BaseException as exc:
@@ -446,9 +455,9 @@ class _Stage:
         self.next_part += 1
         tmp = final.with_name(final.name + ".tmp")
         self.pending.append((tmp, final))
-        cur.execute(f"COPY part TO '{str(tmp).replace(chr(39), chr(39) * 2)}' "
+        cur.execute(f"COPY {self.part} TO '{str(tmp).replace(chr(39), chr(39) * 2)}' "
                     "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)")
-        cur.execute("DROP TABLE part")
+        cur.execute(f"DROP TABLE {self.part}")
         self.part_open = False
 
     def _finish(self) -> None:
@@ -488,9 +497,9 @@ class _Stage:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
+            for name in self.tables:
+                self.cursor.execute(f"DROP TABLE IF EXISTS {name}")
             self.cursor.close()
-            self.db.close()
-        shutil.rmtree(self.spill, ignore_errors=True)
 
 
 def _row_hash(values: list[Any]) -> str:
@@ -533,7 +542,7 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any], stage: _Stage) -> Iterato
 
 
 def _export_table(conn: sa.Connection, table: sa.Table, out_dir: Path, state: dict[str, Any] | None,
-                  seq: int, dialect: str) -> tuple[TableReport, dict[str, Any], list[str]]:
+                  seq: int, dialect: str, staging: _Staging) -> tuple[TableReport, dict[str, Any], list[str]]:
     """Returns the report, the table's new manifest entry and the files it made obsolete."""
     cols = list(table.columns)
     names = [c.name for c in cols]
@@ -549,7 +558,7 @@ def _export_table(conn: sa.Connection, table: sa.Table, out_dir: Path, state: di
     if state is not None and (state.get("columns") != column_spec or state.get("mode") != mode):
         state = None  # schema changed (a migration ran): export the table afresh
     exprs = [_select_expr(c, dialect) for c in cols]
-    stage = _Stage(out_dir, table.name, names, kinds, first_part, seq, derive)
+    stage = _Stage(staging, out_dir, table.name, names, kinds, first_part, seq, derive)
     report = TableReport(table.name, mode)
     try:
         if not incremental:
@@ -679,11 +688,13 @@ def _export_table_in_process(url: str, name: str, out_dir: Path, state: dict[str
                              seq: int) -> tuple[TableReport, dict[str, Any], list[str]]:
     """One table's export in a worker process (its own engine): the biggest table runs beside the others."""
     engine = sa.create_engine(url)
+    staging = _Staging(out_dir)
     try:
         table = sa.Table(name, sa.MetaData(), autoload_with=engine)
         with engine.connect() as conn:
-            return _export_table(conn, table, out_dir, state, seq, engine.dialect.name)
+            return _export_table(conn, table, out_dir, state, seq, engine.dialect.name, staging)
     finally:
+        staging.close()
         engine.dispose()
 
 
@@ -746,12 +757,14 @@ def export(url: str | None = None, *, repo: Path | None = None, out: Path | None
                         max_workers=1, mp_context=multiprocessing.get_context("spawn")))
                     future = pool.submit(_export_table_in_process, worker_url, offloaded, out_dir,
                                          manifest["tables"].get(offloaded), seq)
+                staging = _Staging(out_dir)  # after _clean_orphans, which removes stale staging folders
+                stack.callback(staging.close)
                 with engine.connect() as conn:
                     for table in tables:
                         if table.name != offloaded:
                             results[table.name] = _export_table(conn, table, out_dir,
                                                                 manifest["tables"].get(table.name), seq,
-                                                                engine.dialect.name)
+                                                                engine.dialect.name, staging)
                 if future is not None and offloaded:
                     results[offloaded] = future.result()
             for table in tables:
