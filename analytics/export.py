@@ -633,7 +633,7 @@ def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: 
     written = 0
     for stmt in statements:
         for batch in _stream(conn, stmt, stage):
-            batch_max = stage.cursor.execute(f"SELECT max({wm_sql}) FROM {batch.name}").fetchone()[0]
+            (batch_max,) = stage.cursor.execute(f"SELECT max({wm_sql}) FROM {batch.name}").fetchall()[0]
             if batch_max is not None and (running_max is None or batch_max > running_max):
                 running_max = batch_max
             # rows that need a look one by one: possibly known, still open, or in the grace window
