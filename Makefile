@@ -12,7 +12,7 @@ export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install test test-fast demo lint typecheck postgres node-tools chromium realrepo-deps bench bench-deps \
-	bench-planner bench-realrepo clean
+	bench-planner bench-realrepo docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ lint: install
 
 demo: install
 	./.ci/demo.sh
+
+# The generated pages (docs/cli-reference.md, docs/scenarios.md, docs/catalogue/, README.md's library table);
+# tests/test_docs.py fails when a committed page has drifted from the code.
+docs: install
+	$(PY) -m continuous.cli.docs_gen
 
 bench-deps: install
 	$(PIP) install -q clipspy frozendict==2.4.6 schema

@@ -1,6 +1,6 @@
 """The analytics questions, each one DuckDB query over the exported tables.
 
-Conventions shared by every query (and stated in the README, "Analytics"):
+Conventions shared by every query (and stated in docs/analytics.md, "Queries"):
 - an *execution* is a `kind = 'scenario'` row (a `run` row only wraps a plan), filtered by its `started_at`;
 - *finished* = success, failed, rolled_back or interrupted; success rate = successes / finished;
 - durations are `completed_at - started_at` of finished executions, in seconds;

@@ -24,6 +24,8 @@ class Language:
     objects: dict[str, tuple[str, ...]]
     polarity: dict[str, str]  # canonical verb -> constructive | destructive | restorative
     verb_implies: dict[str, str]
+    # a pattern of the request that implies what it acts on: (pattern name, verbs it needs, kind)
+    pattern_implies: tuple[tuple[str, frozenset[str], str], ...]
     words: dict[str, frozenset[str]]
     leads: tuple[str, ...]
     trailing_markers: tuple[str, ...]
@@ -36,6 +38,8 @@ class Language:
     vetoes: tuple[tuple[str, str], ...]  # (request polarity, scenario polarity)
     veto_all: dict[str, frozenset[str]]
     boost: dict[str, float]  # "head" objects, "commit" types, "question" words that veto everything
+    # kinds of object that a request naming them only as the place of something unnamed does not ask for
+    place_only_veto: frozenset[str]
     connectives: tuple[tuple[str, str], ...]
     patterns: dict[str, re.Pattern[str]]
 
@@ -53,6 +57,9 @@ def _load(path: Path) -> Language:
         objects={k: tuple(v) for k, v in raw["objects"].items()},
         polarity=polarity,
         verb_implies=dict(raw["verb_implies"]),
+        pattern_implies=tuple(
+            (name, frozenset(v.get("verbs", ())), str(v["kind"])) for name, v in raw.get("pattern_implies", {}).items()
+        ),
         words=listed,
         leads=tuple(sorted(words["leads"], key=len, reverse=True)),
         trailing_markers=tuple(sorted(words["trailing_markers"], key=len, reverse=True)),
@@ -64,6 +71,7 @@ def _load(path: Path) -> Language:
         enum_words={k: tuple(v) for k, v in raw.get("enum_words", {}).items()},
         vetoes=tuple((v["request"], v["scenario"]) for v in raw.get("veto", []) if "request" in v),
         boost={k: float(v) for k, v in raw.get("boost", {}).items()},
+        place_only_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only", ())),
         veto_all={
             key: frozenset(w for v in raw.get("veto", []) if v.get("scenario") == "*" for w in v.get(key, ()))
             for key in ("head", "commit", "question", "scope", "verb")

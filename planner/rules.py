@@ -91,6 +91,16 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
                 if head.start <= m.start and m.end <= head.end and text[m.start : m.end].lower().endswith(last)
             }
         implied = lx.verb_implies.get(a.verb or "") if (head is None or head.head is None) else None
+        if implied is None and (head is None or head.head is None):
+            # "bump cookie from 0.6.0 to 0.7.0": the version says a package is updated
+            implied = next(
+                (
+                    kind
+                    for name, verbs, kind in lx.pattern_implies
+                    if a.verb in verbs and language.pattern(name).search(text)
+                ),
+                None,
+            )
         if implied is not None and any(p.head == implied for p in a.phrases if p.role in ("place", "subject")):
             implied = None  # "store a due date on the tasks table": the table is where, not what
         asked = conv.kinds.object_words.get(head.head, head.head) if head is not None and head.head else None
@@ -113,6 +123,34 @@ def _quantified(a: Any) -> set[str]:
             first = re.findall(r"[a-z]+", ph.text.lower())[:1]
             if first and first[0] in ("every", "each", "all"):
                 out.add(ph.head)
+    return out
+
+
+def _placed_only(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that make an object the request names only as the place where something it does not name goes
+    ("add otp to the downloads page" changes a page, it makes none). A head with a name of its own ("add
+    due_date to the tasks table") is a part of the place, left to the model."""
+    lx = language.lang()
+    head = a.head
+    if a.verb != "create" or head is None or head.head is not None or not lx.place_only_veto:
+        return []
+    if any(language.pattern(p).search(head.text) for p in ("identifier", "env_var", "quoted")):
+        return []
+    if re.search(r"\b[a-z]+[A-Z]\w*|\b[A-Z][a-z]+[A-Z]\w*", head.text):
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    placed = {
+        conv.kinds.object_words.get(ph.head, ph.head) for ph in a.phrases if ph.role == "place" and ph.head is not None
+    } & lx.place_only_veto
+    if not placed:
+        return []
+    out = []
+    for s, sw in enumerate(words):
+        kinds = {conv.kinds.object_words.get(o, o) for o in sw.objects}
+        if sw.polarity == "constructive" and kinds & placed:
+            out.append(s)
     return out
 
 
@@ -139,6 +177,10 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
                 if probs[r, s] > 0:
                     done.append((index.scenario_ids[s], "the request changes every one of them, it adds none"))
                 probs[r, s] = 0.0
+        for s in _placed_only(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], "the request adds something to the object it names"))
+            probs[r, s] = 0.0
         qpol = language.polarity(a.verb)
         if qpol is not None:
             for s, sw in enumerate(words):

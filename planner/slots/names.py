@@ -34,8 +34,10 @@ _WORD = re.compile(r"[A-Za-z][\w'-]*")
 def _masked(text: str, start: int, mentions: list[Mention], keep_kind: str | None) -> str:
     """The text with names of existing objects of other kinds blanked: they are places, not names."""
     out = list(text)
+    # a word that names an object of the kind asked for as well ("login" a page and a command) is that object
+    own = [(m.start, m.end) for m in mentions if m.kind == keep_kind]
     for m in mentions:
-        if m.kind == keep_kind:
+        if m.kind == keep_kind or any(s < m.end and m.start < e for s, e in own):
             continue
         a, b = m.start - start, m.end - start
         if 0 <= a < len(out):

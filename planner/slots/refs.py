@@ -126,8 +126,9 @@ def _package(p: Param, intent: Intent) -> None:
     m = re.search(r"(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*)", scope)
     if m and intent.put(p, m.group(1), "package name given in the request"):
         return
-    cleaned = re.sub(r"(?:@|\bv|\bto\s+v?)\^?~?\d[\w.^~*-]*", " ", scope)
-    words_left = name_words(cleaned)
+    # versions ("from 0.6.0 to 0.7.0") and the verb ("upgrade to next 15") are no part of the name
+    cleaned = re.sub(r"(?:@|\bv|\b(?:to|from)\s+v?)?\^?~?\d[\w.^~*-]*", " ", scope)
+    words_left = [w for w in name_words(cleaned) if not language.is_verb_word(w.lower())]
     if words_left and len(words_left) <= 3:
         intent.put(p, "-".join(words_left), "the words the request names the package by", guessed=True)
 
@@ -143,13 +144,29 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
     if parent:
         # where something goes: a place or what it is for, or the head when it names the kind ("lock down the
         # doc_files table")
+        # "add an access_code column to teams": after a head that names a part of another kind, a bare place
+        # names the whole
+        part_of = _names_part(intent, kind)
         phrases = [
             ph
             for ph in intent.analysis.phrases
-            if ph.role in ("place", "subject") and (_names_kind(ph, kind_words) or not intent.grounded)
+            if ph.role in ("place", "subject")
+            and (
+                _names_kind(ph, kind_words)
+                or not intent.grounded
+                or (part_of and ph.role == "place" and ph.head is None)
+            )
         ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
     else:
-        phrases = [ph for ph in intent.analysis.phrases if ph.role in ("head", "subject")]
+        part_of = _names_part(intent, kind)
+        phrases = [
+            ph
+            for ph in intent.analysis.phrases
+            if ph.role in ("head", "subject") or (part_of and ph.role == "place" and ph.head is None)
+        ]
+        if part_of:
+            # the column's table is where it goes, not the column ("add an access_code column to teams")
+            phrases = [ph for ph in phrases if ph.role != "head"] or phrases
     for ph in phrases:
         given = _given_name(ph, intent, kind_words)
         if given is None:
@@ -170,7 +187,7 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         ):
             return
         # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
-        if (explicit or ph.head is not None) and intent.put(
+        if (explicit or ph.head is not None or ph.role == "place") and intent.put(
             p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit
         ):
             intent.out.not_found.append((kind, str(intent.out.params[p.name])))
@@ -180,6 +197,16 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         return
     if kind == "app":
         _app_by_words(p, intent)
+
+
+def _names_part(intent: Intent, kind: str) -> bool:
+    """The head phrase asks for a part of an object of another kind ("an access_code column", language.toml
+    part_nouns): a bare place then names the object it is part of."""
+    head = intent.analysis.head
+    if head is None or head.head is None or intent.conventions.kinds.object_words.get(head.head, head.head) == kind:
+        return False
+    last = re.findall(r"[a-z]+", head.text.lower())[-1:]
+    return bool(last) and last[0] in language.words("part_nouns")
 
 
 def _any_kind(p: Param, intent: Intent) -> None:

@@ -275,8 +275,9 @@ def test_example_repo_is_small_and_complete() -> None:
 
 
 def test_catalogue_documents_every_scenario(rule_base: m.RuleBase) -> None:
-    text = (LIBRARY.parent / "docs" / "library.md").read_text(encoding="utf-8")
+    text = (LIBRARY.parent / "docs" / "scenarios.md").read_text(encoding="utf-8")
     for sid, scenario in builtin(rule_base).items():
-        assert f"#### `{sid}` — {scenario.summary}" in text, sid
+        assert f"### `{sid}` — {scenario.summary}" in text, sid
+        section = text.split(f"### `{sid}` — ", 1)[1].split("\n### ", 1)[0]
         for p in scenario.params:
-            assert f"`{p.name}`" in text
+            assert f"`{p.name}`: " in section, (sid, p.name)
