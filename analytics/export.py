@@ -336,6 +336,7 @@ class _Batch:
     """A batch of rows staged as a typed DuckDB table (`_i` numbers its rows in the order read)."""
 
     def __init__(self, stage: _Stage, rows: Sequence[Sequence[Any]]) -> None:
+        import duckdb
         import numpy as np
 
         self.stage = stage
@@ -350,6 +351,10 @@ class _Batch:
         try:
             cols = ", ".join(_convert(n, k) for n, k in zip(stage.names, stage.kinds, strict=True))
             cur.execute(f"CREATE TABLE {self.name} AS SELECT _i, {cols} FROM {view}")
+        except duckdb.Error as exc:  # a value its column's type cannot hold (SQLite does not enforce types)
+            raise RunFailed(f"cannot export table {stage.table}: {str(exc).splitlines()[0]}",
+                            hint="fix or delete the row in the tracking database; the previous export is "
+                            "intact") from None
         finally:
             cur.unregister(view)
         self.num_rows = len(rows)

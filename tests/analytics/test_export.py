@@ -13,7 +13,7 @@ from continuous.analytics import duck
 from continuous.analytics import export as export_module
 from continuous.analytics import queries as q
 from continuous.analytics.export import export
-from continuous.common.errors import UserError
+from continuous.common.errors import RunFailed, UserError
 from continuous.store.repository import EXECUTIONS
 from sqlalchemy import insert, update
 
@@ -115,6 +115,22 @@ def test_interrupted_export_keeps_the_previous_one(loaded: Any, tmp_path: Path,
     monkeypatch.undo()
     assert export(engine=loaded.engine, out=out).rows_written == 1
     assert _count(out, "sys_scenario_executions") == len(DATA) + 1
+
+
+def test_a_value_its_column_cannot_hold_fails_the_export_clearly(loaded: Any, tmp_path: Path) -> None:
+    if loaded.engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite stores a text in a timestamp column")
+    out = tmp_path / "x"
+    export(engine=loaded.engine, out=out)
+    before = _files(out)
+    with loaded.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO sys_scenario_executions (id, kind, scenario_id, status, started_at, parameters) "
+            "VALUES ('00000000-0000-4000-8000-000000000099', 'scenario', 'add-page', 'failed', 'yesterday', '{}')")
+    with pytest.raises(RunFailed, match=r"^cannot export table sys_scenario_executions: .*yesterday"):
+        export(engine=loaded.engine, out=out)
+    assert _files(out) == before
+    assert not list(out.glob(".stage-*"))
 
 
 def test_orphans_of_a_crashed_export_are_ignored_then_cleaned(loaded: Any, tmp_path: Path) -> None:
