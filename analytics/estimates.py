@@ -56,7 +56,7 @@ def _from_export(scenario_id: str, export_dir: Path) -> Estimate | None:
         return None
     try:
         import duckdb
-    except ImportError:  # the analytics extra is not installed: the store has the history too
+    except ImportError:  # a partial install without DuckDB: the store has the history too
         return None
 
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,

@@ -3,8 +3,10 @@
 Analytics never queries the shared database: it reads columnar copies, so a dashboard over millions of
 executions costs the writers nothing. The export goes through SQLAlchemy (DuckDB's sqlite/postgres scanners
 download an extension at run time, which fails offline), reflects the tables instead of importing the store's
-models (so a schema migration needs no change here), and streams rows in batches straight into Parquet row
-groups, so memory stays bounded whatever the table size.
+models (so a schema migration needs no change here), and streams rows in batches into a staging DuckDB (which
+spills to disk past a small memory limit) that writes each part with COPY ... (FORMAT parquet), so memory stays
+bounded whatever the table size. DuckDB is the only columnar library: numpy object arrays carry the batches
+into it, with no pyarrow or pandas.
 
 Layout of an export directory:
 
@@ -29,6 +31,8 @@ import hashlib
 import json
 import os
 import queue
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -36,8 +40,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 from continuous.analytics.paths import default_export_dir
 from continuous.common.errors import RunFailed, UserError, mask_url
@@ -45,8 +47,6 @@ from continuous.common.errors import RunFailed, UserError, mask_url
 MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 EXPORT_COLUMN = "_export"
-# timestamps are exported as naive UTC: DuckDB's time-zone-aware (ICU) functions are 10-30x slower
-UTC_TIMESTAMP = pa.timestamp("us")
 EXECUTIONS = "sys_scenario_executions"
 STEPS = "sys_scenario_step_executions"
 # derived at export time (see _files_changed_deriver); public in the DuckDB views
@@ -60,6 +60,8 @@ GRACE = dt.timedelta(minutes=10)
 BATCH_ROWS = 100_000
 PART_ROWS = 2_000_000
 OPEN_ID_CHUNK = 500
+STAGE_PREFIX = ".stage-"  # spill folders of the staging DuckDB (see _Staging); leftovers are cleaned
+STAGE_MEMORY = "256MB"
 
 
 @dataclass
@@ -126,24 +128,29 @@ def open_engine(url: str | None = None, *, repo: Path | None = None) -> tuple[sa
 
 # ---------------------------------------------------------------- types
 
+# One fixed column type per SQL type, so every part of a table has the same schema whatever its rows hold. The
+# names are those the manifest has always recorded (Arrow's, from the first exporter); `duck._DUCK_TYPES` maps
+# them to DuckDB's for empty tables, and an unchanged name keeps an existing export incremental.
+STRING, INT64, DOUBLE, BOOL, TIMESTAMP, DATE, BINARY = (
+    "string", "int64", "double", "bool", "timestamp[us]", "date32[day]", "binary")
 
-def arrow_type(col_type: sa.types.TypeEngine[Any]) -> pa.DataType:
-    """One fixed Arrow type per SQL type: every part of a table has the same schema whatever its rows hold."""
+
+def column_kind(col_type: sa.types.TypeEngine[Any]) -> str:
     if isinstance(col_type, sa.types.ARRAY | sa.types.JSON):
-        return pa.string()  # JSON text; DuckDB's built-in json functions read it
+        return STRING  # JSON text; DuckDB's built-in json functions read it
     if isinstance(col_type, sa.types.Boolean):
-        return pa.bool_()
+        return BOOL
     if isinstance(col_type, sa.types.Integer):
-        return pa.int64()
+        return INT64
     if isinstance(col_type, sa.types.Float | sa.types.Numeric):
-        return pa.float64()
+        return DOUBLE
     if isinstance(col_type, sa.types.DateTime):
-        return UTC_TIMESTAMP
+        return TIMESTAMP
     if isinstance(col_type, sa.types.Date):
-        return pa.date32()
+        return DATE
     if isinstance(col_type, sa.types.LargeBinary):
-        return pa.binary()
-    return pa.string()
+        return BINARY
+    return STRING
 
 
 def _select_expr(col: sa.Column[Any], dialect: str) -> sa.ColumnElement[Any]:
@@ -156,26 +163,28 @@ def _select_expr(col: sa.Column[Any], dialect: str) -> sa.ColumnElement[Any]:
     if isinstance(t, sa.types.Uuid) and dialect == "postgresql":
         return sa.cast(col, sa.Text).label(col.name)
     if isinstance(t, sa.types.DateTime) and dialect == "sqlite":
-        return sa.cast(col, sa.Text).label(col.name)  # parsed column-wise by Arrow below
+        return sa.cast(col, sa.Text).label(col.name)  # parsed column-wise by DuckDB (_convert)
     if isinstance(t, sa.types.Numeric) and not isinstance(t, sa.types.Float):
         return sa.cast(col, sa.Float).label(col.name)
     return col
 
 
-def _to_arrow(values: tuple[Any, ...] | list[Any], typ: pa.DataType) -> pa.Array:
-    if pa.types.is_timestamp(typ):
-        if any(isinstance(v, str) for v in values):
-            return _parse_timestamps(pa.array(values, pa.string()))
-        # aware datetimes (PostgreSQL timestamptz) -> their UTC wall time
-        return pa.array(values, pa.timestamp("us", tz="UTC")).cast(typ)
-    if pa.types.is_boolean(typ):
-        return pa.array([None if v is None else bool(v) for v in values], typ)
-    try:
-        return pa.array(values, typ)
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        if not pa.types.is_string(typ):
-            raise
-        return pa.array([v if v is None or isinstance(v, str) else _text(v) for v in values], typ)
+def _convert(name: str, kind: str) -> str:
+    """SQL turning a column as the driver returned it into its fixed type. Timestamps become naive UTC (DuckDB's
+    time-zone-aware functions are 10-30x slower): SQLite's text (naive means UTC, an offset is honoured), aware
+    datetimes (PostgreSQL timestamptz) and naive ones alike go through TIMESTAMPTZ in a UTC session."""
+    col = _quote(name)
+    if kind == TIMESTAMP:
+        return f"make_timestamp(epoch_us(CAST({col} AS TIMESTAMPTZ))) AS {col}"
+    return f"CAST({col} AS {_DUCK_TYPE[kind]}) AS {col}"
+
+
+_DUCK_TYPE = {STRING: "VARCHAR", INT64: "BIGINT", DOUBLE: "DOUBLE", BOOL: "BOOLEAN", TIMESTAMP: "TIMESTAMP",
+              DATE: "DATE", BINARY: "BLOB"}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _text(v: Any) -> str:
@@ -186,25 +195,16 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def _parse_timestamps(arr: pa.Array) -> pa.Array:
-    """SQLite stores timestamps as text; naive ones are UTC (the store writes UTC)."""
-    utc = pa.timestamp("us", tz="UTC")
-    try:
-        return arr.cast(UTC_TIMESTAMP)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    try:
-        return arr.cast(utc).cast(UTC_TIMESTAMP)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    out: list[dt.datetime | None] = []
-    for v in arr.to_pylist():
-        if v is None:
-            out.append(None)
-            continue
-        d = dt.datetime.fromisoformat(v)
-        out.append(d if d.tzinfo is None else d.astimezone(dt.UTC).replace(tzinfo=None))
-    return pa.array(out, UTC_TIMESTAMP)
+def _column_array(values: Sequence[Any], kind: str) -> Any:
+    """One column of a batch as a numpy object array, which DuckDB scans without pandas or pyarrow. Text columns
+    that hold anything but strings (SQLite does not enforce types) are made text here, JSON-encoded like the rest."""
+    import numpy as np
+
+    if kind == STRING and not set(map(type, values)) <= {str, type(None)}:
+        values = [v if v is None or isinstance(v, str) else _text(v) for v in values]
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return arr
 
 
 # ---------------------------------------------------------------- manifest
@@ -290,8 +290,11 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _clean_orphans(out_dir: Path, manifest: dict[str, Any]) -> None:
-    """Leftovers of an interrupted export: temp files and parts the manifest never adopted."""
+    """Leftovers of an interrupted export: temp files, staging spill folders and parts the manifest never
+    adopted."""
     known = {p for t in manifest["tables"].values() for p in t.get("parts", [])}
+    for stage in out_dir.glob(STAGE_PREFIX + "*"):
+        shutil.rmtree(stage, ignore_errors=True)
     for path in out_dir.glob("*/*.parquet*"):
         rel = f"{path.parent.name}/{path.name}"
         if rel not in known:
@@ -301,31 +304,124 @@ def _clean_orphans(out_dir: Path, manifest: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- exporting one table
 
 
-class _PartWriter:
-    """Writes batches into table/part-N.parquet files (temp name first), splitting every PART_ROWS rows.
+class _Staging:
+    """The in-memory DuckDB in which an export process types, compares and gathers the batches of every table
+    into parts (one per process: opening one costs tens of milliseconds). It spills to a folder of the export
+    directory beyond a small memory limit, so memory stays bounded whatever the size."""
 
-    Parquet encoding runs on a background thread (pyarrow releases the GIL) while the next batch is fetched;
-    the queue is bounded, so memory stays at a few batches.
+    def __init__(self, out_dir: Path) -> None:
+        import duckdb
+
+        self.spill = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out_dir))
+        self.db = duckdb.connect(":memory:", config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": STAGE_MEMORY,
+            "temp_directory": str(self.spill),
+        })
+        self.db.execute("SET TimeZone = 'UTC'")
+        self.counter = 0
+
+    def name(self, kind: str) -> str:
+        self.counter += 1
+        return f"{kind}_{self.counter}"
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.db.close()
+        shutil.rmtree(self.spill, ignore_errors=True)
+
+
+class _Batch:
+    """A batch of rows staged as a typed DuckDB table (`_i` numbers its rows in the order read)."""
+
+    def __init__(self, stage: _Stage, rows: Sequence[Sequence[Any]]) -> None:
+        import duckdb
+        import numpy as np
+
+        self.stage = stage
+        self.name = stage.staging.name("batch")
+        stage.tables.append(self.name)
+        raw: dict[str, Any] = {"_i": np.arange(len(rows), dtype=np.int64)}
+        for name, kind, col in zip(stage.names, stage.kinds, zip(*rows, strict=True), strict=True):
+            raw[name] = _column_array(col, kind)
+        cur = stage.cursor
+        view = stage.staging.name("raw")
+        cur.register(view, raw)
+        try:
+            cols = ", ".join(_convert(n, k) for n, k in zip(stage.names, stage.kinds, strict=True))
+            cur.execute(f"CREATE TABLE {self.name} AS SELECT _i, {cols} FROM {view}")
+        except duckdb.Error as exc:  # a value its column's type cannot hold (SQLite does not enforce types)
+            raise RunFailed(f"cannot export table {stage.table}: {str(exc).splitlines()[0]}",
+                            hint="fix or delete the row in the tracking database; the previous export is "
+                            "intact") from None
+        finally:
+            cur.unregister(view)
+        self.num_rows = len(rows)
+
+    def rows(self, where: str = "true", params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """(_i, values...) of the rows matching `where`, with the fixed types' Python values."""
+        cols = ", ".join(_quote(n) for n in self.stage.names)
+        sql = f"SELECT _i, {cols} FROM {self.name} WHERE {where} ORDER BY _i"
+        return self.stage.cursor.execute(sql, params or []).fetchall()
+
+    def drop_rows(self, indexes: list[int]) -> None:
+        import numpy as np
+
+        if not indexes:
+            return
+        cur = self.stage.cursor
+        cur.register("dropped", {"i": np.array(indexes, dtype=np.int64)})
+        try:
+            cur.execute(f"DELETE FROM {self.name} WHERE _i IN (SELECT i FROM dropped)")
+        finally:
+            cur.unregister("dropped")
+        self.num_rows -= len(indexes)
+
+
+class _Stage:
+    """Writes a table's batches into table/part-N.parquet files (temp name first), splitting every PART_ROWS
+    rows: DuckDB gathers the rows and writes each part with COPY ... (FORMAT parquet).
+
+    Gathering and writing run on a background thread (DuckDB releases the GIL) while the next batch is fetched
+    and typed; the queue is bounded, so memory stays at a few batches.
     """
 
-    def __init__(self, out_dir: Path, table: str, schema: pa.Schema, first_part: int) -> None:
+    def __init__(self, staging: _Staging, out_dir: Path, table: str, names: list[str], kinds: list[str],
+                 first_part: int, seq: int, derive_files_changed: bool) -> None:
+        from continuous.analytics.duck import FILES_CHANGED
+
         self.dir = out_dir / table
         self.table = table
-        self.schema = schema
+        self.names = names
+        self.kinds = kinds
         self.next_part = first_part
-        self.writer: pq.ParquetWriter | None = None
+        self.seq = seq
+        self.staging = staging
+        self.cursor = staging.db.cursor()
+        self.part = staging.name("part")
+        self.tables: list[str] = [self.part]  # dropped when the table is done, whatever happened
+        derived = [f"{FILES_CHANGED.format(a=_quote('artifacts'))} AS {FILES_CHANGED_COLUMN}"] \
+            if derive_files_changed else []
+        self.select = ", ".join([*(_quote(n) for n in names), *derived,
+                                 f"CAST({int(seq)} AS BIGINT) AS {EXPORT_COLUMN}"])
+        self.part_open = False
         self.rows_in_part = 0
         self.pending: list[tuple[Path, Path]] = []
         self.rows = 0
-        self.queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=3)
+        self.queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=3)
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        if batch.num_rows == 0:
-            return
+    def batch(self, rows: Sequence[Sequence[Any]]) -> _Batch:
+        return _Batch(self, rows)
+
+    def write(self, batch: _Batch) -> None:
         if self.error is not None:
             raise self.error
+        if batch.num_rows == 0:
+            self.cursor.execute(f"DROP TABLE {batch.name}")
+            return
         if self.thread is None:
             self.thread = threading.Thread(target=self._run, name=f"export-{self.table}", daemon=True)
             self.thread.start()
@@ -333,53 +429,64 @@ class _PartWriter:
         self.queue.put(batch)
 
     def _run(self) -> None:
-        while True:
-            batch = self.queue.get()
-            if batch is None:
-                return
-            if self.error is not None:
-                continue  # drain so the producer never blocks
-            try:
-                if self.writer is None or self.rows_in_part >= PART_ROWS:
-                    self._roll()
-                assert self.writer is not None
-                self.writer.write_batch(batch)
-                self.rows_in_part += batch.num_rows
-            except BaseException as exc:
-                self.error = exc
+        cur = self.staging.db.cursor()
+        try:
+            while True:
+                batch = self.queue.get()
+                if batch is None:
+                    return
+                if self.error is not None:
+                    continue  # drain so the producer never blocks
+                try:
+                    if self.part_open and self.rows_in_part >= PART_ROWS:
+                        self._copy(cur)
+                    if not self.part_open:
+                        cur.execute(f"CREATE OR REPLACE TABLE {self.part} AS SELECT {self.select} FROM {batch.name} "
+                                    "WITH NO DATA")
+                        self.part_open = True
+                        self.rows_in_part = 0
+                    cur.execute(f"INSERT INTO {self.part} SELECT {self.select} FROM {batch.name}")
+                    cur.execute(f"DROP TABLE {batch.name}")
+                    self.rows_in_part += batch.num_rows
+                except BaseException as exc:
+                    self.error = exc
+        finally:
+            cur.close()
 
-    def _roll(self) -> None:
-        self._close_current()
+    def _copy(self, cur: Any) -> None:
+        """Writes the gathered rows as the next part (to its temp name)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         final = self.dir / f"part-{self.next_part}.parquet"
         self.next_part += 1
         tmp = final.with_name(final.name + ".tmp")
         self.pending.append((tmp, final))
-        self.writer = pq.ParquetWriter(tmp, self.schema, compression="zstd", compression_level=1)
-        self.rows_in_part = 0
-
-    def _close_current(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        cur.execute(f"COPY {self.part} TO '{str(tmp).replace(chr(39), chr(39) * 2)}' "
+                    "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)")
+        cur.execute(f"DROP TABLE {self.part}")
+        self.part_open = False
 
     def _finish(self) -> None:
         if self.thread is not None:
             self.queue.put(None)
             self.thread.join()
             self.thread = None
-        self._close_current()
 
     def commit(self) -> list[str]:
-        """Renames the finished temp files into place; the manifest adopts them afterwards."""
-        self._finish()
-        if self.error is not None:
-            raise self.error
-        names = []
-        for tmp, final in self.pending:
-            os.replace(tmp, final)
-            names.append(f"{self.table}/{final.name}")
-        return names
+        """Writes the last part and renames the finished temp files into place; the manifest adopts them
+        afterwards."""
+        try:
+            self._finish()
+            if self.error is not None:
+                raise self.error
+            if self.part_open:
+                self._copy(self.cursor)
+            names = []
+            for tmp, final in self.pending:
+                os.replace(tmp, final)
+                names.append(f"{self.table}/{final.name}")
+            return names
+        finally:
+            self.close()
 
     def abort(self) -> None:
         try:
@@ -390,27 +497,14 @@ class _PartWriter:
             self.pending = []
             self.rows = 0
             self.error = None
+            self.part_open = False
+            self.close()
 
-
-def _files_changed_deriver() -> Any:
-    """Number of files each execution changed, computed once at export with the very expression of the
-    store's impact view (`continuous.analytics.duck.FILES_CHANGED`): queries never re-parse the JSON."""
-    import duckdb
-    from continuous.analytics.duck import FILES_CHANGED
-
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                             "autoload_known_extensions": False})
-    sql = f"SELECT {FILES_CHANGED.format(a='artifacts')} AS n FROM artifacts_batch"
-
-    def derive(batch: pa.RecordBatch) -> pa.Array:
-        con.register("artifacts_batch", pa.Table.from_batches([batch.select(["artifacts"])]))
-        try:
-            result = con.sql(sql).to_arrow_table()
-        finally:
-            con.unregister("artifacts_batch")
-        return result.column("n").combine_chunks().cast(pa.float64())
-
-    return derive
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            for name in self.tables:
+                self.cursor.execute(f"DROP TABLE IF EXISTS {name}")
+            self.cursor.close()
 
 
 def _row_hash(values: list[Any]) -> str:
@@ -422,11 +516,10 @@ def _key_text(values: list[Any]) -> str:
 
 
 def _table_columns(table: sa.Table) -> list[list[str]]:
-    return [[c.name, str(arrow_type(c.type))] for c in table.columns]
+    return [[c.name, column_kind(c.type)] for c in table.columns]
 
 
-def _stream(conn: sa.Connection, stmt: sa.Select[Any], names: list[str],
-            types: list[pa.DataType]) -> Iterator[pa.RecordBatch]:
+def _stream(conn: sa.Connection, stmt: sa.Select[Any], stage: _Stage) -> Iterator[_Batch]:
     """Batches of the statement's rows, read with a server-side cursor where the driver has one.
 
     On SQLite (whose cursors always stream) rows come straight from the DBAPI cursor: the select expressions
@@ -447,88 +540,70 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any], names: list[str],
             yield from result.partitions(BATCH_ROWS)
     try:
         for rows in chunks():
-            if not rows:
-                continue
-            columns = list(zip(*rows, strict=True))
-            arrays = [_to_arrow(col, typ) for col, typ in zip(columns, types, strict=True)]
-            yield pa.RecordBatch.from_arrays(arrays, names=names)
+            if rows:
+                yield stage.batch(rows)
     finally:
         result.close()
 
 
 def _export_table(conn: sa.Connection, table: sa.Table, out_dir: Path, state: dict[str, Any] | None,
-                  seq: int, dialect: str) -> tuple[TableReport, dict[str, Any], list[str]]:
+                  seq: int, dialect: str, staging: _Staging) -> tuple[TableReport, dict[str, Any], list[str]]:
     """Returns the report, the table's new manifest entry and the files it made obsolete."""
     cols = list(table.columns)
     names = [c.name for c in cols]
-    types = [arrow_type(c.type) for c in cols]
-    derive = _files_changed_deriver() if table.name == EXECUTIONS and "artifacts" in names else None
-    extra = [pa.field(FILES_CHANGED_COLUMN, pa.float64())] if derive else []
-    schema = pa.schema([pa.field(n, t) for n, t in zip(names, types, strict=True)]
-                       + extra + [pa.field(EXPORT_COLUMN, pa.int64())])
+    kinds = [column_kind(c.type) for c in cols]
+    derive = table.name == EXECUTIONS and "artifacts" in names
+    extra = [[FILES_CHANGED_COLUMN, DOUBLE]] if derive else []
     pk = [c.name for c in table.primary_key.columns]
     wm_col = next((c for c in WATERMARK_CANDIDATES if c in names), None)
     incremental = bool(pk) and wm_col is not None and table.name not in SNAPSHOT_TABLES
     mode = "incremental" if incremental else "snapshot"
-    column_spec = _table_columns(table) + [[f.name, str(f.type)] for f in extra]
+    column_spec = _table_columns(table) + extra
     first_part = int(state["next_part"]) if state else 0  # part names are never reused
     if state is not None and (state.get("columns") != column_spec or state.get("mode") != mode):
         state = None  # schema changed (a migration ran): export the table afresh
     exprs = [_select_expr(c, dialect) for c in cols]
-    writer = _PartWriter(out_dir, table.name, schema, first_part)
+    stage = _Stage(staging, out_dir, table.name, names, kinds, first_part, seq, derive)
     report = TableReport(table.name, mode)
-    seq_array_cache: dict[int, pa.Array] = {}
-
-    def with_seq(batch: pa.RecordBatch) -> pa.RecordBatch:
-        n = batch.num_rows
-        if n not in seq_array_cache:
-            seq_array_cache[n] = pa.array([seq] * n, pa.int64())
-        derived = [derive(batch)] if derive else []
-        return pa.RecordBatch.from_arrays([*batch.columns, *derived, seq_array_cache[n]], schema=schema)
-
     try:
         if not incremental:
-            entry, obsolete = _snapshot(conn, table, exprs, names, types, state, writer, with_seq)
+            entry, obsolete = _snapshot(conn, table, exprs, names, state, stage)
         else:
             assert wm_col is not None
-            entry, obsolete = _incremental(conn, table, exprs, names, types, pk, wm_col, state, writer,
-                                           with_seq)
-        files = writer.commit()
+            entry, obsolete = _incremental(conn, table, exprs, names, pk, wm_col, state, stage)
+        files = stage.commit()
     except BaseException:
-        writer.abort()
+        stage.abort()
         raise
-    entry.update({"mode": mode, "columns": column_spec, "primary_key": pk, "next_part": writer.next_part})
+    entry.update({"mode": mode, "columns": column_spec, "primary_key": pk, "next_part": stage.next_part})
     entry["parts"] = [p for p in entry.get("parts", []) if p not in obsolete] + files
-    report.rows_written = writer.rows
+    report.rows_written = stage.rows
     report.files_written = files
     report.total_rows = int(entry.get("rows", 0))
     return report, entry, obsolete
 
 
 def _snapshot(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: list[str],
-              types: list[pa.DataType], state: dict[str, Any] | None, writer: _PartWriter,
-              with_seq: Any) -> tuple[dict[str, Any], list[str]]:
+              state: dict[str, Any] | None, stage: _Stage) -> tuple[dict[str, Any], list[str]]:
     order = list(table.primary_key.columns) or [exprs[0]]
     stmt = sa.select(*exprs).order_by(*order)
     digest = hashlib.blake2b(digest_size=16)
     rows = 0
-    for batch in _stream(conn, stmt, names, types):  # written as read (bounded memory), dropped if unchanged
-        digest.update(repr(batch.to_pylist()).encode())
-        writer.write(with_seq(batch))
+    for batch in _stream(conn, stmt, stage):  # written as read (bounded memory), dropped if unchanged
+        digest.update(repr([dict(zip(names, r[1:], strict=True)) for r in batch.rows()]).encode())
         rows += batch.num_rows
+        stage.write(batch)
     content = digest.hexdigest()
     if state is not None and state.get("hash") == content:
-        writer.abort()
+        stage.abort()
         return dict(state), []
     obsolete = list(state.get("parts", [])) if state else []
     return {"hash": content, "rows": rows, "parts": [], "dedup": False}, obsolete
 
 
-def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: list[str],
-                 types: list[pa.DataType], pk: list[str], wm_col: str, state: dict[str, Any] | None,
-                 writer: _PartWriter, with_seq: Any) -> tuple[dict[str, Any], list[str]]:
-    import pyarrow.compute as pc
-
+def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: list[str], pk: list[str],
+                 wm_col: str, state: dict[str, Any] | None,
+                 stage: _Stage) -> tuple[dict[str, Any], list[str]]:
     wm = table.c[wm_col]
     open_col = next((c for c in OPEN_MARKERS if c in names), None)
     remembered: dict[str, str] = dict(state.get("remembered", {})) if state else {}
@@ -539,6 +614,7 @@ def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: 
     wm_idx = names.index(wm_col)
     open_idx = names.index(open_col) if open_col else None
     naive = conn.dialect.name == "sqlite" or not getattr(wm.type, "timezone", True)
+    wm_sql = _quote(wm_col)
 
     def bind(ts: dt.datetime) -> dt.datetime:  # watermarks are naive UTC, like the exported columns
         return ts if naive else ts.replace(tzinfo=dt.UTC)
@@ -561,42 +637,37 @@ def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: 
     changed_existing = False
     written = 0
     for stmt in statements:
-        for batch in _stream(conn, stmt, names, types):
-            wm_arr = batch.column(wm_idx)
-            batch_max = pc.max(wm_arr).as_py()
+        for batch in _stream(conn, stmt, stage):
+            (batch_max,) = stage.cursor.execute(f"SELECT max({wm_sql}) FROM {batch.name}").fetchall()[0]
             if batch_max is not None and (running_max is None or batch_max > running_max):
                 running_max = batch_max
             # rows that need a look one by one: possibly known, still open, or in the grace window
             if running_max is None:
-                need = pa.array([True] * batch.num_rows)
+                where, params = "true", []
             else:
-                need = pc.greater_equal(wm_arr, pa.scalar(running_max - GRACE, wm_arr.type))
+                conds, params = [f"{wm_sql} >= ?", f"{wm_sql} IS NULL"], [running_max - GRACE]
                 if old_wm is not None:
-                    need = pc.or_(need, pc.less_equal(wm_arr, pa.scalar(old_wm, wm_arr.type)))
-                need = pc.fill_null(need, True)
-            if open_idx is not None:
-                need = pc.or_(need, pc.is_null(batch.column(open_idx)))
-            idx = pc.indices_nonzero(need).to_pylist()
-            if idx:
-                keep = [True] * batch.num_rows
-                sub = batch.take(pa.array(idx, pa.int64())).to_pylist()
-                for i, row in zip(idx, sub, strict=True):
-                    values = [row[n] for n in names]
-                    key = _key_text([values[j] for j in pk_idx])
-                    h = _row_hash(values)
-                    if known.get(key) == h:
-                        keep[i] = False
-                    elif key in known:
-                        changed_existing = True
-                    window[key] = (h, values[wm_idx], open_idx is not None and values[open_idx] is None)
-                if not all(keep):
-                    batch = batch.filter(pa.array(keep))
-                if running_max is not None and len(window) > 4 * BATCH_ROWS:
-                    prune = running_max - GRACE
-                    window = {k: v for k, v in window.items() if v[2] or v[1] is None or v[1] >= prune}
-            if batch.num_rows:
-                writer.write(with_seq(batch))
-                written += batch.num_rows
+                    conds.append(f"{wm_sql} <= ?")
+                    params.append(old_wm)
+                where = " OR ".join(conds)
+            if open_col is not None:
+                where = f"({where}) OR {_quote(open_col)} IS NULL"
+            dropped = []
+            for row in batch.rows(where, params):
+                values = list(row[1:])
+                key = _key_text([values[j] for j in pk_idx])
+                h = _row_hash(values)
+                if known.get(key) == h:
+                    dropped.append(row[0])
+                elif key in known:
+                    changed_existing = True
+                window[key] = (h, values[wm_idx], open_idx is not None and values[open_idx] is None)
+            batch.drop_rows(dropped)
+            if running_max is not None and len(window) > 4 * BATCH_ROWS:
+                prune = running_max - GRACE
+                window = {k: v for k, v in window.items() if v[2] or v[1] is None or v[1] >= prune}
+            written += batch.num_rows
+            stage.write(batch)
     floor = running_max - GRACE if running_max is not None else None
     new_remembered = {k: h for k, (h, w, is_open) in window.items()
                       if not is_open and (floor is None or w is None or w >= floor)}
@@ -622,11 +693,13 @@ def _export_table_in_process(url: str, name: str, out_dir: Path, state: dict[str
                              seq: int) -> tuple[TableReport, dict[str, Any], list[str]]:
     """One table's export in a worker process (its own engine): the biggest table runs beside the others."""
     engine = sa.create_engine(url)
+    staging = _Staging(out_dir)
     try:
         table = sa.Table(name, sa.MetaData(), autoload_with=engine)
         with engine.connect() as conn:
-            return _export_table(conn, table, out_dir, state, seq, engine.dialect.name)
+            return _export_table(conn, table, out_dir, state, seq, engine.dialect.name, staging)
     finally:
+        staging.close()
         engine.dispose()
 
 
@@ -689,12 +762,14 @@ def export(url: str | None = None, *, repo: Path | None = None, out: Path | None
                         max_workers=1, mp_context=multiprocessing.get_context("spawn")))
                     future = pool.submit(_export_table_in_process, worker_url, offloaded, out_dir,
                                          manifest["tables"].get(offloaded), seq)
+                staging = _Staging(out_dir)  # after _clean_orphans, which removes stale staging folders
+                stack.callback(staging.close)
                 with engine.connect() as conn:
                     for table in tables:
                         if table.name != offloaded:
                             results[table.name] = _export_table(conn, table, out_dir,
                                                                 manifest["tables"].get(table.name), seq,
-                                                                engine.dialect.name)
+                                                                engine.dialect.name, staging)
                 if future is not None and offloaded:
                     results[offloaded] = future.result()
             for table in tables:

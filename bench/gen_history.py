@@ -22,8 +22,6 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
 # id, object type, automation %, manual effort (s), median duration (s), failure rate, relative weight
 SCENARIOS: list[tuple[str, str, int, int, float, float, float]] = [
@@ -79,8 +77,9 @@ STATUSES = np.array(["success", "failed", "rolled_back", "interrupted", "skipped
 
 
 def _ts_strings(micros: np.ndarray) -> list[str]:
-    arr = pa.array(micros.astype("datetime64[us]"))
-    return pc.strftime(arr, format="%Y-%m-%d %H:%M:%S").to_pylist()
+    # "2026-01-05 10:00:00.000000", the text SQLAlchemy writes into SQLite
+    text = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us")
+    return list(np.char.replace(text, "T", " ").tolist())
 
 
 def _uuids(rng: np.random.Generator, n: int) -> list[str]:

@@ -1,7 +1,7 @@
 """`continuous analytics ...`: export the tracking store to Parquet and ask DuckDB about it.
 
-Only typer and the standard library at module level; DuckDB, pyarrow, SQLAlchemy and matplotlib load inside
-the commands that need them.
+Only typer and the standard library at module level; DuckDB, SQLAlchemy and matplotlib load inside the
+commands that need them. DuckDB is in the default install; matplotlib (the charts) is the `charts` extra.
 """
 
 from __future__ import annotations
@@ -36,23 +36,41 @@ def register(app: typer.Typer) -> None:
     app.add_typer(analytics_app, name="analytics")
 
 
-EXTRA_MODULES = {"duckdb": "duckdb", "pyarrow": "pyarrow", "matplotlib": "matplotlib"}
+EXTRA_MODULES = {"duckdb": "duckdb"}  # default dependencies: a missing one means a broken install
+CHART_MODULES = {"matplotlib": "matplotlib"}  # the `charts` extra
+
+
+def _missing(modules: dict[str, str]) -> list[str]:
+    import importlib.util
+
+    return [pkg for pkg, module in modules.items() if importlib.util.find_spec(module) is None]
 
 
 @analytics_app.callback()
 @command
-def _needs_the_extra() -> None:
-    """The analytics libraries are the `analytics` extra, not the default install: say so before any command."""
-    import importlib.util
-
+def _needs_duckdb() -> None:
+    """Say so before any command when DuckDB is missing (a broken or partial install), rather than a traceback."""
     from continuous.common.errors import UserError
 
-    missing = [pkg for pkg, module in EXTRA_MODULES.items() if importlib.util.find_spec(module) is None]
+    missing = _missing(EXTRA_MODULES)
     if missing:
         raise UserError(
-            f"the analytics commands need {', '.join(missing)}, which the default install leaves out",
-            hint="install the analytics extra: pip install 'continuous[analytics]' (into a pipx install: pipx "
-            f"inject continuous {' '.join(missing)})",
+            f"the analytics commands need {', '.join(missing)}, which is missing from this environment",
+            hint="reinstall continuous (pip install --force-reinstall continuous), or install it: pip install "
+            f"{' '.join(missing)}",
+        )
+
+
+def _needs_charts(what: str) -> None:
+    """Charts are the `charts` extra; say so before any work is done."""
+    from continuous.common.errors import UserError
+
+    missing = _missing(CHART_MODULES)
+    if missing:
+        raise UserError(
+            f"{what} needs {', '.join(missing)}, which the default install leaves out",
+            hint="install the charts extra: pip install 'continuous[charts]' (into a pipx install: pipx inject "
+            f"continuous {' '.join(missing)}; uv tool: uv tool install --with {' '.join(missing)} continuous)",
         )
 
 
@@ -161,6 +179,8 @@ def trends_cmd(
 ) -> None:
     from continuous.analytics import queries
 
+    if chart is not None:
+        _needs_charts("--chart")
     con = _connect(directory, refresh)
     result = queries.trends(con, _filters(since, until, object_type, scenario), by=by)
     if chart is not None:
@@ -274,6 +294,7 @@ def report_cmd(
     object_type: str | None = TYPE_OPT, scenario: str | None = SCENARIO_OPT,
     directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
 ) -> None:
+    _needs_charts("`continuous analytics report` (its charts)")
     from continuous.analytics.report import build_report
 
     con = _connect(directory, refresh)

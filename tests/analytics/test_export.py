@@ -7,12 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
+import duckdb
 import pytest
 from continuous.analytics import duck
+from continuous.analytics import export as export_module
 from continuous.analytics import queries as q
 from continuous.analytics.export import export
-from continuous.common.errors import UserError
+from continuous.common.errors import RunFailed, UserError
 from continuous.store.repository import EXECUTIONS
 from sqlalchemy import insert, update
 
@@ -39,9 +40,12 @@ def test_export_writes_every_table_with_its_rows(loaded: Any, tmp_path: Path) ->
     assert by_table["sys_scenario_step_executions"].rows_written == len(STEPS)
     assert by_table["sys_scenarios"].rows_written == 4  # three live, one archived
     part = out / by_table["sys_scenario_executions"].files_written[0]
-    table = pq.read_table(part)
-    assert str(table.schema.field("started_at").type) == "timestamp[us]"  # naive UTC
-    row = next(r for r in table.to_pylist() if r["id"] == IDS["E1"])
+    parquet = duckdb.connect().sql(f"SELECT * FROM read_parquet('{part}')")
+    types = dict(zip(parquet.columns, map(str, parquet.types), strict=True))
+    assert types["started_at"] == "TIMESTAMP" and types["_files_changed"] == "DOUBLE"  # naive UTC
+    assert types["_export"] == "BIGINT" and types["id"] == "VARCHAR"
+    rows = [dict(zip(parquet.columns, r, strict=True)) for r in parquet.fetchall()]
+    row = next(r for r in rows if r["id"] == IDS["E1"])
     start = at(5).replace(tzinfo=None)
     assert row["started_at"] == start and row["completed_at"] == start + timedelta(seconds=10)
     assert json.loads(row["artifacts"])["files"]["created"] == ["a.sql", "b.ts"]
@@ -94,14 +98,14 @@ def test_interrupted_export_keeps_the_previous_one(loaded: Any, tmp_path: Path,
             id="00000000-0000-4000-8000-000000000043", kind="scenario", scenario_id="add-page",
             status="failed", started_at=at(21), completed_at=at(21) + timedelta(seconds=3), parameters={}))
     calls = {"n": 0}
-    real = pq.ParquetWriter.write_batch
+    real = export_module._Stage._copy
 
-    def failing_write(self: Any, *args: Any, **kwargs: Any) -> None:
+    def failing_copy(self: Any, *args: Any, **kwargs: Any) -> None:
         calls["n"] += 1
-        real(self, *args, **kwargs)
+        real(self, *args, **kwargs)  # the part is written (to its temp name), then the disk fills up
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pq.ParquetWriter, "write_batch", failing_write)
+    monkeypatch.setattr(export_module._Stage, "_copy", failing_copy)
     with pytest.raises(OSError, match="No space left"):
         export(engine=loaded.engine, out=out)
     assert calls["n"] >= 1
@@ -111,6 +115,22 @@ def test_interrupted_export_keeps_the_previous_one(loaded: Any, tmp_path: Path,
     monkeypatch.undo()
     assert export(engine=loaded.engine, out=out).rows_written == 1
     assert _count(out, "sys_scenario_executions") == len(DATA) + 1
+
+
+def test_a_value_its_column_cannot_hold_fails_the_export_clearly(loaded: Any, tmp_path: Path) -> None:
+    if loaded.engine.dialect.name != "sqlite":
+        pytest.skip("only SQLite stores a text in a timestamp column")
+    out = tmp_path / "x"
+    export(engine=loaded.engine, out=out)
+    before = _files(out)
+    with loaded.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO sys_scenario_executions (id, kind, scenario_id, status, started_at, parameters) "
+            "VALUES ('00000000-0000-4000-8000-000000000099', 'scenario', 'add-page', 'failed', 'yesterday', '{}')")
+    with pytest.raises(RunFailed, match=r"^cannot export table sys_scenario_executions: .*yesterday"):
+        export(engine=loaded.engine, out=out)
+    assert _files(out) == before
+    assert not list(out.glob(".stage-*"))
 
 
 def test_orphans_of_a_crashed_export_are_ignored_then_cleaned(loaded: Any, tmp_path: Path) -> None:

