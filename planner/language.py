@@ -40,6 +40,10 @@ class Language:
     boost: dict[str, float]  # "head" objects, "commit" types, "question" words that veto everything
     # kinds of object that a request naming them only as the place of something unnamed does not ask for
     place_only_veto: frozenset[str]
+    # verbs that change an object that exists: a request with one of them makes no object of its head's kind
+    change_verbs: frozenset[str]
+    # kinds of object no scenario makes (the `head` vetoes): something added to one of them makes nothing
+    into_veto: frozenset[str]
     connectives: tuple[tuple[str, str], ...]
     patterns: dict[str, re.Pattern[str]]
 
@@ -72,6 +76,8 @@ def _load(path: Path) -> Language:
         vetoes=tuple((v["request"], v["scenario"]) for v in raw.get("veto", []) if "request" in v),
         boost={k: float(v) for k, v in raw.get("boost", {}).items()},
         place_only_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only", ())),
+        change_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("change", ())),
+        into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("into", ())),
         veto_all={
             key: frozenset(w for v in raw.get("veto", []) if v.get("scenario") == "*" for w in v.get(key, ()))
             for key in ("head", "commit", "question", "scope", "verb")

@@ -154,6 +154,42 @@ def _placed_only(a: Any, words: list[Any]) -> list[int]:
     return out
 
 
+def _changed(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that make an object of the kind a request changes ("Update house-keeping api endpoint",
+    "Updated profile settings" where the repository has that page): changing an object makes none."""
+    lx = language.lang()
+    head = a.head
+    if a.verb not in lx.change_verbs or head is None:
+        return []
+    word = head.head or (head.objects[-1][0] if head.objects else None)
+    if word is None:
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(word, word)
+    if kind not in conv.kinds.head_order:
+        return []
+    return [
+        s
+        for s, sw in enumerate(words)
+        if "create" in sw.verbs and kind in {conv.kinds.object_words.get(o, o) for o in sw.objects}
+    ]
+
+
+def _into_unmade(a: Any) -> str | None:
+    """The object no scenario makes that the request adds something to ("add new page to sitemap"), or None."""
+    lx = language.lang()
+    if language.polarity(a.verb) != "constructive" or not lx.into_veto:
+        return None
+    for ph in a.phrases:
+        # every object of the place: "to the .env.example and documentation" adds to the environment too
+        kinds = {canon for canon, _s, _e in ph.objects}
+        if ph.role == "place" and ph.prep in ("to", "into", "in", "on") and kinds and kinds <= lx.into_veto:
+            return ph.head or sorted(kinds)[0]
+    return None
+
+
 def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[str, str]]]:
     """Veto in place; for each text, the (scenario, why) it vetoed."""
     from continuous.planner.features import scenario_words
@@ -181,6 +217,18 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
             if probs[r, s] > 0:
                 done.append((index.scenario_ids[s], "the request adds something to the object it names"))
             probs[r, s] = 0.0
+        for s in _changed(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], f"the request's verb ({a.verb}) changes an object, it makes none"))
+            probs[r, s] = 0.0
+        unmade = _into_unmade(a)
+        if unmade is not None:
+            for s, sw in enumerate(words):
+                if sw.polarity == "constructive":
+                    if probs[r, s] > 0:
+                        why = f"the request adds to {unmade.replace('_', ' ')}, which no scenario makes"
+                        done.append((index.scenario_ids[s], why))
+                    probs[r, s] = 0.0
         qpol = language.polarity(a.verb)
         if qpol is not None:
             for s, sw in enumerate(words):
