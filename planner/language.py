@@ -37,6 +37,7 @@ class Language:
     enum_words: dict[str, tuple[str, ...]]
     vetoes: tuple[tuple[str, str], ...]  # (request polarity, scenario polarity)
     veto_all: dict[str, frozenset[str]]
+    commit_odds: dict[str, float]  # commit type → odds multiplier for constructive scenarios
     boost: dict[str, float]  # "head" objects, "commit" types, "question" words that veto everything
     # kinds of object that a request naming them only as the place of something unnamed does not ask for
     place_only_veto: frozenset[str]
@@ -75,6 +76,7 @@ def _load(path: Path) -> Language:
         enum_words={k: tuple(v) for k, v in raw.get("enum_words", {}).items()},
         vetoes=tuple((v["request"], v["scenario"]) for v in raw.get("veto", []) if "request" in v),
         boost={k: float(v) for k, v in raw.get("boost", {}).items()},
+        commit_odds={k: float(v) for k, v in raw.get("commit_odds", {}).items()},
         place_only_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only", ())),
         change_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("change", ())),
         into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("into", ())),

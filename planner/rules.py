@@ -77,8 +77,16 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
 
     conv = conventions()
     things = set(conv.kinds.head_order)
+    from continuous.planner.features import scenario_words
+
+    polarities = [sw.polarity for sw in scenario_words(index)]
     for r, text in enumerate(texts):
         a = analyse(text)
+        commit_odds = lx.commit_odds.get(a.commit_type or "", 1.0)
+        if commit_odds != 1.0:
+            for s, pol in enumerate(polarities):
+                if pol == "constructive":
+                    probs[r, s] = _raise(float(probs[r, s]), commit_odds)
         head = a.head
         kinds: set[str] = set()
         if head is not None and grounded > 1.0:
