@@ -43,6 +43,7 @@ class Language:
     place_only_veto: frozenset[str]
     # verbs that change an object that exists: a request with one of them makes no object of its head's kind
     change_verbs: frozenset[str]
+    recreated: frozenset[str]  # kinds changed by creating them again (a view)
     # kinds of object no scenario makes (the `head` vetoes): something added to one of them makes nothing
     into_veto: frozenset[str]
     connectives: tuple[tuple[str, str], ...]
@@ -79,6 +80,7 @@ def _load(path: Path) -> Language:
         commit_odds={k: float(v) for k, v in raw.get("commit_odds", {}).items()},
         place_only_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only", ())),
         change_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("change", ())),
+        recreated=frozenset(w for v in raw.get("veto", []) for w in v.get("recreated", ())),
         into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("into", ())),
         veto_all={
             key: frozenset(w for v in raw.get("veto", []) if v.get("scenario") == "*" for w in v.get(key, ()))

@@ -176,7 +176,7 @@ def _changed(a: Any, words: list[Any]) -> list[int]:
 
     conv = conventions()
     kind = conv.kinds.object_words.get(word, word)
-    if kind not in conv.kinds.head_order:
+    if kind not in conv.kinds.head_order or kind in lx.recreated:
         return []
     return [
         s
