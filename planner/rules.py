@@ -48,6 +48,9 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
         acted_on = len(tokens) > 1 and language.is_object_word(tokens[-2])
         if acted_on and word.endswith("ing") and len(word) > 5 and not language.is_object_word(word):
             return f"the request asks for a behaviour ({word}), which no scenario makes"
+        if acted_on and word in language.words("attribute_nouns"):
+            # "add page titles", "feat: increase page number limit": a property of the object, not the object
+            return f"the request asks for a property ({word}) of {tokens[-2]}, which no scenario makes"
     if a.commit_type is not None and a.commit_type in lx.veto_all["commit"]:
         return f"a {a.commit_type} commit changes nothing a scenario makes"
     if a.commit_scope is not None and a.commit_scope.lower() in lx.veto_all["scope"]:
@@ -140,7 +143,8 @@ def _placed_only(a: Any, words: list[Any]) -> list[int]:
     due_date to the tasks table") is a part of the place, left to the model."""
     lx = language.lang()
     head = a.head
-    if a.verb != "create" or head is None or head.head is not None or not lx.place_only_veto:
+    shown = lx.verb_implies.get(a.verb or "") if a.verb in lx.place_only_verbs else None
+    if (a.verb != "create" and shown is None) or head is None or head.head is not None or not lx.place_only_veto:
         return []
     if any(language.pattern(p).search(head.text) for p in ("identifier", "env_var", "quoted")):
         return []
@@ -150,8 +154,15 @@ def _placed_only(a: Any, words: list[Any]) -> list[int]:
 
     conv = conventions()
     placed = {
-        conv.kinds.object_words.get(ph.head, ph.head) for ph in a.phrases if ph.role == "place" and ph.head is not None
+        conv.kinds.object_words.get(ph.head, ph.head)
+        for ph in a.phrases
+        if ph.role == "place" and ph.head is not None and not (shown and (ph.new or _indefinite(ph.text)))
     } & lx.place_only_veto
+    if shown is not None:
+        # "display cost in the traces table" shows it in what exists; "show them in the hub" may need a page
+        placed -= set(conv.kinds.parents)
+        if placed:
+            placed.add(shown)
     if not placed:
         return []
     out = []
@@ -160,6 +171,25 @@ def _placed_only(a: Any, words: list[Any]) -> list[int]:
         if sw.polarity == "constructive" and kinds & placed:
             out.append(s)
     return out
+
+
+def _indefinite(text: str) -> bool:
+    """ "on a dashboard page": a place that is new, not one that exists."""
+    first = re.findall(r"[a-z]+", text.lower())[:1]
+    return bool(first) and first[0] in ("a", "an")
+
+
+def _stored_in_ui(a: Any, words: list[Any]) -> list[int]:
+    """Database scenarios for a request that puts a table or a view into a screen ("add sessions view to
+    dashboard", "add a table to the settings page"): that is a part of the screen, no database object."""
+    lx = language.lang()
+    heads, places = lx.ui_place_veto
+    head = a.head
+    if head is None or head.head not in heads:
+        return []
+    if not any(ph.role == "place" and ph.head in places for ph in a.phrases):
+        return []
+    return [s for s, sw in enumerate(words) if sw.polarity == "constructive" and sw.objects & heads]
 
 
 def _changed(a: Any, words: list[Any]) -> list[int]:
@@ -224,6 +254,10 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
         for s in _placed_only(a, words):
             if probs[r, s] > 0:
                 done.append((index.scenario_ids[s], "the request adds something to the object it names"))
+            probs[r, s] = 0.0
+        for s in _stored_in_ui(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], "the request puts it into a screen, it is no database object"))
             probs[r, s] = 0.0
         for s in _changed(a, words):
             if probs[r, s] > 0:
