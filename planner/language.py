@@ -37,9 +37,17 @@ class Language:
     enum_words: dict[str, tuple[str, ...]]
     vetoes: tuple[tuple[str, str], ...]  # (request polarity, scenario polarity)
     veto_all: dict[str, frozenset[str]]
+    commit_odds: dict[str, float]  # commit type → odds multiplier for constructive scenarios
     boost: dict[str, float]  # "head" objects, "commit" types, "question" words that veto everything
     # kinds of object that a request naming them only as the place of something unnamed does not ask for
     place_only_veto: frozenset[str]
+    place_only_verbs: frozenset[str]  # verbs besides create whose implied object a place rules out ("display")
+    ui_place_veto: tuple[frozenset[str], frozenset[str]]  # (database heads, screen places)
+    # verbs that change an object that exists: a request with one of them makes no object of its head's kind
+    change_verbs: frozenset[str]
+    recreated: frozenset[str]  # kinds changed by creating them again (a view)
+    # kinds of object no scenario makes (the `head` vetoes): something added to one of them makes nothing
+    into_veto: frozenset[str]
     connectives: tuple[tuple[str, str], ...]
     patterns: dict[str, re.Pattern[str]]
 
@@ -71,7 +79,16 @@ def _load(path: Path) -> Language:
         enum_words={k: tuple(v) for k, v in raw.get("enum_words", {}).items()},
         vetoes=tuple((v["request"], v["scenario"]) for v in raw.get("veto", []) if "request" in v),
         boost={k: float(v) for k, v in raw.get("boost", {}).items()},
+        commit_odds={k: float(v) for k, v in raw.get("commit_odds", {}).items()},
         place_only_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only", ())),
+        place_only_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only_verbs", ())),
+        ui_place_veto=(
+            frozenset(w for v in raw.get("veto", []) for w in v.get("ui_place_heads", ())),
+            frozenset(w for v in raw.get("veto", []) for w in v.get("ui_places", ())),
+        ),
+        change_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("change", ())),
+        recreated=frozenset(w for v in raw.get("veto", []) for w in v.get("recreated", ())),
+        into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("into", ())),
         veto_all={
             key: frozenset(w for v in raw.get("veto", []) if v.get("scenario") == "*" for w in v.get(key, ()))
             for key in ("head", "commit", "question", "scope", "verb")

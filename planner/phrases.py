@@ -120,17 +120,18 @@ def _is_verbish(word: str) -> bool:
 def analyse(text: str) -> Analysis:
     notes: list[str] = []
     commit_type = commit_scope = None
-    pos = 0
-    m = language.pattern("commit_prefix").match(text)
-    revert = re.match(r"revert\s+[\"'“]", text, re.IGNORECASE)
+    pos = _skip_gitmoji(text, 0)
+    m = language.pattern("commit_prefix").match(text, pos)
+    revert = re.match(r"revert\s+[\"'“]", text[pos:], re.IGNORECASE)
     if revert:
-        commit_type, pos = "revert", revert.end()
+        commit_type, pos = "revert", pos + revert.end()
         notes.append("a revert commit")
     elif m and m.group("type").lower() in language.lang().commit_types:
         commit_type = m.group("type").lower()
         commit_scope = (m.group("scope") or "").strip() or None
         pos = m.end()
         notes.append(f"commit prefix {m.group(0).strip()}")
+    pos = _skip_gitmoji(text, pos)
     lead = _regexes()["lead"].match(text, pos)
     phrases: list[Phrase] = []
     if lead and lead.end() > pos:
@@ -178,6 +179,13 @@ def analyse(text: str) -> Analysis:
             verb = "create"
             notes.append("no verb: a noun phrase asks for the object")
     return Analysis(text, body_start, verb, verb_span, tuple(phrases), commit_type, commit_scope, tuple(notes))
+
+
+def _skip_gitmoji(text: str, pos: int) -> int:
+    """Past the gitmoji at `pos` ("✨ Add space member model"): a picture is no word of the request."""
+    while (m := language.pattern("gitmoji").match(text, pos)) is not None and m.end() > pos:
+        pos = m.end()
+    return pos
 
 
 def _result_first(phrases: list[Phrase]) -> list[Phrase]:

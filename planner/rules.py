@@ -48,6 +48,9 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
         acted_on = len(tokens) > 1 and language.is_object_word(tokens[-2])
         if acted_on and word.endswith("ing") and len(word) > 5 and not language.is_object_word(word):
             return f"the request asks for a behaviour ({word}), which no scenario makes"
+        if acted_on and word in language.words("attribute_nouns"):
+            # "add page titles", "feat: increase page number limit": a property of the object, not the object
+            return f"the request asks for a property ({word}) of {tokens[-2]}, which no scenario makes"
     if a.commit_type is not None and a.commit_type in lx.veto_all["commit"]:
         return f"a {a.commit_type} commit changes nothing a scenario makes"
     if a.commit_scope is not None and a.commit_scope.lower() in lx.veto_all["scope"]:
@@ -77,8 +80,16 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
 
     conv = conventions()
     things = set(conv.kinds.head_order)
+    from continuous.planner.features import scenario_words
+
+    polarities = [sw.polarity for sw in scenario_words(index)]
     for r, text in enumerate(texts):
         a = analyse(text)
+        commit_odds = lx.commit_odds.get(a.commit_type or "", 1.0)
+        if commit_odds != 1.0:
+            for s, pol in enumerate(polarities):
+                if pol == "constructive":
+                    probs[r, s] = _raise(float(probs[r, s]), commit_odds)
         head = a.head
         kinds: set[str] = set()
         if head is not None and grounded > 1.0:
@@ -132,7 +143,8 @@ def _placed_only(a: Any, words: list[Any]) -> list[int]:
     due_date to the tasks table") is a part of the place, left to the model."""
     lx = language.lang()
     head = a.head
-    if a.verb != "create" or head is None or head.head is not None or not lx.place_only_veto:
+    shown = lx.verb_implies.get(a.verb or "") if a.verb in lx.place_only_verbs else None
+    if (a.verb != "create" and shown is None) or head is None or head.head is not None or not lx.place_only_veto:
         return []
     if any(language.pattern(p).search(head.text) for p in ("identifier", "env_var", "quoted")):
         return []
@@ -142,8 +154,15 @@ def _placed_only(a: Any, words: list[Any]) -> list[int]:
 
     conv = conventions()
     placed = {
-        conv.kinds.object_words.get(ph.head, ph.head) for ph in a.phrases if ph.role == "place" and ph.head is not None
+        conv.kinds.object_words.get(ph.head, ph.head)
+        for ph in a.phrases
+        if ph.role == "place" and ph.head is not None and not (shown and (ph.new or _indefinite(ph.text)))
     } & lx.place_only_veto
+    if shown is not None:
+        # "display cost in the traces table" shows it in what exists; "show them in the hub" may need a page
+        placed -= set(conv.kinds.parents)
+        if placed:
+            placed.add(shown)
     if not placed:
         return []
     out = []
@@ -152,6 +171,61 @@ def _placed_only(a: Any, words: list[Any]) -> list[int]:
         if sw.polarity == "constructive" and kinds & placed:
             out.append(s)
     return out
+
+
+def _indefinite(text: str) -> bool:
+    """ "on a dashboard page": a place that is new, not one that exists."""
+    first = re.findall(r"[a-z]+", text.lower())[:1]
+    return bool(first) and first[0] in ("a", "an")
+
+
+def _stored_in_ui(a: Any, words: list[Any]) -> list[int]:
+    """Database scenarios for a request that puts a table or a view into a screen ("add sessions view to
+    dashboard", "add a table to the settings page"): that is a part of the screen, no database object."""
+    lx = language.lang()
+    heads, places = lx.ui_place_veto
+    head = a.head
+    if head is None or head.head not in heads:
+        return []
+    if not any(ph.role == "place" and ph.head in places for ph in a.phrases):
+        return []
+    return [s for s, sw in enumerate(words) if sw.polarity == "constructive" and sw.objects & heads]
+
+
+def _changed(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that make an object of the kind a request changes ("Update house-keeping api endpoint",
+    "Updated profile settings" where the repository has that page): changing an object makes none."""
+    lx = language.lang()
+    head = a.head
+    if a.verb not in lx.change_verbs or head is None:
+        return []
+    word = head.head or (head.objects[-1][0] if head.objects else None)
+    if word is None:
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(word, word)
+    if kind not in conv.kinds.head_order or kind in lx.recreated:
+        return []
+    return [
+        s
+        for s, sw in enumerate(words)
+        if "create" in sw.verbs and kind in {conv.kinds.object_words.get(o, o) for o in sw.objects}
+    ]
+
+
+def _into_unmade(a: Any) -> str | None:
+    """The object no scenario makes that the request adds something to ("add new page to sitemap"), or None."""
+    lx = language.lang()
+    if language.polarity(a.verb) != "constructive" or not lx.into_veto:
+        return None
+    for ph in a.phrases:
+        # every object of the place: "to the .env.example and documentation" adds to the environment too
+        kinds = {canon for canon, _s, _e in ph.objects}
+        if ph.role == "place" and ph.prep in ("to", "into", "in", "on") and kinds and kinds <= lx.into_veto:
+            return ph.head or sorted(kinds)[0]
+    return None
 
 
 def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[str, str]]]:
@@ -181,6 +255,22 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
             if probs[r, s] > 0:
                 done.append((index.scenario_ids[s], "the request adds something to the object it names"))
             probs[r, s] = 0.0
+        for s in _stored_in_ui(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], "the request puts it into a screen, it is no database object"))
+            probs[r, s] = 0.0
+        for s in _changed(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], f"the request's verb ({a.verb}) changes an object, it makes none"))
+            probs[r, s] = 0.0
+        unmade = _into_unmade(a)
+        if unmade is not None:
+            for s, sw in enumerate(words):
+                if sw.polarity == "constructive":
+                    if probs[r, s] > 0:
+                        why = f"the request adds to {unmade.replace('_', ' ')}, which no scenario makes"
+                        done.append((index.scenario_ids[s], why))
+                    probs[r, s] = 0.0
         qpol = language.polarity(a.verb)
         if qpol is not None:
             for s, sw in enumerate(words):

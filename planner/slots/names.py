@@ -116,7 +116,7 @@ def name(p: Param, intent: Intent) -> None:
 
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
-    words_ = name_words(_masked(text, head.start, intent.mentions, kind))
+    words_ = name_words(_masked(text, head.start, intent.mentions, kind), keep_aspects=True)
     # a word of the same kind right before the noun is part of the name ("a date picker component")
     same = [
         text[s - head.start : e - head.start].lower()

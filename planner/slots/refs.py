@@ -14,7 +14,7 @@ import re
 
 from continuous.dsl.model import Param
 from continuous.planner import language
-from continuous.planner.grounding import Mention, to_kebab
+from continuous.planner.grounding import Mention, to_kebab, to_snake
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
 from continuous.planner.slots.text import called, identifiers, name_words, quoted
@@ -81,7 +81,26 @@ def reference(p: Param, intent: Intent) -> None:
                 return
     if not p.required:
         return  # an optional reference is only ever an object the repository holds, never a guess
+    if parent and _qualified_owner(p, kinds[0], intent):
+        return
     _named_but_unknown(p, kinds, intent, parent)
+
+
+def _qualified_owner(p: Param, kind: str, intent: Intent) -> bool:
+    """ "Add `Program.partnerNetworkEnabledAt` field": the model of a qualified field name is its table."""
+    if kind != "table":
+        return False
+    m = re.search(r"(?<![\w./])([A-Z][A-Za-z0-9]*)\.([a-z][A-Za-z0-9_]*)\b", intent.clause)
+    if m is None or re.search(r"\.(ts|js|tsx|jsx|sql|md|json|env)\b", m.group(0)):
+        return False
+    value = to_snake(m.group(1))
+    existing = intent.repo.lookup(kind, value) or intent.repo.lookup(kind, value + "s")
+    if existing:
+        return intent.put(p, existing, f"existing {kind} of a qualified field name")
+    if intent.put(p, value, f"the {kind} of a qualified field name (not found in the repository)", guessed=True):
+        intent.out.not_found.append((kind, value))
+        return True
+    return False
 
 
 def _pair(p: Param, kinds: tuple[str, ...], intent: Intent) -> None:

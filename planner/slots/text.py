@@ -241,13 +241,30 @@ def _name_stop() -> frozenset[str]:
     )
 
 
-def name_words(text: str, exclude: set[str] | frozenset[str] = frozenset(), *, keep_objects: bool = False) -> list[str]:
+def name_words(
+    text: str,
+    exclude: set[str] | frozenset[str] = frozenset(),
+    *,
+    keep_objects: bool = False,
+    keep_aspects: bool = False,
+) -> list[str]:
     """The words of a phrase that can be part of a name, as written (camelCase kept, so "ProgramEmail" becomes
     program_email): no determiners, pronouns or words of a kind of object (a table, a page) unless
     `keep_objects` (a column may be called "app"); words of objects no scenario makes (a filter, a workflow)
-    are ordinary words of a name."""
+    are ordinary words of a name. With `keep_aspects`, so are words of what is no kind of repository object
+    (types, policies, dependencies): "an event types list page" is the EventTypesList page."""
     stop = _name_stop()
     foreign = language.lang().veto_all["head"]
+    if keep_aspects:
+        from continuous.planner.conventions import default as conventions
+
+        kinds = conventions().kinds
+        things = set(kinds.head_order) | set(kinds.parents)
+        foreign = foreign | frozenset(
+            c
+            for c in language.lang().objects
+            if kinds.object_words.get(c, c) not in things and c not in language.words("kind_qualifiers")
+        )
     out = []
     for w in re.findall(r"[A-Za-z][\w'-]*", text):
         word = w.strip("'")

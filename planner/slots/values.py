@@ -92,6 +92,14 @@ def method(p: Param, intent: Intent) -> None:
         if verb:
             intent.put(p, verb, f"what the endpoint does ({ph.text!r})", guessed=True)
             return
+    head = intent.analysis.head
+    if head is not None and head.head is not None:
+        # "a create table endpoint", "the delete link route": the verb that names the endpoint
+        determiners = language.words("determiners")
+        first = [w for w in re.findall(r"[a-z]+", head.modifier_text().lower()) if w not in determiners]
+        verb = tx.method_from_verb(first[0]) if first else None
+        if verb:
+            intent.put(p, verb, f"what the endpoint does ({first[0]!r})", guessed=True)
 
 
 def route(p: Param, intent: Intent) -> None:
