@@ -265,7 +265,10 @@ def path_context(path: str) -> dict[str, Any]:
     name = parts[-1]
     dot = name.rfind(".")
     stem = name[:dot] if dot > 0 else name
-    return {"path": path, "dir": "/".join(parts[:-1]), "stem": stem, "name": name, "parts": parts}
+    from continuous.common.config import active_conventions
+
+    return {"path": path, "dir": "/".join(parts[:-1]), "stem": stem, "name": name, "parts": parts,
+            "conventions": active_conventions().as_dict()}
 
 
 def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = None) -> list[Fact]:
