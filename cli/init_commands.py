@@ -49,9 +49,11 @@ def init(
                     "conventions": {f.key: f.value for f in findings},
                     "evidence": {f.key: f.evidence for f in findings}})
         return
+    from rich.markup import escape
+
     out = console()
     out.print(f"Wrote {path}")
     out.print("Conventions (edit [conventions] in it where they are wrong; see docs/conventions.md):")
     for f in findings:
         value = ", ".join(f.value) if isinstance(f.value, list) else (f.value or '""')
-        out.print(f"  {f.key} = {value}  [dim]({f.evidence})[/dim]", highlight=False)
+        out.print(f"  {f.key} = {escape(str(value))}  [dim]({escape(f.evidence)})[/dim]", highlight=False)
