@@ -223,7 +223,7 @@ def test_every_template_renders_and_names_only_parameters(rule_base: m.RuleBase,
 
     context = {**builtin_context(), "scenario_id": scenario_id, "worktree_name": "wt", "facts": FactQuery(),
                "note": lambda text: "", **params}
-    known = {p.name for p in scenario.params} | set(context)
+    known = {p.name for p in scenario.params} | set(context) | {"conventions"}
     for step in (*scenario.steps, *scenario.rollback):
         if isinstance(step, m.RenderStep):
             path = template_path(scenario, step.template)
