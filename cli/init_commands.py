@@ -20,7 +20,8 @@ def init(
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Write .continuous.toml into the current git worktree, or create the example monorepo with --example."""
+    """Write .continuous.toml into the current git worktree, with the layout conventions detected from its files
+    (app prefix, folders, migrations, types file, test runner), or create the example monorepo with --example."""
     from continuous.cli.output import console, print_json
     from continuous.common.example_repo import create_example, write_config
     from continuous.common.gitinfo import locate
@@ -38,9 +39,21 @@ def init(
         out.print("  config: .continuous.toml")
         out.print(f"Next: cd {repo.path} && continuous scenarios list")
         return
+    from continuous.common.layout import detect
+
     location = locate(Path.cwd())
-    path = write_config(location.worktree)
+    findings = detect(location.worktree)
+    path = write_config(location.worktree, findings)
     if json_out:
-        print_json({"config": str(path), "worktree": str(location.worktree)})
+        print_json({"config": str(path), "worktree": str(location.worktree),
+                    "conventions": {f.key: f.value for f in findings},
+                    "evidence": {f.key: f.evidence for f in findings}})
         return
-    console().print(f"Wrote {path}")
+    from rich.markup import escape
+
+    out = console()
+    out.print(f"Wrote {path}")
+    out.print("Conventions (edit [conventions] in it where they are wrong; see docs/conventions.md):")
+    for f in findings:
+        value = ", ".join(f.value) if isinstance(f.value, list) else (f.value or '""')
+        out.print(f"  {f.key} = {escape(str(value))}  [dim]({escape(f.evidence)})[/dim]", highlight=False)

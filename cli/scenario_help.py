@@ -79,7 +79,9 @@ def parameters_text(scenario: Scenario, *, command: str = "continuous run-scenar
         if p.default is not None:
             entries.append("default: " + (_scalar(p.default) if p.default != "" else '""'))
         if p.pattern:
-            entries.append(f"pattern: {p.pattern}")
+            from continuous.dsl.params import param_pattern
+
+            entries.append(f"pattern: {param_pattern(p)}")
         if p.examples:
             entries.append("examples: " + ", ".join(_scalar(e) for e in p.examples))
         head = f"    {p.name:<{name_width}}  "

@@ -18,13 +18,86 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from continuous.common.errors import UserError
 
 CONFIG_NAME = ".continuous.toml"
+
+# The conventions table: what the built-in library assumes about a repository's layout, today's monorepo as the
+# default. Scenarios, templates, discovery and the standards read them as `conventions.<key>`.
+CONVENTION_DEFAULTS: dict[str, Any] = {
+    "app_prefix": "dhg-",
+    "table_domains": ["auth", "ai", "google", "learn", "media", "doc", "expert", "email", "command", "filter",
+                      "batch", "scripts", "sys", "dev"],
+    "apps_dir": "apps",
+    "services_dir": "packages/shared/services",
+    "pipelines_dir": "scripts/cli-pipeline",
+    "migrations_dir": "supabase/migrations",
+    "types_file": "supabase/types.ts",
+    "server_registry": "scripts/start-all-servers.js",
+    "test_runner": "vitest",
+}
+CONVENTION_DOCS: dict[str, str] = {
+    "app_prefix": "every app's folder and package name starts with it (create-app refuses other names); \"\" for none",
+    "table_domains": "a table name starts with one of these and _ (standard table-prefix); [] for no rule",
+    "apps_dir": "the folder holding one folder per app",
+    "services_dir": "the folder holding one folder per shared service",
+    "pipelines_dir": "the folder holding one folder per CLI pipeline",
+    "migrations_dir": "the folder of SQL migrations (YYYYMMDDHHMMSS_name.sql and _down.sql)",
+    "types_file": "the generated database types every package imports",
+    "server_registry": "the script that lists every server and its port",
+    "test_runner": "the test runner of new tests when a package declares none: vitest or jest",
+}
+TEST_RUNNERS = ("vitest", "jest")
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """A repository's layout, as `[conventions]` of `.continuous.toml` states it (see CONVENTION_DOCS)."""
+
+    app_prefix: str = CONVENTION_DEFAULTS["app_prefix"]
+    table_domains: tuple[str, ...] = tuple(CONVENTION_DEFAULTS["table_domains"])
+    apps_dir: str = CONVENTION_DEFAULTS["apps_dir"]
+    services_dir: str = CONVENTION_DEFAULTS["services_dir"]
+    pipelines_dir: str = CONVENTION_DEFAULTS["pipelines_dir"]
+    migrations_dir: str = CONVENTION_DEFAULTS["migrations_dir"]
+    types_file: str = CONVENTION_DEFAULTS["types_file"]
+    server_registry: str = CONVENTION_DEFAULTS["server_registry"]
+    test_runner: str = CONVENTION_DEFAULTS["test_runner"]
+
+    def as_dict(self) -> Mapping[str, Any]:
+        """Plain, read-only data for templates (the sandbox sees no object); built once per value."""
+        return _as_dict(self)
+
+
+@lru_cache(maxsize=16)
+def _as_dict(conventions: Conventions) -> Mapping[str, Any]:
+    return MappingProxyType(asdict(conventions))
+
+
+_ACTIVE: ContextVar[Conventions | None] = ContextVar("continuous_conventions", default=None)
+
+
+def active_conventions() -> Conventions:
+    """The conventions of the repository loaded last in this context (the defaults before any)."""
+    return _ACTIVE.get() or Conventions()
+
+
+@contextmanager
+def using_conventions(conventions: Conventions) -> Iterator[None]:
+    token = _ACTIVE.set(conventions)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
 
 
 @dataclass(frozen=True)
@@ -35,6 +108,7 @@ class Config:
     include_builtin: bool = True
     port_range: tuple[int, int] | None = None  # every port parameter must lie in it
     test_database_url: str | None = None
+    conventions: Conventions = field(default_factory=Conventions)
 
 
 _HINTS = {
@@ -43,6 +117,8 @@ _HINTS = {
     "database_url": 'write database_url = "postgresql+psycopg://user@host/db" (a string)',
     "port_range": "write port_range = [3000, 5999]: the lowest and highest port, between 1 and 65535",
     "test_database_url": 'write test_database_url = "postgresql+psycopg:///scratch" (a scratch database URL)',
+    "conventions": "[conventions] keys: " + ", ".join(CONVENTION_DEFAULTS) + " (see docs/conventions.md; "
+    "`continuous init --force` writes them as detected)",
 }
 
 
@@ -51,6 +127,62 @@ def _schema() -> Any:
     global _SCHEMA
     if _SCHEMA is None:
         from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+        def folder(value: str) -> str:
+            text = value.strip().strip("/")
+            parts = text.split("/")
+            if not text or any(p in ("", ".", "..") or p.casefold() == ".git" for p in parts) or "\\" in text:
+                raise ValueError("must be a relative folder inside the repository, like \"apps\" or \"libs/core\"")
+            if any(ch in text for ch in "*?[]{}") or any(ord(ch) < 32 for ch in text):
+                raise ValueError("must be a plain path (no wildcards, braces or control characters)")
+            return text
+
+        class ConventionsTable(BaseModel):
+            """`[conventions]`: the repository's layout; every key defaults to today's monorepo."""
+
+            model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+            app_prefix: str = CONVENTION_DEFAULTS["app_prefix"]
+            table_domains: list[str] = Field(default_factory=lambda: list(CONVENTION_DEFAULTS["table_domains"]))
+            apps_dir: str = CONVENTION_DEFAULTS["apps_dir"]
+            services_dir: str = CONVENTION_DEFAULTS["services_dir"]
+            pipelines_dir: str = CONVENTION_DEFAULTS["pipelines_dir"]
+            migrations_dir: str = CONVENTION_DEFAULTS["migrations_dir"]
+            types_file: str = CONVENTION_DEFAULTS["types_file"]
+            server_registry: str = CONVENTION_DEFAULTS["server_registry"]
+            test_runner: str = CONVENTION_DEFAULTS["test_runner"]
+
+            @field_validator("app_prefix")
+            @classmethod
+            def _prefix(cls, value: str) -> str:
+                import re
+
+                if value and not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*-?", value):
+                    raise ValueError("must be lowercase letters and digits joined by -, like \"acme-\" (or \"\")")
+                return value
+
+            @field_validator("table_domains")
+            @classmethod
+            def _domains(cls, value: list[str]) -> list[str]:
+                import re
+
+                bad = [d for d in value if not re.fullmatch(r"[a-z][a-z0-9]*", d)]
+                if bad:
+                    raise ValueError(f"{bad[0]!r} is not a lowercase word (a domain is the part before the first _)")
+                return value
+
+            @field_validator("apps_dir", "services_dir", "pipelines_dir", "migrations_dir", "types_file",
+                             "server_registry")
+            @classmethod
+            def _folder(cls, value: str) -> str:
+                return folder(value)
+
+            @field_validator("test_runner")
+            @classmethod
+            def _runner(cls, value: str) -> str:
+                if value not in TEST_RUNNERS:
+                    raise ValueError(f"must be one of: {', '.join(TEST_RUNNERS)}")
+                return value
 
         class ConfigFile(BaseModel):
             """Every key `.continuous.toml` may hold, with its type."""
@@ -62,6 +194,7 @@ def _schema() -> Any:
             include_builtin: bool = True
             port_range: list[int] | None = None
             test_database_url: str | None = None
+            conventions: ConventionsTable = Field(default_factory=ConventionsTable)
 
             @field_validator("port_range")
             @classmethod
@@ -86,6 +219,17 @@ def _invalid(where: str, exc: Any) -> UserError:
 
     assert isinstance(exc, ValidationError)
     errors = exc.errors()
+    nested = [e for e in errors if e["type"] == "extra_forbidden" and len(e["loc"]) == 2]
+    if nested:
+        import difflib
+
+        table, key = str(nested[0]["loc"][0]), str(nested[0]["loc"][1])
+        keys = list(CONVENTION_DEFAULTS)
+        guess = next(iter(difflib.get_close_matches(key, keys, n=1)), None)
+        return UserError(
+            f"{where}: unknown key in [{table}]: {key}",
+            hint=(f"did you mean {guess!r}? " if guess else "") + f"known keys: {', '.join(keys)}",
+        )
     unknown = [str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden"]
     if unknown:
         import difflib
@@ -98,7 +242,11 @@ def _invalid(where: str, exc: Any) -> UserError:
     first = errors[0]
     key = str(first["loc"][0]) if first["loc"] else "?"
     place = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"][1:])
-    return UserError(f"{where}: {key}{place}: {first['msg'].lower()}", hint=_HINTS.get(key))
+    hint = _HINTS.get(key)
+    if key == "conventions" and len(first["loc"]) > 1:
+        setting = str(first["loc"][1])
+        hint = f"conventions.{setting}: {CONVENTION_DOCS.get(setting, '')}; see docs/conventions.md"
+    return UserError(f"{where}: {key}{place}: {first['msg'].lower()}", hint=hint)
 
 
 def _scenario_path(root: Path | None, raw: str, where: str, n: int) -> Path:
@@ -155,6 +303,13 @@ def load_config(root: Path | None) -> Config:
     url = os.environ.get("CONTINUOUS_DATABASE_URL") or parsed.database_url
     paths = tuple(_scenario_path(root, p, where, n) for n, p in enumerate(parsed.scenario_paths))
     test_url = os.environ.get("CONTINUOUS_TEST_DATABASE_URL") or parsed.test_database_url
+    table = parsed.conventions
+    conventions = Conventions(
+        **{k: getattr(table, k) for k in CONVENTION_DEFAULTS if k != "table_domains"},
+        table_domains=tuple(table.table_domains),
+    )
+    # Scenarios, templates, discovery and the standards read the conventions of the repository being worked on.
+    _ACTIVE.set(conventions)
     return Config(
         root=root,
         database_url=str(url) if url else None,
@@ -162,4 +317,5 @@ def load_config(root: Path | None) -> Config:
         include_builtin=parsed.include_builtin,
         port_range=(parsed.port_range[0], parsed.port_range[1]) if parsed.port_range else None,
         test_database_url=str(test_url) if test_url else None,
+        conventions=conventions,
     )

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from continuous.common.config import CONFIG_NAME
 from continuous.common.errors import UserError
@@ -40,13 +41,17 @@ class ExampleRepo:
     apps: tuple[str, ...] = field(default_factory=tuple)
 
 
-def write_config(root: Path) -> Path:
-    """Write `.continuous.toml` at `root`; refuse to overwrite an existing one."""
+def write_config(root: Path, findings: list[Any] | None = None) -> Path:
+    """Write `.continuous.toml` at `root`, with the conventions detected from its files (or `findings`);
+    refuse to overwrite an existing one."""
     target = root / CONFIG_NAME
     if target.exists():
         raise UserError(f"{target} already exists",
                         hint="edit it, or delete it and run `continuous init` again")
-    target.write_text(CONFIG_TEMPLATE, encoding="utf-8")
+    from continuous.common.layout import conventions_table, detect
+
+    table = conventions_table(findings if findings is not None else detect(root))
+    target.write_text(CONFIG_TEMPLATE + "\n" + table, encoding="utf-8")
     return target
 
 

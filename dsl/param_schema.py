@@ -48,7 +48,9 @@ def param_schema(param: Param) -> dict[str, Any]:
     if param.pattern:
         # One pattern (agents read it more easily than an allOf): the type's rule as a lookahead, then the
         # declared pattern matched whole, as re.fullmatch does.
-        whole = f"(?:{param.pattern})(?![\\s\\S])"
+        from continuous.dsl.params import param_pattern
+
+        whole = f"(?:{param_pattern(param)})(?![\\s\\S])"
         base = schema.get("pattern")
         schema["pattern"] = f"^(?={base}){whole}" if base else f"^{whole}"
     if param.doc:

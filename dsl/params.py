@@ -82,13 +82,43 @@ def check_value(param: Param, value: Any) -> str | None:
         if t == "string" and len(value) > MAX_STRING:
             return f"is longer than {MAX_STRING} characters"
     if param.pattern and isinstance(value, str):
+        pattern = param_pattern(param)
+        assert pattern is not None
         try:
-            matched = re.fullmatch(param.pattern, value)
+            matched = re.fullmatch(pattern, value)
         except re.error:
-            return f"its pattern {param.pattern!r} is not a valid regular expression"
+            return f"its pattern {pattern!r} is not a valid regular expression"
         if not matched:
-            return f"{value!r} does not match the pattern {param.pattern}"
+            settings = convention_settings(param.pattern)
+            if settings:
+                from continuous.common.config import active_conventions
+
+                conv = active_conventions()
+                stated = ", ".join(f"conventions.{k} = {getattr(conv, k)!r}" for k in settings)
+                return (
+                    f"{value!r} does not follow the repository's conventions ({stated}): it must match {pattern}; "
+                    f"the setting is [conventions] {settings[0]} in .continuous.toml"
+                )
+            return f"{value!r} does not match the pattern {pattern}"
     return None
+
+
+_CONVENTION_REF = re.compile(r"\bconventions\.([a-z_]+)")
+
+
+def convention_settings(text: str | None) -> list[str]:
+    """The `conventions.*` settings a DSL string reads, in order."""
+    return list(dict.fromkeys(_CONVENTION_REF.findall(text or ""))) if text and "{{" in text else []
+
+
+def param_pattern(param: Param) -> str | None:
+    """The parameter's pattern as it applies in this repository: a pattern may read the layout settings
+    (`pattern "{{ conventions.app_prefix | re_escape }}[a-z0-9-]+"`)."""
+    if not param.pattern or "{{" not in param.pattern:
+        return param.pattern
+    from continuous.dsl.templating import render_string
+
+    return render_string(param.pattern, {}, where=f"pattern of parameter {param.name}")
 
 
 def _path_problem(value: str) -> str | None:

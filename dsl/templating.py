@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 # Names every template may use besides the scenario's parameters.
 # `facts` is a read-only query over the repository's facts (engine.facts.FactQuery); `note("...")` adds a line to
 # the dry-run's notes (what the scenario adapted to, what the repository lacks) and renders as nothing.
-BUILTIN_VARIABLES = frozenset({"timestamp", "date", "year", "scenario_id", "worktree_name", "facts", "note"})
+BUILTIN_VARIABLES = frozenset(
+    {"timestamp", "date", "year", "scenario_id", "worktree_name", "facts", "note", "conventions"}
+)
 TEMPLATE_EXPR = re.compile(r"\{\{|\{%")
 TOO_DEEP = "brackets are nested too deeply"
 
@@ -79,8 +81,35 @@ def plural(text: str) -> str:
     return plural_of(text)
 
 
+def under(path: str, folder: str, index: int = 0) -> str:
+    """The `index`-th folder of `path` below `folder` (`apps/web-x/src/a.tsx | under("apps")` → "web-x"): what
+    discovery reads from a path whatever the depth of the configured folder."""
+    head = folder.strip("/") + "/"
+    if not path.startswith(head):
+        return ""
+    parts = path[len(head):].split("/")
+    return parts[index] if index < len(parts) else ""
+
+
+def relpath(target: str, start: str) -> str:
+    """`target` relative to the folder `start`, both relative to the repository root, in posix form
+    (`"packages/shared" | relpath("apps/dhg-x")` → "../../packages/shared")."""
+    import posixpath
+
+    return posixpath.relpath(target.strip("/") or ".", start.strip("/") or ".")
+
+
+def import_path(target: str, start: str) -> str:
+    """A TypeScript import of the file `target` from the folder `start`: relative, without its extension."""
+    rel = re.sub(r"\.(d\.)?tsx?$", "", relpath(target, start))
+    return rel if rel.startswith(".") else "./" + rel
+
+
 FILTERS = {
     **ESCAPE_FILTERS,
+    "under": under,
+    "relpath": relpath,
+    "import_path": import_path,
     "snake": snake,
     "kebab": kebab,
     "pascal": pascal,
@@ -89,6 +118,7 @@ FILTERS = {
     "upper_snake": upper_snake,
     "singular": singular,
     "plural": plural,
+    "re_escape": re.escape,
 }
 
 
@@ -98,6 +128,15 @@ class TemplateFailure(Exception):
 
 def _fail(message: str) -> str:
     raise TemplateFailure(message)
+
+
+def with_conventions(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Every DSL string and template sees the repository's layout as `conventions` (`.continuous.toml`)."""
+    if "conventions" in context:
+        return context
+    from continuous.common.config import active_conventions
+
+    return {**context, "conventions": active_conventions().as_dict()}
 
 
 # The folders `{% include %}` may read from while a template file renders (none while a DSL string renders).
@@ -215,7 +254,7 @@ def render_string(template: str, context: Mapping[str, Any], *, where: str = "te
 
     try:
         with deadline("{%" in template):
-            return collect(_compiled(template).generate(**context))
+            return collect(_compiled(template).generate(**with_conventions(context)))
     except TemplateFailure as exc:
         raise UserError(f"{where}: {exc}") from None
     except UserError as exc:
@@ -260,7 +299,7 @@ def render_file(path: Path, context: Mapping[str, Any], *, folders: Sequence[Pat
     token = _FOLDERS.set(tuple(folders))
     try:
         with deadline("{%" in source):
-            return collect(environment().from_string(source).generate(**context))
+            return collect(environment().from_string(source).generate(**with_conventions(context)))
     except TemplateFailure as exc:
         raise UserError(f"{path.name}: {exc}") from None
     except UserError as exc:

@@ -22,7 +22,7 @@ from continuous.dsl.suggest import did_you_mean
 from continuous.dsl.templating import BUILTIN_VARIABLES, TOO_DEEP
 
 # Names a discover field may use besides the regex's named groups (see engine.discovery.path_context).
-DISCOVER_PATH_VARIABLES = frozenset({"path", "dir", "stem", "name", "parts"})
+DISCOVER_PATH_VARIABLES = frozenset({"path", "dir", "stem", "name", "parts", "conventions"})
 
 _SIMPLE_EXPR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*((?:\|\s*[A-Za-z_][A-Za-z0-9_]*\s*)*)\}\}")
 _FILTER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

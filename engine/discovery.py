@@ -63,6 +63,16 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
+def layout_glob(pattern: str, owner: str) -> str:
+    """A glob as it applies in this repository: globs may name the configured folders
+    (`{{ conventions.apps_dir }}/*/package.json`, see common/config.py)."""
+    if "{{" not in pattern:
+        return pattern
+    from continuous.dsl.templating import render_string
+
+    return render_string(pattern, {}, where=f"glob of {owner}")
+
+
 def glob_match(pattern: str, path: str) -> bool:
     return glob_regex(pattern).match(path) is not None
 
@@ -101,8 +111,9 @@ def _literal_prefix(glob: str) -> str:
 class _Compiled:
     def __init__(self, decl: Discover) -> None:
         self.decl = decl
-        self.globs = [(_literal_prefix(g), glob_regex(g)) for g in decl.globs]
-        self.excludes = [glob_regex(g) for g in decl.excludes]
+        globs = [layout_glob(g, decl.fact_type) for g in decl.globs]
+        self.globs = [(_literal_prefix(g), glob_regex(g)) for g in globs]
+        self.excludes = [glob_regex(layout_glob(g, decl.fact_type)) for g in decl.excludes]
         self.regex = re.compile(decl.regex, re.MULTILINE) if decl.regex else None
         self.fields = {name: _compile_field(t) for name, t in decl.fields.items()}
         self.where = _compile_where(decl) if decl.where else None
@@ -110,7 +121,7 @@ class _Compiled:
         self.whole = decl.parser is not None and decl.parser in _whole_readers()
         # A glob that names its file (`apps/*/.env.example`) reads it even when git ignores it.
         self.named = [
-            rx for g, (_, rx) in zip(decl.globs, self.globs, strict=True) if not re.search(r"[*?[]", g.split("/")[-1])
+            rx for g, (_, rx) in zip(globs, self.globs, strict=True) if not re.search(r"[*?[]", g.split("/")[-1])
         ]
 
     def matches(self, path: str) -> bool:
@@ -249,7 +260,10 @@ def path_context(path: str) -> dict[str, Any]:
     name = parts[-1]
     dot = name.rfind(".")
     stem = name[:dot] if dot > 0 else name
-    return {"path": path, "dir": "/".join(parts[:-1]), "stem": stem, "name": name, "parts": parts}
+    from continuous.common.config import active_conventions
+
+    return {"path": path, "dir": "/".join(parts[:-1]), "stem": stem, "name": name, "parts": parts,
+            "conventions": active_conventions().as_dict()}
 
 
 def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = None) -> list[Fact]:

@@ -272,15 +272,17 @@ def _agrees(fact: Fact, free: Mapping[str, str], bindings: Mapping[str, Any]) ->
 
 
 def _glob_files(std: Standard, ctx: _Context) -> list[str]:
-    from continuous.engine.discovery import glob_match
+    from continuous.engine.discovery import glob_match, layout_glob
 
     assert std.files is not None
+    files = layout_glob(std.files, f"standard {std.id}")
+    excludes = [layout_glob(ex, f"standard {std.id}") for ex in std.excludes]
     out = []
     for path in ctx.files:
-        if not glob_match(std.files, path):
+        if not glob_match(files, path):
             continue
         parts = path.split("/")
-        if any(glob_match(ex, "/".join(parts[:k])) for ex in std.excludes for k in range(1, len(parts) + 1)):
+        if any(glob_match(ex, "/".join(parts[:k])) for ex in excludes for k in range(1, len(parts) + 1)):
             continue
         out.append(path)
     return sorted(out)
@@ -360,10 +362,10 @@ def _unique(std: Standard, ctx: _Context) -> list[tuple[str, int, dict[str, Any]
 
 
 def _newer(std: Standard, ctx: _Context) -> list[tuple[str, int, dict[str, Any]]]:
-    from continuous.engine.discovery import glob_match
+    from continuous.engine.discovery import glob_match, layout_glob
 
     assert std.newer is not None
-    target, inputs_glob = std.newer
+    target, inputs_glob = (layout_glob(g, f"standard {std.id}") for g in std.newer)
     inputs = sorted(p for p in ctx.files if glob_match(inputs_glob, p))
     if not inputs:
         return []

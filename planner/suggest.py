@@ -77,16 +77,39 @@ def load_context(
             root = gitinfo.locate(worktree).worktree
         except UserError:
             root = None
+    config = load_config(root)
     if rule_base is None:
         from continuous.dsl.loader import load_config_rule_base
 
-        rule_base = load_config_rule_base(load_config(root), cached=True)
+        rule_base = load_config_rule_base(config, cached=True)
     if facts is None:
         facts = discover_facts(rule_base, root) if root is not None else []
     index = load_or_build(rule_base, memo=index_cache, progress=progress)
-    conv = default_conventions()
+    conv = repository_conventions(config.conventions)
     repo = Repo.from_facts(facts, conv, ordinary=_ordinary_words())
     return Context(rule_base, index, list(facts), repo, root, conv)
+
+
+def repository_conventions(layout: Any) -> Conventions:
+    """The planner's conventions with the repository's layout (`[conventions]` of .continuous.toml) laid over
+    the defaults: its app prefix, table domains and folders."""
+    from continuous.common.config import Conventions as Layout
+    from continuous.planner.conventions import load
+
+    if layout == Layout():
+        return default_conventions()
+    return load({
+        "app_prefix": layout.app_prefix,
+        "table_domains": list(layout.table_domains),
+        "folders": {
+            "app": f"{layout.apps_dir}/{{name}}",
+            "service": f"{layout.services_dir}/{{name}}",
+            "pipeline": f"{layout.pipelines_dir}/{{name}}",
+        },
+        "archive": {
+            "app_folder": f"{layout.apps_dir}/.archived_apps/{{name}}.{{date}}",
+        },
+    })
 
 
 def _ordinary_words() -> Callable[[str], bool]:

@@ -183,3 +183,13 @@ def git_repo(tmp_path: Path) -> Iterator[Path]:
     repo.mkdir()
     (repo / "README.md").write_text("# test repo\n")
     yield init_repo(repo)
+
+
+@pytest.fixture(autouse=True)
+def _default_conventions() -> Iterator[None]:
+    """Each test starts from the default layout: loading a repository's config makes its `[conventions]` the
+    active ones for the process (common/config.py), which must not leak into the next test."""
+    from continuous.common.config import Conventions, using_conventions
+
+    with using_conventions(Conventions()):
+        yield

@@ -197,8 +197,10 @@ def pattern_affixes(pat: str | None) -> tuple[str, list[str]]:
 
 
 def convert(param: Param, value: str) -> Scalar | None:
-    """`value` rendered as the parameter's type and naming style, or None if no rendering is valid. A prefix or
-    suffix the parameter's pattern demands is added ("analytics" → dhg-analytics)."""
+    """`value` rendered as the parameter's type and naming style, or None if no rendering is valid. A suffix the
+    parameter's pattern offers may be added. A demanded prefix never is: a name that breaks a repository
+    convention (an app without `conventions.app_prefix`) is refused with a hint naming the setting, never
+    silently rewritten."""
     from continuous.dsl.params import check_value
 
     if param.type in ("int", "port"):
@@ -216,12 +218,12 @@ def convert(param: Param, value: str) -> Scalar | None:
         candidates = [value]
     else:
         candidates = _styles(value) if " " in value or param.pattern else [value]
-    prefix, suffixes = pattern_affixes(param.pattern)
+    from continuous.dsl.params import param_pattern
+
+    _prefix, suffixes = pattern_affixes(param_pattern(param))
     extra: list[str] = []
     for c in candidates:
         sep = "_" if "_" in c or param.type == "snake" else "-"
-        if prefix and not c.startswith(prefix):
-            extra.append(prefix + c)
         extra.extend(c + suf if suf[:1] in "_-" else c + sep + suf for suf in suffixes if not c.endswith(suf))
     for candidate in [*candidates, *extra]:
         if candidate and check_value(param, candidate) is None:

@@ -225,7 +225,7 @@ def test_every_template_renders_and_names_only_parameters(rule_base: m.RuleBase,
     params = bind_params(scenario, named=SAMPLES[scenario_id])
     facts = FactQuery(lambda: FactSet(discover(rule_base, EXAMPLE)))
     context = StepContext(EXAMPLE, scenario, params, facts=facts).variables
-    known = {p.name for p in scenario.params} | set(context)
+    known = {p.name for p in scenario.params} | set(context) | {"conventions"}
     for step in (*scenario.steps, *scenario.rollback):
         if isinstance(step, m.RenderStep):
             path = template_path(scenario, step.template)

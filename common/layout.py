@@ -1,0 +1,221 @@
+"""What `continuous init` reads from a repository's files to fill `[conventions]` of `.continuous.toml`.
+
+Each setting is found from the files themselves (which folder holds apps with a package.json, what prefix their
+names share, where numbered migrations live, which test runner packages declare), never from a list of known
+repositories. A setting with no evidence keeps its default and says so in its comment, so the user sees what to
+check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from continuous.common.config import CONVENTION_DEFAULTS, CONVENTION_DOCS
+
+_SKIP = ("node_modules/", "dist/", ".git/", "build/", ".turbo/")
+_MIGRATION = re.compile(r"^[0-9]{8,14}_[A-Za-z0-9_]+\.sql$")
+_CREATE_TABLE = re.compile(
+    r"\bcreate\s+table\s+(?:if\s+not\s+exists\s+)?(?:(?:public|\"public\")\.)?\"?([a-z][a-z0-9_]*)\"?", re.I
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str
+    value: Any
+    evidence: str  # why this value: what was found, or that nothing was and the default stays
+
+
+def _files(root: Path) -> list[str]:
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=root, capture_output=True, check=True, timeout=60,
+        )
+        names = [n for n in proc.stdout.decode("utf-8", "replace").split("\0") if n]
+    except (OSError, subprocess.SubprocessError):
+        names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    return sorted(n for n in names if not any(s in n + "/" for s in _SKIP) and "/." not in "/" + n)
+
+
+def _package(root: Path, path: str) -> dict[str, Any]:
+    try:
+        data = json.loads((root / path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _apps(files: list[str]) -> tuple[str | None, list[str]]:
+    """The folder holding the most app folders: a package.json beside index.html or a vite/next config."""
+    app_dirs: set[str] = set()
+    file_set = set(files)
+    for f in files:
+        p = PurePosixPath(f)
+        if p.name != "package.json" or len(p.parts) < 3:
+            continue
+        d = str(p.parent)
+        markers = ("index.html", "vite.config.ts", "vite.config.js", "next.config.js", "next.config.mjs",
+                   "src/App.tsx", "src/main.tsx")
+        if any(f"{d}/{m}" in file_set for m in markers):
+            app_dirs.add(d)
+    parents = Counter(str(PurePosixPath(d).parent) for d in app_dirs)
+    if not parents:
+        return None, []
+    folder = max(parents, key=lambda k: (parents[k], -k.count("/"), k == "apps"))
+    return folder, sorted(PurePosixPath(d).name for d in app_dirs if str(PurePosixPath(d).parent) == folder)
+
+
+def _prefix(names: list[str]) -> str:
+    """The `word-` prefix most app names share (more than half of them), else none."""
+    heads = Counter(n.split("-", 1)[0] + "-" for n in names if "-" in n)
+    if not heads:
+        return ""
+    head, count = heads.most_common(1)[0]
+    return head if count * 2 > len(names) or (len(names) == 1 and count == 1) else ""
+
+
+def _services(files: list[str], apps_dir: str | None) -> str | None:
+    """The folder whose sub-folders most often hold a class file named after them (`x/x.ts`) or an index.ts
+    beside other TypeScript: the shape of a shared service."""
+    counts: Counter[str] = Counter()
+    seen: set[str] = set()
+    for f in files:
+        p = PurePosixPath(f)
+        if len(p.parts) < 3 or p.suffix != ".ts" or p.name.endswith((".test.ts", ".d.ts")):
+            continue
+        folder = str(p.parent)
+        if apps_dir and folder.startswith(apps_dir + "/"):
+            continue
+        if p.stem == p.parent.name and folder not in seen:
+            seen.add(folder)
+            counts[str(p.parent.parent)] += 1
+    if not counts:
+        return None
+    return max(counts, key=lambda k: (counts[k], k.endswith("services")))
+
+
+def _pipelines(files: list[str]) -> str | None:
+    counts = Counter(str(PurePosixPath(f).parent.parent) for f in files
+                     if f.endswith("-cli.sh") and len(PurePosixPath(f).parts) >= 3)
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _migrations(files: list[str]) -> tuple[str | None, list[str]]:
+    counts = Counter(str(PurePosixPath(f).parent) for f in files if _MIGRATION.match(PurePosixPath(f).name))
+    if not counts:
+        return None, []
+    folder = counts.most_common(1)[0][0]
+    return folder, [f for f in files if str(PurePosixPath(f).parent) == folder and f.endswith(".sql")]
+
+
+def _types_file(root: Path, files: list[str]) -> str | None:
+    for f in files:
+        if f.endswith(".ts") and PurePosixPath(f).name in ("types.ts", "database.types.ts", "supabase.ts"):
+            try:
+                if "export type Database" in (root / f).read_text(encoding="utf-8", errors="replace"):
+                    return f
+            except OSError:
+                continue
+    return None
+
+
+def _server_registry(root: Path, files: list[str]) -> str | None:
+    for f in files:
+        name = PurePosixPath(f).name
+        if name.endswith((".js", ".cjs", ".mjs", ".ts")) and "server" in name and "start" in name:
+            return f
+    return None
+
+
+def _test_runner(root: Path, files: list[str]) -> tuple[str | None, Counter[str]]:
+    votes: Counter[str] = Counter()
+    for f in files:
+        if PurePosixPath(f).name != "package.json":
+            continue
+        data = _package(root, f)
+        deps = {**(data.get("dependencies") or {}), **(data.get("devDependencies") or {})}
+        scripts = " ".join(str(v) for v in (data.get("scripts") or {}).values())
+        for runner in ("vitest", "jest"):
+            if runner in deps or re.search(rf"\b{runner}\b", scripts):
+                votes[runner] += 1
+    if not votes:
+        return None, votes
+    return max(votes, key=lambda k: (votes[k], k == "vitest")), votes
+
+
+def _domains(root: Path, migrations: list[str]) -> list[str]:
+    tables: set[str] = set()
+    for f in migrations:
+        if f.endswith("_down.sql"):
+            continue
+        try:
+            tables.update(m.lower() for m in _CREATE_TABLE.findall((root / f).read_text(encoding="utf-8",
+                                                                                         errors="replace")))
+        except OSError:
+            continue
+    heads = Counter(t.split("_", 1)[0] for t in tables if "_" in t)
+    return sorted(h for h, n in heads.items() if n >= 1 and re.fullmatch(r"[a-z][a-z0-9]*", h))
+
+
+def detect(root: Path) -> list[Finding]:
+    """Every convention setting, in the order of CONVENTION_DEFAULTS, with what it was read from."""
+    files = _files(root)
+    out: dict[str, Finding] = {}
+
+    def keep(key: str, value: Any, evidence: str | None) -> None:
+        if value is None or evidence is None:
+            out[key] = Finding(key, CONVENTION_DEFAULTS[key], "not found in the repository: the default")
+        else:
+            out[key] = Finding(key, value, evidence)
+
+    apps_dir, apps = _apps(files)
+    keep("apps_dir", apps_dir, f"{len(apps)} app(s) with a package.json: {', '.join(apps[:4])}" if apps_dir else None)
+    if apps:
+        prefix = _prefix(apps)
+        keep("app_prefix", prefix, f"shared by the app names ({', '.join(apps[:4])})" if prefix
+             else f"the app names share no prefix ({', '.join(apps[:4])})")
+    else:
+        keep("app_prefix", None, None)
+    mig_dir, migrations = _migrations(files)
+    tables_found = _domains(root, migrations) if migrations else []
+    keep("table_domains", tables_found or None,
+         "the prefixes before _ of the tables the migrations create" if tables_found else None)
+    services = _services(files, apps_dir)
+    keep("services_dir", services, "folders holding a class file named after them (x/x.ts)" if services else None)
+    pipelines = _pipelines(files)
+    keep("pipelines_dir", pipelines, "folders holding a <name>-cli.sh wrapper" if pipelines else None)
+    keep("migrations_dir", mig_dir, f"{len(migrations)} numbered .sql migration(s)" if mig_dir else None)
+    types = _types_file(root, files)
+    keep("types_file", types, "declares `export type Database`" if types else None)
+    registry = _server_registry(root, files)
+    keep("server_registry", registry, "the script that starts the servers" if registry else None)
+    runner, votes = _test_runner(root, files)
+    keep("test_runner", runner,
+         "declared by " + ", ".join(f"{n} package(s): {r}" for r, n in votes.most_common()) if runner else None)
+    return [out[k] for k in CONVENTION_DEFAULTS]
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(json.dumps(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def conventions_table(findings: list[Finding]) -> str:
+    """`[conventions]` as TOML, a comment above each setting: what it means and where its value came from."""
+    lines = [
+        "# The repository's layout, as the built-in scenarios, templates, discovery and `continuous check` read it",
+        "# (docs/conventions.md). `continuous init` detected these; edit them to match your conventions.",
+        "[conventions]",
+    ]
+    for f in findings:
+        lines.append(f"# {CONVENTION_DOCS[f.key]} ({f.evidence})")
+        lines.append(f"{f.key} = {_toml_value(f.value)}")
+    return "\n".join(lines) + "\n"
