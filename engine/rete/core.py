@@ -195,7 +195,7 @@ class Engine:
         if not wme.alive:
             return False
         key = (wme.type, frozenset(wme.v.items()))
-        if self._wm.get(key) is not wme:
+        if id(self._wm.get(key)) != id(wme):  # identity, without narrowing wme to the lookup's Optional
             return False
         del self._wm[key]
         if self._queue:
