@@ -290,7 +290,11 @@ def finish(intent: Intent) -> None:
         del out.params["name"]
         del out.sources["name"]
     if "name" not in out.params:
-        intent.put(name_param, pascal(entity_value), f"the data the page manages ({entity_value})", guessed=True)
+        entity_source = out.sources.get("entity")
+        base = entity_value
+        if entity_source is not None and entity_source.guessed and "conventions.table_domains" in entity_source.source:
+            base = entity_value.split("_", 1)[-1]  # the domain the planner added is not part of the page's name
+        intent.put(name_param, pascal(base), f"the data the page manages ({entity_value})", guessed=True)
 
 
 def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -> str | None:
