@@ -90,8 +90,10 @@ def read_manifest(export_dir: Path) -> dict[str, Any]:
     try:
         return dict(json.loads(path.read_text()))
     except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: unreadable export manifest ({exc})",
-                        hint="delete the directory and run `continuous analytics export` again") from None
+        raise UserError(
+            f"{path}: unreadable export manifest ({exc})",
+            hint="delete the directory and run `continuous analytics export` again",
+        ) from None
 
 
 def _quote(name: str) -> str:
@@ -105,16 +107,19 @@ def _literal(text: str) -> str:
 def table_view_sql(export_dir: Path, name: str, entry: dict[str, Any]) -> str:
     parts = [str(export_dir / p) for p in entry.get("parts", [])]
     if not parts:
-        cols = ", ".join(f"CAST(NULL AS {_DUCK_TYPES.get(t, 'VARCHAR')}) AS {_quote(c)}"
-                         for c, t in entry.get("columns", []))
+        cols = ", ".join(
+            f"CAST(NULL AS {_DUCK_TYPES.get(t, 'VARCHAR')}) AS {_quote(c)}" for c, t in entry.get("columns", [])
+        )
         return f"CREATE VIEW {_quote(name)} AS SELECT {cols} WHERE false"
     files = "[" + ", ".join(_literal(p) for p in parts) + "]"
     source = f"read_parquet({files}, union_by_name = true)"
     pk = entry.get("primary_key") or []
     if entry.get("dedup") and pk:
         keys = ", ".join(_quote(k) for k in pk)
-        return (f"CREATE VIEW {_quote(name)} AS SELECT * EXCLUDE ({EXPORT_COLUMN}) FROM {source} "
-                f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {EXPORT_COLUMN} DESC) = 1")
+        return (
+            f"CREATE VIEW {_quote(name)} AS SELECT * EXCLUDE ({EXPORT_COLUMN}) FROM {source} "
+            f"QUALIFY row_number() OVER (PARTITION BY {keys} ORDER BY {EXPORT_COLUMN} DESC) = 1"
+        )
     return f"CREATE VIEW {_quote(name)} AS SELECT * EXCLUDE ({EXPORT_COLUMN}) FROM {source}"
 
 
@@ -124,10 +129,13 @@ def connect(export_dir: Path, *, sandbox: bool = True) -> duckdb.DuckDBPyConnect
     tables: dict[str, Any] = manifest.get("tables", {})
     if "sys_scenario_executions" not in tables:
         raise no_export_error(export_dir)
-    con = duckdb.connect(":memory:", config={
-        "autoinstall_known_extensions": False,
-        "autoload_known_extensions": False,
-    })
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
     con.execute("SET TimeZone = 'UTC'")
     for name, entry in sorted(tables.items()):
         con.execute(table_view_sql(export_dir, name, entry))

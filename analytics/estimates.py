@@ -28,8 +28,9 @@ class Estimate:
     p90_seconds: float | None = None
 
 
-def _risk(executions: int, failures: int, median: float | None,
-          p90: float | None) -> tuple[Literal["low", "medium", "high"], list[str], float]:
+def _risk(
+    executions: int, failures: int, median: float | None, p90: float | None
+) -> tuple[Literal["low", "medium", "high"], list[str], float]:
     rate = failures / executions if executions else 0.0
     reasons = [f"{failures} of {executions} finished executions failed ({100 * rate:.0f}%)"]
     level: Literal["low", "medium", "high"] = "low"
@@ -59,8 +60,7 @@ def _from_export(scenario_id: str, export_dir: Path) -> Estimate | None:
     except ImportError:  # a partial install without DuckDB: the store has the history too
         return None
 
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                             "autoload_known_extensions": False})
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         row = con.execute(
             """
@@ -94,8 +94,7 @@ def _from_store(scenario_id: str, store: Any) -> Estimate | None:
         return None
     level, reasons, rate = _risk(stats.executions, stats.failures, stats.median_seconds, stats.p90_seconds)
     reasons.insert(0, f"median of {stats.executions} past executions (tracking store)")
-    return Estimate(float(stats.median_seconds), level, reasons, "history", stats.executions, rate,
-                    stats.p90_seconds)
+    return Estimate(float(stats.median_seconds), level, reasons, "history", stats.executions, rate, stats.p90_seconds)
 
 
 def _open_existing_store(repo: Path | None) -> Any:
@@ -108,8 +107,14 @@ def _open_existing_store(repo: Path | None) -> Any:
     return open_store(resolved.url, repo=repo)
 
 
-def estimate(scenario_id: str, *, repo: Path | None = None, export_dir: Path | None = None,
-             store: Any = None, scenario: Any = None) -> Estimate | None:
+def estimate(
+    scenario_id: str,
+    *,
+    repo: Path | None = None,
+    export_dir: Path | None = None,
+    store: Any = None,
+    scenario: Any = None,
+) -> Estimate | None:
     """How long `scenario_id` should take and how risky it is; None when nothing is known.
 
     `scenario` (the DSL model) supplies the declared estimate when there is no history.
@@ -141,6 +146,5 @@ def estimate(scenario_id: str, *, repo: Path | None = None, export_dir: Path | N
             opened.close()
     declared = getattr(scenario, "estimate_seconds", None)
     if declared is not None:
-        return Estimate(float(declared), "unknown", ["declared in the scenario (no execution history yet)"],
-                        "dsl")
+        return Estimate(float(declared), "unknown", ["declared in the scenario (no execution history yet)"], "dsl")
     return None

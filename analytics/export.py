@@ -96,8 +96,13 @@ class ExportReport:
             "rows_written": self.rows_written,
             "files_written": self.files_written,
             "tables": [
-                {"table": t.table, "mode": t.mode, "rows_written": t.rows_written, "total_rows": t.total_rows,
-                 "files_written": t.files_written}
+                {
+                    "table": t.table,
+                    "mode": t.mode,
+                    "rows_written": t.rows_written,
+                    "total_rows": t.total_rows,
+                    "files_written": t.files_written,
+                }
                 for t in self.tables
             ],
         }
@@ -132,7 +137,14 @@ def open_engine(url: str | None = None, *, repo: Path | None = None) -> tuple[sa
 # names are those the manifest has always recorded (Arrow's, from the first exporter); `duck._DUCK_TYPES` maps
 # them to DuckDB's for empty tables, and an unchanged name keeps an existing export incremental.
 STRING, INT64, DOUBLE, BOOL, TIMESTAMP, DATE, BINARY = (
-    "string", "int64", "double", "bool", "timestamp[us]", "date32[day]", "binary")
+    "string",
+    "int64",
+    "double",
+    "bool",
+    "timestamp[us]",
+    "date32[day]",
+    "binary",
+)
 
 
 def column_kind(col_type: sa.types.TypeEngine[Any]) -> str:
@@ -179,8 +191,15 @@ def _convert(name: str, kind: str) -> str:
     return f"CAST({col} AS {_DUCK_TYPE[kind]}) AS {col}"
 
 
-_DUCK_TYPE = {STRING: "VARCHAR", INT64: "BIGINT", DOUBLE: "DOUBLE", BOOL: "BOOLEAN", TIMESTAMP: "TIMESTAMP",
-              DATE: "DATE", BINARY: "BLOB"}
+_DUCK_TYPE = {
+    STRING: "VARCHAR",
+    INT64: "BIGINT",
+    DOUBLE: "DOUBLE",
+    BOOL: "BOOLEAN",
+    TIMESTAMP: "TIMESTAMP",
+    DATE: "DATE",
+    BINARY: "BLOB",
+}
 
 
 def _quote(name: str) -> str:
@@ -222,8 +241,10 @@ def load_manifest(out_dir: Path) -> dict[str, Any]:
             hint="delete the export directory and run `continuous analytics export` again",
         ) from None
     if data.get("version") != MANIFEST_VERSION:
-        raise UserError(f"{path}: export manifest version {data.get('version')} is not supported",
-                        hint="delete the export directory and run `continuous analytics export` again")
+        raise UserError(
+            f"{path}: export manifest version {data.get('version')} is not supported",
+            hint="delete the export directory and run `continuous analytics export` again",
+        )
     return dict(data)
 
 
@@ -247,10 +268,12 @@ def source_stamp(url: str, engine: sa.Engine | None = None) -> str | None:
         return None
     try:
         with engine.connect() as conn:
-            row = conn.execute(sa.text(
-                "SELECT coalesce(sum(n_tup_ins), 0), coalesce(sum(n_tup_upd), 0), coalesce(sum(n_tup_del), 0), "
-                "count(*) FROM pg_stat_user_tables WHERE schemaname = current_schema()"
-            )).one()
+            row = conn.execute(
+                sa.text(
+                    "SELECT coalesce(sum(n_tup_ins), 0), coalesce(sum(n_tup_upd), 0), coalesce(sum(n_tup_del), 0), "
+                    "count(*) FROM pg_stat_user_tables WHERE schemaname = current_schema()"
+                )
+            ).one()
     except sa.exc.SQLAlchemyError:
         return None
     return "postgresql:" + ",".join(str(v) for v in row)
@@ -313,12 +336,15 @@ class _Staging:
         import duckdb
 
         self.spill = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out_dir))
-        self.db = duckdb.connect(":memory:", config={
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "memory_limit": STAGE_MEMORY,
-            "temp_directory": str(self.spill),
-        })
+        self.db = duckdb.connect(
+            ":memory:",
+            config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "memory_limit": STAGE_MEMORY,
+                "temp_directory": str(self.spill),
+            },
+        )
         self.db.execute("SET TimeZone = 'UTC'")
         self.counter = 0
 
@@ -352,9 +378,10 @@ class _Batch:
             cols = ", ".join(_convert(n, k) for n, k in zip(stage.names, stage.kinds, strict=True))
             cur.execute(f"CREATE TABLE {self.name} AS SELECT _i, {cols} FROM {view}")
         except duckdb.Error as exc:  # a value its column's type cannot hold (SQLite does not enforce types)
-            raise RunFailed(f"cannot export table {stage.table}: {str(exc).splitlines()[0]}",
-                            hint="fix or delete the row in the tracking database; the previous export is "
-                            "intact") from None
+            raise RunFailed(
+                f"cannot export table {stage.table}: {str(exc).splitlines()[0]}",
+                hint="fix or delete the row in the tracking database; the previous export is intact",
+            ) from None
         finally:
             cur.unregister(view)
         self.num_rows = len(rows)
@@ -387,8 +414,17 @@ class _Stage:
     and typed; the queue is bounded, so memory stays at a few batches.
     """
 
-    def __init__(self, staging: _Staging, out_dir: Path, table: str, names: list[str], kinds: list[str],
-                 first_part: int, seq: int, derive_files_changed: bool) -> None:
+    def __init__(
+        self,
+        staging: _Staging,
+        out_dir: Path,
+        table: str,
+        names: list[str],
+        kinds: list[str],
+        first_part: int,
+        seq: int,
+        derive_files_changed: bool,
+    ) -> None:
         from continuous.analytics.duck import FILES_CHANGED
 
         self.dir = out_dir / table
@@ -401,10 +437,12 @@ class _Stage:
         self.cursor = staging.db.cursor()
         self.part = staging.name("part")
         self.tables: list[str] = [self.part]  # dropped when the table is done, whatever happened
-        derived = [f"{FILES_CHANGED.format(a=_quote('artifacts'))} AS {FILES_CHANGED_COLUMN}"] \
-            if derive_files_changed else []
-        self.select = ", ".join([*(_quote(n) for n in names), *derived,
-                                 f"CAST({int(seq)} AS BIGINT) AS {EXPORT_COLUMN}"])
+        derived = (
+            [f"{FILES_CHANGED.format(a=_quote('artifacts'))} AS {FILES_CHANGED_COLUMN}"] if derive_files_changed else []
+        )
+        self.select = ", ".join(
+            [*(_quote(n) for n in names), *derived, f"CAST({int(seq)} AS BIGINT) AS {EXPORT_COLUMN}"]
+        )
         self.part_open = False
         self.rows_in_part = 0
         self.pending: list[tuple[Path, Path]] = []
@@ -441,8 +479,10 @@ class _Stage:
                     if self.part_open and self.rows_in_part >= PART_ROWS:
                         self._copy(cur)
                     if not self.part_open:
-                        cur.execute(f"CREATE OR REPLACE TABLE {self.part} AS SELECT {self.select} FROM {batch.name} "
-                                    "WITH NO DATA")
+                        cur.execute(
+                            f"CREATE OR REPLACE TABLE {self.part} AS SELECT {self.select} FROM {batch.name} "
+                            "WITH NO DATA"
+                        )
                         self.part_open = True
                         self.rows_in_part = 0
                     cur.execute(f"INSERT INTO {self.part} SELECT {self.select} FROM {batch.name}")
@@ -460,8 +500,10 @@ class _Stage:
         self.next_part += 1
         tmp = final.with_name(final.name + ".tmp")
         self.pending.append((tmp, final))
-        cur.execute(f"COPY {self.part} TO '{str(tmp).replace(chr(39), chr(39) * 2)}' "
-                    "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)")
+        cur.execute(
+            f"COPY {self.part} TO '{str(tmp).replace(chr(39), chr(39) * 2)}' "
+            "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+        )
         cur.execute(f"DROP TABLE {self.part}")
         self.part_open = False
 
@@ -538,6 +580,7 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any], stage: _Stage) -> Iterato
 
         def chunks() -> Iterator[Sequence[Any]]:
             yield from result.partitions(BATCH_ROWS)
+
     try:
         for rows in chunks():
             if rows:
@@ -546,8 +589,15 @@ def _stream(conn: sa.Connection, stmt: sa.Select[Any], stage: _Stage) -> Iterato
         result.close()
 
 
-def _export_table(conn: sa.Connection, table: sa.Table, out_dir: Path, state: dict[str, Any] | None,
-                  seq: int, dialect: str, staging: _Staging) -> tuple[TableReport, dict[str, Any], list[str]]:
+def _export_table(
+    conn: sa.Connection,
+    table: sa.Table,
+    out_dir: Path,
+    state: dict[str, Any] | None,
+    seq: int,
+    dialect: str,
+    staging: _Staging,
+) -> tuple[TableReport, dict[str, Any], list[str]]:
     """Returns the report, the table's new manifest entry and the files it made obsolete."""
     cols = list(table.columns)
     names = [c.name for c in cols]
@@ -583,8 +633,14 @@ def _export_table(conn: sa.Connection, table: sa.Table, out_dir: Path, state: di
     return report, entry, obsolete
 
 
-def _snapshot(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: list[str],
-              state: dict[str, Any] | None, stage: _Stage) -> tuple[dict[str, Any], list[str]]:
+def _snapshot(
+    conn: sa.Connection,
+    table: sa.Table,
+    exprs: list[Any],
+    names: list[str],
+    state: dict[str, Any] | None,
+    stage: _Stage,
+) -> tuple[dict[str, Any], list[str]]:
     order = list(table.primary_key.columns) or [exprs[0]]
     stmt = sa.select(*exprs).order_by(*order)
     digest = hashlib.blake2b(digest_size=16)
@@ -601,9 +657,16 @@ def _snapshot(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: lis
     return {"hash": content, "rows": rows, "parts": [], "dedup": False}, obsolete
 
 
-def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: list[str], pk: list[str],
-                 wm_col: str, state: dict[str, Any] | None,
-                 stage: _Stage) -> tuple[dict[str, Any], list[str]]:
+def _incremental(
+    conn: sa.Connection,
+    table: sa.Table,
+    exprs: list[Any],
+    names: list[str],
+    pk: list[str],
+    wm_col: str,
+    state: dict[str, Any] | None,
+    stage: _Stage,
+) -> tuple[dict[str, Any], list[str]]:
     wm = table.c[wm_col]
     open_col = next((c for c in OPEN_MARKERS if c in names), None)
     remembered: dict[str, str] = dict(state.get("remembered", {})) if state else {}
@@ -629,9 +692,8 @@ def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: 
             key_col = table.c[pk[0]]
             older_open = sorted(old_open)
             for i in range(0, len(older_open), OPEN_ID_CHUNK):
-                chunk = older_open[i:i + OPEN_ID_CHUNK]
-                statements.append(sa.select(*exprs).where(sa.cast(key_col, sa.Text).in_(chunk),
-                                                          wm < bind(lower)))
+                chunk = older_open[i : i + OPEN_ID_CHUNK]
+                statements.append(sa.select(*exprs).where(sa.cast(key_col, sa.Text).in_(chunk), wm < bind(lower)))
     running_max = old_wm
     window: dict[str, tuple[str, dt.datetime | None, bool]] = {}  # key -> hash, watermark value, open
     changed_existing = False
@@ -669,8 +731,9 @@ def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: 
             written += batch.num_rows
             stage.write(batch)
     floor = running_max - GRACE if running_max is not None else None
-    new_remembered = {k: h for k, (h, w, is_open) in window.items()
-                      if not is_open and (floor is None or w is None or w >= floor)}
+    new_remembered = {
+        k: h for k, (h, w, is_open) in window.items() if not is_open and (floor is None or w is None or w >= floor)
+    }
     new_open = {k: h for k, (h, _w, is_open) in window.items() if is_open}
     entry: dict[str, Any] = {
         "watermark_column": wm_col,
@@ -689,8 +752,9 @@ def _incremental(conn: sa.Connection, table: sa.Table, exprs: list[Any], names: 
 # ---------------------------------------------------------------- the whole export
 
 
-def _export_table_in_process(url: str, name: str, out_dir: Path, state: dict[str, Any] | None,
-                             seq: int) -> tuple[TableReport, dict[str, Any], list[str]]:
+def _export_table_in_process(
+    url: str, name: str, out_dir: Path, state: dict[str, Any] | None, seq: int
+) -> tuple[TableReport, dict[str, Any], list[str]]:
     """One table's export in a worker process (its own engine): the biggest table runs beside the others."""
     engine = sa.create_engine(url)
     staging = _Staging(out_dir)
@@ -703,8 +767,14 @@ def _export_table_in_process(url: str, name: str, out_dir: Path, state: dict[str
         engine.dispose()
 
 
-def export(url: str | None = None, *, repo: Path | None = None, out: Path | None = None,
-           engine: sa.Engine | None = None, parallel: bool = True) -> ExportReport:
+def export(
+    url: str | None = None,
+    *,
+    repo: Path | None = None,
+    out: Path | None = None,
+    engine: sa.Engine | None = None,
+    parallel: bool = True,
+) -> ExportReport:
     """Exports every table of the store into `out` (default: beside the default SQLite database).
 
     With an engine of its own (not passed in) and `parallel`, the step executions — by far the biggest table —
@@ -736,8 +806,9 @@ def export(url: str | None = None, *, repo: Path | None = None, out: Path | None
             try:
                 metadata.reflect(bind=engine, views=False)
             except sa.exc.SQLAlchemyError as exc:
-                raise RunFailed(f"cannot read the tracking database {masked}: "
-                                f"{mask_url(str(exc).splitlines()[0])}") from None
+                raise RunFailed(
+                    f"cannot read the tracking database {masked}: {mask_url(str(exc).splitlines()[0])}"
+                ) from None
             stamp = source_stamp(engine.url.render_as_string(hide_password=False), engine)  # before any read
             tables = [t for name, t in sorted(metadata.tables.items()) if name not in SKIP_TABLES]
             if not any(t.name == "sys_scenario_executions" for t in tables):
@@ -758,18 +829,26 @@ def export(url: str | None = None, *, repo: Path | None = None, out: Path | None
                     import multiprocessing
                     from concurrent.futures import ProcessPoolExecutor
 
-                    pool = stack.enter_context(ProcessPoolExecutor(
-                        max_workers=1, mp_context=multiprocessing.get_context("spawn")))
-                    future = pool.submit(_export_table_in_process, worker_url, offloaded, out_dir,
-                                         manifest["tables"].get(offloaded), seq)
+                    pool = stack.enter_context(
+                        ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                    )
+                    future = pool.submit(
+                        _export_table_in_process, worker_url, offloaded, out_dir, manifest["tables"].get(offloaded), seq
+                    )
                 staging = _Staging(out_dir)  # after _clean_orphans, which removes stale staging folders
                 stack.callback(staging.close)
                 with engine.connect() as conn:
                     for table in tables:
                         if table.name != offloaded:
-                            results[table.name] = _export_table(conn, table, out_dir,
-                                                                manifest["tables"].get(table.name), seq,
-                                                                engine.dialect.name, staging)
+                            results[table.name] = _export_table(
+                                conn,
+                                table,
+                                out_dir,
+                                manifest["tables"].get(table.name),
+                                seq,
+                                engine.dialect.name,
+                                staging,
+                            )
                 if future is not None and offloaded:
                     results[offloaded] = future.result()
             for table in tables:
@@ -783,9 +862,14 @@ def export(url: str | None = None, *, repo: Path | None = None, out: Path | None
             wrote = any(r.files_written for r in reports) or obsolete_all
             if wrote or not (out_dir / MANIFEST).exists() or manifest.get("source_stamp") != stamp:
                 fresh = wrote or not (out_dir / MANIFEST).exists()
-                manifest = {"version": MANIFEST_VERSION, "exports": seq if fresh else manifest.get("exports", seq),
-                            "database": masked, "exported_at": now.isoformat(), "tables": new_tables,
-                            "source_stamp": stamp}
+                manifest = {
+                    "version": MANIFEST_VERSION,
+                    "exports": seq if fresh else manifest.get("exports", seq),
+                    "database": masked,
+                    "exported_at": now.isoformat(),
+                    "tables": new_tables,
+                    "source_stamp": stamp,
+                }
                 _write_atomic(out_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
             for rel in obsolete_all:
                 (out_dir / rel).unlink(missing_ok=True)

@@ -91,8 +91,12 @@ def parse_when(text: str | None, *, option: str, now: dt.datetime | None = None)
     m = _RELATIVE.match(text.strip().lower())
     if m:
         n, unit = int(m.group(1)), m.group(2)
-        delta = {"h": dt.timedelta(hours=n), "d": dt.timedelta(days=n), "w": dt.timedelta(weeks=n),
-                 "m": dt.timedelta(days=30 * n)}[unit]
+        delta = {
+            "h": dt.timedelta(hours=n),
+            "d": dt.timedelta(days=n),
+            "w": dt.timedelta(weeks=n),
+            "m": dt.timedelta(days=30 * n),
+        }[unit]
         return now - delta
     try:
         value = dt.datetime.fromisoformat(text.strip())
@@ -136,7 +140,8 @@ def _ex_cte(f: Filters, *, files: bool = False, events: bool = False) -> tuple[s
     files_col = ", e._files_changed AS files_changed" if files else ""
     rolled_col = (
         ", e.id IN (SELECT execution_id FROM sys_execution_events WHERE kind = 'rollback') AS rolled_back"
-        if events else ", false AS rolled_back"
+        if events
+        else ", false AS rolled_back"
     )
     sql = f"""ex AS (
   SELECT e.id, e.scenario_id, e.status, e.started_at, e.completed_at, e.error_details,
@@ -167,10 +172,14 @@ def _require_executions(con: duckdb.DuckDBPyConnection, f: Filters) -> int:
         found = con.execute("SELECT count(*) FROM sys_scenario_executions WHERE kind = 'scenario'").fetchone()
         total = int(found[0]) if found else 0
         if total == 0:
-            raise UserError("no scenario executions in the analytics export",
-                            hint="run scenarios (continuous run ...), then `continuous analytics export`")
-        raise UserError(f"no executions match ({f.describe()}); the export holds {total}",
-                        hint="widen --since/--until or check --scenario/--object-type")
+            raise UserError(
+                "no scenario executions in the analytics export",
+                hint="run scenarios (continuous run ...), then `continuous analytics export`",
+            )
+        raise UserError(
+            f"no executions match ({f.describe()}); the export holds {total}",
+            hint="widen --since/--until or check --scenario/--object-type",
+        )
     return n
 
 
@@ -271,10 +280,14 @@ FROM h LEFT JOIN x USING (object_type) ORDER BY h.object_type"""
 
 def _no_scenarios(f: Filters) -> UserError:
     if f.scenario or f.object_type:
-        return UserError(f"no scenarios match ({f.describe()})",
-                         hint="check --scenario / --object-type against `continuous scenarios list`")
-    return UserError("no scenarios in the analytics export",
-                     hint="run `continuous registry sync`, then `continuous analytics export`")
+        return UserError(
+            f"no scenarios match ({f.describe()})",
+            hint="check --scenario / --object-type against `continuous scenarios list`",
+        )
+    return UserError(
+        "no scenarios in the analytics export",
+        hint="run `continuous registry sync`, then `continuous analytics export`",
+    )
 
 
 # ---------------------------------------------------------------- failures and slow spots
@@ -350,10 +363,14 @@ def metrics(con: duckdb.DuckDBPyConnection, f: Filters) -> QueryResult:
     failed = ", ".join(f"'{s}'" for s in FAILED)
     unfiltered = f == Filters()
     # step rows belong to scenario executions only, so without filters no join is needed
-    steps_from = ("sys_scenario_step_executions st" if unfiltered else
-                  "sys_scenario_step_executions st SEMI JOIN ex ON ex.id = st.execution_id")
+    steps_from = (
+        "sys_scenario_step_executions st"
+        if unfiltered
+        else "sys_scenario_step_executions st SEMI JOIN ex ON ex.id = st.execution_id"
+    )
     saved = "status = 'success' AND manual_effort_seconds IS NOT NULL AND duration_s IS NOT NULL"
-    row = con.execute(f"""WITH {cte},
+    row = con.execute(
+        f"""WITH {cte},
 a AS (
   SELECT count(*) AS executions,
          count(*) FILTER (WHERE status = 'success') AS successes,
@@ -386,12 +403,26 @@ SELECT a.executions, a.successes, a.failures, a.time_saved_per_execution_s, a.ti
        w.scenarios_per_week, w.weeks, a.automation_percentage, w.automation_growth_points, w.first_week,
        w.last_week
 FROM a, s, w
-""", params).fetchone()
+""",
+        params,
+    ).fetchone()
     assert row is not None
-    names = ["executions", "successes", "failures", "time_saved_per_execution_s", "time_saved_total_s",
-             "executions_with_manual_effort", "manual_steps_avoided", "configuration_errors_caught",
-             "scenarios_per_week", "weeks", "automation_percentage", "automation_growth_points",
-             "first_week", "last_week"]
+    names = [
+        "executions",
+        "successes",
+        "failures",
+        "time_saved_per_execution_s",
+        "time_saved_total_s",
+        "executions_with_manual_effort",
+        "manual_steps_avoided",
+        "configuration_errors_caught",
+        "scenarios_per_week",
+        "weeks",
+        "automation_percentage",
+        "automation_growth_points",
+        "first_week",
+        "last_week",
+    ]
     values = dict(zip(names, row, strict=True))
     values["rolled_back"] = _rolled_back_successes(con, f)
     notes: list[str] = []
@@ -454,21 +485,22 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, limit: int | None = N
     """One read-only statement (SELECT/WITH/FROM/DESCRIBE/SHOW/SUMMARIZE/EXPLAIN) over the exported tables."""
     text = sql.strip().rstrip(";").strip()
     if not text:
-        raise UserError("empty query", hint='e.g. continuous analytics query "SELECT count(*) FROM '
-                                            'sys_scenario_executions"')
+        raise UserError(
+            "empty query", hint='e.g. continuous analytics query "SELECT count(*) FROM sys_scenario_executions"'
+        )
     try:
         statements = duckdb.extract_statements(text)
     except duckdb.Error as exc:
         raise UserError(f"cannot parse the query: {_first_line(exc)}") from None
     if len(statements) != 1:
-        raise UserError(f"expected exactly one statement, got {len(statements)}",
-                        hint="run one SELECT at a time")
+        raise UserError(f"expected exactly one statement, got {len(statements)}", hint="run one SELECT at a time")
     st = statements[0]
     kind = st.type.name
     if kind not in _ALLOWED:
-        raise UserError(f"only read-only queries are allowed, not {kind}",
-                        hint="use SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN; the export is "
-                             "read-only")
+        raise UserError(
+            f"only read-only queries are allowed, not {kind}",
+            hint="use SELECT, WITH, FROM, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN; the export is read-only",
+        )
     if kind == "EXPLAIN":
         inner = re.sub(r"(?is)^\s*explain\s+(analy[sz]e\s+)?", "", text)
         inner_types = [s.type.name for s in duckdb.extract_statements(inner)] if inner else []
@@ -483,8 +515,9 @@ def run_query(con: duckdb.DuckDBPyConnection, sql: str, *, limit: int | None = N
         hint = "available tables: " + ", ".join(available_tables(con))
         raise UserError(f"query failed: {message}", hint=hint) from None
     except duckdb.PermissionException as exc:
-        raise UserError(f"query refused: {_first_line(exc)}",
-                        hint="queries may only read the exported tables") from None
+        raise UserError(
+            f"query refused: {_first_line(exc)}", hint="queries may only read the exported tables"
+        ) from None
     except duckdb.Error as exc:
         raise UserError(f"query failed: {_first_line(exc)}") from None
     return QueryResult("Query", columns, [tuple(r) for r in rows])

@@ -44,8 +44,14 @@ def _fig_executions(ax: Any, s: dict[str, list[Any]], by: str) -> None:
     ax.bar(periods, ok, width=width, color=COLORS["ok"], label="success")
     ax.bar(periods, bad, width=width, bottom=ok, color=COLORS["bad"], label="failed / rolled back")
     if any(other):
-        ax.bar(periods, other, width=width, bottom=[a + b for a, b in zip(ok, bad, strict=True)],
-               color="#9e9e9e", label="running / skipped")
+        ax.bar(
+            periods,
+            other,
+            width=width,
+            bottom=[a + b for a, b in zip(ok, bad, strict=True)],
+            color="#9e9e9e",
+            label="running / skipped",
+        )
     ax.set_title(f"Executions per {by}")
     top = max((int(v) for v in s["executions"]), default=0)
     ax.set_ylim(0, max(1, top) * 1.3)  # headroom for the legend
@@ -69,8 +75,7 @@ def _fig_duration(ax: Any, s: dict[str, list[Any]], by: str) -> None:
 
 
 def _fig_automation(ax: Any, s: dict[str, list[Any]], by: str) -> None:
-    ax.fill_between(s["period"], [float(v or 0) for v in s["automation_level"]], color=COLORS["auto"],
-                    alpha=0.35)
+    ax.fill_between(s["period"], [float(v or 0) for v in s["automation_level"]], color=COLORS["auto"], alpha=0.35)
     ax.plot(s["period"], s["automation_level"], color=COLORS["auto"], marker="o", markersize=3)
     ax.set_ylim(0, 100)
     ax.set_ylabel("%")
@@ -116,16 +121,18 @@ def _svg(draw: Any, s: dict[str, list[Any]], by: str) -> str:
     fig.savefig(buf, format="svg")
     plt.close(fig)
     text = buf.getvalue()
-    text = re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
+    text = re.sub(r"<metadata>.*?</metadata>", "", text[text.index("<svg") :], flags=re.S)
     return text
 
 
 def _table(result: q.QueryResult) -> str:
     head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in result.columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(value(v, c))}</td>"
-                         for v, c in zip(row, result.columns, strict=True)) + "</tr>"
-        for row in result.rows)
+        "<tr>"
+        + "".join(f"<td>{html.escape(value(v, c))}</td>" for v, c in zip(row, result.columns, strict=True))
+        + "</tr>"
+        for row in result.rows
+    )
     if not result.rows:
         body = f'<tr><td colspan="{len(result.columns)}">none</td></tr>'
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -148,8 +155,9 @@ th { background: #eceff1; }
 """
 
 
-def build_report(con: duckdb.DuckDBPyConnection, f: q.Filters, out: Path, *, by: str = "week",
-                 source: str = "") -> Path:
+def build_report(
+    con: duckdb.DuckDBPyConnection, f: q.Filters, out: Path, *, by: str = "week", source: str = ""
+) -> Path:
     trend = q.trends(con, f, by=by)
     s = _series(trend)
     metrics = dict(q.metrics(con, f).rows)
@@ -160,13 +168,17 @@ def build_report(con: duckdb.DuckDBPyConnection, f: q.Filters, out: Path, *, by:
         ("executions", f"{metrics['executions']:,}"),
         ("success rate", f"{100 * rate:.1f}%"),
         ("scenarios per week", value(metrics["scenarios_per_week"], "")),
-        ("automation", value(metrics["automation_percentage"], "") + "%"
-         if metrics["automation_percentage"] is not None else "–"),
+        (
+            "automation",
+            value(metrics["automation_percentage"], "") + "%" if metrics["automation_percentage"] is not None else "–",
+        ),
         ("time saved", _hours(metrics["time_saved_total_s"])),
         ("config errors caught", f"{metrics['configuration_errors_caught']:,}"),
     ]
-    cards_html = "".join(f'<div class="card"><div class="v">{html.escape(v)}</div>'
-                         f'<div class="k">{html.escape(k)}</div></div>' for k, v in cards)
+    cards_html = "".join(
+        f'<div class="card"><div class="v">{html.escape(v)}</div><div class="k">{html.escape(k)}</div></div>'
+        for k, v in cards
+    )
     charts_html = "".join(f'<div class="chart">{_svg(draw, s, by)}</div>' for draw in CHARTS)
     scope = f.describe() or "all executions"
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

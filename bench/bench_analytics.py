@@ -31,8 +31,7 @@ CONTINUOUS = str(Path(sys.executable).parent / "continuous")
 def _run(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Runs one process; wall time, CPU time and peak RSS (MB) of that process alone."""
     started = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _pid, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     out = proc.stdout.read() if proc.stdout else ""
@@ -40,8 +39,12 @@ def _run(args: list[str], env: dict[str, str]) -> dict[str, Any]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{err}")
-    return {"wall_s": round(wall, 3), "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
-            "max_rss_mb": round(usage.ru_maxrss / 1024, 1), "stdout": out}
+    return {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "stdout": out,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,17 +61,31 @@ def main(argv: list[str] | None = None) -> int:
     db.parent.mkdir(parents=True, exist_ok=True)
     generation: dict[str, Any] | None = None
     if not db.exists():
-        print(f"generating {args.executions:,} executions / {args.steps:,} steps into {db} ...",
-              file=sys.stderr)
+        print(f"generating {args.executions:,} executions / {args.steps:,} steps into {db} ...", file=sys.stderr)
         tmp = db.with_name(db.name + ".partial")
         for p in tmp.parent.glob(tmp.name + "*"):
             p.unlink()
-        gen = _run([sys.executable, str(ROOT / "bench" / "gen_history.py"), "--db", str(tmp), "--executions",
-                    str(args.executions), "--steps", str(args.steps), "--seed", str(args.seed)],
-                   dict(os.environ))
+        gen = _run(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "gen_history.py"),
+                "--db",
+                str(tmp),
+                "--executions",
+                str(args.executions),
+                "--steps",
+                str(args.steps),
+                "--seed",
+                str(args.seed),
+            ],
+            dict(os.environ),
+        )
         tmp.replace(db)
-        generation = {"wall_s": gen["wall_s"], "cpu_s": gen["cpu_s"],
-                      **json.loads(gen["stdout"].strip().splitlines()[-1])}
+        generation = {
+            "wall_s": gen["wall_s"],
+            "cpu_s": gen["cpu_s"],
+            **json.loads(gen["stdout"].strip().splitlines()[-1]),
+        }
         db.with_name(db.name + ".generation.json").write_text(json.dumps(generation))
     elif db.with_name(db.name + ".generation.json").exists():
         generation = {**json.loads(db.with_name(db.name + ".generation.json").read_text()), "cached": True}
@@ -82,15 +99,23 @@ def main(argv: list[str] | None = None) -> int:
         again = _run([CONTINUOUS, "analytics", "export", "--out", str(export_dir), "--json"], env)
         again_report = json.loads(again.pop("stdout"))
         queries: dict[str, Any] = {}
-        for name, extra in [("trends", ["trends"]), ("trends --json", ["trends", "--json"]),
-                            ("trends --by day", ["trends", "--by", "day"]), ("impact", ["impact"]),
-                            ("health", ["health"]), ("failures", ["failures"]), ("slowest", ["slowest"]),
-                            ("metrics", ["metrics"])]:
+        for name, extra in [
+            ("trends", ["trends"]),
+            ("trends --json", ["trends", "--json"]),
+            ("trends --by day", ["trends", "--by", "day"]),
+            ("impact", ["impact"]),
+            ("health", ["health"]),
+            ("failures", ["failures"]),
+            ("slowest", ["slowest"]),
+            ("metrics", ["metrics"]),
+        ]:
             cmd = [CONTINUOUS, "analytics", *extra, "--dir", str(export_dir)]
             runs = [_run(cmd, env) for _ in range(args.runs)]
-            queries[name] = {"wall_s": statistics.median(r["wall_s"] for r in runs),
-                             "cpu_s": statistics.median(r["cpu_s"] for r in runs),
-                             "max_rss_mb": max(r["max_rss_mb"] for r in runs)}
+            queries[name] = {
+                "wall_s": statistics.median(r["wall_s"] for r in runs),
+                "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+                "max_rss_mb": max(r["max_rss_mb"] for r in runs),
+            }
         cmd = [CONTINUOUS, "analytics", "trends", "--json", "--dir", str(export_dir)]
         trends_rows = len(json.loads(_run(cmd, env)["stdout"])["rows"])
         size_mb = sum(p.stat().st_size for p in export_dir.rglob("*.parquet")) / 2**20
@@ -100,20 +125,34 @@ def main(argv: list[str] | None = None) -> int:
     rows = {t["table"]: t["total_rows"] for t in report["tables"]}
     result = {
         "note": "wall_s is elapsed time on this machine, which other processes share (see "
-                "load_average_at_start); cpu_s is the measured process's own CPU time (user + sys, including "
-                "its worker process) and max_rss_mb the peak resident memory of its largest process.",
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(),
-                    "load_average_at_start": [round(v, 2) for v in load]},
-        "history": {"database": str(db.relative_to(ROOT)) if db.is_relative_to(ROOT) else str(db),
-                    "executions": rows.get("sys_scenario_executions"),
-                    "step_executions": rows.get("sys_scenario_step_executions"),
-                    "database_mb": round(db.stat().st_size / 2**20, 1), "generation": generation},
-        "export": {**first, "rows_written": report["rows_written"], "parquet_mb": round(size_mb, 1),
-                   "target_s": 60, "target_max_rss_mb": 2048,
-                   "meets_targets": first["wall_s"] < 60 and first["max_rss_mb"] < 2048},
-        "reexport_unchanged": {**again, "rows_written": again_report["rows_written"],
-                               "files_written": again_report["files_written"]},
+        "load_average_at_start); cpu_s is the measured process's own CPU time (user + sys, including "
+        "its worker process) and max_rss_mb the peak resident memory of its largest process.",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_at_start": [round(v, 2) for v in load],
+        },
+        "history": {
+            "database": str(db.relative_to(ROOT)) if db.is_relative_to(ROOT) else str(db),
+            "executions": rows.get("sys_scenario_executions"),
+            "step_executions": rows.get("sys_scenario_step_executions"),
+            "database_mb": round(db.stat().st_size / 2**20, 1),
+            "generation": generation,
+        },
+        "export": {
+            **first,
+            "rows_written": report["rows_written"],
+            "parquet_mb": round(size_mb, 1),
+            "target_s": 60,
+            "target_max_rss_mb": 2048,
+            "meets_targets": first["wall_s"] < 60 and first["max_rss_mb"] < 2048,
+        },
+        "reexport_unchanged": {
+            **again,
+            "rows_written": again_report["rows_written"],
+            "files_written": again_report["files_written"],
+        },
         "queries": queries,
         "trends_weeks": trends_rows,
         "trends_target_s": 1.0,

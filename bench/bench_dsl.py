@@ -63,9 +63,7 @@ def synthetic_library(root: Path, count: int, per_file: int = 100) -> Path:
             dep = (n * 7) % n
             name = '"{{ name }}"'
             requires = f"  requires syn-{dep:05d}(name: {name}) unless made_{dep}(name: {name})\n"
-        chunks.append(
-            _SCENARIO.format(sid=f"syn-{n:05d}", n=n, obj=OBJECTS[n % len(OBJECTS)], requires=requires)
-        )
+        chunks.append(_SCENARIO.format(sid=f"syn-{n:05d}", n=n, obj=OBJECTS[n % len(OBJECTS)], requires=requires))
         if len(chunks) == per_file or n == count - 1:
             (lib / f"part-{n // per_file:03d}.scn").write_text("".join(chunks), encoding="utf-8")
             chunks = []

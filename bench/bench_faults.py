@@ -54,27 +54,56 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="continuous-faults-") as tmp:
             repo = faultlib.prepare_example(Path(tmp) / "example")
             db_url = args.postgres or f"sqlite:///{tmp}/tracking.db"
-            job = {"repo": str(repo), "db_url": db_url, "requests": requests, "commit": commit,
-                   "mode": args.mode, "sample": args.sample, "seed": args.seed}
-            proc = subprocess.run([sys.executable, str(HARNESS)], input=json.dumps(job), capture_output=True,
-                                  text=True, env={**env, "CONTINUOUS_DATABASE_URL": db_url}, check=False)
+            job = {
+                "repo": str(repo),
+                "db_url": db_url,
+                "requests": requests,
+                "commit": commit,
+                "mode": args.mode,
+                "sample": args.sample,
+                "seed": args.seed,
+            }
+            proc = subprocess.run(
+                [sys.executable, str(HARNESS)],
+                input=json.dumps(job),
+                capture_output=True,
+                text=True,
+                env={**env, "CONTINUOUS_DATABASE_URL": db_url},
+                check=False,
+            )
         if proc.returncode != 0:
             print(f"{name}: harness error\n{proc.stderr[-3000:]}", file=sys.stderr)
             return 1
         report = json.loads(proc.stdout)
         report["name"] = name
         reports.append(report)
-        print(f"{name}: {report['kill_points']} kill points ({report['crash_states']} crash states) of "
-              f"{report['points_traced']}, lost edits {report['lost_edits']}, blocked {report['blocked']}, "
-              f"rows left running {report['running_rows']}, failed {report['failed_points']} "
-              f"in {report['seconds']}s", flush=True)
-    totals = {k: sum(r[k] for r in reports) for k in
-              ("kill_points", "crash_states", "lost_edits", "blocked", "running_rows", "failed_points")}
+        print(
+            f"{name}: {report['kill_points']} kill points ({report['crash_states']} crash states) of "
+            f"{report['points_traced']}, lost edits {report['lost_edits']}, blocked {report['blocked']}, "
+            f"rows left running {report['running_rows']}, failed {report['failed_points']} "
+            f"in {report['seconds']}s",
+            flush=True,
+        )
+    totals = {
+        k: sum(r[k] for r in reports)
+        for k in ("kill_points", "crash_states", "lost_edits", "blocked", "running_rows", "failed_points")
+    }
     results = RESULTS.with_name("faults-postgresql.json") if args.postgres else RESULTS
     results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(json.dumps({"mode": args.mode, "seed": args.seed, "sample": args.sample,
-                                   "database": "postgresql" if args.postgres else "sqlite",
-                                   "totals": totals, "plans": reports}, indent=1) + "\n")
+    results.write_text(
+        json.dumps(
+            {
+                "mode": args.mode,
+                "seed": args.seed,
+                "sample": args.sample,
+                "database": "postgresql" if args.postgres else "sqlite",
+                "totals": totals,
+                "plans": reports,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"totals: {json.dumps(totals)} -> {results.relative_to(ROOT)}")
     return 1 if totals["failed_points"] else 0
 

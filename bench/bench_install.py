@@ -58,9 +58,23 @@ def resolve(spec: str, workdir: Path) -> dict[str, Any]:
     report = workdir / f"report-{abs(hash(spec))}.json"
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report",
-         str(report), spec],
-        cwd=REPO, env=default_index_env(), capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--report",
+            str(report),
+            spec,
+        ],
+        cwd=REPO,
+        env=default_index_env(),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         return {"spec": spec, "error": proc.stderr.strip()[-2000:]}
@@ -81,8 +95,9 @@ def resolve(spec: str, workdir: Path) -> dict[str, Any]:
         "heavy": sorted(p["name"] for p in packages if HEAVY.match(p["name"])),
         "cuda_libraries": sorted(p["name"] for p in packages if CUDA.match(p["name"])),
         "download_mb": round(sum(known) / 1e6, 1),
-        "sizes_unknown": sorted(p["name"] for p in packages if p["download_bytes"] is None and
-                                not p["url"].startswith("file:")),
+        "sizes_unknown": sorted(
+            p["name"] for p in packages if p["download_bytes"] is None and not p["url"].startswith("file:")
+        ),
         "largest_downloads_mb": {
             p["name"]: round(p["download_bytes"] / 1e6, 1)
             for p in sorted(packages, key=lambda p: -(p["download_bytes"] or 0))[:8]
@@ -117,26 +132,44 @@ def real_install(workdir: Path) -> tuple[dict[str, Any], Path]:
     env_dir = workdir / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
     py = env_dir / "bin" / "python"
-    site = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               check=True, capture_output=True, text=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     baseline = du(site)
     start = time.perf_counter()
-    proc = subprocess.run([str(py), "-m", "pip", "install", "-q", str(REPO)], env=default_index_env(),
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", str(REPO)],
+        env=default_index_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"pip install failed:\n{proc.stderr[-3000:]}")
     install_s = time.perf_counter() - start
     without_model = du(site) - baseline
     start = time.perf_counter()
-    model = subprocess.run([str(env_dir / "bin" / "continuous"), "model", "install", "--json"],
-                           env={**default_index_env(), "XDG_CACHE_HOME": str(workdir / "cache")},
-                           capture_output=True, text=True, check=False)
+    model = subprocess.run(
+        [str(env_dir / "bin" / "continuous"), "model", "install", "--json"],
+        env={**default_index_env(), "XDG_CACHE_HOME": str(workdir / "cache")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if model.returncode != 0:
         raise SystemExit(f"continuous model install failed:\n{model.stderr[-3000:]}")
     model_s = time.perf_counter() - start
     installed = du(site) - baseline
-    listed = json.loads(subprocess.run([str(py), "-m", "pip", "list", "--format", "json"], check=True,
-                                       capture_output=True, text=True).stdout)
+    listed = json.loads(
+        subprocess.run(
+            [str(py), "-m", "pip", "list", "--format", "json"], check=True, capture_output=True, text=True
+        ).stdout
+    )
     names = [d["name"] for d in listed]
     groups: dict[str, int] = {}
     for entry in site.iterdir():
@@ -166,8 +199,15 @@ def _tty_run(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, flo
     master, slave = pty.openpty()
     cpu = _children_cpu()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env={**env, "TERM": "xterm-256color", "COLUMNS": "120"},
-                            stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env={**env, "TERM": "xterm-256color", "COLUMNS": "120"},
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -241,8 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-real", action="store_true", help="Only resolve; no real install, no suggest.")
     parser.add_argument("--keep", type=Path, help="Work in DIR and keep it (default: a temporary folder).")
-    parser.add_argument("--suggest-only", action="store_true",
-                        help="Only time suggest again, in the venv that an earlier run with --keep DIR left in DIR.")
+    parser.add_argument(
+        "--suggest-only",
+        action="store_true",
+        help="Only time suggest again, in the venv that an earlier run with --keep DIR left in DIR.",
+    )
     args = parser.parse_args(argv)
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="bench-install-"))
     workdir.mkdir(parents=True, exist_ok=True)

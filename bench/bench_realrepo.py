@@ -41,8 +41,13 @@ def fixture() -> Path:
     if env:
         return Path(env)
     candidates = [ROOT.parent / "shared" / "fixtures" / "dhg-mono"]
-    proc = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if proc.returncode == 0:
         candidates.append(Path(proc.stdout.strip()).parent.parent / "shared" / "fixtures" / "dhg-mono")
     return next((c for c in candidates if (c / "package.json").is_file()), candidates[0])
@@ -61,8 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (source / "package.json").is_file():
         print(f"fixture not found at {source}", file=sys.stderr)
         return 2
-    deps = subprocess.run([sys.executable, str(ROOT / ".ci" / "realrepo-deps.py")], check=False,
-                          env={**os.environ, "CONTINUOUS_REALREPO_FIXTURE": str(source)})
+    deps = subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "realrepo-deps.py")],
+        check=False,
+        env={**os.environ, "CONTINUOUS_REALREPO_FIXTURE": str(source)},
+    )
     installed = ROOT / ".cache" / "realrepo" / "installed"
     if deps.returncode != 0 or not (installed / ".complete").is_file():
         print("the fixture's npm dependencies are not installed (make realrepo-deps)", file=sys.stderr)
@@ -98,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
                 outcome = measure(case, root, pristine, scratch_url=scratch, env=env, installed=installed)
                 outcome.seconds["total"] = time.monotonic() - t
                 outcomes.append(outcome)
-                flags = "".join(m[0].upper() if getattr(outcome, m) else "." for m in
-                                ("ran", "placed", "valid", "rolled_back"))
+                flags = "".join(
+                    m[0].upper() if getattr(outcome, m) else "." for m in ("ran", "placed", "valid", "rolled_back")
+                )
                 print(f"{flags}  {case.id:<24} {outcome.seconds['total']:6.1f}s", flush=True)
                 for measure_name, problems in outcome.problems.items():
                     for p in problems[:3]:
@@ -109,10 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     with_execution = [o for o in outcomes if o.execution]
     summary = {
         "ran to exit 0": f"{len(ran)} of {len(outcomes)}",
-        "files landed where that repository keeps them, with no collateral damage":
-            f"{sum(o.placed for o in ran)} of {len(ran)}",
-        "generated code valid in that repository (tsc in the package, SQL on PostgreSQL, bash -n, JSON)":
-            f"{sum(o.valid for o in ran)} of {len(ran)}",
+        "files landed where that repository keeps them, with no collateral damage": (
+            f"{sum(o.placed for o in ran)} of {len(ran)}"
+        ),
+        "generated code valid in that repository (tsc in the package, SQL on PostgreSQL, bash -n, JSON)": (
+            f"{sum(o.valid for o in ran)} of {len(ran)}"
+        ),
         "rollback restored the tree exactly": f"{sum(o.rolled_back for o in with_execution)} of {len(with_execution)}",
     }
     result = {

@@ -82,10 +82,7 @@ def closure_clips(edges: list[tuple[int, int]]) -> tuple[int, int]:
     env.build("(deftemplate edge (slot from) (slot to))")
     env.build("(deftemplate path (slot from) (slot to))")
     env.build("(defrule base (edge (from ?x) (to ?y)) => (assert (path (from ?x) (to ?y))))")
-    env.build(
-        "(defrule step (edge (from ?x) (to ?y)) (path (from ?y) (to ?z))"
-        " => (assert (path (from ?x) (to ?z))))"
-    )
+    env.build("(defrule step (edge (from ?x) (to ?y)) (path (from ?y) (to ?z)) => (assert (path (from ?x) (to ?z))))")
     for a, b in edges:
         env.assert_string(f"(edge (from {a}) (to {b}))")
     fired = env.run()
@@ -131,9 +128,7 @@ def worker(engine: str, bench: str, size: int, seed: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     if bench == "closure":
         edges = dag(size, seed)
-        fired, paths = {"core": closure_core, "clips": closure_clips, "experta": closure_experta}[engine](
-            edges
-        )
+        fired, paths = {"core": closure_core, "clips": closure_clips, "experta": closure_experta}[engine](edges)
         expected = plain_closure(edges, size)
         return {
             "firings": fired,
@@ -194,9 +189,7 @@ def run_case(engine: str, bench: str, size: int, seed: int, timeout: float | Non
     }
 
 
-def best_of(
-    engine: str, bench: str, size: int, seed: int, repeat: int, timeout: float | None
-) -> dict[str, Any]:
+def best_of(engine: str, bench: str, size: int, seed: int, repeat: int, timeout: float | None) -> dict[str, Any]:
     runs = [run_case(engine, bench, size, seed, timeout) for _ in range(repeat)]
     timed = [r for r in runs if "seconds" in r]
     if not timed:
@@ -220,12 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     import platform
     from pathlib import Path
 
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--worker", nargs=4, metavar=("ENGINE", "BENCH", "SIZE", "SEED"), help=argparse.SUPPRESS
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--worker", nargs=4, metavar=("ENGINE", "BENCH", "SIZE", "SEED"), help=argparse.SUPPRESS)
     parser.add_argument("--closure", default="200,400", help="closure sizes (nodes)")
     parser.add_argument("--manners", default="16,32,64,128", help="Miss Manners sizes (guests)")
     parser.add_argument("--experta-closure", default="200,400")
@@ -282,9 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 experta_over_ours_cpu=round(exp_r["cpu"] / r["cpu"], 1),
             )
         elif exp_r and "timeout" in exp_r:
-            row.update(
-                experta_s=f">{exp_r['timeout']}", experta_over_ours=f">{exp_r['timeout'] / r['seconds']:.0f}"
-            )
+            row.update(experta_s=f">{exp_r['timeout']}", experta_over_ours=f">{exp_r['timeout'] / r['seconds']:.0f}")
         ratios.append(row)
 
     report = {

@@ -95,8 +95,16 @@ def _message(rng: np.random.Generator, template: str) -> str:
     return out.replace("{hex}", f"{int(rng.integers(0, 2**40)):010x}")
 
 
-def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 100_000,
-             days: int = 364, end: dt.datetime | None = None) -> dict[str, float]:
+def generate(
+    db: Path,
+    *,
+    executions: int,
+    steps: int,
+    seed: int,
+    chunk: int = 100_000,
+    days: int = 364,
+    end: dt.datetime | None = None,
+) -> dict[str, float]:
     from continuous.store import open_store
 
     started = time.perf_counter()
@@ -114,7 +122,8 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
     # bulk load: drop the store's indexes on the two big tables, recreate them from their own DDL at the end
     indexes = con.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
-        "('sys_scenario_executions', 'sys_scenario_step_executions')").fetchall()
+        "('sys_scenario_executions', 'sys_scenario_step_executions')"
+    ).fetchall()
     for name, _sql in indexes:
         con.execute(f'DROP INDEX "{name}"')
     now_text = _ts_strings(np.array([int(end.timestamp() * 1e6)]))[0]
@@ -123,9 +132,22 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
         "INSERT OR IGNORE INTO sys_scenarios (id, scenario_id, object_type, name, description, dependencies, "
         "automation_level, estimate_seconds, manual_effort_seconds, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(str(uuid.UUID(int=i + 1, version=4)), sid, obj, sid.replace("-", " ").title(), "", json.dumps([]),
-          auto, int(med), effort, now_text, now_text)
-         for i, (sid, obj, auto, effort, med, _f, _w) in enumerate(SCENARIOS)],
+        [
+            (
+                str(uuid.UUID(int=i + 1, version=4)),
+                sid,
+                obj,
+                sid.replace("-", " ").title(),
+                "",
+                json.dumps([]),
+                auto,
+                int(med),
+                effort,
+                now_text,
+                now_text,
+            )
+            for i, (sid, obj, auto, effort, med, _f, _w) in enumerate(SCENARIOS)
+        ],
     )
     con.commit()
 
@@ -160,11 +182,11 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
         dur_all[lo:hi] = medians[sc] * np.exp(rng.normal(0, 0.5, n))
         r = rng.random(n)
         fr = fail_rate[sc] * (1.2 - 0.4 * t)  # failures get rarer as scenarios mature
-        status_all[lo:hi] = np.where(r < fr * 0.55, 1, np.where(r < fr * 0.9, 2, np.where(
-            r < fr, 3, np.where(r < fr + 0.01, 4, 0))))
+        status_all[lo:hi] = np.where(
+            r < fr * 0.55, 1, np.where(r < fr * 0.9, 2, np.where(r < fr, 3, np.where(r < fr + 0.01, 4, 0)))
+        )
     total_all = n_steps[sc_all]
-    fail_all = np.where(status_all == 0, total_all,
-                        np.floor(rng.random(executions) * total_all).astype(np.int64))
+    fail_all = np.where(status_all == 0, total_all, np.floor(rng.random(executions) * total_all).astype(np.int64))
     fail_all = np.where(status_all == 4, 0, fail_all)
     steps_all = np.where(status_all == 0, total_all, np.where(status_all == 4, 0, fail_all + 1))
     # exactly `steps` step rows: successful executions get one step more (a docs update) or one fewer
@@ -196,16 +218,37 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
         ex_rows = []
         for i in range(n):
             s_i = int(status_idx[i])
-            artifacts = (f'{{"files": {{"created": {json.dumps([f"f{j}" for j in range(files_created[i])])}, '
-                         f'"modified": {json.dumps([f"m{j}" for j in range(files_modified[i])])}, '
-                         f'"deleted": []}}}}') if s_i == 0 else None
-            ex_rows.append((ex_ids[i], "scenario", ids[sc[i]], "/work/repo", "main", "bench",
-                            '{"name": "item"}', start_txt[i], end_txt[i], str(statuses[i]), artifacts,
-                            None if s_i == 0 else "step failed"))
+            artifacts = (
+                (
+                    f'{{"files": {{"created": {json.dumps([f"f{j}" for j in range(files_created[i])])}, '
+                    f'"modified": {json.dumps([f"m{j}" for j in range(files_modified[i])])}, '
+                    f'"deleted": []}}}}'
+                )
+                if s_i == 0
+                else None
+            )
+            ex_rows.append(
+                (
+                    ex_ids[i],
+                    "scenario",
+                    ids[sc[i]],
+                    "/work/repo",
+                    "main",
+                    "bench",
+                    '{"name": "item"}',
+                    start_txt[i],
+                    end_txt[i],
+                    str(statuses[i]),
+                    artifacts,
+                    None if s_i == 0 else "step failed",
+                )
+            )
         con.executemany(
             "INSERT INTO sys_scenario_executions (id, kind, scenario_id, worktree_path, branch, executed_by, "
             "parameters, started_at, completed_at, status, artifacts, error_details) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ex_rows)
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ex_rows,
+        )
         written_execs += n
         # steps: each execution's duration split at random points
         n_rows = int(rows_steps.sum())
@@ -237,11 +280,12 @@ def generate(db: Path, *, executions: int, steps: int, seed: int, chunk: int = 1
             else:
                 status = "success" if status_idx[i] != 2 else "rolled_back"
                 output = ""
-            step_rows.append((step_ids[k], ex_ids[i], num + 1, name, s_start_txt[k], s_end_txt[k], status,
-                              output))
+            step_rows.append((step_ids[k], ex_ids[i], num + 1, name, s_start_txt[k], s_end_txt[k], status, output))
         con.executemany(
             "INSERT INTO sys_scenario_step_executions (id, execution_id, step_number, step_name, started_at, "
-            "completed_at, status, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", step_rows)
+            "completed_at, status, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            step_rows,
+        )
         written_steps += n_rows
         con.commit()
         print(f"  {written_execs:>9} executions, {written_steps:>9} steps", file=sys.stderr, flush=True)

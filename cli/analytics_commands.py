@@ -17,19 +17,26 @@ from continuous.common.humanize import value as _cell
 
 analytics_app = typer.Typer(
     help="Trends, impact, health, failures and success metrics over the execution history (DuckDB over a "
-         "Parquet export of the tracking database).",
+    "Parquet export of the tracking database).",
     no_args_is_help=True,
 )
 
 JSON_OPT = typer.Option(False, "--json", help="Print the result as JSON.")
-DIR_OPT = typer.Option(None, "--dir", help="Export directory to read (default: <git-common-dir>/continuous/"
-                                           "analytics, where `analytics export` writes).")
+DIR_OPT = typer.Option(
+    None,
+    "--dir",
+    help="Export directory to read (default: <git-common-dir>/continuous/analytics, where `analytics export` writes).",
+)
 SINCE_OPT = typer.Option(None, "--since", help="Only executions started at or after: 2026-01-31, 7d, 4w.")
 UNTIL_OPT = typer.Option(None, "--until", help="Only executions started before this date or age.")
 TYPE_OPT = typer.Option(None, "--object-type", help="Only scenarios of this object type (database, ui, ...).")
 SCENARIO_OPT = typer.Option(None, "--scenario", help="Only this scenario id.")
-REFRESH_OPT = typer.Option(False, "--refresh", help="Run `analytics export` first, even when the export is current "
-                                                   "(the default export is refreshed by itself when stale).")
+REFRESH_OPT = typer.Option(
+    False,
+    "--refresh",
+    help="Run `analytics export` first, even when the export is current "
+    "(the default export is refreshed by itself when stale).",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -122,8 +129,12 @@ def _show(result: Any) -> None:
     for c in result.columns:
         numeric = any(isinstance(r[result.columns.index(c)], int | float) for r in result.rows[:20])
         width = max((len(_cell(r[result.columns.index(c)], c)) for r in result.rows[:50]), default=1)
-        table.add_column(c.removesuffix("_seconds").replace("_", " "), justify="right" if numeric else "left",
-                         overflow="fold", min_width=width if width <= 16 else None)  # short values never wrap
+        table.add_column(
+            c.removesuffix("_seconds").replace("_", " "),
+            justify="right" if numeric else "left",
+            overflow="fold",
+            min_width=width if width <= 16 else None,
+        )  # short values never wrap
     for row in result.rows:
         table.add_row(*(_cell(v, c) for v, c in zip(row, result.columns, strict=True)))
     out = console()
@@ -161,21 +172,28 @@ def export_cmd(
     if not changed:
         _out(f"{report.out_dir}: up to date with {report.url_masked} (nothing new to export)")
         return
-    _out(f"{report.out_dir}: exported {report.rows_written:,} rows into {report.files_written} files from "
-         f"{report.url_masked} in {duration(report.seconds)}")
+    _out(
+        f"{report.out_dir}: exported {report.rows_written:,} rows into {report.files_written} files from "
+        f"{report.url_masked} in {duration(report.seconds)}"
+    )
     for t in changed:
         _out(f"  {t.table}: +{t.rows_written:,} rows ({t.mode}, {t.total_rows:,} in the export)")
 
 
-@analytics_app.command("trends", help="Executions, success rate, durations, files changed and automation "
-                                      "level per day, week or month.")
+@analytics_app.command(
+    "trends", help="Executions, success rate, durations, files changed and automation level per day, week or month."
+)
 @command
 def trends_cmd(
     by: str = typer.Option("week", "--by", help="day, week or month."),
     chart: Path | None = typer.Option(None, "--chart", help="Also draw the trends into this PNG file."),
-    since: str | None = SINCE_OPT, until: str | None = UNTIL_OPT,
-    object_type: str | None = TYPE_OPT, scenario: str | None = SCENARIO_OPT,
-    directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
+    since: str | None = SINCE_OPT,
+    until: str | None = UNTIL_OPT,
+    object_type: str | None = TYPE_OPT,
+    scenario: str | None = SCENARIO_OPT,
+    directory: Path | None = DIR_OPT,
+    refresh: bool = REFRESH_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     from continuous.analytics import queries
 
@@ -191,13 +209,20 @@ def trends_cmd(
     _emit([result], as_json)
 
 
-@analytics_app.command("impact", help="Per scenario: dependencies, executions, average duration and files "
-                                      "changed (the store's sys_scenario_impact_view).")
+@analytics_app.command(
+    "impact",
+    help="Per scenario: dependencies, executions, average duration and files "
+    "changed (the store's sys_scenario_impact_view).",
+)
 @command
 def impact_cmd(
-    since: str | None = SINCE_OPT, until: str | None = UNTIL_OPT,
-    object_type: str | None = TYPE_OPT, scenario: str | None = SCENARIO_OPT,
-    directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
+    since: str | None = SINCE_OPT,
+    until: str | None = UNTIL_OPT,
+    object_type: str | None = TYPE_OPT,
+    scenario: str | None = SCENARIO_OPT,
+    directory: Path | None = DIR_OPT,
+    refresh: bool = REFRESH_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     from continuous.analytics import queries
 
@@ -205,13 +230,19 @@ def impact_cmd(
     _emit([queries.impact(con, _filters(since, until, object_type, scenario))], as_json)
 
 
-@analytics_app.command("health", help="Per object type: scenarios, automation, executions and success rate "
-                                      "(the store's sys_scenario_health_view).")
+@analytics_app.command(
+    "health",
+    help="Per object type: scenarios, automation, executions and success rate (the store's sys_scenario_health_view).",
+)
 @command
 def health_cmd(
-    since: str | None = SINCE_OPT, until: str | None = UNTIL_OPT,
-    object_type: str | None = TYPE_OPT, scenario: str | None = SCENARIO_OPT,
-    directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
+    since: str | None = SINCE_OPT,
+    until: str | None = UNTIL_OPT,
+    object_type: str | None = TYPE_OPT,
+    scenario: str | None = SCENARIO_OPT,
+    directory: Path | None = DIR_OPT,
+    refresh: bool = REFRESH_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     from continuous.analytics import queries
 
@@ -223,9 +254,13 @@ def health_cmd(
 @command
 def failures_cmd(
     limit: int = typer.Option(20, "--limit", min=1, help="Show at most this many groups."),
-    since: str | None = SINCE_OPT, until: str | None = UNTIL_OPT,
-    object_type: str | None = TYPE_OPT, scenario: str | None = SCENARIO_OPT,
-    directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
+    since: str | None = SINCE_OPT,
+    until: str | None = UNTIL_OPT,
+    object_type: str | None = TYPE_OPT,
+    scenario: str | None = SCENARIO_OPT,
+    directory: Path | None = DIR_OPT,
+    refresh: bool = REFRESH_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     from continuous.analytics import queries
 
@@ -237,9 +272,13 @@ def failures_cmd(
 @command
 def slowest_cmd(
     limit: int = typer.Option(10, "--limit", min=1, help="Rows per table."),
-    since: str | None = SINCE_OPT, until: str | None = UNTIL_OPT,
-    object_type: str | None = TYPE_OPT, scenario: str | None = SCENARIO_OPT,
-    directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
+    since: str | None = SINCE_OPT,
+    until: str | None = UNTIL_OPT,
+    object_type: str | None = TYPE_OPT,
+    scenario: str | None = SCENARIO_OPT,
+    directory: Path | None = DIR_OPT,
+    refresh: bool = REFRESH_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     from continuous.analytics import queries
 
@@ -251,13 +290,20 @@ def slowest_cmd(
     _emit(results, False)
 
 
-@analytics_app.command("metrics", help="The success metrics: time saved, manual steps avoided, configuration "
-                                       "errors caught, scenarios per week, automation and its growth.")
+@analytics_app.command(
+    "metrics",
+    help="The success metrics: time saved, manual steps avoided, configuration "
+    "errors caught, scenarios per week, automation and its growth.",
+)
 @command
 def metrics_cmd(
-    since: str | None = SINCE_OPT, until: str | None = UNTIL_OPT,
-    object_type: str | None = TYPE_OPT, scenario: str | None = SCENARIO_OPT,
-    directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
+    since: str | None = SINCE_OPT,
+    until: str | None = UNTIL_OPT,
+    object_type: str | None = TYPE_OPT,
+    scenario: str | None = SCENARIO_OPT,
+    directory: Path | None = DIR_OPT,
+    refresh: bool = REFRESH_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     from continuous.analytics import queries
 
@@ -269,15 +315,18 @@ def metrics_cmd(
     _emit([result], False)
 
 
-@analytics_app.command("query", help="Run one read-only SQL statement over the exported tables (DuckDB SQL; "
-                                     "tables are named like the store's, e.g. sys_scenario_executions).")
+@analytics_app.command(
+    "query",
+    help="Run one read-only SQL statement over the exported tables (DuckDB SQL; "
+    "tables are named like the store's, e.g. sys_scenario_executions).",
+)
 @command
 def query_cmd(
-    sql: str = typer.Argument(
-        ..., help='e.g. "SELECT status, count(*) FROM sys_scenario_executions GROUP BY 1"'
-    ),
+    sql: str = typer.Argument(..., help='e.g. "SELECT status, count(*) FROM sys_scenario_executions GROUP BY 1"'),
     limit: int = typer.Option(1000, "--limit", min=1, help="Return at most this many rows."),
-    directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
+    directory: Path | None = DIR_OPT,
+    refresh: bool = REFRESH_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     from continuous.analytics import queries
 
@@ -290,9 +339,13 @@ def query_cmd(
 def report_cmd(
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write."),
     by: str = typer.Option("week", "--by", help="day, week or month."),
-    since: str | None = SINCE_OPT, until: str | None = UNTIL_OPT,
-    object_type: str | None = TYPE_OPT, scenario: str | None = SCENARIO_OPT,
-    directory: Path | None = DIR_OPT, refresh: bool = REFRESH_OPT, as_json: bool = JSON_OPT,
+    since: str | None = SINCE_OPT,
+    until: str | None = UNTIL_OPT,
+    object_type: str | None = TYPE_OPT,
+    scenario: str | None = SCENARIO_OPT,
+    directory: Path | None = DIR_OPT,
+    refresh: bool = REFRESH_OPT,
+    as_json: bool = JSON_OPT,
 ) -> None:
     _needs_charts("`continuous analytics report` (its charts)")
     from continuous.analytics.report import build_report

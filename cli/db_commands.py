@@ -13,9 +13,7 @@ import typer
 from continuous.cli.output import command, print_json
 
 db_app = typer.Typer(help="The tracking database: schema migrations and what is in it.", no_args_is_help=True)
-registry_app = typer.Typer(
-    help="The scenario registry (sys_scenarios) in the tracking database.", no_args_is_help=True
-)
+registry_app = typer.Typer(help="The scenario registry (sys_scenarios) in the tracking database.", no_args_is_help=True)
 executions_app = typer.Typer(help="Recorded executions.", no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Print the result as JSON.")
@@ -42,9 +40,7 @@ def _resolved() -> Any:
 
 @db_app.command("upgrade", help="Migrate the database schema up to REV (default: the newest).")
 @command
-def upgrade_cmd(
-    revision: str = typer.Argument("head", help="Target revision."), as_json: bool = JSON_OPT
-) -> None:
+def upgrade_cmd(revision: str = typer.Argument("head", help="Target revision."), as_json: bool = JSON_OPT) -> None:
     from continuous.common.errors import mask_url
     from continuous.store.migrate import upgrade
 
@@ -92,9 +88,7 @@ def current_cmd(as_json: bool = JSON_OPT) -> None:
         _out(f"{rev or 'empty'} (head {head()}; {state})")
 
 
-@db_app.command(
-    "info", help="Which database is in use (password masked), its backend, revision and row counts."
-)
+@db_app.command("info", help="Which database is in use (password masked), its backend, revision and row counts.")
 @command
 def info_cmd(as_json: bool = JSON_OPT) -> None:
     from continuous.store.repository import describe_database
@@ -116,9 +110,7 @@ def info_cmd(as_json: bool = JSON_OPT) -> None:
     _out("\n".join(lines))
 
 
-@registry_app.command(
-    "sync", help="Upsert the rule base into sys_scenarios; archive scenarios that disappeared."
-)
+@registry_app.command("sync", help="Upsert the rule base into sys_scenarios; archive scenarios that disappeared.")
 @command
 def sync_cmd(as_json: bool = JSON_OPT) -> None:
     from continuous.common.config import load_config
@@ -165,9 +157,7 @@ def list_cmd(
 ) -> None:
     from continuous.cli.operations import list_executions
 
-    rows = list_executions(
-        Path.cwd(), scenario=scenario, status=status, worktree=worktree, kind=kind, limit=limit
-    )
+    rows = list_executions(Path.cwd(), scenario=scenario, status=status, worktree=worktree, kind=kind, limit=limit)
     if as_json:
         print_json([r.model_dump(mode="json", exclude={"steps", "children"}) for r in rows])
         return

@@ -19,9 +19,7 @@ if TYPE_CHECKING:
     from continuous.dsl.model import RuleBase
     from continuous.dsl.sources import Source
 
-scenarios_app = typer.Typer(
-    help="The scenario catalogue: list, show and graph scenarios.", no_args_is_help=True
-)
+scenarios_app = typer.Typer(help="The scenario catalogue: list, show and graph scenarios.", no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Print the result as JSON.")
 PATHS_ARG = typer.Argument(
@@ -35,9 +33,7 @@ def register(app: typer.Typer) -> None:
         validate_cmd
     )
     app.command("fmt", help="Rewrite DSL files in the canonical layout (comments are kept).")(fmt_cmd)
-    app.command("schema", help="Print the JSON Schema of the rule base (what the DSL parses into).")(
-        schema_cmd
-    )
+    app.command("schema", help="Print the JSON Schema of the rule base (what the DSL parses into).")(schema_cmd)
     app.add_typer(scenarios_app, name="scenarios")
 
 
@@ -205,10 +201,7 @@ def fmt_cmd(
         if diagnostics:
             _err("\n".join(d.render() for d in diagnostics))
         verb = "would be reformatted" if check else "reformatted"
-        _out(
-            f"{count(len(changed), 'file')} {verb}, "
-            f"{len(unchanged)} already formatted"
-        )
+        _out(f"{count(len(changed), 'file')} {verb}, {len(unchanged)} already formatted")
     if diagnostics:
         raise typer.Exit(2)
     if check and changed:
@@ -289,8 +282,14 @@ def list_cmd(
     show_origin = any(rule_base.origins.get(s.id, BUILTIN) != BUILTIN for s in chosen)
     headers = ["ID", "OBJECT", "AUTO", "EST", *(["FROM"] if show_origin else []), "SUMMARY"]
     rows = [
-        [s.id, s.object_type, f"{s.automation}%", _duration(s.estimate_seconds),
-         *([origins[s.id]] if show_origin else []), s.summary]
+        [
+            s.id,
+            s.object_type,
+            f"{s.automation}%",
+            _duration(s.estimate_seconds),
+            *([origins[s.id]] if show_origin else []),
+            s.summary,
+        ]
         for s in chosen
     ]
     print_table(headers, rows, wrap=("SUMMARY", "FROM"), right=("AUTO", "EST"))
@@ -418,9 +417,7 @@ def show_cmd(
         if p.pattern:
             flags.append(f"pattern {p.pattern}")
         _out(
-            f"  {p.name}: {type_text}"
-            + (f" ({', '.join(flags)})" if flags else "")
-            + (f" — {p.doc}" if p.doc else "")
+            f"  {p.name}: {type_text}" + (f" ({', '.join(flags)})" if flags else "") + (f" — {p.doc}" if p.doc else "")
         )
     if s.dependencies:
         _out("requires:")

@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("facts", help="Facts discovered in the repository (tables, services, apps, ports...).")(
-        facts_cmd
-    )
+    app.command("facts", help="Facts discovered in the repository (tables, services, apps, ports...).")(facts_cmd)
     from continuous.cli.scenario_help import ScenarioHelpCommand
 
     app.command(
@@ -30,15 +28,11 @@ def register(app: typer.Typer) -> None:
         "the scenario's parameters.",
     )(run_scenario_cmd)
     app.command("run-plan", help="Run a plan saved by `continuous plan --out FILE`.")(run_plan_cmd)
-    app.command("resume", help="Continue an execution that was killed, from its last completed step.")(
-        resume_cmd
-    )
+    app.command("resume", help="Continue an execution that was killed, from its last completed step.")(resume_cmd)
     app.command("rollback", help="Undo an execution: restore every file it touched to its earlier content.")(
         rollback_cmd
     )
-    app.command("scenario-status", help="Show an execution: its plan, steps, checkpoints and artifacts.")(
-        status_cmd
-    )
+    app.command("scenario-status", help="Show an execution: its plan, steps, checkpoints and artifacts.")(status_cmd)
 
 
 def _check_message(commit: bool, message: str | None) -> None:
@@ -239,9 +233,7 @@ def run_scenario_cmd(
     scenario_id: str = typer.Argument(
         ..., metavar="ID", help="Scenario id or alias.", autocompletion=complete_scenario_id
     ),
-    positional: list[str] = typer.Argument(
-        None, metavar="PARAMS", help="Positional parameters, in declared order."
-    ),
+    positional: list[str] = typer.Argument(None, metavar="PARAMS", help="Positional parameters, in declared order."),
     param: list[str] = typer.Option([], "--param", "-p", help="A parameter as NAME=VALUE (repeatable)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; change nothing."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
@@ -262,8 +254,13 @@ def run_scenario_cmd(
             scenario = ex.rule_base.resolve_id(scenario_id)
             for line in override_notes(ex.rule_base, {scenario}):
                 sys.stderr.write(line + "\n")
-        named = _fill_missing(ex.scenario(scenario_id), tuple(positional or ()), named, as_json,
-                              ["continuous", "run-scenario", scenario_id, *(positional or ()), *_flags(dry_run)])
+        named = _fill_missing(
+            ex.scenario(scenario_id),
+            tuple(positional or ()),
+            named,
+            as_json,
+            ["continuous", "run-scenario", scenario_id, *(positional or ()), *_flags(dry_run)],
+        )
         request = Request(scenario=scenario_id, positional=tuple(positional or ()), params=named)
         if dry_run:
             report = ex.dry_run(ex.build_plan([request]))
@@ -340,8 +337,9 @@ def run_plan_cmd(
     data = load_saved_plan(file)
     ex = _executor(as_json)
     try:
-        data = _fill_plan(ex, data, _parse_params(param), as_json,
-                          ["continuous", "run-plan", str(file), *_flags(dry_run)])
+        data = _fill_plan(
+            ex, data, _parse_params(param), as_json, ["continuous", "run-plan", str(file), *_flags(dry_run)]
+        )
         plan = ex.plan_from_saved(data, allocate_ports=not dry_run)
         if dry_run or not (yes or as_json or not sys.stdin.isatty()):
             report = ex.dry_run(plan)
@@ -381,8 +379,8 @@ def _fill_plan(ex: Any, data: SavedPlan, given: dict[str, Any], as_json: bool, a
     if unused:
         raise UserError(
             f"--param {unused[0]}: no item of the plan misses that parameter",
-            hint="the plan's items and parameters: " + "; ".join(
-                f"{sc.id}({', '.join(p.name for p in sc.params)})" for sc, _, _ in items),
+            hint="the plan's items and parameters: "
+            + "; ".join(f"{sc.id}({', '.join(p.name for p in sc.params)})" for sc, _, _ in items),
         )
     wanted = [(sc.id, p) for sc, _, params in items for p in prompting.missing_params(sc, (), params)]
     if not wanted:

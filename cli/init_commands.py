@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
 @command
 def init(
     example: Path | None = typer.Option(
-        None, "--example", metavar="DIR",
+        None,
+        "--example",
+        metavar="DIR",
         help="Create the example monorepo in DIR (new or empty), as a git repository with one commit.",
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
@@ -29,12 +31,20 @@ def init(
     if example is not None:
         repo = create_example(example)
         if json_out:
-            print_json({"created": str(repo.path), "commit": repo.commit, "files": list(repo.files),
-                        "apps": list(repo.apps), "config": str(repo.path / ".continuous.toml")})
+            print_json(
+                {
+                    "created": str(repo.path),
+                    "commit": repo.commit,
+                    "files": list(repo.files),
+                    "apps": list(repo.apps),
+                    "config": str(repo.path / ".continuous.toml"),
+                }
+            )
             return
         out = console()
-        out.print(f"Created the example monorepo in {repo.path} ({len(repo.files)} files, commit "
-                  f"{(repo.commit or '')[:10]}).")
+        out.print(
+            f"Created the example monorepo in {repo.path} ({len(repo.files)} files, commit {(repo.commit or '')[:10]})."
+        )
         out.print(f"  apps: {', '.join(repo.apps)}")
         out.print("  config: .continuous.toml")
         out.print(f"Next: cd {repo.path} && continuous scenarios list")
@@ -45,9 +55,14 @@ def init(
     findings = detect(location.worktree)
     path = write_config(location.worktree, findings)
     if json_out:
-        print_json({"config": str(path), "worktree": str(location.worktree),
-                    "conventions": {f.key: f.value for f in findings},
-                    "evidence": {f.key: f.evidence for f in findings}})
+        print_json(
+            {
+                "config": str(path),
+                "worktree": str(location.worktree),
+                "conventions": {f.key: f.value for f in findings},
+                "evidence": {f.key: f.evidence for f in findings},
+            }
+        )
         return
     from rich.markup import escape
 

@@ -21,9 +21,7 @@ def register(app: typer.Typer) -> None:
 
 @command
 def mcp_cmd(
-    repo: Path | None = typer.Option(
-        None, "--repo", "-C", help="Worktree to serve (default: the current directory)."
-    ),
+    repo: Path | None = typer.Option(None, "--repo", "-C", help="Worktree to serve (default: the current directory)."),
 ) -> None:
     from continuous.cli.mcp_server import serve
 

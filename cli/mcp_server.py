@@ -143,8 +143,9 @@ def check_arguments(tool: str, schema: dict[str, Any], args: dict[str, Any]) -> 
         if isinstance(kind, str) and kind in _JSON_TYPES:
             ok = isinstance(value, _JSON_TYPES[kind]) and not (kind == "integer" and isinstance(value, bool))
             if not ok:
-                raise _user_error(f"argument {name}: expected {'an' if kind[0] in 'aeiou' else 'a'} {kind}, "
-                                  f"got {value!r}")
+                raise _user_error(
+                    f"argument {name}: expected {'an' if kind[0] in 'aeiou' else 'a'} {kind}, got {value!r}"
+                )
         if kind == "integer" and "minimum" in prop and value < prop["minimum"]:
             raise _user_error(f"argument {name}: must be at least {prop['minimum']}, got {value}")
         if kind == "array" and not all(isinstance(item, str) for item in value):
@@ -188,7 +189,7 @@ def scenario_call_schema(rule_base: RuleBase) -> dict[str, Any]:
         branch = {"title": s.id, "description": text, **branch}
         branches.append(branch)
     schema: dict[str, Any] = {
-        "description": "The scenario and its parameters: {\"scenario\": ID, \"params\": {...}}. Dependencies the "
+        "description": 'The scenario and its parameters: {"scenario": ID, "params": {...}}. Dependencies the '
         "scenario needs are planned in automatically. scenario_show describes one scenario.",
     }
     if branches:
@@ -280,9 +281,7 @@ class Agent:
 
         text = args["request"]
         if not text.strip():
-            raise _user_error(
-                "the request is empty", hint='say what you want: continuous plan "a table for bookmarks"'
-            )
+            raise _user_error("the request is empty", hint='say what you want: continuous plan "a table for bookmarks"')
         _single_thread()
         from continuous.cli.operations import estimator
         from continuous.planner.plan import make_plan
@@ -330,8 +329,10 @@ class Agent:
         call = args["run"]
         scenario, params = call.get("scenario"), call.get("params", {})
         if not isinstance(scenario, str) or not scenario:
-            raise _user_error("argument run: needs a 'scenario' (a scenario id)",
-                              hint='e.g. {"scenario": "create-table", "params": {"name": "bookmarks"}}')
+            raise _user_error(
+                "argument run: needs a 'scenario' (a scenario id)",
+                hint='e.g. {"scenario": "create-table", "params": {"name": "bookmarks"}}',
+            )
         if not isinstance(params, dict):
             raise _user_error(f"argument run: 'params' of {scenario} must be an object of named parameters")
         extra = sorted(set(call) - {"scenario", "params"})
@@ -384,9 +385,7 @@ class Agent:
             worktree=self.root if args["this_worktree"] else None,
             limit=args["limit"],
         )
-        return Outcome(
-            {"executions": [r.model_dump(mode="json", exclude={"steps", "children"}) for r in rows]}
-        )
+        return Outcome({"executions": [r.model_dump(mode="json", exclude={"steps", "children"}) for r in rows]})
 
     def facts(self, args: dict[str, Any]) -> Outcome:
         from continuous.cli import operations
@@ -441,7 +440,7 @@ def _object_types() -> list[str]:
     return list(OBJECT_TYPES)
 
 
-REQUEST = _str("What you want, in your own words, e.g. \"a table for bookmarks plus a service to manage them\".")
+REQUEST = _str('What you want, in your own words, e.g. "a table for bookmarks plus a service to manage them".')
 DIFFS = _bool("Include the unified diff of every file in the dry-run (false: only paths and kinds of change).", True)
 
 TOOLS: tuple[ToolSpec, ...] = (
@@ -477,8 +476,10 @@ TOOLS: tuple[ToolSpec, ...] = (
         "plan was made. Returns the execution (its `execution_id` is what rollback takes).",
         lambda rb: _obj(
             {
-                "plan_file": _str("The `plan_file` the plan tool returned, or a plan file (relative paths are "
-                                  "taken from the worktree root)."),
+                "plan_file": _str(
+                    "The `plan_file` the plan tool returned, or a plan file (relative paths are "
+                    "taken from the worktree root)."
+                ),
                 "dry_run": _bool("Only show what the plan would change."),
                 "diffs": DIFFS,
                 "commit": _bool("Make one git commit of the changed files at the end."),
@@ -559,9 +560,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "facts",
         "Facts about the repository",
         "What the repository already has, as discovered now: tables, services, apps, pages, ports, ...",
-        lambda rb: _obj(
-            {"type": _enum("Only facts of this type.", sorted({d.fact_type for d in rb.discovers}))}
-        ),
+        lambda rb: _obj({"type": _enum("Only facts of this type.", sorted({d.fact_type for d in rb.discovers}))}),
         Agent.facts,
     ),
     ToolSpec(
@@ -577,9 +576,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Show a scenario",
         "One scenario as declared: summary, description, example requests, parameters, dependencies, steps, "
         "validations, and `params_schema`, the JSON Schema of its parameters.",
-        lambda rb: _obj(
-            {"scenario": _str("A scenario id or alias.", examples=sorted(rb.scenarios)[:3])}, ["scenario"]
-        ),
+        lambda rb: _obj({"scenario": _str("A scenario id or alias.", examples=sorted(rb.scenarios)[:3])}, ["scenario"]),
         Agent.scenario_show,
     ),
     ToolSpec(

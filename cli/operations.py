@@ -38,9 +38,7 @@ def estimator() -> Estimator:
     return estimate
 
 
-def executor(
-    root: Path | None = None, observer: RunObserver | None = None, *, living_docs: bool = True
-) -> Executor:
+def executor(root: Path | None = None, observer: RunObserver | None = None, *, living_docs: bool = True) -> Executor:
     """The executor a run, resume, rollback or dry-run uses; runs keep the living docs current."""
     from continuous.engine.executor import Executor
 
@@ -172,8 +170,15 @@ def get_execution(root: Path | None, execution_id: str) -> ExecutionRecord:
         return store.get_execution(execution_id)
 
 
-def check(root: Path | None, *, standards: list[str] | None = None, fix: bool = False, tasks: bool = True,
-          strict: bool = False, baseline: bool = False) -> Any:
+def check(
+    root: Path | None,
+    *,
+    standards: list[str] | None = None,
+    fix: bool = False,
+    tasks: bool = True,
+    strict: bool = False,
+    baseline: bool = False,
+) -> Any:
     """`continuous check`: the repository against its standards (a CheckReport); tasks open and close in the
     database unless `tasks` is false. `strict`: warnings fail too; `baseline`: record today's violations in the
     repository's baseline file instead of failing on them."""
@@ -186,8 +191,15 @@ def check(root: Path | None, *, standards: list[str] | None = None, fix: bool = 
     ctx = repo_context(root)
     store = ctx.open_store() if tasks else None
     try:
-        return run_check(ctx.rule_base, ctx.worktree, store=store, only=standards or None, fix=fix, strict=strict,
-                         write_baseline=baseline)
+        return run_check(
+            ctx.rule_base,
+            ctx.worktree,
+            store=store,
+            only=standards or None,
+            fix=fix,
+            strict=strict,
+            write_baseline=baseline,
+        )
     finally:
         if store is not None:
             store.close()

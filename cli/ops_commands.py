@@ -13,6 +13,7 @@ from continuous.cli.output import command, print_json
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 REPO = typer.Option(None, "--repo", "-C", help="Worktree to work on (default: the current directory).")
 
+
 def register(app: typer.Typer) -> None:
     app.command("check")(check_cmd)
     tasks = typer.Typer(help="Development tasks (dev_tasks) opened by checks and runs.", no_args_is_help=True)
@@ -21,8 +22,9 @@ def register(app: typer.Typer) -> None:
     tasks.command("close")(tasks_close)
     tasks.command("reopen")(tasks_reopen)
     app.add_typer(tasks, name="tasks")
-    docs = typer.Typer(help="Living documentation: scenario catalogue, dependency graph, inventory.",
-                       no_args_is_help=True)
+    docs = typer.Typer(
+        help="Living documentation: scenario catalogue, dependency graph, inventory.", no_args_is_help=True
+    )
     docs.command("build")(docs_build)
     app.add_typer(docs, name="docs")
     app.command("archive")(archive_cmd)
@@ -42,8 +44,9 @@ def check_cmd(
     standard: list[str] = typer.Option(None, "--standard", "-s", help="Only this standard (repeatable)"),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail the check too (errors always do)."),
     baseline: bool = typer.Option(
-        False, "--baseline", help="Record today's violations in .continuous-baseline.json; later checks fail only "
-        "on new ones."
+        False,
+        "--baseline",
+        help="Record today's violations in .continuous-baseline.json; later checks fail only on new ones.",
     ),
     no_tasks: bool = typer.Option(False, "--no-tasks", help="Do not open or close dev tasks (no database)."),
     repo: Path = REPO,
@@ -52,8 +55,7 @@ def check_cmd(
     the baseline does not hold. `continuous: ignore RULE` in a comment accepts one place (docs/standards.md)."""
     from continuous.cli.operations import check
 
-    report = check(repo, standards=standard or None, fix=fix, tasks=not no_tasks, strict=strict,
-                   baseline=baseline)
+    report = check(repo, standards=standard or None, fix=fix, tasks=not no_tasks, strict=strict, baseline=baseline)
     if as_json:
         print_json(report.to_json())
     else:
@@ -75,17 +77,20 @@ def _print_check(report: object) -> None:
     for f in r.fixes:
         mark = "fixed" if f.status == "success" else f"fix {f.status}"
         ref = f" (execution {f.execution_id[:8]})" if f.execution_id else ""
-        typer.echo(f"{f.location}: {mark}: {f.standard} via {f.scenario}{ref}"
-                   + (f"\n  {f.error}" if f.error and f.status != "success" else ""))
+        typer.echo(
+            f"{f.location}: {mark}: {f.standard} via {f.scenario}{ref}"
+            + (f"\n  {f.error}" if f.error and f.status != "success" else "")
+        )
     for v in r.violations:
         hint = f" [fix: continuous check --fix -s {v.standard}]" if v.fixable else ""
         typer.echo(f"{v.location}: {v.severity}: {v.standard}: {v.message}{hint}")
     if r.tasks_opened or r.tasks_closed:
-        typer.echo(f"tasks: {len(r.tasks_opened)} opened, {len(r.tasks_closed)} closed, "
-                   f"{len(r.tasks_kept)} still open")
+        typer.echo(f"tasks: {len(r.tasks_opened)} opened, {len(r.tasks_closed)} closed, {len(r.tasks_kept)} still open")
     if r.baseline_written:
-        typer.echo(f"recorded {_count(len(r.baselined), 'violation')} in {r.baseline_written}; from now on only "
-                   "new ones fail `continuous check` (commit the file)")
+        typer.echo(
+            f"recorded {_count(len(r.baselined), 'violation')} in {r.baseline_written}; from now on only "
+            "new ones fail `continuous check` (commit the file)"
+        )
         return
     extra = []
     if r.baselined:
@@ -93,8 +98,9 @@ def _print_check(report: object) -> None:
     if r.ignored:
         extra.append(f"{len(r.ignored)} ignored by comments")
     if r.baseline_fixed:
-        extra.append(f"{_count(r.baseline_fixed, 'baseline entry')} no longer found: "
-                     "`continuous check --baseline` drops them")
+        extra.append(
+            f"{_count(r.baseline_fixed, 'baseline entry')} no longer found: `continuous check --baseline` drops them"
+        )
     n = len(r.violations)
     summary = _count(n, "violation") if n else "no violations"
     if n and not r.failed:
@@ -130,13 +136,17 @@ def tasks_list(
     if tasks:
         from continuous.cli.output import print_table
 
-        print_table(["ID", "STATUS", "SOURCE", "TITLE"], [[t.id[:8], t.status, t.source, t.title] for t in tasks],
-                    wrap=("TITLE",))
+        print_table(
+            ["ID", "STATUS", "SOURCE", "TITLE"],
+            [[t.id[:8], t.status, t.source, t.title] for t in tasks],
+            wrap=("TITLE",),
+        )
 
 
 @command
-def tasks_show(task_id: str = typer.Argument(..., help="Task id (or a unique prefix)."), as_json: bool = JSON,
-               repo: Path = REPO) -> None:
+def tasks_show(
+    task_id: str = typer.Argument(..., help="Task id (or a unique prefix)."), as_json: bool = JSON, repo: Path = REPO
+) -> None:
     """Show one task."""
     from continuous.ops.context import repo_context
 
@@ -154,18 +164,25 @@ def tasks_show(task_id: str = typer.Argument(..., help="Task id (or a unique pre
 
 
 @command
-def tasks_close(task_id: str = typer.Argument(..., help="Task id (or a unique prefix)."),
-                reason: str = typer.Option("", "--reason", help="Why it is closed."),
-                wont_fix: bool = typer.Option(False, "--wont-fix", help="Close it for good: `continuous check` "
-                                              "does not open it again while the violation stays."),
-                as_json: bool = JSON, repo: Path = REPO) -> None:
+def tasks_close(
+    task_id: str = typer.Argument(..., help="Task id (or a unique prefix)."),
+    reason: str = typer.Option("", "--reason", help="Why it is closed."),
+    wont_fix: bool = typer.Option(
+        False,
+        "--wont-fix",
+        help="Close it for good: `continuous check` does not open it again while the violation stays.",
+    ),
+    as_json: bool = JSON,
+    repo: Path = REPO,
+) -> None:
     """Close a task (as won't fix with --wont-fix)."""
     from continuous.ops.context import repo_context
 
     store = repo_context(repo).open_store()
     try:
-        task = store.close_task(task_id, reason or ("won't fix" if wont_fix else ""),
-                                status="wontfix" if wont_fix else "closed")
+        task = store.close_task(
+            task_id, reason or ("won't fix" if wont_fix else ""), status="wontfix" if wont_fix else "closed"
+        )
     finally:
         store.close()
     if as_json:
@@ -175,8 +192,9 @@ def tasks_close(task_id: str = typer.Argument(..., help="Task id (or a unique pr
 
 
 @command
-def tasks_reopen(task_id: str = typer.Argument(..., help="Task id (or a unique prefix)."), as_json: bool = JSON,
-                 repo: Path = REPO) -> None:
+def tasks_reopen(
+    task_id: str = typer.Argument(..., help="Task id (or a unique prefix)."), as_json: bool = JSON, repo: Path = REPO
+) -> None:
     """Open a closed or won't-fix task again."""
     from continuous.ops.context import repo_context
 
@@ -197,8 +215,12 @@ def tasks_reopen(task_id: str = typer.Argument(..., help="Task id (or a unique p
 @command
 def docs_build(
     check: bool = typer.Option(False, "--check", help="Do not write; exit 1 when the docs are stale"),
-    out: Path = typer.Option(None, "--out", help="Output directory (default: docs/catalogue in continuous "
-                                                 "itself, docs/continuously-updated in a target repo)."),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        help="Output directory (default: docs/catalogue in continuous "
+        "itself, docs/continuously-updated in a target repo).",
+    ),
     as_json: bool = JSON,
     repo: Path = REPO,
 ) -> None:
@@ -250,8 +272,9 @@ def health_cmd(
     store = ctx.open_store()
     try:
         registered = [(p.port, p.owner) for p in store.list_ports()]
-        results = run_health(ctx.rule_base, ctx.worktree, registered=registered, timeout=timeout,
-                             script_timeout=script_timeout)
+        results = run_health(
+            ctx.rule_base, ctx.worktree, registered=registered, timeout=timeout, script_timeout=script_timeout
+        )
         OpsDB(store.engine).record_health([r.to_json() for r in results], worktree=str(ctx.worktree))
     finally:
         store.close()
@@ -303,16 +326,13 @@ def enqueue_cmd(
     payload: dict[str, object]
     if kind == "scenario":
         if not scenario:
-            raise UserError("enqueue needs a SCENARIO",
-                            hint="e.g. continuous enqueue create-service my-thing")
+            raise UserError("enqueue needs a SCENARIO", hint="e.g. continuous enqueue create-service my-thing")
         sc = ctx.rule_base.scenario(scenario)
         payload = {"scenario": sc.id if sc else scenario, "positional": list(args or []), "params": named}
     elif kind == "check":
-        payload = {"standards": [scenario, *(args or [])] if scenario else None,
-                   "fix": named.get("fix") == "true"}
+        payload = {"standards": [scenario, *(args or [])] if scenario else None, "fix": named.get("fix") == "true"}
     elif kind == "echo":
-        payload = {"message": named.get("message", scenario or ""),
-                   "sleep": float(named.get("sleep", 0) or 0)}
+        payload = {"message": named.get("message", scenario or ""), "sleep": float(named.get("sleep", 0) or 0)}
     else:
         payload = {}
     validate_job(kind, payload, ctx.rule_base)
@@ -331,8 +351,11 @@ def enqueue_cmd(
         print_json({"kind": kind, "payload": payload, "count": count, "ids": ids})
     else:
         what = payload.get("scenario", kind)
-        typer.echo(f"queued {_count(count, kind + ' job')} ({what})"
-                   + (f": {ids[0]}" if ids else "") + "; `continuous worker` runs them")
+        typer.echo(
+            f"queued {_count(count, kind + ' job')} ({what})"
+            + (f": {ids[0]}" if ids else "")
+            + "; `continuous worker` runs them"
+        )
 
 
 @command
@@ -349,16 +372,25 @@ def worker_cmd(
     from continuous.ops.worker import Worker
 
     ctx = repo_context(repo)
-    worker = Worker(ctx.config.database_url, repo=ctx.worktree, rule_base=ctx.rule_base, lease_seconds=lease,
-                    poll_seconds=poll, max_jobs=max_jobs, drain=once)
+    worker = Worker(
+        ctx.config.database_url,
+        repo=ctx.worktree,
+        rule_base=ctx.rule_base,
+        lease_seconds=lease,
+        poll_seconds=poll,
+        max_jobs=max_jobs,
+        drain=once,
+    )
     worker.install_signals()
     stats = worker.run()
     if as_json:
         print_json(stats.to_json())
     else:
         stopped = f"; stopped: {stats.stopped_by}" if stats.stopped_by else ""
-        typer.echo(f"worker {stats.name}: {stats.completed} completed, {stats.failed} failed, "
-                   f"{stats.lost} lost, {stats.scheduled} scheduled{stopped}")
+        typer.echo(
+            f"worker {stats.name}: {stats.completed} completed, {stats.failed} failed, "
+            f"{stats.lost} lost, {stats.scheduled} scheduled{stopped}"
+        )
 
 
 @command
@@ -387,8 +419,17 @@ def jobs_cmd(
 
         print_table(
             ["ID", "STATUS", "KIND", "WHAT", "ATTEMPTS", "ERROR"],
-            [[j.id[:8], j.status, j.kind, str(j.payload.get("scenario") or j.schedule_id or ""), str(j.attempts),
-              j.error.splitlines()[0] if j.error else ""] for j in jobs],
+            [
+                [
+                    j.id[:8],
+                    j.status,
+                    j.kind,
+                    str(j.payload.get("scenario") or j.schedule_id or ""),
+                    str(j.attempts),
+                    j.error.splitlines()[0] if j.error else "",
+                ]
+                for j in jobs
+            ],
             wrap=("WHAT", "ERROR"),
             right=("ATTEMPTS",),
         )
@@ -428,12 +469,16 @@ def archive_cmd(
                 print_json([i.model_dump(mode="json") for i in items])
             else:
                 for i in items:
-                    state = {"restored": f"restored {i.restored_at:%Y-%m-%d}" if i.restored_at else "restored",
-                             "rolled_back": "archiving rolled back"}.get(i.state, "archived")
+                    state = {
+                        "restored": f"restored {i.restored_at:%Y-%m-%d}" if i.restored_at else "restored",
+                        "rolled_back": "archiving rolled back",
+                    }.get(i.state, "archived")
                     where = (i.metadata or {}).get("archived_path", "schema archived")
-                    typer.echo(f"{i.id[:8]}  {i.archived_at:%Y-%m-%d}  {i.item_type:<9} {i.item_path} -> "
-                               f"{where}"
-                               f"  [{state}] {i.reason or ''}")
+                    typer.echo(
+                        f"{i.id[:8]}  {i.archived_at:%Y-%m-%d}  {i.item_type:<9} {i.item_path} -> "
+                        f"{where}"
+                        f"  [{state}] {i.reason or ''}"
+                    )
                 if not items:
                     typer.echo("nothing archived yet")
             return
@@ -459,7 +504,8 @@ def archive_cmd(
                 typer.echo(f"archived table {item['path']} (migration written; id {item['id'][:8]})")
             else:
                 typer.echo(f"archived {item['path']} -> {item['archived_path']} (id {item['id'][:8]})")
-        typer.echo(f"execution {outcome.execution_id}: {outcome.status}"
-                   + (f": {outcome.error}" if outcome.error else ""))
+        typer.echo(
+            f"execution {outcome.execution_id}: {outcome.status}" + (f": {outcome.error}" if outcome.error else "")
+        )
     if outcome.status != "success":
         raise typer.Exit(1)

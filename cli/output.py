@@ -106,8 +106,9 @@ def table_width() -> int | None:
     return int(columns) if columns.isdigit() and int(columns) > 0 else None
 
 
-def print_table(headers: list[str], rows: list[list[str]], *, wrap: tuple[str, ...] = (),
-                right: tuple[str, ...] = ()) -> None:
+def print_table(
+    headers: list[str], rows: list[list[str]], *, wrap: tuple[str, ...] = (), right: tuple[str, ...] = ()
+) -> None:
     """A plain table (no borders) that fits the terminal: the `wrap` columns break between words when the line
     is too long (a word is cut only when it alone is wider than its column); the others never wrap. Cells are
     printed as written (no markup)."""

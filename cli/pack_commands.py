@@ -158,9 +158,7 @@ def update_cmd(
             _out(f"{c.name}: unchanged ({_pin_text(c.after)})")
         else:
             assert c.before is not None and c.after is not None
-            _out(
-                f"{c.name}: {c.before.version} ({_pin_text(c.before)}) -> {c.after.version} ({_pin_text(c.after)})"
-            )
+            _out(f"{c.name}: {c.before.version} ({_pin_text(c.before)}) -> {c.after.version} ({_pin_text(c.after)})")
 
 
 @packs_app.command("remove", help="Unpin a pack: its scenarios leave the rule base.")

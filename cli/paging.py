@@ -84,8 +84,17 @@ class _CommandPager(Pager):
 
 # ---------------------------------------------------------------- styles
 
-_HEADINGS = ("Plan:", "Steps:", "Files (", "Systems affected:", "Estimated time:", "Risk:", "Predicted problems:",
-             "Diffs:", "Dry run on ")
+_HEADINGS = (
+    "Plan:",
+    "Steps:",
+    "Files (",
+    "Systems affected:",
+    "Estimated time:",
+    "Risk:",
+    "Predicted problems:",
+    "Diffs:",
+    "Dry run on ",
+)
 _RISK = {"low": "green", "medium": "yellow", "high": "bold red"}
 _CHANGE = {"created": "green", "modified": "yellow", "deleted": "red", "removed": "red"}
 
@@ -112,7 +121,7 @@ def style_dry_run(text: str) -> Any:
         elif bare.startswith("Risk:"):
             level = bare.split(":", 1)[1].strip()
             out.append("Risk: ", "bold")
-            out.append(level + line[len(bare):], _RISK.get(level, "bold"))
+            out.append(level + line[len(bare) :], _RISK.get(level, "bold"))
             continue
         elif bare.startswith(_HEADINGS):
             style = "bold"
@@ -127,7 +136,7 @@ def style_dry_run(text: str) -> Any:
             word = bare[2:].split(" ", 1)[0] if bare.startswith("  ") else ""
             if word in _CHANGE:
                 out.append(line[: 2 + len(word)], _CHANGE[word])
-                out.append(line[2 + len(word):])
+                out.append(line[2 + len(word) :])
                 continue
         out.append(line, style)
     return out

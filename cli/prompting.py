@@ -173,7 +173,8 @@ def missing_error(wanted: Sequence[Wanted], *, command: str) -> UserError:
     n = len(wanted)
     return UserError(
         f"missing {count(n, 'required parameter')}:\n" + "\n".join(lines),
-        hint=f"pass {'them' if n != 1 else 'it'} with --param NAME=VALUE: {command} " + " ".join(example)
+        hint=f"pass {'them' if n != 1 else 'it'} with --param NAME=VALUE: {command} "
+        + " ".join(example)
         + " (on a terminal you are asked instead)",
     )
 

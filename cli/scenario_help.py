@@ -61,8 +61,14 @@ def parameters_text(scenario: Scenario, *, command: str = "continuous run-scenar
     if any(p.position is None for p in scenario.params):
         usage.append("[--param NAME=VALUE ...]")
     lines = [f"Scenario {scenario.id} ({scenario.object_type}): {scenario.summary}", ""]
-    lines += textwrap.wrap(" ".join(usage), width=width, initial_indent="  ", subsequent_indent="      ",
-                           break_long_words=False, break_on_hyphens=False)
+    lines += textwrap.wrap(
+        " ".join(usage),
+        width=width,
+        initial_indent="  ",
+        subsequent_indent="      ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
     lines.append("")
     if not scenario.params:
         lines.append("Parameters: none")
@@ -90,8 +96,14 @@ def parameters_text(scenario: Scenario, *, command: str = "continuous run-scenar
             head = indent
         for entry in entries:
             lines.extend(
-                textwrap.wrap(entry, width=width, initial_indent=head, subsequent_indent=indent,
-                              break_long_words=False, break_on_hyphens=False)
+                textwrap.wrap(
+                    entry,
+                    width=width,
+                    initial_indent=head,
+                    subsequent_indent=indent,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
             )
             head = indent
     return "\n".join(lines) + "\n"
@@ -126,6 +138,9 @@ def scenario_section(scenario_id: str) -> str:
         from continuous.dsl.suggest import did_you_mean
 
         guess = did_you_mean(scenario_id, [*rb.scenarios, *rb.aliases])
-        return f"unknown scenario {scenario_id!r}" + (f"; {guess}" if guess else "") + (
-            "\n  `continuous scenarios list` shows every scenario\n")
+        return (
+            f"unknown scenario {scenario_id!r}"
+            + (f"; {guess}" if guess else "")
+            + ("\n  `continuous scenarios list` shows every scenario\n")
+        )
     return parameters_text(scenario)

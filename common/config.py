@@ -35,8 +35,22 @@ CONFIG_NAME = ".continuous.toml"
 # default. Scenarios, templates, discovery and the standards read them as `conventions.<key>`.
 CONVENTION_DEFAULTS: dict[str, Any] = {
     "app_prefix": "dhg-",
-    "table_domains": ["auth", "ai", "google", "learn", "media", "doc", "expert", "email", "command", "filter",
-                      "batch", "scripts", "sys", "dev"],
+    "table_domains": [
+        "auth",
+        "ai",
+        "google",
+        "learn",
+        "media",
+        "doc",
+        "expert",
+        "email",
+        "command",
+        "filter",
+        "batch",
+        "scripts",
+        "sys",
+        "dev",
+    ],
     "apps_dir": "apps",
     "services_dir": "packages/shared/services",
     "pipelines_dir": "scripts/cli-pipeline",
@@ -46,7 +60,7 @@ CONVENTION_DEFAULTS: dict[str, Any] = {
     "test_runner": "vitest",
 }
 CONVENTION_DOCS: dict[str, str] = {
-    "app_prefix": "every app's folder and package name starts with it (create-app refuses other names); \"\" for none",
+    "app_prefix": 'every app\'s folder and package name starts with it (create-app refuses other names); "" for none',
     "table_domains": "a table name starts with one of these and _ (standard table-prefix); [] for no rule",
     "apps_dir": "the folder holding one folder per app",
     "services_dir": "the folder holding one folder per shared service",
@@ -132,7 +146,7 @@ def _schema() -> Any:
             text = value.strip().strip("/")
             parts = text.split("/")
             if not text or any(p in ("", ".", "..") or p.casefold() == ".git" for p in parts) or "\\" in text:
-                raise ValueError("must be a relative folder inside the repository, like \"apps\" or \"libs/core\"")
+                raise ValueError('must be a relative folder inside the repository, like "apps" or "libs/core"')
             if any(ch in text for ch in "*?[]{}") or any(ord(ch) < 32 for ch in text):
                 raise ValueError("must be a plain path (no wildcards, braces or control characters)")
             return text
@@ -158,7 +172,7 @@ def _schema() -> Any:
                 import re
 
                 if value and not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*-?", value):
-                    raise ValueError("must be lowercase letters and digits joined by -, like \"acme-\" (or \"\")")
+                    raise ValueError('must be lowercase letters and digits joined by -, like "acme-" (or "")')
                 return value
 
             @field_validator("table_domains")
@@ -171,8 +185,9 @@ def _schema() -> Any:
                     raise ValueError(f"{bad[0]!r} is not a lowercase word (a domain is the part before the first _)")
                 return value
 
-            @field_validator("apps_dir", "services_dir", "pipelines_dir", "migrations_dir", "types_file",
-                             "server_registry")
+            @field_validator(
+                "apps_dir", "services_dir", "pipelines_dir", "migrations_dir", "types_file", "server_registry"
+            )
             @classmethod
             def _folder(cls, value: str) -> str:
                 return folder(value)
@@ -266,8 +281,7 @@ def _scenario_path(root: Path | None, raw: str, where: str, n: int) -> Path:
         if lexical != real_root and not lexical.is_relative_to(real_root):
             raise UserError(
                 f"{label} leaves the repository",
-                hint="relative scenario paths stay inside the repository; give a library elsewhere as an "
-                "absolute path",
+                hint="relative scenario paths stay inside the repository; give a library elsewhere as an absolute path",
             )
         path = root / path
     full = Path(os.path.normpath(path if path.is_absolute() else real_root / path))

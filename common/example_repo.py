@@ -46,8 +46,7 @@ def write_config(root: Path, findings: list[Any] | None = None) -> Path:
     refuse to overwrite an existing one."""
     target = root / CONFIG_NAME
     if target.exists():
-        raise UserError(f"{target} already exists",
-                        hint="edit it, or delete it and run `continuous init` again")
+        raise UserError(f"{target} already exists", hint="edit it, or delete it and run `continuous init` again")
     from continuous.common.layout import conventions_table, detect
 
     table = conventions_table(findings if findings is not None else detect(root))
@@ -63,8 +62,9 @@ def create_example(dest: Path, *, git: bool = True) -> ExampleRepo:
     if dest.exists() and any(dest.iterdir()):
         raise UserError(f"{dest} is not empty", hint="choose a new or empty directory")
     if not EXAMPLE_REPO.is_dir():
-        raise UserError(f"the example monorepo is missing from this installation ({EXAMPLE_REPO})",
-                        hint="reinstall continuous")
+        raise UserError(
+            f"the example monorepo is missing from this installation ({EXAMPLE_REPO})", hint="reinstall continuous"
+        )
     existed = dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     try:

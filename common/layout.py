@@ -36,7 +36,10 @@ def _files(root: Path) -> list[str]:
     try:
         proc = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=root, capture_output=True, check=True, timeout=60,
+            cwd=root,
+            capture_output=True,
+            check=True,
+            timeout=60,
         )
         names = [n for n in proc.stdout.decode("utf-8", "replace").split("\0") if n]
     except (OSError, subprocess.SubprocessError):
@@ -61,8 +64,15 @@ def _apps(files: list[str]) -> tuple[str | None, list[str]]:
         if p.name != "package.json" or len(p.parts) < 3:
             continue
         d = str(p.parent)
-        markers = ("index.html", "vite.config.ts", "vite.config.js", "next.config.js", "next.config.mjs",
-                   "src/App.tsx", "src/main.tsx")
+        markers = (
+            "index.html",
+            "vite.config.ts",
+            "vite.config.js",
+            "next.config.js",
+            "next.config.mjs",
+            "src/App.tsx",
+            "src/main.tsx",
+        )
         if any(f"{d}/{m}" in file_set for m in markers):
             app_dirs.add(d)
     parents = Counter(str(PurePosixPath(d).parent) for d in app_dirs)
@@ -102,8 +112,9 @@ def _services(files: list[str], apps_dir: str | None) -> str | None:
 
 
 def _pipelines(files: list[str]) -> str | None:
-    counts = Counter(str(PurePosixPath(f).parent.parent) for f in files
-                     if f.endswith("-cli.sh") and len(PurePosixPath(f).parts) >= 3)
+    counts = Counter(
+        str(PurePosixPath(f).parent.parent) for f in files if f.endswith("-cli.sh") and len(PurePosixPath(f).parts) >= 3
+    )
     return counts.most_common(1)[0][0] if counts else None
 
 
@@ -156,8 +167,9 @@ def _domains(root: Path, migrations: list[str]) -> list[str]:
         if f.endswith("_down.sql"):
             continue
         try:
-            tables.update(m.lower() for m in _CREATE_TABLE.findall((root / f).read_text(encoding="utf-8",
-                                                                                         errors="replace")))
+            tables.update(
+                m.lower() for m in _CREATE_TABLE.findall((root / f).read_text(encoding="utf-8", errors="replace"))
+            )
         except OSError:
             continue
     heads = Counter(t.split("_", 1)[0] for t in tables if "_" in t)
@@ -179,14 +191,22 @@ def detect(root: Path) -> list[Finding]:
     keep("apps_dir", apps_dir, f"{len(apps)} app(s) with a package.json: {', '.join(apps[:4])}" if apps_dir else None)
     if apps:
         prefix = _prefix(apps)
-        keep("app_prefix", prefix, f"shared by the app names ({', '.join(apps[:4])})" if prefix
-             else f"the app names share no prefix ({', '.join(apps[:4])})")
+        keep(
+            "app_prefix",
+            prefix,
+            f"shared by the app names ({', '.join(apps[:4])})"
+            if prefix
+            else f"the app names share no prefix ({', '.join(apps[:4])})",
+        )
     else:
         keep("app_prefix", None, None)
     mig_dir, migrations = _migrations(files)
     tables_found = _domains(root, migrations) if migrations else []
-    keep("table_domains", tables_found or None,
-         "the prefixes before _ of the tables the migrations create" if tables_found else None)
+    keep(
+        "table_domains",
+        tables_found or None,
+        "the prefixes before _ of the tables the migrations create" if tables_found else None,
+    )
     services = _services(files, apps_dir)
     keep("services_dir", services, "folders holding a class file named after them (x/x.ts)" if services else None)
     pipelines = _pipelines(files)
@@ -197,8 +217,11 @@ def detect(root: Path) -> list[Finding]:
     registry = _server_registry(root, files)
     keep("server_registry", registry, "the script that starts the servers" if registry else None)
     runner, votes = _test_runner(root, files)
-    keep("test_runner", runner,
-         "declared by " + ", ".join(f"{n} package(s): {r}" for r, n in votes.most_common()) if runner else None)
+    keep(
+        "test_runner",
+        runner,
+        "declared by " + ", ".join(f"{n} package(s): {r}" for r, n in votes.most_common()) if runner else None,
+    )
     return [out[k] for k in CONVENTION_DEFAULTS]
 
 

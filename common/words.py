@@ -12,8 +12,22 @@ import inflection
 
 # Words that software names use as mass nouns, whatever English grammar says (`media_files` is not `medium_file`,
 # `ai_data` has no singular); inflection's own list covers the rest (news, series, equipment, ...).
-UNCOUNTABLE = frozenset({"data", "metadata", "media", "feedback", "software", "hardware", "firmware", "info",
-                         "staff", "auth", "config", "settings"})
+UNCOUNTABLE = frozenset(
+    {
+        "data",
+        "metadata",
+        "media",
+        "feedback",
+        "software",
+        "hardware",
+        "firmware",
+        "info",
+        "staff",
+        "auth",
+        "config",
+        "settings",
+    }
+)
 
 _LAST_WORD = re.compile(r"(?:[A-Z]?[a-z]+|[A-Z]+|[a-z]+)$")
 

@@ -191,12 +191,7 @@ def _callbacks(cls: Any) -> dict[str, Callable[..., Any]]:
     import inspect
 
     t = tables()
-    names = {
-        info.callback
-        for row in t.actions.values()
-        for shift, info in row.values()
-        if not shift and info.callback
-    }
+    names = {info.callback for row in t.actions.values() for shift, info in row.values() if not shift and info.callback}
     out: dict[str, Callable[..., Any]] = {}
     for name in names:
         attr = inspect.getattr_static(cls, name, None)

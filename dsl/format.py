@@ -137,9 +137,7 @@ def format_text(text: str, filename: str = "<string>") -> str:
     return result if result.strip() else ""
 
 
-def _emit(
-    src: _Source, units: list[_Unit], start: int, end: int, indent: str, out: list[str], *, top: bool
-) -> None:
+def _emit(src: _Source, units: list[_Unit], start: int, end: int, indent: str, out: list[str], *, top: bool) -> None:
     """Print units with their comments: trailing ones stay on the line, the others go above the next unit."""
     prev_end = start
     last_kind: str | None = None

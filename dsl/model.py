@@ -541,8 +541,11 @@ class RuleBase(Model):
         from pathlib import Path
 
         folders = sorted(
-            {Path(s.source).resolve().parent / "templates" for s in self.scenarios.values() if s.source
-             and not s.source.startswith("<")}
+            {
+                Path(s.source).resolve().parent / "templates"
+                for s in self.scenarios.values()
+                if s.source and not s.source.startswith("<")
+            }
         )
         digest = hashlib.sha256()
         for folder in folders:

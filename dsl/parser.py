@@ -48,16 +48,16 @@ _TERMINAL_WORDS = {
 # Labelled examples of common mistakes (as lark's own grammar loader does): when a syntax error happens at the
 # same parser state as one of these snippets, the label is shown as the hint.
 _COMMON_MISTAKES: dict[str, list[str]] = {
-    "a step runs an argument list, not a shell string: run [\"pnpm\", \"install\"]": [
+    'a step runs an argument list, not a shell string: run ["pnpm", "install"]': [
         'scenario a { step "x" run "pnpm install" }',
     ],
     "parameters are written `param NAME: TYPE`, e.g. param name: snake required": [
         "scenario a { param name snake }",
         "scenario a { param name = snake }",
     ],
-    "every step needs a name in quotes: step \"write file\" render ...": [
+    'every step needs a name in quotes: step "write file" render ...': [
         'scenario a { step render "x" to "y" }',
-        "scenario a { step run [\"x\"] }",
+        'scenario a { step run ["x"] }',
     ],
     "strings use double quotes": [
         "scenario a { summary 'x' }",
@@ -66,7 +66,7 @@ _COMMON_MISTAKES: dict[str, list[str]] = {
         "rule r { then run x }",
         "rule r when a() then run x",
     ],
-    "lists of strings are separated by commas: examples \"a\", \"b\"": [
+    'lists of strings are separated by commas: examples "a", "b"': [
         'scenario a { examples "x" "y" }',
     ],
 }
@@ -141,9 +141,15 @@ def _escape_diagnostic(exc: BadEscape, text: str, filename: str) -> Diagnostic:
     line = getattr(exc.token, "line", None) or 1
     column = getattr(exc.token, "column", None) or 1
     reason = exc.reason.rsplit(": ", 1)[-1]
-    return Diagnostic(filename, line, column, f"invalid escape sequence in string: {reason}",
-                      _source_line(text, line), "write a backslash as \\\\ inside strings",
-                      min(len(exc.token), 80))
+    return Diagnostic(
+        filename,
+        line,
+        column,
+        f"invalid escape sequence in string: {reason}",
+        _source_line(text, line),
+        "write a backslash as \\\\ inside strings",
+        min(len(exc.token), 80),
+    )
 
 
 def parse_tree(text: str, filename: str, builder: _Builder) -> list[Any]:
@@ -175,11 +181,20 @@ def _refuse_glued_keywords(text: str, filename: str) -> None:
         value = str(token)
         end = token.end_pos
         if value.isalpha() and end is not None and end < len(text) and (text[end].isalnum() or text[end] == "_"):
-            word = re.match(r"[A-Za-z0-9_]*", text[token.start_pos:]).group(0)  # type: ignore[union-attr]
-            raise DslError([Diagnostic(filename, token.line or 1, token.column or 1,
-                                       f"unexpected {word!r}; expected {value!r} followed by a space",
-                                       _source_line(text, token.line or 1), f"write '{value} {word[len(value):]}'",
-                                       len(word))])
+            word = re.match(r"[A-Za-z0-9_]*", text[token.start_pos :]).group(0)  # type: ignore[union-attr]
+            raise DslError(
+                [
+                    Diagnostic(
+                        filename,
+                        token.line or 1,
+                        token.column or 1,
+                        f"unexpected {word!r}; expected {value!r} followed by a space",
+                        _source_line(text, token.line or 1),
+                        f"write '{value} {word[len(value) :]}'",
+                        len(word),
+                    )
+                ]
+            )
 
 
 def parse_file(path: Path) -> list[Any]:
@@ -202,8 +217,10 @@ def _source_line(text: str, line: int) -> str:
 
 
 def _expected_words(expected: set[str]) -> str:
-    words = sorted({_TERMINAL_WORDS.get(t, _keyword(t)) for t in expected if not t.startswith("__")},
-                   key=lambda w: (not (len(w) == 3 and w[0] == w[2] == "'"), w))
+    words = sorted(
+        {_TERMINAL_WORDS.get(t, _keyword(t)) for t in expected if not t.startswith("__")},
+        key=lambda w: (not (len(w) == 3 and w[0] == w[2] == "'"), w),
+    )
     if not words:
         return ""
     if len(words) > 8:
@@ -228,9 +245,7 @@ def _describe_token(token: Token) -> str:
         return "end of file"
     words = _TERMINAL_WORDS.get(token.type)
     value = str(token)
-    if token.type.startswith("__") or (
-        token.type in _TERMINAL_WORDS and token.type not in ("IDENT", "STRING")
-    ):
+    if token.type.startswith("__") or (token.type in _TERMINAL_WORDS and token.type not in ("IDENT", "STRING")):
         return f"'{value}'"
     if words and token.type in ("IDENT", "STRING"):
         shown = value if token.type == "STRING" else repr(value)
@@ -420,9 +435,7 @@ class _Builder(Transformer[Token, Any]):
     def _tloc(self, token: Token) -> m.Location:
         return _new_location({"file": self.filename, "line": token.line or 1, "column": token.column or 1})
 
-    def error(
-        self, token_or_meta: Any, message: str, hint: str | None = None, width: int | None = None
-    ) -> None:
+    def error(self, token_or_meta: Any, message: str, hint: str | None = None, width: int | None = None) -> None:
         line = getattr(token_or_meta, "line", 1) or 1
         column = getattr(token_or_meta, "column", 1) or 1
         if width is None:
@@ -491,8 +504,20 @@ class _Builder(Transformer[Token, Any]):
             if step.name in seen_steps:
                 self.error(step.loc, f"step name {step.name!r} is used twice in scenario {ident}", None)
             seen_steps.add(step.name)
-        for key in ("params", "dependencies", "unless", "preconditions", "steps", "provides", "validations",
-                    "rollback", "rollback_finally", "examples", "aliases", "tags"):
+        for key in (
+            "params",
+            "dependencies",
+            "unless",
+            "preconditions",
+            "steps",
+            "provides",
+            "validations",
+            "rollback",
+            "rollback_finally",
+            "examples",
+            "aliases",
+            "tags",
+        ):
             data[key] = tuple(data[key])
         return _new_scenario({"id": str(ident), "source": self.filename, "loc": self._tloc(ident), **data})
 
@@ -505,21 +530,27 @@ class _Builder(Transformer[Token, Any]):
             names.add(p.name)
             if p.position is not None:
                 if p.position in positions:
-                    self.error(p.loc, f"parameters {positions[p.position]!r} and {p.name!r} share position "
-                                      f"{p.position}")
+                    self.error(
+                        p.loc, f"parameters {positions[p.position]!r} and {p.name!r} share position {p.position}"
+                    )
                 positions[p.position] = p.name
         if positions:
             expected = list(range(1, len(positions) + 1))
             if sorted(positions) != expected:
-                self.error(ident, f"positions in scenario {ident} must be 1..{len(positions)} without gaps, "
-                                  f"got {sorted(positions)}")
+                self.error(
+                    ident,
+                    f"positions in scenario {ident} must be 1..{len(positions)} without gaps, got {sorted(positions)}",
+                )
 
     def object_stmt(self, meta: Any, c: list[Token]) -> tuple[str, Any, Any]:
         value = str(c[0])
         if value not in m.OBJECT_TYPES:
             guess = closest(value, m.OBJECT_TYPES)
-            self.error(c[0], f"unknown object type {value!r}; expected one of: {', '.join(m.OBJECT_TYPES)}",
-                       f"did you mean '{guess}'?" if guess else None)
+            self.error(
+                c[0],
+                f"unknown object type {value!r}; expected one of: {', '.join(m.OBJECT_TYPES)}",
+                f"did you mean '{guess}'?" if guess else None,
+            )
             value = "infra"
         return ("object_type", value, c[0])
 
@@ -559,8 +590,12 @@ class _Builder(Transformer[Token, Any]):
         name = str(c[0])
         if name not in m.PARAM_TYPES or name == "enum":
             guess = closest(name, [t for t in m.PARAM_TYPES if t != "enum"])
-            self.error(c[0], f"unknown parameter type {name!r}; expected one of: string, snake, kebab, path, "
-                             "int, port, bool, enum(a, b)", f"did you mean '{guess}'?" if guess else None)
+            self.error(
+                c[0],
+                f"unknown parameter type {name!r}; expected one of: string, snake, kebab, path, "
+                "int, port, bool, enum(a, b)",
+                f"did you mean '{guess}'?" if guess else None,
+            )
             name = "string"
         return (name, (), c[0])
 
@@ -614,22 +649,31 @@ class _Builder(Transformer[Token, Any]):
         name_tok: Token = c[0]
         ptype, choices, _type_tok = c[1]
         if not _SNAKE.match(str(name_tok)):
-            self.error(name_tok, f"parameter name {str(name_tok)!r} must be snake_case",
-                       f"write {str(name_tok).lower().replace('-', '_')!r}")
+            self.error(
+                name_tok,
+                f"parameter name {str(name_tok)!r} must be snake_case",
+                f"write {str(name_tok).lower().replace('-', '_')!r}",
+            )
         opts: dict[str, Any] = {}
         for key, value, where in c[2:]:
             if key in opts:
                 self.error(where, f"'{key}' is given twice for parameter {name_tok}")
             opts[key] = value
         if opts.get("required") and "default" in opts:
-            self.error(name_tok, f"parameter {name_tok} is both required and has a default",
-                       "drop `required` or the default")
+            self.error(
+                name_tok, f"parameter {name_tok} is both required and has a default", "drop `required` or the default"
+            )
         if "range" in opts and ptype not in m.NUMBER_TYPES:
-            self.error(name_tok, f"parameter {name_tok} has a range, but only whole numbers and ports take one",
-                       "declare it as `int` or `port`, or drop the range")
+            self.error(
+                name_tok,
+                f"parameter {name_tok} has a range, but only whole numbers and ports take one",
+                "declare it as `int` or `port`, or drop the range",
+            )
             del opts["range"]
-        elif ptype == "port" and "range" in opts and not (
-            m.PORT_BOUNDS[0] <= opts["range"][0] and opts["range"][1] <= m.PORT_BOUNDS[1]
+        elif (
+            ptype == "port"
+            and "range" in opts
+            and not (m.PORT_BOUNDS[0] <= opts["range"][0] and opts["range"][1] <= m.PORT_BOUNDS[1])
         ):
             self.error(name_tok, f"the range of port {name_tok} must lie between 1 and 65535")
             del opts["range"]
@@ -640,15 +684,17 @@ class _Builder(Transformer[Token, Any]):
 
             problem = check_value(param, param.default)
             if problem:
-                self.error(name_tok, f"default of parameter {name_tok} is wrong: {problem}",
-                           _default_hint(param))
+                self.error(name_tok, f"default of parameter {name_tok} is wrong: {problem}", _default_hint(param))
         for example in param.examples:
             from continuous.dsl.params import check_value
 
             problem = check_value(param, example)
             if problem:
-                self.error(name_tok, f"example of parameter {name_tok} is wrong: {problem}",
-                           "an example must be a value the parameter accepts")
+                self.error(
+                    name_tok,
+                    f"example of parameter {name_tok} is wrong: {problem}",
+                    "an example must be a value the parameter accepts",
+                )
         return ("params", param, name_tok)
 
     # -- dependencies and conditions
@@ -727,7 +773,7 @@ class _Builder(Transformer[Token, Any]):
         out: dict[str, str] = {}
         for key, term in args.items():
             if isinstance(term, m.Var):
-                self.error(meta, f"{key}: a variable cannot be used here; use a template such as \"{{{{ name }}}}\"")
+                self.error(meta, f'{key}: a variable cannot be used here; use a template such as "{{{{ name }}}}"')
                 continue
             out[key] = str(term.value).lower() if isinstance(term.value, bool) else str(term.value)
         return out
@@ -775,7 +821,7 @@ class _Builder(Transformer[Token, Any]):
 
     def _plain_value(self, meta: Any, term: Any) -> Any:
         if isinstance(term, m.Var):
-            self.error(meta, "a variable cannot be used here; use a template such as \"{{ name }}\"")
+            self.error(meta, 'a variable cannot be used here; use a template such as "{{ name }}"')
             return None
         return term.value
 
@@ -808,8 +854,10 @@ class _Builder(Transformer[Token, Any]):
         return ("doc", {"file": unescape(c[0]), "text": unescape(c[1])})
 
     def insert_step(self, meta: Any, c: list[Token]) -> tuple[str, dict[str, Any]]:
-        return ("insert", {"text": unescape(c[0]), "file": unescape(c[1]), "where": str(c[2]),
-                           "anchor": unescape(c[3])})
+        return (
+            "insert",
+            {"text": unescape(c[0]), "file": unescape(c[1]), "where": str(c[2]), "anchor": unescape(c[3])},
+        )
 
     def rollback_stmt(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
         return ("rollback", c[0], meta)
@@ -821,8 +869,11 @@ class _Builder(Transformer[Token, Any]):
         for pattern in c:
             for name, term in pattern.fields.items():
                 if isinstance(term, m.Var):
-                    self.error(pattern.loc, f"provides {pattern.type}: field {name!r} must be a value, not a "
-                                            "variable", 'use a template such as "{{ name }}"')
+                    self.error(
+                        pattern.loc,
+                        f"provides {pattern.type}: field {name!r} must be a value, not a variable",
+                        'use a template such as "{{ name }}"',
+                    )
         return ("provides", list(c), meta)
 
     # -- validations
@@ -862,8 +913,9 @@ class _Builder(Transformer[Token, Any]):
                 self.error(name_tok, f"field {str(name_tok)!r} is given twice in {ident}(...)")
             fields[str(name_tok)] = term
         if not _SNAKE.match(str(ident)):
-            self.error(ident, f"fact type {str(ident)!r} must be snake_case",
-                       f"write {str(ident).lower().replace('-', '_')!r}")
+            self.error(
+                ident, f"fact type {str(ident)!r} must be snake_case", f"write {str(ident).lower().replace('-', '_')!r}"
+            )
         return _new_pattern({"type": str(ident), "fields": fields, "loc": self._tloc(ident)})
 
     def var_term(self, meta: Any, c: list[Token]) -> m.Var:
@@ -932,19 +984,31 @@ class _Builder(Transformer[Token, Any]):
             if p.negated:
                 self._check_bound(p.fields.values(), bound, p.loc, "a negated pattern")
         for a in actions:
-            terms = a.bindings.values() if isinstance(a, m.RunAction) else (
-                a.pattern.fields.values() if isinstance(a, m.AssertAction | m.RetractAction) else ())
+            terms = (
+                a.bindings.values()
+                if isinstance(a, m.RunAction)
+                else (a.pattern.fields.values() if isinstance(a, m.AssertAction | m.RetractAction) else ())
+            )
             self._check_bound(terms, bound, a.loc, "an action")
-        return m.Rule(id=str(ident), salience=salience, conditions=tuple(conditions), actions=tuple(actions),
-                      source=self.filename, loc=self._tloc(ident))
+        return m.Rule(
+            id=str(ident),
+            salience=salience,
+            conditions=tuple(conditions),
+            actions=tuple(actions),
+            source=self.filename,
+            loc=self._tloc(ident),
+        )
 
     def _check_bound(self, terms: Any, bound: set[str], loc: Any, where: str) -> None:
         for t in terms:
             if isinstance(t, m.Var) and t.var not in bound:
                 guess = closest(t.var, sorted(bound))
-                self.error(self._find(loc, "?" + t.var), f"variable ?{t.var} in {where} is not bound by any "
-                           "positive pattern", f"did you mean ?{guess}?" if guess else
-                           "bind it in a pattern of `when` that is not negated", width=len(t.var) + 1)
+                self.error(
+                    self._find(loc, "?" + t.var),
+                    f"variable ?{t.var} in {where} is not bound by any positive pattern",
+                    f"did you mean ?{guess}?" if guess else "bind it in a pattern of `when` that is not negated",
+                    width=len(t.var) + 1,
+                )
 
     def _find(self, loc: Any, needle: str) -> Any:
         """The position of `needle` at or after `loc` (within a few lines), else `loc` itself."""
@@ -981,8 +1045,11 @@ class _Builder(Transformer[Token, Any]):
         name = unescape(c[0])
         if name not in READERS:
             guess = closest(name, sorted(READERS))
-            self.error(c[0], f"unknown reader {name!r}; known readers: {', '.join(sorted(READERS))}",
-                       f"did you mean '{guess}'?" if guess else None)
+            self.error(
+                c[0],
+                f"unknown reader {name!r}; known readers: {', '.join(sorted(READERS))}",
+                f"did you mean '{guess}'?" if guess else None,
+            )
         return ("parser", name, c[0])
 
     def d_where(self, meta: Any, c: list[Token]) -> tuple[str, str, Token]:
@@ -993,8 +1060,11 @@ class _Builder(Transformer[Token, Any]):
         try:
             environment().compile_expression(expression)
         except TemplateSyntaxError as exc:
-            self.error(c[0], f"invalid where expression: {exc.message}", "write a Jinja expression such as "
-                       "\"schema == 'public'\" (no {{ }})")
+            self.error(
+                c[0],
+                f"invalid where expression: {exc.message}",
+                "write a Jinja expression such as \"schema == 'public'\" (no {{ }})",
+            )
         return ("where", expression, c[0])
 
     def d_field(self, meta: Any, c: list[Token]) -> tuple[str, tuple[str, str], Token]:
@@ -1082,8 +1152,7 @@ class _Builder(Transformer[Token, Any]):
         if excludes:
             data["excludes"] = tuple(excludes)
         if not any(data.get(k) for k in ("when", "files", "unique", "newer")):
-            self.error(ident, f"standard {ident} needs a 'when' condition, a 'files' glob, 'unique' or "
-                              "'newer'")
+            self.error(ident, f"standard {ident} needs a 'when' condition, a 'files' glob, 'unique' or 'newer'")
         for k in ("matching", "lacking", "named", "excludes"):
             if data.get(k) and not data.get("files"):
                 self.error(ident, f"standard {ident} has '{k.rstrip('s')}' without 'files'")
@@ -1094,8 +1163,11 @@ class _Builder(Transformer[Token, Any]):
         expr = unescape(c[0])
         problem = _cron_problem(expr)
         if problem:
-            self.error(c[0], f"invalid cron expression {expr!r}: {problem}",
-                       'cron has five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * 1"')
+            self.error(
+                c[0],
+                f"invalid cron expression {expr!r}: {problem}",
+                'cron has five fields: minute hour day-of-month month day-of-week, e.g. "0 3 * * 1"',
+            )
         return ("cron", expr, c[0])
 
     def sch_run(self, meta: Any, c: list[Any]) -> tuple[str, Any, Any]:
@@ -1124,7 +1196,6 @@ class _Builder(Transformer[Token, Any]):
         if sum(1 for k in ("run", "check", "check_all", "docs") if data.get(k)) != 1:
             self.error(ident, f"schedule {ident} needs exactly one of 'run', 'check' or 'docs'")
         return m.Schedule(id=str(ident), source=self.filename, loc=self._tloc(ident), **data)
-
 
 
 _VALUES: dict[str, m.Value] = {}

@@ -57,8 +57,7 @@ def check_binop(operator: str, left: Any, right: Any) -> None:
             bits = max(abs(int(left)).bit_length(), 1) * int(right)
             if abs(int(left)) > 1 and bits > MAX_INT_BITS:
                 raise TemplateLimit(
-                    f"the template computes {left} ** {right}, a number of about {bits:,} bits "
-                    f"(limit {MAX_INT_BITS:,})"
+                    f"the template computes {left} ** {right}, a number of about {bits:,} bits (limit {MAX_INT_BITS:,})"
                 )
     elif operator == "*":
         for seq, times in ((left, right), (right, left)):

@@ -87,7 +87,7 @@ def under(path: str, folder: str, index: int = 0) -> str:
     head = folder.strip("/") + "/"
     if not path.startswith(head):
         return ""
-    parts = path[len(head):].split("/")
+    parts = path[len(head) :].split("/")
     return parts[index] if index < len(parts) else ""
 
 

@@ -84,8 +84,7 @@ def _jinja_info(text: str) -> TemplateInfo:
         return TemplateInfo(error=exc.message or str(exc), error_line=exc.lineno)
     except RecursionError:
         return TemplateInfo(error=TOO_DEEP)
-    return TemplateInfo(frozenset(undeclared - stored), filters, includes=tuple(includes),
-                        dynamic_include=dynamic)
+    return TemplateInfo(frozenset(undeclared - stored), filters, includes=tuple(includes), dynamic_include=dynamic)
 
 
 @lru_cache(maxsize=1)
@@ -166,9 +165,7 @@ class _Collector:
 # ---------------------------------------------------------------- entry points
 
 
-def validate_rule_base(
-    rule_base: m.RuleBase, *, sources: Mapping[str, str] | None = None
-) -> list[Diagnostic]:
+def validate_rule_base(rule_base: m.RuleBase, *, sources: Mapping[str, str] | None = None) -> list[Diagnostic]:
     """Every static problem of a loaded rule base, sorted by file and position (empty when it is sound)."""
     import gc
 
@@ -181,9 +178,7 @@ def validate_rule_base(
             gc.enable()
 
 
-def _validate(
-    rule_base: m.RuleBase, *, sources: Mapping[str, str] | None = None
-) -> list[Diagnostic]:
+def _validate(rule_base: m.RuleBase, *, sources: Mapping[str, str] | None = None) -> list[Diagnostic]:
     """The checks themselves (see validate_rule_base)."""
     out = _Collector(_Sources(sources))
     known = sorted({*rule_base.scenarios, *rule_base.aliases})
@@ -350,8 +345,7 @@ def _check_call(
             except UserError as exc:
                 out.add(
                     loc,
-                    f"value for {target.id}({name}) is wrong: "
-                    f"{exc.message.removeprefix(f'parameter {name}: ')}",
+                    f"value for {target.id}({name}) is wrong: {exc.message.removeprefix(f'parameter {name}: ')}",
                     exc.hint or _type_hint(param, target.id),
                     refine=re.compile(r"[(,]\s*" + re.escape(name) + r"\s*:\s*([^,)]+)"),
                 )
@@ -395,9 +389,7 @@ def _check_scenario(rule_base: m.RuleBase, s: m.Scenario, known: list[str], out:
         if p.type == "enum" and len(set(p.choices)) != len(p.choices):
             out.add(p.loc, f"enum of parameter {p.name} lists a value twice", width=len(p.name))
     for dep in s.dependencies:
-        target = _check_call(
-            rule_base, dep.scenario, dep.bindings, dep.loc, known, out, f"scenario {s.id} requires"
-        )
+        target = _check_call(rule_base, dep.scenario, dep.bindings, dep.loc, known, out, f"scenario {s.id} requires")
         for term in dep.bindings.values():
             _check_term(term, dep.loc, allowed, out, f"binding of requires {dep.scenario}")
         if dep.unless:
@@ -511,8 +503,9 @@ def _step_strings(step: Any) -> Iterator[tuple[str, str]]:
         yield step.to, "target path"
 
 
-_PATH_WHATS = frozenset({"target path", "file", "directory", "validate file", "validate directory",
-                         "precondition path"})
+_PATH_WHATS = frozenset(
+    {"target path", "file", "directory", "validate file", "validate directory", "precondition path"}
+)
 
 
 def _check_path(text: str, loc: m.Location | None, what: str, out: _Collector) -> None:
@@ -523,8 +516,12 @@ def _check_path(text: str, loc: m.Location | None, what: str, out: _Collector) -
 
     problem = static_path_problem(text.replace("*", "x").replace("?", "x"))
     if problem:
-        out.add(loc, f"{what} {text!r} {problem}", "paths are relative to the worktree and stay inside it",
-                refine=re.compile('("' + re.escape(text) + '")'))
+        out.add(
+            loc,
+            f"{what} {text!r} {problem}",
+            "paths are relative to the worktree and stay inside it",
+            refine=re.compile('("' + re.escape(text) + '")'),
+        )
 
 
 def _check_step(s: m.Scenario, step: Any, allowed: frozenset[str], out: _Collector) -> None:
@@ -632,9 +629,7 @@ def _variable_hint(name: str, allowed: Iterable[str], where: str | None = None) 
     return f"{text} (in {where})" if where else text
 
 
-def _check_string(
-    text: str, loc: m.Location | None, allowed: frozenset[str], out: _Collector, what: str
-) -> None:
+def _check_string(text: str, loc: m.Location | None, allowed: frozenset[str], out: _Collector, what: str) -> None:
     if "{" not in text:
         return
     info = template_info(text)
@@ -667,9 +662,7 @@ def _check_string(
         )
 
 
-def _check_term(
-    term: m.Term, loc: m.Location | None, allowed: frozenset[str], out: _Collector, what: str
-) -> None:
+def _check_term(term: m.Term, loc: m.Location | None, allowed: frozenset[str], out: _Collector, what: str) -> None:
     if isinstance(term, m.Value) and isinstance(term.value, str):
         _check_string(term.value, loc, allowed, out, what)
 
@@ -685,17 +678,13 @@ def _check_pattern(
 
 
 def _check_rule(rule_base: m.RuleBase, rule: m.Rule, known: list[str], out: _Collector) -> None:
-    bound = {
-        t.var for p in rule.conditions if not p.negated for t in p.fields.values() if isinstance(t, m.Var)
-    }
+    bound = {t.var for p in rule.conditions if not p.negated for t in p.fields.values() if isinstance(t, m.Var)}
     allowed = frozenset(bound) | BUILTIN_VARIABLES
     for p in rule.conditions:
         _check_pattern(p, allowed, out, f"rule {rule.id}", p.loc)
     for action in rule.actions:
         if isinstance(action, m.RunAction):
-            _check_call(
-                rule_base, action.scenario, action.bindings, action.loc, known, out, f"rule {rule.id} runs"
-            )
+            _check_call(rule_base, action.scenario, action.bindings, action.loc, known, out, f"rule {rule.id} runs")
             for term in action.bindings.values():
                 _check_term(term, action.loc, allowed, out, f"rule {rule.id}")
         elif isinstance(action, m.AssertAction | m.RetractAction):

@@ -64,16 +64,12 @@ class ScenarioExecutor:
             estimator=self.estimator,
         )
 
-    def _requests(
-        self, scenario: str | Sequence[ChainItem], params: Mapping[str, Scalar] | None
-    ) -> list[Request]:
+    def _requests(self, scenario: str | Sequence[ChainItem], params: Mapping[str, Scalar] | None) -> list[Request]:
         if isinstance(scenario, str):
             return [Request(scenario=scenario, params=dict(params or {}))]
         return requests_from_dicts(scenario)
 
-    def plan(
-        self, scenario: str | Sequence[ChainItem], params: Mapping[str, Scalar] | None = None
-    ) -> DryRunReport:
+    def plan(self, scenario: str | Sequence[ChainItem], params: Mapping[str, Scalar] | None = None) -> DryRunReport:
         """A dry-run of one scenario or a chain: ordered steps, diffs, systems, estimate, risk."""
         ex = self._executor()
         try:

@@ -203,7 +203,7 @@ def commit_paths(root: Path, state_dir: Path, execution_id: str, paths: list[str
     def run(*args: str) -> None:
         proc = git.run(root, *args, index=index)
         if proc.returncode != 0:
-            detail = (proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(errors="replace").strip())
+            detail = proc.stderr.decode(errors="replace").strip() or proc.stdout.decode(errors="replace").strip()
             raise RunFailed(f"git commit failed: {detail or f'git {args[0]} exited {proc.returncode}'}")
 
     try:

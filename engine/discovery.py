@@ -236,9 +236,7 @@ def _render_field(compiled: Any, context: Mapping[str, Any], decl: Discover, nam
     try:
         return str(compiled.render(**context))
     except TemplateError as exc:
-        raise UserError(
-            f"discover {decl.fact_type}: cannot render field {name}: {exc}", hint=_where(decl)
-        ) from None
+        raise UserError(f"discover {decl.fact_type}: cannot render field {name}: {exc}", hint=_where(decl)) from None
 
 
 def _where(decl: Discover) -> str | None:
@@ -262,8 +260,14 @@ def path_context(path: str) -> dict[str, Any]:
     stem = name[:dot] if dot > 0 else name
     from continuous.common.config import active_conventions
 
-    return {"path": path, "dir": "/".join(parts[:-1]), "stem": stem, "name": name, "parts": parts,
-            "conventions": active_conventions().as_dict()}
+    return {
+        "path": path,
+        "dir": "/".join(parts[:-1]),
+        "stem": stem,
+        "name": name,
+        "parts": parts,
+        "conventions": active_conventions().as_dict(),
+    }
 
 
 def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = None) -> list[Fact]:

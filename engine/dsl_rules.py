@@ -154,15 +154,11 @@ class RuleSession:
                 elif isinstance(action, RetractAction):
                     fields = {k: _value(t, bindings) for k, t in action.pattern.fields.items()}
                     for wme in self.engine.facts(action.pattern.type):
-                        if all(wme.fields.get(k) == v for k, v in fields.items()) and self.engine.retract(
-                            wme
-                        ):
+                        if all(wme.fields.get(k) == v for k, v in fields.items()) and self.engine.retract(wme):
                             self.retracted.append(self._fact(wme))
                 elif isinstance(action, TaskAction) and self.collect:
                     trigger = self._fact(newest)
-                    self.tasks.append(
-                        RuleTask(rule_id=rule.id, title=_title(action.title, bindings), trigger=trigger)
-                    )
+                    self.tasks.append(RuleTask(rule_id=rule.id, title=_title(action.title, bindings), trigger=trigger))
 
         return fire
 

@@ -102,15 +102,20 @@ def _tables(files: list[tuple[str, str]]) -> Iterator[Record]:
             seen.add((schema, name))
             made = db.schema.tables.get(f"{schema}.{name}")
             if made is not None and made.created:  # located where a migration created it
-                yield made.source, made.line, {"name": name, "schema": schema, "origin": "types",
-                                               "migration": made.source}
+                yield (
+                    made.source,
+                    made.line,
+                    {"name": name, "schema": schema, "origin": "types", "migration": made.source},
+                )
             else:
                 yield db.types_path, line, {"name": name, "schema": schema, "origin": "types", "migration": ""}
     for table in db.schema.live_tables():
         if (table.schema, table.name) not in seen and db.pending(table.source):
-            yield table.source, table.line, {
-                "name": table.name, "schema": table.schema, "origin": "migrations", "migration": table.source
-            }
+            yield (
+                table.source,
+                table.line,
+                {"name": table.name, "schema": table.schema, "origin": "migrations", "migration": table.source},
+            )
 
 
 def _views(files: list[tuple[str, str]]) -> Iterator[Record]:
@@ -145,16 +150,20 @@ def _enums(files: list[tuple[str, str]]) -> Iterator[Record]:
             for entry in part.children or () if part else ():
                 if entry.key.startswith("["):
                     continue
-                values = re.findall(r'"((?:[^"\\]|\\.)*)"', db.types.text[entry.value_start:entry.value_end])
+                values = re.findall(r'"((?:[^"\\]|\\.)*)"', db.types.text[entry.value_start : entry.value_end])
                 seen.add(entry.key)
-                yield db.types_path, db.types.line_of(entry.start), {
-                    "name": entry.key, "schema": schema_name, "values": ",".join(values), "origin": "types"
-                }
+                yield (
+                    db.types_path,
+                    db.types.line_of(entry.start),
+                    {"name": entry.key, "schema": schema_name, "values": ",".join(values), "origin": "types"},
+                )
     for enum in db.schema.enums.values():
         if enum.name not in seen:
-            yield enum.source, enum.line, {
-                "name": enum.name, "schema": "public", "values": ",".join(enum.values), "origin": "migrations"
-            }
+            yield (
+                enum.source,
+                enum.line,
+                {"name": enum.name, "schema": "public", "values": ",".join(enum.values), "origin": "migrations"},
+            )
 
 
 def _columns(files: list[tuple[str, str]]) -> Iterator[Record]:
@@ -170,13 +179,17 @@ def _columns(files: list[tuple[str, str]]) -> Iterator[Record]:
                         continue
                     for member in row.children or ():
                         seen.add((schema_name, entry.key, member.key))
-                        yield db.types_path, db.types.line_of(member.start), {
-                            "table": entry.key,
-                            "schema": schema_name,
-                            "name": member.key,
-                            "type": db.types.text[member.value_start:member.value_end].strip(),
-                            "origin": "types",
-                        }
+                        yield (
+                            db.types_path,
+                            db.types.line_of(member.start),
+                            {
+                                "table": entry.key,
+                                "schema": schema_name,
+                                "name": member.key,
+                                "type": db.types.text[member.value_start : member.value_end].strip(),
+                                "origin": "types",
+                            },
+                        )
     typed = {(s, n) for s, n, _ in _types_entries(db, "Tables")} | {(s, n) for s, n, _ in _types_entries(db, "Views")}
     for table in db.schema.tables.values():
         in_types = (table.schema, table.name) in typed
@@ -187,22 +200,33 @@ def _columns(files: list[tuple[str, str]]) -> Iterator[Record]:
                 continue
             if in_types and not db.pending(col.source):
                 continue
-            yield col.source or table.source, col.line or table.line, {
-                "table": table.name, "schema": table.schema, "name": col.name, "type": col.pg_type,
-                "origin": "migrations",
-            }
+            yield (
+                col.source or table.source,
+                col.line or table.line,
+                {
+                    "table": table.name,
+                    "schema": table.schema,
+                    "name": col.name,
+                    "type": col.pg_type,
+                    "origin": "migrations",
+                },
+            )
 
 
 def _keys(files: list[tuple[str, str]]) -> Iterator[Record]:
     db = read_database(files)
     for table in db.schema.tables.values():
         for i, key in enumerate(table.unique):
-            yield table.source, table.line, {
-                "table": table.name,
-                "schema": table.schema,
-                "columns": ",".join(key),
-                "primary": i == 0 and table.has_primary,
-            }
+            yield (
+                table.source,
+                table.line,
+                {
+                    "table": table.name,
+                    "schema": table.schema,
+                    "columns": ",".join(key),
+                    "primary": i == 0 and table.has_primary,
+                },
+            )
 
 
 _OWNER = (
@@ -241,16 +265,20 @@ def _table_columns(db: DatabaseView, key: str) -> set[str] | None:
 def _policies(files: list[tuple[str, str]]) -> Iterator[Record]:
     db = read_database(files)
     for (key, _), p in db.schema.policies.items():
-        yield p.source, p.line, {
-            "table": p.table,
-            "schema": key.split(".", 1)[0],
-            "name": p.name,
-            "command": p.command,
-            "roles": p.roles,
-            "using": p.using,
-            "check": p.check,
-            "owner_column": owner_column(p.using, p.check, columns=_table_columns(db, key)),
-        }
+        yield (
+            p.source,
+            p.line,
+            {
+                "table": p.table,
+                "schema": key.split(".", 1)[0],
+                "name": p.name,
+                "command": p.command,
+                "roles": p.roles,
+                "using": p.using,
+                "check": p.check,
+                "owner_column": owner_column(p.using, p.check, columns=_table_columns(db, key)),
+            },
+        )
 
 
 def _access(files: list[tuple[str, str]]) -> Iterator[Record]:
@@ -296,12 +324,16 @@ def _access(files: list[tuple[str, str]]) -> Iterator[Record]:
         for kind, required in needs.items():
             if required <= covered.get(kind, set()):
                 schema, table = key.split(".", 1)
-                yield last.source, last.line, {
-                    "table": table,
-                    "schema": schema,
-                    "access": kind,
-                    "owner_column": owner if kind == "owner" else "",
-                }
+                yield (
+                    last.source,
+                    last.line,
+                    {
+                        "table": table,
+                        "schema": schema,
+                        "access": kind,
+                        "owner_column": owner if kind == "owner" else "",
+                    },
+                )
 
 
 def _rls(files: list[tuple[str, str]]) -> Iterator[Record]:
@@ -323,13 +355,17 @@ def _history(files: list[tuple[str, str]]) -> Iterator[Record]:
     db = read_database(files)
     for table in db.schema.live_tables():
         required = [c.name for c in table.columns.values() if not c.nullable and not c.has_default]
-        yield table.source, table.line, {
-            "name": table.name,
-            "schema": table.schema,
-            "migration": table.source,
-            "columns": ",".join(table.columns),
-            "required": ",".join(required),
-        }
+        yield (
+            table.source,
+            table.line,
+            {
+                "name": table.name,
+                "schema": table.schema,
+                "migration": table.source,
+                "columns": ",".join(table.columns),
+                "required": ",".join(required),
+            },
+        )
 
 
 EXTRACTORS: dict[str, Extractor] = {

@@ -31,8 +31,8 @@ class FactSet:
     def __init__(self, facts: Iterable[Fact] = ()) -> None:
         self._facts: dict[tuple[str, tuple[tuple[str, Scalar], ...]], Fact] = {}
         self._by_type: dict[str, set[tuple[str, tuple[tuple[str, Scalar], ...]]]] = defaultdict(set)
-        self._by_value: dict[tuple[str, str, Scalar], set[tuple[str, tuple[tuple[str, Scalar], ...]]]] = (
-            defaultdict(set)
+        self._by_value: dict[tuple[str, str, Scalar], set[tuple[str, tuple[tuple[str, Scalar], ...]]]] = defaultdict(
+            set
         )
         for f in facts:
             self.add(f)

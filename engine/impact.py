@@ -15,9 +15,7 @@ from continuous.engine.facts import Fact
 from continuous.engine.results import FileEffect, PlannedStep, Risk, Systems
 
 _CREATE_TABLE = re.compile(r"create\s+table\s+(?:if\s+not\s+exists\s+)?(?:\"?[\w]+\"?\.)?\"?(\w+)\"?", re.I)
-_ALTER_TABLE = re.compile(
-    r"alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?(?:\"?[\w]+\"?\.)?\"?(\w+)\"?", re.I
-)
+_ALTER_TABLE = re.compile(r"alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?(?:\"?[\w]+\"?\.)?\"?(\w+)\"?", re.I)
 
 
 def systems_affected(
@@ -91,14 +89,10 @@ def assess_risk(
         reasons.append(f"{len(problems)} step(s) are predicted to fail: {problems[0]}")
     if sql_apply:
         score += 2
-        reasons.append(
-            f"applies {sql_apply} SQL migration(s) to the database (not undone by a file rollback)"
-        )
+        reasons.append(f"applies {sql_apply} SQL migration(s) to the database (not undone by a file rollback)")
         if scenarios_without_rollback:
             score += 1
-            reasons.append(
-                "no rollback steps for a database change in: " + ", ".join(scenarios_without_rollback)
-            )
+            reasons.append("no rollback steps for a database change in: " + ", ".join(scenarios_without_rollback))
     commands = [s for s in steps if s.kind == "run"]
     if commands:
         score += 1

@@ -195,8 +195,10 @@ def js_literal(value: Any, quote: str) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        parts = [f"{_key(k) if _IDENT.fullmatch(k) else js_literal(k, quote)}: {js_literal(v, quote)}"
-                 for k, v in value.items()]
+        parts = [
+            f"{_key(k) if _IDENT.fullmatch(k) else js_literal(k, quote)}: {js_literal(v, quote)}"
+            for k, v in value.items()
+        ]
         return "{ " + ", ".join(parts) + " }"
     text = str(value)
     if quote == "'":

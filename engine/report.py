@@ -25,18 +25,13 @@ def render_dry_run(report: DryRunReport, *, diffs: bool = True) -> str:
     ]
     for item in report.items:
         after = f" (after {', '.join(str(a + 1) for a in item.after)})" if item.after else ""
-        out.append(
-            f"  {item.index + 1}. {item.scenario} {_params(item.params)}  [{item.role}: {item.reason}]{after}"
-        )
+        out.append(f"  {item.index + 1}. {item.scenario} {_params(item.params)}  [{item.role}: {item.reason}]{after}")
     if len(report.branches) > 1:
         out.append(
-            "  independent branches: "
-            + "; ".join(", ".join(str(i + 1) for i in group) for group in report.branches)
+            "  independent branches: " + "; ".join(", ".join(str(i + 1) for i in group) for group in report.branches)
         )
     for skipped in report.skipped:
-        out.append(
-            f"  - skip {skipped['scenario']} {_params(skipped.get('params') or {})}: {skipped['reason']}"
-        )
+        out.append(f"  - skip {skipped['scenario']} {_params(skipped.get('params') or {})}: {skipped['reason']}")
     out += ["", "Steps:"]
     for s in report.steps:
         note = "" if s.predicted else "  (effects not predictable)"

@@ -390,4 +390,3 @@ def plan_problems(
         for fact in provided_facts(scenario, params):
             provided.add(fact)
     return problems
-

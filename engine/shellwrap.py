@@ -146,9 +146,7 @@ def dispatches(script: Script) -> list[Dispatch]:
         if tested is None:
             continue
         names, style, subject = tested
-        elifs = [
-            (b, _tests_in(b.condition, subject_ok)) for b in node.branches[1:] if b.kind == "elif"
-        ]
+        elifs = [(b, _tests_in(b.condition, subject_ok)) for b in node.branches[1:] if b.kind == "elif"]
         if any(t is not None for _, t in elifs) or any(b.kind == "else" for b in node.branches):
             commands = [(n, node.line) for n in names if n]
             for b, t in elifs:
@@ -171,9 +169,7 @@ def dispatches(script: Script) -> list[Dispatch]:
         shifted = bool(var) and _shifted_before(
             script, members[0][0].line, node.where, assigned[var].line if var in assigned else 0
         )
-        found.append(
-            Dispatch("ifs", subject, shifted, commands, blocks=[m[0] for m in members], test=style)
-        )
+        found.append(Dispatch("ifs", subject, shifted, commands, blocks=[m[0] for m in members], test=style))
     return found
 
 
@@ -196,7 +192,7 @@ def commands_of(text: str) -> list[tuple[str, int]]:
 
 
 EXPECTED = (
-    "a `case` on the command argument (`case \"$1\" in` or on a variable set from it, such as "
+    'a `case` on the command argument (`case "$1" in` or on a variable set from it, such as '
     '`COMMAND="$1"`) with one arm per command, or `if [ "$1" = "name" ]` / `elif` tests of it'
 )
 

@@ -107,8 +107,9 @@ def _apply(schema: Schema, stmt: Statement) -> None:
             if m:
                 key = _key(m.group(1))
                 if key not in schema.tables or not schema.tables[key].created:
-                    schema.tables[key] = Table(bare_name(m.group(1)), schema_of(m.group(1)), source=stmt.source,
-                                               line=stmt.line)
+                    schema.tables[key] = Table(
+                        bare_name(m.group(1)), schema_of(m.group(1)), source=stmt.source, line=stmt.line
+                    )
     elif head == "alter table":
         m = _ALTER_TABLE.match(s)
         if m:
@@ -276,7 +277,7 @@ def _alter_table(schema: Schema, raw_name: str, rest: str, stmt: Statement) -> N
             schema.rls.pop(key, None)
         elif a := _ADD_UNIQUE.match(action):
             table.unique.append(_columns_list(a.group(1)))
-        elif (a := re.match(r"^add (?:constraint \S+ )?primary key ?\(([^)]*)\)", action, re.I)):
+        elif a := re.match(r"^add (?:constraint \S+ )?primary key ?\(([^)]*)\)", action, re.I):
             table.unique.insert(0, _columns_list(a.group(1)))
             table.has_primary = True
         elif (a := re.match(r"^add (?:column )?(?:if not exists )?([\s\S]+)$", action, re.I)) and not re.match(
@@ -301,16 +302,16 @@ def _alter_table(schema: Schema, raw_name: str, rest: str, stmt: Statement) -> N
             if col:
                 col.name = unquote(a.group(2))
                 table.columns[col.name] = col
-        elif (a := re.match(r'^alter (?:column )?("?\w+"?) (set|drop) not null$', action, re.I)):
+        elif a := re.match(r'^alter (?:column )?("?\w+"?) (set|drop) not null$', action, re.I):
             col = table.columns.get(unquote(a.group(1)))
             if col:
                 col.nullable = a.group(2).lower() == "drop"
-        elif (a := re.match(r'^alter (?:column )?("?\w+"?) (?:set data )?type ([^,]+?)(?: using .*)?$', action, re.I)):
+        elif a := re.match(r'^alter (?:column )?("?\w+"?) (?:set data )?type ([^,]+?)(?: using .*)?$', action, re.I):
             col = table.columns.get(unquote(a.group(1)))
             if col:
                 col.pg_type = a.group(2)
                 col.ts_type = ts_type(a.group(2), enums)
-        elif (a := re.match(r'^alter (?:column )?("?\w+"?) set default', action, re.I)):
+        elif a := re.match(r'^alter (?:column )?("?\w+"?) set default', action, re.I):
             col = table.columns.get(unquote(a.group(1)))
             if col:
                 col.has_default = True

@@ -185,7 +185,7 @@ def statements(text: str, source: str = "") -> Iterator[Statement]:
             i = end
             continue
         if c == "$":
-            tag = re.match(r"\$[A-Za-z_]*\$", text[i:i + 64])
+            tag = re.match(r"\$[A-Za-z_]*\$", text[i : i + 64])
             if tag:
                 close = text.find(tag.group(0), i + len(tag.group(0)))
                 end = n if close == -1 else close + len(tag.group(0))
@@ -299,7 +299,7 @@ def parse_column(definition: str, enums: Iterable[str]) -> Column | None:
         if w.lower() in _CONSTRAINT_WORDS:
             break
         type_words.append(w)
-    rest_raw = " ".join(words[len(type_words):])
+    rest_raw = " ".join(words[len(type_words) :])
     rest = rest_raw.lower()
     pg_type = " ".join(type_words)
     is_pk = re.search(r"primary\s+key", rest) is not None

@@ -63,9 +63,7 @@ def safe_path(root: Path, raw: str, *, what: str = "path") -> str:
     except (OSError, RuntimeError) as exc:  # a symbolic link loop
         raise UserError(f"the {what} {raw!r} cannot be resolved: {exc}") from None
     if resolved == real_root or not resolved.is_relative_to(real_root):
-        raise UserError(
-            f"the {what} {raw!r} leaves the worktree through a symbolic link (it resolves to {resolved})"
-        )
+        raise UserError(f"the {what} {raw!r} leaves the worktree through a symbolic link (it resolves to {resolved})")
     if any(is_git_dir_name(p) for p in resolved.relative_to(real_root).parts):
         raise UserError(
             f"the {what} {raw!r} reaches .git through a symbolic link (it resolves to {resolved})",
@@ -120,7 +118,7 @@ class VirtualFS:
         with contextlib.suppress(OSError):
             found.update(prefix + p.name for p in base.iterdir() if p.is_file())
         for path, content in self.overlay.items():
-            if path.startswith(prefix) and "/" not in path[len(prefix):]:
+            if path.startswith(prefix) and "/" not in path[len(prefix) :]:
                 if content is None:
                     found.discard(path)
                 else:
@@ -155,11 +153,10 @@ class FileChange:
             n=0 if env else 3,
         )
         if env:
-            lines = (mask_env_line(line) if line[:1] in (" ", "-") and not line.startswith("---") else line
-                     for line in lines)
-        return "".join(
-            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
-        )
+            lines = (
+                mask_env_line(line) if line[:1] in (" ", "-") and not line.startswith("---") else line for line in lines
+            )
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
 _ENV_FILE = re.compile(r"(?:^|/)\.env(?:\.[^/]*)?$")
@@ -237,6 +234,7 @@ class StepContext:
 
     def path(self, text: str, where: str) -> str:
         return safe_path(self.root, self.render(text, where), what=f"{where} of {self.scenario.id}")
+
 
 def one_change(rel: str, before: bytes | None, after: bytes | None) -> list[FileChange]:
     return [] if before == after else [FileChange(rel, before, after)]

@@ -256,7 +256,7 @@ def _move(step: m.MoveStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]
             raise StepError(f"step {step.name!r}: cannot move {source} into itself ({target})")
         changes: list[FileChange] = []
         for rel in files:
-            inner = rel[len(source.rstrip("/")) + 1:]
+            inner = rel[len(source.rstrip("/")) + 1 :]
             changes += _move_file(step, ctx, fs, rel, f"{target.rstrip('/')}/{inner}")
         return changes
     return _move_file(step, ctx, fs, source, target)
@@ -305,8 +305,6 @@ def _move_file(step: m.MoveStep, ctx: StepContext, fs: VirtualFS, source: str, t
     return [FileChange(source, fs.read(source), None), FileChange(target, None, data, mode)]
 
 
-
-
 def _insert(step: m.InsertStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
     rel = ctx.path(step.file, "file")
     text = ctx.render(step.text, "text")
@@ -341,11 +339,7 @@ def _edit_value(step: m.EditStep, ctx: StepContext) -> Any:
     value = step.value
     if isinstance(value, str):
         simple = _SIMPLE_VAR.match(value)
-        if (
-            simple
-            and simple.group(1) in ctx.variables
-            and not isinstance(ctx.variables[simple.group(1)], str)
-        ):
+        if simple and simple.group(1) in ctx.variables and not isinstance(ctx.variables[simple.group(1)], str):
             return ctx.variables[simple.group(1)]
         return ctx.render(value, "value")
     return value
@@ -471,9 +465,7 @@ def run_command(argv: list[str], cwd: Path, timeout: int | None, *, name: str) -
             stdin=subprocess.DEVNULL,
         )
     except FileNotFoundError:
-        raise StepError(
-            f"step {name!r}: program {argv[0]!r} not found", hint="install it or put it on PATH"
-        ) from None
+        raise StepError(f"step {name!r}: program {argv[0]!r} not found", hint="install it or put it on PATH") from None
     except subprocess.TimeoutExpired as exc:
         out = (exc.output or b"").decode("utf-8", "replace")[-MAX_OUTPUT:]
         raise StepError(

@@ -72,7 +72,7 @@ class DatabaseTypes:
             entry = node.child(table) if node else None
             row = entry.child("Row") if entry else None
             if row is not None:
-                return {c.key: self.text[c.value_start:c.value_end].strip() for c in row.children or ()}
+                return {c.key: self.text[c.value_start : c.value_end].strip() for c in row.children or ()}
         return {}
 
 
@@ -155,7 +155,7 @@ def _value_end(text: str, i: int, stop: int) -> int:
             return j
         if c == "\n":
             k = _skip(text, j)
-            if k >= stop or not re.match(r"\||&|\.|\[|\?|:|=>|extends\b", text[k:k + 7]):
+            if k >= stop or not re.match(r"\||&|\.|\[|\?|:|=>|extends\b", text[k : k + 7]):
                 return j
             j = k
             continue
@@ -357,7 +357,7 @@ def _insert_member(edits: _Edits, text: str, parent: Node, name: str, lines: lis
             edits.insert(member.start, block)
             return
     close_line = text.rfind("\n", 0, parent.close_brace) + 1
-    if text[close_line:parent.close_brace].strip():  # `{ a: x }` on one line: no line to insert before
+    if text[close_line : parent.close_brace].strip():  # `{ a: x }` on one line: no line to insert before
         edits.insert(parent.close_brace, "\n" + block + _line_indent(text, parent.start))
         return
     edits.insert(close_line, block)
@@ -406,7 +406,9 @@ def merge_types(
     wanted_views: list[str]
     if tables is None and columns is None:
         wanted_tables = sorted(
-            n for n, t in public.items() if (n not in existing_tables and t.created and new(t.source))
+            n
+            for n, t in public.items()
+            if (n not in existing_tables and t.created and new(t.source))
             or (n in existing_tables and any(new(c.source) for c in t.columns.values()))
         )
         wanted_views = sorted(n for n, v in views.items() if n not in existing_views and new(v.source))
@@ -422,8 +424,10 @@ def merge_types(
                 continue
             elif name in public or name in views:
                 source = public[name].source if name in public else views[name].source
-                result.missing.append(f"{name} (created by {source}, which is older than what the file shows: "
-                                      "renamed or dropped in the live database since)")
+                result.missing.append(
+                    f"{name} (created by {source}, which is older than what the file shows: "
+                    "renamed or dropped in the live database since)"
+                )
             else:
                 result.missing.append(name)
         for table_name, _ in columns or []:
@@ -493,7 +497,7 @@ def _merge_columns(
             pad = _member_pad(text, node, unit)
             current = node.child(col.name)
             if current is not None:
-                if only is not None and text[current.start:current.end].strip() != line:
+                if only is not None and text[current.start : current.end].strip() != line:
                     edits.replace(current.start, current.end, f"{pad}{line}\n")
                     if part == "Row":
                         added.append(f"column {table.name}.{col.name} (type)")

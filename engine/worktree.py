@@ -166,9 +166,7 @@ class RunLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def acquire(
-        self, execution_id: str, *, takeover: str | None = None, settled: Settled | None = None
-    ) -> None:
+    def acquire(self, execution_id: str, *, takeover: str | None = None, settled: Settled | None = None) -> None:
         """Take the worktree for `execution_id`. `takeover` names an interrupted execution whose ownership may
         be taken over (by its own resume or rollback); `settled(owner)` says whether an earlier owner has
         finished, so that its leftover lock may be cleared."""

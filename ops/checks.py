@@ -81,14 +81,25 @@ class CheckReport:
             "baseline": {"file": BASELINE_FILE, "written": self.baseline_written, "fixed": self.baseline_fixed},
             "ignored": [v.to_json() for v in self.ignored],
             "fixes": [f.to_json() for f in self.fixes],
-            "tasks": {"opened": self.tasks_opened, "kept": self.tasks_kept, "closed": self.tasks_closed,
-                      "wont_fix": self.tasks_wont_fix},
+            "tasks": {
+                "opened": self.tasks_opened,
+                "kept": self.tasks_kept,
+                "closed": self.tasks_closed,
+                "wont_fix": self.tasks_wont_fix,
+            },
         }
 
 
-def run_check(rule_base: RuleBase, worktree: Path, *, store: TrackingStore | None = None,
-              only: Sequence[str] | None = None, fix: bool = False, strict: bool = False,
-              write_baseline: bool = False) -> CheckReport:
+def run_check(
+    rule_base: RuleBase,
+    worktree: Path,
+    *,
+    store: TrackingStore | None = None,
+    only: Sequence[str] | None = None,
+    fix: bool = False,
+    strict: bool = False,
+    write_baseline: bool = False,
+) -> CheckReport:
     worktree = Path(worktree).resolve()
     ignored: list[Violation] = []
     violations = evaluate(rule_base, worktree, only=only, ignored=ignored)
@@ -101,8 +112,9 @@ def run_check(rule_base: RuleBase, worktree: Path, *, store: TrackingStore | Non
     found = list(violations)
     if write_baseline:
         written = write_baseline_file(worktree, violations, {s.id for s in checked})
-        report = CheckReport([], fixes, baselined=violations, ignored=ignored, strict=strict,
-                             baseline_written=str(written))
+        report = CheckReport(
+            [], fixes, baselined=violations, ignored=ignored, strict=strict, baseline_written=str(written)
+        )
     else:
         new, known, fixed = split_baselined(worktree, read_baseline(worktree), violations, {s.id for s in checked})
         report = CheckReport(new, fixes, baselined=known, ignored=ignored, strict=strict, baseline_fixed=fixed)
@@ -142,14 +154,18 @@ def read_baseline(worktree: Path) -> list[dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError) as exc:
         raise UserError(f"{path}: not a readable baseline: {exc}", hint=hint) from None
-    if not isinstance(data, dict) or data.get("version") != BASELINE_VERSION or not isinstance(
-            data.get("violations"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != BASELINE_VERSION
+        or not isinstance(data.get("violations"), list)
+    ):
         raise UserError(f"{path}: not a baseline of version {BASELINE_VERSION}", hint=hint)
     return [e for e in data["violations"] if isinstance(e, dict)]
 
 
-def split_baselined(worktree: Path, entries: list[dict[str, Any]], violations: Sequence[Violation],
-                    checked: set[str]) -> tuple[list[Violation], list[Violation], int]:
+def split_baselined(
+    worktree: Path, entries: list[dict[str, Any]], violations: Sequence[Violation], checked: set[str]
+) -> tuple[list[Violation], list[Violation], int]:
     """(new violations, those the baseline accepts, baseline entries of checked standards no longer found).
     Entries count: a baseline with one entry accepts one violation of that key, not every one."""
     if not entries:
@@ -171,15 +187,20 @@ def write_baseline_file(worktree: Path, violations: Sequence[Violation], checked
     """Record the violations of the checked standards; the entries of other standards are kept as they were."""
     kept = [e for e in read_baseline(worktree) if e.get("standard") not in checked]
     entries = kept + [
-        {"standard": v.standard, "path": v.path, "line": v.line, "fingerprint": fingerprint(worktree, v),
-         "message": v.message}
+        {
+            "standard": v.standard,
+            "path": v.path,
+            "line": v.line,
+            "fingerprint": fingerprint(worktree, v),
+            "message": v.message,
+        }
         for v in violations
     ]
     entries.sort(key=lambda e: (str(e.get("path", "")), int(e.get("line", 0) or 0), str(e.get("standard", ""))))
     data = {
         "version": BASELINE_VERSION,
         "about": "Standards violations accepted as they are: `continuous check` reports them apart and fails only "
-                 "on new ones. Rewritten by `continuous check --baseline`; see docs/standards.md.",
+        "on new ones. Rewritten by `continuous check --baseline`; see docs/standards.md.",
         "violations": entries,
     }
     path = worktree / BASELINE_FILE
@@ -189,8 +210,13 @@ def write_baseline_file(worktree: Path, violations: Sequence[Violation], checked
     return path
 
 
-def _record_results(store: TrackingStore, worktree: Path, checked: Sequence[Any], violations: Sequence[Violation],
-                    fixes: Sequence[FixResult]) -> None:
+def _record_results(
+    store: TrackingStore,
+    worktree: Path,
+    checked: Sequence[Any],
+    violations: Sequence[Violation],
+    fixes: Sequence[FixResult],
+) -> None:
     """One row per checked standard, so analytics can tell the share of standards a repository meets."""
     from continuous.engine.worktree import open_workspace
     from continuous.store.ops_models import OpsDB
@@ -207,15 +233,18 @@ def _record_results(store: TrackingStore, worktree: Path, checked: Sequence[Any]
     except Exception:  # a check outside git still records its results
         head = None
     OpsDB(store.engine).record_checks(
-        [{"standard": s.id, "severity": s.severity, "violations": counts.get(s.id, 0), "fixed": fixed.get(s.id, 0)}
-         for s in checked],
+        [
+            {"standard": s.id, "severity": s.severity, "violations": counts.get(s.id, 0), "fixed": fixed.get(s.id, 0)}
+            for s in checked
+        ],
         worktree=str(worktree),
         head_commit=head,
     )
 
 
-def apply_fixes(rule_base: RuleBase, worktree: Path, violations: Sequence[Violation], *,
-                store: TrackingStore | None) -> list[FixResult]:
+def apply_fixes(
+    rule_base: RuleBase, worktree: Path, violations: Sequence[Violation], *, store: TrackingStore | None
+) -> list[FixResult]:
     """Run each distinct fix once (two violations may need the same fix), in location order."""
     from continuous.common.errors import ContinuousError
     from continuous.ops.execution import run_scenario
@@ -230,8 +259,14 @@ def apply_fixes(rule_base: RuleBase, worktree: Path, violations: Sequence[Violat
             continue
         result = FixResult(v.standard, v.location, v.fix_scenario, dict(v.fix_params), "failed")
         try:
-            outcome = run_scenario(rule_base, worktree, v.fix_scenario, v.fix_params, store=store,
-                                   reason=f"check --fix: {v.standard} at {v.location}")
+            outcome = run_scenario(
+                rule_base,
+                worktree,
+                v.fix_scenario,
+                v.fix_params,
+                store=store,
+                reason=f"check --fix: {v.standard} at {v.location}",
+            )
             result.status = outcome.status
             result.execution_id = outcome.execution_id
             result.error = outcome.error
@@ -246,8 +281,14 @@ def _task_json(task: Any) -> dict[str, Any]:
     return {"id": task.id, "title": task.title, "dedup_key": task.dedup_key, "status": task.status}
 
 
-def _sync_tasks(report: CheckReport, found: Sequence[Violation], store: TrackingStore, worktree: Path,
-                checked: list[str], fixes: list[FixResult]) -> None:
+def _sync_tasks(
+    report: CheckReport,
+    found: Sequence[Violation],
+    store: TrackingStore,
+    worktree: Path,
+    checked: list[str],
+    fixes: list[FixResult],
+) -> None:
     """Tasks follow every violation found (baselined ones too: accepted is not solved), except those a person
     closed as won't fix: the latest task of a key decides, so a won't-fix task is not opened again."""
     failed_fix = {(f.standard, f.location) for f in fixes if f.status != "success"}
@@ -270,7 +311,9 @@ def _sync_tasks(report: CheckReport, found: Sequence[Violation], store: Tracking
             f"{v.location}: {v.message}\nseverity: {v.severity}\nfound by `continuous check` "
             f"(standard {v.standard}); it closes itself when the violation is gone, or close it as won't fix "
             f"(`continuous tasks close ID --wont-fix`) to keep it closed.",
-            source=TASK_SOURCE, worktree=str(worktree), dedup_key=key,
+            source=TASK_SOURCE,
+            worktree=str(worktree),
+            dedup_key=key,
         )
         report.tasks_opened.append(_task_json(task))
     current = {v.dedup_key for v in found}

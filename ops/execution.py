@@ -21,9 +21,18 @@ class Outcome:
     changed: list[str] = field(default_factory=list)
 
 
-def run_scenario(rule_base: RuleBase | None, worktree: Path, scenario_id: str, params: Mapping[str, Any], *,
-                 store: TrackingStore | None = None, positional: Sequence[str] = (),
-                 reason: str = "requested", commit: bool = False, executed_by: str | None = None) -> Outcome:
+def run_scenario(
+    rule_base: RuleBase | None,
+    worktree: Path,
+    scenario_id: str,
+    params: Mapping[str, Any],
+    *,
+    store: TrackingStore | None = None,
+    positional: Sequence[str] = (),
+    reason: str = "requested",
+    commit: bool = False,
+    executed_by: str | None = None,
+) -> Outcome:
     """Plan (with dependencies) and run one scenario; bad input raises UserError before anything changes.
 
     The executor opens the store the repository is configured with, the same one `store` points at;
@@ -33,9 +42,17 @@ def run_scenario(rule_base: RuleBase | None, worktree: Path, scenario_id: str, p
 
     ex = Executor(worktree, executed_by=executed_by or "continuous-ops")
     try:
-        plan = ex.build_plan([Request(scenario=scenario_id, positional=tuple(str(p) for p in positional),
-                                      params={k: v for k, v in params.items()}, reason=reason)],
-                             allocate_ports=True)
+        plan = ex.build_plan(
+            [
+                Request(
+                    scenario=scenario_id,
+                    positional=tuple(str(p) for p in positional),
+                    params={k: v for k, v in params.items()},
+                    reason=reason,
+                )
+            ],
+            allocate_ports=True,
+        )
         result = ex.run(plan, commit=commit)
     finally:
         ex.close()

@@ -66,16 +66,17 @@ def port_targets(facts: Iterable[Fact], registered: Iterable[tuple[int, str]] = 
 def pipeline_targets(worktree: Path, files: Iterable[str]) -> list[Target]:
     from continuous.engine.discovery import glob_match
 
-    return [Target("pipeline", p.split("/")[2], script=p) for p in sorted(files)
-            if glob_match(PIPELINE_GLOB, p)]
+    return [Target("pipeline", p.split("/")[2], script=p) for p in sorted(files) if glob_match(PIPELINE_GLOB, p)]
 
 
 def safe_health_path(path: str) -> str:
     from continuous.common.errors import UserError
 
     if not path.startswith("/") or path.startswith("//") or "://" in path or any(c in path for c in "\r\n @"):
-        raise UserError(f"health path {path!r} must be a plain path starting with '/'",
-                        hint="probes always go to 127.0.0.1; the path cannot name another host")
+        raise UserError(
+            f"health path {path!r} must be a plain path starting with '/'",
+            hint="probes always go to 127.0.0.1; the path cannot name another host",
+        )
     return path
 
 
@@ -99,8 +100,7 @@ def probe_port(target: Target, timeout: float) -> HealthResult:
         status = "ok" if 200 <= resp.status < 400 else "fail"
         return HealthResult("port", target.name, status, ms, f"GET {path} -> HTTP {resp.status}")
     except TimeoutError:
-        return HealthResult("port", target.name, "timeout", None,
-                            f"GET {path}: no answer within {timeout:g}s")
+        return HealthResult("port", target.name, "timeout", None, f"GET {path}: no answer within {timeout:g}s")
     except ConnectionRefusedError:
         return HealthResult("port", target.name, "down", None, f"GET {path}: connection refused")
     except (OSError, http.client.HTTPException) as exc:
@@ -116,23 +116,34 @@ def run_pipeline_check(worktree: Path, target: Target, timeout: float) -> Health
     rel = safe_path(worktree, target.script, what="health-check script")
     start = time.monotonic()
     try:
-        proc = subprocess.run(["bash", rel], cwd=worktree, capture_output=True, text=True, timeout=timeout,
-                              check=False, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            ["bash", rel],
+            cwd=worktree,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
     except subprocess.TimeoutExpired:
-        return HealthResult("pipeline", target.name, "timeout", None,
-                            f"{rel}: still running after {timeout:g}s")
+        return HealthResult("pipeline", target.name, "timeout", None, f"{rel}: still running after {timeout:g}s")
     except OSError as exc:
         return HealthResult("pipeline", target.name, "error", None, f"{rel}: {exc}")
     ms = int((time.monotonic() - start) * 1000)
     tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
     status = "ok" if proc.returncode == 0 else "fail"
-    return HealthResult("pipeline", target.name, status, ms,
-                        f"{rel} exited {proc.returncode}: {tail[0][:300]}")
+    return HealthResult("pipeline", target.name, status, ms, f"{rel} exited {proc.returncode}: {tail[0][:300]}")
 
 
-def run_health(rule_base: RuleBase, worktree: Path, *, registered: Iterable[tuple[int, str]] = (),
-               timeout: float = 3.0, script_timeout: float = 60.0,
-               facts: list[Fact] | None = None) -> list[HealthResult]:
+def run_health(
+    rule_base: RuleBase,
+    worktree: Path,
+    *,
+    registered: Iterable[tuple[int, str]] = (),
+    timeout: float = 3.0,
+    script_timeout: float = 60.0,
+    facts: list[Fact] | None = None,
+) -> list[HealthResult]:
     from concurrent.futures import ThreadPoolExecutor
 
     from continuous.engine.discovery import discover, list_files

@@ -66,14 +66,22 @@ def select_standards(rule_base: RuleBase, only: Sequence[str] | None = None) -> 
         return [rule_base.standards[k] for k in sorted(rule_base.standards)]
     unknown = [s for s in only if s not in rule_base.standards]
     if unknown:
-        raise UserError(f"unknown standard(s): {', '.join(unknown)}",
-                        hint=f"known standards: {', '.join(sorted(rule_base.standards)) or '(none)'}")
+        raise UserError(
+            f"unknown standard(s): {', '.join(unknown)}",
+            hint=f"known standards: {', '.join(sorted(rule_base.standards)) or '(none)'}",
+        )
     return [rule_base.standards[k] for k in sorted(set(only))]
 
 
-def evaluate(rule_base: RuleBase, worktree: Path, *, only: Sequence[str] | None = None,
-             facts: Iterable[Fact] | None = None, now: datetime | None = None,
-             ignored: list[Violation] | None = None) -> list[Violation]:
+def evaluate(
+    rule_base: RuleBase,
+    worktree: Path,
+    *,
+    only: Sequence[str] | None = None,
+    facts: Iterable[Fact] | None = None,
+    now: datetime | None = None,
+    ignored: list[Violation] | None = None,
+) -> list[Violation]:
     """Every violation of the selected standards in `worktree`, sorted by location. A violation that a
     `continuous: ignore RULE` comment accepts is left out (and appended to `ignored` when given)."""
     from continuous.engine.discovery import discover, list_files
@@ -154,8 +162,11 @@ def _violation(std: Standard, path: str, line: int, variables: dict[str, Any]) -
                 fix_params[name] = variables.get(term.var, "")
             else:
                 value = term.value
-                fix_params[name] = (render_string(value, variables, where=f"fix of standard {std.id}")
-                                    if isinstance(value, str) else value)
+                fix_params[name] = (
+                    render_string(value, variables, where=f"fix of standard {std.id}")
+                    if isinstance(value, str)
+                    else value
+                )
     return Violation(std.id, std.severity, message, path, line, variables, fix_scenario, fix_params)
 
 
@@ -165,8 +176,10 @@ def _violation(std: Standard, path: str, line: int, variables: dict[str, Any]) -
 # `--`, `/* */`, `<!-- -->`, `;`, ...): `continuous: ignore RULE[, RULE...]` accepts the violations of those
 # standards on its own line and on the next one; `continuous: ignore-file RULE[, RULE...]` anywhere in a file
 # accepts them in the whole file. Words after the rule list are the reason, for readers.
-_IGNORE = re.compile(r"continuous:[ \t]*ignore(?P<file>-file)?[ \t]+(?P<rules>[A-Za-z0-9_.-]+(?:[ \t]*,[ \t]*"
-                     r"[A-Za-z0-9_.-]+)*)")
+_IGNORE = re.compile(
+    r"continuous:[ \t]*ignore(?P<file>-file)?[ \t]+(?P<rules>[A-Za-z0-9_.-]+(?:[ \t]*,[ \t]*"
+    r"[A-Za-z0-9_.-]+)*)"
+)
 
 
 @dataclass
@@ -217,8 +230,9 @@ def _when(std: Standard, ctx: _Context) -> list[tuple[str, int, dict[str, Any]]]
     return list(results.values())
 
 
-def _solve(patterns: list[FactPattern], facts: FactSet, bindings: dict[str, Any],
-           first: Fact | None) -> Iterable[tuple[dict[str, Any], Fact | None]]:
+def _solve(
+    patterns: list[FactPattern], facts: FactSet, bindings: dict[str, Any], first: Fact | None
+) -> Iterable[tuple[dict[str, Any], Fact | None]]:
     if not patterns:
         yield bindings, first
         return
@@ -245,8 +259,7 @@ def _solve(patterns: list[FactPattern], facts: FactSet, bindings: dict[str, Any]
             yield from _solve(rest, facts, new, first or fact)
 
 
-def _pattern_fields(pattern: FactPattern,
-                    bindings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _pattern_fields(pattern: FactPattern, bindings: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     from continuous.dsl.templating import render_string
 
     const: dict[str, Any] = {}
@@ -259,8 +272,9 @@ def _pattern_fields(pattern: FactPattern,
                 free[name] = term.var
         elif isinstance(term, Value):
             value = term.value
-            const[name] = render_string(value, bindings, where=f"pattern {pattern.type}") if isinstance(
-                value, str) else value
+            const[name] = (
+                render_string(value, bindings, where=f"pattern {pattern.type}") if isinstance(value, str) else value
+            )
     return const, free
 
 
@@ -388,7 +402,10 @@ def _file_ranks(worktree: Path, paths: list[str]) -> dict[str, tuple[int, float]
     wanted = set(paths)
     proc = subprocess.run(
         ["git", "log", "--format=%x00%H", "--name-only", "--no-renames", "--", *sorted(wanted)],
-        cwd=worktree, capture_output=True, text=True, check=False,
+        cwd=worktree,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     commit_index: dict[str, int] = {}
     if proc.returncode == 0:
@@ -410,8 +427,13 @@ def _file_ranks(worktree: Path, paths: list[str]) -> dict[str, tuple[int, float]
 
 
 def _dirty_paths(worktree: Path) -> set[str]:
-    proc = subprocess.run(["git", "status", "--porcelain", "-z", "--untracked-files=all"], cwd=worktree,
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["git", "status", "--porcelain", "-z", "--untracked-files=all"],
+        cwd=worktree,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     out: set[str] = set()
     if proc.returncode != 0:
         return out

@@ -61,8 +61,9 @@ def validate_job(kind: str, payload: dict[str, Any], rule_base: RuleBase | None)
         select_standards(rule_base, list(payload["standards"]))
     if kind == "scenario":
         if rule_base is None or rule_base.scenario(str(payload.get("scenario", ""))) is None:
-            raise UserError(f"unknown scenario {payload.get('scenario')!r}",
-                            hint="`continuous scenarios list` shows the scenarios")
+            raise UserError(
+                f"unknown scenario {payload.get('scenario')!r}", hint="`continuous scenarios list` shows the scenarios"
+            )
         from continuous.dsl.params import bind_params
 
         sc = rule_base.scenario(str(payload["scenario"]))
@@ -73,8 +74,9 @@ def validate_job(kind: str, payload: dict[str, Any], rule_base: RuleBase | None)
 # ---------------------------------------------------------------------------------------------------- schedul
 
 
-def due_schedule_jobs(schedules: dict[str, Schedule], now: datetime, started: datetime,
-                      last_fire: Callable[[str], datetime | None]) -> list[tuple[Schedule, datetime]]:
+def due_schedule_jobs(
+    schedules: dict[str, Schedule], now: datetime, started: datetime, last_fire: Callable[[str], datetime | None]
+) -> list[tuple[Schedule, datetime]]:
     """The latest cron slot of each schedule that has not been enqueued yet.
 
     A slot counts when it falls after the worker started (minus a grace minute) or after the schedule's
@@ -126,10 +128,15 @@ def execute_job(job: Job, *, default_worktree: Path | None) -> Any:
 
         store = ctx.open_store()
         try:
-            outcome = run_scenario(ctx.rule_base, ctx.worktree, str(payload["scenario"]),
-                                   dict(payload.get("params", {})), store=store,
-                                   positional=list(payload.get("positional", [])),
-                                   reason=f"background job {job.id[:8]}")
+            outcome = run_scenario(
+                ctx.rule_base,
+                ctx.worktree,
+                str(payload["scenario"]),
+                dict(payload.get("params", {})),
+                store=store,
+                positional=list(payload.get("positional", [])),
+                reason=f"background job {job.id[:8]}",
+            )
         finally:
             store.close()
         if outcome.status != "success":
@@ -140,12 +147,16 @@ def execute_job(job: Job, *, default_worktree: Path | None) -> Any:
 
         store = ctx.open_store()
         try:
-            report = run_check(ctx.rule_base, ctx.worktree, store=store, only=payload.get("standards"),
-                               fix=bool(payload.get("fix")))
+            report = run_check(
+                ctx.rule_base, ctx.worktree, store=store, only=payload.get("standards"), fix=bool(payload.get("fix"))
+            )
         finally:
             store.close()
-        return {"violations": len(report.violations), "tasks_opened": len(report.tasks_opened),
-                "tasks_closed": len(report.tasks_closed)}
+        return {
+            "violations": len(report.violations),
+            "tasks_opened": len(report.tasks_opened),
+            "tasks_closed": len(report.tasks_closed),
+        }
     if job.kind == "docs":
         from continuous.ops.livedocs import build_docs
 
@@ -183,8 +194,10 @@ class SqliteWorkerLock:
         except BlockingIOError:
             holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
             os.close(fd)
-            raise UserError(f"another worker ({holder}) is already running on this SQLite database",
-                            hint="SQLite allows one worker at a time; use PostgreSQL for several") from None
+            raise UserError(
+                f"another worker ({holder}) is already running on this SQLite database",
+                hint="SQLite allows one worker at a time; use PostgreSQL for several",
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, worker_name().encode())
         self._fd = fd
@@ -196,10 +209,20 @@ class SqliteWorkerLock:
 
 
 class Worker:
-    def __init__(self, url: str | None, *, repo: Path | None, rule_base: RuleBase | None = None,
-                 lease_seconds: float = 60.0, poll_seconds: float = 1.0, max_jobs: int | None = None,
-                 drain: bool = False, name: str | None = None, log: Callable[[str], None] | None = None,
-                 max_backoff: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str | None,
+        *,
+        repo: Path | None,
+        rule_base: RuleBase | None = None,
+        lease_seconds: float = 60.0,
+        poll_seconds: float = 1.0,
+        max_jobs: int | None = None,
+        drain: bool = False,
+        name: str | None = None,
+        log: Callable[[str], None] | None = None,
+        max_backoff: float = 30.0,
+    ) -> None:
         self.url = url
         self.repo = repo
         self.rule_base = rule_base
@@ -252,8 +275,9 @@ class Worker:
                 self.stats.db_retries += 1
                 where = self._store.url_masked if self._store is not None else mask_url(self.url or "default")
                 text = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200]
-                self.log(f"worker {self.name}: database unreachable at {where} while {what} ({text}); "
-                         f"retrying in {delay:g}s")
+                self.log(
+                    f"worker {self.name}: database unreachable at {where} while {what} ({text}); retrying in {delay:g}s"
+                )
                 self._reset()
                 if self.stopping:
                     return None  # an unrecorded job's lease expires, then another worker retries it
@@ -309,18 +333,23 @@ class Worker:
             return
         now = datetime.now(UTC)
 
+        schedules = self.rule_base.schedules
+
         def enqueue_due(db: OpsDB) -> int:
             n = 0
-            for sch, slot in due_schedule_jobs(self.rule_base.schedules, now, self.started,  # type: ignore[union-attr]
-                                               db.last_schedule_fire):
+            for sch, slot in due_schedule_jobs(schedules, now, self.started, db.last_schedule_fire):
                 kind, payload = schedule_job(sch)
-                added = db.enqueue(kind, payload, worktree=str(self.repo) if self.repo else None,
-                                   schedule_id=sch.id, dedup_key=f"schedule:{sch.id}:{slot.isoformat()}",
-                                   run_after=slot)
+                added = db.enqueue(
+                    kind,
+                    payload,
+                    worktree=str(self.repo) if self.repo else None,
+                    schedule_id=sch.id,
+                    dedup_key=f"schedule:{sch.id}:{slot.isoformat()}",
+                    run_after=slot,
+                )
                 if added is not None:
                     n += 1
-                    self.log(f"worker {self.name}: schedule {sch.id} enqueued job {added.id[:8]} "
-                             f"for {slot:%H:%M}")
+                    self.log(f"worker {self.name}: schedule {sch.id} enqueued job {added.id[:8]} for {slot:%H:%M}")
             return n
 
         self.stats.scheduled += self._with_db("enqueuing scheduled jobs", enqueue_due) or 0

@@ -98,18 +98,20 @@ def repository_conventions(layout: Any) -> Conventions:
 
     if layout == Layout():
         return default_conventions()
-    return load({
-        "app_prefix": layout.app_prefix,
-        "table_domains": list(layout.table_domains),
-        "folders": {
-            "app": f"{layout.apps_dir}/{{name}}",
-            "service": f"{layout.services_dir}/{{name}}",
-            "pipeline": f"{layout.pipelines_dir}/{{name}}",
-        },
-        "archive": {
-            "app_folder": f"{layout.apps_dir}/.archived_apps/{{name}}.{{date}}",
-        },
-    })
+    return load(
+        {
+            "app_prefix": layout.app_prefix,
+            "table_domains": list(layout.table_domains),
+            "folders": {
+                "app": f"{layout.apps_dir}/{{name}}",
+                "service": f"{layout.services_dir}/{{name}}",
+                "pipeline": f"{layout.pipelines_dir}/{{name}}",
+            },
+            "archive": {
+                "app_folder": f"{layout.apps_dir}/.archived_apps/{{name}}.{{date}}",
+            },
+        }
+    )
 
 
 def _ordinary_words() -> Callable[[str], bool]:

@@ -15,9 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["open_store"]
 
 
-def open_store(
-    url: str | None = None, *, repo: Path | None = None, auto_upgrade: bool | None = None
-) -> TrackingStore:
+def open_store(url: str | None = None, *, repo: Path | None = None, auto_upgrade: bool | None = None) -> TrackingStore:
     """Open the tracking store; see `continuous.store.repository.open_store`."""
     from continuous.store.repository import open_store as _open
 

@@ -63,9 +63,7 @@ def scrub(text: str, url: str) -> str:
 def one_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc)
-    lines = [
-        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("(Background")
-    ]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("(Background")]
     return " ".join(lines)[:400] or type(exc).__name__
 
 
@@ -108,9 +106,7 @@ def make_engine(url: str) -> Engine:
             if not memory:
                 parent = Path(database).expanduser().parent
                 if not parent.is_dir():
-                    raise RunFailed(
-                        f"cannot open database at {mask_url(url)}: directory {parent} does not exist"
-                    )
+                    raise RunFailed(f"cannot open database at {mask_url(url)}: directory {parent} does not exist")
             busy = busy_timeout_ms()
             kwargs["connect_args"] = {"timeout": busy / 1000, "check_same_thread": False}
             if memory:

@@ -170,8 +170,7 @@ def current(url: str) -> str | None:
 
 
 def ensure_schema(engine: Engine, url: str, *, auto_upgrade: bool) -> str:
-    """Bring the database to head (auto_upgrade) or refuse with the command that would; returns the revision.
-    """
+    """Bring the database to head (auto_upgrade) or refuse with the command that would; returns the revision."""
     target = head()
     rev = current_engine(engine, url)
     if rev == target:

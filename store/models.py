@@ -50,12 +50,8 @@ class ScenarioRow(Base):
     manual_effort_seconds: Mapped[int | None] = mapped_column(Integer)
     content_hash: Mapped[str | None] = mapped_column(Text)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
 
 
 class ExecutionRow(Base):
@@ -86,18 +82,14 @@ class ExecutionRow(Base):
     plan: Mapped[Any] = mapped_column(JSONDoc, nullable=True)
     rule_base_hash: Mapped[str | None] = mapped_column(Text)
     head_commit: Mapped[str | None] = mapped_column(Text)
-    started_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(Text)
     checkpoints: Mapped[Any] = mapped_column(JSONDoc, nullable=True)
     artifacts: Mapped[Any] = mapped_column(JSONDoc, nullable=True)
     error_details: Mapped[str | None] = mapped_column(Text)
 
-    steps: Mapped[list[StepRow]] = relationship(
-        order_by="StepRow.step_number", lazy="selectin", viewonly=True
-    )
+    steps: Mapped[list[StepRow]] = relationship(order_by="StepRow.step_number", lazy="selectin", viewonly=True)
 
 
 class StepRow(Base):
@@ -106,14 +98,13 @@ class StepRow(Base):
 
     id: Mapped[str] = mapped_column(GUID, primary_key=True, default=new_id)
     execution_id: Mapped[str] = mapped_column(
-        GUID, ForeignKey("sys_scenario_executions.id", name="fk_sys_scenario_step_executions_execution_id"),
+        GUID,
+        ForeignKey("sys_scenario_executions.id", name="fk_sys_scenario_step_executions_execution_id"),
         nullable=True,
     )
     step_number: Mapped[int] = mapped_column(Integer)
     step_name: Mapped[str] = mapped_column(Text)
-    started_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(Text)
     output: Mapped[str | None] = mapped_column(Text)
@@ -126,9 +117,7 @@ class ArchivedItemRow(Base):
     id: Mapped[str] = mapped_column(GUID, primary_key=True, default=new_id)
     item_type: Mapped[str] = mapped_column(Text)
     item_path: Mapped[str] = mapped_column(Text)
-    archived_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
+    archived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
     archived_by: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str | None] = mapped_column(Text)
     metadata_: Mapped[Any] = mapped_column("metadata", JSONDoc, nullable=True)
@@ -152,9 +141,7 @@ class EventRow(Base):
         GUID, ForeignKey("sys_scenario_executions.id", name="fk_sys_execution_events_execution_id")
     )
     kind: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
     by: Mapped[str | None] = mapped_column(Text)
     details: Mapped[Any] = mapped_column(JSONDoc, nullable=True)
 
@@ -184,9 +171,7 @@ class TaskRow(Base):
         GUID, ForeignKey("sys_scenario_executions.id", name="fk_dev_tasks_execution_id")
     )
     dedup_key: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     close_reason: Mapped[str | None] = mapped_column(Text)
 

@@ -38,12 +38,8 @@ class JobRow(Base):
     worktree: Mapped[str | None] = mapped_column(Text)
     schedule_id: Mapped[str | None] = mapped_column(Text)
     dedup_key: Mapped[str | None] = mapped_column(Text)
-    run_after: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
-    enqueued_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
     leased_by: Mapped[str | None] = mapped_column(Text)
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -70,9 +66,7 @@ class HealthCheckRow(Base):
     __table_args__ = (Index("ix_ops_health_checks_checked_at", "checked_at"),)
 
     id: Mapped[str] = mapped_column(GUID, primary_key=True, default=new_id)
-    checked_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
     kind: Mapped[str] = mapped_column(Text)
     target: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
@@ -89,9 +83,7 @@ class StandardCheckRow(Base):
 
     id: Mapped[str] = mapped_column(GUID, primary_key=True, default=new_id)
     check_id: Mapped[str] = mapped_column(GUID)
-    checked_at: Mapped[datetime] = mapped_column(
-        UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP")
-    )
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, server_default=text("CURRENT_TIMESTAMP"))
     worktree: Mapped[str | None] = mapped_column(Text)
     head_commit: Mapped[str | None] = mapped_column(Text)
     standard_id: Mapped[str] = mapped_column(Text)
@@ -224,9 +216,7 @@ class OpsDB:
         until = now + timedelta(seconds=lease_seconds)
         jobs = JobRow.__table__
         runnable = ((jobs.c.status == "queued") & (jobs.c.run_after <= now)) | (
-            (jobs.c.status == "running")
-            & (jobs.c.leased_until < now)
-            & (jobs.c.attempts < jobs.c.max_attempts)
+            (jobs.c.status == "running") & (jobs.c.leased_until < now) & (jobs.c.attempts < jobs.c.max_attempts)
         )
         pick = select(jobs.c.id).where(runnable).order_by(jobs.c.run_after, jobs.c.enqueued_at).limit(1)
         if self.dialect == "postgresql":
@@ -346,9 +336,7 @@ class OpsDB:
 
     def completions(self) -> list[tuple[str, str, int]]:
         with self._session() as s:
-            rows = s.execute(
-                select(JobCompletionRow.job_id, JobCompletionRow.worker, JobCompletionRow.attempt)
-            )
+            rows = s.execute(select(JobCompletionRow.job_id, JobCompletionRow.worker, JobCompletionRow.attempt))
             return [(str(a), str(b), int(c)) for a, b, c in rows]
 
     def last_schedule_fire(self, schedule_id: str) -> datetime | None:

@@ -80,8 +80,7 @@ class SyncReport(Record):
 
 
 class ScenarioStats(Record):
-    """History of one scenario's finished executions, for dry-run estimates (seconds; None without history).
-    """
+    """History of one scenario's finished executions, for dry-run estimates (seconds; None without history)."""
 
     executions: int
     successes: int

@@ -135,9 +135,7 @@ def scenario_values(scenario: Scenario) -> dict[str, Any]:
 
 def _check_status(status: str) -> None:
     if status not in m.EXECUTION_STATUSES:
-        raise ValueError(
-            f"unknown execution status {status!r}; expected one of {', '.join(m.EXECUTION_STATUSES)}"
-        )
+        raise ValueError(f"unknown execution status {status!r}; expected one of {', '.join(m.EXECUTION_STATUSES)}")
 
 
 def _step(row: RowMapping) -> StepRecord:
@@ -312,9 +310,7 @@ class TrackingStore:
                 values = wanted[sid]
                 row = existing.get(sid)
                 if row is None:
-                    conn.execute(
-                        insert(SCENARIOS).values(id=new_id(), created_at=now, updated_at=now, **values)
-                    )
+                    conn.execute(insert(SCENARIOS).values(id=new_id(), created_at=now, updated_at=now, **values))
                     report["added"].append(sid)
                     continue
                 if row.archived_at is not None:
@@ -334,11 +330,9 @@ class TrackingStore:
                         .where(SCENARIOS.c.scenario_id == sid)
                         .values(updated_at=now, archived_at=None, **values)
                     )
-                    (
-                        report["changed"]
-                        if row.content_hash != values["content_hash"]
-                        else report["unchanged"]
-                    ).append(sid)
+                    (report["changed"] if row.content_hash != values["content_hash"] else report["unchanged"]).append(
+                        sid
+                    )
                 else:
                     report["unchanged"].append(sid)
             for sid in sorted(set(existing) - set(wanted)) if archive_missing else ():
@@ -697,9 +691,7 @@ class TrackingStore:
             ids = [full_id, *(k["id"] for k in kids)]
             steps: dict[str, list[StepRecord]] = {i: [] for i in ids}
             for s in conn.execute(
-                select(STEPS)
-                .where(STEPS.c.execution_id.in_(ids))
-                .order_by(STEPS.c.step_number, STEPS.c.started_at)
+                select(STEPS).where(STEPS.c.execution_id.in_(ids)).order_by(STEPS.c.step_number, STEPS.c.started_at)
             ).mappings():
                 steps[s["execution_id"]].append(_step(s))
             children = [_execution(k, steps[k["id"]]) for k in kids]
@@ -862,9 +854,7 @@ class TrackingStore:
                         if dedup_key is not None:
                             row = (
                                 conn.execute(
-                                    select(TASKS).where(
-                                        TASKS.c.dedup_key == dedup_key, TASKS.c.status == "open"
-                                    )
+                                    select(TASKS).where(TASKS.c.dedup_key == dedup_key, TASKS.c.status == "open")
                                 )
                                 .mappings()
                                 .first()
@@ -885,9 +875,7 @@ class TrackingStore:
                                 created_at=utcnow(),
                             )
                         )
-                        return _task(
-                            conn.execute(select(TASKS).where(TASKS.c.id == task_id)).mappings().one()
-                        )
+                        return _task(conn.execute(select(TASKS).where(TASKS.c.id == task_id)).mappings().one())
                 except IntegrityError:
                     if attempt == RETRIES - 1:
                         raise
@@ -983,9 +971,7 @@ class TrackingStore:
             )
         return item_id
 
-    def list_archived(
-        self, *, item_type: str | None = None, include_restored: bool = True
-    ) -> list[ArchivedRecord]:
+    def list_archived(self, *, item_type: str | None = None, include_restored: bool = True) -> list[ArchivedRecord]:
         """Archived items with their state: `rolled_back` when the execution that archived the item was rolled
         back, `restored` when it was restored by an execution that still stands, else `archived`."""
         query = select(ARCHIVED).order_by(ARCHIVED.c.archived_at, ARCHIVED.c.id)
@@ -1028,9 +1014,7 @@ class TrackingStore:
                     hint="`continuous archive list` shows the ids",
                 )
             row = dict(rows[0])
-            undone = self._rolled_back(
-                conn, {row[k] for k in ("execution_id", "restored_by") if row[k] is not None}
-            )
+            undone = self._rolled_back(conn, {row[k] for k in ("execution_id", "restored_by") if row[k] is not None})
         return _archived(row, undone)
 
     def mark_restored(self, item_id: str, execution_id: str | None = None) -> ArchivedRecord:
@@ -1080,9 +1064,7 @@ class TrackingStore:
         )
 
 
-def open_store(
-    url: str | None = None, *, repo: Path | None = None, auto_upgrade: bool | None = None
-) -> TrackingStore:
+def open_store(url: str | None = None, *, repo: Path | None = None, auto_upgrade: bool | None = None) -> TrackingStore:
     """Open (and for SQLite, create and migrate) the tracking database.
 
     auto_upgrade: None = migrate SQLite databases automatically and refuse other databases that are not at

@@ -170,9 +170,7 @@ def cli(
         check=False,
     )
     if check and proc.returncode != 0:
-        raise AssertionError(
-            f"continuous {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        )
+        raise AssertionError(f"continuous {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
     return proc
 
 

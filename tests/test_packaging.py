@@ -48,9 +48,7 @@ def test_wheel_holds_only_the_continuous_namespace(wheel: Path) -> None:
         if not set(init.relative_to(REPO).parts) & {"tests", "bench", ".venv", "build", ".cache", "scenarios"}
     }
     assert sources - set(names) == set(), "packages missing from pyproject's [tool.setuptools] packages"
-    assert not any(
-        n.startswith(("continuous/tests/", "continuous/bench/", "continuous/.venv")) for n in names
-    )
+    assert not any(n.startswith(("continuous/tests/", "continuous/bench/", "continuous/.venv")) for n in names)
 
 
 @pytest.mark.slow

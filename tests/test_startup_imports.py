@@ -39,9 +39,7 @@ sys.stderr.write("EXIT=" + str(code) + "\\n")
 
 def loaded_by_help() -> tuple[list[str], str, str]:
     proc = subprocess.run([sys.executable, "-c", WRAPPER], capture_output=True, text=True, check=True)
-    lines = dict(
-        line.split("=", 1) for line in proc.stderr.splitlines() if line.startswith(("MODULES=", "EXIT="))
-    )
+    lines = dict(line.split("=", 1) for line in proc.stderr.splitlines() if line.startswith(("MODULES=", "EXIT=")))
     return json.loads(lines["MODULES"]), lines["EXIT"], proc.stdout
 
 

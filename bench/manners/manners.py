@@ -55,9 +55,7 @@ def check_seating(guests: list[dict[str, Any]], seats: list[tuple[int, str]], n:
 # ---------------------------------------------------------------- our core
 
 
-def run_core(
-    guests: list[dict[str, Any]], n: int, strategy: str = "depth"
-) -> tuple[int, list[tuple[int, str]]]:
+def run_core(guests: list[dict[str, Any]], n: int, strategy: str = "depth") -> tuple[int, list[tuple[int, str]]]:
     """Run Manners on continuous.engine.rete; returns (firings, [(seat, name)])."""
     from continuous.engine.rete import Engine, Pattern, V
 
@@ -162,9 +160,7 @@ def run_core(
         ],
         make_path,
     )
-    eng.add_rule(
-        "path_done", [P("context", {"state": "make_path"}), P("seating", {"path_done": "no"})], path_done
-    )
+    eng.add_rule("path_done", [P("context", {"state": "make_path"}), P("seating", {"path_done": "no"})], path_done)
     eng.add_rule(
         "are_we_done",
         [
@@ -369,9 +365,7 @@ def run_experta(guests: list[dict[str, Any]], n: int) -> tuple[int, list[tuple[i
             self, f1: Any, f5: Any, seat2: Any, n2: Any, g2: Any, id: Any, h1: Any, c: Any, **_: Any
         ) -> None:
             counter["fired"] += 1
-            self.declare(
-                Seating(seat1=seat2, name1=n2, name2=g2, seat2=seat2 + 1, id=c, pid=id, path_done="no")
-            )
+            self.declare(Seating(seat1=seat2, name1=n2, name2=g2, seat2=seat2 + 1, id=c, pid=id, path_done="no"))
             self.declare(Path(id=c, name=g2, seat=seat2 + 1))
             self.declare(Chosen(id=id, name=g2, hobby=h1))
             self.modify(f5, c=c + 1)

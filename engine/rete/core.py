@@ -52,12 +52,8 @@ class _AlphaGroup:
 
     def __init__(self, fields: tuple[str, ...]) -> None:
         self.fields = fields
-        self.getter = _compile(
-            f"lambda v: {_tuple_expr([f'v.get({f!r}, _M)' for f in fields])}", {"_M": _MISSING}
-        )
+        self.getter = _compile(f"lambda v: {_tuple_expr([f'v.get({f!r}, _M)' for f in fields])}", {"_M": _MISSING})
         self.table: dict[Any, dict[Any, _AlphaMemory]] = {}
-
-
 
 
 # ---------------------------------------------------------------- the engine
@@ -338,11 +334,7 @@ def _direct_route(groups: list[_AlphaGroup]) -> list[tuple[Any, Any]] | Literal[
     if any(g.fields for g in groups):
         return False
     route = [
-        (mem.filt, node)
-        for g in groups
-        for mems in g.table.values()
-        for mem in mems.values()
-        for node in mem.succ
+        (mem.filt, node) for g in groups for mems in g.table.values() for mem in mems.values() for node in mem.succ
     ]
     route.sort(key=lambda fn: fn[1].order)
     return route
@@ -398,9 +390,7 @@ def _ne_local(f: str, lf: str) -> _TestSrc:
     return src
 
 
-def _call_test(
-    fn_name: str, local: dict[str, str], bindings: Callable[[_Ref, str, dict[str, str]], str]
-) -> _TestSrc:
+def _call_test(fn_name: str, local: dict[str, str], bindings: Callable[[_Ref, str, dict[str, str]], str]) -> _TestSrc:
     def src(ref: _Ref, wv: str) -> str:
         return f"{fn_name}({bindings(ref, wv, local)})"
 
@@ -450,9 +440,7 @@ def _build(rule: Rule, counter: _Counter, agenda: _Agenda, stats: bool) -> list[
                     lf = local[name]
                     spec.tests.append(_ne_local(f, lf))
                 else:
-                    raise ValueError(
-                        f"rule {rule.name}: ~?{name} in {cond!r} uses a variable not bound before it"
-                    )
+                    raise ValueError(f"rule {rule.name}: ~?{name} in {cond!r} uses a variable not bound before it")
         if cond.test is not None:
             fn_name = f"P{pos}"
             env[fn_name] = cond.test

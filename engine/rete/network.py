@@ -36,9 +36,7 @@ class _Feed:
 
     __slots__ = ("order", "right_add", "right_remove")
 
-    def __init__(
-        self, right_add: Callable[[WME], None], right_remove: Callable[[WME], None], order: int
-    ) -> None:
+    def __init__(self, right_add: Callable[[WME], None], right_remove: Callable[[WME], None], order: int) -> None:
         self.right_add = right_add
         self.right_remove = right_remove
         self.order = order

@@ -148,9 +148,7 @@ class Rule:
         self.index = index
         self.varmap: dict[str, tuple[int, str]] = {}
         self.terminal: _Terminal | None = None
-        self.initial = (
-            False  # matched against the internal initial fact (first condition not a positive pattern)
-        )
+        self.initial = False  # matched against the internal initial fact (first condition not a positive pattern)
         self.memories: list[tuple[dict[Any, Any], dict[Any, Any]]] = []
 
     def __repr__(self) -> str:
@@ -185,6 +183,7 @@ class Activation:
 
     def __repr__(self) -> str:
         return f"<activation {self.rule.name} {self.bindings}>"
+
 
 def _tuple_expr(parts: list[str]) -> str:
     if not parts:

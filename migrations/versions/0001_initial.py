@@ -29,9 +29,7 @@ NOW = sa.text("CURRENT_TIMESTAMP")
 
 def _id() -> sa.Column:
     pg = op.get_bind().dialect.name == "postgresql"
-    return sa.Column(
-        "id", UUID, primary_key=True, server_default=sa.text("gen_random_uuid()") if pg else None
-    )
+    return sa.Column("id", UUID, primary_key=True, server_default=sa.text("gen_random_uuid()") if pg else None)
 
 
 def upgrade() -> None:
@@ -117,9 +115,7 @@ def upgrade() -> None:
             name="fk_sys_scenario_step_executions_execution_id",
         ),
     )
-    op.create_index(
-        "ix_sys_scenario_step_executions_execution_id", "sys_scenario_step_executions", ["execution_id"]
-    )
+    op.create_index("ix_sys_scenario_step_executions_execution_id", "sys_scenario_step_executions", ["execution_id"])
 
     op.create_table(
         "sys_archived_items",

@@ -23,8 +23,15 @@ def at(day: int, hour: int = 10, minute: int = 0) -> datetime:
 
 # id, scenario, kind, status, started, seconds (None = still running), artifacts
 EXECUTIONS: list[tuple[str, str, str, str, datetime, float | None, Any]] = [
-    ("E1", "create-table", "scenario", "success", at(5), 10,
-     {"files": {"created": ["a.sql", "b.ts"], "modified": ["c.ts"], "deleted": []}}),
+    (
+        "E1",
+        "create-table",
+        "scenario",
+        "success",
+        at(5),
+        10,
+        {"files": {"created": ["a.sql", "b.ts"], "modified": ["c.ts"], "deleted": []}},
+    ),
     ("E2", "create-table", "scenario", "success", at(6), 20, {"files_changed": 5}),
     ("E3", "add-page", "scenario", "failed", at(7), 30, None),
     ("E11", "old-thing", "scenario", "success", at(6, 9), 7, {"files_changed": 9}),
@@ -48,11 +55,23 @@ STEPS: list[tuple[str, int, str, str, float, str]] = [
     ("E4", 1, "precondition: app exists", "success", 5, ""),
     ("E4", 2, "render page", "success", 35, ""),
     ("E5", 1, "precondition: app exists", "failed", 50, "precondition failed: app 7 missing"),
-    ("E6", 1, "run: pnpm build", "failed", 60,
-     "building 3 packages\nError: cannot write /var/y/456.ts (id ffee00112233)\ndone in 4s"),
+    (
+        "E6",
+        1,
+        "run: pnpm build",
+        "failed",
+        60,
+        "building 3 packages\nError: cannot write /var/y/456.ts (id ffee00112233)\ndone in 4s",
+    ),
     ("E10", 1, "precondition: app exists", "success", 10, ""),
-    ("E10", 2, "render page", "failed", 60,
-     "Error: cannot write src/pages/9.ts (id 99aa88bb77)\n  at render (engine.py:12)"),
+    (
+        "E10",
+        2,
+        "render page",
+        "failed",
+        60,
+        "Error: cannot write src/pages/9.ts (id 99aa88bb77)\n  at render (engine.py:12)",
+    ),
 ]
 
 IDS = {name: str(uuid.uuid5(uuid.NAMESPACE_URL, f"continuous-test/{name}")) for name, *_ in EXECUTIONS}
@@ -62,15 +81,22 @@ def rule_base() -> Any:
     from continuous.dsl.model import Dependency, RuleBase, Scenario
 
     def sc(sid: str, obj: str, automation: int, effort: int | None, deps: tuple[str, ...] = ()) -> Scenario:
-        return Scenario(id=sid, object_type=obj, summary=f"Scenario {sid}",  # type: ignore[arg-type]
-                        automation=automation, manual_effort_seconds=effort,
-                        dependencies=tuple(Dependency(scenario=d) for d in deps))
+        return Scenario(
+            id=sid,
+            object_type=obj,
+            summary=f"Scenario {sid}",  # type: ignore[arg-type]
+            automation=automation,
+            manual_effort_seconds=effort,
+            dependencies=tuple(Dependency(scenario=d) for d in deps),
+        )
 
-    return RuleBase(scenarios={
-        "create-table": sc("create-table", "database", 90, 600),
-        "add-page": sc("add-page", "ui", 50, 300, ("create-table",)),
-        "create-service": sc("create-service", "service", 0, None),
-    })
+    return RuleBase(
+        scenarios={
+            "create-table": sc("create-table", "database", 90, 600),
+            "add-page": sc("add-page", "ui", 50, 300, ("create-table",)),
+            "create-service": sc("create-service", "service", 0, None),
+        }
+    )
 
 
 def load_known_history(store: Any) -> None:
@@ -78,24 +104,45 @@ def load_known_history(store: Any) -> None:
     from continuous.store.repository import EXECUTIONS as EXEC_TABLE
     from continuous.store.repository import STEPS as STEP_TABLE
 
-    old = Scenario(id="old-thing", object_type="infra",  # type: ignore[arg-type]
-                   summary="gone", automation=10)
+    old = Scenario(
+        id="old-thing",
+        object_type="infra",  # type: ignore[arg-type]
+        summary="gone",
+        automation=10,
+    )
     store.sync_registry(RuleBase(scenarios={"old-thing": old}))
     store.sync_registry(rule_base())  # archives old-thing
     with store.engine.begin() as conn:
         for name, sid, kind, status, started, seconds, artifacts in EXECUTIONS:
-            conn.execute(insert(EXEC_TABLE).values(
-                id=IDS[name], kind=kind, scenario_id=sid, status=status, started_at=started,
-                completed_at=None if seconds is None else started + timedelta(seconds=seconds),
-                artifacts=artifacts, parameters={}, checkpoints=[]))
+            conn.execute(
+                insert(EXEC_TABLE).values(
+                    id=IDS[name],
+                    kind=kind,
+                    scenario_id=sid,
+                    status=status,
+                    started_at=started,
+                    completed_at=None if seconds is None else started + timedelta(seconds=seconds),
+                    artifacts=artifacts,
+                    parameters={},
+                    checkpoints=[],
+                )
+            )
         offsets: dict[str, float] = {}
         for name, number, step, status, seconds, output in STEPS:
             started = dict((e[0], e[4]) for e in EXECUTIONS)[name] + timedelta(seconds=offsets.get(name, 0))
             offsets[name] = offsets.get(name, 0) + seconds
-            conn.execute(insert(STEP_TABLE).values(
-                id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"step/{name}/{number}")), execution_id=IDS[name],
-                step_number=number, step_name=step, status=status, started_at=started,
-                completed_at=started + timedelta(seconds=seconds), output=output))
+            conn.execute(
+                insert(STEP_TABLE).values(
+                    id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"step/{name}/{number}")),
+                    execution_id=IDS[name],
+                    step_number=number,
+                    step_name=step,
+                    status=status,
+                    started_at=started,
+                    completed_at=started + timedelta(seconds=seconds),
+                    output=output,
+                )
+            )
 
 
 @pytest.fixture

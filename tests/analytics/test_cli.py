@@ -59,8 +59,7 @@ def test_export_then_every_query(repo: Path, tmp_path: Path) -> None:
     assert slowest["scenarios"]["rows"][0]["scenario_id"] == "add-page"
     metrics = json.loads(_ok(["analytics", "metrics", "--json"]))
     assert metrics["metrics"]["executions"] == 10 and metrics["metrics"]["standards_compliance_rate"] is None
-    query = json.loads(_ok(["analytics", "query", "--json",
-                            "SELECT count(*) AS n FROM sys_scenario_executions"]))
+    query = json.loads(_ok(["analytics", "query", "--json", "SELECT count(*) AS n FROM sys_scenario_executions"]))
     assert query["rows"] == [{"n": len(DATA)}]
     assert "Success metrics" in _ok(["analytics", "metrics"])
 
@@ -99,12 +98,14 @@ def test_bad_input_is_one_message_exit_2(repo: Path, tmp_path: Path) -> None:
 def test_subprocess_without_export(git_repo: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CONTINUOUS_DATABASE_URL"}
     exe = Path(sys.executable).parent / "continuous"
-    proc = subprocess.run([str(exe), "analytics", "trends"], cwd=git_repo, capture_output=True, text=True,
-                          env=env, check=False)
+    proc = subprocess.run(
+        [str(exe), "analytics", "trends"], cwd=git_repo, capture_output=True, text=True, env=env, check=False
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: no tracking database yet")  # nothing to refresh the export from
-    proc = subprocess.run([str(exe), "analytics", "export"], cwd=git_repo, capture_output=True, text=True,
-                          env=env, check=False)
+    proc = subprocess.run(
+        [str(exe), "analytics", "export"], cwd=git_repo, capture_output=True, text=True, env=env, check=False
+    )
     assert proc.returncode == 2 and "no tracking database yet" in proc.stderr
     assert "Traceback" not in proc.stderr
 

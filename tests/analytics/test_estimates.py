@@ -26,8 +26,12 @@ def test_estimate_from_export_then_store_then_dsl(loaded: Any, tmp_path: Path) -
     assert est.executions == 4 and est.failure_rate == pytest.approx(0.75) and est.risk == "high"
     assert any("3 of 4 finished executions failed" in r for r in est.reasons)
     # create-service has one execution: not a history yet; the DSL's estimate answers
-    declared = Scenario(id="create-service", object_type="service", summary="s",  # type: ignore[arg-type]
-                        estimate_seconds=90)
+    declared = Scenario(
+        id="create-service",
+        object_type="service",
+        summary="s",  # type: ignore[arg-type]
+        estimate_seconds=90,
+    )
     dsl = estimate("create-service", export_dir=out, store=loaded, scenario=declared)
     assert dsl is not None and (dsl.seconds, dsl.source, dsl.risk) == (90.0, "dsl", "unknown")
     assert estimate("create-service", export_dir=out, store=loaded) is None
@@ -37,7 +41,9 @@ def test_estimates_module_is_import_light() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, continuous.analytics.estimates; "
-            "print(sorted(m for m in ('duckdb', 'pyarrow', 'sqlalchemy') if m in sys.modules))")
+    code = (
+        "import sys, continuous.analytics.estimates; "
+        "print(sorted(m for m in ('duckdb', 'pyarrow', 'sqlalchemy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -22,8 +22,7 @@ from .conftest import IDS, STEPS, at
 
 
 def _files(out: Path) -> dict[str, float]:
-    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()
-            and p.name != ".lock"}
+    return {str(p.relative_to(out)): p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != ".lock"}
 
 
 def _count(out: Path, table: str) -> int:
@@ -34,8 +33,14 @@ def test_export_writes_every_table_with_its_rows(loaded: Any, tmp_path: Path) ->
     out = tmp_path / "x"
     report = export(engine=loaded.engine, out=out)
     by_table = {t.table: t for t in report.tables}
-    assert {"sys_scenarios", "sys_scenario_executions", "sys_scenario_step_executions", "sys_archived_items",
-            "dev_tasks", "sys_port_registry"} <= set(by_table)
+    assert {
+        "sys_scenarios",
+        "sys_scenario_executions",
+        "sys_scenario_step_executions",
+        "sys_archived_items",
+        "dev_tasks",
+        "sys_port_registry",
+    } <= set(by_table)
     assert by_table["sys_scenario_executions"].rows_written == len(DATA)
     assert by_table["sys_scenario_step_executions"].rows_written == len(STEPS)
     assert by_table["sys_scenarios"].rows_written == 4  # three live, one archived
@@ -67,12 +72,23 @@ def test_incremental_export_adds_only_new_and_changed_rows(loaded: Any, tmp_path
     out = tmp_path / "x"
     export(engine=loaded.engine, out=out)
     with loaded.engine.begin() as conn:
-        conn.execute(insert(EXECUTIONS).values(
-            id="00000000-0000-4000-8000-000000000042", kind="scenario", scenario_id="create-table",
-            status="success", started_at=at(20), completed_at=at(20) + timedelta(seconds=12), parameters={}))
+        conn.execute(
+            insert(EXECUTIONS).values(
+                id="00000000-0000-4000-8000-000000000042",
+                kind="scenario",
+                scenario_id="create-table",
+                status="success",
+                started_at=at(20),
+                completed_at=at(20) + timedelta(seconds=12),
+                parameters={},
+            )
+        )
         # E7 was running at the first export and finishes now; it is older than the watermark window
-        conn.execute(update(EXECUTIONS).where(EXECUTIONS.c.id == IDS["E7"]).values(
-            status="success", completed_at=at(15) + timedelta(seconds=30)))
+        conn.execute(
+            update(EXECUTIONS)
+            .where(EXECUTIONS.c.id == IDS["E7"])
+            .values(status="success", completed_at=at(15) + timedelta(seconds=30))
+        )
     report = export(engine=loaded.engine, out=out)
     by_table = {t.table: t for t in report.tables}
     assert by_table["sys_scenario_executions"].rows_written == 2
@@ -87,16 +103,25 @@ def test_incremental_export_adds_only_new_and_changed_rows(loaded: Any, tmp_path
     assert export(engine=loaded.engine, out=out).files_written == 0
 
 
-def test_interrupted_export_keeps_the_previous_one(loaded: Any, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_export_keeps_the_previous_one(
+    loaded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "x"
     export(engine=loaded.engine, out=out)
     before = _files(out)
     manifest = (out / "manifest.json").read_text()
     with loaded.engine.begin() as conn:
-        conn.execute(insert(EXECUTIONS).values(
-            id="00000000-0000-4000-8000-000000000043", kind="scenario", scenario_id="add-page",
-            status="failed", started_at=at(21), completed_at=at(21) + timedelta(seconds=3), parameters={}))
+        conn.execute(
+            insert(EXECUTIONS).values(
+                id="00000000-0000-4000-8000-000000000043",
+                kind="scenario",
+                scenario_id="add-page",
+                status="failed",
+                started_at=at(21),
+                completed_at=at(21) + timedelta(seconds=3),
+                parameters={},
+            )
+        )
     calls = {"n": 0}
     real = export_module._Stage._copy
 
@@ -126,7 +151,8 @@ def test_a_value_its_column_cannot_hold_fails_the_export_clearly(loaded: Any, tm
     with loaded.engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO sys_scenario_executions (id, kind, scenario_id, status, started_at, parameters) "
-            "VALUES ('00000000-0000-4000-8000-000000000099', 'scenario', 'add-page', 'failed', 'yesterday', '{}')")
+            "VALUES ('00000000-0000-4000-8000-000000000099', 'scenario', 'add-page', 'failed', 'yesterday', '{}')"
+        )
     with pytest.raises(RunFailed, match=r"^cannot export table sys_scenario_executions: .*yesterday"):
         export(engine=loaded.engine, out=out)
     assert _files(out) == before

@@ -33,8 +33,9 @@ def repo(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _count(*extra: str) -> int:
-    result = runner.invoke(app, ["analytics", "query", "--json", *extra,
-                                 "SELECT count(*) AS n FROM sys_scenario_executions"])
+    result = runner.invoke(
+        app, ["analytics", "query", "--json", *extra, "SELECT count(*) AS n FROM sys_scenario_executions"]
+    )
     assert result.exit_code == 0, result.output
     return int(json.loads(result.output)["rows"][0]["n"])
 
@@ -49,10 +50,18 @@ def _add_execution(repo: Path) -> None:
     from sqlalchemy import insert
 
     with open_store(repo=repo) as store, store.engine.begin() as conn:
-        conn.execute(insert(EXECUTIONS).values(
-            id=str(uuid.uuid4()), kind="scenario", scenario_id="create-table", status="success",
-            started_at=datetime(2026, 1, 20, tzinfo=UTC), completed_at=datetime(2026, 1, 20, 0, 1, tzinfo=UTC),
-            parameters={}, checkpoints=[]))
+        conn.execute(
+            insert(EXECUTIONS).values(
+                id=str(uuid.uuid4()),
+                kind="scenario",
+                scenario_id="create-table",
+                status="success",
+                started_at=datetime(2026, 1, 20, tzinfo=UTC),
+                completed_at=datetime(2026, 1, 20, 0, 1, tzinfo=UTC),
+                parameters={},
+                checkpoints=[],
+            )
+        )
 
 
 def test_queries_export_on_first_use_and_after_every_change_only(repo: Path) -> None:
@@ -87,8 +96,9 @@ def test_without_a_database_the_message_says_so(git_repo: Path, monkeypatch: pyt
 
 
 @pytest.mark.postgres
-def test_a_postgresql_store_is_refreshed_too(git_repo: Path, monkeypatch: pytest.MonkeyPatch,
-                                             fresh_pg_schema: str) -> None:
+def test_a_postgresql_store_is_refreshed_too(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch, fresh_pg_schema: str
+) -> None:
     from continuous.store import open_store
 
     monkeypatch.setenv("CONTINUOUS_DATABASE_URL", fresh_pg_schema)

@@ -81,8 +81,11 @@ def test_impact_agrees_with_store_view(loaded: Any, exported: Path) -> None:
             else:
                 assert float(mine) == pytest.approx(float(value), abs=1e-3), (sid, col)  # julianday rounding
     # and the figures themselves
-    assert (ours["create-table"]["total_executions"], ours["create-table"]["avg_duration_seconds"],
-            ours["create-table"]["avg_files_changed"]) == (4, pytest.approx(10.0), pytest.approx(4.0))
+    assert (
+        ours["create-table"]["total_executions"],
+        ours["create-table"]["avg_duration_seconds"],
+        ours["create-table"]["avg_files_changed"],
+    ) == (4, pytest.approx(10.0), pytest.approx(4.0))
     assert ours["add-page"]["direct_dependencies"] == 1
     assert ours["add-page"]["avg_duration_seconds"] == pytest.approx(47.5)
     assert ours["add-page"]["avg_files_changed"] == pytest.approx(0.5)
@@ -124,11 +127,18 @@ def test_slowest(exported: Path) -> None:
     scenarios, steps = q.slowest(_con(exported), ALL, limit=10)
     got = [(r["scenario_id"], r["p90_seconds"]) for r in _rows(scenarios)]
     # add-page 30, 40, 50, 70 -> p90 64; create-service 60; create-table 10, 20 -> 19; old-thing 7
-    assert got == [("add-page", pytest.approx(64.0)), ("create-service", pytest.approx(60.0)),
-                   ("create-table", pytest.approx(19.0)), ("old-thing", pytest.approx(7.0))]
+    assert got == [
+        ("add-page", pytest.approx(64.0)),
+        ("create-service", pytest.approx(60.0)),
+        ("create-table", pytest.approx(19.0)),
+        ("old-thing", pytest.approx(7.0)),
+    ]
     first = _rows(steps)[0]
-    assert (first["scenario_id"], first["step_name"], first["max_seconds"]) == ("create-service",
-                                                                              "run: pnpm build", 60.0)
+    assert (first["scenario_id"], first["step_name"], first["max_seconds"]) == (
+        "create-service",
+        "run: pnpm build",
+        60.0,
+    )
 
 
 def test_metrics(exported: Path) -> None:

@@ -28,38 +28,44 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp / "export"
 
 
-@pytest.mark.parametrize("sql", [
-    "SELECT count(*) FROM sys_scenario_executions",
-    "WITH t AS (SELECT 1 AS a) SELECT a FROM t",
-    "FROM sys_scenarios SELECT scenario_id",
-    "DESCRIBE sys_scenario_executions",
-    "SHOW TABLES",
-    "SUMMARIZE sys_scenarios",
-    "EXPLAIN SELECT * FROM sys_scenarios",
-    "select count(*) from sys_scenario_executions;",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT count(*) FROM sys_scenario_executions",
+        "WITH t AS (SELECT 1 AS a) SELECT a FROM t",
+        "FROM sys_scenarios SELECT scenario_id",
+        "DESCRIBE sys_scenario_executions",
+        "SHOW TABLES",
+        "SUMMARIZE sys_scenarios",
+        "EXPLAIN SELECT * FROM sys_scenarios",
+        "select count(*) from sys_scenario_executions;",
+    ],
+)
 def test_read_only_statements_run(exported: Path, sql: str) -> None:
     result = q.run_query(duck.connect(exported), sql)
     assert result.columns and result.rows
 
 
-@pytest.mark.parametrize(("sql", "kind"), [
-    ("INSERT INTO sys_scenarios (scenario_id) VALUES ('x')", "INSERT"),
-    ("UPDATE sys_scenarios SET name = 'x'", "UPDATE"),
-    ("DELETE FROM sys_scenarios", "DELETE"),
-    ("CREATE TABLE evil (a INT)", "CREATE"),
-    ("DROP VIEW sys_scenarios", "DROP"),
-    ("COPY sys_scenarios TO '/tmp/leak.csv'", "COPY"),
-    ("ATTACH '/tmp/other.db' AS other", "ATTACH"),
-    ("DETACH other", "DETACH"),
-    ("PRAGMA database_list", "PRAGMA"),
-    ("SET enable_external_access = true", "SET"),
-    ("INSTALL sqlite", "LOAD"),
-    ("LOAD sqlite", "LOAD"),
-    ("EXPORT DATABASE '/tmp/dump'", "EXPORT"),
-    ("CALL pragma_version()", "CALL"),
-    ("VACUUM", "VACUUM"),
-])
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("INSERT INTO sys_scenarios (scenario_id) VALUES ('x')", "INSERT"),
+        ("UPDATE sys_scenarios SET name = 'x'", "UPDATE"),
+        ("DELETE FROM sys_scenarios", "DELETE"),
+        ("CREATE TABLE evil (a INT)", "CREATE"),
+        ("DROP VIEW sys_scenarios", "DROP"),
+        ("COPY sys_scenarios TO '/tmp/leak.csv'", "COPY"),
+        ("ATTACH '/tmp/other.db' AS other", "ATTACH"),
+        ("DETACH other", "DETACH"),
+        ("PRAGMA database_list", "PRAGMA"),
+        ("SET enable_external_access = true", "SET"),
+        ("INSTALL sqlite", "LOAD"),
+        ("LOAD sqlite", "LOAD"),
+        ("EXPORT DATABASE '/tmp/dump'", "EXPORT"),
+        ("CALL pragma_version()", "CALL"),
+        ("VACUUM", "VACUUM"),
+    ],
+)
 def test_writes_and_side_effects_are_refused(exported: Path, sql: str, kind: str) -> None:
     con = duck.connect(exported)
     with pytest.raises(UserError, match=f"only read-only queries are allowed, not {kind}"):
@@ -84,11 +90,17 @@ def test_other_refusals(exported: Path) -> None:
 
 
 def test_unknown_table_lists_the_available_ones(exported: Path) -> None:
-    with pytest.raises(UserError, match="query failed: Catalog Error: Table with name executions does not "
-                                        "exist") as exc:
+    with pytest.raises(
+        UserError, match="query failed: Catalog Error: Table with name executions does not exist"
+    ) as exc:
         q.run_query(duck.connect(exported), "SELECT * FROM executions")
     hint = exc.value.hint or ""
     assert hint.startswith("available tables: ")
-    for name in ("sys_scenario_executions", "sys_scenario_step_executions", "sys_scenarios",
-                 "sys_scenario_impact_view", "dev_tasks"):
+    for name in (
+        "sys_scenario_executions",
+        "sys_scenario_step_executions",
+        "sys_scenarios",
+        "sys_scenario_impact_view",
+        "dev_tasks",
+    ):
         assert name in hint

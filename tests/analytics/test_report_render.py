@@ -26,10 +26,26 @@ def test_report_renders_in_headless_chromium(exported: Path, tmp_path: Path) -> 
     shot = tmp_path / "out.png"
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-             "--window-size=1280,1600", "--hide-scrollbars", f"--screenshot={shot}", report.as_uri()],
-            capture_output=True, text=True, timeout=120, check=False)
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={profile}",
+                "--window-size=1280,1600",
+                "--hide-scrollbars",
+                f"--screenshot={shot}",
+                report.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert proc.returncode == 0 and shot.exists(), proc.stderr[-2000:]
     with Image.open(shot) as img:
         rgb = img.convert("RGB")

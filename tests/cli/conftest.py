@@ -32,9 +32,21 @@ def git(cwd: Path, *args: str) -> str:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("CONTINUOUS_DATABASE_URL", "CONTINUOUS_PAGER", "PAGER", "NO_COLOR", "CONTINUOUS_NO_PROMPT",
-                        "LESS", "COLUMNS", "LINES")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in (
+            "CONTINUOUS_DATABASE_URL",
+            "CONTINUOUS_PAGER",
+            "PAGER",
+            "NO_COLOR",
+            "CONTINUOUS_NO_PROMPT",
+            "LESS",
+            "COLUMNS",
+            "LINES",
+        )
+    }
     env.update({"TERM": "xterm-256color", **extra})
     return env
 
@@ -51,8 +63,16 @@ class Terminal:
             os.setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-        self.proc = subprocess.Popen([EXE, *args], cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave,
-                                     preexec_fn=controlling_tty, close_fds=True)
+        self.proc = subprocess.Popen(
+            [EXE, *args],
+            cwd=cwd,
+            env=env,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            preexec_fn=controlling_tty,
+            close_fds=True,
+        )
         os.close(slave)
         self.raw = b""
 
@@ -128,10 +148,19 @@ def clean() -> Callable[..., dict[str, str]]:
 def piped() -> Callable[..., subprocess.CompletedProcess[str]]:
     """`continuous ARGS` with pipes (no terminal anywhere), as a script or CI runs it."""
 
-    def run(cwd: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None,
-            timeout: float = 180) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([EXE, *args], cwd=cwd, env=env or clean_env(), capture_output=True, text=True,
-                              input=input if input is not None else "", timeout=timeout, check=False)
+    def run(
+        cwd: Path, *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 180
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [EXE, *args],
+            cwd=cwd,
+            env=env or clean_env(),
+            capture_output=True,
+            text=True,
+            input=input if input is not None else "",
+            timeout=timeout,
+            check=False,
+        )
 
     return run
 

@@ -66,10 +66,16 @@ def test_ctrl_c_at_a_prompt_stops_with_130(example_repo: Path, terminal) -> None
 
 
 def _saved_plan(repo: Path, items: list[dict[str, object]]) -> Path:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                          check=True).stdout.strip()
-    plan = {"version": 1, "request": "by hand", "head": head,
-            "rule_base_hash": load_config_rule_base(load_config(repo)).content_hash(), "items": items}
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    plan = {
+        "version": 1,
+        "request": "by hand",
+        "head": head,
+        "rule_base_hash": load_config_rule_base(load_config(repo)).content_hash(),
+        "items": items,
+    }
     path = repo.parent / "plan.json"
     path.write_text(json.dumps(plan))
     return path

@@ -18,8 +18,7 @@ from continuous.dsl.loader import load_config_rule_base, load_rule_base
 DRY = ("run-scenario", "create-table", "user_prefs", "--dry-run")
 
 
-def test_a_dry_run_on_a_terminal_is_coloured_and_paged(example_repo: Path, terminal, clean,
-                                                       recording_pager) -> None:
+def test_a_dry_run_on_a_terminal_is_coloured_and_paged(example_repo: Path, terminal, clean, recording_pager) -> None:
     command, log = recording_pager
     t = terminal(example_repo, *DRY, env=clean(CONTINUOUS_PAGER=command))
     t.expect(r"Estimated time:")
@@ -65,11 +64,16 @@ def test_pager_command_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _saved_plan(repo: Path) -> Path:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                          check=True).stdout.strip()
-    plan = {"version": 1, "request": "a bookmarks service", "head": head,
-            "rule_base_hash": load_config_rule_base(load_config(repo)).content_hash(),
-            "items": [{"scenario": "create-service", "params": {"name": "bookmarks"}}]}
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    plan = {
+        "version": 1,
+        "request": "a bookmarks service",
+        "head": head,
+        "rule_base_hash": load_config_rule_base(load_config(repo)).content_hash(),
+        "items": [{"scenario": "create-service", "params": {"name": "bookmarks"}}],
+    }
     path = repo.parent / "plan.json"
     path.write_text(json.dumps(plan))
     return path
@@ -89,8 +93,7 @@ def test_no_diff_on_run_scenario_and_run_plan(example_repo: Path, piped) -> None
 def test_no_diff_on_plan(example_repo: Path, piped, clean) -> None:
     env = clean(CONTINUOUS_NO_DAEMON="1")
     full = piped(example_repo, "plan", "a table for email bookmarks", "--dry-run", env=env, timeout=600)
-    bare = piped(example_repo, "plan", "a table for email bookmarks", "--dry-run", "--no-diff", env=env,
-                 timeout=600)
+    bare = piped(example_repo, "plan", "a table for email bookmarks", "--dry-run", "--no-diff", env=env, timeout=600)
     assert full.returncode == bare.returncode == 0, (full.stderr, bare.stderr)
     assert "Diffs:" in full.stdout and "Diffs:" not in bare.stdout and "Files (" in bare.stdout
 

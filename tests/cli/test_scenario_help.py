@@ -20,8 +20,9 @@ UPDATE = os.environ.get("CONTINUOUS_UPDATE_GOLDEN") == "1"
 
 def _help(*args: str, columns: int = 100) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": str(columns), "NO_COLOR": "1"}
-    return subprocess.run([EXE, "run-scenario", *args], capture_output=True, text=True, env=env, timeout=120,
-                          check=False)
+    return subprocess.run(
+        [EXE, "run-scenario", *args], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
 
 
 @pytest.mark.parametrize("scenario", ["create-table", "create-app"])

@@ -72,10 +72,19 @@ def test_install_completion_completes_commands_and_scenario_ids_in_bash(tmp_path
 
     def complete(*words: str) -> list[str]:
         quoted = " ".join(f"'{w}'" for w in words)
-        program = (f"source {script}\nCOMP_WORDS=({quoted})\nCOMP_CWORD={len(words) - 1}\n"
-                   "_continuous_completion continuous\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n")
-        done = subprocess.run(["bash", "--norc", "-c", program], capture_output=True, text=True, env=env,
-                              cwd=tmp_path, timeout=120, check=False)
+        program = (
+            f"source {script}\nCOMP_WORDS=({quoted})\nCOMP_CWORD={len(words) - 1}\n"
+            "_continuous_completion continuous\nprintf '%s\\n' \"${COMPREPLY[@]}\"\n"
+        )
+        done = subprocess.run(
+            ["bash", "--norc", "-c", program],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         return [line for line in done.stdout.splitlines() if line]
 

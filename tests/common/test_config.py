@@ -74,8 +74,9 @@ def test_a_folder_elsewhere_without_scenarios_is_refused(git_repo: Path, tmp_pat
     assert load_config(git_repo).scenario_paths == (git_repo / "mine",)
 
 
-@pytest.mark.parametrize("text", ['scenario_paths = ["/etc"]', 'scenario_paths = ["../../.."]',
-                                  'include_builtin = "yes"'])
+@pytest.mark.parametrize(
+    "text", ['scenario_paths = ["/etc"]', 'scenario_paths = ["../../.."]', 'include_builtin = "yes"']
+)
 def test_the_cli_refuses_a_bad_configuration(git_repo: Path, text: str) -> None:
     _write(git_repo, text + "\n")
     proc = subprocess.run([EXE, "scenarios", "list"], cwd=git_repo, capture_output=True, text=True, timeout=120)

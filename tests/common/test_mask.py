@@ -16,17 +16,24 @@ SECRET = "s3cr3t"
         (f"postgresql://bob:{SECRET}@x@db.example/app", "postgresql://bob:***@db.example/app"),
         (f"postgresql://bob:{SECRET} x@db.example/app", "postgresql://bob:***@db.example/app"),
         (f"postgresql://bob:a@b {SECRET}@db.example/app", "postgresql://bob:***@db.example/app"),
-        (f"postgresql://db.example/app?user=bob&password={SECRET}", "postgresql://db.example/app?user=bob&password=***"),
-        (f"postgresql://db.example/app?password={SECRET}&sslmode=require",
-         "postgresql://db.example/app?password=***&sslmode=require"),
+        (
+            f"postgresql://db.example/app?user=bob&password={SECRET}",
+            "postgresql://db.example/app?user=bob&password=***",
+        ),
+        (
+            f"postgresql://db.example/app?password={SECRET}&sslmode=require",
+            "postgresql://db.example/app?password=***&sslmode=require",
+        ),
         (f"postgresql:///app?host=/tmp&PASSWORD={SECRET}", "postgresql:///app?host=/tmp&PASSWORD=***"),
         (f"host=db.example password={SECRET} dbname=app", "host=db.example password=*** dbname=app"),
         (f"host=db.example password='{SECRET} x' dbname=app", "host=db.example password=*** dbname=app"),
         (f"postgresql://bob@db.example/app?sslpassword={SECRET}", "postgresql://bob@db.example/app?sslpassword=***"),
         ("postgresql://bob@db.example:5432/app", "postgresql://bob@db.example:5432/app"),
         ("sqlite:////tmp/x/continuous.db", "sqlite:////tmp/x/continuous.db"),
-        (f"cannot connect to postgresql://bob:{SECRET}@db.example/app: timeout",
-         "cannot connect to postgresql://bob:***@db.example/app: timeout"),
+        (
+            f"cannot connect to postgresql://bob:{SECRET}@db.example/app: timeout",
+            "cannot connect to postgresql://bob:***@db.example/app: timeout",
+        ),
     ],
 )
 def test_every_password_form_is_masked(url: str, shown: str) -> None:
@@ -48,8 +55,7 @@ def test_the_cli_never_prints_the_password(tmp_path, monkeypatch) -> None:
         f"postgresql+psycopg:///app?host=127.0.0.1&port=1&password={SECRET}",
     ):
         env = {**__import__("os").environ, "CONTINUOUS_DATABASE_URL": url}
-        proc = subprocess.run([exe, "db", "current"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run([exe, "db", "current"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
         assert proc.returncode != 0
         assert SECRET not in proc.stdout + proc.stderr, proc.stderr
         assert "internal error" not in proc.stderr, proc.stderr

@@ -7,9 +7,7 @@ from continuous.common.errors import DslError
 from continuous.dsl.parser import _cron_problem, parse_text
 
 
-@pytest.mark.parametrize(
-    "expr", ["0 3 * * *", "*/15 * * * *", "0 3 * jan,jul mon-fri", "0 0 1-15/2 * 7", "30 2 L * *"]
-)
+@pytest.mark.parametrize("expr", ["0 3 * * *", "*/15 * * * *", "0 3 * jan,jul mon-fri", "0 0 1-15/2 * 7", "30 2 L * *"])
 def test_what_croniter_accepts_is_valid(expr: str) -> None:
     assert _cron_problem(expr) is None
     (schedule,) = parse_text(f'schedule s {{ cron "{expr}" docs }}')

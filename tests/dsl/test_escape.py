@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 NASTY = [
     "plain",
     "",
-    "it's \"quoted\" `ticked`",
+    'it\'s "quoted" `ticked`',
     "*/ alert(1); /*",
     "</title><script>alert(1)</script>",
     "{injected} ${x} $(rm -rf ~) `id` ; ls | cat & wait",
@@ -80,7 +80,7 @@ class _Collect(html.parser.HTMLParser):
 @SETTINGS
 @given(TEXT)
 def test_html_text_and_attributes(value: str) -> None:
-    doc = f'<title>{r("html", value)}</title><a title="{r("html", value)}" x=\'{r("html", value)}\'>t</a>'
+    doc = f"<title>{r('html', value)}</title><a title=\"{r('html', value)}\" x='{r('html', value)}'>t</a>"
     parser = _Collect()
     parser.feed(doc)
     parser.close()

@@ -48,7 +48,8 @@ def test_every_terminal_of_the_grammar_is_known_to_the_scanner() -> None:
         else:
             unknown.append(f"{name} = {term.pattern.value!r}")
     assert not unknown, (
-        "grammar.lark has terminals that dsl/_lalr_driver.py does not scan: " + ", ".join(unknown)
+        "grammar.lark has terminals that dsl/_lalr_driver.py does not scan: "
+        + ", ".join(unknown)
         + " — teach the scanner (_TOKENS, _FIRST, _PUNCT and the classification in parse) about them"
     )
     assert set(driver._PUNCT.values()) <= set(terms)
@@ -92,7 +93,7 @@ def test_a_template_value_takes_the_fast_path() -> None:
     """A bare `{{ ... }}` value (TEMPLATE) is parsed by the driver, not handed back to lark."""
     from continuous.dsl.parser import _Builder
 
-    text = 'rule r {\n  when a(x: ?x)\n  then assert b(y: {{ x }})\n}\n'
+    text = "rule r {\n  when a(x: ?x)\n  then assert b(y: {{ x }})\n}\n"
     assert _lark().parse(text)  # valid DSL
     items = driver.parse(text, _Builder("r.scn", text))
     assert items and items[0].id == "r"

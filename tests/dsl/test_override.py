@@ -181,7 +181,7 @@ def _render_templates(scenario: Any) -> set[str]:
 
 def test_eject_copies_the_scenario_and_only_its_templates(git_repo: Path) -> None:
     config = git_repo / ".continuous.toml"
-    config.write_text("# my settings\n# database_url = \"sqlite:///x.db\"\n")
+    config.write_text('# my settings\n# database_url = "sqlite:///x.db"\n')
     builtin = build_rule_base([builtin_source()]).scenarios["create-table"]
     result = invoke("scenarios", "eject", "create-table", "--json", cwd=git_repo)
     assert result.exit_code == 0, result.stderr

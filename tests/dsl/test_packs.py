@@ -41,8 +41,15 @@ def invoke(*args: str, cwd: Path) -> Any:
         os.chdir(old)
 
 
-def write_pack(folder: Path, *, name: str = "acme", version: str = "1.0.0", requires: str = ">=0.1",
-               sid: str = "write-acme-note", template: str = "acme v1 {{ name }}\n") -> None:
+def write_pack(
+    folder: Path,
+    *,
+    name: str = "acme",
+    version: str = "1.0.0",
+    requires: str = ">=0.1",
+    sid: str = "write-acme-note",
+    template: str = "acme v1 {{ name }}\n",
+) -> None:
     (folder / "templates").mkdir(parents=True, exist_ok=True)
     (folder / "continuous-pack.toml").write_text(MANIFEST.format(name=name, version=version, requires=requires))
     (folder / "notes.scn").write_text(SCENARIO.format(sid=sid))
@@ -141,8 +148,9 @@ def test_refusal_is_exit_2_from_a_real_process(git_repo: Path, remote: Remote) -
     text = (git_repo / "continuous.lock").read_text().replace(pin["content-hash"], "sha256:" + "0" * 64)
     (git_repo / "continuous.lock").write_text(text)
     exe = Path(sys.executable).parent / "continuous"
-    proc = subprocess.run([str(exe), "scenarios", "show", "write-acme-note"], cwd=git_repo, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [str(exe), "scenarios", "show", "write-acme-note"], cwd=git_repo, capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: pack acme (")
     assert "Traceback" not in proc.stderr
@@ -197,8 +205,9 @@ def test_incompatible_or_invalid_pack_is_refused_and_nothing_is_pinned(git_repo:
     assert "needs continuous >=99, but this is continuous" in result.stderr
     assert not (git_repo / "continuous.lock").exists()
 
-    (folder / "continuous-pack.toml").write_text(MANIFEST.format(name="acme", version="1", requires=">=0.1")
-                                                 + 'homepage = "x"\n')
+    (folder / "continuous-pack.toml").write_text(
+        MANIFEST.format(name="acme", version="1", requires=">=0.1") + 'homepage = "x"\n'
+    )
     result = invoke("packs", "add", str(folder), cwd=git_repo)
     assert result.exit_code == 2 and "continuous-pack.toml: homepage: unknown key" in result.stderr
     (folder / "continuous-pack.toml").write_text(MANIFEST.format(name="Acme!", version="x.y", requires="soon"))

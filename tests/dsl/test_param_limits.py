@@ -68,12 +68,12 @@ def test_values_in_range_are_accepted(nums) -> None:
 @pytest.mark.parametrize(
     ("text", "word"),
     [
-        ('param n: int range 10 to 1', "empty"),
-        ('param n: string range 1 to 10', "only whole numbers and ports"),
-        ('param n: int range 1 to 10 default 11', "between 1 and 10"),
-        ('param n: port range 0 to 10', "between 1 and 65535"),
-        ('param n: port default 70000', "between 1 and 65535"),
-        ('param n: int range 1 to 2 range 1 to 3', "twice"),
+        ("param n: int range 10 to 1", "empty"),
+        ("param n: string range 1 to 10", "only whole numbers and ports"),
+        ("param n: int range 1 to 10 default 11", "between 1 and 10"),
+        ("param n: port range 0 to 10", "between 1 and 65535"),
+        ("param n: port default 70000", "between 1 and 65535"),
+        ("param n: int range 1 to 2 range 1 to 3", "twice"),
     ],
 )
 def test_bad_ranges_are_dsl_diagnostics(tmp_path: Path, text: str, word: str) -> None:

@@ -20,10 +20,7 @@ SECRET_FILE_LINE = "root:"  # the first line of /etc/passwd
 
 
 def scenario(template: str) -> str:
-    return (
-        "scenario leak {\n  object infra\n  summary \"x\"\n"
-        f'  step "write" render "{template}" to "out.txt"\n}}\n'
-    )
+    return f'scenario leak {{\n  object infra\n  summary "x"\n  step "write" render "{template}" to "out.txt"\n}}\n'
 
 
 @pytest.fixture
@@ -85,8 +82,9 @@ def _run(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([EXE, *args], cwd=root, env=env, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize(("template", "word"), [b for b in BAD if b[0] not in ("", ".", "parts")]
-                         + [("dyn.j2", "absolute")])
+@pytest.mark.parametrize(
+    ("template", "word"), [b for b in BAD if b[0] not in ("", ".", "parts")] + [("dyn.j2", "absolute")]
+)
 def test_runs_and_dry_runs_refuse_them(repo_with: Path, lib: Path, template: str, word: str) -> None:
     (lib / "leak.scn").write_text(scenario(template))
     for args in (("--dry-run",), ("--yes",)):

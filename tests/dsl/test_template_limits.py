@@ -45,8 +45,13 @@ def test_hostile_expressions_are_refused(template: str) -> None:
         "except UserError as exc:\n"
         "    print(exc.message); sys.exit(2)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "CONTINUOUS_TEMPLATE_SECONDS": "3"})
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "CONTINUOUS_TEMPLATE_SECONDS": "3"},
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
 
@@ -80,8 +85,9 @@ def test_a_template_file_with_a_hostile_expression_fails_before_the_run(git_repo
     subprocess.run(["git", "add", "-A"], cwd=git_repo, check=True)
     subprocess.run(["git", "commit", "-qm", "config"], cwd=git_repo, check=True)
     env = {**os.environ, "CONTINUOUS_DATABASE_URL": f"sqlite:///{tmp_path}/t.db"}
-    proc = subprocess.run([EXE, "run-scenario", "big", "--yes"], cwd=git_repo, env=env, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [EXE, "run-scenario", "big", "--yes"], cwd=git_repo, env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "too large" in proc.stderr
     assert not (git_repo / "big.txt").exists()

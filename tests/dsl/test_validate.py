@@ -188,9 +188,7 @@ scenario bad { object service summary "s" param table: snake required
 """
     )
     found = messages(check(tmp_path, text))
-    assert found == [
-        "template variable 'tabel' in unless of requires create-table field 'name' is not a parameter"
-    ]
+    assert found == ["template variable 'tabel' in unless of requires create-table field 'name' is not a parameter"]
 
 
 def test_unknown_filter(tmp_path: Path) -> None:
@@ -277,9 +275,7 @@ def test_validate_checks_defaults_of_programmatic_models() -> None:
 
 
 def test_discover_fields_use_regex_groups(tmp_path: Path) -> None:
-    text = (
-        'discover table { glob "m/*.sql" regex "create table (?P<table>\\\\w+)" field name = "{{ tabel }}" }'
-    )
+    text = 'discover table { glob "m/*.sql" regex "create table (?P<table>\\\\w+)" field name = "{{ tabel }}" }'
     (d,) = check(tmp_path, text)
     assert "uses 'tabel', which is neither a named group of its regex nor a path variable" in d.message
     assert d.hint == "did you mean 'table'?"
@@ -338,7 +334,9 @@ def test_parse_text_sample_is_valid() -> None:
 
 
 def test_facts_nobody_produces(tmp_path: Path) -> None:
-    text = BASE + """
+    text = (
+        BASE
+        + """
 discover app { glob "apps/*/package.json" }
 scenario s-two { object ui summary "x" param table: snake required
   unless tabel(name: "{{ table }}")
@@ -348,6 +346,7 @@ scenario s-two { object ui summary "x" param table: snake required
 }
 rule r { when page(name: ?p) and not tested(page: ?p) then task "test {{ p }}" }
 """
+    )
     found = messages(check(tmp_path, text))
     assert found == [
         "scenario s-two uses fact 'tabel', which no discover, provides or assert produces",

@@ -40,8 +40,7 @@ def repo(tmp_path: Path, db_url: str) -> Iterator[Path]:
     write(
         root,
         "package.json",
-        '{\n  "name": "mono",\n  "scripts": {\n    "dev": "turbo run dev",\n'
-        '    "old": "sh scripts/old.sh"\n  }\n}\n',
+        '{\n  "name": "mono",\n  "scripts": {\n    "dev": "turbo run dev",\n    "old": "sh scripts/old.sh"\n  }\n}\n',
     )
     write(root, "scripts/old.sh", "echo old\n")
     write(

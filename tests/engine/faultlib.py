@@ -333,8 +333,9 @@ class Harness:
         return [(p, Path(t)) for p, t in value]
 
     # -- checks
-    def _check(self, report: dict[str, Any], label: str, expected: dict[str, Any], probe: dict[str, Any],
-               *, status: bool) -> list[str]:
+    def _check(
+        self, report: dict[str, Any], label: str, expected: dict[str, Any], probe: dict[str, Any], *, status: bool
+    ) -> list[str]:
         problems = []
         now = snapshot(self.repo)
         if now != expected:

@@ -152,7 +152,6 @@ FEATURE = [
 ]
 
 
-
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_a_feature_built_by_the_executor_type_checks_and_migrates(example: Path, pg_url: str) -> None:
@@ -173,9 +172,7 @@ def _typecheck_and_migrate(example: Path, pg_url: str) -> set[str]:
 
     import psycopg
 
-    tsc = (
-        Path(os.environ.get("CONTINUOUS_TEST_NODE_TOOLS", str(NODE_TOOLS))) / "node_modules" / ".bin" / "tsc"
-    )
+    tsc = Path(os.environ.get("CONTINUOUS_TEST_NODE_TOOLS", str(NODE_TOOLS))) / "node_modules" / ".bin" / "tsc"
     assert tsc.exists(), f"TypeScript is not installed at {tsc}; run .ci/node-tools.sh"
     (example / "node_modules").symlink_to(tsc.parent.parent, target_is_directory=True)
     proc = subprocess.run([str(tsc), "--noEmit", "-p", str(example)], capture_output=True, text=True, timeout=600)
@@ -236,11 +233,30 @@ def test_the_whole_library_run_in_one_repository_type_checks_and_migrates(exampl
         assert result.ok, f"{scenario_id}: {result.error}"
         ran |= {item.scenario for item in result.items}
     issue_ids = {
-        "create-service", "refactor-service", "deprecate-service", "test-service", "create-cli-pipeline",
-        "add-cli-command", "migrate-cli-script", "consolidate-pipelines", "create-table", "modify-schema",
-        "create-view", "add-rls-policy", "create-app", "add-page", "add-shared-component", "integrate-service",
-        "create-proxy-server", "add-proxy-endpoint", "consolidate-proxies", "add-pnpm-script", "configure-environment",
-        "setup-monitoring", "add-tests", "generate-types",
+        "create-service",
+        "refactor-service",
+        "deprecate-service",
+        "test-service",
+        "create-cli-pipeline",
+        "add-cli-command",
+        "migrate-cli-script",
+        "consolidate-pipelines",
+        "create-table",
+        "modify-schema",
+        "create-view",
+        "add-rls-policy",
+        "create-app",
+        "add-page",
+        "add-shared-component",
+        "integrate-service",
+        "create-proxy-server",
+        "add-proxy-endpoint",
+        "consolidate-proxies",
+        "add-pnpm-script",
+        "configure-environment",
+        "setup-monitoring",
+        "add-tests",
+        "generate-types",
     }
     assert issue_ids <= ran, sorted(issue_ids - ran)
     tables = _typecheck_and_migrate(example, pg_url)

@@ -119,8 +119,12 @@ def test_every_database_reader_the_dsl_names_is_implemented() -> None:
 
 
 def test_statements_skip_comments_and_keep_quoted_semicolons() -> None:
-    found = list(statements("-- create view for x;\n/* drop table y; */\nINSERT INTO t (a) VALUES ('x;y');\n"
-                            "CREATE FUNCTION f() RETURNS int AS $$ select 1; $$ LANGUAGE sql;"))
+    found = list(
+        statements(
+            "-- create view for x;\n/* drop table y; */\nINSERT INTO t (a) VALUES ('x;y');\n"
+            "CREATE FUNCTION f() RETURNS int AS $$ select 1; $$ LANGUAGE sql;"
+        )
+    )
     assert [s.text.split()[0] for s in found] == ["INSERT", "CREATE"]
     assert found[0].line == 3 and "'x;y'" in found[0].text
 
@@ -142,7 +146,8 @@ def test_views_functions_enums_columns_keys_rows() -> None:
     assert records("database.views", inputs) == []  # "a view for the docs" is a comment
     assert [r["name"] for r in records("database.functions", inputs)] == ["add_allowed_email"]
     assert {r["name"]: r["values"] for r in records("database.enums", inputs)} == {
-        "doc_status": "draft,published", "note_kind": "todo,done"
+        "doc_status": "draft,published",
+        "note_kind": "todo,done",
     }
     columns = {(r["table"], r["name"]) for r in records("database.columns", inputs)}
     assert {("doc_files", "title"), ("doc_files", "reading_minutes"), ("doc_notes", "body")} <= columns
@@ -186,7 +191,7 @@ def test_merge_adds_what_pending_migrations_add_and_keeps_every_other_byte() -> 
     after = read_types(merged.text)
     assert after.names("Tables") == ["doc_files", "doc_notes", "live_only"]
     assert after.columns("doc_notes") == {"body": "string", "doc_file_id": "string | null", "id": "string"}
-    assert "referencedRelation: \"doc_files\"" in merged.text
+    assert 'referencedRelation: "doc_files"' in merged.text
     again = merge_types(merged.text, db.schema, pending=pending)
     assert again.text == merged.text and again.added == []
 
@@ -204,11 +209,13 @@ def test_merge_of_one_table_and_refusal_of_a_legacy_one() -> None:
 
 
 def test_replayed_renames_and_drops() -> None:
-    schema = read_migrations([
-        ("a.sql", "CREATE TABLE a (id int); CREATE TABLE b (id int, x text);"),
-        ("b.sql", "ALTER TABLE a RENAME TO a2; DROP TABLE IF EXISTS b CASCADE; ALTER TABLE a2 ADD COLUMN y text;"),
-        ("c.sql", "ALTER TABLE a2 RENAME COLUMN y TO z; ALTER TABLE a2 SET SCHEMA archived;"),
-    ])
+    schema = read_migrations(
+        [
+            ("a.sql", "CREATE TABLE a (id int); CREATE TABLE b (id int, x text);"),
+            ("b.sql", "ALTER TABLE a RENAME TO a2; DROP TABLE IF EXISTS b CASCADE; ALTER TABLE a2 ADD COLUMN y text;"),
+            ("c.sql", "ALTER TABLE a2 RENAME COLUMN y TO z; ALTER TABLE a2 SET SCHEMA archived;"),
+        ]
+    )
     assert [(t.schema, t.name, list(t.columns)) for t in schema.live_tables()] == [("archived", "a2", ["id", "z"])]
     assert schema.gone["public.a"] == ["b.sql"] and schema.gone["public.b"] == ["b.sql"]
 

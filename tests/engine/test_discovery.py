@@ -42,9 +42,7 @@ def test_repository_facts(repo: Path, h) -> None:
     for f in facts:
         by_type.setdefault(f.type, []).append(f)
     assert [f.fields for f in by_type["table"]] == [{"name": "sys_table_definitions"}]
-    assert (
-        by_type["table"][0].source == "supabase/migrations/20240101000000_create_sys_table_definitions.sql:1"
-    )
+    assert by_type["table"][0].source == "supabase/migrations/20240101000000_create_sys_table_definitions.sql:1"
     assert [f.fields for f in by_type["app"]] == [{"name": "dhg-hub", "dir": "apps/dhg-hub"}]
     assert sorted(f.fields["name"] for f in by_type["script"]) == ["dev", "old"]
     assert sorted((f.fields["owner"], f.fields["port"]) for f in by_type["port"]) == [
@@ -73,8 +71,7 @@ discover table {
     (root / "db" / "v1").mkdir(parents=True)
     (root / "db" / "archive").mkdir(parents=True)
     (root / "db" / "v1" / "001.sql").write_text(
-        "-- x\nCREATE TABLE a (id int);\n\ncreate table if not exists b ();\n"
-        "  create table not_at_line_start ();\n"
+        "-- x\nCREATE TABLE a (id int);\n\ncreate table if not exists b ();\n  create table not_at_line_start ();\n"
     )
     (root / "db" / "archive" / "old.sql").write_text("create table archived ();\n")
     facts = discover(rb, root)

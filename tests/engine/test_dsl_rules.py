@@ -101,16 +101,12 @@ rule port-users { when port(number: ?p) and proxy(port: ?p) then run check-port(
 rule fixed { when port(number: 3000) then task "reserved" }
 """,
     )
-    out = run_rules(
-        rb, [Fact(type="port", fields={"number": 3000}), Fact(type="proxy", fields={"port": "3000"})]
-    )
+    out = run_rules(rb, [Fact(type="port", fields={"number": 3000}), Fact(type="proxy", fields={"port": "3000"})])
     assert [r.params for r in out.runs] == [{"port": "3000"}]
     assert [t.title for t in out.tasks] == ["reserved"]
 
 
-def test_self_feeding_rule_is_stopped_with_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_self_feeding_rule_is_stopped_with_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from continuous.engine import dsl_rules
 
     monkeypatch.setattr(dsl_rules, "MAX_FIRINGS", 50)
@@ -132,7 +128,5 @@ def test_builtin_rules_compile_and_react_to_a_new_service() -> None:
         [fact("tests", target="old-svc"), fact("service", name="old-svc")],
         [fact("service", name="user-preferences")],
     )
-    assert ("add-tests", {"target": "user-preferences", "kind": "service"}) in [
-        (r.scenario, r.params) for r in runs
-    ]
+    assert ("add-tests", {"target": "user-preferences", "kind": "service"}) in [(r.scenario, r.params) for r in runs]
     assert all(r.params.get("target") != "old-svc" for r in runs)

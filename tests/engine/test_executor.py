@@ -38,9 +38,7 @@ def test_service_with_dependency_runs_in_order_and_is_recorded(repo: Path, db_ur
     # HEAD, branch and the user's index are untouched; every step has a checkpoint ref.
     assert h.git(repo, "rev-parse", "HEAD") == head
     assert index_bytes(repo) == before_index
-    refs = h.git(
-        repo, "for-each-ref", "--format=%(refname)", f"refs/continuous/{result.execution_id}/"
-    ).split()
+    refs = h.git(repo, "for-each-ref", "--format=%(refname)", f"refs/continuous/{result.execution_id}/").split()
     numbered = [r for r in refs if r.rsplit("/", 1)[-1].isdigit()]
     assert len(numbered) == len(result.checkpoints) == 9
     # the original content of modified files is kept alive by a ref, safe from git gc
@@ -99,9 +97,7 @@ def test_dry_run_changes_nothing_and_predicts_the_real_run(repo: Path, db_url: s
     assert any("SQL migration" in r for r in report.risk.reasons)
     assert report.estimate_seconds is None
     result = ScenarioExecutor(repo).execute("create-service", {"name": "billing"})
-    real = {p: "created" for p in result.artifacts.created} | {
-        p: "modified" for p in result.artifacts.modified
-    }
+    real = {p: "created" for p in result.artifacts.created} | {p: "modified" for p in result.artifacts.modified}
     assert report.files_changed() == real
     # and the predicted bytes are the real bytes
     for effect in report.files:
@@ -195,9 +191,7 @@ def test_bad_names_are_only_bad_names(repo: Path, h, value: str) -> None:
     assert h.snapshot(repo) == before
 
 
-@pytest.mark.parametrize(
-    "target", ["../escaped.ts", "/tmp/escaped-abs.ts", "link/escaped.ts", ".git/hooks/x"]
-)
+@pytest.mark.parametrize("target", ["../escaped.ts", "/tmp/escaped-abs.ts", "link/escaped.ts", ".git/hooks/x"])
 def test_rendered_paths_cannot_leave_the_worktree(repo: Path, h, target: str, tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -254,9 +248,7 @@ def test_second_run_in_the_same_worktree_is_refused(repo: Path, db_url: str, h) 
         import time
 
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "starting" in (
-            lock.read_text() if lock.exists() else "starting"
-        ):
+        while time.monotonic() < deadline and "starting" in (lock.read_text() if lock.exists() else "starting"):
             time.sleep(0.1)
         second = h.cli(repo, "run-scenario", "create-table", "t2", "--yes")
         assert second.returncode == 2
@@ -383,9 +375,7 @@ def test_status_command_and_json_execution_id(repo: Path, h) -> None:
 def test_rollback_via_cli_restores_byte_for_byte(repo: Path, h) -> None:
     (repo / "notes.txt").write_text("mine\n")
     before = h.snapshot(repo)
-    run = json.loads(
-        h.cli(repo, "run-scenario", "create-service", "gamma", "--yes", "--json", check=True).stdout
-    )
+    run = json.loads(h.cli(repo, "run-scenario", "create-service", "gamma", "--yes", "--json", check=True).stdout)
     assert h.snapshot(repo) != before
     proc = h.cli(repo, "rollback", run["execution_id"], check=True)
     assert "rolled back" in proc.stdout
@@ -409,9 +399,7 @@ def test_index_changes_made_by_commands_are_undone(repo: Path, h) -> None:
 def test_run_killed_before_its_first_step_can_be_cleared(repo: Path, db_url: str, h) -> None:
     dead = subprocess.run(["python3", "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     with open_store(db_url) as store:
-        run_id = store.start_execution(
-            "create-table", {"name": "x"}, kind="run", worktree=str(repo), branch="main"
-        )
+        run_id = store.start_execution("create-table", {"name": "x"}, kind="run", worktree=str(repo), branch="main")
     lock = repo / ".git" / "continuous" / "run.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.write_text(json.dumps({"execution_id": f"starting-{dead.stdout.strip()}", "pid": int(dead.stdout)}))
@@ -425,9 +413,7 @@ def test_run_killed_before_its_first_step_can_be_cleared(repo: Path, db_url: str
 
 
 @pytest.mark.postgres
-def test_runs_are_recorded_in_postgresql(
-    repo: Path, pg_schema_url: str, monkeypatch: pytest.MonkeyPatch, h
-) -> None:
+def test_runs_are_recorded_in_postgresql(repo: Path, pg_schema_url: str, monkeypatch: pytest.MonkeyPatch, h) -> None:
     pg_url = pg_schema_url  # a schema of its own: the shared database's public schema is left alone
     monkeypatch.setenv("CONTINUOUS_DATABASE_URL", pg_url)
     before = h.snapshot(repo)
@@ -440,12 +426,7 @@ def test_runs_are_recorded_in_postgresql(
             "create-table",
             "create-service",
         ]
-        assert all(
-            s.checkpoint_commit
-            for c in run.children
-            for s in c.steps
-            if not s.step_name.startswith("validate")
-        )
+        assert all(s.checkpoint_commit for c in run.children for s in c.steps if not s.step_name.startswith("validate"))
         assert store.get_execution(failed.execution_id).status == "failed"
         assert store.find_active_run(str(repo)) is None
     ScenarioExecutor(repo).rollback(ok.execution_id)
@@ -476,7 +457,5 @@ def test_a_saved_plan_keeps_order_after_and_groups(repo: Path, tmp_path: Path) -
         again = ex.plan_from_saved(load_saved_plan(path))
     finally:
         ex.close()
-    assert [(i.scenario, i.after, i.group) for i in again.items] == [
-        (i.scenario, i.after, i.group) for i in plan.items
-    ]
+    assert [(i.scenario, i.after, i.group) for i in again.items] == [(i.scenario, i.after, i.group) for i in plan.items]
     assert again.groups() == plan.groups() and len(plan.groups()) > 1

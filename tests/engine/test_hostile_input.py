@@ -16,7 +16,7 @@ from continuous.store import open_store
 
 LIB = Path(__file__).resolve().parent / "data" / "lib"
 
-HOSTILE_LIB = r'''
+HOSTILE_LIB = r"""
 scenario say {
   object infra
   summary "Writes a note and echoes text"
@@ -77,7 +77,7 @@ scenario nul-path {
   summary "Renders a NUL byte into a path"
   step "write" doc "docs/a{{ '\\x00' }}b.md" append "x"
 }
-'''
+"""
 
 
 @pytest.fixture
@@ -213,8 +213,9 @@ def test_git_directory_is_refused_however_it_is_reached(gitlink: Path, h, args: 
         (("named-thing", "a" * 300), "longer than"),
     ],
 )
-def test_control_characters_newlines_and_long_names_are_refused(hrepo: Path, h, args: tuple[str, ...],
-                                                                 word: str) -> None:
+def test_control_characters_newlines_and_long_names_are_refused(
+    hrepo: Path, h, args: tuple[str, ...], word: str
+) -> None:
     before = h.snapshot(hrepo)
     _refused(h.cli(hrepo, "run-scenario", *args, "--yes"), word)
     assert h.snapshot(hrepo) == before
@@ -236,8 +237,16 @@ def test_safe_path_resolves_before_checking(tmp_path: Path) -> None:
     (tmp_path / "gitlink").symlink_to(".git")
     (tmp_path / "docs/up").symlink_to("..")
     assert safe_path(tmp_path, "docs/x.md") == "docs/x.md"
-    for raw in ("gitlink/config", "docs/up/.git/config", "docs/up/gitlink/x", "a/.git", ".git", "a\x00b",
-                "docs/x\n", "docs/up"):
+    for raw in (
+        "gitlink/config",
+        "docs/up/.git/config",
+        "docs/up/gitlink/x",
+        "a/.git",
+        ".git",
+        "a\x00b",
+        "docs/x\n",
+        "docs/up",
+    ):
         with pytest.raises(UserError):
             safe_path(tmp_path, raw)
 
@@ -418,8 +427,15 @@ def test_editing_a_template_after_plan_out_is_refused_by_run_plan(own_lib_repo: 
 def test_editing_a_template_after_a_crash_is_refused_by_resume(own_lib_repo: Path, h, tmp_path: Path) -> None:
     import signal
 
-    proc = h.cli(own_lib_repo, "run-scenario", "create-service", "kill-me", "--yes", "--json",
-                 env={"CONTINUOUS_FAULT": "step.done@2"})
+    proc = h.cli(
+        own_lib_repo,
+        "run-scenario",
+        "create-service",
+        "kill-me",
+        "--yes",
+        "--json",
+        env={"CONTINUOUS_FAULT": "step.done@2"},
+    )
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stdout, proc.stderr)
     execution_id = json.loads((own_lib_repo / ".git/continuous/run.lock").read_text())["execution_id"]
     template = tmp_path / "lib-copy/templates/service.ts.j2"

@@ -160,9 +160,7 @@ def test_rollback_works_from_the_journal_after_switching_databases(
     h.cli(example, *PLAN, check=True)
 
 
-def test_failure_while_recording_a_failure_is_finished_by_the_next_command(
-    example: Path, h, db_url: str
-) -> None:
+def test_failure_while_recording_a_failure_is_finished_by_the_next_command(example: Path, h, db_url: str) -> None:
     """The database is locked (beyond the busy timeout) from step 3 on: step 3 fails, and so does recording it."""
     before = h.snapshot(example)
     h.cli(example, "db", "upgrade", check=True)
@@ -200,9 +198,7 @@ def test_failure_while_recording_a_failure_is_finished_by_the_next_command(
         assert [e.status for e in failed] == ["failed"]
 
 
-def test_a_full_disk_while_recording_a_failure_is_finished_by_the_next_command(
-    example: Path, h, db_url: str
-) -> None:
+def test_a_full_disk_while_recording_a_failure_is_finished_by_the_next_command(example: Path, h, db_url: str) -> None:
     """Step 3 cannot write its file (disk full) and from then on no store write succeeds either."""
     before = h.snapshot(example)
     proc = h.cli(example, *PLAN, env={"CONTINUOUS_FAULT": "files.write.before@3:raise=store."})
@@ -311,9 +307,7 @@ def test_a_signal_stops_after_the_current_step_and_leaves_the_run_resumable(
 
 @pytest.mark.parametrize("command", [("scenarios", "list"), ("facts",)])
 def test_a_closed_pipe_exits_quietly(example: Path, h, command: tuple[str, ...]) -> None:
-    proc = subprocess.Popen(
-        [h.exe, *command], cwd=example, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen([h.exe, *command], cwd=example, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # like `| head -1` exiting before the command writes
     err = proc.stderr.read()
@@ -353,9 +347,7 @@ def test_a_rejected_commit_keeps_the_changes_and_the_index(example: Path, h, db_
 # ---------------------------------------------------------------- 4. the history tells the truth
 
 
-def test_rolling_back_a_successful_run_keeps_its_outcome_and_records_an_event(
-    example: Path, h, db_url: str
-) -> None:
+def test_rolling_back_a_successful_run_keeps_its_outcome_and_records_an_event(example: Path, h, db_url: str) -> None:
     result = ScenarioExecutor(example).execute("create-table", {"name": "new_things"})
     with open_store(db_url) as store:
         before = store.get_execution(result.execution_id)

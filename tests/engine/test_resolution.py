@@ -67,9 +67,7 @@ def test_dependencies_come_first_with_bound_params(rule_base) -> None:
 
 def test_existing_fact_skips_dependency_with_reason(rule_base) -> None:
     facts = [Fact(type="table", fields={"name": "user_preferences"})]
-    r = resolve(
-        rule_base, [PlanRequest(scenario="create-service", params={"name": "user-preferences"})], facts
-    )
+    r = resolve(rule_base, [PlanRequest(scenario="create-service", params={"name": "user-preferences"})], facts)
     assert "create-table" not in ids(r)
     assert r.skipped[0].scenario == "create-table"
     assert "already holds" in r.skipped[0].reason
@@ -148,7 +146,5 @@ def test_rule_consequence_not_planned_when_already_true(rule_base) -> None:
 
 
 def test_rules_can_be_turned_off(rule_base) -> None:
-    r = resolve(
-        rule_base, [PlanRequest(scenario="create-table", params={"name": "bookmarks"})], follow_rules=False
-    )
+    r = resolve(rule_base, [PlanRequest(scenario="create-table", params={"name": "bookmarks"})], follow_rules=False)
     assert ids(r) == ["create-table"]

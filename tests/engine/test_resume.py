@@ -41,9 +41,7 @@ def _reference(repo: Path, h, tmp_path: Path) -> dict:
     return after
 
 
-def _check_kill(
-    repo: Path, h, k: int, before: dict, reference: dict, db_url: str, *, full: bool = True
-) -> None:
+def _check_kill(repo: Path, h, k: int, before: dict, reference: dict, db_url: str, *, full: bool = True) -> None:
     # killed, then rolled back: the tree is exactly as before (user's own dirty files included)
     execution_id = _killed_run(repo, h, k)
     if full:
@@ -93,9 +91,7 @@ def test_kill_at_every_step(repo: Path, h, db_url: str, prepared: tuple[dict, di
 def test_kill_inside_a_command_step_is_reconciled(repo: Path, h, db_url: str) -> None:
     """A kill during a command: resume re-runs it, rollback removes what the half-run command wrote."""
     before = h.snapshot(repo)
-    proc = h.cli(
-        repo, "run-scenario", "generate-file", "--yes", "--json", env={"CONTINUOUS_FAULT": "step.done@1"}
-    )
+    proc = h.cli(repo, "run-scenario", "generate-file", "--yes", "--json", env={"CONTINUOUS_FAULT": "step.done@1"})
     assert proc.returncode == -signal.SIGKILL
     runs_dir = repo / ".git" / "continuous" / "runs"
     journal_path = next(runs_dir.glob("*.json"))

@@ -82,9 +82,7 @@ def test_not_blocks_when_a_fact_arrives_later_and_unblocks_on_retraction() -> No
 def test_not_with_two_blockers_needs_both_gone() -> None:
     eng = Engine()
     log: list[Any] = []
-    eng.add_rule(
-        "r", [Pattern("a", {"k": V("k")}), Pattern("b", {"k": V("k")}, negated=True)], collector(eng, log)
-    )
+    eng.add_rule("r", [Pattern("a", {"k": V("k")}), Pattern("b", {"k": V("k")}, negated=True)], collector(eng, log))
     eng.assert_fact("a", {"k": 1})
     b1 = eng.assert_fact("b", {"k": 1, "n": 1})
     b2 = eng.assert_fact("b", {"k": 1, "n": 2})
@@ -145,12 +143,8 @@ def test_salience_then_recency_depth_and_breadth() -> None:
     for strategy, expected in [("depth", ["high", "c", "b", "a"]), ("breadth", ["high", "a", "b", "c"])]:
         eng = Engine(strategy=strategy)
         order: list[str] = []
-        eng.add_rule(
-            "low", [Pattern("item", {"name": V("n")})], lambda act, order=order: order.append(act["n"])
-        )
-        eng.add_rule(
-            "hi", [Pattern("urgent", {})], lambda act, order=order: order.append("high"), salience=10
-        )
+        eng.add_rule("low", [Pattern("item", {"name": V("n")})], lambda act, order=order: order.append(act["n"]))
+        eng.add_rule("hi", [Pattern("urgent", {})], lambda act, order=order: order.append("high"), salience=10)
         for name in ["a", "b", "c"]:
             eng.assert_fact("item", {"name": name})
         eng.assert_fact("urgent", {})
@@ -218,9 +212,7 @@ def test_rule_added_after_facts_sees_them() -> None:
     eng.assert_fact("a", {"x": 1})
     eng.assert_fact("b", {"x": 1})
     seen: list[Any] = []
-    eng.add_rule(
-        "late", [Pattern("a", {"x": V("x")}), Pattern("b", {"x": V("x")})], lambda act: seen.append(1)
-    )
+    eng.add_rule("late", [Pattern("a", {"x": V("x")}), Pattern("b", {"x": V("x")})], lambda act: seen.append(1))
     assert eng.run() == 1
 
 
@@ -277,9 +269,7 @@ def test_adding_a_fact_touches_only_related_memories() -> None:
 
 def test_join_cost_follows_the_matching_bucket_not_the_memory() -> None:
     eng = Engine(stats=True)
-    eng.add_rule(
-        "join", [Pattern("a", {"k": V("k"), "i": V("i")}), Pattern("b", {"k": V("k")})], lambda act: None
-    )
+    eng.add_rule("join", [Pattern("a", {"k": V("k"), "i": V("i")}), Pattern("b", {"k": V("k")})], lambda act: None)
     for i in range(1000):
         eng.assert_fact("a", {"k": i % 100, "i": i})
     before = eng.join_ops
@@ -323,9 +313,7 @@ def _plain_closure(edges: list[tuple[int, int]], n: int) -> set[tuple[int, int]]
 def test_transitive_closure_matches_plain_python(seed: int, strategy: str) -> None:
     rng = random.Random(seed)
     n = 60
-    edges = sorted(
-        {(i, j) for i in range(n) for j in rng.sample(range(i + 1, n), min(n - i - 1, rng.randint(0, 3)))}
-    )
+    edges = sorted({(i, j) for i in range(n) for j in rng.sample(range(i + 1, n), min(n - i - 1, rng.randint(0, 3)))})
     eng = _closure_engine(edges, strategy)
     eng.run()
     got = {(w["from"], w["to"]) for w in eng.facts("path")}
@@ -357,9 +345,7 @@ def test_retract_every_fact_leaves_memories_empty() -> None:
         fields = (
             {"k": rng.randint(0, 5)}
             if kind == "a"
-            else (
-                {"k": rng.randint(0, 5), "v": rng.randint(0, 5)} if kind == "b" else {"v": rng.randint(0, 5)}
-            )
+            else ({"k": rng.randint(0, 5), "v": rng.randint(0, 5)} if kind == "b" else {"v": rng.randint(0, 5)})
         )
         f = eng.assert_fact(kind, fields)
         if f is not None:

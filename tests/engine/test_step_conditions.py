@@ -160,7 +160,10 @@ def test_a_folder_moves_file_by_file_into_an_ignored_archive_and_rolls_back_exac
     plan = ex.build_plan([Request("archive-folder", ("tools", ".archived/tools"))])
     report = ex.dry_run(plan)
     assert sorted(f.path for f in report.files) == [
-        ".archived/tools/nested/lib.ts", ".archived/tools/run.sh", "tools/nested/lib.ts", "tools/run.sh"
+        ".archived/tools/nested/lib.ts",
+        ".archived/tools/run.sh",
+        "tools/nested/lib.ts",
+        "tools/run.sh",
     ]
     result = ex.run(plan)
     assert result.ok, result.error

@@ -169,7 +169,7 @@ def test_an_elif_chain_gets_a_branch_before_its_else_and_its_comment(tmp_path: P
     _bash_ok(tmp_path, out)
     assert 'npx tsx "$SCRIPT_DIR/commands/export-csv.ts" "$@"\nelse\n  # everything else' in out
     assert '  ./template.sh "$@"\nelif [[ "$COMMAND" == "export-csv" ]]; then\n' in out
-    assert out.index("elif [[ \"$COMMAND\" == \"export-csv\" ]]") < out.index("# everything else")
+    assert out.index('elif [[ "$COMMAND" == "export-csv" ]]') < out.index("# everything else")
 
 
 def test_a_wrapper_without_a_dispatch_is_refused_with_what_was_expected() -> None:
@@ -309,7 +309,7 @@ def test_a_route_goes_before_the_catch_all_inside_the_guard_its_siblings_use() -
     assert "import { Guard } from './components/Guard';\nimport { ReportsPage } from './pages/ReportsPage';\n" in out
     assert jsedit.add_route(out, "/reports", "ReportsPage") is None
     nested = (
-        "<Routes>\n  <Route path=\"/\" element={<Layout />}>\n    <Route index element={<Home />} />\n"
+        '<Routes>\n  <Route path="/" element={<Layout />}>\n    <Route index element={<Home />} />\n'
         '    <Route path="about" element={<About />} />\n  </Route>\n</Routes>\n'
     )
     out = jsedit.add_route(nested, "/reports", "ReportsPage")

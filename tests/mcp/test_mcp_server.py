@@ -21,8 +21,18 @@ from ..conftest import EXE as CONTINUOUS
 from ..conftest import git
 
 TOOLS = [
-    "suggest", "plan", "run_plan", "run_scenario", "rollback", "resume", "status", "executions", "facts",
-    "scenarios_list", "scenario_show", "check",
+    "suggest",
+    "plan",
+    "run_plan",
+    "run_scenario",
+    "rollback",
+    "resume",
+    "status",
+    "executions",
+    "facts",
+    "scenarios_list",
+    "scenario_show",
+    "check",
 ]
 REQUEST = "a table for bookmarks plus a service to manage them"
 
@@ -52,8 +62,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
 @asynccontextmanager
 async def server(cwd: Path, *args: str, env: dict[str, str] | None = None) -> AsyncIterator[Client]:
     """`continuous mcp` started by the SDK's stdio client, as an agent's configuration would start it."""
-    env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-           **(env or {})}
+    env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1", **(env or {})}
     for var in ("XDG_CACHE_HOME", "HOME"):
         if var in os.environ:
             env[var] = os.environ[var]
@@ -172,7 +181,8 @@ def test_schemas_come_from_the_dsl(tmp_path: Path) -> None:
             tools = (await client.list_tools()).tools
             shown = await call(client, "scenario_show", {"scenario": "add-note"})
             applied = await call(
-                client, "run_scenario",
+                client,
+                "run_scenario",
                 {"run": {"scenario": "add-note", "params": {"slug": "release-1", "draft": True}}, "apply": True},
             )
             return tools, shown[1], applied
@@ -199,7 +209,9 @@ def test_schemas_come_from_the_dsl(tmp_path: Path) -> None:
     assert params["properties"]["slug"]["type"] == "string"
     assert params["properties"]["title"]["default"] == "Untitled"
     assert params["properties"]["draft"] == {
-        "type": "boolean", "description": "mark the note as a draft", "default": False
+        "type": "boolean",
+        "description": "mark the note as a draft",
+        "default": False,
     }
     table = branches["create-table"]["properties"]["params"]["properties"]
     assert table["access"]["enum"][:2] == ["owner", "authenticated_read"]
@@ -228,10 +240,16 @@ def test_schemas_come_from_the_dsl(tmp_path: Path) -> None:
 def test_errors_carry_the_cli_message_and_hint(tmp_path: Path) -> None:
     repo = example(tmp_path)
     cases = [
-        (("run-scenario", "create-table", "Bad Name", "--dry-run"),
-         "run_scenario", {"run": {"scenario": "create-table", "params": {"name": "Bad Name"}}}),
-        (("run-scenario", "creat-table", "bookmarks", "--dry-run"),
-         "run_scenario", {"run": {"scenario": "creat-table", "params": {"name": "bookmarks"}}}),
+        (
+            ("run-scenario", "create-table", "Bad Name", "--dry-run"),
+            "run_scenario",
+            {"run": {"scenario": "create-table", "params": {"name": "Bad Name"}}},
+        ),
+        (
+            ("run-scenario", "creat-table", "bookmarks", "--dry-run"),
+            "run_scenario",
+            {"run": {"scenario": "creat-table", "params": {"name": "bookmarks"}}},
+        ),
         (("scenarios", "show", "create-tabel"), "scenario_show", {"scenario": "create-tabel"}),
         (("facts", "--type", "tabel"), "facts", {"type": "tabel"}),
         (("scenario-status", "0000dead"), "status", {"execution_id": "0000dead"}),
@@ -239,8 +257,11 @@ def test_errors_carry_the_cli_message_and_hint(tmp_path: Path) -> None:
         (("run-plan", str(repo / "no-plan.json")), "run_plan", {"plan_file": str(repo / "no-plan.json")}),
         (("executions", "list", "--status", "succes"), "executions", {"status": "succes"}),
         (("scenarios", "list", "--object-type", "services"), "scenarios_list", {"object_type": "services"}),
-        (("check", "--no-tasks", "-s", "no-such-standard"),
-         "check", {"no_tasks": True, "standards": ["no-such-standard"]}),
+        (
+            ("check", "--no-tasks", "-s", "no-such-standard"),
+            "check",
+            {"no_tasks": True, "standards": ["no-such-standard"]},
+        ),
     ]
     before = snapshot(repo)
 
@@ -279,8 +300,9 @@ def test_two_worktrees_two_servers_at_once(tmp_path: Path) -> None:
     git(main, "worktree", "add", "-q", "-b", "feature", str(other))
     results: dict[str, tuple[bool, dict[str, Any]]] = {}
 
-    async def agent(label: str, client_cwd: Path, args: tuple[str, ...], table: str, ready: anyio.Event,
-                    go: anyio.Event) -> None:
+    async def agent(
+        label: str, client_cwd: Path, args: tuple[str, ...], table: str, ready: anyio.Event, go: anyio.Event
+    ) -> None:
         async with server(client_cwd, *args) as client:
             await client.list_tools()
             ready.set()
@@ -338,8 +360,12 @@ def test_a_broken_scenario_file_leaves_the_tools_listed_and_every_call_says_why(
 
 def test_outside_a_git_worktree_the_server_does_not_start(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [CONTINUOUS, "mcp", "--repo", str(tmp_path)], capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        check=False, timeout=60,
+        [CONTINUOUS, "mcp", "--repo", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+        timeout=60,
     )
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("error: ") and "git" in proc.stderr and "Traceback" not in proc.stderr

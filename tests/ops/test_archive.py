@@ -13,25 +13,40 @@ from continuous.store import open_store
 def test_destinations_follow_the_monorepo_convention() -> None:
     day = date(2026, 11, 26)
     assert destination("scripts/cli-pipeline/x/foo.ts", False, day) == (
-        "scripts/cli-pipeline/x/.archived_scripts/foo.2026-11-26.ts", "script")
+        "scripts/cli-pipeline/x/.archived_scripts/foo.2026-11-26.ts",
+        "script",
+    )
     assert destination("apps/dhg-hub", True, day) == ("apps/.archived_apps/dhg-hub.20261126", "app")
     assert destination("docs/technical-specs/old-spec.md", False, day) == (
-        "docs/technical-specs/.archive_docs/old-spec.2026-11-26.md", "doc")
+        "docs/technical-specs/.archive_docs/old-spec.2026-11-26.md",
+        "doc",
+    )
     assert destination("packages/shared/services/old-service", True, day) == (
-        "packages/shared/services/.archived_services/old-service.20261126", "directory")
+        "packages/shared/services/.archived_services/old-service.20261126",
+        "directory",
+    )
 
 
 def test_archive_and_restore_round_trip_byte_for_byte(example_repo: Path, commit, run_cli, invoke) -> None:
     script = example_repo / "scripts/cli-pipeline/google_sync/list-files.ts"
     blob = b"\x00\xffbinary\r\nand text\n" + bytes(range(256))
     script.write_bytes(blob)
-    app_files = {p.relative_to(example_repo): p.read_bytes()
-                 for p in (example_repo / "apps/dhg-admin-code").rglob("*") if p.is_file()}
+    app_files = {
+        p.relative_to(example_repo): p.read_bytes()
+        for p in (example_repo / "apps/dhg-admin-code").rglob("*")
+        if p.is_file()
+    }
     commit(example_repo, "binary content")
 
-    proc = run_cli(example_repo, "archive", "scripts/cli-pipeline/google_sync/list-files.ts",
-                   "apps/dhg-admin-code",
-                   "--reason", "replaced", "--json")
+    proc = run_cli(
+        example_repo,
+        "archive",
+        "scripts/cli-pipeline/google_sync/list-files.ts",
+        "apps/dhg-admin-code",
+        "--reason",
+        "replaced",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["status"] == "success"
@@ -60,8 +75,9 @@ def test_archive_and_restore_round_trip_byte_for_byte(example_repo: Path, commit
     assert code == 2 and "already restored" in text
 
 
-def test_archive_refuses_outside_dirty_untracked_and_missing_paths(example_repo: Path, tmp_path: Path,
-                                                                   invoke, monkeypatch) -> None:
+def test_archive_refuses_outside_dirty_untracked_and_missing_paths(
+    example_repo: Path, tmp_path: Path, invoke, monkeypatch
+) -> None:
     monkeypatch.chdir(example_repo)
     outside = tmp_path / "elsewhere.txt"
     outside.write_text("x")

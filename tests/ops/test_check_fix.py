@@ -12,8 +12,9 @@ from continuous.store import open_store
 
 SEEDS = {
     "packages/shared/services/bookmark-service/bookmark-service.ts": "export class BookmarkService {}\n",
-    "supabase/migrations/20250301110000_create_doc_notes.sql":
-        "CREATE TABLE IF NOT EXISTS doc_notes (\n  id UUID PRIMARY KEY,\n  body TEXT\n);\n",
+    "supabase/migrations/20250301110000_create_doc_notes.sql": (
+        "CREATE TABLE IF NOT EXISTS doc_notes (\n  id UUID PRIMARY KEY,\n  body TEXT\n);\n"
+    ),
     "scripts/cleanup.sh": "#!/usr/bin/env bash\nrm -rf dist\n",
     "scripts/cli-pipeline/auth/auth-cli.sh": "#!/usr/bin/env bash\necho auth\n",
 }
@@ -31,8 +32,9 @@ def _violations(repo: Path) -> set[str]:
 
 
 @pytest.mark.slow  # the fixes run generate-types with node
-def test_fix_repairs_fixable_violations_as_executions_and_rollback_undoes_one(example_repo: Path, commit,
-                                                                               invoke) -> None:
+def test_fix_repairs_fixable_violations_as_executions_and_rollback_undoes_one(
+    example_repo: Path, commit, invoke
+) -> None:
     from continuous.engine.api import ScenarioExecutor
 
     _seed(example_repo, commit)
@@ -60,8 +62,9 @@ def test_fix_repairs_fixable_violations_as_executions_and_rollback_undoes_one(ex
     assert "service-index" in _violations(example_repo)
 
 
-def test_unfixable_violations_become_one_task_each_and_close_when_fixed(example_repo: Path, commit, invoke,
-                                                                        run_cli) -> None:
+def test_unfixable_violations_become_one_task_each_and_close_when_fixed(
+    example_repo: Path, commit, invoke, run_cli
+) -> None:
     _seed(example_repo, commit)
     code, out = invoke("check", "--json", "-C", str(example_repo))
     assert code == 1

@@ -13,8 +13,9 @@ from continuous.store.ops_models import OpsDB
 
 
 @pytest.mark.slow  # create-table runs generate-types with node
-def test_check_results_are_recorded_and_give_the_compliance_rate(example_repo: Path, commit, invoke,
-                                                                   monkeypatch) -> None:
+def test_check_results_are_recorded_and_give_the_compliance_rate(
+    example_repo: Path, commit, invoke, monkeypatch
+) -> None:
     standards = sorted(load_rule_base().standards)
     monkeypatch.chdir(example_repo)
     code, out = invoke("run-scenario", "create-table", "notes", "--yes")

@@ -31,9 +31,9 @@ standard no-fixme {
 
 FILES = {
     "src/a.ts": "const a = 1; // TODO: same line  continuous: ignore no-todo\n"
-                "// continuous: ignore no-todo, no-fixme -- the line below, two rules\n"
-                "const b = 2; // TODO FIXME\n"
-                "const c = 3; // TODO: not ignored\n",
+    "// continuous: ignore no-todo, no-fixme -- the line below, two rules\n"
+    "const b = 2; // TODO FIXME\n"
+    "const c = 3; // TODO: not ignored\n",
     "src/b.sql": "-- continuous: ignore no-todo\nSELECT 1; -- TODO\n",
     "src/c.sh": "#!/bin/sh\n# continuous: ignore-file no-todo (generated)\necho TODO\necho TODO again\n",
     "src/d.html": "<!-- continuous: ignore no-todo -->\n<p>TODO</p>\n",
@@ -67,11 +67,19 @@ def test_ignore_comments_work_in_every_comment_syntax(example_repo: Path, commit
     code, report = _check(invoke, example_repo)
     assert code == 1
     assert _places(report["violations"]) == {
-        "no-todo@src/a.ts:4", "no-todo@src/f.py:1", "no-fixme@src/g.txt:1",
+        "no-todo@src/a.ts:4",
+        "no-todo@src/f.py:1",
+        "no-fixme@src/g.txt:1",
     }
     assert _places(report["ignored"]) == {
-        "no-todo@src/a.ts:1", "no-todo@src/a.ts:3", "no-fixme@src/a.ts:3", "no-todo@src/b.sql:2",
-        "no-todo@src/c.sh:3", "no-todo@src/c.sh:4", "no-todo@src/d.html:2", "no-todo@src/e.css:1",
+        "no-todo@src/a.ts:1",
+        "no-todo@src/a.ts:3",
+        "no-fixme@src/a.ts:3",
+        "no-todo@src/b.sql:2",
+        "no-todo@src/c.sh:3",
+        "no-todo@src/c.sh:4",
+        "no-todo@src/d.html:2",
+        "no-todo@src/e.css:1",
     }
     code, out = invoke("check", "-s", "no-todo", "-C", str(example_repo))
     assert code == 1 and "8 ignored by comments" not in out and "ignored by comments" in out
@@ -88,15 +96,17 @@ def test_warnings_fail_only_with_strict(example_repo: Path, commit, invoke) -> N
     assert code == 1 and data["strict"] and data["failing"] == 3
 
 
-def test_the_baseline_accepts_todays_violations_and_only_new_ones_fail(example_repo: Path, commit,
-                                                                      invoke) -> None:
+def test_the_baseline_accepts_todays_violations_and_only_new_ones_fail(example_repo: Path, commit, invoke) -> None:
     _setup(example_repo, commit)
     code, report = _check(invoke, example_repo, "--baseline")
     assert code == 0 and report["baseline"]["written"]
     baseline = json.loads((example_repo / BASELINE_FILE).read_text())
     assert baseline["version"] == 1
     assert {(e["standard"], e["path"], e["line"]) for e in baseline["violations"]} == {
-        ("no-todo", "src/a.ts", 4), ("no-todo", "src/f.py", 1), ("no-fixme", "src/g.txt", 1)}
+        ("no-todo", "src/a.ts", 4),
+        ("no-todo", "src/f.py", 1),
+        ("no-fixme", "src/g.txt", 1),
+    }
     commit(example_repo, "baseline")
 
     code, report = _check(invoke, example_repo, "--strict")

@@ -25,8 +25,18 @@ def test_committed_catalogue_of_continuous_is_current(run_cli) -> None:
 
 def test_catalogue_lists_every_scenario_with_params_dependencies_and_graph() -> None:
     rb = load_rule_base()
-    text = catalogue_markdown(rb, {"fix-service-index": {"executions": 4, "successes": 3, "failures": 1,
-                                                         "median_seconds": 1.5, "p90_seconds": 2.0}})
+    text = catalogue_markdown(
+        rb,
+        {
+            "fix-service-index": {
+                "executions": 4,
+                "successes": 3,
+                "failures": 1,
+                "median_seconds": 1.5,
+                "p90_seconds": 2.0,
+            }
+        },
+    )
     for sid in rb.scenarios:
         assert f"`{sid}`" in text
     assert "`service`: kebab" in text
@@ -40,8 +50,7 @@ def test_catalogue_lists_every_scenario_with_params_dependencies_and_graph() -> 
         assert f"{dep} --> {sc.id.replace('-', '_')}" in graph
 
 
-def test_docs_build_in_a_target_repo_writes_inventory_and_check_detects_staleness(example_repo: Path,
-                                                                                   run_cli) -> None:
+def test_docs_build_in_a_target_repo_writes_inventory_and_check_detects_staleness(example_repo: Path, run_cli) -> None:
     proc = run_cli(example_repo, "docs", "build", "--check")
     assert proc.returncode == 1 and "stale" in proc.stdout
     proc = run_cli(example_repo, "docs", "build", "--json")
@@ -64,9 +73,11 @@ def test_docs_build_in_a_target_repo_writes_inventory_and_check_detects_stalenes
 
 
 def test_inventory_groups_facts_and_hides_standard_internals() -> None:
-    facts = [Fact(type="app", fields={"name": "dhg-hub", "port": 5178}, source="apps/dhg-hub/package.json:1"),
-             Fact(type="table", fields={"name": "doc_files"}, source="supabase/migrations/x.sql:1"),
-             Fact(type="std_port", fields={"port": "1"}, source="a:1")]
+    facts = [
+        Fact(type="app", fields={"name": "dhg-hub", "port": 5178}, source="apps/dhg-hub/package.json:1"),
+        Fact(type="table", fields={"name": "doc_files"}, source="supabase/migrations/x.sql:1"),
+        Fact(type="std_port", fields={"port": "1"}, source="a:1"),
+    ]
     text = inventory_markdown(facts)
     assert "## app" in text and "## table" in text and "std_port" not in text
     assert "| dhg-hub | 5178 | `apps/dhg-hub/package.json:1` |" in text

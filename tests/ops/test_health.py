@@ -47,8 +47,7 @@ def _register(repo: Path, port: int, health: str = "/health") -> None:
     registry.write_text(text.replace("const SERVERS = [\n", "const SERVERS = [\n" + entry))
 
 
-def test_health_probes_registered_ports_runs_scripts_and_records(example_repo: Path, server: int,
-                                                                 run_cli) -> None:
+def test_health_probes_registered_ports_runs_scripts_and_records(example_repo: Path, server: int, run_cli) -> None:
     _register(example_repo, server)
     ok = example_repo / "scripts/cli-pipeline/google_sync/health-check.sh"
     ok.write_text("#!/usr/bin/env bash\necho google_sync healthy\n")
@@ -78,8 +77,10 @@ def test_probe_only_targets_loopback(server: int) -> None:
 
 
 def test_port_targets_come_from_the_registry_and_the_store() -> None:
-    facts = [Fact(type="std_registered_port", fields={"port": "3005", "health": "/status"}, source="s:1"),
-             Fact(type="std_port", fields={"port": "3999", "kind": "server", "owner": "x"}, source="x:1")]
+    facts = [
+        Fact(type="std_registered_port", fields={"port": "3005", "health": "/status"}, source="s:1"),
+        Fact(type="std_port", fields={"port": "3999", "kind": "server", "owner": "x"}, source="x:1"),
+    ]
     targets = port_targets(facts, [(3010, "proxy:a"), (3005, "dup")])
     assert [(t.port, t.path) for t in targets] == [(3005, "/status"), (3010, "/health")]
 

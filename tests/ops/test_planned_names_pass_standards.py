@@ -19,10 +19,21 @@ REQUESTS = [
 
 
 def _cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CONTINUOUS_NO_DAEMON": "1", "CONTINUOUS_NO_PROMPT": "1", "HF_HUB_OFFLINE": "1",
-           "CONTINUOUS_NOW": "2026-03-01T12:00:00+00:00"}
-    return subprocess.run([str(Path(sys.executable).parent / "continuous"), *args], cwd=root, env=env,
-                          capture_output=True, text=True, check=False)
+    env = {
+        **os.environ,
+        "CONTINUOUS_NO_DAEMON": "1",
+        "CONTINUOUS_NO_PROMPT": "1",
+        "HF_HUB_OFFLINE": "1",
+        "CONTINUOUS_NOW": "2026-03-01T12:00:00+00:00",
+    }
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "continuous"), *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 @pytest.fixture
@@ -43,8 +54,9 @@ def test_a_planned_run_passes_check(example: Path, tmp_path: Path, request_text:
     plan = tmp_path / "plan.json"
     proc = _cli(example, "plan", request_text, "--out", str(plan), "--json")
     assert proc.returncode == 0, proc.stderr
-    tables = [s["params"]["name"] for s in json.loads(proc.stdout)["suggestion"]["plan"]
-              if s["scenario"] == "create-table"]
+    tables = [
+        s["params"]["name"] for s in json.loads(proc.stdout)["suggestion"]["plan"] if s["scenario"] == "create-table"
+    ]
     assert tables and all(t.split("_", 1)[0] in ("command", "doc", "sys") for t in tables), tables
     run = _cli(example, "run-plan", str(plan), "--yes")
     assert run.returncode == 0, run.stderr

@@ -14,25 +14,36 @@ from continuous.dsl.parser import parse_text
 from continuous.ops.standards import _name_problem, evaluate
 
 BUILTIN_STANDARDS = {
-    "table-prefix", "table-registered", "migration-name", "types-fresh", "service-index",
+    "table-prefix",
+    "table-registered",
+    "migration-name",
+    "types-fresh",
+    "service-index",
     "service-class-file",
-    "cli-wrapper", "cli-tracking", "port-unique", "port-registered", "no-loose-files",
+    "cli-wrapper",
+    "cli-tracking",
+    "port-unique",
+    "port-registered",
+    "no-loose-files",
 }
 
 # path -> content; each seed breaks exactly one standard (types-fresh is broken by the new migrations).
 SEEDS: dict[str, str] = {
-    "supabase/migrations/20250301100000_create_bookmarks.sql":
+    "supabase/migrations/20250301100000_create_bookmarks.sql": (
         "CREATE TABLE IF NOT EXISTS bookmarks (\n  id UUID PRIMARY KEY\n);\n"
-        "INSERT INTO sys_table_definitions (table_name, description) VALUES ('bookmarks', 'x');\n",
-    "supabase/migrations/20250301110000_create_doc_notes.sql":
-        "-- notes\nCREATE TABLE IF NOT EXISTS doc_notes (\n  id UUID PRIMARY KEY\n);\n",
+        "INSERT INTO sys_table_definitions (table_name, description) VALUES ('bookmarks', 'x');\n"
+    ),
+    "supabase/migrations/20250301110000_create_doc_notes.sql": (
+        "-- notes\nCREATE TABLE IF NOT EXISTS doc_notes (\n  id UUID PRIMARY KEY\n);\n"
+    ),
     "supabase/migrations/20251301000000_bad_month.sql": "-- a month that does not exist\nSELECT 1;\n",
     "packages/shared/services/bookmark-service/bookmark-service.ts": "export class BookmarkService {}\n",
     "packages/shared/services/audit-service/index.ts": "export * from './audit';\n",
     "scripts/cli-pipeline/media_processing/transcode.ts": "console.log('transcode');\n",
-    "scripts/cli-pipeline/auth/auth-cli.sh": "#!/usr/bin/env bash\ncase \"$1\" in\n  *) echo auth ;;\nesac\n",
-    "apps/dhg-hub/server.js":
-        "const port = process.env.HUB_PORT || 3001;\nrequire('http').createServer().listen(port);\n",
+    "scripts/cli-pipeline/auth/auth-cli.sh": '#!/usr/bin/env bash\ncase "$1" in\n  *) echo auth ;;\nesac\n',
+    "apps/dhg-hub/server.js": (
+        "const port = process.env.HUB_PORT || 3001;\nrequire('http').createServer().listen(port);\n"
+    ),
     "scripts/cli-pipeline/viewers/log-server.js": "const PORT = process.env.LOG_PORT || 3055;\n",
     "scripts/cleanup.sh": "#!/usr/bin/env bash\nrm -rf dist\n",
 }
@@ -78,8 +89,7 @@ def test_check_finds_exactly_one_violation_per_seeded_standard(example_repo: Pat
     baseline = {v.dedup_key for v in evaluate(rb, example_repo, only=sorted(BUILTIN_STANDARDS))}
     seed(example_repo)
     commit(example_repo, "seed violations")
-    found = [v for v in evaluate(rb, example_repo, only=sorted(BUILTIN_STANDARDS))
-             if v.dedup_key not in baseline]
+    found = [v for v in evaluate(rb, example_repo, only=sorted(BUILTIN_STANDARDS)) if v.dedup_key not in baseline]
     assert Counter(v.standard for v in found) == Counter(BUILTIN_STANDARDS)
     assert {v.standard: v.location for v in found} == EXPECTED_LOCATIONS
     by_id = {v.standard: v for v in found}
@@ -144,9 +154,11 @@ def test_migration_timestamps_must_be_real_and_past() -> None:
 
 
 def test_standard_statements_parse_and_report_errors_with_locations(tmp_path: Path) -> None:
-    text = ('standard a-b {\n  files "x/*"\n  exclude "x/y"\n  exclude "x/z"\n  lacking "foo"\n}\n'
-            'standard c-d {\n  unique std_port port\n}\n'
-            'standard e-f {\n  newer "t.ts" than "m/*.sql"\n}\n')
+    text = (
+        'standard a-b {\n  files "x/*"\n  exclude "x/y"\n  exclude "x/z"\n  lacking "foo"\n}\n'
+        "standard c-d {\n  unique std_port port\n}\n"
+        'standard e-f {\n  newer "t.ts" than "m/*.sql"\n}\n'
+    )
     items = parse_text(text, "t.scn")
     a, c, e = items
     assert a.excludes == ("x/y", "x/z") and a.lacking == "foo"

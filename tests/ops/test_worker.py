@@ -25,8 +25,9 @@ from ..conftest import EXE as CONTINUOUS
 def _popen(repo: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     full = {k: v for k, v in os.environ.items() if k != "CONTINUOUS_DATABASE_URL"}
     full.update(env or {})
-    return subprocess.Popen([CONTINUOUS, *args], cwd=repo, env=full, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [CONTINUOUS, *args], cwd=repo, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def test_enqueue_and_drain_on_sqlite(git_repo: Path, invoke, run_cli) -> None:
@@ -102,8 +103,11 @@ def test_sigterm_lets_the_running_job_finish(git_repo: Path, invoke) -> None:
 
 
 def test_schedules_enqueue_the_latest_slot_once() -> None:
-    items = parse_text('schedule nightly-docs {\n  cron "0 3 * * *"\n  docs\n}\n'
-                       'schedule hourly-check {\n  cron "0 * * * *"\n  check "cli-tracking"\n}\n', "s.scn")
+    items = parse_text(
+        'schedule nightly-docs {\n  cron "0 3 * * *"\n  docs\n}\n'
+        'schedule hourly-check {\n  cron "0 * * * *"\n  check "cli-tracking"\n}\n',
+        "s.scn",
+    )
     schedules = {s.id: s for s in items}
     now = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
     fired: dict[str, datetime] = {}
@@ -117,7 +121,9 @@ def test_schedules_enqueue_the_latest_slot_once() -> None:
     later = now + timedelta(days=1)  # a day of downtime: each schedule runs its latest missed slot once
     fired["nightly-docs"] = datetime(2026, 11, 25, 3, tzinfo=UTC)
     assert sorted(s.id for s, _ in due_schedule_jobs(schedules, later, started, fired.get)) == [
-        "hourly-check", "nightly-docs"]
+        "hourly-check",
+        "nightly-docs",
+    ]
     assert schedule_job(schedules["nightly-docs"]) == ("docs", {})
     assert schedule_job(schedules["hourly-check"]) == ("check", {"standards": ["cli-tracking"]})
 
@@ -166,23 +172,26 @@ def pg_db(pg_url: str) -> str:
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_three_postgres_workers_drain_300_jobs_exactly_once_despite_a_kill(git_repo: Path,
-                                                                           pg_db: str) -> None:
+def test_three_postgres_workers_drain_300_jobs_exactly_once_despite_a_kill(git_repo: Path, pg_db: str) -> None:
     with open_store(pg_db, auto_upgrade=True) as store:
         db = OpsDB(store.engine)
         db.enqueue_many([("echo", {"message": f"slow-{i}", "sleep": 1.5}) for i in range(6)])
         time.sleep(0.01)
         db.enqueue_many([("echo", {"message": f"job-{i}"}) for i in range(294)])
         env = {"CONTINUOUS_DATABASE_URL": pg_db}
-        workers = [_popen(git_repo, "worker", "--once", "--lease", "2", "--poll", "0.05", "--json", env=env)
-                   for _ in range(3)]
+        workers = [
+            _popen(git_repo, "worker", "--once", "--lease", "2", "--poll", "0.05", "--json", env=env) for _ in range(3)
+        ]
         victim = workers[0]
         deadline = time.monotonic() + 60
         killed_job = None
         while killed_job is None and time.monotonic() < deadline:
             for job in db.list_jobs("running", 50):
-                if job.leased_by and job.leased_by.endswith(f":{victim.pid}") and "slow" in str(
-                        job.payload.get("message")):
+                if (
+                    job.leased_by
+                    and job.leased_by.endswith(f":{victim.pid}")
+                    and "slow" in str(job.payload.get("message"))
+                ):
                     killed_job = job
                     break
             else:
@@ -206,8 +215,9 @@ def test_three_postgres_workers_drain_300_jobs_exactly_once_despite_a_kill(git_r
         assert not by_job[killed_job.id][1].endswith(f":{victim.pid}")
         assert by_job[killed_job.id][2] == 2
         survivors = Counter(c[1] for c in completions)
-        assert sum(r["completed"] for r in results) == sum(n for w, n in survivors.items()
-                                                           if not w.endswith(f":{victim.pid}"))
+        assert sum(r["completed"] for r in results) == sum(
+            n for w, n in survivors.items() if not w.endswith(f":{victim.pid}")
+        )
         assert all(r["lost"] == 0 for r in results)
 
 
@@ -223,8 +233,9 @@ def test_worker_survives_the_database_going_away(git_repo: Path, pg_db: str, pg_
     with open_store(pg_db, auto_upgrade=True) as store:
         db = OpsDB(store.engine)
         db.enqueue_many([("echo", {"message": f"m{i}", "sleep": 0.05}) for i in range(60)])
-    worker = _popen(git_repo, "worker", "--once", "--lease", "5", "--poll", "0.05", "--json",
-                    env={"CONTINUOUS_DATABASE_URL": pg_db})
+    worker = _popen(
+        git_repo, "worker", "--once", "--lease", "5", "--poll", "0.05", "--json", env={"CONTINUOUS_DATABASE_URL": pg_db}
+    )
     time.sleep(0.5)
     with psycopg.connect(admin, autocommit=True) as conn:
         deadline = time.monotonic() + 60
@@ -249,8 +260,7 @@ def test_worker_survives_the_database_going_away(git_repo: Path, pg_db: str, pg_
 
 
 def test_worker_enqueues_and_runs_dsl_schedules(git_repo: Path, commit, run_cli) -> None:
-    (git_repo / "ops.scn").write_text(
-        'schedule loose-files {\n  cron "* * * * *"\n  check "no-loose-files"\n}\n')
+    (git_repo / "ops.scn").write_text('schedule loose-files {\n  cron "* * * * *"\n  check "no-loose-files"\n}\n')
     (git_repo / ".continuous.toml").write_text('scenario_paths = ["ops.scn"]\n')
     commit(git_repo, "schedule")
     proc = run_cli(git_repo, "worker", "--once", "--poll", "0.05", "--json")

@@ -172,8 +172,9 @@ def new_type_errors(root: Path, pristine: Path, changed: Iterable[str]) -> list[
 
 def _added(before: list[Diagnostic], after: list[Diagnostic], project: str) -> list[str]:
     extra = collections.Counter(after) - collections.Counter(before)
-    return [f"{file}: {code} {message} [{project}]" for (file, code, message), n in sorted(extra.items())
-            for _ in range(n)]
+    return [
+        f"{file}: {code} {message} [{project}]" for (file, code, message), n in sorted(extra.items()) for _ in range(n)
+    ]
 
 
 def _importing_packages(root: Path, rel: str) -> list[Path]:
@@ -251,7 +252,7 @@ def scratch_schema_sql(repo: Path) -> str:
     out = []
     enum_node = types.section("Enums")
     for entry in enum_node.children or () if enum_node else ():
-        values = re.findall(r'"((?:[^"\\]|\\.)*)"', types.text[entry.value_start:entry.value_end])
+        values = re.findall(r'"((?:[^"\\]|\\.)*)"', types.text[entry.value_start : entry.value_end])
         literal = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
         out.append(f'CREATE TYPE "{entry.key}" AS ENUM ({literal});')
     for section in ("Tables", "Views"):
@@ -270,9 +271,7 @@ def scratch_schema_sql(repo: Path) -> str:
             if section == "Tables":
                 out.append(f'CREATE TABLE "{name}" ({", ".join(defs) or "id uuid"});')
             else:
-                select = ", ".join(
-                    f'NULL::{_pg_type(name, c, ts, known, enums)} AS "{c}"' for c, ts in columns.items()
-                )
+                select = ", ".join(f'NULL::{_pg_type(name, c, ts, known, enums)} AS "{c}"' for c, ts in columns.items())
                 out.append(f'CREATE VIEW "{name}" AS SELECT {select or "1 AS one"};')
     return "\n".join(out)
 

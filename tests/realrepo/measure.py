@@ -94,9 +94,7 @@ class Outcome:
 
 
 def run_cli(root: Path, *args: str, env: dict[str, str], timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [EXE, *args], cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    return subprocess.run([EXE, *args], cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def git(root: Path, *args: str) -> str:
@@ -153,10 +151,22 @@ def prepare_own_node_modules(root: Path, installed: Path) -> None:
     git(root, "commit", "-q", "-m", "environment: registry-served lockfile")
     pnpm = installed.parent / "pnpm" / "node_modules" / "pnpm" / "bin" / "pnpm.cjs"
     subprocess.run(
-        ["node", str(pnpm), "install", "--frozen-lockfile", "--offline", "--ignore-scripts",
-         f"--store-dir={installed.parent / 'pnpm-store'}", "--config.shamefully-hoist=true",
-         "--config.confirmModulesPurge=false", "--reporter=silent"],
-        cwd=root, check=True, capture_output=True, env={**os.environ, "CI": "1"},
+        [
+            "node",
+            str(pnpm),
+            "install",
+            "--frozen-lockfile",
+            "--offline",
+            "--ignore-scripts",
+            f"--store-dir={installed.parent / 'pnpm-store'}",
+            "--config.shamefully-hoist=true",
+            "--config.confirmModulesPurge=false",
+            "--reporter=silent",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "CI": "1"},
     )
     # The lockfile lost the unserved sub-dependencies, so any pnpm command that resolves (pnpm add) would
     # fetch their tarball URLs again; the registry's own releases of them stand in (README: left out).
@@ -204,7 +214,8 @@ def measure(
                 return out
     if case.setup:
         setup_migrations = [
-            p for p in git(root, "status", "--porcelain", "--untracked-files=all").split("\n")
+            p
+            for p in git(root, "status", "--porcelain", "--untracked-files=all").split("\n")
             if p[3:].startswith("supabase/migrations/") and p[3:].endswith(".sql")
         ]
         setup_migrations = sorted(p[3:] for p in setup_migrations if not p.endswith("_down.sql"))
@@ -355,8 +366,11 @@ def _check_validity(
             out.add("valid", f"tsc: {problem}")
     except FileNotFoundError as exc:
         out.add("valid", str(exc))
-    ups = sorted(p for p in present if p.startswith("supabase/migrations/") and p.endswith(".sql")
-                 and not p.endswith("_down.sql"))
+    ups = sorted(
+        p
+        for p in present
+        if p.startswith("supabase/migrations/") and p.endswith(".sql") and not p.endswith("_down.sql")
+    )
     if ups:
         if scratch_url is None:
             out.add("valid", "no scratch PostgreSQL to apply the migrations to")

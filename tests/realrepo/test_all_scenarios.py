@@ -41,7 +41,6 @@ def test_the_readme_table_lists_every_case() -> None:
 @pytest.mark.postgres
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_scenario_on_the_real_repository(case: Case, real_repo: Path, pristine_repo: Path, scratch_db: str) -> None:
-    outcome = measure(case, real_repo, pristine_repo, scratch_url=scratch_db, env=dict(os.environ),
-                      installed=INSTALLED)
+    outcome = measure(case, real_repo, pristine_repo, scratch_url=scratch_db, env=dict(os.environ), installed=INSTALLED)
     report = "\n".join(f"{m}: {p}" for m, problems in outcome.problems.items() for p in problems)
     assert outcome.ran and outcome.placed and outcome.valid and outcome.rolled_back, report

@@ -40,16 +40,21 @@ def new_migration(root: Path, name: str) -> Path:
 
 def step_output(root: Path, execution: str, step: str) -> str:
     status = json.loads(cli(root, "scenario-status", execution, "--json").stdout)
-    found = [s.get("output") or "" for child in [status, *status.get("children", [])] for s in child.get("steps", [])
-             if s.get("step_name") == step]
+    found = [
+        s.get("output") or ""
+        for child in [status, *status.get("children", [])]
+        for s in child.get("steps", [])
+        if s.get("step_name") == step
+    ]
     assert found, status
     return "\n".join(found)
 
 
 def test_registry_insert_uses_the_registry_key_and_columns(real_repo: Path) -> None:
     columns, key = registry_shape(real_repo)
-    run = cli(real_repo, "run-scenario", "create-table", "doc_notes", "--param=description=Notes on docs",
-              "--yes", env=NOW)
+    run = cli(
+        real_repo, "run-scenario", "create-table", "doc_notes", "--param=description=Notes on docs", "--yes", env=NOW
+    )
     assert run.returncode == 0, run.stderr
     sql = new_migration(real_repo, "create_doc_notes").read_text()
     insert = re.search(r"INSERT INTO sys_table_definitions \(([^)]*)\)", sql)
@@ -91,15 +96,11 @@ def test_a_down_migration_that_drops_what_existed_fails_the_test(real_repo: Path
         '  step "test" sql test "supabase/migrations/20250610000000_drop_emails.sql"\n'
         '  validate file "supabase/migrations/20250610000000_drop_emails.sql" exists\n}\n'
     )
-    (real_repo / ".continuous.toml").write_text(
-        f'test_database_url = "{scratch_db}"\nscenario_paths = ["check.scn"]\n'
-    )
+    (real_repo / ".continuous.toml").write_text(f'test_database_url = "{scratch_db}"\nscenario_paths = ["check.scn"]\n')
     (real_repo / "supabase/migrations/20250610000000_drop_emails.sql").write_text(
         "ALTER TABLE email_messages ADD COLUMN IF NOT EXISTS flagged boolean;\n"
     )
-    (real_repo / "supabase/migrations/20250610000000_drop_emails_down.sql").write_text(
-        "DROP TABLE email_messages;\n"
-    )
+    (real_repo / "supabase/migrations/20250610000000_drop_emails_down.sql").write_text("DROP TABLE email_messages;\n")
     git(real_repo, "add", "-A")
     git(real_repo, "commit", "-q", "-m", "a bad pair")
     run = cli(real_repo, "run-scenario", "test-pair", "--yes", env=NOW)
@@ -112,10 +113,22 @@ def test_a_down_migration_that_drops_what_existed_fails_the_test(real_repo: Path
 
 def test_the_scratch_database_is_never_the_tracking_database(real_repo: Path, tmp_path: Path) -> None:
     tracking = f"sqlite:///{tmp_path}/tracking.db"
-    dry = cli(real_repo, "run-scenario", "create-table", "doc_notes", "--dry-run",
-              env={**NOW, "CONTINUOUS_DATABASE_URL": tracking, "CONTINUOUS_TEST_DATABASE_URL": tracking})
+    dry = cli(
+        real_repo,
+        "run-scenario",
+        "create-table",
+        "doc_notes",
+        "--dry-run",
+        env={**NOW, "CONTINUOUS_DATABASE_URL": tracking, "CONTINUOUS_TEST_DATABASE_URL": tracking},
+    )
     assert dry.returncode == 2 and "also the tracking database" in dry.stderr + dry.stdout
     live = "postgresql://db.example.com/live"
-    dry = cli(real_repo, "run-scenario", "create-table", "doc_notes", "--dry-run",
-              env={**NOW, "CONTINUOUS_TARGET_DATABASE_URL": live, "CONTINUOUS_TEST_DATABASE_URL": live})
+    dry = cli(
+        real_repo,
+        "run-scenario",
+        "create-table",
+        "doc_notes",
+        "--dry-run",
+        env={**NOW, "CONTINUOUS_TARGET_DATABASE_URL": live, "CONTINUOUS_TEST_DATABASE_URL": live},
+    )
     assert dry.returncode == 2 and "is the target database" in dry.stderr + dry.stdout

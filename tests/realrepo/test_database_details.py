@@ -21,13 +21,19 @@ def migration(root: Path, pattern: str) -> str:
 
 
 def test_summary_view_names_match_what_they_compute(real_repo: Path) -> None:
-    run = cli(real_repo, "run-scenario", "create-view", "email_messages_summary", "email_messages",
-              "--param=kind=summary", "--yes", env=NOW)
+    run = cli(
+        real_repo,
+        "run-scenario",
+        "create-view",
+        "email_messages_summary",
+        "email_messages",
+        "--param=kind=summary",
+        "--yes",
+        env=NOW,
+    )
     assert run.returncode == 0, run.stderr
     sql = migration(real_repo, "*_create_email_messages_summary_view.sql")
-    columns = dict(
-        (alias, expr) for expr, alias in re.findall(r"(\w+\([^)]*\)) AS (\w+)", sql)
-    )
+    columns = dict((alias, expr) for expr, alias in re.findall(r"(\w+\([^)]*\)) AS (\w+)", sql))
     assert columns["first_created_at"] == "min(created_at)"
     assert columns["last_created_at"] == "max(created_at)"
     assert columns["last_updated_at"] == "max(updated_at)"
@@ -38,9 +44,13 @@ def per_command_owner_table(root: Path) -> str:
     for path in sorted((root / "supabase/migrations").glob("*.sql")):
         text = path.read_text()
         for table in set(re.findall(r"CREATE POLICY \"[^\"]+\" ON (?:public\.)?(\w+)", text)):
-            commands = set(re.findall(
-                rf"CREATE POLICY \"[^\"]+\" ON (?:public\.)?{table}\s+FOR (SELECT|INSERT|UPDATE|DELETE)"
-                rf"[^;]*auth\.uid\(\) = \w+", text))
+            commands = set(
+                re.findall(
+                    rf"CREATE POLICY \"[^\"]+\" ON (?:public\.)?{table}\s+FOR (SELECT|INSERT|UPDATE|DELETE)"
+                    rf"[^;]*auth\.uid\(\) = \w+",
+                    text,
+                )
+            )
             if commands == {"SELECT", "INSERT", "UPDATE", "DELETE"}:
                 return table
     raise AssertionError("the snapshot has a table with four per-command owner policies")
@@ -56,9 +66,7 @@ def test_owner_policy_is_not_added_beside_per_command_owner_policies(real_repo: 
 
 
 @pytest.mark.postgres
-def test_owner_policy_completes_partial_coverage_with_the_tables_owner_column(
-    real_repo: Path, scratch_db: str
-) -> None:
+def test_owner_policy_completes_partial_coverage_with_the_tables_owner_column(real_repo: Path, scratch_db: str) -> None:
     """A table whose owner policies cover some commands gets policies for the others, on the same column."""
     facts = json.loads(cli(real_repo, "facts", "--type", "rls_policy", "--json").stdout)
     partial: dict[str, set[str]] = {}

@@ -45,8 +45,16 @@ def test_a_name_a_later_migration_renamed_is_not_a_fact(real_repo: Path) -> None
 
 
 def test_create_service_over_a_live_table_writes_no_migration(real_repo: Path) -> None:
-    dry = cli(real_repo, "run-scenario", "create-service", "email-digest-service", "business",
-              "--param=table=email_messages", "--dry-run", "--json")
+    dry = cli(
+        real_repo,
+        "run-scenario",
+        "create-service",
+        "email-digest-service",
+        "business",
+        "--param=table=email_messages",
+        "--dry-run",
+        "--json",
+    )
     assert dry.returncode == 0, dry.stderr
     report = json.loads(dry.stdout)
     assert "create-table" not in [i["scenario"] for i in report["items"]]
@@ -66,8 +74,16 @@ def test_tables_only_the_migration_history_creates_are_known_tables(real_repo: P
 
 
 def test_setup_monitoring_keeps_a_monitoring_table_of_another_shape_and_says_so(real_repo: Path) -> None:
-    dry = cli(real_repo, "run-scenario", "setup-monitoring", "simple-md-server", "server", "--param=port=3001",
-              "--dry-run", "--json")
+    dry = cli(
+        real_repo,
+        "run-scenario",
+        "setup-monitoring",
+        "simple-md-server",
+        "server",
+        "--param=port=3001",
+        "--dry-run",
+        "--json",
+    )
     assert dry.returncode == 0, dry.stdout + dry.stderr
     report = json.loads(dry.stdout)
     assert [i["scenario"] for i in report["items"]] == ["setup-monitoring"]

@@ -39,14 +39,29 @@ def inventory(text: str) -> dict[str, set[str]]:
 def test_create_table_merges_one_table_and_keeps_the_rest(real_repo: Path) -> None:
     types = real_repo / "supabase/types.ts"
     before = types.read_text()
-    dry = cli(real_repo, "run-scenario", "create-table", "doc_notes", "--param=columns=title:text,doc_file_id:uuid",
-              "--dry-run", "--json", env=NOW)
+    dry = cli(
+        real_repo,
+        "run-scenario",
+        "create-table",
+        "doc_notes",
+        "--param=columns=title:text,doc_file_id:uuid",
+        "--dry-run",
+        "--json",
+        env=NOW,
+    )
     assert dry.returncode == 0, dry.stderr
     plan = json.loads(dry.stdout)["items"]
     assert plan[1]["scenario"] == "generate-types"
     assert plan[1]["reason"] == "rule types-follow-tables: follows create-table"
-    run = cli(real_repo, "run-scenario", "create-table", "doc_notes", "--param=columns=title:text,doc_file_id:uuid",
-              "--yes", env=NOW)
+    run = cli(
+        real_repo,
+        "run-scenario",
+        "create-table",
+        "doc_notes",
+        "--param=columns=title:text,doc_file_id:uuid",
+        "--yes",
+        env=NOW,
+    )
     assert run.returncode == 0, run.stderr
     after = types.read_text()
     inserted = only_insertions(before, after)
@@ -61,12 +76,24 @@ def test_create_table_merges_one_table_and_keeps_the_rest(real_repo: Path) -> No
 def test_modify_schema_adds_the_column_to_row_insert_and_update_only(real_repo: Path) -> None:
     types = real_repo / "supabase/types.ts"
     before = types.read_text()
-    run = cli(real_repo, "run-scenario", "modify-schema", "email_messages", "is_archived", "boolean",
-              "--param=nullable=false", "--param=default_value=false", "--yes", env=NOW)
+    run = cli(
+        real_repo,
+        "run-scenario",
+        "modify-schema",
+        "email_messages",
+        "is_archived",
+        "boolean",
+        "--param=nullable=false",
+        "--param=default_value=false",
+        "--yes",
+        env=NOW,
+    )
     assert run.returncode == 0, run.stderr
     inserted = only_insertions(before, types.read_text())
     assert [line.strip() for line in inserted] == [
-        "is_archived: boolean", "is_archived?: boolean", "is_archived?: boolean"
+        "is_archived: boolean",
+        "is_archived?: boolean",
+        "is_archived?: boolean",
     ]
     assert read_types(types.read_text()).columns("email_messages")["is_archived"] == "boolean"
 
@@ -82,7 +109,15 @@ def test_generate_types_alone_changes_nothing_when_the_file_is_current(real_repo
 
 @pytest.mark.slow
 def test_merged_types_still_type_check_in_every_app_that_imports_them(real_repo: Path, pristine_repo: Path) -> None:
-    run = cli(real_repo, "run-scenario", "create-view", "email_messages_summary", "email_messages",
-              "--param=kind=summary", "--yes", env=NOW)
+    run = cli(
+        real_repo,
+        "run-scenario",
+        "create-view",
+        "email_messages_summary",
+        "email_messages",
+        "--param=kind=summary",
+        "--yes",
+        env=NOW,
+    )
     assert run.returncode == 0, run.stderr
     assert new_type_errors(real_repo, pristine_repo, ["supabase/types.ts"]) == []

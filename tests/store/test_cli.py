@@ -78,9 +78,7 @@ def test_postgres_not_upgraded_says_what_to_run(app: typer.Typer, fresh_pg_schem
     assert code == 2 and "continuous db upgrade" in err
 
 
-def test_registry_sync_on_default_database(
-    app: typer.Typer, git_repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_registry_sync_on_default_database(app: typer.Typer, git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from continuous.dsl.loader import load_rule_base
 
     monkeypatch.delenv("CONTINUOUS_DATABASE_URL", raising=False)

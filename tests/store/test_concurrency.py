@@ -1,5 +1,4 @@
-"""Many processes recording into one database at once: no lost row, no "database is locked", no shared port.
-"""
+"""Many processes recording into one database at once: no lost row, no "database is locked", no shared port."""
 
 from __future__ import annotations
 
@@ -42,9 +41,7 @@ def test_eight_processes_record_without_loss(db_url: str) -> None:
     store = open_store(db_url)
     try:
         with store.engine.connect() as conn:
-            per_tag = dict(
-                conn.execute(select(EXECUTIONS.c.branch, func.count()).group_by(EXECUTIONS.c.branch)).all()
-            )
+            per_tag = dict(conn.execute(select(EXECUTIONS.c.branch, func.count()).group_by(EXECUTIONS.c.branch)).all())
             assert per_tag == {f"p{i}": EXECS for i in range(PROCS)}
             assert (
                 conn.execute(
@@ -55,9 +52,7 @@ def test_eight_processes_record_without_loss(db_url: str) -> None:
                 == PROCS * EXECS
             )
             assert (
-                conn.execute(
-                    select(func.count()).select_from(STEPS).where(STEPS.c.status == "success")
-                ).scalar_one()
+                conn.execute(select(func.count()).select_from(STEPS).where(STEPS.c.status == "success")).scalar_one()
                 == PROCS * EXECS * STEPS_PER
             )
             # every execution has exactly its 5 numbered steps

@@ -84,9 +84,7 @@ def test_list_filters_and_order(store: TrackingStore) -> None:
     assert [e.id for e in store.list_executions()] == ids[::-1]
     assert [e.id for e in store.list_executions(scenario_id="a")] == [ids[3], ids[2], ids[0]]
     assert [e.id for e in store.list_executions(status="failed")] == [ids[1]]
-    assert [e.id for e in store.list_executions(worktree="/w2", scenario_id="a", status="success")] == [
-        ids[3]
-    ]
+    assert [e.id for e in store.list_executions(worktree="/w2", scenario_id="a", status="success")] == [ids[3]]
     assert len(store.list_executions(limit=2)) == 2
     assert store.list_executions(kind="run") == []
     first = store.get_execution(ids[0])
@@ -154,9 +152,7 @@ def test_tasks_dedup_and_close(store: TrackingStore) -> None:
     closed = store.close_task(t1.id[:8], "fixed")
     assert (closed.status, closed.close_reason) == ("closed", "fixed") and closed.closed_at is not None
     assert store.get_task(t1.id).status == "closed"
-    t3 = store.create_task(
-        "fix index.ts", source="check", dedup_key="std:index:svc"
-    )  # reopened as a new task
+    t3 = store.create_task("fix index.ts", source="check", dedup_key="std:index:svc")  # reopened as a new task
     assert t3.id != t1.id
     assert [t.id for t in store.list_tasks("closed")] == [t1.id]
     with pytest.raises(UserError, match="no task"):

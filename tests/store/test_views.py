@@ -63,9 +63,7 @@ def loaded(store: TrackingStore) -> TrackingStore:
     )
     report = store.sync_registry(rb)
     assert report.archived == ["e"]
-    _execution(
-        store, "a", 10, {"files": {"created": ["x", "y"], "modified": ["z"], "deleted": []}}
-    )  # 3 files
+    _execution(store, "a", 10, {"files": {"created": ["x", "y"], "modified": ["z"], "deleted": []}})  # 3 files
     _execution(store, "a", 20, {"files_changed": 5})  # 5 files
     _execution(store, "a", None, None)  # running: no duration, no files
     _execution(store, "a", 100, {"files_changed": 100}, kind="run")  # a run row: not counted at all
