@@ -8,6 +8,7 @@ UI. After resolution, an item that lacks parameters while a twin of the same sce
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -246,3 +247,63 @@ def without_unbound_dependencies(items: Sequence[Any]) -> list[Any]:
         for i, item in enumerate(items)
         if i not in drop
     ]
+
+
+def with_table_domains(
+    requests: list[Any], rule_base: RuleBase, conv: Conventions, existing: set[str], text: str, given: set[str]
+) -> list[Any]:
+    """New tables the plan names get one of the repository's table domains (`conventions.table_domains`), so
+    planned names pass the table-prefix standard: the domain the request names, else the one most existing tables
+    carry (ties: the configured order); no guess without such evidence. Every table reference to the new name in
+    the plan is renamed with it; services, paths and pages keep the request's words. A name the user `given`
+    is never rewritten (the scenario refuses it if it breaks the convention)."""
+    from collections import Counter
+
+    domains = conv.table_domains
+    if not domains:
+        return requests
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    counts = Counter(t.split("_", 1)[0] for t in existing if "_" in t)
+    evidence = [d for d in domains if d in words] or sorted((d for d in domains if counts[d]), key=lambda d: -counts[d])
+    if not evidence:
+        return requests
+
+    def table_params(sid: str) -> list[str]:
+        sc = rule_base.scenarios[sid]
+        names = [p.name for p in sc.params if conv.kind(p.name) == "table" or p.name == "entity"]
+        if sc.provides and any(pt.type == "table" and "name" in pt.fields for pt in sc.provides):
+            names.append("name")
+        return names
+
+    renamed: dict[str, str] = {}
+    for r in requests:
+        for key in table_params(r.scenario):
+            value = r.params.get(key)
+            if (
+                isinstance(value, str)
+                and value
+                and value not in existing
+                and value not in given
+                and value.split("_", 1)[0] not in domains
+                and re.fullmatch(r"[a-z][a-z0-9_]*", value)
+            ):
+                renamed.setdefault(value, f"{evidence[0]}_{value}")
+    if not renamed:
+        return requests
+    # the services that reference the data by its derived name follow it, so the plan keeps one set of objects
+    services = {to_kebab(old): to_kebab(new) for old, new in renamed.items()}
+    out = []
+    for r in requests:
+        keys = table_params(r.scenario)
+        params = {
+            k: renamed.get(v, v) if k in keys else services.get(v, v) if conv.kind(k) == "service" else v
+            for k, v in r.params.items()
+            if isinstance(v, str)
+        } | {k: v for k, v in r.params.items() if not isinstance(v, str)}
+        for k in conv.params.routes:  # a route named after the data: /api/user-preferences
+            path = params.get(k)
+            if isinstance(path, str) and "/" in path and path.rsplit("/", 1)[1] in services:
+                head, last = path.rsplit("/", 1)
+                params[k] = f"{head}/{services[last]}"
+        out.append(r.model_copy(update={"params": params}) if params != r.params else r)
+    return out

@@ -288,6 +288,10 @@ def _one(
         filled_by[sid] = (clause, filled, row, s)
     guessed = [filled_by[r.scenario][1].guessed() for r in requests]
     requests = compose.harmonise(requests, ctx.rule_base, ctx.conventions, guessed)
+    given = {str(src.value) for _c, f, _r, _s in filled_by.values() for src in f.sources.values() if not src.guessed}
+    requests = compose.with_table_domains(
+        requests, ctx.rule_base, ctx.conventions, set(ctx.repo.by_kind.get("table", ())), text, given
+    )
     if not sequenced:
         requests = compose.order(requests, ctx.rule_base, ctx.conventions)
     if overrides:

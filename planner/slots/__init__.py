@@ -11,7 +11,6 @@ similar name, lists them as candidates.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,34 +76,18 @@ class Intent:
         if raw is None or p.name in self.out.params:
             return False
         value = convert(p, str(raw))
+        prefix = self.conventions.app_prefix
+        if value is None and guessed and self.creates and self.head_kind == "app" and prefix:
+            # a new app the planner names itself follows conventions.app_prefix; a name the user gave is kept
+            # as given (and refused by the scenario if it breaks the convention)
+            value = convert(p, prefix + str(raw))
+            source = f"{source}; prefix {prefix} from conventions.app_prefix"
         if value is None:
             return False
-        if guessed and isinstance(value, str):
-            value, source = self._with_table_domain(p, value, source)
         self.out.params[p.name] = value
         self.out.sources[p.name] = ParamSource(value=value, source=source, guessed=guessed)
         self.used.add(str(raw).lower())
         return True
-
-    def _with_table_domain(self, p: Param, value: str, source: str) -> tuple[str, str]:
-        """A new table's name the planner made up gets one of the repository's table domains
-        (`conventions.table_domains`), so that the names it generates pass the table-prefix standard: the domain
-        the request names, else the one most of the repository's tables carry, else the first configured."""
-        domains = self.conventions.table_domains
-        new_table = self.creates and self.head_kind == "table" and p.name in self.conventions.params.names
-        if not domains or not (new_table or p.name == "entity"):  # a page's entity: the table it manages
-            return value, source
-        if value.split("_", 1)[0] in domains:
-            return value, source
-        words = set(re.findall(r"[a-z]+", self.request.lower()))
-        named = [d for d in domains if d in words]
-        counts = Counter(t.split("_", 1)[0] for t in self.repo.by_kind.get("table", ()) if "_" in t)
-        used = sorted((d for d in domains if counts[d]), key=lambda d: -counts[d])  # ties: the configured order
-        domain = (named or used or list(domains))[0]
-        prefixed = convert(p, f"{domain}_{value}")
-        if not isinstance(prefixed, str):
-            return value, source
-        return prefixed, f"{source}; domain {domain}_ from conventions.table_domains"
 
     def suggest(self, p: Param, names: list[str], why: str) -> None:
         if names and p.name not in self.out.params:

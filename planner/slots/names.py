@@ -276,6 +276,10 @@ def finish(intent: Intent) -> None:
     if "entity" not in out.params or name_param is None:
         return
     entity_value = str(out.params["entity"])
+    base = entity_value
+    domain, _, rest = entity_value.partition("_")
+    if rest and domain in intent.conventions.table_domains and domain not in intent.request.lower().split():
+        base = rest  # a table's domain the request does not say is not part of the page's name
     source = out.sources.get("name")
     places = {intent.clause[m.start : m.end].lower() for m in intent.mentions if m.kind != intent.head_kind}
     if (
@@ -283,17 +287,13 @@ def finish(intent: Intent) -> None:
         and source is not None
         and (
             (source.guessed and not source.source.startswith("the words before"))
-            or to_snake(str(out.params["name"])) == entity_value
+            or to_snake(str(out.params["name"])) in (entity_value, base)
             or str(out.params["name"]).lower() in places
         )
     ):
         del out.params["name"]
         del out.sources["name"]
     if "name" not in out.params:
-        entity_source = out.sources.get("entity")
-        base = entity_value
-        if entity_source is not None and entity_source.guessed and "conventions.table_domains" in entity_source.source:
-            base = entity_value.split("_", 1)[-1]  # the domain the planner added is not part of the page's name
         intent.put(name_param, pascal(base), f"the data the page manages ({entity_value})", guessed=True)
 
 

@@ -131,7 +131,7 @@ def test_suggest_plan_run_rollback_cycle(tmp_path: Path) -> None:
 
     assert ran["status"] == "success"
     created = ran["artifacts"]["created"]
-    assert "supabase/migrations/20260304050607_create_bookmarks.sql" in created
+    assert "supabase/migrations/20260304050607_create_command_bookmarks.sql" in created  # the domain the example uses
     assert set(created) <= set(after) and not set(created) & set(before)
     # What the dry-run predicted is what the run wrote, byte for byte: every step is a file change it can
     # compute, the merged types included.
@@ -301,7 +301,14 @@ def test_two_worktrees_two_servers_at_once(tmp_path: Path) -> None:
     results: dict[str, tuple[bool, dict[str, Any]]] = {}
 
     async def agent(
-        label: str, client_cwd: Path, args: tuple[str, ...], table: str, ready: anyio.Event, go: anyio.Event
+        label: str,
+        client_cwd: Path,
+        args: tuple[str, ...],
+        table: str,
+        ready: anyio.Event,
+        go: anyio.Event,
+        ran: anyio.Event,
+        both_ran: anyio.Event,
     ) -> None:
         async with server(client_cwd, *args) as client:
             await client.list_tools()
@@ -309,19 +316,27 @@ def test_two_worktrees_two_servers_at_once(tmp_path: Path) -> None:
             await go.wait()
             arguments = {"run": {"scenario": "create-table", "params": {"name": table}}, "apply": True}
             results[label] = await call(client, "run_scenario", arguments)
+            ran.set()
             results[label + " mine"] = await call(client, "executions", {"this_worktree": True, "kind": "run"})
+            await both_ran.wait()  # the other agent's run is recorded before the shared history is read
             results[label + " all"] = await call(client, "executions", {"kind": "run"})
 
     async def both() -> None:
         ready = [anyio.Event(), anyio.Event()]
-        go = anyio.Event()
+        ran = [anyio.Event(), anyio.Event()]
+        go, both_ran = anyio.Event(), anyio.Event()
         async with anyio.create_task_group() as tg:
-            tg.start_soon(agent, "main", main, (), "alpha_items", ready[0], go)
+            tg.start_soon(agent, "main", main, (), "alpha_items", ready[0], go, ran[0], both_ran)
             # The second server is pointed at its worktree with --repo, from outside any repository.
-            tg.start_soon(agent, "feature", tmp_path, ("--repo", str(other)), "beta_items", ready[1], go)
+            tg.start_soon(
+                agent, "feature", tmp_path, ("--repo", str(other)), "beta_items", ready[1], go, ran[1], both_ran
+            )
             for event in ready:
                 await event.wait()
             go.set()
+            for event in ran:
+                await event.wait()
+            both_ran.set()
 
     anyio.run(both)
     for label, root, mine, theirs in (("main", main, "alpha", "beta"), ("feature", other, "beta", "alpha")):

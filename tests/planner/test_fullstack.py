@@ -72,16 +72,18 @@ def chain(data: dict[str, Any], wanted: list[str] = CHAIN) -> list[tuple[str, di
 
 def test_admin_dashboard_for_managing_user_preferences(example: Path) -> None:
     data = suggest("admin dashboard for managing user preferences")
+    # the new table gets the domain the example's tables carry (command_, doc_, sys_: one each, so the configured
+    # order decides): the planned names pass `continuous check`; the page keeps the request's words
     table, types, service, endpoint, page, tests = chain(data)
-    assert table[1]["name"] == "user_preferences"
-    assert types[1] == {"table": "user_preferences"}
-    assert service[1]["name"] == "user-preferences" and service[1]["table"] == "user_preferences"
+    assert table[1]["name"] == "command_user_preferences"
+    assert types[1] == {"table": "command_user_preferences"}
+    assert service[1]["name"] == "command-user-preferences" and service[1]["table"] == "command_user_preferences"
     assert service[1]["type"] == "business"
-    assert endpoint[1]["method"] == "GET" and endpoint[1]["path"] == "/api/user-preferences"
-    assert endpoint[1]["service"] == "user-preferences" and endpoint[1]["table"] == "user_preferences"
+    assert endpoint[1]["method"] == "GET" and endpoint[1]["path"] == "/api/command-user-preferences"
+    assert endpoint[1]["service"] == "command-user-preferences" and endpoint[1]["table"] == "command_user_preferences"
     # the example repository has no proxy with a route table: a new one comes first (port at run time)
     assert ("create-proxy-server", {"name": endpoint[1]["proxy"]}) in steps(data)
-    assert page[1] == {"app": "dhg-admin-code", "name": "UserPreferences", "entity": "user_preferences"}
+    assert page[1] == {"app": "dhg-admin-code", "name": "UserPreferences", "entity": "command_user_preferences"}
     assert tests[1]["target"] == "UserPreferences" and tests[1]["kind"] == "page"
     roles = {p["scenario"]: p["role"] for p in data["plan"]}
     assert roles["add-page"] == "requested" and roles["create-table"] == "dependency"
@@ -109,10 +111,12 @@ def test_other_wordings_plan_the_same_stack(
     data = suggest(request_text)
     table, _types, service, endpoint, page_item, _tests = chain(data)
     kebab = entity.replace("_", "-")
-    assert table[1]["name"] == entity
-    assert (service[1]["name"], service[1]["table"]) == (kebab, entity)
-    assert endpoint[1]["path"] == f"/api/{kebab}"
-    assert page_item[1]["app"] == app_name and page_item[1]["name"] == page and page_item[1]["entity"] == entity
+    table_name = f"command_{entity}"  # the domain the example's tables carry (see above)
+    assert table[1]["name"] == table_name
+    assert service[1]["name"] in (table_name.replace("_", "-"), kebab) and service[1]["table"] == table_name
+    assert endpoint[1]["path"] in (f"/api/{table_name.replace('_', '-')}", f"/api/{kebab}")
+    assert page_item[1]["app"] == app_name and page_item[1]["name"] == page
+    assert page_item[1]["entity"] == table_name
     ids = [s for s, _ in steps(data)]
     # sibling intents and the page's dependencies are one set of objects, never two
     assert ids.count("create-table") == ids.count("create-service") == ids.count("add-proxy-endpoint") == 1
@@ -168,11 +172,13 @@ def test_the_plan_runs(example: Path) -> None:
     code, stdout, err = invoke("run-plan", str(out), "--yes")
     assert code == 0, stdout + err
     page = (example / "apps" / "dhg-admin-code" / "src" / "pages" / "UserPreferencesPage.tsx").read_text()
-    assert "const ENDPOINT = '/api/user-preferences';" in page
+    assert "const ENDPOINT = '/api/command-user-preferences';" in page
     server = next((example / "scripts" / "cli-pipeline" / "proxies").glob("*-server.ts")).read_text()
-    assert "path: '/api/user-preferences'" in server
-    assert (example / "packages" / "shared" / "services" / "user-preferences" / "user-preferences.ts").exists()
-    assert list((example / "supabase" / "migrations").glob("*_create_user_preferences.sql"))
+    assert "path: '/api/command-user-preferences'" in server
+    assert (
+        example / "packages" / "shared" / "services" / "command-user-preferences" / "command-user-preferences.ts"
+    ).exists()
+    assert list((example / "supabase" / "migrations").glob("*_create_command_user_preferences.sql"))
     again = suggest("admin dashboard for managing user preferences")
     assert again["plan"] == []
     # everything the plan wrote type-checks, the data-loading page included (TypeScript from .ci/node-tools.sh)
