@@ -33,7 +33,7 @@ def test_plan_run_and_analyse(tmp_path: Path) -> None:
     result = json.loads(ran.stdout)
     assert result["status"] == "success"
     created = result["artifacts"]["created"]
-    assert any(p.endswith("_create_bookmarks.sql") for p in created)
+    assert any(p.endswith("_create_command_bookmarks.sql") for p in created)  # the domain the example uses
 
     status = json.loads(cli(repo, "scenario-status", result["execution_id"], "--json").stdout)
     assert status["status"] == "success"
