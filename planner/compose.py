@@ -255,8 +255,9 @@ def with_table_domains(
     """New tables the plan names get one of the repository's table domains (`conventions.table_domains`), so
     planned names pass the table-prefix standard: the domain the request names, else the one most existing tables
     carry (ties: the configured order); no guess without such evidence. Every table reference to the new name in
-    the plan is renamed with it; services, paths and pages keep the request's words. A name the user `given`
-    is never rewritten (the scenario refuses it if it breaks the convention)."""
+    the plan, and the services and routes named after it, follow, so the plan keeps one set of objects (a page
+    keeps the request's words). A name the user `given` is never rewritten (the scenario refuses it if it breaks
+    the convention)."""
     from collections import Counter
 
     domains = conv.table_domains
@@ -290,16 +291,20 @@ def with_table_domains(
                 renamed.setdefault(value, f"{evidence[0]}_{value}")
     if not renamed:
         return requests
-    # the services that reference the data by its derived name follow it, so the plan keeps one set of objects
     services = {to_kebab(old): to_kebab(new) for old, new in renamed.items()}
     out = []
     for r in requests:
         keys = table_params(r.scenario)
         params = {
-            k: renamed.get(v, v) if k in keys else services.get(v, v) if conv.kind(k) == "service" else v
+            k: v
+            if not isinstance(v, str)
+            else renamed.get(v, v)
+            if k in keys
+            else services.get(v, v)
+            if conv.kind(k) == "service"
+            else v
             for k, v in r.params.items()
-            if isinstance(v, str)
-        } | {k: v for k, v in r.params.items() if not isinstance(v, str)}
+        }
         for k in conv.params.routes:  # a route named after the data: /api/user-preferences
             path = params.get(k)
             if isinstance(path, str) and "/" in path and path.rsplit("/", 1)[1] in services:
