@@ -245,10 +245,21 @@ def _compiled(template: str) -> Any:
     return environment().from_string(template)
 
 
+# `{{ name }}` alone: most fact patterns are just a parameter; Jinja keywords are literals, not variables
+_BARE_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_LITERALS = frozenset({"true", "false", "none", "True", "False", "None"})
+
+
 def render_string(template: str, context: Mapping[str, Any], *, where: str = "template") -> str:
-    """Render a DSL string (a path, an argument, a fact field). Plain strings come back unchanged, fast."""
+    """Render a DSL string (a path, an argument, a fact field). Plain strings come back unchanged, fast, and so
+    does a bare `{{ name }}` of a text or integer value (what Jinja would print: the resolver renders thousands)."""
     if not TEMPLATE_EXPR.search(template):
         return template
+    bare = _BARE_VARIABLE.fullmatch(template)
+    if bare is not None and bare.group(1) not in _LITERALS:
+        value = context.get(bare.group(1))
+        if type(value) is str or type(value) is int:
+            return str(value)
     from continuous.dsl.sandbox import collect, deadline
     from jinja2 import TemplateError
 

@@ -12,6 +12,7 @@ Values are matched the way `FactSet` matches them: the port 3000 and the text "3
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from continuous.common.errors import UserError
@@ -76,6 +77,21 @@ def compile_pattern(pattern: FactPattern) -> Pattern:
     return Pattern(pattern.type, fields, negated=pattern.negated)
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a settled `RuleSession` was (see `RuleSession.checkpoint`)."""
+
+    tag: int
+    size: int
+    asserted: int
+    retracted: int
+    runs: int
+    tasks: int
+    seen: frozenset[tuple[str, str, tuple[tuple[str, Scalar], ...]]]
+    firings: int
+    collect: bool
+
+
 class RuleSession:
     """One engine loaded with a rule base's rules; facts go in, runs, tasks and fact changes come out."""
 
@@ -113,6 +129,34 @@ class RuleSession:
             )
         self.firings += fired
         return fired
+
+    def checkpoint(self) -> Checkpoint:
+        """A mark to come back to with `rollback`; take it when the session is settled (after `run`)."""
+        return Checkpoint(
+            tag=self.engine.last_tag,
+            size=len(self.engine),
+            asserted=len(self.asserted),
+            retracted=len(self.retracted),
+            runs=len(self.runs),
+            tasks=len(self.tasks),
+            seen=frozenset(self._seen_runs),
+            firings=self.firings,
+            collect=self.collect,
+        )
+
+    def rollback(self, mark: Checkpoint) -> bool:
+        """Back to `mark`: the facts added since are retracted and what fired since is forgotten. False when
+        that cannot restore the session (a rule retracted a fact that was there at the mark): do not reuse it."""
+        self.engine.retract_since(mark.tag)
+        del self.asserted[mark.asserted :]
+        del self.retracted[mark.retracted :]
+        del self.runs[mark.runs :]
+        del self.tasks[mark.tasks :]
+        self._seen_runs = set(mark.seen)
+        self.firings = mark.firings
+        self.collect = mark.collect
+        self.origin = {w: f for w, f in self.origin.items() if w.alive}
+        return len(self.engine) == mark.size
 
     def outcome(self) -> RuleOutcome:
         return RuleOutcome(

@@ -149,10 +149,72 @@ def _optional_and_unset(
     return False
 
 
+class RuleBaseline:
+    """A rule base's rules settled over one fact set, shared by many resolutions against the same facts.
+
+    Seeding a Rete session with a repository's facts costs more than most resolutions do, and the planner resolves
+    every request of a batch against the same facts. A resolution borrows the settled session, adds its own facts
+    and hands it back exactly as it was (`RuleSession.rollback`); when it cannot be (a rule retracted one of the
+    seeded facts), or the resolution's first facts are already among the seeded ones (a fresh session leaves those
+    out, so they count as arriving), the resolution uses a session of its own, as without a baseline. Not for
+    concurrent use; the fact set must not change while the baseline is in use.
+    """
+
+    def __init__(self, rule_base: RuleBase, facts: FactSet) -> None:
+        self.rule_base = rule_base
+        self.facts = facts
+        self.read = {c.type for rule in rule_base.rules.values() for c in rule.conditions}
+        self._session: Any = None
+        self._mark: Any = None
+        self._seeded: set[Any] = set()
+        self._size = -1
+        self._busy = False
+
+    def borrow(self, arriving: set[Any]) -> Any:
+        """The settled session, or None when this resolution must seed its own."""
+        if self._busy:
+            return None
+        if self._session is None or self._size != len(self.facts):
+            from continuous.engine.dsl_rules import RuleSession
+
+            session = RuleSession(self.rule_base)
+            session.collect = False
+            seeded = set()
+            for fact in self.facts:
+                if fact.type in self.read:
+                    session.add(fact)
+                    seeded.add(fact.key())
+            session.run()
+            session.collect = True
+            self._session, self._mark, self._seeded = session, session.checkpoint(), seeded
+            self._size = len(self.facts)
+        if arriving & self._seeded:
+            return None
+        self._busy = True
+        return self._session
+
+    def give_back(self, session: Any, *, intact: bool) -> None:
+        """Return a borrowed session; it is rolled back for the next resolution, or dropped if it cannot be."""
+        self._busy = False
+        if session is not self._session:
+            return
+        if not intact or not session.rollback(self._mark):
+            self._session = None
+
+
 class _Resolver:
-    def __init__(self, rule_base: RuleBase, facts: FactSet, allow_missing: bool, follow_rules: bool) -> None:
+    def __init__(
+        self,
+        rule_base: RuleBase,
+        facts: FactSet,
+        allow_missing: bool,
+        follow_rules: bool,
+        baseline: RuleBaseline | None = None,
+    ) -> None:
         self.rb = rule_base
         self.facts = facts
+        self.baseline = baseline if baseline is not None and baseline.rule_base is rule_base else None
+        self.borrowed: Any = None
         self.provided = FactSet()
         self.allow_missing = allow_missing
         self.follow_rules = follow_rules
@@ -270,6 +332,11 @@ class _Resolver:
         resolution; what the rules would ask for over the repository's own facts counts as already done."""
         from continuous.engine.dsl_rules import RuleSession
 
+        if self.session is None and self.baseline is not None and self.baseline.facts is self.facts:
+            arriving = {f.key() for f in new_facts}
+            read = self.baseline.read
+            if all(f.key() in arriving for f in self.provided if f.type in read):
+                self.session = self.borrowed = self.baseline.borrow(arriving)
         if self.session is None:
             self.session = RuleSession(self.rb)
             self.session.collect = False
@@ -333,18 +400,25 @@ def resolve(
     *,
     allow_missing: bool = False,
     follow_rules: bool = True,
+    baseline: RuleBaseline | None = None,
 ) -> Resolution:
     """Expand requests into an ordered plan. Raises UserError for unknown scenarios, bad parameters and cycles.
 
     With `allow_missing`, required parameters without a value are reported on the item (`missing`) instead of
-    raising — the planner uses this to show what the user still has to say.
+    raising — the planner uses this to show what the user still has to say. A `baseline` over the same `facts`
+    (the same FactSet object) saves settling the rules over them again; the result is the same without it.
     """
     fact_set = facts if isinstance(facts, FactSet) else FactSet(facts)
-    resolver = _Resolver(rule_base, fact_set, allow_missing, follow_rules)
-    for request in requests:
-        resolver.expand(request.scenario, request.params, "requested", request.reason)
-    result = resolver.result()
-    return result
+    resolver = _Resolver(rule_base, fact_set, allow_missing, follow_rules, baseline)
+    intact = False
+    try:
+        for request in requests:
+            resolver.expand(request.scenario, request.params, "requested", request.reason)
+        intact = True
+    finally:
+        if resolver.borrowed is not None and resolver.baseline is not None:
+            resolver.baseline.give_back(resolver.borrowed, intact=intact)
+    return resolver.result()
 
 
 def plan_problems(

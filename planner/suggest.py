@@ -38,6 +38,7 @@ class Context:
     worktree: Path | None = None
     conventions: Conventions = field(default_factory=default_conventions)
     _fact_set: Any = field(default=None, repr=False)
+    _baseline: Any = field(default=None, repr=False)
 
     def fact_set(self) -> Any:
         """The facts the resolver can ever consult (types named by an `unless`, a precondition or a rule
@@ -54,6 +55,15 @@ class Context:
                 types.update(c.type for c in rule.conditions)
             self._fact_set = FactSet(f for f in self.facts if f.type in types)
         return self._fact_set
+
+    def rule_baseline(self) -> Any:
+        """The rules settled over `fact_set()` once, for every request planned in this context (see
+        `continuous.engine.resolution.RuleBaseline`)."""
+        if self._baseline is None:
+            from continuous.engine.resolution import RuleBaseline
+
+            self._baseline = RuleBaseline(self.rule_base, self.fact_set())
+        return self._baseline
 
 
 def load_context(
@@ -355,14 +365,15 @@ def _resolve(ctx: Context, requests: list[Any], facts: Any, filled_by: dict[str,
     values the error names. A real problem (a dependency cycle) fails every time and is raised."""
     from continuous.engine.resolution import resolve
 
+    baseline = ctx.rule_baseline() if facts is ctx.fact_set() else None
     try:
-        return resolve(ctx.rule_base, requests, facts, allow_missing=True), requests
+        return resolve(ctx.rule_base, requests, facts, allow_missing=True, baseline=baseline), requests
     except UserError as first:
         error = first
     requests = [_explicit_only(r, filled_by) for r in requests]
     for _attempt in range(3):
         try:
-            return resolve(ctx.rule_base, requests, facts, allow_missing=True), requests
+            return resolve(ctx.rule_base, requests, facts, allow_missing=True, baseline=baseline), requests
         except UserError as exc:
             error = exc
             named = str(exc.message)

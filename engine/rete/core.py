@@ -273,6 +273,22 @@ class Engine:
             if w.type != _INITIAL:
                 self.retract(w)
 
+    @property
+    def last_tag(self) -> int:
+        """The tag of the newest fact asserted so far: a mark for `retract_since`."""
+        return self._tag
+
+    def retract_since(self, tag: int) -> None:
+        """Retract every fact asserted after `tag`, newest first, and drop the activations that leaves pending.
+
+        After a `run` that emptied the agenda at `tag`, this brings working memory and every join memory back to
+        what they were then; a match the retractions re-create (a `not` unblocked again) had fired before `tag`,
+        so it is dropped instead of firing twice."""
+        self._flush()
+        for w in sorted((w for w in self._wm.values() if w.tag > tag), key=lambda w: -w.tag):
+            self.retract(w)
+        self._agenda.clear()
+
     # -- agenda
 
     def agenda(self) -> list[Activation]:

@@ -319,6 +319,13 @@ class _Agenda:
     def __len__(self) -> int:
         return sum(len(level) for level in self.levels.values())
 
+    def clear(self) -> None:
+        """Drop every pending activation (in place: the generated rule code holds the level dicts)."""
+        for level in self.levels.values():
+            level.clear()
+        for queue in self.queues.values():
+            queue.clear()
+
     def pending(self) -> list[tuple[_Terminal, tuple[WME, ...]]]:
         out: list[tuple[_Terminal, tuple[WME, ...]]] = []
         for sal in self.order:
