@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from continuous.common.errors import Diagnostic, DslError
 from continuous.dsl import model as m
-from continuous.dsl.parser import Alias, Import, parse_file, parse_text_lenient
 from continuous.dsl.sources import (
     BUILTIN_LIBRARY,
     DSL_SUFFIX,
@@ -117,6 +116,8 @@ def collect_rule_base(
     """(rule base, problems, whether every file parsed). The rule base keeps the first of every duplicate, so
     that static validation can go on after a problem. `lenient` parsing keeps what a file with semantic errors
     still declares."""
+    from continuous.dsl.parser import Import  # lark: only a parse needs it, not a rule base from the cache
+
     diagnostics: list[Diagnostic] = []
     parsed: dict[Path, tuple[Source, list[Any]]] = {}
     parse_ok = True
@@ -142,6 +143,8 @@ def collect_rule_base(
 
 
 def _parse(path: Path, diagnostics: list[Diagnostic], lenient: bool) -> tuple[list[Any], bool]:
+    from continuous.dsl.parser import parse_file, parse_text_lenient
+
     if not lenient:
         try:
             return parse_file(path), True
@@ -213,6 +216,8 @@ class _Table:
 
 
 def _combine(parsed: dict[Path, tuple[Source, list[Any]]], diagnostics: list[Diagnostic]) -> m.RuleBase:
+    from continuous.dsl.parser import Alias
+
     overrides: list[m.Override] = []
     tables = {cls: _Table(what, diagnostics, overrides) for cls, what in _ID_KINDS}
     aliases = _Table("alias", diagnostics, overrides)
