@@ -2,8 +2,10 @@
 
 Discovery walks the repository (a third of a cold `suggest` in a large monorepo). Its result only changes when
 the files change, and git says when they do: the cache key is the HEAD commit, `git status` (every modified,
-added, deleted or untracked file, with its size and modification time) and the DSL files the discovery rules come
-from. Anything else — no git, an unreadable cache — just discovers again.
+added, deleted or untracked file, and every ignored file outside an ignored folder — discovery reads ignored
+files its globs name, such as `.env.example` — each with its size and modification time), the DSL files the
+discovery rules come from and the code that discovers (the engine's and the DSL's modules). Anything else — no
+git, an unreadable cache — just discovers again.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-_VERSION = 1
+_VERSION = 2
+_PACKAGE = Path(__file__).resolve().parent.parent
 
 
 def _state(root: Path, dsl_files: list[str]) -> str | None:
     try:
         proc = subprocess.run(
-            ["git", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all"],
+            ["git", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--ignored=matching"],
             cwd=root,
             capture_output=True,
             check=False,
@@ -34,22 +37,46 @@ def _state(root: Path, dsl_files: list[str]) -> str | None:
         return None
     h = hashlib.sha256(f"v{_VERSION}\0{root}\0".encode())
     h.update(proc.stdout)
-    for entry in proc.stdout.split(b"\0"):
-        # the path is the last field of every entry; a changed file's stamp tells a second edit from the first
-        path = entry.rsplit(b" ", 1)[-1].decode("utf-8", "replace")
-        if entry[:1] in (b"1", b"2", b"?", b"u") and path:
-            try:
-                st = os.stat(root / path)
-                h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-            except OSError:
-                h.update(f"{path}\0gone\0".encode())
-    for f in sorted(dsl_files):
+    for path in _paths(proc.stdout):
+        # a changed file's stamp tells a second edit from the first
+        try:
+            st = os.stat(root / path)
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        except OSError:
+            h.update(f"{path}\0gone\0".encode())
+    code = [str(p) for sub in ("engine", "dsl") for p in (_PACKAGE / sub).glob("*.py")]
+    for f in sorted(dsl_files) + sorted(code):
         try:
             st = os.stat(f)
             h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
         except OSError:
             h.update(f"{f}\0gone\0".encode())
     return h.hexdigest()
+
+
+# porcelain v2: the path follows 8 fields in an ordinary entry, 9 in a rename or copy, 10 in a conflict
+_FIELDS = {b"1": 8, b"2": 9, b"u": 10}
+
+
+def _paths(status: bytes) -> list[str]:
+    """The paths of `git status --porcelain=v2 -z` entries (a path may contain spaces; a rename's original path
+    comes as the next entry and is not the worktree's)."""
+    out: list[str] = []
+    entries = iter(status.split(b"\0"))
+    for entry in entries:
+        kind = entry[:1]
+        if kind in (b"?", b"!"):
+            path = entry[2:]
+        elif kind in _FIELDS:
+            parts = entry.split(b" ", _FIELDS[kind])
+            path = parts[-1] if len(parts) > _FIELDS[kind] else b""
+            if kind == b"2":
+                next(entries, None)
+        else:
+            continue
+        if path:
+            out.append(path.decode("utf-8", "replace"))
+    return out
 
 
 def cached(root: Path, dsl_files: list[str], cache_dir: Path, discover: Callable[[], list[Any]]) -> list[Any]:
