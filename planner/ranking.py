@@ -83,24 +83,15 @@ class Parts:
     best_doc: np.ndarray
 
 
-def unit_texts(ctx: Context, units: list[tuple[str, str]]) -> list[str]:
-    """What the model reads of each unit: its masked text, typo-corrected."""
+def rank_units(ctx: Context, units: list[tuple[str, str]]) -> Ranking:
+    """`units` are (text, masked text): the model reads the masked text, typo-corrected (names of existing
+    objects replaced by their kind); the rules read it too."""
+    from continuous.planner import embedding, features, rules
     from continuous.planner.scoring import correct
 
-    return [correct(masked, ctx.index) for _text, masked in units]
-
-
-def rank_units(
-    ctx: Context, units: list[tuple[str, str]], *, texts: list[str] | None = None, emb: np.ndarray | None = None
-) -> Ranking:
-    """`units` are (text, masked text): the model reads the masked text, typo-corrected (names of existing
-    objects replaced by their kind; `texts`, when the caller has them already); the rules read it too. `emb`:
-    the embeddings of `texts`, when the caller has encoded them already."""
-    from continuous.planner import embedding, features, rules
-
     index = ctx.index
-    texts = texts if texts is not None else unit_texts(ctx, units)
-    emb = emb if emb is not None else embedding.encoder().encode(texts)
+    texts = [correct(masked, index) for _text, masked in units]
+    emb = embedding.encoder().encode(texts)
     lex = features.lexical(texts)
     pair = features.pairwise(index, texts, emb)
     probs = index.model.predict(emb, lex, pair)

@@ -11,7 +11,7 @@ writes to the repository or the database.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,32 +160,26 @@ def suggest_many(
     record_errors: bool = False,
     params: Mapping[str, str] | None = None,
 ) -> list[Suggestion]:
-    """One Suggestion per request, in order. With `record_errors` a request that fails carries the error
-    (message and hint) and an empty plan instead of stopping the batch, so every line has either a result or an
-    error.
-
-    Requests are ranked in chunks of `_CHUNK`: while this thread ranks and plans one chunk (Python), a second
-    thread encodes the next ones (numpy, which releases the GIL), so a long batch keeps two cores busy."""
-    from continuous.planner.ranking import unit_texts
+    """One Suggestion per request, in order; all texts are encoded in one batch. With `record_errors` a request
+    that fails carries the error (message and hint) and an empty plan instead of stopping the batch, so every
+    line has either a result or an error."""
+    from continuous.planner.ranking import rank_units
     from continuous.planner.scoring import correct
 
     cleaned = [" ".join(str(raw).split()) for raw in texts]
     prepared: list[tuple[str, list[decompose.Clause], list[int]] | None] = []
-    chunks: list[list[tuple[str, str]]] = []  # the units (text, masked text) of each chunk of requests
+    units: list[tuple[str, str]] = []
     positions: dict[tuple[str, str], int] = {}
 
     def unit(text: str) -> int:
         key = (text, _mask(text, ctx))
         if key not in positions:
-            positions[key] = len(chunks[-1])
-            chunks[-1].append(key)
+            positions[key] = len(units)
+            units.append(key)
         return positions[key]
 
     errors: dict[int, Suggestion] = {}
     for i, text in enumerate(cleaned):
-        if i % _CHUNK == 0:
-            chunks.append([])
-            positions.clear()
         if not text:
             hint = 'say what you want, e.g. continuous suggest "a table for bookmarks"'
             if not record_errors:
@@ -199,18 +193,12 @@ def suggest_many(
             subject = slot_names.subject(text, ctx.repo, fix=lambda piece: correct(piece, ctx.index))
             ids += [unit(_resolve_pronouns(c.text, subject)) for c in clauses]
         prepared.append((text, clauses, ids))
-    inputs = [unit_texts(ctx, units) for units in chunks]
-    rankings = _rankings(ctx, chunks, inputs)
-    ranking: Any = None
+    ranking = rank_units(ctx, units) if units else None
     out: list[Suggestion] = []
     for i, item in enumerate(prepared):
         if item is None:
-            if i % _CHUNK == 0:
-                ranking = next(rankings)
             out.append(errors[i])
             continue
-        if i % _CHUNK == 0:
-            ranking = next(rankings)
         text, clauses, ids = item
         assert ranking is not None
         try:
@@ -230,31 +218,6 @@ def suggest_many(
                 )
             )
     return out
-
-
-_CHUNK = 128
-
-
-def _rankings(ctx: Context, chunks: list[list[tuple[str, str]]], inputs: list[list[str]]) -> Iterator[Any]:
-    """The ranking of each chunk in turn (None for a chunk without units); the embeddings of the chunks after
-    the first are computed ahead by one worker thread."""
-    from continuous.planner import embedding
-    from continuous.planner.ranking import rank_units
-
-    if len(chunks) == 1:
-        yield rank_units(ctx, chunks[0], texts=inputs[0]) if chunks[0] else None
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    encoder = embedding.encoder()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="continuous-encode") as pool:
-        futures = [pool.submit(encoder.encode, texts) for texts in inputs]
-        try:
-            for units, texts, future in zip(chunks, inputs, futures, strict=True):
-                yield rank_units(ctx, units, texts=texts, emb=future.result()) if units else None
-        finally:
-            for future in futures:
-                future.cancel()
 
 
 _PRONOUN = re.compile(r"\b(?:it|them|they|those|these)\b", re.IGNORECASE)

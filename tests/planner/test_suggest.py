@@ -108,39 +108,6 @@ def test_batch_keeps_order(mini_repo: Path) -> None:
     assert results[0] == results[3]
 
 
-def test_a_batch_ranked_in_chunks_gives_what_one_chunk_gives(mini_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Long batches are ranked chunk by chunk, the next chunk encoded by a worker thread meanwhile."""
-    import threading
-
-    from continuous.planner import suggest as module
-
-    texts = [
-        "a table for tags",
-        "",
-        "what's the weather",
-        "add a settings page to dhg-hub",
-        "a table for tags and a settings page for them in dhg-hub",
-        "crete a tabel for bookmarks",
-        "",
-    ]
-    ctx = load_context(mini_repo)
-    whole = [r.to_json() for r in suggest_many_models(texts, ctx, record_errors=True)]
-    workers: set[str] = set()
-    from continuous.planner import embedding
-
-    real = embedding.NumpyEncoder.encode
-
-    def spy(self: object, batch: list[str], progress: object = None) -> object:
-        workers.add(threading.current_thread().name)
-        return real(self, batch, progress)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(embedding.NumpyEncoder, "encode", spy)
-    monkeypatch.setattr(module, "_CHUNK", 2)
-    chunked = [r.to_json() for r in suggest_many_models(texts, ctx, record_errors=True)]
-    assert chunked == whole
-    assert any(name.startswith("continuous-encode") for name in workers)
-
-
 def test_a_cycle_is_a_clear_error_naming_it(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "cyc", FIXTURES / "cycle")
     with pytest.raises(UserError, match=r"dependency cycle: (alpha|beta|gamma) -> .* -> \1"):
