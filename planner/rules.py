@@ -32,7 +32,7 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
     head = a.head.head if a.head is not None else None
     if not whole and a.verb is not None and a.verb in lx.veto_all["verb"]:
         return f"no scenario does what the verb {a.verb!r} asks"
-    if not whole and head is not None and head in lx.veto_all["head"] and head not in made:
+    if not whole and head is not None and head in lx.veto_all["head"] and head not in made and not _named(text, a):
         return f"the request asks for {head.replace('_', ' ')}, which no scenario makes"
     if not whole and a.head is not None:
         # a phrase that runs past the head phrase ("an index on documents") still names what is asked for
@@ -59,6 +59,13 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
     if text.rstrip().endswith("?") and first and first.group(1) in lx.veto_all["question"]:
         return "a question asks for an answer, not a plan"
     return None
+
+
+def _named(text: str, a: Any) -> bool:
+    """Whether the head object is known only from the end of a name ("bump nuxt-i18n", "the docs-service"): a
+    name says what its object is about, not that the request asks for that kind of thing, so it vetoes nothing."""
+    spans = [(s, e) for canon, s, e in a.head.objects if canon == a.head.head] if a.head is not None else []
+    return bool(spans) and all(re.search(r"\w[-_]\w", text[s:e]) for s, e in spans)
 
 
 def _raise(p: float, odds: float) -> float:
