@@ -283,18 +283,16 @@ def threshold_cost(
 
 def choose_threshold(best: np.ndarray, pick: np.ndarray, labels: np.ndarray, n_scen: int, cfg: dict[str, Any]) -> float:
     """The no-match threshold with the least expected cost (`threshold_cost`) on the source-held-out
-    probabilities. Chosen on held-out sources, it is as strict as a new repository's vocabulary needs, not as an
-    already seen one allows. Never below `min_threshold`."""
+    probabilities, so it is as strict as a new repository's vocabulary needs, not as an already seen one allows.
+    The cost is averaged over a window of thresholds (`threshold_window` either side) before its least is taken:
+    the cost curve is flat near its bottom, and a single held-out request must not move the threshold by a tenth.
+    Never below `min_threshold`."""
     lo = float(cfg["min_threshold"])
-    candidates = np.unique(np.concatenate([[lo], best[best >= lo], [1.0]]))
-    costs = [threshold_cost(best, pick, labels, n_scen, cfg, float(t)) for t in candidates]
-    i = int(np.argmin(costs))
-    best_t = float(candidates[i])
-    # the middle of the gap to the next lower probability: a threshold exactly on a held-out score is fragile
-    below = best[best < best_t]
-    if len(below) and best_t > lo:
-        best_t = max(lo, (best_t + float(below.max())) / 2)
-    return best_t
+    window = float(cfg.get("threshold_window", 0.05))
+    grid = np.round(np.arange(lo, 0.951, 0.01), 4)
+    costs = np.asarray([threshold_cost(best, pick, labels, n_scen, cfg, float(t)) for t in grid])
+    smooth = np.asarray([costs[np.abs(grid - t) <= window + 1e-9].mean() for t in grid])
+    return float(grid[int(np.argmin(smooth))])
 
 
 def cv_report(
