@@ -118,6 +118,26 @@ def paraphrase_groups(emb: np.ndarray, scenario: np.ndarray, cosine: float) -> n
     return out
 
 
+def grouped_folds(labels: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k folds (train rows, test rows) that never split a group, stratified by label. A library too small to
+    keep groups whole and still train on two classes in every fold (a few scenarios of near-identical examples)
+    falls back to one group per row."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    def split(g: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # classes with fewer groups than folds
+            folds = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+            return list(folds.split(np.zeros(len(labels)), labels, g))
+
+    folds = split(groups)
+    if any(len(np.unique(labels[tr])) < 2 or len(te) == 0 for tr, te in folds):
+        folds = split(np.arange(len(labels)))
+    return folds
+
+
 def _scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -146,7 +166,6 @@ def train(
 
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
     cfg = cfg or config()
     data = training_set(index, offtopic, offtopic_emb, cfg)
@@ -169,8 +188,7 @@ def train(
     fit_rows = np.arange(len(data.texts)) if cfg.get("stage_a_none", True) else np.flatnonzero(data.labels < n_scen)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes with fewer examples than folds
-        folds = StratifiedGroupKFold(k, shuffle=True, random_state=int(cfg["seed"]))
-        for train_idx, test_idx in folds.split(xa, data.labels, data.groups):
+        for train_idx, test_idx in grouped_folds(data.labels, data.groups, k, int(cfg["seed"])):
             use = np.intersect1d(train_idx, fit_rows)
             est = stage_a().fit(xa[use], data.labels[use], sample_weight=data.weights[use])
             oof_a[test_idx] = _proba_columns(est, xa[test_idx], n_classes)
@@ -203,8 +221,6 @@ def train(
     xb = xb3.reshape(n * s_count, f_count)
     yb = (data.labels[:, None] == np.arange(s_count)[None, :]).reshape(-1).astype(int)
     wb = np.repeat(data.weights, s_count)
-    # a text's pairs stay together, and so do the texts of one off-topic source
-    groups = np.repeat(data.groups, s_count)
     b_mean, b_scale = _scale(xb)
     xbs = (xb - b_mean) / b_scale
 
@@ -212,11 +228,17 @@ def train(
         base = LogisticRegression(C=float(cfg["stage_b_c"]), solver="newton-cholesky", max_iter=200)
         return CalibratedClassifierCV(base, method="sigmoid", cv=splits, ensemble=False)
 
-    def group_splits(idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        return list(GroupKFold(k).split(xbs[idx], yb[idx], groups[idx]))
+    def pairs_of(texts: np.ndarray) -> np.ndarray:
+        return (texts[:, None] * s_count + np.arange(s_count)[None, :]).reshape(-1)
 
-    all_idx = np.arange(len(yb))
-    final_b = stage_b(group_splits(all_idx)).fit(xbs, yb, sample_weight=wb)
+    def group_splits(texts: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Folds over the pairs of `texts` (positions within them): a text's pairs stay together, and so do the
+        texts of one group."""
+        folds = grouped_folds(data.labels[texts], data.groups[texts], k, int(cfg["seed"]))
+        return [(pairs_of(tr), pairs_of(te)) for tr, te in folds]
+
+    all_texts = np.arange(n)
+    final_b = stage_b(group_splits(all_texts)).fit(xbs, yb, sample_weight=wb)
     inner = final_b.calibrated_classifiers_[0]
     model.b_mean, model.b_scale = b_mean, b_scale
     model.b_coef = inner.estimator.coef_[0].astype(np.float32)
@@ -227,8 +249,9 @@ def train(
     if progress:
         progress("planner index: calibrating the no-match threshold")
     oof_p = np.zeros(len(yb), dtype=np.float32)
-    for train_idx, test_idx in GroupKFold(k).split(xbs, yb, groups):
-        est = stage_b(group_splits(train_idx)).fit(xbs[train_idx], yb[train_idx], sample_weight=wb[train_idx])
+    for train_texts, test_texts in grouped_folds(data.labels, data.groups, k, int(cfg["seed"])):
+        train_idx, test_idx = pairs_of(train_texts), pairs_of(test_texts)
+        est = stage_b(group_splits(train_texts)).fit(xbs[train_idx], yb[train_idx], sample_weight=wb[train_idx])
         inner_est = est.calibrated_classifiers_[0]
         f = xbs[test_idx] @ inner_est.estimator.coef_[0] + inner_est.estimator.intercept_[0]
         oof_p[test_idx] = calibrated(f, float(inner_est.calibrators[0].a_), float(inner_est.calibrators[0].b_))
