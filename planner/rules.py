@@ -76,6 +76,24 @@ def _raise(p: float, odds: float) -> float:
     return o / (1.0 + o)
 
 
+def apply_commit_odds(texts: list[str], probs: np.ndarray, index: Index) -> None:
+    """Multiply, in place, the odds of every scenario that makes or changes something by the prior of the
+    text's conventional-commit type (`[commit_odds]`). Training applies it too, so the no-match threshold is
+    chosen on what a query sees."""
+    from continuous.planner.features import scenario_words
+
+    table = language.lang().commit_odds
+    if not table:
+        return
+    polarities = [sw.polarity for sw in scenario_words(index)]
+    for r, text in enumerate(texts):
+        odds = table.get(analyse(text).commit_type or "", 1.0)
+        if odds != 1.0:
+            for s, pol in enumerate(polarities):
+                if pol == "constructive":
+                    probs[r, s] = _raise(float(probs[r, s]), odds)
+
+
 def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_kinds: list[str | None]) -> None:
     """Raise, in place, the odds of scenarios acting on the kind of object a text's head phrase names as an
     existing one, or that its verb implies when it names none."""
@@ -87,16 +105,10 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
 
     conv = conventions()
     things = set(conv.kinds.head_order)
-    from continuous.planner.features import scenario_words
 
-    polarities = [sw.polarity for sw in scenario_words(index)]
+    apply_commit_odds(texts, probs, index)
     for r, text in enumerate(texts):
         a = analyse(text)
-        commit_odds = lx.commit_odds.get(a.commit_type or "", 1.0)
-        if commit_odds != 1.0:
-            for s, pol in enumerate(polarities):
-                if pol == "constructive":
-                    probs[r, s] = _raise(float(probs[r, s]), commit_odds)
         head = a.head
         kinds: set[str] = set()
         if head is not None and grounded > 1.0:

@@ -259,6 +259,7 @@ def train(
     # the threshold decides among what the rules let through, as at query time
     from continuous.planner import rules
 
+    rules.apply_commit_odds(data.texts, probs, index)
     rules.apply(data.texts, probs, index)
     best = probs.max(axis=1)
     pick = probs.argmax(axis=1)

@@ -86,3 +86,17 @@ def test_the_report_names_each_held_out_source() -> None:
     report = training.cv_report(best, pick, labels, sources, n, 0.5)
     assert report["cv_offtopic_accepted_by_source"] == {"a": 0.0, "b": 0.5}
     assert report["cv_offtopic_accepted"] == 0.25
+
+
+def test_a_commit_type_is_a_prior_on_making_things_not_a_veto() -> None:
+    from continuous.dsl.loader import load_rule_base
+    from continuous.planner import rules
+    from continuous.planner.index import load_or_build
+
+    built = load_or_build(load_rule_base([], include_builtin=True))
+    s = built.scenario_ids.index("configure-environment")
+    texts = ["docs: add REDIS_URL to .env.example", "chore: add REDIS_URL to .env.example"]
+    probs = np.full((2, len(built.scenario_ids)), 0.9, dtype=np.float32)
+    rules.apply_commit_odds(texts, probs, built)
+    assert 0.5 < probs[0, s] < 0.9  # a docs commit lowers the odds of making something, and no more
+    assert probs[1, s] == np.float32(0.9)  # a chore commit is left alone
