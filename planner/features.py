@@ -37,6 +37,9 @@ PAIR_FEATURES = (
     "object_overlap",
     "place_only",
     "head_mismatch",
+    "head_made",
+    "head_unknown",
+    "no_head",
 )
 
 
@@ -123,10 +126,20 @@ def scenario_words(index: Index) -> list[ScenarioWords]:
 
 
 def structural(analyses: list[Analysis], words: list[ScenarioWords]) -> np.ndarray:
-    """(n, S, 7): struct f1, verb match, verb conflict, head match, object overlap, place only, and head mismatch
-    (the text asks for an object the scenario's id does not name: "page access logging" is no page)."""
-    out = np.zeros((len(analyses), len(words), 7), dtype=np.float32)
+    """(n, S, 10): struct f1, verb match, verb conflict, head match, object overlap, place only, head mismatch
+    (the text asks for an object the scenario's id does not name: "page access logging" is no page), and three
+    that are the same for every scenario of a text and so move only how sure the model is that any scenario is
+    meant: the head object is one some scenario makes or changes, the head phrase names no object the vocabulary
+    knows ("add @acme registry", "the bulk deletion"), the text has no head phrase at all ("wip", "Dark mode")."""
+    out = np.zeros((len(analyses), len(words), 10), dtype=np.float32)
+    made = frozenset(o for sw in words for o in sw.objects)
     for r, a in enumerate(analyses):
+        if a.head is None:
+            out[r, :, 9] = 1.0
+        elif a.head.head is None:
+            out[r, :, 8] = 1.0
+        elif a.head.head in made:
+            out[r, :, 7] = 1.0
         weights = a.object_weights()
         head = a.head.head if a.head is not None else None
         qpol = language.polarity(a.verb)

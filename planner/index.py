@@ -30,7 +30,7 @@ from continuous.planner import language as lexicon
 from continuous.planner.intent import IntentModel
 from continuous.planner.lexical import Space, fit
 
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 DATA = Path(__file__).resolve().parent / "data"
 OFFTOPIC = DATA / "offtopic.txt"
 SHIPPED = DATA / "library-index.npz"

@@ -32,7 +32,7 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
     head = a.head.head if a.head is not None else None
     if not whole and a.verb is not None and a.verb in lx.veto_all["verb"]:
         return f"no scenario does what the verb {a.verb!r} asks"
-    if not whole and head is not None and head in lx.veto_all["head"] and head not in made:
+    if not whole and head is not None and head in lx.veto_all["head"] and head not in made and not _named(text, a):
         return f"the request asks for {head.replace('_', ' ')}, which no scenario makes"
     if not whole and a.head is not None:
         # a phrase that runs past the head phrase ("an index on documents") still names what is asked for
@@ -61,12 +61,37 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
     return None
 
 
+def _named(text: str, a: Any) -> bool:
+    """Whether the head object is known only from the end of a name ("bump nuxt-i18n", "the docs-service"): a
+    name says what its object is about, not that the request asks for that kind of thing, so it vetoes nothing."""
+    spans = [(s, e) for canon, s, e in a.head.objects if canon == a.head.head] if a.head is not None else []
+    return bool(spans) and all(re.search(r"\w[-_]\w", text[s:e]) for s, e in spans)
+
+
 def _raise(p: float, odds: float) -> float:
     """p with its odds p / (1 - p) multiplied by `odds` (below 1 lowers it)."""
     if p <= 0.0 or p >= 1.0 or odds == 1.0:
         return p
     o = p / (1.0 - p) * odds
     return o / (1.0 + o)
+
+
+def apply_commit_odds(texts: list[str], probs: np.ndarray, index: Index) -> None:
+    """Multiply, in place, the odds of every scenario that makes or changes something by the prior of the
+    text's conventional-commit type (`[commit_odds]`). Training applies it too, so the no-match threshold is
+    chosen on what a query sees."""
+    from continuous.planner.features import scenario_words
+
+    table = language.lang().commit_odds
+    if not table:
+        return
+    polarities = [sw.polarity for sw in scenario_words(index)]
+    for r, text in enumerate(texts):
+        odds = table.get(analyse(text).commit_type or "", 1.0)
+        if odds != 1.0:
+            for s, pol in enumerate(polarities):
+                if pol == "constructive":
+                    probs[r, s] = _raise(float(probs[r, s]), odds)
 
 
 def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_kinds: list[str | None]) -> None:
@@ -80,16 +105,10 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
 
     conv = conventions()
     things = set(conv.kinds.head_order)
-    from continuous.planner.features import scenario_words
 
-    polarities = [sw.polarity for sw in scenario_words(index)]
+    apply_commit_odds(texts, probs, index)
     for r, text in enumerate(texts):
         a = analyse(text)
-        commit_odds = lx.commit_odds.get(a.commit_type or "", 1.0)
-        if commit_odds != 1.0:
-            for s, pol in enumerate(polarities):
-                if pol == "constructive":
-                    probs[r, s] = _raise(float(probs[r, s]), commit_odds)
         head = a.head
         kinds: set[str] = set()
         if head is not None and grounded > 1.0:

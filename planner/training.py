@@ -4,6 +4,13 @@ Training texts are every scenario's examples, summary, aliases and id words, and
 `data/offtopic.txt` as the class "none". A document never votes for itself: its channel features are computed
 with it hidden, and stage B learns from stage A's cross-validated probabilities, so the model learns how an
 unseen request looks rather than how its own examples do. The hyperparameters are in `data/model.toml`.
+
+Cross-validation holds out whole sources: the off-topic lines of one repository (`# source:` blocks of
+offtopic.txt) are never split between the folds that fit and the fold that scores. Otherwise a commit subject of
+a repository would be scored by a model that learned that repository's words from its siblings, stage B would
+trust stage A's "none" more than it deserves on a new repository, and the calibration and the no-match threshold
+would be chosen on an optimistic picture (`python -m continuous.planner.training` prints the per-source figures
+and compares settings).
 """
 
 from __future__ import annotations
@@ -22,10 +29,25 @@ if TYPE_CHECKING:
     from continuous.planner.index import Index
 
 CONFIG = Path(__file__).resolve().parent / "data" / "model.toml"
+OFFTOPIC = Path(__file__).resolve().parent / "data" / "offtopic.txt"
+SOURCE_MARK = "# source:"
 
 
 def config() -> dict[str, Any]:
     return tomllib.loads(CONFIG.read_text(encoding="utf-8"))
+
+
+def offtopic_sources(texts: list[str], path: Path = OFFTOPIC) -> list[str]:
+    """The source block (`# source: NAME` in offtopic.txt) of each off-topic text; "unknown" for a text the
+    file does not hold."""
+    where: dict[str, str] = {}
+    source = "unknown"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith(SOURCE_MARK):
+            source = line[len(SOURCE_MARK) :].strip() or "unknown"
+        elif line.strip() and not line.startswith("#"):
+            where.setdefault(line.strip(), source)
+    return [where.get(t, "unknown") for t in texts]
 
 
 @dataclass
@@ -35,15 +57,21 @@ class TrainingSet:
     labels: np.ndarray  # scenario index, or len(scenario_ids) for "none"
     weights: np.ndarray
     exclude: list[int]  # the document each row is (hidden from its own features), or -1
+    # cross-validation groups: one per off-topic source; a scenario's documents that paraphrase each other form
+    # one group (see `paraphrase_groups`)
+    groups: np.ndarray
+    sources: list[str]  # the off-topic source of each row, "" for a scenario document
 
 
-def training_set(index: Index, offtopic: list[str], offtopic_emb: np.ndarray) -> TrainingSet:
+def training_set(
+    index: Index, offtopic: list[str], offtopic_emb: np.ndarray, cfg: dict[str, Any] | None = None
+) -> TrainingSet:
     """The documents and the off-topic requests the rules do not already veto (the model learns what passes
     the rules; a request about an index or a guide never reaches it)."""
     from continuous.planner.features import scenario_words
     from continuous.planner.rules import reasons_to_veto_all
 
-    cfg = config()
+    cfg = cfg or config()
     made = frozenset(o for sw in scenario_words(index) for o in sw.objects)
     keep = [i for i, t in enumerate(offtopic) if reasons_to_veto_all(t, made=made) is None]
     offtopic = [offtopic[i] for i in keep]
@@ -57,13 +85,57 @@ def training_set(index: Index, offtopic: list[str], offtopic_emb: np.ndarray) ->
     # in a library of 5 scenarios as in one of 30
     share = float(cfg.get("none_weight_share", 0.5))
     none_weight = share * sum(pos_weights) / max(len(offtopic), 1)
+    sources = offtopic_sources(list(offtopic))
+    names = sorted(set(sources))
+    doc_groups = paraphrase_groups(index.emb[rows], index.doc_scenario[rows], float(cfg.get("paraphrase_cosine", 0.8)))
+    groups = list(doc_groups) + [len(rows) + names.index(src) for src in sources]
     return TrainingSet(
         texts=[index.doc_text[i] for i in rows] + list(offtopic),
         emb=np.concatenate([index.emb[rows], offtopic_emb]).astype(np.float32),
         labels=np.asarray([int(index.doc_scenario[i]) for i in rows] + [none] * len(offtopic)),
         weights=np.asarray(pos_weights + [none_weight] * len(offtopic)),
         exclude=rows + [-1] * len(offtopic),
+        groups=np.asarray(groups),
+        sources=[""] * len(rows) + sources,
     )
+
+
+def paraphrase_groups(emb: np.ndarray, scenario: np.ndarray, cosine: float) -> np.ndarray:
+    """Group ids of a scenario's documents: a document joins the first earlier group of its scenario whose
+    first member it is at least `cosine` close to. Documents are written by one hand, often from one template
+    ("add a sync command to the google pipeline", "add a cleanup command to the document pipeline"); holding
+    out one while its paraphrase trains makes the held-out scenarios look easier to recognise than a stranger's
+    request is, and the threshold too strict."""
+    out = np.zeros(len(emb), dtype=np.int64)
+    heads: list[int] = []
+    for i in range(len(emb)):
+        same = [g for g, h in enumerate(heads) if scenario[h] == scenario[i] and float(emb[h] @ emb[i]) >= cosine]
+        if same:
+            out[i] = same[0]
+        else:
+            out[i] = len(heads)
+            heads.append(i)
+    return out
+
+
+def grouped_folds(labels: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k folds (train rows, test rows) that never split a group, stratified by label. A library too small to
+    keep groups whole and still train on two classes in every fold (a few scenarios of near-identical examples)
+    falls back to one group per row."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    def split(g: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # classes with fewer groups than folds
+            folds = StratifiedGroupKFold(k, shuffle=True, random_state=seed)
+            return list(folds.split(np.zeros(len(labels)), labels, g))
+
+    folds = split(groups)
+    if any(len(np.unique(labels[tr])) < 2 or len(te) == 0 for tr, te in folds):
+        folds = split(np.arange(len(labels)))
+    return folds
 
 
 def _scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -85,23 +157,25 @@ def train(
     offtopic_emb: np.ndarray,
     progress: Callable[[str], None] | None = None,
     debug: dict[str, Any] | None = None,
+    cfg: dict[str, Any] | None = None,
 ) -> tuple[IntentModel, dict[str, Any]]:
     """The model and a report of its cross-validated quality (stored with the index). `debug` receives the
-    scikit-learn estimators and their inputs (the test checks the numpy model against them)."""
+    scikit-learn estimators and their inputs (the test checks the numpy model against them); `cfg` replaces
+    model.toml (comparing settings)."""
     import warnings
 
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-    cfg = config()
-    data = training_set(index, offtopic, offtopic_emb)
+    cfg = cfg or config()
+    data = training_set(index, offtopic, offtopic_emb, cfg)
     n_scen = len(index.scenario_ids)
     n_classes = n_scen + 1
     lex = features.lexical(data.texts)
     xa_raw = np.concatenate([data.emb, lex], axis=1)
     a_mean, a_scale = _scale(xa_raw)
     xa = (xa_raw - a_mean) / a_scale
+    k = int(cfg["folds"])
 
     def stage_a() -> Any:
         weight = cfg.get("stage_a_class_weight") or None
@@ -114,8 +188,7 @@ def train(
     fit_rows = np.arange(len(data.texts)) if cfg.get("stage_a_none", True) else np.flatnonzero(data.labels < n_scen)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes with fewer examples than folds
-        folds = StratifiedKFold(int(cfg["folds"]), shuffle=True, random_state=int(cfg["seed"]))
-        for train_idx, test_idx in folds.split(xa, data.labels):
+        for train_idx, test_idx in grouped_folds(data.labels, data.groups, k, int(cfg["seed"])):
             use = np.intersect1d(train_idx, fit_rows)
             est = stage_a().fit(xa[use], data.labels[use], sample_weight=data.weights[use])
             oof_a[test_idx] = _proba_columns(est, xa[test_idx], n_classes)
@@ -148,7 +221,6 @@ def train(
     xb = xb3.reshape(n * s_count, f_count)
     yb = (data.labels[:, None] == np.arange(s_count)[None, :]).reshape(-1).astype(int)
     wb = np.repeat(data.weights, s_count)
-    groups = np.repeat(np.arange(n), s_count)
     b_mean, b_scale = _scale(xb)
     xbs = (xb - b_mean) / b_scale
 
@@ -156,13 +228,17 @@ def train(
         base = LogisticRegression(C=float(cfg["stage_b_c"]), solver="newton-cholesky", max_iter=200)
         return CalibratedClassifierCV(base, method="sigmoid", cv=splits, ensemble=False)
 
-    k = int(cfg["folds"])
+    def pairs_of(texts: np.ndarray) -> np.ndarray:
+        return (texts[:, None] * s_count + np.arange(s_count)[None, :]).reshape(-1)
 
-    def group_splits(idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        return list(GroupKFold(k).split(xbs[idx], yb[idx], groups[idx]))
+    def group_splits(texts: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Folds over the pairs of `texts` (positions within them): a text's pairs stay together, and so do the
+        texts of one group."""
+        folds = grouped_folds(data.labels[texts], data.groups[texts], k, int(cfg["seed"]))
+        return [(pairs_of(tr), pairs_of(te)) for tr, te in folds]
 
-    all_idx = np.arange(len(yb))
-    final_b = stage_b(group_splits(all_idx)).fit(xbs, yb, sample_weight=wb)
+    all_texts = np.arange(n)
+    final_b = stage_b(group_splits(all_texts)).fit(xbs, yb, sample_weight=wb)
     inner = final_b.calibrated_classifiers_[0]
     model.b_mean, model.b_scale = b_mean, b_scale
     model.b_coef = inner.estimator.coef_[0].astype(np.float32)
@@ -173,8 +249,9 @@ def train(
     if progress:
         progress("planner index: calibrating the no-match threshold")
     oof_p = np.zeros(len(yb), dtype=np.float32)
-    for train_idx, test_idx in GroupKFold(k).split(xbs, yb, groups):
-        est = stage_b(group_splits(train_idx)).fit(xbs[train_idx], yb[train_idx], sample_weight=wb[train_idx])
+    for train_texts, test_texts in grouped_folds(data.labels, data.groups, k, int(cfg["seed"])):
+        train_idx, test_idx = pairs_of(train_texts), pairs_of(test_texts)
+        est = stage_b(group_splits(train_texts)).fit(xbs[train_idx], yb[train_idx], sample_weight=wb[train_idx])
         inner_est = est.calibrated_classifiers_[0]
         f = xbs[test_idx] @ inner_est.estimator.coef_[0] + inner_est.estimator.intercept_[0]
         oof_p[test_idx] = calibrated(f, float(inner_est.calibrators[0].a_), float(inner_est.calibrators[0].b_))
@@ -182,16 +259,13 @@ def train(
     # the threshold decides among what the rules let through, as at query time
     from continuous.planner import rules
 
+    rules.apply_commit_odds(data.texts, probs, index)
     rules.apply(data.texts, probs, index)
     best = probs.max(axis=1)
     pick = probs.argmax(axis=1)
     is_none = data.labels == n_scen
-    neg = best[is_none]
-    fp_cost, miss_cost = float(cfg["false_plan_cost"]), float(cfg["missed_plan_cost"])
-    threshold = max(fp_cost / (fp_cost + miss_cost), float(cfg["min_threshold"]))
+    threshold = choose_threshold(best, pick, data.labels, n_scen, cfg)
     model.threshold = round(threshold, 4)
-    pos = ~is_none
-    right = (pick == data.labels) & pos
     if debug is not None:
         debug.update(
             texts=data.texts,
@@ -202,14 +276,97 @@ def train(
             stage_b=final_b,
             xa=xa,
             xb=xbs,
+            sources=data.sources,
         )
-    report = {
-        "rows": int(n),
-        "offtopic": int(is_none.sum()),
-        "threshold": model.threshold,
+    report = cv_report(best, pick, data.labels, data.sources, n_scen, model.threshold)
+    report["cv_cost"] = round(threshold_cost(best, pick, data.labels, n_scen, cfg, model.threshold), 5)
+    report["rows"] = int(n)
+    report["offtopic"] = int(is_none.sum())
+    report["cv_brier"] = round(float(np.mean((probs - (data.labels[:, None] == np.arange(s_count))) ** 2)), 5)
+    return model, report
+
+
+def threshold_cost(
+    best: np.ndarray, pick: np.ndarray, labels: np.ndarray, n_scen: int, cfg: dict[str, Any], t: float
+) -> float:
+    """The expected cost of planning at threshold `t`, per request, on held-out probabilities: a plan for a
+    request no scenario does costs `false_plan_cost`, no plan for one a scenario does `missed_plan_cost`, a plan
+    of the wrong scenario `wrong_plan_cost`. Requests that no scenario does count as `eval_none_share` of those a
+    scenario does, whatever weight training gave them, so settings that weigh "none" differently compare fairly."""
+    fp, miss = float(cfg["false_plan_cost"]), float(cfg["missed_plan_cost"])
+    wrong = float(cfg.get("wrong_plan_cost", fp))
+    share = float(cfg.get("eval_none_share", 1.0))
+    is_none = labels == n_scen
+    right = (pick == labels) & ~is_none
+    planned = best >= t
+    n_pos, n_none = max(int((~is_none).sum()), 1), max(int(is_none.sum()), 1)
+    pos_cost = miss * (~is_none & ~planned).sum() + wrong * (~is_none & planned & ~right).sum()
+    none_cost = fp * (is_none & planned).sum()
+    return float((pos_cost / n_pos + share * none_cost / n_none) / (1.0 + share))
+
+
+def choose_threshold(best: np.ndarray, pick: np.ndarray, labels: np.ndarray, n_scen: int, cfg: dict[str, Any]) -> float:
+    """The no-match threshold with the least expected cost (`threshold_cost`) on the source-held-out
+    probabilities, so it is as strict as a new repository's vocabulary needs, not as an already seen one allows.
+    The cost is averaged over a window of thresholds (`threshold_window` either side) before its least is taken:
+    the cost curve is flat near its bottom, and a single held-out request must not move the threshold by a tenth.
+    Never below `min_threshold`."""
+    lo = float(cfg["min_threshold"])
+    window = float(cfg.get("threshold_window", 0.05))
+    grid = np.round(np.arange(lo, 0.951, 0.01), 4)
+    costs = np.asarray([threshold_cost(best, pick, labels, n_scen, cfg, float(t)) for t in grid])
+    smooth = np.asarray([costs[np.abs(grid - t) <= window + 1e-9].mean() for t in grid])
+    return float(grid[int(np.argmin(smooth))])
+
+
+def cv_report(
+    best: np.ndarray, pick: np.ndarray, labels: np.ndarray, sources: list[str], n_scen: int, threshold: float
+) -> dict[str, Any]:
+    """Cross-validated quality at the threshold: top-1 and recall of the scenarios' documents, and the share of
+    off-topic requests planned, overall and per held-out source."""
+    is_none = labels == n_scen
+    pos = ~is_none
+    right = (pick == labels) & pos
+    neg = best[is_none]
+    per_source: dict[str, float] = {}
+    src = np.asarray(sources)
+    for name in sorted(set(sources) - {""}):
+        rows = src == name
+        per_source[name] = round(float((best[rows] >= threshold).mean()), 4)
+    return {
+        "threshold": threshold,
         "cv_top1": round(float(right.sum() / max(pos.sum(), 1)), 4),
         "cv_recall_at_threshold": round(float((right & (best >= threshold)).sum() / max(pos.sum(), 1)), 4),
         "cv_offtopic_accepted": round(float((neg >= threshold).mean()) if len(neg) else 0.0, 4),
-        "cv_brier": round(float(np.mean((probs - (data.labels[:, None] == np.arange(s_count))) ** 2)), 5),
+        "cv_offtopic_accepted_by_source": per_source,
     }
-    return model, report
+
+
+def compare(settings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Train the built-in library's model under each setting (overrides of model.toml) and return its
+    source-held-out report: how model.toml's values are chosen, never by the evaluation splits' scores."""
+    from continuous.dsl.loader import load_rule_base
+    from continuous.planner.index import build, index_key
+
+    rule_base = load_rule_base([], include_builtin=True)
+    built = build(rule_base, index_key(rule_base))
+    from continuous.planner.embedding import encoder
+    from continuous.planner.index import offtopic_texts
+
+    offtopic = offtopic_texts()
+    off_emb = encoder().encode(offtopic)
+    out = []
+    for override in settings:
+        cfg = {**config(), **override}
+        _model, report = train(built, offtopic, off_emb, cfg=cfg)
+        out.append({"setting": override, **report})
+    return out
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    grid = [json.loads(arg) for arg in sys.argv[1:]] or [{}]
+    for row in compare(grid):
+        print(json.dumps(row))
