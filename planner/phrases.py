@@ -113,7 +113,24 @@ def _is_verbish(word: str) -> bool:
         or low in words("data_verbs")
         or low in words("run_verbs")
         or (low.endswith("ing") and len(low) > 5)
+        or (low not in words("stopwords") and any(f in language.lang().method_verbs for f in verb_forms(low)))
     )
+
+
+def verb_forms(word: str) -> list[str]:
+    """The word and the bare verbs it may inflect ("updating" → update, "fetches" → fetch, "getting" → get)."""
+    out = [word]
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            stem = word[: -len(suffix)]
+            out += [stem, stem + "e"]
+            if len(stem) > 2 and stem[-1] == stem[-2]:
+                out.append(stem[:-1])
+    if word.endswith("es") and len(word) > 4:
+        out.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        out.append(word[:-1])
+    return out
 
 
 @lru_cache(maxsize=8192)

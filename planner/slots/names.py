@@ -31,13 +31,20 @@ from continuous.planner.slots.text import (
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
 
 
-def _masked(text: str, start: int, mentions: list[Mention], keep_kind: str | None) -> str:
-    """The text with names of existing objects of other kinds blanked: they are places, not names."""
+def _masked(
+    text: str, start: int, mentions: list[Mention], keep_kind: str | None, places: frozenset[str] | None = None
+) -> str:
+    """The text with names of existing objects of other kinds blanked: they are places, not names. With
+    `places` (the kinds the scenario puts its object in: a page's app, a command's pipeline), only a name of
+    such a kind, or one the request calls by its kind ("the gmail pipeline"), is a place: any other word that
+    happens to name something elsewhere ("typecheck", a command of some pipeline) is still a word of the name."""
     out = list(text)
     # a word that names an object of the kind asked for as well ("login" a page and a command) is that object
     own = [(m.start, m.end) for m in mentions if m.kind == keep_kind]
     for m in mentions:
         if m.kind == keep_kind or any(s < m.end and m.start < e for s, e in own):
+            continue
+        if places is not None and m.kind not in places and not m.next_to_kind:
             continue
         a, b = m.start - start, m.end - start
         if 0 <= a < len(out):
@@ -114,9 +121,29 @@ def name(p: Param, intent: Intent) -> None:
         intent.put(p, subject, f"derived from the subject {subject!r}", guessed=True)
 
 
+def place_kinds(intent: Intent) -> frozenset[str]:
+    """The kinds of object the scenario puts its own object in or next to: the kinds its references name (a
+    page's app, a command's pipeline, a column's table)."""
+    from continuous.planner.slots import kind_of
+    from continuous.planner.slots.refs import target_kinds
+
+    out: set[str] = set()
+    for q in intent.scenario.params:
+        if kind_of(q, intent) == "reference":
+            out.update(k for k in target_kinds(q, intent) if k != intent.head_kind)
+    return frozenset(out)
+
+
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
-    words_ = name_words(_masked(text, head.start, intent.mentions, kind), keep_aspects=True)
+    places = place_kinds(intent)
+    # a word for another kind of object before the noun is part of the name ("a Webhook model", "an api keys
+    # table", "a service status page"), unless it is a kind this object goes in ("a gmail pipeline command")
+    kinds = intent.conventions.kinds
+    keep = frozenset(
+        k for k in (*kinds.object_kinds, *kinds.head_order, *kinds.parents) if k != kind and k not in places
+    )
+    words_ = name_words(_masked(text, head.start, intent.mentions, kind, places), keep_aspects=True, keep_kinds=keep)
     # a word of the same kind right before the noun is part of the name ("a date picker component")
     same = [
         text[s - head.start : e - head.start].lower()
@@ -234,7 +261,7 @@ def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
         (
             k
             for k, t in enumerate(tokens[:5])
-            if t.lower() in words("data_verbs") or (language.is_verb_word(t) and not not_name(t))
+            if t.lower() in words("data_verbs") or (language.is_verb_word(t) and not not_name(t)) or _method_verb(t)
         ),
         None,
     )
@@ -266,6 +293,13 @@ def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
         if len(taken) == 3:
             break
     return " ".join(taken) or None
+
+
+def _method_verb(word: str) -> bool:
+    """A verb of what an endpoint does, in any inflection ("fetches", "uploading")."""
+    from continuous.planner.slots.text import method_from_verb
+
+    return word.lower() not in words("stopwords") and method_from_verb(word) is not None
 
 
 def finish(intent: Intent) -> None:

@@ -17,7 +17,7 @@ from continuous.planner import language
 from continuous.planner.grounding import Mention, to_kebab, to_snake
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
-from continuous.planner.slots.text import called, identifiers, name_words, quoted
+from continuous.planner.slots.text import called, identifiers, name_words, quoted, slot_words
 
 _ROLE_ORDER = {
     "parent": ("place", "head", "subject", "trailing", "lead"),
@@ -122,6 +122,14 @@ def _package(p: Param, intent: Intent) -> None:
     request gives a new one."""
     head = intent.analysis.head
     scope = head.text if head is not None else intent.clause
+    # a scoped name as written ("@sentry/nextjs") is the package, whether or not the workspace has it yet
+    m = re.search(r"(?<![\w/])(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*[a-z0-9])", scope, re.IGNORECASE)
+    if m and intent.put(p, m.group(1).lower(), "package name given in the request"):
+        return
+    # several words of one package the workspace depends on ("Supabase JS client" → @supabase/supabase-js)
+    found = _package_by_words(scope, intent)
+    if found and intent.put(p, found, "package the workspace depends on"):
+        return
     for m in intent.mentions:
         if m.kind == "package" and intent.put(p, m.name, "package the workspace depends on"):
             return
@@ -145,11 +153,33 @@ def _package(p: Param, intent: Intent) -> None:
     m = re.search(r"(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*)", scope)
     if m and intent.put(p, m.group(1), "package name given in the request"):
         return
-    # versions ("from 0.6.0 to 0.7.0") and the verb ("upgrade to next 15") are no part of the name
+    # versions ("from 0.6.0 to 0.7.0") and the verb ("upgrade to next 15") are no part of the name, nor are
+    # words that only say it is a package ("the openai sdk")
     cleaned = re.sub(r"(?:@|\bv|\b(?:to|from)\s+v?)?\^?~?\d[\w.^~*-]*", " ", scope)
     words_left = [w for w in name_words(cleaned) if not language.is_verb_word(w.lower())]
+    while len(words_left) > 1 and words_left[-1].lower() in slot_words("package_kind_words"):
+        words_left.pop()
     if words_left and len(words_left) <= 3:
-        intent.put(p, "-".join(words_left), "the words the request names the package by", guessed=True)
+        intent.put(p, "-".join(words_left).lower(), "the words the request names the package by", guessed=True)
+
+
+def _package_by_words(scope: str, intent: Intent) -> str | None:
+    """The one workspace package whose name has two or more consecutive words of the request, the longest run
+    first: "the Supabase JS client" names @supabase/supabase-js, not the supabase CLI."""
+    kind_words = slot_words("package_kind_words")
+    tokens = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", scope)]
+    # a workspace folder ("apps/dhg-hub") is no npm package
+    names = [n for n in sorted(intent.repo.names("package")) if n.startswith("@") or "/" not in n]
+    packages = [(n, set(re.findall(r"[a-z0-9]+", n.lower()))) for n in names]
+    for n in (3, 2):
+        for i in range(len(tokens) - n + 1):
+            chunk = tokens[i : i + n]
+            if all(w in kind_words for w in chunk[1:]) or chunk[0] in kind_words:
+                continue
+            hits = [name for name, ws in packages if set(chunk) <= ws]
+            if len(hits) == 1:
+                return hits[0]
+    return None
 
 
 def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent: bool) -> None:

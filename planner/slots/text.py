@@ -10,6 +10,21 @@ from continuous.dsl.model import Param, Scalar
 from continuous.planner import language
 from continuous.planner.grounding import pascal, to_kebab, to_snake, words_of
 from continuous.planner.language import alternation, pattern, words
+from continuous.planner.phrases import verb_forms
+
+
+@lru_cache(maxsize=1)
+def _slot_words() -> dict[str, frozenset[str]]:
+    import tomllib
+    from pathlib import Path
+
+    data = tomllib.loads((Path(__file__).resolve().parent.parent / "data" / "slots.toml").read_text("utf-8"))
+    return {k: frozenset(str(w).lower() for w in v) for k, v in data.get("words", {}).items()}
+
+
+def slot_words(name: str) -> frozenset[str]:
+    """A word list of planner/data/slots.toml."""
+    return _slot_words()[name]
 
 
 def not_name(word: str) -> bool:
@@ -74,8 +89,9 @@ def method_from_verb(text: str) -> str | None:
     """ "an endpoint to delete bookmarks" is a DELETE."""
     verbs = language.lang().method_verbs
     for w in re.findall(r"[a-z]+", text.lower()):
-        if w in verbs:
-            return verbs[w]
+        for form in verb_forms(w):
+            if form in verbs:
+                return verbs[form]
     return None
 
 
@@ -249,19 +265,21 @@ def name_words(
     *,
     keep_objects: bool = False,
     keep_aspects: bool = False,
+    keep_kinds: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The words of a phrase that can be part of a name, as written (camelCase kept, so "ProgramEmail" becomes
     program_email): no determiners, pronouns or words of a kind of object (a table, a page) unless
     `keep_objects` (a column may be called "app"); words of objects no scenario makes (a filter, a workflow)
     are ordinary words of a name. With `keep_aspects`, so are words of what is no kind of repository object
-    (types, policies, dependencies): "an event types list page" is the EventTypesList page."""
+    (types, policies, dependencies): "an event types list page" is the EventTypesList page; and words of the
+    kinds in `keep_kinds` ("an api keys table")."""
     stop = _name_stop()
     foreign = language.lang().veto_all["head"]
     if keep_aspects:
         from continuous.planner.conventions import default as conventions
 
         kinds = conventions().kinds
-        things = set(kinds.head_order) | set(kinds.parents)
+        things = (set(kinds.head_order) | set(kinds.parents)) - set(keep_kinds)
         foreign = foreign | frozenset(
             c
             for c in language.lang().objects
