@@ -136,6 +136,13 @@ def place_kinds(intent: Intent) -> frozenset[str]:
 
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
+    # "Integration and InstalledIntegration models": names joined by "and" are two objects, the first is this
+    # one ("drag and drop" is one name)
+    names_ = re.split(r"\s*,\s*|\s+and\s+", text.strip())
+    if len(names_) > 1 and all(
+        re.fullmatch(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*|[a-z]+(?:[_A-Z][a-z0-9]*)+", n) for n in names_
+    ):
+        text = text[: text.index(names_[0]) + len(names_[0])]
     places = place_kinds(intent)
     # a word for another kind of object before the noun is part of the name ("a Webhook model", "an api keys
     # table", "a service status page"), unless it is a kind this object goes in ("a gmail pipeline command")
@@ -198,7 +205,7 @@ def part(p: Param, intent: Intent) -> None:
     head = intent.analysis.head
     if head is None:
         return
-    for value, _s, _e in identifiers(head.text):
+    for value, _s, _e in [*quoted(head.text), *identifiers(head.text)]:
         if intent.repo.lookup("table", value) is None and intent.put(p, value, "name given in the request"):
             return
     text = head.modifier_text() if head.head else head.text
@@ -213,15 +220,34 @@ def part(p: Param, intent: Intent) -> None:
 def labelled(p: Param, intent: Intent) -> bool:
     """A parameter the text labels with its own name: "an archived_at column", "column archived_at"."""
     label = re.escape(p.name.replace("_", " "))
+    values = _choice_words(intent)
     for pat in (
-        rf"(?<![\w-])([A-Za-z][\w-]*)\s+{label}s?\b",
+        rf"(?<![\w-])[\"'`]?([A-Za-z][\w-]*)[\"'`]?\s+{label}s?\b",
         rf"\b{label}s?\s+(?:called\s+|named\s+)?[\"'`]?([A-Za-z][\w-]*)",
     ):
         m = re.search(pat, intent.clause, re.IGNORECASE)
-        ok = m is not None and not not_name(m.group(1)) and not language.is_verb_word(m.group(1), inflected=False)
+        ok = (
+            m is not None
+            and not not_name(m.group(1))
+            and not language.is_verb_word(m.group(1), inflected=False)
+            and m.group(1).lower() not in values  # "a jsonb column" says its type, not its name
+        )
         if ok and m is not None and intent.put(p, m.group(1), f"the word next to {p.name!r}"):
             return True
     return False
+
+
+def _choice_words(intent: Intent) -> frozenset[str]:
+    """The words that choose a value of one of the scenario's enum parameters ("jsonb", "timestamp")."""
+    from continuous.planner.slots.values import enum_words
+
+    synonyms = enum_words()
+    out: set[str] = set()
+    for q in intent.scenario.params:
+        for choice in q.choices:
+            out.add(choice.lower())
+            out.update(w.lower() for w in synonyms.get(choice.lower(), ()) if " " not in w and "_" not in w)
+    return frozenset(out)
 
 
 def entity(p: Param, intent: Intent) -> None:

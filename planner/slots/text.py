@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from continuous.dsl.model import Param, Scalar
 from continuous.planner import language
@@ -14,17 +15,21 @@ from continuous.planner.phrases import verb_forms
 
 
 @lru_cache(maxsize=1)
-def _slot_words() -> dict[str, frozenset[str]]:
+def _slot_data() -> dict[str, Any]:
     import tomllib
     from pathlib import Path
 
-    data = tomllib.loads((Path(__file__).resolve().parent.parent / "data" / "slots.toml").read_text("utf-8"))
-    return {k: frozenset(str(w).lower() for w in v) for k, v in data.get("words", {}).items()}
+    return tomllib.loads((Path(__file__).resolve().parent.parent / "data" / "slots.toml").read_text("utf-8"))
 
 
 def slot_words(name: str) -> frozenset[str]:
     """A word list of planner/data/slots.toml."""
-    return _slot_words()[name]
+    return frozenset(str(w).lower() for w in _slot_data()["words"][name])
+
+
+def slot_table(name: str) -> dict[str, tuple[str, ...]]:
+    """A table of word lists of planner/data/slots.toml (key → words)."""
+    return {k: tuple(str(w) for w in v) for k, v in _slot_data().get(name, {}).items()}
 
 
 def not_name(word: str) -> bool:
@@ -120,7 +125,14 @@ def env_var(text: str) -> str | None:
 
 def version(text: str) -> str | None:
     """The version a request asks for: "to 5.4.2", "v6", "react@^19"; the last one named (from X to Y)."""
-    found = [m.group("ver") for m in pattern("version").finditer(text)]
+    found = []
+    for m in pattern("version").finditer(text):
+        ver = m.group("ver")
+        bare = m.group(0) == ver and "." not in ver
+        # "across 1 directory with 2 updates": a bare count before a word is no version ("prisma 4" is)
+        if bare and re.match(r"\s*[A-Za-z]", text[m.end() :]):
+            continue
+        found.append(ver)
     if not found:
         return "latest" if re.search(r"\blatest\b", text, re.IGNORECASE) else None
     return found[-1]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from continuous.dsl.model import Param
@@ -64,7 +65,7 @@ def enum(p: Param, intent: Intent) -> None:
                         return
     low_clause = intent.clause.lower()
     words_in = set(re.findall(r"[a-z_]+", low_clause))
-    synonyms = language.lang().enum_words
+    synonyms = enum_words()
     values = [str(v).lower() for k, v in intent.out.params.items() if k != p.name]
     for low, choice in choices.items():
         if low in words_in and p.default != choice:
@@ -80,6 +81,19 @@ def enum(p: Param, intent: Intent) -> None:
             if hit and p.default != choice:
                 intent.put(p, choice, f"the word {word!r}")
                 return
+
+
+def enum_words() -> dict[str, tuple[str, ...]]:
+    """Words that choose an enum value: language.toml's, then planner/data/slots.toml's [enum_words]."""
+    return _enum_words()
+
+
+@lru_cache(maxsize=1)
+def _enum_words() -> dict[str, tuple[str, ...]]:
+    out = {k: tuple(v) for k, v in language.lang().enum_words.items()}
+    for key, extra in tx.slot_table("enum_words").items():
+        out[key] = (*out.get(key, ()), *extra)
+    return out
 
 
 def method(p: Param, intent: Intent) -> None:
