@@ -281,8 +281,13 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
         nxt = re.match(r"\s*([\w'-]+)", text[m.end() : end])
         following = nxt.group(1) if nxt else ""
         if marker in ("to", "that", "which", "who", "where", "when", "once", "after", "before", "while"):
-            after = re.findall(r"[\w'-]+", text[m.end() : end])[:3]
-            named = following[:1].isupper() or any(language.is_object_word(w) for w in after[1:3])
+            after = re.findall(r"[\w'-]+", text[m.end() : end])[:4]
+            # "to Link table", "to the tasks table", "to test pipeline" are places; "to manage api keys" (an
+            # object word inside a longer name) says what for
+            named = following[:1].isupper() or any(
+                language.is_object_word(w) and (k + 1 == len(after) or after[k + 1].lower() in words("phrase_stops"))
+                for k, w in enumerate(after[1:3], start=1)
+            )
             if marker in ("to",) and (not _is_verbish(following) or named):
                 continue  # "to the hub", "to Link table" are places
             determiner_next = len(after) > 1 and after[1].lower() in words("determiners")

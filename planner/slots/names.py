@@ -276,6 +276,19 @@ def entity(p: Param, intent: Intent) -> None:
         else:
             intent.put(p, phrase, f"the data the request manages ({phrase!r})", guessed=True)
         return
+    # "display the audit entries in the hub": the main verb manages data and what it acts on names no screen
+    a = intent.analysis
+    head = a.head
+    verb = intent.clause[a.verb_span[0] : a.verb_span[1]].lower() if a.verb_span else ""
+    if head is None or verb not in words("data_verbs") or (head.head is not None and _same_kind(head.head, intent)):
+        return
+    phrase = data_phrase(head.text)
+    if phrase and phrase not in places and not all(w in words("audience") for w in phrase.split()):
+        existing = repo.lookup("table", phrase)
+        if existing:
+            intent.put(p, existing, f"existing table {existing} the request manages")
+        elif head.head is None:
+            intent.put(p, phrase, f"the data the request {verb}s ({phrase!r})", guessed=True)
 
 
 def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
@@ -287,7 +300,9 @@ def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
         (
             k
             for k, t in enumerate(tokens[:5])
-            if t.lower() in words("data_verbs") or (language.is_verb_word(t) and not not_name(t)) or _method_verb(t)
+            # "for saved searches": a participle before a noun is part of the name
+            if not (t.lower().endswith("ed") and k + 1 < len(tokens) and not not_name(tokens[k + 1]))
+            and (t.lower() in words("data_verbs") or (language.is_verb_word(t) and not not_name(t)) or _method_verb(t))
         ),
         None,
     )
