@@ -72,7 +72,16 @@ def reference(p: Param, intent: Intent) -> None:
     parent = len(kinds) == 1 and kinds[0] != intent.head_kind
     order = _ROLE_ORDER["parent" if parent else "object"]
     taken = {str(v).lower() for k, v in intent.out.params.items()}
-    for m in _ranked(intent.mentions, kinds, intent, order):
+    mentions = intent.mentions
+    if parent and _names_part(intent, kinds[0]) and any(ph.role == "place" for ph in intent.analysis.phrases):
+        # "add mime_type column to sources_google": the head names the part (a column called like the
+        # sys_mime_types table), the place names what it is part of
+        head = intent.analysis.head
+        assert head is not None
+        inside = {m.name for m in mentions if head.start <= m.start and m.end <= head.end}
+        mentions = [m for m in mentions if m.name not in inside]
+        taken |= {n.lower() for n in inside}
+    for m in _ranked(mentions, kinds, intent, order):
         if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
             return
     if parent:
@@ -235,6 +244,11 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             p, close, f"the existing {kind} whose name has the words of {value!r}", guessed=True
         ):
             return
+        several = intent.repo.covering_all(kind, value) if len(value.split()) > 1 else []
+        if len(several) > 1 and not ph.new:
+            # "the user profiles table" with auth_user_profiles and filter_user_profiles: asked, never guessed
+            intent.suggest(p, several[:5], f"existing {kind}s whose names have the words of {value!r}")
+            return
         # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
         if (explicit or ph.head is not None or ph.role == "place") and intent.put(
             p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit
@@ -254,8 +268,9 @@ def _names_part(intent: Intent, kind: str) -> bool:
     head = intent.analysis.head
     if head is None or head.head is None or intent.conventions.kinds.object_words.get(head.head, head.head) == kind:
         return False
-    last = re.findall(r"[a-z]+", head.text.lower())[-1:]
-    return bool(last) and last[0] in language.words("part_nouns")
+    found = re.findall(r"[a-z]+", head.text.lower())
+    # "an access_code column", "the column archived_at", "a `slug` field"
+    return any(w in language.words("part_nouns") for w in found[-1:] + found[:2])
 
 
 def _any_kind(p: Param, intent: Intent) -> None:
