@@ -284,9 +284,10 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
             after = re.findall(r"[\w'-]+", text[m.end() : end])[:4]
             # "to Link table", "to the tasks table", "to test pipeline" are places; "to manage api keys" (an
             # object word inside a longer name) says what for
-            named = following[:1].isupper() or any(
-                language.is_object_word(w) and (k + 1 == len(after) or after[k + 1].lower() in words("phrase_stops"))
-                for k, w in enumerate(after[1:3], start=1)
+            named = following[:1].isupper() or (
+                len(after) > 1
+                and language.is_object_word(after[1])
+                and (len(after) == 2 or after[2].lower() in words("phrase_stops"))
             )
             if marker in ("to",) and (not _is_verbish(following) or named):
                 continue  # "to the hub", "to Link table" are places
@@ -317,7 +318,12 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
         if not following or following in stops:
             continue  # "column resizing to tables": a noun, not a clause
         before = prev.group(0).lower()
-        if language.is_object_word(before) or ":" in before or (word in runs and re.search(r"[-_:]", before)):
+        qualifier = {c for c, _s, _e in language.find(before, "objects")} <= words("kind_qualifiers")
+        if (
+            (language.is_object_word(before) and not qualifier)
+            or ":" in before
+            or (word in runs and re.search(r"[-_:]", before))
+        ):
             return start + tok.start()
     return None
 

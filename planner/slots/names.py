@@ -29,6 +29,7 @@ from continuous.planner.slots.text import (
 )
 
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
+_RUNS_OWN = re.compile(r"^(?:pnpm|npm|yarn)(?:\s+run)?\s+(?=[a-z])", re.IGNORECASE)
 
 
 def _masked(
@@ -80,6 +81,8 @@ def name(p: Param, intent: Intent) -> None:
     given = called(clause)
     ok = [v for v, s, e in given if _phrase_kind_ok(a.role_at(s, e), intent)]
     for value in ok + [v for v, _s, _e in quoted(clause)]:
+        # "`pnpm clean`" names the script clean
+        value = _RUNS_OWN.sub("", value) if kind == "script" else value
         if value.lower() not in taken and intent.put(p, value, "name given in the request"):
             return
     # 2. an identifier in the phrase asked for that names nothing else
