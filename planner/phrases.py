@@ -113,8 +113,20 @@ def _is_verbish(word: str) -> bool:
         or low in words("data_verbs")
         or low in words("run_verbs")
         or (low.endswith("ing") and len(low) > 5)
-        or (low not in words("stopwords") and any(f in language.lang().method_verbs for f in verb_forms(low)))
+        or (low not in words("stopwords") and any(f in _method_verbs() for f in verb_forms(low)))
     )
+
+
+@lru_cache(maxsize=1)
+def _kind_nouns() -> frozenset[str]:
+    """Single words that are an object noun as a whole ("page", "tables")."""
+    return frozenset(f for forms in language.lang().objects.values() for f in forms if " " not in f)
+
+
+def _method_verbs() -> dict[str, str]:
+    from continuous.planner.slots.text import method_verbs
+
+    return method_verbs()
 
 
 def verb_forms(word: str) -> list[str]:
@@ -138,7 +150,10 @@ def analyse(text: str) -> Analysis:
     notes: list[str] = []
     commit_type = commit_scope = None
     pos = _skip_gitmoji(text, 0)
-    m = language.pattern("commit_prefix").match(text, pos)
+    # "Feat(api): ..." is written in any case; the lowered copy keeps every position
+    m = language.pattern("commit_prefix").match(text.lower(), pos)
+    branch = re.match(r"([A-Za-z]+)/(?=[a-z])", text[pos:])
+    scope_only = re.match(r"([A-Za-z][\w-]*)(?:\([^)]*\))?:\s+(?=\S)", text[pos:])
     revert = re.match(r"revert\s+[\"'“]", text[pos:], re.IGNORECASE)
     if revert:
         commit_type, pos = "revert", pos + revert.end()
@@ -147,7 +162,21 @@ def analyse(text: str) -> Analysis:
         commit_type = m.group("type").lower()
         commit_scope = (m.group("scope") or "").strip() or None
         pos = m.end()
-        notes.append(f"commit prefix {m.group(0).strip()}")
+        notes.append(f"commit prefix {text[m.start() : m.end()].strip()}")
+    elif branch and branch.group(1).lower() in language.lang().commit_types:
+        # a merged branch's name: "Feat/migrations cli"
+        commit_type = branch.group(1).lower()
+        pos += branch.end()
+        notes.append(f"branch prefix {branch.group(0)}")
+    elif (
+        scope_only
+        and not _is_verbish(scope_only.group(1))
+        and scope_only.group(1).lower() + ":" not in language.lang().leads
+    ):
+        # "db: add notification tables", "templates: add hero image field": the word before the colon is a place
+        commit_scope = scope_only.group(1).lower()
+        pos += scope_only.end()
+        notes.append(f"scope prefix {scope_only.group(0).strip()}")
     pos = _skip_gitmoji(text, pos)
     lead = _regexes()["lead"].match(text, pos)
     phrases: list[Phrase] = []
@@ -241,6 +270,9 @@ def _split(text: str, start: int, end: int) -> list[Phrase]:
         before = re.findall(r"[\w'-]+", text[cursor:c_start])
         if before and before[-1].lower() in determiners:
             continue  # "an about page": a noun, not a preposition
+        after = re.findall(r"[\w'-]+", text[c_end:main_end])
+        if not before and len(after) == 1 and word not in words("phrase_stops") and after[0].lower() in _kind_nouns():
+            continue  # "adds about page": a preposition right after the verb before a bare kind is a noun
         pieces.append((cursor, c_start, prep))
         cursor, prep = c_end, word
     pieces.append((cursor, main_end, prep))

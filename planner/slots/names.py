@@ -26,6 +26,7 @@ from continuous.planner.slots.text import (
     not_name,
     quoted,
     route,
+    slot_words,
 )
 
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
@@ -71,6 +72,10 @@ def name(p: Param, intent: Intent) -> None:
     if p.pattern and p.pattern.startswith("[A-Z]"):
         var = env_var(clause)
         if var and intent.put(p, var.removeprefix("VITE_"), "variable name in the request"):
+            return
+        # "add sentry dsn to env vars", "add launch darkly sdk key env variable": the words before the kind
+        upper_snake = "_" in p.pattern and "a-z" not in p.pattern  # an environment variable's shape
+        if upper_snake and head is not None and _env_words(p, intent, head):
             return
     # 1. given outright, in the phrase asked for (or anywhere when the clause gives one name); a script's
     # colon name ("lint:all", "`pnpm check:types`") first
@@ -167,6 +172,18 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
         and len(words_) <= 4
         and intent.put(p, " ".join(words_), f"the words before the {kind or 'object'}", guessed=True)
     )
+
+
+def _env_words(p: Param, intent: Intent, head: Phrase) -> bool:
+    kind_words = {f for f in language.lang().objects.get("environment", ()) if " " not in f}
+    kind_words |= slot_words("env_kind_words")
+    ws = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", head.text) if not not_name(w)]
+    while ws and ws[-1].lower() in kind_words:
+        ws.pop()
+    ws = [w for w in ws if w.lower() not in kind_words or w is not ws[0]]
+    if not ws or len(ws) > 5 or any(language.is_verb_word(w, inflected=False) for w in ws):
+        return False
+    return intent.put(p, "_".join(ws).upper(), "the words the request names the variable by", guessed=True)
 
 
 def _same_kind(canon: str, intent: Intent) -> bool:
@@ -305,7 +322,11 @@ def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
             for k, t in enumerate(tokens[:5])
             # "for saved searches": a participle before a noun is part of the name
             if not (t.lower().endswith("ed") and k + 1 < len(tokens) and not not_name(tokens[k + 1]))
-            and (t.lower() in words("data_verbs") or (language.is_verb_word(t) and not not_name(t)) or _method_verb(t))
+            and (
+                t.lower() in words("data_verbs")
+                or (language.is_verb_word(t) and not not_name(t))
+                or (k == 0 and _method_verb(t))
+            )
         ),
         None,
     )

@@ -131,6 +131,16 @@ def _package(p: Param, intent: Intent) -> None:
     request gives a new one."""
     head = intent.analysis.head
     scope = head.text if head is not None else intent.clause
+    # "bump got from 10.7.0 to 11.8.5", "update dependency markdownlint-cli to ^0.33.0": a bot's line names the
+    # package exactly as npm does (highlight.js, sqlite3)
+    bot = re.search(
+        r"\b(?:bump|bumps|bumped|update|updates|upgrade|upgrades)\s+(?:dependency\s+)?"
+        r"(?P<pkg>@?[a-z0-9][\w.-]*(?:/[\w.-]+)?)\s+(?:from\s+\S+\s+)?to\s+v?\^?~?\d",
+        intent.clause,
+    )
+    generic = slot_words("package_kind_words") | language.words("determiners")
+    if bot and bot.group("pkg") not in generic and intent.put(p, bot.group("pkg"), "package name given in the request"):
+        return
     # a scoped name as written ("@sentry/nextjs") is the package, whether or not the workspace has it yet
     m = re.search(r"(?<![\w/])(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*[a-z0-9])", scope, re.IGNORECASE)
     if m and intent.put(p, m.group(1).lower(), "package name given in the request"):
@@ -212,7 +222,7 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             and (
                 _names_kind(ph, kind_words)
                 or not intent.grounded
-                or (part_of and ph.role == "place" and ph.head is None)
+                or (part_of and ph.role in ("place", "subject") and ph.head is None)
             )
         ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
     else:
@@ -275,7 +285,15 @@ def _names_part(intent: Intent, kind: str) -> bool:
 
 def _any_kind(p: Param, intent: Intent) -> None:
     """A target of any kind (what tests cover, what is monitored) that names nothing the repository holds: the
-    words of the place or head phrase, as given."""
+    file the request names ("a test spec for components/ui/tabs.vue" covers Tabs), else the words of the place
+    or head phrase, as given."""
+    source = re.search(r"(?<![\w.])(?:[\w.@-]+/)*([A-Za-z][\w-]*)\.(?:tsx|jsx|ts|js|vue|svelte)\b", intent.clause)
+    if (
+        source
+        and source.group(1).lower() not in ("index", "main", "app")
+        and intent.put(p, source.group(1), "the file the request names")
+    ):
+        return
     for ph in [
         *intent.analysis.of_role("place"),
         *intent.analysis.of_role("head"),
@@ -325,7 +343,10 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
         kinds = target_kinds_of_phrase(ph, intent)
         if any(intent.repo.lookup(k, joined) or _covering(intent, k, joined) for k in kinds):
             return joined, False
-    words = name_words(ph.modifier_text() if ph.head else ph.text, exclude=frozenset(kind_words))
+    text = ph.modifier_text() if ph.head else ph.text
+    # "to posts instead of using the meta image": the name ends where the phrase goes on about something else
+    text = re.split(r"\b(?:" + "|".join(sorted(language.words("phrase_stops"))) + r")\b", text, maxsplit=1)[0]
+    words = name_words(text, exclude=frozenset(kind_words))
     if words and len(words) <= 3:
         return " ".join(words), False
     return None

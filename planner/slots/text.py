@@ -24,7 +24,18 @@ def _slot_data() -> dict[str, Any]:
 
 def slot_words(name: str) -> frozenset[str]:
     """A word list of planner/data/slots.toml."""
+    return _slot_word_set(name)
+
+
+@lru_cache(maxsize=32)
+def _slot_word_set(name: str) -> frozenset[str]:
     return frozenset(str(w).lower() for w in _slot_data()["words"][name])
+
+
+@lru_cache(maxsize=1)
+def method_verbs() -> dict[str, str]:
+    """Verb → HTTP method: language.toml's, then slots.toml's."""
+    return {**language.lang().method_verbs, **{k: str(v) for k, v in _slot_data().get("method_verbs", {}).items()}}
 
 
 def slot_table(name: str) -> dict[str, tuple[str, ...]]:
@@ -34,7 +45,7 @@ def slot_table(name: str) -> dict[str, tuple[str, ...]]:
 
 def not_name(word: str) -> bool:
     w = word.lower().strip("'")
-    return w in words("stopwords") or w in words("pronouns") or w in words("not_names")
+    return w in words("stopwords") or w in words("pronouns") or w in words("not_names") or w in slot_words("not_names")
 
 
 @lru_cache(maxsize=1)
@@ -92,7 +103,7 @@ def method(text: str) -> str | None:
 
 def method_from_verb(text: str) -> str | None:
     """ "an endpoint to delete bookmarks" is a DELETE."""
-    verbs = language.lang().method_verbs
+    verbs = method_verbs()
     for w in re.findall(r"[a-z]+", text.lower()):
         for form in verb_forms(w):
             if form in verbs:
