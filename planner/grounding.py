@@ -181,8 +181,14 @@ class Repo:
                     short.append((e, tail))
                 if tuple(stripped) != ws and stripped and len("".join(stripped)) > 2:
                     self._add_form(tuple(stripped), e, 1)
+        # a tail is a short form only when no other table's name ends in it ("profiles" is no short form of
+        # expert_profiles while auth_user_profiles exists)
+        ends: dict[tuple[str, ...], int] = {}
+        table_words = {tuple(words_of(e.name)) for e in self.entities if e.kind == "table"}
+        for tail in tails:
+            ends[tail] = sum(1 for ws in table_words if ws[-len(tail) :] == tail)
         for e, tail in short:
-            if tails.get(tail) == 1:
+            if tails.get(tail) == 1 and ends.get(tail, 1) == 1:
                 self._add_form(tail, e, 1)
             elif len(tail) > 1:
                 self._shared.update({tail, (*tail[:-1], singular(tail[-1]))})

@@ -287,7 +287,7 @@ def entity(p: Param, intent: Intent) -> None:
     for ph in [*intent.analysis.of_role("trailing"), *intent.analysis.of_role("subject")]:
         # data the page manages is what a verb of managing names ("for managing X", "listing X"); "a page for
         # expired links" is only about them
-        phrase = data_phrase(ph.text, require_verb=True)
+        phrase = data_phrase(ph.text, require_verb=True, data_only=True)
         if not phrase or phrase in places or all(w in words("audience") for w in phrase.split()):
             continue
         existing = repo.lookup("table", phrase)
@@ -311,7 +311,7 @@ def entity(p: Param, intent: Intent) -> None:
             intent.put(p, phrase, f"the data the request {verb}s ({phrase!r})", guessed=True)
 
 
-def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
+def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = False) -> str | None:
     """Up to three name-like words after a verb of managing data: "managing user preferences" → user
     preferences, "admins can edit feature flags" → feature flags. An object noun right before a name word is
     part of the name ("api keys"); a possessor is not ("our team's bookmarks")."""
@@ -332,6 +332,8 @@ def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
     )
     if verb_at is None and require_verb:
         return None
+    if data_only and verb_at is not None and tokens[verb_at].lower() not in words("data_verbs"):
+        return None  # "a settings page to configure the dash": configuring manages no data
     i = verb_at + 1 if verb_at is not None else 0
     while i < len(tokens) and not_name(tokens[i]) and tokens[i].lower() not in words("pronouns"):
         i += 1

@@ -137,9 +137,16 @@ def _package(p: Param, intent: Intent) -> None:
         r"\b(?:bump|bumps|bumped|update|updates|upgrade|upgrades)\s+(?:dependency\s+)?"
         r"(?P<pkg>@?[a-z0-9][\w.-]*(?:/[\w.-]+)?)\s+(?:from\s+\S+\s+)?to\s+v?\^?~?\d",
         intent.clause,
+        re.IGNORECASE,
     )
     generic = slot_words("package_kind_words") | language.words("determiners")
-    if bot and bot.group("pkg") not in generic and intent.put(p, bot.group("pkg"), "package name given in the request"):
+    pkg = bot.group("pkg") if bot else ""
+    if (
+        bot
+        and pkg.lower() not in generic
+        and pkg == pkg.lower()
+        and intent.put(p, pkg, "package name given in the request")
+    ):
         return
     # a scoped name as written ("@sentry/nextjs") is the package, whether or not the workspace has it yet
     m = re.search(r"(?<![\w/])(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*[a-z0-9])", scope, re.IGNORECASE)
@@ -235,7 +242,10 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         if part_of:
             # the column's table is where it goes, not the column ("add an access_code column to teams")
             phrases = [ph for ph in phrases if ph.role != "head"] or phrases
+    quantifiers = slot_words("quantifiers")
     for ph in phrases:
+        if (ph.prep or "") in quantifiers or any(w in quantifiers for w in ph.words()):
+            continue  # "for all user-data tables", "per table": no one object
         given = _given_name(ph, intent, kind_words)
         if given is None:
             continue
@@ -279,8 +289,11 @@ def _names_part(intent: Intent, kind: str) -> bool:
     if head is None or head.head is None or intent.conventions.kinds.object_words.get(head.head, head.head) == kind:
         return False
     found = re.findall(r"[a-z]+", head.text.lower())
-    # "an access_code column", "the column archived_at", "a `slug` field"
-    return any(w in language.words("part_nouns") for w in found[-1:] + found[:2])
+    # "an access_code column", "the column archived_at", "a `slug` field", "created_at timestamp" (a kind of part)
+    parts = language.words("part_nouns")
+    return any(w in parts for w in found[-1:] + found[:2]) or bool(
+        parts & set(language.lang().objects.get(head.head, ()))
+    )
 
 
 def _any_kind(p: Param, intent: Intent) -> None:

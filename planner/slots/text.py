@@ -277,6 +277,7 @@ def _name_stop() -> frozenset[str]:
         (words("stopwords") - keep)
         | words("pronouns")
         | words("not_names")
+        | slot_words("not_names")
         | words("new_markers")
         | words("phrase_stops")
     )

@@ -120,7 +120,7 @@ def method(p: Param, intent: Intent) -> None:
         # only makes the endpoint)
         a = intent.analysis
         said = intent.clause[a.verb_span[0] : a.verb_span[1]].lower() if a.verb_span else ""
-        data = [w for w in first if not tx.not_name(w) and not language.is_object_word(w)]
+        data = [w for w in first if not tx.not_name(w)]
         verb = tx.method_from_verb(said) if said and said not in tx.slot_words("generic_verbs") else None
         if verb and data:
             intent.put(p, verb, f"what the endpoint does ({said} {' '.join(data)})", guessed=True)
