@@ -113,7 +113,7 @@ def _is_verbish(word: str) -> bool:
         or low in words("data_verbs")
         or low in words("run_verbs")
         or (low.endswith("ing") and len(low) > 5)
-        or (low not in words("stopwords") and any(f in _method_verbs() for f in verb_forms(low)))
+        or (low not in words("stopwords") and any(f in _method_verbs() for f in _verb_reading(low)))
     )
 
 
@@ -127,6 +127,16 @@ def _method_verbs() -> dict[str, str]:
     from continuous.planner.slots.text import method_verbs
 
     return method_verbs()
+
+
+def _verb_reading(word: str) -> list[str]:
+    """The bare verbs a word can only be a form of: "fetches", "updating", "deleted" — not "posts" or "lists",
+    which read as plural nouns."""
+    forms = verb_forms(word)
+    if word.endswith("s") and not re.search(r"(?:ch|sh|x|z|ss)es$", word):
+        forms = [f for f in forms if f == word or not word.startswith(f) or len(word) - len(f) > 1]
+        forms = [f for f in forms if f != word[:-1]]
+    return forms
 
 
 def verb_forms(word: str) -> list[str]:

@@ -403,10 +403,12 @@ def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -
     given outright, else the data after "for"/"to manage"/"storing", else the words before the object asked
     for, else the last segment of a route."""
     existing = repo.all_names()
-    for value, _s, _e in [*called(request), *quoted(request)]:
+    # a commit prefix's scope ("fix(db-mongodb): ...") says where the change is, not what it is about
+    body = request[analyse(request).body_start :]
+    for value, _s, _e in [*called(body), *quoted(body)]:
         if value.lower() not in existing:
             return value
-    for value, _s, _e in identifiers(request):
+    for value, _s, _e in identifiers(body):
         if value.lower() not in existing and not repo.mentioned(value):
             return value
     from continuous.planner.decompose import split

@@ -17,7 +17,7 @@ from continuous.planner import language
 from continuous.planner.grounding import Mention, to_kebab, to_snake
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
-from continuous.planner.slots.text import called, identifiers, name_words, quoted, slot_words
+from continuous.planner.slots.text import called, identifiers, name_words, not_name, quoted, slot_words
 
 _ROLE_ORDER = {
     "parent": ("place", "head", "subject", "trailing", "lead"),
@@ -362,6 +362,11 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
     words = name_words(text, exclude=frozenset(kind_words))
     if words and len(words) <= 3:
         return " ".join(words), False
+    if ph.head is not None:
+        # "the migrations table", "an entities table": a word of the kind before the kind's own noun is its name
+        rest = [w for w in re.findall(r"[A-Za-z][\w-]*", text) if not not_name(w)]
+        if 0 < len(rest) <= 2:
+            return " ".join(rest), False
     return None
 
 
