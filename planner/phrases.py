@@ -106,14 +106,16 @@ def _regexes() -> dict[str, re.Pattern[str]]:
     }
 
 
-def _is_verbish(word: str) -> bool:
+def _is_verbish(word: str, *, third_person: bool = False) -> bool:
+    """Whether a word reads as a verb; with `third_person`, after "that"/"which", "uploads" does too."""
     low = word.lower()
+    reading = verb_forms(low) if third_person else _verb_reading(low)
     return (
         language.is_verb_word(low)
         or low in words("data_verbs")
         or low in words("run_verbs")
         or (low.endswith("ing") and len(low) > 5)
-        or (low not in words("stopwords") and any(f in _method_verbs() for f in _verb_reading(low)))
+        or (low not in words("stopwords") and any(f in _method_verbs() for f in reading))
     )
 
 
@@ -163,7 +165,7 @@ def analyse(text: str) -> Analysis:
     # "Feat(api): ..." is written in any case; the lowered copy keeps every position
     m = language.pattern("commit_prefix").match(text.lower(), pos)
     branch = re.match(r"([A-Za-z]+)/(?=[a-z])", text[pos:])
-    scope_only = re.match(r"([A-Za-z][\w-]*)(?:\([^)]*\))?:\s+(?=\S)", text[pos:])
+    scope_only = re.match(r"([A-Za-z][\w-]*(?: [A-Za-z][\w-]*){0,2})(?:\([^)]*\))?:\s+(?=\S)", text[pos:])
     revert = re.match(r"revert\s+[\"'“]", text[pos:], re.IGNORECASE)
     if revert:
         commit_type, pos = "revert", pos + revert.end()
@@ -180,7 +182,7 @@ def analyse(text: str) -> Analysis:
         notes.append(f"branch prefix {branch.group(0)}")
     elif (
         scope_only
-        and not _is_verbish(scope_only.group(1))
+        and not any(_is_verbish(w) for w in scope_only.group(1).split())
         and scope_only.group(1).lower() + ":" not in language.lang().leads
     ):
         # "db: add notification tables", "templates: add hero image field": the word before the colon is a place
@@ -238,10 +240,17 @@ def analyse(text: str) -> Analysis:
 
 
 def _skip_gitmoji(text: str, pos: int) -> int:
-    """Past the gitmoji at `pos` ("✨ Add space member model"): a picture is no word of the request."""
-    while (m := language.pattern("gitmoji").match(text, pos)) is not None and m.end() > pos:
-        pos = m.end()
-    return pos
+    """Past the gitmoji at `pos` ("✨ Add space member model") and a bracketed tag ("[Feature] ..."): a picture
+    or a label is no word of the request."""
+    while True:
+        m = language.pattern("gitmoji").match(text, pos)
+        tag = re.match(r"\[[^\]]{1,30}\]\s*", text[pos:])
+        if m is not None and m.end() > pos:
+            pos = m.end()
+        elif tag:
+            pos += tag.end()
+        else:
+            return pos
 
 
 def _result_first(phrases: list[Phrase]) -> list[Phrase]:
@@ -335,7 +344,7 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
                 continue  # "to the hub", "to Link table" are places
             determiner_next = len(after) > 1 and after[1].lower() in words("determiners")
             if marker in ("that", "which", "who") and not (
-                _is_verbish(following)
+                _is_verbish(following, third_person=True)
                 or determiner_next  # "that wraps the pricing logic"
                 or following.lower() in ("can", "will", "should", "lets", "is", "are")
             ):

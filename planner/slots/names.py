@@ -73,10 +73,6 @@ def name(p: Param, intent: Intent) -> None:
         var = env_var(clause)
         if var and intent.put(p, var.removeprefix("VITE_"), "variable name in the request"):
             return
-        # "add sentry dsn to env vars", "add launch darkly sdk key env variable": the words before the kind
-        upper_snake = "_" in p.pattern and "a-z" not in p.pattern  # an environment variable's shape
-        if upper_snake and head is not None and _env_words(p, intent, head):
-            return
     # 1. given outright, in the phrase asked for (or anywhere when the clause gives one name); a script's
     # colon name ("lint:all", "`pnpm check:types`") first
     if p.type == "string" and not called(clause):
@@ -103,6 +99,9 @@ def name(p: Param, intent: Intent) -> None:
             continue
         if intent.put(p, value, "name given in the request"):
             return
+    # 2b. an environment variable named by words: "add sentry dsn to env vars", "launch darkly sdk key env var"
+    if p.pattern and "_" in p.pattern and "a-z" not in p.pattern and head is not None and _env_words(p, intent, head):
+        return
     # 3. what the object is for, for kinds named by purpose
     if kind in intent.conventions.params.named_by_purpose:
         for ph in a.of_role("trailing"):
@@ -235,6 +234,13 @@ def part(p: Param, intent: Intent) -> None:
     words_ = name_words(first, frozenset(schema_words), keep_objects=True)
     if words_ and len(words_) <= 3:
         intent.put(p, " ".join(words_), f"the {p.name} the request asks for", guessed=True)
+        return
+    if head.head is not None and not words_:
+        # "a column for storing the git branch": what the part holds names it
+        for ph in [*intent.analysis.of_role("subject"), *intent.analysis.of_role("trailing")]:
+            phrase = data_phrase(ph.text, require_verb=True)
+            if phrase and len(phrase.split()) <= 3 and intent.put(p, phrase, f"what the {p.name} holds", guessed=True):
+                return
 
 
 def labelled(p: Param, intent: Intent) -> bool:
@@ -324,6 +330,7 @@ def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = Fals
             if not (t.lower().endswith("ed") and k + 1 < len(tokens) and not not_name(tokens[k + 1]))
             and (
                 t.lower() in words("data_verbs")
+                or t.lower() in words("subject_verbs")
                 or (language.is_verb_word(t) and not not_name(t))
                 or (k == 0 and _method_verb(t))
             )
