@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass
+from functools import singledispatch
 from pathlib import Path
 from typing import Any
 
@@ -34,56 +35,99 @@ from continuous.engine.stepcore import safe_path as safe_path
 from continuous.engine.stepcore import write_changes as write_changes
 
 
+@singledispatch
 def describe(step: m.Step, ctx: StepContext) -> str:
-    """One line saying what a step does, with its templates rendered."""
-    if isinstance(step, m.RenderStep):
-        return f"render {step.template} to {ctx.path(step.to, 'target path')}"
-    if isinstance(step, m.EditStep):
-        value = "" if step.op == "delete" else f" = {_edit_value(step, ctx)!r}"
-        key = ctx.render(step.key, "key")
-        return f"edit {step.format} {ctx.path(step.file, 'file')}: {step.op} {key}{value}"
-    if isinstance(step, m.RunStep):
-        argv = " ".join(_quote(a) for a in render_argv(step.argv, ctx))
-        cwd = f" in {ctx.path(step.cwd, 'cwd')}" if step.cwd else ""
-        return f"run {argv}{cwd}"
-    if isinstance(step, m.SqlStep):
-        return describe_sql(step, ctx)
-    if isinstance(step, m.DocStep):
-        return f"append to {ctx.path(step.file, 'file')}"
-    if isinstance(step, m.InsertStep):
-        return f"insert into {ctx.path(step.file, 'file')} {step.where} {ctx.render(step.anchor, 'anchor')!r}"
-    if isinstance(step, m.CommandStep):
-        return (
-            f"dispatch command {ctx.render(step.command, 'command')!r} in {ctx.path(step.file, 'file')} "
-            f"(runs {ctx.render(step.runs, 'command line')})"
-        )
-    if isinstance(step, m.EntryStep):
-        return f"add an entry to {ctx.render(step.array, 'array')} in {ctx.path(step.file, 'file')}"
-    if isinstance(step, m.RowStep):
-        return f"add a table row to {ctx.path(step.file, 'file')}"
-    if isinstance(step, m.RouteStep):
-        return (
-            f"route {ctx.render(step.path, 'route path')} to {ctx.render(step.component, 'component')} "
-            f"in {ctx.path(step.file, 'file')}"
-        )
-    if isinstance(step, m.ImportStep):
-        return (
-            f"import {ctx.render(step.names, 'imported names')} from {ctx.render(step.module, 'module')!r} "
-            f"in {ctx.path(step.file, 'file')}"
-        )
-    if isinstance(step, m.MoveStep):
-        return f"move {ctx.path(step.source, 'source path')} to {ctx.path(step.to, 'target path')}"
-    if isinstance(step, m.ForwardStep):
-        return (
-            f"forward what {ctx.path(step.file, 'file')} does not route to port {ctx.render(step.port, 'port')} "
-            f"(or ${ctx.render(step.env, 'port variable')})"
-        )
-    if isinstance(step, m.EndpointStep):
-        return (
-            f"add route {ctx.render(step.method, 'method')} {ctx.render(step.path, 'route path')} "
-            f"to {ctx.path(step.file, 'file')}"
-        )
-    raise AssertionError(step)
+    """One line saying what a step does, with its templates rendered (one registration per step kind)."""
+    raise AssertionError(f"{type(step).__name__} has no description")
+
+
+@describe.register
+def _(step: m.RenderStep, ctx: StepContext) -> str:
+    return f"render {step.template} to {ctx.path(step.to, 'target path')}"
+
+
+@describe.register
+def _(step: m.EditStep, ctx: StepContext) -> str:
+    value = "" if step.op == "delete" else f" = {_edit_value(step, ctx)!r}"
+    key = ctx.render(step.key, "key")
+    return f"edit {step.format} {ctx.path(step.file, 'file')}: {step.op} {key}{value}"
+
+
+@describe.register
+def _(step: m.RunStep, ctx: StepContext) -> str:
+    argv = " ".join(_quote(a) for a in render_argv(step.argv, ctx))
+    cwd = f" in {ctx.path(step.cwd, 'cwd')}" if step.cwd else ""
+    return f"run {argv}{cwd}"
+
+
+@describe.register
+def _(step: m.SqlStep, ctx: StepContext) -> str:
+    return describe_sql(step, ctx)
+
+
+@describe.register
+def _(step: m.DocStep, ctx: StepContext) -> str:
+    return f"append to {ctx.path(step.file, 'file')}"
+
+
+@describe.register
+def _(step: m.InsertStep, ctx: StepContext) -> str:
+    return f"insert into {ctx.path(step.file, 'file')} {step.where} {ctx.render(step.anchor, 'anchor')!r}"
+
+
+@describe.register
+def _(step: m.CommandStep, ctx: StepContext) -> str:
+    return (
+        f"dispatch command {ctx.render(step.command, 'command')!r} in {ctx.path(step.file, 'file')} "
+        f"(runs {ctx.render(step.runs, 'command line')})"
+    )
+
+
+@describe.register
+def _(step: m.EntryStep, ctx: StepContext) -> str:
+    return f"add an entry to {ctx.render(step.array, 'array')} in {ctx.path(step.file, 'file')}"
+
+
+@describe.register
+def _(step: m.RowStep, ctx: StepContext) -> str:
+    return f"add a table row to {ctx.path(step.file, 'file')}"
+
+
+@describe.register
+def _(step: m.RouteStep, ctx: StepContext) -> str:
+    return (
+        f"route {ctx.render(step.path, 'route path')} to {ctx.render(step.component, 'component')} "
+        f"in {ctx.path(step.file, 'file')}"
+    )
+
+
+@describe.register
+def _(step: m.ImportStep, ctx: StepContext) -> str:
+    return (
+        f"import {ctx.render(step.names, 'imported names')} from {ctx.render(step.module, 'module')!r} "
+        f"in {ctx.path(step.file, 'file')}"
+    )
+
+
+@describe.register
+def _(step: m.MoveStep, ctx: StepContext) -> str:
+    return f"move {ctx.path(step.source, 'source path')} to {ctx.path(step.to, 'target path')}"
+
+
+@describe.register
+def _(step: m.ForwardStep, ctx: StepContext) -> str:
+    return (
+        f"forward what {ctx.path(step.file, 'file')} does not route to port {ctx.render(step.port, 'port')} "
+        f"(or ${ctx.render(step.env, 'port variable')})"
+    )
+
+
+@describe.register
+def _(step: m.EndpointStep, ctx: StepContext) -> str:
+    return (
+        f"add route {ctx.render(step.method, 'method')} {ctx.render(step.path, 'route path')} "
+        f"to {ctx.path(step.file, 'file')}"
+    )
 
 
 def expression_unmet(rendered: str, template: str) -> str | None:
@@ -129,62 +173,51 @@ def render_argv(argv: tuple[str, ...], ctx: StepContext) -> list[str]:
     return [ctx.render(a, "argument") for a in argv]
 
 
-FILE_STEPS = (
-    m.RenderStep,
-    m.EditStep,
-    m.DocStep,
-    m.InsertStep,
-    m.CommandStep,
-    m.EntryStep,
-    m.RowStep,
-    m.RouteStep,
-    m.ImportStep,
-    m.MoveStep,
-    m.EndpointStep,
-    m.ForwardStep,
-)
-
-
 def is_file_step(step: m.Step) -> bool:
+    """A step whose effect is a set of file changes known before it runs: it has a `file_changes` registration."""
     if isinstance(step, m.SqlStep):
         return step.action == "types"
-    return isinstance(step, FILE_STEPS)
+    return file_changes.dispatch(type(step)) is not file_changes.dispatch(object)
 
 
+@singledispatch
 def file_changes(step: m.Step, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
-    """The changes a file step makes on top of `fs`; empty when the step is already done."""
-    if isinstance(step, m.RenderStep):
-        rel = ctx.path(step.to, "target path")
-        template = ctx.render(step.template, "template name")
-        content = render_template(ctx.scenario, template, ctx.variables).encode()
-        return one_change(rel, fs.read(rel), content)
-    if isinstance(step, m.EditStep):
-        return _edit(step, ctx, fs)
-    if isinstance(step, m.DocStep):
-        rel = ctx.path(step.file, "file")
-        text = ctx.render(step.text, "text")
-        before = fs.read_text(rel)
-        if before is not None and text.strip() and text.strip() in before:
-            return []
-        body = before or ""
-        if body and not body.endswith("\n"):
-            body += "\n"
-        if not text.endswith("\n"):
-            text += "\n"
-        return one_change(rel, fs.read(rel), (body + text).encode())
-    if isinstance(step, m.InsertStep):
-        return _insert(step, ctx, fs)
-    if isinstance(step, m.MoveStep):
-        return _move(step, ctx, fs)
-    if isinstance(
-        step, m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep | m.ForwardStep
-    ):
-        return _structural(step, ctx, fs)
-    if isinstance(step, m.SqlStep) and step.action == "types":
-        return types_changes(step, ctx, fs)
+    """The changes a file step makes on top of `fs`; empty when the step is already done (one registration per
+    file step kind)."""
     raise AssertionError(f"{type(step).__name__} is not a file step")
 
 
+@file_changes.register
+def _(step: m.RenderStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
+    rel = ctx.path(step.to, "target path")
+    template = ctx.render(step.template, "template name")
+    content = render_template(ctx.scenario, template, ctx.variables).encode()
+    return one_change(rel, fs.read(rel), content)
+
+
+@file_changes.register
+def _(step: m.DocStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
+    rel = ctx.path(step.file, "file")
+    text = ctx.render(step.text, "text")
+    before = fs.read_text(rel)
+    if before is not None and text.strip() and text.strip() in before:
+        return []
+    body = before or ""
+    if body and not body.endswith("\n"):
+        body += "\n"
+    if not text.endswith("\n"):
+        text += "\n"
+    return one_change(rel, fs.read(rel), (body + text).encode())
+
+
+@file_changes.register
+def _(step: m.SqlStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
+    if step.action != "types":
+        raise AssertionError(f"sql {step.action} is not a file step")
+    return types_changes(step, ctx, fs)
+
+
+@file_changes.register
 def _structural(
     step: m.CommandStep | m.EntryStep | m.RowStep | m.RouteStep | m.ImportStep | m.EndpointStep | m.ForwardStep,
     ctx: StepContext,
@@ -244,6 +277,7 @@ def _structural(
 _MODULE_SUFFIXES = (".ts", ".tsx", ".mts", ".cts", ".js", ".jsx", ".mjs", ".cjs")
 
 
+@file_changes.register
 def _move(step: m.MoveStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
     """Delete the source and write the target; a module's relative imports are rewritten for its new folder.
     A folder moves file by file, so the dry-run shows every file and rollback restores each one, git-ignored
@@ -305,6 +339,7 @@ def _move_file(step: m.MoveStep, ctx: StepContext, fs: VirtualFS, source: str, t
     return [FileChange(source, fs.read(source), None), FileChange(target, None, data, mode)]
 
 
+@file_changes.register
 def _insert(step: m.InsertStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
     rel = ctx.path(step.file, "file")
     text = ctx.render(step.text, "text")
@@ -351,6 +386,7 @@ def split_key(key: str) -> list[str]:
     return [p.replace("\\.", ".") for p in parts if p != ""]
 
 
+@file_changes.register
 def _edit(step: m.EditStep, ctx: StepContext, fs: VirtualFS) -> list[FileChange]:
     rel = ctx.path(step.file, "file")
     raw = fs.read_text(rel)
