@@ -339,6 +339,10 @@ def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = Fals
     )
     if verb_at is None and require_verb:
         return None
+    if require_verb and verb_at is not None:
+        before = [t for t in tokens[:verb_at] if not not_name(t) and t.lower() not in words("audience")]
+        if before:
+            return None  # "for promotions + edit sliders": the verb starts another clause
     if data_only and verb_at is not None and tokens[verb_at].lower() not in words("data_verbs"):
         return None  # "a settings page to configure the dash": configuring manages no data
     i = verb_at + 1 if verb_at is not None else 0
