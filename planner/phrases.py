@@ -126,9 +126,8 @@ def _kind_nouns() -> frozenset[str]:
 
 
 def _method_verbs() -> dict[str, str]:
-    from continuous.planner.slots.text import method_verbs
-
-    return method_verbs()
+    """language.toml's verbs of HTTP methods: what the index is trained on reads no other data file."""
+    return language.lang().method_verbs
 
 
 def _verb_reading(word: str) -> list[str]:

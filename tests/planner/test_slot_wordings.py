@@ -191,3 +191,36 @@ def test_configuring_is_no_data_a_page_manages() -> None:
 
 def test_a_commit_scope_is_no_subject() -> None:
     assert subject_of("fix(db-mongodb): bump mongoose to 8.24.1", REPO) != "db-mongodb"
+
+
+@pytest.mark.parametrize(
+    ("text", "head"),
+    [
+        ("[Feature] Add a settings page", "a settings page"),
+        ("Feature request: dark mode toggle component", "dark mode toggle component"),
+        ("🗃️ db: add notification tables", "notification tables"),
+        ("Feat(core, api): Add create inventory item endpoint", "create inventory item endpoint"),
+        ("Feat/migrations cli", "migrations cli"),
+        ("adds about page", "about page"),
+    ],
+)
+def test_prefixes_and_tags_are_no_words_of_the_request(text: str, head: str) -> None:
+    from continuous.planner.phrases import analyse
+
+    found = analyse(text).head
+    assert found is not None and found.text == head
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("Add an API route that uploads avatars", "trailing"),
+        ("add endpoint to delete a webhook", "trailing"),
+        ("add hero image field to posts instead of the meta image", "place"),
+        ("add a column to the tasks table", "place"),
+    ],
+)
+def test_what_for_and_where(text: str, role: str) -> None:
+    from continuous.planner.phrases import analyse
+
+    assert [p.role for p in analyse(text).phrases][1] == role
