@@ -101,6 +101,8 @@ class Repo:
     _short: dict[str, dict[str, list[str]]] = field(default_factory=dict, repr=False)
     _words: dict[str, list[tuple[str, frozenset[str]]]] = field(default_factory=dict, repr=False)
     _all: set[str] | None = field(default=None, repr=False)
+    # short forms several objects share ("user profiles" of auth_user_profiles and filter_user_profiles)
+    _shared: set[tuple[str, ...]] = field(default_factory=set, repr=False)
     _candidates: dict[tuple[str, str], list[str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -179,9 +181,17 @@ class Repo:
                     short.append((e, tail))
                 if tuple(stripped) != ws and stripped and len("".join(stripped)) > 2:
                     self._add_form(tuple(stripped), e, 1)
+        # a tail is a short form only when no other table's name ends in it ("profiles" is no short form of
+        # expert_profiles while auth_user_profiles exists)
+        ends: dict[tuple[str, ...], int] = {}
+        table_words = {tuple(words_of(e.name)) for e in self.entities if e.kind == "table"}
+        for tail in tails:
+            ends[tail] = sum(1 for ws in table_words if ws[-len(tail) :] == tail)
         for e, tail in short:
-            if tails.get(tail) == 1:
+            if tails.get(tail) == 1 and ends.get(tail, 1) == 1:
                 self._add_form(tail, e, 1)
+            elif len(tail) > 1:
+                self._shared.update({tail, (*tail[:-1], singular(tail[-1]))})
 
     def _add_form(self, ws: tuple[str, ...], e: Entity, strength: int) -> None:
         for variant in {ws, (*ws[:-1], singular(ws[-1]))}:
@@ -243,14 +253,21 @@ class Repo:
 
     def covering(self, kind: str, text: str) -> str | None:
         """The one existing object of `kind` whose name has every word of `text` ("experts" → expert_profiles)."""
+        hits = self.covering_all(kind, text)
+        return hits[0] if len(hits) == 1 else None
+
+    def covering_all(self, kind: str, text: str) -> list[str]:
+        """Every existing object of `kind` whose name has every word of `text`, by name."""
         want = frozenset(singular(w) for w in words_of(text))
         if not want:
-            return None
+            return []
         words = self._words.get(kind)
         if words is None:
             words = self._words[kind] = [(n, frozenset(singular(w) for w in words_of(n))) for n in self.names(kind)]
-        hits = [n for n, ws in words if want <= ws]
-        return hits[0] if len(hits) == 1 else None
+        hits = sorted(n for n, ws in words if want <= ws)
+        # the same words in another order ("sources_google" → google_sources) beat a longer name
+        same = [n for n in hits if frozenset(singular(w) for w in words_of(n)) == want]
+        return same if len(same) == 1 else hits
 
     def _spellings(self, kind: str) -> dict[str, list[str]]:
         """Each object of `kind` with every form of its name, kebab-cased (dhg-hub: dhg-hub, hub)."""
@@ -298,6 +315,19 @@ class Repo:
                     if n == 1 and not (near or phrase_ok or self._distinctive(seq[0])):
                         continue
                     found.append(Mention(e.kind, e.name, start, end, strength + (n > 1), near))
+        # a word sequence several objects share as a short form names none of them, nor does a shorter form
+        # inside it ("the user profiles table" is no expert_profiles)
+        shared = [
+            (wtoks[i][1], wtoks[i + n - 1][2])
+            for i in range(len(wtoks))
+            for n in range(2, min(5, len(wtoks) - i) + 1)
+            if tuple(w for w, _, _ in wtoks[i : i + n]) in self._shared
+        ]
+        found = [
+            m
+            for m in found
+            if m.strength > 2 or not any(a <= m.start and m.end <= b and (m.end - m.start) < b - a for a, b in shared)
+        ]
         found.sort(key=lambda m: (-(m.end - m.start), -m.strength, m.start))
         out: list[Mention] = []
         for m in found:

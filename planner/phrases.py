@@ -106,14 +106,54 @@ def _regexes() -> dict[str, re.Pattern[str]]:
     }
 
 
-def _is_verbish(word: str) -> bool:
+def _is_verbish(word: str, *, third_person: bool = False) -> bool:
+    """Whether a word reads as a verb; with `third_person`, after "that"/"which", "uploads" does too."""
     low = word.lower()
+    reading = verb_forms(low) if third_person else _verb_reading(low)
     return (
         language.is_verb_word(low)
         or low in words("data_verbs")
         or low in words("run_verbs")
         or (low.endswith("ing") and len(low) > 5)
+        or (low not in words("stopwords") and any(f in _method_verbs() for f in reading))
     )
+
+
+@lru_cache(maxsize=1)
+def _kind_nouns() -> frozenset[str]:
+    """Single words that are an object noun as a whole ("page", "tables")."""
+    return frozenset(f for forms in language.lang().objects.values() for f in forms if " " not in f)
+
+
+def _method_verbs() -> dict[str, str]:
+    """language.toml's verbs of HTTP methods: what the index is trained on reads no other data file."""
+    return language.lang().method_verbs
+
+
+def _verb_reading(word: str) -> list[str]:
+    """The bare verbs a word can only be a form of: "fetches", "updating", "deleted" — not "posts" or "lists",
+    which read as plural nouns."""
+    forms = verb_forms(word)
+    if word.endswith("s") and not re.search(r"(?:ch|sh|x|z|ss)es$", word):
+        forms = [f for f in forms if f == word or not word.startswith(f) or len(word) - len(f) > 1]
+        forms = [f for f in forms if f != word[:-1]]
+    return forms
+
+
+def verb_forms(word: str) -> list[str]:
+    """The word and the bare verbs it may inflect ("updating" → update, "fetches" → fetch, "getting" → get)."""
+    out = [word]
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            stem = word[: -len(suffix)]
+            out += [stem, stem + "e"]
+            if len(stem) > 2 and stem[-1] == stem[-2]:
+                out.append(stem[:-1])
+    if word.endswith("es") and len(word) > 4:
+        out.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        out.append(word[:-1])
+    return out
 
 
 @lru_cache(maxsize=8192)
@@ -121,7 +161,10 @@ def analyse(text: str) -> Analysis:
     notes: list[str] = []
     commit_type = commit_scope = None
     pos = _skip_gitmoji(text, 0)
-    m = language.pattern("commit_prefix").match(text, pos)
+    # "Feat(api): ..." is written in any case; the lowered copy keeps every position
+    m = language.pattern("commit_prefix").match(text.lower(), pos)
+    branch = re.match(r"([A-Za-z]+)/(?=[a-z])", text[pos:])
+    scope_only = re.match(r"([A-Za-z][\w-]*(?: [A-Za-z][\w-]*){0,2})(?:\([^)]*\))?:\s+(?=\S)", text[pos:])
     revert = re.match(r"revert\s+[\"'“]", text[pos:], re.IGNORECASE)
     if revert:
         commit_type, pos = "revert", pos + revert.end()
@@ -130,7 +173,21 @@ def analyse(text: str) -> Analysis:
         commit_type = m.group("type").lower()
         commit_scope = (m.group("scope") or "").strip() or None
         pos = m.end()
-        notes.append(f"commit prefix {m.group(0).strip()}")
+        notes.append(f"commit prefix {text[m.start() : m.end()].strip()}")
+    elif branch and branch.group(1).lower() in language.lang().commit_types:
+        # a merged branch's name: "Feat/migrations cli"
+        commit_type = branch.group(1).lower()
+        pos += branch.end()
+        notes.append(f"branch prefix {branch.group(0)}")
+    elif (
+        scope_only
+        and not any(_is_verbish(w) for w in scope_only.group(1).split())
+        and scope_only.group(1).lower() + ":" not in language.lang().leads
+    ):
+        # "db: add notification tables", "templates: add hero image field": the word before the colon is a place
+        commit_scope = scope_only.group(1).lower()
+        pos += scope_only.end()
+        notes.append(f"scope prefix {scope_only.group(0).strip()}")
     pos = _skip_gitmoji(text, pos)
     lead = _regexes()["lead"].match(text, pos)
     phrases: list[Phrase] = []
@@ -182,10 +239,17 @@ def analyse(text: str) -> Analysis:
 
 
 def _skip_gitmoji(text: str, pos: int) -> int:
-    """Past the gitmoji at `pos` ("✨ Add space member model"): a picture is no word of the request."""
-    while (m := language.pattern("gitmoji").match(text, pos)) is not None and m.end() > pos:
-        pos = m.end()
-    return pos
+    """Past the gitmoji at `pos` ("✨ Add space member model") and a bracketed tag ("[Feature] ..."): a picture
+    or a label is no word of the request."""
+    while True:
+        m = language.pattern("gitmoji").match(text, pos)
+        tag = re.match(r"\[[^\]]{1,30}\]\s*", text[pos:])
+        if m is not None and m.end() > pos:
+            pos = m.end()
+        elif tag:
+            pos += tag.end()
+        else:
+            return pos
 
 
 def _result_first(phrases: list[Phrase]) -> list[Phrase]:
@@ -224,6 +288,9 @@ def _split(text: str, start: int, end: int) -> list[Phrase]:
         before = re.findall(r"[\w'-]+", text[cursor:c_start])
         if before and before[-1].lower() in determiners:
             continue  # "an about page": a noun, not a preposition
+        after = re.findall(r"[\w'-]+", text[c_end:main_end])
+        if not before and len(after) == 1 and word not in words("phrase_stops") and after[0].lower() in _kind_nouns():
+            continue  # "adds about page": a preposition right after the verb before a bare kind is a noun
         pieces.append((cursor, c_start, prep))
         cursor, prep = c_end, word
     pieces.append((cursor, main_end, prep))
@@ -264,13 +331,19 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
         nxt = re.match(r"\s*([\w'-]+)", text[m.end() : end])
         following = nxt.group(1) if nxt else ""
         if marker in ("to", "that", "which", "who", "where", "when", "once", "after", "before", "while"):
-            after = re.findall(r"[\w'-]+", text[m.end() : end])[:3]
-            named = following[:1].isupper() or any(language.is_object_word(w) for w in after[1:3])
+            after = re.findall(r"[\w'-]+", text[m.end() : end])[:4]
+            # "to Link table", "to the tasks table", "to test pipeline" are places; "to manage api keys" (an
+            # object word inside a longer name) says what for
+            named = following[:1].isupper() or (
+                len(after) > 1
+                and language.is_object_word(after[1])
+                and (len(after) == 2 or after[2].lower() in words("phrase_stops"))
+            )
             if marker in ("to",) and (not _is_verbish(following) or named):
                 continue  # "to the hub", "to Link table" are places
             determiner_next = len(after) > 1 and after[1].lower() in words("determiners")
             if marker in ("that", "which", "who") and not (
-                _is_verbish(following)
+                _is_verbish(following, third_person=True)
                 or determiner_next  # "that wraps the pricing logic"
                 or following.lower() in ("can", "will", "should", "lets", "is", "are")
             ):
@@ -295,7 +368,12 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
         if not following or following in stops:
             continue  # "column resizing to tables": a noun, not a clause
         before = prev.group(0).lower()
-        if language.is_object_word(before) or ":" in before or (word in runs and re.search(r"[-_:]", before)):
+        qualifier = {c for c, _s, _e in language.find(before, "objects")} <= words("kind_qualifiers")
+        if (
+            (language.is_object_word(before) and not qualifier)
+            or ":" in before
+            or (word in runs and re.search(r"[-_:]", before))
+        ):
             return start + tok.start()
     return None
 

@@ -26,18 +26,27 @@ from continuous.planner.slots.text import (
     not_name,
     quoted,
     route,
+    slot_words,
 )
 
 _WORD = re.compile(r"[A-Za-z][\w'-]*")
+_RUNS_OWN = re.compile(r"^(?:pnpm|npm|yarn)(?:\s+run)?\s+(?=[a-z])", re.IGNORECASE)
 
 
-def _masked(text: str, start: int, mentions: list[Mention], keep_kind: str | None) -> str:
-    """The text with names of existing objects of other kinds blanked: they are places, not names."""
+def _masked(
+    text: str, start: int, mentions: list[Mention], keep_kind: str | None, places: frozenset[str] | None = None
+) -> str:
+    """The text with names of existing objects of other kinds blanked: they are places, not names. With
+    `places` (the kinds the scenario puts its object in: a page's app, a command's pipeline), only a name of
+    such a kind, or one the request calls by its kind ("the gmail pipeline"), is a place: any other word that
+    happens to name something elsewhere ("typecheck", a command of some pipeline) is still a word of the name."""
     out = list(text)
     # a word that names an object of the kind asked for as well ("login" a page and a command) is that object
     own = [(m.start, m.end) for m in mentions if m.kind == keep_kind]
     for m in mentions:
         if m.kind == keep_kind or any(s < m.end and m.start < e for s, e in own):
+            continue
+        if places is not None and m.kind not in places and not m.next_to_kind:
             continue
         a, b = m.start - start, m.end - start
         if 0 <= a < len(out):
@@ -73,6 +82,8 @@ def name(p: Param, intent: Intent) -> None:
     given = called(clause)
     ok = [v for v, s, e in given if _phrase_kind_ok(a.role_at(s, e), intent)]
     for value in ok + [v for v, _s, _e in quoted(clause)]:
+        # "`pnpm clean`" names the script clean
+        value = _RUNS_OWN.sub("", value) if kind == "script" else value
         if value.lower() not in taken and intent.put(p, value, "name given in the request"):
             return
     # 2. an identifier in the phrase asked for that names nothing else
@@ -88,6 +99,9 @@ def name(p: Param, intent: Intent) -> None:
             continue
         if intent.put(p, value, "name given in the request"):
             return
+    # 2b. an environment variable named by words: "add sentry dsn to env vars", "launch darkly sdk key env var"
+    if p.pattern and "_" in p.pattern and "a-z" not in p.pattern and head is not None and _env_words(p, intent, head):
+        return
     # 3. what the object is for, for kinds named by purpose
     if kind in intent.conventions.params.named_by_purpose:
         for ph in a.of_role("trailing"):
@@ -114,9 +128,36 @@ def name(p: Param, intent: Intent) -> None:
         intent.put(p, subject, f"derived from the subject {subject!r}", guessed=True)
 
 
+def place_kinds(intent: Intent) -> frozenset[str]:
+    """The kinds of object the scenario puts its own object in or next to: the kinds its references name (a
+    page's app, a command's pipeline, a column's table)."""
+    from continuous.planner.slots import kind_of
+    from continuous.planner.slots.refs import target_kinds
+
+    out: set[str] = set()
+    for q in intent.scenario.params:
+        if kind_of(q, intent) == "reference":
+            out.update(k for k in target_kinds(q, intent) if k != intent.head_kind)
+    return frozenset(out)
+
+
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
-    words_ = name_words(_masked(text, head.start, intent.mentions, kind), keep_aspects=True)
+    # "Integration and InstalledIntegration models": names joined by "and" are two objects, the first is this
+    # one ("drag and drop" is one name)
+    names_ = re.split(r"\s*,\s*|\s+and\s+", text.strip())
+    if len(names_) > 1 and all(
+        re.fullmatch(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*|[a-z]+(?:[_A-Z][a-z0-9]*)+", n) for n in names_
+    ):
+        text = text[: text.index(names_[0]) + len(names_[0])]
+    places = place_kinds(intent)
+    # a word for another kind of object before the noun is part of the name ("a Webhook model", "an api keys
+    # table", "a service status page"), unless it is a kind this object goes in ("a gmail pipeline command")
+    kinds = intent.conventions.kinds
+    keep = frozenset(
+        k for k in (*kinds.object_kinds, *kinds.head_order, *kinds.parents) if k != kind and k not in places
+    )
+    words_ = name_words(_masked(text, head.start, intent.mentions, kind, places), keep_aspects=True, keep_kinds=keep)
     # a word of the same kind right before the noun is part of the name ("a date picker component")
     same = [
         text[s - head.start : e - head.start].lower()
@@ -130,6 +171,18 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
         and len(words_) <= 4
         and intent.put(p, " ".join(words_), f"the words before the {kind or 'object'}", guessed=True)
     )
+
+
+def _env_words(p: Param, intent: Intent, head: Phrase) -> bool:
+    kind_words = {f for f in language.lang().objects.get("environment", ()) if " " not in f}
+    kind_words |= slot_words("env_kind_words")
+    ws = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", head.text) if not not_name(w)]
+    while ws and ws[-1].lower() in kind_words:
+        ws.pop()
+    ws = [w for w in ws if w.lower() not in kind_words or w is not ws[0]]
+    if not ws or len(ws) > 5 or any(language.is_verb_word(w, inflected=False) for w in ws):
+        return False
+    return intent.put(p, "_".join(ws).upper(), "the words the request names the variable by", guessed=True)
 
 
 def _same_kind(canon: str, intent: Intent) -> bool:
@@ -171,7 +224,7 @@ def part(p: Param, intent: Intent) -> None:
     head = intent.analysis.head
     if head is None:
         return
-    for value, _s, _e in identifiers(head.text):
+    for value, _s, _e in [*quoted(head.text), *identifiers(head.text)]:
         if intent.repo.lookup("table", value) is None and intent.put(p, value, "name given in the request"):
             return
     text = head.modifier_text() if head.head else head.text
@@ -181,20 +234,46 @@ def part(p: Param, intent: Intent) -> None:
     words_ = name_words(first, frozenset(schema_words), keep_objects=True)
     if words_ and len(words_) <= 3:
         intent.put(p, " ".join(words_), f"the {p.name} the request asks for", guessed=True)
+        return
+    if head.head is not None and not words_:
+        # "a column for storing the git branch": what the part holds names it
+        for ph in [*intent.analysis.of_role("subject"), *intent.analysis.of_role("trailing")]:
+            phrase = data_phrase(ph.text, require_verb=True)
+            if phrase and len(phrase.split()) <= 3 and intent.put(p, phrase, f"what the {p.name} holds", guessed=True):
+                return
 
 
 def labelled(p: Param, intent: Intent) -> bool:
     """A parameter the text labels with its own name: "an archived_at column", "column archived_at"."""
     label = re.escape(p.name.replace("_", " "))
+    values = _choice_words(intent)
     for pat in (
-        rf"(?<![\w-])([A-Za-z][\w-]*)\s+{label}s?\b",
+        rf"(?<![\w-])[\"'`]?([A-Za-z][\w-]*)[\"'`]?\s+{label}s?\b",
         rf"\b{label}s?\s+(?:called\s+|named\s+)?[\"'`]?([A-Za-z][\w-]*)",
     ):
         m = re.search(pat, intent.clause, re.IGNORECASE)
-        ok = m is not None and not not_name(m.group(1)) and not language.is_verb_word(m.group(1), inflected=False)
+        ok = (
+            m is not None
+            and not not_name(m.group(1))
+            and not language.is_verb_word(m.group(1), inflected=False)
+            and m.group(1).lower() not in values  # "a jsonb column" says its type, not its name
+        )
         if ok and m is not None and intent.put(p, m.group(1), f"the word next to {p.name!r}"):
             return True
     return False
+
+
+def _choice_words(intent: Intent) -> frozenset[str]:
+    """The words that choose a value of one of the scenario's enum parameters ("jsonb", "timestamp")."""
+    from continuous.planner.slots.values import enum_words
+
+    synonyms = enum_words()
+    out: set[str] = set()
+    for q in intent.scenario.params:
+        for choice in q.choices:
+            out.add(choice.lower())
+            out.update(w.lower() for w in synonyms.get(choice.lower(), ()) if " " not in w and "_" not in w)
+    return frozenset(out)
 
 
 def entity(p: Param, intent: Intent) -> None:
@@ -214,7 +293,7 @@ def entity(p: Param, intent: Intent) -> None:
     for ph in [*intent.analysis.of_role("trailing"), *intent.analysis.of_role("subject")]:
         # data the page manages is what a verb of managing names ("for managing X", "listing X"); "a page for
         # expired links" is only about them
-        phrase = data_phrase(ph.text, require_verb=True)
+        phrase = data_phrase(ph.text, require_verb=True, data_only=True)
         if not phrase or phrase in places or all(w in words("audience") for w in phrase.split()):
             continue
         existing = repo.lookup("table", phrase)
@@ -223,9 +302,22 @@ def entity(p: Param, intent: Intent) -> None:
         else:
             intent.put(p, phrase, f"the data the request manages ({phrase!r})", guessed=True)
         return
+    # "display the audit entries in the hub": the main verb manages data and what it acts on names no screen
+    a = intent.analysis
+    head = a.head
+    verb = intent.clause[a.verb_span[0] : a.verb_span[1]].lower() if a.verb_span else ""
+    if head is None or verb not in words("data_verbs") or (head.head is not None and _same_kind(head.head, intent)):
+        return
+    phrase = data_phrase(head.text)
+    if phrase and phrase not in places and not all(w in words("audience") for w in phrase.split()):
+        existing = repo.lookup("table", phrase)
+        if existing:
+            intent.put(p, existing, f"existing table {existing} the request manages")
+        elif head.head is None:
+            intent.put(p, phrase, f"the data the request {verb}s ({phrase!r})", guessed=True)
 
 
-def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
+def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = False) -> str | None:
     """Up to three name-like words after a verb of managing data: "managing user preferences" → user
     preferences, "admins can edit feature flags" → feature flags. An object noun right before a name word is
     part of the name ("api keys"); a possessor is not ("our team's bookmarks")."""
@@ -234,12 +326,25 @@ def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
         (
             k
             for k, t in enumerate(tokens[:5])
-            if t.lower() in words("data_verbs") or (language.is_verb_word(t) and not not_name(t))
+            # "for saved searches": a participle before a noun is part of the name
+            if not (t.lower().endswith("ed") and k + 1 < len(tokens) and not not_name(tokens[k + 1]))
+            and (
+                t.lower() in words("data_verbs")
+                or t.lower() in words("subject_verbs")
+                or (language.is_verb_word(t) and not not_name(t))
+                or (k == 0 and _method_verb(t))
+            )
         ),
         None,
     )
     if verb_at is None and require_verb:
         return None
+    if require_verb and verb_at is not None:
+        before = [t for t in tokens[:verb_at] if not not_name(t) and t.lower() not in words("audience")]
+        if before:
+            return None  # "for promotions + edit sliders": the verb starts another clause
+    if data_only and verb_at is not None and tokens[verb_at].lower() not in words("data_verbs"):
+        return None  # "a settings page to configure the dash": configuring manages no data
     i = verb_at + 1 if verb_at is not None else 0
     while i < len(tokens) and not_name(tokens[i]) and tokens[i].lower() not in words("pronouns"):
         i += 1
@@ -266,6 +371,13 @@ def data_phrase(text: str, *, require_verb: bool = False) -> str | None:
         if len(taken) == 3:
             break
     return " ".join(taken) or None
+
+
+def _method_verb(word: str) -> bool:
+    """A verb of what an endpoint does, in any inflection ("fetches", "uploading")."""
+    from continuous.planner.slots.text import method_from_verb
+
+    return word.lower() not in words("stopwords") and method_from_verb(word) is not None
 
 
 def finish(intent: Intent) -> None:
@@ -302,10 +414,12 @@ def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -
     given outright, else the data after "for"/"to manage"/"storing", else the words before the object asked
     for, else the last segment of a route."""
     existing = repo.all_names()
-    for value, _s, _e in [*called(request), *quoted(request)]:
+    # a commit prefix's scope ("fix(db-mongodb): ...") says where the change is, not what it is about
+    body = request[analyse(request).body_start :]
+    for value, _s, _e in [*called(body), *quoted(body)]:
         if value.lower() not in existing:
             return value
-    for value, _s, _e in identifiers(request):
+    for value, _s, _e in identifiers(body):
         if value.lower() not in existing and not repo.mentioned(value):
             return value
     from continuous.planner.decompose import split

@@ -17,7 +17,7 @@ from continuous.planner import language
 from continuous.planner.grounding import Mention, to_kebab, to_snake
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
-from continuous.planner.slots.text import called, identifiers, name_words, quoted
+from continuous.planner.slots.text import called, identifiers, name_words, not_name, quoted, slot_words
 
 _ROLE_ORDER = {
     "parent": ("place", "head", "subject", "trailing", "lead"),
@@ -72,7 +72,16 @@ def reference(p: Param, intent: Intent) -> None:
     parent = len(kinds) == 1 and kinds[0] != intent.head_kind
     order = _ROLE_ORDER["parent" if parent else "object"]
     taken = {str(v).lower() for k, v in intent.out.params.items()}
-    for m in _ranked(intent.mentions, kinds, intent, order):
+    mentions = intent.mentions
+    if parent and _names_part(intent, kinds[0]) and any(ph.role == "place" for ph in intent.analysis.phrases):
+        # "add mime_type column to sources_google": the head names the part (a column called like the
+        # sys_mime_types table), the place names what it is part of
+        head = intent.analysis.head
+        assert head is not None
+        inside = {m.name for m in mentions if head.start <= m.start and m.end <= head.end}
+        mentions = [m for m in mentions if m.name not in inside]
+        taken |= {n.lower() for n in inside}
+    for m in _ranked(mentions, kinds, intent, order):
         if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
             return
     if parent:
@@ -122,6 +131,31 @@ def _package(p: Param, intent: Intent) -> None:
     request gives a new one."""
     head = intent.analysis.head
     scope = head.text if head is not None else intent.clause
+    # "bump got from 10.7.0 to 11.8.5", "update dependency markdownlint-cli to ^0.33.0": a bot's line names the
+    # package exactly as npm does (highlight.js, sqlite3)
+    bot = re.search(
+        r"\b(?:bump|bumps|bumped|update|updates|upgrade|upgrades)\s+(?:dependency\s+)?"
+        r"(?P<pkg>@?[a-z0-9][\w.-]*(?:/[\w.-]+)?)\s+(?:from\s+\S+\s+)?to\s+v?\^?~?\d",
+        intent.clause,
+        re.IGNORECASE,
+    )
+    generic = slot_words("package_kind_words") | language.words("determiners")
+    pkg = bot.group("pkg") if bot else ""
+    if (
+        bot
+        and pkg.lower() not in generic
+        and pkg == pkg.lower()
+        and intent.put(p, pkg, "package name given in the request")
+    ):
+        return
+    # a scoped name as written ("@sentry/nextjs") is the package, whether or not the workspace has it yet
+    m = re.search(r"(?<![\w/])(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*[a-z0-9])", scope, re.IGNORECASE)
+    if m and intent.put(p, m.group(1).lower(), "package name given in the request"):
+        return
+    # several words of one package the workspace depends on ("Supabase JS client" → @supabase/supabase-js)
+    found = _package_by_words(scope, intent)
+    if found and intent.put(p, found, "package the workspace depends on"):
+        return
     for m in intent.mentions:
         if m.kind == "package" and intent.put(p, m.name, "package the workspace depends on"):
             return
@@ -145,11 +179,33 @@ def _package(p: Param, intent: Intent) -> None:
     m = re.search(r"(@[a-z0-9][\w.-]*/[a-z0-9][\w.-]*)", scope)
     if m and intent.put(p, m.group(1), "package name given in the request"):
         return
-    # versions ("from 0.6.0 to 0.7.0") and the verb ("upgrade to next 15") are no part of the name
+    # versions ("from 0.6.0 to 0.7.0") and the verb ("upgrade to next 15") are no part of the name, nor are
+    # words that only say it is a package ("the openai sdk")
     cleaned = re.sub(r"(?:@|\bv|\b(?:to|from)\s+v?)?\^?~?\d[\w.^~*-]*", " ", scope)
     words_left = [w for w in name_words(cleaned) if not language.is_verb_word(w.lower())]
+    while len(words_left) > 1 and words_left[-1].lower() in slot_words("package_kind_words"):
+        words_left.pop()
     if words_left and len(words_left) <= 3:
-        intent.put(p, "-".join(words_left), "the words the request names the package by", guessed=True)
+        intent.put(p, "-".join(words_left).lower(), "the words the request names the package by", guessed=True)
+
+
+def _package_by_words(scope: str, intent: Intent) -> str | None:
+    """The one workspace package whose name has two or more consecutive words of the request, the longest run
+    first: "the Supabase JS client" names @supabase/supabase-js, not the supabase CLI."""
+    kind_words = slot_words("package_kind_words")
+    tokens = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", scope)]
+    # a workspace folder ("apps/dhg-hub") is no npm package
+    names = [n for n in sorted(intent.repo.names("package")) if n.startswith("@") or "/" not in n]
+    packages = [(n, set(re.findall(r"[a-z0-9]+", n.lower()))) for n in names]
+    for n in (3, 2):
+        for i in range(len(tokens) - n + 1):
+            chunk = tokens[i : i + n]
+            if all(w in kind_words for w in chunk[1:]) or chunk[0] in kind_words:
+                continue
+            hits = [name for name, ws in packages if set(chunk) <= ws]
+            if len(hits) == 1:
+                return hits[0]
+    return None
 
 
 def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent: bool) -> None:
@@ -173,7 +229,7 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             and (
                 _names_kind(ph, kind_words)
                 or not intent.grounded
-                or (part_of and ph.role == "place" and ph.head is None)
+                or (part_of and ph.role in ("place", "subject") and ph.head is None)
             )
         ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
     else:
@@ -186,7 +242,10 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         if part_of:
             # the column's table is where it goes, not the column ("add an access_code column to teams")
             phrases = [ph for ph in phrases if ph.role != "head"] or phrases
+    quantifiers = slot_words("quantifiers")
     for ph in phrases:
+        if (ph.prep or "") in quantifiers or any(w in quantifiers for w in ph.words()):
+            continue  # "for all user-data tables", "per table": no one object
         given = _given_name(ph, intent, kind_words)
         if given is None:
             continue
@@ -204,6 +263,11 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         if close is not None and intent.put(
             p, close, f"the existing {kind} whose name has the words of {value!r}", guessed=True
         ):
+            return
+        several = intent.repo.covering_all(kind, value) if len(value.split()) > 1 else []
+        if len(several) > 1 and not ph.new:
+            # "the user profiles table" with auth_user_profiles and filter_user_profiles: asked, never guessed
+            intent.suggest(p, several[:5], f"existing {kind}s whose names have the words of {value!r}")
             return
         # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
         if (explicit or ph.head is not None or ph.role == "place") and intent.put(
@@ -224,13 +288,25 @@ def _names_part(intent: Intent, kind: str) -> bool:
     head = intent.analysis.head
     if head is None or head.head is None or intent.conventions.kinds.object_words.get(head.head, head.head) == kind:
         return False
-    last = re.findall(r"[a-z]+", head.text.lower())[-1:]
-    return bool(last) and last[0] in language.words("part_nouns")
+    found = re.findall(r"[a-z]+", head.text.lower())
+    # "an access_code column", "the column archived_at", "a `slug` field", "created_at timestamp" (a kind of part)
+    parts = language.words("part_nouns")
+    return any(w in parts for w in found[-1:] + found[:2]) or bool(
+        parts & set(language.lang().objects.get(head.head, ()))
+    )
 
 
 def _any_kind(p: Param, intent: Intent) -> None:
     """A target of any kind (what tests cover, what is monitored) that names nothing the repository holds: the
-    words of the place or head phrase, as given."""
+    file the request names ("a test spec for components/ui/tabs.vue" covers Tabs), else the words of the place
+    or head phrase, as given."""
+    source = re.search(r"(?<![\w.])(?:[\w.@-]+/)*([A-Za-z][\w-]*)\.(?:tsx|jsx|ts|js|vue|svelte)\b", intent.clause)
+    if (
+        source
+        and source.group(1).lower() not in ("index", "main", "app")
+        and intent.put(p, source.group(1), "the file the request names")
+    ):
+        return
     for ph in [
         *intent.analysis.of_role("place"),
         *intent.analysis.of_role("head"),
@@ -280,9 +356,17 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
         kinds = target_kinds_of_phrase(ph, intent)
         if any(intent.repo.lookup(k, joined) or _covering(intent, k, joined) for k in kinds):
             return joined, False
-    words = name_words(ph.modifier_text() if ph.head else ph.text, exclude=frozenset(kind_words))
+    text = ph.modifier_text() if ph.head else ph.text
+    # "to posts instead of using the meta image": the name ends where the phrase goes on about something else
+    text = re.split(r"\b(?:" + "|".join(sorted(language.words("phrase_stops"))) + r")\b", text, maxsplit=1)[0]
+    words = name_words(text, exclude=frozenset(kind_words))
     if words and len(words) <= 3:
         return " ".join(words), False
+    if ph.head is not None:
+        # "the migrations table", "an entities table": a word of the kind before the kind's own noun is its name
+        rest = [w for w in re.findall(r"[A-Za-z][\w-]*", text) if not not_name(w)]
+        if 0 < len(rest) <= 2:
+            return " ".join(rest), False
     return None
 
 

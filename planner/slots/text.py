@@ -5,16 +5,47 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from continuous.dsl.model import Param, Scalar
 from continuous.planner import language
 from continuous.planner.grounding import pascal, to_kebab, to_snake, words_of
 from continuous.planner.language import alternation, pattern, words
+from continuous.planner.phrases import verb_forms
+
+
+@lru_cache(maxsize=1)
+def _slot_data() -> dict[str, Any]:
+    import tomllib
+    from pathlib import Path
+
+    return tomllib.loads((Path(__file__).resolve().parent.parent / "data" / "slots.toml").read_text("utf-8"))
+
+
+def slot_words(name: str) -> frozenset[str]:
+    """A word list of planner/data/slots.toml."""
+    return _slot_word_set(name)
+
+
+@lru_cache(maxsize=32)
+def _slot_word_set(name: str) -> frozenset[str]:
+    return frozenset(str(w).lower() for w in _slot_data()["words"][name])
+
+
+@lru_cache(maxsize=1)
+def method_verbs() -> dict[str, str]:
+    """Verb → HTTP method: language.toml's, then slots.toml's."""
+    return {**language.lang().method_verbs, **{k: str(v) for k, v in _slot_data().get("method_verbs", {}).items()}}
+
+
+def slot_table(name: str) -> dict[str, tuple[str, ...]]:
+    """A table of word lists of planner/data/slots.toml (key → words)."""
+    return {k: tuple(str(w) for w in v) for k, v in _slot_data().get(name, {}).items()}
 
 
 def not_name(word: str) -> bool:
     w = word.lower().strip("'")
-    return w in words("stopwords") or w in words("pronouns") or w in words("not_names")
+    return w in words("stopwords") or w in words("pronouns") or w in words("not_names") or w in slot_words("not_names")
 
 
 @lru_cache(maxsize=1)
@@ -72,10 +103,11 @@ def method(text: str) -> str | None:
 
 def method_from_verb(text: str) -> str | None:
     """ "an endpoint to delete bookmarks" is a DELETE."""
-    verbs = language.lang().method_verbs
+    verbs = method_verbs()
     for w in re.findall(r"[a-z]+", text.lower()):
-        if w in verbs:
-            return verbs[w]
+        for form in verb_forms(w):
+            if form in verbs:
+                return verbs[form]
     return None
 
 
@@ -104,7 +136,14 @@ def env_var(text: str) -> str | None:
 
 def version(text: str) -> str | None:
     """The version a request asks for: "to 5.4.2", "v6", "react@^19"; the last one named (from X to Y)."""
-    found = [m.group("ver") for m in pattern("version").finditer(text)]
+    found = []
+    for m in pattern("version").finditer(text):
+        ver = m.group("ver")
+        bare = m.group(0) == ver and "." not in ver
+        # "across 1 directory with 2 updates": a bare count before a word is no version ("prisma 4" is)
+        if bare and re.match(r"\s*[A-Za-z]", text[m.end() :]):
+            continue
+        found.append(ver)
     if not found:
         return "latest" if re.search(r"\blatest\b", text, re.IGNORECASE) else None
     return found[-1]
@@ -238,6 +277,7 @@ def _name_stop() -> frozenset[str]:
         (words("stopwords") - keep)
         | words("pronouns")
         | words("not_names")
+        | slot_words("not_names")
         | words("new_markers")
         | words("phrase_stops")
     )
@@ -249,19 +289,21 @@ def name_words(
     *,
     keep_objects: bool = False,
     keep_aspects: bool = False,
+    keep_kinds: frozenset[str] = frozenset(),
 ) -> list[str]:
     """The words of a phrase that can be part of a name, as written (camelCase kept, so "ProgramEmail" becomes
     program_email): no determiners, pronouns or words of a kind of object (a table, a page) unless
     `keep_objects` (a column may be called "app"); words of objects no scenario makes (a filter, a workflow)
     are ordinary words of a name. With `keep_aspects`, so are words of what is no kind of repository object
-    (types, policies, dependencies): "an event types list page" is the EventTypesList page."""
+    (types, policies, dependencies): "an event types list page" is the EventTypesList page; and words of the
+    kinds in `keep_kinds` ("an api keys table")."""
     stop = _name_stop()
     foreign = language.lang().veto_all["head"]
     if keep_aspects:
         from continuous.planner.conventions import default as conventions
 
         kinds = conventions().kinds
-        things = set(kinds.head_order) | set(kinds.parents)
+        things = (set(kinds.head_order) | set(kinds.parents)) - set(keep_kinds)
         foreign = foreign | frozenset(
             c
             for c in language.lang().objects

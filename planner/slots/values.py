@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import date
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from continuous.dsl.model import Param
@@ -64,22 +65,36 @@ def enum(p: Param, intent: Intent) -> None:
                         return
     low_clause = intent.clause.lower()
     words_in = set(re.findall(r"[a-z_]+", low_clause))
-    synonyms = language.lang().enum_words
+    synonyms = enum_words()
     values = [str(v).lower() for k, v in intent.out.params.items() if k != p.name]
     for low, choice in choices.items():
-        if low in words_in and p.default != choice:
+        if (low in words_in or low + "s" in words_in) and p.default != choice:
             intent.put(p, choice, f"the word {low!r}")
             return
+    names_in = {m.group(0).lower() for m in re.finditer(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+", intent.clause)}
     for low, choice in choices.items():
         for word in synonyms.get(low, ()):
             w = word.lower()
             if w.startswith("_") or w.endswith("_"):
-                hit = any((v.endswith(w) if w.startswith("_") else v.startswith(w)) for v in values)
+                hit = any((v.endswith(w) if w.startswith("_") else v.startswith(w)) for v in [*values, *names_in])
             else:
                 hit = re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", low_clause) is not None
             if hit and p.default != choice:
                 intent.put(p, choice, f"the word {word!r}")
                 return
+
+
+def enum_words() -> dict[str, tuple[str, ...]]:
+    """Words that choose an enum value: language.toml's, then planner/data/slots.toml's [enum_words]."""
+    return _enum_words()
+
+
+@lru_cache(maxsize=1)
+def _enum_words() -> dict[str, tuple[str, ...]]:
+    out = {k: tuple(v) for k, v in language.lang().enum_words.items()}
+    for key, extra in tx.slot_table("enum_words").items():
+        out[key] = (*out.get(key, ()), *extra)
+    return out
 
 
 def method(p: Param, intent: Intent) -> None:
@@ -100,6 +115,15 @@ def method(p: Param, intent: Intent) -> None:
         verb = tx.method_from_verb(first[0]) if first else None
         if verb:
             intent.put(p, verb, f"what the endpoint does ({first[0]!r})", guessed=True)
+            return
+        # "create product endpoint": a verb that says what an endpoint does, applied to the data before it ("add"
+        # only makes the endpoint)
+        a = intent.analysis
+        said = intent.clause[a.verb_span[0] : a.verb_span[1]].lower() if a.verb_span else ""
+        data = [w for w in first if not tx.not_name(w)]
+        verb = tx.method_from_verb(said) if said and said not in tx.slot_words("generic_verbs") else None
+        if verb and data:
+            intent.put(p, verb, f"what the endpoint does ({said} {' '.join(data)})", guessed=True)
 
 
 def route(p: Param, intent: Intent) -> None:
@@ -107,8 +131,19 @@ def route(p: Param, intent: Intent) -> None:
     if found:
         intent.put(p, found, "route in the request")
         return
+    head = intent.analysis.head
+    if head is not None and intent.head_kind == "endpoint":
+        # "add claims/:id endpoint", "add users/me endpoint": a route written without its leading slash
+        bare = re.search(r"(?<![\w/@.-])([a-z][\w-]*(?:/[\w:{}-]+)+)(?![\w/.])", head.text)
+        if bare and intent.put(p, "/" + bare.group(1), "route in the request"):
+            return
     subject = intent.subject
     if subject and p.required and intent.head_kind in ("endpoint", "proxy"):
+        # "create get users api route" is about users
+        words_ = subject.split()
+        while len(words_) > 1 and tx.method_from_verb(words_[0]) is not None:
+            words_ = words_[1:]
+        subject = " ".join(words_)
         intent.put(p, "/api/" + to_kebab(subject), f"derived from the subject {subject!r}", guessed=True)
 
 

@@ -1,0 +1,226 @@
+"""The slot filler on many wordings of the same thing, against the built-in library's scenarios and a small
+repository: names come from the role a phrase plays (head, place, what for), not from one phrasing. Each case is
+written unlike the evaluation sets, so a rule that only fits their wording fails here."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from continuous.dsl.loader import load_rule_base
+from continuous.dsl.model import RuleBase
+from continuous.engine.facts import Fact
+from continuous.planner import slots
+from continuous.planner.conventions import default as conventions
+from continuous.planner.grounding import Repo
+from continuous.planner.slots.names import subject as subject_of
+
+
+@cache
+def rule_base() -> RuleBase:
+    return load_rule_base()
+
+
+REPO = Repo.from_facts(
+    [
+        Fact(type="app", fields={"name": "dhg-hub"}),
+        Fact(type="app", fields={"name": "dhg-admin-code"}),
+        Fact(type="table", fields={"name": "dev_tasks"}),
+        Fact(type="table", fields={"name": "google_sources"}),
+        Fact(type="table", fields={"name": "google_sources_experts"}),
+        Fact(type="table", fields={"name": "sys_mime_types"}),
+        Fact(type="table", fields={"name": "auth_user_profiles"}),
+        Fact(type="table", fields={"name": "filter_user_profiles"}),
+        Fact(type="table", fields={"name": "expert_profiles"}),
+        Fact(type="table", fields={"name": "email_messages"}),
+        Fact(type="pipeline", fields={"name": "gmail"}),
+        Fact(type="command", fields={"name": "typecheck", "pipeline": "scripts"}),
+        Fact(type="package_dependency", fields={"package": "supabase"}),
+        Fact(type="package_dependency", fields={"package": "@supabase/supabase-js"}),
+        Fact(type="package_dependency", fields={"package": "react-hook-form"}),
+    ]
+)
+
+
+def fill(sid: str, text: str) -> slots.Filled:
+    sc = rule_base().scenarios[sid]
+    intent = slots.Intent(sc, text, text, REPO, conventions(), subject_of(text, REPO), rule_base=rule_base())
+    return slots.fill(intent)
+
+
+def params(sid: str, text: str) -> dict[str, object]:
+    return dict(fill(sid, text).params)
+
+
+@pytest.mark.parametrize(
+    ("text", "package", "version"),
+    [
+        ("chore(deps): bump got from 10.7.0 to 11.8.5", "got", "11.8.5"),
+        ("Bump sqlite3 from 5.0.2 to 5.0.3", "sqlite3", "5.0.3"),
+        ("chore(deps): update dependency markdownlint-cli to ^0.33.0", "markdownlint-cli", "^0.33.0"),
+        ("build(deps): bump @sentry/nextjs from 7.100.1 to 7.101.0 in /apps/web", "@sentry/nextjs", "7.101.0"),
+        ("Upgrade Supabase JS client to v2", "@supabase/supabase-js", "2"),
+        ("chore: upgrade openai sdk to 4.28", "openai", "4.28"),
+        ("bump react hook form", "react-hook-form", None),
+        ("chore(deps): bump the prisma group with 2 updates", "prisma", None),
+    ],
+)
+def test_packages_and_versions(text: str, package: str, version: str | None) -> None:
+    got = params("update-dependencies", text)
+    assert got.get("package") == package
+    if version is not None:
+        assert got.get("version") == version
+    else:
+        assert got.get("version") in (None, "latest")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Add sentry dsn to env vars with value from key vaults", "SENTRY_DSN"),
+        ("feat(api): add launch darkly sdk key env variable", "LAUNCH_DARKLY_SDK_KEY"),
+        ("support REDIS_URL environment variable", "REDIS_URL"),
+        ("add VITE_SUPABASE_ANON_KEY to the env file", "SUPABASE_ANON_KEY"),
+    ],
+)
+def test_environment_variable_names(text: str, name: str) -> None:
+    assert params("configure-environment", text)["name"] == name
+
+
+def test_a_browser_prefix_chooses_the_browser_scope() -> None:
+    assert params("configure-environment", "chore: add NEXT_PUBLIC_ANALYTICS_ID to .env.example")["scope"] == "browser"
+
+
+@pytest.mark.parametrize(
+    ("text", "method"),
+    [
+        ("API endpoint that fetches invoices", "GET"),
+        ("create api route for updating user profile", "PATCH"),
+        ("add endpoint for deleting dev tasks", "DELETE"),
+        ("feat(api): add endpoint to rename the topic", "PATCH"),
+        ("create product endpoint", "POST"),
+        ("feat: add endpoint to delete a webhook", "DELETE"),
+    ],
+)
+def test_methods_from_what_an_endpoint_does(text: str, method: str) -> None:
+    assert params("add-proxy-endpoint", text)["method"] == method
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("feat: add claims/:id endpoint to admin api", "/claims/:id"),
+        ("create get users api route", "/api/users"),
+        ("API endpoint that fetches invoices", "/api/invoices"),
+    ],
+)
+def test_routes(text: str, path: str) -> None:
+    assert params("add-proxy-endpoint", text)["path"] == path
+
+
+@pytest.mark.parametrize(
+    ("sid", "text", "name"),
+    [
+        ("create-table", "add the Webhook model", "webhook"),
+        ("create-table", "add api keys table", "api_keys"),
+        ("create-table", "add a table for saved searches", "saved_searches"),
+        ("create-table", "add Integration and InstalledIntegration models", "integration"),
+        ("add-pnpm-script", "add a typecheck script", "typecheck"),
+        ("add-pnpm-script", "chore: add `pnpm clean` command", "clean"),
+        ("add-shared-component", "create shared loading spinner component", "LoadingSpinner"),
+        ("add-shared-component", "Add general Modal component", "Modal"),
+        ("add-page", "adds about page", "about"),
+    ],
+)
+def test_names_of_new_objects(sid: str, text: str, name: str) -> None:
+    assert params(sid, text).get("name") == name
+
+
+@pytest.mark.parametrize(
+    ("text", "table", "column"),
+    [
+        ("Add `metadata` jsonb column to email_messages table", "email_messages", "metadata"),
+        ("Add mime_type column to sources_google", "google_sources", "mime_type"),
+        ("add the column archived_at to google_sources", "google_sources", "archived_at"),
+        ("add a priority column to the tasks table", "dev_tasks", "priority"),
+    ],
+)
+def test_columns_and_their_tables(text: str, table: str, column: str) -> None:
+    got = params("modify-schema", text)
+    assert (got.get("table"), got.get("column")) == (table, column)
+
+
+def test_a_short_form_several_tables_share_is_asked_for() -> None:
+    filled = fill("add-rls-policy", "Add RLS policies to the user profiles table")
+    assert "table" in filled.missing
+    assert {c.value for c in filled.candidates["table"]} == {"auth_user_profiles", "filter_user_profiles"}
+
+
+@pytest.mark.parametrize("text", ["Add RLS policies for all user-data tables", "add 4 policies per table"])
+def test_every_table_is_no_one_table(text: str) -> None:
+    filled = fill("add-rls-policy", text)
+    assert "table" in filled.missing and not filled.not_found
+
+
+def test_anon_access_is_public_read() -> None:
+    assert params("add-rls-policy", "Add policy allowing anon users to read email_messages")["policy"] == "public_read"
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "kind"),
+    [
+        ("Add test spec for components/ui/tabs.vue", "tabs", "component"),
+        ("added tests to remaining components", None, "component"),
+    ],
+)
+def test_what_tests_cover(text: str, target: str | None, kind: str) -> None:
+    got = params("add-tests", text)
+    assert got.get("kind") == kind
+    if target is not None:
+        assert got.get("target") == target
+
+
+def test_a_page_that_displays_data_manages_it() -> None:
+    got = params("add-page", "display the audit entries in the hub")
+    assert got["app"] == "dhg-hub" and got["entity"] == "audit_entries"
+
+
+def test_configuring_is_no_data_a_page_manages() -> None:
+    assert "entity" not in params("add-page", "Add a settings page to configure the dash in the admin area")
+
+
+def test_a_commit_scope_is_no_subject() -> None:
+    assert subject_of("fix(db-mongodb): bump mongoose to 8.24.1", REPO) != "db-mongodb"
+
+
+@pytest.mark.parametrize(
+    ("text", "head"),
+    [
+        ("[Feature] Add a settings page", "a settings page"),
+        ("Feature request: dark mode toggle component", "dark mode toggle component"),
+        ("🗃️ db: add notification tables", "notification tables"),
+        ("Feat(core, api): Add create inventory item endpoint", "create inventory item endpoint"),
+        ("Feat/migrations cli", "migrations cli"),
+        ("adds about page", "about page"),
+    ],
+)
+def test_prefixes_and_tags_are_no_words_of_the_request(text: str, head: str) -> None:
+    from continuous.planner.phrases import analyse
+
+    found = analyse(text).head
+    assert found is not None and found.text == head
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("Add an API route that uploads avatars", "trailing"),
+        ("add endpoint to delete a webhook", "trailing"),
+        ("add hero image field to posts instead of the meta image", "place"),
+        ("add a column to the tasks table", "place"),
+    ],
+)
+def test_what_for_and_where(text: str, role: str) -> None:
+    from continuous.planner.phrases import analyse
+
+    assert [p.role for p in analyse(text).phrases][1] == role
