@@ -126,15 +126,22 @@ def _migrations(files: list[str]) -> tuple[str | None, list[str]]:
     return folder, [f for f in files if str(PurePosixPath(f).parent) == folder and f.endswith(".sql")]
 
 
-def _types_file(root: Path, files: list[str]) -> str | None:
+def _types_file(root: Path, files: list[str], migrations_dir: str | None) -> str | None:
+    """The generated database types: a file declaring `export type Database`. A repository may hold copies (an
+    app's own integration folder); the one beside the migrations (same top folder, `supabase/`) is the record,
+    else the shallowest."""
+    found: list[str] = []
     for f in files:
         if f.endswith(".ts") and PurePosixPath(f).name in ("types.ts", "database.types.ts", "supabase.ts"):
             try:
                 if "export type Database" in (root / f).read_text(encoding="utf-8", errors="replace"):
-                    return f
+                    found.append(f)
             except OSError:
                 continue
-    return None
+    if not found:
+        return None
+    top = PurePosixPath(migrations_dir).parts[0] if migrations_dir else None
+    return min(found, key=lambda f: (PurePosixPath(f).parts[0] != top, f.count("/"), f))
 
 
 def _server_registry(root: Path, files: list[str]) -> str | None:
@@ -201,6 +208,7 @@ def detect(root: Path) -> list[Finding]:
     else:
         keep("app_prefix", None, None)
     mig_dir, migrations = _migrations(files)
+    types = _types_file(root, files, mig_dir)
     tables_found = _domains(root, migrations) if migrations else []
     keep(
         "table_domains",
@@ -212,7 +220,6 @@ def detect(root: Path) -> list[Finding]:
     pipelines = _pipelines(files)
     keep("pipelines_dir", pipelines, "folders holding a <name>-cli.sh wrapper" if pipelines else None)
     keep("migrations_dir", mig_dir, f"{len(migrations)} numbered .sql migration(s)" if mig_dir else None)
-    types = _types_file(root, files)
     keep("types_file", types, "declares `export type Database`" if types else None)
     registry = _server_registry(root, files)
     keep("server_registry", registry, "the script that starts the servers" if registry else None)

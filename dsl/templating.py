@@ -105,8 +105,29 @@ def import_path(target: str, start: str) -> str:
     return rel if rel.startswith(".") else "./" + rel
 
 
+def name_like(neighbours: Sequence[Mapping[str, Any]], new: str, default: str, *, folder: str = "folder") -> str:
+    """The package name a new folder gets when it follows its neighbours: each neighbour's name with its folder
+    (in any case) replaced by `{}` gives a pattern, and the most common pattern wins; ties go to the shortest
+    (`@acme/cli-pipeline-email`, `@acme/cli-pipeline-media` → `@acme/cli-pipeline-<new>`). Without a neighbour
+    whose name contains its folder, `default`."""
+    from collections import Counter
+
+    patterns: Counter[str] = Counter()
+    for item in neighbours:
+        name, where = str(item.get("name") or ""), str(item.get(folder) or "")
+        for form in dict.fromkeys((where, kebab(where), snake(where))):
+            if form and form in name:
+                patterns[name.replace(form, "{}", 1)] += 1
+                break
+    if not patterns:
+        return default
+    best = max(patterns, key=lambda pat: (patterns[pat], -len(pat), pat))
+    return best.replace("{}", new)
+
+
 FILTERS = {
     **ESCAPE_FILTERS,
+    "name_like": name_like,
     "under": under,
     "relpath": relpath,
     "import_path": import_path,

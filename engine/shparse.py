@@ -95,6 +95,25 @@ def lex(text: str) -> Lexed:
     return Lexed(toks, heredoc, quoted_doc)
 
 
+def _skip_nested(text: str, i: int, line: int) -> tuple[int, int] | None:
+    """A quoted string or a substitution that starts at `i` (`'...'`, `"..."`, a backquote, `$(...)`,
+    `${...}`): where it ends and the line there; None when none starts at `i`."""
+    c = text[i]
+    if c == "'":
+        j = text.find("'", i + 1)
+        j = len(text) - 1 if j == -1 else j
+        return j + 1, line + text.count("\n", i, j)
+    if c == '"':
+        return _scan_double(text, i + 1, line)
+    if c == "`":
+        return _scan_backtick(text, i + 1, line)
+    if c == "$" and text.startswith("(", i + 1):
+        return _scan_balanced(text, i + 2, line, "(", ")")
+    if c == "$" and text.startswith("{", i + 1):
+        return _scan_balanced(text, i + 2, line, "{", "}")
+    return None
+
+
 def _scan_word(text: str, i: int, line: int) -> tuple[int, int]:
     n = len(text)
     while i < n:
@@ -106,23 +125,8 @@ def _scan_word(text: str, i: int, line: int) -> tuple[int, int]:
                 line += 1
             i += 2
             continue
-        if c == "'":
-            j = text.find("'", i + 1)
-            j = n - 1 if j == -1 else j
-            line += text.count("\n", i, j)
-            i = j + 1
-            continue
-        if c == '"':
-            i, line = _scan_double(text, i + 1, line)
-            continue
-        if c == "`":
-            i, line = _scan_backtick(text, i + 1, line)
-            continue
-        if c == "$" and text.startswith("(", i + 1):
-            i, line = _scan_balanced(text, i + 2, line, "(", ")")
-            continue
-        if c == "$" and text.startswith("{", i + 1):
-            i, line = _scan_balanced(text, i + 2, line, "{", "}")
+        if (nested := _skip_nested(text, i, line)) is not None:
+            i, line = nested
             continue
         i += 1
     return i, line
@@ -141,14 +145,8 @@ def _scan_double(text: str, i: int, line: int) -> tuple[int, int]:
             return i + 1, line
         if c == "\n":
             line += 1
-        elif c == "$" and text.startswith("(", i + 1):
-            i, line = _scan_balanced(text, i + 2, line, "(", ")")
-            continue
-        elif c == "$" and text.startswith("{", i + 1):
-            i, line = _scan_balanced(text, i + 2, line, "{", "}")
-            continue
-        elif c == "`":
-            i, line = _scan_backtick(text, i + 1, line)
+        elif c != "'" and (nested := _skip_nested(text, i, line)) is not None:
+            i, line = nested
             continue
         i += 1
     return n, line
@@ -178,20 +176,8 @@ def _scan_balanced(text: str, i: int, line: int, open_: str, close: str) -> tupl
             continue
         if c == "\n":
             line += 1
-        elif c == "'":
-            j = text.find("'", i + 1)
-            j = n - 1 if j == -1 else j
-            line += text.count("\n", i, j)
-            i = j + 1
-            continue
-        elif c == '"':
-            i, line = _scan_double(text, i + 1, line)
-            continue
-        elif c == "`":
-            i, line = _scan_backtick(text, i + 1, line)
-            continue
-        elif c == "$" and text.startswith("(", i + 1) and open_ != "(":
-            i, line = _scan_balanced(text, i + 2, line, "(", ")")
+        elif (nested := _skip_nested(text, i, line)) is not None:
+            i, line = nested
             continue
         elif c == open_:
             depth += 1

@@ -156,6 +156,38 @@ def snapshot(root: Path, *, skip: tuple[str, ...] = (".git",)) -> dict[str, tupl
     return out
 
 
+# The scenarios the specification names (its "built-in library" section); the library holds at least these.
+SPEC_SCENARIOS = frozenset(
+    {
+        "create-service",
+        "refactor-service",
+        "deprecate-service",
+        "test-service",
+        "create-cli-pipeline",
+        "add-cli-command",
+        "migrate-cli-script",
+        "consolidate-pipelines",
+        "create-table",
+        "modify-schema",
+        "create-view",
+        "add-rls-policy",
+        "create-app",
+        "add-page",
+        "add-shared-component",
+        "integrate-service",
+        "create-proxy-server",
+        "add-proxy-endpoint",
+        "consolidate-proxies",
+        "add-pnpm-script",
+        "update-dependencies",
+        "configure-environment",
+        "setup-monitoring",
+        "add-tests",
+        "generate-types",
+    }
+)
+
+
 def cli(
     cwd: Path, *args: str, env: dict[str, str] | None = None, check: bool = False, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from continuous.dsl.loader import load_rule_base
 
-from ..conftest import SUPABASE_STUB, migrations_in
+from ..conftest import SPEC_SCENARIOS, SUPABASE_STUB, migrations_in
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "example-monorepo"
 NODE_TOOLS = Path(__file__).resolve().parents[2] / ".cache" / "node-tools"
@@ -232,32 +232,7 @@ def test_the_whole_library_run_in_one_repository_type_checks_and_migrates(exampl
         result = ex.execute(scenario_id, params)
         assert result.ok, f"{scenario_id}: {result.error}"
         ran |= {item.scenario for item in result.items}
-    issue_ids = {
-        "create-service",
-        "refactor-service",
-        "deprecate-service",
-        "test-service",
-        "create-cli-pipeline",
-        "add-cli-command",
-        "migrate-cli-script",
-        "consolidate-pipelines",
-        "create-table",
-        "modify-schema",
-        "create-view",
-        "add-rls-policy",
-        "create-app",
-        "add-page",
-        "add-shared-component",
-        "integrate-service",
-        "create-proxy-server",
-        "add-proxy-endpoint",
-        "consolidate-proxies",
-        "add-pnpm-script",
-        "configure-environment",
-        "setup-monitoring",
-        "add-tests",
-        "generate-types",
-    }
+    issue_ids = SPEC_SCENARIOS - set(NOT_RUN_HERE)
     assert issue_ids <= ran, sorted(issue_ids - ran)
     tables = _typecheck_and_migrate(example, pg_url)
     assert {"user_preferences", "user_preferences_summary"} <= tables

@@ -13,35 +13,10 @@ from continuous.dsl import model as m
 from continuous.dsl.params import bind_params
 from continuous.dsl.templating import referenced_variables, render_file, template_path
 
+from ..conftest import SPEC_SCENARIOS
 from .conftest import EXAMPLE, LIBRARY
 
-REQUIRED_IDS = {
-    "create-service",
-    "refactor-service",
-    "deprecate-service",
-    "test-service",
-    "create-cli-pipeline",
-    "add-cli-command",
-    "migrate-cli-script",
-    "consolidate-pipelines",
-    "create-table",
-    "modify-schema",
-    "create-view",
-    "add-rls-policy",
-    "create-app",
-    "add-page",
-    "add-shared-component",
-    "integrate-service",
-    "create-proxy-server",
-    "add-proxy-endpoint",
-    "consolidate-proxies",
-    "add-pnpm-script",
-    "update-dependencies",
-    "configure-environment",
-    "setup-monitoring",
-    "add-tests",
-    "generate-types",
-}
+REQUIRED_IDS = SPEC_SCENARIOS
 # Parameters users rely on, in positional order where the spec's examples pass them by position.
 REQUIRED_PARAMS: dict[str, list[str]] = {
     "create-table": ["name"],
@@ -96,9 +71,7 @@ def test_spec_example_binds_by_position(rule_base: m.RuleBase) -> None:
 
 
 @pytest.mark.parametrize("scenario_id", sorted(REQUIRED_IDS))
-def test_each_scenario_is_described_for_people_and_the_planner(
-    rule_base: m.RuleBase, scenario_id: str
-) -> None:
+def test_each_scenario_is_described_for_people_and_the_planner(rule_base: m.RuleBase, scenario_id: str) -> None:
     s = rule_base.scenarios[scenario_id]
     assert s.summary and len(s.description) > 80
     assert len(s.examples) >= 10
@@ -180,8 +153,7 @@ def test_every_rule_run_provides_what_its_negation_waits_for(rule_base: m.RuleBa
                     assert isinstance(term, m.Var)
                     param = next(k for k, v in bindings.items() if v == term.var)
                     assert any(
-                        isinstance(p.fields.get(field), m.Value)
-                        and p.fields[field].value == "{{ " + param + " }}"
+                        isinstance(p.fields.get(field), m.Value) and p.fields[field].value == "{{ " + param + " }}"
                         for p in provided
                     ), (rule.id, field)
 
@@ -245,11 +217,7 @@ def test_all_library_templates_are_used(rule_base: m.RuleBase) -> None:
         for st in s.steps
         if isinstance(st, m.RenderStep)
     }
-    mine = {
-        p.resolve()
-        for p in (LIBRARY / "templates").rglob("*")
-        if p.is_file() and p.parent.name != "templates"
-    }
+    mine = {p.resolve() for p in (LIBRARY / "templates").rglob("*") if p.is_file() and p.parent.name != "templates"}
     assert mine - used == set()
 
 
