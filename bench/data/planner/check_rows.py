@@ -1,10 +1,10 @@
 """Check a labelled request file against the row format of README.md and the rule base, without planning.
 
-    .venv/bin/python bench/data/planner/check_rows.py [FILE.jsonl ...]     (default: fresh.jsonl)
+    .venv/bin/python bench/data/planner/check_rows.py [FILE.jsonl ...]     (default: all three splits)
 
 Every row must load, carry the README's fields with the right types, name real scenarios and real parameters
 (in `first`, `required_in_order`, `required_unordered`, `params` and `forbid`), give parameter values that the
-parameter accepts, and be consistent (`no_match` iff `first` is empty, `kind` agrees with the plan). Ids must be
+parameter accepts, and be consistent (`no_match` iff `first` is empty, and iff `kind` is no_match). Ids must be
 unique and equal to `split.request_id(request)`. Requests of FILE that also appear in the tuning or the test split
 are reported by id only: this script never prints a row of another file. Nothing here runs the planner.
 
@@ -119,9 +119,10 @@ def row_problems(row: dict[str, Any], rule_base: Any) -> list[str]:
         out.append("no_match must hold exactly when first and required_in_order are empty")
     if row["first"] and required and not any(f in alts for f in row["first"] for alts in required):
         out.append("no scenario of first is required by the plan")
-    kind = "no_match" if nm else ("multi" if len(required) > 1 else "single")
-    if row["kind"] not in KINDS or row["kind"] != kind:
-        out.append(f"kind is {row['kind']!r}, the labels say {kind!r}")
+    # `kind` is descriptive: the test and tuning splits count the request's intents, fresh.jsonl the plan's
+    # required scenarios, so only its agreement with `no_match` is checked
+    if row["kind"] not in KINDS or (row["kind"] == "no_match") != bool(nm):
+        out.append(f"kind is {row['kind']!r}, but no_match is {bool(nm)}")
     labelled = {v for ps in row["params"].values() for vs in ps.values() for v in vs}
     for name in row.get("names_existing", []):
         if name not in labelled and not any(
@@ -164,7 +165,7 @@ def check_file(path: Path, rule_base: Any) -> list[str]:
             seen_requests[key] = rid
         problems += [f"{rid}: {p}" for p in row_problems(row, rule_base)]
     # requests shared with the other splits: reported by this file's id only
-    for other in ("tune.jsonl", "test.jsonl"):
+    for other in ("tune.jsonl", "test.jsonl", "fresh.jsonl"):
         other_path = HERE / other
         if other_path.resolve() == path.resolve() or not other_path.exists():
             continue
@@ -182,7 +183,7 @@ def main(argv: list[str]) -> int:
     from continuous.dsl.loader import load_rule_base
 
     rule_base = load_rule_base()
-    paths = [Path(a) for a in argv] or [HERE / "fresh.jsonl"]
+    paths = [Path(a) for a in argv] or [HERE / f for f in ("tune.jsonl", "test.jsonl", "fresh.jsonl")]
     problems: list[str] = []
     for path in paths:
         if not path.is_file():
