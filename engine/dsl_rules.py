@@ -92,6 +92,11 @@ class Checkpoint:
     collect: bool
 
 
+def read_types(rule_base: RuleBase) -> frozenset[str]:
+    """The fact types some rule's condition reads: a fact of another type can never match."""
+    return frozenset(c.type for rule in rule_base.rules.values() for c in rule.conditions)
+
+
 class RuleSession:
     """One engine loaded with a rule base's rules; facts go in, runs, tasks and fact changes come out."""
 
@@ -113,6 +118,18 @@ class RuleSession:
                 self._action(rule),
                 salience=rule.salience,
             )
+
+    @classmethod
+    def settled(cls, rule_base: RuleBase, facts: Iterable[Fact]) -> RuleSession:
+        """A session whose rules have settled over `facts`, facts that are already there: what the rules would ask
+        for over them is remembered as done, not reported; what fires from facts added next is."""
+        session = cls(rule_base)
+        session.collect = False
+        for fact in facts:
+            session.add(fact)
+        session.run()
+        session.collect = True
+        return session
 
     def add(self, fact: Fact) -> WME | None:
         wme = self.engine.assert_fact(fact.type, {k: norm(v) for k, v in fact.fields.items()})
@@ -241,12 +258,7 @@ def derive_runs(rule_base: RuleBase, facts: Iterable[Fact], new_facts: Iterable[
     """
     if not rule_base.rules:
         return []
-    session = RuleSession(rule_base)
-    session.collect = False
-    for fact in facts:
-        session.add(fact)
-    session.run()
-    session.collect = True
+    session = RuleSession.settled(rule_base, facts)
     for fact in new_facts:
         session.add(fact)
     session.run()

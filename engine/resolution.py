@@ -161,9 +161,11 @@ class RuleBaseline:
     """
 
     def __init__(self, rule_base: RuleBase, facts: FactSet) -> None:
+        from continuous.engine.dsl_rules import read_types
+
         self.rule_base = rule_base
         self.facts = facts
-        self.read = {c.type for rule in rule_base.rules.values() for c in rule.conditions}
+        self.read = read_types(rule_base)
         self._session: Any = None
         self._mark: Any = None
         self._seeded: set[Any] = set()
@@ -177,16 +179,10 @@ class RuleBaseline:
         if self._session is None or self._size != len(self.facts):
             from continuous.engine.dsl_rules import RuleSession
 
-            session = RuleSession(self.rule_base)
-            session.collect = False
-            seeded = set()
-            for fact in self.facts:
-                if fact.type in self.read:
-                    session.add(fact)
-                    seeded.add(fact.key())
-            session.run()
-            session.collect = True
-            self._session, self._mark, self._seeded = session, session.checkpoint(), seeded
+            seed = [fact for fact in self.facts if fact.type in self.read]
+            session = RuleSession.settled(self.rule_base, seed)
+            self._session, self._mark = session, session.checkpoint()
+            self._seeded = {fact.key() for fact in seed}
             self._size = len(self.facts)
         if arriving & self._seeded:
             return None
@@ -330,7 +326,7 @@ class _Resolver:
     def _new_runs(self, new_facts: list[Fact]) -> list[Any]:
         """Rule runs that fire because `new_facts` arrive: one Rete session is fed incrementally for the whole
         resolution; what the rules would ask for over the repository's own facts counts as already done."""
-        from continuous.engine.dsl_rules import RuleSession
+        from continuous.engine.dsl_rules import RuleSession, read_types
 
         if self.session is None and self.baseline is not None and self.baseline.facts is self.facts:
             arriving = {f.key() for f in new_facts}
@@ -338,16 +334,11 @@ class _Resolver:
             if all(f.key() in arriving for f in self.provided if f.type in read):
                 self.session = self.borrowed = self.baseline.borrow(arriving)
         if self.session is None:
-            self.session = RuleSession(self.rb)
-            self.session.collect = False
             arriving = {f.key() for f in new_facts}
             # a fact of a type no rule reads can never match: the session is seeded with the others only
-            read = {c.type for rule in self.rb.rules.values() for c in rule.conditions}
-            for fact in [*self.facts, *self.provided]:
-                if fact.type in read and fact.key() not in arriving:
-                    self.session.add(fact)
-            self.session.run()
-            self.session.collect = True
+            read = self.baseline.read if self.baseline is not None else read_types(self.rb)
+            seed = [f for f in [*self.facts, *self.provided] if f.type in read and f.key() not in arriving]
+            self.session = RuleSession.settled(self.rb, seed)
         start = len(self.session.runs)
         for fact in new_facts:
             self.session.add(fact)

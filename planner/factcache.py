@@ -37,21 +37,22 @@ def _state(root: Path, dsl_files: list[str]) -> str | None:
         return None
     h = hashlib.sha256(f"v{_VERSION}\0{root}\0".encode())
     h.update(proc.stdout)
+    # a changed file's stamp tells a second edit from the first
     for path in _paths(proc.stdout):
-        # a changed file's stamp tells a second edit from the first
-        try:
-            st = os.stat(root / path)
-            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-        except OSError:
-            h.update(f"{path}\0gone\0".encode())
+        _stamp(h, path, root / path)
     code = [str(p) for sub in ("engine", "dsl") for p in (_PACKAGE / sub).glob("*.py")]
     for f in sorted(dsl_files) + sorted(code):
-        try:
-            st = os.stat(f)
-            h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
-        except OSError:
-            h.update(f"{f}\0gone\0".encode())
+        _stamp(h, f, Path(f))
     return h.hexdigest()
+
+
+def _stamp(h: Any, label: str, path: Path) -> None:
+    """A file's size and modification time into the key (or that it is gone)."""
+    try:
+        st = os.stat(path)
+        h.update(f"{label}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    except OSError:
+        h.update(f"{label}\0gone\0".encode())
 
 
 # porcelain v2: the path follows 8 fields in an ordinary entry, 9 in a rename or copy, 10 in a conflict

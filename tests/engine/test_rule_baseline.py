@@ -168,12 +168,7 @@ def test_a_baseline_over_other_facts_is_not_used(rule_base: RuleBase) -> None:
 
 
 def test_rollback_restores_a_session(rule_base: RuleBase) -> None:
-    session = RuleSession(rule_base)
-    session.collect = False
-    for f in REPO:
-        session.add(f)
-    session.run()
-    session.collect = True
+    session = RuleSession.settled(rule_base, REPO)
     mark = session.checkpoint()
     before = sorted((w.type, sorted(w.fields.items())) for w in session.engine.facts())
     session.add(fact("service", name="payments"))
