@@ -266,8 +266,9 @@ def _compiled(template: str) -> Any:
     return environment().from_string(template)
 
 
-# `{{ name }}` alone: most fact patterns are just a parameter; Jinja keywords are literals, not variables
-_BARE_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# `{{ name }}` alone: most fact patterns, discover fields and edit values are just a variable; Jinja keywords are
+# literals, not variables
+SIMPLE_VARIABLE = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 _LITERALS = frozenset({"true", "false", "none", "True", "False", "None"})
 
 
@@ -276,7 +277,7 @@ def render_string(template: str, context: Mapping[str, Any], *, where: str = "te
     does a bare `{{ name }}` of a text or integer value (what Jinja would print: the resolver renders thousands)."""
     if not TEMPLATE_EXPR.search(template):
         return template
-    bare = _BARE_VARIABLE.fullmatch(template)
+    bare = SIMPLE_VARIABLE.fullmatch(template)
     if bare is not None and bare.group(1) not in _LITERALS:
         value = context.get(bare.group(1))
         if type(value) is str or type(value) is int:

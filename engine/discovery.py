@@ -18,12 +18,12 @@ from typing import Any
 
 from continuous.common.errors import UserError
 from continuous.dsl.model import Discover, RuleBase, Scalar
+from continuous.dsl.templating import SIMPLE_VARIABLE
 from continuous.engine import git
 from continuous.engine.facts import Fact
 
 SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "__pycache__", ".cache", "dist", ".turbo"})
 _MAX_FILE_BYTES = 4 * 1024 * 1024
-_SIMPLE_VAR = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 
 @lru_cache(maxsize=4096)
@@ -190,7 +190,7 @@ class _Fast:
 
 
 def _compile_field(template: str) -> Any:
-    simple = _SIMPLE_VAR.match(template)
+    simple = SIMPLE_VARIABLE.match(template)
     if simple:
         return simple.group(1)
     if "{{" not in template and "{%" not in template:

@@ -21,7 +21,6 @@ from continuous.engine.facts import FactQuery
 
 DEFAULT_TIMEOUT = 600
 MAX_OUTPUT = 64 * 1024
-_SIMPLE_VAR = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")
 
 
 class StepError(RunFailed):

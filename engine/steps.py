@@ -19,11 +19,11 @@ from typing import Any
 
 from continuous.common.errors import UserError
 from continuous.dsl import model as m
-from continuous.dsl.templating import render_template
+from continuous.dsl.templating import SIMPLE_VARIABLE, render_template
 from continuous.engine.sqlsteps import SUPABASE_STANDINS as SUPABASE_STANDINS
 from continuous.engine.sqlsteps import describe_sql, types_changes
 from continuous.engine.sqlsteps import sql_step as sql_step
-from continuous.engine.stepcore import _SIMPLE_VAR, DEFAULT_TIMEOUT, MAX_OUTPUT, one_change
+from continuous.engine.stepcore import DEFAULT_TIMEOUT, MAX_OUTPUT, one_change
 from continuous.engine.stepcore import FileChange as FileChange
 from continuous.engine.stepcore import StepContext as StepContext
 from continuous.engine.stepcore import StepError as StepError
@@ -373,7 +373,7 @@ def _insert(step: m.InsertStep, ctx: StepContext, fs: VirtualFS) -> list[FileCha
 def _edit_value(step: m.EditStep, ctx: StepContext) -> Any:
     value = step.value
     if isinstance(value, str):
-        simple = _SIMPLE_VAR.match(value)
+        simple = SIMPLE_VARIABLE.match(value)
         if simple and simple.group(1) in ctx.variables and not isinstance(ctx.variables[simple.group(1)], str):
             return ctx.variables[simple.group(1)]
         return ctx.render(value, "value")
