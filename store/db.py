@@ -128,9 +128,10 @@ def _tune_sqlite(engine: Engine, memory: bool, busy: int) -> None:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see module docstring)
         cur = dbapi_conn.cursor()
+        if not memory:
+            _wal(cur, busy)
         cur.execute(f"PRAGMA busy_timeout = {int(busy)}")
         if not memory:
-            cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
@@ -139,6 +140,31 @@ def _tune_sqlite(engine: Engine, memory: bool, busy: int) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _wal(cur: Any, busy: int) -> None:
+    """Switch the database to WAL (a no-op once it is). The switch needs the database to itself: waiting for it
+    on the busy handler holds a read lock that keeps the other process from committing (two servers creating one
+    database deadlock until a timeout). So each attempt fails at once while another process writes, holds nothing
+    while it sleeps, and is retried for as long as the busy timeout."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + busy / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA busy_timeout = 0")
+            mode = str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if mode == "wal" or str(cur.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower() == "wal":
+                return
+            failure: Exception = sqlite3.OperationalError("database is locked")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            failure = exc
+        if time.monotonic() >= deadline:
+            raise failure
+        time.sleep(0.02)
 
 
 def check_reachable(engine: Engine, url: str) -> None:

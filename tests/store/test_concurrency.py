@@ -85,3 +85,36 @@ def test_sixteen_processes_never_share_a_port(db_url: str) -> None:
         store.close()
     assert sorted(p.port for p in registry) == sorted(ports)
     assert len({p.owner for p in registry}) == 16 * each
+
+
+def test_a_new_connection_waits_for_a_writer_before_switching_to_wal(tmp_path: Path) -> None:
+    """Two servers creating one database: the WAL switch of the second waits for the first one's write to commit
+    instead of failing with "database is locked", and without blocking that commit."""
+    import sqlite3
+    import threading
+
+    from continuous.store.db import check_reachable, make_engine
+
+    path = tmp_path / "new.db"
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE t (x INTEGER)")  # a rollback-journal database with a write in flight
+    committed: list[str] = []
+
+    def commit() -> None:
+        writer.execute("COMMIT")  # timeout 0: fails at once if the new connection blocks it
+        committed.append("yes")
+
+    timer = threading.Timer(0.5, commit)
+    timer.start()
+    try:
+        url = f"sqlite:///{path}"
+        engine = make_engine(url)
+        check_reachable(engine, url)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        engine.dispose()
+    finally:
+        timer.join()
+        writer.close()
+    assert committed == ["yes"]
