@@ -12,13 +12,15 @@ query time exactly what it was trained on. Channels:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 from continuous.planner import language
+from continuous.planner.normalise import normalise
 from continuous.planner.phrases import Analysis, analyse
 
 if TYPE_CHECKING:
@@ -57,6 +59,23 @@ def _commit_types() -> list[str]:
     return sorted(language.lang().commit_types)
 
 
+def model_text(text: str) -> str:
+    """What the model reads of a text: the request without its commit-style noise (`normalise`). Training
+    (scenario documents, off-topic requests) and queries embed and weigh this text alike; the noise reaches the
+    model only as the typed fields of `analysed`."""
+    return normalise(text).text
+
+
+@lru_cache(maxsize=8192)
+def analysed(text: str) -> Analysis:
+    """The phrase roles of `model_text(text)`, with the commit type and scope its noise said."""
+    n = normalise(text)
+    a = analyse(n.text)
+    if a.commit_type == n.type and a.commit_scope == n.scope:
+        return a
+    return dataclasses.replace(a, commit_type=n.type, commit_scope=n.scope)
+
+
 def lexical_names() -> list[str]:
     verbs, objects = _vocab()
     return (
@@ -77,8 +96,9 @@ def lexical(texts: list[str]) -> np.ndarray:
     base = len(verbs) + len(objects)
     commits = {c: base + len(_FLAGS) + i for i, c in enumerate(_commit_types())}
     out = np.zeros((len(texts), base + len(_FLAGS) + len(commits)), dtype=np.float32)
-    for r, text in enumerate(texts):
-        a = analyse(text)
+    for r, raw in enumerate(texts):
+        a = analysed(raw)
+        text = a.text
         if a.verb in vi:
             out[r, vi[a.verb]] = 1.0
         for canon, w in a.object_weights().items():
@@ -171,7 +191,7 @@ def channel_scores(
     one document from text i (training: a document never votes for itself)."""
     n, s_count = len(texts), len(index.scenario_ids)
     emb_docs = emb @ index.emb.T
-    expanded = [language.expand(t) for t in texts]
+    expanded = [language.expand(model_text(t)) for t in texts]
     word_docs = index.word.scores(expanded)
     char_docs = index.char.scores(expanded)
     rows = np.arange(n)
@@ -204,5 +224,5 @@ def channel_scores(
 def pairwise(index: Index, texts: list[str], emb: np.ndarray, exclude_docs: list[int] | None = None) -> np.ndarray:
     """(n, S, len(PAIR_FEATURES))."""
     channels = channel_scores(index, texts, emb, exclude_docs)
-    struct = structural([analyse(t) for t in texts], scenario_words(index))
+    struct = structural([analysed(t) for t in texts], scenario_words(index))
     return np.concatenate([channels, struct], axis=2)

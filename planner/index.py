@@ -28,7 +28,9 @@ from continuous.dsl.model import RuleBase, Scenario
 from continuous.planner import embedding
 from continuous.planner import language as lexicon
 from continuous.planner.intent import IntentModel
+from continuous.planner.features import model_text
 from continuous.planner.lexical import Space, fit
+from continuous.planner.normalise import data_files
 
 INDEX_VERSION = 5
 DATA = Path(__file__).resolve().parent / "data"
@@ -85,7 +87,7 @@ def planner_content(rule_base: RuleBase) -> str:
     for sid in sorted(rule_base.scenarios):
         sc = rule_base.scenarios[sid]
         h.update(json.dumps([sid, sc.aliases, sc.summary, sc.description, sc.examples]).encode())
-    for path in (OFFTOPIC, DATA / "language.toml", DATA / "model.toml"):
+    for path in (OFFTOPIC, DATA / "language.toml", DATA / "model.toml", *data_files()):
         h.update(path.read_bytes())
     return h.hexdigest()[:20]
 
@@ -163,7 +165,7 @@ class EmbeddingCache:
                     if "meta" in data:  # the shipped index: every document it holds, with its embedding
                         texts = json.loads(str(data["meta"]))["doc_text"]
                         for t, v in zip(texts, np.asarray(data["emb"], np.float32), strict=True):
-                            self.known[_text_key(t)] = v
+                            self.known[_text_key(model_text(t))] = v
             except (OSError, ValueError, KeyError):
                 continue
 
@@ -227,14 +229,15 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
             texts.append(text)
     offtopic = offtopic_texts()
     cache = EmbeddingCache()
-    vecs = cache.encode(texts + offtopic, progress)
+    # the model reads every text without its commit-style noise (features.model_text), at training as at queries
+    vecs = cache.encode([model_text(t) for t in texts + offtopic], progress)
     with contextlib.suppress(OSError):
         cache.save()
     emb, off_emb = vecs[: len(texts)], vecs[len(texts) :]
     docs = np.array(doc_scenario, dtype=np.int32)
     sums = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
     np.add.at(sums, docs, emb)
-    lex_texts = [lexicon.expand(t) for t in texts]
+    lex_texts = [lexicon.expand(model_text(t)) for t in texts]
     index = Index(
         ids,
         [list(rule_base.scenarios[sid].aliases) for sid in ids],
@@ -311,7 +314,7 @@ def ship(path: Path = SHIPPED) -> Index:
     key = index_key(rule_base)
     index = build(rule_base, key, progress=lambda m: print(m, file=sys.stderr) if m else None)
     cache = EmbeddingCache()
-    texts = offtopic_texts()  # the documents' own embeddings are in the index itself
+    texts = [model_text(t) for t in offtopic_texts()]  # the documents' own embeddings are in the index itself
     vecs = cache.encode(texts)
     save(index, path, with_cache={_text_key(t): v for t, v in zip(texts, vecs, strict=True)})
     return index

@@ -21,6 +21,7 @@ from typing import Literal
 
 from continuous.planner import language
 from continuous.planner.language import alternation, words
+from continuous.planner.normalise import normalise
 
 Role = Literal["head", "place", "subject", "trailing", "lead"]
 _TOKEN = re.compile(r"[A-Za-z0-9@][\w@./:'-]*[\w]|[A-Za-z0-9]")
@@ -158,37 +159,10 @@ def verb_forms(word: str) -> list[str]:
 
 @lru_cache(maxsize=8192)
 def analyse(text: str) -> Analysis:
-    notes: list[str] = []
-    commit_type = commit_scope = None
-    pos = _skip_gitmoji(text, 0)
-    # "Feat(api): ..." is written in any case; the lowered copy keeps every position
-    m = language.pattern("commit_prefix").match(text.lower(), pos)
-    branch = re.match(r"([A-Za-z]+)/(?=[a-z])", text[pos:])
-    scope_only = re.match(r"([A-Za-z][\w-]*(?: [A-Za-z][\w-]*){0,2})(?:\([^)]*\))?:\s+(?=\S)", text[pos:])
-    revert = re.match(r"revert\s+[\"'“]", text[pos:], re.IGNORECASE)
-    if revert:
-        commit_type, pos = "revert", pos + revert.end()
-        notes.append("a revert commit")
-    elif m and m.group("type").lower() in language.lang().commit_types:
-        commit_type = m.group("type").lower()
-        commit_scope = (m.group("scope") or "").strip() or None
-        pos = m.end()
-        notes.append(f"commit prefix {text[m.start() : m.end()].strip()}")
-    elif branch and branch.group(1).lower() in language.lang().commit_types:
-        # a merged branch's name: "Feat/migrations cli"
-        commit_type = branch.group(1).lower()
-        pos += branch.end()
-        notes.append(f"branch prefix {branch.group(0)}")
-    elif (
-        scope_only
-        and not any(_is_verbish(w) for w in scope_only.group(1).split())
-        and scope_only.group(1).lower() + ":" not in language.lang().leads
-    ):
-        # "db: add notification tables", "templates: add hero image field": the word before the colon is a place
-        commit_scope = scope_only.group(1).lower()
-        pos += scope_only.end()
-        notes.append(f"scope prefix {scope_only.group(0).strip()}")
-    pos = _skip_gitmoji(text, pos)
+    # the commit prefix, gitmoji, ticket ids and tags before the request, and what they say (normalise.py)
+    noise = normalise(text)
+    notes: list[str] = list(noise.notes())
+    commit_type, commit_scope, pos = noise.type, noise.scope, noise.start
     lead = _regexes()["lead"].match(text, pos)
     phrases: list[Phrase] = []
     if lead and lead.end() > pos:
@@ -226,7 +200,7 @@ def analyse(text: str) -> Analysis:
     if place_first is not None:
         phrases.append(_phrase("place", text, *place_first, prep=None))
         start = verb_span[1] if verb_span else start
-    phrases.extend(_split(text, start, len(text)))
+    phrases.extend(_split(text, start, len(text) if noise.derived else noise.end))
     if verb_span is not None and text[verb_span[0] : verb_span[1]].lower() in words("result_verbs"):
         phrases = _result_first(phrases)
     if verb is None:
@@ -236,20 +210,6 @@ def analyse(text: str) -> Analysis:
             verb = "create"
             notes.append("no verb: a noun phrase asks for the object")
     return Analysis(text, body_start, verb, verb_span, tuple(phrases), commit_type, commit_scope, tuple(notes))
-
-
-def _skip_gitmoji(text: str, pos: int) -> int:
-    """Past the gitmoji at `pos` ("✨ Add space member model") and a bracketed tag ("[Feature] ..."): a picture
-    or a label is no word of the request."""
-    while True:
-        m = language.pattern("gitmoji").match(text, pos)
-        tag = re.match(r"\[[^\]]{1,30}\]\s*", text[pos:])
-        if m is not None and m.end() > pos:
-            pos = m.end()
-        elif tag:
-            pos += tag.end()
-        else:
-            return pos
 
 
 def _result_first(phrases: list[Phrase]) -> list[Phrase]:

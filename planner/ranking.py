@@ -20,12 +20,19 @@ class Ranking:
     scenario_ids: list[str]
     parts: Any = None  # channel scores, for --explain
     vetoed: list[list[tuple[str, str]]] = field(default_factory=list)  # per unit: (scenario, why)
+    # the model's probabilities before the rules' vetoes: they order the scenarios a veto left at 0
+    unvetoed: np.ndarray | None = None
 
     def score(self, row: int, s: int) -> float:
         return float(self.probs[row, s])
 
     def top(self, row: int, k: int) -> list[tuple[str, float]]:
-        order = np.argsort(-self.probs[row], kind="stable")[:k]
+        """The k best scenarios. Vetoed ones (probability 0) follow in the model's order: with every scenario
+        vetoed the ranking still says which one the request is closest to, instead of the first id."""
+        if self.unvetoed is None:
+            order = np.argsort(-self.probs[row], kind="stable")[:k]
+        else:
+            order = np.lexsort((-self.unvetoed[row], -self.probs[row]))[:k]
         return [(self.scenario_ids[int(s)], float(self.probs[row, int(s)])) for s in order]
 
     def best(self, row: int) -> tuple[int, float]:
@@ -91,12 +98,13 @@ def rank_units(ctx: Context, units: list[tuple[str, str]]) -> Ranking:
 
     index = ctx.index
     texts = [correct(masked, index) for _text, masked in units]
-    emb = embedding.encoder().encode(texts)
+    emb = embedding.encoder().encode([features.model_text(t) for t in texts])
     lex = features.lexical(texts)
     pair = features.pairwise(index, texts, emb)
     probs = index.model.predict(emb, lex, pair)
     head_kinds = [_head_kind(ctx, sid) for sid in index.scenario_ids]
     rules.boost([text for text, _masked in units], probs, index, ctx.repo, head_kinds)
+    unvetoed = probs.copy()
     vetoed = rules.apply(texts, probs, index)
     sims = emb @ index.emb.T
     best_doc = np.zeros(probs.shape, dtype=np.int32)
@@ -105,4 +113,4 @@ def rank_units(ctx: Context, units: list[tuple[str, str]]) -> Ranking:
         if len(docs):
             best_doc[:, s] = docs[sims[:, docs].argmax(axis=1)]
     parts = Parts({name: pair[:, :, i] for i, name in enumerate(features.PAIR_FEATURES)}, texts, best_doc)
-    return Ranking(probs, index.threshold, index.scenario_ids, parts, vetoed)
+    return Ranking(probs, index.threshold, index.scenario_ids, parts, vetoed, unvetoed)

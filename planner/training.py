@@ -354,7 +354,7 @@ def compare(settings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     from continuous.planner.index import offtopic_texts
 
     offtopic = offtopic_texts()
-    off_emb = encoder().encode(offtopic)
+    off_emb = encoder().encode([features.model_text(t) for t in offtopic])
     out = []
     for override in settings:
         cfg = {**config(), **override}
