@@ -26,8 +26,10 @@ DATA = Path(__file__).resolve().parent / "data" / "noise.toml"
 
 @dataclass(frozen=True)
 class Normalised:
-    """A request without its noise. `start`/`end` delimit the request proper in the raw text (`text` is that
-    span, unless `derived`: the words of a merged branch's name)."""
+    """A request without its noise. `start`/`end` delimit the request proper in the raw text, which is what the
+    phrase reader reads; `text` is what the intent model reads: that span, after the words of a tag that says
+    what the change is ("[Unit Test] User service" → "Unit Test User service"), or, for a merged branch, the
+    words of its name (`derived`)."""
 
     raw: str
     text: str
@@ -58,6 +60,7 @@ class _Table:
     noise: tuple[_Pattern, ...]
     prefix: tuple[_Pattern, ...]
     trailing: tuple[_Pattern, ...]
+    markers: frozenset[str]
 
 
 @cache
@@ -76,7 +79,10 @@ def _table() -> _Table:
             for p in raw.get(key, [])
         )
 
-    return _Table(compile_all("whole"), compile_all("noise"), compile_all("prefix"), compile_all("trailing"))
+    markers = frozenset(str(w).lower() for w in raw.get("tags", {}).get("markers", []))
+    return _Table(
+        compile_all("whole"), compile_all("noise"), compile_all("prefix"), compile_all("trailing"), markers
+    )
 
 
 def _commit_type(word: str | None) -> str | None:
@@ -154,10 +160,15 @@ def normalise(text: str) -> Normalised:
         pos = m.end()
         break
     start = _skip(text, pos, table.noise, removed)
-    if kind is None:
-        # "[Fix] broken links": a tag that is a commit type says so
-        tags = [_commit_type(t.strip(" []:")) for what, t in removed if what == "tag"]
-        kind = next((t for t in tags if t), None)
+    said: list[str] = []
+    for what, piece in removed:
+        tag = piece.strip(" []:")
+        if what != "tag" or tag.lower() in table.markers:
+            continue
+        if _commit_type(tag) is not None:
+            kind = kind or _commit_type(tag)  # "[Fix] broken links"
+        else:
+            said.append(tag)  # "[Unit Test] User service"
     end = len(text)
     moved = True
     while moved and end > start:
@@ -172,7 +183,8 @@ def normalise(text: str) -> Normalised:
     if not body:  # nothing but noise ("#123", "✨"): the text is what it is
         return Normalised(text, text.strip(), 0, len(text), kind, scope, breaking, tuple(removed))
     lead = len(text[start:end]) - len(text[start:end].lstrip())
-    return Normalised(text, body, start + lead, start + lead + len(body), kind, scope, breaking, tuple(removed))
+    read = " ".join([*said, body])
+    return Normalised(text, read, start + lead, start + lead + len(body), kind, scope, breaking, tuple(removed))
 
 
 def _skip(text: str, pos: int, patterns: tuple[_Pattern, ...], removed: list[tuple[str, str]]) -> int:

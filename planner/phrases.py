@@ -200,7 +200,7 @@ def analyse(text: str) -> Analysis:
     if place_first is not None:
         phrases.append(_phrase("place", text, *place_first, prep=None))
         start = verb_span[1] if verb_span else start
-    phrases.extend(_split(text, start, len(text) if noise.derived else noise.end))
+    phrases.extend(_split(text, start, noise.end))
     if verb_span is not None and text[verb_span[0] : verb_span[1]].lower() in words("result_verbs"):
         phrases = _result_first(phrases)
     if verb is None:
