@@ -68,12 +68,13 @@ def model_text(text: str) -> str:
 
 @lru_cache(maxsize=8192)
 def analysed(text: str) -> Analysis:
-    """The phrase roles of `model_text(text)`, with the commit type and scope its noise said."""
+    """The phrase roles of a text: `analyse` reads the request proper that `normalise` finds (with the commit
+    type and scope its noise said, and the verb a commit type implies when the request has none: "refactor:
+    graphql page to new ui"); a merged branch's request is read from the words of its name."""
     n = normalise(text)
-    a = analyse(n.text)
-    if a.commit_type == n.type and a.commit_scope == n.scope:
-        return a
-    return dataclasses.replace(a, commit_type=n.type, commit_scope=n.scope)
+    if not n.derived:
+        return analyse(text)
+    return dataclasses.replace(analyse(n.text), commit_type=n.type, commit_scope=n.scope)
 
 
 def lexical_names() -> list[str]:
@@ -98,7 +99,7 @@ def lexical(texts: list[str]) -> np.ndarray:
     out = np.zeros((len(texts), base + len(_FLAGS) + len(commits)), dtype=np.float32)
     for r, raw in enumerate(texts):
         a = analysed(raw)
-        text = a.text
+        text = model_text(raw)
         if a.verb in vi:
             out[r, vi[a.verb]] = 1.0
         for canon, w in a.object_weights().items():
