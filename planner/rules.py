@@ -259,7 +259,8 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
         done: list[tuple[str, str]] = []
         everything = reasons_to_veto_all(text, made=made)
         if everything is not None:
-            done = [(index.scenario_ids[s], everything) for s in np.flatnonzero(probs[r] > 0)[:3]]
+            likely = [s for s in np.argsort(-probs[r], kind="stable")[:3] if probs[r, s] > 0]
+            done = [(index.scenario_ids[s], everything) for s in likely]
             probs[r, :] = 0.0
             out.append(done)
             continue

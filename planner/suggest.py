@@ -23,6 +23,7 @@ from continuous.planner.conventions import Conventions
 from continuous.planner.conventions import default as default_conventions
 from continuous.planner.grounding import Repo
 from continuous.planner.index import Index, load_or_build
+from continuous.planner.normalise import normalise
 from continuous.planner.result import Match, NotFound, PlanStep, Skip, Suggestion
 from continuous.planner.slots import names as slot_names
 
@@ -235,9 +236,12 @@ def _mask(text: str, ctx: Context) -> str:
     out = text
     seen: set[tuple[int, int]] = set()
     order = {k: i for i, k in enumerate(ctx.conventions.kinds.head_order)}
+    body = normalise(text)
     for m in sorted(ctx.repo.mentioned(text), key=lambda m: (-m.start, order.get(m.kind, len(order)))):
-        if m.span in seen:
+        if m.span in seen or _vocabulary_only(text[m.start : m.end]):
             continue
+        if not body.derived and not (body.start <= m.start and m.end <= body.end):
+            continue  # a commit scope ("supabase: ...") is read by the normaliser as it is written
         seen.add(m.span)
         # a name that modifies another object ("a new vite app") goes; one that is the object becomes its kind
         after = re.match(r"\s*([a-z0-9-]+)", text[m.end :].lower())
@@ -245,6 +249,20 @@ def _mask(text: str, ctx: Context) -> str:
         word = "" if m.next_to_kind or modifier else m.kind.replace("_", " ")
         out = out[: m.start] + word + out[m.end :]
     return " ".join(out.split())
+
+
+def _vocabulary_only(span: str) -> bool:
+    """Whether a name is written only in the words the planner reads requests by: a repository whose commands
+    are called "add", "create", "health check" or "archive docs" must not turn "add a health check" into "
+    command" for the ranking (the request's verb and object would become the name's kind)."""
+    if not re.fullmatch(r"[A-Za-z]+(?:\s+[A-Za-z]+)*", span):
+        return False  # spelt as a name: dev_tasks, lint:ts, dhg-hub
+    covered = [(s, e) for _c, s, e in language.find(span, "verbs") + language.find(span, "objects")]
+    stop = language.words("stopwords")
+    return all(
+        w.group(0).lower() in stop or any(s <= w.start() and w.end() <= e for s, e in covered)
+        for w in re.finditer(r"[A-Za-z]+", span)
+    )
 
 
 def _one(
