@@ -27,8 +27,8 @@ import numpy as np
 from continuous.dsl.model import RuleBase, Scenario
 from continuous.planner import embedding
 from continuous.planner import language as lexicon
-from continuous.planner.intent import IntentModel
 from continuous.planner.features import model_text
+from continuous.planner.intent import IntentModel
 from continuous.planner.lexical import Space, fit
 from continuous.planner.normalise import data_files
 

@@ -80,9 +80,7 @@ def _table() -> _Table:
         )
 
     markers = frozenset(str(w).lower() for w in raw.get("tags", {}).get("markers", []))
-    return _Table(
-        compile_all("whole"), compile_all("noise"), compile_all("prefix"), compile_all("trailing"), markers
-    )
+    return _Table(compile_all("whole"), compile_all("noise"), compile_all("prefix"), compile_all("trailing"), markers)
 
 
 def _commit_type(word: str | None) -> str | None:
@@ -118,13 +116,12 @@ def normalise(text: str) -> Normalised:
         if groups.get("body") is not None and groups["body"].strip():
             inner = normalise(groups["body"])
             offset = m.start("body")
-            kind = p.type or inner.type
             return Normalised(
                 text,
                 inner.text,
                 offset + inner.start,
                 offset + inner.end,
-                kind,
+                p.type or inner.type,
                 inner.scope,
                 inner.breaking,
                 ((p.name, text[:offset]), *inner.removed),
@@ -134,10 +131,16 @@ def normalise(text: str) -> Normalised:
             inner = normalise(groups["branch"])
             words = " ".join(re.split(r"[-_/]+", inner.text)).strip()
             if words:
-                removed = ((p.name, text[: m.start("branch")]),)
                 return Normalised(
-                    text, words, m.start("branch"), m.end("branch"), inner.type, inner.scope, inner.breaking,
-                    removed, derived=True,
+                    text,
+                    words,
+                    m.start("branch"),
+                    m.end("branch"),
+                    inner.type,
+                    inner.scope,
+                    inner.breaking,
+                    ((p.name, text[: m.start("branch")]),),
+                    derived=True,
                 )
     removed: list[tuple[str, str]] = []
     kind: str | None = None
