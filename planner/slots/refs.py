@@ -182,6 +182,9 @@ def _package(p: Param, intent: Intent) -> None:
     # versions ("from 0.6.0 to 0.7.0") and the verb ("upgrade to next 15") are no part of the name, nor are
     # words that only say it is a package ("the openai sdk")
     cleaned = re.sub(r"(?:@|\bv|\b(?:to|from)\s+v?)?\^?~?\d[\w.^~*-]*", " ", scope)
+    # "prisma and next", "oas-normalize and use promise-based api": several packages, or another clause; the
+    # first names the package
+    cleaned = re.split(r"\s+(?:and|&|\+)\s+|,|;", cleaned)[0]
     words_left = [w for w in name_words(cleaned) if not language.is_verb_word(w.lower())]
     while len(words_left) > 1 and words_left[-1].lower() in slot_words("package_kind_words"):
         words_left.pop()
