@@ -273,7 +273,9 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             intent.suggest(p, several[:5], f"existing {kind}s whose names have the words of {value!r}")
             return
         # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
-        if (explicit or ph.head is not None or ph.role == "place") and intent.put(
+        # "created_at timestamp for profiles": what a part is for is the object it is part of
+        named = explicit or ph.head is not None or ph.role == "place" or (part_of and ph.role == "subject")
+        if named and intent.put(
             p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit
         ):
             intent.out.not_found.append((kind, str(intent.out.params[p.name])))

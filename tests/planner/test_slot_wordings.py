@@ -314,3 +314,15 @@ def test_something_kept_nowhere_existing_is_still_a_table(text: str) -> None:
 )
 def test_words_that_only_say_what_sort_of_thing_it_is(sid: str, text: str, param: str, value: str) -> None:
     assert params(sid, text)[param] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "table", "column"),
+    [
+        ("deleted_at timestamp for invoices", "invoices", "deleted_at"),
+        ("a priority column for dev tasks", "dev_tasks", "priority"),
+    ],
+)
+def test_what_a_part_is_for_is_its_table(text: str, table: str, column: str) -> None:
+    got = params("modify-schema", text)
+    assert (got["table"], got["column"]) == (table, column)
