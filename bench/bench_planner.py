@@ -388,6 +388,7 @@ def judge(case: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         elif result["skipped"]:
             problems.append(f"wrong intent hidden as already holding: {sorted(skipped_ids)}")
         out["problems"] = problems
+        out["cause"] = "false_plan" if out["false_plan"] else None
         return out
     first = case.get("first")
     if first:
@@ -433,7 +434,35 @@ def judge(case: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
                     f"{sid}.{name}={seen[0] if len(seen) == 1 else seen!r} (expected {' or '.join(map(str, values))})"
                 )
     out["problems"] = problems
+    out["cause"] = failure_cause(case, result, out)
     return out
+
+
+# Why a request fails, most telling first: one cause per request, so the counts add up to the failures.
+CAUSES = {
+    "false_plan": "no-match request planned (or hidden as already holding)",
+    "empty_right_top1": "empty plan, right top-1 (confidence under the no-match threshold)",
+    "empty_wrong_top1": "empty plan, wrong top-1",
+    "wrong_top1": "wrong top-1, a plan made",
+    "plan_shape": "right top-1, plan misses a required step or creates what it should not",
+    "params_only": "valid plan, a parameter wrong",
+    "no_top1_label": "other (no first scenario labelled)",
+}
+
+
+def failure_cause(case: dict[str, Any], result: dict[str, Any], out: dict[str, Any]) -> str | None:
+    if case["no_match"]:
+        return "false_plan" if out["false_plan"] else None
+    if out["valid"] and all(out["params"]) and out["top1"] is not False:
+        return None
+    empty = not result["plan"] and not result["skipped"]
+    if out["top1"] is None:
+        return "empty_wrong_top1" if empty and not out["valid"] else "no_top1_label"
+    if empty and not out["valid"]:
+        return "empty_right_top1" if out["top1"] else "empty_wrong_top1"
+    if not out["top1"]:
+        return "wrong_top1"
+    return "plan_shape" if not out["valid"] else "params_only"
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -460,6 +489,7 @@ def aggregate(cases: Sequence[dict[str, Any]], judged: Sequence[dict[str, Any]])
     params = [ok for j in judged for ok in j["params"]]
     with_params = [all(j["params"]) for j in judged if j["params"]]
     fully = [not j["problems"] for j in judged]
+    causes = {k: sum(j.get("cause") == k for j in judged) for k in CAUSES}
     by_kind: dict[str, list[int]] = {}
     by_source: dict[str, list[int]] = {}
     for c, j, ok in zip(cases, judged, fully, strict=True):
@@ -487,6 +517,7 @@ def aggregate(cases: Sequence[dict[str, Any]], judged: Sequence[dict[str, Any]])
         "no_match_requests": false_plans[1],
         "no_match_left_empty": false_plans[1] - false_plans[0],
         "fully_right": [sum(fully), len(fully)],
+        "failure_causes": causes,
         "by_kind": {k: {"requests": v[0], "fully_right": v[1]} for k, v in sorted(by_kind.items())},
         "by_source": {
             k: {"requests": v[0], "top1": v[1:3], "valid_plan": v[3:5], "false_plans": v[5:7]}
@@ -936,6 +967,11 @@ def write_report(acc: dict[str, Any], speed: dict[str, Any] | None, args: argpar
             f"requests copied word for word into the library's examples: {p['copied_into_library']}",
         ]
         lines += ["Also: " + "; ".join(extra) + ".", ""]
+        causes = p.get("failure_causes") or {}
+        if causes:
+            lines += ["| why a request fails (one cause each) | requests |", "|---|---|"]
+            lines += [f"| {CAUSES[k]} | {n} |" for k, n in causes.items() if k in CAUSES]
+            lines.append("")
         lines += ["| kind | requests | fully right |", "|---|---|---|"]
         lines += [f"| {k} | {v['requests']} | {v['fully_right']} |" for k, v in p["by_kind"].items()]
         lines.append("")
