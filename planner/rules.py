@@ -131,8 +131,11 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
                 ),
                 None,
             )
-        if implied is not None and any(p.head == implied for p in a.phrases if p.role in ("place", "subject")):
-            implied = None  # "store a due date on the tasks table": the table is where, not what
+        if implied is not None and any(
+            p.head == implied and not p.new for p in a.phrases if p.role in ("place", "subject")
+        ):
+            # "store a due date on the tasks table": the table is where, not what ("in a new table" is both)
+            implied = None
         asked = conv.kinds.object_words.get(head.head, head.head) if head is not None and head.head else None
         asked = asked if asked in things and asked in head_kinds else None
         for s, kind in enumerate(head_kinds):

@@ -238,7 +238,7 @@ def _mask(text: str, ctx: Context) -> str:
     order = {k: i for i, k in enumerate(ctx.conventions.kinds.head_order)}
     body = normalise(text)
     for m in sorted(ctx.repo.mentioned(text), key=lambda m: (-m.start, order.get(m.kind, len(order)))):
-        if m.span in seen or _vocabulary_only(text[m.start : m.end]):
+        if m.span in seen or _own_words(text[m.start : m.end], m, ctx.conventions):
             continue
         if not body.derived and not (body.start <= m.start and m.end <= body.end):
             continue  # a commit scope ("supabase: ...") is read by the normaliser as it is written
@@ -251,18 +251,25 @@ def _mask(text: str, ctx: Context) -> str:
     return " ".join(out.split())
 
 
-def _vocabulary_only(span: str) -> bool:
-    """Whether a name is written only in the words the planner reads requests by: a repository whose commands
-    are called "add", "create", "health check" or "archive docs" must not turn "add a health check" into "
-    command" for the ranking (the request's verb and object would become the name's kind)."""
+def _own_words(span: str, mention: Any, conventions: Conventions) -> bool:
+    """Whether a name is written only in the words the planner reads requests by and must stay as written for
+    the ranking: a repository whose commands are called "add", "create", "health-check" or "archive-docs" must
+    not turn "add a health check" into "add a command", nor one whose app is called "components" turn "a ui
+    component" into "a ui" (the request's verb and object would become the name's kind). Only a name that says
+    its own kind, next to a word of that kind, goes like any other ("the dashboard page" → "the page")."""
     if not re.fullmatch(r"[A-Za-z]+(?:\s+[A-Za-z]+)*", span):
         return False  # spelt as a name: dev_tasks, lint:ts, dhg-hub
-    covered = [(s, e) for _c, s, e in language.find(span, "verbs") + language.find(span, "objects")]
+    verbs = language.find(span, "verbs")
+    objects = language.find(span, "objects")
+    covered = [(s, e) for _c, s, e in verbs + objects]
     stop = language.words("stopwords")
-    return all(
+    if not all(
         w.group(0).lower() in stop or any(s <= w.start() and w.end() <= e for s, e in covered)
         for w in re.finditer(r"[A-Za-z]+", span)
-    )
+    ):
+        return False
+    says = {conventions.kinds.object_words.get(c, c) for c, _s, _e in objects}
+    return bool(verbs) or not (mention.next_to_kind and mention.kind in says)
 
 
 def _one(
