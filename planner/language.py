@@ -46,8 +46,11 @@ class Language:
     # verbs that change an object that exists: a request with one of them makes no object of its head's kind
     change_verbs: frozenset[str]
     recreated: frozenset[str]  # kinds changed by creating them again (a view)
+    move_verbs: frozenset[str]  # verbs that move an object: moving one into another of its kind makes none
     # kinds of object no scenario makes (the `head` vetoes): something added to one of them makes nothing
     into_veto: frozenset[str]
+    # what a head veto's object is: "among" the kinds it lives with, "alone" the kind it is made as
+    head_roles: dict[str, dict[str, Any]]
     connectives: tuple[tuple[str, str], ...]
     patterns: dict[str, re.Pattern[str]]
 
@@ -88,7 +91,9 @@ def _load(path: Path) -> Language:
         ),
         change_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("change", ())),
         recreated=frozenset(w for v in raw.get("veto", []) for w in v.get("recreated", ())),
+        move_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("move_between", ())),
         into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("into", ())),
+        head_roles={k: dict(v) for k, v in raw.get("head_roles", {}).items()},
         veto_all={
             key: frozenset(w for v in raw.get("veto", []) if v.get("scenario") == "*" for w in v.get(key, ()))
             for key in ("head", "commit", "question", "scope", "verb")
@@ -153,11 +158,17 @@ def _inflections(word: str) -> list[str]:
     if len(word) < 3 or not word.isalpha():
         return []
     stem = word[:-1] if word.endswith("e") else word
-    out = [word + "s", word + "es", stem + "ing", stem + "ed"]
+    # "seeing", "freeing": a doubled e stays before -ing
+    out = [word + "s", word + "es", (word if word.endswith("ee") else stem) + "ing"]
+    if word not in words("irregular_verbs"):
+        # an irregular verb has no regular past: "seed" is no form of "see"
+        out.append(stem + "ed")
     if word.endswith("y") and len(word) > 3:
         out += [word[:-1] + "ies", word[:-1] + "ied"]
     if len(word) <= 4 and word[-1] not in "aeiouwy" and word[-2] in "aeiou":
-        out += [word + word[-1] + "ing", word + word[-1] + "ed"]  # "add" is fine, "bump" too; "set" → "setting"
+        out += [word + word[-1] + "ing"]
+        if word not in words("irregular_verbs"):
+            out.append(word + word[-1] + "ed")  # "add" is fine, "bump" too; "set" → "setting"
     return out
 
 

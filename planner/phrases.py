@@ -203,6 +203,11 @@ def analyse(text: str) -> Analysis:
     phrases.extend(_split(text, start, noise.end))
     if verb_span is not None and text[verb_span[0] : verb_span[1]].lower() in words("result_verbs"):
         phrases = _result_first(phrases)
+    if verb is not None and _names_purpose(text, verb_span, body_start, phrases, commit_type):
+        # "feat(api): delete topic endpoint", "a delete topic endpoint", "Admin List Endpoint": the method verb
+        # says what the new endpoint does, not what the request does to one
+        verb = language.lang().commit_types.get(commit_type or "") or "create"
+        notes.append("method verb: names what the object does")
     if verb is None:
         head = next((p for p in phrases if p.role == "head"), None)
         if head is not None and head.head is not None:
@@ -210,6 +215,32 @@ def analyse(text: str) -> Analysis:
             verb = "create"
             notes.append("no verb: a noun phrase asks for the object")
     return Analysis(text, body_start, verb, verb_span, tuple(phrases), commit_type, commit_scope, tuple(notes))
+
+
+def _names_purpose(
+    text: str, span: tuple[int, int] | None, body_start: int, phrases: list[Phrase], commit_type: str | None
+) -> bool:
+    """Whether the main verb is an HTTP method verb inside the name of the object asked for: the head phrase right
+    after it is a bare noun phrase (no determiner) whose head is a kind named by its method (`method_named`), and
+    either the verb does not start the request ("a delete topic endpoint", "Admin List Endpoint") or it is an
+    HTTP method's own name in a commit that adds ("feat(api): delete topic endpoint"). "Delete the topic
+    endpoint", "remove topic endpoint" and "fix: delete topic endpoint" still take one away."""
+    if span is None:
+        return False
+    word = text[span[0] : span[1]].lower()
+    if word not in _method_verbs():
+        return False
+    head = next((p for p in phrases if p.role == "head"), None)
+    if head is None or head.head not in words("method_named") or head.start < span[1]:
+        return False
+    between = text[span[1] : head.start]
+    first = re.findall(r"[\w'-]+", head.text)[:1]
+    if between.strip() or not first or first[0].lower() in words("determiners"):
+        return False
+    if text[body_start : span[0]].strip():
+        return True
+    adds = language.lang().commit_types.get(commit_type or "") == "create"
+    return adds and word in {m.lower() for m in language.lang().http_methods}
 
 
 def _result_first(phrases: list[Phrase]) -> list[Phrase]:

@@ -27,19 +27,33 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
     """Why no scenario can be meant, or None. For a `whole` request only what holds for every part of it
     counts (a revert, a question); the head object is judged per intent. `made`: the objects the rule base's
     scenario ids name (a custom add-feature-flag makes "feature" a thing a scenario makes)."""
+    found = _veto_all(text, whole=whole, made=made, roles=False)
+    return found[0] if found is not None else None
+
+
+def _veto_all(text: str, *, whole: bool, made: frozenset[str], roles: bool = True) -> tuple[str, str | None] | None:
+    """(why, the head object no scenario makes, if that is why) or None. Without `roles`, a head object vetoes
+    whatever role it plays (what training leaves out of the off-topic requests: one the rules may veto)."""
     lx = language.lang()
     a = analyse(text)
     head = a.head.head if a.head is not None else None
     if not whole and a.verb is not None and a.verb in lx.veto_all["verb"]:
-        return f"no scenario does what the verb {a.verb!r} asks"
-    if not whole and head is not None and head in lx.veto_all["head"] and head not in made and not _named(text, a):
-        return f"the request asks for {head.replace('_', ' ')}, which no scenario makes"
+        return f"no scenario does what the verb {a.verb!r} asks", None
+    if (
+        not whole
+        and head is not None
+        and head in lx.veto_all["head"]
+        and head not in made
+        and not _named(text, a)
+        and (not roles or _in_role(a, head, made))
+    ):
+        return f"the request asks for {head.replace('_', ' ')}, which no scenario makes", head
     if not whole and a.head is not None:
         # a phrase that runs past the head phrase ("an index on documents") still names what is asked for
         for canon, start, end in language.find(text, "objects"):
             inside = a.head.head_start <= start < a.head.end if a.head.head_start >= 0 else False
             if inside and end > a.head.end and canon in lx.veto_all["head"] and canon not in made:
-                return f"the request asks for {canon.replace('_', ' ')}, which no scenario makes"
+                return f"the request asks for {canon.replace('_', ' ')}, which no scenario makes", canon
     if not whole and a.head is not None and head is None:
         # "add column resizing": what is asked for is a behaviour of an object (a gerund after an object word),
         # not the object
@@ -47,18 +61,61 @@ def reasons_to_veto_all(text: str, *, whole: bool = False, made: frozenset[str] 
         word = tokens[-1].lower() if tokens else ""
         acted_on = len(tokens) > 1 and language.is_object_word(tokens[-2])
         if acted_on and word.endswith("ing") and len(word) > 5 and not language.is_object_word(word):
-            return f"the request asks for a behaviour ({word}), which no scenario makes"
+            return f"the request asks for a behaviour ({word}), which no scenario makes", None
         if acted_on and word in language.words("attribute_nouns"):
             # "add page titles", "feat: increase page number limit": a property of the object, not the object
-            return f"the request asks for a property ({word}) of {tokens[-2]}, which no scenario makes"
+            return f"the request asks for a property ({word}) of {tokens[-2]}, which no scenario makes", None
     if a.commit_type is not None and a.commit_type in lx.veto_all["commit"]:
-        return f"a {a.commit_type} commit changes nothing a scenario makes"
+        return f"a {a.commit_type} commit changes nothing a scenario makes", None
     if a.commit_scope is not None and a.commit_scope.lower() in lx.veto_all["scope"]:
-        return f"the commit's scope ({a.commit_scope}) is outside what the scenarios change"
+        return f"the commit's scope ({a.commit_scope}) is outside what the scenarios change", None
     first = re.match(r"\s*([a-z']+)", text.lower())
     if text.rstrip().endswith("?") and first and first.group(1) in lx.veto_all["question"]:
-        return "a question asks for an answer, not a plan"
+        return "a question asks for an answer, not a plan", None
     return None
+
+
+def _in_role(a: Any, head: str, made: frozenset[str]) -> bool:
+    """Whether the head object plays the role its veto is about (`[head_roles]`): a ui element lives in a
+    screen, so a head phrase or a place that names another kind some scenario makes ("an api key placeholder in
+    .env.example") says the word means something else."""
+    among = language.lang().head_roles.get(head, {}).get("among")
+    if not among:
+        return True
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    named = {
+        conv.kinds.object_words.get(canon, canon)
+        for ph in a.phrases
+        if ph.role in ("head", "place")
+        for canon, _s, _e in ph.objects
+        if canon != head and canon in made
+    }
+    return not (named - set(among))
+
+
+def _spared(a: Any, head: str, words: list[Any]) -> set[int]:
+    """Scenarios a head veto leaves: those whose verb acts on any object when the request does that to it or
+    moves it into that verb's object ("archive docs", "move old docs to the archive directory"), and, for a head
+    that stands for another kind when asked for alone (`alone` of `[head_roles]`: "Add modal" is a component),
+    the scenarios that make that kind."""
+    lx = language.lang()
+    out: set[int] = set()
+    any_object = language.words("any_object_verbs")
+    into = {
+        canon
+        for ph in a.phrases
+        if ph.role == "place" and ph.prep in ("to", "into", "in")
+        for canon, _s, _e in ph.objects
+    }
+    for verb in any_object:
+        if a.verb == verb or verb in into:
+            out |= {s for s, sw in enumerate(words) if verb in sw.verbs}
+    alone = lx.head_roles.get(head, {}).get("alone")
+    if alone and not any(ph.role == "place" for ph in a.phrases) and language.polarity(a.verb) == "constructive":
+        out |= {s for s, sw in enumerate(words) if alone in sw.objects and sw.polarity == "constructive"}
+    return out
 
 
 def _named(text: str, a: Any) -> bool:
@@ -300,6 +357,35 @@ def _changed(a: Any, words: list[Any]) -> list[int]:
     ]
 
 
+def _moved_between(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that make an object of the kind a request moves from one existing object of that kind to another
+    ("move the billing page into the account page", `[[veto]] move_between`): moving makes no new one. A place
+    that is new ("to a new page") or indefinite may be made, so it vetoes nothing."""
+    lx = language.lang()
+    head = a.head
+    if a.verb not in lx.move_verbs or head is None or head.head is None or head.new or _indefinite(head.text):
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(head.head, head.head)
+    places = [
+        ph
+        for ph in a.phrases
+        if ph.role == "place"
+        and ph.prep in ("to", "into", "onto", "under", "inside")
+        and ph.head is not None
+        and conv.kinds.object_words.get(ph.head, ph.head) == kind
+    ]
+    if not places or any(ph.new or _indefinite(ph.text) for ph in places):
+        return []
+    return [
+        s
+        for s, sw in enumerate(words)
+        if "create" in sw.verbs and kind in {conv.kinds.object_words.get(o, o) for o in sw.objects}
+    ]
+
+
 def _into_unmade(a: Any) -> str | None:
     """The object no scenario makes that the request adds something to ("add new page to sitemap"), or None."""
     lx = language.lang()
@@ -323,14 +409,19 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
     out: list[list[tuple[str, str]]] = []
     for r, text in enumerate(texts):
         done: list[tuple[str, str]] = []
-        everything = reasons_to_veto_all(text, made=made)
-        if everything is not None:
-            likely = [s for s in np.argsort(-probs[r], kind="stable")[:3] if probs[r, s] > 0]
-            done = [(index.scenario_ids[s], everything) for s in likely]
-            probs[r, :] = 0.0
-            out.append(done)
-            continue
+        found = _veto_all(text, whole=False, made=made)
         a = analyse(text)
+        if found is not None:
+            everything, head = found
+            spared = _spared(a, head, words) if head is not None else set()
+            likely = [s for s in np.argsort(-probs[r], kind="stable") if probs[r, s] > 0 and s not in spared][:3]
+            done = [(index.scenario_ids[s], everything) for s in likely]
+            keep = probs[r, sorted(spared)].copy()
+            probs[r, :] = 0.0
+            probs[r, sorted(spared)] = keep
+            if not spared:
+                out.append(done)
+                continue
         every = _quantified(a)
         for s, sw in enumerate(words):
             if every & set(sw.objects) and a.verb == "create" and sw.polarity == "constructive":
@@ -348,6 +439,12 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
         for s in _changed(a, words):
             if probs[r, s] > 0:
                 done.append((index.scenario_ids[s], f"the request's verb ({a.verb}) changes an object, it makes none"))
+            probs[r, s] = 0.0
+        for s in _moved_between(a, words):
+            if probs[r, s] > 0:
+                done.append(
+                    (index.scenario_ids[s], f"the request moves one existing {a.head.head} into another, it makes none")
+                )
             probs[r, s] = 0.0
         unmade = _into_unmade(a)
         if unmade is not None:
