@@ -8,6 +8,10 @@ parameter accepts, and be consistent (`no_match` iff `first` is empty, and iff `
 unique and equal to `split.request_id(request)`. Requests of FILE that also appear in the tuning or the test split
 are reported by id only: this script never prints a row of another file. Nothing here runs the planner.
 
+The planner's training text files are checked too (`planner/data/requests.txt`, the labelled real requests, and
+`planner/data/offtopic.txt`): every label of requests.txt must name a scenario of the library or `none`, and no
+training line may be a request of any split; overlaps are reported as counts per split only (never a line).
+
 Exit status: 0 when every row is valid, 1 otherwise (the problems are printed one a line, by id).
 """
 
@@ -165,7 +169,7 @@ def check_file(path: Path, rule_base: Any) -> list[str]:
             seen_requests[key] = rid
         problems += [f"{rid}: {p}" for p in row_problems(row, rule_base)]
     # requests shared with the other splits: reported by this file's id only
-    for other in ("tune.jsonl", "test.jsonl", "fresh.jsonl"):
+    for other in SPLITS:
         other_path = HERE / other
         if other_path.resolve() == path.resolve() or not other_path.exists():
             continue
@@ -179,11 +183,55 @@ def check_file(path: Path, rule_base: Any) -> list[str]:
     return problems
 
 
+SPLITS = ("tune.jsonl", "test.jsonl", "fresh.jsonl", "fresh2.jsonl")
+PLANNER_DATA = HERE.parents[2] / "planner" / "data"
+
+
+def training_problems(rule_base: Any) -> list[str]:
+    """Problems of the planner's training text files: unknown labels in requests.txt (by line number), and lines
+    of requests.txt or offtopic.txt that are requests of a split (a count per split, never the lines)."""
+    problems: list[str] = []
+    split_texts = {
+        name: {
+            _norm(json.loads(line)["request"])
+            for line in (HERE / name).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        }
+        for name in SPLITS
+        if (HERE / name).exists()
+    }
+    for fname in ("requests.txt", "offtopic.txt"):
+        path = PLANNER_DATA / fname
+        if not path.exists():
+            continue
+        texts: list[str] = []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            if fname == "requests.txt":
+                label, tab, text = line.partition("\t")
+                if not tab or not text.strip():
+                    problems.append(f"{fname}:{n}: not LABEL<TAB>REQUEST")
+                    continue
+                if label != "none" and label not in rule_base.scenarios:
+                    problems.append(f"{fname}:{n}: unknown scenario {label!r}")
+                texts.append(text.strip())
+            else:
+                texts.append(line.strip())
+        keys = [_norm(t) for t in texts]
+        for name, other in split_texts.items():
+            shared = sum(k in other for k in keys)
+            if shared:
+                problems.append(f"{fname}: {shared} line(s) are requests of {name}")
+        print(f"{fname}: {len(texts)} training lines", file=sys.stderr)
+    return problems
+
+
 def main(argv: list[str]) -> int:
     from continuous.dsl.loader import load_rule_base
 
     rule_base = load_rule_base()
-    paths = [Path(a) for a in argv] or [HERE / f for f in ("tune.jsonl", "test.jsonl", "fresh.jsonl")]
+    paths = [Path(a) for a in argv] or [HERE / f for f in SPLITS if (HERE / f).exists()]
     problems: list[str] = []
     for path in paths:
         if not path.is_file():
@@ -193,6 +241,8 @@ def main(argv: list[str]) -> int:
         if path.name == "test.jsonl":  # the test split is never shown row by row, not even its ids' problems
             found = [f"test.jsonl: {len(found)} problem(s)"] if found else []
         problems += found
+    if not argv:
+        problems += training_problems(rule_base)
     for p in problems:
         print(p)
     print(f"{len(problems)} problem(s)", file=sys.stderr)
