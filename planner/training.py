@@ -12,8 +12,8 @@ Cross-validation holds out whole sources: the off-topic lines and labelled reque
 blocks of offtopic.txt and requests.txt, in-scope and "none" alike) are never split between the folds that fit and
 the fold that scores. Otherwise a commit subject of a repository would be scored by a model that learned that
 repository's words from its siblings, stage B would trust stage A's "none" more than it deserves on a new
-repository, and the calibration and the no-match threshold would be chosen on an optimistic picture (`python -m continuous.planner.training` prints the per-source figures
-and compares settings).
+repository, and the calibration and the no-match threshold would be chosen on an optimistic picture
+(`python -m continuous.planner.training` prints the per-source figures and compares settings).
 """
 
 from __future__ import annotations
