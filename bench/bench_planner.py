@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_planner.py [--no-speed | --speed-only] [--no-baselines] [--sets tune,test,own]
                                             [--show-tune-failures] [--repeats N]
     .venv/bin/python bench/bench_planner.py --sets fresh      (the fresh split: only when the lead asks)
+    .venv/bin/python bench/bench_planner.py --sets fresh2     (the second fresh split: only when the lead asks)
 
 Accuracy, for the planner and two baselines in the same run (nearest neighbour on MiniLM embeddings and TF-IDF,
 both over the same scenario documents: id, summary, aliases, examples), on three request sets:
@@ -11,14 +12,16 @@ both over the same scenario documents: id, summary, aliases, examples), on three
   of the real monorepo fixture (`CONTINUOUS_REALREPO_FIXTURE`, default `../shared/fixtures/dhg-mono`);
 - `own`: the library's own set (tests/planner/eval/requests.jsonl), planned inside a copy of the example monorepo;
 - `fresh`: a second never-tuned real-source split (bench/data/planner/fresh.jsonl), planned like `test`, reported
-  as aggregates only and never part of the default `--sets`.
+  as aggregates only and never part of the default `--sets`;
+- `fresh2`: a third never-tuned real-source split (bench/data/planner/fresh2.jsonl), from other sources again, handled
+  exactly like `fresh`.
 
 Measures: top-1, top-3, valid plans, parameters right, false plans on no-match requests, and batch lines without a
 result or an error. The planner is used only through its public interfaces: its accuracy comes from
 `continuous suggest --batch FILE --json` run as a subprocess in the repository copy, and each request is also
 planned by the single-request entry point (`continuous.planner.suggest.suggest`) to find batch lines that hide a
-failure. Per-request failures are written for the tune split and the own set only; the test and fresh splits are
-reported as aggregates, never request by request.
+failure. Per-request failures are written for the tune split and the own set only; the test, fresh and fresh2 splits
+are reported as aggregates, never request by request.
 
 Speed, as whole processes of the installed `continuous` in the fixture copy, after writing the package's bytecode
 (as a wheel install does): the index built from scratch (no shipped index, empty cache, under a pseudo-terminal,
@@ -57,14 +60,15 @@ EXE = str(Path(sys.executable).parent / "continuous")
 TARGETS: dict[str, Any] = {
     "test": {"top1": 0.90, "valid_plan": 0.85, "param_accuracy": 0.85, "false_plans": 0, "batch_bad_lines": 0},
     "fresh": {"top1": 0.90, "valid_plan": 0.85, "param_accuracy": 0.85, "false_plans": 0, "batch_bad_lines": 0},
+    "fresh2": {"top1": 0.90, "valid_plan": 0.85, "param_accuracy": 0.85, "false_plans": 0, "batch_bad_lines": 0},
     "own": {"top1": 0.92, "valid_plan": 0.90, "false_plans": 0},
     "speed": {"cold_suggest_s": 0.6, "batch_1000_s": 10.0, "index_build_s": 20.0},
 }
 # Parameters whose values the scenarios PascalCase or kebab-case themselves: compared ignoring case, - and _.
 LOOSE_PARAMS = {("add-page", "name"), ("add-shared-component", "name"), ("add-tests", "target")}
 SETS = ("tune", "test", "own")  # the default --sets
-ALL_SETS = (*SETS, "fresh")  # fresh: selectable with --sets fresh only
-HELD_OUT = frozenset({"test", "fresh"})  # never tuned on: aggregates only, never a request or a label
+ALL_SETS = (*SETS, "fresh", "fresh2")  # fresh, fresh2: selectable with --sets only
+HELD_OUT = frozenset({"test", "fresh", "fresh2"})  # never tuned on: aggregates only, never a request or a label
 SYSTEMS = ("planner", "minilm_nn", "tfidf")
 SYSTEM_TITLES = {"planner": "planner", "minilm_nn": "nearest neighbour (MiniLM)", "tfidf": "TF-IDF"}
 
@@ -384,6 +388,7 @@ def judge(case: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         elif result["skipped"]:
             problems.append(f"wrong intent hidden as already holding: {sorted(skipped_ids)}")
         out["problems"] = problems
+        out["cause"] = "false_plan" if out["false_plan"] else None
         return out
     first = case.get("first")
     if first:
@@ -429,7 +434,35 @@ def judge(case: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
                     f"{sid}.{name}={seen[0] if len(seen) == 1 else seen!r} (expected {' or '.join(map(str, values))})"
                 )
     out["problems"] = problems
+    out["cause"] = failure_cause(case, result, out)
     return out
+
+
+# Why a request fails, most telling first: one cause per request, so the counts add up to the failures.
+CAUSES = {
+    "false_plan": "no-match request planned (or hidden as already holding)",
+    "empty_right_top1": "empty plan, right top-1 (confidence under the no-match threshold)",
+    "empty_wrong_top1": "empty plan, wrong top-1",
+    "wrong_top1": "wrong top-1, a plan made",
+    "plan_shape": "right top-1, plan misses a required step or creates what it should not",
+    "params_only": "valid plan, a parameter wrong",
+    "no_top1_label": "other (no first scenario labelled)",
+}
+
+
+def failure_cause(case: dict[str, Any], result: dict[str, Any], out: dict[str, Any]) -> str | None:
+    if case["no_match"]:
+        return "false_plan" if out["false_plan"] else None
+    if out["valid"] and all(out["params"]) and out["top1"] is not False:
+        return None
+    empty = not result["plan"] and not result["skipped"]
+    if out["top1"] is None:
+        return "empty_wrong_top1" if empty and not out["valid"] else "no_top1_label"
+    if empty and not out["valid"]:
+        return "empty_right_top1" if out["top1"] else "empty_wrong_top1"
+    if not out["top1"]:
+        return "wrong_top1"
+    return "plan_shape" if not out["valid"] else "params_only"
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -456,6 +489,7 @@ def aggregate(cases: Sequence[dict[str, Any]], judged: Sequence[dict[str, Any]])
     params = [ok for j in judged for ok in j["params"]]
     with_params = [all(j["params"]) for j in judged if j["params"]]
     fully = [not j["problems"] for j in judged]
+    causes = {k: sum(j.get("cause") == k for j in judged) for k in CAUSES}
     by_kind: dict[str, list[int]] = {}
     by_source: dict[str, list[int]] = {}
     for c, j, ok in zip(cases, judged, fully, strict=True):
@@ -483,6 +517,7 @@ def aggregate(cases: Sequence[dict[str, Any]], judged: Sequence[dict[str, Any]])
         "no_match_requests": false_plans[1],
         "no_match_left_empty": false_plans[1] - false_plans[0],
         "fully_right": [sum(fully), len(fully)],
+        "failure_causes": causes,
         "by_kind": {k: {"requests": v[0], "fully_right": v[1]} for k, v in sorted(by_kind.items())},
         "by_source": {
             k: {"requests": v[0], "top1": v[1:3], "valid_plan": v[3:5], "false_plans": v[5:7]}
@@ -538,7 +573,7 @@ def accuracy(workdir: Path, sets: Sequence[str], baselines: bool, log: Callable[
     for name, cs in cases.items():
         check_data(cs, rule_base, name)
     repos: dict[str, Path] = {}
-    if {"tune", "test", "fresh"} & set(sets):
+    if {"tune", "test", "fresh", "fresh2"} & set(sets):
         repos["fixture"] = committed_copy(fixture_path(), workdir / "dhg-mono")
     if "own" in sets:
         repos["example"] = example_repo(workdir)
@@ -897,6 +932,8 @@ def write_report(acc: dict[str, Any], speed: dict[str, Any] | None, args: argpar
         "tune": "Tuning split (real requests; used for tuning)",
         "test": "Test split (real requests; never used for tuning — aggregates only)",
         "fresh": "Fresh split (real requests; labelled before this session's tuning, never tuned — aggregates only)",
+        "fresh2": "Second fresh split (real requests from other sources; labelled before this session's tuning, never "
+        "tuned — aggregates only)",
         "own": "Own set (the library's 173 requests, example monorepo)",
     }
     for name in ALL_SETS:
@@ -930,6 +967,11 @@ def write_report(acc: dict[str, Any], speed: dict[str, Any] | None, args: argpar
             f"requests copied word for word into the library's examples: {p['copied_into_library']}",
         ]
         lines += ["Also: " + "; ".join(extra) + ".", ""]
+        causes = p.get("failure_causes") or {}
+        if causes:
+            lines += ["| why a request fails (one cause each) | requests |", "|---|---|"]
+            lines += [f"| {CAUSES[k]} | {n} |" for k, n in causes.items() if k in CAUSES]
+            lines.append("")
         lines += ["| kind | requests | fully right |", "|---|---|---|"]
         lines += [f"| {k} | {v['requests']} | {v['fully_right']} |" for k, v in p["by_kind"].items()]
         lines.append("")
@@ -1016,7 +1058,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-speed", action="store_true", help="accuracy only")
     parser.add_argument("--no-baselines", action="store_true", help="the planner only")
-    parser.add_argument("--sets", default=",".join(SETS), help="comma-separated: tune, test, own (fresh: on request)")
+    parser.add_argument(
+        "--sets", default=",".join(SETS), help="comma-separated: tune, test, own (fresh, fresh2: on request)"
+    )
     parser.add_argument("--show-tune-failures", action="store_true", help="print the tuning split's failures")
     parser.add_argument("--speed-only", action="store_true", help="speed only (no accuracy)")
     parser.add_argument("--repeats", type=int, default=5, help="runs per speed measure (batch: half); median")

@@ -23,6 +23,10 @@ READERS: dict[str, tuple[str, ...]] = {
     "database.access": ("table", "schema", "access", "owner_column"),
     "database.rls": ("table", "schema"),
     "database.rows": ("table", "schema", "values"),
+    # each table a migration renamed: its old name and the name it has now
+    "database.renames": ("old", "new", "schema"),
+    # each row of a Markdown table of renames (a header with an "old" and a "new" column, engine/data/markdown.toml)
+    "markdown.renames": ("old", "new"),
     # each command a shell CLI wrapper dispatches: `case` labels, `if`/`elif` tests of "$1" or a variable set from it
     "shell.commands": ("command",),
 }

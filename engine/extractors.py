@@ -14,9 +14,11 @@ migrations leave behind is a fact; an object a later migration renamed or droppe
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from continuous.dsl.readers import READERS
@@ -368,6 +370,55 @@ def _history(files: list[tuple[str, str]]) -> Iterator[Record]:
         )
 
 
+def _renames(files: list[tuple[str, str]]) -> Iterator[Record]:
+    """Old names of the tables the migrations renamed (a chain of renames ends at the newest name): people and
+    old code still say the old name for a while."""
+    db = read_database(files)
+    for legacy, current in sorted(db.schema.renamed.items()):
+        schema, old = legacy.split(".", 1)
+        new = current.split(".", 1)[1]
+        sources = db.schema.gone.get(legacy) or [""]
+        yield sources[-1], 1, {"old": old, "new": new, "schema": schema}
+
+
+MARKDOWN_WORDS = Path(__file__).resolve().parent / "data" / "markdown.toml"
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@lru_cache(maxsize=1)
+def _rename_words() -> tuple[frozenset[str], frozenset[str]]:
+    data = tomllib.loads(MARKDOWN_WORDS.read_text(encoding="utf-8"))["renames"]
+    return frozenset(data["old"]), frozenset(data["new"])
+
+
+def _header_role(cell: str) -> str | None:
+    old_words, new_words = _rename_words()
+    words = {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in re.findall(r"[a-z]+", cell.lower())}
+    is_old, is_new = bool(words & old_words), bool(words & new_words)
+    return "old" if is_old and not is_new else "new" if is_new and not is_old else None
+
+
+def _markdown_renames(files: list[tuple[str, str]]) -> Iterator[Record]:
+    """Rows of the documents' tables of renames, as (old, new): the only record of renames made outside the
+    migrations (in the live database, say), which instruction files for agents and people keep."""
+    from continuous.engine import mdtable
+
+    for path, text in files:
+        lines = text.splitlines()
+        for table in mdtable.tables(lines):
+            roles = [_header_role(c) for c in table.columns]
+            if roles.count("old") != 1 or roles.count("new") != 1:
+                continue
+            old_at, new_at = roles.index("old"), roles.index("new")
+            for row in table.rows:
+                cells = [c.strip().strip("`").strip() for c in mdtable.row_cells(lines[row])]
+                if max(old_at, new_at) >= len(cells):
+                    continue
+                old, new = cells[old_at], cells[new_at]
+                if _IDENTIFIER.fullmatch(old) and _IDENTIFIER.fullmatch(new) and old != new:
+                    yield path, row + 1, {"old": old, "new": new}
+
+
 EXTRACTORS: dict[str, Extractor] = {
     "database.tables": _tables,
     "database.history": _history,
@@ -380,6 +431,8 @@ EXTRACTORS: dict[str, Extractor] = {
     "database.access": _access,
     "database.rls": _rls,
     "database.rows": _rows,
+    "database.renames": _renames,
+    "markdown.renames": _markdown_renames,
 }
 
 assert set(EXTRACTORS) <= set(READERS), "every engine extractor is declared in dsl.readers.READERS"

@@ -23,7 +23,7 @@ class Table:
     columns: list[str]
 
 
-def _cells(line: str) -> list[str]:
+def row_cells(line: str) -> list[str]:
     body = line.strip()
     if body.startswith("|"):
         body = body[1:]
@@ -46,7 +46,7 @@ def tables(lines: list[str]) -> list[Table]:
             k += 1
             continue
         if not fenced and "|" in line and k + 1 < len(lines) and _SEPARATOR.match(lines[k + 1]):
-            table = Table(k, [], _cells(line))
+            table = Table(k, [], row_cells(line))
             j = k + 2
             while j < len(lines) and lines[j].strip().startswith("|"):
                 table.rows.append(j)
@@ -93,7 +93,7 @@ def add_row(text: str, values: dict[str, str]) -> str | None:
     for column in table.columns:
         key = next((k for k in values if _matches(column, k)), None)
         cells.append(values[key] if key is not None else "-")
-    body = [_cells(lines[r]) for r in table.rows]
+    body = [row_cells(lines[r]) for r in table.rows]
     for c in range(len(table.columns)):
         column_cells = [row[c] for row in body if c < len(row) and row[c] not in ("-", "")]
         ticked = sum(1 for v in column_cells if v.startswith("`") and v.endswith("`"))

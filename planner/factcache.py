@@ -40,7 +40,9 @@ def _state(root: Path, dsl_files: list[str]) -> str | None:
     # a changed file's stamp tells a second edit from the first
     for path in _paths(proc.stdout):
         _stamp(h, path, root / path)
-    code = [str(p) for sub in ("engine", "dsl") for p in (_PACKAGE / sub).glob("*.py")]
+    code = [
+        str(p) for sub in ("engine", "dsl") for pattern in ("*.py", "data/*") for p in (_PACKAGE / sub).glob(pattern)
+    ]
     for f in sorted(dsl_files) + sorted(code):
         _stamp(h, f, Path(f))
     return h.hexdigest()

@@ -124,6 +124,7 @@ class Repo:
         seen: dict[tuple[str, str], Entity] = {}
         routable: set[str] = set()
         facts = list(facts)
+        other_names: list[tuple[str, str, tuple[str, ...]]] = []
         # a kind with facts of its own (table facts) is known from them only; the fields of other facts that
         # name one (an rls_policy's table) may name what a later migration renamed or dropped
         primary = {
@@ -150,6 +151,9 @@ class Repo:
                     _add(seen, kind, (value, *aliases), strings)
                 elif kind not in primary:
                     _add(seen, kind, (value,), {})
+                elif aliases and "name" not in strings:
+                    other_names.append((kind, value, aliases))
+        _add_other_names(seen, other_names)
         repo = cls(list(seen.values()), conv, ordinary)
         repo.routable = routable
         return repo
@@ -380,6 +384,22 @@ class Repo:
             return True
         nxt = after[0]
         return nxt in language.words("phrase_stops") or language.is_verb_word(nxt) or nxt in ("needs", "has", "is")
+
+
+def _add_other_names(seen: dict[tuple[str, str], Entity], other_names: list[tuple[str, str, tuple[str, ...]]]) -> None:
+    """Other names of existing objects (`table_alias(table: expert_profiles, alias: experts)`: a table's name
+    before a rename). A chain of renames leads an old name to the object that exists now; a name an existing
+    object holds itself stays that object's."""
+    step = {(kind, alias): target for kind, target, aliases in other_names for alias in aliases}
+    for (kind, alias), target in step.items():
+        if (kind, alias) in seen:
+            continue
+        hops = 0
+        while (kind, target) not in seen and (kind, target) in step and hops < len(step):
+            target, hops = step[(kind, target)], hops + 1
+        entity = seen.get((kind, target))
+        if entity is not None and alias not in entity.aliases:
+            seen[(kind, target)] = Entity(kind, entity.name, (*entity.aliases, alias), entity.fields)
 
 
 def _add(seen: dict[tuple[str, str], Entity], kind: str, names: tuple[str, ...], fields: Mapping[str, str]) -> None:

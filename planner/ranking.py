@@ -96,8 +96,11 @@ def rank_units(ctx: Context, units: list[tuple[str, str]]) -> Ranking:
     pair = features.pairwise(index, texts, emb)
     probs = index.model.predict(emb, lex, pair)
     head_kinds = [_head_kind(ctx, sid) for sid in index.scenario_ids]
-    rules.boost([text for text, _masked in units], probs, index, ctx.repo, head_kinds)
-    vetoed = rules.apply(texts, probs, index)
+    originals = [text for text, _masked in units]
+    rules.boost(originals, probs, index, ctx.repo, head_kinds)
+    parts_of = rules.part_kinds(ctx.rule_base, index.scenario_ids, ctx.conventions)
+    moved = rules.stored_on_existing(originals, probs, index, ctx.repo, head_kinds, parts_of)
+    vetoed = [m + v for m, v in zip(moved, rules.apply(texts, probs, index), strict=True)]
     sims = emb @ index.emb.T
     best_doc = np.zeros(probs.shape, dtype=np.int32)
     for s in range(len(index.scenario_ids)):

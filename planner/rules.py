@@ -144,6 +144,69 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
                 probs[r, s] = _raise(float(probs[r, s]), mismatch)
 
 
+def part_kinds(rule_base: Any, scenario_ids: list[str], conv: Any) -> list[str | None]:
+    """For each scenario, the kind of object whose part it adds, from its parameters: a required part parameter
+    (`column`) next to a reference to its owner (`table`) says modify-schema adds a part of a table."""
+    out: list[str | None] = []
+    for sid in scenario_ids:
+        sc = rule_base.scenarios.get(sid)
+        params = list(sc.params) if sc is not None else []
+        has_part = any(p.name in conv.params.parts and p.required for p in params)
+        owner = next((conv.params.references.get(p.name) for p in params if p.name in conv.params.references), None)
+        out.append(owner if has_part and owner and not owner.startswith("@") else None)
+    return out
+
+
+def stored_on_existing(
+    texts: list[str],
+    probs: np.ndarray,
+    index: Index,
+    repo: Repo,
+    head_kinds: list[str | None],
+    parts: list[str | None],
+) -> list[list[tuple[str, str]]]:
+    """A request that keeps something with no object word of its own on an object the repository holds ("store a
+    due date on dev tasks", "track the priority for the tasks table") asks for a part of that object, not a new
+    one: the probability the model gives to making an object of that kind moves, in place, to the scenario that
+    adds a part of it. For each text, the (scenario, why) it moved from."""
+    from continuous.planner.features import scenario_words
+
+    lx = language.lang()
+    makes = [sw.polarity == "constructive" and "create" in sw.verbs for sw in scenario_words(index)]
+    moved: list[list[tuple[str, str]]] = []
+    for r, text in enumerate(texts):
+        done: list[tuple[str, str]] = []
+        a = analyse(text)
+        head = a.head
+        verb_ok = a.verb in lx.verb_implies or language.polarity(a.verb) == "constructive"
+        if head is None or head.head is not None or not verb_ok or not re.search(r"[A-Za-z]", head.text):
+            moved.append(done)
+            continue
+        mentions = repo.mentioned(text)
+        if any(head.start <= m.start < head.end for m in mentions):
+            moved.append(done)  # the thing kept is itself an object of the repository
+            continue
+        owners = {
+            m.kind
+            for ph in a.phrases
+            if ph.role in ("place", "subject") and not ph.new and not _indefinite(ph.text)
+            for m in mentions
+            if ph.start <= m.start and m.end <= ph.end + 1
+        }
+        for kind in owners:
+            targets = [s for s, k in enumerate(parts) if k == kind]
+            if len(targets) != 1:
+                continue
+            for s, k in enumerate(head_kinds):
+                if k == kind and makes[s] and s != targets[0] and probs[r, s] > 0:
+                    to = index.scenario_ids[targets[0]]
+                    done.append((index.scenario_ids[s], f"the request keeps something on an existing {kind}: {to}"))
+                    probs[r, targets[0]] = min(1.0, float(probs[r, targets[0]] + probs[r, s]))
+                    probs[r, s] = 0.0
+        moved.append(done)
+    return moved
+
+
 def _quantified(a: Any) -> set[str]:
     """Kinds of object a place quantifies over ("for every table", "to all pages"): a change to each of them is
     not a new one."""

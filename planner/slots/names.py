@@ -108,7 +108,13 @@ def name(p: Param, intent: Intent) -> None:
             purpose = _purpose(ph)
             if purpose and intent.put(p, purpose, f"what the {kind} does ({purpose!r})", guessed=True):
                 return
-    # 4. the words before the noun asked for ("a usage page")
+    # 4. the words before the noun asked for ("a usage page"); a script named after a lifecycle hook of the
+    # package manager is that hook, the other words say what it runs ("a prisma postinstall script")
+    if head is not None and head.head is not None and in_head and kind == "script":
+        hooks = slot_words("lifecycle_scripts")
+        hook = next((w for w in re.findall(r"[A-Za-z]+", head.modifier_text()) if w.lower() in hooks), None)
+        if hook and intent.put(p, hook.lower(), f"the lifecycle hook {hook!r} before the {kind}", guessed=True):
+            return
     if head is not None and head.head is not None and in_head and _head_words(p, intent, head, kind):
         return
     # 5. what the phrase is about: "a table for bookmarks", "a service to manage invoices"
@@ -232,6 +238,11 @@ def part(p: Param, intent: Intent) -> None:
     # "disabledAt and lastConversionAt columns": the first of several
     first = re.split(r"\s+and\s+|,|/|\+", _masked(text, head.start, intent.mentions, None))[0]
     words_ = name_words(first, frozenset(schema_words), keep_objects=True)
+    # "a locale property", "a status attribute": the word after the name only says it is a part
+    while len(words_) > 1 and words_[-1].lower() in slot_words("part_kind_words"):
+        words_.pop()
+    while len(words_) > 1 and words_[0].lower() in slot_words("part_kind_words"):
+        words_.pop(0)  # "add field description to layout"
     if words_ and len(words_) <= 3:
         intent.put(p, " ".join(words_), f"the {p.name} the request asks for", guessed=True)
         return

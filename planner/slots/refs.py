@@ -182,6 +182,9 @@ def _package(p: Param, intent: Intent) -> None:
     # versions ("from 0.6.0 to 0.7.0") and the verb ("upgrade to next 15") are no part of the name, nor are
     # words that only say it is a package ("the openai sdk")
     cleaned = re.sub(r"(?:@|\bv|\b(?:to|from)\s+v?)?\^?~?\d[\w.^~*-]*", " ", scope)
+    # "prisma and next", "oas-normalize and use promise-based api": several packages, or another clause; the
+    # first names the package
+    cleaned = re.split(r"\s+(?:and|&|\+)\s+|,|;", cleaned)[0]
     words_left = [w for w in name_words(cleaned) if not language.is_verb_word(w.lower())]
     while len(words_left) > 1 and words_left[-1].lower() in slot_words("package_kind_words"):
         words_left.pop()
@@ -270,7 +273,9 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             intent.suggest(p, several[:5], f"existing {kind}s whose names have the words of {value!r}")
             return
         # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
-        if (explicit or ph.head is not None or ph.role == "place") and intent.put(
+        # "created_at timestamp for profiles": what a part is for is the object it is part of
+        named = explicit or ph.head is not None or ph.role == "place" or (part_of and ph.role == "subject")
+        if named and intent.put(
             p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit
         ):
             intent.out.not_found.append((kind, str(intent.out.params[p.name])))

@@ -78,3 +78,27 @@ def test_lookup_and_candidates() -> None:
     assert REPO.lookup("table", "dev task") == "dev_tasks"
     assert REPO.lookup("app", "admin") is None  # two apps have that word
     assert REPO.candidates("app", "admin") == ["dhg-admin-code", "dhg-admin-suite"]
+
+
+def test_an_old_name_of_a_table_names_the_table_it_became() -> None:
+    facts = [
+        *FACTS,
+        Fact(type="table", fields={"name": "expert_profiles"}),
+        Fact(type="table_alias", fields={"table": "expert_profiles", "alias": "experts"}),
+        # a chain of renames (a document lists each step): the middle name no longer exists
+        Fact(type="table_alias", fields={"table": "expert_citation_aliases", "alias": "citation_expert_aliases"}),
+        Fact(type="table_alias", fields={"table": "expert_profiles", "alias": "expert_citation_aliases"}),
+        # an old name that a table of today holds again stays that table's; an alias of nothing names nothing
+        Fact(type="table_alias", fields={"table": "expert_profiles", "alias": "dev_tasks"}),
+        Fact(type="table_alias", fields={"table": "gone_table", "alias": "older_table"}),
+    ]
+    repo = Repo.from_facts(facts, ordinary=lambda w: True)
+    assert repo.names("table") == {"dev_tasks", "email_messages", "learn_topics", "expert_profiles"}
+    found = {
+        (m.name, "add a column to the experts table"[m.start : m.end])
+        for m in repo.mentioned("add a column to the experts table")
+    }
+    assert ("expert_profiles", "experts") in found
+    assert [m.name for m in repo.mentioned("index citation_expert_aliases")] == ["expert_profiles"]
+    assert [m.name for m in repo.mentioned("add rls to dev_tasks")] == ["dev_tasks"]
+    assert not repo.mentioned("drop older_table")

@@ -224,3 +224,105 @@ def test_what_for_and_where(text: str, role: str) -> None:
     from continuous.planner.phrases import analyse
 
     assert [p.role for p in analyse(text).phrases][1] == role
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("add a nickname property to the Member model", "nickname"),
+        ("feat: add currency attribute to the Invoice entity", "currency"),
+        ("add an archivedAt prop on the Folder type", "archived_at"),
+    ],
+)
+def test_a_part_word_after_the_name_is_no_part_of_it(text: str, column: str) -> None:
+    assert params("modify-schema", text)["column"] == column
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("add a husky prepare script", "prepare"),
+        ("chore: add prepatch changesets script", "prepatch"),
+        ("add the playwright postinstall script to the root", "postinstall"),
+    ],
+)
+def test_a_script_named_after_a_lifecycle_hook_is_the_hook(text: str, name: str) -> None:
+    assert params("add-pnpm-script", text)["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("text", "package"),
+    [
+        ("upgraded fastify and pino", "fastify"),
+        ("chore: update zod, yup and joi", "zod"),
+        ("upgrade fastify and switch to its new logger", "fastify"),
+    ],
+)
+def test_the_first_of_several_packages_names_the_package(text: str, package: str) -> None:
+    assert params("update-dependencies", text)["package"] == package
+
+
+TABLE_FACTS = [
+    Fact(type="table", fields={"name": "crm_accounts"}),
+    Fact(type="table", fields={"name": "dev_tasks"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "table", "column"),
+    [
+        ("persist a renewal date on crm accounts", "crm_accounts", "renewal_date"),
+        ("keep a closing date for the crm_accounts table", "crm_accounts", "closing_date"),
+        ("save the reviewer in dev_tasks", "dev_tasks", "reviewer"),
+    ],
+)
+def test_something_kept_on_an_existing_table_is_its_column(text: str, table: str, column: str) -> None:
+    """Keeping a thing without an object word of its own on a table the repository holds adds a column to it;
+    the model's reading "keep it in a table" becomes the column, never a second table."""
+    from continuous.planner.suggest import load_context, suggest
+
+    result = suggest(text, load_context(use_repo=False, facts=TABLE_FACTS))
+    requested = [(s.scenario, s.params) for s in result.plan if s.role == "requested"]
+    assert [sid for sid, _p in requested] == ["modify-schema"]
+    assert requested[0][1]["table"] == table
+    assert requested[0][1]["column"] == column
+    assert "create-table" not in [s.scenario for s in result.plan]
+
+
+@pytest.mark.parametrize(
+    "text", ["store audit events in the database", "store login attempts in a new table", "persist crm notes"]
+)
+def test_something_kept_nowhere_existing_is_still_a_table(text: str) -> None:
+    from continuous.planner.suggest import load_context, suggest
+
+    result = suggest(text, load_context(use_repo=False, facts=TABLE_FACTS))
+    assert [s.scenario for s in result.plan if s.role == "requested"] == ["create-table"]
+
+
+@pytest.mark.parametrize(
+    ("sid", "text", "param", "value"),
+    [
+        (
+            "configure-environment",
+            "add a stripe secret key placeholder to the env template",
+            "name",
+            "STRIPE_SECRET_KEY",
+        ),
+        ("modify-schema", "add attribute nickname to the Member entity", "column", "nickname"),
+        ("add-page", "Billing page implementation", "name", "Billing"),
+    ],
+)
+def test_words_that_only_say_what_sort_of_thing_it_is(sid: str, text: str, param: str, value: str) -> None:
+    assert params(sid, text)[param] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "table", "column"),
+    [
+        ("deleted_at timestamp for invoices", "invoices", "deleted_at"),
+        ("a priority column for dev tasks", "dev_tasks", "priority"),
+    ],
+)
+def test_what_a_part_is_for_is_its_table(text: str, table: str, column: str) -> None:
+    got = params("modify-schema", text)
+    assert (got["table"], got["column"]) == (table, column)

@@ -93,3 +93,33 @@ def test_check_reports_no_false_errors_from_these_causes(real_repo: Path) -> Non
         assert "test-" not in str(v["path"]), v
     legacy = {"presentations", "documentation_files", "media_sessions"}
     assert not [v for v in by_standard.get("table-prefix", []) if any(n in str(v["message"]) for n in legacy)]
+
+
+def test_old_table_names_come_from_the_instructions_rename_table_and_the_migrations(real_repo: Path) -> None:
+    lines = (real_repo / "CLAUDE.md").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if "Old Table Name" in line)
+    rows = set()
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip(" `") for c in line.strip("|").split("|")]
+        rows.add((cells[0], cells[1]))
+    renamed = set()
+    for path in (real_repo / "supabase/migrations").glob("*.sql"):
+        if not path.name.endswith("_down.sql"):
+            renamed |= set(
+                re.findall(r"(?i)alter table (?:if exists )?(?:public\.)?(\w+) rename to (\w+)", path.read_text())
+            )
+    aliases = {(str(f["alias"]), str(f["table"])) for f in facts(real_repo, "table_alias")}
+    assert len(rows) > 30 and rows <= aliases
+    assert renamed and {old for old, _ in renamed} <= {old for old, _ in aliases}
+
+
+def test_a_table_called_by_its_old_name_is_changed_not_created(real_repo: Path) -> None:
+    proc = cli(real_repo, "suggest", "--json", "add a checksum column to the documentation_files table")
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)["plan"]
+    assert [(p["scenario"], p["params"].get("table")) for p in plan if p["scenario"] == "modify-schema"] == [
+        ("modify-schema", "doc_files")
+    ]
+    assert not [p for p in plan if p["scenario"] == "create-table"]

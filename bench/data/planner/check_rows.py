@@ -1,12 +1,15 @@
 """Check a labelled request file against the row format of README.md and the rule base, without planning.
 
-    .venv/bin/python bench/data/planner/check_rows.py [FILE.jsonl ...]     (default: all three splits)
+    .venv/bin/python bench/data/planner/check_rows.py [FILE.jsonl ...]     (default: all four splits)
 
 Every row must load, carry the README's fields with the right types, name real scenarios and real parameters
 (in `first`, `required_in_order`, `required_unordered`, `params` and `forbid`), give parameter values that the
 parameter accepts, and be consistent (`no_match` iff `first` is empty, and iff `kind` is no_match). Ids must be
-unique and equal to `split.request_id(request)`. Requests of FILE that also appear in the tuning or the test split
-are reported by id only: this script never prints a row of another file. Nothing here runs the planner.
+unique and equal to `split.request_id(request)`. Requests of FILE that also appear in another split are reported by
+id only: this script never prints a row of another file. The fresh2 split must also share no request with the
+planner's training text (every line of `planner/data/offtopic.txt`, every scenario's `examples`). The held-out
+splits are never shown row by row: the test split's problems as a count, the fresh and fresh2 splits' problems as
+ids with a count each (never a label or a value). Nothing here runs the planner.
 
 The planner's training text files are checked too (`planner/data/requests.txt`, the labelled real requests, and
 `planner/data/offtopic.txt`): every label of requests.txt must name a scenario of the library or `none`, and no
@@ -25,6 +28,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+SPLITS = ("tune.jsonl", "test.jsonl", "fresh.jsonl", "fresh2.jsonl")
+OFFTOPIC = HERE.parents[2] / "planner" / "data" / "offtopic.txt"
+REQUESTS = HERE.parents[2] / "planner" / "data" / "requests.txt"
+# held out from tuning: their problems are reported without a label or a value (test: as a count only)
+BY_ID_ONLY = ("fresh.jsonl", "fresh2.jsonl")
+# splits that must share no request with the planner's training text (off-topic lines, scenario examples)
+UNTRAINED = ("fresh2.jsonl",)
 
 from split import request_id  # noqa: E402
 
@@ -142,6 +152,24 @@ def row_problems(row: dict[str, Any], rule_base: Any) -> list[str]:
     return out
 
 
+def _training_texts(rule_base: Any) -> dict[str, str]:
+    """Normalised text -> where the planner trains on it: every line of offtopic.txt and requests.txt (the labelled
+    real requests) and every scenario example."""
+    out: dict[str, str] = {}
+    if OFFTOPIC.is_file():
+        for line in OFFTOPIC.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                out.setdefault(_norm(line), "planner/data/offtopic.txt")
+    if REQUESTS.is_file():
+        for line in REQUESTS.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                out.setdefault(_norm(line.partition("\t")[2]), "planner/data/requests.txt")
+    for sid, scenario in rule_base.scenarios.items():
+        for example in getattr(scenario, "examples", ()):
+            out.setdefault(_norm(str(example)), f"the examples of scenario {sid}")
+    return out
+
+
 def check_file(path: Path, rule_base: Any) -> list[str]:
     problems: list[str] = []
     seen_ids: set[str] = set()
@@ -179,12 +207,11 @@ def check_file(path: Path, rule_base: Any) -> list[str]:
             if line.strip()
         }
         problems += [f"{rid}: request also in {other}" for key, rid in seen_requests.items() if key in texts]
+    if path.name in UNTRAINED:
+        trained = _training_texts(rule_base)
+        problems += [f"{rid}: request also in {trained[key]}" for key, rid in seen_requests.items() if key in trained]
     print(f"{path.name}: {len(rows)} rows, {sum(bool(r.get('no_match')) for r in rows)} no-match", file=sys.stderr)
     return problems
-
-
-SPLITS = ("tune.jsonl", "test.jsonl", "fresh.jsonl", "fresh2.jsonl")
-PLANNER_DATA = HERE.parents[2] / "planner" / "data"
 
 
 def training_problems(rule_base: Any) -> list[str]:
@@ -201,7 +228,7 @@ def training_problems(rule_base: Any) -> list[str]:
         if (HERE / name).exists()
     }
     for fname in ("requests.txt", "offtopic.txt"):
-        path = PLANNER_DATA / fname
+        path = OFFTOPIC.parent / fname
         if not path.exists():
             continue
         texts: list[str] = []
@@ -231,7 +258,7 @@ def main(argv: list[str]) -> int:
     from continuous.dsl.loader import load_rule_base
 
     rule_base = load_rule_base()
-    paths = [Path(a) for a in argv] or [HERE / f for f in SPLITS if (HERE / f).exists()]
+    paths = [Path(a) for a in argv] or [HERE / f for f in SPLITS]
     problems: list[str] = []
     for path in paths:
         if not path.is_file():
@@ -240,6 +267,12 @@ def main(argv: list[str]) -> int:
         found = check_file(path, rule_base)
         if path.name == "test.jsonl":  # the test split is never shown row by row, not even its ids' problems
             found = [f"test.jsonl: {len(found)} problem(s)"] if found else []
+        elif path.name in BY_ID_ONLY:  # ids and counts only: a problem's text may quote a label or a value
+            per_id: dict[str, int] = {}
+            for p in found:
+                rid = p.split(":", 1)[0]
+                per_id[rid] = per_id.get(rid, 0) + 1
+            found = [f"{path.name}: {rid}: {n} problem(s)" for rid, n in per_id.items()]
         problems += found
     if not argv:
         problems += training_problems(rule_base)
