@@ -166,6 +166,8 @@ def structural(analyses: list[Analysis], words: list[ScenarioWords]) -> np.ndarr
         qpol = language.polarity(a.verb)
         mass = sum(weights.values())
         strong = {o for o, w in weights.items() if w >= 0.6}
+        # a place the request says is new is made there, not only used ("on a new page", "in a new table")
+        strong |= {p.head for p in a.phrases if p.role == "place" and p.new and p.head}
         for c, sw in enumerate(words):
             if sw.objects and weights:
                 hit = sum(w for o, w in weights.items() if o in sw.objects)

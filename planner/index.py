@@ -35,6 +35,7 @@ from continuous.planner.normalise import data_files
 INDEX_VERSION = 5
 DATA = Path(__file__).resolve().parent / "data"
 OFFTOPIC = DATA / "offtopic.txt"
+REQUESTS = DATA / "requests.txt"  # labelled real requests (training.labelled_requests)
 SHIPPED = DATA / "library-index.npz"
 Progress = Callable[[str], None]
 
@@ -80,15 +81,25 @@ def offtopic_texts() -> list[str]:
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
+def builtin_ids(rule_base: RuleBase) -> set[str]:
+    """The scenarios of the rule base that are the built-in library's own (not a user's, even of the same id)."""
+    from continuous.dsl.sources import BUILTIN_LIBRARY
+
+    scenarios = rule_base.scenarios.items()
+    return {sid for sid, sc in scenarios if sc.source and Path(sc.source).resolve().parent == BUILTIN_LIBRARY}
+
+
 def planner_content(rule_base: RuleBase) -> str:
-    """Everything an index depends on: what the planner reads of each scenario, the off-topic requests, the
-    vocabulary and the training settings."""
+    """Everything an index depends on: what the planner reads of each scenario, the off-topic and the labelled
+    real requests, the vocabulary and the training settings."""
     h = hashlib.sha256(f"v{INDEX_VERSION}".encode())
     for sid in sorted(rule_base.scenarios):
         sc = rule_base.scenarios[sid]
         h.update(json.dumps([sid, sc.aliases, sc.summary, sc.description, sc.examples]).encode())
-    for path in (OFFTOPIC, DATA / "language.toml", DATA / "model.toml", *data_files()):
-        h.update(path.read_bytes())
+    # the labelled real requests train only the built-in scenarios (training.usable_requests)
+    h.update(json.dumps(sorted(builtin_ids(rule_base))).encode())
+    for path in (OFFTOPIC, REQUESTS, DATA / "language.toml", DATA / "model.toml", *data_files()):
+        h.update(path.read_bytes() if path.exists() else b"")
     return h.hexdigest()[:20]
 
 
@@ -215,7 +226,7 @@ def _cache_arrays(entries: dict[str, np.ndarray]) -> dict[str, Any]:
 
 def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = None) -> Index:
     """Encode the documents (only those not cached), fit the TF-IDF spaces and train the intent model."""
-    from continuous.planner.training import train
+    from continuous.planner.training import labelled_requests, train, usable_requests
 
     start = time.perf_counter()
     ids = sorted(rule_base.scenarios)
@@ -228,12 +239,14 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
             kinds.append(kind)
             texts.append(text)
     offtopic = offtopic_texts()
+    requests = usable_requests(labelled_requests(REQUESTS), builtin_ids(rule_base))
     cache = EmbeddingCache()
     # the model reads every text without its commit-style noise (features.model_text), at training as at queries
-    vecs = cache.encode([model_text(t) for t in texts + offtopic], progress)
+    vecs = cache.encode([model_text(t) for t in texts + offtopic + [r.text for r in requests]], progress)
     with contextlib.suppress(OSError):
         cache.save()
-    emb, off_emb = vecs[: len(texts)], vecs[len(texts) :]
+    n_docs, n_off = len(texts), len(offtopic)
+    emb, off_emb, req_emb = vecs[:n_docs], vecs[n_docs : n_docs + n_off], vecs[n_docs + n_off :]
     docs = np.array(doc_scenario, dtype=np.int32)
     sums = np.zeros((len(ids), emb.shape[1]), dtype=np.float32)
     np.add.at(sums, docs, emb)
@@ -251,7 +264,7 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
         IntentModel.__new__(IntentModel),
         key,
     )
-    index.model, index.report = train(index, offtopic, off_emb, progress)
+    index.model, index.report = train(index, offtopic, off_emb, progress, requests=requests, requests_emb=req_emb)
     index.report["build_seconds"] = round(time.perf_counter() - start, 2)
     if progress:
         progress("")
@@ -313,8 +326,11 @@ def ship(path: Path = SHIPPED) -> Index:
     rule_base = load_rule_base([], include_builtin=True)
     key = index_key(rule_base)
     index = build(rule_base, key, progress=lambda m: print(m, file=sys.stderr) if m else None)
+    from continuous.planner.training import labelled_requests
+
     cache = EmbeddingCache()
-    texts = [model_text(t) for t in offtopic_texts()]  # the documents' own embeddings are in the index itself
+    # the documents' own embeddings are in the index itself
+    texts = [model_text(t) for t in offtopic_texts() + [r.text for r in labelled_requests(REQUESTS)]]
     vecs = cache.encode(texts)
     save(index, path, with_cache={_text_key(t): v for t, v in zip(texts, vecs, strict=True)})
     return index

@@ -1,16 +1,19 @@
 """Train the intent model of an index (scikit-learn, imported only here, only when an index is built).
 
-Training texts are every scenario's examples, summary, aliases and id words, and the off-topic requests of
-`data/offtopic.txt` as the class "none". A document never votes for itself: its channel features are computed
-with it hidden, and stage B learns from stage A's cross-validated probabilities, so the model learns how an
-unseen request looks rather than how its own examples do. The hyperparameters are in `data/model.toml`.
+Training texts are every scenario's examples, summary, aliases and id words, the off-topic requests of
+`data/offtopic.txt` as the class "none", and the labelled real requests of `data/requests.txt` (commit subjects of
+public repositories, each labelled with the built-in scenario it asks for or "none"; document kind "request"), so
+that every class, not only "none", is learned from requests as they are really written. A document never votes
+for itself: its channel features are computed with it hidden, and stage B learns from stage A's cross-validated
+probabilities, so the model learns how an unseen request looks rather than how its own examples do. The
+hyperparameters are in `data/model.toml`.
 
-Cross-validation holds out whole sources: the off-topic lines of one repository (`# source:` blocks of
-offtopic.txt) are never split between the folds that fit and the fold that scores. Otherwise a commit subject of
-a repository would be scored by a model that learned that repository's words from its siblings, stage B would
-trust stage A's "none" more than it deserves on a new repository, and the calibration and the no-match threshold
-would be chosen on an optimistic picture (`python -m continuous.planner.training` prints the per-source figures
-and compares settings).
+Cross-validation holds out whole sources: the off-topic lines and labelled requests of one repository (`# source:`
+blocks of offtopic.txt and requests.txt, in-scope and "none" alike) are never split between the folds that fit and
+the fold that scores. Otherwise a commit subject of a repository would be scored by a model that learned that
+repository's words from its siblings, stage B would trust stage A's "none" more than it deserves on a new
+repository, and the calibration and the no-match threshold would be chosen on an optimistic picture
+(`python -m continuous.planner.training` prints the per-source figures and compares settings).
 """
 
 from __future__ import annotations
@@ -30,7 +33,36 @@ if TYPE_CHECKING:
 
 CONFIG = Path(__file__).resolve().parent / "data" / "model.toml"
 OFFTOPIC = Path(__file__).resolve().parent / "data" / "offtopic.txt"
+REQUESTS = Path(__file__).resolve().parent / "data" / "requests.txt"
 SOURCE_MARK = "# source:"
+NONE_LABEL = "none"
+
+
+@dataclass(frozen=True)
+class Request:
+    """A labelled real request of requests.txt: its source block, its label (a scenario id or "none") and text."""
+
+    source: str
+    label: str
+    text: str
+
+
+def labelled_requests(path: Path = REQUESTS) -> list[Request]:
+    """The labelled requests of requests.txt (`LABEL<TAB>REQUEST` lines in `# source: NAME` blocks); none when the
+    file is missing. A line without a tab is a mistake of the file and raises ValueError with its line number."""
+    if not path.exists():
+        return []
+    out: list[Request] = []
+    source = "unknown"
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith(SOURCE_MARK):
+            source = line[len(SOURCE_MARK) :].strip() or "unknown"
+        elif line.strip() and not line.startswith("#"):
+            label, tab, text = line.partition("\t")
+            if not tab or not label.strip() or not text.strip():
+                raise ValueError(f"{path}:{n}: expected LABEL<TAB>REQUEST")
+            out.append(Request(source, label.strip(), text.strip()))
+    return out
 
 
 def config() -> dict[str, Any]:
@@ -50,6 +82,16 @@ def offtopic_sources(texts: list[str], path: Path = OFFTOPIC) -> list[str]:
     return [where.get(t, "unknown") for t in texts]
 
 
+def usable_requests(requests: list[Request], builtin_ids: set[str]) -> list[Request]:
+    """The labelled requests a library learns from: those of its built-in scenarios and those of "none"; none at
+    all for a library without a built-in scenario. The labels name the built-in scenarios, and "none" means no
+    built-in does it, so a custom scenario (even one that reuses a built-in's id) is learned from its own
+    `examples` alone, as it would be without this file."""
+    if not builtin_ids:
+        return []
+    return [r for r in requests if r.label == NONE_LABEL or r.label in builtin_ids]
+
+
 @dataclass
 class TrainingSet:
     texts: list[str]
@@ -60,14 +102,21 @@ class TrainingSet:
     # cross-validation groups: one per off-topic source; a scenario's documents that paraphrase each other form
     # one group (see `paraphrase_groups`)
     groups: np.ndarray
-    sources: list[str]  # the off-topic source of each row, "" for a scenario document
+    sources: list[str]  # the source of each labelled or off-topic request, "" for a scenario document
 
 
 def training_set(
-    index: Index, offtopic: list[str], offtopic_emb: np.ndarray, cfg: dict[str, Any] | None = None
+    index: Index,
+    offtopic: list[str],
+    offtopic_emb: np.ndarray,
+    cfg: dict[str, Any] | None = None,
+    requests: list[Request] | None = None,
+    requests_emb: np.ndarray | None = None,
 ) -> TrainingSet:
-    """The documents and the off-topic requests the rules do not already veto (the model learns what passes
-    the rules; a request about an index or a guide never reaches it)."""
+    """The documents, the labelled real requests (kind "request") and the off-topic requests. Off-topic texts and
+    requests labelled "none" the rules already veto are left out (the model learns what passes the rules; a
+    request about an index or a guide never reaches it); a request labelled with a scenario the rule base does not
+    have is left out too (a library without that built-in says nothing about it)."""
     from continuous.planner.features import scenario_words
     from continuous.planner.rules import reasons_to_veto_all
 
@@ -76,27 +125,56 @@ def training_set(
     keep = [i for i, t in enumerate(offtopic) if reasons_to_veto_all(t, made=made) is None]
     offtopic = [offtopic[i] for i in keep]
     offtopic_emb = offtopic_emb[keep]
+    sources = offtopic_sources(list(offtopic))
     kinds = set(cfg["train_kinds"])
     kind_weight = cfg["kind_weight"]
     rows = [i for i, k in enumerate(index.doc_kind) if k in kinds]
     none = len(index.scenario_ids)
     pos_weights = [float(kind_weight.get(index.doc_kind[i], 1.0)) for i in rows]
-    # the off-topic requests weigh a fixed share of the scenarios' examples, so "no match" has the same prior
-    # in a library of 5 scenarios as in one of 30
+    # labelled real requests: a scenario's become its rows (kind "request"), "none"'s join the off-topic ones
+    req_rows: list[int] = []
+    req_labels: list[int] = []
+    position = {sid: s for s, sid in enumerate(index.scenario_ids)}
+    req_none: list[int] = []
+    if "request" in kinds and requests and requests_emb is not None:
+        for i, req in enumerate(requests):
+            if req.label == NONE_LABEL:
+                if reasons_to_veto_all(req.text, made=made) is None:
+                    req_none.append(i)
+            elif req.label in position:
+                req_rows.append(i)
+                req_labels.append(position[req.label])
+        offtopic = offtopic + [requests[i].text for i in req_none]
+        offtopic_emb = np.concatenate([offtopic_emb, requests_emb[req_none]])
+        sources = sources + [requests[i].source for i in req_none]
+    req_weight = float(kind_weight.get("request", 1.0))
+    pos_weights += [req_weight] * len(req_rows)
+    # the off-topic requests weigh a fixed share of the scenarios' examples and requests, so "no match" has the
+    # same prior in a library of 5 scenarios as in one of 30
+    # (a labelled request of "none" counts `kind_weight.request_none` of an off-topic line)
     share = float(cfg.get("none_weight_share", 0.5))
-    none_weight = share * sum(pos_weights) / max(len(offtopic), 1)
-    sources = offtopic_sources(list(offtopic))
-    names = sorted(set(sources))
+    req_none_factor = float(kind_weight.get("request_none", 1.0))
+    n_own_none = len(offtopic) - len(req_none)
+    none_weight = share * sum(pos_weights) / max(n_own_none + req_none_factor * len(req_none), 1e-9)
+    none_weights = [none_weight] * n_own_none + [none_weight * req_none_factor] * len(req_none)
+    req_sources = [requests[i].source for i in req_rows] if requests else []
+    names = sorted(set(sources) | set(req_sources))
     doc_groups = paraphrase_groups(index.emb[rows], index.doc_scenario[rows], float(cfg.get("paraphrase_cosine", 0.8)))
-    groups = list(doc_groups) + [len(rows) + names.index(src) for src in sources]
+    # one group per source: a repository's requests, in-scope and off-topic, are held out together
+    group_of = {name: len(rows) + g for g, name in enumerate(names)}
+    groups = list(doc_groups) + [group_of[src] for src in req_sources] + [group_of[src] for src in sources]
+    emb_parts = [index.emb[rows]]
+    if req_rows and requests_emb is not None:
+        emb_parts.append(requests_emb[req_rows])
+    emb_parts.append(offtopic_emb)
     return TrainingSet(
-        texts=[index.doc_text[i] for i in rows] + list(offtopic),
-        emb=np.concatenate([index.emb[rows], offtopic_emb]).astype(np.float32),
-        labels=np.asarray([int(index.doc_scenario[i]) for i in rows] + [none] * len(offtopic)),
-        weights=np.asarray(pos_weights + [none_weight] * len(offtopic)),
-        exclude=rows + [-1] * len(offtopic),
+        texts=[index.doc_text[i] for i in rows] + [requests[i].text for i in req_rows if requests] + list(offtopic),
+        emb=np.concatenate(emb_parts).astype(np.float32),
+        labels=np.asarray([int(index.doc_scenario[i]) for i in rows] + req_labels + [none] * len(offtopic)),
+        weights=np.asarray(pos_weights + none_weights),
+        exclude=rows + [-1] * len(req_rows) + [-1] * len(offtopic),
         groups=np.asarray(groups),
-        sources=[""] * len(rows) + sources,
+        sources=[""] * len(rows) + req_sources + sources,
     )
 
 
@@ -158,6 +236,8 @@ def train(
     progress: Callable[[str], None] | None = None,
     debug: dict[str, Any] | None = None,
     cfg: dict[str, Any] | None = None,
+    requests: list[Request] | None = None,
+    requests_emb: np.ndarray | None = None,
 ) -> tuple[IntentModel, dict[str, Any]]:
     """The model and a report of its cross-validated quality (stored with the index). `debug` receives the
     scikit-learn estimators and their inputs (the test checks the numpy model against them); `cfg` replaces
@@ -168,7 +248,7 @@ def train(
     from sklearn.linear_model import LogisticRegression
 
     cfg = cfg or config()
-    data = training_set(index, offtopic, offtopic_emb, cfg)
+    data = training_set(index, offtopic, offtopic_emb, cfg, requests, requests_emb)
     n_scen = len(index.scenario_ids)
     n_classes = n_scen + 1
     lex = features.lexical(data.texts)
@@ -279,6 +359,13 @@ def train(
             sources=data.sources,
         )
     report = cv_report(best, pick, data.labels, data.sources, n_scen, model.threshold)
+    # the labelled real requests alone: how the model does on requests as they are really written
+    real = np.asarray([bool(src) for src in data.sources]) & ~is_none
+    report["requests"] = int(real.sum())
+    report["cv_requests_top1"] = round(float((pick == data.labels)[real].mean()) if real.any() else 0.0, 4)
+    report["cv_requests_recall_at_threshold"] = round(
+        float(((pick == data.labels) & (best >= model.threshold))[real].mean()) if real.any() else 0.0, 4
+    )
     report["cv_cost"] = round(threshold_cost(best, pick, data.labels, n_scen, cfg, model.threshold), 5)
     report["rows"] = int(n)
     report["offtopic"] = int(is_none.sum())
@@ -330,8 +417,8 @@ def cv_report(
     neg = best[is_none]
     per_source: dict[str, float] = {}
     src = np.asarray(sources)
-    for name in sorted(set(sources) - {""}):
-        rows = src == name
+    for name in sorted(set(src[is_none].tolist()) - {""}):
+        rows = (src == name) & is_none
         per_source[name] = round(float((best[rows] >= threshold).mean()), 4)
     return {
         "threshold": threshold,
@@ -350,15 +437,16 @@ def compare(settings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     rule_base = load_rule_base([], include_builtin=True)
     built = build(rule_base, index_key(rule_base))
-    from continuous.planner.embedding import encoder
-    from continuous.planner.index import offtopic_texts
+    from continuous.planner.index import EmbeddingCache, offtopic_texts
 
     offtopic = offtopic_texts()
-    off_emb = encoder().encode([features.model_text(t) for t in offtopic])
+    requests = labelled_requests()
+    vecs = EmbeddingCache().encode([features.model_text(t) for t in offtopic + [r.text for r in requests]])
+    off_emb, req_emb = vecs[: len(offtopic)], vecs[len(offtopic) :]
     out = []
     for override in settings:
         cfg = {**config(), **override}
-        _model, report = train(built, offtopic, off_emb, cfg=cfg)
+        _model, report = train(built, offtopic, off_emb, cfg=cfg, requests=requests, requests_emb=req_emb)
         out.append({"setting": override, **report})
     return out
 

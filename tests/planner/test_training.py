@@ -100,3 +100,140 @@ def test_a_commit_type_is_a_prior_on_making_things_not_a_veto() -> None:
     rules.apply_commit_odds(texts, probs, built)
     assert 0.5 < probs[0, s] < 0.9  # a docs commit lowers the odds of making something, and no more
     assert probs[1, s] == np.float32(0.9)  # a chore commit is left alone
+
+
+# ---------------------------------------------------------------- labelled real requests (data/requests.txt)
+
+
+def test_labelled_requests_are_read_by_source_and_a_line_without_a_label_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "requests.txt"
+    path.write_text(
+        "# header\n# source: one/repo\nadd-page\tfeat: add usage page\nnone\tfix: typo\n\n"
+        "# source: two/repo\ncreate-table\tadd orgs table\n",
+        encoding="utf-8",
+    )
+    got = training.labelled_requests(path)
+    assert got == [
+        training.Request("one/repo", "add-page", "feat: add usage page"),
+        training.Request("one/repo", "none", "fix: typo"),
+        training.Request("two/repo", "create-table", "add orgs table"),
+    ]
+    assert training.labelled_requests(tmp_path / "missing.txt") == []
+    path.write_text("# source: one/repo\nfeat: add usage page\n", encoding="utf-8")
+    try:
+        training.labelled_requests(path)
+    except ValueError as exc:
+        assert "requests.txt:2" in str(exc)
+    else:
+        raise AssertionError("a line without LABEL<TAB> was accepted")
+
+
+def test_every_shipped_labelled_request_names_a_scenario_and_every_source_has_both_kinds() -> None:
+    from continuous.dsl.loader import load_rule_base
+
+    ids = set(load_rule_base([], include_builtin=True).scenarios)
+    requests = training.labelled_requests()
+    assert len(requests) >= 500
+    assert {r.label for r in requests} <= ids | {training.NONE_LABEL}
+    assert "unknown" not in {r.source for r in requests}
+    for source in {r.source for r in requests}:
+        labels = {r.label for r in requests if r.source == source}
+        # a source of only one kind would teach the model a repository's style as a class
+        assert training.NONE_LABEL in labels and len(labels) > 1, source
+    # none of them is also an off-topic line (one text, two classes)
+    assert not {r.text for r in requests} & set(offtopic_texts())
+
+
+def _built_in() -> tuple[object, list[training.Request], np.ndarray]:
+    from continuous.dsl.loader import load_rule_base
+    from continuous.planner.index import load_or_build
+
+    built = load_or_build(load_rule_base([], include_builtin=True))
+    requests = training.labelled_requests()
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(len(requests), built.emb.shape[1])).astype(np.float32)
+    return built, requests, emb / np.linalg.norm(emb, axis=1, keepdims=True)
+
+
+def test_the_training_set_holds_the_labelled_requests_with_their_labels_and_source_groups() -> None:
+    built, requests, emb = _built_in()
+    off = offtopic_texts()[:50]
+    off_emb = np.zeros((len(off), emb.shape[1]), dtype=np.float32)
+    cfg = training.config()
+    data = training.training_set(built, off, off_emb, cfg, requests, emb)  # type: ignore[arg-type]
+    none = len(built.scenario_ids)  # type: ignore[attr-defined]
+    row_of = {t: i for i, t in enumerate(data.texts)}
+    positives = [r for r in requests if r.label != training.NONE_LABEL]
+    for req in positives:
+        i = row_of[req.text]
+        assert data.labels[i] == built.scenario_ids.index(req.label), req  # type: ignore[attr-defined]
+        assert data.sources[i] == req.source
+        assert data.exclude[i] == -1  # a request is no document: nothing to hide from its own features
+        assert np.allclose(data.emb[i], emb[requests.index(req)])
+    kept_none = [r for r in requests if r.label == training.NONE_LABEL and r.text in row_of]
+    assert len(kept_none) > 0.8 * sum(r.label == training.NONE_LABEL for r in requests)  # most pass the vetoes
+    for req in kept_none:
+        assert data.labels[row_of[req.text]] == none
+    # a repository's requests, in-scope and none alike, are one cross-validation group, and no other source's
+    for source in {r.source for r in requests}:
+        rows = [row_of[r.text] for r in requests if r.source == source and r.text in row_of]
+        assert len({int(data.groups[i]) for i in rows}) == 1, source
+    group_source = {int(data.groups[i]): data.sources[i] for i in range(len(data.texts)) if data.sources[i]}
+    assert len(set(group_source.values())) == len(group_source)
+    # weights from model.toml: a request of a scenario weighs kind_weight.request
+    first = row_of[positives[0].text]
+    assert data.weights[first] == float(cfg["kind_weight"]["request"])
+    # without the kind "request" none of them is trained on
+    without = training.training_set(
+        built,  # type: ignore[arg-type]
+        off,
+        off_emb,
+        {**cfg, "train_kinds": [k for k in cfg["train_kinds"] if k != "request"]},
+        requests,
+        emb,
+    )
+    assert not {r.text for r in requests} & set(without.texts)
+
+
+def test_a_request_of_a_scenario_the_library_lacks_is_left_out() -> None:
+    built, requests, emb = _built_in()
+    reqs = [training.Request("x/repo", "no-such-scenario", "feat: add usage page"), *requests[:1]]
+    data = training.training_set(built, [], np.zeros((0, emb.shape[1]), np.float32), None, reqs, emb[:2])  # type: ignore[arg-type]
+    assert "feat: add usage page" not in data.texts
+
+
+def test_the_shipped_index_was_trained_on_the_labelled_requests() -> None:
+    from continuous.dsl.loader import load_rule_base
+    from continuous.planner.index import load_or_build
+
+    built = load_or_build(load_rule_base([], include_builtin=True))
+    positives = [r for r in training.labelled_requests() if r.label != training.NONE_LABEL]
+    assert built.report["requests"] == len(positives)
+    assert 0.0 < built.report["cv_requests_recall_at_threshold"] <= built.report["cv_requests_top1"]
+
+
+def test_the_index_key_changes_with_the_labelled_requests(tmp_path: Path, monkeypatch: object) -> None:
+    from continuous.dsl.loader import load_rule_base
+    from continuous.planner import index
+
+    rule_base = load_rule_base([], include_builtin=True)
+    before = index.planner_content(rule_base)
+    changed = tmp_path / "requests.txt"
+    changed.write_text(index.REQUESTS.read_text(encoding="utf-8") + "add-page\tfeat: add one more page\n", "utf-8")
+    monkeypatch.setattr(index, "REQUESTS", changed)  # type: ignore[attr-defined]
+    assert index.planner_content(rule_base) != before
+
+
+def test_a_library_learns_from_the_labelled_requests_of_its_built_in_scenarios_only() -> None:
+    from continuous.dsl.loader import load_rule_base
+    from continuous.planner.index import builtin_ids
+
+    requests = training.labelled_requests()
+    builtin = load_rule_base([], include_builtin=True)
+    assert training.usable_requests(requests, builtin_ids(builtin)) == requests
+    # a custom library (here reusing built-in ids) learns its scenarios from their own examples alone
+    mini = load_rule_base([Path(__file__).parent / "fixtures" / "mini.scn"], include_builtin=False)
+    assert builtin_ids(mini) == set()
+    assert training.usable_requests(requests, builtin_ids(mini)) == []
+    some = training.usable_requests(requests, {"add-page"})
+    assert {r.label for r in some} == {"add-page", training.NONE_LABEL}

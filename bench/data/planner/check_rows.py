@@ -11,6 +11,10 @@ planner's training text (every line of `planner/data/offtopic.txt`, every scenar
 splits are never shown row by row: the test split's problems as a count, the fresh and fresh2 splits' problems as
 ids with a count each (never a label or a value). Nothing here runs the planner.
 
+The planner's training text files are checked too (`planner/data/requests.txt`, the labelled real requests, and
+`planner/data/offtopic.txt`): every label of requests.txt must name a scenario of the library or `none`, and no
+training line may be a request of any split; overlaps are reported as counts per split only (never a line).
+
 Exit status: 0 when every row is valid, 1 otherwise (the problems are printed one a line, by id).
 """
 
@@ -26,6 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 SPLITS = ("tune.jsonl", "test.jsonl", "fresh.jsonl", "fresh2.jsonl")
 OFFTOPIC = HERE.parents[2] / "planner" / "data" / "offtopic.txt"
+REQUESTS = HERE.parents[2] / "planner" / "data" / "requests.txt"
 # held out from tuning: their problems are reported without a label or a value (test: as a count only)
 BY_ID_ONLY = ("fresh.jsonl", "fresh2.jsonl")
 # splits that must share no request with the planner's training text (off-topic lines, scenario examples)
@@ -148,12 +153,17 @@ def row_problems(row: dict[str, Any], rule_base: Any) -> list[str]:
 
 
 def _training_texts(rule_base: Any) -> dict[str, str]:
-    """Normalised text -> where the planner trains on it: every line of offtopic.txt and every scenario example."""
+    """Normalised text -> where the planner trains on it: every line of offtopic.txt and requests.txt (the labelled
+    real requests) and every scenario example."""
     out: dict[str, str] = {}
     if OFFTOPIC.is_file():
         for line in OFFTOPIC.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("#"):
                 out.setdefault(_norm(line), "planner/data/offtopic.txt")
+    if REQUESTS.is_file():
+        for line in REQUESTS.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                out.setdefault(_norm(line.partition("\t")[2]), "planner/data/requests.txt")
     for sid, scenario in rule_base.scenarios.items():
         for example in getattr(scenario, "examples", ()):
             out.setdefault(_norm(str(example)), f"the examples of scenario {sid}")
@@ -204,6 +214,46 @@ def check_file(path: Path, rule_base: Any) -> list[str]:
     return problems
 
 
+def training_problems(rule_base: Any) -> list[str]:
+    """Problems of the planner's training text files: unknown labels in requests.txt (by line number), and lines
+    of requests.txt or offtopic.txt that are requests of a split (a count per split, never the lines)."""
+    problems: list[str] = []
+    split_texts = {
+        name: {
+            _norm(json.loads(line)["request"])
+            for line in (HERE / name).read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        }
+        for name in SPLITS
+        if (HERE / name).exists()
+    }
+    for fname in ("requests.txt", "offtopic.txt"):
+        path = OFFTOPIC.parent / fname
+        if not path.exists():
+            continue
+        texts: list[str] = []
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            if fname == "requests.txt":
+                label, tab, text = line.partition("\t")
+                if not tab or not text.strip():
+                    problems.append(f"{fname}:{n}: not LABEL<TAB>REQUEST")
+                    continue
+                if label != "none" and label not in rule_base.scenarios:
+                    problems.append(f"{fname}:{n}: unknown scenario {label!r}")
+                texts.append(text.strip())
+            else:
+                texts.append(line.strip())
+        keys = [_norm(t) for t in texts]
+        for name, other in split_texts.items():
+            shared = sum(k in other for k in keys)
+            if shared:
+                problems.append(f"{fname}: {shared} line(s) are requests of {name}")
+        print(f"{fname}: {len(texts)} training lines", file=sys.stderr)
+    return problems
+
+
 def main(argv: list[str]) -> int:
     from continuous.dsl.loader import load_rule_base
 
@@ -224,6 +274,8 @@ def main(argv: list[str]) -> int:
                 per_id[rid] = per_id.get(rid, 0) + 1
             found = [f"{path.name}: {rid}: {n} problem(s)" for rid, n in per_id.items()]
         problems += found
+    if not argv:
+        problems += training_problems(rule_base)
     for p in problems:
         print(p)
     print(f"{len(problems)} problem(s)", file=sys.stderr)
