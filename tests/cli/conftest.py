@@ -107,6 +107,22 @@ class Terminal:
             if remaining <= 0 or not self._read(min(remaining, 1.0)):
                 raise AssertionError(f"{pattern!r} never appeared; the terminal shows:\n{self.text}")
 
+    def wait_reading(self, timeout: float = 60) -> None:
+        """Wait until the command is blocked reading its terminal. A Ctrl-C typed between the prompt's text and
+        the read that follows it is lost (CPython checks for signals before it blocks, not after), so a test
+        that types at once can hang where no person, who reads the prompt first, ever would. Linux shows the
+        blocking call in /proc: its first argument is the file descriptor, 0 for the terminal."""
+        deadline = time.monotonic() + timeout
+        proc_file = Path(f"/proc/{self.proc.pid}/syscall")
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                fields = proc_file.read_text().split()
+            except OSError:
+                return  # no /proc here: nothing to wait for
+            if len(fields) > 1 and fields[1] == "0x0" and fields[0] not in ("running", "-1"):
+                return
+            self._read(0.05)
+
     def send(self, line: str) -> None:
         os.write(self.master, (line + "\r").encode())
 

@@ -60,6 +60,7 @@ def test_on_a_terminal_each_missing_parameter_is_asked_until_valid(example_repo:
 def test_ctrl_c_at_a_prompt_stops_with_130(example_repo: Path, terminal) -> None:
     t = terminal(example_repo, "run-scenario", "create-table", "--dry-run")
     t.expect(r"create-table name \(")
+    t.wait_reading()
     os.write(t.master, b"\x03")
     assert t.finish() == 130
     assert "interrupted" in t.text
