@@ -19,7 +19,7 @@ repository, and the calibration and the no-match threshold would be chosen on an
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,16 +53,23 @@ def labelled_requests(path: Path = REQUESTS) -> list[Request]:
     if not path.exists():
         return []
     out: list[Request] = []
+    for n, source, line in _source_lines(path):
+        label, tab, text = line.partition("\t")
+        if not tab or not label.strip() or not text.strip():
+            raise ValueError(f"{path}:{n}: expected LABEL<TAB>REQUEST")
+        out.append(Request(source, label.strip(), text.strip()))
+    return out
+
+
+def _source_lines(path: Path) -> Iterator[tuple[int, str, str]]:
+    """(line number, source, line) of each content line of a file of `# source: NAME` blocks; comments and blank
+    lines are skipped, and a line before any block is of source "unknown"."""
     source = "unknown"
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if line.startswith(SOURCE_MARK):
             source = line[len(SOURCE_MARK) :].strip() or "unknown"
         elif line.strip() and not line.startswith("#"):
-            label, tab, text = line.partition("\t")
-            if not tab or not label.strip() or not text.strip():
-                raise ValueError(f"{path}:{n}: expected LABEL<TAB>REQUEST")
-            out.append(Request(source, label.strip(), text.strip()))
-    return out
+            yield n, source, line
 
 
 def config() -> dict[str, Any]:
@@ -73,12 +80,8 @@ def offtopic_sources(texts: list[str], path: Path = OFFTOPIC) -> list[str]:
     """The source block (`# source: NAME` in offtopic.txt) of each off-topic text; "unknown" for a text the
     file does not hold."""
     where: dict[str, str] = {}
-    source = "unknown"
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith(SOURCE_MARK):
-            source = line[len(SOURCE_MARK) :].strip() or "unknown"
-        elif line.strip() and not line.startswith("#"):
-            where.setdefault(line.strip(), source)
+    for _, source, line in _source_lines(path):
+        where.setdefault(line.strip(), source)
     return [where.get(t, "unknown") for t in texts]
 
 
