@@ -112,7 +112,18 @@ def name(p: Param, intent: Intent) -> None:
     # package manager is that hook, the other words say what it runs ("a prisma postinstall script")
     if head is not None and head.head is not None and in_head and kind == "script":
         hooks = slot_words("lifecycle_scripts")
-        hook = next((w for w in re.findall(r"[A-Za-z]+", head.modifier_text()) if w.lower() in hooks), None)
+        ws = re.findall(r"[A-Za-z][\w:-]*", head.modifier_text())
+        ordinary = intent.repo.ordinary
+        # right before the noun ("a husky prepare script"), or a word no dictionary knows ("prepatch changesets
+        # script"); an English word that starts a longer name is part of it ("a prepare release script")
+        hook = next(
+            (
+                w
+                for i, w in enumerate(ws)
+                if w.lower() in hooks and (i == len(ws) - 1 or ordinary is None or not ordinary(w.lower()))
+            ),
+            None,
+        )
         if hook and intent.put(p, hook.lower(), f"the lifecycle hook {hook!r} before the {kind}", guessed=True):
             return
     if head is not None and head.head is not None and in_head and _head_words(p, intent, head, kind):
@@ -149,6 +160,7 @@ def place_kinds(intent: Intent) -> frozenset[str]:
 
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
+    text = _without_making(text)
     # "Integration and InstalledIntegration models": names joined by "and" are two objects, the first is this
     # one ("drag and drop" is one name)
     names_ = re.split(r"\s*,\s*|\s+and\s+", text.strip())
@@ -177,6 +189,15 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
         and len(words_) <= 4
         and intent.put(p, " ".join(words_), f"the words before the {kind or 'object'}", guessed=True)
     )
+
+
+def _without_making(text: str) -> str:
+    """ "Profile page creation" → "Profile page": a noun of making after an object's noun is the act, not part
+    of the name ("a creation date column" keeps it)."""
+    ws = re.findall(r"[A-Za-z][\w'-]*", text)
+    if len(ws) > 1 and ws[-1].lower() in slot_words("making_nouns") and language.is_object_word(ws[-2].lower()):
+        return text[: text.rindex(ws[-1])]
+    return text
 
 
 def _env_words(p: Param, intent: Intent, head: Phrase) -> bool:
@@ -237,7 +258,7 @@ def part(p: Param, intent: Intent) -> None:
     schema_words = {f for f in language.lang().objects.get(head.head or "", ())} if head.head else set()
     # "disabledAt and lastConversionAt columns": the first of several
     first = re.split(r"\s+and\s+|,|/|\+", _masked(text, head.start, intent.mentions, None))[0]
-    words_ = name_words(first, frozenset(schema_words), keep_objects=True)
+    words_ = name_words(first, frozenset(schema_words) | slot_words("part_qualifiers"), keep_objects=True)
     # "a locale property", "a status attribute": the word after the name only says it is a part
     while len(words_) > 1 and words_[-1].lower() in slot_words("part_kind_words"):
         words_.pop()
@@ -258,20 +279,37 @@ def labelled(p: Param, intent: Intent) -> bool:
     """A parameter the text labels with its own name: "an archived_at column", "column archived_at"."""
     label = re.escape(p.name.replace("_", " "))
     values = _choice_words(intent)
-    for pat in (
-        rf"(?<![\w-])[\"'`]?([A-Za-z][\w-]*)[\"'`]?\s+{label}s?\b",
-        rf"\b{label}s?\s+(?:called\s+|named\s+)?[\"'`]?([A-Za-z][\w-]*)",
-    ):
+    before = rf"(?<![\w-])[\"'`]?([A-Za-z][\w-]*)[\"'`]?\s+{label}s?\b"
+    for pat in (before, rf"\b{label}s?\s+(?:called\s+|named\s+)?[\"'`]?([A-Za-z][\w-]*)"):
         m = re.search(pat, intent.clause, re.IGNORECASE)
         ok = (
             m is not None
             and not not_name(m.group(1))
             and not language.is_verb_word(m.group(1), inflected=False)
             and m.group(1).lower() not in values  # "a jsonb column" says its type, not its name
+            and not (pat is before and _name_word_before(intent.clause[: m.start()], values))
         )
         if ok and m is not None and intent.put(p, m.group(1), f"the word next to {p.name!r}"):
             return True
     return False
+
+
+def _name_word_before(text: str, values: frozenset[str]) -> bool:
+    """Whether the word before a labelled name is a word of the name too ("a billing email column" is no
+    "email" column): not a determiner, a marker of newness, a verb or a word that chooses a type."""
+    m = re.search(r"([A-Za-z][\w'-]*)[\"'`]?\s*$", text)
+    if m is None:
+        return False
+    w = m.group(1).lower()
+    return not (
+        not_name(w)
+        or w in words("new_markers")
+        or w in values
+        or language.is_verb_word(w)
+        or language.is_object_word(w)
+        or w in slot_words("part_kind_words")
+        or w in slot_words("part_qualifiers")
+    )
 
 
 def _choice_words(intent: Intent) -> frozenset[str]:
@@ -446,7 +484,7 @@ def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -
     head = a.head
     if head is not None:
         # "a usage page" is about usage; "store user preferences" (no object word) about user preferences
-        text = head.modifier_text() if head.head is not None else head.text
+        text = _without_making(head.modifier_text() if head.head is not None else head.text)
         first = re.split(r"\s*,\s*|\s+and\s+", _masked(text, head.start, repo.mentioned(request), None))[0]
         ws = name_words(first)
         if ws and len(ws) <= 3:

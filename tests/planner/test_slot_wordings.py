@@ -326,3 +326,74 @@ def test_words_that_only_say_what_sort_of_thing_it_is(sid: str, text: str, param
 def test_what_a_part_is_for_is_its_table(text: str, table: str, column: str) -> None:
     got = params("modify-schema", text)
     assert (got["table"], got["column"]) == (table, column)
+
+
+# ---------------------------------------------------------------- generalising the last round's slot rules
+
+
+def test_a_noun_of_making_before_the_noun_is_part_of_the_name() -> None:
+    """ "creation" only names the act after the object's noun ("Billing page implementation"); before it, it is a
+    word of the name."""
+    assert params("modify-schema", "add a creation source column to dev_tasks")["column"] == "creation_source"
+    assert params("add-page", "Invoice page creation")["name"] == "Invoice"
+
+
+def test_an_english_word_that_starts_a_script_name_is_no_hook() -> None:
+    from continuous.planner.suggest import _ordinary_words
+
+    repo = Repo.from_facts([], conventions(), ordinary=_ordinary_words())
+
+    def name(text: str) -> object:
+        sc = rule_base().scenarios["add-pnpm-script"]
+        intent = slots.Intent(sc, text, text, repo, conventions(), subject_of(text, repo), rule_base=rule_base())
+        return slots.fill(intent).params.get("name")
+
+    assert str(name("add a prepare docs script")).replace("_", "-") == "prepare-docs"
+    assert name("add a lefthook prepare script") == "prepare"
+    assert name("chore: add postpack tarball script") == "postpack"
+
+
+def test_the_folders_of_a_file_path_name_no_object() -> None:
+    repo = Repo.from_facts(
+        [Fact(type="table", fields={"name": "ui_widgets"}), Fact(type="app", fields={"name": "dhg-hub"})],
+        conventions(),
+    )
+    assert [m.name for m in repo.mentioned("add a test spec for ui/widgets/clock.vue")] == []
+    assert [m.name for m in repo.mentioned("add tests for apps/dhg-hub/src/main.ts")] == ["dhg-hub"]
+    assert [m.name for m in repo.mentioned("add GET /api/ui-widgets endpoint")] != []
+    text = "add a test spec for ui/widgets/clock.vue"
+    sc = rule_base().scenarios["add-tests"]
+    intent = slots.Intent(sc, text, text, repo, conventions(), subject_of(text, repo), rule_base=rule_base())
+    assert slots.fill(intent).params.get("target") == "clock"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "method"),
+    [
+        ("create the invoice draft and endpoint", "POST"),
+        ("register device tokens and endpoint", "POST"),
+        ("add a reminder model and endpoint", None),
+    ],
+)
+def test_a_piece_without_a_verb_shares_the_requests_verb(request_text: str, method: str | None) -> None:
+    sc = rule_base().scenarios["add-proxy-endpoint"]
+    intent = slots.Intent(
+        sc, "endpoint", request_text, REPO, conventions(), subject_of(request_text, REPO), rule_base=rule_base()
+    )
+    got = slots.fill(intent)
+    shared = "whole request" in (got.sources["method"].source if "method" in got.sources else "")
+    assert (got.params["method"] if shared else None) == method
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("add a billing email column to dev_tasks", "billing_email"),
+        ("add a new status column to dev_tasks", "status"),
+        ("add a unique slug column to dev_tasks", "slug"),
+        ("add a required reviewer name field to dev_tasks", "reviewer_name"),
+        ("add an archived_at column to dev_tasks", "archived_at"),
+    ],
+)
+def test_a_column_is_named_by_all_the_words_before_its_noun(text: str, column: str) -> None:
+    assert params("modify-schema", text)["column"] == column
