@@ -30,6 +30,8 @@ _WORDS = re.compile(r"[A-Za-z0-9]+")
 
 def _file_path(token: str) -> bool:
     return "/" in token and not token.startswith("/") and ":" not in token and "{" not in token
+
+
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[._:/-][A-Za-z0-9]+)*|[@./][A-Za-z0-9][\w./@-]*")
 ALIAS_FIELDS = ("alias", "aliases", "display", "display_name", "label", "title")
 
