@@ -364,7 +364,11 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
     text = ph.modifier_text() if ph.head else ph.text
     # "to posts instead of using the meta image": the name ends where the phrase goes on about something else
     text = re.split(r"\b(?:" + "|".join(sorted(language.words("phrase_stops"))) + r")\b", text, maxsplit=1)[0]
-    words = name_words(text, exclude=frozenset(kind_words))
+    # a word for another kind of object is part of the name ("to webhook deliveries", "the api keys table")
+    kinds_ = intent.conventions.kinds
+    targets = set(target_kinds_of_phrase(ph, intent))
+    keep = frozenset(k for k in (*kinds_.object_kinds, *kinds_.head_order, *kinds_.parents) if k not in targets)
+    words = name_words(text, exclude=frozenset(kind_words), keep_aspects=True, keep_kinds=keep)
     if words and len(words) <= 3:
         return " ".join(words), False
     if ph.head is not None:

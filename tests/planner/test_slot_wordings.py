@@ -397,3 +397,14 @@ def test_a_piece_without_a_verb_shares_the_requests_verb(request_text: str, meth
 )
 def test_a_column_is_named_by_all_the_words_before_its_noun(text: str, column: str) -> None:
     assert params("modify-schema", text)["column"] == column
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        ("add a retries column to webhook deliveries", "webhook_deliveries"),
+        ("add a theme column to the page settings table", "page_settings"),
+    ],
+)
+def test_a_word_for_another_kind_is_part_of_a_tables_name(text: str, table: str) -> None:
+    assert params("modify-schema", text)["table"] == table
