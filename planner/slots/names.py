@@ -184,6 +184,13 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     ]
     if words_ and same and text.lower().rstrip().endswith(same[-1]):
         words_.append(same[-1])
+    if words_ and all(w.lower() in slot_words("view_words") for w in words_):
+        # "a details page for invoices": a view of the data the phrase is about
+        for ph in intent.analysis.of_role("subject"):
+            data = data_phrase(re.split(r"[+,;&]|\s(?:and|with)\s", ph.text)[0])
+            if data and len(data.split()) <= 2 and not all(w in words("audience") for w in data.split()):
+                words_ = [*data.split(), *words_]
+                break
     return bool(
         words_
         and len(words_) <= 4
@@ -287,6 +294,8 @@ def labelled(p: Param, intent: Intent) -> bool:
             and not not_name(m.group(1))
             and not language.is_verb_word(m.group(1), inflected=False)
             and m.group(1).lower() not in values  # "a jsonb column" says its type, not its name
+            # "add X to the env example": a word that says it is a variable's file is no value of it
+            and m.group(1).lower() not in slot_words("env_kind_words")
             and not (pat is before and _name_word_before(intent.clause[: m.start()], values))
         )
         if ok and m is not None and intent.put(p, m.group(1), f"the word next to {p.name!r}"):

@@ -408,3 +408,23 @@ def test_a_column_is_named_by_all_the_words_before_its_noun(text: str, column: s
 )
 def test_a_word_for_another_kind_is_part_of_a_tables_name(text: str, table: str) -> None:
     assert params("modify-schema", text)["table"] == table
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("add an overview page for payouts", "PayoutsOverview"),
+        ("create a history page for audit entries, with filters", "AuditEntriesHistory"),
+        ("add a usage page for payouts", "Usage"),
+    ],
+)
+def test_a_view_word_alone_is_a_view_of_the_data_the_phrase_is_about(text: str, name: str) -> None:
+    from continuous.planner.grounding import pascal
+
+    assert pascal(str(params("add-page", text)["name"])) == name
+
+
+def test_a_word_that_says_it_is_a_variables_file_is_no_example_value() -> None:
+    got = params("configure-environment", "add RESEND_API_KEY to the env example")
+    assert got["name"] == "RESEND_API_KEY"
+    assert got.get("example") in (None, "")
