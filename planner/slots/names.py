@@ -184,12 +184,15 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     ]
     if words_ and same and text.lower().rstrip().endswith(same[-1]):
         words_.append(same[-1])
-    if words_ and all(w.lower() in slot_words("view_words") for w in words_):
-        # "a details page for invoices": a view of the data the phrase is about
+    views = words_ and all(w.lower() in slot_words("view_words") for w in words_)
+    sorts = words_ and all(w.lower() in slot_words("sort_words") for w in words_)
+    if views or sorts:
+        # "a details page for invoices": a view of the data the phrase is about; "a backend proxy for segment":
+        # the sort of proxy says nothing of which one
         for ph in intent.analysis.of_role("subject"):
             data = data_phrase(re.split(r"[+,;&]|\s(?:and|with)\s", ph.text)[0])
             if data and len(data.split()) <= 2 and not all(w in words("audience") for w in data.split()):
-                words_ = [*data.split(), *words_]
+                words_ = [*data.split(), *(words_ if views else [])]
                 break
     return bool(
         words_
@@ -200,9 +203,11 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
 
 def _without_making(text: str) -> str:
     """ "Profile page creation" → "Profile page": a noun of making after an object's noun is the act, not part
-    of the name ("a creation date column" keeps it)."""
+    of the name ("a creation date column" keeps it); a noun of a set of them is the set ("a Toast component
+    system")."""
     ws = re.findall(r"[A-Za-z][\w'-]*", text)
-    if len(ws) > 1 and ws[-1].lower() in slot_words("making_nouns") and language.is_object_word(ws[-2].lower()):
+    trailing = slot_words("making_nouns") | slot_words("collection_nouns")
+    if len(ws) > 1 and ws[-1].lower() in trailing and language.is_object_word(ws[-2].lower()):
         return text[: text.rindex(ws[-1])]
     return text
 

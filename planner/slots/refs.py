@@ -17,7 +17,7 @@ from continuous.planner import language
 from continuous.planner.grounding import Mention, to_kebab, to_snake
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
-from continuous.planner.slots.text import called, identifiers, name_words, not_name, quoted, slot_words
+from continuous.planner.slots.text import called, identifiers, name_words, not_name, quoted, slot_map, slot_words
 
 _ROLE_ORDER = {
     "parent": ("place", "head", "subject", "trailing", "lead"),
@@ -141,6 +141,20 @@ def _package(p: Param, intent: Intent) -> None:
     )
     generic = slot_words("package_kind_words") | language.words("determiners")
     pkg = bot.group("pkg") if bot else ""
+    # "next.js", "tailwind": a product's own spelling of the npm package it is published as
+    spelt = slot_map("package_spellings")
+    low_scope = scope.lower()
+    for written, npm in sorted(spelt.items(), key=lambda kv: -len(kv[0])):
+        hit = re.search(r"(?<![\w@/.-])" + re.escape(written) + r"(?![\w/-]|\.\w)", low_scope)
+        if hit is None or intent.repo.lookup("package", written) is not None:
+            continue
+        # the whole name, not a word of a longer one ("the nextjs sentry sdk" is no next)
+        after = re.match(r"\W*([a-z]+)?", low_scope[hit.end() :])
+        nxt = after.group(1) if after else None
+        if nxt and nxt not in generic and nxt not in ("in", "on", "for", "with", "v"):
+            continue
+        if intent.put(p, intent.repo.lookup("package", npm) or npm, f"the npm package {written!r} is published as"):
+            return
     if (
         bot
         and pkg.lower() not in generic
@@ -274,7 +288,9 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             return
         # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
         # "created_at timestamp for profiles": what a part is for is the object it is part of
-        named = explicit or ph.head is not None or ph.role == "place" or (part_of and ph.role == "subject")
+        # "Deprecate wiithings": a head that is one word no dictionary knows is the name of what the verb acts on
+        coined = not parent and ph.role == "head" and " " not in value and intent.repo.distinctive(value.lower())
+        named = explicit or ph.head is not None or ph.role == "place" or (part_of and ph.role == "subject") or coined
         if named and intent.put(
             p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit
         ):

@@ -428,3 +428,48 @@ def test_a_word_that_says_it_is_a_variables_file_is_no_example_value() -> None:
     got = params("configure-environment", "add RESEND_API_KEY to the env example")
     assert got["name"] == "RESEND_API_KEY"
     assert got.get("example") in (None, "")
+
+
+def test_a_coined_word_a_non_creating_verb_acts_on_is_its_object() -> None:
+    """ "Deprecate flumbix": one word no dictionary knows names the object, reported as not found; an ordinary
+    phrase names none."""
+    from continuous.planner.suggest import _ordinary_words
+
+    repo = Repo.from_facts([Fact(type="service", fields={"name": "billing-service"})], conventions(), _ordinary_words())
+
+    def name(text: str) -> slots.Filled:
+        sc = rule_base().scenarios["deprecate-service"]
+        intent = slots.Intent(sc, text, text, repo, conventions(), subject_of(text, repo), rule_base=rule_base())
+        return slots.fill(intent)
+
+    got = name("deprecate flumbix")
+    assert got.params.get("name") == "flumbix"
+    assert ("service", "flumbix") in got.not_found
+    assert "name" not in name("deprecate the old stuff").params
+
+
+@pytest.mark.parametrize(
+    ("text", "package"),
+    [
+        ("chore: upgrade Nuxt.js to 3.12", "nuxt"),
+        ("bump tailwind from 3.3.0 to 3.4.0", "tailwindcss"),
+        ("bump chart.js from 4.4.0 to 4.4.1", "chart.js"),
+        ("bump @sentry/nextjs to 8.1", "@sentry/nextjs"),
+    ],
+)
+def test_a_products_own_spelling_is_the_package_it_is_published_as(text: str, package: str) -> None:
+    assert params("update-dependencies", text)["package"] == package
+
+
+@pytest.mark.parametrize(
+    ("sid", "text", "name"),
+    [
+        ("add-shared-component", "add a Toast component system", "Toast"),
+        ("create-proxy-server", "add a reverse proxy for posthog", "posthog"),
+        ("create-service", "a dedicated service for payout reports", "payout-reports"),
+        ("create-proxy-server", "add a backend proxy", "backend"),
+    ],
+)
+def test_words_of_a_set_or_a_sort_name_no_object(sid: str, text: str, name: str) -> None:
+    got = str(params(sid, text)["name"])
+    assert got.removesuffix("-proxy").lower().replace("_", "-") == name.lower()
