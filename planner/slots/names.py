@@ -67,7 +67,15 @@ def name(p: Param, intent: Intent) -> None:
     kind = intent.head_kind
     other_kinds = [m for m in intent.mentions if m.kind != kind]
     taken = {str(v).lower() for v in intent.out.params.values()}
-    in_head = head is not None and kind is not None and (head.head is None or _same_kind(head.head, intent))
+    # "Add modal", "a confirm dialog": an object asked for alone that is made as this kind (`alone` of
+    # language.toml [head_roles]) is this object, and its noun is a word of the name
+    alone = (
+        head is not None
+        and head.head is not None
+        and language.lang().head_roles.get(head.head, {}).get("alone") == kind
+        and not any(_same_kind(c, intent) for c, _s, _e in head.objects)
+    )
+    in_head = head is not None and kind is not None and (head.head is None or _same_kind(head.head, intent) or alone)
     # 0. an environment variable is named in capitals ("VITE_" is the scope, not the name)
     if p.pattern and p.pattern.startswith("[A-Z]"):
         var = env_var(clause)
@@ -184,6 +192,10 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     ]
     if words_ and same and text.lower().rstrip().endswith(same[-1]):
         words_.append(same[-1])
+    own_noun = any(_same_kind(c, intent) for c, _s, _e in head.objects)
+    if head.head is not None and not own_noun and language.lang().head_roles.get(head.head, {}).get("alone") == kind:
+        # "a confirm dialog" is the ConfirmDialog component
+        words_.extend(w for w in re.findall(r"[A-Za-z][\w'-]*", head.text[head.head_start - head.start :])[:2])
     views = words_ and all(w.lower() in slot_words("view_words") for w in words_)
     sorts = words_ and all(w.lower() in slot_words("sort_words") for w in words_)
     if views or sorts:
@@ -472,6 +484,14 @@ def finish(intent: Intent) -> None:
         intent.put(name_param, pascal(base), f"the data the page manages ({entity_value})", guessed=True)
 
 
+def _first_of_list(text: str) -> str:
+    """The first of several names joined by commas or "and"; a fixed phrase ("drag and drop") is one."""
+    from continuous.planner.decompose import protected
+
+    cut = re.search(r"\s*,\s*|\s+and\s+", protected(text))
+    return text[: cut.start()] if cut else text
+
+
 def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -> str | None:
     """What a whole request is about, found once so every step of a plan talks about the same thing: a name
     given outright, else the data after "for"/"to manage"/"storing", else the words before the object asked
@@ -499,7 +519,7 @@ def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -
     if head is not None:
         # "a usage page" is about usage; "store user preferences" (no object word) about user preferences
         text = _without_making(head.modifier_text() if head.head is not None else head.text)
-        first = re.split(r"\s*,\s*|\s+and\s+", _masked(text, head.start, repo.mentioned(request), None))[0]
+        first = _first_of_list(_masked(text, head.start, repo.mentioned(request), None))
         ws = name_words(first)
         if ws and len(ws) <= 3:
             return " ".join(ws)

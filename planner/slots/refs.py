@@ -289,7 +289,13 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
         # "created_at timestamp for profiles": what a part is for is the object it is part of
         # "Deprecate wiithings": a head that is one word no dictionary knows is the name of what the verb acts on
-        coined = not parent and ph.role == "head" and " " not in value and intent.repo.distinctive(value.lower())
+        coined = (
+            not parent
+            and p.name in intent.conventions.params.names
+            and ph.role == "head"
+            and " " not in value
+            and intent.repo.distinctive(value.lower())
+        )
         named = explicit or ph.head is not None or ph.role == "place" or (part_of and ph.role == "subject") or coined
         if named and intent.put(
             p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit

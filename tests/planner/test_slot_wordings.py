@@ -473,3 +473,27 @@ def test_a_products_own_spelling_is_the_package_it_is_published_as(text: str, pa
 def test_words_of_a_set_or_a_sort_name_no_object(sid: str, text: str, name: str) -> None:
     got = str(params(sid, text)["name"])
     assert got.removesuffix("-proxy").lower().replace("_", "-") == name.lower()
+
+
+def test_a_fixed_phrase_is_never_split() -> None:
+    from continuous.planner.decompose import split
+
+    assert [c.text for c in split("add a copy and paste toolbar component")] == [
+        "add a copy and paste toolbar component"
+    ]
+    assert str(params("add-shared-component", "add a copy and paste toolbar component")["name"]) in (
+        "CopyPasteToolbar",
+        "CopyAndPasteToolbar",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("add a tooltip", "Tooltip"),
+        ("add a confirm dialog", "ConfirmDialog"),
+        ("create a reusable Avatar component", "Avatar"),
+    ],
+)
+def test_a_ui_element_asked_for_alone_names_the_component(text: str, name: str) -> None:
+    assert params("add-shared-component", text)["name"] == name
