@@ -313,9 +313,15 @@ def _names_part(intent: Intent, kind: str) -> bool:
     """The head phrase asks for a part of an object of another kind ("an access_code column", language.toml
     part_nouns): a bare place then names the object it is part of."""
     head = intent.analysis.head
-    if head is None or head.head is None or intent.conventions.kinds.object_words.get(head.head, head.head) == kind:
+    if head is None:
         return False
     found = re.findall(r"[a-z]+", head.text.lower())
+    if head.head is None:
+        # "add field description to layout": a part noun before the name, the head ends in the name
+        first = [w for w in found if w not in language.words("determiners")][:1]
+        return bool(first) and first[0] in language.words("part_nouns") and len(found) > 1
+    if intent.conventions.kinds.object_words.get(head.head, head.head) == kind:
+        return False
     # "an access_code column", "the column archived_at", "a `slug` field", "created_at timestamp" (a kind of part)
     parts = language.words("part_nouns")
     return any(w in parts for w in found[-1:] + found[:2]) or bool(

@@ -497,3 +497,13 @@ def test_a_fixed_phrase_is_never_split() -> None:
 )
 def test_a_ui_element_asked_for_alone_names_the_component(text: str, name: str) -> None:
     assert params("add-shared-component", text)["name"] == name
+
+
+def test_a_part_noun_before_the_name_makes_the_place_its_table() -> None:
+    assert params("modify-schema", "add field reminder_at to crm accounts") == {
+        **params("modify-schema", "add field reminder_at to crm accounts"),
+        "table": "crm_accounts",
+        "column": "reminder_at",
+    }
+    got = params("modify-schema", "add field renewal notes to crm accounts")
+    assert (got["table"], got["column"]) == ("crm_accounts", "renewal_notes")
