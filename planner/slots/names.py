@@ -168,7 +168,7 @@ def place_kinds(intent: Intent) -> frozenset[str]:
 
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
-    text = _without_making(text)
+    text = _without_making(text, lambda w: any(_same_kind(c, intent) for c, _s, _e in language.find(w, "objects")))
     # "Integration and InstalledIntegration models": names joined by "and" are two objects, the first is this
     # one ("drag and drop" is one name)
     names_ = re.split(r"\s*,\s*|\s+and\s+", text.strip())
@@ -213,13 +213,16 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     )
 
 
-def _without_making(text: str) -> str:
+def _without_making(text: str, own: Callable[[str], bool] | None = None) -> str:
     """ "Profile page creation" → "Profile page": a noun of making after an object's noun is the act, not part
     of the name ("a creation date column" keeps it); a noun of a set of them is the set ("a Toast component
     system")."""
     ws = re.findall(r"[A-Za-z][\w'-]*", text)
     trailing = slot_words("making_nouns") | slot_words("collection_nouns")
-    if len(ws) > 1 and ws[-1].lower() in trailing and language.is_object_word(ws[-2].lower()):
+    # after the noun of the object itself (`own`: of the kind asked for), not after any object word ("a
+    # monitoring system table" is about a monitoring system)
+    noun = ws[-2].lower() if len(ws) > 1 else ""
+    if len(ws) > 1 and ws[-1].lower() in trailing and (own(noun) if own else language.is_object_word(noun)):
         return text[: text.rindex(ws[-1])]
     return text
 

@@ -72,7 +72,8 @@ def reference(p: Param, intent: Intent) -> None:
     parent = len(kinds) == 1 and kinds[0] != intent.head_kind
     order = _ROLE_ORDER["parent" if parent else "object"]
     taken = {str(v).lower() for k, v in intent.out.params.items()}
-    mentions = intent.mentions
+    # a commit's scope ("feat(dev-tasks): ...") says where only when the request itself does not (below)
+    mentions = [m for m in intent.mentions if m.start >= intent.analysis.body_start]
     if parent and _names_part(intent, kinds[0]) and any(ph.role == "place" for ph in intent.analysis.phrases):
         # "add mime_type column to sources_google": the head names the part (a column called like the
         # sys_mime_types table), the place names what it is part of
@@ -85,7 +86,9 @@ def reference(p: Param, intent: Intent) -> None:
         if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
             return
     if parent:
-        for m in _ranked(intent.request_mentions, kinds, intent, order):
+        body = _body_start(intent.request)
+        request_mentions = [m for m in intent.request_mentions if m.start >= body]
+        for m in _ranked(request_mentions, kinds, intent, order):
             if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
                 return
     if not p.required:
@@ -93,6 +96,26 @@ def reference(p: Param, intent: Intent) -> None:
     if parent and _qualified_owner(p, kinds[0], intent):
         return
     _named_but_unknown(p, kinds, intent, parent)
+    if parent and p.name not in intent.out.params:
+        _commit_scope(p, kinds[0], intent)
+
+
+def _body_start(request: str) -> int:
+    from continuous.planner.phrases import analyse
+
+    return analyse(request).body_start
+
+
+def _commit_scope(p: Param, kind: str, intent: Intent) -> bool:
+    """ "feat(hub): add an about page": a commit's scope that is the name of an existing object of the kind
+    the parameter needs is where the change goes (a scope that names nothing, "api" or "ui", says nothing)."""
+    from continuous.planner.phrases import analyse
+
+    scope = analyse(intent.request).commit_scope
+    if not scope:
+        return False
+    found = intent.repo.lookup(kind, scope)
+    return bool(found) and intent.put(p, found, f"existing {kind} named by the commit's scope ({scope!r})")
 
 
 def _qualified_owner(p: Param, kind: str, intent: Intent) -> bool:

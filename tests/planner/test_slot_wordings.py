@@ -507,3 +507,24 @@ def test_a_part_noun_before_the_name_makes_the_place_its_table() -> None:
     }
     got = params("modify-schema", "add field renewal notes to crm accounts")
     assert (got["table"], got["column"]) == ("crm_accounts", "renewal_notes")
+
+
+def test_a_set_noun_after_another_kinds_word_is_part_of_the_name() -> None:
+    assert params("create-table", "create alerting system tables")["name"] == "alerting_system"
+
+
+@pytest.mark.parametrize(
+    ("text", "app"),
+    [
+        ("feat(hub): add a changelog page", "dhg-hub"),
+        ("feat(hub): add a changelog page to dhg-admin-code", "dhg-admin-code"),
+        ("feat(ui): add a changelog page", None),
+    ],
+)
+def test_a_commit_scope_is_where_only_when_the_request_says_nothing(text: str, app: str | None) -> None:
+    assert params("add-page", text).get("app") == app
+
+
+def test_a_place_the_request_names_beats_the_commit_scope() -> None:
+    got = params("modify-schema", "feat(dev-tasks): add a due column to the Payout table")
+    assert got["table"] == "payout"
