@@ -155,6 +155,13 @@ def route(p: Param, intent: Intent) -> None:
             words_ = words_[1:]
         subject = " ".join(words_)
         intent.put(p, "/api/" + to_kebab(subject), f"derived from the subject {subject!r}", guessed=True)
+        return
+    if p.required and head is not None and head.head is not None and intent.head_kind == "endpoint":
+        # "a health check endpoint": the words before the noun, whatever they also name
+        ws = tx.name_words(head.modifier_text(), keep_objects=True)
+        ws = [w for w in ws if tx.method_from_verb(w) is None]
+        if ws and len(ws) <= 3:
+            intent.put(p, "/api/" + to_kebab(" ".join(ws)), "the words before the endpoint", guessed=True)
 
 
 def version(p: Param, intent: Intent) -> None:

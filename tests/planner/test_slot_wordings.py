@@ -528,3 +528,10 @@ def test_a_commit_scope_is_where_only_when_the_request_says_nothing(text: str, a
 def test_a_place_the_request_names_beats_the_commit_scope() -> None:
     got = params("modify-schema", "feat(dev-tasks): add a due column to the Payout table")
     assert got["table"] == "payout"
+
+
+def test_an_endpoint_without_a_subject_is_routed_by_the_words_before_its_noun() -> None:
+    sc = rule_base().scenarios["add-proxy-endpoint"]
+    text = "add a readiness probe endpoint"
+    intent = slots.Intent(sc, text, text, REPO, conventions(), None, rule_base=rule_base())
+    assert slots.fill(intent).params.get("path") == "/api/readiness-probe"
