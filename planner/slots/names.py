@@ -433,8 +433,8 @@ def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = Fals
         low = raw.lower().strip("'")
         if low.endswith("'s"):
             continue
-        if low in stops or low in words("pronouns"):
-            break
+        if low in stops or low in words("pronouns") or (taken and low in slot_words("quantifiers")):
+            break  # "to store api usage per user": what is kept ends where "per" starts
         if language.is_object_word(low):
             nxt = tokens[j + 1].lower() if j + 1 < len(tokens) else ""
             if nxt and not language.is_object_word(nxt) and not not_name(nxt) and nxt not in stops:

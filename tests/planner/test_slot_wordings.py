@@ -535,3 +535,7 @@ def test_an_endpoint_without_a_subject_is_routed_by_the_words_before_its_noun() 
     text = "add a readiness probe endpoint"
     intent = slots.Intent(sc, text, text, REPO, conventions(), None, rule_base=rule_base())
     assert slots.fill(intent).params.get("path") == "/api/readiness-probe"
+
+
+def test_what_is_kept_ends_where_a_quantifier_starts() -> None:
+    assert params("create-table", "create a table to store login attempts per device")["name"] == "login_attempts"
