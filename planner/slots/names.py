@@ -296,8 +296,14 @@ def part(p: Param, intent: Intent) -> None:
         return
     if head.head is not None and not words_:
         # "a column for storing the git branch": what the part holds names it
+        owners = {to_snake(str(v)) for k, v in intent.out.params.items() if k != p.name}
         for ph in [*intent.analysis.of_role("subject"), *intent.analysis.of_role("trailing")]:
             phrase = data_phrase(ph.text, require_verb=True)
+            if phrase is None and ph.role == "subject" and any(q.role == "place" for q in intent.analysis.phrases):
+                # "a column for the stripe customer id to profiles": the place is the table, this what it holds
+                phrase = data_phrase(ph.text)
+                if phrase is not None and to_snake(phrase) in owners:
+                    phrase = None
             if phrase and len(phrase.split()) <= 3 and intent.put(p, phrase, f"what the {p.name} holds", guessed=True):
                 return
 

@@ -272,6 +272,8 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
                 or (part_of and ph.role in ("place", "subject") and ph.head is None)
             )
         ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
+        # "a column for the stripe customer id to profiles": where it goes names the whole before what it is for
+        phrases.sort(key=lambda ph: ph.role != "place")
     else:
         part_of = _names_part(intent, kind)
         phrases = [

@@ -539,3 +539,15 @@ def test_an_endpoint_without_a_subject_is_routed_by_the_words_before_its_noun() 
 
 def test_what_is_kept_ends_where_a_quantifier_starts() -> None:
     assert params("create-table", "create a table to store login attempts per device")["name"] == "login_attempts"
+
+
+@pytest.mark.parametrize(
+    ("text", "table", "column"),
+    [
+        ("add a column for the billing contact to crm accounts", "crm_accounts", "billing_contact"),
+        ("add a column to dev_tasks for the reviewer", "dev_tasks", "reviewer"),
+    ],
+)
+def test_where_a_part_goes_is_its_table_and_what_it_is_for_its_name(text: str, table: str, column: str) -> None:
+    got = params("modify-schema", text)
+    assert (got["table"], got["column"]) == (table, column)
