@@ -307,15 +307,15 @@ class Repo:
         # a file path ("components/ui/tabs.vue") names an object only by a whole segment spelt as its name
         # ("apps/dhg-hub/src"); its other words are folders and files, not words of a request (a route, "/api/x"
         # or "claims/:id", keeps its words)
-        paths = [(s, e) for tok, s, e in tokens if _file_path(tok)]
+        paths = [(a, b) for tok, a, b in tokens if _file_path(tok)]
         for tok, start, _end in tokens:
             if not _file_path(tok):
                 continue
             for seg in re.finditer(r"[^/]+", tok):
-                s, e = start + seg.start(), start + seg.end()
+                a, b = start + seg.start(), start + seg.end()
                 for ent in self._exact.get(seg.group(0).lower(), ()):
                     if re.search(r"[-_.:]", seg.group(0)) or self.distinctive(seg.group(0).lower()):
-                        found.append(Mention(ent.kind, ent.name, s, e, 3, self._next_to_kind(ent.kind, low, s, e)))
+                        found.append(Mention(ent.kind, ent.name, a, b, 3, self._next_to_kind(ent.kind, low, a, b)))
         # word sequences
         wtoks = [
             (m.group(0).lower(), m.start(), m.end())
