@@ -100,7 +100,9 @@ def _coordinate(previous: str, piece: str) -> bool:
     # "tables for tracking and managing CLI pipelines": a second gerund continues the purpose clause
     if phrases[-1].role == "trailing" and words[0].endswith("ing"):
         return True
-    if lexicon.find(words[0], "verbs"):
+    if lexicon.find(words[0], "verbs") and (len(words) > 1 or words[0].endswith("ing")):
+        # a bare verb ("... for the versions tab and route") is a noun of the list; a gerund ("with
+        # monitoring") is an activity of its own
         return False
     last = phrases[-1]
     # "move a_table, b_table and c_table back": a list of names shares its verb

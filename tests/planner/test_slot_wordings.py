@@ -551,3 +551,17 @@ def test_what_is_kept_ends_where_a_quantifier_starts() -> None:
 def test_where_a_part_goes_is_its_table_and_what_it_is_for_its_name(text: str, table: str, column: str) -> None:
     got = params("modify-schema", text)
     assert (got["table"], got["column"]) == (table, column)
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("add snapshot tests for the billing tab and route", 1),
+        ("a proxy server for uploads with monitoring", 2),
+        ("create a table for invoices and expose it over the api", 2),
+    ],
+)
+def test_a_bare_verb_after_a_phrase_is_a_noun_of_its_list(text: str, pieces: int) -> None:
+    from continuous.planner.decompose import split
+
+    assert len(split(text)) == pieces
