@@ -39,13 +39,9 @@ def _veto_all(text: str, *, whole: bool, made: frozenset[str], roles: bool = Tru
     head = a.head.head if a.head is not None else None
     if not whole and a.verb is not None and a.verb in lx.veto_all["verb"]:
         return f"no scenario does what the verb {a.verb!r} asks", None
-    if not whole and a.head is not None:
-        # "allows turning off the rest proxy": a head phrase that opens with a gerund is itself an action, one
-        # that no scenario does
-        gerund = re.match(r"[A-Za-z]+ing\b", text[a.head.start : a.head.end])
-        first = [c for c, s, _e in language.find(text, "verbs") if s == a.head.start] if gerund else []
-        if first and all(c in lx.veto_all["verb"] for c in first):
-            return f"no scenario does what the verb {first[0]!r} asks", None
+    if not whole and roles:
+        # the role vetoes read the whole request; training keeps the off-topic requests they veto, so the model
+        # learns from them as written
         why = _role_veto(text, a)
         if why is not None:
             return why, None
@@ -109,6 +105,15 @@ def _role_veto(text: str, a: Any) -> str | None:
     parts of `[[veto]]` and `annotation_nouns`), or None."""
     lx = language.lang()
     head = a.head
+    idle = language.words("idle_verbs")
+    said = _opens_with(text[a.body_start :], idle)
+    if said is None and head is not None and re.match(r"[A-Za-z]+ing\b", head.text):
+        # "allows turning off the rest proxy": a head phrase that opens with a gerund is itself the action
+        said = _opens_with(head.text, idle)
+    if said is not None:
+        return f"no scenario does what the verb {said!r} asks"
+    if head is None:
+        return None
     word = _head_word(text, a)
     role = lx.head_roles.get(head.head or "", {})
     places = [ph for ph in a.phrases if ph.role in ("place", "subject") and re.search(r"[A-Za-z]", ph.text)]
@@ -127,6 +132,15 @@ def _role_veto(text: str, a: Any) -> str | None:
         if tokens and tokens[-1] in language.words("annotation_nouns") and into:
             # "adds comments to .env.example": the file is annotated, nothing is added to it
             return f"the request adds {tokens[-1]} to {into[0].text}, which no scenario does"
+    return None
+
+
+def _opens_with(text: str, phrases: frozenset[str]) -> str | None:
+    """The phrase of `phrases` the text opens with (the longest), or None."""
+    low = text.lower().lstrip()
+    for p in sorted(phrases, key=len, reverse=True):
+        if low.startswith(p) and (len(low) == len(p) or not (low[len(p)].isalnum() or low[len(p)] in "_-")):
+            return p
     return None
 
 
@@ -484,11 +498,18 @@ def _into_unmade(a: Any) -> str | None:
     if (language.polarity(a.verb) != "constructive" and not moving) or not lx.into_veto:
         return None
     unmade = lx.into_veto | (lx.moved_into_veto if moving else frozenset())
+    ignored = language.words("ignore_files")
     for ph in a.phrases:
+        if ph.role != "place" or ph.prep not in ("to", "into", "in", "on"):
+            continue
         # every object of the place: "to the .env.example and documentation" adds to the environment too
         kinds = {canon for canon, _s, _e in ph.objects}
-        if ph.role == "place" and ph.prep in ("to", "into", "in", "on") and kinds and kinds <= unmade:
+        if kinds and kinds <= unmade:
             return ph.head or sorted(kinds)[0]
+        tokens = re.findall(r"[\w.-]+", ph.text.lower())
+        if tokens and tokens[-1] in ignored:
+            # "add .env to .gitignore": the ignore list changes
+            return tokens[-1]
     return None
 
 
