@@ -52,6 +52,9 @@ class Language:
     changed_parts: frozenset[str]  # words of a part that a change verb renames or retypes ("the rank column")
     needs_word: frozenset[str]  # scenario verbs planned only when the request says them
     move_verbs: frozenset[str]  # verbs that move an object: moving one into another of its kind makes none
+    use_verbs: frozenset[str]  # verbs that use an object: using one makes none of its kind
+    use_spares: frozenset[str]  # verbs of scenarios a use leaves: configuring or wiring up what is used
+    tidy_verbs: frozenset[str]  # verbs that tidy an object: tidying one adds or sets none
     # kinds of object no scenario makes (the `head` vetoes): something added to one of them makes nothing
     into_veto: frozenset[str]
     moved_into_veto: frozenset[str]  # kinds that something moved into makes no scenario's object ("a file")
@@ -103,6 +106,9 @@ def _load(path: Path) -> Language:
         changed_parts=frozenset(w for v in raw.get("veto", []) for w in v.get("changed_parts", ())),
         needs_word=frozenset(w for v in raw.get("veto", []) for w in v.get("needs_word", ())),
         move_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("move_between", ())),
+        use_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("use", ())),
+        use_spares=frozenset(w for v in raw.get("veto", []) for w in v.get("use_spares", ())),
+        tidy_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("tidy", ())),
         into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("into", ())),
         moved_into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("moved_into", ())),
         head_roles={k: dict(v) for k, v in raw.get("head_roles", {}).items()},

@@ -482,6 +482,19 @@ def _moved_between(a: Any, words: list[Any]) -> list[int]:
         and ph.head is not None
         and conv.kinds.object_words.get(ph.head, ph.head) == kind
     ]
+    # a verb whose result comes after "to" reads the other way round: "converted the create-react-app to a vite
+    # app" has the app it converts as the source (a subject with no preposition) and the result as the head
+    sources = [
+        ph
+        for ph in a.phrases
+        if ph.role == "subject"
+        and ph.prep is None
+        and ph.end <= head.start
+        and ph.head is not None
+        and conv.kinds.object_words.get(ph.head, ph.head) == kind
+    ]
+    if sources and not places and head.prep in ("to", "into"):
+        places = [head]
     if not places or any(ph.new or _indefinite(ph.text) for ph in places):
         return []
     return [
@@ -489,6 +502,39 @@ def _moved_between(a: Any, words: list[Any]) -> list[int]:
         for s, sw in enumerate(words)
         if "create" in sw.verbs and kind in {conv.kinds.object_words.get(o, o) for o in sw.objects}
     ]
+
+
+def _used_or_tidied(a: Any, words: list[Any]) -> list[tuple[int, str]]:
+    """Scenarios a request that uses or tidies the object it names does not ask for: using one ("Use the
+    generated types") creates none of its kind, tidying one ("Clean up the env vars") adds or sets none. A result
+    verb with a source ("extract the chunk size to an env var") and a new head make their object."""
+    lx = language.lang()
+    head = a.head
+    if head is None or head.head is None:
+        return []
+    out: list[tuple[int, str]] = []
+    if a.verb in lx.use_verbs:
+        for s, sw in enumerate(words):
+            if "create" in sw.verbs and head.head in sw.objects and not sw.verbs & lx.use_spares:
+                out.append((s, f"the request uses {head.head.replace('_', ' ')} that exists, it makes none"))
+    if a.verb in lx.tidy_verbs and not head.new and not any(ph.role == "subject" for ph in a.phrases):
+        for s, sw in enumerate(words):
+            if sw.polarity == "constructive" and a.verb not in sw.verbs:
+                out.append((s, f"the request tidies {head.head.replace('_', ' ')}, it adds or sets none"))
+    return out
+
+
+def _tool_for(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that make the kind of object a tool the request asks for handles ("an env editor utility", "a
+    table generator"): the tool is asked for, not its object."""
+    head = a.head
+    if head is None or head.head is not None or not head.objects:
+        return []
+    tokens = re.findall(r"[a-z]+", head.text.lower())
+    if not tokens or tokens[-1] not in language.words("tool_nouns"):
+        return []
+    handled = {canon for canon, _s, _e in head.objects}
+    return [s for s, sw in enumerate(words) if sw.polarity == "constructive" and sw.objects & handled]
 
 
 def _into_unmade(a: Any) -> str | None:
@@ -593,6 +639,14 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
                 done.append(
                     (index.scenario_ids[s], f"the request moves one existing {a.head.head} into another, it makes none")
                 )
+            probs[r, s] = 0.0
+        for s, why in _used_or_tidied(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], why))
+            probs[r, s] = 0.0
+        for s in _tool_for(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], "the request asks for a tool that handles it, not for it"))
             probs[r, s] = 0.0
         for s in _parts_of_recreated(text, a, words):
             if probs[r, s] > 0:
