@@ -11,10 +11,13 @@ from continuous.planner.features import ScenarioWords
 from continuous.planner.phrases import analyse
 from continuous.planner.rules import (
     _into_unmade,
+    _moved_between,
     _parts_of_recreated,
     _placed_only,
     _stored_in_ui,
+    _tool_for,
     _unsaid,
+    _used_or_tidied,
     _veto_all,
 )
 
@@ -153,3 +156,34 @@ def test_moving_into_a_file_or_an_ignore_list_makes_nothing() -> None:
     assert _into_unmade(analyse("move the loose scripts into the media pipeline")) is None
     assert _into_unmade(analyse("add .env.local to .gitignore")) == ".gitignore"
     assert _into_unmade(analyse("add OPENAI_API_KEY to .env.local")) is None
+
+
+def test_using_an_object_makes_none_of_its_kind() -> None:
+    words = _words("generate-types", "configure-environment", "create-service", "integrate-service")
+    assert [s for s, _w in _used_or_tidied(analyse("chore: use the generated db types in the api"), words)] == [0]
+    assert [s for s, _w in _used_or_tidied(analyse("use the payments service from the admin app"), words)] == [2]
+    # configuring or wiring up what is used stays
+    assert _used_or_tidied(analyse("use an env var to set the upload limit"), words) == []
+    assert _used_or_tidied(analyse("add generated types for the orders table"), words) == []
+
+
+def test_tidying_an_object_adds_none() -> None:
+    words = _words("configure-environment", "refactor-service", "add-shared-component")
+    assert [s for s, _w in _used_or_tidied(analyse("Clean up the staging env vars"), words)] == [0, 2]
+    # a result verb with a source makes its result; a new head is made
+    assert _used_or_tidied(analyse("refactor: extract the retry count to an env var"), words) == []
+    assert _used_or_tidied(analyse("Extract the filter bar to a reusable component"), words) == []
+
+
+def test_a_tool_that_handles_an_object_is_not_that_object() -> None:
+    words = _words("configure-environment", "create-table", "create-service")
+    assert _tool_for(analyse("add an env file editor utility"), words) == [0]
+    assert _tool_for(analyse("feat: table schema generator"), words) == [1]
+    assert _tool_for(analyse("add a date formatting helper"), words) == []
+    assert _tool_for(analyse("add an env var for the editor"), words) == []
+
+
+def test_converting_an_object_into_another_of_its_kind_makes_none() -> None:
+    words = _words("create-app", "add-shared-component")
+    assert _moved_between(analyse("converted our webpack-app to vite app"), words) == [0]
+    assert _moved_between(analyse("convert the settings panel into a shared component"), words) == []
