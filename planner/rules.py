@@ -524,6 +524,33 @@ def _used_or_tidied(a: Any, words: list[Any]) -> list[tuple[int, str]]:
     return out
 
 
+def _into_new(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that rework an existing object of a kind (`tidy` verbs: refactor-service), for a request that
+    moves or extracts something else into a new one ("Extract the cron job logic to its own service", "move the
+    persistence logic into a dedicated service"): that makes the new object, it reworks none."""
+    lx = language.lang()
+    if a.verb not in lx.tidy_verbs | lx.move_verbs or a.head is None:
+        return []
+    head = a.head
+    result = head if head.prep in ("to", "into") else None
+    moved = next((ph for ph in a.phrases if ph.role == "subject" and ph.prep is None), None) if result else head
+    if result is None:
+        result = next((ph for ph in a.phrases if ph.role == "place" and ph.prep in ("to", "into")), None)
+    if result is None or not result.new or result.head is None or moved is None:
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(result.head, result.head)
+    if moved.head is not None and conv.kinds.object_words.get(moved.head, moved.head) == kind:
+        return []
+    return [
+        s
+        for s, sw in enumerate(words)
+        if sw.verbs & lx.tidy_verbs and kind in {conv.kinds.object_words.get(o, o) for o in sw.objects}
+    ]
+
+
 def _tool_for(a: Any, words: list[Any]) -> list[int]:
     """Scenarios that make the kind of object a tool the request asks for handles ("an env editor utility", "a
     table generator"): the tool is asked for, not its object."""
@@ -643,6 +670,10 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
         for s, why in _used_or_tidied(a, words):
             if probs[r, s] > 0:
                 done.append((index.scenario_ids[s], why))
+            probs[r, s] = 0.0
+        for s in _into_new(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], "the request moves something into a new one, it reworks none"))
             probs[r, s] = 0.0
         for s in _tool_for(a, words):
             if probs[r, s] > 0:

@@ -16,6 +16,7 @@ from continuous.planner.rules import (
     _placed_only,
     _stored_in_ui,
     _tool_for,
+    _into_new,
     _unsaid,
     _used_or_tidied,
     _veto_all,
@@ -187,3 +188,13 @@ def test_converting_an_object_into_another_of_its_kind_makes_none() -> None:
     words = _words("create-app", "add-shared-component")
     assert _moved_between(analyse("converted our webpack-app to vite app"), words) == [0]
     assert _moved_between(analyse("convert the settings panel into a shared component"), words) == []
+
+
+def test_moving_something_into_a_new_object_reworks_none() -> None:
+    words = _words("refactor-service", "create-service", "migrate-cli-script")
+    assert _into_new(analyse("Extract the invoice rounding logic to its own service"), words) == [0]
+    assert _into_new(analyse("move the caching code into a dedicated service"), words) == [0]
+    # the object itself moved, or moved into one that exists
+    assert _into_new(analyse("move the auth service into a new service"), words) == []
+    assert _into_new(analyse("move the caching code into the billing service"), words) == []
+    assert _into_new(analyse("move the loose scripts into a new cli pipeline"), words) == []
