@@ -55,6 +55,7 @@ class Language:
     use_verbs: frozenset[str]  # verbs that use an object: using one makes none of its kind
     use_spares: frozenset[str]  # verbs of scenarios a use leaves: configuring or wiring up what is used
     tidy_verbs: frozenset[str]  # verbs that tidy an object: tidying one adds or sets none
+    modifier_only: frozenset[str]  # scenario objects that a modifier of another kind's head does not ask for
     # kinds of object no scenario makes (the `head` vetoes): something added to one of them makes nothing
     into_veto: frozenset[str]
     moved_into_veto: frozenset[str]  # kinds that something moved into makes no scenario's object ("a file")
@@ -109,6 +110,7 @@ def _load(path: Path) -> Language:
         use_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("use", ())),
         use_spares=frozenset(w for v in raw.get("veto", []) for w in v.get("use_spares", ())),
         tidy_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("tidy", ())),
+        modifier_only=frozenset(w for v in raw.get("veto", []) for w in v.get("modifier_only", ())),
         into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("into", ())),
         moved_into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("moved_into", ())),
         head_roles={k: dict(v) for k, v in raw.get("head_roles", {}).items()},

@@ -505,9 +505,10 @@ def _moved_between(a: Any, words: list[Any]) -> list[int]:
 
 
 def _used_or_tidied(a: Any, words: list[Any]) -> list[tuple[int, str]]:
-    """Scenarios a request that uses or tidies the object it names does not ask for: using one ("Use the
-    generated types") creates none of its kind, tidying one ("Clean up the env vars") adds or sets none. A result
-    verb with a source ("extract the chunk size to an env var") and a new head make their object."""
+    """Scenarios a request that uses, improves or tidies the object it names does not ask for: using one ("Use
+    the generated types") or improving one ("Improve the health checks") creates none of its kind, tidying one
+    ("Clean up the env vars") adds or sets none. A result verb with a source ("extract the chunk size to an env
+    var") and a new head make their object."""
     lx = language.lang()
     head = a.head
     if head is None or head.head is None:
@@ -517,6 +518,13 @@ def _used_or_tidied(a: Any, words: list[Any]) -> list[tuple[int, str]]:
         for s, sw in enumerate(words):
             if "create" in sw.verbs and head.head in sw.objects and not sw.verbs & lx.use_spares:
                 out.append((s, f"the request uses {head.head.replace('_', ' ')} that exists, it makes none"))
+    if _opens_with(a.text[a.body_start :], language.words("improve_verbs")) and head.head not in language.words(
+        "improve_spares"
+    ):
+        # "Improve the health checks": what is made better exists
+        for s, sw in enumerate(words):
+            if "create" in sw.verbs and head.head in sw.objects:
+                out.append((s, f"the request improves {head.head.replace('_', ' ')} that exists, it makes none"))
     if a.verb in lx.tidy_verbs and not head.new and not any(ph.role == "subject" for ph in a.phrases):
         for s, sw in enumerate(words):
             if sw.polarity == "constructive" and a.verb not in sw.verbs:
@@ -548,6 +556,33 @@ def _into_new(a: Any, words: list[Any]) -> list[int]:
         s
         for s, sw in enumerate(words)
         if sw.verbs & lx.tidy_verbs and kind in {conv.kinds.object_words.get(o, o) for o in sw.objects}
+    ]
+
+
+def _modifier_only(text: str, a: Any, words: list[Any]) -> list[int]:
+    """Scenarios (of `modifier_only` objects) that a request names only in the words before a head of a kind of
+    repository object ("add get environment tags endpoint" is an endpoint, "test scripts" are scripts). A head
+    known only from the end of a package's name ("@nestjs/cli") says nothing."""
+    lx = language.lang()
+    head = a.head
+    if head is None or head.head is None or not lx.modifier_only:
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(head.head, head.head)
+    if kind not in conv.kinds.head_order or _named(text, a):
+        return []
+    spans = [s for canon, s, _e in head.objects if canon == head.head]
+    if not spans or (spans[-1] > 0 and text[spans[-1] - 1] in "/@-_."):
+        return []
+    mods = {canon for canon, s, _e in head.objects if s < spans[-1] and canon != head.head}
+    return [
+        s
+        for s, sw in enumerate(words)
+        if sw.polarity == "constructive"
+        and sw.objects & mods & lx.modifier_only
+        and not {conv.kinds.object_words.get(o, o) for o in sw.objects} & set(conv.kinds.head_order)
     ]
 
 
@@ -674,6 +709,10 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
         for s in _into_new(a, words):
             if probs[r, s] > 0:
                 done.append((index.scenario_ids[s], "the request moves something into a new one, it reworks none"))
+            probs[r, s] = 0.0
+        for s in _modifier_only(text, a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], f"the request asks for a {a.head.head}, named before it"))
             probs[r, s] = 0.0
         for s in _tool_for(a, words):
             if probs[r, s] > 0:

@@ -11,6 +11,7 @@ from continuous.planner.features import ScenarioWords
 from continuous.planner.phrases import analyse
 from continuous.planner.rules import (
     _into_unmade,
+    _modifier_only,
     _moved_between,
     _parts_of_recreated,
     _placed_only,
@@ -198,3 +199,23 @@ def test_moving_something_into_a_new_object_reworks_none() -> None:
     assert _into_new(analyse("move the auth service into a new service"), words) == []
     assert _into_new(analyse("move the caching code into the billing service"), words) == []
     assert _into_new(analyse("move the loose scripts into a new cli pipeline"), words) == []
+
+
+def test_improving_an_object_makes_none_of_its_kind() -> None:
+    words = _words("setup-monitoring", "add-tests", "create-service")
+    assert [s for s, _w in _used_or_tidied(analyse("chore: improve the heartbeat monitoring"), words)] == [0]
+    assert [s for s, _w in _used_or_tidied(analyse("Optimise the search service"), words)] == [2]
+    # more tests are tests; an improved thing that is added is added
+    assert _used_or_tidied(analyse("improve test coverage for the cart page"), words) == []
+    assert _used_or_tidied(analyse("add improved logging"), words) == []
+
+
+def test_a_scenarios_object_only_before_another_kinds_head_is_not_asked_for() -> None:
+    words = _words("add-tests", "configure-environment", "add-proxy-endpoint", "update-dependencies")
+    text = "feat(api): add list environment secrets endpoint"
+    assert _modifier_only(text, analyse(text), words) == [1]
+    text = "add lint and test scripts"
+    assert _modifier_only(text, analyse(text), words) == [0]
+    # the object asked for, or a name that ends in a kind
+    for text in ("add tests for the billing endpoint", "add env var for the proxy", "bump @vue/cli to 5.0.8"):
+        assert _modifier_only(text, analyse(text), words) == [], text
