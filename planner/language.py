@@ -51,6 +51,7 @@ class Language:
     recreated: frozenset[str]  # kinds changed by creating them again (a view)
     changed_parts: frozenset[str]  # words of a part that a change verb renames or retypes ("the rank column")
     needs_word: frozenset[str]  # scenario verbs planned only when the request says them
+    needs_object: frozenset[str]  # scenario verbs planned only when the request names one of their objects
     move_verbs: frozenset[str]  # verbs that move an object: moving one into another of its kind makes none
     use_verbs: frozenset[str]  # verbs that use an object: using one makes none of its kind
     use_spares: frozenset[str]  # verbs of scenarios a use leaves: configuring or wiring up what is used
@@ -106,6 +107,7 @@ def _load(path: Path) -> Language:
         recreated=frozenset(w for v in raw.get("veto", []) for w in v.get("recreated", ())),
         changed_parts=frozenset(w for v in raw.get("veto", []) for w in v.get("changed_parts", ())),
         needs_word=frozenset(w for v in raw.get("veto", []) for w in v.get("needs_word", ())),
+        needs_object=frozenset(w for v in raw.get("veto", []) for w in v.get("needs_object", ())),
         move_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("move_between", ())),
         use_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("use", ())),
         use_spares=frozenset(w for v in raw.get("veto", []) for w in v.get("use_spares", ())),

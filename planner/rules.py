@@ -623,16 +623,20 @@ def _into_unmade(a: Any) -> str | None:
 
 def _unsaid(text: str, words: list[Any]) -> list[tuple[int, str]]:
     """Scenarios whose verb is one planned only when the request says it (`needs_word`), as a verb or an object
-    ("archive", "back to public"), that this request does not say: (scenario, the verb)."""
+    ("archive", "back to public"), that this request does not say, and those whose verb is planned only when the
+    request names one of their objects (`needs_object`) that name none: (scenario, what is not said)."""
     lx = language.lang()
-    if not lx.needs_word:
+    if not lx.needs_word and not lx.needs_object:
         return []
-    said = {c for c, _s, _e in language.find(text, "verbs")} | {c for c, _s, _e in language.find(text, "objects")}
+    named = {c for c, _s, _e in language.find(text, "objects")}
+    said = {c for c, _s, _e in language.find(text, "verbs")} | named
     out = []
     for s, sw in enumerate(words):
         missing = sorted((sw.verbs & lx.needs_word) - said)
         if missing:
             out.append((s, missing[0]))
+        elif sw.verbs & lx.needs_object and sw.objects and not sw.objects & named:
+            out.append((s, " or ".join(sorted(sw.objects))))
     return out
 
 

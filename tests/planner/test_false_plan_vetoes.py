@@ -219,3 +219,11 @@ def test_a_scenarios_object_only_before_another_kinds_head_is_not_asked_for() ->
     # the object asked for, or a name that ends in a kind
     for text in ("add tests for the billing endpoint", "add env var for the proxy", "bump @vue/cli to 5.0.8"):
         assert _modifier_only(text, analyse(text), words) == [], text
+
+
+def test_reworking_or_mending_needs_the_scenarios_object_named() -> None:
+    words = _words("refactor-service", "fix-service-index", "configure-environment")
+    assert [s for s, _v in _unsaid("refactor: move the page size to an env var", words)] == [0, 1]
+    assert [s for s, _v in _unsaid("fix: FEATURE_FLAGS variable read as a string", words)] == [0, 1]
+    assert _unsaid("refactor the search service", words) == []
+    assert _unsaid("the cart-service has no barrel file, fix it", words) == []
