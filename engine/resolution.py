@@ -273,6 +273,8 @@ class _Resolver:
             if key not in self.skipped_keys:
                 self.skipped_keys.add(key)
                 self.skipped.append(SkippedItem(scenario=scenario.id, params=params, reason=satisfied))
+                if role == "requested" and self.follow_rules and self.rb.rules:
+                    self._held_consequences(scenario, params)
             return None
         self.stack.append((scenario.id, key))
         after: list[int] = []
@@ -322,6 +324,28 @@ class _Resolver:
         if self.follow_rules and new_facts and self.rb.rules:
             self._consequences(scenario, position, new_facts)
         return position
+
+    def _held_consequences(self, scenario: Scenario, params: Mapping[str, Scalar]) -> None:
+        """The follow-up steps of a requested step that already holds, each reported with why it is done too
+        (`engine.held_consequences`): "the column exists" alone would hide that the types merge is not needed
+        either."""
+        from continuous.engine.held_consequences import held_consequences
+
+        new_facts = provided_facts(scenario, params)
+        for _rule_id, sid, run_params, why in held_consequences(self.rb, new_facts, [self.facts, self.provided]):
+            target = self.rb.scenario(sid)
+            if target is None or target.id == scenario.id:
+                continue
+            bound = bind_params(target, named=run_params, allow_missing=True)
+            key = _key(target.id, bound)
+            if key in self.skipped_keys or key in self.index:
+                continue
+            self.skipped_keys.add(key)
+            self.skipped.append(
+                SkippedItem(
+                    scenario=target.id, params=bound, reason=f"follows {scenario.id}, which already holds: {why}"
+                )
+            )
 
     def _new_runs(self, new_facts: list[Fact]) -> list[Any]:
         """Rule runs that fire because `new_facts` arrive: one Rete session is fed incrementally for the whole

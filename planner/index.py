@@ -36,6 +36,7 @@ INDEX_VERSION = 5
 DATA = Path(__file__).resolve().parent / "data"
 OFFTOPIC = DATA / "offtopic.txt"
 REQUESTS = DATA / "requests.txt"  # labelled real requests (training.labelled_requests)
+MODEL_CONFIG = DATA / "model.toml"  # how the intent model is trained (training.py)
 SHIPPED = DATA / "library-index.npz"
 Progress = Callable[[str], None]
 
@@ -98,7 +99,7 @@ def planner_content(rule_base: RuleBase) -> str:
         h.update(json.dumps([sid, sc.aliases, sc.summary, sc.description, sc.examples]).encode())
     # the labelled real requests train only the built-in scenarios (training.usable_requests)
     h.update(json.dumps(sorted(builtin_ids(rule_base))).encode())
-    for path in (OFFTOPIC, REQUESTS, DATA / "language.toml", DATA / "model.toml", *data_files()):
+    for path in (OFFTOPIC, REQUESTS, DATA / "language.toml", MODEL_CONFIG, *data_files()):
         h.update(path.read_bytes() if path.exists() else b"")
     return h.hexdigest()[:20]
 

@@ -26,14 +26,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from continuous.planner import features
+from continuous.planner.index import MODEL_CONFIG, OFFTOPIC, REQUESTS
 from continuous.planner.intent import IntentModel, calibrated
 
 if TYPE_CHECKING:
     from continuous.planner.index import Index
 
-CONFIG = Path(__file__).resolve().parent / "data" / "model.toml"
-OFFTOPIC = Path(__file__).resolve().parent / "data" / "offtopic.txt"
-REQUESTS = Path(__file__).resolve().parent / "data" / "requests.txt"
+CONFIG = MODEL_CONFIG
 SOURCE_MARK = "# source:"
 NONE_LABEL = "none"
 

@@ -148,3 +148,32 @@ def test_rule_consequence_not_planned_when_already_true(rule_base) -> None:
 def test_rules_can_be_turned_off(rule_base) -> None:
     r = resolve(rule_base, [PlanRequest(scenario="create-table", params={"name": "bookmarks"})], follow_rules=False)
     assert ids(r) == ["create-table"]
+
+
+def test_a_requested_step_that_holds_reports_its_follow_up_as_done_too(rule_base) -> None:
+    facts = [Fact(type="table", fields={"name": "orders"}), Fact(type="types_generated", fields={"table": "orders"})]
+    r = resolve(rule_base, [PlanRequest(scenario="create-table", params={"name": "orders"})], facts)
+    assert r.items == ()
+    assert [(s.scenario, s.params) for s in r.skipped] == [
+        ("create-table", {"name": "orders"}),
+        ("generate-types", {"table": "orders"}),
+    ]
+    assert r.skipped[1].reason == (
+        "follows create-table, which already holds: types_generated(table=orders) already holds"
+    )
+
+
+def test_a_follow_up_that_is_not_done_is_neither_reported_nor_planned(rule_base) -> None:
+    """The table exists but its types were never merged: nothing says the types step is done, and a step the
+    resolver left out plans no work of its own."""
+    facts = [Fact(type="table", fields={"name": "orders"})]
+    r = resolve(rule_base, [PlanRequest(scenario="create-table", params={"name": "orders"})], facts)
+    assert r.items == ()
+    assert [s.scenario for s in r.skipped] == ["create-table"]
+
+
+def test_a_dependency_that_holds_reports_no_follow_up(rule_base) -> None:
+    facts = [Fact(type="table", fields={"name": "orders"}), Fact(type="types_generated", fields={"table": "orders"})]
+    r = resolve(rule_base, [PlanRequest(scenario="create-service", params={"name": "orders"})], facts)
+    assert [s.scenario for s in r.skipped] == ["create-table"]
+    assert ids(r) == ["create-service"]

@@ -92,3 +92,18 @@ def test_setup_monitoring_keeps_a_monitoring_table_of_another_shape_and_says_so(
     runs = history["sys_monitoring_runs"]
     required = [c for c in str(runs["required"]).split(",") if c]
     assert any("sys_monitoring_runs exists" in n and all(c in n for c in required) for n in report["notes"])
+
+
+def test_a_column_the_live_database_has_leaves_out_its_types_merge_too(real_repo: Path) -> None:
+    """Asking for a column the live database already has: modify-schema holds, and the types merge that follows
+    every schema change is reported as done because types.ts already has the column, not silently dropped."""
+    db = read_types((real_repo / "supabase/types.ts").read_text())
+    table = next(t for t in sorted(db.names("Tables")) if "_" in t and len(db.columns(t)) > 3)
+    column = sorted(db.columns(table))[1]
+    dry = cli(real_repo, "run-scenario", "modify-schema", table, column, "text", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    report = json.loads(dry.stdout)
+    assert report["items"] == []
+    skipped = {s["scenario"]: s["reason"] for s in report["skipped"]}
+    assert f"column(table={table}, name={column}) already holds" in skipped["modify-schema"]
+    assert f"types_current(table={table}, column={column}) already holds" in skipped["generate-types"]
