@@ -10,6 +10,7 @@ from continuous.planner import language
 from continuous.planner.features import ScenarioWords
 from continuous.planner.phrases import analyse
 from continuous.planner.rules import (
+    _into_new,
     _into_unmade,
     _modifier_only,
     _moved_between,
@@ -17,7 +18,6 @@ from continuous.planner.rules import (
     _placed_only,
     _stored_in_ui,
     _tool_for,
-    _into_new,
     _unsaid,
     _used_or_tidied,
     _veto_all,
