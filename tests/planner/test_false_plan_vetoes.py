@@ -6,6 +6,11 @@ object does not remove that object; a table or a view in a screen's list is part
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+from continuous.cli.main import app
 from continuous.planner import language
 from continuous.planner.features import ScenarioWords
 from continuous.planner.phrases import analyse
@@ -22,6 +27,9 @@ from continuous.planner.rules import (
     _used_or_tidied,
     _veto_all,
 )
+from typer.testing import CliRunner
+
+runner = CliRunner()
 
 MADE = frozenset(
     {
@@ -227,3 +235,30 @@ def test_reworking_or_mending_needs_the_scenarios_object_named() -> None:
     assert [s for s, _v in _unsaid("fix: FEATURE_FLAGS variable read as a string", words)] == [0, 1]
     assert _unsaid("refactor the search service", words) == []
     assert _unsaid("the cart-service has no barrel file, fix it", words) == []
+
+
+def test_through_the_planner_in_the_example_monorepo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vetoes end to end (`suggest --batch`): each no-match wording plans nothing, and its in-scope twin
+    still plans its scenario."""
+    monkeypatch.delenv("CONTINUOUS_DATABASE_URL", raising=False)
+    repo = tmp_path / "mono"
+    assert runner.invoke(app, ["init", "--example", str(repo)], catch_exceptions=False).exit_code == 0
+    monkeypatch.chdir(repo)
+    cases = {
+        "chore: bump version to 4.2.0": None,
+        "bump react to 19": "update-dependencies",
+        "add .env.local to .gitignore": None,
+        "add SENTRY_DSN to .env.example": "configure-environment",
+        "drop the obsolete tables": None,
+        "archive the command_tracking table": "archive-table",
+        "skip the flaky e2e tests for now": None,
+    }
+    batch = tmp_path / "requests.txt"
+    batch.write_text("\n".join(cases) + "\n")
+    result = runner.invoke(app, ["suggest", "--batch", str(batch), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    for line, (text, expected) in zip(result.stdout.splitlines(), cases.items(), strict=True):
+        data = json.loads(line)
+        requested = [p["scenario"] for p in data["plan"] if p["role"] == "requested"]
+        requested += [p["scenario"] for p in data["skipped"] if p["requested"]]
+        assert requested == ([expected] if expected else []), (text, requested)
