@@ -4,7 +4,7 @@
 with columns name and email" is one. Splitting is done on the connectives of language.toml (and, plus, then, also,
 with, commas, semicolons), but a piece only becomes an intent of its own when it names an object or starts with an
 action verb; otherwise it is glued back onto its neighbour. Quoted names and routes are protected first, so a
-connective inside `"reports and exports"` or `/api/a-and-b` never splits.
+connective inside `"reports and exports"`, `/api/a-and-b` or a fixed phrase ("drag and drop") never splits.
 """
 
 from __future__ import annotations
@@ -37,10 +37,25 @@ class Clause:
     sequenced: bool = False  # joined to the previous clause by "then"/"after that": keep the user's order
 
 
+def protected(text: str) -> str:
+    """The text with what no connective may split (quoted strings, routes, fixed phrases) blanked out, at the
+    same length."""
+    return _mask(text)
+
+
 def _mask(text: str) -> str:
     """The text with quoted strings and routes replaced by same-length filler, so connectives inside them
     vanish."""
-    return lexicon.pattern("protect").sub(lambda m: "x" * len(m.group(0)), text)
+    out = lexicon.pattern("protect").sub(lambda m: "x" * len(m.group(0)), text)
+    return _fixed().sub(lambda m: "x" * len(m.group(0)), out)
+
+
+@lru_cache(maxsize=1)
+def _fixed() -> re.Pattern[str]:
+    """The fixed phrases of slots.toml ("drag and drop"): one name, whatever connective it holds."""
+    from continuous.planner.slots.text import slot_words
+
+    return re.compile(lexicon.alternation(slot_words("fixed_phrases")), re.IGNORECASE)
 
 
 def _is_intent(piece: str, kind: str) -> bool:
@@ -85,7 +100,9 @@ def _coordinate(previous: str, piece: str) -> bool:
     # "tables for tracking and managing CLI pipelines": a second gerund continues the purpose clause
     if phrases[-1].role == "trailing" and words[0].endswith("ing"):
         return True
-    if lexicon.find(words[0], "verbs"):
+    if lexicon.find(words[0], "verbs") and (len(words) > 1 or words[0].endswith("ing")):
+        # a bare verb ("... for the versions tab and route") is a noun of the list; a gerund ("with
+        # monitoring") is an activity of its own
         return False
     last = phrases[-1]
     # "move a_table, b_table and c_table back": a list of names shares its verb

@@ -26,6 +26,12 @@ from continuous.planner.conventions import default as default_conventions
 
 _SPLIT_CAMEL = re.compile(r"([a-z0-9])([A-Z])|([A-Z]+)([A-Z][a-z])")
 _WORDS = re.compile(r"[A-Za-z0-9]+")
+
+
+def _file_path(token: str) -> bool:
+    return "/" in token and not token.startswith("/") and ":" not in token and "{" not in token
+
+
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[._:/-][A-Za-z0-9]+)*|[@./][A-Za-z0-9][\w./@-]*")
 ALIAS_FIELDS = ("alias", "aliases", "display", "display_name", "label", "title")
 
@@ -296,10 +302,26 @@ class Repo:
         # identifiers as written
         for tok, start, end in tokens:
             for e in self._exact.get(tok.lower().rstrip(".,;:"), ()):
-                if re.search(r"[-_.:]", tok) or self._distinctive(tok.lower()):
+                if re.search(r"[-_.:]", tok) or self.distinctive(tok.lower()):
                     found.append(Mention(e.kind, e.name, start, end, 3, self._next_to_kind(e.kind, low, start, end)))
+        # a file path ("components/ui/tabs.vue") names an object only by a whole segment spelt as its name
+        # ("apps/dhg-hub/src"); its other words are folders and files, not words of a request (a route, "/api/x"
+        # or "claims/:id", keeps its words)
+        paths = [(a, b) for tok, a, b in tokens if _file_path(tok)]
+        for tok, start, _end in tokens:
+            if not _file_path(tok):
+                continue
+            for seg in re.finditer(r"[^/]+", tok):
+                a, b = start + seg.start(), start + seg.end()
+                for ent in self._exact.get(seg.group(0).lower(), ()):
+                    if re.search(r"[-_.:]", seg.group(0)) or self.distinctive(seg.group(0).lower()):
+                        found.append(Mention(ent.kind, ent.name, a, b, 3, self._next_to_kind(ent.kind, low, a, b)))
         # word sequences
-        wtoks = [(m.group(0).lower(), m.start(), m.end()) for m in _WORDS.finditer(text)]
+        wtoks = [
+            (m.group(0).lower(), m.start(), m.end())
+            for m in _WORDS.finditer(text)
+            if not any(a <= m.start() and m.end() <= b for a, b in paths)
+        ]
         for i in range(len(wtoks)):
             for n in range(min(5, len(wtoks) - i), 0, -1):
                 seq = tuple(w for w, _, _ in wtoks[i : i + n])
@@ -316,7 +338,7 @@ class Repo:
                     if n == 1 and (seq[0] in language.words("stopwords") or seq[0] in language.words("phrase_stops")):
                         continue  # "for", "the": never a name, whatever a migration's parser made of them
                     phrase_ok = not common and self._noun_phrase(low, start, end)
-                    if n == 1 and not (near or phrase_ok or self._distinctive(seq[0])):
+                    if n == 1 and not (near or phrase_ok or self.distinctive(seq[0])):
                         continue
                     found.append(Mention(e.kind, e.name, start, end, strength + (n > 1), near))
         # a word sequence several objects share as a short form names none of them, nor does a shorter form
@@ -343,7 +365,7 @@ class Repo:
         self._seen[low] = tuple(out)
         return out
 
-    def _distinctive(self, word: str) -> bool:
+    def distinctive(self, word: str) -> bool:
         """A word no dictionary knows (gmail, supabase) names an object wherever it stands."""
         if len(word) < 3 or not word.isalpha():
             return False

@@ -43,12 +43,23 @@ class Language:
     place_only_veto: frozenset[str]
     place_only_verbs: frozenset[str]  # verbs besides create whose implied object a place rules out ("display")
     ui_place_veto: tuple[frozenset[str], frozenset[str]]  # (database heads, screen places)
+    ui_place_words: frozenset[str]  # last words of a place that make it a screen's ("the document list")
+    ui_place_preps: frozenset[str]  # prepositions of a place or a subject that put a table into a screen
+    place_only_taking: frozenset[str]  # verb polarities that take something out of a place, not the place
     # verbs that change an object that exists: a request with one of them makes no object of its head's kind
     change_verbs: frozenset[str]
     recreated: frozenset[str]  # kinds changed by creating them again (a view)
+    changed_parts: frozenset[str]  # words of a part that a change verb renames or retypes ("the rank column")
+    needs_word: frozenset[str]  # scenario verbs planned only when the request says them
+    needs_object: frozenset[str]  # scenario verbs planned only when the request names one of their objects
     move_verbs: frozenset[str]  # verbs that move an object: moving one into another of its kind makes none
+    use_verbs: frozenset[str]  # verbs that use an object: using one makes none of its kind
+    use_spares: frozenset[str]  # verbs of scenarios a use leaves: configuring or wiring up what is used
+    tidy_verbs: frozenset[str]  # verbs that tidy an object: tidying one adds or sets none
+    modifier_only: frozenset[str]  # scenario objects that a modifier of another kind's head does not ask for
     # kinds of object no scenario makes (the `head` vetoes): something added to one of them makes nothing
     into_veto: frozenset[str]
+    moved_into_veto: frozenset[str]  # kinds that something moved into makes no scenario's object ("a file")
     # what a head veto's object is: "among" the kinds it lives with, "alone" the kind it is made as
     head_roles: dict[str, dict[str, Any]]
     connectives: tuple[tuple[str, str], ...]
@@ -89,10 +100,21 @@ def _load(path: Path) -> Language:
             frozenset(w for v in raw.get("veto", []) for w in v.get("ui_place_heads", ())),
             frozenset(w for v in raw.get("veto", []) for w in v.get("ui_places", ())),
         ),
+        ui_place_words=frozenset(w for v in raw.get("veto", []) for w in v.get("ui_place_words", ())),
+        ui_place_preps=frozenset(w for v in raw.get("veto", []) for w in v.get("ui_place_preps", ())),
+        place_only_taking=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only_taking", ())),
         change_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("change", ())),
         recreated=frozenset(w for v in raw.get("veto", []) for w in v.get("recreated", ())),
+        changed_parts=frozenset(w for v in raw.get("veto", []) for w in v.get("changed_parts", ())),
+        needs_word=frozenset(w for v in raw.get("veto", []) for w in v.get("needs_word", ())),
+        needs_object=frozenset(w for v in raw.get("veto", []) for w in v.get("needs_object", ())),
         move_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("move_between", ())),
+        use_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("use", ())),
+        use_spares=frozenset(w for v in raw.get("veto", []) for w in v.get("use_spares", ())),
+        tidy_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("tidy", ())),
+        modifier_only=frozenset(w for v in raw.get("veto", []) for w in v.get("modifier_only", ())),
         into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("into", ())),
+        moved_into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("moved_into", ())),
         head_roles={k: dict(v) for k, v in raw.get("head_roles", {}).items()},
         veto_all={
             key: frozenset(w for v in raw.get("veto", []) if v.get("scenario") == "*" for w in v.get(key, ()))

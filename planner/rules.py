@@ -39,6 +39,12 @@ def _veto_all(text: str, *, whole: bool, made: frozenset[str], roles: bool = Tru
     head = a.head.head if a.head is not None else None
     if not whole and a.verb is not None and a.verb in lx.veto_all["verb"]:
         return f"no scenario does what the verb {a.verb!r} asks", None
+    if not whole and roles:
+        # the role vetoes read the whole request; training keeps the off-topic requests they veto, so the model
+        # learns from them as written
+        why = _role_veto(text, a)
+        if why is not None:
+            return why, None
     if (
         not whole
         and head is not None
@@ -57,9 +63,15 @@ def _veto_all(text: str, *, whole: bool, made: frozenset[str], roles: bool = Tru
     if not whole and a.head is not None and head is None:
         # "add column resizing": what is asked for is a behaviour of an object (a gerund after an object word),
         # not the object
-        tokens = re.findall(r"[A-Za-z][\w'-]*", a.head.text)
+        found = list(re.finditer(r"[A-Za-z][\w'-]*", a.head.text))
+        tokens = [m.group(0) for m in found]
         word = tokens[-1].lower() if tokens else ""
-        acted_on = len(tokens) > 1 and language.is_object_word(tokens[-2])
+        last = a.head.start + found[-1].start() if found else -1
+        # the word before it is an object, or ends one ("readiness health check retry")
+        acted_on = len(tokens) > 1 and (
+            language.is_object_word(tokens[-2])
+            or any(e < last and not text[e:last].strip() for _c, _s, e in a.head.objects)
+        )
         if acted_on and word.endswith("ing") and len(word) > 5 and not language.is_object_word(word):
             return f"the request asks for a behaviour ({word}), which no scenario makes", None
         if acted_on and word in language.words("attribute_nouns"):
@@ -73,6 +85,87 @@ def _veto_all(text: str, *, whole: bool, made: frozenset[str], roles: bool = Tru
     if text.rstrip().endswith("?") and first and first.group(1) in lx.veto_all["question"]:
         return "a question asks for an answer, not a plan", None
     return None
+
+
+def _head_word(text: str, a: Any) -> str:
+    """The last word of the head object's own words ("column" of "variant column 'rank'", "version" of "app
+    version"), lower case; "" when the head phrase names no object."""
+    if a.head is None or a.head.head is None:
+        return ""
+    spans = [(s, e) for canon, s, e in a.head.objects if canon == a.head.head]
+    if not spans:
+        return ""
+    s, e = spans[-1]
+    found = re.findall(r"[A-Za-z.][\w.'-]*", text[s:e].lower())
+    return found[-1] if found else ""
+
+
+def _role_veto(text: str, a: Any) -> str | None:
+    """Why the head object, in the role it plays here, is nothing a scenario makes (`[head_roles]`, the changed
+    parts of `[[veto]]` and `annotation_nouns`), or None."""
+    lx = language.lang()
+    head = a.head
+    idle = language.words("idle_verbs")
+    said = _opens_with(text[a.body_start :], idle)
+    if said is None and head is not None and re.match(r"[A-Za-z]+ing\b", head.text):
+        # "allows turning off the rest proxy": a head phrase that opens with a gerund is itself the action
+        said = _opens_with(head.text, idle)
+    if said is not None:
+        return f"no scenario does what the verb {said!r} asks"
+    if head is None:
+        return None
+    word = _head_word(text, a)
+    role = lx.head_roles.get(head.head or "", {})
+    places = [ph for ph in a.phrases if ph.role in ("place", "subject") and re.search(r"[A-Za-z]", ph.text)]
+    if word and word in role.get("bare", ()) and a.verb in role.get("verbs", ()) and _only_own(text, a, role):
+        # "bump version to 0.24.3": the project's own version, no package named
+        return f"the request bumps the project's own {word}, which changes no {head.head}"
+    if word and word in role.get("needs_owner", ()) and not places and not _named_in(head.text):
+        # "add new date field": a field of nothing the request names is a form's
+        return f"the request asks for a {word} of nothing it names (a form's), which no scenario makes"
+    if word and word in lx.changed_parts and a.verb in lx.change_verbs:
+        # "change variant column 'rank' to 'variant_rank'": a rename or a new type of a part that exists
+        return f"the request changes a {word} that exists, which no scenario does"
+    if head.head is None and language.polarity(a.verb) == "constructive":
+        tokens = re.findall(r"[A-Za-z][\w'-]*", head.text.lower())
+        into = [ph for ph in a.phrases if ph.role == "place" and ph.prep in ("to", "in", "into", "on") and ph.objects]
+        if tokens and tokens[-1] in language.words("annotation_nouns") and into:
+            # "adds comments to .env.example": the file is annotated, nothing is added to it
+            return f"the request adds {tokens[-1]} to {into[0].text}, which no scenario does"
+    return None
+
+
+def _opens_with(text: str, phrases: frozenset[str]) -> str | None:
+    """The phrase of `phrases` the text opens with (the longest), or None."""
+    low = text.lower().lstrip()
+    for p in sorted(phrases, key=len, reverse=True):
+        if low.startswith(p) and (len(low) == len(p) or not (low[len(p)].isalnum() or low[len(p)] in "_-")):
+            return p
+    return None
+
+
+def _only_own(text: str, a: Any, role: dict[str, Any]) -> bool:
+    """Whether the request, besides its verb, versions and the words of `role`'s `bare` and `own` lists, says
+    nothing but small words: no package, no place that names one."""
+    lx = language.lang()
+    scope = (a.commit_scope or "").lower()
+    if scope and lx.commit_scopes.get(scope) == "dependencies":
+        return False
+    body = text[a.body_start :]
+    body = language.pattern("version").sub(" ", body)
+    body = language.pattern("version_change").sub(" ", body)
+    allowed = set(role.get("bare", ())) | set(role.get("own", ())) | language.words("stopwords")
+    for token in re.findall(r"[A-Za-z][\w.@/'-]*", body.lower()):
+        if token not in allowed and not language.is_verb_word(token):
+            return False
+    return True
+
+
+def _named_in(text: str) -> bool:
+    """Whether a phrase holds a name of its own: an identifier, a quoted or camel-case word, a dotted path."""
+    if any(language.pattern(p).search(text) for p in ("identifier", "quoted", "env_var")):
+        return True
+    return bool(re.search(r"\b[a-z]+[A-Z]\w*|\b[A-Z][a-z]+[A-Z]\w*|\w\.\w", text))
 
 
 def _in_role(a: Any, head: str, made: frozenset[str]) -> bool:
@@ -286,7 +379,11 @@ def _placed_only(a: Any, words: list[Any]) -> list[int]:
     lx = language.lang()
     head = a.head
     shown = lx.verb_implies.get(a.verb or "") if a.verb in lx.place_only_verbs else None
-    if (a.verb != "create" and shown is None) or head is None or head.head is not None or not lx.place_only_veto:
+    # a verb that takes something away from the place ("remove the debug log from the billing service")
+    taking = language.polarity(a.verb) if language.polarity(a.verb) in lx.place_only_taking else None
+    if a.verb != "create" and shown is None and taking is None:
+        return []
+    if head is None or head.head is not None or not lx.place_only_veto:
         return []
     if any(language.pattern(p).search(head.text) for p in ("identifier", "env_var", "quoted")):
         return []
@@ -310,7 +407,7 @@ def _placed_only(a: Any, words: list[Any]) -> list[int]:
     out = []
     for s, sw in enumerate(words):
         kinds = {conv.kinds.object_words.get(o, o) for o in sw.objects}
-        if sw.polarity == "constructive" and kinds & placed:
+        if sw.polarity == (taking or "constructive") and kinds & placed:
             out.append(s)
     return out
 
@@ -329,7 +426,15 @@ def _stored_in_ui(a: Any, words: list[Any]) -> list[int]:
     head = a.head
     if head is None or head.head not in heads:
         return []
-    if not any(ph.role == "place" and ph.head in places for ph in a.phrases):
+
+    def screen(ph: Any) -> bool:
+        tokens = re.findall(r"[a-z]+", ph.text.lower())
+        return ph.head in places or bool(tokens and tokens[-1] in lx.ui_place_words and ph.head is None)
+
+    if not any(
+        (ph.role == "place" or (ph.role == "subject" and ph.prep in lx.ui_place_preps)) and screen(ph)
+        for ph in a.phrases
+    ):
         return []
     return [s for s, sw in enumerate(words) if sw.polarity == "constructive" and sw.objects & heads]
 
@@ -377,6 +482,19 @@ def _moved_between(a: Any, words: list[Any]) -> list[int]:
         and ph.head is not None
         and conv.kinds.object_words.get(ph.head, ph.head) == kind
     ]
+    # a verb whose result comes after "to" reads the other way round: "converted the create-react-app to a vite
+    # app" has the app it converts as the source (a subject with no preposition) and the result as the head
+    sources = [
+        ph
+        for ph in a.phrases
+        if ph.role == "subject"
+        and ph.prep is None
+        and ph.end <= head.start
+        and ph.head is not None
+        and conv.kinds.object_words.get(ph.head, ph.head) == kind
+    ]
+    if sources and not places and head.prep in ("to", "into"):
+        places = [head]
     if not places or any(ph.new or _indefinite(ph.text) for ph in places):
         return []
     return [
@@ -386,17 +504,159 @@ def _moved_between(a: Any, words: list[Any]) -> list[int]:
     ]
 
 
+def _used_or_tidied(a: Any, words: list[Any]) -> list[tuple[int, str]]:
+    """Scenarios a request that uses, improves or tidies the object it names does not ask for: using one ("Use
+    the generated types") or improving one ("Improve the health checks") creates none of its kind, tidying one
+    ("Clean up the env vars") adds or sets none. A result verb with a source ("extract the chunk size to an env
+    var") and a new head make their object."""
+    lx = language.lang()
+    head = a.head
+    if head is None or head.head is None:
+        return []
+    out: list[tuple[int, str]] = []
+    if a.verb in lx.use_verbs:
+        for s, sw in enumerate(words):
+            if "create" in sw.verbs and head.head in sw.objects and not sw.verbs & lx.use_spares:
+                out.append((s, f"the request uses {head.head.replace('_', ' ')} that exists, it makes none"))
+    if _opens_with(a.text[a.body_start :], language.words("improve_verbs")) and head.head not in language.words(
+        "improve_spares"
+    ):
+        # "Improve the health checks": what is made better exists
+        for s, sw in enumerate(words):
+            if "create" in sw.verbs and head.head in sw.objects:
+                out.append((s, f"the request improves {head.head.replace('_', ' ')} that exists, it makes none"))
+    if a.verb in lx.tidy_verbs and not head.new and not any(ph.role == "subject" for ph in a.phrases):
+        for s, sw in enumerate(words):
+            if sw.polarity == "constructive" and a.verb not in sw.verbs:
+                out.append((s, f"the request tidies {head.head.replace('_', ' ')}, it adds or sets none"))
+    return out
+
+
+def _into_new(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that rework an existing object of a kind (`tidy` verbs: refactor-service), for a request that
+    moves or extracts something else into a new one ("Extract the cron job logic to its own service", "move the
+    persistence logic into a dedicated service"): that makes the new object, it reworks none."""
+    lx = language.lang()
+    if a.verb not in lx.tidy_verbs | lx.move_verbs or a.head is None:
+        return []
+    head = a.head
+    result = head if head.prep in ("to", "into") else None
+    moved = next((ph for ph in a.phrases if ph.role == "subject" and ph.prep is None), None) if result else head
+    if result is None:
+        result = next((ph for ph in a.phrases if ph.role == "place" and ph.prep in ("to", "into")), None)
+    if result is None or not result.new or result.head is None or moved is None:
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(result.head, result.head)
+    if moved.head is not None and conv.kinds.object_words.get(moved.head, moved.head) == kind:
+        return []
+    return [
+        s
+        for s, sw in enumerate(words)
+        if sw.verbs & lx.tidy_verbs and kind in {conv.kinds.object_words.get(o, o) for o in sw.objects}
+    ]
+
+
+def _modifier_only(text: str, a: Any, words: list[Any]) -> list[int]:
+    """Scenarios (of `modifier_only` objects) that a request names only in the words before a head of a kind of
+    repository object ("add get environment tags endpoint" is an endpoint, "test scripts" are scripts). A head
+    known only from the end of a package's name ("@nestjs/cli") says nothing."""
+    lx = language.lang()
+    head = a.head
+    if head is None or head.head is None or not lx.modifier_only:
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(head.head, head.head)
+    if kind not in conv.kinds.head_order or _named(text, a):
+        return []
+    spans = [s for canon, s, _e in head.objects if canon == head.head]
+    if not spans or (spans[-1] > 0 and text[spans[-1] - 1] in "/@-_."):
+        return []
+    mods = {canon for canon, s, _e in head.objects if s < spans[-1] and canon != head.head}
+    return [
+        s
+        for s, sw in enumerate(words)
+        if sw.polarity == "constructive"
+        and sw.objects & mods & lx.modifier_only
+        and not {conv.kinds.object_words.get(o, o) for o in sw.objects} & set(conv.kinds.head_order)
+    ]
+
+
+def _tool_for(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that make the kind of object a tool the request asks for handles ("an env editor utility", "a
+    table generator"): the tool is asked for, not its object."""
+    head = a.head
+    if head is None or head.head is not None or not head.objects:
+        return []
+    tokens = re.findall(r"[a-z]+", head.text.lower())
+    if not tokens or tokens[-1] not in language.words("tool_nouns"):
+        return []
+    handled = {canon for canon, _s, _e in head.objects}
+    return [s for s, sw in enumerate(words) if sw.polarity == "constructive" and sw.objects & handled]
+
+
 def _into_unmade(a: Any) -> str | None:
     """The object no scenario makes that the request adds something to ("add new page to sitemap"), or None."""
     lx = language.lang()
-    if language.polarity(a.verb) != "constructive" or not lx.into_veto:
+    moving = a.verb in lx.move_verbs
+    if (language.polarity(a.verb) != "constructive" and not moving) or not lx.into_veto:
         return None
+    unmade = lx.into_veto | (lx.moved_into_veto if moving else frozenset())
+    ignored = language.words("ignore_files")
     for ph in a.phrases:
+        if ph.role != "place" or ph.prep not in ("to", "into", "in", "on"):
+            continue
         # every object of the place: "to the .env.example and documentation" adds to the environment too
         kinds = {canon for canon, _s, _e in ph.objects}
-        if ph.role == "place" and ph.prep in ("to", "into", "in", "on") and kinds and kinds <= lx.into_veto:
+        if kinds and kinds <= unmade:
             return ph.head or sorted(kinds)[0]
+        tokens = re.findall(r"[\w.-]+", ph.text.lower())
+        if tokens and tokens[-1] in ignored:
+            # "add .env to .gitignore": the ignore list changes
+            return tokens[-1]
     return None
+
+
+def _unsaid(text: str, words: list[Any]) -> list[tuple[int, str]]:
+    """Scenarios whose verb is one planned only when the request says it (`needs_word`), as a verb or an object
+    ("archive", "back to public"), that this request does not say, and those whose verb is planned only when the
+    request names one of their objects (`needs_object`) that name none: (scenario, what is not said)."""
+    lx = language.lang()
+    if not lx.needs_word and not lx.needs_object:
+        return []
+    named = {c for c, _s, _e in language.find(text, "objects")}
+    said = {c for c, _s, _e in language.find(text, "verbs")} | named
+    out = []
+    for s, sw in enumerate(words):
+        missing = sorted((sw.verbs & lx.needs_word) - said)
+        if missing:
+            out.append((s, missing[0]))
+        elif sw.verbs & lx.needs_object and sw.objects and not sw.objects & named:
+            out.append((s, " or ".join(sorted(sw.objects))))
+    return out
+
+
+def _parts_of_recreated(text: str, a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that add a part to a table, for a request that adds parts to an object changed by creating it
+    again ("add new columns to the specs views"): no table gets a column."""
+    lx = language.lang()
+    head = a.head
+    if head is None or head.head is None or _head_word(text, a) not in lx.changed_parts:
+        return []
+    if language.polarity(a.verb) != "constructive":
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    into = [ph for ph in a.phrases if ph.role == "place" and ph.prep in ("to", "into", "in", "on") and ph.objects]
+    kinds = {conv.kinds.object_words.get(c, c) for ph in into for c, _s, _e in ph.objects}
+    if not kinds or not kinds <= lx.recreated:
+        return []
+    return [s for s, sw in enumerate(words) if head.head in sw.objects and sw.polarity == "constructive"]
 
 
 def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[str, str]]]:
@@ -446,10 +706,35 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
                     (index.scenario_ids[s], f"the request moves one existing {a.head.head} into another, it makes none")
                 )
             probs[r, s] = 0.0
+        for s, why in _used_or_tidied(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], why))
+            probs[r, s] = 0.0
+        for s in _into_new(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], "the request moves something into a new one, it reworks none"))
+            probs[r, s] = 0.0
+        for s in _modifier_only(text, a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], f"the request asks for a {a.head.head}, named before it"))
+            probs[r, s] = 0.0
+        for s in _tool_for(a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], "the request asks for a tool that handles it, not for it"))
+            probs[r, s] = 0.0
+        for s in _parts_of_recreated(text, a, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], "the request adds parts to an object made again, not to a table"))
+            probs[r, s] = 0.0
+        for s, verb in _unsaid(text, words):
+            if probs[r, s] > 0:
+                done.append((index.scenario_ids[s], f"the request does not say {verb}"))
+            probs[r, s] = 0.0
         unmade = _into_unmade(a)
         if unmade is not None:
+            moving = a.verb in language.lang().move_verbs
             for s, sw in enumerate(words):
-                if sw.polarity == "constructive":
+                if sw.polarity == "constructive" or (moving and a.verb in sw.verbs):
                     if probs[r, s] > 0:
                         why = f"the request adds to {unmade.replace('_', ' ')}, which no scenario makes"
                         done.append((index.scenario_ids[s], why))

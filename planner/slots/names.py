@@ -67,7 +67,15 @@ def name(p: Param, intent: Intent) -> None:
     kind = intent.head_kind
     other_kinds = [m for m in intent.mentions if m.kind != kind]
     taken = {str(v).lower() for v in intent.out.params.values()}
-    in_head = head is not None and kind is not None and (head.head is None or _same_kind(head.head, intent))
+    # "Add modal", "a confirm dialog": an object asked for alone that is made as this kind (`alone` of
+    # language.toml [head_roles]) is this object, and its noun is a word of the name
+    alone = (
+        head is not None
+        and head.head is not None
+        and language.lang().head_roles.get(head.head, {}).get("alone") == kind
+        and not any(_same_kind(c, intent) for c, _s, _e in head.objects)
+    )
+    in_head = head is not None and kind is not None and (head.head is None or _same_kind(head.head, intent) or alone)
     # 0. an environment variable is named in capitals ("VITE_" is the scope, not the name)
     if p.pattern and p.pattern.startswith("[A-Z]"):
         var = env_var(clause)
@@ -112,7 +120,18 @@ def name(p: Param, intent: Intent) -> None:
     # package manager is that hook, the other words say what it runs ("a prisma postinstall script")
     if head is not None and head.head is not None and in_head and kind == "script":
         hooks = slot_words("lifecycle_scripts")
-        hook = next((w for w in re.findall(r"[A-Za-z]+", head.modifier_text()) if w.lower() in hooks), None)
+        ws = re.findall(r"[A-Za-z][\w:-]*", head.modifier_text())
+        ordinary = intent.repo.ordinary
+        # right before the noun ("a husky prepare script"), or a word no dictionary knows ("prepatch changesets
+        # script"); an English word that starts a longer name is part of it ("a prepare release script")
+        hook = next(
+            (
+                w
+                for i, w in enumerate(ws)
+                if w.lower() in hooks and (i == len(ws) - 1 or ordinary is None or not ordinary(w.lower()))
+            ),
+            None,
+        )
         if hook and intent.put(p, hook.lower(), f"the lifecycle hook {hook!r} before the {kind}", guessed=True):
             return
     if head is not None and head.head is not None and in_head and _head_words(p, intent, head, kind):
@@ -149,6 +168,7 @@ def place_kinds(intent: Intent) -> frozenset[str]:
 
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
+    text = _without_making(text, lambda w: any(_same_kind(c, intent) for c, _s, _e in language.find(w, "objects")))
     # "Integration and InstalledIntegration models": names joined by "and" are two objects, the first is this
     # one ("drag and drop" is one name)
     names_ = re.split(r"\s*,\s*|\s+and\s+", text.strip())
@@ -172,11 +192,39 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     ]
     if words_ and same and text.lower().rstrip().endswith(same[-1]):
         words_.append(same[-1])
+    own_noun = any(_same_kind(c, intent) for c, _s, _e in head.objects)
+    if head.head is not None and not own_noun and language.lang().head_roles.get(head.head, {}).get("alone") == kind:
+        # "a confirm dialog" is the ConfirmDialog component
+        words_.extend(w for w in re.findall(r"[A-Za-z][\w'-]*", head.text[head.head_start - head.start :])[:2])
+    views = words_ and all(w.lower() in slot_words("view_words") for w in words_)
+    sorts = words_ and all(w.lower() in slot_words("sort_words") for w in words_)
+    if views or sorts:
+        # "a details page for invoices": a view of the data the phrase is about; "a backend proxy for segment":
+        # the sort of proxy says nothing of which one
+        for ph in intent.analysis.of_role("subject"):
+            data = data_phrase(re.split(r"[+,;&]|\s(?:and|with)\s", ph.text)[0])
+            if data and len(data.split()) <= 2 and not all(w in words("audience") for w in data.split()):
+                words_ = [*data.split(), *(words_ if views else [])]
+                break
     return bool(
         words_
         and len(words_) <= 4
         and intent.put(p, " ".join(words_), f"the words before the {kind or 'object'}", guessed=True)
     )
+
+
+def _without_making(text: str, own: Callable[[str], bool] | None = None) -> str:
+    """ "Profile page creation" → "Profile page": a noun of making after an object's noun is the act, not part
+    of the name ("a creation date column" keeps it); a noun of a set of them is the set ("a Toast component
+    system")."""
+    ws = re.findall(r"[A-Za-z][\w'-]*", text)
+    trailing = slot_words("making_nouns") | slot_words("collection_nouns")
+    # after the noun of the object itself (`own`: of the kind asked for), not after any object word ("a
+    # monitoring system table" is about a monitoring system)
+    noun = ws[-2].lower() if len(ws) > 1 else ""
+    if len(ws) > 1 and ws[-1].lower() in trailing and (own(noun) if own else language.is_object_word(noun)):
+        return text[: text.rindex(ws[-1])]
+    return text
 
 
 def _env_words(p: Param, intent: Intent, head: Phrase) -> bool:
@@ -237,7 +285,7 @@ def part(p: Param, intent: Intent) -> None:
     schema_words = {f for f in language.lang().objects.get(head.head or "", ())} if head.head else set()
     # "disabledAt and lastConversionAt columns": the first of several
     first = re.split(r"\s+and\s+|,|/|\+", _masked(text, head.start, intent.mentions, None))[0]
-    words_ = name_words(first, frozenset(schema_words), keep_objects=True)
+    words_ = name_words(first, frozenset(schema_words) | slot_words("part_qualifiers"), keep_objects=True)
     # "a locale property", "a status attribute": the word after the name only says it is a part
     while len(words_) > 1 and words_[-1].lower() in slot_words("part_kind_words"):
         words_.pop()
@@ -248,8 +296,14 @@ def part(p: Param, intent: Intent) -> None:
         return
     if head.head is not None and not words_:
         # "a column for storing the git branch": what the part holds names it
+        owners = {to_snake(str(v)) for k, v in intent.out.params.items() if k != p.name}
         for ph in [*intent.analysis.of_role("subject"), *intent.analysis.of_role("trailing")]:
             phrase = data_phrase(ph.text, require_verb=True)
+            if phrase is None and ph.role == "subject" and any(q.role == "place" for q in intent.analysis.phrases):
+                # "a column for the stripe customer id to profiles": the place is the table, this what it holds
+                phrase = data_phrase(ph.text)
+                if phrase is not None and to_snake(phrase) in owners:
+                    phrase = None
             if phrase and len(phrase.split()) <= 3 and intent.put(p, phrase, f"what the {p.name} holds", guessed=True):
                 return
 
@@ -258,20 +312,39 @@ def labelled(p: Param, intent: Intent) -> bool:
     """A parameter the text labels with its own name: "an archived_at column", "column archived_at"."""
     label = re.escape(p.name.replace("_", " "))
     values = _choice_words(intent)
-    for pat in (
-        rf"(?<![\w-])[\"'`]?([A-Za-z][\w-]*)[\"'`]?\s+{label}s?\b",
-        rf"\b{label}s?\s+(?:called\s+|named\s+)?[\"'`]?([A-Za-z][\w-]*)",
-    ):
+    before = rf"(?<![\w-])[\"'`]?([A-Za-z][\w-]*)[\"'`]?\s+{label}s?\b"
+    for pat in (before, rf"\b{label}s?\s+(?:called\s+|named\s+)?[\"'`]?([A-Za-z][\w-]*)"):
         m = re.search(pat, intent.clause, re.IGNORECASE)
         ok = (
             m is not None
             and not not_name(m.group(1))
             and not language.is_verb_word(m.group(1), inflected=False)
             and m.group(1).lower() not in values  # "a jsonb column" says its type, not its name
+            # "add X to the env example": a word that says it is a variable's file is no value of it
+            and m.group(1).lower() not in slot_words("env_kind_words")
+            and not (pat is before and _name_word_before(intent.clause[: m.start()], values))
         )
         if ok and m is not None and intent.put(p, m.group(1), f"the word next to {p.name!r}"):
             return True
     return False
+
+
+def _name_word_before(text: str, values: frozenset[str]) -> bool:
+    """Whether the word before a labelled name is a word of the name too ("a billing email column" is no
+    "email" column): not a determiner, a marker of newness, a verb or a word that chooses a type."""
+    m = re.search(r"([A-Za-z][\w'-]*)[\"'`]?\s*$", text)
+    if m is None:
+        return False
+    w = m.group(1).lower()
+    return not (
+        not_name(w)
+        or w in words("new_markers")
+        or w in values
+        or language.is_verb_word(w)
+        or language.is_object_word(w)
+        or w in slot_words("part_kind_words")
+        or w in slot_words("part_qualifiers")
+    )
 
 
 def _choice_words(intent: Intent) -> frozenset[str]:
@@ -366,8 +439,8 @@ def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = Fals
         low = raw.lower().strip("'")
         if low.endswith("'s"):
             continue
-        if low in stops or low in words("pronouns"):
-            break
+        if low in stops or low in words("pronouns") or (taken and low in slot_words("quantifiers")):
+            break  # "to store api usage per user": what is kept ends where "per" starts
         if language.is_object_word(low):
             nxt = tokens[j + 1].lower() if j + 1 < len(tokens) else ""
             if nxt and not language.is_object_word(nxt) and not not_name(nxt) and nxt not in stops:
@@ -420,6 +493,14 @@ def finish(intent: Intent) -> None:
         intent.put(name_param, pascal(base), f"the data the page manages ({entity_value})", guessed=True)
 
 
+def _first_of_list(text: str) -> str:
+    """The first of several names joined by commas or "and"; a fixed phrase ("drag and drop") is one."""
+    from continuous.planner.decompose import protected
+
+    cut = re.search(r"\s*,\s*|\s+and\s+", protected(text))
+    return text[: cut.start()] if cut else text
+
+
 def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -> str | None:
     """What a whole request is about, found once so every step of a plan talks about the same thing: a name
     given outright, else the data after "for"/"to manage"/"storing", else the words before the object asked
@@ -446,8 +527,8 @@ def subject(request: str, repo: Repo, fix: Callable[[str], str] | None = None) -
     head = a.head
     if head is not None:
         # "a usage page" is about usage; "store user preferences" (no object word) about user preferences
-        text = head.modifier_text() if head.head is not None else head.text
-        first = re.split(r"\s*,\s*|\s+and\s+", _masked(text, head.start, repo.mentioned(request), None))[0]
+        text = _without_making(head.modifier_text() if head.head is not None else head.text)
+        first = _first_of_list(_masked(text, head.start, repo.mentioned(request), None))
         ws = name_words(first)
         if ws and len(ws) <= 3:
             return " ".join(ws)

@@ -17,7 +17,7 @@ from continuous.planner import language
 from continuous.planner.grounding import Mention, to_kebab, to_snake
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
-from continuous.planner.slots.text import called, identifiers, name_words, not_name, quoted, slot_words
+from continuous.planner.slots.text import called, identifiers, name_words, not_name, quoted, slot_map, slot_words
 
 _ROLE_ORDER = {
     "parent": ("place", "head", "subject", "trailing", "lead"),
@@ -72,7 +72,8 @@ def reference(p: Param, intent: Intent) -> None:
     parent = len(kinds) == 1 and kinds[0] != intent.head_kind
     order = _ROLE_ORDER["parent" if parent else "object"]
     taken = {str(v).lower() for k, v in intent.out.params.items()}
-    mentions = intent.mentions
+    # a commit's scope ("feat(dev-tasks): ...") says where only when the request itself does not (below)
+    mentions = [m for m in intent.mentions if m.start >= intent.analysis.body_start]
     if parent and _names_part(intent, kinds[0]) and any(ph.role == "place" for ph in intent.analysis.phrases):
         # "add mime_type column to sources_google": the head names the part (a column called like the
         # sys_mime_types table), the place names what it is part of
@@ -85,7 +86,9 @@ def reference(p: Param, intent: Intent) -> None:
         if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
             return
     if parent:
-        for m in _ranked(intent.request_mentions, kinds, intent, order):
+        body = _body_start(intent.request)
+        request_mentions = [m for m in intent.request_mentions if m.start >= body]
+        for m in _ranked(request_mentions, kinds, intent, order):
             if m.name.lower() not in taken and intent.put(p, m.name, f"existing {m.kind} named in the request"):
                 return
     if not p.required:
@@ -93,6 +96,26 @@ def reference(p: Param, intent: Intent) -> None:
     if parent and _qualified_owner(p, kinds[0], intent):
         return
     _named_but_unknown(p, kinds, intent, parent)
+    if parent and p.name not in intent.out.params:
+        _commit_scope(p, kinds[0], intent)
+
+
+def _body_start(request: str) -> int:
+    from continuous.planner.phrases import analyse
+
+    return analyse(request).body_start
+
+
+def _commit_scope(p: Param, kind: str, intent: Intent) -> bool:
+    """ "feat(hub): add an about page": a commit's scope that is the name of an existing object of the kind
+    the parameter needs is where the change goes (a scope that names nothing, "api" or "ui", says nothing)."""
+    from continuous.planner.phrases import analyse
+
+    scope = analyse(intent.request).commit_scope
+    if not scope:
+        return False
+    found = intent.repo.lookup(kind, scope)
+    return bool(found) and intent.put(p, found, f"existing {kind} named by the commit's scope ({scope!r})")
 
 
 def _qualified_owner(p: Param, kind: str, intent: Intent) -> bool:
@@ -141,6 +164,20 @@ def _package(p: Param, intent: Intent) -> None:
     )
     generic = slot_words("package_kind_words") | language.words("determiners")
     pkg = bot.group("pkg") if bot else ""
+    # "next.js", "tailwind": a product's own spelling of the npm package it is published as
+    spelt = slot_map("package_spellings")
+    low_scope = scope.lower()
+    for written, npm in sorted(spelt.items(), key=lambda kv: -len(kv[0])):
+        hit = re.search(r"(?<![\w@/.-])" + re.escape(written) + r"(?![\w/-]|\.\w)", low_scope)
+        if hit is None or intent.repo.lookup("package", written) is not None:
+            continue
+        # the whole name, not a word of a longer one ("the nextjs sentry sdk" is no next)
+        after = re.match(r"\W*([a-z]+)?", low_scope[hit.end() :])
+        nxt = after.group(1) if after else None
+        if nxt and nxt not in generic and nxt not in ("in", "on", "for", "with", "v"):
+            continue
+        if intent.put(p, intent.repo.lookup("package", npm) or npm, f"the npm package {written!r} is published as"):
+            return
     if (
         bot
         and pkg.lower() not in generic
@@ -235,6 +272,8 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
                 or (part_of and ph.role in ("place", "subject") and ph.head is None)
             )
         ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
+        # "a column for the stripe customer id to profiles": where it goes names the whole before what it is for
+        phrases.sort(key=lambda ph: ph.role != "place")
     else:
         part_of = _names_part(intent, kind)
         phrases = [
@@ -274,7 +313,15 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             return
         # "to the Payout table": taken as named, and said to be unknown (a scenario that requires it creates it)
         # "created_at timestamp for profiles": what a part is for is the object it is part of
-        named = explicit or ph.head is not None or ph.role == "place" or (part_of and ph.role == "subject")
+        # "Deprecate wiithings": a head that is one word no dictionary knows is the name of what the verb acts on
+        coined = (
+            not parent
+            and p.name in intent.conventions.params.names
+            and ph.role == "head"
+            and " " not in value
+            and intent.repo.distinctive(value.lower())
+        )
+        named = explicit or ph.head is not None or ph.role == "place" or (part_of and ph.role == "subject") or coined
         if named and intent.put(
             p, value, f"the {kind} the request refers to (not found in the repository)", guessed=not explicit
         ):
@@ -291,9 +338,15 @@ def _names_part(intent: Intent, kind: str) -> bool:
     """The head phrase asks for a part of an object of another kind ("an access_code column", language.toml
     part_nouns): a bare place then names the object it is part of."""
     head = intent.analysis.head
-    if head is None or head.head is None or intent.conventions.kinds.object_words.get(head.head, head.head) == kind:
+    if head is None:
         return False
     found = re.findall(r"[a-z]+", head.text.lower())
+    if head.head is None:
+        # "add field description to layout": a part noun before the name, the head ends in the name
+        first = [w for w in found if w not in language.words("determiners")][:1]
+        return bool(first) and first[0] in language.words("part_nouns") and len(found) > 1
+    if intent.conventions.kinds.object_words.get(head.head, head.head) == kind:
+        return False
     # "an access_code column", "the column archived_at", "a `slug` field", "created_at timestamp" (a kind of part)
     parts = language.words("part_nouns")
     return any(w in parts for w in found[-1:] + found[:2]) or bool(
@@ -364,7 +417,11 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
     text = ph.modifier_text() if ph.head else ph.text
     # "to posts instead of using the meta image": the name ends where the phrase goes on about something else
     text = re.split(r"\b(?:" + "|".join(sorted(language.words("phrase_stops"))) + r")\b", text, maxsplit=1)[0]
-    words = name_words(text, exclude=frozenset(kind_words))
+    # a word for another kind of object is part of the name ("to webhook deliveries", "the api keys table")
+    kinds_ = intent.conventions.kinds
+    targets = set(target_kinds_of_phrase(ph, intent))
+    keep = frozenset(k for k in (*kinds_.object_kinds, *kinds_.head_order, *kinds_.parents) if k not in targets)
+    words = name_words(text, exclude=frozenset(kind_words), keep_aspects=True, keep_kinds=keep)
     if words and len(words) <= 3:
         return " ".join(words), False
     if ph.head is not None:

@@ -43,6 +43,12 @@ def slot_table(name: str) -> dict[str, tuple[str, ...]]:
     return {k: tuple(str(w) for w in v) for k, v in _slot_data().get(name, {}).items()}
 
 
+@lru_cache(maxsize=8)
+def slot_map(name: str) -> dict[str, str]:
+    """A table of planner/data/slots.toml whose values are single words (key, lower case → value)."""
+    return {str(k).lower(): str(v) for k, v in _slot_data().get(name, {}).items()}
+
+
 def not_name(word: str) -> bool:
     w = word.lower().strip("'")
     return w in words("stopwords") or w in words("pronouns") or w in words("not_names") or w in slot_words("not_names")

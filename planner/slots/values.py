@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 from continuous.dsl.model import Param
 from continuous.planner import language
 from continuous.planner.grounding import to_kebab
+from continuous.planner.phrases import analyse
 from continuous.planner.slots import Intent
 from continuous.planner.slots import text as tx
 from continuous.planner.slots.names import labelled as _labelled
@@ -124,6 +125,15 @@ def method(p: Param, intent: Intent) -> None:
         verb = tx.method_from_verb(said) if said and said not in tx.slot_words("generic_verbs") else None
         if verb and data:
             intent.put(p, verb, f"what the endpoint does ({said} {' '.join(data)})", guessed=True)
+            return
+        # "create topic use case and endpoint": a piece without a verb of its own shares the request's verb and
+        # its data ("add" only makes them)
+        if a.verb_span is None and not data and intent.clause.strip() != intent.request.strip():
+            whole = analyse(intent.request)
+            said = intent.request[whole.verb_span[0] : whole.verb_span[1]].lower() if whole.verb_span else ""
+            verb = tx.method_from_verb(said) if said and said not in tx.slot_words("generic_verbs") else None
+            if verb:
+                intent.put(p, verb, f"what the endpoint does ({said!r} of the whole request)", guessed=True)
 
 
 def route(p: Param, intent: Intent) -> None:
@@ -145,6 +155,13 @@ def route(p: Param, intent: Intent) -> None:
             words_ = words_[1:]
         subject = " ".join(words_)
         intent.put(p, "/api/" + to_kebab(subject), f"derived from the subject {subject!r}", guessed=True)
+        return
+    if p.required and head is not None and head.head is not None and intent.head_kind == "endpoint":
+        # "a health check endpoint": the words before the noun, whatever they also name
+        ws = tx.name_words(head.modifier_text(), keep_objects=True)
+        ws = [w for w in ws if tx.method_from_verb(w) is None]
+        if ws and len(ws) <= 3:
+            intent.put(p, "/api/" + to_kebab(" ".join(ws)), "the words before the endpoint", guessed=True)
 
 
 def version(p: Param, intent: Intent) -> None:

@@ -326,3 +326,242 @@ def test_words_that_only_say_what_sort_of_thing_it_is(sid: str, text: str, param
 def test_what_a_part_is_for_is_its_table(text: str, table: str, column: str) -> None:
     got = params("modify-schema", text)
     assert (got["table"], got["column"]) == (table, column)
+
+
+# ---------------------------------------------------------------- generalising the last round's slot rules
+
+
+def test_a_noun_of_making_before_the_noun_is_part_of_the_name() -> None:
+    """ "creation" only names the act after the object's noun ("Billing page implementation"); before it, it is a
+    word of the name."""
+    assert params("modify-schema", "add a creation source column to dev_tasks")["column"] == "creation_source"
+    assert params("add-page", "Invoice page creation")["name"] == "Invoice"
+
+
+def test_an_english_word_that_starts_a_script_name_is_no_hook() -> None:
+    from continuous.planner.suggest import _ordinary_words
+
+    repo = Repo.from_facts([], conventions(), ordinary=_ordinary_words())
+
+    def name(text: str) -> object:
+        sc = rule_base().scenarios["add-pnpm-script"]
+        intent = slots.Intent(sc, text, text, repo, conventions(), subject_of(text, repo), rule_base=rule_base())
+        return slots.fill(intent).params.get("name")
+
+    assert str(name("add a prepare docs script")).replace("_", "-") == "prepare-docs"
+    assert name("add a lefthook prepare script") == "prepare"
+    assert name("chore: add postpack tarball script") == "postpack"
+
+
+def test_the_folders_of_a_file_path_name_no_object() -> None:
+    repo = Repo.from_facts(
+        [Fact(type="table", fields={"name": "ui_widgets"}), Fact(type="app", fields={"name": "dhg-hub"})],
+        conventions(),
+    )
+    assert [m.name for m in repo.mentioned("add a test spec for ui/widgets/clock.vue")] == []
+    assert [m.name for m in repo.mentioned("add tests for apps/dhg-hub/src/main.ts")] == ["dhg-hub"]
+    assert [m.name for m in repo.mentioned("add GET /api/ui-widgets endpoint")] != []
+    text = "add a test spec for ui/widgets/clock.vue"
+    sc = rule_base().scenarios["add-tests"]
+    intent = slots.Intent(sc, text, text, repo, conventions(), subject_of(text, repo), rule_base=rule_base())
+    assert slots.fill(intent).params.get("target") == "clock"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "method"),
+    [
+        ("create the invoice draft and endpoint", "POST"),
+        ("register device tokens and endpoint", "POST"),
+        ("add a reminder model and endpoint", None),
+    ],
+)
+def test_a_piece_without_a_verb_shares_the_requests_verb(request_text: str, method: str | None) -> None:
+    sc = rule_base().scenarios["add-proxy-endpoint"]
+    intent = slots.Intent(
+        sc, "endpoint", request_text, REPO, conventions(), subject_of(request_text, REPO), rule_base=rule_base()
+    )
+    got = slots.fill(intent)
+    shared = "whole request" in (got.sources["method"].source if "method" in got.sources else "")
+    assert (got.params["method"] if shared else None) == method
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    [
+        ("add a billing email column to dev_tasks", "billing_email"),
+        ("add a new status column to dev_tasks", "status"),
+        ("add a unique slug column to dev_tasks", "slug"),
+        ("add a required reviewer name field to dev_tasks", "reviewer_name"),
+        ("add an archived_at column to dev_tasks", "archived_at"),
+    ],
+)
+def test_a_column_is_named_by_all_the_words_before_its_noun(text: str, column: str) -> None:
+    assert params("modify-schema", text)["column"] == column
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        ("add a retries column to webhook deliveries", "webhook_deliveries"),
+        ("add a theme column to the page settings table", "page_settings"),
+    ],
+)
+def test_a_word_for_another_kind_is_part_of_a_tables_name(text: str, table: str) -> None:
+    assert params("modify-schema", text)["table"] == table
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("add an overview page for payouts", "PayoutsOverview"),
+        ("create a history page for audit entries, with filters", "AuditEntriesHistory"),
+        ("add a usage page for payouts", "Usage"),
+    ],
+)
+def test_a_view_word_alone_is_a_view_of_the_data_the_phrase_is_about(text: str, name: str) -> None:
+    from continuous.planner.grounding import pascal
+
+    assert pascal(str(params("add-page", text)["name"])) == name
+
+
+def test_a_word_that_says_it_is_a_variables_file_is_no_example_value() -> None:
+    got = params("configure-environment", "add RESEND_API_KEY to the env example")
+    assert got["name"] == "RESEND_API_KEY"
+    assert got.get("example") in (None, "")
+
+
+def test_a_coined_word_a_non_creating_verb_acts_on_is_its_object() -> None:
+    """ "Deprecate flumbix": one word no dictionary knows names the object, reported as not found; an ordinary
+    phrase names none."""
+    from continuous.planner.suggest import _ordinary_words
+
+    repo = Repo.from_facts([Fact(type="service", fields={"name": "billing-service"})], conventions(), _ordinary_words())
+
+    def name(text: str) -> slots.Filled:
+        sc = rule_base().scenarios["deprecate-service"]
+        intent = slots.Intent(sc, text, text, repo, conventions(), subject_of(text, repo), rule_base=rule_base())
+        return slots.fill(intent)
+
+    got = name("deprecate flumbix")
+    assert got.params.get("name") == "flumbix"
+    assert ("service", "flumbix") in got.not_found
+    assert "name" not in name("deprecate the old stuff").params
+
+
+@pytest.mark.parametrize(
+    ("text", "package"),
+    [
+        ("chore: upgrade Nuxt.js to 3.12", "nuxt"),
+        ("bump tailwind from 3.3.0 to 3.4.0", "tailwindcss"),
+        ("bump chart.js from 4.4.0 to 4.4.1", "chart.js"),
+        ("bump @sentry/nextjs to 8.1", "@sentry/nextjs"),
+    ],
+)
+def test_a_products_own_spelling_is_the_package_it_is_published_as(text: str, package: str) -> None:
+    assert params("update-dependencies", text)["package"] == package
+
+
+@pytest.mark.parametrize(
+    ("sid", "text", "name"),
+    [
+        ("add-shared-component", "add a Toast component system", "Toast"),
+        ("create-proxy-server", "add a reverse proxy for posthog", "posthog"),
+        ("create-service", "a dedicated service for payout reports", "payout-reports"),
+        ("create-proxy-server", "add a backend proxy", "backend"),
+    ],
+)
+def test_words_of_a_set_or_a_sort_name_no_object(sid: str, text: str, name: str) -> None:
+    got = str(params(sid, text)["name"])
+    assert got.removesuffix("-proxy").lower().replace("_", "-") == name.lower()
+
+
+def test_a_fixed_phrase_is_never_split() -> None:
+    from continuous.planner.decompose import split
+
+    assert [c.text for c in split("add a copy and paste toolbar component")] == [
+        "add a copy and paste toolbar component"
+    ]
+    assert str(params("add-shared-component", "add a copy and paste toolbar component")["name"]) in (
+        "CopyPasteToolbar",
+        "CopyAndPasteToolbar",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("add a tooltip", "Tooltip"),
+        ("add a confirm dialog", "ConfirmDialog"),
+        ("create a reusable Avatar component", "Avatar"),
+    ],
+)
+def test_a_ui_element_asked_for_alone_names_the_component(text: str, name: str) -> None:
+    assert params("add-shared-component", text)["name"] == name
+
+
+def test_a_part_noun_before_the_name_makes_the_place_its_table() -> None:
+    assert params("modify-schema", "add field reminder_at to crm accounts") == {
+        **params("modify-schema", "add field reminder_at to crm accounts"),
+        "table": "crm_accounts",
+        "column": "reminder_at",
+    }
+    got = params("modify-schema", "add field renewal notes to crm accounts")
+    assert (got["table"], got["column"]) == ("crm_accounts", "renewal_notes")
+
+
+def test_a_set_noun_after_another_kinds_word_is_part_of_the_name() -> None:
+    assert params("create-table", "create alerting system tables")["name"] == "alerting_system"
+
+
+@pytest.mark.parametrize(
+    ("text", "app"),
+    [
+        ("feat(hub): add a changelog page", "dhg-hub"),
+        ("feat(hub): add a changelog page to dhg-admin-code", "dhg-admin-code"),
+        ("feat(ui): add a changelog page", None),
+    ],
+)
+def test_a_commit_scope_is_where_only_when_the_request_says_nothing(text: str, app: str | None) -> None:
+    assert params("add-page", text).get("app") == app
+
+
+def test_a_place_the_request_names_beats_the_commit_scope() -> None:
+    got = params("modify-schema", "feat(dev-tasks): add a due column to the Payout table")
+    assert got["table"] == "payout"
+
+
+def test_an_endpoint_without_a_subject_is_routed_by_the_words_before_its_noun() -> None:
+    sc = rule_base().scenarios["add-proxy-endpoint"]
+    text = "add a readiness probe endpoint"
+    intent = slots.Intent(sc, text, text, REPO, conventions(), None, rule_base=rule_base())
+    assert slots.fill(intent).params.get("path") == "/api/readiness-probe"
+
+
+def test_what_is_kept_ends_where_a_quantifier_starts() -> None:
+    assert params("create-table", "create a table to store login attempts per device")["name"] == "login_attempts"
+
+
+@pytest.mark.parametrize(
+    ("text", "table", "column"),
+    [
+        ("add a column for the billing contact to crm accounts", "crm_accounts", "billing_contact"),
+        ("add a column to dev_tasks for the reviewer", "dev_tasks", "reviewer"),
+    ],
+)
+def test_where_a_part_goes_is_its_table_and_what_it_is_for_its_name(text: str, table: str, column: str) -> None:
+    got = params("modify-schema", text)
+    assert (got["table"], got["column"]) == (table, column)
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        ("add snapshot tests for the billing tab and route", 1),
+        ("a proxy server for uploads with monitoring", 2),
+        ("create a table for invoices and expose it over the api", 2),
+    ],
+)
+def test_a_bare_verb_after_a_phrase_is_a_noun_of_its_list(text: str, pieces: int) -> None:
+    from continuous.planner.decompose import split
+
+    assert len(split(text)) == pieces
