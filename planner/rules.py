@@ -688,47 +688,28 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
                 if probs[r, s] > 0:
                     done.append((index.scenario_ids[s], "the request changes every one of them, it adds none"))
                 probs[r, s] = 0.0
-        for s in _placed_only(a, words):
-            if probs[r, s] > 0:
-                done.append((index.scenario_ids[s], "the request adds something to the object it names"))
-            probs[r, s] = 0.0
-        for s in _stored_in_ui(a, words):
-            if probs[r, s] > 0:
-                done.append((index.scenario_ids[s], "the request puts it into a screen, it is no database object"))
-            probs[r, s] = 0.0
-        for s in _changed(a, words):
-            if probs[r, s] > 0:
-                done.append((index.scenario_ids[s], f"the request's verb ({a.verb}) changes an object, it makes none"))
-            probs[r, s] = 0.0
-        for s in _moved_between(a, words):
-            if probs[r, s] > 0:
-                done.append(
-                    (index.scenario_ids[s], f"the request moves one existing {a.head.head} into another, it makes none")
-                )
-            probs[r, s] = 0.0
-        for s, why in _used_or_tidied(a, words):
+        moved = a.head.head if a.head is not None else ""
+        hits = [
+            *((s, "the request adds something to the object it names") for s in _placed_only(a, words)),
+            *((s, "the request puts it into a screen, it is no database object") for s in _stored_in_ui(a, words)),
+            *((s, f"the request's verb ({a.verb}) changes an object, it makes none") for s in _changed(a, words)),
+            *(
+                (s, f"the request moves one existing {moved} into another, it makes none")
+                for s in _moved_between(a, words)
+            ),
+            *_used_or_tidied(a, words),
+            *((s, "the request moves something into a new one, it reworks none") for s in _into_new(a, words)),
+            *((s, f"the request asks for a {moved}, named before it") for s in _modifier_only(text, a, words)),
+            *((s, "the request asks for a tool that handles it, not for it") for s in _tool_for(a, words)),
+            *(
+                (s, "the request adds parts to an object made again, not to a table")
+                for s in _parts_of_recreated(text, a, words)
+            ),
+            *((s, f"the request does not say {verb}") for s, verb in _unsaid(text, words)),
+        ]
+        for s, why in hits:
             if probs[r, s] > 0:
                 done.append((index.scenario_ids[s], why))
-            probs[r, s] = 0.0
-        for s in _into_new(a, words):
-            if probs[r, s] > 0:
-                done.append((index.scenario_ids[s], "the request moves something into a new one, it reworks none"))
-            probs[r, s] = 0.0
-        for s in _modifier_only(text, a, words):
-            if probs[r, s] > 0:
-                done.append((index.scenario_ids[s], f"the request asks for a {a.head.head}, named before it"))
-            probs[r, s] = 0.0
-        for s in _tool_for(a, words):
-            if probs[r, s] > 0:
-                done.append((index.scenario_ids[s], "the request asks for a tool that handles it, not for it"))
-            probs[r, s] = 0.0
-        for s in _parts_of_recreated(text, a, words):
-            if probs[r, s] > 0:
-                done.append((index.scenario_ids[s], "the request adds parts to an object made again, not to a table"))
-            probs[r, s] = 0.0
-        for s, verb in _unsaid(text, words):
-            if probs[r, s] > 0:
-                done.append((index.scenario_ids[s], f"the request does not say {verb}"))
             probs[r, s] = 0.0
         unmade = _into_unmade(a)
         if unmade is not None:
