@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from continuous.planner import language
+from continuous.planner.features import ScenarioWords
 
 from ..conftest import init_repo
 
@@ -43,3 +45,13 @@ def mini_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     repo = make_repo(tmp_path / "repo")
     monkeypatch.chdir(repo)
     return repo
+
+
+def scenario_words_of(*ids: str) -> list[ScenarioWords]:
+    """The built-in scenarios' canonical words, as the rules read them, for veto tests without an index."""
+    out = []
+    for sid in ids:
+        vs, os_ = language.canonical_words(sid)
+        pol = next((language.polarity(v) for v in sorted(vs) if language.polarity(v)), None)
+        out.append(ScenarioWords(frozenset(vs), frozenset(os_), pol))
+    return out

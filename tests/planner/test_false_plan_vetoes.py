@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 from continuous.cli.main import app
-from continuous.planner import language
-from continuous.planner.features import ScenarioWords
 from continuous.planner.phrases import analyse
 from continuous.planner.rules import (
     _into_new,
@@ -28,6 +26,8 @@ from continuous.planner.rules import (
     _veto_all,
 )
 from typer.testing import CliRunner
+
+from .conftest import scenario_words_of
 
 runner = CliRunner()
 
@@ -53,15 +53,6 @@ MADE = frozenset(
         "archive",
     }
 )
-
-
-def _words(*ids: str) -> list[ScenarioWords]:
-    out = []
-    for sid in ids:
-        vs, os_ = language.canonical_words(sid)
-        pol = next((language.polarity(v) for v in sorted(vs) if language.polarity(v)), None)
-        out.append(ScenarioWords(frozenset(vs), frozenset(os_), pol))
-    return out
 
 
 def vetoed(text: str) -> bool:
@@ -128,7 +119,7 @@ def test_a_property_after_a_multi_word_object_is_no_object() -> None:
 
 
 def test_archive_and_restore_only_where_the_request_says_so() -> None:
-    words = _words("archive-table", "restore-table", "create-table")
+    words = scenario_words_of("archive-table", "restore-table", "create-table")
     assert [s for s, _v in _unsaid("drop obsolete tables", words)] == [0, 1]
     assert [s for s, _v in _unsaid("move billing tables from public into a new schema", words)] == [0, 1]
     assert [s for s, _v in _unsaid("archive obsolete tables", words)] == [1]
@@ -137,7 +128,7 @@ def test_archive_and_restore_only_where_the_request_says_so() -> None:
 
 
 def test_taking_something_out_of_an_object_does_not_remove_it() -> None:
-    words = _words("deprecate-service", "archive-path", "create-service")
+    words = scenario_words_of("deprecate-service", "archive-path", "create-service")
     assert _placed_only(analyse("remove the stale helper from the billing service"), words) == [0]
     assert _placed_only(analyse("Remove the link to a retired service"), words) == [0]
     assert _placed_only(analyse("deprecate the billing service"), words) == []
@@ -145,7 +136,7 @@ def test_taking_something_out_of_an_object_does_not_remove_it() -> None:
 
 
 def test_a_table_or_view_in_a_screens_list_is_part_of_the_screen() -> None:
-    words = _words("create-view", "create-table", "add-page")
+    words = scenario_words_of("create-view", "create-table", "add-page")
     assert _stored_in_ui(analyse("add views to the ticket list"), words) == [0, 1]
     assert _stored_in_ui(analyse("a sortable table for the invoices overview page"), words) == [0, 1]
     assert _stored_in_ui(analyse("a table for invoices"), words) == []
@@ -153,7 +144,7 @@ def test_a_table_or_view_in_a_screens_list_is_part_of_the_screen() -> None:
 
 
 def test_columns_added_to_a_view_add_none_to_a_table() -> None:
-    words = _words("modify-schema", "create-view", "create-table")
+    words = scenario_words_of("modify-schema", "create-view", "create-table")
     assert _parts_of_recreated(
         "add two columns to the revenue views", analyse("add two columns to the revenue views"), words
     ) == [0]
@@ -169,7 +160,7 @@ def test_moving_into_a_file_or_an_ignore_list_makes_nothing() -> None:
 
 
 def test_using_an_object_makes_none_of_its_kind() -> None:
-    words = _words("generate-types", "configure-environment", "create-service", "integrate-service")
+    words = scenario_words_of("generate-types", "configure-environment", "create-service", "integrate-service")
     assert [s for s, _w in _used_or_tidied(analyse("chore: use the generated db types in the api"), words)] == [0]
     assert [s for s, _w in _used_or_tidied(analyse("use the payments service from the admin app"), words)] == [2]
     # configuring or wiring up what is used stays
@@ -178,7 +169,7 @@ def test_using_an_object_makes_none_of_its_kind() -> None:
 
 
 def test_tidying_an_object_adds_none() -> None:
-    words = _words("configure-environment", "refactor-service", "add-shared-component")
+    words = scenario_words_of("configure-environment", "refactor-service", "add-shared-component")
     assert [s for s, _w in _used_or_tidied(analyse("Clean up the staging env vars"), words)] == [0, 2]
     # a result verb with a source makes its result; a new head is made
     assert _used_or_tidied(analyse("refactor: extract the retry count to an env var"), words) == []
@@ -186,7 +177,7 @@ def test_tidying_an_object_adds_none() -> None:
 
 
 def test_a_tool_that_handles_an_object_is_not_that_object() -> None:
-    words = _words("configure-environment", "create-table", "create-service")
+    words = scenario_words_of("configure-environment", "create-table", "create-service")
     assert _tool_for(analyse("add an env file editor utility"), words) == [0]
     assert _tool_for(analyse("feat: table schema generator"), words) == [1]
     assert _tool_for(analyse("add a date formatting helper"), words) == []
@@ -194,13 +185,13 @@ def test_a_tool_that_handles_an_object_is_not_that_object() -> None:
 
 
 def test_converting_an_object_into_another_of_its_kind_makes_none() -> None:
-    words = _words("create-app", "add-shared-component")
+    words = scenario_words_of("create-app", "add-shared-component")
     assert _moved_between(analyse("converted our webpack-app to vite app"), words) == [0]
     assert _moved_between(analyse("convert the settings panel into a shared component"), words) == []
 
 
 def test_moving_something_into_a_new_object_reworks_none() -> None:
-    words = _words("refactor-service", "create-service", "migrate-cli-script")
+    words = scenario_words_of("refactor-service", "create-service", "migrate-cli-script")
     assert _into_new(analyse("Extract the invoice rounding logic to its own service"), words) == [0]
     assert _into_new(analyse("move the caching code into a dedicated service"), words) == [0]
     # the object itself moved, or moved into one that exists
@@ -210,7 +201,7 @@ def test_moving_something_into_a_new_object_reworks_none() -> None:
 
 
 def test_improving_an_object_makes_none_of_its_kind() -> None:
-    words = _words("setup-monitoring", "add-tests", "create-service")
+    words = scenario_words_of("setup-monitoring", "add-tests", "create-service")
     assert [s for s, _w in _used_or_tidied(analyse("chore: improve the heartbeat monitoring"), words)] == [0]
     assert [s for s, _w in _used_or_tidied(analyse("Optimise the search service"), words)] == [2]
     # more tests are tests; an improved thing that is added is added
@@ -219,7 +210,7 @@ def test_improving_an_object_makes_none_of_its_kind() -> None:
 
 
 def test_a_scenarios_object_only_before_another_kinds_head_is_not_asked_for() -> None:
-    words = _words("add-tests", "configure-environment", "add-proxy-endpoint", "update-dependencies")
+    words = scenario_words_of("add-tests", "configure-environment", "add-proxy-endpoint", "update-dependencies")
     text = "feat(api): add list environment secrets endpoint"
     assert _modifier_only(text, analyse(text), words) == [1]
     text = "add lint and test scripts"
@@ -230,7 +221,7 @@ def test_a_scenarios_object_only_before_another_kinds_head_is_not_asked_for() ->
 
 
 def test_reworking_or_mending_needs_the_scenarios_object_named() -> None:
-    words = _words("refactor-service", "fix-service-index", "configure-environment")
+    words = scenario_words_of("refactor-service", "fix-service-index", "configure-environment")
     assert [s for s, _v in _unsaid("refactor: move the page size to an env var", words)] == [0, 1]
     assert [s for s, _v in _unsaid("fix: FEATURE_FLAGS variable read as a string", words)] == [0, 1]
     assert _unsaid("refactor the search service", words) == []

@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 from continuous.planner import language
-from continuous.planner.features import ScenarioWords
 from continuous.planner.phrases import analyse
 from continuous.planner.rules import _moved_between, _spared, _veto_all
 
-
-def _words(*ids: str) -> list[ScenarioWords]:
-    out = []
-    for sid in ids:
-        vs, os_ = language.canonical_words(sid)
-        pol = next((language.polarity(v) for v in sorted(vs) if language.polarity(v)), None)
-        out.append(ScenarioWords(frozenset(vs), frozenset(os_), pol))
-    return out
-
+from .conftest import scenario_words_of
 
 MADE = frozenset({"page", "component", "shared", "environment", "table", "endpoint", "proxy", "path", "archive"})
 
@@ -36,14 +27,14 @@ def test_a_ui_element_among_other_kinds_is_something_else() -> None:
 
 
 def test_a_ui_element_asked_for_alone_is_made_as_a_component() -> None:
-    words = _words("add-shared-component", "add-page", "create-table")
+    words = scenario_words_of("add-shared-component", "add-page", "create-table")
     a = analyse("create drawer")
     assert _spared(a, "ui_element", words) == {0}
     assert _spared(analyse("add a drawer to the orders page"), "ui_element", words) == set()
 
 
 def test_what_is_archived_is_the_archive_scenarios_object() -> None:
-    words = _words("archive-path", "add-page", "restore-archived")
+    words = scenario_words_of("archive-path", "add-page", "restore-archived")
     assert _spared(analyse("archive the onboarding guides"), "docs", words) == {0}
     assert _spared(analyse("move stale guides into the archive folder"), "docs", words) == {0}
     assert _spared(analyse("move stale guides into the wiki"), "docs", words) == set()
@@ -61,7 +52,7 @@ def test_a_method_verb_inside_an_endpoints_name_is_its_purpose() -> None:
 
 
 def test_moving_one_existing_object_into_another_makes_none() -> None:
-    words = _words("add-page", "add-shared-component")
+    words = scenario_words_of("add-page", "add-shared-component")
     assert _moved_between(analyse("move the billing page into the account page"), words) == [0]
     assert _moved_between(analyse("move the billing page into a new page"), words) == []
     assert _moved_between(analyse("move the billing widget into the account page"), words) == []
