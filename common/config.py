@@ -21,7 +21,7 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -31,34 +31,6 @@ from continuous.common.errors import UserError
 
 CONFIG_NAME = ".continuous.toml"
 
-# The conventions table: what the built-in library assumes about a repository's layout, today's monorepo as the
-# default. Scenarios, templates, discovery and the standards read them as `conventions.<key>`.
-CONVENTION_DEFAULTS: dict[str, Any] = {
-    "app_prefix": "dhg-",
-    "table_domains": [
-        "auth",
-        "ai",
-        "google",
-        "learn",
-        "media",
-        "doc",
-        "expert",
-        "email",
-        "command",
-        "filter",
-        "batch",
-        "scripts",
-        "sys",
-        "dev",
-    ],
-    "apps_dir": "apps",
-    "services_dir": "packages/shared/services",
-    "pipelines_dir": "scripts/cli-pipeline",
-    "migrations_dir": "supabase/migrations",
-    "types_file": "supabase/types.ts",
-    "server_registry": "scripts/start-all-servers.js",
-    "test_runner": "vitest",
-}
 CONVENTION_DOCS: dict[str, str] = {
     "app_prefix": 'every app\'s folder and package name starts with it (create-app refuses other names); "" for none',
     "table_domains": "a table name starts with one of these and _ (standard table-prefix); [] for no rule",
@@ -75,21 +47,46 @@ TEST_RUNNERS = ("vitest", "jest")
 
 @dataclass(frozen=True)
 class Conventions:
-    """A repository's layout, as `[conventions]` of `.continuous.toml` states it (see CONVENTION_DOCS)."""
+    """A repository's layout, as `[conventions]` of `.continuous.toml` states it (see CONVENTION_DOCS).
 
-    app_prefix: str = CONVENTION_DEFAULTS["app_prefix"]
-    table_domains: tuple[str, ...] = tuple(CONVENTION_DEFAULTS["table_domains"])
-    apps_dir: str = CONVENTION_DEFAULTS["apps_dir"]
-    services_dir: str = CONVENTION_DEFAULTS["services_dir"]
-    pipelines_dir: str = CONVENTION_DEFAULTS["pipelines_dir"]
-    migrations_dir: str = CONVENTION_DEFAULTS["migrations_dir"]
-    types_file: str = CONVENTION_DEFAULTS["types_file"]
-    server_registry: str = CONVENTION_DEFAULTS["server_registry"]
-    test_runner: str = CONVENTION_DEFAULTS["test_runner"]
+    The one declaration of the settings: their defaults (today's monorepo) are `CONVENTION_DEFAULTS`, and the
+    file's schema (`_schema`) is built from them. Scenarios, templates, discovery and the standards read them as
+    `conventions.<key>`."""
+
+    app_prefix: str = "dhg-"
+    table_domains: tuple[str, ...] = (
+        "auth",
+        "ai",
+        "google",
+        "learn",
+        "media",
+        "doc",
+        "expert",
+        "email",
+        "command",
+        "filter",
+        "batch",
+        "scripts",
+        "sys",
+        "dev",
+    )
+    apps_dir: str = "apps"
+    services_dir: str = "packages/shared/services"
+    pipelines_dir: str = "scripts/cli-pipeline"
+    migrations_dir: str = "supabase/migrations"
+    types_file: str = "supabase/types.ts"
+    server_registry: str = "scripts/start-all-servers.js"
+    test_runner: str = "vitest"
 
     def as_dict(self) -> Mapping[str, Any]:
         """Plain, read-only data for templates (the sandbox sees no object); built once per value."""
         return _as_dict(self)
+
+
+# The defaults as the file writes them (a list where the dataclass keeps a tuple), in declaration order.
+CONVENTION_DEFAULTS: dict[str, Any] = {
+    f.name: list(f.default) if isinstance(f.default, tuple) else f.default for f in fields(Conventions)
+}
 
 
 @lru_cache(maxsize=16)
@@ -140,7 +137,7 @@ def _schema() -> Any:
     """The model of the file, built on first use (pydantic stays out of `continuous --help`)."""
     global _SCHEMA
     if _SCHEMA is None:
-        from pydantic import BaseModel, ConfigDict, Field, field_validator
+        from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
         def folder(value: str) -> str:
             text = value.strip().strip("/")
@@ -151,22 +148,12 @@ def _schema() -> Any:
                 raise ValueError("must be a plain path (no wildcards, braces or control characters)")
             return text
 
-        class ConventionsTable(BaseModel):
-            """`[conventions]`: the repository's layout; every key defaults to today's monorepo."""
+        class ConventionRules(BaseModel):
+            """What each `[conventions]` value must look like; the keys themselves come from `Conventions`."""
 
             model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
-            app_prefix: str = CONVENTION_DEFAULTS["app_prefix"]
-            table_domains: list[str] = Field(default_factory=lambda: list(CONVENTION_DEFAULTS["table_domains"]))
-            apps_dir: str = CONVENTION_DEFAULTS["apps_dir"]
-            services_dir: str = CONVENTION_DEFAULTS["services_dir"]
-            pipelines_dir: str = CONVENTION_DEFAULTS["pipelines_dir"]
-            migrations_dir: str = CONVENTION_DEFAULTS["migrations_dir"]
-            types_file: str = CONVENTION_DEFAULTS["types_file"]
-            server_registry: str = CONVENTION_DEFAULTS["server_registry"]
-            test_runner: str = CONVENTION_DEFAULTS["test_runner"]
-
-            @field_validator("app_prefix")
+            @field_validator("app_prefix", check_fields=False)
             @classmethod
             def _prefix(cls, value: str) -> str:
                 import re
@@ -175,7 +162,7 @@ def _schema() -> Any:
                     raise ValueError('must be lowercase letters and digits joined by -, like "acme-" (or "")')
                 return value
 
-            @field_validator("table_domains")
+            @field_validator("table_domains", check_fields=False)
             @classmethod
             def _domains(cls, value: list[str]) -> list[str]:
                 import re
@@ -186,18 +173,37 @@ def _schema() -> Any:
                 return value
 
             @field_validator(
-                "apps_dir", "services_dir", "pipelines_dir", "migrations_dir", "types_file", "server_registry"
+                "apps_dir",
+                "services_dir",
+                "pipelines_dir",
+                "migrations_dir",
+                "types_file",
+                "server_registry",
+                check_fields=False,
             )
             @classmethod
             def _folder(cls, value: str) -> str:
                 return folder(value)
 
-            @field_validator("test_runner")
+            @field_validator("test_runner", check_fields=False)
             @classmethod
             def _runner(cls, value: str) -> str:
                 if value not in TEST_RUNNERS:
                     raise ValueError(f"must be one of: {', '.join(TEST_RUNNERS)}")
                 return value
+
+        table_fields: dict[str, Any] = {
+            key: (list[str], Field(default_factory=lambda d=default: list(d)))
+            if isinstance(default, list)
+            else (type(default), default)
+            for key, default in CONVENTION_DEFAULTS.items()
+        }
+        ConventionsTable = create_model(
+            "ConventionsTable",
+            __base__=ConventionRules,
+            __doc__="`[conventions]`: the repository's layout; every key defaults to today's monorepo.",
+            **table_fields,
+        )
 
         class ConfigFile(BaseModel):
             """Every key `.continuous.toml` may hold, with its type."""
@@ -261,7 +267,9 @@ def _invalid(where: str, exc: Any) -> UserError:
     if key == "conventions" and len(first["loc"]) > 1:
         setting = str(first["loc"][1])
         hint = f"conventions.{setting}: {CONVENTION_DOCS.get(setting, '')}; see docs/conventions.md"
-    return UserError(f"{where}: {key}{place}: {first['msg'].lower()}", hint=hint)
+    msg = str(first["msg"])
+    # pydantic capitalises its messages; the user's own values inside them keep their case
+    return UserError(f"{where}: {key}{place}: {msg[:1].lower()}{msg[1:]}", hint=hint)
 
 
 def _scenario_path(root: Path | None, raw: str, where: str, n: int) -> Path:

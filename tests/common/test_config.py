@@ -36,6 +36,12 @@ def _write(root: Path, text: str) -> None:
         ("port_range = [6000, 5000]", ["port_range", "[low, high]"]),
         ("port_range = [0, 70000]", ["port_range", "[low, high]"]),
         ('port_range = ["1", "2"]', ["port_range"]),
+        (
+            '[conventions]\ntable_domains = ["Billing"]',
+            ["conventions.table_domains", "'Billing' is not a lowercase word"],
+        ),
+        ('[conventions]\ntest_runner = "Mocha"', ["conventions.test_runner", "must be one of: vitest, jest"]),
+        ("[conventions]\napps_dir = 5", ["conventions.apps_dir", "input should be a valid string"]),
     ],
 )
 def test_bad_configuration_is_refused(git_repo: Path, text: str, words: list[str]) -> None:
