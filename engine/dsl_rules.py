@@ -197,7 +197,7 @@ class RuleSession:
             newest = max(act.facts, key=lambda w: w.tag)
             for action in rule.actions:
                 if isinstance(action, RunAction):
-                    params = {k: _value(t, bindings) for k, t in action.bindings.items()}
+                    params = {k: term_value(t, bindings) for k, t in action.bindings.items()}
                     key = (rule.id, action.scenario, tuple(sorted(params.items(), key=lambda kv: kv[0])))
                     if not self.collect:
                         self._seen_runs.add(key)
@@ -208,12 +208,12 @@ class RuleSession:
                             RuleRun(rule_id=rule.id, scenario=action.scenario, params=params, trigger=trigger)
                         )
                 elif isinstance(action, AssertAction):
-                    fields = {k: _value(t, bindings) for k, t in action.pattern.fields.items()}
+                    fields = {k: term_value(t, bindings) for k, t in action.pattern.fields.items()}
                     fact = Fact(type=action.pattern.type, fields=fields, source=f"rule:{rule.id}")
                     if self.add(fact) is not None:
                         self.asserted.append(fact)
                 elif isinstance(action, RetractAction):
-                    fields = {k: _value(t, bindings) for k, t in action.pattern.fields.items()}
+                    fields = {k: term_value(t, bindings) for k, t in action.pattern.fields.items()}
                     for wme in self.engine.facts(action.pattern.type):
                         if all(wme.fields.get(k) == v for k, v in fields.items()) and self.engine.retract(wme):
                             self.retracted.append(self._fact(wme))
@@ -224,7 +224,7 @@ class RuleSession:
         return fire
 
 
-def _value(term: Term, bindings: Mapping[str, Scalar]) -> Scalar:
+def term_value(term: Term, bindings: Mapping[str, Scalar]) -> Scalar:
     if isinstance(term, Var):
         return bindings[term.var]
     return norm(term.value)

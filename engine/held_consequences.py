@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 
 from continuous.dsl.model import FactPattern, RuleBase, RunAction, Scalar, Var
-from continuous.engine.dsl_rules import norm
+from continuous.engine.dsl_rules import norm, term_value
 from continuous.engine.facts import Fact, FactSet
 
 
@@ -96,9 +96,7 @@ def held_consequences(
                     for run in runs:
                         if any(isinstance(t, Var) and t.var not in bindings for t in run.bindings.values()):
                             continue
-                        params = {
-                            k: bindings[t.var] if isinstance(t, Var) else norm(t.value) for k, t in run.bindings.items()
-                        }
+                        params = {k: term_value(t, bindings) for k, t in run.bindings.items()}
                         key = (run.scenario, tuple(sorted(params.items())))
                         if key in seen:
                             continue

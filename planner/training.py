@@ -32,7 +32,6 @@ from continuous.planner.intent import IntentModel, calibrated
 if TYPE_CHECKING:
     from continuous.planner.index import Index
 
-CONFIG = MODEL_CONFIG
 SOURCE_MARK = "# source:"
 NONE_LABEL = "none"
 
@@ -72,7 +71,7 @@ def _source_lines(path: Path) -> Iterator[tuple[int, str, str]]:
 
 
 def config() -> dict[str, Any]:
-    return tomllib.loads(CONFIG.read_text(encoding="utf-8"))
+    return tomllib.loads(MODEL_CONFIG.read_text(encoding="utf-8"))
 
 
 def offtopic_sources(texts: list[str], path: Path = OFFTOPIC) -> list[str]:
