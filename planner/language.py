@@ -74,6 +74,12 @@ def _load(path: Path) -> Language:
     words = raw["words"]
     polarity = {verb: group for group, verbs in raw["polarity"].items() for verb in verbs}
     listed = {k: frozenset(str(w).lower() for w in v) for k, v in words.items() if isinstance(v, list)}
+    veto_tables: list[dict[str, Any]] = raw.get("veto", [])
+
+    def veto_words(key: str) -> frozenset[str]:
+        """The words every `[[veto]]` table lists under `key`."""
+        return frozenset(w for v in veto_tables for w in v.get(key, ()))
+
     return Language(
         verbs={k: tuple(v) for k, v in raw["verbs"].items()},
         objects={k: tuple(v) for k, v in raw["objects"].items()},
@@ -91,33 +97,33 @@ def _load(path: Path) -> Language:
         commit_types=dict(raw["commit_types"]),
         commit_scopes=dict(raw["commit_scopes"]),
         enum_words={k: tuple(v) for k, v in raw.get("enum_words", {}).items()},
-        vetoes=tuple((v["request"], v["scenario"]) for v in raw.get("veto", []) if "request" in v),
+        vetoes=tuple((v["request"], v["scenario"]) for v in veto_tables if "request" in v),
         boost={k: float(v) for k, v in raw.get("boost", {}).items()},
         commit_odds={k: float(v) for k, v in raw.get("commit_odds", {}).items()},
-        place_only_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only", ())),
-        place_only_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only_verbs", ())),
+        place_only_veto=veto_words("place_only"),
+        place_only_verbs=veto_words("place_only_verbs"),
         ui_place_veto=(
-            frozenset(w for v in raw.get("veto", []) for w in v.get("ui_place_heads", ())),
-            frozenset(w for v in raw.get("veto", []) for w in v.get("ui_places", ())),
+            veto_words("ui_place_heads"),
+            veto_words("ui_places"),
         ),
-        ui_place_words=frozenset(w for v in raw.get("veto", []) for w in v.get("ui_place_words", ())),
-        ui_place_preps=frozenset(w for v in raw.get("veto", []) for w in v.get("ui_place_preps", ())),
-        place_only_taking=frozenset(w for v in raw.get("veto", []) for w in v.get("place_only_taking", ())),
-        change_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("change", ())),
-        recreated=frozenset(w for v in raw.get("veto", []) for w in v.get("recreated", ())),
-        changed_parts=frozenset(w for v in raw.get("veto", []) for w in v.get("changed_parts", ())),
-        needs_word=frozenset(w for v in raw.get("veto", []) for w in v.get("needs_word", ())),
-        needs_object=frozenset(w for v in raw.get("veto", []) for w in v.get("needs_object", ())),
-        move_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("move_between", ())),
-        use_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("use", ())),
-        use_spares=frozenset(w for v in raw.get("veto", []) for w in v.get("use_spares", ())),
-        tidy_verbs=frozenset(w for v in raw.get("veto", []) for w in v.get("tidy", ())),
-        modifier_only=frozenset(w for v in raw.get("veto", []) for w in v.get("modifier_only", ())),
-        into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("into", ())),
-        moved_into_veto=frozenset(w for v in raw.get("veto", []) for w in v.get("moved_into", ())),
+        ui_place_words=veto_words("ui_place_words"),
+        ui_place_preps=veto_words("ui_place_preps"),
+        place_only_taking=veto_words("place_only_taking"),
+        change_verbs=veto_words("change"),
+        recreated=veto_words("recreated"),
+        changed_parts=veto_words("changed_parts"),
+        needs_word=veto_words("needs_word"),
+        needs_object=veto_words("needs_object"),
+        move_verbs=veto_words("move_between"),
+        use_verbs=veto_words("use"),
+        use_spares=veto_words("use_spares"),
+        tidy_verbs=veto_words("tidy"),
+        modifier_only=veto_words("modifier_only"),
+        into_veto=veto_words("into"),
+        moved_into_veto=veto_words("moved_into"),
         head_roles={k: dict(v) for k, v in raw.get("head_roles", {}).items()},
         veto_all={
-            key: frozenset(w for v in raw.get("veto", []) if v.get("scenario") == "*" for w in v.get(key, ()))
+            key: frozenset(w for v in veto_tables if v.get("scenario") == "*" for w in v.get(key, ()))
             for key in ("head", "commit", "question", "scope", "verb")
         },
         connectives=tuple((c["pattern"], c["kind"]) for c in raw["connectives"]),
