@@ -11,6 +11,12 @@ The lockfile pins three packages the registry no longer serves (`@anthropic-ai/c
 URLs of `sax` under pptx-text-parser and `xlsx` under office-text-extractor). They are removed from the
 installed copy's lockfile and manifests (with whatever only they needed); nothing the tier type-checks uses them.
 
+pnpm hoists, for each package name, the version of the first workspace project that depends on it, but the order
+in which it takes the projects varies between installs; the same lockfile hoisted `@types/react` 18 in one install
+and 19 in the next, so the types that a package's dependencies resolve through the root changed with it. After the
+install the root links are pinned to the lockfile's own (sorted) project order (`pin_hoisting`), which makes the
+type checks the same on every machine.
+
 Idempotent: a stamp records a hash of the lockfile, the manifests and this script, so a second run exits at once.
 Without the fixture it prints one line and exits 0, except under CONTINUOUS_REQUIRE_REALREPO=1 (CI), where it
 exits 1.
@@ -216,8 +222,56 @@ def install(fixture: Path, target: Path, stamp: str) -> None:
         check=True,
         env={**os.environ, "CI": "1"},
     )
+    relinked = pin_hoisting(work)
+    if relinked:
+        print(f"realrepo deps: pinned the hoisted version of {len(relinked)} package(s): {', '.join(relinked)}")
     (work / ".complete").write_text(stamp)
     print(f"realrepo deps: installed in {time.monotonic() - started:.0f}s into {target}")
+
+
+def pin_hoisting(root: Path) -> list[str]:
+    """Point each publicly hoisted name at the version of the first lockfile importer that lists it; returns the
+    names relinked. The links are taken from that importer's own node_modules, so pnpm's folder names are reused,
+    not recomputed."""
+    modules_yaml = root / "node_modules" / ".modules.yaml"
+    modules = yaml.safe_load(modules_yaml.read_text(encoding="utf-8"))
+    hoisted: dict[str, dict[str, str]] = modules.get("hoistedDependencies") or {}
+    current = {alias: dep for dep, aliases in hoisted.items() for alias, kind in aliases.items() if kind == "public"}
+    lock = yaml.safe_load((root / "pnpm-lock.yaml").read_text(encoding="utf-8"))
+    importers: dict[str, Any] = lock.get("importers", {})
+    own = {
+        n
+        for section in ("dependencies", "devDependencies", "optionalDependencies")
+        for n in (importers.get(".", {}).get(section) or {})
+    }
+    wanted: dict[str, tuple[str, str]] = {}
+    for importer in sorted(i for i in importers if i != "."):
+        for section in ("dependencies", "devDependencies", "optionalDependencies"):
+            for name, spec in (importers[importer].get(section) or {}).items():
+                if (
+                    name in current
+                    and name not in own
+                    and name not in wanted
+                    and not spec["version"].startswith("link:")
+                ):
+                    wanted[name] = (importer, _dep_key(name, spec["version"]))
+    relinked = []
+    for name, (importer, dep) in sorted(wanted.items()):
+        if current[name] == dep:
+            continue
+        source = root / importer / "node_modules" / name
+        if not source.is_symlink():
+            continue
+        link = root / "node_modules" / name
+        link.unlink()
+        link.symlink_to(os.path.relpath(source.resolve(), link.parent))
+        del hoisted[current[name]][name]
+        if not hoisted[current[name]]:
+            del hoisted[current[name]]
+        hoisted.setdefault(dep, {})[name] = "public"
+        relinked.append(name)
+    modules_yaml.write_text(yaml.safe_dump(modules, sort_keys=False, width=10_000), encoding="utf-8")
+    return relinked
 
 
 def main() -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -37,6 +38,7 @@ except ImportError:  # run as a script (bench/bench_realrepo.py puts this folder
 
 EXE = str(Path(sys.executable).parent / "continuous")
 REGISTRY_STAND_INS = {"pptx-text-parser>sax": "1.4.1", "office-text-extractor>xlsx": "0.18.5"}
+DEPS_SCRIPT = Path(__file__).resolve().parents[2] / ".ci" / "realrepo-deps.py"
 NOW = "2025-06-10T12:00:00+00:00"  # after the snapshot's newest dated migration, so new ones sort last
 
 
@@ -168,6 +170,7 @@ def prepare_own_node_modules(root: Path, installed: Path) -> None:
         capture_output=True,
         env={**os.environ, "CI": "1"},
     )
+    pin_hoisting(root)
     # The lockfile lost the unserved sub-dependencies, so any pnpm command that resolves (pnpm add) would
     # fetch their tarball URLs again; the registry's own releases of them stand in (README: left out).
     data = json.loads(manifest.read_text())
@@ -175,6 +178,16 @@ def prepare_own_node_modules(root: Path, installed: Path) -> None:
     manifest.write_text(json.dumps(data, indent=2) + "\n")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "environment: registry releases for the unserved sub-dependencies")
+
+
+def pin_hoisting(root: Path) -> list[str]:
+    """The shared install's pinning of hoisted versions (.ci/realrepo-deps.py), for a copy's own install."""
+    spec = importlib.util.spec_from_file_location("realrepo_deps", DEPS_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    relinked: list[str] = module.pin_hoisting(root)
+    return relinked
 
 
 def own_install_env(installed: Path) -> dict[str, str]:
