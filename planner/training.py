@@ -348,21 +348,24 @@ def train(
     threshold = choose_threshold(best, pick, data.labels, n_scen, cfg)
     model.threshold = round(threshold, 4)
     score, cut = best, model.threshold
+    # the in-scope gate, fitted and its threshold chosen on the same source-held-out folds; measured (and reported)
+    # whether or not model.toml turns it on, so every build says what it would change
+    if progress:
+        progress("planner index: calibrating the in-scope gate")
+    folds = grouped_folds(data.labels, data.groups, k, int(cfg["seed"]))
     gate_x = gate_inputs(probs, oof_a, model.a_columns, model.a_none)
-    gate_debug: dict[str, Any] = {}
+    oof_gate, final_gate = fit_gate(gate_x, data.labels, n_scen, folds, cfg)
+    floor = float(cfg.get("gate_min_probability", 0.0))
+    gate_score = np.where(best > floor, oof_gate, 0.0)
+    gate_cut = round(choose_threshold(gate_score, pick, data.labels, n_scen, cfg), 4)
     if cfg.get("gate", False):
-        if progress:
-            progress("planner index: calibrating the in-scope gate")
-        folds = grouped_folds(data.labels, data.groups, k, int(cfg["seed"]))
-        oof_gate, final_gate = fit_gate(gate_x, data.labels, n_scen, folds, cfg)
-        floor = float(cfg.get("gate_min_probability", 0.0))
-        score = np.where(best > floor, oof_gate, 0.0)
         model.gate_mean, model.gate_scale = final_gate["mean"], final_gate["scale"]
         model.gate_coef = final_gate["estimator"].coef_[0].astype(np.float32)
         model.gate_intercept = float(final_gate["estimator"].intercept_[0])
         model.gate_floor = floor
-        model.gate_threshold = cut = round(choose_threshold(score, pick, data.labels, n_scen, cfg), 4)
-        gate_debug = {"gate": final_gate["estimator"], "gate_x": gate_x, "gate_folds": folds, "gate_oof": oof_gate}
+        model.gate_threshold = gate_cut
+        score, cut = gate_score, gate_cut
+    gate_debug = {"gate": final_gate["estimator"], "gate_x": gate_x, "gate_folds": folds, "gate_oof": oof_gate}
     if debug is not None:
         debug.update(
             texts=data.texts,
@@ -382,20 +385,27 @@ def train(
         )
     report = cv_report(score, pick, data.labels, data.sources, n_scen, cut)
     report["threshold"] = model.threshold
-    report["gate_threshold"] = model.gate_threshold if model.gated else None
+    report["gated"] = model.gated
     # the labelled real requests alone: how the model does on requests as they are really written
     real = np.asarray([bool(src) for src in data.sources]) & ~is_none
     report["requests"] = int(real.sum())
     report["cv_requests_top1"] = round(float((pick == data.labels)[real].mean()) if real.any() else 0.0, 4)
-    report["cv_requests_recall_at_threshold"] = round(
-        float(((pick == data.labels) & (score >= cut))[real].mean()) if real.any() else 0.0, 4
-    )
-    report["cv_cost"] = round(threshold_cost(score, pick, data.labels, n_scen, cfg, cut), 5)
-    # the decision without the gate, on the same held-out probabilities (what the gate is measured against)
-    report["cv_cost_without_gate"] = round(threshold_cost(best, pick, data.labels, n_scen, cfg, model.threshold), 5)
-    report["cv_requests_recall_without_gate"] = round(
-        float(((pick == data.labels) & (best >= model.threshold))[real].mean()) if real.any() else 0.0, 4
-    )
+
+    def recall(s: np.ndarray, t: float) -> float:
+        return round(float(((pick == data.labels) & (s >= t))[real].mean()) if real.any() else 0.0, 4)
+
+    def cost(s: np.ndarray, t: float) -> float:
+        return round(threshold_cost(s, pick, data.labels, n_scen, cfg, t), 5)
+
+    report["cv_requests_recall_at_threshold"] = recall(score, cut)
+    report["cv_cost"] = cost(score, cut)
+    # both decisions on the same held-out probabilities: the best probability against the no-match threshold,
+    # and the in-scope gate against its own
+    report["cv_cost_without_gate"] = cost(best, model.threshold)
+    report["cv_requests_recall_without_gate"] = recall(best, model.threshold)
+    report["gate_threshold"] = gate_cut
+    report["cv_cost_with_gate"] = cost(gate_score, gate_cut)
+    report["cv_requests_recall_with_gate"] = recall(gate_score, gate_cut)
     report["rows"] = int(n)
     report["offtopic"] = int(is_none.sum())
     report["cv_brier"] = round(float(np.mean((probs - (data.labels[:, None] == np.arange(s_count))) ** 2)), 5)
