@@ -49,7 +49,7 @@ class IntentModel:
     gate_coef: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # empty: no gate
     gate_intercept: float = 0.0
     gate_threshold: float = 0.0
-    gate_floor: float = 0.0  # a gated text plans only if its best stage-B probability is above this too
+    gate_floor: float = 0.0  # a gated text plans only if its best stage-B probability is at least this too
 
     def stage_a(self, emb: np.ndarray, lex: np.ndarray) -> np.ndarray:
         x = (np.concatenate([emb, lex], axis=1) - self.a_mean) / self.a_scale

@@ -21,7 +21,7 @@ class Ranking:
     scenario_ids: list[str]
     # (n_units,) the in-scope probability of each unit (without a gate: its best probability); None: the best
     scope: np.ndarray | None = None
-    floor: float = 0.0  # a unit plans only if its best probability is above this too
+    floor: float = 0.0  # a unit plans only if its best probability is at least this too
     parts: Any = None  # channel scores, for --explain
     vetoed: list[list[tuple[str, str]]] = field(default_factory=list)  # per unit: (scenario, why)
     # the model's probabilities before the rules' vetoes: they order the scenarios a veto left at 0
@@ -45,9 +45,9 @@ class Ranking:
 
     def in_scope(self, row: int) -> tuple[int, float]:
         """The unit's best scenario and its in-scope probability: 0 when every scenario is vetoed or the best is
-        not above the floor."""
+        under the floor."""
         s, p = self.best(row)
-        if p <= self.floor or p <= 0.0:
+        if p < self.floor or p <= 0.0:
             return s, 0.0
         return s, (p if self.scope is None else float(self.scope[row]))
 

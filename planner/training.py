@@ -330,7 +330,8 @@ def train(
     if progress:
         progress("planner index: calibrating the no-match threshold")
     oof_p = np.zeros(len(yb), dtype=np.float32)
-    for train_texts, test_texts in grouped_folds(data.labels, data.groups, k, int(cfg["seed"])):
+    text_folds = grouped_folds(data.labels, data.groups, k, int(cfg["seed"]))
+    for train_texts, test_texts in text_folds:
         train_idx, test_idx = pairs_of(train_texts), pairs_of(test_texts)
         est = stage_b(group_splits(train_texts)).fit(xbs[train_idx], yb[train_idx], sample_weight=wb[train_idx])
         inner_est = est.calibrated_classifiers_[0]
@@ -348,24 +349,21 @@ def train(
     threshold = choose_threshold(best, pick, data.labels, n_scen, cfg)
     model.threshold = round(threshold, 4)
     score, cut = best, model.threshold
-    # the in-scope gate, fitted and its threshold chosen on the same source-held-out folds; measured (and reported)
-    # whether or not model.toml turns it on, so every build says what it would change
-    if progress:
-        progress("planner index: calibrating the in-scope gate")
-    folds = grouped_folds(data.labels, data.groups, k, int(cfg["seed"]))
-    gate_x = gate_inputs(probs, oof_a, model.a_columns, model.a_none)
-    oof_gate, final_gate = fit_gate(gate_x, data.labels, n_scen, folds, cfg)
-    floor = float(cfg.get("gate_min_probability", 0.0))
-    gate_score = np.where(best > floor, oof_gate, 0.0)
-    gate_cut = round(choose_threshold(gate_score, pick, data.labels, n_scen, cfg), 4)
+    gate_debug: dict[str, Any] = {}
     if cfg.get("gate", False):
+        # the in-scope gate, fitted and its threshold chosen on the folds of the threshold (whole sources held out)
+        if progress:
+            progress("planner index: calibrating the in-scope gate")
+        gate_x = gate_inputs(probs, oof_a, model.a_columns, model.a_none)
+        oof_gate, final_gate = fit_gate(gate_x, data.labels, n_scen, text_folds, cfg)
+        floor = float(cfg.get("gate_min_probability", 0.0))
+        score = np.where(best >= max(floor, 1e-9), oof_gate, 0.0)
         model.gate_mean, model.gate_scale = final_gate["mean"], final_gate["scale"]
         model.gate_coef = final_gate["estimator"].coef_[0].astype(np.float32)
         model.gate_intercept = float(final_gate["estimator"].intercept_[0])
         model.gate_floor = floor
-        model.gate_threshold = gate_cut
-        score, cut = gate_score, gate_cut
-    gate_debug = {"gate": final_gate["estimator"], "gate_x": gate_x, "gate_folds": folds, "gate_oof": oof_gate}
+        model.gate_threshold = cut = round(choose_threshold(score, pick, data.labels, n_scen, cfg), 4)
+        gate_debug = {"gate": final_gate["estimator"], "gate_x": gate_x, "gate_folds": text_folds, "gate_oof": oof_gate}
     if debug is not None:
         debug.update(
             texts=data.texts,
@@ -399,13 +397,11 @@ def train(
 
     report["cv_requests_recall_at_threshold"] = recall(score, cut)
     report["cv_cost"] = cost(score, cut)
-    # both decisions on the same held-out probabilities: the best probability against the no-match threshold,
-    # and the in-scope gate against its own
-    report["cv_cost_without_gate"] = cost(best, model.threshold)
-    report["cv_requests_recall_without_gate"] = recall(best, model.threshold)
-    report["gate_threshold"] = gate_cut
-    report["cv_cost_with_gate"] = cost(gate_score, gate_cut)
-    report["cv_requests_recall_with_gate"] = recall(gate_score, gate_cut)
+    if model.gated:
+        # what the gate changes, on the same held-out probabilities: the decision without it
+        report["gate_threshold"] = model.gate_threshold
+        report["cv_cost_without_gate"] = cost(best, model.threshold)
+        report["cv_requests_recall_without_gate"] = recall(best, model.threshold)
     report["rows"] = int(n)
     report["offtopic"] = int(is_none.sum())
     report["cv_brier"] = round(float(np.mean((probs - (data.labels[:, None] == np.arange(s_count))) ** 2)), 5)
