@@ -10,18 +10,15 @@ word-embedding table.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
+from continuous.planner import parallel
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256
@@ -29,7 +26,6 @@ MAX_TOKENS = 256
 # wide and one of long texts narrow. Small batches keep each layer's activations in the CPU cache (twice as fast as
 # 64 texts a batch, whose last batch padded dozens of texts to the longest one) and bound the padding.
 _BATCH_TOKENS = 512
-_MAX_WORKERS = 4
 
 
 def model_dir() -> Path:
@@ -105,10 +101,8 @@ class NumpyEncoder:
         self.w = _load_weights(self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path)))
 
     def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """Unit vectors (n, 384); `progress(done, total)` hears each batch. Many batches are encoded by one thread
-        per core, each with a single-threaded BLAS: the matrices of a batch are too small for BLAS to share one
-        between cores without them waiting on each other, which on a busy machine made an index build 3-10x
-        slower than one thread did."""
+        """Unit vectors (n, 384); `progress(done, total)` hears each batch. Batches run side by side, one thread
+        per core (`parallel.pool`)."""
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         if not texts:
             return out
@@ -126,8 +120,8 @@ class NumpyEncoder:
             return self._forward(ids, mask)
 
         done = 0
-        with _parallel(len(batches)) as pool:
-            results = pool.map(run, batches) if pool is not None else map(run, batches)
+        with parallel.pool(len(batches)) as executor:
+            results = executor.map(run, batches) if executor is not None else map(run, batches)
             for idx, vecs in zip(batches, results, strict=True):
                 out[idx] = vecs
                 done += len(idx)
@@ -184,42 +178,6 @@ def _batches(lengths: Sequence[int], budget: int) -> list[list[int]]:
         else:
             out.append([i])
     return out
-
-
-def workers() -> int:
-    """The cores this process may use (its CPU affinity), at most `_MAX_WORKERS`."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, _MAX_WORKERS))
-
-
-@contextlib.contextmanager
-def _parallel(tasks: int) -> Iterator[ThreadPoolExecutor | None]:
-    """A pool of one thread per core with BLAS held to one thread each, or None for a single task or core (a
-    query: no thread and no threadpoolctl import on the path of a cold `suggest`)."""
-    n = min(workers(), tasks)
-    if n < 2:
-        yield None
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with single_threaded_blas(), ThreadPoolExecutor(n) as pool:
-        yield pool
-
-
-@contextlib.contextmanager
-def single_threaded_blas() -> Iterator[None]:
-    """BLAS (and OpenMP) held to one thread while the block runs, for work that is parallel over its own
-    threads; without threadpoolctl (a dependency of scikit-learn) the block runs as it is."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield
-        return
-    with threadpool_limits(1):
-        yield
 
 
 def _load_weights(path: Path, cache: Path) -> dict[str, np.ndarray]:
