@@ -60,7 +60,7 @@ def test_many_texts_score_as_each_alone(analyzer: str) -> None:
 
     space = fit(DOCS, analyzer)
     queries = [f"{w} table for {x}" for w in ("crete a", "a", "drop the") for x in ("bookmarks", "hub app", "zzz")]
-    queries = (queries + ["", "nothing in common", "page page page"]) * 8
+    queries = [*queries, "", "nothing in common", "page page page"] * 8
     assert len(queries) >= lexical._SPARSE_FROM
     together = space.scores(queries)
     alone = np.vstack([space.scores([q]) for q in queries])
