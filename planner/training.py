@@ -277,8 +277,8 @@ def train(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes with fewer examples than folds
-        # the folds' fits and the final one are independent: side by side, one core each
-        *fold_a, final_a = parallel_map(fit_a, [np.intersect1d(tr, fit_rows) for tr, _ in folds] + [fit_rows])
+        # the folds' fits and the final one are independent: side by side, one core each (the largest first)
+        final_a, *fold_a = parallel_map(fit_a, [fit_rows] + [np.intersect1d(tr, fit_rows) for tr, _ in folds])
     for est, (_, test_idx) in zip(fold_a, folds, strict=True):
         oof_a[test_idx] = _proba_columns(est, xa[test_idx], n_classes)
     coef = np.zeros((n_classes, xa.shape[1]), dtype=np.float32)
