@@ -945,8 +945,8 @@ def write_report(acc: dict[str, Any], speed: dict[str, Any] | None, args: argpar
         "tuned — aggregates only)",
         "fresh3": "Third fresh split (real requests from other sources again; labelled blind, never tuned — aggregates "
         "only)",
-        "fresh4": "Fourth fresh split (real requests from other sources again; labelled blind, never tuned — aggregates "
-        "only)",
+        "fresh4": "Fourth fresh split (real requests from other sources again; labelled blind, never tuned — "
+        "aggregates only)",
         "own": "Own set (the library's 173 requests, example monorepo)",
     }
     for name in ALL_SETS:
@@ -1072,7 +1072,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-speed", action="store_true", help="accuracy only")
     parser.add_argument("--no-baselines", action="store_true", help="the planner only")
     parser.add_argument(
-        "--sets", default=",".join(SETS), help="comma-separated: tune, test, own (fresh, fresh2, fresh3, fresh4: on request)"
+        "--sets",
+        default=",".join(SETS),
+        help="comma-separated: tune, test, own (fresh, fresh2, fresh3, fresh4: on request)",
     )
     parser.add_argument("--show-tune-failures", action="store_true", help="print the tuning split's failures")
     parser.add_argument("--speed-only", action="store_true", help="speed only (no accuracy)")
