@@ -21,16 +21,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from continuous.dsl.model import RuleBase, Scenario
 from continuous.planner import embedding
 from continuous.planner import language as lexicon
-from continuous.planner.features import model_text
+from continuous.planner.features import model_text, words_of
 from continuous.planner.intent import IntentModel
 from continuous.planner.lexical import Space, fit
 from continuous.planner.normalise import data_files
+
+if TYPE_CHECKING:
+    from continuous.planner.training import Request
 
 INDEX_VERSION = 5
 DATA = Path(__file__).resolve().parent / "data"
@@ -239,8 +242,10 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
             doc_scenario.append(i)
             kinds.append(kind)
             texts.append(text)
-    offtopic = offtopic_texts()
-    requests = usable_requests(labelled_requests(REQUESTS), builtin_ids(rule_base))
+    aliases = [list(rule_base.scenarios[sid].aliases) for sid in ids]
+    offtopic, requests = _trained_on(
+        ids, aliases, offtopic_texts(), usable_requests(labelled_requests(REQUESTS), builtin_ids(rule_base))
+    )
     cache = EmbeddingCache()
     # the model reads every text without its commit-style noise (features.model_text), at training as at queries
     vecs = cache.encode([model_text(t) for t in texts + offtopic + [r.text for r in requests]], progress)
@@ -254,7 +259,7 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
     lex_texts = [lexicon.expand(model_text(t)) for t in texts]
     index = Index(
         ids,
-        [list(rule_base.scenarios[sid].aliases) for sid in ids],
+        aliases,
         docs,
         kinds,
         texts,
@@ -270,6 +275,22 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
     if progress:
         progress("")
     return index
+
+
+def _trained_on(
+    ids: list[str], aliases: list[list[str]], offtopic: list[str], requests: list[Request]
+) -> tuple[list[str], list[Request]]:
+    """The off-topic lines and labelled requests training reads: not those of "none" that the rules veto
+    (`training.training_set` leaves them out), whose embeddings a build need not compute (a tenth of its texts)."""
+    from continuous.planner.rules import reasons_to_veto_all
+    from continuous.planner.training import NONE_LABEL
+
+    made = frozenset(o for sw in words_of(ids, aliases) for o in sw.objects)
+
+    def vetoed(text: str) -> bool:
+        return reasons_to_veto_all(text, made=made) is not None
+
+    return [t for t in offtopic if not vetoed(t)], [r for r in requests if r.label != NONE_LABEL or not vetoed(r.text)]
 
 
 def save(index: Index, path: Path, *, with_cache: dict[str, np.ndarray] | None = None) -> None:

@@ -123,3 +123,27 @@ def test_progress_stays_off_a_pipe(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "planner index" not in proc.stderr + proc.stdout
+
+
+def test_a_build_encodes_only_the_texts_training_reads() -> None:
+    """The off-topic and "none" texts the rules veto are not encoded; training reads the same rows either way."""
+    import numpy as np
+    from continuous.planner.training import Request, labelled_requests, training_set, usable_requests
+
+    rule_base = load_rule_base([], include_builtin=True)
+    built = index.load_or_build(rule_base)
+    offtopic = index.offtopic_texts()
+    requests = usable_requests(labelled_requests(index.REQUESTS), index.builtin_ids(rule_base))
+    off, reqs = index._trained_on(built.scenario_ids, built.scenario_aliases, offtopic, requests)
+    assert len(off) < len(offtopic) and len(reqs) < len(requests)
+    rng = np.random.default_rng(0)
+    vec = {t: rng.standard_normal(384).astype(np.float32) for t in offtopic + [r.text for r in requests]}
+
+    def rows(o: list[str], r: list[Request]) -> tuple[list[str], list[float], list[int], np.ndarray]:
+        emb = np.stack([vec[t] for t in o])
+        data = training_set(built, o, emb, requests=r, requests_emb=np.stack([vec[q.text] for q in r]))
+        return data.texts, data.weights.tolist(), data.groups.tolist(), data.emb
+
+    full, part = rows(offtopic, requests), rows(off, reqs)
+    assert full[:3] == part[:3]
+    np.testing.assert_array_equal(full[3], part[3])
