@@ -3,6 +3,7 @@ by what the planner reads, shipped prebuilt for the built-in library, and report
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -147,3 +148,25 @@ def test_a_build_encodes_only_the_texts_training_reads() -> None:
     full, part = rows(offtopic, requests), rows(off, reqs)
     assert full[:3] == part[:3]
     np.testing.assert_array_equal(full[3], part[3])
+
+
+def test_every_shipped_vector_is_the_embedding_of_the_text_it_is_stored_under() -> None:
+    """The shipped file's cache keys name the exact text encoded; a vector kept under the key of a text it was
+    not computed from (an older model text of a document) would train a custom library on the wrong input."""
+    import numpy as np
+    from continuous.planner import embedding
+    from continuous.planner.features import model_text
+
+    assert index.SHIPPED.exists()
+    with np.load(index.SHIPPED, allow_pickle=False) as data:
+        stored = dict(zip((str(k) for k in data["cache_keys"]), data["cache_vecs"], strict=True))
+        meta = json.loads(str(data["meta"]))
+    texts = sorted({model_text(t) for t in meta["doc_text"]})[::5]
+    assert len(texts) > 100
+    missing = [t for t in texts if index._text_key(t) not in stored]
+    assert not missing, f"{len(missing)} documents without a stored vector, e.g. {missing[:3]}"
+    fresh = embedding.encoder().encode(texts)
+    kept = np.stack([stored[index._text_key(t)] for t in texts])
+    cosines = (fresh * kept).sum(axis=1)
+    stale = [t for t, c in zip(texts, cosines, strict=True) if c < 0.9999]
+    assert not stale, f"{len(stale)} stale vectors, e.g. {stale[:3]}"
