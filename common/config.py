@@ -12,6 +12,10 @@ through `..`, reach into `.git`, or contain the repository (which would scan eve
 `test_database_url` (CONTINUOUS_TEST_DATABASE_URL wins) is a scratch PostgreSQL database where `sql test` steps apply
 a migration and its down migration inside a transaction that is rolled back: never the tracking database, never a
 live one.
+
+`[conventions]` (the repository's layout, `Conventions`) is built here for every command: a key the file sets wins,
+else the value detected from the repository's files (`continuous.common.layout.detect_cached`), else the neutral
+default; `Config.convention_sources` says which, and why.
 """
 
 from __future__ import annotations
