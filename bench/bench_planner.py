@@ -435,7 +435,9 @@ def judge(case: dict[str, Any], result: dict[str, Any], domains: Sequence[str] =
         got = [p.get("params", {}) for p in items if p.get("scenario") == sid]
         for name, values in params.items():
             want = {_norm(sid, name, v) for v in values}
-            ok = any(name in g and _norm(sid, name, _without_added_domain(g[name], values, domains)) in want for g in got)
+            ok = any(
+                name in g and _norm(sid, name, _without_added_domain(g[name], values, domains)) in want for g in got
+            )
             out["params"].append(ok)
             if not ok:
                 seen = [g.get(name) for g in got]
