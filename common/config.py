@@ -89,17 +89,32 @@ _ACTIVE: ContextVar[Conventions | None] = ContextVar("continuous_conventions", d
 
 
 def active_conventions() -> Conventions:
-    """The conventions of the repository loaded last in this context (the defaults before any)."""
+    """The conventions of the repository loaded last in this context (the neutral defaults before any)."""
     return _ACTIVE.get() or Conventions()
 
 
 @contextmanager
-def using_conventions(conventions: Conventions) -> Iterator[None]:
+def using_conventions(conventions: Conventions | None) -> Iterator[None]:
+    """`conventions` active inside the block (None: none, so a repository's own apply where one is read)."""
     token = _ACTIVE.set(conventions)
     try:
         yield
     finally:
         _ACTIVE.reset(token)
+
+
+@contextmanager
+def conventions_of(root: Path) -> Iterator[Conventions]:
+    """The conventions active inside the block: those already active (a command loaded its repository's config),
+    else the conventions of `root` as `load_config` builds them. Library entry points that read a repository
+    (discovery, the standards) use it, so they never apply another repository's layout or the defaults."""
+    active = _ACTIVE.get()
+    if active is not None:
+        yield active
+        return
+    conventions = _load(root).conventions
+    with using_conventions(conventions):
+        yield conventions
 
 
 # where a convention's value came from: the file, the repository's files, or the neutral default
@@ -337,6 +352,14 @@ def _scenario_path(root: Path | None, raw: str, where: str, n: int) -> Path:
 
 
 def load_config(root: Path | None) -> Config:
+    """The configuration of `root`; its conventions become the active ones (scenarios, templates, discovery and
+    the standards read the conventions of the repository being worked on)."""
+    config = _load(root)
+    _ACTIVE.set(config.conventions)
+    return config
+
+
+def _load(root: Path | None) -> Config:
     data: dict[str, object] = {}
     where = str(root / CONFIG_NAME) if root is not None else CONFIG_NAME
     if root is not None:
@@ -359,8 +382,6 @@ def load_config(root: Path | None) -> Config:
     test_url = os.environ.get("CONTINUOUS_TEST_DATABASE_URL") or parsed.test_database_url
     raw = data.get("conventions")
     conventions, sources = _conventions(root, parsed.conventions, set(raw) if isinstance(raw, dict) else set())
-    # Scenarios, templates, discovery and the standards read the conventions of the repository being worked on.
-    _ACTIVE.set(conventions)
     return Config(
         root=root,
         database_url=str(url) if url else None,
