@@ -137,12 +137,22 @@ def _migrations(files: list[str]) -> tuple[str | None, list[str]]:
     return folder, [f for f in files if str(PurePosixPath(f).parent) == folder and f.endswith(".sql")]
 
 
-def _types_file(root: Path, files: list[str], migrations_dir: str | None) -> str | None:
+def _types_file(root: Path, files: list[str], migrations_dir: str | None, apps_dir: str | None) -> str | None:
     """The generated database types: a file declaring `export type Database`. A repository may hold copies (an
     app's own integration folder); the one beside the migrations (same top folder, `supabase/`) is the record,
-    else the shallowest."""
+    else the shallowest. A file inside an app is that app's copy, the record only when the migrations live in
+    the same app (an app that owns the database)."""
+
+    def app_of(path: str) -> str | None:
+        if not apps_dir or not path.startswith(apps_dir + "/"):
+            return None
+        return path[len(apps_dir) + 1 :].split("/", 1)[0]
+
+    owner = app_of(migrations_dir) if migrations_dir else None
     found: list[str] = []
     for f in files:
+        if app_of(f) not in (None, owner):
+            continue
         if f.endswith(".ts") and PurePosixPath(f).name in ("types.ts", "database.types.ts", "supabase.ts"):
             try:
                 if "export type Database" in (root / f).read_text(encoding="utf-8", errors="replace"):
@@ -281,7 +291,7 @@ def detect(root: Path) -> list[Finding]:
     else:
         keep("app_prefix", None, None)
     mig_dir, migrations = _migrations(files)
-    types = _types_file(root, files, mig_dir)
+    types = _types_file(root, files, mig_dir, apps_dir)
     # The generated types are read from the database itself: when they declare tables they are the record of
     # what exists now. Migrations are history (tables renamed or dropped by dynamic SQL or by hand survive a
     # replay), the record only where no types file declares any.

@@ -154,3 +154,16 @@ def test_detection_is_cached_until_the_files_change(tmp_path: Path, monkeypatch)
         (root / "apps" / f"team-{name}" / "package.json").write_text("{}")
     changed = {f.key: f.value for f in layout.detect_cached(root)}
     assert len(calls) == 2 and changed["app_prefix"] == "team-"
+
+
+def test_an_apps_copy_of_the_types_is_not_the_record(tmp_path: Path) -> None:
+    app = {"apps/web/index.html": "", "apps/web/package.json": "{}", "apps/web/src/supabase/types.ts": TYPES}
+    root = _repo(tmp_path, {**app, "supabase/migrations/20250101000000_a.sql": _tables("x_a")})
+    found = next(f for f in detect(root) if f.key == "types_file")
+    assert found.source == "default"  # the repository keeps no types of its own
+
+
+def test_an_app_that_owns_the_database_holds_the_record(tmp_path: Path) -> None:
+    app = {"apps/web/index.html": "", "apps/web/package.json": "{}", "apps/web/lib/database.types.ts": TYPES}
+    root = _repo(tmp_path, {**app, "apps/web/supabase/migrations/20250101000000_a.sql": _tables("x_a")})
+    assert _found(root)["types_file"] == "apps/web/lib/database.types.ts"
