@@ -286,11 +286,10 @@ class Agent:
         from continuous.cli.operations import estimator
         from continuous.planner.plan import make_plan
 
-        result = make_plan(text, dry_run=True, worktree=self.root, estimator=estimator())
-        result.pop("dry_run_text", None)
-        saved = result.get("plan")
-        if saved and saved.get("items"):
-            result["plan_file"] = str(self._save_plan(saved))
+        made = make_plan(text, dry_run=True, worktree=self.root, estimator=estimator())
+        result = made.to_json(with_text=False)
+        if made.saved is not None and made.saved.items:
+            result["plan_file"] = str(self._save_plan(made.saved.to_json()))
         return Outcome(result)
 
     def _save_plan(self, saved: dict[str, Any]) -> Path:

@@ -246,16 +246,15 @@ def plan_cmd(
     from continuous.cli.operations import estimator
     from continuous.planner.plan import make_plan
 
-    result = make_plan(text, dry_run=dry_run, out=out, params=params, estimator=estimator())
+    made = make_plan(text, dry_run=dry_run, out=out, params=params, estimator=estimator())
     if as_json:
-        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(made.to_json(), indent=2, default=str) + "\n")
         return
-    sys.stdout.write(render(result["suggestion"]) + "\n")
-    if result.get("dry_run"):
+    sys.stdout.write(render(made.suggestion.to_json()) + "\n")
+    if made.dry_run is not None:
         from continuous.cli.paging import show
-        from continuous.engine.results import DryRunReport
 
         sys.stdout.flush()
-        show(DryRunReport.model_validate(result["dry_run"]).render(diffs=not no_diff), pager=not no_pager)
-    if out is not None and result.get("saved"):
+        show(made.dry_run.render(diffs=not no_diff), pager=not no_pager)
+    if out is not None and made.saved_to is not None:
         sys.stdout.write(f"saved the plan to {out}; run it with: continuous run-plan {out}\n")

@@ -18,10 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from continuous.planner import parallel
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256
-_BATCH = 64
+# a batch holds at most this many (padded) tokens: texts are encoded shortest first, so a batch of short texts is
+# wide and one of long texts narrow. Small batches keep each layer's activations in the CPU cache (twice as fast as
+# 64 texts a batch, whose last batch padded dozens of texts to the longest one) and bound the padding.
+_BATCH_TOKENS = 512
 
 
 def model_dir() -> Path:
@@ -97,24 +101,32 @@ class NumpyEncoder:
         self.w = _load_weights(self.path, weights_cache or (cache_dir() / "weights" / model_fingerprint(self.path)))
 
     def encode(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
-        """Unit vectors (n, 384); `progress(done, total)` hears each batch."""
+        """Unit vectors (n, 384); `progress(done, total)` hears each batch. Batches run side by side, one thread
+        per core (`parallel.pool`)."""
         out = np.zeros((len(texts), self.hidden), dtype=np.float32)
         if not texts:
             return out
         encs = self.tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))
-        for start in range(0, len(order), _BATCH):
-            idx = order[start : start + _BATCH]
-            width = max(len(encs[i].ids) for i in idx)
+        lengths = [len(e.ids) for e in encs]
+        batches = _batches(lengths, _BATCH_TOKENS)
+
+        def run(idx: list[int]) -> np.ndarray:
+            width = max(lengths[i] for i in idx)
             ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.float32)
             for row, i in enumerate(idx):
-                n = len(encs[i].ids)
-                ids[row, :n] = encs[i].ids
-                mask[row, :n] = 1.0
-            out[idx] = self._forward(ids, mask)
-            if progress is not None:
-                progress(min(start + _BATCH, len(order)), len(order))
+                ids[row, : lengths[i]] = encs[i].ids
+                mask[row, : lengths[i]] = 1.0
+            return self._forward(ids, mask)
+
+        done = 0
+        with parallel.pool(len(batches)) as executor:
+            results = executor.map(run, batches) if executor is not None else map(run, batches)
+            for idx, vecs in zip(batches, results, strict=True):
+                out[idx] = vecs
+                done += len(idx)
+                if progress is not None:
+                    progress(done, len(texts))
         return out
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -153,6 +165,19 @@ class NumpyEncoder:
         pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+def _batches(lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Positions of the texts, shortest first, cut into batches of at most `budget` padded tokens (a text longer
+    than the budget is a batch of its own)."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    out: list[list[int]] = []
+    for i in order:
+        if out and (len(out[-1]) + 1) * lengths[i] <= budget:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
 
 
 def _load_weights(path: Path, cache: Path) -> dict[str, np.ndarray]:

@@ -136,13 +136,19 @@ def scenario_words(index: Index) -> list[ScenarioWords]:
     cached = _WORDS.get(index.key)
     if cached is not None and len(cached) == len(index.scenario_ids):
         return cached
+    out = words_of(index.scenario_ids, index.scenario_aliases)
+    if index.key:
+        _WORDS[index.key] = out
+    return out
+
+
+def words_of(scenario_ids: list[str], scenario_aliases: list[list[str]]) -> list[ScenarioWords]:
+    """The verbs, objects and polarity each scenario's id and aliases name (before an index exists)."""
     out = []
-    for sid, aliases in zip(index.scenario_ids, index.scenario_aliases, strict=True):
+    for sid, aliases in zip(scenario_ids, scenario_aliases, strict=True):
         vs, os_ = language.canonical_words(sid, tuple(aliases))
         pol = next((language.polarity(v) for v in sorted(vs) if language.polarity(v)), None)
         out.append(ScenarioWords(frozenset(vs), frozenset(os_), pol))
-    if index.key:
-        _WORDS[index.key] = out
     return out
 
 

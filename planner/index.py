@@ -21,16 +21,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from continuous.dsl.model import RuleBase, Scenario
 from continuous.planner import embedding
 from continuous.planner import language as lexicon
-from continuous.planner.features import model_text
+from continuous.planner.features import model_text, words_of
 from continuous.planner.intent import IntentModel
 from continuous.planner.lexical import Space, fit
 from continuous.planner.normalise import data_files
+
+if TYPE_CHECKING:
+    from continuous.planner.training import Request
 
 INDEX_VERSION = 5
 DATA = Path(__file__).resolve().parent / "data"
@@ -159,13 +162,17 @@ def _text_key(text: str) -> str:
 
 
 class EmbeddingCache:
-    """Embeddings by text: the shipped built-in library's, then the user's cache file (one per model)."""
+    """Embeddings by the exact text encoded: the shipped built-in library's, then the user's cache file (one per
+    model). Only keys written next to their vectors are trusted: an index's documents are stored as written, and
+    keying their vectors by today's `model_text` of them carried vectors of an older model text forward (46 of
+    the first 400 shipped documents were embeddings of the text with its commit prefix). `reuse=False` starts
+    empty: `ship` encodes everything it trains on."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, reuse: bool = True) -> None:
         self.path = embedding.cache_dir() / "embeddings" / f"{embedding.model_fingerprint()}.npz"
         self.known: dict[str, np.ndarray] = {}
         self.added: dict[str, np.ndarray] = {}
-        for path in (shipped(), self.path):
+        for path in (shipped(), self.path) if reuse else ():
             if path is None:
                 continue
             try:
@@ -174,10 +181,6 @@ class EmbeddingCache:
                         continue
                     for k, v in zip(data["cache_keys"], data["cache_vecs"], strict=True):
                         self.known[str(k)] = v
-                    if "meta" in data:  # the shipped index: every document it holds, with its embedding
-                        texts = json.loads(str(data["meta"]))["doc_text"]
-                        for t, v in zip(texts, np.asarray(data["emb"], np.float32), strict=True):
-                            self.known[_text_key(model_text(t))] = v
             except (OSError, ValueError, KeyError):
                 continue
 
@@ -225,8 +228,10 @@ def _cache_arrays(entries: dict[str, np.ndarray]) -> dict[str, Any]:
 # ---------------------------------------------------------------- build
 
 
-def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = None) -> Index:
-    """Encode the documents (only those not cached), fit the TF-IDF spaces and train the intent model."""
+def build(
+    rule_base: RuleBase, key: str = "", *, progress: Progress | None = None, cache: EmbeddingCache | None = None
+) -> Index:
+    """Encode the documents (only those not in `cache`), fit the TF-IDF spaces and train the intent model."""
     from continuous.planner.training import labelled_requests, train, usable_requests
 
     start = time.perf_counter()
@@ -239,9 +244,11 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
             doc_scenario.append(i)
             kinds.append(kind)
             texts.append(text)
-    offtopic = offtopic_texts()
-    requests = usable_requests(labelled_requests(REQUESTS), builtin_ids(rule_base))
-    cache = EmbeddingCache()
+    aliases = [list(rule_base.scenarios[sid].aliases) for sid in ids]
+    offtopic, requests = _trained_on(
+        ids, aliases, offtopic_texts(), usable_requests(labelled_requests(REQUESTS), builtin_ids(rule_base))
+    )
+    cache = cache or EmbeddingCache()
     # the model reads every text without its commit-style noise (features.model_text), at training as at queries
     vecs = cache.encode([model_text(t) for t in texts + offtopic + [r.text for r in requests]], progress)
     with contextlib.suppress(OSError):
@@ -254,7 +261,7 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
     lex_texts = [lexicon.expand(model_text(t)) for t in texts]
     index = Index(
         ids,
-        [list(rule_base.scenarios[sid].aliases) for sid in ids],
+        aliases,
         docs,
         kinds,
         texts,
@@ -270,6 +277,22 @@ def build(rule_base: RuleBase, key: str = "", *, progress: Progress | None = Non
     if progress:
         progress("")
     return index
+
+
+def _trained_on(
+    ids: list[str], aliases: list[list[str]], offtopic: list[str], requests: list[Request]
+) -> tuple[list[str], list[Request]]:
+    """The off-topic lines and labelled requests training reads: not those of "none" that the rules veto
+    (`training.training_set` leaves them out), whose embeddings a build need not compute (a tenth of its texts)."""
+    from continuous.planner.rules import reasons_to_veto_all
+    from continuous.planner.training import NONE_LABEL
+
+    made = frozenset(o for sw in words_of(ids, aliases) for o in sw.objects)
+
+    def vetoed(text: str) -> bool:
+        return reasons_to_veto_all(text, made=made) is not None
+
+    return [t for t in offtopic if not vetoed(t)], [r for r in requests if r.label != NONE_LABEL or not vetoed(r.text)]
 
 
 def save(index: Index, path: Path, *, with_cache: dict[str, np.ndarray] | None = None) -> None:
@@ -326,12 +349,14 @@ def ship(path: Path = SHIPPED) -> Index:
 
     rule_base = load_rule_base([], include_builtin=True)
     key = index_key(rule_base)
-    index = build(rule_base, key, progress=lambda m: print(m, file=sys.stderr) if m else None)
+    cache = EmbeddingCache(reuse=False)
+    index = build(rule_base, key, progress=lambda m: print(m, file=sys.stderr) if m else None, cache=cache)
     from continuous.planner.training import labelled_requests
 
-    cache = EmbeddingCache()
-    # the documents' own embeddings are in the index itself
-    texts = [model_text(t) for t in offtopic_texts() + [r.text for r in labelled_requests(REQUESTS)]]
+    # every text a build of a library with the built-ins reads, the vetoed lines too (a custom library's veto
+    # words differ), each under the key of the text that was encoded
+    docs = [model_text(t) for t in index.doc_text]
+    texts = docs + [model_text(t) for t in offtopic_texts() + [r.text for r in labelled_requests(REQUESTS)]]
     vecs = cache.encode(texts)
     save(index, path, with_cache={_text_key(t): v for t, v in zip(texts, vecs, strict=True)})
     return index

@@ -8,6 +8,7 @@ index is built; the fitted statistics are stored in the index so that a query ne
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from collections import Counter
@@ -20,6 +21,7 @@ import numpy as np
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
 _WS = re.compile(r"\s\s+")
 CHAR_RANGE = (3, 5)
+_SPARSE_FROM = 64  # texts scored at once from which `Space.scores` uses scipy.sparse
 
 
 def normalise(text: str) -> str:
@@ -104,7 +106,12 @@ class Space:
         return out
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """Cosine of each text against each document: (len(texts), n_docs)."""
+        """Cosine of each text against each document: (len(texts), n_docs). Many texts (an index build: 2,800 texts
+        and 23 million character n-gram products) are one sparse product; a few (a query) stay in numpy, which
+        spares a cold `suggest` the import of scipy.sparse."""
+        if len(texts) >= _SPARSE_FROM:
+            with contextlib.suppress(ImportError):
+                return self._sparse_scores(texts)
         out = np.zeros((len(texts), self.n_docs), dtype=np.float32)
         for r, text in enumerate(texts):
             cols, w = self.weights(text)
@@ -112,6 +119,18 @@ class Space:
                 a, b = self.col_ptr[c], self.col_ptr[c + 1]
                 out[r, self.rows[a:b]] += weight * self.values[a:b]
         return out
+
+    def _sparse_scores(self, texts: Sequence[str]) -> np.ndarray:
+        from scipy.sparse import csc_matrix, csr_matrix
+
+        per_text = [self.weights(text) for text in texts]
+        ptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        ptr[1:] = np.cumsum([len(c) for c, _ in per_text])
+        cols = np.concatenate([c for c, _ in per_text])
+        w = np.concatenate([x for _, x in per_text]).astype(np.float32, copy=False)
+        queries = csr_matrix((w, cols, ptr), shape=(len(texts), len(self.vocabulary)))
+        docs = csc_matrix((self.values, self.rows, self.col_ptr), shape=(self.n_docs, len(self.vocabulary)))
+        return np.asarray((queries @ docs.T).toarray(), dtype=np.float32)
 
     def matched_terms(self, text: str, doc: int, limit: int = 8) -> list[str]:
         """The query features that also occur in document `doc`, heaviest first (for --explain)."""

@@ -28,6 +28,7 @@ import numpy as np
 from continuous.planner import features
 from continuous.planner.index import MODEL_CONFIG, OFFTOPIC, REQUESTS
 from continuous.planner.intent import IntentModel, calibrated
+from continuous.planner.parallel import parallel_map, single_threaded_blas
 
 if TYPE_CHECKING:
     from continuous.planner.index import Index
@@ -230,6 +231,7 @@ def _proba_columns(est: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
     return out
 
 
+@single_threaded_blas()  # the same arithmetic on any number of cores (`parallel`)
 def train(
     index: Index,
     offtopic: list[str],
@@ -267,13 +269,18 @@ def train(
     oof_a = np.zeros((len(data.texts), n_classes), dtype=np.float32)
     # without "none", stage A only says which scenario a text is most like; no match is stage B's call
     fit_rows = np.arange(len(data.texts)) if cfg.get("stage_a_none", True) else np.flatnonzero(data.labels < n_scen)
+    # one set of folds serves stage A, stage B's calibration and the threshold's held-out loop
+    folds = grouped_folds(data.labels, data.groups, k, int(cfg["seed"]))
+
+    def fit_a(rows: np.ndarray) -> Any:
+        return stage_a().fit(xa[rows], data.labels[rows], sample_weight=data.weights[rows])
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes with fewer examples than folds
-        for train_idx, test_idx in grouped_folds(data.labels, data.groups, k, int(cfg["seed"])):
-            use = np.intersect1d(train_idx, fit_rows)
-            est = stage_a().fit(xa[use], data.labels[use], sample_weight=data.weights[use])
-            oof_a[test_idx] = _proba_columns(est, xa[test_idx], n_classes)
-        final_a = stage_a().fit(xa[fit_rows], data.labels[fit_rows], sample_weight=data.weights[fit_rows])
+        # the folds' fits and the final one are independent: side by side, one core each (the largest first)
+        final_a, *fold_a = parallel_map(fit_a, [fit_rows] + [np.intersect1d(tr, fit_rows) for tr, _ in folds])
+    for est, (_, test_idx) in zip(fold_a, folds, strict=True):
+        oof_a[test_idx] = _proba_columns(est, xa[test_idx], n_classes)
     coef = np.zeros((n_classes, xa.shape[1]), dtype=np.float32)
     intercept = np.full(n_classes, -50.0, dtype=np.float32)
     coef[final_a.classes_] = final_a.coef_
@@ -318,8 +325,15 @@ def train(
         folds = grouped_folds(data.labels[texts], data.groups[texts], k, int(cfg["seed"]))
         return [(pairs_of(tr), pairs_of(te)) for tr, te in folds]
 
-    all_texts = np.arange(n)
-    final_b = stage_b(group_splits(all_texts)).fit(xbs, yb, sample_weight=wb)
+    def fit_b(texts: np.ndarray | None) -> Any:
+        """Stage B calibrated on folds of `texts` (None: of all the texts, the folds above)."""
+        if texts is None:
+            return stage_b([(pairs_of(tr), pairs_of(te)) for tr, te in folds]).fit(xbs, yb, sample_weight=wb)
+        rows = pairs_of(texts)
+        return stage_b(group_splits(texts)).fit(xbs[rows], yb[rows], sample_weight=wb[rows])
+
+    # the final stage B and the threshold loop's held-out ones are independent: side by side
+    final_b, *fold_b = parallel_map(fit_b, [None] + [tr for tr, _ in folds])
     inner = final_b.calibrated_classifiers_[0]
     model.b_mean, model.b_scale = b_mean, b_scale
     model.b_coef = inner.estimator.coef_[0].astype(np.float32)
@@ -330,9 +344,8 @@ def train(
     if progress:
         progress("planner index: calibrating the no-match threshold")
     oof_p = np.zeros(len(yb), dtype=np.float32)
-    for train_texts, test_texts in grouped_folds(data.labels, data.groups, k, int(cfg["seed"])):
-        train_idx, test_idx = pairs_of(train_texts), pairs_of(test_texts)
-        est = stage_b(group_splits(train_texts)).fit(xbs[train_idx], yb[train_idx], sample_weight=wb[train_idx])
+    for est, (_, test_texts) in zip(fold_b, folds, strict=True):
+        test_idx = pairs_of(test_texts)
         inner_est = est.calibrated_classifiers_[0]
         f = xbs[test_idx] @ inner_est.estimator.coef_[0] + inner_est.estimator.intercept_[0]
         oof_p[test_idx] = calibrated(f, float(inner_est.calibrators[0].a_), float(inner_est.calibrators[0].b_))

@@ -40,3 +40,31 @@ def test_matches_sentence_transformers_on_the_evaluation_set() -> None:
     ref = reference_encode(texts)
     cosines = (ours * ref).sum(axis=1)
     assert cosines.min() >= 0.99999, texts[int(cosines.argmin())]
+
+
+def test_batches_hold_at_most_the_token_budget_and_every_text_once() -> None:
+    from continuous.planner.embedding import _batches
+
+    lengths = [3, 40, 7, 7, 300, 12, 3, 60, 5, 9]
+    batches = _batches(lengths, 64)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= 64
+    assert [i for b in batches for i in b] == sorted(range(len(lengths)), key=lambda i: lengths[i])
+    assert [4] in batches  # longer than the budget: alone
+
+
+def test_many_batches_on_several_threads_equal_one_text_at_a_time() -> None:
+    from continuous.planner import parallel
+
+    enc = encoder()
+    texts = [f"add a {w} column to the {t} table" for w in ("due date", "status", "owner") for t in ("tasks", "docs")]
+    texts += ["x", "a much longer request " * 40, "fix the flaky login test on ci"] * 30
+    heard: list[tuple[int, int]] = []
+    together = enc.encode(texts, progress=lambda done, total: heard.append((done, total)))
+    alone = np.vstack([enc.encode([t]) for t in texts[:9]])
+    np.testing.assert_allclose(together[:9], alone, atol=1e-5)
+    np.testing.assert_allclose(together[-3:], alone[-3:], atol=1e-5)  # the same texts, in other batches
+    assert heard[-1] == (len(texts), len(texts)) and len(heard) > 1
+    assert [d for d, _ in heard] == sorted(d for d, _ in heard)
+    assert parallel.parallel_map(lambda x: x * x, range(7)) == [0, 1, 4, 9, 16, 25, 36]

@@ -3,6 +3,7 @@ by what the planner reads, shipped prebuilt for the built-in library, and report
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import select
@@ -123,3 +124,49 @@ def test_progress_stays_off_a_pipe(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "planner index" not in proc.stderr + proc.stdout
+
+
+def test_a_build_encodes_only_the_texts_training_reads() -> None:
+    """The off-topic and "none" texts the rules veto are not encoded; training reads the same rows either way."""
+    import numpy as np
+    from continuous.planner.training import Request, labelled_requests, training_set, usable_requests
+
+    rule_base = load_rule_base([], include_builtin=True)
+    built = index.load_or_build(rule_base)
+    offtopic = index.offtopic_texts()
+    requests = usable_requests(labelled_requests(index.REQUESTS), index.builtin_ids(rule_base))
+    off, reqs = index._trained_on(built.scenario_ids, built.scenario_aliases, offtopic, requests)
+    assert len(off) < len(offtopic) and len(reqs) < len(requests)
+    rng = np.random.default_rng(0)
+    vec = {t: rng.standard_normal(384).astype(np.float32) for t in offtopic + [r.text for r in requests]}
+
+    def rows(o: list[str], r: list[Request]) -> tuple[list[str], list[float], list[int], np.ndarray]:
+        emb = np.stack([vec[t] for t in o])
+        data = training_set(built, o, emb, requests=r, requests_emb=np.stack([vec[q.text] for q in r]))
+        return data.texts, data.weights.tolist(), data.groups.tolist(), data.emb
+
+    full, part = rows(offtopic, requests), rows(off, reqs)
+    assert full[:3] == part[:3]
+    np.testing.assert_array_equal(full[3], part[3])
+
+
+def test_every_shipped_vector_is_the_embedding_of_the_text_it_is_stored_under() -> None:
+    """The shipped file's cache keys name the exact text encoded; a vector kept under the key of a text it was
+    not computed from (an older model text of a document) would train a custom library on the wrong input."""
+    import numpy as np
+    from continuous.planner import embedding
+    from continuous.planner.features import model_text
+
+    assert index.SHIPPED.exists()
+    with np.load(index.SHIPPED, allow_pickle=False) as data:
+        stored = dict(zip((str(k) for k in data["cache_keys"]), data["cache_vecs"], strict=True))
+        meta = json.loads(str(data["meta"]))
+    texts = sorted({model_text(t) for t in meta["doc_text"]})[::5]
+    assert len(texts) > 100
+    missing = [t for t in texts if index._text_key(t) not in stored]
+    assert not missing, f"{len(missing)} documents without a stored vector, e.g. {missing[:3]}"
+    fresh = embedding.encoder().encode(texts)
+    kept = np.stack([stored[index._text_key(t)] for t in texts])
+    cosines = (fresh * kept).sum(axis=1)
+    stale = [t for t, c in zip(texts, cosines, strict=True) if c < 0.9999]
+    assert not stale, f"{len(stale)} stale vectors, e.g. {stale[:3]}"

@@ -50,3 +50,20 @@ def test_char_features_like_sklearn_char_wb() -> None:
     analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5)).build_analyzer()
     for text in ("Crete a tabel", "x", "api/v1 endpoint"):
         assert char_features(text.replace("/", " ")) == analyzer(text.lower().replace("/", " "))
+
+
+@pytest.mark.parametrize("analyzer", ["word", "char"])
+def test_many_texts_score_as_each_alone(analyzer: str) -> None:
+    """From `_SPARSE_FROM` texts at once the scores are one sparse product; they equal a query's own, and the
+    cosines of `transform` against the documents."""
+    from continuous.planner import lexical
+
+    space = fit(DOCS, analyzer)
+    queries = [f"{w} table for {x}" for w in ("crete a", "a", "drop the") for x in ("bookmarks", "hub app", "zzz")]
+    queries = [*queries, "", "nothing in common", "page page page"] * 8
+    assert len(queries) >= lexical._SPARSE_FROM
+    together = space.scores(queries)
+    alone = np.vstack([space.scores([q]) for q in queries])
+    np.testing.assert_allclose(together, alone, atol=1e-6)
+    np.testing.assert_allclose(together, space.transform(queries) @ space.transform(DOCS).T, atol=1e-5)
+    assert together.shape == (len(queries), len(DOCS)) and together.dtype == np.float32
