@@ -107,8 +107,11 @@ def explanation(
             )
         )
     vetoed = [Veto(scenario=sid, why=why) for sid, why in (ranking.vetoed[ids[0]] if ranking.vetoed else [])]
+    units = [text] + ([c.text for c in clauses] if len(ids) > 1 else [])
     return Explanation(
         threshold=ranking.threshold,
+        gated=ranking.scope is not None and ctx.index.model.gated,
+        in_scope={unit: round(ranking.in_scope(row)[1], 4) for unit, row in zip(units, ids, strict=False)},
         subject=subject,
         clauses=[c.text for c in clauses],
         items=out_items,
@@ -120,7 +123,10 @@ def explanation(
 
 def render(ex: Explanation) -> str:
     """A readable explanation for the terminal."""
-    lines = [f"no-match threshold {ex.threshold:.3f}; intents: " + " | ".join(ex.clauses)]
+    score = "in-scope probability" if ex.gated else "best probability"
+    limit = "gate threshold" if ex.gated else "no-match threshold"
+    scores = "; ".join(f'{p:.3f} for "{unit}"' for unit, p in ex.in_scope.items())
+    lines = [f"{score} {scores} ({limit} {ex.threshold:.3f}); intents: " + " | ".join(ex.clauses)]
     if ex.subject:
         lines.append(f"subject: {ex.subject}")
     for a in ex.analysis:

@@ -10,13 +10,20 @@ arrays, so a query never imports scikit-learn (1.6 s):
   sigmoid fitted on cross-validated scores). Because stage B weighs the same features for every scenario, a custom
   scenario with a handful of examples ranks as well as a built-in.
 
-The no-match threshold is calibrated with the model (the cross-validated probabilities of off-topic requests).
+Whether a text is in scope at all is a separate decision from which scenario it asks for: the in-scope gate, a
+binary logistic regression over summary statistics of the two stages' outputs (`GATE_FEATURES`: stage B's best
+probability, its margin to the second, their sum and entropy; stage A's "none" probability and its best
+scenario's). A request split between two scenarios, or worded unlike the examples, has a low best probability
+though it is surely about the repository; stage A's "none" and the spread of stage B say so. A text plans when
+its in-scope probability clears the gate's threshold, the scenario being stage B's best. Both the gate and its
+threshold are calibrated with the model on source-held-out folds (`training.py`); without a gate (`gate = false`
+in model.toml) a text plans when its best stage-B probability clears the no-match threshold.
 `tests/planner/test_intent.py` checks this numpy code against scikit-learn's own predict_proba.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,7 +43,13 @@ class IntentModel:
     b_intercept: float
     cal_a: float
     cal_b: float
-    threshold: float
+    threshold: float  # the no-match threshold on the best stage-B probability (the decision without a gate)
+    gate_mean: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    gate_scale: np.ndarray = field(default_factory=lambda: np.ones(0, np.float32))
+    gate_coef: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # empty: no gate
+    gate_intercept: float = 0.0
+    gate_threshold: float = 0.0
+    gate_floor: float = 0.0  # a gated text plans only if its best stage-B probability is at least this too
 
     def stage_a(self, emb: np.ndarray, lex: np.ndarray) -> np.ndarray:
         x = (np.concatenate([emb, lex], axis=1) - self.a_mean) / self.a_scale
@@ -62,8 +75,33 @@ class IntentModel:
 
     def predict(self, emb: np.ndarray, lex: np.ndarray, pair: np.ndarray) -> np.ndarray:
         """(n, S) calibrated probabilities."""
-        f = self.decision(self.pair_inputs(pair, self.stage_a(emb, lex)))
-        return calibrated(f, self.cal_a, self.cal_b)
+        return self.predict_both(emb, lex, pair)[0]
+
+    def predict_both(self, emb: np.ndarray, lex: np.ndarray, pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, S) calibrated probabilities and stage A's (n, classes) probabilities (the gate reads both)."""
+        proba_a = self.stage_a(emb, lex)
+        return calibrated(self.decision(self.pair_inputs(pair, proba_a)), self.cal_a, self.cal_b), proba_a
+
+    @property
+    def gated(self) -> bool:
+        return bool(self.gate_coef.size)
+
+    def gate_inputs(self, probs: np.ndarray, proba_a: np.ndarray) -> np.ndarray:
+        """(n, len(GATE_FEATURES)) from stage B's probabilities (after the rules) and stage A's."""
+        return gate_inputs(probs, proba_a, self.a_columns, self.a_none)
+
+    def in_scope(self, probs: np.ndarray, proba_a: np.ndarray) -> np.ndarray:
+        """(n,) the probability that each text asks for some scenario at all; without a gate, the best stage-B
+        probability (the score the no-match threshold is for)."""
+        if not self.gated:
+            return probs.max(axis=1) if probs.shape[1] else np.zeros(len(probs), np.float32)
+        z = ((self.gate_inputs(probs, proba_a) - self.gate_mean) / self.gate_scale) @ self.gate_coef
+        return (1.0 / (1.0 + np.exp(-np.clip(z + self.gate_intercept, -50.0, 50.0)))).astype(np.float32)
+
+    @property
+    def cut(self) -> float:
+        """The threshold `in_scope` is held to."""
+        return float(self.gate_threshold if self.gated else self.threshold)
 
     def to_arrays(self, prefix: str = "model_") -> dict[str, Any]:
         return {prefix + k: np.asarray(v) for k, v in self.__dict__.items()}
@@ -76,6 +114,37 @@ class IntentModel:
             arr = np.asarray(data[prefix + name])
             values[name] = arr if arr.ndim else arr.item()
         return cls(**values)
+
+
+GATE_FEATURES = ("best", "second", "margin", "sum", "entropy", "none_a", "best_a", "scenario_a")
+
+
+def gate_inputs(probs: np.ndarray, proba_a: np.ndarray, columns: np.ndarray, none: int) -> np.ndarray:
+    """The gate's features (`GATE_FEATURES`): logs of stage B's best and second probabilities and of their sum
+    over all scenarios, the margin of the best over the second, the entropy of the probabilities normalised over
+    the scenarios, and logs of stage A's "none" probability, its best scenario's, and all its scenarios'."""
+    eps = 1e-6
+    n, s_count = probs.shape
+    top = -np.sort(-probs, axis=1)[:, :2] if s_count else np.zeros((n, 2), np.float32)
+    if top.shape[1] < 2:
+        top = np.concatenate([top, np.zeros((n, 1), np.float32)], axis=1)
+    total = probs.sum(axis=1)
+    q = probs / np.clip(total, eps, None)[:, None]
+    entropy = -(q * np.log(np.clip(q, eps, 1.0))).sum(axis=1)
+    p_none = proba_a[:, none]
+    best_a = proba_a[:, columns].max(axis=1) if len(columns) else np.zeros(n, np.float32)
+    return np.column_stack(
+        [
+            np.log(np.clip(top[:, 0], eps, 1.0)),
+            np.log(np.clip(top[:, 1], eps, 1.0)),
+            top[:, 0] - top[:, 1],
+            np.log(np.clip(total, eps, None)),
+            entropy,
+            np.log(np.clip(p_none, eps, 1.0)),
+            np.log(np.clip(best_a, eps, 1.0)),
+            np.log(np.clip(1.0 - p_none, eps, 1.0)),
+        ]
+    ).astype(np.float32)
 
 
 def calibrated(f: np.ndarray, a: float, b: float) -> np.ndarray:

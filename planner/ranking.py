@@ -1,6 +1,7 @@
 """Rank every scenario for every unit of text (a whole request or one of its intents) and decide which intents
-match: the learned intent model's calibrated probabilities, vetoed or boosted by the rules of `rules`, against
-the calibrated no-match threshold of the index."""
+match: the learned intent model's calibrated probabilities, vetoed or boosted by the rules of `rules`, say which
+scenario; the in-scope gate of the index (`intent.IntentModel.in_scope`, over the same probabilities after the
+rules) says whether the unit asks for any, against its calibrated threshold."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ if TYPE_CHECKING:
 @dataclass
 class Ranking:
     probs: np.ndarray  # (n_units, n_scenarios)
-    threshold: float
+    threshold: float  # what `scope` is held to: the gate's threshold, or the no-match threshold without a gate
     scenario_ids: list[str]
+    # (n_units,) the in-scope probability of each unit (without a gate: its best probability); None: the best
+    scope: np.ndarray | None = None
+    floor: float = 0.0  # a unit plans only if its best probability is at least this too
     parts: Any = None  # channel scores, for --explain
     vetoed: list[list[tuple[str, str]]] = field(default_factory=list)  # per unit: (scenario, why)
     # the model's probabilities before the rules' vetoes: they order the scenarios a veto left at 0
@@ -39,6 +43,14 @@ class Ranking:
         s = int(np.argmax(self.probs[row]))
         return s, float(self.probs[row, s])
 
+    def in_scope(self, row: int) -> tuple[int, float]:
+        """The unit's best scenario and its in-scope probability: 0 when every scenario is vetoed or the best is
+        under the floor."""
+        s, p = self.best(row)
+        if p < self.floor or p <= 0.0:
+            return s, 0.0
+        return s, (p if self.scope is None else float(self.scope[row]))
+
     def intents(self, ids: list[int], clauses: list[str], text: str) -> tuple[list[tuple[str, int, int]], list[str]]:
         """(clause, unit row, scenario) of each intent that matches, and the clauses that match nothing. A
         request split into several clauses falls back on the whole request when no clause matches alone."""
@@ -48,7 +60,7 @@ class Ranking:
             from continuous.planner import language
             from continuous.planner.rules import _raise
 
-            best = [self.best(row) for row in ids[1:]]
+            best = [self.in_scope(row) for row in ids[1:]]
             # once one clause is planned, the request is about the repository: its other clauses count more
             sure = [p >= self.threshold for _s, p in best]
             odds = language.lang().boost.get("sibling_clause", 1.0)
@@ -61,11 +73,11 @@ class Ranking:
                 else:
                     unmatched.append(clause)
             if not intents:
-                s, p = self.best(ids[0])
+                s, p = self.in_scope(ids[0])
                 if p >= self.threshold:
                     intents, unmatched = [(text, ids[0], s)], []
         else:
-            s, p = self.best(ids[0])
+            s, p = self.in_scope(ids[0])
             if p >= self.threshold:
                 intents.append((text, ids[0], s))
             else:
@@ -101,7 +113,7 @@ def rank_units(ctx: Context, units: list[tuple[str, str]]) -> Ranking:
     emb = embedding.encoder().encode([features.model_text(t) for t in texts])
     lex = features.lexical(texts)
     pair = features.pairwise(index, texts, emb)
-    probs = index.model.predict(emb, lex, pair)
+    probs, proba_a = index.model.predict_both(emb, lex, pair)
     head_kinds = [_head_kind(ctx, sid) for sid in index.scenario_ids]
     originals = [text for text, _masked in units]
     rules.boost(originals, probs, index, ctx.repo, head_kinds)
@@ -116,4 +128,7 @@ def rank_units(ctx: Context, units: list[tuple[str, str]]) -> Ranking:
         if len(docs):
             best_doc[:, s] = docs[sims[:, docs].argmax(axis=1)]
     parts = Parts({name: pair[:, :, i] for i, name in enumerate(features.PAIR_FEATURES)}, texts, best_doc)
-    return Ranking(probs, index.threshold, index.scenario_ids, parts, vetoed, unvetoed)
+    model = index.model
+    scope = model.in_scope(probs, proba_a)
+    floor = model.gate_floor if model.gated else 0.0
+    return Ranking(probs, model.cut, index.scenario_ids, scope, floor, parts, vetoed, unvetoed)

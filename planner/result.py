@@ -117,7 +117,10 @@ class ItemExplanation(_Model):
 
 
 class Explanation(_Model):
-    threshold: float
+    threshold: float  # what in_scope is held to: the gate's threshold, or the no-match threshold without a gate
+    gated: bool = False
+    # the in-scope probability of the request and of each of its clauses (without a gate: the best probability)
+    in_scope: dict[str, float] = Field(default_factory=dict)
     subject: str | None
     clauses: list[str]
     items: list[ItemExplanation]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from continuous.planner import features
 from continuous.planner.index import MODEL_CONFIG, OFFTOPIC, REQUESTS
-from continuous.planner.intent import IntentModel, calibrated
+from continuous.planner.intent import IntentModel, calibrated, gate_inputs
 from continuous.planner.parallel import parallel_map, single_threaded_blas
 
 if TYPE_CHECKING:
@@ -360,6 +360,22 @@ def train(
     is_none = data.labels == n_scen
     threshold = choose_threshold(best, pick, data.labels, n_scen, cfg)
     model.threshold = round(threshold, 4)
+    score, cut = best, model.threshold
+    gate_debug: dict[str, Any] = {}
+    if cfg.get("gate", False):
+        # the in-scope gate, fitted and its threshold chosen on the folds of the threshold (whole sources held out)
+        if progress:
+            progress("planner index: calibrating the in-scope gate")
+        gate_x = gate_inputs(probs, oof_a, model.a_columns, model.a_none)
+        oof_gate, final_gate = fit_gate(gate_x, data.labels, n_scen, folds, cfg)
+        floor = float(cfg.get("gate_min_probability", 0.0))
+        score = np.where(best >= max(floor, 1e-9), oof_gate, 0.0)
+        model.gate_mean, model.gate_scale = final_gate["mean"], final_gate["scale"]
+        model.gate_coef = final_gate["estimator"].coef_[0].astype(np.float32)
+        model.gate_intercept = float(final_gate["estimator"].intercept_[0])
+        model.gate_floor = floor
+        model.gate_threshold = cut = round(choose_threshold(score, pick, data.labels, n_scen, cfg), 4)
+        gate_debug = {"gate": final_gate["estimator"], "gate_x": gate_x, "gate_folds": folds, "gate_oof": oof_gate}
     if debug is not None:
         debug.update(
             texts=data.texts,
@@ -371,20 +387,73 @@ def train(
             xa=xa,
             xb=xbs,
             sources=data.sources,
+            groups=data.groups,
+            weights=data.weights,
+            lex=lex,
+            emb=data.emb,
+            **gate_debug,
         )
-    report = cv_report(best, pick, data.labels, data.sources, n_scen, model.threshold)
+    report = cv_report(score, pick, data.labels, data.sources, n_scen, cut)
+    report["threshold"] = model.threshold
+    report["gated"] = model.gated
     # the labelled real requests alone: how the model does on requests as they are really written
     real = np.asarray([bool(src) for src in data.sources]) & ~is_none
     report["requests"] = int(real.sum())
     report["cv_requests_top1"] = round(float((pick == data.labels)[real].mean()) if real.any() else 0.0, 4)
-    report["cv_requests_recall_at_threshold"] = round(
-        float(((pick == data.labels) & (best >= model.threshold))[real].mean()) if real.any() else 0.0, 4
-    )
-    report["cv_cost"] = round(threshold_cost(best, pick, data.labels, n_scen, cfg, model.threshold), 5)
+
+    def recall(s: np.ndarray, t: float) -> float:
+        return round(float(((pick == data.labels) & (s >= t))[real].mean()) if real.any() else 0.0, 4)
+
+    def cost(s: np.ndarray, t: float) -> float:
+        return round(threshold_cost(s, pick, data.labels, n_scen, cfg, t), 5)
+
+    report["cv_requests_recall_at_threshold"] = recall(score, cut)
+    report["cv_cost"] = cost(score, cut)
+    if model.gated:
+        # what the gate changes, on the same held-out probabilities: the decision without it
+        report["gate_threshold"] = model.gate_threshold
+        report["cv_cost_without_gate"] = cost(best, model.threshold)
+        report["cv_requests_recall_without_gate"] = recall(best, model.threshold)
     report["rows"] = int(n)
     report["offtopic"] = int(is_none.sum())
     report["cv_brier"] = round(float(np.mean((probs - (data.labels[:, None] == np.arange(s_count))) ** 2)), 5)
     return model, report
+
+
+def fit_gate(
+    x: np.ndarray, labels: np.ndarray, n_scen: int, folds: list[tuple[np.ndarray, np.ndarray]], cfg: dict[str, Any]
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The in-scope gate: a logistic regression of "some scenario" against "none" over `intent.GATE_FEATURES`.
+    Returns its probabilities on `folds` (each row scored by a gate fitted without its fold: whole sources held
+    out, as for the threshold) and the gate fitted on every row (its estimator, and the standardisation it
+    reads). The two classes weigh as `threshold_cost` weighs them (`eval_none_share`), whatever weight training
+    gave the rows, so the gate answers the question the cost asks."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+
+    y = (labels != n_scen).astype(int)
+    share = float(cfg.get("eval_none_share", 1.0))
+    n_pos, n_none = max(int(y.sum()), 1), max(int((1 - y).sum()), 1)
+    w = np.where(y == 1, 1.0 / n_pos, share / n_none)
+    w = w * len(y) / w.sum()
+    mean, scale = _scale(x)
+    xs = (x - mean) / scale
+
+    def gate() -> Any:
+        return LogisticRegression(C=float(cfg.get("gate_c", 0.01)), max_iter=1000)
+
+    oof = np.zeros(len(y), dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for train_idx, test_idx in folds:
+            if len(np.unique(y[train_idx])) < 2:
+                oof[test_idx] = float(y[train_idx].mean())
+                continue
+            est = gate().fit(xs[train_idx], y[train_idx], sample_weight=w[train_idx])
+            oof[test_idx] = est.predict_proba(xs[test_idx])[:, 1]
+        final = gate().fit(xs, y, sample_weight=w)
+    return oof, {"estimator": final, "mean": mean, "scale": scale}
 
 
 def threshold_cost(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,14 @@ def test_human_output_and_explain(mini_repo: Path) -> None:
     assert "1. add-page" in out and "app=dhg-hub" in out and "name=settings" in out
     assert "matched words:" in out and "page" in out
     assert "app: existing app named in the request" in out
+    # the probability the no-match decision reads (the in-scope gate's, or the best one without it), and the
+    # threshold it cleared
+    seen = re.search(
+        r'(?:in-scope|best) probability ([0-9.]+) for "add a settings page to dhg-hub" '
+        r"\((?:gate|no-match) threshold ([0-9.]+)\)",
+        out,
+    )
+    assert seen is not None and float(seen.group(1)) >= float(seen.group(2)) > 0.0
 
 
 def test_explain_json_shows_dependency_edges(mini_repo: Path) -> None:
@@ -79,6 +88,8 @@ def test_explain_json_shows_dependency_edges(mini_repo: Path) -> None:
     assert table["edge"] == "required by create-service"
     assert service["after"] == ["1. create-table"]
     assert 0.0 <= service["score"]["probability"] <= 1.0
+    explained = data["explain"]
+    assert explained["in_scope"]["a service for payments"] >= explained["threshold"] > 0.0
 
 
 def test_batch_one_json_object_per_line_in_order(mini_repo: Path, tmp_path: Path) -> None:
