@@ -368,14 +368,11 @@ def _norm(sid: str, name: str, value: Any) -> str:
     return text
 
 
-def _without_added_domain(value: Any, labelled: Sequence[Any]) -> Any:
+def _without_added_domain(value: Any, labelled: Sequence[Any], domains: Sequence[str]) -> Any:
     """A new table the planner names carries one of the repository's table domains (its table-prefix
     convention); the labels name the data only. `doc_bookmarks` (and a service `doc-bookmarks` derived from it)
     counts as the labelled `bookmarks` when no label names a domain itself."""
-    from continuous.planner.conventions import default as default_conventions
-
     text = str(value)
-    domains = default_conventions().table_domains
     for sep in ("_", "-"):
         domain, found, rest = text.partition(sep)
         if found and domain in domains and not any(str(v).startswith(domain + sep) for v in labelled):
@@ -383,7 +380,14 @@ def _without_added_domain(value: Any, labelled: Sequence[Any]) -> Any:
     return value
 
 
-def judge(case: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
+def repo_domains(repo: Path) -> tuple[str, ...]:
+    """The table domains of the repository the requests are planned in, as every command sees them."""
+    from continuous.common.config import load_config
+
+    return load_config(repo).conventions.table_domains
+
+
+def judge(case: dict[str, Any], result: dict[str, Any], domains: Sequence[str] = ()) -> dict[str, Any]:
     """One request against its label: top-1/top-3 (None when not measured), valid plan, each labelled
     parameter, false plan (no-match requests) and the reasons of every failure."""
     plan_ids = [p.get("scenario") for p in result["plan"]]
@@ -435,7 +439,9 @@ def judge(case: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
         got = [p.get("params", {}) for p in items if p.get("scenario") == sid]
         for name, values in params.items():
             want = {_norm(sid, name, v) for v in values}
-            ok = any(name in g and _norm(sid, name, _without_added_domain(g[name], values)) in want for g in got)
+            ok = any(
+                name in g and _norm(sid, name, _without_added_domain(g[name], values, domains)) in want for g in got
+            )
             out["params"].append(ok)
             if not ok:
                 seen = [g.get(name) for g in got]
@@ -553,7 +559,8 @@ def run_accuracy(workdir: Path) -> tuple[dict[str, Any], float]:
     texts = [c["request"] for c in cases]
     env = bench_env(Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"))
     lines, elapsed = run_batch(texts, repo, env, workdir)
-    judged = [judge(c, r) for c, r in zip(cases, planner_results(lines), strict=True)]
+    domains = repo_domains(repo)
+    judged = [judge(c, r, domains) for c, r in zip(cases, planner_results(lines), strict=True)]
     agg = aggregate(cases, judged)
     agg["false_plans_for_no_match"] = agg["false_plans"]
     agg["misses"] = failures(cases, judged)
@@ -596,7 +603,8 @@ def accuracy(workdir: Path, sets: Sequence[str], baselines: bool, log: Callable[
         log(f"{name}: single-request entry point on the empty results")
         singles = single_failures(texts, repo, lines)
         bad = [batch_line_problem(t, line, e) for t, line, e in zip(texts, lines, singles, strict=True)]
-        judged = [judge(c, r) for c, r in zip(cs, planner_results(lines), strict=True)]
+        domains = repo_domains(repo)
+        judged = [judge(c, r, domains) for c, r in zip(cs, planner_results(lines), strict=True)]
         agg = aggregate(cs, judged)
         agg["batch_bad_lines"] = sum(b is not None for b in bad)
         agg["batch_error_lines"] = sum(isinstance(line, dict) and bool(line.get("error")) for line in lines)

@@ -1,4 +1,5 @@
-"""`continuous init`: write the project config into a worktree, or create the example monorepo."""
+"""`continuous init`: write the project config into a worktree, or create the example monorepo;
+`continuous conventions`: the conventions every command uses in this worktree, and where each came from."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from continuous.cli.output import command
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
+    app.command("conventions")(conventions)
 
 
 @command
@@ -64,11 +66,48 @@ def init(
             }
         )
         return
-    from rich.markup import escape
+    from rich.text import Text
 
     out = console()
     out.print(f"Wrote {path}")
     out.print("Conventions (edit [conventions] in it where they are wrong; see docs/conventions.md):")
     for f in findings:
-        value = ", ".join(f.value) if isinstance(f.value, list) else (f.value or '""')
-        out.print(f"  {f.key} = {escape(str(value))}  [dim]({escape(f.evidence)})[/dim]", highlight=False)
+        out.print(Text.assemble(f"  {f.key} = {_shown(f.value)}  ", (f"({f.evidence})", "dim")))
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) if value else "[]"
+    return str(value) if value else '""'
+
+
+@command
+def conventions(json_out: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Show the layout conventions of this worktree as every command uses them, and where each came from: set in
+    .continuous.toml (file), read from the repository's files (detected), or the neutral default (default).
+    Changes nothing."""
+    from continuous.cli.output import console, print_json
+    from continuous.common.config import CONFIG_NAME, load_config
+    from continuous.common.gitinfo import locate
+
+    root = locate(Path.cwd()).worktree
+    config = load_config(root)
+    values = {k: (list(v) if isinstance(v, tuple) else v) for k, v in config.conventions.as_dict().items()}
+    if json_out:
+        print_json(
+            {
+                "worktree": str(root),
+                "config": str(root / CONFIG_NAME) if (root / CONFIG_NAME).exists() else None,
+                "conventions": {
+                    k: {"value": values[k], "source": source, "evidence": evidence}
+                    for k, (source, evidence) in config.convention_sources.items()
+                },
+            }
+        )
+        return
+    from rich.text import Text
+
+    out = console()
+    out.print(f"Conventions of {root} (file > detected > default; see docs/conventions.md):")
+    for key, (source, evidence) in config.convention_sources.items():
+        out.print(Text.assemble(f"  {key} = {_shown(values[key])}  ", (source, "bold"), " ", (f"({evidence})", "dim")))

@@ -12,6 +12,10 @@ through `..`, reach into `.git`, or contain the repository (which would scan eve
 `test_database_url` (CONTINUOUS_TEST_DATABASE_URL wins) is a scratch PostgreSQL database where `sql test` steps apply
 a migration and its down migration inside a transaction that is rolled back: never the tracking database, never a
 live one.
+
+`[conventions]` (the repository's layout, `Conventions`) is built here for every command: a key the file sets wins,
+else the value detected from the repository's files (`continuous.common.layout.detect_cached`), else the neutral
+default; `Config.convention_sources` says which, and why.
 """
 
 from __future__ import annotations
@@ -47,35 +51,22 @@ TEST_RUNNERS = ("vitest", "jest")
 
 @dataclass(frozen=True)
 class Conventions:
-    """A repository's layout, as `[conventions]` of `.continuous.toml` states it (see CONVENTION_DOCS).
+    """A repository's layout (see CONVENTION_DOCS): each key as `[conventions]` of `.continuous.toml` sets it,
+    else as the repository's files show it (`continuous.common.layout.detect`), else the neutral default below.
 
-    The one declaration of the settings: their defaults (today's monorepo) are `CONVENTION_DEFAULTS`, and the
-    file's schema (`_schema`) is built from them. Scenarios, templates, discovery and the standards read them as
-    `conventions.<key>`."""
+    The one declaration of the settings: their defaults are `CONVENTION_DEFAULTS`, and the file's schema
+    (`_schema`) is built from them. The defaults fit a repository about which nothing is known (docs/conventions.md
+    says why each): no app prefix, no table domains, the folder names of the common pnpm/Supabase layout.
+    Scenarios, templates, discovery and the standards read them as `conventions.<key>`."""
 
-    app_prefix: str = "dhg-"
-    table_domains: tuple[str, ...] = (
-        "auth",
-        "ai",
-        "google",
-        "learn",
-        "media",
-        "doc",
-        "expert",
-        "email",
-        "command",
-        "filter",
-        "batch",
-        "scripts",
-        "sys",
-        "dev",
-    )
+    app_prefix: str = ""
+    table_domains: tuple[str, ...] = ()
     apps_dir: str = "apps"
-    services_dir: str = "packages/shared/services"
-    pipelines_dir: str = "scripts/cli-pipeline"
+    services_dir: str = "packages"
+    pipelines_dir: str = "scripts"
     migrations_dir: str = "supabase/migrations"
     types_file: str = "supabase/types.ts"
-    server_registry: str = "scripts/start-all-servers.js"
+    server_registry: str = "scripts/start-servers.js"
     test_runner: str = "vitest"
 
     def as_dict(self) -> Mapping[str, Any]:
@@ -98,17 +89,36 @@ _ACTIVE: ContextVar[Conventions | None] = ContextVar("continuous_conventions", d
 
 
 def active_conventions() -> Conventions:
-    """The conventions of the repository loaded last in this context (the defaults before any)."""
+    """The conventions of the repository loaded last in this context (the neutral defaults before any)."""
     return _ACTIVE.get() or Conventions()
 
 
 @contextmanager
-def using_conventions(conventions: Conventions) -> Iterator[None]:
+def using_conventions(conventions: Conventions | None) -> Iterator[None]:
+    """`conventions` active inside the block (None: none, so a repository's own apply where one is read)."""
     token = _ACTIVE.set(conventions)
     try:
         yield
     finally:
         _ACTIVE.reset(token)
+
+
+@contextmanager
+def conventions_of(root: Path) -> Iterator[Conventions]:
+    """The conventions active inside the block: those already active (a command loaded its repository's config),
+    else the conventions of `root` as `load_config` builds them. Library entry points that read a repository
+    (discovery, the standards) use it, so they never apply another repository's layout or the defaults."""
+    active = _ACTIVE.get()
+    if active is not None:
+        yield active
+        return
+    conventions = _load(root).conventions
+    with using_conventions(conventions):
+        yield conventions
+
+
+# where a convention's value came from: the file, the repository's files, or the neutral default
+SOURCES = ("file", "detected", "default")
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,8 @@ class Config:
     port_range: tuple[int, int] | None = None  # every port parameter must lie in it
     test_database_url: str | None = None
     conventions: Conventions = field(default_factory=Conventions)
+    # key -> (source, evidence) for every convention, in declaration order (see SOURCES)
+    convention_sources: Mapping[str, tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
 
 _HINTS = {
@@ -129,7 +141,7 @@ _HINTS = {
     "port_range": "write port_range = [3000, 5999]: the lowest and highest port, between 1 and 65535",
     "test_database_url": 'write test_database_url = "postgresql+psycopg:///scratch" (a scratch database URL)',
     "conventions": "[conventions] keys: " + ", ".join(CONVENTION_DEFAULTS) + " (see docs/conventions.md; "
-    "`continuous init --force` writes them as detected)",
+    "`continuous conventions` shows the effective ones and where each came from)",
 }
 
 
@@ -201,7 +213,7 @@ def _schema() -> Any:
         ConventionsTable = create_model(
             "ConventionsTable",
             __base__=ConventionRules,
-            __doc__="`[conventions]`: the repository's layout; every key defaults to today's monorepo.",
+            __doc__="`[conventions]`: the repository's layout; a key left out is detected, else its neutral default.",
             **table_fields,
         )
 
@@ -229,6 +241,41 @@ def _schema() -> Any:
 
 
 _SCHEMA: Any = None
+
+
+def _valid_convention(key: str, value: Any) -> bool:
+    """Whether a detected value passes the rules a value in the file must pass (else the default stands)."""
+    from pydantic import ValidationError
+
+    table = _schema().model_fields["conventions"].annotation
+    try:
+        table.model_validate({key: value})
+    except ValidationError:
+        return False
+    return True
+
+
+def _conventions(root: Path | None, table: Any, given: set[str]) -> tuple[Conventions, dict[str, tuple[str, str]]]:
+    """Each key from the file where it sets it, else as detected from the repository, else the default: the one
+    place a repository's conventions are built."""
+    detected: dict[str, Any] = {}
+    if root is not None and given < set(CONVENTION_DEFAULTS):
+        from continuous.common.layout import detect_cached
+
+        detected = {f.key: f for f in detect_cached(root) if f.source == "detected"}
+    values: dict[str, Any] = {}
+    sources: dict[str, tuple[str, str]] = {}
+    for key, default in CONVENTION_DEFAULTS.items():
+        found = detected.get(key)
+        if key in given:
+            values[key], sources[key] = getattr(table, key), ("file", f"[conventions] of {CONFIG_NAME}")
+        elif found is not None and _valid_convention(key, found.value):
+            values[key], sources[key] = found.value, ("detected", found.evidence)
+        else:
+            why = "nothing in the repository says" if found is None else f"detected {found.value!r} is not valid"
+            values[key], sources[key] = default, ("default", why)
+    values["table_domains"] = tuple(values["table_domains"])
+    return Conventions(**values), sources
 
 
 def config_keys() -> list[str]:
@@ -305,6 +352,14 @@ def _scenario_path(root: Path | None, raw: str, where: str, n: int) -> Path:
 
 
 def load_config(root: Path | None) -> Config:
+    """The configuration of `root`; its conventions become the active ones (scenarios, templates, discovery and
+    the standards read the conventions of the repository being worked on)."""
+    config = _load(root)
+    _ACTIVE.set(config.conventions)
+    return config
+
+
+def _load(root: Path | None) -> Config:
     data: dict[str, object] = {}
     where = str(root / CONFIG_NAME) if root is not None else CONFIG_NAME
     if root is not None:
@@ -325,13 +380,8 @@ def load_config(root: Path | None) -> Config:
     url = os.environ.get("CONTINUOUS_DATABASE_URL") or parsed.database_url
     paths = tuple(_scenario_path(root, p, where, n) for n, p in enumerate(parsed.scenario_paths))
     test_url = os.environ.get("CONTINUOUS_TEST_DATABASE_URL") or parsed.test_database_url
-    table = parsed.conventions
-    conventions = Conventions(
-        **{k: getattr(table, k) for k in CONVENTION_DEFAULTS if k != "table_domains"},
-        table_domains=tuple(table.table_domains),
-    )
-    # Scenarios, templates, discovery and the standards read the conventions of the repository being worked on.
-    _ACTIVE.set(conventions)
+    raw = data.get("conventions")
+    conventions, sources = _conventions(root, parsed.conventions, set(raw) if isinstance(raw, dict) else set())
     return Config(
         root=root,
         database_url=str(url) if url else None,
@@ -340,4 +390,5 @@ def load_config(root: Path | None) -> Config:
         port_range=(parsed.port_range[0], parsed.port_range[1]) if parsed.port_range else None,
         test_database_url=str(test_url) if test_url else None,
         conventions=conventions,
+        convention_sources=sources,
     )

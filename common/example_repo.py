@@ -16,7 +16,7 @@ from continuous.common.config import CONFIG_NAME
 from continuous.common.errors import UserError
 
 EXAMPLE_REPO = Path(__file__).resolve().parent.parent / "scenarios" / "example-monorepo"
-_IGNORED = shutil.ignore_patterns("node_modules", "__pycache__", ".DS_Store", "dist")
+_IGNORED = shutil.ignore_patterns("node_modules", "__pycache__", ".DS_Store", "dist", CONFIG_NAME)
 
 CONFIG_TEMPLATE = """\
 # continuous project configuration (see `continuous --help`)
@@ -54,6 +54,19 @@ def write_config(root: Path, findings: list[Any] | None = None) -> Path:
     return target
 
 
+def _stated(findings: list[Any]) -> list[Any]:
+    """The example's own `[conventions]` (its shipped .continuous.toml: what its few files cannot show) over
+    what is detected from them."""
+    import tomllib
+    from dataclasses import replace
+
+    stated = tomllib.loads((EXAMPLE_REPO / CONFIG_NAME).read_text(encoding="utf-8")).get("conventions", {})
+    return [
+        replace(f, value=stated[f.key], evidence="stated by the example", source="file") if f.key in stated else f
+        for f in findings
+    ]
+
+
 def create_example(dest: Path, *, git: bool = True) -> ExampleRepo:
     """Copy the example monorepo to `dest` (missing or empty), then `git init` and commit it."""
     dest = dest.expanduser()
@@ -70,7 +83,9 @@ def create_example(dest: Path, *, git: bool = True) -> ExampleRepo:
     try:
         shutil.copytree(EXAMPLE_REPO, dest, dirs_exist_ok=True, ignore=_IGNORED, symlinks=False)
         files = tuple(sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()))
-        write_config(dest)
+        from continuous.common.layout import detect
+
+        write_config(dest, _stated(detect(dest)))
         commit = _git_commit(dest) if git else None
     except BaseException:
         # leave DIR as it was: absent, or empty

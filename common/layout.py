@@ -1,28 +1,38 @@
-"""What `continuous init` reads from a repository's files to fill `[conventions]` of `.continuous.toml`.
+"""A repository's conventions read from its files: what every command uses for a `[conventions]` key that
+`.continuous.toml` does not set (`continuous.common.config.load_config`), and what `continuous init` writes.
 
 Each setting is found from the files themselves (which folder holds apps with a package.json, what prefix their
-names share, where numbered migrations live, which test runner packages declare), never from a list of known
-repositories. A setting with no evidence keeps its default and says so in its comment, so the user sees what to
-check.
+names share, where numbered migrations live, which test runner the apps declare), never from a list of known
+repositories. A setting with no evidence keeps its neutral default and says so (`source = "default"`), so the
+user sees what to check. `detect_cached` keeps the result per repository until its files change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import subprocess
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from continuous.common.config import CONVENTION_DEFAULTS, CONVENTION_DOCS
+from continuous.common.config import CONVENTION_DEFAULTS, CONVENTION_DOCS, TEST_RUNNERS
 
 _SKIP = ("node_modules/", "dist/", ".git/", "build/", ".turbo/")
 _MIGRATION = re.compile(r"^[0-9]{8,14}_[A-Za-z0-9_]+\.sql$")
-_CREATE_TABLE = re.compile(
-    r"\bcreate\s+table\s+(?:if\s+not\s+exists\s+)?(?:(?:public|\"public\")\.)?\"?([a-z][a-z0-9_]*)\"?", re.I
-)
+_TABLE = r"(?:(?:public|\"public\")\.)?\"?([a-z][a-z0-9_]*)\"?"
+_CREATE_TABLE = re.compile(rf"\bcreate\s+table\s+(?:if\s+not\s+exists\s+)?{_TABLE}", re.I)
+_DROP_TABLE = re.compile(rf"\bdrop\s+table\s+(?:if\s+exists\s+)?{_TABLE}", re.I)
+_RENAME_TABLE = re.compile(rf"\balter\s+table\s+(?:if\s+exists\s+)?{_TABLE}\s+rename\s+to\s+{_TABLE}", re.I)
+_SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+# tables sharing a domain prefix: a prefix is a domain when this many tables carry it ...
+_DOMAIN_MIN_TABLES = 2
+# ... and the repository follows the convention when its domains cover at least this share of its tables
+_DOMAIN_MIN_SHARE = 0.5
+_CACHE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,7 @@ class Finding:
     key: str
     value: Any
     evidence: str  # why this value: what was found, or that nothing was and the default stays
+    source: str = "detected"  # or "default": nothing in the repository says
 
 
 def _files(root: Path) -> list[str]:
@@ -126,12 +137,22 @@ def _migrations(files: list[str]) -> tuple[str | None, list[str]]:
     return folder, [f for f in files if str(PurePosixPath(f).parent) == folder and f.endswith(".sql")]
 
 
-def _types_file(root: Path, files: list[str], migrations_dir: str | None) -> str | None:
+def _types_file(root: Path, files: list[str], migrations_dir: str | None, apps_dir: str | None) -> str | None:
     """The generated database types: a file declaring `export type Database`. A repository may hold copies (an
     app's own integration folder); the one beside the migrations (same top folder, `supabase/`) is the record,
-    else the shallowest."""
+    else the shallowest. A file inside an app is that app's copy, the record only when the migrations live in
+    the same app (an app that owns the database)."""
+
+    def app_of(path: str) -> str | None:
+        if not apps_dir or not path.startswith(apps_dir + "/"):
+            return None
+        return path[len(apps_dir) + 1 :].split("/", 1)[0]
+
+    owner = app_of(migrations_dir) if migrations_dir else None
     found: list[str] = []
     for f in files:
+        if app_of(f) not in (None, owner):
+            continue
         if f.endswith(".ts") and PurePosixPath(f).name in ("types.ts", "database.types.ts", "supabase.ts"):
             try:
                 if "export type Database" in (root / f).read_text(encoding="utf-8", errors="replace"):
@@ -152,35 +173,97 @@ def _server_registry(root: Path, files: list[str]) -> str | None:
     return None
 
 
-def _test_runner(root: Path, files: list[str]) -> tuple[str | None, Counter[str]]:
+def _runner_votes(root: Path, packages: list[str]) -> Counter[str]:
     votes: Counter[str] = Counter()
-    for f in files:
-        if PurePosixPath(f).name != "package.json":
-            continue
+    for f in packages:
         data = _package(root, f)
         deps = {**(data.get("dependencies") or {}), **(data.get("devDependencies") or {})}
         scripts = " ".join(str(v) for v in (data.get("scripts") or {}).values())
-        for runner in ("vitest", "jest"):
+        for runner in TEST_RUNNERS:
             if runner in deps or re.search(rf"\b{runner}\b", scripts):
                 votes[runner] += 1
+    return votes
+
+
+def _test_runner(root: Path, files: list[str], apps_dir: str | None) -> tuple[str | None, str]:
+    """The runner the apps declare: the setting is what a new app gets (and a page test in an app that declares
+    none), so the apps vote; libraries and tools, which often keep another runner, vote only when no app
+    declares one."""
+    packages = [f for f in files if PurePosixPath(f).name == "package.json"]
+    apps = [f for f in packages if apps_dir and str(PurePosixPath(f).parent.parent) == apps_dir]
+    votes, who = _runner_votes(root, apps), "apps"
     if not votes:
-        return None, votes
-    return max(votes, key=lambda k: (votes[k], k == "vitest")), votes
+        votes, who = _runner_votes(root, packages), "packages (no app declares one)"
+    if not votes:
+        return None, ""
+    runner = max(votes, key=lambda k: (votes[k], k == TEST_RUNNERS[0]))
+    return runner, f"declared by {who}: " + ", ".join(f"{r} {n}" for r, n in votes.most_common())
 
 
-def _domains(root: Path, migrations: list[str]) -> list[str]:
+def _types_tables(root: Path, types_file: str | None) -> set[str]:
+    """The tables the generated types declare: the keys one level inside each `Tables: {`."""
+    if not types_file:
+        return set()
+    try:
+        lines = (root / types_file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return set()
+    out: set[str] = set()
+    for i, line in enumerate(lines):
+        if line.strip() != "Tables: {":
+            continue
+        indent = len(line) - len(line.lstrip())
+        child: int | None = None
+        for row in lines[i + 1 :]:
+            if not row.strip():
+                continue
+            depth = len(row) - len(row.lstrip())
+            if depth <= indent:
+                break
+            child = depth if child is None else child
+            m = re.fullmatch(r'\s*"?([a-z][a-z0-9_]*)"?\s*:\s*\{', row)
+            if m and depth == child:
+                out.add(m.group(1))
+    return out
+
+
+def _migration_tables(root: Path, migrations: list[str]) -> set[str]:
+    """The tables the migrations leave, replayed in order: created, renamed, dropped (comments ignored)."""
     tables: set[str] = set()
-    for f in migrations:
+    for f in sorted(migrations, key=lambda p: PurePosixPath(p).name):
         if f.endswith("_down.sql"):
             continue
         try:
-            tables.update(
-                m.lower() for m in _CREATE_TABLE.findall((root / f).read_text(encoding="utf-8", errors="replace"))
-            )
+            sql = _SQL_COMMENT.sub(" ", (root / f).read_text(encoding="utf-8", errors="replace"))
         except OSError:
             continue
+        events: list[tuple[int, str, str, str]] = []
+        events += [(m.start(), "create", m.group(1).lower(), "") for m in _CREATE_TABLE.finditer(sql)]
+        events += [(m.start(), "drop", m.group(1).lower(), "") for m in _DROP_TABLE.finditer(sql)]
+        events += [(m.start(), "rename", m.group(1).lower(), m.group(2).lower()) for m in _RENAME_TABLE.finditer(sql)]
+        for _at, kind, name, new in sorted(events):
+            if kind == "create":
+                tables.add(name)
+            elif kind == "drop":
+                tables.discard(name)
+            elif name in tables:
+                tables.discard(name)
+                tables.add(new)
+    return tables
+
+
+def _domains(tables: set[str]) -> tuple[list[str], str]:
+    """The table-prefix domains: the words before `_` that several tables share, when those cover most tables
+    (else the repository has no such convention and there is no rule). A word only one table starts with is
+    part of that table's name, not a domain."""
     heads = Counter(t.split("_", 1)[0] for t in tables if "_" in t)
-    return sorted(h for h, n in heads.items() if n >= 1 and re.fullmatch(r"[a-z][a-z0-9]*", h))
+    domains = sorted(h for h, n in heads.items() if n >= _DOMAIN_MIN_TABLES and re.fullmatch(r"[a-z][a-z0-9]*", h))
+    covered = sum(heads[d] for d in domains)
+    if not domains or covered < _DOMAIN_MIN_SHARE * len(tables):
+        return [], f"no prefix before _ is shared by most of the {len(tables)} tables"
+    return domains, (
+        f"prefixes before _ shared by {_DOMAIN_MIN_TABLES}+ tables, covering {covered} of the {len(tables)} tables"
+    )
 
 
 def detect(root: Path) -> list[Finding]:
@@ -190,7 +273,7 @@ def detect(root: Path) -> list[Finding]:
 
     def keep(key: str, value: Any, evidence: str | None) -> None:
         if value is None or evidence is None:
-            out[key] = Finding(key, CONVENTION_DEFAULTS[key], "not found in the repository: the default")
+            out[key] = Finding(key, CONVENTION_DEFAULTS[key], "not found in the repository: the default", "default")
         else:
             out[key] = Finding(key, value, evidence)
 
@@ -208,13 +291,18 @@ def detect(root: Path) -> list[Finding]:
     else:
         keep("app_prefix", None, None)
     mig_dir, migrations = _migrations(files)
-    types = _types_file(root, files, mig_dir)
-    tables_found = _domains(root, migrations) if migrations else []
-    keep(
-        "table_domains",
-        tables_found or None,
-        "the prefixes before _ of the tables the migrations create" if tables_found else None,
-    )
+    types = _types_file(root, files, mig_dir, apps_dir)
+    # The generated types are read from the database itself: when they declare tables they are the record of
+    # what exists now. Migrations are history (tables renamed or dropped by dynamic SQL or by hand survive a
+    # replay), the record only where no types file declares any.
+    tables, record = _types_tables(root, types), f"the tables {types} declares"
+    if not tables:
+        tables, record = _migration_tables(root, migrations), "the tables the migrations leave"
+    if tables:
+        domains, why = _domains(tables)
+        keep("table_domains", domains, f"{why} ({record})")
+    else:
+        keep("table_domains", None, None)
     services = _services(files, apps_dir)
     keep("services_dir", services, "folders holding a class file named after them (x/x.ts)" if services else None)
     pipelines = _pipelines(files)
@@ -223,13 +311,37 @@ def detect(root: Path) -> list[Finding]:
     keep("types_file", types, "declares `export type Database`" if types else None)
     registry = _server_registry(root, files)
     keep("server_registry", registry, "the script that starts the servers" if registry else None)
-    runner, votes = _test_runner(root, files)
-    keep(
-        "test_runner",
-        runner,
-        "declared by " + ", ".join(f"{n} package(s): {r}" for r, n in votes.most_common()) if runner else None,
-    )
+    runner, why = _test_runner(root, files, apps_dir)
+    keep("test_runner", runner, why if runner else None)
     return [out[k] for k in CONVENTION_DEFAULTS]
+
+
+def detect_cached(root: Path) -> list[Finding]:
+    """`detect(root)`, kept in the user's cache until git says the worktree's files (or this code) changed:
+    every command of a repository without a complete `[conventions]` table reads it, and a cold `suggest` must
+    stay fast."""
+    from continuous.common import config, worktree_state
+    from continuous.common.dirs import cache_dir
+
+    key = worktree_state.state(root, [__file__, config.__file__], f"conventions-v{_CACHE_VERSION}")
+    if key is None:
+        return detect(root)
+    path = cache_dir() / "conventions" / (hashlib.sha256(str(root).encode()).hexdigest()[:16] + ".json")
+    try:
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        if entry.get("key") == key:
+            return [Finding(**f) for f in entry["findings"]]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    findings = detect(root)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        tmp.write_text(json.dumps({"key": key, "findings": [asdict(f) for f in findings]}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return findings
 
 
 def _toml_value(value: Any) -> str:

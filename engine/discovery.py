@@ -271,8 +271,15 @@ def path_context(path: str) -> dict[str, Any]:
 
 
 def discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = None) -> list[Fact]:
-    """All facts the `discover` declarations find in `worktree`, de-duplicated, in a stable order."""
-    worktree = Path(worktree)
+    """All facts the `discover` declarations find in `worktree`, de-duplicated, in a stable order, under the
+    worktree's conventions (those active, else its own)."""
+    from continuous.common.config import conventions_of
+
+    with conventions_of(Path(worktree)):
+        return _discover(rule_base, Path(worktree), files=files)
+
+
+def _discover(rule_base: RuleBase, worktree: Path, *, files: list[str] | None = None) -> list[Fact]:
     if not rule_base.discovers:
         return []
     compiled = [_Compiled(d) for d in rule_base.discovers]

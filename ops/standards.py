@@ -82,8 +82,24 @@ def evaluate(
     now: datetime | None = None,
     ignored: list[Violation] | None = None,
 ) -> list[Violation]:
-    """Every violation of the selected standards in `worktree`, sorted by location. A violation that a
-    `continuous: ignore RULE` comment accepts is left out (and appended to `ignored` when given)."""
+    """Every violation of the selected standards in `worktree`, sorted by location, under the worktree's
+    conventions (those active, else its own). A violation that a `continuous: ignore RULE` comment accepts is
+    left out (and appended to `ignored` when given)."""
+    from continuous.common.config import conventions_of
+
+    with conventions_of(Path(worktree).resolve()):
+        return _evaluate(rule_base, worktree, only=only, facts=facts, now=now, ignored=ignored)
+
+
+def _evaluate(
+    rule_base: RuleBase,
+    worktree: Path,
+    *,
+    only: Sequence[str] | None,
+    facts: Iterable[Fact] | None,
+    now: datetime | None,
+    ignored: list[Violation] | None,
+) -> list[Violation]:
     from continuous.engine.discovery import discover, list_files
 
     worktree = Path(worktree).resolve()

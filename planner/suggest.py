@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +103,15 @@ def load_context(
 
 
 def repository_conventions(layout: Any) -> Conventions:
-    """The planner's conventions with the repository's layout (`[conventions]` of .continuous.toml) laid over
-    the defaults: its app prefix, table domains and folders."""
-    from continuous.common.config import Conventions as Layout
+    """The planner's conventions with the repository's layout (`Config.conventions`: the file's, else detected,
+    else neutral) laid over the data file's: its app prefix, table domains and folders."""
+    return _with_layout(layout)
+
+
+@lru_cache(maxsize=8)
+def _with_layout(layout: Any) -> Conventions:
     from continuous.planner.conventions import load
 
-    if layout == Layout():
-        return default_conventions()
     return load(
         {
             "app_prefix": layout.app_prefix,

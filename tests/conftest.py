@@ -217,9 +217,10 @@ def git_repo(tmp_path: Path) -> Iterator[Path]:
 
 @pytest.fixture(autouse=True)
 def _default_conventions() -> Iterator[None]:
-    """Each test starts from the default layout: loading a repository's config makes its `[conventions]` the
-    active ones for the process (common/config.py), which must not leak into the next test."""
-    from continuous.common.config import Conventions, using_conventions
+    """Each test starts with no conventions active, so discovery and the standards read each repository's own
+    (its .continuous.toml, else detected): loading a repository's config makes its `[conventions]` the active
+    ones for the process (common/config.py), which must not leak into the next test."""
+    from continuous.common.config import using_conventions
 
-    with using_conventions(Conventions()):
+    with using_conventions(None):
         yield

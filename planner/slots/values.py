@@ -285,12 +285,13 @@ def archive_destination(rel: str, intent: Intent) -> str | None:
     if any(part.startswith(markers) for part in p.parts):
         return None
     today = date.today()
-    if len(p.parts) == 2 and p.parts[0] == "apps":
+    folders = {k: str(PurePosixPath(v).parent) for k, v in intent.conventions.folders.items()}
+    if str(p.parent) == folders.get("app", "apps"):
         return conv.app_folder.format(name=p.name, date=f"{today:%Y%m%d}")
     parent = "" if str(p.parent) == "." else f"{p.parent}/"
     top = p.parts[0] if p.parts else ""
     kind = {"scripts": "scripts", "packages": "packages", "supabase": "sql", "docs": "docs"}.get(top, "files")
-    if rel.startswith("packages/shared/services/"):
+    if "service" in folders and rel.startswith(folders["service"] + "/"):
         kind = "services"
     folder = ".archive_docs" if kind == "docs" or p.suffix == ".md" else f".archived_{kind}"
     if not p.suffix:

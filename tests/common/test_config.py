@@ -3,12 +3,13 @@ repository are refused with one clear message (issue 12 §3)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from continuous.common.config import load_config
+from continuous.common.config import CONVENTION_DEFAULTS, Conventions, load_config
 from continuous.common.errors import UserError
 
 EXE = str(Path(sys.executable).parent / "continuous")
@@ -88,3 +89,40 @@ def test_the_cli_refuses_a_bad_configuration(git_repo: Path, text: str) -> None:
     proc = subprocess.run([EXE, "scenarios", "list"], cwd=git_repo, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+def _app(root: Path, name: str) -> None:
+    (root / "apps" / name).mkdir(parents=True)
+    (root / "apps" / name / "index.html").write_text("<html></html>\n")
+    (root / "apps" / name / "package.json").write_text(json.dumps({"name": name, "devDependencies": {"jest": "1"}}))
+
+
+def test_the_file_wins_then_detection_then_the_neutral_default(git_repo: Path) -> None:
+    from continuous.common.config import active_conventions
+
+    _app(git_repo, "shop-web")
+    _app(git_repo, "shop-admin")
+    _write(git_repo, '[conventions]\ntest_runner = "vitest"\n')
+    config = load_config(git_repo)
+    conv, sources = config.conventions, config.convention_sources
+    assert conv.test_runner == "vitest" and sources["test_runner"][0] == "file"  # the apps say jest
+    assert conv.app_prefix == "shop-" and sources["app_prefix"] == ("detected", sources["app_prefix"][1])
+    assert "shop-admin" in sources["app_prefix"][1]
+    assert conv.table_domains == () and sources["table_domains"][0] == "default"  # no tables anywhere
+    assert list(sources) == list(CONVENTION_DEFAULTS)
+    assert active_conventions() == conv  # what scenarios, templates and discovery read
+
+
+def test_without_a_repository_or_evidence_the_defaults_name_no_repository(git_repo: Path) -> None:
+    for config in (load_config(None), load_config(git_repo)):
+        assert config.conventions == Conventions()
+        assert {s for s, _ in config.convention_sources.values()} == {"default"}
+    assert CONVENTION_DEFAULTS["app_prefix"] == "" and CONVENTION_DEFAULTS["table_domains"] == []
+
+
+def test_a_detected_value_the_file_could_not_hold_keeps_the_default(git_repo: Path) -> None:
+    _app(git_repo, "Shop_Web-a")
+    _app(git_repo, "Shop_Web-b")
+    config = load_config(git_repo)
+    assert config.conventions.app_prefix == ""
+    assert config.convention_sources["app_prefix"] == ("default", "detected 'Shop_Web-' is not valid")

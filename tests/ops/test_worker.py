@@ -20,6 +20,7 @@ from continuous.store import open_store
 from continuous.store.ops_models import OpsDB
 
 from ..conftest import EXE as CONTINUOUS
+from ..conftest import git
 
 
 def _popen(repo: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -31,6 +32,10 @@ def _popen(repo: Path, *args: str, env: dict[str, str] | None = None) -> subproc
 
 
 def test_enqueue_and_drain_on_sqlite(git_repo: Path, invoke, run_cli) -> None:
+    # the repository states where its services live (its files show nothing yet)
+    (git_repo / ".continuous.toml").write_text('[conventions]\nservices_dir = "packages/shared/services"\n')
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-q", "-m", "conventions")
     repo = str(git_repo)
     code, out = invoke("enqueue", "--kind", "echo", "--count", "25", "-p", "message=hi", "-C", repo)
     assert code == 0, out

@@ -30,13 +30,16 @@ def _planner_env(planner_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
 
 
 def make_repo(root: Path, dsl: Path = MINI) -> Path:
-    """A git repo with an app dhg-hub and a table orders, using only `dsl` as its rule base."""
+    """A git repo with an app dhg-hub and a table orders, using only `dsl` as its rule base; its config states
+    the app prefix (a package.json alone does not show an app)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "apps" / "dhg-hub").mkdir(parents=True)
     (root / "apps" / "dhg-hub" / "package.json").write_text('{"name": "dhg-hub"}\n')
     (root / "db").mkdir()
     (root / "db" / "001.sql").write_text("create table orders (id int);\n")
-    (root / ".continuous.toml").write_text(f'include_builtin = false\nscenario_paths = ["{dsl}"]\n')
+    (root / ".continuous.toml").write_text(
+        f'include_builtin = false\nscenario_paths = ["{dsl}"]\n[conventions]\napp_prefix = "dhg-"\n'
+    )
     return init_repo(root, "init")
 
 

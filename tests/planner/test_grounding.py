@@ -5,7 +5,11 @@ names however they are spelt; a plain word names something only next to its kind
 from __future__ import annotations
 
 from continuous.engine.facts import Fact
+from continuous.planner.conventions import load as load_conventions
 from continuous.planner.grounding import Repo
+
+# the conventions these facts follow, stated (the built-in defaults name no prefix or domain)
+CONV = load_conventions({"app_prefix": "dhg-", "table_domains": ["dev", "email", "learn", "google"]})
 
 FACTS = [
     Fact(type="app", fields={"name": "dhg-hub"}),
@@ -25,7 +29,7 @@ FACTS = [
     Fact(type="dependency", fields={"package": "react-hot-toast", "version": "^2", "filter": "dhg-hub"}),
     Fact(type="dependency", fields={"package": "@supabase/supabase-js", "version": "^2", "filter": "root"}),
 ]
-REPO = Repo.from_facts(FACTS, ordinary=lambda w: w not in {"gmail", "supabase"})
+REPO = Repo.from_facts(FACTS, CONV, ordinary=lambda w: w not in {"gmail", "supabase"})
 
 
 def named(text: str) -> list[tuple[str, str, str]]:
@@ -92,7 +96,7 @@ def test_an_old_name_of_a_table_names_the_table_it_became() -> None:
         Fact(type="table_alias", fields={"table": "expert_profiles", "alias": "dev_tasks"}),
         Fact(type="table_alias", fields={"table": "gone_table", "alias": "older_table"}),
     ]
-    repo = Repo.from_facts(facts, ordinary=lambda w: True)
+    repo = Repo.from_facts(facts, CONV, ordinary=lambda w: True)
     assert repo.names("table") == {"dev_tasks", "email_messages", "learn_topics", "expert_profiles"}
     found = {
         (m.name, "add a column to the experts table"[m.start : m.end])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from continuous.dsl.model import Param, Scenario
 from continuous.engine.facts import Fact
 from continuous.planner import slots
-from continuous.planner.conventions import default as conventions
+from continuous.planner.conventions import load as load_conventions
 from continuous.planner.grounding import Repo
 from continuous.planner.slots.names import subject as subject_of
 
@@ -46,6 +46,9 @@ MERGE = scenario(
 )
 PROXY = scenario("create-proxy-server", Param(name="name", type="kebab", required=True), Param(name="port", type="int"))
 
+# the conventions these facts and patterns follow, stated (the built-in defaults name no prefix or domain)
+CONV = load_conventions({"app_prefix": "dhg-", "table_domains": ["doc", "google", "dev", "email", "learn"]})
+
 KNOWN = Repo.from_facts(
     [
         Fact(type="app", fields={"name": "dhg-hub"}),
@@ -54,12 +57,13 @@ KNOWN = Repo.from_facts(
         Fact(type="std_pipeline", fields={"domain": "google_sync"}),
         Fact(type="std_pipeline", fields={"domain": "document"}),
         Fact(type="service", fields={"name": "formatter-service"}),
-    ]
+    ],
+    CONV,
 )
 
 
 def fill(sc: Scenario, text: str, known: Repo = KNOWN) -> slots.Filled:
-    intent = slots.Intent(sc, text, text, known, conventions(), subject_of(text, known))
+    intent = slots.Intent(sc, text, text, known, CONV, subject_of(text, known))
     return slots.fill(intent)
 
 

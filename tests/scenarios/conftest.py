@@ -68,7 +68,20 @@ def apply_scenario(
     rule_base: m.RuleBase | None = None,
 ) -> Applied:
     """Apply the steps of one scenario with the engine's own file steps (templates and structural edits see the
-    repository's facts, discovered with the rule base); run steps only for local programs."""
+    repository's facts, discovered with the rule base, and its conventions); run steps only for local programs."""
+    from continuous.common.config import conventions_of
+
+    with conventions_of(root):
+        return _apply_scenario(root, scenario, params, now, rule_base)
+
+
+def _apply_scenario(
+    root: Path,
+    scenario: m.Scenario,
+    params: Mapping[str, Any],
+    now: datetime,
+    rule_base: m.RuleBase | None,
+) -> Applied:
     from continuous.engine import steps as st
     from continuous.engine.discovery import discover
     from continuous.engine.facts import FactQuery, FactSet

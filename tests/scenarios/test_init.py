@@ -28,7 +28,7 @@ def test_init_writes_a_config_that_loads(git_repo: Path, monkeypatch: pytest.Mon
     data = tomllib.loads((git_repo / ".continuous.toml").read_text())
     assert data["scenario_paths"] == [] and set(data) == {"scenario_paths", "conventions"}
     # nothing of the monorepo's layout in a one-file repository: every convention keeps its default
-    assert data["conventions"]["apps_dir"] == "apps" and data["conventions"]["app_prefix"] == "dhg-"
+    assert data["conventions"]["apps_dir"] == "apps" and data["conventions"]["app_prefix"] == ""
     assert "# database_url = " in (git_repo / ".continuous.toml").read_text()
     config = load_config(git_repo)
     assert config.database_url is None or config.database_url == os.environ.get("CONTINUOUS_DATABASE_URL")

@@ -223,7 +223,7 @@ def test_all_library_templates_are_used(rule_base: m.RuleBase) -> None:
 
 def test_example_repo_is_small_and_complete() -> None:
     files = [p for p in EXAMPLE.rglob("*") if p.is_file()]
-    assert len(files) < 60
+    assert len(files) < 61  # 60 with the conventions the example states (.continuous.toml)
     names = {p.relative_to(EXAMPLE).as_posix() for p in files}
     for required in (
         "package.json",
