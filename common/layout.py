@@ -351,13 +351,16 @@ def _toml_value(value: Any) -> str:
 
 
 def conventions_table(findings: list[Finding]) -> str:
-    """`[conventions]` as TOML, a comment above each setting: what it means and where its value came from."""
+    """`[conventions]` as TOML, a comment above each setting: what it means and where its value came from. A
+    setting the repository shows nothing of is written commented out: written, the default would stay when the
+    repository later shows a convention; left out, detection keeps following it."""
     lines = [
         "# The repository's layout, as the built-in scenarios, templates, discovery and `continuous check` read it",
-        "# (docs/conventions.md). `continuous init` detected these; edit them to match your conventions.",
+        "# (docs/conventions.md). `continuous init` detected these; edit them to match your conventions. A key",
+        "# left commented out follows what the repository shows (`continuous conventions` prints the values).",
         "[conventions]",
     ]
     for f in findings:
         lines.append(f"# {CONVENTION_DOCS[f.key]} ({f.evidence})")
-        lines.append(f"{f.key} = {_toml_value(f.value)}")
+        lines.append(("# " if f.source == "default" else "") + f"{f.key} = {_toml_value(f.value)}")
     return "\n".join(lines) + "\n"

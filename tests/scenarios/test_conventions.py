@@ -134,14 +134,19 @@ def test_init_detects_another_layout(acme: Path) -> None:
         "test_runner": "jest",
     }
     text = (acme / ".continuous.toml").read_text()
-    assert tomllib.loads(text)["conventions"]["apps_dir"] == "web"
-    # every setting carries a comment right above it
+    written = tomllib.loads(text)["conventions"]
+    assert written["apps_dir"] == "web"
+    # every setting carries a comment right above it; one the repository shows nothing of is commented out, so
+    # it keeps following the repository
     lines = text.splitlines()
     for key in found:
-        k = next(i for i, line in enumerate(lines) if line.startswith(f"{key} = "))
+        k = next(i for i, line in enumerate(lines) if line.startswith((f"{key} = ", f"# {key} = ")))
         assert lines[k - 1].startswith("# ") and len(lines[k - 1]) > 20
     assert "not found in the repository: the default" in text
+    assert "server_registry" not in written and '# server_registry = "scripts/start-servers.js"' in text
+    assert set(written) == set(found) - {"server_registry"}
     assert load_config(acme).conventions.apps_dir == "web"
+    assert load_config(acme).convention_sources["server_registry"][0] == "default"
 
 
 def test_a_name_against_the_convention_is_refused_naming_the_setting(acme: Path) -> None:

@@ -27,8 +27,11 @@ def test_init_writes_a_config_that_loads(git_repo: Path, monkeypatch: pytest.Mon
     assert json.loads(result.stdout)["config"] == str(git_repo / ".continuous.toml")
     data = tomllib.loads((git_repo / ".continuous.toml").read_text())
     assert data["scenario_paths"] == [] and set(data) == {"scenario_paths", "conventions"}
-    # nothing of the monorepo's layout in a one-file repository: every convention keeps its default
-    assert data["conventions"]["apps_dir"] == "apps" and data["conventions"]["app_prefix"] == ""
+    # nothing of the monorepo's layout in a one-file repository: every convention is left to its default,
+    # commented out so that it follows the repository once it shows one
+    assert data["conventions"] == {}
+    assert '# app_prefix = ""' in (git_repo / ".continuous.toml").read_text()
+    assert load_config(git_repo).conventions.apps_dir == "apps"
     assert "# database_url = " in (git_repo / ".continuous.toml").read_text()
     config = load_config(git_repo)
     assert config.database_url is None or config.database_url == os.environ.get("CONTINUOUS_DATABASE_URL")
