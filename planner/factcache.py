@@ -30,9 +30,6 @@ def _state(root: Path, dsl_files: list[str]) -> str | None:
     return worktree_state.state(root, [*dsl_files, *code], f"v{_VERSION}")
 
 
-_paths = worktree_state.status_paths
-
-
 def cached(root: Path, dsl_files: list[str], cache_dir: Path, discover: Callable[[], list[Any]]) -> list[Any]:
     """The facts of `root`: from the cache when the worktree is as it was, else `discover()` (and cached)."""
     key = _state(root, dsl_files)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from continuous.common import worktree_state
 from continuous.dsl.loader import build_rule_base
 from continuous.engine.discovery import discover
 from continuous.planner import factcache
@@ -147,7 +148,7 @@ def test_status_paths_are_parsed_whole() -> None:
         b"! .env\0"
         b"! node_modules/\0"
     )
-    assert factcache._paths(status) == [
+    assert worktree_state.status_paths(status) == [
         "apps/my app/x.ts",
         "new name.ts",
         "conflict.ts",
