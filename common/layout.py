@@ -23,11 +23,6 @@ from continuous.common.config import CONVENTION_DEFAULTS, CONVENTION_DOCS, TEST_
 
 _SKIP = ("node_modules/", "dist/", ".git/", "build/", ".turbo/")
 _MIGRATION = re.compile(r"^[0-9]{8,14}_[A-Za-z0-9_]+\.sql$")
-_TABLE = r"(?:(?:public|\"public\")\.)?\"?([a-z][a-z0-9_]*)\"?"
-_CREATE_TABLE = re.compile(rf"\bcreate\s+table\s+(?:if\s+not\s+exists\s+)?{_TABLE}", re.I)
-_DROP_TABLE = re.compile(rf"\bdrop\s+table\s+(?:if\s+exists\s+)?{_TABLE}", re.I)
-_RENAME_TABLE = re.compile(rf"\balter\s+table\s+(?:if\s+exists\s+)?{_TABLE}\s+rename\s+to\s+{_TABLE}", re.I)
-_SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 # tables sharing a domain prefix: a prefix is a domain when this many tables carry it ...
 _DOMAIN_MIN_TABLES = 2
 # ... and the repository follows the convention when its domains cover at least this share of its tables
@@ -201,55 +196,32 @@ def _test_runner(root: Path, files: list[str], apps_dir: str | None) -> tuple[st
 
 
 def _types_tables(root: Path, types_file: str | None) -> set[str]:
-    """The tables the generated types declare: the keys one level inside each `Tables: {`."""
+    """The tables the generated types declare, in every schema (`tstypes`, the reader the engine merges with)."""
+    from continuous.common.tstypes import read_types
+
     if not types_file:
         return set()
     try:
-        lines = (root / types_file).read_text(encoding="utf-8", errors="replace").splitlines()
+        types = read_types((root / types_file).read_text(encoding="utf-8", errors="replace"))
     except OSError:
         return set()
-    out: set[str] = set()
-    for i, line in enumerate(lines):
-        if line.strip() != "Tables: {":
-            continue
-        indent = len(line) - len(line.lstrip())
-        child: int | None = None
-        for row in lines[i + 1 :]:
-            if not row.strip():
-                continue
-            depth = len(row) - len(row.lstrip())
-            if depth <= indent:
-                break
-            child = depth if child is None else child
-            m = re.fullmatch(r'\s*"?([a-z][a-z0-9_]*)"?\s*:\s*\{', row)
-            if m and depth == child:
-                out.add(m.group(1))
-    return out
+    return {name for schema in types.schemas for name in types.names("Tables", schema)}
 
 
 def _migration_tables(root: Path, migrations: list[str]) -> set[str]:
-    """The tables the migrations leave, replayed in order: created, renamed, dropped (comments ignored)."""
-    tables: set[str] = set()
+    """The tables the migrations leave, in every schema, replayed in name order (`sqlreplay`, the engine's
+    reader: created, renamed, dropped); down migrations undo and are left out."""
+    from continuous.common.sqlreplay import replay
+
+    texts: list[tuple[str, str]] = []
     for f in sorted(migrations, key=lambda p: PurePosixPath(p).name):
         if f.endswith("_down.sql"):
             continue
         try:
-            sql = _SQL_COMMENT.sub(" ", (root / f).read_text(encoding="utf-8", errors="replace"))
+            texts.append((f, (root / f).read_text(encoding="utf-8", errors="replace")))
         except OSError:
             continue
-        events: list[tuple[int, str, str, str]] = []
-        events += [(m.start(), "create", m.group(1).lower(), "") for m in _CREATE_TABLE.finditer(sql)]
-        events += [(m.start(), "drop", m.group(1).lower(), "") for m in _DROP_TABLE.finditer(sql)]
-        events += [(m.start(), "rename", m.group(1).lower(), m.group(2).lower()) for m in _RENAME_TABLE.finditer(sql)]
-        for _at, kind, name, new in sorted(events):
-            if kind == "create":
-                tables.add(name)
-            elif kind == "drop":
-                tables.discard(name)
-            elif name in tables:
-                tables.discard(name)
-                tables.add(new)
-    return tables
+    return {table.name for table in replay(texts).live_tables()}
 
 
 def _domains(tables: set[str]) -> tuple[list[str], str]:
@@ -320,10 +292,11 @@ def detect_cached(root: Path) -> list[Finding]:
     """`detect(root)`, kept in the user's cache until git says the worktree's files (or this code) changed:
     every command of a repository without a complete `[conventions]` table reads it, and a cold `suggest` must
     stay fast."""
-    from continuous.common import config, worktree_state
+    from continuous.common import config, sqlreplay, sqlschema, tstypes, worktree_state
     from continuous.common.dirs import cache_dir
 
-    key = worktree_state.state(root, [__file__, config.__file__], f"conventions-v{_CACHE_VERSION}")
+    code = [__file__, config.__file__, sqlschema.__file__, sqlreplay.__file__, tstypes.__file__]
+    key = worktree_state.state(root, code, f"conventions-v{_CACHE_VERSION}")
     if key is None:
         return detect(root)
     path = cache_dir() / "conventions" / (hashlib.sha256(str(root).encode()).hexdigest()[:16] + ".json")

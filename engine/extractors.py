@@ -21,9 +21,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from continuous.common.sqlschema import Schema, read_migrations
+from continuous.common.tstypes import DatabaseTypes, read_types
 from continuous.dsl.readers import READERS
-from continuous.engine.sqlschema import Schema, read_migrations
-from continuous.engine.tstypes import DatabaseTypes, read_types
 
 Record = tuple[str, int, dict[str, Any]]
 Extractor = Callable[[list[tuple[str, str]]], Iterator[Record]]

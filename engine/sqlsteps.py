@@ -382,8 +382,8 @@ def types_changes(step: m.SqlStep, ctx: StepContext, fs: VirtualFS) -> list[File
     The file is the repository's record of the live database, so it is never rebuilt from the migrations: new
     tables, views and enums are inserted in their alphabetical place, new columns into their table. With a
     `table` (and `column`) parameter only that object is merged."""
+    from continuous.common.tstypes import merge_types
     from continuous.engine.extractors import read_database
-    from continuous.engine.tstypes import merge_types
 
     rel = ctx.path(step.file, "file")
     folder = str(PurePosixPath(rel).parent / "migrations")

@@ -3,8 +3,8 @@
 Discovery walks the repository (a third of a cold `suggest` in a large monorepo). Its result only changes when
 the files change, and git says when they do: the cache key is `continuous.common.worktree_state` of the
 worktree, with the DSL files the discovery rules come from and the code that discovers (the engine's and the
-DSL's modules, and the conventions' defaults and detection, which its globs read). Anything else — no git, an
-unreadable cache — just discovers again.
+DSL's modules, the readers of migrations and generated types, and the conventions' defaults and detection,
+which its globs read). Anything else — no git, an unreadable cache — just discovers again.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ def _state(root: Path, dsl_files: list[str]) -> str | None:
     code = [
         str(p) for sub in ("engine", "dsl") for pattern in ("*.py", "data/*") for p in (_PACKAGE / sub).glob(pattern)
     ]
-    code += [str(_PACKAGE / "common" / name) for name in ("config.py", "layout.py")]
+    code += [
+        str(_PACKAGE / "common" / name)
+        for name in ("config.py", "layout.py", "sqlschema.py", "sqlreplay.py", "tstypes.py")
+    ]
     return worktree_state.state(root, [*dsl_files, *code], f"v{_VERSION}")
 
 

@@ -94,6 +94,20 @@ def test_the_migrations_replay_renames_and_drops_and_skips_comments(tmp_path: Pa
     assert _found(root)["table_domains"] == ["shop"]
 
 
+def test_the_migrations_are_read_by_the_engines_replay(tmp_path: Path) -> None:
+    # the reader discovery uses: a drop of several tables drops each, a schema-qualified name is the table's
+    root = _repo(
+        tmp_path,
+        {
+            "supabase/migrations/20250101000000_a.sql": _tables("shop_a", "shop_b", "old_a", "old_b", "old_c")
+            + "create table archive.shop_c (id int);\n",
+            "supabase/migrations/20250102000000_b.sql": 'drop table old_a, public.old_b, "old_c";\n',
+        },
+    )
+    found = next(f for f in detect(root) if f.key == "table_domains")
+    assert found.value == ["shop"] and "covering 3 of the 3 tables" in found.evidence
+
+
 def test_the_types_file_is_the_record_of_the_tables(tmp_path: Path) -> None:
     # a migration's table renamed outside the migrations survives a replay; the generated types know
     root = _repo(

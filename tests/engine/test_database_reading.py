@@ -9,12 +9,12 @@ import difflib
 from pathlib import Path
 
 import pytest
+from continuous.common.sqlschema import read_migrations, statements
+from continuous.common.tstypes import merge_types, read_types
 from continuous.dsl.loader import build_rule_base
 from continuous.dsl.readers import READERS
 from continuous.engine.discovery import discover
 from continuous.engine.extractors import EXTRACTORS, migration_order, owner_column, read_database
-from continuous.engine.sqlschema import read_migrations, statements
-from continuous.engine.tstypes import merge_types, read_types
 
 from ..conftest import git
 

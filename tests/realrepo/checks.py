@@ -231,9 +231,9 @@ def _pg_type(table: str, column: str, ts: str, known: dict[tuple[str, str], str]
 def scratch_schema_sql(repo: Path) -> str:
     """DDL for a scratch database shaped like the repository's live one: supabase/types.ts gives the tables,
     views, columns and enums; the migrations give column types and unique keys where they know them."""
+    from continuous.common.sqlschema import read_migrations
+    from continuous.common.tstypes import read_types
     from continuous.engine.extractors import migration_order
-    from continuous.engine.sqlschema import read_migrations
-    from continuous.engine.tstypes import read_types
 
     types = read_types((repo / "supabase/types.ts").read_text())
     migrations = sorted(

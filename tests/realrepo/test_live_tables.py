@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from continuous.engine.tstypes import read_types
+from continuous.common.tstypes import read_types
 
 from .conftest import cli
 

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from continuous.engine.tstypes import read_types
+from continuous.common.tstypes import read_types
 
 from .checks import new_type_errors
 from .conftest import cli

@@ -18,7 +18,7 @@ from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Any
 
-from continuous.engine.sqlschema import Column, Enum, Schema, Table, View
+from continuous.common.sqlschema import Column, Enum, Schema, Table, View
 
 _KEY = re.compile(r'\s*("(?:[^"\\]|\\.)*"|[A-Za-z_$][\w$]*|\[[^\]]*\])\??\s*:')
 SECTIONS = ("Tables", "Views", "Functions", "Enums", "CompositeTypes")

@@ -325,6 +325,6 @@ def _columns_list(text: str) -> tuple[str, ...]:
 
 def read_migrations(files: Iterable[tuple[str, str]]) -> Schema:
     """Replay migrations, given as (path, text) in the order they apply, into a Schema (`sqlreplay`)."""
-    from continuous.engine.sqlreplay import replay
+    from continuous.common.sqlreplay import replay
 
     return replay(files)

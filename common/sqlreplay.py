@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from continuous.engine.sqlschema import (
+from continuous.common.sqlschema import (
     Column,
     Enum,
     Function,
