@@ -96,7 +96,7 @@ class IntentModel:
         if not self.gated:
             return probs.max(axis=1) if probs.shape[1] else np.zeros(len(probs), np.float32)
         z = ((self.gate_inputs(probs, proba_a) - self.gate_mean) / self.gate_scale) @ self.gate_coef
-        return (1.0 / (1.0 + np.exp(-np.clip(z + self.gate_intercept, -50.0, 50.0)))).astype(np.float32)
+        return sigmoid(z + self.gate_intercept)
 
     @property
     def cut(self) -> float:
@@ -147,7 +147,19 @@ def gate_inputs(probs: np.ndarray, proba_a: np.ndarray, columns: np.ndarray, non
     ).astype(np.float32)
 
 
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-z)) as float32, clipped so that exp never overflows: the calibration's and the gate's."""
+    return (1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))).astype(np.float32)
+
+
 def calibrated(f: np.ndarray, a: float, b: float) -> np.ndarray:
     """scikit-learn's sigmoid calibration: 1 / (1 + exp(a·f + b))."""
-    z = np.clip(a * f + b, -50.0, 50.0)
-    return (1.0 / (1.0 + np.exp(z))).astype(np.float32)
+    return sigmoid(-(a * f + b))
+
+
+def clears_floor(best: Any, floor: float) -> Any:
+    """Whether a text may plan at all under the gate: its best probability is at least the gate's floor
+    (`gate_min_probability`) and not 0 (every scenario vetoed). The one test, for the held-out rows the gate's
+    threshold is chosen on (`training`) and for each request (`ranking.Ranking.in_scope`); element-wise on
+    arrays."""
+    return (best >= floor) & (best > 0.0)

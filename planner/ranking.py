@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from continuous.planner.intent import clears_floor
 
 if TYPE_CHECKING:
     from continuous.planner.suggest import Context
@@ -47,7 +48,7 @@ class Ranking:
         """The unit's best scenario and its in-scope probability: 0 when every scenario is vetoed or the best is
         under the floor."""
         s, p = self.best(row)
-        if p < self.floor or p <= 0.0:
+        if not clears_floor(p, self.floor):
             return s, 0.0
         return s, (p if self.scope is None else float(self.scope[row]))
 

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from continuous.planner import features
 from continuous.planner.index import MODEL_CONFIG, OFFTOPIC, REQUESTS
-from continuous.planner.intent import IntentModel, calibrated, gate_inputs
+from continuous.planner.intent import IntentModel, calibrated, clears_floor, gate_inputs
 from continuous.planner.parallel import parallel_map, single_threaded_blas
 
 if TYPE_CHECKING:
@@ -369,13 +369,14 @@ def train(
         gate_x = gate_inputs(probs, oof_a, model.a_columns, model.a_none)
         oof_gate, final_gate = fit_gate(gate_x, data.labels, n_scen, folds, cfg)
         floor = float(cfg.get("gate_min_probability", 0.0))
-        score = np.where(best >= max(floor, 1e-9), oof_gate, 0.0)
+        score = np.where(clears_floor(best, floor), oof_gate, 0.0)
         model.gate_mean, model.gate_scale = final_gate["mean"], final_gate["scale"]
         model.gate_coef = final_gate["estimator"].coef_[0].astype(np.float32)
         model.gate_intercept = float(final_gate["estimator"].intercept_[0])
         model.gate_floor = floor
         model.gate_threshold = cut = round(choose_threshold(score, pick, data.labels, n_scen, cfg), 4)
         gate_debug = {"gate": final_gate["estimator"], "gate_x": gate_x, "gate_folds": folds, "gate_oof": oof_gate}
+        gate_debug["gate_score"] = score
     if debug is not None:
         debug.update(
             texts=data.texts,

@@ -148,6 +148,23 @@ def test_the_gate_and_its_threshold_are_calibrated_with_whole_sources_held_out(
     assert not np.allclose(final, debug["gate_oof"], atol=1e-3)
 
 
+def test_the_threshold_is_chosen_on_the_in_scope_probability_a_request_gets(
+    trained: tuple[index.Index, dict],
+) -> None:
+    # the gate's floor and sigmoid, as training scores its held-out rows and as a request is ranked
+    from continuous.planner.ranking import Ranking
+
+    built, debug = trained
+    model = built.model
+    assert model.gate_floor > 0.0
+    probs = debug["probs"]
+    ranking = Ranking(probs, model.cut, built.scenario_ids, debug["gate_oof"], model.gate_floor)
+    asked = np.asarray([ranking.in_scope(row)[1] for row in range(len(probs))])
+    np.testing.assert_array_equal(asked, debug["gate_score"])
+    below = probs.max(axis=1) < model.gate_floor
+    assert below.any() and (asked[below] == 0.0).all() and (asked[~below] > 0.0).all()
+
+
 def test_a_unit_plans_on_its_in_scope_probability_and_each_clause_is_gated_alike() -> None:
     from continuous.planner.ranking import Ranking
 
