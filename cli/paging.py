@@ -88,6 +88,7 @@ _HEADINGS = (
     "Plan:",
     "Steps:",
     "Files (",
+    "Conventions used,",
     "Systems affected:",
     "Estimated time:",
     "Risk:",

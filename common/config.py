@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, fields
@@ -86,6 +86,10 @@ def _as_dict(conventions: Conventions) -> Mapping[str, Any]:
 
 
 _ACTIVE: ContextVar[Conventions | None] = ContextVar("continuous_conventions", default=None)
+# where each active convention came from (`Config.convention_sources`), when the repository's config said
+_SOURCES: ContextVar[Mapping[str, tuple[str, str]] | None] = ContextVar("continuous_convention_sources", default=None)
+# the keys templates and DSL strings read, inside `recording_conventions`
+_READ: ContextVar[set[str] | None] = ContextVar("continuous_conventions_read", default=None)
 
 
 def active_conventions() -> Conventions:
@@ -94,27 +98,103 @@ def active_conventions() -> Conventions:
 
 
 @contextmanager
-def using_conventions(conventions: Conventions | None) -> Iterator[None]:
-    """`conventions` active inside the block (None: none, so a repository's own apply where one is read)."""
+def using_conventions(
+    conventions: Conventions | None, sources: Mapping[str, tuple[str, str]] | None = None
+) -> Iterator[None]:
+    """`conventions` active inside the block (None: none, so a repository's own apply where one is read), with
+    where each came from when known."""
     token = _ACTIVE.set(conventions)
+    sources_token = _SOURCES.set(sources)
     try:
         yield
     finally:
+        _SOURCES.reset(sources_token)
         _ACTIVE.reset(token)
+
+
+class _Recorded(Mapping[str, Any]):
+    """The conventions as a template sees them, noting each key it reads."""
+
+    __slots__ = ("_data", "_read")
+
+    def __init__(self, data: Mapping[str, Any], read: set[str]) -> None:
+        self._data = data
+        self._read = read
+
+    def __getitem__(self, key: str) -> Any:
+        value = self._data[key]
+        self._read.add(key)
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+def template_conventions() -> Mapping[str, Any]:
+    """The active conventions as every template and DSL string reads them (`conventions.<key>`); inside
+    `recording_conventions`, a view that notes which keys they read."""
+    data = active_conventions().as_dict()
+    read = _READ.get()
+    return data if read is None else _Recorded(data, read)
+
+
+@contextmanager
+def recording_conventions() -> Iterator[set[str]]:
+    """The set of convention keys the templates and DSL strings rendered inside the block read: what a dry-run's
+    files depend on."""
+    read: set[str] = set()
+    token = _READ.set(read)
+    try:
+        yield read
+    finally:
+        _READ.reset(token)
+
+
+@dataclass(frozen=True)
+class ConventionUse:
+    key: str
+    value: Any
+    source: str  # see SOURCES
+    evidence: str
+
+
+def convention_uses(keys: Iterable[str]) -> list[ConventionUse]:
+    """The active value of each key and where it came from, in declaration order; empty when the sources are
+    not known (conventions made active by hand, not read from a repository's config)."""
+    sources = _SOURCES.get()
+    if sources is None:
+        return []
+    values = active_conventions().as_dict()
+    wanted = set(keys)
+    out = []
+    for key in CONVENTION_DEFAULTS:
+        if key in wanted and key in sources:
+            value = values[key]
+            out.append(ConventionUse(key, list(value) if isinstance(value, tuple) else value, *sources[key]))
+    return out
 
 
 @contextmanager
 def conventions_of(root: Path) -> Iterator[Conventions]:
     """The conventions active inside the block: those already active (a command loaded its repository's config),
     else the conventions of `root` as `load_config` builds them. Library entry points that read a repository
-    (discovery, the standards) use it, so they never apply another repository's layout or the defaults."""
-    active = _ACTIVE.get()
-    if active is not None:
-        yield active
-        return
-    conventions = _load(root).conventions
-    with using_conventions(conventions):
-        yield conventions
+    (discovery, the standards) use it, so they never apply another repository's layout or the defaults. What
+    they read of the conventions is not recorded (`recording_conventions`): it is how the repository is read,
+    which does not depend on whether its facts came from a cache, not what a plan writes."""
+    read_token = _READ.set(None)
+    try:
+        active = _ACTIVE.get()
+        if active is not None:
+            yield active
+            return
+        config = _load(root)
+        with using_conventions(config.conventions, config.convention_sources):
+            yield config.conventions
+    finally:
+        _READ.reset(read_token)
 
 
 # where a convention's value came from: the file, the repository's files, or the neutral default
@@ -356,6 +436,7 @@ def load_config(root: Path | None) -> Config:
     the standards read the conventions of the repository being worked on)."""
     config = _load(root)
     _ACTIVE.set(config.conventions)
+    _SOURCES.set(config.convention_sources)
     return config
 
 

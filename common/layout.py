@@ -97,7 +97,7 @@ def _prefix(names: list[str]) -> str:
     return head if count * 2 > len(names) or (len(names) == 1 and count == 1) else ""
 
 
-def _services(files: list[str], apps_dir: str | None) -> str | None:
+def _services(files: list[str], apps_dir: str | None) -> tuple[str | None, int]:
     """The folder whose sub-folders most often hold a class file named after them (`x/x.ts`) or an index.ts
     beside other TypeScript: the shape of a shared service."""
     counts: Counter[str] = Counter()
@@ -113,15 +113,16 @@ def _services(files: list[str], apps_dir: str | None) -> str | None:
             seen.add(folder)
             counts[str(p.parent.parent)] += 1
     if not counts:
-        return None
-    return max(counts, key=lambda k: (counts[k], k.endswith("services")))
+        return None, 0
+    folder = max(counts, key=lambda k: (counts[k], k.endswith("services")))
+    return folder, counts[folder]
 
 
-def _pipelines(files: list[str]) -> str | None:
+def _pipelines(files: list[str]) -> tuple[str | None, int]:
     counts = Counter(
         str(PurePosixPath(f).parent.parent) for f in files if f.endswith("-cli.sh") and len(PurePosixPath(f).parts) >= 3
     )
-    return counts.most_common(1)[0][0] if counts else None
+    return counts.most_common(1)[0] if counts else (None, 0)
 
 
 def _migrations(files: list[str]) -> tuple[str | None, list[str]]:
@@ -275,10 +276,10 @@ def detect(root: Path) -> list[Finding]:
         keep("table_domains", domains, f"{why} ({record})")
     else:
         keep("table_domains", None, None)
-    services = _services(files, apps_dir)
-    keep("services_dir", services, "folders holding a class file named after them (x/x.ts)" if services else None)
-    pipelines = _pipelines(files)
-    keep("pipelines_dir", pipelines, "folders holding a <name>-cli.sh wrapper" if pipelines else None)
+    services, n = _services(files, apps_dir)
+    keep("services_dir", services, f"{n} folder(s) holding a class file named after them (x/x.ts)")
+    pipelines, n = _pipelines(files)
+    keep("pipelines_dir", pipelines, f"{n} folder(s) holding a <name>-cli.sh wrapper")
     keep("migrations_dir", mig_dir, f"{len(migrations)} numbered .sql migration(s)" if mig_dir else None)
     keep("types_file", types, "declares `export type Database`" if types else None)
     registry = _server_registry(root, files)

@@ -155,9 +155,9 @@ def with_conventions(context: Mapping[str, Any]) -> Mapping[str, Any]:
     """Every DSL string and template sees the repository's layout as `conventions` (`.continuous.toml`)."""
     if "conventions" in context:
         return context
-    from continuous.common.config import active_conventions
+    from continuous.common.config import template_conventions
 
-    return {**context, "conventions": active_conventions().as_dict()}
+    return {**context, "conventions": template_conventions()}
 
 
 # The folders `{% include %}` may read from while a template file renders (none while a DSL string renders).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,23 @@ if TYPE_CHECKING:
 
 def _params(params: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items() if v != "")
+
+
+def _conventions(report: DryRunReport) -> list[str]:
+    """The conventions the plan read that .continuous.toml does not set: a detected folder or prefix, or a
+    default, deserves a look before anything is written. Each as the line that would set it in the file."""
+    unset = [c for c in report.conventions if c.source != "file"]
+    if not unset:
+        return []
+    out = ["", "Conventions used, not set in .continuous.toml (`continuous conventions` shows all):"]
+    width = max(len(f"{c.key} = {_toml(c.value)}") for c in unset)
+    for c in unset:
+        out.append(f"  {f'{c.key} = {_toml(c.value)}':<{width}}  {c.source}: {c.evidence}")
+    return out
+
+
+def _toml(value: str | list[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in value) + "]" if isinstance(value, list) else json.dumps(value)
 
 
 def render_dry_run(report: DryRunReport, *, diffs: bool = True) -> str:
@@ -41,6 +59,7 @@ def render_dry_run(report: DryRunReport, *, diffs: bool = True) -> str:
         out.append(f"  {f.change:<9} {f.path}")
     if not report.files:
         out.append("  (none)")
+    out += _conventions(report)
     sy = report.systems
     out += ["", "Systems affected:"]
     for label, values in (

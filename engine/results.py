@@ -53,6 +53,15 @@ class Systems(Result):
     pipelines: list[str] = Field(default_factory=list)
 
 
+class ConventionUsed(Result):
+    """A layout convention the plan's files or parameters read, and where its value came from."""
+
+    key: str
+    value: str | list[str]
+    source: str  # file | detected | default
+    evidence: str
+
+
 class Risk(Result):
     level: str
     reasons: list[str] = Field(default_factory=list)
@@ -78,6 +87,7 @@ class DryRunReport(Result):
     problems: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     plan: SavedPlan | None = None
+    conventions: list[ConventionUsed] = Field(default_factory=list)
 
     def files_changed(self) -> dict[str, str]:
         return {f.path: f.change for f in self.files}

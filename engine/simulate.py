@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from continuous.common.config import recording_conventions
 from continuous.common.errors import ContinuousError
 from continuous.dsl import model as m
 from continuous.engine import planning
@@ -23,7 +24,7 @@ from continuous.engine.estimates import Estimator
 from continuous.engine.facts import Fact, FactSet, LazyFactSet
 from continuous.engine.plan import FrozenPlan, SavedPlan
 from continuous.engine.planning import item_now
-from continuous.engine.results import DryRunReport, FileEffect, PlannedItem, PlannedStep
+from continuous.engine.results import ConventionUsed, DryRunReport, FileEffect, PlannedItem, PlannedStep
 from continuous.engine.stepkinds import kind_of
 from continuous.engine.worktree import dirty_paths
 
@@ -193,7 +194,8 @@ def dry_run(ex: Executor, plan: FrozenPlan) -> DryRunReport:
     from continuous.engine.impact import assess_risk, systems_affected
 
     now = planning.clock_now(ex)
-    sim = simulate(ex, plan, now)
+    with recording_conventions() as read:
+        sim = simulate(ex, plan, now)
     effects = sim.effects()
     files = [e for e, _ in effects]
     store = ex.existing_store()
@@ -255,7 +257,22 @@ def dry_run(ex: Executor, plan: FrozenPlan) -> DryRunReport:
         problems=sim.problems,
         notes=sim.notes,
         plan=plan.saved(),
+        conventions=_conventions_used(ex, plan, read),
     )
+
+
+def _conventions_used(ex: Executor, plan: FrozenPlan, read: set[str]) -> list[ConventionUsed]:
+    """The conventions the simulated steps read, and those the patterns of the given parameters read (checked
+    when the plan was built: create-app's name starts with the app prefix), with where each came from."""
+    from continuous.common.config import convention_uses
+    from continuous.dsl.params import convention_settings
+
+    keys = set(read)
+    for item in plan.items:
+        for param in ex.scenario(item.scenario).params:
+            if param.name in item.params:
+                keys.update(convention_settings(param.pattern))
+    return [ConventionUsed(**asdict(use)) for use in convention_uses(keys)]
 
 
 def _estimate(
