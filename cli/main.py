@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import typer
 from continuous.cli import registry
+from continuous.common import worktree_state
 
 app = typer.Typer(
     name="continuous",
@@ -62,7 +63,8 @@ def run(argv: list[str] | None = None) -> NoReturn:
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     code: Any = 0
     try:
-        app(args=args, prog_name="continuous", standalone_mode=True)
+        with worktree_state.memoised():  # one command: the caches keyed on a worktree share its git status
+            app(args=args, prog_name="continuous", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
     except BrokenPipeError:

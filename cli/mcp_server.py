@@ -631,8 +631,11 @@ def call(agent: Agent, name: str, arguments: dict[str, Any] | None) -> Outcome:
             from continuous.dsl.suggest import did_you_mean
 
             raise _user_error(f"unknown tool {name!r}", hint=did_you_mean(name, list(TOOLS_BY_NAME)))
-        args = check_arguments(name, spec.schema(agent.rule_base_or_empty()), dict(arguments or {}))
-        return spec.run(agent, args)
+        from continuous.common import worktree_state
+
+        with worktree_state.memoised():  # one tool call reads the worktree's git status once
+            args = check_arguments(name, spec.schema(agent.rule_base_or_empty()), dict(arguments or {}))
+            return spec.run(agent, args)
     except Exception as exc:
         return error_outcome(exc)
 
@@ -724,4 +727,7 @@ def serve(repo: Path | None = None) -> None:
         async with stdio_server() as (read, write):
             await server.run(read, write, server.create_initialization_options())
 
-    anyio.run(main)
+    from continuous.common import worktree_state
+
+    with worktree_state.memoised(share=False):  # the worktree changes between calls: each call reads it anew
+        anyio.run(main)

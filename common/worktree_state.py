@@ -5,6 +5,11 @@ git says when files change: the key is the HEAD commit and `git status` (every m
 untracked file, and every ignored file outside an ignored folder — discovery reads ignored files its globs name,
 such as `.env.example` — each with its size and modification time), plus the stamps of the code that reads them.
 No git, or git failing, gives no key: the caller reads the files again.
+
+Inside `memoised()` (the CLI opens one around each command, a server one around each request) git status runs
+once per worktree and every cache keyed on it shares the answer; whatever in the process changes the worktree
+says so with `forget` (the engine's runs, resumes and rollbacks, a saved plan). Outside it, each key reads git:
+a library caller in a long-lived process never gets a stale key.
 """
 
 from __future__ import annotations
@@ -12,14 +17,43 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+# worktree -> its `git status` output (None: git could not say), inside `memoised`
+_MEMO: ContextVar[dict[Path, bytes | None] | None] = ContextVar("continuous_worktree_status", default=None)
 
-def state(root: Path, code: Iterable[str | Path], salt: str) -> str | None:
-    """The key of `root` as it is now, for a cache whose reader is `code` (files stamped into the key) and whose
-    format is `salt`; None when git cannot say."""
+
+@contextmanager
+def memoised(share: bool = True) -> Iterator[None]:
+    """Inside the block each worktree's status is read once (a fresh memo, whatever was outside); with
+    `share=False`, never shared (a server's own loop, whose requests each open their own block)."""
+    token = _MEMO.set({} if share else None)
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def forget(root: Path | None = None) -> None:
+    """This process changed `root` (None: any worktree): the next key reads git again."""
+    memo = _MEMO.get()
+    if memo is None:
+        return
+    if root is None:
+        memo.clear()
+    else:
+        memo.pop(Path(root).resolve(), None)
+
+
+def _status(root: Path) -> bytes | None:
+    memo = _MEMO.get()
+    where = Path(root).resolve() if memo is not None else root
+    if memo is not None and where in memo:
+        return memo[where]
     try:
         proc = subprocess.run(
             ["git", "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=all", "--ignored=matching"],
@@ -28,14 +62,24 @@ def state(root: Path, code: Iterable[str | Path], salt: str) -> str | None:
             check=False,
             timeout=30,
         )
+        out = proc.stdout if proc.returncode == 0 else None
     except (OSError, subprocess.SubprocessError):
-        return None
-    if proc.returncode != 0:
+        out = None
+    if memo is not None:
+        memo[where] = out
+    return out
+
+
+def state(root: Path, code: Iterable[str | Path], salt: str) -> str | None:
+    """The key of `root` as it is now, for a cache whose reader is `code` (files stamped into the key) and whose
+    format is `salt`; None when git cannot say."""
+    status = _status(root)
+    if status is None:
         return None
     h = hashlib.sha256(f"{salt}\0{root}\0".encode())
-    h.update(proc.stdout)
-    # a changed file's stamp tells a second edit from the first
-    for path in status_paths(proc.stdout):
+    h.update(status)
+    # a changed file's stamp tells a second edit from the first (the stamps are read each time, never shared)
+    for path in status_paths(status):
         stamp(h, path, root / path)
     for f in sorted(str(c) for c in code):
         stamp(h, f, Path(f))

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from continuous.common import worktree_state
 from continuous.common.errors import ContinuousError, RunFailed, UserError
 from continuous.dsl import model as m
 from continuous.engine import planning, simulate
@@ -162,6 +163,8 @@ class Executor:
                 for port in self.allocated_ports:
                     self.store().release_port(port)
             raise
+        finally:
+            worktree_state.forget(self.root)  # the run wrote to the worktree: the caches' key reads git again
 
     # ------------------------------------------------------------------ the four parts
 
@@ -188,11 +191,17 @@ class Executor:
 
     def resume(self, execution_id: str) -> ExecutionResult:
         """Finish a killed or interrupted run from its last completed step."""
-        return recovery.resume(self, execution_id)
+        try:
+            return recovery.resume(self, execution_id)
+        finally:
+            worktree_state.forget(self.root)
 
     def rollback(self, execution_id: str, *, force: bool = False) -> RollbackResult:
         """Undo an execution: every file it touched back to its content from before it, nothing else."""
-        return recovery.rollback(self, execution_id, force=force)
+        try:
+            return recovery.rollback(self, execution_id, force=force)
+        finally:
+            worktree_state.forget(self.root)
 
 
 __all__ = [

@@ -112,6 +112,9 @@ class SavedPlan(Model):
         tmp = out.with_name(out.name + f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, out)
+        from continuous.common import worktree_state
+
+        worktree_state.forget()  # perhaps into a worktree
 
     def with_params(self, params: list[dict[str, Scalar]]) -> SavedPlan:
         """The same plan with each item's parameters replaced (filled in by the user)."""

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from continuous.common import worktree_state
 from continuous.common.errors import ContinuousError, RunFailed, UserError, mask_url
 
 if TYPE_CHECKING:
@@ -302,7 +303,8 @@ class Worker:
             if url.startswith("sqlite") and ":///" in url and ":memory:" not in url:
                 lock = SqliteWorkerLock(Path(url.split(":///", 1)[1]))
                 lock.acquire()
-            self._loop()
+            with worktree_state.memoised(share=False):  # worktrees change between jobs: never shared across
+                self._loop()
         finally:
             if lock is not None:
                 lock.release()
@@ -370,7 +372,8 @@ class Worker:
         error: str | None = None
         result: Any = None
         try:
-            result = execute_job(job, default_worktree=self.repo)
+            with worktree_state.memoised():  # one job reads each worktree's git status once
+                result = execute_job(job, default_worktree=self.repo)
         except ContinuousError as exc:
             error = exc.render()
         except Exception as exc:  # a bug in one job must not kill the worker

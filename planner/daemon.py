@@ -141,11 +141,13 @@ def _code_stamp() -> float:
 
 
 def _handle(request: dict[str, Any], contexts: dict[str, Any]) -> dict[str, Any]:
+    from continuous.common import worktree_state
     from continuous.common.errors import ContinuousError
     from continuous.planner.suggest import load_context, suggest
 
     try:
-        ctx = load_context(Path(request["cwd"]), index_cache=contexts)
+        with worktree_state.memoised():  # one request reads the worktree's git status once
+            ctx = load_context(Path(request["cwd"]), index_cache=contexts)
         result = suggest(
             str(request["text"]),
             ctx,

@@ -459,3 +459,14 @@ def test_a_saved_plan_keeps_order_after_and_groups(repo: Path, tmp_path: Path) -
         ex.close()
     assert [(i.scenario, i.after, i.group) for i in again.items] == [(i.scenario, i.after, i.group) for i in plan.items]
     assert again.groups() == plan.groups() and len(plan.groups()) > 1
+
+
+def test_a_run_makes_the_worktree_s_state_read_git_again(repo: Path) -> None:
+    # inside a command the worktree's git status is shared; a run changes the worktree, so it is read again
+    from continuous.common import worktree_state
+
+    with worktree_state.memoised():
+        before = worktree_state.state(repo, [], "t")
+        result = Executor(repo).run(Executor(repo).build_plan([Request("create-table", ("bookmarks",))]))
+        assert result.ok, result.error
+        assert worktree_state.state(repo, [], "t") != before
