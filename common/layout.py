@@ -3,8 +3,9 @@
 
 Each setting is found from the files themselves (which folder holds apps with a package.json, what prefix their
 names share, where numbered migrations live, which test runner the apps declare), never from a list of known
-repositories. A setting with no evidence keeps its neutral default and says so (`source = "default"`), so the
-user sees what to check. `detect_cached` keeps the result per repository until its files change.
+repositories; what makes a folder an app (a web app's config, an Expo manifest) is data, `data/layout.toml`. A
+setting with no evidence keeps its neutral default and says so (`source = "default"`), so the user sees what to
+check. `detect_cached` keeps the result per repository until its files change.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import json
 import os
 import re
 import subprocess
+import tomllib
 from collections import Counter
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from continuous.common.config import CONVENTION_DEFAULTS, CONVENTION_DOCS, TEST_RUNNERS
 
+DATA = Path(__file__).resolve().parent / "data" / "layout.toml"
 _SKIP = ("node_modules/", "dist/", ".git/", "build/", ".turbo/")
 _MIGRATION = re.compile(r"^[0-9]{8,14}_[A-Za-z0-9_]+\.sql$")
 # tables sharing a domain prefix: a prefix is a domain when this many tables carry it ...
@@ -61,8 +65,24 @@ def _package(root: Path, path: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _apps(files: list[str]) -> tuple[str | None, list[str]]:
-    """The folder holding the most app folders: a package.json beside index.html or a vite/next config."""
+@lru_cache(maxsize=1)
+def _markers() -> dict[str, Any]:
+    """What detection recognises (data/layout.toml)."""
+    return dict(tomllib.loads(DATA.read_text(encoding="utf-8")))
+
+
+def _is_app(root: Path, folder: str, file_set: set[str]) -> bool:
+    """A package.json beside a web app's entry or config or an Expo / React Native manifest, or one that depends
+    on an app framework (data/layout.toml, [apps])."""
+    apps = _markers()["apps"]
+    if any(f"{folder}/{m}" in file_set for m in apps["files"]):
+        return True
+    deps = _package(root, f"{folder}/package.json").get("dependencies")
+    return isinstance(deps, dict) and any(d in deps for d in apps["dependencies"])
+
+
+def _apps(root: Path, files: list[str]) -> tuple[str | None, list[str]]:
+    """The folder holding the most app folders (`_is_app`)."""
     app_dirs: set[str] = set()
     file_set = set(files)
     for f in files:
@@ -70,16 +90,7 @@ def _apps(files: list[str]) -> tuple[str | None, list[str]]:
         if p.name != "package.json" or len(p.parts) < 3:
             continue
         d = str(p.parent)
-        markers = (
-            "index.html",
-            "vite.config.ts",
-            "vite.config.js",
-            "next.config.js",
-            "next.config.mjs",
-            "src/App.tsx",
-            "src/main.tsx",
-        )
-        if any(f"{d}/{m}" in file_set for m in markers):
+        if _is_app(root, d, file_set):
             app_dirs.add(d)
     parents = Counter(str(PurePosixPath(d).parent) for d in app_dirs)
     if not parents:
@@ -250,7 +261,7 @@ def detect(root: Path) -> list[Finding]:
         else:
             out[key] = Finding(key, value, evidence)
 
-    apps_dir, apps = _apps(files)
+    apps_dir, apps = _apps(root, files)
     keep("apps_dir", apps_dir, f"{len(apps)} app(s) with a package.json: {', '.join(apps[:4])}" if apps_dir else None)
     if apps:
         prefix = _prefix(apps)
@@ -296,7 +307,7 @@ def detect_cached(root: Path) -> list[Finding]:
     from continuous.common import config, sqlreplay, sqlschema, tstypes, worktree_state
     from continuous.common.dirs import cache_dir
 
-    code = [__file__, config.__file__, sqlschema.__file__, sqlreplay.__file__, tstypes.__file__]
+    code = [__file__, DATA, config.__file__, sqlschema.__file__, sqlreplay.__file__, tstypes.__file__]
     key = worktree_state.state(root, code, f"conventions-v{_CACHE_VERSION}")
     if key is None:
         return detect(root)

@@ -28,7 +28,7 @@ def _state(root: Path, dsl_files: list[str]) -> str | None:
     ]
     code += [
         str(_PACKAGE / "common" / name)
-        for name in ("config.py", "layout.py", "sqlschema.py", "sqlreplay.py", "tstypes.py")
+        for name in ("config.py", "layout.py", "data/layout.toml", "sqlschema.py", "sqlreplay.py", "tstypes.py")
     ]
     return worktree_state.state(root, [*dsl_files, *code], f"v{_VERSION}")
 

@@ -48,6 +48,15 @@ def test_wheel_holds_only_the_continuous_namespace(wheel: Path) -> None:
         if not set(init.relative_to(REPO).parts) & {"tests", "bench", ".venv", "build", ".cache", "scenarios"}
     }
     assert sources - set(names) == set(), "packages missing from pyproject's [tool.setuptools] packages"
+    data = {
+        "continuous/" + f.relative_to(REPO).as_posix()
+        for folder in REPO.glob("*/data")
+        if (folder.parent / "__init__.py").is_file()
+        for f in folder.iterdir()
+        if f.is_file()
+    }
+    assert "continuous/common/data/layout.toml" in data
+    assert data - set(names) == set(), "data files missing from pyproject's [tool.setuptools.package-data]"
     assert not any(n.startswith(("continuous/tests/", "continuous/bench/", "continuous/.venv")) for n in names)
 
 

@@ -181,3 +181,26 @@ def test_an_app_that_owns_the_database_holds_the_record(tmp_path: Path) -> None:
     app = {"apps/web/index.html": "", "apps/web/package.json": "{}", "apps/web/lib/database.types.ts": TYPES}
     root = _repo(tmp_path, {**app, "apps/web/supabase/migrations/20250101000000_a.sql": _tables("x_a")})
     assert _found(root)["types_file"] == "apps/web/lib/database.types.ts"
+
+
+def test_expo_and_react_native_apps_are_apps(tmp_path: Path) -> None:
+    # an Expo app is known by its manifest (app.json, app.config.*) or by depending on expo; it has no index.html
+    expo = '{"name": "acme-phone", "main": "expo-router/entry", "dependencies": {"expo": "~51.0.0"}}'
+    root = _repo(
+        tmp_path,
+        {
+            "mobile/acme-phone/package.json": expo,
+            "mobile/acme-phone/App.tsx": "export default function App() { return null }\n",
+            "mobile/acme-tablet/package.json": '{"name": "acme-tablet"}',
+            "mobile/acme-tablet/app.json": '{"expo": {"name": "acme-tablet", "slug": "acme-tablet"}}',
+            "mobile/acme-watch/package.json": '{"name": "acme-watch"}',
+            "mobile/acme-watch/app.config.ts": "export default { name: 'acme-watch' }\n",
+            # a library built for React Native declares it as a peer: not an app
+            "packages/ui-native/package.json": '{"name": "ui-native", "peerDependencies": {"expo": "*"}}',
+            "packages/ui-native/index.ts": "export {}\n",
+        },
+    )
+    found = {f.key: f for f in detect(root)}
+    assert found["apps_dir"].value == "mobile" and found["apps_dir"].source == "detected"
+    assert "3 app(s)" in found["apps_dir"].evidence
+    assert found["app_prefix"].value == "acme-"
