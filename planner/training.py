@@ -198,6 +198,13 @@ def paraphrase_groups(emb: np.ndarray, scenario: np.ndarray, cosine: float) -> n
     return out
 
 
+def fold_seeds(seed: int, repeats: int) -> list[int]:
+    """The seeds of `repeats` cross-validation splits: `seed` itself first (one repeat is the split of `seed`
+    alone), then seeds drawn from it, so two base seeds share no split."""
+    extra = np.random.SeedSequence([seed, 1]).generate_state(max(repeats - 1, 0)) if repeats > 1 else []
+    return [seed] + [int(x) for x in extra]
+
+
 def grouped_folds(labels: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """k folds (train rows, test rows) that never split a group, stratified by label. A library too small to
     keep groups whole and still train on two classes in every fold (a few scenarios of near-identical examples)
@@ -269,8 +276,11 @@ def train(
     oof_a = np.zeros((len(data.texts), n_classes), dtype=np.float32)
     # without "none", stage A only says which scenario a text is most like; no match is stage B's call
     fit_rows = np.arange(len(data.texts)) if cfg.get("stage_a_none", True) else np.flatnonzero(data.labels < n_scen)
-    # one set of folds serves stage A, stage B's calibration and the threshold's held-out loop
-    folds = grouped_folds(data.labels, data.groups, k, int(cfg["seed"]))
+    # `fold_repeats` splits, each of `folds` folds: the first (of `seed`) serves stage A's held-out probabilities
+    # that the final stage B learns from and its calibration; all of them, pooled, the threshold and the gate
+    seeds = fold_seeds(int(cfg["seed"]), int(cfg.get("fold_repeats", 1)))
+    fold_sets = [grouped_folds(data.labels, data.groups, k, s) for s in seeds]
+    folds = fold_sets[0]
 
     def fit_a(rows: np.ndarray) -> Any:
         return stage_a().fit(xa[rows], data.labels[rows], sample_weight=data.weights[rows])
@@ -278,9 +288,15 @@ def train(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes with fewer examples than folds
         # the folds' fits and the final one are independent: side by side, one core each (the largest first)
-        final_a, *fold_a = parallel_map(fit_a, [fit_rows] + [np.intersect1d(tr, fit_rows) for tr, _ in folds])
-    for est, (_, test_idx) in zip(fold_a, folds, strict=True):
-        oof_a[test_idx] = _proba_columns(est, xa[test_idx], n_classes)
+        final_a, *fold_a = parallel_map(
+            fit_a, [fit_rows] + [np.intersect1d(tr, fit_rows) for fs in fold_sets for tr, _ in fs]
+        )
+    oof_as = []
+    for r, fs in enumerate(fold_sets):
+        oof_r = np.zeros_like(oof_a) if r else oof_a
+        for est, (_, test_idx) in zip(fold_a[r * k : (r + 1) * k], fs, strict=True):
+            oof_r[test_idx] = _proba_columns(est, xa[test_idx], n_classes)
+        oof_as.append(oof_r)
     coef = np.zeros((n_classes, xa.shape[1]), dtype=np.float32)
     intercept = np.full(n_classes, -50.0, dtype=np.float32)
     coef[final_a.classes_] = final_a.coef_
@@ -319,21 +335,28 @@ def train(
     def pairs_of(texts: np.ndarray) -> np.ndarray:
         return (texts[:, None] * s_count + np.arange(s_count)[None, :]).reshape(-1)
 
-    def group_splits(texts: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    # stage B's inputs in each repeat: stage A's held-out probabilities of that repeat's folds
+    xbs_of = [xbs] + [
+        (model.pair_inputs(pair, o).reshape(n * s_count, f_count) - b_mean) / b_scale for o in oof_as[1:]
+    ]
+
+    def group_splits(texts: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """Folds over the pairs of `texts` (positions within them): a text's pairs stay together, and so do the
         texts of one group."""
-        folds = grouped_folds(data.labels[texts], data.groups[texts], k, int(cfg["seed"]))
+        folds = grouped_folds(data.labels[texts], data.groups[texts], k, seed)
         return [(pairs_of(tr), pairs_of(te)) for tr, te in folds]
 
-    def fit_b(texts: np.ndarray | None) -> Any:
-        """Stage B calibrated on folds of `texts` (None: of all the texts, the folds above)."""
-        if texts is None:
+    def fit_b(job: tuple[int, np.ndarray] | None) -> Any:
+        """Stage B calibrated on folds of the texts of `job` (repeat, texts); None: of all the texts, the first
+        repeat's folds."""
+        if job is None:
             return stage_b([(pairs_of(tr), pairs_of(te)) for tr, te in folds]).fit(xbs, yb, sample_weight=wb)
+        r, texts = job
         rows = pairs_of(texts)
-        return stage_b(group_splits(texts)).fit(xbs[rows], yb[rows], sample_weight=wb[rows])
+        return stage_b(group_splits(texts, seeds[r])).fit(xbs_of[r][rows], yb[rows], sample_weight=wb[rows])
 
     # the final stage B and the threshold loop's held-out ones are independent: side by side
-    final_b, *fold_b = parallel_map(fit_b, [None] + [tr for tr, _ in folds])
+    final_b, *fold_b = parallel_map(fit_b, [None] + [(r, tr) for r, fs in enumerate(fold_sets) for tr, _ in fs])
     inner = final_b.calibrated_classifiers_[0]
     model.b_mean, model.b_scale = b_mean, b_scale
     model.b_coef = inner.estimator.coef_[0].astype(np.float32)
@@ -343,22 +366,32 @@ def train(
 
     if progress:
         progress("planner index: calibrating the no-match threshold")
-    oof_p = np.zeros(len(yb), dtype=np.float32)
-    for est, (_, test_texts) in zip(fold_b, folds, strict=True):
-        test_idx = pairs_of(test_texts)
-        inner_est = est.calibrated_classifiers_[0]
-        f = xbs[test_idx] @ inner_est.estimator.coef_[0] + inner_est.estimator.intercept_[0]
-        oof_p[test_idx] = calibrated(f, float(inner_est.calibrators[0].a_), float(inner_est.calibrators[0].b_))
-    probs = oof_p.reshape(n, s_count)
     # the threshold decides among what the rules let through, as at query time
     from continuous.planner import rules
 
-    rules.apply_commit_odds(data.texts, probs, index)
-    rules.apply(data.texts, probs, index)
+    held_out = []
+    for r, fs in enumerate(fold_sets):
+        oof_p = np.zeros(len(yb), dtype=np.float32)
+        for est, (_, test_texts) in zip(fold_b[r * k : (r + 1) * k], fs, strict=True):
+            test_idx = pairs_of(test_texts)
+            inner_est = est.calibrated_classifiers_[0]
+            f = xbs_of[r][test_idx] @ inner_est.estimator.coef_[0] + inner_est.estimator.intercept_[0]
+            oof_p[test_idx] = calibrated(f, float(inner_est.calibrators[0].a_), float(inner_est.calibrators[0].b_))
+        probs_r = oof_p.reshape(n, s_count)
+        rules.apply_commit_odds(data.texts, probs_r, index)
+        rules.apply(data.texts, probs_r, index)
+        held_out.append(probs_r)
+    # every text once per repeat: the thresholds and the gate read all the repeats' held-out rows together
+    repeats = len(fold_sets)
+    probs = np.concatenate(held_out)
+    oof_a_all = np.concatenate(oof_as)
+    labels = np.tile(data.labels, repeats)
+    sources = data.sources * repeats
+    pooled_folds = [(tr + r * n, te + r * n) for r, fs in enumerate(fold_sets) for tr, te in fs]
     best = probs.max(axis=1)
     pick = probs.argmax(axis=1)
-    is_none = data.labels == n_scen
-    threshold = choose_threshold(best, pick, data.labels, n_scen, cfg)
+    is_none = labels == n_scen
+    threshold = choose_threshold(best, pick, labels, n_scen, cfg)
     model.threshold = round(threshold, 4)
     score, cut = best, model.threshold
     gate_debug: dict[str, Any] = {}
@@ -366,47 +399,51 @@ def train(
         # the in-scope gate, fitted and its threshold chosen on the folds of the threshold (whole sources held out)
         if progress:
             progress("planner index: calibrating the in-scope gate")
-        gate_x = gate_inputs(probs, oof_a, model.a_columns, model.a_none)
-        oof_gate, final_gate = fit_gate(gate_x, data.labels, n_scen, folds, cfg)
+        gate_x = gate_inputs(probs, oof_a_all, model.a_columns, model.a_none)
+        oof_gate, final_gate = fit_gate(gate_x, labels, n_scen, pooled_folds, cfg)
         floor = float(cfg.get("gate_min_probability", 0.0))
         score = np.where(clears_floor(best, floor), oof_gate, 0.0)
         model.gate_mean, model.gate_scale = final_gate["mean"], final_gate["scale"]
         model.gate_coef = final_gate["estimator"].coef_[0].astype(np.float32)
         model.gate_intercept = float(final_gate["estimator"].intercept_[0])
         model.gate_floor = floor
-        model.gate_threshold = cut = round(choose_threshold(score, pick, data.labels, n_scen, cfg), 4)
-        gate_debug = {"gate": final_gate["estimator"], "gate_x": gate_x, "gate_folds": folds, "gate_oof": oof_gate}
+        model.gate_threshold = cut = round(choose_threshold(score, pick, labels, n_scen, cfg), 4)
+        gate_debug = {"gate": final_gate["estimator"], "gate_x": gate_x, "gate_folds": pooled_folds}
+        gate_debug["gate_oof"] = oof_gate
         gate_debug["gate_score"] = score
     if debug is not None:
         debug.update(
-            texts=data.texts,
-            labels=data.labels,
+            texts=data.texts * repeats,
+            labels=labels,
             probs=probs,
-            oof_a=oof_a,
+            oof_a=oof_a_all,
             stage_a=final_a,
             stage_b=final_b,
             xa=xa,
             xb=xbs,
-            sources=data.sources,
-            groups=data.groups,
+            sources=sources,
+            groups=np.tile(data.groups, repeats),
+            seeds=seeds,
+            fold_sets=fold_sets,
             weights=data.weights,
             lex=lex,
             emb=data.emb,
             **gate_debug,
         )
-    report = cv_report(score, pick, data.labels, data.sources, n_scen, cut)
+    report = cv_report(score, pick, labels, sources, n_scen, cut)
     report["threshold"] = model.threshold
     report["gated"] = model.gated
+    report["fold_repeats"] = repeats
     # the labelled real requests alone: how the model does on requests as they are really written
-    real = np.asarray([bool(src) for src in data.sources]) & ~is_none
-    report["requests"] = int(real.sum())
-    report["cv_requests_top1"] = round(float((pick == data.labels)[real].mean()) if real.any() else 0.0, 4)
+    real = np.asarray([bool(src) for src in sources]) & ~is_none
+    report["requests"] = int(real.sum()) // repeats
+    report["cv_requests_top1"] = round(float((pick == labels)[real].mean()) if real.any() else 0.0, 4)
 
     def recall(s: np.ndarray, t: float) -> float:
-        return round(float(((pick == data.labels) & (s >= t))[real].mean()) if real.any() else 0.0, 4)
+        return round(float(((pick == labels) & (s >= t))[real].mean()) if real.any() else 0.0, 4)
 
     def cost(s: np.ndarray, t: float) -> float:
-        return round(threshold_cost(s, pick, data.labels, n_scen, cfg, t), 5)
+        return round(threshold_cost(s, pick, labels, n_scen, cfg, t), 5)
 
     report["cv_requests_recall_at_threshold"] = recall(score, cut)
     report["cv_cost"] = cost(score, cut)
@@ -416,8 +453,8 @@ def train(
         report["cv_cost_without_gate"] = cost(best, model.threshold)
         report["cv_requests_recall_without_gate"] = recall(best, model.threshold)
     report["rows"] = int(n)
-    report["offtopic"] = int(is_none.sum())
-    report["cv_brier"] = round(float(np.mean((probs - (data.labels[:, None] == np.arange(s_count))) ** 2)), 5)
+    report["offtopic"] = int(is_none.sum()) // repeats
+    report["cv_brier"] = round(float(np.mean((probs - (labels[:, None] == np.arange(s_count))) ** 2)), 5)
     return model, report
 
 

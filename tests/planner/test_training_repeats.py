@@ -1,0 +1,75 @@
+"""Repeated cross-validation: the no-match threshold and the in-scope gate are chosen on the held-out
+probabilities of `fold_repeats` splits pooled, so they carry less of one split's luck; the final models are fitted
+once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from continuous.dsl.loader import load_rule_base
+from continuous.planner import index, training
+
+from .conftest import MINI
+
+REPEATS = 2
+
+
+@pytest.fixture(scope="module")
+def repeated() -> tuple[index.Index, dict]:
+    rb = load_rule_base([MINI], include_builtin=False)
+    debug: dict = {}
+    original = training.train
+
+    def capture(*args: object, **kwargs: object) -> object:
+        kwargs["debug"] = debug
+        kwargs["cfg"] = {**training.config(), "gate": True, "fold_repeats": REPEATS}
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    training.train = capture  # type: ignore[assignment]
+    try:
+        built = index.build(rb, index.index_key(rb))
+    finally:
+        training.train = original  # type: ignore[assignment]
+    return built, debug
+
+
+def test_the_first_split_is_the_base_seed_s_and_two_base_seeds_share_no_split() -> None:
+    assert training.fold_seeds(7, 1) == [7]
+    seven, eleven = training.fold_seeds(7, 4), training.fold_seeds(11, 4)
+    assert seven[0] == 7 and eleven[0] == 11
+    assert len(set(seven)) == 4 and not set(seven) & set(eleven)
+    assert training.fold_seeds(7, 4) == seven  # derived, not drawn afresh
+
+
+def test_every_text_is_held_out_once_per_repeat_by_a_model_that_never_saw_its_group(
+    repeated: tuple[index.Index, dict],
+) -> None:
+    built, debug = repeated
+    fold_sets = debug["fold_sets"]
+    k = int(training.config()["folds"])
+    assert len(fold_sets) == REPEATS and all(len(fs) == k for fs in fold_sets)
+    n = len(debug["texts"]) // REPEATS
+    groups = debug["groups"][:n]
+    for fs in fold_sets:
+        seen = np.zeros(n, dtype=int)
+        for train_rows, test_rows in fs:
+            assert not set(groups[train_rows].tolist()) & set(groups[test_rows].tolist())
+            seen[test_rows] += 1
+        assert (seen == 1).all()
+    # the repeats are different splits, so their held-out probabilities differ
+    first = [set(te.tolist()) for _, te in fold_sets[0]]
+    assert any(set(te.tolist()) not in first for _, te in fold_sets[1])
+    probs = debug["probs"]
+    assert probs.shape[0] == REPEATS * n
+    assert not np.allclose(probs[:n], probs[n:], atol=1e-3)
+    # the gate reads R x k held-out fits: every pooled row scored once, inside its own repeat
+    gate_folds = debug["gate_folds"]
+    assert len(gate_folds) == REPEATS * k
+    seen = np.zeros(REPEATS * n, dtype=int)
+    for train_rows, test_rows in gate_folds:
+        assert len({int(r) // n for r in np.concatenate([train_rows, test_rows])}) == 1
+        seen[test_rows] += 1
+    assert (seen == 1).all()
+    report = built.report
+    assert report["fold_repeats"] == REPEATS and report["rows"] == n
+    assert report["gate_threshold"] == built.model.gate_threshold
