@@ -336,9 +336,7 @@ def train(
         return (texts[:, None] * s_count + np.arange(s_count)[None, :]).reshape(-1)
 
     # stage B's inputs in each repeat: stage A's held-out probabilities of that repeat's folds
-    xbs_of = [xbs] + [
-        (model.pair_inputs(pair, o).reshape(n * s_count, f_count) - b_mean) / b_scale for o in oof_as[1:]
-    ]
+    xbs_of = [xbs] + [(model.pair_inputs(pair, o).reshape(n * s_count, f_count) - b_mean) / b_scale for o in oof_as[1:]]
 
     def group_splits(texts: np.ndarray, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """Folds over the pairs of `texts` (positions within them): a text's pairs stay together, and so do the
