@@ -201,8 +201,9 @@ def paraphrase_groups(emb: np.ndarray, scenario: np.ndarray, cosine: float) -> n
 def fold_seeds(seed: int, repeats: int) -> list[int]:
     """The seeds of `repeats` cross-validation splits: `seed` itself first (one repeat is the split of `seed`
     alone), then seeds drawn from it, so two base seeds share no split."""
-    extra = np.random.SeedSequence([seed, 1]).generate_state(max(repeats - 1, 0)) if repeats > 1 else []
-    return [seed] + [int(x) for x in extra]
+    if repeats < 2:
+        return [seed]
+    return [seed] + [int(x) for x in np.random.SeedSequence([seed, 1]).generate_state(repeats - 1)]
 
 
 def grouped_folds(labels: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
