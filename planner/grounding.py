@@ -262,9 +262,31 @@ class Repo:
         return self._all
 
     def covering(self, kind: str, text: str) -> str | None:
-        """The one existing object of `kind` whose name has every word of `text` ("experts" → expert_profiles)."""
+        """The one existing object of `kind` whose name has every word of `text` ("sources google" →
+        google_sources, "the admin app" → dhg-admin-code). One word that is the head noun of a longer name is
+        not that name: the name's other words make it a narrower kind of thing ("the segments table" of a
+        repository with learn_media_topic_segments is a new table, "migrations" is no sys_table_migrations)."""
         hits = self.covering_all(kind, text)
-        return hits[0] if len(hits) == 1 else None
+        if len(hits) != 1:
+            return None
+        want = [singular(w) for w in words_of(text)]
+        core = [singular(w) for w in self._core_words(kind, hits[0])]
+        if len(want) == 1 and len(core) > 1 and core[-1] == want[0]:
+            return None
+        return hits[0]
+
+    def _core_words(self, kind: str, name: str) -> list[str]:
+        """The words of a name without the repository's prefix, table domain and kind suffixes."""
+        ws = words_of(name)
+        prefix = words_of(self.conventions.app_prefix)
+        if kind == "app" and prefix and ws[: len(prefix)] == prefix:
+            ws = ws[len(prefix) :]
+        if kind == "table" and len(ws) > 1 and ws[0] in self.conventions.table_domains:
+            ws = ws[1:]
+        suffixes = self.conventions.kind_suffixes.get(kind, ())
+        while len(ws) > 1 and ws[-1] in suffixes:
+            ws = ws[:-1]
+        return ws
 
     def covering_all(self, kind: str, text: str) -> list[str]:
         """Every existing object of `kind` whose name has every word of `text`, by name."""

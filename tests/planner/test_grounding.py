@@ -106,3 +106,26 @@ def test_an_old_name_of_a_table_names_the_table_it_became() -> None:
     assert [m.name for m in repo.mentioned("index citation_expert_aliases")] == ["expert_profiles"]
     assert [m.name for m in repo.mentioned("add rls to dev_tasks")] == ["dev_tasks"]
     assert not repo.mentioned("drop older_table")
+
+
+def test_one_word_that_is_the_head_of_a_longer_name_is_not_that_name() -> None:
+    """ "the segments table" in a repository with learn_media_topic_segments asks for a table of its own: the
+    longer name's other words make it a narrower thing. A word that is a modifier of the one name holding it
+    ("the admin app"), the same words in another order and several words of one name still find it."""
+    conv = load_conventions({"app_prefix": "dhg-", "table_domains": ["learn", "sys", "google", "dev"]})
+    repo = Repo.from_facts(
+        [
+            Fact(type="table", fields={"name": "learn_media_topic_segments"}),
+            Fact(type="table", fields={"name": "sys_table_migrations"}),
+            Fact(type="table", fields={"name": "google_sources"}),
+            Fact(type="table", fields={"name": "dev_tasks"}),
+            Fact(type="app", fields={"name": "dhg-admin-code"}),
+        ],
+        conv,
+    )
+    assert repo.covering("table", "segments") is None
+    assert repo.covering("table", "migrations") is None
+    assert repo.covering("table", "topic segments") == "learn_media_topic_segments"
+    assert repo.covering("table", "sources google") == "google_sources"
+    assert repo.covering("table", "tasks") == "dev_tasks"
+    assert repo.covering("app", "admin") == "dhg-admin-code"
