@@ -330,7 +330,11 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
                 and language.is_object_word(after[1])
                 and (len(after) == 2 or after[2].lower() in words("phrase_stops"))
             )
-            if marker in ("to",) and (not _is_verbish(following) or named):
+            # an infinitive is bare: "to incoming webhooks", "to archived documents" are places
+            participle = re.fullmatch(r"[a-z]{3,}(?:ing|ed)", following) is not None and not language.is_verb_word(
+                following, inflected=False
+            )
+            if marker in ("to",) and (not _is_verbish(following) or named or participle):
                 continue  # "to the hub", "to Link table" are places
             determiner_next = len(after) > 1 and after[1].lower() in words("determiners")
             if marker in ("that", "which", "who") and not (

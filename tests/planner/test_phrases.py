@@ -32,6 +32,11 @@ def test_places_and_subjects() -> None:
         ("head", "a language column", "schema"),
     ]
 
+    # an infinitive is bare: "to" before a participle opens a place, not what something is for
+    assert roles("add tokens column to incoming webhooks table")[1] == ("place", "incoming webhooks table", "table")
+    assert roles("add a flag to existing users")[1] == ("place", "existing users", None)
+    assert roles("add a script to update labels")[1][0] == "trailing"
+
 
 def test_the_head_noun_of_a_compound_is_its_last_word() -> None:
     assert analyse("add column resizing to tables").head.head is None  # type: ignore[union-attr]
