@@ -105,6 +105,8 @@ def name(p: Param, intent: Intent) -> None:
     for value in _in(scope, identifiers(clause)) + [v for v, _s, _e in identifiers(clause) if head is None]:
         if value.lower() in others or value.lower() in taken or value.lower() in intent.used:
             continue
+        if value.lower() in slot_words("sort_words"):
+            continue  # "into a re-usable service" says what sort of service, not which
         if intent.put(p, value, "name given in the request"):
             return
     # 2b. an environment variable named by words: "add sentry dsn to env vars", "launch darkly sdk key env var"
@@ -183,7 +185,15 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     keep = frozenset(
         k for k in (*kinds.object_kinds, *kinds.head_order, *kinds.parents) if k != kind and k not in places
     )
-    words_ = name_words(_masked(text, head.start, intent.mentions, kind, places), keep_aspects=True, keep_kinds=keep)
+    masked = _masked(text, head.start, intent.mentions, kind, places)
+    words_ = name_words(masked, keep_aspects=True, keep_kinds=keep)
+    # "persistence logic", "a payload helper script": the words a noun of code or behaviour carries are the name,
+    # whatever else they name
+    carried = name_words(masked, keep_objects=True)
+    if len(carried) > 1 and carried[-1].lower() in slot_words("carrier_nouns"):
+        words_ = carried[:-1]
+    while len(words_) > 1 and words_[-1].lower() in slot_words("carrier_nouns"):
+        words_.pop()
     # a word of the same kind right before the noun is part of the name ("a date picker component")
     same = [
         text[s - head.start : e - head.start].lower()
@@ -454,6 +464,9 @@ def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = Fals
         taken.append(low)
         if len(taken) == 3:
             break
+    # "to handle the search logic": the data is what the logic is of
+    while len(taken) > 1 and taken[-1] in slot_words("carrier_nouns"):
+        taken.pop()
     return " ".join(taken) or None
 
 

@@ -33,6 +33,7 @@ REPO = Repo.from_facts(
         Fact(type="table", fields={"name": "filter_user_profiles"}),
         Fact(type="table", fields={"name": "expert_profiles"}),
         Fact(type="table", fields={"name": "email_messages"}),
+        Fact(type="table", fields={"name": "learn_media_topic_segments"}),
         Fact(type="pipeline", fields={"name": "gmail"}),
         Fact(type="command", fields={"name": "typecheck", "pipeline": "scripts"}),
         Fact(type="package_dependency", fields={"package": "supabase"}),
@@ -130,6 +131,10 @@ def test_routes(text: str, path: str) -> None:
         ("add-shared-component", "create shared loading spinner component", "LoadingSpinner"),
         ("add-shared-component", "Add general Modal component", "Modal"),
         ("add-page", "adds about page", "about"),
+        # a noun of code or behaviour carries the name; a word of what sort of object it is names none
+        ("create-service", "move the retry logic into its own service", "retry"),
+        ("create-service", "Extract invoice numbering code into a reusable service", "invoice-numbering"),
+        ("add-pnpm-script", "add a changelog helper script", "changelog"),
     ],
 )
 def test_names_of_new_objects(sid: str, text: str, name: str) -> None:
@@ -142,7 +147,9 @@ def test_names_of_new_objects(sid: str, text: str, name: str) -> None:
         ("Add `metadata` jsonb column to email_messages table", "email_messages", "metadata"),
         ("Add mime_type column to sources_google", "google_sources", "mime_type"),
         ("add the column archived_at to google_sources", "google_sources", "archived_at"),
-        ("add a priority column to the tasks table", "dev_tasks", "priority"),
+        # "to" before a participle is a place; a table named by the head noun of a longer name is a new one
+        ("add tokens column to incoming webhooks table", "incoming_webhooks", "tokens"),
+        ("add a project column to segments table", "segments", "project"),
     ],
 )
 def test_columns_and_their_tables(text: str, table: str, column: str) -> None:
@@ -565,3 +572,19 @@ def test_a_bare_verb_after_a_phrase_is_a_noun_of_its_list(text: str, pieces: int
     from continuous.planner.decompose import split
 
     assert len(split(text)) == pieces
+
+
+def test_a_table_named_without_its_domain() -> None:
+    """ "the tasks table" is dev_tasks where dev is one of the repository's table domains (detected from its
+    tables, or set in .continuous.toml); without that convention, dev_tasks is a narrower kind of tasks."""
+    from continuous.planner.conventions import load as load_conventions
+
+    text = "add a priority column to the tasks table"
+    sc = rule_base().scenarios["modify-schema"]
+    for conv, table in (
+        (load_conventions({"table_domains": ["dev", "google"]}), "dev_tasks"),
+        (conventions(), "tasks"),
+    ):
+        repo = Repo.from_facts([Fact(type="table", fields={"name": "dev_tasks"})], conv)
+        got = slots.fill(slots.Intent(sc, text, text, repo, conv, subject_of(text, repo), rule_base=rule_base()))
+        assert (got.params.get("table"), got.params.get("column")) == (table, "priority")
