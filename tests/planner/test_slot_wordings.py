@@ -64,6 +64,9 @@ def params(sid: str, text: str) -> dict[str, object]:
         ("chore: upgrade openai sdk to 4.28", "openai", "4.28"),
         ("bump react hook form", "react-hook-form", None),
         ("chore(deps): bump the prisma group with 2 updates", "prisma", None),
+        # a capital V is a version's mark too; the version bumped to beats one mentioned after it
+        ("Upgrade react-hook-form to V8", "react-hook-form", "8"),
+        ("Update @sentry/nextjs from 7.1.0 to 7.2.0 (pulls in @sentry/core 9.1.0)", "@sentry/nextjs", "7.2.0"),
     ],
 )
 def test_packages_and_versions(text: str, package: str, version: str | None) -> None:
