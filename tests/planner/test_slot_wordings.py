@@ -591,3 +591,16 @@ def test_a_table_named_without_its_domain() -> None:
         repo = Repo.from_facts([Fact(type="table", fields={"name": "dev_tasks"})], conv)
         got = slots.fill(slots.Intent(sc, text, text, repo, conv, subject_of(text, repo), rule_base=rule_base()))
         assert (got.params.get("table"), got.params.get("column")) == (table, "priority")
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("add playwright tests for the checkout page", "checkout"),
+        ("Add middleware integration tests", "middleware"),
+        ("feat: add organization e2e test", "organization"),
+        ("write unit tests for the invoice formatter", "invoice_formatter"),
+    ],
+)
+def test_the_sort_of_test_is_not_what_it_covers(text: str, target: str) -> None:
+    assert params("add-tests", text).get("target") == target
