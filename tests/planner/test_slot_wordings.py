@@ -116,6 +116,9 @@ def test_methods_from_what_an_endpoint_does(text: str, method: str) -> None:
         ("feat: add claims/:id endpoint to admin api", "/claims/:id"),
         ("create get users api route", "/api/users"),
         ("API endpoint that fetches invoices", "/api/invoices"),
+        # a method as written and the words every route of an API shares are no part of the route
+        ("add a public status endpoint", "/api/status"),
+        ("frontend API POST endpoint", "/api/frontend"),
     ],
 )
 def test_routes(text: str, path: str) -> None:
