@@ -280,6 +280,8 @@ def _split(text: str, start: int, end: int) -> list[Phrase]:
         if before and before[-1].lower() in determiners:
             continue  # "an about page": a noun, not a preposition
         after = re.findall(r"[\w'-]+", text[c_end:main_end])
+        if _participle_name(before, word, after):
+            continue  # "a recorded at column", "created at and updated at columns": a column's name
         if not before and len(after) == 1 and word not in words("phrase_stops") and after[0].lower() in _kind_nouns():
             continue  # "adds about page": a preposition right after the verb before a bare kind is a noun
         pieces.append((cursor, c_start, prep))
@@ -305,6 +307,20 @@ def _split(text: str, start: int, end: int) -> list[Phrase]:
         body = marker.end() if marker else trailing_at
         out.append(_phrase("trailing", text, body, end, prep=prep))
     return out
+
+
+def _participle_name(before: list[str], prep: str, after: list[str]) -> bool:
+    """A past participle and a preposition before a part noun or another such name are one name
+    ("recorded at column", "deleted by and"), as columns are called (slots.toml participle_prepositions)."""
+    from continuous.planner.slots.text import slot_words
+
+    if not before or not after or prep not in slot_words("participle_prepositions"):
+        return False
+    last = before[-1].lower()
+    if not (last.endswith("ed") and len(last) > 4):
+        return False
+    nxt = after[0].lower()
+    return nxt in ("and", "or") or nxt in words("part_nouns") or nxt.rstrip("s") in words("part_nouns")
 
 
 def _inside_token(text: str, pos: int) -> bool:

@@ -171,13 +171,10 @@ def place_kinds(intent: Intent) -> frozenset[str]:
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
     text = _without_making(text, lambda w: any(_same_kind(c, intent) for c, _s, _e in language.find(w, "objects")))
-    # "Integration and InstalledIntegration models": names joined by "and" are two objects, the first is this
-    # one ("drag and drop" is one name)
-    names_ = re.split(r"\s*,\s*|\s+and\s+", text.strip())
-    if len(names_) > 1 and all(
-        re.fullmatch(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*|[a-z]+(?:[_A-Z][a-z0-9]*)+", n) for n in names_
-    ):
-        text = text[: text.index(names_[0]) + len(names_[0])]
+    # "Integration and InstalledIntegration models", "invoices and payments tables": names joined by "and" are
+    # several objects, the first is this one ("drag and drop" is one name)
+    noun = head.text[head.head_start - head.start :] if head.head is not None and head.head_start >= 0 else ""
+    text = first_of_names(text, plural=bool(noun) and plural_noun(noun))
     places = place_kinds(intent)
     # a word for another kind of object before the noun is part of the name ("a Webhook model", "an api keys
     # table", "a service status page"), unless it is a kind this object goes in ("a gmail pipeline command")
@@ -221,6 +218,42 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
         and len(words_) <= 4
         and intent.put(p, " ".join(words_), f"the words before the {kind or 'object'}", guessed=True)
     )
+
+
+_LIST = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&|\+)\s+|\s*&\s*")
+_IDENT = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*|[a-z]+(?:[_A-Z][a-z0-9]*)+")
+
+
+def first_of_names(text: str, *, plural: bool = False) -> str:
+    """The first of several names listed before one noun: "invoices and payments tables" (a plural noun),
+    "Product & ProductVariant" (each an identifier) → the first; "heartbeats and migrate" → heartbeats (a verb
+    starts another clause). A singular noun's words stay whole ("a search and filter page"), as does a fixed
+    phrase ("drag and drop")."""
+    from continuous.planner.decompose import protected
+
+    masked = protected(text)
+    cuts = list(_LIST.finditer(masked))
+    if not cuts:
+        return text
+    starts = [0, *(c.end() for c in cuts)]
+    ends = [*(c.start() for c in cuts), len(text)]
+    parts = [text[a:b].strip() for a, b in zip(starts, ends, strict=True)]
+    parts = [p for p in parts if p]
+    later_verb = any(
+        language.is_verb_word(re.findall(r"[A-Za-z]+", p)[0], inflected=False)
+        for p in parts[1:]
+        if re.findall(r"[A-Za-z]+", p)
+    )
+    if len(parts) > 1 and (plural or later_verb or all(_IDENT.fullmatch(p) for p in parts)):
+        return text[: cuts[0].start()]
+    return text
+
+
+def plural_noun(noun: str) -> bool:
+    from continuous.planner.grounding import singular
+
+    low = noun.strip().lower()
+    return bool(low) and singular(low) != low
 
 
 def _without_making(text: str, own: Callable[[str], bool] | None = None) -> str:
@@ -292,6 +325,9 @@ def part(p: Param, intent: Intent) -> None:
         if intent.repo.lookup("table", value) is None and intent.put(p, value, "name given in the request"):
             return
     text = head.modifier_text() if head.head else head.text
+    # "a recorded at column": a participle and its preposition are one name (recorded_at)
+    preps = "|".join(sorted(slot_words("participle_prepositions")))
+    text = re.sub(rf"\b([A-Za-z]{{3,}}ed)\s+({preps})\b", r"\1_\2", text, flags=re.IGNORECASE)
     schema_words = {f for f in language.lang().objects.get(head.head or "", ())} if head.head else set()
     # "disabledAt and lastConversionAt columns": the first of several
     first = re.split(r"\s+and\s+|,|/|\+", _masked(text, head.start, intent.mentions, None))[0]

@@ -17,6 +17,7 @@ from continuous.planner import language
 from continuous.planner.grounding import Mention, to_kebab, to_snake
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
+from continuous.planner.slots.names import first_of_names, plural_noun
 from continuous.planner.slots.text import called, identifiers, name_words, not_name, quoted, slot_map, slot_words
 
 _ROLE_ORDER = {
@@ -404,10 +405,13 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
     for value, _s, _e in identifiers(ph.text):
         if value.lower() not in intent.used:
             return value, True
+    # "to Product & ProductVariant", "on the invoices and payments tables": the first of several names
+    noun = ph.text[ph.head_start - ph.start :] if ph.head is not None and ph.head_start >= 0 else ""
+    base = first_of_names(ph.modifier_text() if ph.head else ph.text, plural=bool(noun) and plural_noun(noun))
     # "the admin app": any word may be part of an existing name, even one that names nothing on its own
     plain = [
         w
-        for w in re.findall(r"[A-Za-z][\w-]*", ph.modifier_text() if ph.head else ph.text)
+        for w in re.findall(r"[A-Za-z][\w-]*", base)
         if w.lower() not in language.words("determiners") and w.lower() not in kind_words
     ]
     if plain and len(plain) <= 3:
@@ -415,7 +419,7 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
         kinds = target_kinds_of_phrase(ph, intent)
         if any(intent.repo.lookup(k, joined) or _covering(intent, k, joined) for k in kinds):
             return joined, False
-    text = ph.modifier_text() if ph.head else ph.text
+    text = base
     # "to posts instead of using the meta image": the name ends where the phrase goes on about something else
     text = re.split(r"\b(?:" + "|".join(sorted(language.words("phrase_stops"))) + r")\b", text, maxsplit=1)[0]
     # a word for another kind of object is part of the name ("to webhook deliveries", "the api keys table")

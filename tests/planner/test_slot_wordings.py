@@ -137,6 +137,9 @@ def test_routes(text: str, path: str) -> None:
         ("add-shared-component", "create shared loading spinner component", "LoadingSpinner"),
         ("add-shared-component", "Add general Modal component", "Modal"),
         ("add-page", "adds about page", "about"),
+        ("create-table", "add invoices and payments tables", "invoices"),
+        ("create-table", "create table heartbeats and migrate", "heartbeats"),
+        ("add-page", "add a search and filter page", "search-filter"),
         # a noun of code or behaviour carries the name; a word of what sort of object it is names none
         ("create-service", "move the retry logic into its own service", "retry"),
         ("create-service", "Extract invoice numbering code into a reusable service", "invoice-numbering"),
@@ -153,6 +156,11 @@ def test_names_of_new_objects(sid: str, text: str, name: str) -> None:
         ("Add `metadata` jsonb column to email_messages table", "email_messages", "metadata"),
         ("Add mime_type column to sources_google", "google_sources", "mime_type"),
         ("add the column archived_at to google_sources", "google_sources", "archived_at"),
+        # several names listed before one noun: the first; a participle and its preposition name one column
+        ("add a status column to the invoices and payments tables", "invoices", "status"),
+        ('Add "enabled" field to Product & ProductVariant', "product", "enabled"),
+        ("add a deleted by column to invoices", "invoices", "deleted_by"),
+        ("add created at and updated at columns to orders", "orders", "created_at"),
         # "to" before a participle is a place; a table named by the head noun of a longer name is a new one
         ("add tokens column to incoming webhooks table", "incoming_webhooks", "tokens"),
         ("add a project column to segments table", "segments", "project"),
