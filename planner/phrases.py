@@ -309,12 +309,17 @@ def _split(text: str, start: int, end: int) -> list[Phrase]:
     return out
 
 
+def _slot_words(name: str) -> frozenset[str]:
+    """Words of slots.toml that phrase boundaries follow (imported late: the slot filler reads phrases)."""
+    from continuous.planner.slots.text import slot_words
+
+    return slot_words(name)
+
+
 def _participle_name(before: list[str], prep: str, after: list[str]) -> bool:
     """A past participle and a preposition before a part noun or another such name are one name
     ("recorded at column", "deleted by and"), as columns are called (slots.toml participle_prepositions)."""
-    from continuous.planner.slots.text import slot_words
-
-    if not before or not after or prep not in slot_words("participle_prepositions"):
+    if not before or not after or prep not in _slot_words("participle_prepositions"):
         return False
     last = before[-1].lower()
     if not (last.endswith("ed") and len(last) > 4):
@@ -373,9 +378,18 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
     for i in range(1, len(tokens)):
         prev, tok = tokens[i - 1], tokens[i]
         word = tok.group(0).lower()
+        following = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
+        # "a Tabs component based on Radix", "a page built with the chart kit": a past participle and its
+        # preposition after an object noun say what it is made of, not what it is called
+        if (
+            word.endswith("ed")
+            and len(word) > 4
+            and following in _slot_words("participle_clause_prepositions")
+            and language.is_object_word(prev.group(0).lower())
+        ):
+            return start + tok.start()
         if not (word in runs or (word.endswith("ing") and len(word) > 5)):
             continue
-        following = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
         if not following or following in stops:
             continue  # "column resizing to tables": a noun, not a clause
         before = prev.group(0).lower()
