@@ -146,7 +146,7 @@ class Repo:
             if ftype == "endpoint" and isinstance(fields.get("proxy"), str):
                 routable.add(str(fields["proxy"]))
             strings = {k: str(v) for k, v in fields.items() if isinstance(v, str | int) and str(v)}
-            aliases = tuple(strings[k] for k in ALIAS_FIELDS if k in strings)
+            aliases = tuple(strings[k] for k in ALIAS_FIELDS if k in strings and _is_name(strings[k]))
             for key, value in strings.items():
                 if key in ALIAS_FIELDS:
                     continue
@@ -428,6 +428,13 @@ class Repo:
             return True
         nxt = after[0]
         return nxt in language.words("phrase_stops") or language.is_verb_word(nxt) or nxt in ("needs", "has", "is")
+
+
+def _is_name(alias: str) -> bool:
+    """An alias people can say: an import path alias ("@components", "@" of a tsconfig's paths) is where code
+    is found, no name of the app ("add a stub pricing page" names no app through "@pages"); a scoped package
+    ("@scope/pkg") is a name."""
+    return bool(re.search(r"[A-Za-z0-9]", alias)) and (not alias.startswith("@") or "/" in alias.strip("/"))
 
 
 def _add_other_names(seen: dict[tuple[str, str], Entity], other_names: list[tuple[str, str, tuple[str, ...]]]) -> None:

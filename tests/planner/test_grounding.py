@@ -129,3 +129,19 @@ def test_one_word_that_is_the_head_of_a_longer_name_is_not_that_name() -> None:
     assert repo.covering("table", "sources google") == "google_sources"
     assert repo.covering("table", "tasks") == "dev_tasks"
     assert repo.covering("app", "admin") == "dhg-admin-code"
+
+
+def test_an_import_path_alias_is_no_name_of_the_app() -> None:
+    """A tsconfig path alias (`"@pages/*"`, discovered as app_alias) says where an app's code is found: "add a
+    pricing page" names no app through "@pages"; a display name still names its object."""
+    repo = Repo.from_facts(
+        [
+            Fact(type="app", fields={"name": "dhg-audio"}),
+            Fact(type="app_alias", fields={"app": "dhg-audio", "alias": "@pages"}),
+            Fact(type="app_alias", fields={"app": "dhg-audio", "alias": "@"}),
+            Fact(type="app_alias", fields={"app": "dhg-audio", "alias": "Audio Player"}),
+        ],
+        CONV,
+    )
+    assert [m.kind for m in repo.mentioned("add a stub pricing page")] == []
+    assert [(m.kind, m.name) for m in repo.mentioned("fix the Audio Player")] == [("app", "dhg-audio")]
