@@ -199,6 +199,16 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     ]
     if words_ and same and text.lower().rstrip().endswith(same[-1]):
         words_.append(same[-1])
+    # "a data table component" (the noun "table component"): a word of the noun that names another kind of
+    # object is a word of the name (DataTable); where it lives ("a ui component") or its sort ("a shared
+    # component") is not
+    if head.head is not None and head.head_start >= 0:
+        noun_words = re.findall(r"[A-Za-z][\w'-]*", head.text[head.head_start - head.start :])
+        sorts_ = set(kinds.parents) | words("kind_qualifiers")
+        for w in noun_words[:-1]:
+            canons = {kinds.object_words.get(c, c) for c, _s, _e in language.find(w.lower(), "objects")}
+            if canons and not any(_same_kind(c, intent) for c in canons) and not canons & sorts_:
+                words_.append(w)
     own_noun = any(_same_kind(c, intent) for c, _s, _e in head.objects)
     if head.head is not None and not own_noun and language.lang().head_roles.get(head.head, {}).get("alone") == kind:
         # "a confirm dialog" is the ConfirmDialog component

@@ -139,6 +139,8 @@ def test_routes(text: str, path: str) -> None:
         ("add-page", "adds about page", "about"),
         ("create-table", "add invoices and payments tables", "invoices"),
         ("add-shared-component", "add a Select component based on headless ui", "Select"),
+        ("add-shared-component", "add a sortable table component", "SortableTable"),
+        ("add-shared-component", "add a ui component for toasts", "Toasts"),
         ("create-table", "create table heartbeats and migrate", "heartbeats"),
         ("add-page", "add a search and filter page", "search-filter"),
         # a noun of code or behaviour carries the name; a word of what sort of object it is names none
