@@ -151,6 +151,9 @@ def name(p: Param, intent: Intent) -> None:
     if head is not None and head.head is None and _head_words(p, intent, head, kind):
         return
     subject = intent.subject
+    env_like = bool(p.pattern) and "_" in (p.pattern or "") and "a-z" not in (p.pattern or "")
+    if env_like and subject and all(w in slot_words("env_kind_words") for w in subject.lower().split()):
+        return  # "add an env example": no variable is named
     if subject and subject.lower() not in others and kind not in ("app",):
         intent.put(p, subject, f"derived from the subject {subject!r}", guessed=True)
 
@@ -184,6 +187,15 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     )
     masked = _masked(text, head.start, intent.mentions, kind, places)
     words_ = name_words(masked, keep_aspects=True, keep_kinds=keep)
+    # "an env variable", "the env example": a word of the object's own kind, or one that only says it is a
+    # variable, names nothing
+    env_like = bool(p.pattern) and "_" in (p.pattern or "") and "a-z" not in (p.pattern or "")
+    words_ = [
+        w
+        for w in words_
+        if not any(_same_kind(c, intent) for c, _s, _e in language.find(w.lower(), "objects"))
+        and not (env_like and w.lower() in slot_words("env_kind_words"))
+    ]
     # "persistence logic", "a payload helper script": the words a noun of code or behaviour carries are the name,
     # whatever else they name
     carried = name_words(masked, keep_objects=True)

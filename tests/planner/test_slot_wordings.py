@@ -91,6 +91,12 @@ def test_environment_variable_names(text: str, name: str) -> None:
     assert params("configure-environment", text)["name"] == name
 
 
+@pytest.mark.parametrize("text", ["Adding env variable to disable admin auth for tests", "add env example"])
+def test_words_that_only_say_it_is_a_variable_name_none(text: str) -> None:
+    filled = fill("configure-environment", text)
+    assert "name" not in filled.params and "name" in filled.missing
+
+
 def test_a_browser_prefix_chooses_the_browser_scope() -> None:
     assert params("configure-environment", "chore: add NEXT_PUBLIC_ANALYTICS_ID to .env.example")["scope"] == "browser"
 
