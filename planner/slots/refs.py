@@ -154,7 +154,10 @@ def _package(p: Param, intent: Intent) -> None:
     """An npm package: one the workspace depends on, by any spelling ("react hot toast"), else the name the
     request gives a new one."""
     head = intent.analysis.head
+    generic = slot_words("package_kind_words") | language.words("determiners")
     scope = head.text if head is not None else intent.clause
+    if head is not None and all(w in generic for w in re.findall(r"[a-z]+", head.text.lower())):
+        scope = intent.clause  # "Bump version of lodash to 4.17.21": the head says only that it is a version
     # "bump got from 10.7.0 to 11.8.5", "update dependency markdownlint-cli to ^0.33.0": a bot's line names the
     # package exactly as npm does (highlight.js, sqlite3)
     bot = re.search(
@@ -163,7 +166,6 @@ def _package(p: Param, intent: Intent) -> None:
         intent.clause,
         re.IGNORECASE,
     )
-    generic = slot_words("package_kind_words") | language.words("determiners")
     pkg = bot.group("pkg") if bot else ""
     # "next.js", "tailwind": a product's own spelling of the npm package it is published as
     spelt = slot_map("package_spellings")

@@ -141,8 +141,8 @@ def env_var(text: str) -> str | None:
 
 
 def version(text: str) -> str | None:
-    """The version a request asks for: "to 5.4.2", "v6", "V4", "react@^19"; the one it goes to ("from X to Y
-    (uses Z)" → Y), else the last one named."""
+    """The version a request asks for: "to 5.4.2", "v6", "V4", "react@^19"; the first one it goes to ("from X to
+    Y (uses Z)" → Y, "a to 1.0 and b to 2.0" → 1.0, as the package is the first), else the last one named."""
     text = re.sub(r"(?<![\w.])V(?=\d)", "v", text)
     found: list[tuple[str, bool]] = []
     for m in pattern("version").finditer(text):
@@ -155,7 +155,7 @@ def version(text: str) -> str | None:
     if not found:
         return "latest" if re.search(r"\blatest\b", text, re.IGNORECASE) else None
     targets = [ver for ver, to in found if to]
-    return targets[-1] if targets else found[-1][0]
+    return targets[0] if targets else found[-1][0]
 
 
 def percent(text: str) -> int | None:

@@ -66,6 +66,8 @@ def params(sid: str, text: str) -> dict[str, object]:
         ("chore(deps): bump the prisma group with 2 updates", "prisma", None),
         # a capital V is a version's mark too; the version bumped to beats one mentioned after it
         ("Upgrade react-hook-form to V8", "react-hook-form", "8"),
+        ("Bump version of lodash to 4.17.21", "lodash", "4.17.21"),
+        ("update react-email to 2.1.0 and resend to 3.2.0", "react-email", "2.1.0"),
         ("Update @sentry/nextjs from 7.1.0 to 7.2.0 (pulls in @sentry/core 9.1.0)", "@sentry/nextjs", "7.2.0"),
     ],
 )
