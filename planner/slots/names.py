@@ -180,10 +180,14 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     text = first_of_names(text, plural=bool(noun) and plural_noun(noun))
     places = place_kinds(intent)
     # a word for another kind of object before the noun is part of the name ("a Webhook model", "an api keys
-    # table", "a service status page"), unless it is a kind this object goes in ("a gmail pipeline command")
+    # table", "a service status page"), unless it is a kind this object goes in, next to the name of one ("a
+    # gmail pipeline command"); "a service account page" is about service accounts, in no service
     kinds = intent.conventions.kinds
+    named_places = {m.kind for m in intent.mentions if m.kind in places and head.start <= m.start < head.end}
     keep = frozenset(
-        k for k in (*kinds.object_kinds, *kinds.head_order, *kinds.parents) if k != kind and k not in places
+        k
+        for k in (*kinds.object_kinds, *kinds.head_order, *kinds.parents)
+        if k != kind and (k not in places or (k not in named_places and k not in kinds.parents))
     )
     masked = _masked(text, head.start, intent.mentions, kind, places)
     words_ = name_words(masked, keep_aspects=True, keep_kinds=keep)

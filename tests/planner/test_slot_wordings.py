@@ -148,6 +148,9 @@ def test_routes(text: str, path: str) -> None:
         ("create-table", "add invoices and payments tables", "invoices"),
         ("add-shared-component", "add a Select component based on headless ui", "Select"),
         ("add-shared-component", "add a sortable table component", "SortableTable"),
+        # a word of a kind the object may go in is a place only next to the name of one
+        ("add-page", "add a service accounts page", "service-accounts"),
+        ("add-cli-command", "add a sync pipeline command", "sync"),
         ("add-shared-component", "add a ui component for toasts", "Toasts"),
         ("create-table", "create table heartbeats and migrate", "heartbeats"),
         ("add-page", "add a search and filter page", "search-filter"),
