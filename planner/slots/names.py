@@ -138,6 +138,19 @@ def name(p: Param, intent: Intent) -> None:
             return
     if head is not None and head.head is not None and in_head and _head_words(p, intent, head, kind):
         return
+    if head is not None and head.head is not None and not in_head:
+        # "a stub pricing page UI": the head noun is another kind's, but the phrase names this kind's object
+        # before it; the words before that noun name it
+        own = [
+            (c, a_, b_)
+            for c, a_, b_ in head.objects
+            if _same_kind(c, intent) and b_ < head.head_start and not clause[b_ : head.head_start].strip()
+        ]
+        if own:
+            c, a_, b_ = own[-1]
+            inner = Phrase(head.role, head.start, b_, clause[head.start : b_], head.prep, head.objects, c, a_)
+            if _head_words(p, intent, inner, kind):
+                return
     # 5. what the phrase is about: "a table for bookmarks", "a service to manage invoices"
     for ph in [*a.of_role("subject"), *a.of_role("trailing")]:
         phrase = data_phrase(ph.text)

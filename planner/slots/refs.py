@@ -274,7 +274,14 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
                 or not intent.grounded
                 or (part_of and ph.role in ("place", "subject") and ph.head is None)
             )
-        ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
+        ] + [
+            ph
+            for ph in intent.analysis.of_role("head")
+            if _names_kind(ph, kind_words)
+            and ph.head == kind
+            # "a stub pricing page UI" asks for a page: its "UI" is no app
+            and not any(intent.conventions.kinds.object_words.get(c, c) == intent.head_kind for c, _a, _b in ph.objects)
+        ]
         # "a column for the stripe customer id to profiles": where it goes names the whole before what it is for
         phrases.sort(key=lambda ph: ph.role != "place")
     else:

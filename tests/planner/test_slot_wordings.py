@@ -151,6 +151,8 @@ def test_routes(text: str, path: str) -> None:
         # a word of a kind the object may go in is a place only next to the name of one
         ("add-page", "add a service accounts page", "service-accounts"),
         ("add-cli-command", "add a sync pipeline command", "sync"),
+        # "page UI": the UI of a page, no app
+        ("add-page", "add a billing page UI", "billing"),
         ("add-shared-component", "add a ui component for toasts", "Toasts"),
         ("create-table", "create table heartbeats and migrate", "heartbeats"),
         ("add-page", "add a search and filter page", "search-filter"),
