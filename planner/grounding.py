@@ -146,7 +146,7 @@ class Repo:
             if ftype == "endpoint" and isinstance(fields.get("proxy"), str):
                 routable.add(str(fields["proxy"]))
             strings = {k: str(v) for k, v in fields.items() if isinstance(v, str | int) and str(v)}
-            aliases = tuple(strings[k] for k in ALIAS_FIELDS if k in strings)
+            aliases = tuple(strings[k] for k in ALIAS_FIELDS if k in strings and _is_name(strings[k]))
             for key, value in strings.items():
                 if key in ALIAS_FIELDS:
                     continue
@@ -262,9 +262,31 @@ class Repo:
         return self._all
 
     def covering(self, kind: str, text: str) -> str | None:
-        """The one existing object of `kind` whose name has every word of `text` ("experts" → expert_profiles)."""
+        """The one existing object of `kind` whose name has every word of `text` ("sources google" →
+        google_sources, "the admin app" → dhg-admin-code). One word that is the head noun of a longer name is
+        not that name: the name's other words make it a narrower kind of thing ("the segments table" of a
+        repository with learn_media_topic_segments is a new table, "migrations" is no sys_table_migrations)."""
         hits = self.covering_all(kind, text)
-        return hits[0] if len(hits) == 1 else None
+        if len(hits) != 1:
+            return None
+        want = [singular(w) for w in words_of(text)]
+        core = [singular(w) for w in self._core_words(kind, hits[0])]
+        if len(want) == 1 and len(core) > 1 and core[-1] == want[0]:
+            return None
+        return hits[0]
+
+    def _core_words(self, kind: str, name: str) -> list[str]:
+        """The words of a name without the repository's prefix, table domain and kind suffixes."""
+        ws = words_of(name)
+        prefix = words_of(self.conventions.app_prefix)
+        if kind == "app" and prefix and ws[: len(prefix)] == prefix:
+            ws = ws[len(prefix) :]
+        if kind == "table" and len(ws) > 1 and ws[0] in self.conventions.table_domains:
+            ws = ws[1:]
+        suffixes = self.conventions.kind_suffixes.get(kind, ())
+        while len(ws) > 1 and ws[-1] in suffixes:
+            ws = ws[:-1]
+        return ws
 
     def covering_all(self, kind: str, text: str) -> list[str]:
         """Every existing object of `kind` whose name has every word of `text`, by name."""
@@ -406,6 +428,13 @@ class Repo:
             return True
         nxt = after[0]
         return nxt in language.words("phrase_stops") or language.is_verb_word(nxt) or nxt in ("needs", "has", "is")
+
+
+def _is_name(alias: str) -> bool:
+    """An alias people can say: an import path alias ("@components", "@" of a tsconfig's paths) is where code
+    is found, no name of the app ("add a stub pricing page" names no app through "@pages"); a scoped package
+    ("@scope/pkg") is a name."""
+    return bool(re.search(r"[A-Za-z0-9]", alias)) and (not alias.startswith("@") or "/" in alias.strip("/"))
 
 
 def _add_other_names(seen: dict[tuple[str, str], Entity], other_names: list[tuple[str, str, tuple[str, ...]]]) -> None:

@@ -280,6 +280,8 @@ def _split(text: str, start: int, end: int) -> list[Phrase]:
         if before and before[-1].lower() in determiners:
             continue  # "an about page": a noun, not a preposition
         after = re.findall(r"[\w'-]+", text[c_end:main_end])
+        if _participle_name(before, word, after):
+            continue  # "a recorded at column", "created at and updated at columns": a column's name
         if not before and len(after) == 1 and word not in words("phrase_stops") and after[0].lower() in _kind_nouns():
             continue  # "adds about page": a preposition right after the verb before a bare kind is a noun
         pieces.append((cursor, c_start, prep))
@@ -307,6 +309,25 @@ def _split(text: str, start: int, end: int) -> list[Phrase]:
     return out
 
 
+def _slot_words(name: str) -> frozenset[str]:
+    """Words of slots.toml that phrase boundaries follow (imported late: the slot filler reads phrases)."""
+    from continuous.planner.slots.text import slot_words
+
+    return slot_words(name)
+
+
+def _participle_name(before: list[str], prep: str, after: list[str]) -> bool:
+    """A past participle and a preposition before a part noun or another such name are one name
+    ("recorded at column", "deleted by and"), as columns are called (slots.toml participle_prepositions)."""
+    if not before or not after or prep not in _slot_words("participle_prepositions"):
+        return False
+    last = before[-1].lower()
+    if not (last.endswith("ed") and len(last) > 4):
+        return False
+    nxt = after[0].lower()
+    return nxt in ("and", "or") or nxt in words("part_nouns") or nxt.rstrip("s") in words("part_nouns")
+
+
 def _inside_token(text: str, pos: int) -> bool:
     return pos > 0 and (text[pos - 1] in "-_./:'\"`" or text[pos - 1].isalnum())
 
@@ -330,7 +351,11 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
                 and language.is_object_word(after[1])
                 and (len(after) == 2 or after[2].lower() in words("phrase_stops"))
             )
-            if marker in ("to",) and (not _is_verbish(following) or named):
+            # an infinitive is bare: "to incoming webhooks", "to archived documents" are places
+            participle = re.fullmatch(r"[a-z]{3,}(?:ing|ed)", following) is not None and not language.is_verb_word(
+                following, inflected=False
+            )
+            if marker in ("to",) and (not _is_verbish(following) or named or participle):
                 continue  # "to the hub", "to Link table" are places
             determiner_next = len(after) > 1 and after[1].lower() in words("determiners")
             if marker in ("that", "which", "who") and not (
@@ -353,9 +378,18 @@ def _trailing_start(raw: str, start: int, end: int) -> int | None:
     for i in range(1, len(tokens)):
         prev, tok = tokens[i - 1], tokens[i]
         word = tok.group(0).lower()
+        following = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
+        # "a Tabs component based on Radix", "a page built with the chart kit": a past participle and its
+        # preposition after an object noun say what it is made of, not what it is called
+        if (
+            word.endswith("ed")
+            and len(word) > 4
+            and following in _slot_words("participle_clause_prepositions")
+            and language.is_object_word(prev.group(0).lower())
+        ):
+            return start + tok.start()
         if not (word in runs or (word.endswith("ing") and len(word) > 5)):
             continue
-        following = tokens[i + 1].group(0).lower() if i + 1 < len(tokens) else ""
         if not following or following in stops:
             continue  # "column resizing to tables": a noun, not a clause
         before = prev.group(0).lower()

@@ -105,6 +105,8 @@ def name(p: Param, intent: Intent) -> None:
     for value in _in(scope, identifiers(clause)) + [v for v, _s, _e in identifiers(clause) if head is None]:
         if value.lower() in others or value.lower() in taken or value.lower() in intent.used:
             continue
+        if value.lower() in slot_words("sort_words"):
+            continue  # "into a re-usable service" says what sort of service, not which
         if intent.put(p, value, "name given in the request"):
             return
     # 2b. an environment variable named by words: "add sentry dsn to env vars", "launch darkly sdk key env var"
@@ -136,6 +138,19 @@ def name(p: Param, intent: Intent) -> None:
             return
     if head is not None and head.head is not None and in_head and _head_words(p, intent, head, kind):
         return
+    if head is not None and head.head is not None and not in_head:
+        # "a stub pricing page UI": the head noun is another kind's, but the phrase names this kind's object
+        # before it; the words before that noun name it
+        own = [
+            (c, a_, b_)
+            for c, a_, b_ in head.objects
+            if _same_kind(c, intent) and b_ < head.head_start and not clause[b_ : head.head_start].strip()
+        ]
+        if own:
+            c, a_, b_ = own[-1]
+            inner = Phrase(head.role, head.start, b_, clause[head.start : b_], head.prep, head.objects, c, a_)
+            if _head_words(p, intent, inner, kind):
+                return
     # 5. what the phrase is about: "a table for bookmarks", "a service to manage invoices"
     for ph in [*a.of_role("subject"), *a.of_role("trailing")]:
         phrase = data_phrase(ph.text)
@@ -149,6 +164,9 @@ def name(p: Param, intent: Intent) -> None:
     if head is not None and head.head is None and _head_words(p, intent, head, kind):
         return
     subject = intent.subject
+    env_like = bool(p.pattern) and "_" in (p.pattern or "") and "a-z" not in (p.pattern or "")
+    if env_like and subject and all(w in slot_words("env_kind_words") for w in subject.lower().split()):
+        return  # "add an env example": no variable is named
     if subject and subject.lower() not in others and kind not in ("app",):
         intent.put(p, subject, f"derived from the subject {subject!r}", guessed=True)
 
@@ -169,21 +187,39 @@ def place_kinds(intent: Intent) -> frozenset[str]:
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
     text = _without_making(text, lambda w: any(_same_kind(c, intent) for c, _s, _e in language.find(w, "objects")))
-    # "Integration and InstalledIntegration models": names joined by "and" are two objects, the first is this
-    # one ("drag and drop" is one name)
-    names_ = re.split(r"\s*,\s*|\s+and\s+", text.strip())
-    if len(names_) > 1 and all(
-        re.fullmatch(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*|[a-z]+(?:[_A-Z][a-z0-9]*)+", n) for n in names_
-    ):
-        text = text[: text.index(names_[0]) + len(names_[0])]
+    # "Integration and InstalledIntegration models", "invoices and payments tables": names joined by "and" are
+    # several objects, the first is this one ("drag and drop" is one name)
+    noun = head.text[head.head_start - head.start :] if head.head is not None and head.head_start >= 0 else ""
+    text = first_of_names(text, plural=bool(noun) and plural_noun(noun))
     places = place_kinds(intent)
     # a word for another kind of object before the noun is part of the name ("a Webhook model", "an api keys
-    # table", "a service status page"), unless it is a kind this object goes in ("a gmail pipeline command")
+    # table", "a service status page"), unless it is a kind this object goes in, next to the name of one ("a
+    # gmail pipeline command"); "a service account page" is about service accounts, in no service
     kinds = intent.conventions.kinds
+    named_places = {m.kind for m in intent.mentions if m.kind in places and head.start <= m.start < head.end}
     keep = frozenset(
-        k for k in (*kinds.object_kinds, *kinds.head_order, *kinds.parents) if k != kind and k not in places
+        k
+        for k in (*kinds.object_kinds, *kinds.head_order, *kinds.parents)
+        if k != kind and (k not in places or (k not in named_places and k not in kinds.parents))
     )
-    words_ = name_words(_masked(text, head.start, intent.mentions, kind, places), keep_aspects=True, keep_kinds=keep)
+    masked = _masked(text, head.start, intent.mentions, kind, places)
+    words_ = name_words(masked, keep_aspects=True, keep_kinds=keep)
+    # "an env variable", "the env example": a word of the object's own kind, or one that only says it is a
+    # variable, names nothing
+    env_like = bool(p.pattern) and "_" in (p.pattern or "") and "a-z" not in (p.pattern or "")
+    words_ = [
+        w
+        for w in words_
+        if not any(_same_kind(c, intent) for c, _s, _e in language.find(w.lower(), "objects"))
+        and not (env_like and w.lower() in slot_words("env_kind_words"))
+    ]
+    # "persistence logic", "a payload helper script": the words a noun of code or behaviour carries are the name,
+    # whatever else they name
+    carried = name_words(masked, keep_objects=True)
+    if len(carried) > 1 and carried[-1].lower() in slot_words("carrier_nouns"):
+        words_ = carried[:-1]
+    while len(words_) > 1 and words_[-1].lower() in slot_words("carrier_nouns"):
+        words_.pop()
     # a word of the same kind right before the noun is part of the name ("a date picker component")
     same = [
         text[s - head.start : e - head.start].lower()
@@ -192,6 +228,16 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     ]
     if words_ and same and text.lower().rstrip().endswith(same[-1]):
         words_.append(same[-1])
+    # "a data table component" (the noun "table component"): a word of the noun that names another kind of
+    # object is a word of the name (DataTable); where it lives ("a ui component") or its sort ("a shared
+    # component") is not
+    if head.head is not None and head.head_start >= 0:
+        noun_words = re.findall(r"[A-Za-z][\w'-]*", head.text[head.head_start - head.start :])
+        sorts_ = set(kinds.parents) | words("kind_qualifiers")
+        for w in noun_words[:-1]:
+            canons = {kinds.object_words.get(c, c) for c, _s, _e in language.find(w.lower(), "objects")}
+            if canons and not any(_same_kind(c, intent) for c in canons) and not canons & sorts_:
+                words_.append(w)
     own_noun = any(_same_kind(c, intent) for c, _s, _e in head.objects)
     if head.head is not None and not own_noun and language.lang().head_roles.get(head.head, {}).get("alone") == kind:
         # "a confirm dialog" is the ConfirmDialog component
@@ -211,6 +257,42 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
         and len(words_) <= 4
         and intent.put(p, " ".join(words_), f"the words before the {kind or 'object'}", guessed=True)
     )
+
+
+_LIST = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+(?:and|&|\+)\s+|\s*&\s*")
+_IDENT = re.compile(r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)*|[a-z]+(?:[_A-Z][a-z0-9]*)+")
+
+
+def first_of_names(text: str, *, plural: bool = False) -> str:
+    """The first of several names listed before one noun: "invoices and payments tables" (a plural noun),
+    "Product & ProductVariant" (each an identifier) → the first; "heartbeats and migrate" → heartbeats (a verb
+    starts another clause). A singular noun's words stay whole ("a search and filter page"), as does a fixed
+    phrase ("drag and drop")."""
+    from continuous.planner.decompose import protected
+
+    masked = protected(text)
+    cuts = list(_LIST.finditer(masked))
+    if not cuts:
+        return text
+    starts = [0, *(c.end() for c in cuts)]
+    ends = [*(c.start() for c in cuts), len(text)]
+    parts = [text[a:b].strip() for a, b in zip(starts, ends, strict=True)]
+    parts = [p for p in parts if p]
+    later_verb = any(
+        language.is_verb_word(re.findall(r"[A-Za-z]+", p)[0], inflected=False)
+        for p in parts[1:]
+        if re.findall(r"[A-Za-z]+", p)
+    )
+    if len(parts) > 1 and (plural or later_verb or all(_IDENT.fullmatch(p) for p in parts)):
+        return text[: cuts[0].start()]
+    return text
+
+
+def plural_noun(noun: str) -> bool:
+    from continuous.planner.grounding import singular
+
+    low = noun.strip().lower()
+    return bool(low) and singular(low) != low
 
 
 def _without_making(text: str, own: Callable[[str], bool] | None = None) -> str:
@@ -282,6 +364,9 @@ def part(p: Param, intent: Intent) -> None:
         if intent.repo.lookup("table", value) is None and intent.put(p, value, "name given in the request"):
             return
     text = head.modifier_text() if head.head else head.text
+    # "a recorded at column": a participle and its preposition are one name (recorded_at)
+    preps = "|".join(sorted(slot_words("participle_prepositions")))
+    text = re.sub(rf"\b([A-Za-z]{{3,}}ed)\s+({preps})\b", r"\1_\2", text, flags=re.IGNORECASE)
     schema_words = {f for f in language.lang().objects.get(head.head or "", ())} if head.head else set()
     # "disabledAt and lastConversionAt columns": the first of several
     first = re.split(r"\s+and\s+|,|/|\+", _masked(text, head.start, intent.mentions, None))[0]
@@ -454,6 +539,9 @@ def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = Fals
         taken.append(low)
         if len(taken) == 3:
             break
+    # "to handle the search logic": the data is what the logic is of
+    while len(taken) > 1 and taken[-1] in slot_words("carrier_nouns"):
+        taken.pop()
     return " ".join(taken) or None
 
 

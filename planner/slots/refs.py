@@ -17,6 +17,7 @@ from continuous.planner import language
 from continuous.planner.grounding import Mention, to_kebab, to_snake
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
+from continuous.planner.slots.names import first_of_names, plural_noun
 from continuous.planner.slots.text import called, identifiers, name_words, not_name, quoted, slot_map, slot_words
 
 _ROLE_ORDER = {
@@ -153,7 +154,10 @@ def _package(p: Param, intent: Intent) -> None:
     """An npm package: one the workspace depends on, by any spelling ("react hot toast"), else the name the
     request gives a new one."""
     head = intent.analysis.head
+    generic = slot_words("package_kind_words") | language.words("determiners")
     scope = head.text if head is not None else intent.clause
+    if head is not None and all(w in generic for w in re.findall(r"[a-z]+", head.text.lower())):
+        scope = intent.clause  # "Bump version of lodash to 4.17.21": the head says only that it is a version
     # "bump got from 10.7.0 to 11.8.5", "update dependency markdownlint-cli to ^0.33.0": a bot's line names the
     # package exactly as npm does (highlight.js, sqlite3)
     bot = re.search(
@@ -162,7 +166,6 @@ def _package(p: Param, intent: Intent) -> None:
         intent.clause,
         re.IGNORECASE,
     )
-    generic = slot_words("package_kind_words") | language.words("determiners")
     pkg = bot.group("pkg") if bot else ""
     # "next.js", "tailwind": a product's own spelling of the npm package it is published as
     spelt = slot_map("package_spellings")
@@ -271,7 +274,14 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
                 or not intent.grounded
                 or (part_of and ph.role in ("place", "subject") and ph.head is None)
             )
-        ] + [ph for ph in intent.analysis.of_role("head") if _names_kind(ph, kind_words) and ph.head == kind]
+        ] + [
+            ph
+            for ph in intent.analysis.of_role("head")
+            if _names_kind(ph, kind_words)
+            and ph.head == kind
+            # "a stub pricing page UI" asks for a page: its "UI" is no app
+            and not any(intent.conventions.kinds.object_words.get(c, c) == intent.head_kind for c, _a, _b in ph.objects)
+        ]
         # "a column for the stripe customer id to profiles": where it goes names the whole before what it is for
         phrases.sort(key=lambda ph: ph.role != "place")
     else:
@@ -375,7 +385,8 @@ def _any_kind(p: Param, intent: Intent) -> None:
         for value, _s, _e in [*called(text), *quoted(text), *identifiers(text)]:
             if intent.put(p, value, "the name the request gives"):
                 return
-        words = name_words(text)
+        # "e2e tests for entity duplication": the sort of test is not what it covers
+        words = name_words(text, slot_words("test_kind_words"))
         if (
             words
             and len(words) <= 3
@@ -403,10 +414,13 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
     for value, _s, _e in identifiers(ph.text):
         if value.lower() not in intent.used:
             return value, True
+    # "to Product & ProductVariant", "on the invoices and payments tables": the first of several names
+    noun = ph.text[ph.head_start - ph.start :] if ph.head is not None and ph.head_start >= 0 else ""
+    base = first_of_names(ph.modifier_text() if ph.head else ph.text, plural=bool(noun) and plural_noun(noun))
     # "the admin app": any word may be part of an existing name, even one that names nothing on its own
     plain = [
         w
-        for w in re.findall(r"[A-Za-z][\w-]*", ph.modifier_text() if ph.head else ph.text)
+        for w in re.findall(r"[A-Za-z][\w-]*", base)
         if w.lower() not in language.words("determiners") and w.lower() not in kind_words
     ]
     if plain and len(plain) <= 3:
@@ -414,7 +428,7 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
         kinds = target_kinds_of_phrase(ph, intent)
         if any(intent.repo.lookup(k, joined) or _covering(intent, k, joined) for k in kinds):
             return joined, False
-    text = ph.modifier_text() if ph.head else ph.text
+    text = base
     # "to posts instead of using the meta image": the name ends where the phrase goes on about something else
     text = re.split(r"\b(?:" + "|".join(sorted(language.words("phrase_stops"))) + r")\b", text, maxsplit=1)[0]
     # a word for another kind of object is part of the name ("to webhook deliveries", "the api keys table")

@@ -141,18 +141,21 @@ def env_var(text: str) -> str | None:
 
 
 def version(text: str) -> str | None:
-    """The version a request asks for: "to 5.4.2", "v6", "react@^19"; the last one named (from X to Y)."""
-    found = []
+    """The version a request asks for: "to 5.4.2", "v6", "V4", "react@^19"; the first one it goes to ("from X to
+    Y (uses Z)" → Y, "a to 1.0 and b to 2.0" → 1.0, as the package is the first), else the last one named."""
+    text = re.sub(r"(?<![\w.])V(?=\d)", "v", text)
+    found: list[tuple[str, bool]] = []
     for m in pattern("version").finditer(text):
         ver = m.group("ver")
         bare = m.group(0) == ver and "." not in ver
         # "across 1 directory with 2 updates": a bare count before a word is no version ("prisma 4" is)
         if bare and re.match(r"\s*[A-Za-z]", text[m.end() :]):
             continue
-        found.append(ver)
+        found.append((ver, m.group(0).lower().startswith("to")))
     if not found:
         return "latest" if re.search(r"\blatest\b", text, re.IGNORECASE) else None
-    return found[-1]
+    targets = [ver for ver, to in found if to]
+    return targets[0] if targets else found[-1][0]
 
 
 def percent(text: str) -> int | None:

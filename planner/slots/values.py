@@ -136,6 +136,9 @@ def method(p: Param, intent: Intent) -> None:
                 intent.put(p, verb, f"what the endpoint does ({said!r} of the whole request)", guessed=True)
 
 
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
 def route(p: Param, intent: Intent) -> None:
     found = tx.route(intent.clause)
     if found:
@@ -153,13 +156,19 @@ def route(p: Param, intent: Intent) -> None:
         words_ = subject.split()
         while len(words_) > 1 and tx.method_from_verb(words_[0]) is not None:
             words_ = words_[1:]
+        # "a frontend API POST endpoint", "public API endpoints": a method as written and the words every route
+        # of an API shares say nothing of which route
+        words_ = [
+            w for w in words_ if not (w.isupper() and w in _METHODS) and w.lower() not in language.words("route_noise")
+        ]
         subject = " ".join(words_)
-        intent.put(p, "/api/" + to_kebab(subject), f"derived from the subject {subject!r}", guessed=True)
-        return
+        if words_:
+            intent.put(p, "/api/" + to_kebab(subject), f"derived from the subject {subject!r}", guessed=True)
+            return
     if p.required and head is not None and head.head is not None and intent.head_kind == "endpoint":
         # "a health check endpoint": the words before the noun, whatever they also name
         ws = tx.name_words(head.modifier_text(), keep_objects=True)
-        ws = [w for w in ws if tx.method_from_verb(w) is None]
+        ws = [w for w in ws if tx.method_from_verb(w) is None and w.lower() not in language.words("route_noise")]
         if ws and len(ws) <= 3:
             intent.put(p, "/api/" + to_kebab(" ".join(ws)), "the words before the endpoint", guessed=True)
 

@@ -106,3 +106,42 @@ def test_an_old_name_of_a_table_names_the_table_it_became() -> None:
     assert [m.name for m in repo.mentioned("index citation_expert_aliases")] == ["expert_profiles"]
     assert [m.name for m in repo.mentioned("add rls to dev_tasks")] == ["dev_tasks"]
     assert not repo.mentioned("drop older_table")
+
+
+def test_one_word_that_is_the_head_of_a_longer_name_is_not_that_name() -> None:
+    """ "the segments table" in a repository with learn_media_topic_segments asks for a table of its own: the
+    longer name's other words make it a narrower thing. A word that is a modifier of the one name holding it
+    ("the admin app"), the same words in another order and several words of one name still find it."""
+    conv = load_conventions({"app_prefix": "dhg-", "table_domains": ["learn", "sys", "google", "dev"]})
+    repo = Repo.from_facts(
+        [
+            Fact(type="table", fields={"name": "learn_media_topic_segments"}),
+            Fact(type="table", fields={"name": "sys_table_migrations"}),
+            Fact(type="table", fields={"name": "google_sources"}),
+            Fact(type="table", fields={"name": "dev_tasks"}),
+            Fact(type="app", fields={"name": "dhg-admin-code"}),
+        ],
+        conv,
+    )
+    assert repo.covering("table", "segments") is None
+    assert repo.covering("table", "migrations") is None
+    assert repo.covering("table", "topic segments") == "learn_media_topic_segments"
+    assert repo.covering("table", "sources google") == "google_sources"
+    assert repo.covering("table", "tasks") == "dev_tasks"
+    assert repo.covering("app", "admin") == "dhg-admin-code"
+
+
+def test_an_import_path_alias_is_no_name_of_the_app() -> None:
+    """A tsconfig path alias (`"@pages/*"`, discovered as app_alias) says where an app's code is found: "add a
+    pricing page" names no app through "@pages"; a display name still names its object."""
+    repo = Repo.from_facts(
+        [
+            Fact(type="app", fields={"name": "dhg-audio"}),
+            Fact(type="app_alias", fields={"app": "dhg-audio", "alias": "@pages"}),
+            Fact(type="app_alias", fields={"app": "dhg-audio", "alias": "@"}),
+            Fact(type="app_alias", fields={"app": "dhg-audio", "alias": "Audio Player"}),
+        ],
+        CONV,
+    )
+    assert [m.kind for m in repo.mentioned("add a stub pricing page")] == []
+    assert [(m.kind, m.name) for m in repo.mentioned("fix the Audio Player")] == [("app", "dhg-audio")]

@@ -32,6 +32,18 @@ def test_places_and_subjects() -> None:
         ("head", "a language column", "schema"),
     ]
 
+    # an infinitive is bare: "to" before a participle opens a place, not what something is for
+    assert roles("add tokens column to incoming webhooks table")[1] == ("place", "incoming webhooks table", "table")
+    assert roles("add a flag to existing users")[1] == ("place", "existing users", None)
+    assert roles("add a script to update labels")[1][0] == "trailing"
+    # a past participle and its preposition after the object say what it is made of; before a part noun they
+    # name the part
+    assert roles("Add Tabs component based on Radix") == [
+        ("head", "Tabs component", "component"),
+        ("trailing", "based on Radix", None),
+    ]
+    assert roles("add a deleted by column to invoices")[0] == ("head", "a deleted by column", "schema")
+
 
 def test_the_head_noun_of_a_compound_is_its_last_word() -> None:
     assert analyse("add column resizing to tables").head.head is None  # type: ignore[union-attr]

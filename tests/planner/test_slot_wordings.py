@@ -33,6 +33,7 @@ REPO = Repo.from_facts(
         Fact(type="table", fields={"name": "filter_user_profiles"}),
         Fact(type="table", fields={"name": "expert_profiles"}),
         Fact(type="table", fields={"name": "email_messages"}),
+        Fact(type="table", fields={"name": "learn_media_topic_segments"}),
         Fact(type="pipeline", fields={"name": "gmail"}),
         Fact(type="command", fields={"name": "typecheck", "pipeline": "scripts"}),
         Fact(type="package_dependency", fields={"package": "supabase"}),
@@ -63,6 +64,11 @@ def params(sid: str, text: str) -> dict[str, object]:
         ("chore: upgrade openai sdk to 4.28", "openai", "4.28"),
         ("bump react hook form", "react-hook-form", None),
         ("chore(deps): bump the prisma group with 2 updates", "prisma", None),
+        # a capital V is a version's mark too; the version bumped to beats one mentioned after it
+        ("Upgrade react-hook-form to V8", "react-hook-form", "8"),
+        ("Bump version of lodash to 4.17.21", "lodash", "4.17.21"),
+        ("update react-email to 2.1.0 and resend to 3.2.0", "react-email", "2.1.0"),
+        ("Update @sentry/nextjs from 7.1.0 to 7.2.0 (pulls in @sentry/core 9.1.0)", "@sentry/nextjs", "7.2.0"),
     ],
 )
 def test_packages_and_versions(text: str, package: str, version: str | None) -> None:
@@ -85,6 +91,12 @@ def test_packages_and_versions(text: str, package: str, version: str | None) -> 
 )
 def test_environment_variable_names(text: str, name: str) -> None:
     assert params("configure-environment", text)["name"] == name
+
+
+@pytest.mark.parametrize("text", ["Adding env variable to disable admin auth for tests", "add env example"])
+def test_words_that_only_say_it_is_a_variable_name_none(text: str) -> None:
+    filled = fill("configure-environment", text)
+    assert "name" not in filled.params and "name" in filled.missing
 
 
 def test_a_browser_prefix_chooses_the_browser_scope() -> None:
@@ -112,6 +124,9 @@ def test_methods_from_what_an_endpoint_does(text: str, method: str) -> None:
         ("feat: add claims/:id endpoint to admin api", "/claims/:id"),
         ("create get users api route", "/api/users"),
         ("API endpoint that fetches invoices", "/api/invoices"),
+        # a method as written and the words every route of an API shares are no part of the route
+        ("add a public status endpoint", "/api/status"),
+        ("frontend API POST endpoint", "/api/frontend"),
     ],
 )
 def test_routes(text: str, path: str) -> None:
@@ -130,6 +145,21 @@ def test_routes(text: str, path: str) -> None:
         ("add-shared-component", "create shared loading spinner component", "LoadingSpinner"),
         ("add-shared-component", "Add general Modal component", "Modal"),
         ("add-page", "adds about page", "about"),
+        ("create-table", "add invoices and payments tables", "invoices"),
+        ("add-shared-component", "add a Select component based on headless ui", "Select"),
+        ("add-shared-component", "add a sortable table component", "SortableTable"),
+        # a word of a kind the object may go in is a place only next to the name of one
+        ("add-page", "add a service accounts page", "service-accounts"),
+        ("add-cli-command", "add a sync pipeline command", "sync"),
+        # "page UI": the UI of a page, no app
+        ("add-page", "add a billing page UI", "billing"),
+        ("add-shared-component", "add a ui component for toasts", "Toasts"),
+        ("create-table", "create table heartbeats and migrate", "heartbeats"),
+        ("add-page", "add a search and filter page", "search-filter"),
+        # a noun of code or behaviour carries the name; a word of what sort of object it is names none
+        ("create-service", "move the retry logic into its own service", "retry"),
+        ("create-service", "Extract invoice numbering code into a reusable service", "invoice-numbering"),
+        ("add-pnpm-script", "add a changelog helper script", "changelog"),
     ],
 )
 def test_names_of_new_objects(sid: str, text: str, name: str) -> None:
@@ -142,7 +172,14 @@ def test_names_of_new_objects(sid: str, text: str, name: str) -> None:
         ("Add `metadata` jsonb column to email_messages table", "email_messages", "metadata"),
         ("Add mime_type column to sources_google", "google_sources", "mime_type"),
         ("add the column archived_at to google_sources", "google_sources", "archived_at"),
-        ("add a priority column to the tasks table", "dev_tasks", "priority"),
+        # several names listed before one noun: the first; a participle and its preposition name one column
+        ("add a status column to the invoices and payments tables", "invoices", "status"),
+        ('Add "enabled" field to Product & ProductVariant', "product", "enabled"),
+        ("add a deleted by column to invoices", "invoices", "deleted_by"),
+        ("add created at and updated at columns to orders", "orders", "created_at"),
+        # "to" before a participle is a place; a table named by the head noun of a longer name is a new one
+        ("add tokens column to incoming webhooks table", "incoming_webhooks", "tokens"),
+        ("add a project column to segments table", "segments", "project"),
     ],
 )
 def test_columns_and_their_tables(text: str, table: str, column: str) -> None:
@@ -565,3 +602,32 @@ def test_a_bare_verb_after_a_phrase_is_a_noun_of_its_list(text: str, pieces: int
     from continuous.planner.decompose import split
 
     assert len(split(text)) == pieces
+
+
+def test_a_table_named_without_its_domain() -> None:
+    """ "the tasks table" is dev_tasks where dev is one of the repository's table domains (detected from its
+    tables, or set in .continuous.toml); without that convention, dev_tasks is a narrower kind of tasks."""
+    from continuous.planner.conventions import load as load_conventions
+
+    text = "add a priority column to the tasks table"
+    sc = rule_base().scenarios["modify-schema"]
+    for conv, table in (
+        (load_conventions({"table_domains": ["dev", "google"]}), "dev_tasks"),
+        (conventions(), "tasks"),
+    ):
+        repo = Repo.from_facts([Fact(type="table", fields={"name": "dev_tasks"})], conv)
+        got = slots.fill(slots.Intent(sc, text, text, repo, conv, subject_of(text, repo), rule_base=rule_base()))
+        assert (got.params.get("table"), got.params.get("column")) == (table, "priority")
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("add playwright tests for the checkout page", "checkout"),
+        ("Add middleware integration tests", "middleware"),
+        ("feat: add organization e2e test", "organization"),
+        ("write unit tests for the invoice formatter", "invoice_formatter"),
+    ],
+)
+def test_the_sort_of_test_is_not_what_it_covers(text: str, target: str) -> None:
+    assert params("add-tests", text).get("target") == target
