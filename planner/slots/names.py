@@ -110,7 +110,7 @@ def name(p: Param, intent: Intent) -> None:
         if intent.put(p, value, "name given in the request"):
             return
     # 2b. an environment variable named by words: "add sentry dsn to env vars", "launch darkly sdk key env var"
-    if p.pattern and "_" in p.pattern and "a-z" not in p.pattern and head is not None and _env_words(p, intent, head):
+    if _env_like(p) and head is not None and _env_words(p, intent, head):
         return
     # 3. what the object is for, for kinds named by purpose
     if kind in intent.conventions.params.named_by_purpose:
@@ -164,8 +164,7 @@ def name(p: Param, intent: Intent) -> None:
     if head is not None and head.head is None and _head_words(p, intent, head, kind):
         return
     subject = intent.subject
-    env_like = bool(p.pattern) and "_" in (p.pattern or "") and "a-z" not in (p.pattern or "")
-    if env_like and subject and all(w in slot_words("env_kind_words") for w in subject.lower().split()):
+    if _env_like(p) and subject and all(w in slot_words("env_kind_words") for w in subject.lower().split()):
         return  # "add an env example": no variable is named
     if subject and subject.lower() not in others and kind not in ("app",):
         intent.put(p, subject, f"derived from the subject {subject!r}", guessed=True)
@@ -182,6 +181,11 @@ def place_kinds(intent: Intent) -> frozenset[str]:
         if kind_of(q, intent) == "reference":
             out.update(k for k in target_kinds(q, intent) if k != intent.head_kind)
     return frozenset(out)
+
+
+def _env_like(p: Param) -> bool:
+    """A parameter whose pattern takes SCREAMING_SNAKE names only: an environment variable's."""
+    return bool(p.pattern) and "_" in (p.pattern or "") and "a-z" not in (p.pattern or "")
 
 
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
@@ -206,7 +210,7 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     words_ = name_words(masked, keep_aspects=True, keep_kinds=keep)
     # "an env variable", "the env example": a word of the object's own kind, or one that only says it is a
     # variable, names nothing
-    env_like = bool(p.pattern) and "_" in (p.pattern or "") and "a-z" not in (p.pattern or "")
+    env_like = _env_like(p)
     words_ = [
         w
         for w in words_
