@@ -48,6 +48,12 @@ class Phrase:
             return self.text
         return self.text[: self.head_start - self.start]
 
+    def noun_text(self) -> str:
+        """The head noun ("pipeline command" of "a gmail sync pipeline command"); empty without one."""
+        if self.head is None or self.head_start < 0:
+            return ""
+        return self.text[self.head_start - self.start :]
+
 
 @dataclass(frozen=True)
 class Analysis:

@@ -193,7 +193,7 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     text = _without_making(text, lambda w: any(_same_kind(c, intent) for c, _s, _e in language.find(w, "objects")))
     # "Integration and InstalledIntegration models", "invoices and payments tables": names joined by "and" are
     # several objects, the first is this one ("drag and drop" is one name)
-    noun = head.text[head.head_start - head.start :] if head.head is not None and head.head_start >= 0 else ""
+    noun = head.noun_text()
     text = first_of_names(text, plural=bool(noun) and plural_noun(noun))
     places = place_kinds(intent)
     # a word for another kind of object before the noun is part of the name ("a Webhook model", "an api keys
@@ -235,8 +235,8 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     # "a data table component" (the noun "table component"): a word of the noun that names another kind of
     # object is a word of the name (DataTable); where it lives ("a ui component") or its sort ("a shared
     # component") is not
-    if head.head is not None and head.head_start >= 0:
-        noun_words = re.findall(r"[A-Za-z][\w'-]*", head.text[head.head_start - head.start :])
+    if head.noun_text():
+        noun_words = re.findall(r"[A-Za-z][\w'-]*", head.noun_text())
         sorts_ = set(kinds.parents) | words("kind_qualifiers")
         for w in noun_words[:-1]:
             canons = {kinds.object_words.get(c, c) for c, _s, _e in language.find(w.lower(), "objects")}
@@ -245,7 +245,7 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     own_noun = any(_same_kind(c, intent) for c, _s, _e in head.objects)
     if head.head is not None and not own_noun and language.lang().head_roles.get(head.head, {}).get("alone") == kind:
         # "a confirm dialog" is the ConfirmDialog component
-        words_.extend(w for w in re.findall(r"[A-Za-z][\w'-]*", head.text[head.head_start - head.start :])[:2])
+        words_.extend(w for w in re.findall(r"[A-Za-z][\w'-]*", head.noun_text())[:2])
     views = words_ and all(w.lower() in slot_words("view_words") for w in words_)
     sorts = words_ and all(w.lower() in slot_words("sort_words") for w in words_)
     if views or sorts:

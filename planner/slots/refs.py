@@ -415,7 +415,7 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
         if value.lower() not in intent.used:
             return value, True
     # "to Product & ProductVariant", "on the invoices and payments tables": the first of several names
-    noun = ph.text[ph.head_start - ph.start :] if ph.head is not None and ph.head_start >= 0 else ""
+    noun = ph.noun_text()
     base = first_of_names(ph.modifier_text() if ph.head else ph.text, plural=bool(noun) and plural_noun(noun))
     # "the admin app": any word may be part of an existing name, even one that names nothing on its own
     plain = [
