@@ -390,7 +390,9 @@ def train(
     best = probs.max(axis=1)
     pick = probs.argmax(axis=1)
     is_none = labels == n_scen
-    threshold = choose_threshold(best, pick, labels, n_scen, cfg)
+    # what each held-out row weighs in the objective (`objective_weights`: scenario documents against real requests)
+    weight = objective_weights(sources, labels, n_scen, cfg)
+    threshold = choose_threshold(best, pick, labels, n_scen, cfg, weight)
     model.threshold = round(threshold, 4)
     score, cut = best, model.threshold
     gate_debug: dict[str, Any] = {}
@@ -399,14 +401,14 @@ def train(
         if progress:
             progress("planner index: calibrating the in-scope gate")
         gate_x = gate_inputs(probs, oof_a_all, model.a_columns, model.a_none)
-        oof_gate, final_gate = fit_gate(gate_x, labels, n_scen, pooled_folds, cfg)
-        floor = float(cfg.get("gate_min_probability", 0.0))
+        oof_gate, final_gate = fit_gate(gate_x, labels, n_scen, pooled_folds, cfg, weight)
+        floor, gate_cut = choose_gate_cut(best, oof_gate, pick, labels, n_scen, cfg, weight)
         score = np.where(clears_floor(best, floor), oof_gate, 0.0)
         model.gate_mean, model.gate_scale = final_gate["mean"], final_gate["scale"]
         model.gate_coef = final_gate["estimator"].coef_[0].astype(np.float32)
         model.gate_intercept = float(final_gate["estimator"].intercept_[0])
         model.gate_floor = floor
-        model.gate_threshold = cut = round(choose_threshold(score, pick, labels, n_scen, cfg), 4)
+        model.gate_threshold = cut = round(gate_cut, 4)
         gate_debug = {"gate": final_gate["estimator"], "gate_x": gate_x, "gate_folds": pooled_folds}
         gate_debug["gate_oof"] = oof_gate
         gate_debug["gate_score"] = score
@@ -442,10 +444,16 @@ def train(
         return round(float(((pick == labels) & (s >= t))[real].mean()) if real.any() else 0.0, 4)
 
     def cost(s: np.ndarray, t: float) -> float:
-        return round(threshold_cost(s, pick, labels, n_scen, cfg, t), 5)
+        return round(threshold_cost(s, pick, labels, n_scen, cfg, t, weight), 5)
 
     report["cv_requests_recall_at_threshold"] = recall(score, cut)
     report["cv_cost"] = cost(score, cut)
+    # the same decision priced on the real requests alone (documents weigh 0), whatever the objective: comparable
+    # between objectives
+    real_only = objective_weights(sources, labels, n_scen, {**cfg, "eval_document_weight": 0.0})
+    report["cv_requests_cost"] = round(threshold_cost(score, pick, labels, n_scen, cfg, cut, real_only), 5)
+    if model.gated:
+        report["gate_floor"] = model.gate_floor
     if model.gated:
         # what the gate changes, on the same held-out probabilities: the decision without it
         report["gate_threshold"] = model.gate_threshold
@@ -458,21 +466,28 @@ def train(
 
 
 def fit_gate(
-    x: np.ndarray, labels: np.ndarray, n_scen: int, folds: list[tuple[np.ndarray, np.ndarray]], cfg: dict[str, Any]
+    x: np.ndarray,
+    labels: np.ndarray,
+    n_scen: int,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    cfg: dict[str, Any],
+    weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """The in-scope gate: a logistic regression of "some scenario" against "none" over `intent.GATE_FEATURES`.
     Returns its probabilities on `folds` (each row scored by a gate fitted without its fold: whole sources held
     out, as for the threshold) and the gate fitted on every row (its estimator, and the standardisation it
-    reads). The two classes weigh as `threshold_cost` weighs them (`eval_none_share`), whatever weight training
-    gave the rows, so the gate answers the question the cost asks."""
+    reads). The rows weigh as `threshold_cost` weighs them (`weight`, each row's weight in the objective, and
+    `eval_none_share` between the classes), whatever weight training gave them, so the gate answers the question
+    the cost asks."""
     import warnings
 
     from sklearn.linear_model import LogisticRegression
 
     y = (labels != n_scen).astype(int)
     share = float(cfg.get("eval_none_share", 1.0))
-    n_pos, n_none = max(int(y.sum()), 1), max(int((1 - y).sum()), 1)
-    w = np.where(y == 1, 1.0 / n_pos, share / n_none)
+    row = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
+    n_pos, n_none = max(float(row[y == 1].sum()), 1e-9), max(float(row[y == 0].sum()), 1e-9)
+    w = row * np.where(y == 1, 1.0 / n_pos, share / n_none)
     w = w * len(y) / w.sum()
     mean, scale = _scale(x)
     xs = (x - mean) / scale
@@ -493,37 +508,103 @@ def fit_gate(
     return oof, {"estimator": final, "mean": mean, "scale": scale}
 
 
+def objective_weights(sources: list[str], labels: np.ndarray, n_scen: int, cfg: dict[str, Any]) -> np.ndarray:
+    """What each held-out row weighs in the objective that chooses the thresholds and fits the gate: a labelled
+    real request or an off-topic line 1, a scenario's own document (an example, summary, alias or id: source "")
+    `eval_document_weight`. Documents are what the library's author wrote, requests and off-topic lines what users
+    type; at 0 the in-scope side of the cost is the real requests alone (the documents are still trained on). A
+    library without labelled in-scope requests (a custom one) has only documents to price: they weigh 1."""
+    w = np.ones(len(labels))
+    docs = np.asarray([not s for s in sources], dtype=bool) & (labels != n_scen)
+    if docs.any() and (~docs & (labels != n_scen)).any():
+        w[docs] = float(cfg.get("eval_document_weight", 1.0))
+    return w
+
+
 def threshold_cost(
-    best: np.ndarray, pick: np.ndarray, labels: np.ndarray, n_scen: int, cfg: dict[str, Any], t: float
+    best: np.ndarray,
+    pick: np.ndarray,
+    labels: np.ndarray,
+    n_scen: int,
+    cfg: dict[str, Any],
+    t: float,
+    weight: np.ndarray | None = None,
 ) -> float:
     """The expected cost of planning at threshold `t`, per request, on held-out probabilities: a plan for a
     request no scenario does costs `false_plan_cost`, no plan for one a scenario does `missed_plan_cost`, a plan
     of the wrong scenario `wrong_plan_cost`. Requests that no scenario does count as `eval_none_share` of those a
-    scenario does, whatever weight training gave them, so settings that weigh "none" differently compare fairly."""
+    scenario does, whatever weight training gave them, so settings that weigh "none" differently compare fairly;
+    within each side a row counts its `weight` (`objective_weights`; all 1 without)."""
     fp, miss = float(cfg["false_plan_cost"]), float(cfg["missed_plan_cost"])
     wrong = float(cfg.get("wrong_plan_cost", fp))
     share = float(cfg.get("eval_none_share", 1.0))
+    w = np.ones(len(labels)) if weight is None else weight
     is_none = labels == n_scen
     right = (pick == labels) & ~is_none
     planned = best >= t
-    n_pos, n_none = max(int((~is_none).sum()), 1), max(int(is_none.sum()), 1)
-    pos_cost = miss * (~is_none & ~planned).sum() + wrong * (~is_none & planned & ~right).sum()
-    none_cost = fp * (is_none & planned).sum()
+    n_pos, n_none = max(float(w[~is_none].sum()), 1e-9), max(float(w[is_none].sum()), 1e-9)
+    pos_cost = miss * w[~is_none & ~planned].sum() + wrong * w[~is_none & planned & ~right].sum()
+    none_cost = fp * w[is_none & planned].sum()
     return float((pos_cost / n_pos + share * none_cost / n_none) / (1.0 + share))
 
 
-def choose_threshold(best: np.ndarray, pick: np.ndarray, labels: np.ndarray, n_scen: int, cfg: dict[str, Any]) -> float:
+def _smoothed_costs(
+    score: np.ndarray,
+    pick: np.ndarray,
+    labels: np.ndarray,
+    n_scen: int,
+    cfg: dict[str, Any],
+    weight: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The threshold grid (from `min_threshold` to 0.95) and the cost at each, averaged over `threshold_window`
+    either side."""
+    lo = float(cfg["min_threshold"])
+    window = float(cfg.get("threshold_window", 0.05))
+    grid = np.round(np.arange(lo, 0.951, 0.01), 4)
+    costs = np.asarray([threshold_cost(score, pick, labels, n_scen, cfg, float(t), weight) for t in grid])
+    smooth = np.asarray([costs[np.abs(grid - t) <= window + 1e-9].mean() for t in grid])
+    return grid, smooth
+
+
+def choose_threshold(
+    best: np.ndarray,
+    pick: np.ndarray,
+    labels: np.ndarray,
+    n_scen: int,
+    cfg: dict[str, Any],
+    weight: np.ndarray | None = None,
+) -> float:
     """The no-match threshold with the least expected cost (`threshold_cost`) on the source-held-out
     probabilities, so it is as strict as a new repository's vocabulary needs, not as an already seen one allows.
     The cost is averaged over a window of thresholds (`threshold_window` either side) before its least is taken:
     the cost curve is flat near its bottom, and a single held-out request must not move the threshold by a tenth.
     Never below `min_threshold`."""
-    lo = float(cfg["min_threshold"])
-    window = float(cfg.get("threshold_window", 0.05))
-    grid = np.round(np.arange(lo, 0.951, 0.01), 4)
-    costs = np.asarray([threshold_cost(best, pick, labels, n_scen, cfg, float(t)) for t in grid])
-    smooth = np.asarray([costs[np.abs(grid - t) <= window + 1e-9].mean() for t in grid])
+    grid, smooth = _smoothed_costs(best, pick, labels, n_scen, cfg, weight)
     return float(grid[int(np.argmin(smooth))])
+
+
+def choose_gate_cut(
+    best: np.ndarray,
+    gate: np.ndarray,
+    pick: np.ndarray,
+    labels: np.ndarray,
+    n_scen: int,
+    cfg: dict[str, Any],
+    weight: np.ndarray | None = None,
+) -> tuple[float, float]:
+    """The gate's floor on the best probability and its threshold on the in-scope probability `gate`: the floor
+    is `gate_min_probability`, or, when `gate_floor_choices` lists floors, the one of them whose best threshold
+    has the least smoothed cost (the two chosen together on the same held-out rows and cost)."""
+    floors = [float(f) for f in cfg.get("gate_floor_choices") or [cfg.get("gate_min_probability", 0.0)]]
+    out: tuple[float, float, float] | None = None
+    for floor in floors:
+        score = np.where(clears_floor(best, floor), gate, 0.0)
+        grid, smooth = _smoothed_costs(score, pick, labels, n_scen, cfg, weight)
+        i = int(np.argmin(smooth))
+        if out is None or smooth[i] < out[0] - 1e-12:
+            out = (float(smooth[i]), floor, float(grid[i]))
+    assert out is not None
+    return out[1], out[2]
 
 
 def cv_report(
