@@ -6,11 +6,11 @@ Every row must load, carry the README's fields with the right types, name real s
 (in `first`, `required_in_order`, `required_unordered`, `params` and `forbid`), give parameter values that the
 parameter accepts, and be consistent (`no_match` iff `first` is empty, and iff `kind` is no_match). Ids must be
 unique and equal to `split.request_id(request)`. Requests of FILE that also appear in another split are reported by
-id only: this script never prints a row of another file. The fresh2, fresh3, fresh4, fresh5 and fresh6 splits must also
-share no request with the planner's training text (every line of `planner/data/offtopic.txt` and
-`planner/data/requests.txt`, every scenario's `examples`). The held-out splits are never shown row by row: the
-test split's problems as a count, the fresh, fresh2, fresh3, fresh4, fresh5 and fresh6 splits' problems as ids with a count
-each (never a label or a value). Nothing here runs the planner.
+id only: this script never prints a row of another file. The fresh2, fresh3, fresh4, fresh5 and fresh6 splits must
+also share no request with the planner's training text (every line of `planner/data/offtopic.txt` and
+`planner/data/requests.txt`, every scenario's `examples`). The held-out splits are never shown row by row: the test
+split's problems as a count, the fresh, fresh2, fresh3, fresh4, fresh5 and fresh6 splits' problems as ids with a
+count each (never a label or a value). Nothing here runs the planner.
 
 The planner's training text files are checked too (`planner/data/requests.txt`, the labelled real requests, and
 `planner/data/offtopic.txt`): every label of requests.txt must name a scenario of the library or `none`, and no
