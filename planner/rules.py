@@ -563,6 +563,27 @@ def _moved_between(a: Any, words: list[Any]) -> list[int]:
     ]
 
 
+def _moved_itself(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that make an object of the kind a request moves ("Move the price list tests to the HTTP folder",
+    "migrated the activity page tests to playwright"): moving an object makes none of its kind, wherever it goes.
+    A head that is where something goes ("converted the app to a vite app") or a new one is `_moved_between`'s."""
+    lx = language.lang()
+    head = a.head
+    if a.verb not in lx.move_verbs or head is None or head.head is None or head.prep in ("to", "into"):
+        return []
+    if head.new or _indefinite(head.text):
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(head.head, head.head)
+    return [
+        s
+        for s, sw in enumerate(words)
+        if "create" in sw.verbs and kind in {conv.kinds.object_words.get(o, o) for o in sw.objects}
+    ]
+
+
 def _used_or_tidied(a: Any, words: list[Any]) -> list[tuple[int, str]]:
     """Scenarios a request that uses, improves or tidies the object it names does not ask for: using one ("Use
     the generated types") or improving one ("Improve the health checks") creates none of its kind, tidying one
@@ -756,6 +777,7 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
                 (s, f"the request moves one existing {moved} into another, it makes none")
                 for s in _moved_between(a, words)
             ),
+            *((s, f"the request moves {moved} that exists, it makes none") for s in _moved_itself(a, words)),
             *_used_or_tidied(a, words),
             *((s, "the request moves something into a new one, it reworks none") for s in _into_new(a, words)),
             *((s, f"the request asks for a {moved}, named before it") for s in _modifier_only(text, a, words)),

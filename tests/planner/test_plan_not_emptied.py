@@ -1,8 +1,8 @@
 """Rules that emptied a plan whose scenario the model had right, or put another scenario first: a head object known
 only from the last segment of a scoped package's name vetoes nothing; something added to an object the request
 names as its place moves the odds of making that object to adding a part of it; something moved or extracted into
-an object the request makes raises the odds of making it; and a request planned from its clauses ranks what its
-clauses plan, not what its first verb alone would."""
+an object the request makes raises the odds of making it; moving an object makes none of its kind; and a request
+planned from its clauses ranks what its clauses plan, not what its first verb alone would."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import pytest
 from continuous.cli.main import app
 from continuous.planner import language
 from continuous.planner.phrases import analyse
-from continuous.planner.rules import _moved_into, _veto_all
+from continuous.planner.rules import _moved_into, _moved_itself, _veto_all
 from continuous.planner.suggest import load_context, suggest
 from typer.testing import CliRunner
+
+from .conftest import scenario_words_of
 
 runner = CliRunner()
 
@@ -47,14 +49,26 @@ def test_what_something_is_moved_into_is_made() -> None:
     assert _moved_into(analyse("add the retry delay to an env var")) is None
 
 
+def test_moving_an_object_makes_none_of_its_kind() -> None:
+    words = scenario_words_of("add-tests", "migrate-cli-script", "add-pnpm-script", "add-page")
+    assert _moved_itself(analyse("chore: move the invoice tests to the e2e folder"), words) == [0]
+    assert _moved_itself(analyse("migrated the billing page tests to vitest"), words) == [0]
+    # moving scripts into a cli pipeline migrates them; it adds no script
+    assert _moved_itself(analyse("move the deploy scripts into the cli"), words) == [2]
+    # the result of a conversion, and a move the request does not make, are left alone
+    assert _moved_itself(analyse("convert the landing markup to a new page"), words) == []
+    assert _moved_itself(analyse("add e2e tests for the invoice page"), words) == []
+
+
 def test_through_the_planner_in_the_example_monorepo(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONTINUOUS_DATABASE_URL", raising=False)
     monkeypatch.chdir(example)
-    cases = {
+    cases: dict[str, str | None] = {
         # the whole text reads "fix": every scenario that adds something is vetoed, the second clause plans one
         "Fix the logout crash and add a list-profiles command": "add-cli-command",
         "chore(deps): bump @acme-ui/dialog to 2.0.1": "update-dependencies",
         "move the billing logic into a dedicated service": "create-service",
+        "chore: move the invoice tests to the e2e folder": None,
     }
     batch = example / "requests.txt"
     batch.write_text("\n".join(cases) + "\n")
@@ -62,6 +76,9 @@ def test_through_the_planner_in_the_example_monorepo(example: Path, monkeypatch:
     assert result.exit_code == 0, result.stderr
     for line, (text, expected) in zip(result.stdout.splitlines(), cases.items(), strict=True):
         data = json.loads(line)
+        if expected is None:
+            assert data["plan"] == [] and data["skipped"] == [], (text, data["plan"])
+            continue
         assert data["matches"][0]["scenario"] == expected, (text, data["matches"][:2])
         assert expected in [p["scenario"] for p in data["plan"] if p["role"] == "requested"], (text, data["plan"])
 
