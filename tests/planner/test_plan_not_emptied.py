@@ -102,4 +102,8 @@ def test_something_added_to_a_named_model_is_a_part_of_it(example: Path) -> None
     moved = [v for v in result.explain.vetoed if v.scenario == "create-table"]
     assert moved and moved[0].why.endswith("modify-schema"), result.explain.vetoed
     assert result.matches[0].scenario == "modify-schema"
-    assert "create-table" not in [p.scenario for p in result.plan]
+    # making the model is never what is asked; where the request plans (its in-scope probability sits at the
+    # gate's margin), a table the repository lacks is still made as a dependency of the column, and said so
+    assert "create-table" not in [p.scenario for p in result.plan if p.role == "requested"]
+    if result.plan:
+        assert any(p.scenario == "modify-schema" and p.role == "requested" for p in result.plan)
