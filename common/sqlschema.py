@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from continuous.common.sqlsplit import split_statements
+
 _NAME = r'(?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))?'
 _CONSTRAINT_WORDS = frozenset(
     ["not", "null", "default", "primary", "references", "unique", "check", "constraint", "generated", "collate"]
@@ -142,72 +144,10 @@ class Statement:
 
 
 def statements(text: str, source: str = "") -> Iterator[Statement]:
-    """Statements of an SQL file (comments removed; quotes, dollar quotes and parentheses respected)."""
-    buf: list[str] = []
-    i, n = 0, len(text)
-    depth = 0
-    line = 1
-    start_line: int | None = None
-
-    def flush() -> Statement | None:
-        stmt = re.sub(r"\s+", " ", "".join(buf)).strip()
-        buf.clear()
-        return Statement(stmt, source, start_line or line) if stmt else None
-
-    while i < n:
-        c = text[i]
-        if c == "-" and text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j == -1 else j
-            buf.append(" ")
-            continue
-        if c == "/" and text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            end = n if j == -1 else j + 2
-            line += text.count("\n", i, end)
-            i = end
-            buf.append(" ")
-            continue
-        if c == "\n":
-            line += 1
-        if start_line is None and not c.isspace():
-            start_line = line
-        if c in "'\"":
-            j = i + 1
-            while True:
-                j = text.find(c, j)
-                if j == -1 or not text.startswith(c * 2, j):
-                    break
-                j += 2
-            end = n if j == -1 else j + 1
-            line += text.count("\n", i, end)
-            buf.append(text[i:end])
-            i = end
-            continue
-        if c == "$":
-            tag = re.match(r"\$[A-Za-z_]*\$", text[i : i + 64])
-            if tag:
-                close = text.find(tag.group(0), i + len(tag.group(0)))
-                end = n if close == -1 else close + len(tag.group(0))
-                line += text.count("\n", i, end)
-                buf.append(text[i:end])
-                i = end
-                continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth = max(0, depth - 1)
-        if c == ";" and depth == 0:
-            stmt = flush()
-            if stmt:
-                yield stmt
-            start_line = None
-        else:
-            buf.append(c)
-        i += 1
-    stmt = flush()
-    if stmt:
-        yield stmt
+    """Statements of an SQL file (comments removed; quotes, dollar quotes and parentheses respected), read
+    tolerantly: an unbalanced quote or comment ends the file rather than the replay."""
+    for raw, line in split_statements(text, strict=False):
+        yield Statement(re.sub(r"\s+", " ", raw).strip(), source, line)
 
 
 def split_top(text: str, sep: str = ",") -> list[str]:

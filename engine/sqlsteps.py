@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
 from continuous.common.errors import UserError
+from continuous.common.sqlsplit import split_statements
 from continuous.dsl import model as m
 from continuous.engine.stepcore import FileChange, StepContext, StepError, VirtualFS, one_change
 
@@ -54,67 +55,7 @@ _SQL_START = frozenset(
 
 def split_sql(text: str) -> list[str]:
     """Split SQL into statements, honouring quotes, dollar quotes and comments (ValueError if unbalanced)."""
-    out: list[str] = []
-    buf: list[str] = []
-    i, n = 0, len(text)
-    depth = 0
-    while i < n:
-        c = text[i]
-        if text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j == -1 else j + 1
-            buf.append("\n")
-            continue
-        if text.startswith("/*", i):
-            j = text.find("*/", i + 2)
-            if j == -1:
-                raise ValueError("unterminated /* comment")
-            i = j + 2
-            buf.append(" ")
-            continue
-        if c in "'\"":
-            j = i + 1
-            while True:
-                j = text.find(c, j)
-                if j == -1:
-                    raise ValueError(f"unterminated {c} quote")
-                if text.startswith(c * 2, j):
-                    j += 2
-                    continue
-                break
-            buf.append(text[i : j + 1])
-            i = j + 1
-            continue
-        if c == "$":
-            tag = re.match(r"\$[A-Za-z_]*\$", text[i:])
-            if tag:
-                end = text.find(tag.group(0), i + len(tag.group(0)))
-                if end == -1:
-                    raise ValueError(f"unterminated dollar quote {tag.group(0)}")
-                end += len(tag.group(0))
-                buf.append(text[i:end])
-                i = end
-                continue
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth < 0:
-                raise ValueError("unbalanced ')'")
-        if c == ";" and depth == 0:
-            stmt = "".join(buf).strip()
-            if stmt:
-                out.append(stmt)
-            buf = []
-        else:
-            buf.append(c)
-        i += 1
-    if depth != 0:
-        raise ValueError("unbalanced '('")
-    stmt = "".join(buf).strip()
-    if stmt:
-        out.append(stmt)
-    return out
+    return [stmt.strip() for stmt, _ in split_statements(text, strict=True)]
 
 
 def check_sql(text: str, rel: str) -> list[str]:
