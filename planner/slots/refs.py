@@ -439,7 +439,7 @@ def _any_kind(p: Param, intent: Intent) -> None:
             if intent.put(p, value, "the name the request gives"):
                 return
         # "e2e tests for entity duplication": the sort of test is not what it covers
-        words = name_words(text, slot_words("test_kind_words") | sorts)
+        words = name_words(text, slot_words("test_kind_words") | sorts, keep_aspects=True)
         if (
             words
             and len(words) <= 3

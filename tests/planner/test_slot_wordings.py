@@ -802,3 +802,14 @@ def test_a_pronoun_of_the_one_asking_right_before_an_endpoint_names_its_route(te
 )
 def test_a_products_command_line_tool_is_its_scoped_package(text: str, package: str) -> None:
     assert params("update-dependencies", text)["package"] == package
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("add e2e tests for the team access page", "team_access"),
+        ("write unit tests for the type registry", "type_registry"),
+    ],
+)
+def test_a_word_of_what_no_repository_object_is_stays_in_what_tests_cover(text: str, target: str) -> None:
+    assert params("add-tests", text).get("target") == target
