@@ -212,10 +212,15 @@ def _spared(a: Any, head: str, words: list[Any]) -> set[int]:
 
 
 def _named(text: str, a: Any) -> bool:
-    """Whether the head object is known only from the end of a name ("bump nuxt-i18n", "the docs-service"): a
-    name says what its object is about, not that the request asks for that kind of thing, so it vetoes nothing."""
+    """Whether the head object is known only from the end of a name ("bump nuxt-i18n", "the docs-service",
+    "@faceless-ui/modal"): a name says what its object is about, not that the request asks for that kind of thing,
+    so it vetoes nothing."""
     spans = [(s, e) for canon, s, e in a.head.objects if canon == a.head.head] if a.head is not None else []
-    return bool(spans) and all(re.search(r"\w[-_]\w", text[s:e]) for s, e in spans)
+    # the end of a name: "nuxt-i18n", or a package's last segment ("bump @faceless-ui/modal to 3.0.1")
+    return bool(spans) and all(
+        re.search(r"\w[-_]\w", text[s:e]) or (s > 0 and text[s - 1] in "/@-_." and not text[s - 2 : s - 1].isspace())
+        for s, e in spans
+    )
 
 
 def _raise(p: float, odds: float) -> float:
@@ -251,10 +256,13 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
     grounded = lx.boost.get("grounded_head", 1.0)
     implied_odds = lx.boost.get("implied_object", 1.0)
     mismatch = lx.boost.get("head_mismatch", 1.0)
+    moved_odds = lx.boost.get("moved_into", 1.0)
     from continuous.planner.conventions import default as conventions
+    from continuous.planner.features import scenario_words
 
     conv = conventions()
     things = set(conv.kinds.head_order)
+    makes = [sw.polarity == "constructive" and "create" in sw.verbs for sw in scenario_words(index)]
 
     apply_commit_odds(texts, probs, index)
     for r, text in enumerate(texts):
@@ -288,13 +296,45 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
             implied = None
         asked = conv.kinds.object_words.get(head.head, head.head) if head is not None and head.head else None
         asked = asked if asked in things and asked in head_kinds else None
+        into = _moved_into(a) if implied is None and moved_odds != 1.0 else None
         for s, kind in enumerate(head_kinds):
             if kind in kinds:
                 probs[r, s] = _raise(float(probs[r, s]), grounded)
             elif implied is not None and kind == implied:
                 probs[r, s] = _raise(float(probs[r, s]), implied_odds)
+            elif into is not None and kind == into and makes[s]:
+                probs[r, s] = _raise(float(probs[r, s]), moved_odds)
             if asked is not None and kind in things and kind != asked:
                 probs[r, s] = _raise(float(probs[r, s]), mismatch)
+
+
+def _moved_into(a: Any) -> str | None:
+    """The kind of object a request moves or extracts something that is no such object into, which it makes
+    ("GA_ID moved to env", "extracted the chunk size to an env var", "move the persistence logic into a dedicated
+    service"), or None. A repository object must be new there ("into the billing service" reworks one that
+    exists); moving one object into another of its kind makes none (`_moved_between`)."""
+    lx = language.lang()
+    head = a.head
+    if a.verb not in lx.move_verbs | lx.tidy_verbs:
+        return None
+    # what is moved: the head, or the subject before the verb ("GA_ID moved to env") or before a head that is
+    # the result ("extracted the retry delay to an env var")
+    before = [ph for ph in a.phrases if ph.role == "subject" and ph.prep is None]
+    if head is not None and head.prep in ("to", "into"):
+        result: Any = head
+        moved = next((ph for ph in before if ph.end <= head.start), None)
+    else:
+        moved = head if head is not None else next(iter(before), None)
+        result = next((ph for ph in a.phrases if ph.role == "place" and ph.prep in ("to", "into")), None)
+    if result is None or result.head is None or moved is None or moved.head is not None:
+        return None
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(result.head, result.head)
+    if kind in conv.kinds.head_order and not (result.new or _indefinite(result.text)):
+        return None
+    return kind
 
 
 def part_kinds(rule_base: Any, scenario_ids: list[str], conv: Any) -> list[str | None]:
@@ -321,10 +361,14 @@ def stored_on_existing(
     """A request that keeps something with no object word of its own on an object the repository holds ("store a
     due date on dev tasks", "track the priority for the tasks table") asks for a part of that object, not a new
     one: the probability the model gives to making an object of that kind moves, in place, to the scenario that
-    adds a part of it. For each text, the (scenario, why) it moved from."""
+    adds a part of it. So does something added to an object the request names as its place, known to the
+    repository or not ("add locale property to the subscriber model"). For each text, the (scenario, why) it moved
+    from."""
+    from continuous.planner.conventions import default as conventions
     from continuous.planner.features import scenario_words
 
     lx = language.lang()
+    conv = conventions()
     makes = [sw.polarity == "constructive" and "create" in sw.verbs for sw in scenario_words(index)]
     moved: list[list[tuple[str, str]]] = []
     for r, text in enumerate(texts):
@@ -346,6 +390,20 @@ def stored_on_existing(
             for m in mentions
             if ph.start <= m.start and m.end <= ph.end + 1
         }
+        named: set[str] = set()
+        if a.verb == "create":
+            # "add locale property to the subscriber model": something added to an object the request names
+            # as the place it goes is a part of it (`_placed_only` vetoes making the place), whether or not the
+            # repository's facts show that object
+            named = {
+                kind
+                for ph in a.phrases
+                if ph.role == "place" and ph.head is not None
+                if not ph.new and not _indefinite(ph.text)
+                for kind in [conv.kinds.object_words.get(ph.head, ph.head)]
+                if kind in lx.place_only_veto
+            } - owners
+            owners |= named
         for kind in owners:
             targets = [s for s, k in enumerate(parts) if k == kind]
             if len(targets) != 1:
@@ -353,7 +411,8 @@ def stored_on_existing(
             for s, k in enumerate(head_kinds):
                 if k == kind and makes[s] and s != targets[0] and probs[r, s] > 0:
                     to = index.scenario_ids[targets[0]]
-                    done.append((index.scenario_ids[s], f"the request keeps something on an existing {kind}: {to}"))
+                    where = f"the {kind} it names" if kind in named else f"an existing {kind}"
+                    done.append((index.scenario_ids[s], f"the request keeps something on {where}: {to}"))
                     probs[r, targets[0]] = min(1.0, float(probs[r, targets[0]] + probs[r, s]))
                     probs[r, s] = 0.0
         moved.append(done)
@@ -497,6 +556,27 @@ def _moved_between(a: Any, words: list[Any]) -> list[int]:
         places = [head]
     if not places or any(ph.new or _indefinite(ph.text) for ph in places):
         return []
+    return [
+        s
+        for s, sw in enumerate(words)
+        if "create" in sw.verbs and kind in {conv.kinds.object_words.get(o, o) for o in sw.objects}
+    ]
+
+
+def _moved_itself(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that make an object of the kind a request moves ("Move the price list tests to the HTTP folder",
+    "migrated the activity page tests to playwright"): moving an object makes none of its kind, wherever it goes.
+    A head that is where something goes ("converted the app to a vite app") or a new one is `_moved_between`'s."""
+    lx = language.lang()
+    head = a.head
+    if a.verb not in lx.move_verbs or head is None or head.head is None or head.prep in ("to", "into"):
+        return []
+    if head.new or _indefinite(head.text):
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(head.head, head.head)
     return [
         s
         for s, sw in enumerate(words)
@@ -697,6 +777,7 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
                 (s, f"the request moves one existing {moved} into another, it makes none")
                 for s in _moved_between(a, words)
             ),
+            *((s, f"the request moves {moved} that exists, it makes none") for s in _moved_itself(a, words)),
             *_used_or_tidied(a, words),
             *((s, "the request moves something into a new one, it reworks none") for s in _into_new(a, words)),
             *((s, f"the request asks for a {moved}, named before it") for s in _modifier_only(text, a, words)),

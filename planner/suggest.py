@@ -295,6 +295,7 @@ def _one(
         intents, unmatched = [], [text]  # a revert, a question, a guide: no clause of it is a plan
     else:
         intents, unmatched = ranking.intents(ids, [c.text for c in clauses], text)
+        matches = _planned_first(matches, intents, ids[0], ranking, max(top, 1))
     subject = slot_names.subject(text, ctx.repo, fix=lambda piece: correct(piece, ctx.index))
     requests: list[PlanRequest] = []
     filled_by: dict[str, tuple[str, slots.Filled, int, int]] = {}
@@ -381,6 +382,30 @@ def _one(
         ],
         explain=explanation,
     )
+
+
+def _planned_first(
+    matches: list[Match], intents: Sequence[tuple[str, int, int]], whole: int, ranking: Any, top: int
+) -> list[Match]:
+    """The ranking of a request planned from its clauses: each scenario a clause plans scores the better of its
+    clause's probability and the whole request's. The whole text is read by its first verb alone, so "Fix CLI
+    logout and add list-profiles command" would rank every scenario that adds something at 0 (fixing makes
+    nothing) while its second clause plans add-cli-command at 0.99. The whole request's best scenario stays first
+    when a clause plans it too ("add subscribers endpoint, use case and tests" asks for the endpoint first)."""
+    planned: dict[str, float] = {}
+    for _clause, row, s in intents:
+        if row != whole:
+            sid = ranking.scenario_ids[s]
+            planned[sid] = max(planned.get(sid, 0.0), ranking.score(row, s))
+    if not planned:
+        return matches
+    scored = [(sid, max(score, planned.get(sid, 0.0))) for sid, score in ranking.top(whole, top + len(planned))]
+    scored += [(sid, score) for sid, score in planned.items() if sid not in {m for m, _s in scored}]
+    best, p = ranking.best(whole)
+    agreed = ranking.scenario_ids[best] if p > 0 and ranking.scenario_ids[best] in planned else None
+    # stable: scenarios every rule vetoed stay in the model's order
+    scored.sort(key=lambda m: (m[0] != agreed, -m[1]))
+    return [Match(scenario=sid, score=round(score, 4)) for sid, score in scored[:top]]
 
 
 def _frozen(params: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:

@@ -1,0 +1,105 @@
+"""Rules that emptied a plan whose scenario the model had right, or put another scenario first: a head object known
+only from the last segment of a scoped package's name vetoes nothing; something added to an object the request
+names as its place moves the odds of making that object to adding a part of it; something moved or extracted into
+an object the request makes raises the odds of making it; moving an object makes none of its kind; and a request
+planned from its clauses ranks what its clauses plan, not what its first verb alone would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from continuous.cli.main import app
+from continuous.planner import language
+from continuous.planner.phrases import analyse
+from continuous.planner.rules import _moved_into, _moved_itself, _veto_all
+from continuous.planner.suggest import load_context, suggest
+from typer.testing import CliRunner
+
+from .conftest import scenario_words_of
+
+runner = CliRunner()
+
+MADE = frozenset({"page", "component", "shared", "environment", "table", "schema", "endpoint", "dependencies"})
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo = tmp_path_factory.mktemp("empties") / "mono"
+    assert runner.invoke(app, ["init", "--example", str(repo)], catch_exceptions=False).exit_code == 0
+    return repo
+
+
+def test_the_last_segment_of_a_scoped_package_is_a_name() -> None:
+    assert _veto_all("chore(deps): bump @acme-ui/dialog to 2.0.1", whole=False, made=MADE) is None
+    # the same word as the head object still vetoes
+    found = _veto_all("add a dialog to the orders page", whole=False, made=MADE)
+    assert found is not None and found[1] == "ui_element"
+
+
+def test_what_something_is_moved_into_is_made() -> None:
+    assert _moved_into(analyse("LOG_LEVEL moved to env")) == "environment"
+    assert _moved_into(analyse("refactor: extracted the retry delay to an env var")) == "environment"
+    assert _moved_into(analyse("move the billing logic into a dedicated service")) == "service"
+    # a repository object that exists is reworked, not made; an object moved into another of its kind makes none
+    assert _moved_into(analyse("move the billing logic into the payments service")) is None
+    assert _moved_into(analyse("move the billing page into a new page")) is None
+    assert _moved_into(analyse("move the price list tests to the http folder")) is None
+    assert _moved_into(analyse("add the retry delay to an env var")) is None
+
+
+def test_moving_an_object_makes_none_of_its_kind() -> None:
+    words = scenario_words_of("add-tests", "migrate-cli-script", "add-pnpm-script", "add-page")
+    assert _moved_itself(analyse("chore: move the invoice tests to the e2e folder"), words) == [0]
+    assert _moved_itself(analyse("migrated the billing page tests to vitest"), words) == [0]
+    # moving scripts into a cli pipeline migrates them; it adds no script
+    assert _moved_itself(analyse("move the deploy scripts into the cli"), words) == [2]
+    # the result of a conversion, and a move the request does not make, are left alone
+    assert _moved_itself(analyse("convert the landing markup to a new page"), words) == []
+    assert _moved_itself(analyse("add e2e tests for the invoice page"), words) == []
+
+
+def test_through_the_planner_in_the_example_monorepo(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONTINUOUS_DATABASE_URL", raising=False)
+    monkeypatch.chdir(example)
+    cases: dict[str, str | None] = {
+        # the whole text reads "fix": every scenario that adds something is vetoed, the second clause plans one
+        "Fix the logout crash and add a list-profiles command": "add-cli-command",
+        "chore(deps): bump @acme-ui/dialog to 2.0.1": "update-dependencies",
+        "move the billing logic into a dedicated service": "create-service",
+        "chore: move the invoice tests to the e2e folder": None,
+    }
+    batch = example / "requests.txt"
+    batch.write_text("\n".join(cases) + "\n")
+    result = runner.invoke(app, ["suggest", "--batch", str(batch), "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    for line, (text, expected) in zip(result.stdout.splitlines(), cases.items(), strict=True):
+        data = json.loads(line)
+        if expected is None:
+            assert data["plan"] == [] and data["skipped"] == [], (text, data["plan"])
+            continue
+        assert data["matches"][0]["scenario"] == expected, (text, data["matches"][:2])
+        assert expected in [p["scenario"] for p in data["plan"] if p["role"] == "requested"], (text, data["plan"])
+
+
+def test_the_moved_into_boost_is_what_plans_the_new_object(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = load_context(example)
+    text = "move the billing logic into a dedicated service"
+    with_boost = suggest(text, ctx).matches[0]
+    monkeypatch.setitem(language.lang().boost, "moved_into", 1.0)
+    without = {m.scenario: m.score for m in suggest(text, ctx, top=30).matches}
+    assert with_boost.scenario == "create-service"
+    assert with_boost.score > without["create-service"] * 1.5
+
+
+def test_something_added_to_a_named_model_is_a_part_of_it(example: Path) -> None:
+    """ "the account model" is where the timezone goes: the odds of making a table move to adding a column to it
+    (`_placed_only` vetoes making the place)."""
+    ctx = load_context(example)
+    result = suggest("feat: add a timezone property to the account model", ctx, explain=True)
+    assert result.explain is not None
+    moved = [v for v in result.explain.vetoed if v.scenario == "create-table"]
+    assert moved and moved[0].why.endswith("modify-schema"), result.explain.vetoed
+    assert result.matches[0].scenario == "modify-schema"
+    assert "create-table" not in [p.scenario for p in result.plan]
