@@ -102,8 +102,16 @@ def name(p: Param, intent: Intent) -> None:
         stop = re.match(r"\s*\S*\s*\S*", clause[head.head_start :])
         before_head = Phrase(head.role, head.start, head.head_start + (stop.end() if stop else 0), head.text)
     scope = before_head or head
+    # "orgs and stripe_info tables": of several names listed before a plural noun, only the first is this one
+    listed = None
+    if head is not None and head.head is not None and head.noun_text() and plural_noun(head.noun_text()):
+        modifier = head.modifier_text()
+        first = first_of_names(modifier, plural=True)
+        listed = first if first.strip() != modifier.strip() else None
     for value in _in(scope, identifiers(clause)) + [v for v, _s, _e in identifiers(clause) if head is None]:
         if value.lower() in others or value.lower() in taken or value.lower() in intent.used:
+            continue
+        if listed is not None and value not in listed:
             continue
         if value.lower() in slot_words("sort_words"):
             continue  # "into a re-usable service" says what sort of service, not which
@@ -151,9 +159,16 @@ def name(p: Param, intent: Intent) -> None:
             inner = Phrase(head.role, head.start, b_, clause[head.start : b_], head.prep, head.objects, c, a_)
             if _head_words(p, intent, inner, kind):
                 return
+        elif not any(_same_kind(c, intent) for ph in a.phrases for c, _s, _e in ph.objects) and kind != "app":
+            # "a store url backfill script" planned as a command: the request calls the object by the noun of a
+            # neighbouring kind, and the words before that noun still name it; a verb alone says what sort ("a fix
+            # script for bug storage count")
+            said = name_words(head.modifier_text())
+            if not all(language.is_verb_word(w, inflected=False) for w in said) and _head_words(p, intent, head, kind):
+                return
     # 5. what the phrase is about: "a table for bookmarks", "a service to manage invoices"
     for ph in [*a.of_role("subject"), *a.of_role("trailing")]:
-        phrase = data_phrase(ph.text)
+        phrase = _without_own_kind(data_phrase(ph.text), intent)
         if (
             phrase
             and phrase not in others
@@ -328,6 +343,19 @@ def _env_words(p: Param, intent: Intent, head: Phrase) -> bool:
 def _same_kind(canon: str, intent: Intent) -> bool:
     kind = intent.conventions.kinds.object_words.get(canon, canon)
     return kind == intent.head_kind or canon == intent.head_kind
+
+
+def _without_own_kind(phrase: str | None, intent: Intent) -> str | None:
+    """A phrase without a word at its start that only says it is of the kind asked for: "a migration for table
+    window-events" makes the table window-events, not table_window_events."""
+    if not phrase or intent.head_kind is None:
+        return phrase
+    conv = intent.conventions
+    own = {*conv.kinds.words.get(intent.head_kind, ()), *conv.kind_suffixes.get(intent.head_kind, ())}
+    ws = phrase.split()
+    while len(ws) > 1 and ws[0] in own:
+        ws = ws[1:]
+    return " ".join(ws)
 
 
 def _phrase_kind_ok(ph: Phrase | None, intent: Intent) -> bool:
@@ -546,6 +574,17 @@ def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = Fals
     # "to handle the search logic": the data is what the logic is of
     while len(taken) > 1 and taken[-1] in slot_words("carrier_nouns"):
         taken.pop()
+    carriers = slot_words("carrier_nouns")
+    if taken and all(t in carriers for t in taken):
+        # "UI config logic": the words a noun of code or behaviour carries are the name, whatever else they are
+        at = next(k for k in range(i, len(tokens)) if tokens[k].lower() == taken[0])
+        carried: list[str] = []
+        for raw in reversed(tokens[:at]):
+            if not_name(raw) or raw.lower() in words("pronouns") or len(carried) == 2:
+                break
+            carried.insert(0, raw.lower())
+        if carried:
+            return " ".join(carried)
     return " ".join(taken) or None
 
 

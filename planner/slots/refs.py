@@ -18,7 +18,17 @@ from continuous.planner.grounding import Mention, to_kebab, to_snake
 from continuous.planner.phrases import Phrase
 from continuous.planner.slots import Intent
 from continuous.planner.slots.names import first_of_names, plural_noun
-from continuous.planner.slots.text import called, identifiers, name_words, not_name, quoted, slot_map, slot_words
+from continuous.planner.slots.text import (
+    called,
+    camel_identifiers,
+    identifiers,
+    name_words,
+    not_name,
+    quoted,
+    slot_map,
+    slot_table,
+    slot_words,
+)
 
 _ROLE_ORDER = {
     "parent": ("place", "head", "subject", "trailing", "lead"),
@@ -221,14 +231,21 @@ def _package(p: Param, intent: Intent) -> None:
         return
     # versions ("from 0.6.0 to 0.7.0") and the verb ("upgrade to next 15") are no part of the name, nor are
     # words that only say it is a package ("the openai sdk")
-    cleaned = re.sub(r"(?:@|\bv|\b(?:to|from)\s+v?)?\^?~?\d[\w.^~*-]*", " ", scope)
+    # ("yahoo-finance2" keeps its digit: a digit inside a name starts no version)
+    cleaned = re.sub(r"(?:@|\bv|\b(?:to|from)\s+v?|(?<![\w-]))\^?~?\d[\w.^~*-]*", " ", scope)
     # "prisma and next", "oas-normalize and use promise-based api": several packages, or another clause; the
     # first names the package
     cleaned = re.split(r"\s+(?:and|&|\+)\s+|,|;", cleaned)[0]
-    words_left = [w for w in name_words(cleaned) if not language.is_verb_word(w.lower())]
+    # a hyphenated name is one name, whatever its words also are ("pg-gateway" is no gateway)
+    plain = set(name_words(cleaned))
+    words_left = [
+        w
+        for w in re.findall(r"[A-Za-z][\w'-]*", cleaned)
+        if (w in plain or re.fullmatch(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+", w)) and not language.is_verb_word(w.lower())
+    ]
     while len(words_left) > 1 and words_left[-1].lower() in slot_words("package_kind_words"):
         words_left.pop()
-    if words_left and len(words_left) <= 3:
+    if words_left and len(words_left) <= 3 and words_left[0].lower() not in slot_words("package_kind_words"):
         intent.put(p, "-".join(words_left).lower(), "the words the request names the package by", guessed=True)
 
 
@@ -265,6 +282,10 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         # "add an access_code column to teams": after a head that names a part of another kind, a bare place
         # names the whole
         part_of = _names_part(intent, kind)
+        # "Enable RLS on notifications": a thing that belongs to a table, and the bare place it is on
+        head = intent.analysis.head
+        belongs = head is not None and bool(set(head.words()) & slot_words("table_part_words"))
+        preps = slot_words("table_part_prepositions")
         phrases = [
             ph
             for ph in intent.analysis.phrases
@@ -272,7 +293,8 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             and (
                 _names_kind(ph, kind_words)
                 or not intent.grounded
-                or (part_of and ph.role in ("place", "subject") and ph.head is None)
+                or (part_of and ph.role in ("place", "subject") and _bare(ph, intent, kind))
+                or (belongs and ph.role == "place" and ph.prep in preps and _bare(ph, intent, kind))
             )
         ] + [
             ph
@@ -344,6 +366,20 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         _app_by_words(p, intent)
 
 
+def _bare(ph: Phrase, intent: Intent, kind: str | None = None) -> bool:
+    """A phrase whose noun is no kind of repository object ("on notifications": a word of a ui element is a
+    plain name there); with `kind`, one that names no existing object of another kind either ("on Supabase")."""
+    kinds = intent.conventions.kinds
+    if kind is not None and _names_other(ph, intent, kind):
+        return False
+    return ph.head is None or kinds.object_words.get(ph.head, ph.head) not in kinds.object_kinds
+
+
+def _names_other(ph: Phrase, intent: Intent, kind: str) -> bool:
+    """The phrase names an existing object of another kind ("RLS policies on Supabase": a package, no table)."""
+    return any(m.kind != kind and ph.start <= m.start and m.end <= ph.end + 1 for m in intent.mentions)
+
+
 def _names_part(intent: Intent, kind: str) -> bool:
     """The head phrase asks for a part of an object of another kind ("an access_code column", language.toml
     part_nouns): a bare place then names the object it is part of."""
@@ -375,18 +411,35 @@ def _any_kind(p: Param, intent: Intent) -> None:
         and intent.put(p, source.group(1), "the file the request names")
     ):
         return
-    for ph in [
+    phrases = [
         *intent.analysis.of_role("place"),
         *intent.analysis.of_role("head"),
         *intent.analysis.of_role("subject"),
-    ]:
+    ]
+
+    def text_of(ph: Phrase) -> str:
         # "the link card": a word like card is part of the name; a kind like "service" is not
-        text = ph.modifier_text() if ph.head and ph.head not in language.lang().veto_all["head"] else ph.text
+        return ph.modifier_text() if ph.head and ph.head not in language.lang().veto_all["head"] else ph.text
+
+    # a name of code, wherever it stands, before plain words: "filter tests for DateTimeUtc" cover DateTimeUtc, not
+    # filters; one word of a longer proper name ("GrowthBook Cloud") is not one
+    for ph in phrases:
+        text = text_of(ph)
+        for value, _s, _e in camel_identifiers(text):
+            longer = re.search(rf"(?<![\w-]){re.escape(value)}\s+[A-Z]", intent.clause)
+            if longer is None and intent.put(p, value, "the name the request gives"):
+                return
+    # "error monitoring", "datadog monitoring": the sort of what the scenario does is not what it acts on
+    _verbs, objects = language.canonical_words(intent.scenario.id, ())
+    table = slot_table("target_sort_words")
+    sorts = frozenset(w.lower() for o in objects for w in table.get(o, ()))
+    for ph in phrases:
+        text = text_of(ph)
         for value, _s, _e in [*called(text), *quoted(text), *identifiers(text)]:
             if intent.put(p, value, "the name the request gives"):
                 return
         # "e2e tests for entity duplication": the sort of test is not what it covers
-        words = name_words(text, slot_words("test_kind_words"))
+        words = name_words(text, slot_words("test_kind_words") | sorts, keep_aspects=True)
         if (
             words
             and len(words) <= 3
@@ -416,7 +469,11 @@ def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, 
             return value, True
     # "to Product & ProductVariant", "on the invoices and payments tables": the first of several names
     noun = ph.noun_text()
-    base = first_of_names(ph.modifier_text() if ph.head else ph.text, plural=bool(noun) and plural_noun(noun))
+    # "on notifications": a noun of no kind of repository object, alone, is the name itself
+    alone = ph.head is not None and _bare(ph, intent) and not ph.modifier_text().strip()
+    base = first_of_names(
+        ph.modifier_text() if ph.head and not alone else ph.text, plural=bool(noun) and plural_noun(noun)
+    )
     # "the admin app": any word may be part of an existing name, even one that names nothing on its own
     plain = [
         w

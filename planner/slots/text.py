@@ -34,8 +34,19 @@ def _slot_word_set(name: str) -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def method_verbs() -> dict[str, str]:
-    """Verb → HTTP method: language.toml's, then slots.toml's."""
-    return {**language.lang().method_verbs, **{k: str(v) for k, v in _slot_data().get("method_verbs", {}).items()}}
+    """Verb → HTTP method: language.toml's, then slots.toml's (its [method_verbs] and [action_verbs])."""
+    data = _slot_data()
+    return {
+        **language.lang().method_verbs,
+        **{k: str(v) for k, v in data.get("method_verbs", {}).items()},
+        **{k: str(v) for k, v in data.get("action_verbs", {}).items()},
+    }
+
+
+def action_verb(word: str) -> bool:
+    """A verb of an action on a resource (slots.toml [action_verbs]), in any inflection: part of a route's name."""
+    actions = _slot_data().get("action_verbs", {})
+    return any(form in actions for form in verb_forms(word.lower()))
 
 
 def slot_table(name: str) -> dict[str, tuple[str, ...]]:
@@ -85,6 +96,15 @@ def quoted(text: str) -> list[tuple[str, int, int]]:
 def identifiers(text: str) -> list[tuple[str, int, int]]:
     """snake_case and kebab-case identifiers ("billing-service", "doc_notes"), not routes or paths."""
     return [(m.group("ident"), m.start(), m.end()) for m in pattern("identifier").finditer(text)]
+
+
+_CAMEL = re.compile(r"(?<![\w./@-])(?:[a-z]+[A-Z]|[A-Z][a-z0-9]+[A-Z])[A-Za-z0-9]*(?![\w/@-])")
+
+
+def camel_identifiers(text: str) -> list[tuple[str, int, int]]:
+    """camelCase and PascalCase names of code ("DateTimeUtc", "grepCommand"): a capital inside a word says it is
+    an identifier; a word capitalised only at its start ("Tests") is not one."""
+    return [(m.group(0), m.start(), m.end()) for m in _CAMEL.finditer(text)]
 
 
 def colon_identifiers(text: str) -> list[tuple[str, int, int]]:
@@ -144,6 +164,8 @@ def version(text: str) -> str | None:
     """The version a request asks for: "to 5.4.2", "v6", "V4", "react@^19"; the first one it goes to ("from X to
     Y (uses Z)" → Y, "a to 1.0 and b to 2.0" → 1.0, as the package is the first), else the last one named."""
     text = re.sub(r"(?<![\w.])V(?=\d)", "v", text)
+    # "Bump snowflake-sdk to 2.3.3.": the full stop that ends a sentence is no part of the version
+    text = re.sub(r"(\d)\.(?=\s|$)", r"\1", text)
     found: list[tuple[str, bool]] = []
     for m in pattern("version").finditer(text):
         ver = m.group("ver")

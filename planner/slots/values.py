@@ -64,7 +64,10 @@ def enum(p: Param, intent: Intent) -> None:
                     if conv.kind(low) == m.kind and p.default != choice:
                         intent.put(p, choice, f"{source.value} is a {m.kind}")
                         return
-    low_clause = intent.clause.lower()
+    # the words of the object another parameter refers to choose no value, unless the choices are kinds of
+    # object (the kind of what tests cover: "tests to link card" covers a component)
+    kind_choices = any(conv.kind(c) in conv.kinds.object_kinds for c in choices)
+    low_clause = (intent.clause if kind_choices else _without_referenced_places(intent)).lower()
     words_in = set(re.findall(r"[a-z_]+", low_clause))
     synonyms = enum_words()
     values = [str(v).lower() for k, v in intent.out.params.items() if k != p.name]
@@ -83,6 +86,24 @@ def enum(p: Param, intent: Intent) -> None:
             if hit and p.default != choice:
                 intent.put(p, choice, f"the word {word!r}")
                 return
+
+
+def _without_referenced_places(intent: Intent) -> str:
+    """The clause with the words of a place blanked where they name the object another parameter refers to: in
+    "add billingAddress to the Order entity" the table `order` says nothing of the column's type (no integer)."""
+    from continuous.planner.slots import kind_of
+
+    named: set[str] = set()
+    for q in intent.scenario.params:
+        if q.name in intent.out.params and kind_of(q, intent) == "reference":
+            named.update(re.findall(r"[a-z0-9]+", str(intent.out.params[q.name]).lower()))
+    out = list(intent.clause)
+    for ph in intent.analysis.of_role("place"):
+        for m in re.finditer(r"[A-Za-z][A-Za-z0-9]*", intent.clause[ph.start : ph.end]):
+            if m.group(0).lower() in named:
+                a, b = ph.start + m.start(), ph.start + m.end()
+                out[a:b] = " " * (b - a)
+    return "".join(out)
 
 
 def enum_words() -> dict[str, tuple[str, ...]]:
@@ -105,6 +126,14 @@ def method(p: Param, intent: Intent) -> None:
         return
     for ph in intent.analysis.of_role("trailing"):
         verb = tx.method_from_verb(ph.text)
+        if verb:
+            intent.put(p, verb, f"what the endpoint does ({ph.text!r})", guessed=True)
+            return
+    for ph in intent.analysis.of_role("place"):
+        # "an endpoint to reject invitations": the phrase reader knows only the model's verbs, so an infinitive of
+        # slots.toml's verbs reads as a place; its verb still says what the endpoint does
+        lead = re.match(r"\s*([a-z]+)", ph.text.lower())
+        verb = tx.method_verbs().get(lead.group(1)) if lead and ph.prep == "to" else None
         if verb:
             intent.put(p, verb, f"what the endpoint does ({ph.text!r})", guessed=True)
             return
@@ -154,7 +183,7 @@ def route(p: Param, intent: Intent) -> None:
     if subject and p.required and intent.head_kind in ("endpoint", "proxy"):
         # "create get users api route" is about users
         words_ = subject.split()
-        while len(words_) > 1 and tx.method_from_verb(words_[0]) is not None:
+        while len(words_) > 1 and tx.method_from_verb(words_[0]) is not None and not tx.action_verb(words_[0]):
             words_ = words_[1:]
         # "a frontend API POST endpoint", "public API endpoints": a method as written and the words every route
         # of an API shares say nothing of which route
@@ -168,7 +197,14 @@ def route(p: Param, intent: Intent) -> None:
     if p.required and head is not None and head.head is not None and intent.head_kind == "endpoint":
         # "a health check endpoint": the words before the noun, whatever they also name
         ws = tx.name_words(head.modifier_text(), keep_objects=True)
-        ws = [w for w in ws if tx.method_from_verb(w) is None and w.lower() not in language.words("route_noise")]
+        last = re.findall(r"[A-Za-z]+", head.modifier_text())[-1:]
+        if not ws and last and last[0].lower() in tx.slot_words("route_pronouns"):
+            ws = [last[0].lower()]  # "a simple me endpoint": /api/me
+        ws = [
+            w
+            for w in ws
+            if (tx.method_from_verb(w) is None or tx.action_verb(w)) and w.lower() not in language.words("route_noise")
+        ]
         if ws and len(ws) <= 3:
             intent.put(p, "/api/" + to_kebab(" ".join(ws)), "the words before the endpoint", guessed=True)
 

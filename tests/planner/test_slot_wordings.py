@@ -631,3 +631,185 @@ def test_a_table_named_without_its_domain() -> None:
 )
 def test_the_sort_of_test_is_not_what_it_covers(text: str, target: str) -> None:
     assert params("add-tests", text).get("target") == target
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("add parsing tests for InvoiceFormatter", "InvoiceFormatter"),
+        ("add caching tests for parseWebhookBody", "parseWebhookBody"),
+        ("add retry tests for the QueueWorker", "QueueWorker"),
+    ],
+)
+def test_a_name_of_code_is_what_tests_cover_before_the_words_before_tests(text: str, target: str) -> None:
+    assert params("add-tests", text).get("target") == target
+
+
+def test_one_word_of_a_longer_proper_name_is_no_name_of_code() -> None:
+    assert params("add-tests", "add load tests for PayFlow Gateway").get("target") != "PayFlow"
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        ("add a shipped_on field to the Order entity", "order"),
+        ("add a notes column to the priority table", "priority"),
+    ],
+)
+def test_the_name_of_the_table_chooses_no_type_of_its_column(text: str, table: str) -> None:
+    got = fill("modify-schema", text)
+    assert got.params["table"] == table
+    assert "type" not in got.params or got.sources["type"].source.find(table) < 0
+
+
+def test_the_words_of_a_column_still_choose_its_type() -> None:
+    assert params("modify-schema", "add a sort order column to dev_tasks").get("type") == "integer"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("a migration for table audit-entries", "audit_entries"),
+        ("add the schema for table shipping_zones", "shipping_zones"),
+    ],
+)
+def test_a_word_of_the_kind_asked_for_is_no_part_of_the_name_it_introduces(text: str, name: str) -> None:
+    assert params("create-table", text)["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("add carts and order_lines tables", "carts"),
+        ("create the refunds, payout_batches and fees tables", "refunds"),
+    ],
+)
+def test_of_names_listed_before_a_plural_noun_the_first_is_this_one_identifier_or_not(text: str, name: str) -> None:
+    assert params("create-table", text)["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("add a thumbnail regeneration script for old uploads", "thumbnail-regeneration"),
+        ("chore: add invoice reminder script for unpaid bills", "invoice-reminder"),
+    ],
+)
+def test_a_command_asked_for_by_a_neighbouring_kinds_noun_is_named_by_the_words_before_it(text: str, name: str) -> None:
+    assert params("add-cli-command", text)["name"] == name
+
+
+def test_a_verb_alone_before_the_neighbouring_noun_says_what_sort_not_which() -> None:
+    assert params("add-cli-command", "add a fix script for orphan uploads").get("name") != "fix"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("extract db config logic into a separate service", "db-config"),
+        ("extract the UI config logic into a service of its own", "ui-config"),
+    ],
+)
+def test_the_words_a_noun_of_code_carries_name_it_even_when_they_look_like_other_words(text: str, name: str) -> None:
+    assert params("create-service", text)["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("text", "package", "version"),
+    [
+        ("Upgraded luxon to 3.4.4.", "luxon", "3.4.4"),
+        ("upgrade base64-js2 to version 1.2.0", "base64-js2", "1.2.0"),
+        ("bump sharp-resize", "sharp-resize", None),
+        ("upgrade the dev deps", None, None),
+    ],
+)
+def test_a_package_name_keeps_its_digits_and_hyphens_and_a_version_its_sentence_end(
+    text: str, package: str | None, version: str | None
+) -> None:
+    got = params("update-dependencies", text)
+    assert (got.get("package"), got.get("version") if version else None) == (package, version)
+
+
+def test_the_words_of_what_tests_cover_still_choose_its_kind() -> None:
+    assert params("add-tests", "add tests to the invoice card").get("kind") == "component"
+
+
+@pytest.mark.parametrize(
+    ("sid", "text", "table"),
+    [
+        ("add-rls-policy", "Enable RLS on payouts", "payouts"),
+        ("add-rls-policy", "add a policy on invoices so owners can read them", "invoices"),
+        ("modify-schema", "add a locale field to notifications", "notifications"),
+    ],
+)
+def test_a_bare_place_after_a_part_of_a_table_names_the_table(sid: str, text: str, table: str) -> None:
+    assert params(sid, text).get("table") == table
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("set up prometheus monitoring", None),
+        ("add crash reporting to the checkout proxy", "checkout"),
+        ("add error tracking for the gmail pipeline", "gmail"),
+    ],
+)
+def test_the_sort_of_monitoring_or_its_tool_is_not_what_is_monitored(text: str, target: str | None) -> None:
+    assert params("setup-monitoring", text).get("target") == target
+
+
+@pytest.mark.parametrize(
+    ("sid", "text", "name"),
+    [
+        ("create-app", "add a partner portal app skeleton", "partner-portal"),
+        ("add-page", "add the checkout page scaffolding", "checkout"),
+    ],
+)
+def test_a_noun_of_an_objects_first_shape_after_its_noun_is_no_part_of_its_name(sid: str, text: str, name: str) -> None:
+    assert str(params(sid, text)["name"]).lower().endswith(name)
+
+
+@pytest.mark.parametrize(
+    ("text", "method", "path"),
+    [
+        ("add an endpoint to approve pending refunds", "POST", None),
+        ("add a resend invite endpoint", "POST", "/api/resend-invite"),
+        ("create get orders api route", "GET", "/api/orders"),
+    ],
+)
+def test_an_action_on_a_resource_is_a_post_named_by_its_verb(text: str, method: str, path: str | None) -> None:
+    got = params("add-proxy-endpoint", text)
+    assert got.get("method") == method
+    if path is not None:
+        assert got.get("path") == path
+
+
+@pytest.mark.parametrize(
+    "text", ["turn on RLS on supabase", "add policies for every table and check them with the policy tester"]
+)
+def test_a_place_that_names_another_kind_or_a_tool_is_no_table_of_a_policy(text: str) -> None:
+    assert "table" not in params("add-rls-policy", text)
+
+
+@pytest.mark.parametrize(("text", "path"), [("add a me endpoint", "/api/me"), ("build me an endpoint", None)])
+def test_a_pronoun_of_the_one_asking_right_before_an_endpoint_names_its_route(text: str, path: str | None) -> None:
+    assert params("add-proxy-endpoint", text).get("path") == path
+
+
+@pytest.mark.parametrize(
+    ("text", "package"),
+    [("upgrade the Vue CLI to 5.0.8", "@vue/cli"), ("bump sentry cli", "@sentry/cli"), ("bump vue to 3.4", "vue")],
+)
+def test_a_products_command_line_tool_is_its_scoped_package(text: str, package: str) -> None:
+    assert params("update-dependencies", text)["package"] == package
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("add e2e tests for the team access page", "team_access"),
+        ("write unit tests for the type registry", "type_registry"),
+    ],
+)
+def test_a_word_of_what_no_repository_object_is_stays_in_what_tests_cover(text: str, target: str) -> None:
+    assert params("add-tests", text).get("target") == target
