@@ -77,12 +77,21 @@ class Space:
         self.analyzer = analyzer
 
     @classmethod
-    def from_dense(cls, vocabulary: dict[str, int], idf: np.ndarray, matrix: np.ndarray, analyzer: str) -> Space:
-        cols, rows = np.nonzero(matrix.T)
-        values = matrix[rows, cols].astype(np.float32)
-        col_ptr = np.zeros(matrix.shape[1] + 1, dtype=np.int64)
-        np.add.at(col_ptr, cols + 1, 1)
-        return cls(vocabulary, idf, np.cumsum(col_ptr), rows.astype(np.int32), values, matrix.shape[0], analyzer)
+    def from_sparse(cls, vocabulary: dict[str, int], idf: np.ndarray, matrix: Any, analyzer: str) -> Space:
+        """From a scipy.sparse document matrix (documents x terms), without making it dense (an index build's
+        character space is 700 documents by 30,000 terms)."""
+        csc = matrix.tocsc()
+        csc.eliminate_zeros()
+        csc.sort_indices()
+        return cls(
+            vocabulary,
+            idf,
+            np.asarray(csc.indptr, dtype=np.int64),
+            np.asarray(csc.indices, dtype=np.int32),
+            csc.data.astype(np.float32),
+            matrix.shape[0],
+            analyzer,
+        )
 
     def features(self, text: str) -> list[str]:
         return word_features(text) if self.analyzer == "word" else char_features(text)
@@ -178,4 +187,4 @@ def fit(documents: Sequence[str], analyzer: str) -> Space:
     vec = TfidfVectorizer(analyzer=feats, sublinear_tf=True, norm="l2", smooth_idf=True)
     matrix = vec.fit_transform(list(documents))
     vocabulary = {str(k): int(v) for k, v in vec.vocabulary_.items()}
-    return Space.from_dense(vocabulary, vec.idf_.astype(np.float32), matrix.toarray().astype(np.float32), analyzer)
+    return Space.from_sparse(vocabulary, vec.idf_.astype(np.float32), matrix, analyzer)
