@@ -28,13 +28,15 @@ import numpy as np
 from continuous.planner import features
 from continuous.planner.index import MODEL_CONFIG, OFFTOPIC, REQUESTS
 from continuous.planner.intent import IntentModel, calibrated, clears_floor, gate_inputs
-from continuous.planner.parallel import parallel_map, single_threaded_blas
+from continuous.planner.parallel import parallel_map, pool, single_threaded_blas
 
 if TYPE_CHECKING:
     from continuous.planner.index import Index
 
 SOURCE_MARK = "# source:"
 NONE_LABEL = "none"
+# the tolerance of the stage-A fold fits warm-started from the final fit (`train`); the final fit keeps sklearn's 1e-4
+FOLD_WARM_TOL = 5e-5
 
 
 @dataclass(frozen=True)
@@ -286,12 +288,38 @@ def train(
     def fit_a(rows: np.ndarray) -> Any:
         return stage_a().fit(xa[rows], data.labels[rows], sample_weight=data.weights[rows])
 
+    def fit_fold_a(rows: np.ndarray) -> Any:
+        """A fold's stage A, started from the final fit's coefficients (of the classes the fold has) and run to a
+        tighter tolerance (`FOLD_WARM_TOL`): the same strictly convex problem, so the same optimum, in about half
+        the CPU of a cold start. Started from a model that has seen the held-out rows, the fit must go near the
+        optimum, or it keeps some of what those rows taught (at the cold fits' tolerance, 1e-4, the mean held-out
+        probability of the true class came out up to 0.008 higher than at the optimum; at 5e-5 it is within 0.0013
+        of it, as close as the cold fits are). A fold of fewer than three classes starts cold."""
+        y = data.labels[rows]
+        present = np.unique(y)
+        if len(present) < 3 or final_a.coef_.shape[0] != len(final_a.classes_):
+            return fit_a(rows)
+        est = stage_a().set_params(warm_start=True, tol=FOLD_WARM_TOL)
+        at = np.searchsorted(final_a.classes_, present)
+        est.coef_ = final_a.coef_[at].copy()
+        est.intercept_ = final_a.intercept_[at].copy()
+        return est.fit(xa[rows], y, sample_weight=data.weights[rows])
+
+    if progress:
+        progress("planner index: training the intent model (stage B)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes with fewer examples than folds
-        # the folds' fits and the final one are independent: side by side, one core each (the largest first)
-        final_a, *fold_a = parallel_map(
-            fit_a, [fit_rows] + [np.intersect1d(tr, fit_rows) for fs in fold_sets for tr, _ in fs]
-        )
+        # the final fit first (the folds start from it), beside the pair features that stage B reads
+        with pool(2) as executor:
+            if executor is None:
+                final_a = fit_a(fit_rows)
+                pair = features.pairwise(index, data.texts, data.emb, exclude_docs=data.exclude)
+            else:
+                future = executor.submit(fit_a, fit_rows)
+                pair = features.pairwise(index, data.texts, data.emb, exclude_docs=data.exclude)
+                final_a = future.result()
+        # the folds' fits are independent: side by side, one core each
+        fold_a = parallel_map(fit_fold_a, [np.intersect1d(tr, fit_rows) for fs in fold_sets for tr, _ in fs])
     oof_as = []
     for r, fs in enumerate(fold_sets):
         oof_r = np.zeros_like(oof_a) if r else oof_a
@@ -303,9 +331,6 @@ def train(
     coef[final_a.classes_] = final_a.coef_
     intercept[final_a.classes_] = final_a.intercept_
 
-    if progress:
-        progress("planner index: training the intent model (stage B)")
-    pair = features.pairwise(index, data.texts, data.emb, exclude_docs=data.exclude)
     model = IntentModel(
         a_mean=a_mean,
         a_scale=a_scale,
@@ -419,6 +444,7 @@ def train(
             probs=probs,
             oof_a=oof_a_all,
             stage_a=final_a,
+            fold_a=fold_a,
             stage_b=final_b,
             xa=xa,
             xb=xbs,

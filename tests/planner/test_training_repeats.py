@@ -73,3 +73,28 @@ def test_every_text_is_held_out_once_per_repeat_by_a_model_that_never_saw_its_gr
     report = built.report
     assert report["fold_repeats"] == REPEATS and report["rows"] == n
     assert report["gate_threshold"] == built.model.gate_threshold
+
+
+def test_the_warm_started_fold_fits_reach_the_optimum_a_cold_tight_fit_reaches(
+    repeated: tuple[index.Index, dict],
+) -> None:
+    """Stage A's fold fits start from the final fit, which has seen their held-out rows; they must still end at the
+    fold's own optimum (the problem is strictly convex), not keep what the held-out rows taught the final fit."""
+    import warnings
+
+    from sklearn.linear_model import LogisticRegression
+
+    _built, debug = repeated
+    cfg = training.config()
+    n = len(debug["texts"]) // REPEATS
+    labels, xa, weights = debug["labels"][:n], debug["xa"], debug["weights"]
+    k = int(cfg["folds"])
+    assert len(debug["fold_a"]) == REPEATS * k
+    for (train_rows, test_rows), est in zip(debug["fold_sets"][0], debug["fold_a"][:k], strict=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cold = LogisticRegression(C=float(cfg["stage_a_c"]), solver="newton-cg", tol=1e-8, max_iter=1000)
+            cold.fit(xa[train_rows], labels[train_rows], sample_weight=weights[train_rows])
+        assert list(est.classes_) == list(cold.classes_)
+        gap = np.abs(est.predict_proba(xa[test_rows]) - cold.predict_proba(xa[test_rows])).max()
+        assert gap < 0.01, gap
