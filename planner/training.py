@@ -305,8 +305,6 @@ def train(
         est.intercept_ = final_a.intercept_[at].copy()
         return est.fit(xa[rows], y, sample_weight=data.weights[rows])
 
-    if progress:
-        progress("planner index: training the intent model (stage B)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # classes with fewer examples than folds
         # the final fit first (the folds start from it), beside the pair features that stage B reads
@@ -320,6 +318,8 @@ def train(
                 final_a = future.result()
         # the folds' fits are independent: side by side, one core each
         fold_a = parallel_map(fit_fold_a, [np.intersect1d(tr, fit_rows) for fs in fold_sets for tr, _ in fs])
+    if progress:
+        progress("planner index: training the intent model (stage B)")
     oof_as = []
     for r, fs in enumerate(fold_sets):
         oof_r = np.zeros_like(oof_a) if r else oof_a
