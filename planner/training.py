@@ -480,7 +480,6 @@ def train(
     report["cv_requests_cost"] = round(threshold_cost(score, pick, labels, n_scen, cfg, cut, real_only), 5)
     if model.gated:
         report["gate_floor"] = model.gate_floor
-    if model.gated:
         # what the gate changes, on the same held-out probabilities: the decision without it
         report["gate_threshold"] = model.gate_threshold
         report["cv_cost_without_gate"] = cost(best, model.threshold)

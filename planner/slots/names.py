@@ -572,9 +572,9 @@ def data_phrase(text: str, *, require_verb: bool = False, data_only: bool = Fals
         if len(taken) == 3:
             break
     # "to handle the search logic": the data is what the logic is of
-    while len(taken) > 1 and taken[-1] in slot_words("carrier_nouns"):
-        taken.pop()
     carriers = slot_words("carrier_nouns")
+    while len(taken) > 1 and taken[-1] in carriers:
+        taken.pop()
     if taken and all(t in carriers for t in taken):
         # "UI config logic": the words a noun of code or behaviour carries are the name, whatever else they are
         at = next(k for k in range(i, len(tokens)) if tokens[k].lower() == taken[0])
