@@ -304,7 +304,7 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
                 probs[r, s] = _raise(float(probs[r, s]), implied_odds)
             elif into is not None and kind == into and makes[s]:
                 probs[r, s] = _raise(float(probs[r, s]), moved_odds)
-            if asked is not None and kind in things and kind != asked:
+            if asked is not None and kind in things and kind != asked and kind not in lx.head_kin.get(asked, ()):
                 probs[r, s] = _raise(float(probs[r, s]), mismatch)
 
 
