@@ -263,6 +263,7 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
     conv = conventions()
     things = set(conv.kinds.head_order)
     makes = [sw.polarity == "constructive" and "create" in sw.verbs for sw in scenario_words(index)]
+    acts_on = [{conv.kinds.object_words.get(o, o) for o in sw.objects} for sw in scenario_words(index)]
 
     apply_commit_odds(texts, probs, index)
     for r, text in enumerate(texts):
@@ -304,7 +305,13 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
                 probs[r, s] = _raise(float(probs[r, s]), implied_odds)
             elif into is not None and kind == into and makes[s]:
                 probs[r, s] = _raise(float(probs[r, s]), moved_odds)
-            if asked is not None and kind in things and kind != asked and kind not in lx.head_kin.get(asked, ()):
+            if (
+                asked is not None
+                and kind in things
+                and kind != asked
+                and kind not in lx.head_kin.get(asked, ())
+                and asked not in acts_on[s]
+            ):
                 probs[r, s] = _raise(float(probs[r, s]), mismatch)
 
 

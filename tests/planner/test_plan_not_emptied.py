@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from continuous.cli.main import app
-from continuous.planner import language
+from continuous.planner import language, rules
 from continuous.planner.phrases import analyse
 from continuous.planner.rules import _moved_into, _moved_itself, _veto_all
 from continuous.planner.suggest import load_context, suggest
@@ -126,3 +128,22 @@ def test_a_script_asked_for_is_a_command_of_the_cli(example: Path, monkeypatch: 
     assert odds(kin["add-cli-command"]) > 3 * odds(without["add-cli-command"])
     # the penalty still applies to the kinds a script is not
     assert kin.get("create-table", 0.0) == pytest.approx(without.get("create-table", 0.0))
+
+
+def test_a_scenario_acting_on_the_asked_kind_keeps_its_odds(example: Path) -> None:
+    """migrate-cli-script acts on a cli and on scripts: a request whose head is a script ("centralise the loose
+    deploy scripts in the cli") asks for what it acts on, so head_mismatch leaves it, while a scenario of
+    another kind (making a cli pipeline) is still penalised."""
+    ctx = load_context(example)
+    ids = ctx.index.scenario_ids
+    probs = np.full((1, len(ids)), 0.5, dtype=np.float32)
+    rules.boost(["centralise the loose deploy scripts in the cli"], probs, ctx.index, ctx.repo, head_kinds(ctx))
+    assert probs[0, ids.index("migrate-cli-script")] == pytest.approx(0.5)
+    assert probs[0, ids.index("add-pnpm-script")] == pytest.approx(0.5)
+    assert probs[0, ids.index("create-cli-pipeline")] == pytest.approx(0.2)
+
+
+def head_kinds(ctx: Any) -> list[str | None]:
+    from continuous.planner.ranking import _head_kind
+
+    return [_head_kind(ctx, sid) for sid in ctx.index.scenario_ids]
