@@ -205,6 +205,10 @@ def _env_like(p: Param) -> bool:
 
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
+    # "add session management as a standalone Sessions page": what follows "as" is the object made
+    made_as = re.split(r"\b(?:" + "|".join(sorted(slot_words("made_as"))) + r")\s+", text, flags=re.IGNORECASE)
+    if head.head and len(made_as) > 1 and made_as[-1].strip():
+        text = made_as[-1]
     text = _without_making(text, lambda w: any(_same_kind(c, intent) for c, _s, _e in language.find(w, "objects")))
     # "Integration and InstalledIntegration models", "invoices and payments tables": names joined by "and" are
     # several objects, the first is this one ("drag and drop" is one name)
@@ -247,6 +251,20 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     ]
     if words_ and same and text.lower().rstrip().endswith(same[-1]):
         words_.append(same[-1])
+    elif (
+        not words_
+        and len(same) == 1
+        and [
+            w
+            for w in re.findall(r"[a-z][\w'-]*", text.lower())
+            if w not in words("determiners") and w not in words("new_markers")
+        ]
+        == same
+        and kind != "app"
+        and same[-1] not in (kind, head.head)  # "table migration" names no table
+        and same[-1] not in slot_words("sort_words")  # "a singleton service" is a sort of service
+    ):
+        words_ = [same[-1]]  # "a dashboard page": a word of the kind, alone before its noun, is the name
     # "a data table component" (the noun "table component"): a word of the noun that names another kind of
     # object is a word of the name (DataTable); where it lives ("a ui component") or its sort ("a shared
     # component") is not
@@ -263,6 +281,8 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
         words_.extend(w for w in re.findall(r"[A-Za-z][\w'-]*", head.noun_text())[:2])
     views = words_ and all(w.lower() in slot_words("view_words") for w in words_)
     sorts = words_ and all(w.lower() in slot_words("sort_words") for w in words_)
+    while not sorts and len(words_) > 1 and words_[0].lower() in slot_words("sort_words"):
+        words_ = words_[1:]  # "a standalone drive app": the sort of app says nothing of which one
     if views or sorts:
         # "a details page for invoices": a view of the data the phrase is about; "a backend proxy for segment":
         # the sort of proxy says nothing of which one
@@ -441,7 +461,13 @@ def labelled(p: Param, intent: Intent) -> bool:
             and m.group(1).lower() not in slot_words("env_kind_words")
             and not (pat is before and _name_word_before(intent.clause[: m.start()], values))
         )
-        if ok and m is not None and intent.put(p, m.group(1), f"the word next to {p.name!r}"):
+        value = m.group(1) if m is not None else ""
+        if ok and m is not None and pat is before:
+            # "a user is suspended column": a yes/no column's name starts with its "is"
+            flag = re.search(r"\b([A-Za-z]+)\s+$", intent.clause[: m.start(1)])
+            if flag and flag.group(1).lower() in slot_words("boolean_prefixes"):
+                value = f"{flag.group(1).lower()}_{value}"
+        if ok and m is not None and intent.put(p, value, f"the word next to {p.name!r}"):
             return True
     return False
 

@@ -129,6 +129,13 @@ def method(p: Param, intent: Intent) -> None:
         if verb:
             intent.put(p, verb, f"what the endpoint does ({ph.text!r})", guessed=True)
             return
+    for ph in intent.analysis.of_role("subject"):
+        # "an endpoint for sending email": a gerund after "for" says what the endpoint does
+        lead = re.match(r"\s*([a-z]+ing)\b", ph.text.lower())
+        verb = tx.method_from_verb(lead.group(1)) if lead and ph.prep == "for" else None
+        if verb:
+            intent.put(p, verb, f"what the endpoint does ({ph.text!r})", guessed=True)
+            return
     for ph in intent.analysis.of_role("place"):
         # "an endpoint to reject invitations": the phrase reader knows only the model's verbs, so an infinitive of
         # slots.toml's verbs reads as a place; its verb still says what the endpoint does
@@ -146,14 +153,23 @@ def method(p: Param, intent: Intent) -> None:
         if verb:
             intent.put(p, verb, f"what the endpoint does ({first[0]!r})", guessed=True)
             return
+        # "an app create endpoint", "a project creation endpoint", "the `updateRole` endpoint": the act nearest
+        # the noun names the endpoint, as a bare verb, a noun of the act or a word of an identifier
+        found = tx.method_in_name(head.modifier_text())
+        if found:
+            word, verb = found
+            intent.put(p, verb, f"what the endpoint does ({word!r})", guessed=True)
+            return
         # "create product endpoint": a verb that says what an endpoint does, applied to the data before it ("add"
         # only makes the endpoint)
         a = intent.analysis
         said = intent.clause[a.verb_span[0] : a.verb_span[1]].lower() if a.verb_span else ""
         data = [w for w in first if not tx.not_name(w)]
         verb = tx.method_from_verb(said) if said and said not in tx.slot_words("generic_verbs") else None
-        if verb and data:
-            intent.put(p, verb, f"what the endpoint does ({said} {' '.join(data)})", guessed=True)
+        # "bulk create endpoint": a verb after a word of the name is no order but a word of the name
+        named = a.verb_span is not None and bool(intent.clause[a.body_start : a.verb_span[0]].strip())
+        if verb and (data or named):
+            intent.put(p, verb, f"what the endpoint does ({' '.join([said, *data])})", guessed=True)
             return
         # "create topic use case and endpoint": a piece without a verb of its own shares the request's verb and
         # its data ("add" only makes them)
