@@ -115,6 +115,8 @@ def name(p: Param, intent: Intent) -> None:
             continue
         if value.lower() in slot_words("sort_words"):
             continue  # "into a re-usable service" says what sort of service, not which
+        if p.type == "snake" and _compound_among_words(value, head):
+            continue  # "an application sign-in-experience table": the words before the noun name it
         if intent.put(p, value, "name given in the request"):
             return
     # 2b. an environment variable named by words: "add sentry dsn to env vars", "launch darkly sdk key env var"
@@ -185,6 +187,23 @@ def name(p: Param, intent: Intent) -> None:
         intent.put(p, subject, f"derived from the subject {subject!r}", guessed=True)
 
 
+def _compound_among_words(value: str, before_head: Phrase | None) -> bool:
+    """A hyphenated English compound ("sign-in-experience") with other words of the name before the noun of an
+    object named in snake_case (a table): no name of such an object is written so, it is one word of the name."""
+    if before_head is None or before_head.head is None or "-" not in value or "_" in value or value.lower() != value:
+        return False
+    said = re.findall(r"[A-Za-z][\w'-]*", before_head.modifier_text())
+    others = [
+        w
+        for w in said
+        if w != value
+        and not not_name(w)
+        and w.lower() not in words("new_markers")
+        and w.lower() not in slot_words("sort_words")
+    ]
+    return bool(others) and value in said
+
+
 def place_kinds(intent: Intent) -> frozenset[str]:
     """The kinds of object the scenario puts its own object in or next to: the kinds its references name (a
     page's app, a command's pipeline, a column's table)."""
@@ -226,14 +245,23 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
         if k != kind and (k not in places or (k not in named_places and k not in kinds.parents))
     )
     masked = _masked(text, head.start, intent.mentions, kind, places)
-    words_ = name_words(masked, keep_aspects=True, keep_kinds=keep)
+    # words of the object's own kind too: below they are dropped unless between two words of the name
+    words_ = name_words(masked, keep_aspects=True, keep_kinds=keep | {kind} if kind else keep)
     # "an env variable", "the env example": a word of the object's own kind, or one that only says it is a
     # variable, names nothing
     env_like = _env_like(p)
+
+    def own_kind(w: str) -> bool:
+        return any(_same_kind(c, intent) for c, _s, _e in language.find(w.lower(), "objects"))
+
+    def plain(w: str) -> bool:
+        return not own_kind(w) and w.lower() not in slot_words("sort_words")
+
+    # ... except between two words of the name: "a platform entity creation limits table"
     words_ = [
         w
-        for w in words_
-        if not any(_same_kind(c, intent) for c, _s, _e in language.find(w.lower(), "objects"))
+        for i, w in enumerate(words_)
+        if not (own_kind(w) and not (0 < i < len(words_) - 1 and plain(words_[i - 1]) and plain(words_[i + 1])))
         and not (env_like and w.lower() in slot_words("env_kind_words"))
     ]
     # "persistence logic", "a payload helper script": the words a noun of code or behaviour carries are the name,

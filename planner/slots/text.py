@@ -139,6 +139,20 @@ def method_from_verb(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _one_word_names() -> re.Pattern[str]:
+    names = sorted(_slot_data()["words"]["one_word_names"], key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])")
+
+
+def one_word_names(value: str) -> str:
+    """Product names spelt with a capital inside one word are one word of a name ("GitHub Actions similarity" →
+    github-actions-similarity, not git-hub-...), where the value is words, not one identifier of code."""
+    if " " not in value.strip() and value not in _slot_data()["words"]["one_word_names"]:
+        return value
+    return _one_word_names().sub(lambda m: m.group(1).lower(), value)
+
+
 def method_in_name(text: str) -> tuple[str, str] | None:
     """The word of an endpoint's name that says what it does, nearest the noun first, and its method: a bare
     verb ("app create" → POST), a noun of the act ("revision deletion" → DELETE, slots.toml [method_nouns]) or

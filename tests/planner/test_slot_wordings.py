@@ -931,3 +931,59 @@ def test_plain_words_before_a_part_noun_stay_the_parts_name() -> None:
     # nothing given outright: "user verifications" may be one column's name, so no table is guessed
     got = params("modify-schema", "add user verifications column")
     assert "table" not in got
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # a word of the kind between two words of the name is one of them
+        ("create the tenant model usage quotas table", "tenant_model_usage_quotas"),
+        # a hyphenated compound among other words is one word of the name, not the name
+        ("add an org opt-in preferences table", "org_opt_in_preferences"),
+        ("add a new rate-limits table", "rate_limits"),
+    ],
+)
+def test_every_word_before_the_tables_noun_names_it(text: str, name: str) -> None:
+    assert params("create-table", text).get("name") == name
+
+
+@pytest.mark.parametrize(
+    ("text", "policy"),
+    [
+        ("policy so authenticated users can insert into dev_tasks", "authenticated_write"),
+        ("add RLS on dev_tasks allowing update for authenticated users", "authenticated_write"),
+        ("add RLS on dev_tasks for authenticated users", "authenticated_read"),
+    ],
+)
+def test_a_longer_phrase_over_the_same_words_chooses_the_policy(text: str, policy: str) -> None:
+    assert params("add-rls-policy", text).get("policy") == policy
+
+
+@pytest.mark.parametrize(
+    ("sid", "text", "name"),
+    [
+        ("create-service", "a YouTube transcripts service", "youtube-transcripts"),
+        ("create-table", "add a LinkedIn profiles table", "linkedin_profiles"),
+        # PascalCase keeps the product's capital
+        ("add-shared-component", "a PayPal checkout button component", "PayPalCheckoutButton"),
+    ],
+)
+def test_a_product_spelt_with_an_inner_capital_is_one_word_of_a_name(sid: str, text: str, name: str) -> None:
+    assert params(sid, text).get("name") == name
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        # a clause about what happens at the endpoint names no route when the words before its noun do
+        ("add a callback endpoint where the provider posts the signed token", "/api/callback"),
+        ("add an invoices endpoint where admins approve refunds", "/api/invoices"),
+    ],
+)
+def test_a_relative_clause_is_no_route_when_the_head_names_one(text: str, path: str) -> None:
+    assert params("add-proxy-endpoint", text).get("path") == path
+
+
+def test_a_hyphenated_name_of_a_kebab_object_stays_whole() -> None:
+    # scripts are named in kebab-case: "release-it" is the name as written, not a compound of a longer one
+    assert params("add-pnpm-script", "add a release-it canary script").get("name") == "release-it"
