@@ -321,7 +321,7 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
                 break
     return bool(
         words_
-        and len(words_) <= 4
+        and len(words_) <= (5 if p.type == "snake" else 4)
         and intent.put(p, " ".join(words_), f"the words before the {kind or 'object'}", guessed=True)
     )
 

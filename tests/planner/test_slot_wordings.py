@@ -987,3 +987,10 @@ def test_a_relative_clause_is_no_route_when_the_head_names_one(text: str, path: 
 def test_a_hyphenated_name_of_a_kebab_object_stays_whole() -> None:
     # scripts are named in kebab-case: "release-it" is the name as written, not a compound of a longer one
     assert params("add-pnpm-script", "add a release-it canary script").get("name") == "release-it"
+
+
+def test_a_table_may_be_named_by_five_words_before_its_noun() -> None:
+    # database names join many words; other objects keep the shorter limit
+    text = "create a partner payout ledger audit entries table"
+    assert params("create-table", text).get("name") == "partner_payout_ledger_audit_entries"
+    assert "name" not in params("add-page", "add a partner payout ledger audit entries page")
