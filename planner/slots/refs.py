@@ -339,6 +339,15 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
                 or not intent.grounded
                 or (part_of and ph.role in ("place", "subject") and _bare(ph, intent, kind))
                 or (belongs and ph.role == "place" and ph.prep in preps and _bare(ph, intent, kind))
+                # "an RLS policy for quiz set quizzes access": the words before the policy's own noun name the
+                # table it is on
+                or (
+                    belongs
+                    and ph.role == "subject"
+                    and ph.head is not None
+                    and intent.conventions.kinds.object_words.get(ph.head, ph.head) == intent.head_kind
+                    and _names_data(ph.modifier_text(), intent)
+                )
             )
         ] + [
             ph
@@ -410,6 +419,18 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         return
     if kind == "app":
         _app_by_words(p, intent)
+
+
+def _names_data(text: str, intent: Intent) -> bool:
+    """Words that may name data: not who may use it ("admin access", "public access") nor words that choose a
+    value of the scenario ("owner access")."""
+    from continuous.planner.slots.names import _choice_words
+
+    said = re.findall(r"[A-Za-z][\w'-]*", text)
+    choices = _choice_words(intent)
+    return bool(said) and not any(
+        not_name(w) or w.lower() in language.words("audience") or w.lower() in choices for w in said
+    )
 
 
 def _a_sort_of_several(ph: Phrase, intent: Intent, kind_words: set[str]) -> bool:

@@ -994,3 +994,16 @@ def test_a_table_may_be_named_by_five_words_before_its_noun() -> None:
     text = "create a partner payout ledger audit entries table"
     assert params("create-table", text).get("name") == "partner_payout_ledger_audit_entries"
     assert "name" not in params("add-page", "add a partner payout ledger audit entries page")
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        ("add an RLS policy for invoice line items access", "invoice_line_items"),
+        # who gets access, or a word that chooses the policy, names no table
+        ("add RLS for admin access", None),
+        ("add RLS for anonymous user access", None),
+    ],
+)
+def test_the_words_before_a_policys_own_noun_name_its_table(text: str, table: str | None) -> None:
+    assert params("add-rls-policy", text).get("table") == table
