@@ -229,6 +229,9 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     if head.head and len(made_as) > 1 and made_as[-1].strip():
         text = made_as[-1]
     text = _without_making(text, lambda w: any(_same_kind(c, intent) for c, _s, _e in language.find(w, "objects")))
+    # "a load more component": a phrase of a screen's wording is one word of the name, "more" and all
+    for idiom in slot_words("ui_idioms"):
+        text = re.sub(rf"(?i)\b{re.escape(idiom)}\b", lambda m: m.group(0).replace(" ", "-"), text)
     # "Integration and InstalledIntegration models", "invoices and payments tables": names joined by "and" are
     # several objects, the first is this one ("drag and drop" is one name)
     noun = head.noun_text()
@@ -380,7 +383,8 @@ def _env_words(p: Param, intent: Intent, head: Phrase) -> bool:
     kind_words = {f for f in language.lang().objects.get("environment", ()) if " " not in f}
     kind_words |= slot_words("env_kind_words")
     ws = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", head.text) if not not_name(w)]
-    while ws and ws[-1].lower() in kind_words:
+    tails = slot_words("env_name_tails")
+    while ws and ws[-1].lower() in kind_words and not (len(ws) > 1 and ws[-1].lower() in tails):
         ws.pop()
     ws = [w for w in ws if w.lower() not in kind_words or w is not ws[0]]
     if not ws or len(ws) > 5 or any(language.is_verb_word(w, inflected=False) for w in ws):

@@ -1007,3 +1007,23 @@ def test_a_table_may_be_named_by_five_words_before_its_noun() -> None:
 )
 def test_the_words_before_a_policys_own_noun_name_its_table(text: str, table: str | None) -> None:
     assert params("add-rls-policy", text).get("table") == table
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("a reusable read more component", "ReadMore"), ("add a new view all button component", "ViewAllButton")],
+)
+def test_a_phrase_of_a_screens_wording_is_one_word_of_a_name(text: str, name: str) -> None:
+    assert params("add-shared-component", text).get("name") == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("add the oauth client secret to .env.example", "OAUTH_CLIENT_SECRET"), ("add jwt secret env var", "JWT_SECRET")],
+)
+def test_a_secret_after_another_word_of_a_variables_name_is_part_of_it(text: str, name: str) -> None:
+    assert params("configure-environment", text).get("name") == name
+
+
+def test_a_secret_alone_names_no_variable() -> None:
+    assert "name" not in params("configure-environment", "add the secret to the env file")
