@@ -375,6 +375,8 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
             continue  # "for all user-data tables", "per table": no one object
         if parent and _a_sort_of_several(ph, intent, kind_words):
             return  # "enable RLS on missing tables", "secure backup tables": several, none named
+        if parent and ph.role != "head" and _names_a_part(ph):
+            continue  # "a migration for the password_setup_token column": that names the column, not its table
         given = _given_name(ph, intent, kind_words)
         if given is None:
             continue
@@ -419,6 +421,12 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         return
     if kind == "app":
         _app_by_words(p, intent)
+
+
+def _names_a_part(ph: Phrase) -> bool:
+    """The phrase's noun is a part of an object ("the archived_at column", "a slug field")."""
+    noun = re.findall(r"[a-z]+", ph.noun_text().lower())
+    return bool(noun) and noun[-1] in language.words("part_nouns")
 
 
 def _names_data(text: str, intent: Intent) -> bool:

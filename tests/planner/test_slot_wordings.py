@@ -1027,3 +1027,10 @@ def test_a_secret_after_another_word_of_a_variables_name_is_part_of_it(text: str
 
 def test_a_secret_alone_names_no_variable() -> None:
     assert "name" not in params("configure-environment", "add the secret to the env file")
+
+
+@pytest.mark.parametrize(
+    "text", ["write a migration for the last_login_at column", "new migration for a deleted_by field"]
+)
+def test_a_phrase_about_a_part_names_no_table_of_it(text: str) -> None:
+    assert "table" not in params("modify-schema", text)
