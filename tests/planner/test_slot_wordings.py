@@ -1034,3 +1034,7 @@ def test_a_secret_alone_names_no_variable() -> None:
 )
 def test_a_phrase_about_a_part_names_no_table_of_it(text: str) -> None:
     assert "table" not in params("modify-schema", text)
+
+
+def test_a_term_spelt_with_an_inner_capital_is_one_word_of_a_table_name() -> None:
+    assert params("create-table", "add a SaaS tenant limits table").get("name") == "saas_tenant_limits"
