@@ -7,6 +7,7 @@
     .venv/bin/python bench/bench_planner.py --sets fresh4     (the fourth fresh split: only when the lead asks)
     .venv/bin/python bench/bench_planner.py --sets fresh5     (the fifth fresh split: only when the lead asks)
     .venv/bin/python bench/bench_planner.py --sets fresh6     (the sixth fresh split: only when the lead asks)
+    .venv/bin/python bench/bench_planner.py --sets fresh7     (the seventh fresh split: only when the lead asks)
 
 Accuracy, for the planner and two baselines in the same run (nearest neighbour on MiniLM embeddings and TF-IDF,
 both over the same scenario documents: id, summary, aliases, examples), on three request sets:
@@ -20,6 +21,9 @@ both over the same scenario documents: id, summary, aliases, examples), on three
   other sources again, handled exactly like `fresh3`;
 - `fresh6`: a further never-tuned real-source split (bench/data/planner/fresh6.jsonl), from other sources again
   (Supabase- and Postgres-migration-heavy applications), handled exactly like `fresh3`;
+- `fresh7`: a further never-tuned real-source split (bench/data/planner/fresh7.jsonl), from other sources again
+  (Supabase/Postgres applications chosen for RLS policies, views, archive/restore and dependency updates), handled
+  exactly like `fresh3`;
 - `fresh`, `fresh2`: the two oldest fresh splits, retired from blind evaluation in session 9 and since then trained
   on (their rows are lines of planner/data/requests.txt, bench/data/planner/retired_to_training.py): selectable with
   `--sets` and reported with per-request failures like `tune`, as their labelled parameters and plans still test
@@ -30,7 +34,8 @@ result or an error. The planner is used only through its public interfaces: its 
 `continuous suggest --batch FILE --json` run as a subprocess in the repository copy, and each request is also
 planned by the single-request entry point (`continuous.planner.suggest.suggest`) to find batch lines that hide a
 failure. Per-request failures are written for the tune split, the retired fresh and fresh2 splits and the own set
-only; the test, fresh3, fresh4, fresh5 and fresh6 splits are reported as aggregates, never request by request.
+only; the test, fresh3, fresh4, fresh5, fresh6 and fresh7 splits are reported as aggregates, never request by
+request.
 
 Speed, as whole processes of the installed `continuous` in the fixture copy, after writing the package's bytecode
 (as a wheel install does): the index built from scratch (no shipped index, empty cache, under a pseudo-terminal,
@@ -72,6 +77,7 @@ TARGETS: dict[str, Any] = {
     "fresh4": {"top1": 0.90, "valid_plan": 0.85, "param_accuracy": 0.85, "false_plans": 0, "batch_bad_lines": 0},
     "fresh5": {"top1": 0.90, "valid_plan": 0.85, "param_accuracy": 0.85, "false_plans": 0, "batch_bad_lines": 0},
     "fresh6": {"top1": 0.90, "valid_plan": 0.85, "param_accuracy": 0.85, "false_plans": 0, "batch_bad_lines": 0},
+    "fresh7": {"top1": 0.90, "valid_plan": 0.85, "param_accuracy": 0.85, "false_plans": 0, "batch_bad_lines": 0},
     "own": {"top1": 0.92, "valid_plan": 0.90, "false_plans": 0},
     "speed": {"cold_suggest_s": 0.6, "batch_1000_s": 10.0, "index_build_s": 20.0},
 }
@@ -86,10 +92,11 @@ ALL_SETS = (
     "fresh4",
     "fresh5",
     "fresh6",
+    "fresh7",
     *RETIRED,
 )  # the fresh splits: selectable with --sets only
 # never tuned on: aggregates only, never a request or a label (the retired splits left it in session 9)
-HELD_OUT = frozenset({"test", "fresh3", "fresh4", "fresh5", "fresh6"})
+HELD_OUT = frozenset({"test", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7"})
 SYSTEMS = ("planner", "minilm_nn", "tfidf")
 SYSTEM_TITLES = {"planner": "planner", "minilm_nn": "nearest neighbour (MiniLM)", "tfidf": "TF-IDF"}
 
@@ -601,7 +608,7 @@ def accuracy(workdir: Path, sets: Sequence[str], baselines: bool, log: Callable[
     for name, cs in cases.items():
         check_data(cs, rule_base, name)
     repos: dict[str, Path] = {}
-    if {"tune", "test", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6"} & set(sets):
+    if {"tune", "test", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7"} & set(sets):
         repos["fixture"] = committed_copy(fixture_path(), workdir / "dhg-mono")
     if "own" in sets:
         repos["example"] = example_repo(workdir)
@@ -972,6 +979,8 @@ def write_report(acc: dict[str, Any], speed: dict[str, Any] | None, args: argpar
         "aggregates only)",
         "fresh6": "Sixth fresh split (real requests from Supabase/Postgres-heavy sources; labelled blind, never tuned "
         "— aggregates only)",
+        "fresh7": "Seventh fresh split (real requests chosen for RLS policies, views, archive/restore and dependency "
+        "updates; labelled blind, never tuned — aggregates only)",
         "own": "Own set (the library's 173 requests, example monorepo)",
     }
     for name in ALL_SETS:
@@ -1099,7 +1108,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--sets",
         default=",".join(SETS),
-        help="comma-separated: tune, test, own (fresh3, fresh4, fresh5, fresh6: on request; fresh, fresh2: retired)",
+        help="comma-separated: tune, test, own (fresh3, fresh4, fresh5, fresh6, fresh7: on request; fresh, fresh2: "
+        "retired)",
     )
     parser.add_argument("--show-tune-failures", action="store_true", help="print the tuning split's failures")
     parser.add_argument("--speed-only", action="store_true", help="speed only (no accuracy)")

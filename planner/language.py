@@ -39,6 +39,8 @@ class Language:
     veto_all: dict[str, frozenset[str]]
     commit_odds: dict[str, float]  # commit type → odds multiplier for constructive scenarios
     boost: dict[str, float]  # "head" objects, "commit" types, "question" words that veto everything
+    # kinds a request's head may stand for without the head_mismatch penalty: a "script" asked for is a command
+    head_kin: dict[str, frozenset[str]]
     # kinds of object that a request naming them only as the place of something unnamed does not ask for
     place_only_veto: frozenset[str]
     place_only_verbs: frozenset[str]  # verbs besides create whose implied object a place rules out ("display")
@@ -99,6 +101,7 @@ def _load(path: Path) -> Language:
         enum_words={k: tuple(v) for k, v in raw.get("enum_words", {}).items()},
         vetoes=tuple((v["request"], v["scenario"]) for v in veto_tables if "request" in v),
         boost={k: float(v) for k, v in raw.get("boost", {}).items()},
+        head_kin={k: frozenset(v) for k, v in raw.get("head_kin", {}).items()},
         commit_odds={k: float(v) for k, v in raw.get("commit_odds", {}).items()},
         place_only_veto=veto_words("place_only"),
         place_only_verbs=veto_words("place_only_verbs"),

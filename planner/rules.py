@@ -263,6 +263,7 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
     conv = conventions()
     things = set(conv.kinds.head_order)
     makes = [sw.polarity == "constructive" and "create" in sw.verbs for sw in scenario_words(index)]
+    acts_on = [{conv.kinds.object_words.get(o, o) for o in sw.objects} for sw in scenario_words(index)]
 
     apply_commit_odds(texts, probs, index)
     for r, text in enumerate(texts):
@@ -304,7 +305,13 @@ def boost(texts: list[str], probs: np.ndarray, index: Index, repo: Repo, head_ki
                 probs[r, s] = _raise(float(probs[r, s]), implied_odds)
             elif into is not None and kind == into and makes[s]:
                 probs[r, s] = _raise(float(probs[r, s]), moved_odds)
-            if asked is not None and kind in things and kind != asked:
+            if (
+                asked is not None
+                and kind in things
+                and kind != asked
+                and kind not in lx.head_kin.get(asked, ())
+                and asked not in acts_on[s]
+            ):
                 probs[r, s] = _raise(float(probs[r, s]), mismatch)
 
 
@@ -679,6 +686,42 @@ def _tool_for(a: Any, words: list[Any]) -> list[int]:
     return [s for s, sw in enumerate(words) if sw.polarity == "constructive" and sw.objects & handled]
 
 
+def _for_purpose(a: Any, words: list[Any]) -> list[int]:
+    """Scenarios that make only what a request names in the clause saying what its new object is for ("add a
+    migration script to add novu providers to database", "a page to manage tables"): the object asked for is
+    the head, the clause's objects are what it acts on. A scenario that makes the head's kind, or an object named
+    outside that clause, stays."""
+    head = a.head
+    if a.verb != "create" or head is None or head.head is None:
+        return []
+    from continuous.planner.conventions import default as conventions
+
+    conv = conventions()
+    kind = conv.kinds.object_words.get(head.head, head.head)
+    if kind not in conv.kinds.head_order:
+        return []
+    purpose = {
+        conv.kinds.object_words.get(c, c)
+        for ph in a.phrases
+        if ph.role == "trailing" and ph.prep == "to"
+        for c, _s, _e in ph.objects
+    }
+    named = {
+        conv.kinds.object_words.get(c, c)
+        for ph in a.phrases
+        if not (ph.role == "trailing" and ph.prep == "to")
+        for c, _s, _e in ph.objects
+    }
+    if not purpose - named:
+        return []
+    out = []
+    for s, sw in enumerate(words):
+        kinds = {conv.kinds.object_words.get(o, o) for o in sw.objects}
+        if sw.polarity == "constructive" and kinds & purpose and not kinds & named:
+            out.append(s)
+    return out
+
+
 def _into_unmade(a: Any) -> str | None:
     """The object no scenario makes that the request adds something to ("add new page to sitemap"), or None."""
     lx = language.lang()
@@ -782,6 +825,7 @@ def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[
             *((s, "the request moves something into a new one, it reworks none") for s in _into_new(a, words)),
             *((s, f"the request asks for a {moved}, named before it") for s in _modifier_only(text, a, words)),
             *((s, "the request asks for a tool that handles it, not for it") for s in _tool_for(a, words)),
+            *((s, f"the request asks for a {moved} to act on it, not for it") for s in _for_purpose(a, words)),
             *(
                 (s, "the request adds parts to an object made again, not to a table")
                 for s in _parts_of_recreated(text, a, words)

@@ -1,5 +1,5 @@
 """The labelled real-request splits and the planner's training text stay consistent: every row of every split
-(tune, test, the never-tuned fresh3 to fresh6 and the retired fresh and fresh2) names real scenarios and parameters
+(tune, test, the never-tuned fresh3 to fresh7 and the retired fresh and fresh2) names real scenarios and parameters
 with acceptable values, no request is in two splits, and no never-tuned request is trained on. `check_rows.py`
 reports held-out problems by id and count only, so running it here reveals no label. The retired splits' rows are
 trained on exactly as `retired_to_training.py` converts them."""
@@ -21,7 +21,7 @@ def test_every_split_and_training_file_passes_check_rows() -> None:
     result = subprocess.run([sys.executable, str(CHECK)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout
     assert "0 problem(s)" in result.stderr
-    for split in ("tune", "test", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6"):
+    for split in ("tune", "test", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7"):
         assert f"{split}.jsonl: " in result.stderr
 
 

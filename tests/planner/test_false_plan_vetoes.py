@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 from continuous.cli.main import app
+from continuous.planner import language
 from continuous.planner.phrases import analyse
 from continuous.planner.rules import (
+    _for_purpose,
     _into_new,
     _into_unmade,
     _modifier_only,
@@ -182,6 +184,24 @@ def test_a_tool_that_handles_an_object_is_not_that_object() -> None:
     assert _tool_for(analyse("feat: table schema generator"), words) == [1]
     assert _tool_for(analyse("add a date formatting helper"), words) == []
     assert _tool_for(analyse("add an env var for the editor"), words) == []
+
+
+def test_what_a_new_object_is_for_is_not_made() -> None:
+    words = scenario_words_of("create-table", "add-cli-command", "add-page", "generate-types")
+    assert _for_purpose(analyse("feat: add migration script to add novu providers to database"), words) == [0]
+    assert _for_purpose(analyse("add an endpoint to list the tables"), words) == [0]
+    # a head of the purpose's kind, or the object named outside the purpose clause too, stays
+    assert _for_purpose(analyse("add a migration to create the bookmarks table"), words) == []
+    assert _for_purpose(analyse("add a table and a page to browse the tables"), words) == []
+    # not asked to make anything
+    assert _for_purpose(analyse("use the script to add providers to the database"), words) == []
+
+
+def test_a_migration_script_is_a_script() -> None:
+    found = [canon for canon, _s, _e in language.find("feat: primary provider migration script", "objects")]
+    assert found == ["script"]
+    found = [canon for canon, _s, _e in language.find("add a migration for the users table", "objects")]
+    assert "table" in found
 
 
 def test_converting_an_object_into_another_of_its_kind_makes_none() -> None:

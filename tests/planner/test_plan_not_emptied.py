@@ -2,16 +2,19 @@
 only from the last segment of a scoped package's name vetoes nothing; something added to an object the request
 names as its place moves the odds of making that object to adding a part of it; something moved or extracted into
 an object the request makes raises the odds of making it; moving an object makes none of its kind; and a request
-planned from its clauses ranks what its clauses plan, not what its first verb alone would."""
+planned from its clauses ranks what its clauses plan, not what its first verb alone would; a script asked for
+is a command of the cli."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 from continuous.cli.main import app
-from continuous.planner import language
+from continuous.planner import language, rules
 from continuous.planner.phrases import analyse
 from continuous.planner.rules import _moved_into, _moved_itself, _veto_all
 from continuous.planner.suggest import load_context, suggest
@@ -107,3 +110,40 @@ def test_something_added_to_a_named_model_is_a_part_of_it(example: Path) -> None
     assert "create-table" not in [p.scenario for p in result.plan if p.role == "requested"]
     if result.plan:
         assert any(p.scenario == "modify-schema" and p.role == "requested" for p in result.plan)
+
+
+def test_a_script_asked_for_is_a_command_of_the_cli(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script asked for by what it does is a command (`[head_kin]`): add-cli-command keeps its odds instead of
+    the head_mismatch penalty a head of another kind gets."""
+    ctx = load_context(example)
+    text = "add a script to export the invoices to csv"
+    kin = {m.scenario: m.score for m in suggest(text, ctx, top=30).matches}
+    monkeypatch.setitem(language.lang().head_kin, "script", frozenset())
+    without = {m.scenario: m.score for m in suggest(text, ctx, top=30).matches}
+
+    def odds(p: float) -> float:
+        return p / (1.0 - p)
+
+    # head_mismatch multiplies the odds by 0.25: without it they are about 4 times higher
+    assert odds(kin["add-cli-command"]) > 3 * odds(without["add-cli-command"])
+    # the penalty still applies to the kinds a script is not
+    assert kin.get("create-table", 0.0) == pytest.approx(without.get("create-table", 0.0))
+
+
+def test_a_scenario_acting_on_the_asked_kind_keeps_its_odds(example: Path) -> None:
+    """migrate-cli-script acts on a cli and on scripts: a request whose head is a script ("centralise the loose
+    deploy scripts in the cli") asks for what it acts on, so head_mismatch leaves it, while a scenario of
+    another kind (making a cli pipeline) is still penalised."""
+    ctx = load_context(example)
+    ids = ctx.index.scenario_ids
+    probs = np.full((1, len(ids)), 0.5, dtype=np.float32)
+    rules.boost(["centralise the loose deploy scripts in the cli"], probs, ctx.index, ctx.repo, head_kinds(ctx))
+    assert probs[0, ids.index("migrate-cli-script")] == pytest.approx(0.5)
+    assert probs[0, ids.index("add-pnpm-script")] == pytest.approx(0.5)
+    assert probs[0, ids.index("create-cli-pipeline")] == pytest.approx(0.2)
+
+
+def head_kinds(ctx: Any) -> list[str | None]:
+    from continuous.planner.ranking import _head_kind
+
+    return [_head_kind(ctx, sid) for sid in ctx.index.scenario_ids]
