@@ -78,9 +78,16 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return (x - mean) / np.sqrt(var + eps) * w + b
+    """(x - mean) / sqrt(var + eps) * w + b over the last axis, the same operations in the same order, in place
+    in one new array (`x` is left alone)."""
+    out = x - x.mean(-1, keepdims=True)
+    square = np.square(out)
+    var = square.mean(-1, keepdims=True)
+    var += eps
+    out /= np.sqrt(var, out=var)
+    out *= w
+    out += b
+    return out
 
 
 class NumpyEncoder:
@@ -142,24 +149,30 @@ class NumpyEncoder:
         for i in range(self.layers):
             p = f"encoder.layer.{i}."
             flat = x.reshape(b * t, self.hidden)
-            qkv = flat @ w[p + "qkv.weight_t"] + w[p + "qkv.bias"]
+            # each product's bias, scale and residual added in place: the same sums, without a new array each
+            qkv = flat @ w[p + "qkv.weight_t"]
+            qkv += w[p + "qkv.bias"]
             qkv = qkv.reshape(b, t, 3, h, d).transpose(2, 0, 3, 1, 4)
             q, k, v = qkv[0], qkv[1], qkv[2]
-            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
-            scores = scores - scores.max(-1, keepdims=True)
+            scores = q @ k.transpose(0, 1, 3, 2)
+            scores *= scale
+            scores += bias
+            scores -= scores.max(-1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(-1, keepdims=True)
             ctx = (scores @ v).transpose(0, 2, 1, 3).reshape(b * t, self.hidden)
-            att = ctx @ w[p + "attention.output.dense.weight_t"] + w[p + "attention.output.dense.bias"]
+            att = ctx @ w[p + "attention.output.dense.weight_t"]
+            att += w[p + "attention.output.dense.bias"]
+            att += flat
             flat = _layer_norm(
-                att + flat,
-                w[p + "attention.output.LayerNorm.weight"],
-                w[p + "attention.output.LayerNorm.bias"],
-                self.eps,
+                att, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"], self.eps
             )
-            inter = _gelu(flat @ w[p + "intermediate.dense.weight_t"] + w[p + "intermediate.dense.bias"])
-            out = inter @ w[p + "output.dense.weight_t"] + w[p + "output.dense.bias"]
-            flat = _layer_norm(out + flat, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
+            inter = flat @ w[p + "intermediate.dense.weight_t"]
+            inter += w[p + "intermediate.dense.bias"]
+            out = _gelu(inter) @ w[p + "output.dense.weight_t"]
+            out += w[p + "output.dense.bias"]
+            out += flat
+            flat = _layer_norm(out, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self.eps)
             x = flat.reshape(b, t, self.hidden).astype(np.float32, copy=False)
         summed = (x * mask[:, :, None]).sum(1)
         pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)

@@ -782,6 +782,15 @@ def _parts_of_recreated(text: str, a: Any, words: list[Any]) -> list[int]:
     return [s for s, sw in enumerate(words) if head.head in sw.objects and sw.polarity == "constructive"]
 
 
+def vetoed(texts: list[str], index: Index) -> np.ndarray:
+    """(n, S) bool: the scenarios `apply` vetoes for each text. A veto reads the text, never the probabilities
+    (they only choose which vetoes `apply` reports), so training reads them once for all its repeated splits:
+    `probs[vetoed(texts, index)] = 0.0` is `apply(texts, probs, index)` without the reasons."""
+    probs = np.ones((len(texts), len(index.scenario_ids)), dtype=np.float32)
+    apply(texts, probs, index)
+    return probs == 0.0
+
+
 def apply(texts: list[str], probs: np.ndarray, index: Index) -> list[list[tuple[str, str]]]:
     """Veto in place; for each text, the (scenario, why) it vetoed."""
     from continuous.planner.features import scenario_words

@@ -21,7 +21,7 @@ from continuous.planner.conventions import Conventions
 from continuous.planner.grounding import Mention, Repo
 from continuous.planner.phrases import Analysis, analyse
 from continuous.planner.result import Candidate, ParamSource
-from continuous.planner.slots.text import convert
+from continuous.planner.slots.text import convert, one_word_names
 
 
 @dataclass
@@ -75,6 +75,8 @@ class Intent:
         """Set `p` from `raw` rendered in its type; False (and nothing set) when it does not fit."""
         if raw is None or p.name in self.out.params:
             return False
+        if p.type in ("snake", "kebab"):
+            raw = one_word_names(str(raw))  # PascalCase keeps the product's own capital (GitHubButton)
         value = convert(p, str(raw))
         prefix = self.conventions.app_prefix
         if value is None and guessed and self.creates and self.head_kind == "app" and prefix:

@@ -115,6 +115,8 @@ def name(p: Param, intent: Intent) -> None:
             continue
         if value.lower() in slot_words("sort_words"):
             continue  # "into a re-usable service" says what sort of service, not which
+        if p.type == "snake" and _compound_among_words(value, head):
+            continue  # "an application sign-in-experience table": the words before the noun name it
         if intent.put(p, value, "name given in the request"):
             return
     # 2b. an environment variable named by words: "add sentry dsn to env vars", "launch darkly sdk key env var"
@@ -185,6 +187,23 @@ def name(p: Param, intent: Intent) -> None:
         intent.put(p, subject, f"derived from the subject {subject!r}", guessed=True)
 
 
+def _compound_among_words(value: str, before_head: Phrase | None) -> bool:
+    """A hyphenated English compound ("sign-in-experience") with other words of the name before the noun of an
+    object named in snake_case (a table): no name of such an object is written so, it is one word of the name."""
+    if before_head is None or before_head.head is None or "-" not in value or "_" in value or value.lower() != value:
+        return False
+    said = re.findall(r"[A-Za-z][\w'-]*", before_head.modifier_text())
+    others = [
+        w
+        for w in said
+        if w != value
+        and not not_name(w)
+        and w.lower() not in words("new_markers")
+        and w.lower() not in slot_words("sort_words")
+    ]
+    return bool(others) and value in said
+
+
 def place_kinds(intent: Intent) -> frozenset[str]:
     """The kinds of object the scenario puts its own object in or next to: the kinds its references name (a
     page's app, a command's pipeline, a column's table)."""
@@ -205,7 +224,14 @@ def _env_like(p: Param) -> bool:
 
 def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> bool:
     text = head.modifier_text() if head.head else head.text
+    # "add session management as a standalone Sessions page": what follows "as" is the object made
+    made_as = re.split(r"\b(?:" + "|".join(sorted(slot_words("made_as"))) + r")\s+", text, flags=re.IGNORECASE)
+    if head.head and len(made_as) > 1 and made_as[-1].strip():
+        text = made_as[-1]
     text = _without_making(text, lambda w: any(_same_kind(c, intent) for c, _s, _e in language.find(w, "objects")))
+    # "a load more component": a phrase of a screen's wording is one word of the name, "more" and all
+    for idiom in slot_words("ui_idioms"):
+        text = re.sub(rf"(?i)\b{re.escape(idiom)}\b", lambda m: m.group(0).replace(" ", "-"), text)
     # "Integration and InstalledIntegration models", "invoices and payments tables": names joined by "and" are
     # several objects, the first is this one ("drag and drop" is one name)
     noun = head.noun_text()
@@ -222,14 +248,23 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
         if k != kind and (k not in places or (k not in named_places and k not in kinds.parents))
     )
     masked = _masked(text, head.start, intent.mentions, kind, places)
-    words_ = name_words(masked, keep_aspects=True, keep_kinds=keep)
+    # words of the object's own kind too: below they are dropped unless between two words of the name
+    words_ = name_words(masked, keep_aspects=True, keep_kinds=keep | {kind} if kind else keep)
     # "an env variable", "the env example": a word of the object's own kind, or one that only says it is a
     # variable, names nothing
     env_like = _env_like(p)
+
+    def own_kind(w: str) -> bool:
+        return any(_same_kind(c, intent) for c, _s, _e in language.find(w.lower(), "objects"))
+
+    def plain(w: str) -> bool:
+        return not own_kind(w) and w.lower() not in slot_words("sort_words")
+
+    # ... except between two words of the name: "a platform entity creation limits table"
     words_ = [
         w
-        for w in words_
-        if not any(_same_kind(c, intent) for c, _s, _e in language.find(w.lower(), "objects"))
+        for i, w in enumerate(words_)
+        if not (own_kind(w) and not (0 < i < len(words_) - 1 and plain(words_[i - 1]) and plain(words_[i + 1])))
         and not (env_like and w.lower() in slot_words("env_kind_words"))
     ]
     # "persistence logic", "a payload helper script": the words a noun of code or behaviour carries are the name,
@@ -247,6 +282,20 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
     ]
     if words_ and same and text.lower().rstrip().endswith(same[-1]):
         words_.append(same[-1])
+    elif (
+        not words_
+        and len(same) == 1
+        and [
+            w
+            for w in re.findall(r"[a-z][\w'-]*", text.lower())
+            if w not in words("determiners") and w not in words("new_markers")
+        ]
+        == same
+        and kind != "app"
+        and same[-1] not in (kind, head.head)  # "table migration" names no table
+        and same[-1] not in slot_words("sort_words")  # "a singleton service" is a sort of service
+    ):
+        words_ = [same[-1]]  # "a dashboard page": a word of the kind, alone before its noun, is the name
     # "a data table component" (the noun "table component"): a word of the noun that names another kind of
     # object is a word of the name (DataTable); where it lives ("a ui component") or its sort ("a shared
     # component") is not
@@ -263,6 +312,8 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
         words_.extend(w for w in re.findall(r"[A-Za-z][\w'-]*", head.noun_text())[:2])
     views = words_ and all(w.lower() in slot_words("view_words") for w in words_)
     sorts = words_ and all(w.lower() in slot_words("sort_words") for w in words_)
+    while not sorts and len(words_) > 1 and words_[0].lower() in slot_words("sort_words"):
+        words_ = words_[1:]  # "a standalone drive app": the sort of app says nothing of which one
     if views or sorts:
         # "a details page for invoices": a view of the data the phrase is about; "a backend proxy for segment":
         # the sort of proxy says nothing of which one
@@ -273,7 +324,7 @@ def _head_words(p: Param, intent: Intent, head: Phrase, kind: str | None) -> boo
                 break
     return bool(
         words_
-        and len(words_) <= 4
+        and len(words_) <= (5 if p.type == "snake" else 4)
         and intent.put(p, " ".join(words_), f"the words before the {kind or 'object'}", guessed=True)
     )
 
@@ -332,7 +383,8 @@ def _env_words(p: Param, intent: Intent, head: Phrase) -> bool:
     kind_words = {f for f in language.lang().objects.get("environment", ()) if " " not in f}
     kind_words |= slot_words("env_kind_words")
     ws = [w for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", head.text) if not not_name(w)]
-    while ws and ws[-1].lower() in kind_words:
+    tails = slot_words("env_name_tails")
+    while ws and ws[-1].lower() in kind_words and not (len(ws) > 1 and ws[-1].lower() in tails):
         ws.pop()
     ws = [w for w in ws if w.lower() not in kind_words or w is not ws[0]]
     if not ws or len(ws) > 5 or any(language.is_verb_word(w, inflected=False) for w in ws):
@@ -441,7 +493,13 @@ def labelled(p: Param, intent: Intent) -> bool:
             and m.group(1).lower() not in slot_words("env_kind_words")
             and not (pat is before and _name_word_before(intent.clause[: m.start()], values))
         )
-        if ok and m is not None and intent.put(p, m.group(1), f"the word next to {p.name!r}"):
+        value = m.group(1) if m is not None else ""
+        if ok and m is not None and pat is before:
+            # "a user is suspended column": a yes/no column's name starts with its "is"
+            flag = re.search(r"\b([A-Za-z]+)\s+$", intent.clause[: m.start(1)])
+            if flag and flag.group(1).lower() in slot_words("boolean_prefixes"):
+                value = f"{flag.group(1).lower()}_{value}"
+        if ok and m is not None and intent.put(p, value, f"the word next to {p.name!r}"):
             return True
     return False
 

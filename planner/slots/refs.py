@@ -106,6 +106,8 @@ def reference(p: Param, intent: Intent) -> None:
         return  # an optional reference is only ever an object the repository holds, never a guess
     if parent and _qualified_owner(p, kinds[0], intent):
         return
+    if parent and _owner_before_part(p, kinds[0], intent):
+        return
     _named_but_unknown(p, kinds, intent, parent)
     if parent and p.name not in intent.out.params:
         _commit_scope(p, kinds[0], intent)
@@ -146,6 +148,40 @@ def _qualified_owner(p: Param, kind: str, intent: Intent) -> bool:
     return False
 
 
+def _owner_before_part(p: Param, kind: str, intent: Intent) -> bool:
+    """ "add user logto_data column", "Add User `DateTime CreatedAt` column", "add user is suspended column": with
+    no place in the request, a plain word before the name of the part given outright is what it is part of."""
+    head = intent.analysis.head
+    if head is None or head.head is None or any(ph.role == "place" for ph in intent.analysis.phrases):
+        return False
+    if not _names_part(intent, kind):
+        return False
+    modifier = head.modifier_text()
+    flags = "|".join(sorted(slot_words("boolean_prefixes")))
+    given = [s for _v, s, _e in [*quoted(modifier), *identifiers(modifier), *camel_identifiers(modifier)]]
+    given += [m.start() for m in re.finditer(rf"\b(?:{flags})\s+[a-z]", modifier, re.IGNORECASE)]
+    if not given:
+        return False
+    before = re.findall(r"[A-Za-z][\w'-]*", modifier[: min(given)])
+    owner = [
+        w
+        for w in before
+        if w.lower() not in language.words("determiners") and w.lower() not in language.words("new_markers")
+    ]
+    if not owner or len(owner) > 2 or owner != name_words(" ".join(owner)):
+        return False
+    if any(language.is_verb_word(w.lower(), inflected=False) or language.is_object_word(w.lower()) for w in owner):
+        return False
+    value = " ".join(owner)
+    existing = intent.repo.lookup(kind, value) or _covering(intent, kind, value)
+    if existing:
+        return intent.put(p, existing, f"existing {kind} named before the part")
+    if intent.put(p, value, f"the {kind} named before the part (not found in the repository)", guessed=True):
+        intent.out.not_found.append((kind, str(intent.out.params[p.name])))
+        return True
+    return False
+
+
 def _pair(p: Param, kinds: tuple[str, ...], intent: Intent) -> None:
     """source and target of a merge: the first and the second object of the kind the request names."""
     found: list[str] = []
@@ -165,9 +201,11 @@ def _package(p: Param, intent: Intent) -> None:
     request gives a new one."""
     head = intent.analysis.head
     generic = slot_words("package_kind_words") | language.words("determiners")
-    scope = head.text if head is not None else intent.clause
+    # a commit prefix ("chore(deps): nextjs upgrade to 14.2.30") names no package
+    body = intent.clause[intent.analysis.body_start :]
+    scope = head.text if head is not None else body
     if head is not None and all(w in generic for w in re.findall(r"[a-z]+", head.text.lower())):
-        scope = intent.clause  # "Bump version of lodash to 4.17.21": the head says only that it is a version
+        scope = body  # "Bump version of lodash to 4.17.21": the head says only that it is a version
     # "bump got from 10.7.0 to 11.8.5", "update dependency markdownlint-cli to ^0.33.0": a bot's line names the
     # package exactly as npm does (highlight.js, sqlite3)
     bot = re.search(
@@ -187,7 +225,13 @@ def _package(p: Param, intent: Intent) -> None:
         # the whole name, not a word of a longer one ("the nextjs sentry sdk" is no next)
         after = re.match(r"\W*([a-z]+)?", low_scope[hit.end() :])
         nxt = after.group(1) if after else None
-        if nxt and nxt not in generic and nxt not in ("in", "on", "for", "with", "v"):
+        # "nextjs upgrade to 14": a verb after the name ends it
+        if (
+            nxt
+            and nxt not in generic
+            and nxt not in ("in", "on", "for", "with", "v")
+            and not language.is_verb_word(nxt)
+        ):
             continue
         if intent.put(p, intent.repo.lookup("package", npm) or npm, f"the npm package {written!r} is published as"):
             return
@@ -295,6 +339,15 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
                 or not intent.grounded
                 or (part_of and ph.role in ("place", "subject") and _bare(ph, intent, kind))
                 or (belongs and ph.role == "place" and ph.prep in preps and _bare(ph, intent, kind))
+                # "an RLS policy for quiz set quizzes access": the words before the policy's own noun name the
+                # table it is on
+                or (
+                    belongs
+                    and ph.role == "subject"
+                    and ph.head is not None
+                    and intent.conventions.kinds.object_words.get(ph.head, ph.head) == intent.head_kind
+                    and _names_data(ph.modifier_text(), intent)
+                )
             )
         ] + [
             ph
@@ -320,6 +373,10 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
     for ph in phrases:
         if (ph.prep or "") in quantifiers or any(w in quantifiers for w in ph.words()):
             continue  # "for all user-data tables", "per table": no one object
+        if parent and _a_sort_of_several(ph, intent, kind_words):
+            return  # "enable RLS on missing tables", "secure backup tables": several, none named
+        if parent and ph.role != "head" and _names_a_part(ph):
+            continue  # "a migration for the password_setup_token column": that names the column, not its table
         given = _given_name(ph, intent, kind_words)
         if given is None:
             continue
@@ -366,6 +423,38 @@ def _named_but_unknown(p: Param, kinds: tuple[str, ...], intent: Intent, parent:
         _app_by_words(p, intent)
 
 
+def _names_a_part(ph: Phrase) -> bool:
+    """The phrase's noun is a part of an object ("the archived_at column", "a slug field")."""
+    noun = re.findall(r"[a-z]+", ph.noun_text().lower())
+    return bool(noun) and noun[-1] in language.words("part_nouns")
+
+
+def _names_data(text: str, intent: Intent) -> bool:
+    """Words that may name data: not who may use it ("admin access", "public access") nor words that choose a
+    value of the scenario ("owner access")."""
+    from continuous.planner.slots.names import _choice_words
+
+    said = re.findall(r"[A-Za-z][\w'-]*", text)
+    choices = _choice_words(intent)
+    return bool(said) and not any(
+        not_name(w) or w.lower() in language.words("audience") or w.lower() in choices for w in said
+    )
+
+
+def _a_sort_of_several(ph: Phrase, intent: Intent, kind_words: set[str]) -> bool:
+    """The phrase calls several objects of the kind by what they are like, naming none: a plural noun of the kind
+    after words that are never names ("missing tables", "the remaining legacy tables"; not "profile entities")."""
+    noun = ph.noun_text()
+    if ph.head is None or not noun or not plural_noun(noun) or noun.split()[-1].lower() not in kind_words:
+        return False
+    if called(ph.text) or quoted(ph.text) or identifiers(ph.text) or _names_other(ph, intent, ""):
+        return False
+    said = [
+        w for w in re.findall(r"[A-Za-z][\w'-]*", ph.modifier_text()) if w.lower() not in language.words("determiners")
+    ]
+    return bool(said) and all(not_name(w) for w in said)
+
+
 def _bare(ph: Phrase, intent: Intent, kind: str | None = None) -> bool:
     """A phrase whose noun is no kind of repository object ("on notifications": a word of a ui element is a
     plain name there); with `kind`, one that names no existing object of another kind either ("on Supabase")."""
@@ -390,7 +479,17 @@ def _names_part(intent: Intent, kind: str) -> bool:
     if head.head is None:
         # "add field description to layout": a part noun before the name, the head ends in the name
         first = [w for w in found if w not in language.words("determiners")][:1]
-        return bool(first) and first[0] in language.words("part_nouns") and len(found) > 1
+        if bool(first) and first[0] in language.words("part_nouns") and len(found) > 1:
+            return True
+        # "added archived_at in IssueView": the head is the name of the part the scenario adds, alone
+        from continuous.planner.slots import kind_of
+
+        alone = [v for v, _s, _e in identifiers(head.text)]
+        return (
+            len(alone) == 1
+            and alone[0] == head.text.strip("`'\" ")
+            and any(kind_of(q, intent) == "part" for q in intent.scenario.params)
+        )
     if intent.conventions.kinds.object_words.get(head.head, head.head) == kind:
         return False
     # "an access_code column", "the column archived_at", "a `slug` field", "created_at timestamp" (a kind of part)
@@ -464,8 +563,13 @@ def _names_kind(ph: Phrase, kind_words: set[str]) -> bool:
 def _given_name(ph: Phrase, intent: Intent, kind_words: set[str]) -> tuple[str, bool] | None:
     for value, _s, _e in [*called(ph.text), *quoted(ph.text)]:
         return value, True
-    for value, _s, _e in identifiers(ph.text):
+    for value, _s, e in identifiers(ph.text):
         if value.lower() not in intent.used:
+            # "the time-tracking requests table": a hyphenated word starts a name its next words go on with
+            rest = ph.text[e : ph.head_start - ph.start] if ph.head is not None and ph.head_start > ph.start else ""
+            more = re.findall(r"[A-Za-z][\w'-]*", rest)
+            if "-" in value and "_" not in value and more and more == name_words(rest) and len(more) <= 2:
+                return f"{value} {' '.join(more)}", True
             return value, True
     # "to Product & ProductVariant", "on the invoices and payments tables": the first of several names
     noun = ph.noun_text()

@@ -112,6 +112,8 @@ def colon_identifiers(text: str) -> list[tuple[str, int, int]]:
 
 
 def route(text: str) -> str | None:
+    # "/api/threads/[id]/archive": a file-system router's parameter segment is the route's ":id"
+    text = re.sub(r"(?<=/)\[(\w+)\](?=/|\s|$)", r":\1", text)
     m = pattern("route").search(text)
     return m.group("route").rstrip(".,;:") if m else None
 
@@ -134,6 +136,34 @@ def method_from_verb(text: str) -> str | None:
         for form in verb_forms(w):
             if form in verbs:
                 return verbs[form]
+    return None
+
+
+@lru_cache(maxsize=1)
+def _one_word_names() -> re.Pattern[str]:
+    names = sorted(_slot_data()["words"]["one_word_names"], key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in names) + r")(?![\w-])")
+
+
+def one_word_names(value: str) -> str:
+    """Product names spelt with a capital inside one word are one word of a name ("GitHub Actions similarity" →
+    github-actions-similarity, not git-hub-...), where the value is words, not one identifier of code."""
+    if " " not in value.strip() and value not in _slot_data()["words"]["one_word_names"]:
+        return value
+    return _one_word_names().sub(lambda m: m.group(1).lower(), value)
+
+
+def method_in_name(text: str) -> tuple[str, str] | None:
+    """The word of an endpoint's name that says what it does, nearest the noun first, and its method: a bare
+    verb ("app create" → POST), a noun of the act ("revision deletion" → DELETE, slots.toml [method_nouns]) or
+    a word of an identifier ("createDomain", "installation.create"). Only bare verbs count: "posts" is data."""
+    verbs = method_verbs()
+    nouns = slot_map("method_nouns")
+    for w in reversed(words_of(text)):
+        if w in verbs:
+            return w, verbs[w]
+        if w in nouns:
+            return w, nouns[w].upper()
     return None
 
 

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from continuous.dsl.model import Param
 from continuous.planner import language
 from continuous.planner.grounding import to_kebab
-from continuous.planner.phrases import analyse
+from continuous.planner.phrases import Phrase, analyse
 from continuous.planner.slots import Intent
 from continuous.planner.slots import text as tx
 from continuous.planner.slots.names import labelled as _labelled
@@ -76,16 +76,48 @@ def enum(p: Param, intent: Intent) -> None:
             intent.put(p, choice, f"the word {low!r}")
             return
     names_in = {m.group(0).lower() for m in re.finditer(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+", intent.clause)}
+    spans: list[tuple[str, str, int, int]] = []  # (choice, word, start, end) of the words found in the clause
     for low, choice in choices.items():
         for word in synonyms.get(low, ()):
             w = word.lower()
             if w.startswith("_") or w.endswith("_"):
                 hit = any((v.endswith(w) if w.startswith("_") else v.startswith(w)) for v in [*values, *names_in])
+                found = None
             else:
-                hit = re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", low_clause) is not None
+                found = re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", low_clause)
+                hit = found is not None
+                if found is not None:
+                    spans.append((choice, word, found.start(), found.end()))
             if hit and p.default != choice:
+                # "enable insert for authenticated users": a longer phrase of another value over the same words
+                # says more than the words this value knows
+                if found is not None:
+                    longer = [
+                        (c, wd)
+                        for c, wd, a, b in spans + _later_spans(choices, low, synonyms, low_clause)
+                        if c != choice and a < found.end() and found.start() < b and b - a > found.end() - found.start()
+                    ]
+                    if longer and p.default != longer[0][0]:
+                        choice, word = longer[0]
                 intent.put(p, choice, f"the word {word!r}")
                 return
+
+
+def _later_spans(
+    choices: dict[str, str], after: str, synonyms: dict[str, tuple[str, ...]], text: str
+) -> list[tuple[str, str, int, int]]:
+    """The words of the values after `after` found in `text`, with their spans."""
+    keys = list(choices)
+    out = []
+    for low in keys[keys.index(after) + 1 :]:
+        for word in synonyms.get(low, ()):
+            w = word.lower()
+            if w.startswith("_") or w.endswith("_"):
+                continue
+            found = re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", text)
+            if found is not None:
+                out.append((choices[low], word, found.start(), found.end()))
+    return out
 
 
 def _without_referenced_places(intent: Intent) -> str:
@@ -129,6 +161,13 @@ def method(p: Param, intent: Intent) -> None:
         if verb:
             intent.put(p, verb, f"what the endpoint does ({ph.text!r})", guessed=True)
             return
+    for ph in intent.analysis.of_role("subject"):
+        # "an endpoint for sending email": a gerund after "for" says what the endpoint does
+        lead = re.match(r"\s*([a-z]+ing)\b", ph.text.lower())
+        verb = tx.method_from_verb(lead.group(1)) if lead and ph.prep == "for" else None
+        if verb:
+            intent.put(p, verb, f"what the endpoint does ({ph.text!r})", guessed=True)
+            return
     for ph in intent.analysis.of_role("place"):
         # "an endpoint to reject invitations": the phrase reader knows only the model's verbs, so an infinitive of
         # slots.toml's verbs reads as a place; its verb still says what the endpoint does
@@ -146,14 +185,23 @@ def method(p: Param, intent: Intent) -> None:
         if verb:
             intent.put(p, verb, f"what the endpoint does ({first[0]!r})", guessed=True)
             return
+        # "an app create endpoint", "a project creation endpoint", "the `updateRole` endpoint": the act nearest
+        # the noun names the endpoint, as a bare verb, a noun of the act or a word of an identifier
+        found = tx.method_in_name(head.modifier_text())
+        if found:
+            word, verb = found
+            intent.put(p, verb, f"what the endpoint does ({word!r})", guessed=True)
+            return
         # "create product endpoint": a verb that says what an endpoint does, applied to the data before it ("add"
         # only makes the endpoint)
         a = intent.analysis
         said = intent.clause[a.verb_span[0] : a.verb_span[1]].lower() if a.verb_span else ""
         data = [w for w in first if not tx.not_name(w)]
         verb = tx.method_from_verb(said) if said and said not in tx.slot_words("generic_verbs") else None
-        if verb and data:
-            intent.put(p, verb, f"what the endpoint does ({said} {' '.join(data)})", guessed=True)
+        # "bulk create endpoint": a verb after a word of the name is no order but a word of the name
+        named = a.verb_span is not None and bool(intent.clause[a.body_start : a.verb_span[0]].strip())
+        if verb and (data or named):
+            intent.put(p, verb, f"what the endpoint does ({' '.join([said, *data])})", guessed=True)
             return
         # "create topic use case and endpoint": a piece without a verb of its own shares the request's verb and
         # its data ("add" only makes them)
@@ -180,6 +228,18 @@ def route(p: Param, intent: Intent) -> None:
         if bare and intent.put(p, "/" + bare.group(1), "route in the request"):
             return
     subject = intent.subject
+    relative = tx.slot_words("relative_markers")
+    trailing = intent.analysis.of_role("trailing")
+    if (
+        subject
+        and head is not None
+        and head.head is not None
+        and trailing
+        and all((ph.prep or "") in relative for ph in trailing)
+        and to_kebab(subject) not in to_kebab(head.modifier_text())
+        and _route_from_head_words(p, intent, head)
+    ):
+        return  # "a profile endpoint where the code is exchanged for a profile": what happens there is no route
     if subject and p.required and intent.head_kind in ("endpoint", "proxy"):
         # "create get users api route" is about users
         words_ = subject.split()
@@ -194,19 +254,28 @@ def route(p: Param, intent: Intent) -> None:
         if words_:
             intent.put(p, "/api/" + to_kebab(subject), f"derived from the subject {subject!r}", guessed=True)
             return
-    if p.required and head is not None and head.head is not None and intent.head_kind == "endpoint":
-        # "a health check endpoint": the words before the noun, whatever they also name
-        ws = tx.name_words(head.modifier_text(), keep_objects=True)
-        last = re.findall(r"[A-Za-z]+", head.modifier_text())[-1:]
-        if not ws and last and last[0].lower() in tx.slot_words("route_pronouns"):
-            ws = [last[0].lower()]  # "a simple me endpoint": /api/me
-        ws = [
-            w
-            for w in ws
-            if (tx.method_from_verb(w) is None or tx.action_verb(w)) and w.lower() not in language.words("route_noise")
-        ]
-        if ws and len(ws) <= 3:
-            intent.put(p, "/api/" + to_kebab(" ".join(ws)), "the words before the endpoint", guessed=True)
+    if p.required and head is not None and head.head is not None:
+        _route_from_head_words(p, intent, head)
+
+
+def _route_from_head_words(p: Param, intent: Intent, head: Phrase) -> bool:
+    if not p.required or intent.head_kind != "endpoint":
+        return False
+    # "a health check endpoint": the words before the noun, whatever they also name
+    ws = tx.name_words(head.modifier_text(), keep_objects=True)
+    last = re.findall(r"[A-Za-z]+", head.modifier_text())[-1:]
+    if not ws and last and last[0].lower() in tx.slot_words("route_pronouns"):
+        ws = [last[0].lower()]  # "a simple me endpoint": /api/me
+    ws = [
+        w
+        for w in ws
+        if (tx.method_from_verb(w) is None or tx.action_verb(w)) and w.lower() not in language.words("route_noise")
+    ]
+    return (
+        bool(ws)
+        and len(ws) <= 3
+        and intent.put(p, "/api/" + to_kebab(" ".join(ws)), "the words before the endpoint", guessed=True)
+    )
 
 
 def version(p: Param, intent: Intent) -> None:

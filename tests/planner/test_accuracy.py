@@ -48,3 +48,26 @@ def test_accuracy_targets(tmp_path: Path) -> None:
     assert acc["false_plans_for_no_match"] == 0, acc["misses"]
     assert acc["top1"] >= 0.92, acc["misses"]
     assert acc["valid_plan"] >= 0.90, acc["misses"]
+
+
+def test_a_parameter_as_planned_is_right_even_when_it_starts_with_a_table_domain() -> None:
+    """The judge strips a table domain the planner adds to a new table's name; a page named after the domain's
+    word ("email") is still right as planned, and a stripped table name still counts."""
+    bench = _bench()
+    case = {
+        "no_match": False,
+        "first": ["add-page"],
+        "required_in_order": ["add-page"],
+        "params": {"add-page": {"name": ["EmailBlocklist"]}, "create-table": {"table": ["bookmarks"]}},
+    }
+
+    def judged(page: str, table: str) -> list[bool]:
+        plan = [
+            {"scenario": "add-page", "params": {"name": page}},
+            {"scenario": "create-table", "params": {"table": table}},
+        ]
+        result = {"plan": plan, "skipped": [], "matches": ["add-page"]}
+        return bench.judge(case, result, domains=("email", "doc")).get("params")  # type: ignore[attr-defined]
+
+    assert judged("email-blocklist", "doc_bookmarks") == [True, True]
+    assert judged("blocklist", "doc_notes") == [False, False]

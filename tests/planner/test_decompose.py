@@ -43,6 +43,7 @@ def test_splits_into_intents(request_text: str, expected: list[str]) -> None:
         "what's the weather tomorrow",
         'create a table called "reports and exports"',
         "add a GET /api/search-and-filter endpoint",
+        "upgrade @radix-ui/{dialog,popover} packages",
     ],
 )
 def test_does_not_invent_intents(request_text: str) -> None:

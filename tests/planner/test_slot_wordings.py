@@ -813,3 +813,228 @@ def test_a_products_command_line_tool_is_its_scoped_package(text: str, package: 
 )
 def test_a_word_of_what_no_repository_object_is_stays_in_what_tests_cover(text: str, target: str) -> None:
     assert params("add-tests", text).get("target") == target
+
+
+@pytest.mark.parametrize(
+    ("text", "method"),
+    [
+        # the act nearest the endpoint's noun: a bare verb, a noun of the act, a word of an identifier
+        ("a webhook retry endpoint", "POST"),
+        ("expose an invoice removal endpoint", "DELETE"),
+        ("new account registration API endpoint", "POST"),
+        ("implement the `deleteComment` endpoint", "DELETE"),
+        ("an `orders.list` endpoint", "GET"),
+        ("add a report export endpoint", "GET"),
+        # a verb after a word of the name is a word of the name, no order
+        ("batch delete endpoint for comments", "DELETE"),
+        # a gerund after "for" says what it does
+        ("add an endpoint for uploading avatars", "POST"),
+    ],
+)
+def test_the_act_an_endpoints_name_says_is_its_method(text: str, method: str) -> None:
+    assert params("add-proxy-endpoint", text).get("method") == method
+
+
+def test_a_plural_word_of_an_endpoints_name_is_data_not_its_act() -> None:
+    # "lists" and "views" may be data; only a bare verb nearest the noun says what the endpoint does
+    assert params("add-proxy-endpoint", "add a shopping lists endpoint").get("method") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        ("add GET /api/orders/[orderId]/items route", "/api/orders/:orderid/items"),
+        ("new DELETE /v1/keys/[id] endpoint", "/v1/keys/:id"),
+    ],
+)
+def test_a_file_system_routers_parameter_segment_is_a_route_parameter(text: str, path: str) -> None:
+    assert params("add-proxy-endpoint", text).get("path") == path
+
+
+@pytest.mark.parametrize(
+    ("text", "package"),
+    [
+        ("build(deps): vuejs upgrade to 3.5", "vue"),
+        ("ci(deps): lodash upgrade to 4.17.21", "lodash"),
+    ],
+)
+def test_a_commit_prefix_names_no_package_and_a_verb_ends_the_name(text: str, package: str) -> None:
+    assert params("update-dependencies", text).get("package") == package
+
+
+def test_a_commit_type_alone_is_no_package() -> None:
+    assert "package" not in params("update-dependencies", "build: refresh packages")
+
+
+@pytest.mark.parametrize(
+    ("sid", "text", "name"),
+    [
+        ("add-page", "add a new profile page", "Profile"),
+        ("add-page", "create a dashboard page in dhg-hub", "Dashboard"),
+        ("add-page", "expose billing history as a dedicated Invoices page", "Invoices"),
+        ("create-app", "create a standalone kiosk app", "kiosk"),
+        ("create-service", "add a singleton cache service", "cache"),
+        ("create-service", "make a dedicated pdf rendering service", "pdf-rendering"),
+    ],
+)
+def test_a_sort_word_before_a_name_and_what_follows_as_name_the_object(sid: str, text: str, name: str) -> None:
+    got = params(sid, text).get("name")
+    assert str(got).lower().replace("-", "") == name.lower().replace("-", "")
+
+
+def test_a_word_of_the_kind_that_is_the_kinds_own_noun_names_nothing() -> None:
+    # "a table migration": the kind's own word before a noun of the kind is no name
+    assert params("create-table", "Create table migration").get("name") != "table"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "turn on RLS for the remaining unprotected tables",
+        "enable row level security on the existing tables",
+        "lock down legacy tables with RLS policies",
+    ],
+)
+def test_a_sort_of_several_tables_is_no_one_table(text: str) -> None:
+    assert "table" not in params("add-rls-policy", text)
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        ("enable RLS on the invoices and payments tables", "invoices"),
+        ("add an RLS policy for the read-only replicas table", "read_only_replicas"),
+        ("add RLS for the time-off requests table", "time_off_requests"),
+    ],
+)
+def test_a_hyphenated_word_starts_a_name_its_next_words_go_on_with(text: str, table: str) -> None:
+    assert params("add-rls-policy", text).get("table") == table
+
+
+@pytest.mark.parametrize(
+    ("text", "table", "column"),
+    [
+        # the part's name given alone, then where it goes
+        ("added last_seen_at in UserSession", "user_session", "last_seen_at"),
+        # no place: a plain word before the part's name given outright is its table
+        ("add invoice `paid_at` column", "invoice", "paid_at"),
+        ("add workspace billing_email field", "workspace", "billing_email"),
+        ("add post is pinned column", "post", "is_pinned"),
+    ],
+)
+def test_where_a_part_named_outright_goes(text: str, table: str, column: str) -> None:
+    got = params("modify-schema", text)
+    assert (got.get("table"), got.get("column")) == (table, column)
+
+
+def test_plain_words_before_a_part_noun_stay_the_parts_name() -> None:
+    # nothing given outright: "user verifications" may be one column's name, so no table is guessed
+    got = params("modify-schema", "add user verifications column")
+    assert "table" not in got
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # a word of the kind between two words of the name is one of them
+        ("create the tenant model usage quotas table", "tenant_model_usage_quotas"),
+        # a hyphenated compound among other words is one word of the name, not the name
+        ("add an org opt-in preferences table", "org_opt_in_preferences"),
+        ("add a new rate-limits table", "rate_limits"),
+    ],
+)
+def test_every_word_before_the_tables_noun_names_it(text: str, name: str) -> None:
+    assert params("create-table", text).get("name") == name
+
+
+@pytest.mark.parametrize(
+    ("text", "policy"),
+    [
+        ("policy so authenticated users can insert into dev_tasks", "authenticated_write"),
+        ("add RLS on dev_tasks allowing update for authenticated users", "authenticated_write"),
+        ("add RLS on dev_tasks for authenticated users", "authenticated_read"),
+    ],
+)
+def test_a_longer_phrase_over_the_same_words_chooses_the_policy(text: str, policy: str) -> None:
+    assert params("add-rls-policy", text).get("policy") == policy
+
+
+@pytest.mark.parametrize(
+    ("sid", "text", "name"),
+    [
+        ("create-service", "a YouTube transcripts service", "youtube-transcripts"),
+        ("create-table", "add a LinkedIn profiles table", "linkedin_profiles"),
+        # PascalCase keeps the product's capital
+        ("add-shared-component", "a PayPal checkout button component", "PayPalCheckoutButton"),
+    ],
+)
+def test_a_product_spelt_with_an_inner_capital_is_one_word_of_a_name(sid: str, text: str, name: str) -> None:
+    assert params(sid, text).get("name") == name
+
+
+@pytest.mark.parametrize(
+    ("text", "path"),
+    [
+        # a clause about what happens at the endpoint names no route when the words before its noun do
+        ("add a callback endpoint where the provider posts the signed token", "/api/callback"),
+        ("add an invoices endpoint where admins approve refunds", "/api/invoices"),
+    ],
+)
+def test_a_relative_clause_is_no_route_when_the_head_names_one(text: str, path: str) -> None:
+    assert params("add-proxy-endpoint", text).get("path") == path
+
+
+def test_a_hyphenated_name_of_a_kebab_object_stays_whole() -> None:
+    # scripts are named in kebab-case: "release-it" is the name as written, not a compound of a longer one
+    assert params("add-pnpm-script", "add a release-it canary script").get("name") == "release-it"
+
+
+def test_a_table_may_be_named_by_five_words_before_its_noun() -> None:
+    # database names join many words; other objects keep the shorter limit
+    text = "create a partner payout ledger audit entries table"
+    assert params("create-table", text).get("name") == "partner_payout_ledger_audit_entries"
+    assert "name" not in params("add-page", "add a partner payout ledger audit entries page")
+
+
+@pytest.mark.parametrize(
+    ("text", "table"),
+    [
+        ("add an RLS policy for invoice line items access", "invoice_line_items"),
+        # who gets access, or a word that chooses the policy, names no table
+        ("add RLS for admin access", None),
+        ("add RLS for anonymous user access", None),
+    ],
+)
+def test_the_words_before_a_policys_own_noun_name_its_table(text: str, table: str | None) -> None:
+    assert params("add-rls-policy", text).get("table") == table
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("a reusable read more component", "ReadMore"), ("add a new view all button component", "ViewAllButton")],
+)
+def test_a_phrase_of_a_screens_wording_is_one_word_of_a_name(text: str, name: str) -> None:
+    assert params("add-shared-component", text).get("name") == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("add the oauth client secret to .env.example", "OAUTH_CLIENT_SECRET"), ("add jwt secret env var", "JWT_SECRET")],
+)
+def test_a_secret_after_another_word_of_a_variables_name_is_part_of_it(text: str, name: str) -> None:
+    assert params("configure-environment", text).get("name") == name
+
+
+def test_a_secret_alone_names_no_variable() -> None:
+    assert "name" not in params("configure-environment", "add the secret to the env file")
+
+
+@pytest.mark.parametrize(
+    "text", ["write a migration for the last_login_at column", "new migration for a deleted_by field"]
+)
+def test_a_phrase_about_a_part_names_no_table_of_it(text: str) -> None:
+    assert "table" not in params("modify-schema", text)
+
+
+def test_a_term_spelt_with_an_inner_capital_is_one_word_of_a_table_name() -> None:
+    assert params("create-table", "add a SaaS tenant limits table").get("name") == "saas_tenant_limits"

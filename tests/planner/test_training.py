@@ -237,3 +237,52 @@ def test_a_library_learns_from_the_labelled_requests_of_its_built_in_scenarios_o
     assert training.usable_requests(requests, builtin_ids(mini)) == []
     some = training.usable_requests(requests, {"add-page"})
     assert {r.label for r in some} == {"add-page", training.NONE_LABEL}
+
+
+def test_the_grouped_folds_are_scikit_learn_s_stratified_group_k_fold_fold_for_fold() -> None:
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    rng = np.random.default_rng(5)
+    compared = 0
+    for _ in range(60):
+        n = int(rng.integers(12, 400))
+        labels = rng.integers(0, int(rng.integers(2, 9)), n)
+        groups = rng.integers(0, int(rng.integers(6, n)), n)
+        k, seed = int(rng.integers(2, 6)), int(rng.integers(0, 2**31))
+        ours = training._stratified_group_folds(labels, groups, k, seed)
+        if ours is None:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(labels, labels, groups))
+        assert len(ours) == len(theirs) == k
+        for (tr, te), (tr2, te2) in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(tr, tr2)
+            np.testing.assert_array_equal(te, te2)
+        compared += 1
+    assert compared > 40
+    # where scikit-learn refuses (fewer groups than folds), it is asked, for its error
+    assert training._stratified_group_folds(np.asarray([0, 1, 0, 1]), np.asarray([0, 0, 1, 1]), 3, 0) is None
+
+
+def test_the_vetoes_training_reads_once_are_what_the_rules_do_to_any_probabilities() -> None:
+    """Training reads each text's vetoes once (`rules.vetoed`) for all its repeated splits: they must be what
+    `rules.apply` does, whatever the probabilities (a veto reads the text, never them)."""
+    from continuous.dsl.loader import load_rule_base
+    from continuous.planner import rules
+    from continuous.planner.index import load_or_build
+
+    built = load_or_build(load_rule_base([], include_builtin=True))
+    texts = offtopic_texts()[:150] + [r.text for r in training.labelled_requests()[:450]]
+    mask = rules.vetoed(texts, built)
+    assert 0 < mask.sum() < mask.size
+    rng = np.random.default_rng(3)
+    for _ in range(2):
+        probs = rng.random((len(texts), len(built.scenario_ids))).astype(np.float32)
+        probs[rng.random(probs.shape) < 0.2] = 0.0
+        expected = probs.copy()
+        rules.apply(texts, expected, built)
+        probs[mask] = 0.0
+        np.testing.assert_array_equal(probs, expected)

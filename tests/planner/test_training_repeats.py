@@ -98,3 +98,47 @@ def test_the_warm_started_fold_fits_reach_the_optimum_a_cold_tight_fit_reaches(
         assert list(est.classes_) == list(cold.classes_)
         gap = np.abs(est.predict_proba(xa[test_rows]) - cold.predict_proba(xa[test_rows])).max()
         assert gap < 0.01, gap
+
+
+def test_the_threshold_loop_s_stage_b_fits_started_from_the_final_one_end_at_their_own_optimum(
+    repeated: tuple[index.Index, dict],
+) -> None:
+    """The threshold loop's stage-B fits start from the final stage B, which has seen their held-out texts; each
+    must still end at its own fold's optimum (as near as the fits from zero, or nearer), not keep what the
+    held-out texts taught the final fit."""
+    import warnings
+
+    from continuous.planner.intent import calibrated
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    _built, debug = repeated
+    cfg = training.config()
+    n = len(debug["texts"]) // REPEATS
+    labels, groups, xb = debug["labels"][:n], debug["groups"][:n], debug["xb"]
+    s_count = xb.shape[0] // n
+    yb = (labels[:, None] == np.arange(s_count)[None, :]).reshape(-1).astype(int)
+    wb = np.repeat(debug["weights"], s_count)
+    k = int(cfg["folds"])
+
+    def pairs_of(texts: np.ndarray) -> np.ndarray:
+        return (texts[:, None] * s_count + np.arange(s_count)[None, :]).reshape(-1)
+
+    def held_out(est: CalibratedClassifierCV, test: np.ndarray) -> np.ndarray:
+        inner = est.calibrated_classifiers_[0]
+        f = xb[pairs_of(test)] @ inner.estimator.coef_[0] + inner.estimator.intercept_[0]
+        return calibrated(f, float(inner.calibrators[0].a_), float(inner.calibrators[0].b_))
+
+    assert len(debug["fold_b"]) == REPEATS * k
+    for (train_texts, test_texts), est in zip(debug["fold_sets"][0], debug["fold_b"][:k], strict=True):
+        inner_folds = training.grouped_folds(labels[train_texts], groups[train_texts], k, debug["seeds"][0])
+        splits = [(pairs_of(tr), pairs_of(te)) for tr, te in inner_folds]
+        rows = pairs_of(train_texts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            base = LogisticRegression(C=float(cfg["stage_b_c"]), solver="newton-cholesky", tol=1e-10, max_iter=500)
+            optimum = CalibratedClassifierCV(base, method="sigmoid", cv=splits, ensemble=False)
+            optimum.fit(xb[rows], yb[rows], sample_weight=wb[rows])
+        assert est.calibrated_classifiers_[0].estimator.n_iter_[0] < base.max_iter
+        gap = np.abs(held_out(est, test_texts) - held_out(optimum, test_texts)).max()
+        assert gap < 2e-3, gap
