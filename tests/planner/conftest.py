@@ -58,3 +58,18 @@ def scenario_words_of(*ids: str) -> list[ScenarioWords]:
         pol = next((language.polarity(v) for v in sorted(vs) if language.polarity(v)), None)
         out.append(ScenarioWords(frozenset(vs), frozenset(os_), pol))
     return out
+
+
+@pytest.fixture(scope="module")
+def example_monorepo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example monorepo, made once per test module: tests that only plan in it share one (`init` costs a git
+    repository and a commit); tests that run scenarios make their own."""
+    from continuous.cli.main import app
+    from typer.testing import CliRunner
+
+    repo = tmp_path_factory.mktemp("example") / "mono"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("CONTINUOUS_DATABASE_URL", raising=False)
+        result = CliRunner().invoke(app, ["init", "--example", str(repo)], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    return repo

@@ -8,12 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from continuous.cli.main import app
 from continuous.dsl.loader import load_rule_base
 from continuous.planner.suggest import load_context, suggest
-from typer.testing import CliRunner
-
-runner = CliRunner()
 
 WORDINGS = [
     ("read the sendgrid api key from process.env rather than hardcoding it", "configure-environment"),
@@ -24,14 +20,9 @@ WORDINGS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("wordings") / "mono"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("CONTINUOUS_DATABASE_URL", raising=False)
-        result = runner.invoke(app, ["init", "--example", str(repo)], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return repo
+@pytest.fixture
+def example(example_monorepo: Path) -> Path:
+    return example_monorepo
 
 
 def test_no_wording_is_an_example() -> None:

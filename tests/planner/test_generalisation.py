@@ -20,14 +20,9 @@ from typer.testing import CliRunner
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def example_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("generalisation") / "mono"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("CONTINUOUS_DATABASE_URL", raising=False)
-        result = runner.invoke(app, ["init", "--example", str(repo)], catch_exceptions=False)
-    assert result.exit_code == 0, result.stderr
-    return repo
+@pytest.fixture
+def example_repo(example_monorepo: Path) -> Path:
+    return example_monorepo
 
 
 @pytest.fixture

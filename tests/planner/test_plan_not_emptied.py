@@ -27,11 +27,9 @@ runner = CliRunner()
 MADE = frozenset({"page", "component", "shared", "environment", "table", "schema", "endpoint", "dependencies"})
 
 
-@pytest.fixture(scope="module")
-def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = tmp_path_factory.mktemp("empties") / "mono"
-    assert runner.invoke(app, ["init", "--example", str(repo)], catch_exceptions=False).exit_code == 0
-    return repo
+@pytest.fixture
+def example(example_monorepo: Path) -> Path:
+    return example_monorepo
 
 
 def test_the_last_segment_of_a_scoped_package_is_a_name() -> None:
