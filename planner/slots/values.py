@@ -76,7 +76,8 @@ def enum(p: Param, intent: Intent) -> None:
             intent.put(p, choice, f"the word {low!r}")
             return
     names_in = {m.group(0).lower() for m in re.finditer(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+", intent.clause)}
-    spans: list[tuple[str, str, int, int]] = []  # (choice, word, start, end) of the words found in the clause
+    spans = _word_spans(choices, synonyms, low_clause)
+    found_at = {(low, word): (a, b) for low, _c, word, a, b in spans}
     for low, choice in choices.items():
         for word in synonyms.get(low, ()):
             w = word.lower()
@@ -84,18 +85,17 @@ def enum(p: Param, intent: Intent) -> None:
                 hit = any((v.endswith(w) if w.startswith("_") else v.startswith(w)) for v in [*values, *names_in])
                 found = None
             else:
-                found = re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", low_clause)
+                found = found_at.get((low, word))
                 hit = found is not None
-                if found is not None:
-                    spans.append((choice, word, found.start(), found.end()))
             if hit and p.default != choice:
                 # "enable insert for authenticated users": a longer phrase of another value over the same words
                 # says more than the words this value knows
                 if found is not None:
+                    start, end = found
                     longer = [
                         (c, wd)
-                        for c, wd, a, b in spans + _later_spans(choices, low, synonyms, low_clause)
-                        if c != choice and a < found.end() and found.start() < b and b - a > found.end() - found.start()
+                        for _l, c, wd, a, b in spans
+                        if c != choice and a < end and start < b and b - a > end - start
                     ]
                     if longer and p.default != longer[0][0]:
                         choice, word = longer[0]
@@ -103,20 +103,20 @@ def enum(p: Param, intent: Intent) -> None:
                 return
 
 
-def _later_spans(
-    choices: dict[str, str], after: str, synonyms: dict[str, tuple[str, ...]], text: str
-) -> list[tuple[str, str, int, int]]:
-    """The words of the values after `after` found in `text`, with their spans."""
-    keys = list(choices)
+def _word_spans(
+    choices: dict[str, str], synonyms: dict[str, tuple[str, ...]], text: str
+) -> list[tuple[str, str, str, int, int]]:
+    """(key, value, word, start, end) of each whole word of the values' synonyms found in `text`, in the values'
+    order (a word's prefix or suffix form, `_id`, matches names, not the text)."""
     out = []
-    for low in keys[keys.index(after) + 1 :]:
+    for low, choice in choices.items():
         for word in synonyms.get(low, ()):
             w = word.lower()
             if w.startswith("_") or w.endswith("_"):
                 continue
             found = re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", text)
             if found is not None:
-                out.append((choices[low], word, found.start(), found.end()))
+                out.append((low, choice, word, found.start(), found.end()))
     return out
 
 
