@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
-T = TypeVar("T")
-R = TypeVar("R")
 MAX_WORKERS = 4
 
 
@@ -57,14 +55,3 @@ def pool(tasks: int) -> Iterator[ThreadPoolExecutor | None]:
 
     with single_threaded_blas(), ThreadPoolExecutor(n) as executor:
         yield executor
-
-
-def parallel_map(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
-    """`[fn(x) for x in items]`, side by side, each with a single-threaded BLAS (also when it runs alone, so the
-    results do not depend on the number of cores)."""
-    todo = list(items)
-    with pool(len(todo)) as executor:
-        if executor is not None:
-            return list(executor.map(fn, todo))
-        with single_threaded_blas():
-            return [fn(x) for x in todo]

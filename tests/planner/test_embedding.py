@@ -55,8 +55,6 @@ def test_batches_hold_at_most_the_token_budget_and_every_text_once() -> None:
 
 
 def test_many_batches_on_several_threads_equal_one_text_at_a_time() -> None:
-    from continuous.planner import parallel
-
     enc = encoder()
     texts = [f"add a {w} column to the {t} table" for w in ("due date", "status", "owner") for t in ("tasks", "docs")]
     texts += ["x", "a much longer request " * 40, "fix the flaky login test on ci"] * 30
@@ -67,4 +65,3 @@ def test_many_batches_on_several_threads_equal_one_text_at_a_time() -> None:
     np.testing.assert_allclose(together[-3:], alone[-3:], atol=1e-5)  # the same texts, in other batches
     assert heard[-1] == (len(texts), len(texts)) and len(heard) > 1
     assert [d for d, _ in heard] == sorted(d for d, _ in heard)
-    assert parallel.parallel_map(lambda x: x * x, range(7)) == [0, 1, 4, 9, 16, 25, 36]
